@@ -1,0 +1,90 @@
+// The configuration schema. Every field has a default so `netroot serve` runs with no file
+// (SQLite under the state dir, the embedded iSCSI target). Paths left empty are derived from
+// stateDir or the package directory in load.ts.
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be a dotted IPv4 address');
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 network like 10.1.0.0/16');
+
+export const configSchema = z
+  .object({
+    stateDir: z.string().min(1).default('/var/lib/netroot'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    profile: z
+      .object({
+        rolesDir: z.string().default(''),
+        graphsDir: z.string().default(''),
+        graph: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('default'),
+        siteDir: z.string().default(''),
+        includeDir: z.string().default(''),
+        allowEval: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    network: z
+      .object({
+        /** The private (provisioning) network nodes live on. */
+        privateNetwork: cidr.default('10.1.0.0/16'),
+        /** The frontend's address on it: DHCP next-server, kickstart and XML-RPC URLs. */
+        frontendAddress: ipv4.default('10.1.1.1'),
+        domain: z.string().default('local'),
+        router: ipv4.optional(),
+        dns: z.array(ipv4).default([]),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        /** Requests served at once; beyond this the server answers 503 + Retry-After. */
+        maxInFlight: z.number().int().min(1).max(100000).default(256),
+        retryAfterSeconds: z.number().int().min(1).max(3600).default(2),
+        /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
+        apiToken: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    tftp: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(69),
+        root: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    dhcp: z
+      .object({
+        /** Provisioning interfaces. Empty: the DHCP server does not run. */
+        interfaces: z.array(z.string().min(1)).default([]),
+        port: port.default(67),
+        leaseSeconds: z.number().int().min(60).default(86400),
+      })
+      .strict()
+      .prefault({}),
+    iscsi: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(3260),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
+        volumesDir: z.string().default(''),
+        /** IQN naming: iqn.<iqnDate>.<reversed iqnDomain>:<host> */
+        iqnDomain: z.string().regex(/^[a-z0-9.-]+$/).default('netroot.local'),
+        iqnDate: z.string().regex(/^\d{4}-\d{2}$/).default('2026-11'),
+        defaultVolumeGiB: z.number().positive().default(16),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,69 @@
+// Versioned schema migrations, applied in order inside one transaction each; the applied version
+// is PRAGMA user_version. Never edit a released migration: add a new one.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the cluster database
+  `
+  CREATE TABLE appliances (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    basename TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    root_node TEXT NOT NULL,
+    discoverable INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE TABLE hosts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    appliance_id INTEGER NOT NULL REFERENCES appliances(id),
+    basename TEXT NOT NULL,
+    rack INTEGER NOT NULL CHECK (rack >= 0),
+    rank INTEGER NOT NULL CHECK (rank >= 0),
+    os TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    boot_action TEXT NOT NULL CHECK (boot_action IN ('install','os','local','sanboot')),
+    state TEXT NOT NULL,
+    state_detail TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (basename, rack, rank)
+  );
+  CREATE TABLE interfaces (
+    id INTEGER PRIMARY KEY,
+    host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    mac TEXT NOT NULL UNIQUE,
+    ip TEXT UNIQUE,
+    subnet TEXT,
+    device TEXT NOT NULL
+  );
+  CREATE TABLE attributes (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('global','os','appliance','host')),
+    target TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (scope, target, name)
+  );
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    host TEXT,
+    mac TEXT,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX events_kind ON events(kind, id);
+  CREATE TABLE boot (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    kernel TEXT NOT NULL,
+    initrd TEXT NOT NULL,
+    overlay TEXT,
+    args TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  -- The shipped appliances (roles/ and graphs/default). Both name hosts compute-<rack>-<rank>, so a
+  -- diskless and a disked compute node can never share a name.
+  INSERT INTO appliances (name, basename, graph, root_node, discoverable) VALUES
+    ('compute', 'compute', 'default', 'compute', 1),
+    ('compute-diskless', 'compute', 'default', 'compute-diskless', 1);
+  `,
+];

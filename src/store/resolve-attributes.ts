@@ -1,0 +1,92 @@
+// Attribute resolution for one host, with Rocks precedence and a SOURCE letter per value:
+//   D (shipped defaults) < C (derived from the frontend's configuration) < G (global) < O (os)
+//   < A (appliance) < H (host) < I (intrinsic facts of the host: hostname, rack, rank, ...).
+// Intrinsic facts win: an attribute can never rename a host or move its address.
+import type { Repos, Host, Appliance } from './types.js';
+
+export type AttributeSource = 'D' | 'C' | 'G' | 'O' | 'A' | 'H' | 'I';
+export interface ResolvedAttribute {
+  name: string;
+  value: string;
+  source: AttributeSource;
+}
+
+export interface FrontendFacts {
+  frontendAddress: string;
+  privateNetwork: string; // CIDR
+  domain: string;
+  httpPort: number;
+  iscsiPort: number;
+}
+
+function netmaskOf(cidr: string): string {
+  const prefix = Number(cidr.split('/')[1]);
+  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
+}
+
+export function configAttributes(f: FrontendFacts): Record<string, string> {
+  return {
+    Kickstart_PrivateAddress: f.frontendAddress,
+    Kickstart_PrivateNetwork: f.privateNetwork.split('/')[0]!,
+    Kickstart_PrivateNetmask: netmaskOf(f.privateNetwork),
+    Kickstart_PrivateNetmaskCIDR: f.privateNetwork.split('/')[1]!,
+    Kickstart_PrivateDNSDomain: f.domain,
+    Kickstart_PrivateHostname: 'frontend',
+    netroot_http_port: String(f.httpPort),
+    netroot_iscsi_port: String(f.iscsiPort),
+  };
+}
+
+export function intrinsicAttributes(h: Host, a: Appliance): Record<string, string> {
+  const primary = h.interfaces[0];
+  return {
+    hostname: h.name,
+    rack: String(h.rack),
+    rank: String(h.rank),
+    appliance: h.appliance,
+    membership: h.appliance,
+    basename: a.basename,
+    rootnode: a.rootNode,
+    graph: a.graph,
+    os: h.os,
+    arch: h.arch,
+    hostaddr: primary?.ip ?? '',
+    hostmac: primary?.mac ?? '',
+    bootaction: h.bootAction,
+  };
+}
+
+/**
+ * Every attribute of `host`, most specific value winning, sorted by name.
+ * `defaults` are the shipped defaults (the profile's DEFAULT_GLOBAL_ATTRIBUTES).
+ */
+export async function resolveAttributes(
+  repos: Repos,
+  host: Host,
+  facts: FrontendFacts,
+  defaults: Readonly<Record<string, string>> = {},
+): Promise<ResolvedAttribute[]> {
+  const appliance = await repos.appliances.get(host.appliance);
+  if (!appliance) throw new Error(`host ${host.name} refers to a missing appliance ${host.appliance}`);
+  const out = new Map<string, ResolvedAttribute>();
+  const put = (src: AttributeSource, values: Record<string, string>) => {
+    for (const [name, value] of Object.entries(values)) out.set(name, { name, value, source: src });
+  };
+  const level = async (scope: 'global' | 'os' | 'appliance' | 'host', target: string, src: AttributeSource) => {
+    const rows = await repos.attributes.list({ scope, target });
+    put(src, Object.fromEntries(rows.map((r) => [r.name, r.value])));
+  };
+  put('D', { ...defaults });
+  put('C', configAttributes(facts));
+  await level('global', '', 'G');
+  await level('os', host.os, 'O');
+  await level('appliance', host.appliance, 'A');
+  await level('host', host.name, 'H');
+  put('I', intrinsicAttributes(host, appliance));
+  return [...out.values()].sort((x, y) => x.name.localeCompare(y.name));
+}
+
+export function attributeMap(list: readonly ResolvedAttribute[]): Record<string, string> {
+  return Object.fromEntries(list.map((a) => [a.name, a.value]));
+}

@@ -1,0 +1,385 @@
+// The SQLite store (the default): one file under the state directory, WAL mode, a busy timeout so
+// two CLI processes and the daemon can write at once without losing rows. Write transactions are
+// BEGIN IMMEDIATE (the writer lock is taken up front: no upgrade deadlocks between processes).
+// Inside this process, an async mutex serialises access, so an `await` inside a transaction can
+// never let another caller's statements run inside it.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import { NetrootError, UserError } from '../errors.js';
+import type {
+  Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
+  Host, HostPatch, HostRepo, HostState, NetInterface, NewHost, Repos, Store, StoredEvent,
+} from './types.js';
+
+type Db = Database.Database;
+
+/** Turns SQLite constraint failures into operator-facing errors that name the field. */
+function mapConstraint(e: unknown, what: Record<string, string>): never {
+  const msg = (e as Error)?.message ?? '';
+  if ((e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT')) {
+    for (const [needle, text] of Object.entries(what)) {
+      if (msg.includes(needle)) throw new UserError('E_DUPLICATE', text, { where: needle.split('.').pop() });
+    }
+    throw new UserError('E_CONSTRAINT', `rejected by the database: ${msg}`);
+  }
+  throw e;
+}
+
+interface HostRow {
+  id: number; name: string; appliance: string; rack: number; rank: number; os: string; arch: string;
+  boot_action: string; state: string; state_detail: string | null; created_at: string;
+}
+
+class SqliteHosts {
+  constructor(private db: Db) {}
+
+  private interfacesOf(id: number): NetInterface[] {
+    return this.db
+      .prepare('SELECT mac, ip, subnet, device FROM interfaces WHERE host_id = ? ORDER BY id')
+      .all(id) as NetInterface[];
+  }
+  private row(where: string, arg: unknown): Host | null {
+    const r = this.db
+      .prepare(
+        `SELECT h.id, h.name, a.name AS appliance, h.rack, h.rank, h.os, h.arch, h.boot_action, h.state, h.state_detail, h.created_at
+         FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE ${where}`,
+      )
+      .get(arg) as HostRow | undefined;
+    return r ? this.toHost(r) : null;
+  }
+  private toHost(r: HostRow): Host {
+    return {
+      name: r.name, appliance: r.appliance, rack: r.rack, rank: r.rank, os: r.os, arch: r.arch,
+      bootAction: r.boot_action as BootAction, state: r.state as HostState, stateDetail: r.state_detail,
+      createdAt: r.created_at, interfaces: this.interfacesOf(r.id),
+    };
+  }
+  private applianceId(name: string): { id: number; basename: string } {
+    const a = this.db.prepare('SELECT id, basename FROM appliances WHERE name = ?').get(name) as { id: number; basename: string } | undefined;
+    if (!a) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`, { where: 'appliance' });
+    return a;
+  }
+  private idOf(name: string): number {
+    const r = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!r) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+    return r.id;
+  }
+  private insertInterface(hostId: number, i: NetInterface): void {
+    try {
+      this.db.prepare('INSERT INTO interfaces (host_id, mac, ip, subnet, device) VALUES (?, ?, ?, ?, ?)').run(hostId, i.mac, i.ip, i.subnet, i.device);
+    } catch (e) {
+      mapConstraint(e, {
+        'interfaces.mac': `MAC ${i.mac} is already assigned to another host`,
+        'interfaces.ip': `IP ${i.ip} is already assigned to another host`,
+      });
+    }
+  }
+
+  add(h: NewHost): Host {
+    const a = this.applianceId(h.appliance);
+    let id: number;
+    try {
+      id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO hosts (name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(h.name, a.id, a.basename, h.rack, h.rank, h.os ?? 'linux', h.arch ?? 'x86_64', h.bootAction ?? 'install', h.state ?? 'discovered', new Date().toISOString())
+          .lastInsertRowid,
+      );
+    } catch (e) {
+      mapConstraint(e, {
+        'hosts.name': `host name ${h.name} is already taken`,
+        'hosts.basename': `rack ${h.rack} rank ${h.rank} is already taken for ${a.basename}`,
+      });
+    }
+    for (const i of h.interfaces) this.insertInterface(id, i);
+    return this.get(h.name)!;
+  }
+  get(name: string): Host | null {
+    return this.row('h.name = ?', name);
+  }
+  byMac(mac: string): Host | null {
+    return this.row('h.id = (SELECT host_id FROM interfaces WHERE mac = ?)', mac);
+  }
+  byIp(ip: string): Host | null {
+    return this.row('h.id = (SELECT host_id FROM interfaces WHERE ip = ?)', ip);
+  }
+  list(filter: { appliance?: string } = {}): Host[] {
+    const rows = this.db
+      .prepare(
+        `SELECT h.id, h.name, a.name AS appliance, h.rack, h.rank, h.os, h.arch, h.boot_action, h.state, h.state_detail, h.created_at
+         FROM hosts h JOIN appliances a ON a.id = h.appliance_id
+         WHERE (? IS NULL OR a.name = ?) ORDER BY h.basename, h.rack, h.rank, h.name`,
+      )
+      .all(filter.appliance ?? null, filter.appliance ?? null) as HostRow[];
+    return rows.map((r) => this.toHost(r));
+  }
+  update(name: string, p: HostPatch): Host {
+    const id = this.idOf(name);
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    if (p.appliance !== undefined) {
+      const a = this.applianceId(p.appliance);
+      sets.push('appliance_id = ?', 'basename = ?');
+      args.push(a.id, a.basename);
+    }
+    const cols: Array<[keyof HostPatch, string]> = [
+      ['rack', 'rack'], ['rank', 'rank'], ['os', 'os'], ['arch', 'arch'], ['bootAction', 'boot_action'], ['state', 'state'], ['stateDetail', 'state_detail'],
+    ];
+    for (const [k, col] of cols) {
+      if (p[k] !== undefined) {
+        sets.push(`${col} = ?`);
+        args.push(p[k]);
+      }
+    }
+    if (sets.length > 0) {
+      try {
+        this.db.prepare(`UPDATE hosts SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
+      } catch (e) {
+        mapConstraint(e, { 'hosts.basename': `rack/rank already taken`, CHECK: 'value out of range' });
+      }
+    }
+    return this.get(name)!;
+  }
+  remove(name: string): void {
+    const id = this.idOf(name);
+    this.db.prepare('DELETE FROM attributes WHERE scope = ? AND target = ?').run('host', name);
+    this.db.prepare('DELETE FROM hosts WHERE id = ?').run(id);
+  }
+  addInterface(host: string, iface: NetInterface): void {
+    this.insertInterface(this.idOf(host), iface);
+  }
+  removeInterface(mac: string): void {
+    this.db.prepare('DELETE FROM interfaces WHERE mac = ?').run(mac);
+  }
+  maxRank(basename: string, rack: number): number {
+    const r = this.db.prepare('SELECT MAX(rank) AS m FROM hosts WHERE basename = ? AND rack = ?').get(basename, rack) as { m: number | null };
+    return r.m ?? -1;
+  }
+  usedIps(): string[] {
+    return (this.db.prepare('SELECT ip FROM interfaces WHERE ip IS NOT NULL').all() as Array<{ ip: string }>).map((r) => r.ip);
+  }
+}
+
+class SqliteAppliances {
+  constructor(private db: Db) {}
+  private static toAppliance(r: { name: string; basename: string; graph: string; root_node: string; discoverable: number }): Appliance {
+    return { name: r.name, basename: r.basename, graph: r.graph, rootNode: r.root_node, discoverable: r.discoverable === 1 };
+  }
+  add(a: Appliance): Appliance {
+    try {
+      this.db.prepare('INSERT INTO appliances (name, basename, graph, root_node, discoverable) VALUES (?, ?, ?, ?, ?)').run(a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0);
+    } catch (e) {
+      mapConstraint(e, { 'appliances.name': `appliance ${a.name} already exists` });
+    }
+    return this.get(a.name)!;
+  }
+  get(name: string): Appliance | null {
+    const r = this.db.prepare('SELECT * FROM appliances WHERE name = ?').get(name) as Parameters<typeof SqliteAppliances.toAppliance>[0] | undefined;
+    return r ? SqliteAppliances.toAppliance(r) : null;
+  }
+  list(): Appliance[] {
+    return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(SqliteAppliances.toAppliance);
+  }
+  remove(name: string): void {
+    const used = this.db.prepare('SELECT COUNT(*) AS n FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE a.name = ?').get(name) as { n: number };
+    if (used.n > 0) throw new UserError('E_APPLIANCE_IN_USE', `appliance ${name} still has ${used.n} host(s)`);
+    const r = this.db.prepare('DELETE FROM appliances WHERE name = ?').run(name);
+    if (r.changes === 0) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`);
+    this.db.prepare('DELETE FROM attributes WHERE scope = ? AND target = ?').run('appliance', name);
+  }
+}
+
+class SqliteAttributes {
+  constructor(private db: Db) {}
+  set(a: Attribute): void {
+    this.db
+      .prepare('INSERT INTO attributes (scope, target, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value')
+      .run(a.scope, a.target, a.name, a.value);
+  }
+  unset(scope: AttributeScope, target: string, name: string): boolean {
+    return this.db.prepare('DELETE FROM attributes WHERE scope = ? AND target = ? AND name = ?').run(scope, target, name).changes > 0;
+  }
+  list(f: { scope?: AttributeScope; target?: string } = {}): Attribute[] {
+    return this.db
+      .prepare('SELECT scope, target, name, value FROM attributes WHERE (? IS NULL OR scope = ?) AND (? IS NULL OR target = ?) ORDER BY scope, target, name')
+      .all(f.scope ?? null, f.scope ?? null, f.target ?? null, f.target ?? null) as Attribute[];
+  }
+}
+
+class SqliteEvents {
+  constructor(private db: Db) {}
+  append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): StoredEvent {
+    const at = new Date().toISOString();
+    const detail = e.detail ?? {};
+    const id = Number(this.db.prepare('INSERT INTO events (at, kind, host, mac, detail) VALUES (?, ?, ?, ?, ?)').run(at, e.kind, e.host ?? null, e.mac ?? null, JSON.stringify(detail)).lastInsertRowid);
+    return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
+  }
+  list(f: { sinceId?: number; kind?: string; limit?: number } = {}): StoredEvent[] {
+    const rows = this.db
+      .prepare('SELECT * FROM events WHERE id > ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?')
+      .all(f.sinceId ?? 0, f.kind ?? null, f.kind ?? null, Math.min(f.limit ?? 1000, 10000)) as Array<{ id: number; at: string; kind: string; host: string | null; mac: string | null; detail: string }>;
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+}
+
+class SqliteBoot {
+  constructor(private db: Db) {}
+  get(host: string): BootRecord | null {
+    const r = this.db
+      .prepare('SELECT h.name AS host, b.kernel, b.initrd, b.overlay, b.args, b.updated_at AS updatedAt FROM boot b JOIN hosts h ON h.id = b.host_id WHERE h.name = ?')
+      .get(host) as BootRecord | undefined;
+    return r ?? null;
+  }
+  put(r: Omit<BootRecord, 'updatedAt'>): BootRecord {
+    const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(r.host) as { id: number } | undefined;
+    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(r.host)}`);
+    const updatedAt = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO boot (host_id, kernel, initrd, overlay, args, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (host_id) DO UPDATE SET kernel = excluded.kernel, initrd = excluded.initrd, overlay = excluded.overlay, args = excluded.args, updated_at = excluded.updated_at`,
+      )
+      .run(h.id, r.kernel, r.initrd, r.overlay, r.args, updatedAt);
+    return { ...r, updatedAt };
+  }
+  remove(host: string): void {
+    this.db.prepare('DELETE FROM boot WHERE host_id = (SELECT id FROM hosts WHERE name = ?)').run(host);
+  }
+}
+
+type Asyncify<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
+
+/** Serialises callers: one holder at a time, FIFO. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+function wrap<T extends object, P>(impl: T, call: (fn: () => unknown) => Promise<unknown>): P {
+  const out: Record<string, unknown> = {};
+  let proto = Object.getPrototypeOf(impl) as object;
+  for (const key of Object.getOwnPropertyNames(proto)) {
+    if (key === 'constructor' || key.startsWith('_')) continue;
+    const fn = (impl as Record<string, unknown>)[key];
+    if (typeof fn !== 'function') continue;
+    out[key] = (...args: unknown[]) => call(() => (fn as (...a: unknown[]) => unknown).apply(impl, args));
+  }
+  return out as P;
+}
+
+export interface SqliteStoreOptions {
+  /** Milliseconds to wait for another process's write lock. */
+  busyTimeoutMs?: number;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Db;
+  private readonly mutex = new Mutex();
+  private readonly raw: { hosts: SqliteHosts; appliances: SqliteAppliances; attributes: SqliteAttributes; events: SqliteEvents; boot: SqliteBoot };
+  readonly hosts: HostRepo;
+  readonly appliances: ApplianceRepo;
+  readonly attributes: AttributeRepo;
+  readonly events: EventRepo;
+  readonly boot: BootRepo;
+  private inTx = false;
+
+  constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path);
+    } catch (e) {
+      throw new NetrootError('E_STORE_OPEN', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10000}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.raw = {
+      hosts: new SqliteHosts(this.db), appliances: new SqliteAppliances(this.db), attributes: new SqliteAttributes(this.db),
+      events: new SqliteEvents(this.db), boot: new SqliteBoot(this.db),
+    };
+    // Outside a transaction every call is its own IMMEDIATE transaction (a host add writes two tables).
+    const single = (fn: () => unknown) => this.mutex.run(() => this.immediate(fn));
+    this.hosts = wrap<SqliteHosts, HostRepo>(this.raw.hosts, single);
+    this.appliances = wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, single);
+    this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
+    this.events = wrap<SqliteEvents, EventRepo>(this.raw.events, single);
+    this.boot = wrap<SqliteBoot, BootRepo>(this.raw.boot, single);
+  }
+
+  private immediate<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = fn();
+      this.db.exec('COMMIT');
+      return r;
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new NetrootError('E_STORE_VERSION', `database ${this.path} has schema ${version}, newer than this netroot (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.immediate(() => {
+        // Another process may have migrated while we waited for the lock.
+        const now = this.db.pragma('user_version', { simple: true }) as number;
+        if (now > v) return;
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      });
+    }
+  }
+
+  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    if (this.inTx) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
+    return this.mutex.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.inTx = true;
+      const direct = (f: () => unknown) => Promise.resolve().then(f);
+      const tx: Repos = {
+        hosts: wrap<SqliteHosts, HostRepo>(this.raw.hosts, direct),
+        appliances: wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, direct),
+        attributes: wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, direct),
+        events: wrap<SqliteEvents, EventRepo>(this.raw.events, direct),
+        boot: wrap<SqliteBoot, BootRepo>(this.raw.boot, direct),
+      };
+      try {
+        const r = await fn(tx);
+        this.db.exec('COMMIT');
+        return r;
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      } finally {
+        this.inTx = false;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(() => this.db.close());
+  }
+}
+
+export type { Asyncify };

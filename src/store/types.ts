@@ -1,0 +1,149 @@
+// The store's narrow, asynchronous repository interface. The SQLite implementation is the default;
+// the interface is kept small and async so a PostgreSQL implementation can follow.
+
+export const BOOT_ACTIONS = ['install', 'os', 'local', 'sanboot'] as const;
+export type BootAction = (typeof BOOT_ACTIONS)[number];
+
+export const HOST_STATES = ['discovered', 'kickstarted', 'installing', 'installed', 'booted', 'failed'] as const;
+export type HostState = (typeof HOST_STATES)[number];
+
+export const ATTRIBUTE_SCOPES = ['global', 'os', 'appliance', 'host'] as const;
+export type AttributeScope = (typeof ATTRIBUTE_SCOPES)[number];
+
+export interface Appliance {
+  name: string;
+  /** Host names are <basename>-<rack>-<rank>. */
+  basename: string;
+  graph: string;
+  /** The graph node traversal starts from. */
+  rootNode: string;
+  /** Whether insert-ethers offers it (Rocks' "public" membership). */
+  discoverable: boolean;
+}
+
+export interface NetInterface {
+  mac: string;
+  ip: string | null;
+  /** Network in CIDR form, e.g. 10.1.0.0/16. */
+  subnet: string | null;
+  device: string;
+}
+
+export interface Host {
+  name: string;
+  appliance: string;
+  rack: number;
+  rank: number;
+  os: string;
+  arch: string;
+  bootAction: BootAction;
+  state: HostState;
+  /** Why the host is `failed`, or other operator-facing detail. */
+  stateDetail: string | null;
+  createdAt: string;
+  interfaces: NetInterface[];
+}
+
+export interface NewHost {
+  name: string;
+  appliance: string;
+  rack: number;
+  rank: number;
+  os?: string;
+  arch?: string;
+  bootAction?: BootAction;
+  state?: HostState;
+  interfaces: NetInterface[];
+}
+
+export interface HostPatch {
+  appliance?: string;
+  rack?: number;
+  rank?: number;
+  os?: string;
+  arch?: string;
+  bootAction?: BootAction;
+  state?: HostState;
+  stateDetail?: string | null;
+}
+
+export interface Attribute {
+  scope: AttributeScope;
+  /** '' for global; the os, appliance or host name otherwise. */
+  target: string;
+  name: string;
+  value: string;
+}
+
+export interface StoredEvent {
+  id: number;
+  at: string;
+  kind: string;
+  host: string | null;
+  mac: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** What the node boots in `os` mode: written by the install → diskless regeneration. */
+export interface BootRecord {
+  host: string;
+  kernel: string;
+  initrd: string;
+  overlay: string | null;
+  args: string;
+  updatedAt: string;
+}
+
+export interface HostRepo {
+  add(h: NewHost): Promise<Host>;
+  get(name: string): Promise<Host | null>;
+  byMac(mac: string): Promise<Host | null>;
+  byIp(ip: string): Promise<Host | null>;
+  list(filter?: { appliance?: string }): Promise<Host[]>;
+  update(name: string, patch: HostPatch): Promise<Host>;
+  remove(name: string): Promise<void>;
+  addInterface(host: string, iface: NetInterface): Promise<void>;
+  removeInterface(mac: string): Promise<void>;
+  /** Highest rank in `rack` among hosts named <basename>-<rack>-*, or -1. */
+  maxRank(basename: string, rack: number): Promise<number>;
+  /** Every assigned IPv4 address. */
+  usedIps(): Promise<string[]>;
+}
+
+export interface ApplianceRepo {
+  add(a: Appliance): Promise<Appliance>;
+  get(name: string): Promise<Appliance | null>;
+  list(): Promise<Appliance[]>;
+  remove(name: string): Promise<void>;
+}
+
+export interface AttributeRepo {
+  set(a: Attribute): Promise<void>;
+  unset(scope: AttributeScope, target: string, name: string): Promise<boolean>;
+  list(filter?: { scope?: AttributeScope; target?: string }): Promise<Attribute[]>;
+}
+
+export interface EventRepo {
+  append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): Promise<StoredEvent>;
+  list(filter?: { sinceId?: number; kind?: string; limit?: number }): Promise<StoredEvent[]>;
+}
+
+export interface BootRepo {
+  get(host: string): Promise<BootRecord | null>;
+  put(r: Omit<BootRecord, 'updatedAt'>): Promise<BootRecord>;
+  remove(host: string): Promise<void>;
+}
+
+export interface Repos {
+  readonly hosts: HostRepo;
+  readonly appliances: ApplianceRepo;
+  readonly attributes: AttributeRepo;
+  readonly events: EventRepo;
+  readonly boot: BootRepo;
+}
+
+export interface Store extends Repos {
+  /** Runs fn in one transaction: all of it is written, or (on throw) none of it. */
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { SqliteStore, resolveAttributes, type Store } from '../../src/store/index.js';
+import { UserError } from '../../src/errors.js';
+
+function tempStore(): { store: SqliteStore; dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'nrt-store-'));
+  const path = join(dir, 'netroot.db');
+  return { store: new SqliteStore(path), dir, path };
+}
+
+const iface = (mac: string, ip: string) => ({ mac, ip, subnet: '10.1.0.0/16', device: 'eth0' });
+
+test('shipped appliances exist after migration', async () => {
+  const { store, dir } = tempStore();
+  const names = (await store.appliances.list()).map((a) => a.name);
+  assert.deepEqual(names, ['compute', 'compute-diskless']);
+  const d = await store.appliances.get('compute-diskless');
+  assert.equal(d?.rootNode, 'compute-diskless');
+  assert.equal(d?.basename, 'compute');
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('reopening does not re-run migrations or duplicate seed rows', async () => {
+  const { store, dir, path } = tempStore();
+  await store.close();
+  const again = new SqliteStore(path);
+  assert.equal((await again.appliances.list()).length, 2);
+  await again.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('host add/get/byMac/byIp/update/remove', async () => {
+  const { store, dir } = tempStore();
+  const h = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  assert.equal(h.bootAction, 'install');
+  assert.equal(h.state, 'discovered');
+  assert.equal((await store.hosts.byMac('52:54:00:aa:00:01'))?.name, 'compute-0-0');
+  assert.equal((await store.hosts.byIp('10.1.255.254'))?.name, 'compute-0-0');
+  const u = await store.hosts.update('compute-0-0', { bootAction: 'os', state: 'installed' });
+  assert.equal(u.bootAction, 'os');
+  assert.equal(await store.hosts.maxRank('compute', 0), 0);
+  assert.equal(await store.hosts.maxRank('compute', 1), -1);
+  await store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'x', value: '1' });
+  await store.hosts.remove('compute-0-0');
+  assert.equal(await store.hosts.get('compute-0-0'), null);
+  assert.equal(await store.hosts.byMac('52:54:00:aa:00:01'), null);
+  assert.deepEqual(await store.attributes.list({ scope: 'host' }), []);
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('duplicates are refused by the database, naming the field, and leave nothing half-written', async () => {
+  const { store, dir } = tempStore();
+  await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  const cases: Array<[Parameters<Store['hosts']['add']>[0], RegExp]> = [
+    [{ name: 'compute-0-1', appliance: 'compute', rack: 0, rank: 1, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.253')] }, /MAC 52:54:00:aa:00:01/],
+    [{ name: 'compute-0-1', appliance: 'compute', rack: 0, rank: 1, interfaces: [iface('52:54:00:aa:00:02', '10.1.255.254')] }, /IP 10.1.255.254/],
+    [{ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 5, interfaces: [iface('52:54:00:aa:00:03', '10.1.255.250')] }, /host name compute-0-0/],
+    [{ name: 'other', appliance: 'compute-diskless', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:04', '10.1.255.249')] }, /rack 0 rank 0/],
+  ];
+  for (const [h, re] of cases) {
+    await assert.rejects(store.hosts.add(h), (e: unknown) => e instanceof UserError && re.test(e.message));
+  }
+  // the host whose interface was refused was rolled back with it
+  assert.deepEqual((await store.hosts.list()).map((h) => h.name), ['compute-0-0']);
+  await assert.rejects(store.hosts.add({ name: 'x', appliance: 'nope', rack: 0, rank: 9, interfaces: [] }), { code: 'E_APPLIANCE_NOT_FOUND' });
+  await assert.rejects(store.hosts.update('nope', { rack: 1 }), { code: 'E_HOST_NOT_FOUND' });
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('transaction rolls back everything on throw, and an await inside it cannot interleave other writers', async () => {
+  const { store, dir } = tempStore();
+  await assert.rejects(
+    store.transaction(async (tx) => {
+      await tx.hosts.add({ name: 'a-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [] });
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error('plugin failed');
+    }),
+    /plugin failed/,
+  );
+  assert.equal(await store.hosts.get('a-0-0'), null);
+  // a concurrent non-transaction write waits for the transaction
+  let order: string[] = [];
+  const t = store.transaction(async (tx) => {
+    await new Promise((r) => setTimeout(r, 30));
+    await tx.events.append({ kind: 'first' });
+    order.push('tx');
+  });
+  const w = store.events.append({ kind: 'second' }).then(() => order.push('outside'));
+  await Promise.all([t, w]);
+  assert.deepEqual(order, ['tx', 'outside']);
+  assert.deepEqual((await store.events.list()).map((e) => e.kind), ['first', 'second']);
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('two processes writing at once lose no rows', async () => {
+  const { store, dir, path } = tempStore();
+  await store.close();
+  const run = (rack: number) =>
+    new Promise<number>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-writer.ts', path, 'compute', '120', String(rack)], { stdio: ['ignore', 'inherit', 'inherit'] });
+      p.on('error', reject);
+      p.on('exit', (code) => resolve(code ?? -1));
+    });
+  const codes = await Promise.all([run(1), run(2)]);
+  assert.deepEqual(codes, [0, 0]);
+  const again = new SqliteStore(path);
+  assert.equal((await again.hosts.list()).length, 240);
+  assert.equal((await again.events.list({ limit: 1000 })).length, 240);
+  await again.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('attribute precedence: defaults < config < global < os < appliance < host < intrinsic', async () => {
+  const { store, dir } = tempStore();
+  const h = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  await store.attributes.set({ scope: 'global', target: '', name: 'tz', value: 'G' });
+  await store.attributes.set({ scope: 'os', target: 'linux', name: 'tz', value: 'O' });
+  await store.attributes.set({ scope: 'appliance', target: 'compute', name: 'tz', value: 'A' });
+  await store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'tz', value: 'other appliance' });
+  await store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'hostname', value: 'evil' });
+  await store.attributes.set({ scope: 'global', target: '', name: 'Kickstart_PrivateAddress', value: '10.1.1.2' });
+  const facts = { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 8080, iscsiPort: 3260 };
+  const r = await resolveAttributes(store, h, facts, { tz: 'D', only_default: 'd' });
+  const by = Object.fromEntries(r.map((a) => [a.name, a]));
+  assert.deepEqual(by['tz'], { name: 'tz', value: 'A', source: 'A' });
+  assert.deepEqual(by['only_default'], { name: 'only_default', value: 'd', source: 'D' });
+  assert.equal(by['hostname']?.value, 'compute-0-0');
+  assert.equal(by['hostname']?.source, 'I');
+  assert.equal(by['Kickstart_PrivateAddress']?.value, '10.1.1.2');
+  assert.equal(by['Kickstart_PrivateNetmask']?.value, '255.255.0.0');
+  assert.equal(by['hostaddr']?.value, '10.1.255.254');
+  await store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'tz', value: 'H' });
+  const r2 = await resolveAttributes(store, h, facts);
+  assert.equal(r2.find((a) => a.name === 'tz')?.source, 'H');
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
