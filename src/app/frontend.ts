@@ -1,0 +1,84 @@
+// Composition root: createFrontend(config, deps) wires the services; start() opens sockets,
+// stop() closes them. Constructors open nothing, so a frontend can be built in tests and thrown
+// away. Each service a later issue adds (DHCP, TFTP, XML-RPC, iSCSI) is started here in order and
+// stopped in reverse.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { KickstartService } from '../boot/kickstart.js';
+import { createHttpApp, type HttpApp } from '../http/app.js';
+import { NetrootError } from '../errors.js';
+
+export interface FrontendDeps {
+  store?: Store;
+  logger?: Logger;
+}
+
+export interface Frontend {
+  readonly config: Config;
+  readonly store: Store;
+  readonly http: HttpApp;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The bound HTTP port (differs from config when it asked for 0). */
+  httpPort(): number;
+}
+
+function listen(server: Server, port: number, host: string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const hint = e.code === 'EACCES' ? ' (ports below 1024 need root; set another port)' : e.code === 'EADDRINUSE' ? ' (something else listens there)' : '';
+      reject(new NetrootError('E_LISTEN', `${what}: cannot listen on ${host}:${port}: ${e.code ?? e.message}${hint}`, { user: true }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+export function createFrontend(config: Config, deps: FrontendDeps = {}): Frontend {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const ownStore = deps.store === undefined;
+  // Opening the database file is not a socket: it happens here, so every service shares one store.
+  const store: Store = deps.store ?? openStore(config.stateDir);
+  const kickstarts = new KickstartService(store, config);
+  let http: HttpApp | undefined;
+  let server: Server | undefined;
+
+  const f: Frontend = {
+    config,
+    store,
+    get http() {
+      http ??= createHttpApp({ repos: store, kickstarts, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds });
+      return http;
+    },
+    async start() {
+      server = createServer(f.http.app);
+      server.keepAliveTimeout = 5000;
+      await listen(server, config.http.port, config.http.host, 'http');
+      logger.info('http listening', { host: config.http.host, port: f.httpPort() });
+    },
+    async stop() {
+      if (server) {
+        const s = server;
+        server = undefined;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
+      if (ownStore) await store.close();
+    },
+    httpPort() {
+      return (server?.address() as AddressInfo | null)?.port ?? config.http.port;
+    },
+  };
+  return f;
+}

@@ -1,0 +1,21 @@
+// `netroot serve` — runs the frontend in the foreground until SIGINT/SIGTERM.
+import type { CliContext } from './context.js';
+import { parse, noExtra } from './args.js';
+import { createFrontend } from '../app/frontend.js';
+
+const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
+
+export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals: p } = parse(argv, {}, USAGE);
+  noExtra(p, 0, USAGE);
+  const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
+  await frontend.start();
+  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — http on ${ctx.config.http.host}:${frontend.httpPort()}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await frontend.stop();
+  return 0;
+}

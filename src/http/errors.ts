@@ -1,0 +1,33 @@
+// Maps errors to HTTP answers. Operator/client errors keep their message and code; anything else
+// is a 500 with no detail (no stack, no secret ever reaches a client).
+import type { ErrorRequestHandler } from 'express';
+import { isNetrootError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+
+const STATUS: Record<string, number> = {
+  E_HOST_NOT_FOUND: 404,
+  E_APPLIANCE_NOT_FOUND: 404,
+  E_NOT_FOUND: 404,
+  E_FORBIDDEN: 403,
+  E_UNAUTHORIZED: 401,
+  E_DUPLICATE: 409,
+  E_BODY_TOO_LARGE: 413,
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const status = (err as { status?: number; type?: string })?.type === 'entity.too.large' ? 413 : undefined;
+    if (isNetrootError(err) && err.user) {
+      const s = STATUS[err.code] ?? 400;
+      logger.info('request refused', { path: req.path, code: err.code, status: s });
+      res.status(s).json({ code: err.code, message: err.message });
+      return;
+    }
+    if (status) {
+      res.status(status).json({ code: 'E_BODY_TOO_LARGE', message: 'request body too large' });
+      return;
+    }
+    logger.error('request failed', { path: req.path, error: err });
+    res.status(500).json({ code: 'E_INTERNAL', message: 'internal error' });
+  };
+}

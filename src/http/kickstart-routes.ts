@@ -1,0 +1,37 @@
+// GET /install/kickstart/<host> and GET /install/kickstart (host found by source address, like
+// Rocks' kickstart.cgi). A kickstart carries the node's CHAP secret and install token, so it is
+// served only to the node itself (its own address) or to the frontend itself (127.0.0.1).
+import { Router } from 'express';
+import type { KickstartService } from '../boot/kickstart.js';
+import type { Host, Repos } from '../store/index.js';
+import { UserError } from '../errors.js';
+import { remoteIPv4, isFrontendItself } from './remote.js';
+
+export function kickstartRoutes(repos: Repos, kickstarts: KickstartService): Router {
+  const r = Router();
+
+  const serve = async (host: Host, from: string): Promise<string> => {
+    const text = await kickstarts.render(host);
+    if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
+    await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
+    return text;
+  };
+
+  r.get('/install/kickstart/:host', async (req, res) => {
+    const from = remoteIPv4(req);
+    const host = await repos.hosts.get(req.params.host);
+    if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params.host)}`);
+    const own = host.interfaces.some((i) => i.ip === from);
+    if (!own && !isFrontendItself(from)) throw new UserError('E_FORBIDDEN', `kickstart of ${host.name} is served only to ${host.name} itself`);
+    res.type('text/plain').send(await serve(host, from));
+  });
+
+  r.get('/install/kickstart', async (req, res) => {
+    const from = remoteIPv4(req);
+    const host = await repos.hosts.byIp(from);
+    if (!host) throw new UserError('E_HOST_NOT_FOUND', `no host has address ${from}`);
+    res.type('text/plain').send(await serve(host, from));
+  });
+
+  return r;
+}

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { rmSync } from 'node:fs';
+import { Router } from 'express';
+import { createFrontend } from '../../src/app/frontend.js';
+import { loadConfig } from '../../src/config/index.js';
+import { tempStateDir } from '../helpers/cli.js';
+
+function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function frontendWith(overrides: Record<string, string> = {}) {
+  const dir = tempStateDir('nrt-http-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', ...overrides } });
+  const f = createFrontend(config, { logger: (await import('../../src/log/logger.js')).silentLogger });
+  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  return { f, dir };
+}
+
+test('kickstart by name: served to the node itself and to loopback admin, refused to others', async () => {
+  const { f, dir } = await frontendWith();
+  await f.start();
+  try {
+    const own = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.2');
+    assert.equal(own.status, 200, own.body);
+    assert.match(own.body, /%packages/);
+    assert.match(String(own.headers['content-type']), /text\/plain/);
+    const admin = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.1');
+    assert.equal(admin.status, 200);
+    const other = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.3');
+    assert.equal(other.status, 403);
+    assert.equal(JSON.parse(other.body).code, 'E_FORBIDDEN');
+    assert.doesNotMatch(other.body, /%packages/);
+    const missing = await get(f.httpPort(), '/install/kickstart/compute-9-9');
+    assert.equal(missing.status, 404);
+    assert.equal(JSON.parse(missing.body).code, 'E_HOST_NOT_FOUND');
+    const h = await f.store.hosts.get('compute-0-0');
+    assert.equal(h?.state, 'kickstarted');
+    const events = await f.store.events.list({ kind: 'host.kickstarted' });
+    assert.equal(events.length, 2);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('kickstart by source address, like Rocks', async () => {
+  const { f, dir } = await frontendWith();
+  await f.start();
+  try {
+    const r = await get(f.httpPort(), '/install/kickstart', '127.0.0.2');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /compute-0-0/);
+    const unknown = await get(f.httpPort(), '/install/kickstart', '127.0.0.9');
+    assert.equal(unknown.status, 404);
+    assert.match(JSON.parse(unknown.body).message, /no host has address 127.0.0.9/);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('under load the server sheds with 503 + Retry-After instead of queuing', async () => {
+  const dir = tempStateDir('nrt-http-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'http.maxInFlight': '2', 'http.retryAfterSeconds': '3' } });
+  const { createHttpApp } = await import('../../src/http/app.js');
+  const { KickstartService } = await import('../../src/boot/kickstart.js');
+  const { openStore } = await import('../../src/store/index.js');
+  const { silentLogger } = await import('../../src/log/logger.js');
+  const store = openStore(dir);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = Router();
+  slow.get('/slow', async (_req, res) => {
+    await gate;
+    res.send('done');
+  });
+  const { app, stats } = createHttpApp({ repos: store, kickstarts: new KickstartService(store, config), logger: silentLogger, maxInFlight: 2, retryAfterSeconds: 3, routers: [slow] });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const held = [get(port, '/slow'), get(port, '/slow')];
+    while (stats.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
+    const shed = await get(port, '/healthz');
+    assert.equal(shed.status, 503);
+    assert.equal(shed.headers['retry-after'], '3');
+    release();
+    const done = await Promise.all(held);
+    assert.deepEqual(done.map((d) => d.status), [200, 200]);
+    const after = await get(port, '/healthz');
+    assert.equal(after.status, 200);
+    assert.equal(stats.shed, 1);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await store.close();
+    rmSync(dir, { recursive: true });
+  }
+});
