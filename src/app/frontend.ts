@@ -8,6 +8,8 @@ import type { Config } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { KickstartService } from '../boot/kickstart.js';
+import { Booter } from '../boot/booter.js';
+import { bootRoutes } from '../http/boot-routes.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { NetrootError } from '../errors.js';
 
@@ -20,6 +22,7 @@ export interface Frontend {
   readonly config: Config;
   readonly store: Store;
   readonly http: HttpApp;
+  readonly booter: Booter;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound HTTP port (differs from config when it asked for 0). */
@@ -49,14 +52,18 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   // Opening the database file is not a socket: it happens here, so every service shares one store.
   const store: Store = deps.store ?? openStore(config.stateDir);
   const kickstarts = new KickstartService(store, config);
+  const booter = new Booter(store, config, kickstarts);
   let http: HttpApp | undefined;
   let server: Server | undefined;
 
   const f: Frontend = {
     config,
     store,
+    booter,
     get http() {
-      http ??= createHttpApp({ repos: store, kickstarts, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds });
+      http ??= createHttpApp({ repos: store, kickstarts, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
+        routers: [bootRoutes(store, booter, config.tftp.root)],
+      });
       return http;
     },
     async start() {

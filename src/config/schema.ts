@@ -72,6 +72,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    boot: z
+      .object({
+        /** Installer kernel/initrd, relative to the boot root (tftp.root; also served at /boot/files/). */
+        installKernel: z.string().default('install/vmlinuz'),
+        installInitrd: z.string().default('install/initrd.img'),
+        /** Extra installer arguments; netroot adds inst.ks=<kickstart URL> and ip=dhcp itself. */
+        installArgs: z.string().default('inst.ks.sendmac console=tty0 console=ttyS0,115200'),
+        /** The iPXE binary handed to x86-64 UEFI PXE ROMs: ipxe.efi (own NIC drivers) or snponly.efi. */
+        uefiIpxe: z.enum(['ipxe.efi', 'snponly.efi']).default('ipxe.efi'),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
         backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),

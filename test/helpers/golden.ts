@@ -1,0 +1,15 @@
+// Golden files: compare output with test/golden/<name>; UPDATE_GOLDEN=1 rewrites them.
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
+
+export function assertGolden(name: string, actual: string): void {
+  const file = join('test', 'golden', name);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+    return;
+  }
+  assert.ok(existsSync(file), `golden file ${file} is missing: run UPDATE_GOLDEN=1 npm test`);
+  assert.equal(actual, readFileSync(file, 'utf8'), `output differs from ${file} (UPDATE_GOLDEN=1 to accept)`);
+}
