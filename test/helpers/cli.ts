@@ -1,17 +1,11 @@
 // Runs the CLI in-process against a temporary state directory and captures its output.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { run } from '../../src/cli/main.js';
+export { tempStateDir } from './tmp.js';
 
 export interface CliResult {
   code: number;
   out: string;
   err: string;
-}
-
-export function tempStateDir(prefix = 'nrt-cli-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export async function cli(stateDir: string, ...argv: string[]): Promise<CliResult> {

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { Router } from 'express';
 import { createFrontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
-import { tempStateDir } from '../helpers/cli.js';
+import { tempStateDir } from '../helpers/tmp.js';
 
 function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DiscoveryEngine } from '../../src/discovery/engine.js';
+import { nextFreeAddress, defaultBaseIp } from '../../src/discovery/addresses.js';
+import { bootActionPlugin } from '../../src/discovery/plugins/boot-action.js';
+import { hostsFilePlugin } from '../../src/discovery/plugins/hosts-file.js';
+import type { Plugin } from '../../src/discovery/plugin.js';
+import { loadConfig } from '../../src/config/index.js';
+import { openStore } from '../../src/store/index.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+function setup(plugins: Plugin[] = [hostsFilePlugin, bootActionPlugin], overrides: Record<string, string> = {}, timeoutMs = 60_000) {
+  const dir = tempStateDir('nrt-disc-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...overrides } });
+  const store = openStore(dir);
+  const engine = new DiscoveryEngine(store, config, plugins, silentLogger, timeoutMs);
+  return { dir, config, store, engine, done: async () => { await store.close(); rmSync(dir, { recursive: true }); } };
+}
+
+const mac = (i: number) => `52:54:00:00:01:${i.toString(16).padStart(2, '0')}`;
+
+test('address rules: Rocks counts down from the top of the private network, skipping used ones', () => {
+  assert.equal(defaultBaseIp('10.1.0.0/16'), '10.1.255.254');
+  assert.equal(nextFreeAddress({ network: '10.1.0.0/16' }, new Set()), '10.1.255.254');
+  assert.equal(nextFreeAddress({ network: '10.1.0.0/16' }, new Set(['10.1.255.254', '10.1.255.253'])), '10.1.255.252');
+  assert.equal(nextFreeAddress({ network: '10.1.0.0/16', baseip: '10.1.0.10', inc: 2 }, new Set(['10.1.0.10'])), '10.1.0.12');
+  assert.throws(() => nextFreeAddress({ network: '10.9.9.0/30' }, new Set(['10.9.9.2', '10.9.9.1'])), { code: 'E_ADDRESS_EXHAUSTED' });
+  assert.throws(() => nextFreeAddress({ network: '10.1.0.0/16', baseip: '192.168.0.1' }, new Set()), /outside the private network/);
+  assert.throws(() => nextFreeAddress({ network: '10.1.0.0/16', inc: 0 }, new Set()), { code: 'E_BAD_INC' });
+});
+
+test('naming: <basename>-<rack>-<rank>, rank = max in that rack + 1; addresses skip the frontend', async () => {
+  const s = setup([], { 'network.frontendAddress': '10.1.255.254' });
+  try {
+    const a = await s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
+    assert.equal(a.name, 'compute-0-0');
+    assert.equal(a.interfaces[0]!.ip, '10.1.255.253');
+    const b = await s.engine.add({ mac: mac(2) }, { appliance: 'compute' });
+    assert.equal(b.name, 'compute-0-1', 'both appliances share the basename compute');
+    const c = await s.engine.add({ mac: mac(3) }, { appliance: 'compute', rack: 2 });
+    assert.equal(c.name, 'compute-2-0');
+    const d = await s.engine.add({ mac: mac(4) }, { appliance: 'compute', rack: 2, rank: 7, basename: 'gpu' });
+    assert.equal(d.name, 'gpu-2-7');
+    const e = await s.engine.add({ mac: mac(5) }, { appliance: 'compute', hostname: 'special', ipaddr: '10.1.0.5' });
+    assert.equal(e.name, 'special');
+    assert.equal(e.interfaces[0]!.ip, '10.1.0.5');
+    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute' }), { code: 'E_MAC_KNOWN' });
+    await assert.rejects(s.engine.add({ mac: mac(6) }, { appliance: 'compute', ipaddr: '10.1.0.5' }), /IP 10.1.0.5 is already assigned/);
+    await assert.rejects(s.engine.add({ mac: mac(6) }, { appliance: 'compute', rack: 2, rank: 7, basename: 'gpu' }), /already taken/);
+    await assert.rejects(s.engine.add({ mac: 'nonsense' }, { appliance: 'compute' }), { code: 'E_BAD_MAC' });
+    await assert.rejects(s.engine.add({ mac: mac(6) }, { appliance: 'nope' }), { code: 'E_APPLIANCE_NOT_FOUND' });
+    // after all those refusals the next machine is still added
+    assert.equal((await s.engine.add({ mac: mac(6) }, { appliance: 'compute' })).name, 'compute-0-3', '"special" took rank 2');
+  } finally {
+    await s.done();
+  }
+});
+
+test('machines powered on at once never share a name or an address', async () => {
+  const s = setup();
+  try {
+    const hosts = await Promise.all(Array.from({ length: 12 }, (_, i) => s.engine.add({ mac: mac(i) }, { appliance: 'compute-diskless' })));
+    assert.equal(new Set(hosts.map((h) => h.name)).size, 12);
+    assert.equal(new Set(hosts.map((h) => h.interfaces[0]!.ip)).size, 12);
+    // assignment follows arrival order
+    assert.deepEqual(hosts.map((h) => h.name), Array.from({ length: 12 }, (_, i) => `compute-0-${i}`));
+    const all = await s.store.hosts.list();
+    assert.ok(all.every((h) => h.bootAction === 'install'));
+    const hostsFile = readFileSync(join(s.config.stateDir, 'hosts'), 'utf8');
+    assert.match(hostsFile, /^10\.1\.255\.254\tcompute-0-0\.local compute-0-0$/m);
+  } finally {
+    await s.done();
+  }
+});
+
+test('a failing plugin rolls back: earlier plugins undone, host gone, reason recorded; next machine still works', async () => {
+  const log: string[] = [];
+  const recorder: Plugin = { name: '10-recorder', added: async (h) => void log.push(`added ${h.name}`), removed: async (h) => void log.push(`removed ${h.name}`) };
+  let fail = true;
+  const flaky: Plugin = { name: '20-flaky', added: async () => { if (fail) throw new Error('storage node is full'); } };
+  const s = setup([recorder, flaky, bootActionPlugin]);
+  try {
+    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' }), (e: Error & { code?: string }) => e.code === 'E_PLUGIN_FAILED' && /compute-0-0 was not added: plugin 20-flaky failed: storage node is full/.test(e.message));
+    assert.deepEqual(log, ['added compute-0-0', 'removed compute-0-0']);
+    assert.equal(await s.store.hosts.byMac(mac(1)), null);
+    const ev = await s.store.events.list({ kind: 'host.add_failed' });
+    assert.equal(ev.length, 1);
+    assert.match(String(ev[0]!.detail['reason']), /storage node is full/);
+    fail = false;
+    const h = await s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
+    assert.equal(h.name, 'compute-0-0');
+    assert.equal(h.bootAction, 'install');
+  } finally {
+    await s.done();
+  }
+});
+
+test('a hanging plugin hits its time limit and rolls back', async () => {
+  const hang: Plugin = { name: '20-hang', added: () => new Promise(() => {}) };
+  const s = setup([hang], {}, 100);
+  try {
+    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute' }), /did not finish within 100 ms/);
+    assert.deepEqual(await s.store.hosts.list(), []);
+  } finally {
+    await s.done();
+  }
+});
+
+test('--replace keeps name, rack, rank and address; --remove runs plugins then deletes', async () => {
+  const removed: Array<[string, boolean | undefined]> = [];
+  const p: Plugin = { name: '10-p', removed: async (h, ctx) => void removed.push([h.name, ctx.keepVolume]) };
+  const s = setup([p, hostsFilePlugin, bootActionPlugin]);
+  try {
+    const h = await s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
+    const r = await s.engine.replace('compute-0-0', mac(9));
+    assert.equal(r.name, h.name);
+    assert.equal(r.interfaces[0]!.ip, h.interfaces[0]!.ip);
+    assert.equal(r.interfaces[0]!.mac, mac(9));
+    assert.equal(await s.store.hosts.byMac(mac(1)), null);
+    await assert.rejects(s.engine.replace('nope', mac(3)), { code: 'E_HOST_NOT_FOUND' });
+    await s.engine.remove('compute-0-0', { keepVolume: true });
+    assert.deepEqual(removed, [['compute-0-0', true]]);
+    assert.equal(await s.store.hosts.get('compute-0-0'), null);
+    assert.doesNotMatch(readFileSync(join(s.config.stateDir, 'hosts'), 'utf8'), /compute-0-0/);
+  } finally {
+    await s.done();
+  }
+});
