@@ -10,6 +10,13 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { KickstartService } from '../boot/kickstart.js';
 import { Booter } from '../boot/booter.js';
 import { bootRoutes } from '../http/boot-routes.js';
+import { apiRoutes } from '../http/api-routes.js';
+import { DiscoveryEngine } from '../discovery/engine.js';
+import { DiscoveryHub } from '../discovery/hub.js';
+import { loadPluginsFrom, type Plugin } from '../discovery/plugin.js';
+import { builtinPlugins } from '../discovery/plugins/index.js';
+import { ensureApiToken } from './api-token.js';
+import { join } from 'node:path';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { NetrootError } from '../errors.js';
 
@@ -23,6 +30,8 @@ export interface Frontend {
   readonly store: Store;
   readonly http: HttpApp;
   readonly booter: Booter;
+  readonly engine: DiscoveryEngine;
+  readonly hub: DiscoveryHub;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound HTTP port (differs from config when it asked for 0). */
@@ -53,6 +62,9 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const store: Store = deps.store ?? openStore(config.stateDir);
   const kickstarts = new KickstartService(store, config);
   const booter = new Booter(store, config, kickstarts);
+  const plugins: Plugin[] = builtinPlugins(deps);
+  const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
+  const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   let http: HttpApp | undefined;
   let server: Server | undefined;
 
@@ -60,13 +72,17 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     config,
     store,
     booter,
+    engine,
+    hub,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
-        routers: [bootRoutes(store, booter, config.tftp.root)],
+        routers: [bootRoutes(store, booter, config.tftp.root), apiRoutes(store, engine, hub, ensureApiToken(config))],
       });
       return http;
     },
     async start() {
+      plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
+      plugins.sort((a, b) => a.name.localeCompare(b.name));
       server = createServer(f.http.app);
       server.keepAliveTimeout = 5000;
       await listen(server, config.http.port, config.http.host, 'http');

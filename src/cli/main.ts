@@ -8,11 +8,13 @@ import { attrCommand } from './attr.js';
 import { kickstartCommand } from './kickstart.js';
 import { graphCommand } from './graph.js';
 import { serveCommand } from './serve.js';
+import { insertEthersCommand } from './insert-ethers.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   serve: { run: serveCommand, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
+  'insert-ethers': { run: insertEthersCommand, help: 'discover powered-on machines and add them as hosts' },
   host: { run: hostCommand, help: 'add|list|show|remove|set hosts' },
   appliance: { run: applianceCommand, help: 'list|add|remove appliances' },
   attr: { run: attrCommand, help: 'set|unset|list attributes (global, os, appliance, host)' },

@@ -1,0 +1,161 @@
+// Where discovery events meet insert-ethers sessions, inside the running frontend.
+// The DHCP server reports every DISCOVER from an unknown MAC here; each is logged as an event, and
+// while an insert-ethers session is open it is added as a host — one at a time, in the order of
+// first DISCOVER (a MAC seen again while queued is not queued twice).
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import type { Logger } from '../log/logger.js';
+import { normalizeMac } from '../net/address.js';
+import { UserError } from '../errors.js';
+import type { DiscoveryEngine, InsertOptions, Discovery } from './engine.js';
+
+export interface SessionMachine {
+  mac: string;
+  host: string | null;
+  /** discovered → kickstarted → installed → booted; failed with error. */
+  state: string;
+  error: string | null;
+  at: string;
+}
+
+export interface SessionView {
+  id: string;
+  options: InsertOptions;
+  count: number | null;
+  machines: SessionMachine[];
+  open: boolean;
+  /** Bumps on every change; long-poll clients wait for a newer version. */
+  version: number;
+}
+
+interface Session {
+  id: string;
+  options: InsertOptions;
+  count: number | null;
+  machines: SessionMachine[];
+  open: boolean;
+}
+
+export class DiscoveryHub {
+  private readonly emitter = new EventEmitter();
+  private readonly sessions = new Map<string, Session>();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly queued = new Set<string>();
+  private version = 0;
+  /** Repeated DISCOVERs of one MAC within this window are logged once. */
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly engine: DiscoveryEngine,
+    private readonly logger: Logger,
+    private readonly dedupeMs = 5000,
+  ) {
+    this.emitter.setMaxListeners(1000);
+  }
+
+  private bump(): void {
+    this.version++;
+    this.emitter.emit('change', this.version);
+  }
+
+  /** Called by the DHCP server for every DISCOVER from a MAC the store does not know. */
+  report(d: Discovery): void {
+    const mac = normalizeMac(d.mac);
+    if (!mac) return;
+    const now = Date.now();
+    if ((this.lastLogged.get(mac) ?? 0) + this.dedupeMs < now) {
+      this.lastLogged.set(mac, now);
+      if (this.lastLogged.size > 10000) this.lastLogged.clear();
+      void this.store.events.append({ kind: 'dhcp.discover', mac, detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null } }).catch((e) => this.logger.error('cannot log discovery', { error: e }));
+      this.bump();
+    }
+    const session = this.openSession();
+    if (!session || this.queued.has(mac)) return;
+    this.queued.add(mac);
+    this.queue = this.queue.then(() => this.addFromSession(session, { ...d, mac })).finally(() => this.queued.delete(mac));
+  }
+
+  private openSession(): Session | undefined {
+    for (const s of this.sessions.values()) if (s.open) return s;
+    return undefined;
+  }
+
+  private async addFromSession(s: Session, d: Discovery): Promise<void> {
+    if (!s.open || (await this.store.hosts.byMac(d.mac))) return;
+    const at = new Date().toISOString();
+    try {
+      const h = await this.engine.add(d, s.options);
+      s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at });
+      // Rocks: an explicit --rank or --hostname/--ipaddr applies to the next machine only.
+      if (s.options.rank !== undefined) s.options = { ...s.options, rank: h.rank + 1 };
+      if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;
+      if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
+    } catch (e) {
+      s.machines.push({ mac: d.mac, host: null, state: 'failed', error: (e as Error).message, at });
+      this.logger.warn('insert-ethers could not add a machine', { mac: d.mac, error: e });
+    }
+    this.bump();
+  }
+
+  startSession(options: InsertOptions, count: number | null): SessionView {
+    if (this.openSession()) throw new UserError('E_SESSION_BUSY', 'another insert-ethers is already running');
+    const s: Session = { id: randomUUID(), options, count, machines: [], open: true };
+    this.sessions.set(s.id, s);
+    this.bump();
+    return this.view(s);
+  }
+
+  private must(id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw new UserError('E_NOT_FOUND', `no insert-ethers session ${id}`);
+    return s;
+  }
+
+  private async refresh(s: Session): Promise<void> {
+    for (const m of s.machines) {
+      if (!m.host) continue;
+      const h = await this.store.hosts.get(m.host);
+      m.state = h ? h.state : 'removed';
+    }
+  }
+
+  private view(s: Session): SessionView {
+    return { id: s.id, options: s.options, count: s.count, machines: s.machines.map((m) => ({ ...m })), open: s.open, version: this.version };
+  }
+
+  /** The session's machines with their current state; waits up to waitMs for a change after `after`. */
+  async getSession(id: string, after = -1, waitMs = 0): Promise<SessionView> {
+    const s = this.must(id);
+    if (this.version <= after && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(waitMs, 30_000));
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.emitter.once('change', done);
+      });
+    }
+    await this.refresh(s);
+    return this.view(s);
+  }
+
+  /** Ends a session; plugins get done(). */
+  async endSession(id: string): Promise<SessionView> {
+    const s = this.must(id);
+    s.open = false;
+    await this.queue;
+    await this.engine.done();
+    this.sessions.delete(id);
+    await this.refresh(s);
+    this.bump();
+    return this.view(s);
+  }
+
+  /** Host state changes made elsewhere (kickstart fetched, install complete) wake long-polls. */
+  changed(): void {
+    this.bump();
+  }
+}
