@@ -9,6 +9,7 @@ import { openStore, type Store } from '../store/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { KickstartService } from '../boot/kickstart.js';
 import { Booter } from '../boot/booter.js';
+import { InstallTokens } from '../boot/install-tokens.js';
 import { bootRoutes } from '../http/boot-routes.js';
 import { apiRoutes } from '../http/api-routes.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
@@ -62,6 +63,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const store: Store = deps.store ?? openStore(config.stateDir);
   const kickstarts = new KickstartService(store, config);
   const booter = new Booter(store, config, kickstarts);
+  const tokens = new InstallTokens(store);
   const plugins: Plugin[] = builtinPlugins(deps);
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
@@ -75,7 +77,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     engine,
     hub,
     get http() {
-      http ??= createHttpApp({ repos: store, kickstarts, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
+      http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
         routers: [bootRoutes(store, booter, config.tftp.root), apiRoutes(store, engine, hub, ensureApiToken(config))],
       });
       return http;

@@ -41,10 +41,15 @@ export class KickstartService {
     return attributeMap(await resolveAttributes(this.repos, host, frontendFacts(this.config), DEFAULT_ATTRIBUTES));
   }
 
-  async render(host: Host): Promise<string> {
+  /**
+   * The host's kickstart. `installToken` is minted by the HTTP route when the node itself fetches
+   * it; a preview (`netroot kickstart`) shows a placeholder, so it never invalidates a real one.
+   */
+  async render(host: Host, installToken?: string): Promise<string> {
     const appliance = await this.repos.appliances.get(host.appliance);
     if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `host ${host.name} has unknown appliance ${host.appliance}`);
     const attrs = await this.attributesOf(host);
+    attrs['install_token'] = installToken ?? 'PREVIEW-token-is-issued-when-the-node-fetches-its-kickstart';
     return this.compiler(appliance.graph).render(appliance.rootNode, attrs);
   }
 }

@@ -6,11 +6,13 @@ import { kickstartRoutes } from './kickstart-routes.js';
 import { errorHandler } from './errors.js';
 import type { Repos } from '../store/index.js';
 import type { KickstartService } from '../boot/kickstart.js';
+import type { InstallTokens } from '../boot/install-tokens.js';
 import type { Logger } from '../log/logger.js';
 
 export interface HttpDeps {
   repos: Repos;
   kickstarts: KickstartService;
+  tokens: InstallTokens;
   logger: Logger;
   maxInFlight: number;
   retryAfterSeconds: number;
@@ -39,7 +41,7 @@ export function createHttpApp(d: HttpDeps): HttpApp {
   app.get('/metrics', (_req, res) => {
     res.type('text/plain').send(`netroot_http_requests_total ${stats.requests}\nnetroot_http_in_flight ${stats.inFlight}\nnetroot_http_shed_total ${stats.shed}\n`);
   });
-  app.use(kickstartRoutes(d.repos, d.kickstarts));
+  app.use(kickstartRoutes(d.repos, d.kickstarts, d.tokens));
   for (const r of d.routers ?? []) app.use(r);
   app.use((_req, res) => {
     res.status(404).json({ code: 'E_NOT_FOUND', message: 'not found' });

@@ -3,15 +3,20 @@
 // served only to the node itself (its own address) or to the frontend itself (127.0.0.1).
 import { Router } from 'express';
 import type { KickstartService } from '../boot/kickstart.js';
+import type { InstallTokens } from '../boot/install-tokens.js';
 import type { Host, Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
 import { remoteIPv4, isFrontendItself } from './remote.js';
 
-export function kickstartRoutes(repos: Repos, kickstarts: KickstartService): Router {
+export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, tokens: InstallTokens): Router {
   const r = Router();
 
   const serve = async (host: Host, from: string): Promise<string> => {
-    const text = await kickstarts.render(host);
+    // The node itself gets a fresh single-use install token bound to its address; the frontend
+    // (an operator's curl on 127.0.0.1) gets a preview that spends nothing.
+    const own = host.interfaces.some((i) => i.ip === from);
+    const token = own ? await tokens.issue(host.name, from) : undefined;
+    const text = await kickstarts.render(host, token);
     if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
     await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
     return text;

@@ -66,4 +66,16 @@ export const MIGRATIONS: readonly string[] = [
     ('compute', 'compute', 'default', 'compute', 1),
     ('compute-diskless', 'compute', 'default', 'compute-diskless', 1);
   `,
+  // 2: single-use install tokens (only a SHA-256 of the token is stored)
+  `
+  CREATE TABLE install_tokens (
+    token_hash TEXT PRIMARY KEY,
+    host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+  );
+  CREATE INDEX install_tokens_host ON install_tokens(host_id);
+  `,
 ];

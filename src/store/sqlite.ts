@@ -10,7 +10,7 @@ import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
   Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
-  Host, HostPatch, HostRepo, HostState, NetInterface, NewHost, Repos, Store, StoredEvent,
+  Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, TokenRepo,
 } from './types.js';
 
 type Db = Database.Database;
@@ -252,6 +252,28 @@ class SqliteBoot {
   }
 }
 
+class SqliteTokens {
+  constructor(private db: Db) {}
+  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): InstallToken {
+    const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(host) as { id: number } | undefined;
+    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(host)}`);
+    const now = new Date();
+    const expires = new Date(now.getTime() + ttlSeconds * 1000);
+    this.db.prepare('DELETE FROM install_tokens WHERE host_id = ? AND used_at IS NULL').run(h.id);
+    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, now.toISOString(), expires.toISOString());
+    return { host, address, issuedAt: now.toISOString(), expiresAt: expires.toISOString(), usedAt: null };
+  }
+  find(tokenHash: string): InstallToken | null {
+    const r = this.db
+      .prepare('SELECT h.name AS host, t.address, t.issued_at AS issuedAt, t.expires_at AS expiresAt, t.used_at AS usedAt FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = ?')
+      .get(tokenHash) as InstallToken | undefined;
+    return r ?? null;
+  }
+  consume(tokenHash: string): boolean {
+    return this.db.prepare('UPDATE install_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(new Date().toISOString(), tokenHash).changes === 1;
+  }
+}
+
 type Asyncify<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
 
 /** Serialises callers: one holder at a time, FIFO. */
@@ -290,12 +312,13 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Db;
   private readonly mutex = new Mutex();
-  private readonly raw: { hosts: SqliteHosts; appliances: SqliteAppliances; attributes: SqliteAttributes; events: SqliteEvents; boot: SqliteBoot };
+  private readonly raw: { hosts: SqliteHosts; appliances: SqliteAppliances; attributes: SqliteAttributes; events: SqliteEvents; boot: SqliteBoot; tokens: SqliteTokens };
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
   readonly attributes: AttributeRepo;
   readonly events: EventRepo;
   readonly boot: BootRepo;
+  readonly tokens: TokenRepo;
   private inTx = false;
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
@@ -312,7 +335,7 @@ export class SqliteStore implements Store {
     this.migrate();
     this.raw = {
       hosts: new SqliteHosts(this.db), appliances: new SqliteAppliances(this.db), attributes: new SqliteAttributes(this.db),
-      events: new SqliteEvents(this.db), boot: new SqliteBoot(this.db),
+      events: new SqliteEvents(this.db), boot: new SqliteBoot(this.db), tokens: new SqliteTokens(this.db),
     };
     // Outside a transaction every call is its own IMMEDIATE transaction (a host add writes two tables).
     const single = (fn: () => unknown) => this.mutex.run(() => this.immediate(fn));
@@ -321,6 +344,7 @@ export class SqliteStore implements Store {
     this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
     this.events = wrap<SqliteEvents, EventRepo>(this.raw.events, single);
     this.boot = wrap<SqliteBoot, BootRepo>(this.raw.boot, single);
+    this.tokens = wrap<SqliteTokens, TokenRepo>(this.raw.tokens, single);
   }
 
   private immediate<T>(fn: () => T): T {
@@ -363,6 +387,7 @@ export class SqliteStore implements Store {
         attributes: wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, direct),
         events: wrap<SqliteEvents, EventRepo>(this.raw.events, direct),
         boot: wrap<SqliteBoot, BootRepo>(this.raw.boot, direct),
+        tokens: wrap<SqliteTokens, TokenRepo>(this.raw.tokens, direct),
       };
       try {
         const r = await fn(tx);

@@ -134,12 +134,30 @@ export interface BootRepo {
   remove(host: string): Promise<void>;
 }
 
+export interface InstallToken {
+  host: string;
+  /** The address the token is bound to (the node's, when it fetched its kickstart). */
+  address: string;
+  issuedAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+export interface TokenRepo {
+  /** Stores a token (by hash) for host; earlier unused tokens of that host are revoked. */
+  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken>;
+  find(tokenHash: string): Promise<InstallToken | null>;
+  /** Marks it used; false when it was already used (a replay). */
+  consume(tokenHash: string): Promise<boolean>;
+}
+
 export interface Repos {
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
   readonly attributes: AttributeRepo;
   readonly events: EventRepo;
   readonly boot: BootRepo;
+  readonly tokens: TokenRepo;
 }
 
 export interface Store extends Repos {

@@ -86,7 +86,8 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
     await gate;
     res.send('done');
   });
-  const { app, stats } = createHttpApp({ repos: store, kickstarts: new KickstartService(store, config), logger: silentLogger, maxInFlight: 2, retryAfterSeconds: 3, routers: [slow] });
+  const { InstallTokens } = await import('../../src/boot/install-tokens.js');
+  const { app, stats } = createHttpApp({ repos: store, kickstarts: new KickstartService(store, config), tokens: new InstallTokens(store), logger: silentLogger, maxInFlight: 2, retryAfterSeconds: 3, routers: [slow] });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as { port: number }).port;

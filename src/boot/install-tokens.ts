@@ -1,0 +1,40 @@
+// Single-use install tokens. A token is minted when a node fetches its kickstart (which carries
+// it to %post), bound to that host and to the address that fetched it, valid for a limited time,
+// and consumed by netroot.installComplete. Only its SHA-256 is stored; the token itself exists in
+// the kickstart the node received and nowhere else.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Repos } from '../store/index.js';
+import { UserError } from '../errors.js';
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export class InstallTokens {
+  constructor(
+    private readonly repos: Repos,
+    private readonly ttlSeconds = 4 * 3600,
+  ) {}
+
+  /** A new token for host, bound to address; earlier unused ones of the host stop working. */
+  async issue(host: string, address: string): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
+    return token;
+  }
+
+  /**
+   * Who the token belongs to, if it is valid for a call from remoteAddress. Each refusal says why
+   * (the caller holds the token; saying "expired" leaks nothing) but never echoes the token.
+   */
+  async verify(token: unknown, remoteAddress: string, opts: { allowUsed?: boolean; repos?: Repos } = {}): Promise<{ host: string; hash: string }> {
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(token)) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
+    const hash = tokenHash(token);
+    const t = await (opts.repos ?? this.repos).tokens.find(hash);
+    if (!t) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
+    if (Date.parse(t.expiresAt) < Date.now()) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
+    if (t.usedAt && !opts.allowUsed) throw new UserError('E_TOKEN_USED', 'install token was already used');
+    if (t.address !== remoteAddress) throw new UserError('E_TOKEN_ADDRESS', 'install token was issued to another address');
+    return { host: t.host, hash };
+  }
+}
