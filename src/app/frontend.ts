@@ -78,7 +78,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     hub,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
-        routers: [bootRoutes(store, booter, config.tftp.root), apiRoutes(store, engine, hub, ensureApiToken(config))],
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config))],
       });
       return http;
     },

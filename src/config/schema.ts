@@ -79,6 +79,13 @@ export const configSchema = z
         installInitrd: z.string().default('install/initrd.img'),
         /** Extra installer arguments; netroot adds inst.ks=<kickstart URL> and ip=dhcp itself. */
         installArgs: z.string().default('inst.ks.sendmac console=tty0 console=ttyS0,115200'),
+        /** The shared diskless kernel and base initrd (netroot initrd build-base), under the boot root. */
+        disklessKernel: z.string().default('diskless/vmlinuz'),
+        disklessInitrd: z.string().default('diskless/initrd.img'),
+        /** The NIC the diskless initrd brings up (dracut ip=<iface>:dhcp). */
+        disklessInterface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/).default('eth0'),
+        /** Extra diskless kernel arguments (console=..., never a secret). */
+        disklessArgs: z.string().default('console=ttyS0,115200'),
         /** The iPXE binary handed to x86-64 UEFI PXE ROMs: ipxe.efi (own NIC drivers) or snponly.efi. */
         uefiIpxe: z.enum(['ipxe.efi', 'snponly.efi']).default('ipxe.efi'),
       })

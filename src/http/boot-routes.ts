@@ -4,6 +4,8 @@
 //   GET /boot/pxelinux.cfg/01-<mac>               pxelinux config (lpxelinux over HTTP)
 //   GET /boot/grub/grub.cfg-01-<mac>              GRUB config
 //   GET /boot/files/<path>                        kernels, initrds, iPXE binaries (Range supported)
+//   GET /boot/node/<host>/overlay.img             the node's initrd overlay (holds its CHAP secret:
+//                                                 served to the node itself only)
 import { Router, type Request } from 'express';
 import type { Booter } from '../boot/booter.js';
 import type { Repos } from '../store/index.js';
@@ -18,7 +20,7 @@ function macParam(raw: unknown): string {
   return mac;
 }
 
-export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string): Router {
+export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, stateDir: string): Router {
   const r = Router();
 
   /** A known node's script may carry its CHAP secret: only the node (or the frontend) gets it. */
@@ -46,6 +48,17 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string): Rout
     const parts = (req.params as { path?: string[] }).path ?? [];
     const { path } = await resolveUnderRoot(bootRoot, parts.join('/'));
     // sendFile streams with Range/HEAD support; dotfiles are allowed because the path is already confined.
+    await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
+  });
+
+  r.get('/boot/node/:host/overlay.img', async (req, res) => {
+    const host = await repos.hosts.get(req.params.host);
+    const rec = host ? await repos.boot.get(host.name) : null;
+    if (!host || !rec?.overlay) throw new UserError('E_NOT_FOUND', `no overlay for ${JSON.stringify(req.params.host)}`);
+    const from = remoteIPv4(req);
+    if (!host.interfaces.some((i) => i.ip === from) && !isFrontendItself(from)) throw new UserError('E_FORBIDDEN', `the overlay of ${host.name} is served only to ${host.name} itself`);
+    const { path } = await resolveUnderRoot(stateDir, rec.overlay);
+    res.set('Cache-Control', 'no-store');
     await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
   });
 

@@ -1,0 +1,110 @@
+// Install → diskless. On netroot.installComplete the node's initrd overlay (initiator, target,
+// portal, CHAP secret, root UUID) and its kernel arguments (dracut-compatible, no secret) are
+// regenerated, and only then — in one transaction that also spends the install token — the boot
+// action flips to `os`. A failure anywhere before that commit leaves the node booting what it
+// booted before. Overlays are content-addressed (overlay-<sha>.img), so writing a new one never
+// changes the file the current boot record points at.
+import { createHash } from 'node:crypto';
+import { mkdir, open, rename, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { BootRecord, Host, Repos, Store } from '../store/index.js';
+import type { KickstartService } from './kickstart.js';
+import { UserError } from '../errors.js';
+
+export interface NodeBootInfo {
+  hostname: string;
+  initiatorIqn: string;
+  targetIqn: string;
+  portal: string;
+  port: number;
+  lun: number;
+  chapUser?: string | undefined;
+  chapSecret?: string | undefined;
+  rootUuid: string;
+  interface?: string | undefined;
+}
+
+/** What src/initrd provides: the overlay archive and the kernel arguments for a node. */
+export interface OverlayBuilder {
+  renderOverlay(info: NodeBootInfo): Promise<Buffer>;
+  kernelArgs(info: NodeBootInfo): string;
+}
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export function nodeDir(config: Config, host: string): string {
+  return join(config.stateDir, 'nodes', host);
+}
+
+async function writeDurably(path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export class DisklessRegenerator {
+  constructor(
+    private readonly store: Store,
+    private readonly config: Config,
+    private readonly kickstarts: KickstartService,
+    private readonly builder: OverlayBuilder,
+  ) {}
+
+  async bootInfo(host: Host, rootUuid: string): Promise<NodeBootInfo> {
+    if (!UUID.test(rootUuid)) throw new UserError('E_BAD_ROOT_UUID', 'root_uuid is not a filesystem UUID');
+    const a = await this.kickstarts.attributesOf(host);
+    const need = (k: string) => {
+      const v = a[k];
+      if (!v) throw new UserError('E_NO_ISCSI', `${host.name} has no ${k} attribute (no iSCSI volume allocated)`);
+      return v;
+    };
+    return {
+      hostname: host.name,
+      initiatorIqn: need('iscsi_initiator'),
+      targetIqn: need('iscsi_target'),
+      portal: need('iscsi_portal'),
+      port: Number(need('iscsi_port')),
+      lun: Number(need('iscsi_lun')),
+      chapUser: a['iscsi_user'] || undefined,
+      chapSecret: a['iscsi_secret'] || undefined,
+      rootUuid: rootUuid.toLowerCase(),
+      interface: this.config.boot.disklessInterface,
+    };
+  }
+
+  /**
+   * Regenerates the node's overlay and kernel arguments and flips it to `os`.
+   * `spend` runs inside the flip's transaction (the install token is consumed there); if it throws,
+   * nothing changes.
+   */
+  async regenerate(hostName: string, rootUuid: string, spend: (tx: Repos) => Promise<void>): Promise<BootRecord> {
+    const host = await this.store.hosts.get(hostName);
+    if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(hostName)}`);
+    const info = await this.bootInfo(host, rootUuid);
+    const overlay = await this.builder.renderOverlay(info);
+    const extra = this.config.boot.disklessArgs.trim();
+    const args = `${this.builder.kernelArgs(info)}${extra ? ' ' + extra : ''}`;
+    if (info.chapSecret && args.includes(info.chapSecret)) throw new Error('refusing kernel arguments that contain the CHAP secret');
+    const dir = nodeDir(this.config, host.name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const name = `overlay-${createHash('sha256').update(overlay).digest('hex').slice(0, 16)}.img`;
+    await writeDurably(join(dir, name), overlay);
+    const record = await this.store.transaction(async (tx) => {
+      await spend(tx);
+      const r = await tx.boot.put({ host: host.name, kernel: this.config.boot.disklessKernel, initrd: this.config.boot.disklessInitrd, overlay: join('nodes', host.name, name), args });
+      await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: null });
+      await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name } });
+      return r;
+    });
+    // Older overlays are no longer referenced by any record.
+    for (const f of await readdir(dir)) if (f.startsWith('overlay-') && f !== name) await unlink(join(dir, f)).catch(() => {});
+    return record;
+  }
+}

@@ -1,0 +1,77 @@
+// The netroot.* XML-RPC methods nodes call (mounted at /RPC2):
+//   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os
+//   netroot.reportStatus(token, state)     installer/node progress for the insert-ethers screen
+//   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
+// Every refusal is a fault saying why; a refused call changes nothing.
+import type { RpcDispatcher } from './dispatcher.js';
+import { expectArity, stringParam, structParam } from './params.js';
+import type { Store } from '../store/index.js';
+import type { InstallTokens } from '../boot/install-tokens.js';
+import type { DisklessRegenerator } from '../boot/diskless.js';
+import { UserError } from '../errors.js';
+
+export interface NetrootMethodDeps {
+  store: Store;
+  tokens: InstallTokens;
+  regenerator: DisklessRegenerator;
+  /** Wakes insert-ethers screens after a state change. */
+  changed?: () => void;
+}
+
+const STATES = ['installing', 'installed', 'booted', 'failed'] as const;
+
+export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps): void {
+  d.register(
+    'netroot.installComplete',
+    async (params, ctx) => {
+      expectArity(params, 2);
+      const token = stringParam(params, 0, 'token', { maxLength: 256 });
+      const facts = structParam(params, 1, 'facts');
+      const rootUuid = facts['root_uuid'];
+      if (typeof rootUuid !== 'string') throw new UserError('E_RPC_BAD_PARAMS', 'facts.root_uuid must be a string');
+      const { host, hash } = await deps.tokens.verify(token, ctx.remoteAddress);
+      const record = await deps.regenerator.regenerate(host, rootUuid, async (tx) => {
+        // Spent inside the flip's transaction: a concurrent second call finds it used and changes nothing.
+        await deps.tokens.verify(token, ctx.remoteAddress, { repos: tx });
+        if (!(await tx.tokens.consume(hash))) throw new UserError('E_TOKEN_USED', 'install token was already used');
+      });
+      deps.changed?.();
+      return { host, action: 'os', kernel: record.kernel, initrd: record.initrd, args: record.args };
+    },
+    'installComplete(token, {root_uuid}) — regenerates the node\'s diskless boot files and switches it to boot from its iSCSI root.',
+  );
+
+  d.register(
+    'netroot.reportStatus',
+    async (params, ctx) => {
+      expectArity(params, 2);
+      const token = stringParam(params, 0, 'token', { maxLength: 256 });
+      const state = stringParam(params, 1, 'state', { maxLength: 32 });
+      if (!(STATES as readonly string[]).includes(state)) throw new UserError('E_RPC_BAD_PARAMS', `state must be one of ${STATES.join(', ')}`);
+      const { host } = await deps.tokens.verify(token, ctx.remoteAddress, { allowUsed: true });
+      // `installed` is only ever set by installComplete, together with the boot files.
+      if (state !== 'installed') await deps.store.hosts.update(host, { state: state as (typeof STATES)[number] });
+      await deps.store.events.append({ kind: 'host.status', host, detail: { state, from: ctx.remoteAddress } });
+      deps.changed?.();
+      return true;
+    },
+    'reportStatus(token, state) — records installer progress: installing, booted or failed.',
+  );
+
+  d.register(
+    'netroot.getBootConfig',
+    async (params, ctx) => {
+      expectArity(params, 1);
+      const name = stringParam(params, 0, 'host', { maxLength: 63 });
+      const host = await deps.store.hosts.get(name);
+      const own = host?.interfaces.some((i) => i.ip === ctx.remoteAddress) ?? false;
+      if (!host || (!own && ctx.remoteAddress !== '127.0.0.1' && ctx.remoteAddress !== '::1')) {
+        // The same answer for "unknown" and "not yours": a node cannot probe for other hosts.
+        throw new UserError('E_HOST_NOT_FOUND', `no boot configuration for ${name} here`);
+      }
+      const rec = await deps.store.boot.get(host.name);
+      return { host: host.name, action: host.bootAction, state: host.state, kernel: rec?.kernel ?? null, initrd: rec?.initrd ?? null, args: rec?.args ?? null };
+    },
+    'getBootConfig(host) — the host\'s boot action and diskless kernel/initrd/arguments (no secrets).',
+  );
+}
