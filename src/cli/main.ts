@@ -9,6 +9,7 @@ import { kickstartCommand } from './kickstart.js';
 import { graphCommand } from './graph.js';
 import { serveCommand } from './serve.js';
 import { insertEthersCommand } from './insert-ethers.js';
+import { assetsCommand } from './assets.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   host: { run: hostCommand, help: 'add|list|show|remove|set hosts' },
   appliance: { run: applianceCommand, help: 'list|add|remove appliances' },
   attr: { run: attrCommand, help: 'set|unset|list attributes (global, os, appliance, host)' },
+  assets: { run: assetsCommand, help: 'import iPXE, pxelinux and kernels under the boot root' },
   kickstart: { run: kickstartCommand, help: "print a host's kickstart" },
   graph: { run: graphCommand, help: 'check|draw the node/graph XML' },
 };
