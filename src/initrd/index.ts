@@ -1,0 +1,6 @@
+// Public surface of src/initrd.
+export * from './cpio.js';
+export * from './kernel-args.js';
+export * from './modules.js';
+export { renderNodeOverlay, renderOverlayFiles, OverlayRenderer, shellQuote, defaultTemplatesDir, type OverlayFile } from './overlay.js';
+export { buildBaseInitrd, parseLdd, type BaseInitrdOptions, type BaseInitrdResult } from './base.js';

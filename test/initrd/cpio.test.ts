@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { CpioWriter, readCpio, writeCpio, gzip, typeOf } from '../../src/initrd/index.js';
+import { DecodeError } from '../../src/errors.js';
+
+const hasCpio = spawnSync('cpio', ['--version'], { stdio: 'ignore' }).status === 0;
+const skipCpio = hasCpio || process.env.CI === 'true' ? false : 'GNU cpio is not installed (Debian: cpio)';
+
+function sample(): Buffer {
+  return new CpioWriter({ mtime: 1_700_000_000 })
+    .file('etc/netroot/node.conf', "NETROOT_HOSTNAME='compute-0-0'\n", { mode: 0o600 })
+    .file('bin/tool', Buffer.from([0, 1, 2, 3, 4]), { mode: 0o755, uid: 1000, gid: 100 })
+    .file('empty', Buffer.alloc(0))
+    .symlink('bin/sh', '/bin/busybox')
+    .dir('newroot', { mode: 0o700 })
+    .device('dev/console', 'char', 5, 1, { mode: 0o600 })
+    .device('dev/sda', 'block', 8, 0, { mode: 0o660 })
+    .finish();
+}
+
+test('header layout matches the newc format byte for byte (fixture written by hand)', () => {
+  const a = writeCpio([{ type: 'file', path: 'a', data: Buffer.from('hi'), mode: 0o644 }]);
+  const expected =
+    '070701' + '00000001' + '000081a4' + '00000000' + '00000000' + '00000001' + '00000000' + '00000002' +
+    '00000000' + '00000000' + '00000000' + '00000000' + '00000002' + '00000000' + 'a\0' + 'hi\0\0';
+  assert.equal(a.subarray(0, expected.length).toString('latin1'), expected);
+  const trailer = a.subarray(expected.length).toString('latin1');
+  assert.ok(trailer.startsWith('070701' + '00000000' + '00000000'), trailer);
+  assert.ok(trailer.includes('TRAILER!!!\0'));
+  assert.equal(a.length % 4, 0);
+});
+
+test('every entry starts 4-byte aligned; names and data are padded', () => {
+  const buf = sample();
+  assert.equal(buf.length % 4, 0);
+  for (const r of readCpio(buf)) assert.equal(r.offset % 4, 0, r.name);
+});
+
+test('deterministic: inode numbers in order, mtime fixed, same bytes twice, gzip stable', () => {
+  assert.deepEqual(sample(), sample());
+  assert.deepEqual(gzip(sample()), gzip(sample()));
+  const recs = readCpio(sample());
+  assert.deepEqual(recs.map((r) => r.ino), recs.map((_r, i) => i + 1));
+  assert.ok(recs.every((r) => r.mtime === 1_700_000_000));
+  assert.ok(readCpio(writeCpio([{ type: 'file', path: 'x', data: Buffer.from('y') }])).every((r) => r.mtime === 0));
+});
+
+test('parent directories are added before their children, once', () => {
+  const recs = readCpio(sample());
+  assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${r.name}`), [
+    'dir etc',
+    'dir etc/netroot',
+    'file etc/netroot/node.conf',
+    'dir bin',
+    'file bin/tool',
+    'file empty',
+    'symlink bin/sh',
+    'dir newroot',
+    'dir dev',
+    'char dev/console',
+    'block dev/sda',
+  ]);
+  const byName = new Map(recs.map((r) => [r.name, r]));
+  assert.equal(byName.get('etc/netroot/node.conf')?.mode, 0o100600);
+  assert.equal(byName.get('bin/tool')?.uid, 1000);
+  assert.equal(byName.get('bin/sh')?.data.toString(), '/bin/busybox');
+  assert.equal(byName.get('dev/console')?.rdevMajor, 5);
+  assert.equal(byName.get('dev/sda')?.rdevMinor, 0);
+  assert.equal(byName.get('newroot')?.mode, 0o040700);
+});
+
+test('writer refuses duplicates, unsafe paths and out-of-range fields', () => {
+  const w = new CpioWriter().file('a/b', 'x');
+  assert.throws(() => w.file('a/b', 'y'), { code: 'E_CPIO_DUPLICATE' });
+  assert.throws(() => w.file('a/b/c', 'y'), { code: 'E_CPIO_ENTRY' }); // a/b is a file
+  w.dir('a'); // an existing directory again is fine
+  for (const p of ['', '/', '../etc/passwd', 'a/../b', 'a/./b', 'a//b', 'nul\0']) assert.throws(() => new CpioWriter().file(p, 'x'), { code: 'E_CPIO_ENTRY' }, p);
+  assert.throws(() => new CpioWriter().file('x', 'x', { mode: 0o10000 }), { code: 'E_CPIO_ENTRY' });
+  assert.throws(() => new CpioWriter().file('x', 'x', { uid: -1 }), { code: 'E_CPIO_ENTRY' });
+  assert.throws(() => new CpioWriter().file('x', 'x', { mtime: 2 ** 32 }), { code: 'E_CPIO_ENTRY' });
+  assert.throws(() => new CpioWriter().symlink('x', ''), { code: 'E_CPIO_ENTRY' });
+  const done = new CpioWriter();
+  done.finish();
+  assert.throws(() => done.file('late', 'x'), { code: 'E_CPIO_ENTRY' });
+  assert.equal(new CpioWriter().file('/abs/path', 'x').has('abs/path'), true);
+});
+
+test('Debian cpio lists and extracts what we write', { skip: skipCpio }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-cpio-'));
+  try {
+    const archive = new CpioWriter()
+      .file('etc/netroot/node.conf', 'secret stuff\n', { mode: 0o600 })
+      .file('bin/tool', Buffer.from([0, 1, 2, 255]), { mode: 0o755 })
+      .file('odd name with spaces', 'x'.repeat(1001))
+      .symlink('bin/sh', 'tool')
+      .dir('newroot', { mode: 0o700 })
+      .device('dev/console', 'char', 5, 1, { mode: 0o600 })
+      .finish();
+    const list = spawnSync('cpio', ['-t', '--quiet'], { input: archive });
+    assert.equal(list.status, 0, list.stderr.toString());
+    assert.deepEqual(list.stdout.toString().trim().split('\n'), [
+      'etc', 'etc/netroot', 'etc/netroot/node.conf', 'bin', 'bin/tool', 'odd name with spaces', 'bin/sh', 'newroot', 'dev', 'dev/console',
+    ]);
+    const verbose = spawnSync('cpio', ['-tv', '--quiet'], { input: gunzipSync(gzip(archive)) }).stdout.toString();
+    assert.match(verbose, /^crw------- .* 5,\s+1 .* dev\/console$/m);
+    assert.match(verbose, /^lrwxrwxrwx .* bin\/sh -> tool$/m);
+    // Extract the regular entries (device nodes would need privileges unit tests must not assume).
+    const out = spawnSync('cpio', ['-idv', '--quiet', '--no-absolute-filenames', 'etc/*', 'bin/*', 'odd*', 'newroot'], { input: archive, cwd: dir });
+    assert.equal(out.status, 0, out.stderr.toString());
+    assert.equal(readFileSync(join(dir, 'etc/netroot/node.conf'), 'utf8'), 'secret stuff\n');
+    assert.equal(statSync(join(dir, 'etc/netroot/node.conf')).mode & 0o777, 0o600);
+    assert.deepEqual(readFileSync(join(dir, 'bin/tool')), Buffer.from([0, 1, 2, 255]));
+    assert.equal(statSync(join(dir, 'bin/tool')).mode & 0o777, 0o755);
+    assert.equal(readFileSync(join(dir, 'odd name with spaces'), 'utf8'), 'x'.repeat(1001));
+    assert.equal(readlinkSync(join(dir, 'bin/sh')), 'tool');
+    assert.ok(statSync(join(dir, 'newroot')).isDirectory());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('our reader reads an archive written by Debian cpio -o -H newc (independent fixture)', { skip: skipCpio }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-cpio-'));
+  try {
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub/file.txt'), 'hello cpio\n');
+    writeFileSync(join(dir, 'three'), 'abc');
+    symlinkSync('sub/file.txt', join(dir, 'link'));
+    const made = spawnSync('cpio', ['-o', '-H', 'newc', '--quiet'], { input: 'sub\nsub/file.txt\nthree\nlink\n', cwd: dir });
+    assert.equal(made.status, 0, made.stderr.toString());
+    const recs = readCpio(made.stdout);
+    assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${r.name}`), ['dir sub', 'file sub/file.txt', 'file three', 'symlink link']);
+    assert.equal(recs[1]?.data.toString(), 'hello cpio\n');
+    assert.equal(recs[2]?.data.toString(), 'abc');
+    assert.equal(recs[3]?.data.toString(), 'sub/file.txt');
+    // And two archives back to back, as the kernel gets base initrd + overlay.
+    const both = readCpio(Buffer.concat([made.stdout, Buffer.alloc(512), sample()]), { concatenated: true });
+    assert.equal(both.length, 4 + readCpio(sample()).length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reader: round trip through gzip', () => {
+  const recs = readCpio(gzip(sample()));
+  assert.equal(recs.find((r) => r.name === 'bin/tool')?.data.toString('hex'), '0001020304');
+});
+
+function assertDecode(buf: Buffer, field: string, offset?: number) {
+  assert.throws(
+    () => readCpio(buf),
+    (e: unknown) => {
+      assert.ok(e instanceof DecodeError, String(e));
+      assert.equal(e.code, 'E_CPIO_DECODE');
+      assert.equal(e.field, field, e.message);
+      if (offset !== undefined) assert.equal(e.offset, offset, e.message);
+      return true;
+    },
+  );
+}
+
+test('reader: malformed archives are DecodeErrors naming field and offset', () => {
+  const good = writeCpio([{ type: 'file', path: 'a', data: Buffer.from('hi') }]);
+  assertDecode(Buffer.alloc(0), 'header', 0);
+  assertDecode(good.subarray(0, 50), 'header', 0);
+  const badMagic = Buffer.from(good);
+  badMagic.write('070707', 0, 'latin1');
+  assertDecode(badMagic, 'magic', 0);
+  const badHex = Buffer.from(good);
+  badHex.write('0000000g', 6 + 8, 'latin1');
+  assertDecode(badHex, 'mode', 14);
+  const zeroName = Buffer.from(good);
+  zeroName.write('00000000', 6 + 11 * 8, 'latin1');
+  assertDecode(zeroName, 'namesize');
+  const hugeName = Buffer.from(good);
+  hugeName.write('00100000', 6 + 11 * 8, 'latin1');
+  assertDecode(hugeName, 'namesize');
+  const longName = Buffer.from(good);
+  longName.write('00000fff', 6 + 11 * 8, 'latin1');
+  assertDecode(longName, 'name', 110);
+  const noNul = Buffer.from(good);
+  noNul.write('00000003', 6 + 11 * 8, 'latin1');
+  assertDecode(noNul, 'name', 110);
+  const hugeData = Buffer.from(good);
+  hugeData.write('ffffffff', 6 + 6 * 8, 'latin1');
+  assertDecode(hugeData, 'filesize');
+  // The archive stops before its trailer.
+  assertDecode(good.subarray(0, 116), 'header', 116);
+  assertDecode(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]), 'gzip', 0);
+  assert.throws(() => readCpio(gzip(Buffer.alloc(1 << 20)), { maxBytes: 1000 }), { code: 'E_CPIO_DECODE' });
+});
