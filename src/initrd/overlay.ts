@@ -24,7 +24,7 @@ export interface OverlayFile {
 
 /** POSIX shell single quoting. Control characters (newline included) are refused, not escaped. */
 export function shellQuote(value: unknown): string {
-  if (value === null || value === undefined) return "''";
+  if (value === null) return "''";
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
     throw new NetrootError('E_TEMPLATE_VALUE', `cannot shell-quote a value of type ${typeof value}`);
   }
@@ -34,7 +34,12 @@ export function shellQuote(value: unknown): string {
 }
 
 const hb = Handlebars.create();
-hb.registerHelper('shq', (v: unknown) => shellQuote(v));
+// Handlebars' strict mode does not check helper parameters: `{{shq hostnme}}` would quietly get
+// undefined. The view gives absent optional fields as null, so undefined here is a misspelling.
+hb.registerHelper('shq', (v: unknown) => {
+  if (v === undefined) throw new NetrootError('E_TEMPLATE', 'shq was given an undefined field (misspelt name?)');
+  return shellQuote(v);
+});
 
 const MODE_DIRECTIVE = /^\{\{!--\s*mode:\s*(0?[0-7]{3,4})\s*--\}\}\r?\n/;
 

@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelArgs, parseNetrootArg, formatLun, parseLun, rootPath, validateNodeBootInfo, type NodeBootInfo } from '../../src/initrd/index.js';
+import { runParse, skipBusybox } from './init-shell.js';
+
+const node: NodeBootInfo = {
+  hostname: 'compute-0-0',
+  initiatorIqn: 'iqn.2026-11.org.netroot:compute-0-0',
+  targetIqn: 'iqn.2026-11.org.netroot.frontend:compute-0-0.root',
+  portal: '10.1.1.1',
+  port: 3260,
+  lun: 1,
+  chapUser: 'compute-0-0',
+  chapSecret: 'Zq8#kP2!vL9w@x',
+  rootUuid: '3F1C2B7E-9A5D-4C1B-8E2F-0123456789AB',
+  interface: 'eth0',
+};
+
+test('kernelArgs: the dracut-compatible line, root UUID lower-cased', () => {
+  assert.equal(
+    kernelArgs(node),
+    'root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab netroot=iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root ' +
+      'rd.iscsi.initiator=iqn.2026-11.org.netroot:compute-0-0 ip=eth0:dhcp rd.neednet=1',
+  );
+  assert.match(kernelArgs({ ...node, interface: undefined }), / ip=dhcp rd\.neednet=1$/);
+  assert.match(kernelArgs(node, { console: 'ttyS0,115200' }), / console=ttyS0,115200$/);
+  assert.throws(() => kernelArgs(node, { console: 'ttyS0 init=/bin/sh' }), { code: 'E_NODE_BOOT_INFO' });
+});
+
+test('kernelArgs never carries the CHAP secret or user, whatever they are', () => {
+  const secrets = ['Zq8#kP2!vL9w@x', 'compute-0-0-secret', 'a', '3260', 'iqn', 'dhcp', 'x'.repeat(255), "q'uote\"d$(x)`y`"];
+  for (const chapSecret of secrets) {
+    const n = { ...node, chapUser: 'chapuser-unique-17', chapSecret };
+    const args = kernelArgs(n);
+    assert.ok(!args.includes('chapuser-unique-17'), args);
+    for (const word of args.split(' ')) {
+      assert.ok(!word.split(/[=:@]/).includes(chapSecret) || ['a', '3260', 'iqn', 'dhcp'].includes(chapSecret), `secret ${chapSecret} in ${word}`);
+    }
+    if (chapSecret.length > 4) assert.ok(!args.includes(chapSecret), args);
+    assert.equal(parseNetrootArg(args).password, undefined);
+    assert.equal(parseNetrootArg(args).username, undefined);
+  }
+});
+
+test('IPv6 portals go in brackets; LUNs are hexadecimal (RFC 4173)', () => {
+  const v6 = kernelArgs({ ...node, portal: 'fd00:1::1', lun: 26 });
+  assert.match(v6, / netroot=iscsi:\[fd00:1::1\]::3260:1a:iqn\./);
+  assert.deepEqual(
+    { server: parseNetrootArg(v6).server, lun: parseNetrootArg(v6).lun },
+    { server: 'fd00:1::1', lun: 26 },
+  );
+  assert.equal(formatLun(0), '0');
+  assert.equal(formatLun(255), 'ff');
+  assert.equal(formatLun(256), '4100');
+  for (const l of [0, 1, 9, 10, 255, 256, 4095, 16383]) assert.equal(parseLun(formatLun(l)), l);
+  assert.equal(parseLun(''), 0);
+  assert.equal(parseLun('0001-0000-0000-0000'), 1);
+  assert.equal(parseLun('4123'), 0x123);
+  for (const bad of ['g', '00001', '0001-0001', '0101', '8000', '1-2-3-4-5']) assert.throws(() => parseLun(bad), { code: 'E_NETROOT_ARG' }, bad);
+  assert.equal(rootPath(node), 'iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root');
+});
+
+test('validateNodeBootInfo names the bad field and never echoes a secret', () => {
+  const cases: Array<[Partial<NodeBootInfo>, RegExp]> = [
+    [{ hostname: 'bad host' }, /^hostname/],
+    [{ initiatorIqn: 'iqn.bogus' }, /^initiatorIqn/],
+    [{ targetIqn: 'IQN.2026-11.org:x' }, /^targetIqn/],
+    [{ portal: '10.1.1.256' }, /^portal/],
+    [{ portal: '' }, /^portal/],
+    [{ port: 0 }, /^port/],
+    [{ port: 65536 }, /^port/],
+    [{ lun: -1 }, /^lun/],
+    [{ lun: 1.5 }, /^lun/],
+    [{ rootUuid: 'not-a-uuid' }, /^rootUuid/],
+    [{ interface: 'eth0; reboot' }, /^interface/],
+    [{ chapSecret: undefined }, /^chapUser\/chapSecret/],
+    [{ chapSecret: 'has space' }, /^chapSecret/],
+    [{ chapSecret: 'line\nbreak' }, /^chapSecret/],
+  ];
+  for (const [patch, re] of cases) {
+    assert.throws(() => validateNodeBootInfo({ ...node, ...patch }), (e: unknown) => {
+      const err = e as { code: string; message: string };
+      assert.equal(err.code, 'E_NODE_BOOT_INFO');
+      assert.match(err.message, re);
+      assert.ok(!err.message.includes('has space') && !err.message.includes('line\nbreak'));
+      return true;
+    });
+  }
+  assert.ok(validateNodeBootInfo({ ...node, chapUser: undefined, chapSecret: undefined, portal: 'frontend.local', targetIqn: 'eui.0123456789ABCDEF' }));
+  assert.ok(validateNodeBootInfo({ ...node, targetIqn: 'naa.60014055f8d3a3f0c3b14e3c8e2bd4a1' }));
+});
+
+// Root paths as dracut documents them (dracut.cmdline(7), 95iscsi) and what they mean.
+const DRACUT_CASES: Array<[string, Record<string, unknown>]> = [
+  ['netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target0', { server: '192.168.50.1', protocol: '', port: 3260, lun: 0, targetIqn: 'iqn.2009-06.dracut:target0' }],
+  ['netroot=iscsi:192.168.50.1::3260:1:iqn.2009-06.dracut:target1', { server: '192.168.50.1', port: 3260, lun: 1, targetIqn: 'iqn.2009-06.dracut:target1' }],
+  ['netroot=iscsi:[2001:DB8::1]::3261:0:iqn.2009-06.dracut:target0', { server: '2001:DB8::1', port: 3261, lun: 0, targetIqn: 'iqn.2009-06.dracut:target0' }],
+  ['netroot=iscsi:user:secret@192.168.50.1::3260::iqn.2009-06.dracut:target0', { username: 'user', password: 'secret', server: '192.168.50.1', lun: 0 }],
+  ['netroot=iscsi:u:p:iu:ip@10.0.0.1::3260:2:iqn.2009-06.dracut:t', { username: 'u', password: 'p', inUsername: 'iu', inPassword: 'ip', lun: 2 }],
+  ['netroot=iscsi:@192.168.1.100::3260::iqn.2009-01.com.example:testdi@sk', { server: '192.168.1.100', targetIqn: 'iqn.2009-01.com.example:testdi@sk', username: undefined }],
+  ['netroot=iscsi:10.0.0.1:6:3260:default:eth0:3:iqn.2009-06.dracut:t', { ifaceName: 'default', netdevName: 'eth0', lun: 3, protocol: '6' }],
+  ['netroot=iscsi:10.0.0.1::3260::legacy-target-name', { server: '10.0.0.1', lun: 0, targetIqn: 'legacy-target-name' }],
+  ['netroot=iscsi:10.0.0.1::3260:5:my:odd:target', { server: '10.0.0.1', lun: 5, targetIqn: 'my:odd:target' }],
+  ['root=iscsi:10.0.0.9::3260:1:iqn.2009-06.dracut:root netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:other', { server: '10.0.0.9', targetIqn: 'iqn.2009-06.dracut:root' }],
+  ['iscsi:10.0.0.1::::eui.0123456789ABCDEF', { targetIqn: 'eui.0123456789ABCDEF', lun: 0 }],
+];
+
+test('parseNetrootArg reads root paths the way dracut documents them', () => {
+  for (const [arg, want] of DRACUT_CASES) {
+    const got = parseNetrootArg(arg) as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(want)) assert.equal(got[k], v, `${arg}: ${k}`);
+  }
+  for (const bad of [
+    'netroot=nfs:10.0.0.1:/export',
+    'netroot=iscsi:10.0.0.1',
+    'netroot=iscsi:10.0.0.1::3260:1:',
+    'netroot=iscsi:10.0.0.1::3260:no-lun-field',
+    'netroot=iscsi:10.0.0.1:17:3260:1:iqn.2009-06.dracut:t',
+    'netroot=iscsi:10.0.0.1::99999:1:iqn.2009-06.dracut:t',
+    'netroot=iscsi:10.0.0.1::port:1:iqn.2009-06.dracut:t',
+    'netroot=iscsi:[fd00::1:3260:1:iqn.2009-06.dracut:t',
+    'netroot=iscsi:a:b:c:d:e@10.0.0.1::3260:1:iqn.2009-06.dracut:t',
+    'netroot=iscsi:10.0.0.1::3260:a:b:c:1:iqn.2009-06.dracut:t',
+    'quiet splash',
+  ]) assert.throws(() => parseNetrootArg(bad), { code: 'E_NETROOT_ARG' }, bad);
+});
+
+test('kernelArgs round-trips through parseNetrootArg for many nodes', () => {
+  for (const portal of ['10.1.1.1', '192.168.0.254', 'fd00::1', '2001:db8:0:1::42', 'frontend.cluster']) {
+    for (const lun of [0, 1, 7, 10, 200, 300]) {
+      for (const port of [3260, 3261, 65535]) {
+        const n = { ...node, portal, lun, port };
+        const p = parseNetrootArg(kernelArgs(n));
+        assert.deepEqual([p.server, p.port, p.lun, p.targetIqn, p.protocol], [portal, port, lun, n.targetIqn, '']);
+      }
+    }
+  }
+});
+
+test('init.sh parses the same root paths as parseNetrootArg', { skip: skipBusybox }, () => {
+  const lines = [
+    ...DRACUT_CASES.map(([a]) => (a.startsWith('iscsi:') ? `netroot=${a}` : a)).filter((a) => !a.includes('default:eth0')),
+    kernelArgs(node),
+    kernelArgs({ ...node, portal: 'fd00:1::1', lun: 26, port: 3261 }),
+    kernelArgs({ ...node, lun: 300 }),
+  ];
+  for (const line of lines) {
+    const ts = parseNetrootArg(line);
+    const sh = runParse(line);
+    assert.ok(sh.ok, `${line}: ${sh.vars['nr_err']}`);
+    assert.deepEqual(
+      [sh.vars['nr_portal'], sh.vars['nr_port'], sh.vars['nr_lun'], sh.vars['nr_target']],
+      [ts.server, String(ts.port), String(ts.lun), ts.targetIqn],
+      line,
+    );
+  }
+});
