@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { renderNodeOverlay, renderOverlayFiles, OverlayRenderer, shellQuote, readCpio, typeOf, kernelArgs, type NodeBootInfo } from '../../src/initrd/index.js';
 import { assertInitrdGolden } from './golden.js';
+import type { OverlayBuilder } from '../../src/boot/diskless.js';
 import { BUSYBOX, runParse, skipBusybox } from './init-shell.js';
 
 const TEMPLATES = resolve('initrd-templates');
@@ -58,6 +59,9 @@ test('the secret is in the overlay, never in the kernel arguments', async () => 
   assert.ok(conf?.data.toString().includes(shellQuote(n.chapSecret)));
   assert.ok(conf?.data.toString().includes("NETROOT_CHAP_USER='chap-user-4711'"));
   assert.equal(args, kernelArgs(n, { console: 'ttyS0' }));
+  // What boot/diskless.ts expects from us (checked by the type checker, exercised here).
+  const builder: OverlayBuilder = r;
+  assert.equal(builder.kernelArgs(n), args);
 });
 
 test('busybox sh reads node.conf back to the exact values, hostile characters included', { skip: skipBusybox }, async () => {
