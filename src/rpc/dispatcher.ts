@@ -24,7 +24,8 @@ export interface RpcContext {
 export type RpcMethod = (params: XmlRpcValue[], ctx: RpcContext) => Promise<XmlRpcValue>;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-const SECRETISH = /\b(secret|password|passwd|token|chap[_-]?secret)(\s*[=:]\s*|\s+)("[^"]*"|'[^']*'|\S+)/gi;
+/** `secret=x`, `password: "x y"`, `chap_secret='x'`… — only key=value / key: value forms, so prose such as "install token was already used" stays intact. */
+const SECRETISH = /\b((?:chap[_-]?)?secret|password|passwd|token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
 const MAX_FAULT = 512;
 
 /** Makes an error message fit for a fault string. */

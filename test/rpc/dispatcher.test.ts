@@ -120,7 +120,9 @@ test('application errors: user errors are shown, others are hidden and logged', 
 test('faultText cuts stacks, redacts secret-like values and bounds the length', () => {
   const e = new NetrootError('E_X', 'boom');
   assert.equal(faultText(String(e.stack)), 'NetrootError: boom');
-  assert.equal(faultText('password: "a b c" token=xyz secret abc'), 'password: [redacted] token=[redacted] secret [redacted]');
+  assert.equal(faultText('password: "a b c" token=xyz, CHAP_SECRET=\'q w\'; secret abc'), 'password: [redacted] token=[redacted], CHAP_SECRET=[redacted]; secret abc');
+  // Prose about secrets is not a secret.
+  assert.equal(faultText('E_TOKEN_USED: install token was already used'), 'E_TOKEN_USED: install token was already used');
   assert.equal(faultText('x'.repeat(2000)).length, 512);
 });
 
