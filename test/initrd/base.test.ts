@@ -3,7 +3,7 @@
 // under CI=true.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,37 @@ test('builds a base initrd from the installed kernel that cpio lists completely'
     // The same inputs give the same bytes.
     const again = await buildBaseInitrd({ kernelVersion: kver ?? '', out: join(dir, 'again.img') });
     assert.deepEqual(readFileSync(again.out), readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const kernelImage = kver ? `/boot/vmlinuz-${kver}` : '';
+const hasQemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
+const skipQemu = skip || (hasQemu && existsSync(kernelImage) ? false : process.env.CI === 'true' ? false : `needs qemu-system-x86_64 and ${kernelImage || 'a kernel image'}`);
+
+test('the base initrd boots under QEMU: /init runs, every module loads, a missing setting is a FATAL', { skip: skipQemu, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-qemu-'));
+  try {
+    const r = await buildBaseInitrd({ kernelVersion: kver ?? '', out: join(dir, 'base.img') });
+    // No network device and no initiator: the boot must stop at check_config, say why, and reboot
+    // (which -no-reboot turns into QEMU exiting).
+    const qemu = spawn('qemu-system-x86_64', [
+      '-accel', 'tcg', '-m', '512', '-nographic', '-no-reboot', '-net', 'none',
+      '-kernel', kernelImage, '-initrd', r.out, '-append', 'console=ttyS0 quiet panic=-1 root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    qemu.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const deadline = setTimeout(() => qemu.kill('SIGKILL'), 150_000);
+    await new Promise((resolve) => qemu.on('exit', resolve));
+    clearTimeout(deadline);
+    const lines = out.split(/\r?\n/).filter((l) => l.includes('netroot-initrd:')).map((l) => l.slice(l.indexOf('netroot-initrd:')));
+    assert.deepEqual(lines, [
+      `netroot-initrd: start ${kver}`,
+      'netroot-initrd: modules loaded',
+      'netroot-initrd: FATAL: no initiator name (rd.iscsi.initiator= or node.conf)',
+      'netroot-initrd: rebooting in 10 seconds',
+    ], out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
