@@ -10,6 +10,11 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { KickstartService } from '../boot/kickstart.js';
 import { Booter } from '../boot/booter.js';
 import { InstallTokens } from '../boot/install-tokens.js';
+import { DisklessRegenerator } from '../boot/diskless.js';
+import { OverlayRenderer } from '../initrd/index.js';
+import { RpcDispatcher } from '../rpc/index.js';
+import { registerNetrootMethods } from '../rpc/netroot-methods.js';
+import { rpcRoute } from '../http/rpc-route.js';
 import { bootRoutes } from '../http/boot-routes.js';
 import { apiRoutes } from '../http/api-routes.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
@@ -33,6 +38,7 @@ export interface Frontend {
   readonly booter: Booter;
   readonly engine: DiscoveryEngine;
   readonly hub: DiscoveryHub;
+  readonly rpc: RpcDispatcher;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound HTTP port (differs from config when it asked for 0). */
@@ -67,6 +73,9 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const plugins: Plugin[] = builtinPlugins(deps);
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
+  const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
+  const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }) });
+  registerNetrootMethods(rpc, { store, tokens, regenerator, changed: () => hub.changed() });
   let http: HttpApp | undefined;
   let server: Server | undefined;
 
@@ -76,9 +85,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     booter,
     engine,
     hub,
+    rpc,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config))],
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), rpcRoute(rpc)],
       });
       return http;
     },

@@ -11,19 +11,9 @@ import type { Config } from '../config/index.js';
 import type { BootRecord, Host, Repos, Store } from '../store/index.js';
 import type { KickstartService } from './kickstart.js';
 import { UserError } from '../errors.js';
+import type { NodeBootInfo } from '../initrd/index.js';
 
-export interface NodeBootInfo {
-  hostname: string;
-  initiatorIqn: string;
-  targetIqn: string;
-  portal: string;
-  port: number;
-  lun: number;
-  chapUser?: string | undefined;
-  chapSecret?: string | undefined;
-  rootUuid: string;
-  interface?: string | undefined;
-}
+export type { NodeBootInfo };
 
 /** What src/initrd provides: the overlay archive and the kernel arguments for a node. */
 export interface OverlayBuilder {

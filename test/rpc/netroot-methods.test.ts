@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createFrontend, type Frontend } from '../../src/app/frontend.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { InstallTokens } from '../../src/boot/install-tokens.js';
+import { serializeMethodCall, parseMethodResponse, type XmlRpcValue } from '../../src/rpc/index.js';
+import { readCpio } from '../../src/initrd/index.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
+const SECRET = 'Zx81SecretChap';
+
+function post(port: number, body: string | Buffer, localAddress = '127.0.0.2'): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function call(port: number, method: string, params: XmlRpcValue[], from = '127.0.0.2'): Promise<XmlRpcValue> {
+  const r = await post(port, serializeMethodCall(method, params), from);
+  assert.equal(r.status, 200);
+  return parseMethodResponse(r.text);
+}
+
+async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
+  const dir = tempStateDir('nrt-rpc-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'network.frontendAddress': '127.0.0.1' } });
+  const f = createFrontend(config, { logger: silentLogger });
+  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:02', ip: '127.0.0.3', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  const attrs: Record<string, string> = {
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
+    iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-0', iscsi_secret: SECRET,
+  };
+  for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
+  await f.start();
+  return { f, dir, port: f.httpPort(), tokens: new InstallTokens(f.store) };
+}
+
+test('installComplete: regenerates overlay + kernel args, flips to os atomically, token single-use', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    const token = await tokens.issue('compute-0-0', '127.0.0.2');
+    const r = (await call(port, 'netroot.installComplete', [token, { root_uuid: UUID }])) as Record<string, string>;
+    assert.equal(r['action'], 'os');
+    assert.match(r['args']!, new RegExp(`^root=UUID=${UUID} netroot=iscsi:10\\.1\\.1\\.1::3260:0:iqn\\.2026-11\\.local\\.netroot:compute-0-0 rd\\.iscsi\\.initiator=iqn\\.2026-11\\.local\\.netroot:init:compute-0-0`));
+    assert.doesNotMatch(JSON.stringify(r), new RegExp(SECRET), 'no secret on the kernel command line or in the answer');
+    const h = await f.store.hosts.get('compute-0-0');
+    assert.equal(h?.bootAction, 'os');
+    assert.equal(h?.state, 'installed');
+    const rec = await f.store.boot.get('compute-0-0');
+    assert.ok(rec?.overlay);
+    // the overlay is a gzipped newc cpio holding the node's settings, secret included (mode 0600)
+    const { readFileSync } = await import('node:fs');
+    const entries = readCpio(gunzipSync(readFileSync(join(dir, rec!.overlay!))));
+    const conf = entries.find((e) => e.name.endsWith('node.conf'));
+    assert.ok(conf, entries.map((e) => e.name).join(','));
+    assert.match(conf!.data.toString(), new RegExp(SECRET));
+    assert.equal(conf!.mode & 0o777, 0o600);
+    // replay: refused, nothing changes
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { root_uuid: UUID }]), /already used/);
+    // the iPXE script now boots the diskless kernel with base initrd + overlay
+    const script = await fetch(`http://127.0.0.1:${port}/boot/ipxe/52:54:00:aa:00:01`).then((x) => x.text());
+    assert.match(script, /initrd=initrd\.img initrd=overlay\.img root=UUID=/);
+    // overlay served to the node only
+    const { request: req } = await import('node:http');
+    const status = await new Promise<number>((resolve) => req({ host: '127.0.0.1', port, path: '/boot/node/compute-0-0/overlay.img', localAddress: '127.0.0.9', agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).end());
+    assert.equal(status, 403);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('forged, foreign, misplaced and malformed calls fault and change nothing', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    const token = await tokens.issue('compute-0-0', '127.0.0.2');
+    const other = await tokens.issue('compute-0-1', '127.0.0.3');
+    await assert.rejects(call(port, 'netroot.installComplete', ['A'.repeat(43), { root_uuid: UUID }]), /not valid/);
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { root_uuid: UUID }], '127.0.0.3'), /another address/);
+    // compute-0-1 has no iSCSI attributes: its regeneration fails half way, boot action unchanged, token unspent
+    await assert.rejects(call(port, 'netroot.installComplete', [other, { root_uuid: UUID }], '127.0.0.3'), /no iscsi_initiator attribute/);
+    assert.equal((await f.store.hosts.get('compute-0-1'))?.bootAction, 'install');
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { root_uuid: 'not-a-uuid' }]), /root_uuid/);
+    await assert.rejects(call(port, 'netroot.installComplete', [token]), /expected 2 parameters/);
+    const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><methodCall><methodName>netroot.installComplete</methodName><params><param><value>&b;</value></param></params></methodCall>';
+    const r1 = await post(port, bomb);
+    assert.match(r1.text, /<fault>/);
+    const r2 = await post(port, Buffer.alloc(2 * 1024 * 1024, 'a'));
+    assert.ok(r2.status === 413 || /<fault>/.test(r2.text));
+    const r3 = await post(port, '<methodCall><methodName>netroot.installComplete</methodName><params>');
+    assert.match(r3.text, /<fault>/);
+    assert.doesNotMatch(r3.text, /at .*\.ts:\d+/, 'no stack trace in a fault');
+    assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'install');
+    assert.equal(await f.store.boot.get('compute-0-0'), null);
+    // still works afterwards
+    await call(port, 'netroot.installComplete', [token, { root_uuid: UUID }]);
+    assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'os');
+    // two racing calls with one token: exactly one wins
+    await f.store.hosts.update('compute-0-0', { bootAction: 'install' });
+    const t2 = await tokens.issue('compute-0-0', '127.0.0.2');
+    const results = await Promise.allSettled([call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }]), call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }])]);
+    assert.equal(results.filter((x) => x.status === 'fulfilled').length, 1);
+    // only one overlay file remains referenced on disk
+    assert.equal(readdirSync(join(dir, 'nodes', 'compute-0-0')).filter((n) => n.startsWith('overlay-') && !n.includes('.tmp')).length, 1);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('reportStatus and getBootConfig; system.listMethods lists the netroot methods', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    const token = await tokens.issue('compute-0-0', '127.0.0.2');
+    assert.equal(await call(port, 'netroot.reportStatus', [token, 'installing']), true);
+    assert.equal((await f.store.hosts.get('compute-0-0'))?.state, 'installing');
+    await assert.rejects(call(port, 'netroot.reportStatus', [token, 'hacked']), /state must be one of/);
+    const cfg = (await call(port, 'netroot.getBootConfig', ['compute-0-0'])) as Record<string, unknown>;
+    assert.equal(cfg['action'], 'install');
+    await assert.rejects(call(port, 'netroot.getBootConfig', ['compute-0-0'], '127.0.0.3'), /no boot configuration/);
+    const methods = (await call(port, 'system.listMethods', [])) as string[];
+    for (const m of ['netroot.installComplete', 'netroot.reportStatus', 'netroot.getBootConfig', 'system.listMethods']) assert.ok(methods.includes(m), m);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
