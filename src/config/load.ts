@@ -12,10 +12,11 @@ import { MultiError, UserError } from '../errors.js';
 export function packageDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'roles'))) return dir;
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'netroot') return dir;
     dir = dirname(dir);
   }
-  throw new UserError('E_PACKAGE_DIR', 'cannot find the netroot package directory (roles/ next to package.json)');
+  throw new UserError('E_PACKAGE_DIR', 'cannot find the netroot package directory (package.json named netroot)');
 }
 
 export interface LoadOptions {
