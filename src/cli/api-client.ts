@@ -1,4 +1,7 @@
 // The CLI's client for the running frontend's REST API (http://127.0.0.1:<http.port>/api/v1).
+// One connection per call (no pooling): a CLI run is short, and a pooled socket the frontend has
+// since closed would turn "frontend restarted" into a confusing socket error.
+import { request } from 'node:http';
 import type { Config } from '../config/index.js';
 import { readApiToken } from '../app/api-token.js';
 import { NetrootError, UserError } from '../errors.js';
@@ -11,38 +14,49 @@ export class FrontendDown extends NetrootError {
 
 export class ApiClient {
   readonly base: string;
+  private readonly host: string;
+  private readonly port: number;
   private readonly token: string | null;
 
   constructor(config: Config) {
-    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-    this.base = `http://${host}:${config.http.port}`;
+    this.host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+    this.port = config.http.port;
+    this.base = `http://${this.host}:${this.port}`;
     this.token = readApiToken(config);
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      if (code === 'ECONNREFUSED' || code === 'ECONNRESET') throw new FrontendDown(this.base);
-      throw e;
-    }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: this.host, port: this.port, path, method, agent: false,
+          headers: {
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
+        },
+        (res) => {
+          let t = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (t += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ECONNREFUSED' ? new FrontendDown(this.base) : e));
+      req.end(payload);
+    });
+    if (status === 204) return undefined as T;
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
-      throw new NetrootError('E_API', `${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+      throw new NetrootError('E_API', `${method} ${path}: HTTP ${status}: ${text.slice(0, 200)}`);
     }
-    if (!res.ok) {
+    if (status < 200 || status >= 300) {
       const d = data as { code?: string; message?: string };
-      throw new UserError(d.code ?? 'E_API', d.message ?? `HTTP ${res.status}`);
+      throw new UserError(d.code ?? 'E_API', d.message ?? `HTTP ${status}`);
     }
     return data as T;
   }

@@ -23,7 +23,9 @@ const STATUS: Record<string, number> = {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const status = (err as { status?: number; type?: string })?.type === 'entity.too.large' ? 413 : undefined;
+    // body-parser's own errors (malformed JSON, body too large) carry a 4xx status: the client's fault.
+    const bp = err as { status?: number; type?: string };
+    const status = typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500 && typeof bp.type === 'string' ? bp.status : undefined;
     if (isNetrootError(err) && err.user) {
       const s = STATUS[err.code] ?? 400;
       logger.info('request refused', { path: req.path, code: err.code, status: s });
@@ -31,7 +33,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (status) {
-      res.status(status).json({ code: 'E_BODY_TOO_LARGE', message: 'request body too large' });
+      res.status(status).json(status === 413 ? { code: 'E_BODY_TOO_LARGE', message: 'request body too large' } : { code: 'E_BAD_REQUEST', message: 'malformed request body' });
       return;
     }
     logger.error('request failed', { path: req.path, error: err });
