@@ -1,0 +1,19 @@
+// Shipped defaults for the attributes the roles use (source D in `netroot attr list`): every one
+// can be overridden at global, os, appliance or host level. Host-specific ones (iscsi_*,
+// install_token, hostname, ...) have no default: a role that needs one and finds none fails.
+export const DEFAULT_GLOBAL_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({
+  Kickstart_Lang: 'en_US.UTF-8',
+  Kickstart_Keyboard: 'us',
+  Kickstart_Timezone: 'UTC',
+  Kickstart_Bootproto: 'dhcp',
+  /** Empty: the root password is locked (log in with keys, the ssh role) until a site sets a hash. */
+  rootpw_crypted: '',
+  /** Installer source: a distribution tree URL, or a root tarball for the lab installer. */
+  Kickstart_InstallUrl: 'http://mirror.local/rocky/9/BaseOS/x86_64/os',
+  Kickstart_LiveImage: '',
+  ntp_server: 'frontend',
+  ssh_authorized_key: '',
+  os: 'linux',
+  release: '9',
+  arch: 'x86_64',
+});

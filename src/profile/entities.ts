@@ -1,0 +1,26 @@
+// Entity expansion at render time: the five XML built-ins, numeric character references, and
+// attributes as entities (`&hostname;`). An undefined entity is an error naming file and line.
+import { UserError } from '../errors.js';
+
+const BUILTIN: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const ENTITY = /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][\w.-]*);/g;
+
+export function expandEntities(text: string, attrs: Readonly<Record<string, string>>, where: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(ENTITY, (_m, name: string) => {
+    if (name.startsWith('#x')) return String.fromCodePoint(parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    const b = BUILTIN[name];
+    if (b !== undefined) return b;
+    const v = attrs[name];
+    if (v === undefined) throw new UserError('E_XML_ENTITY', `undefined entity &${name}; (set it with: netroot attr set ${name} VALUE)`, { where });
+    return v;
+  });
+}
+
+/** Names of the attribute entities a text uses (for checks). */
+export function entityNames(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(ENTITY)) if (!m[1]!.startsWith('#') && BUILTIN[m[1]!] === undefined) out.push(m[1]!);
+  return out;
+}

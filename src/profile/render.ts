@@ -1,0 +1,135 @@
+// Per-host rendering of node items into kickstart sections. Attributes are entities; a <var>
+// defines or copies an attribute for the rest of its file; filters drop items; <file> becomes
+// shell that writes the file; <eval> runs on the frontend (only when the operator allowed it);
+// <include> inlines a file from the include directory (never outside it).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import type { NodeFile, Part } from './node-file.js';
+import { passes } from './cond.js';
+import { expandEntities } from './entities.js';
+import { UserError } from '../errors.js';
+
+export interface Sections {
+  main: string[];
+  packages: Set<string>;
+  pre: Array<{ header: string; body: string; node: string }>;
+  post: Array<{ header: string; body: string; node: string }>;
+}
+
+export interface RenderOptions {
+  allowEval: boolean;
+  includeDir: string;
+  evalTimeoutMs?: number;
+}
+
+/** Shell single-quoting: safe for any value. */
+export function shq(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+function heredocDelimiter(body: string): string {
+  let d = 'NETROOT_EOF';
+  while (body.split('\n').includes(d)) d += '_';
+  return d;
+}
+
+function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, string>, where: string): string {
+  const name = expandEntities(p.name, attrs, where);
+  if (!name.startsWith('/') || name.includes('\0') || name.includes('\n')) throw new UserError('E_XML_FILE_NAME', `<file name="${name}">: an absolute path is expected`, { where });
+  // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
+  const body = expandEntities(p.body, attrs, where).replace(/^\n/, '');
+  const lines: string[] = [`mkdir -p "$(dirname ${shq(name)})"`];
+  const redirect = p.mode === 'append' ? '>>' : '>';
+  if (p.expr !== undefined) lines.push(`${expandEntities(p.expr, attrs, where)} ${redirect} ${shq(name)}`);
+  else if (body.trim() === '') lines.push(p.mode === 'append' ? `touch ${shq(name)}` : `: > ${shq(name)}`);
+  else {
+    const d = heredocDelimiter(body);
+    lines.push(`cat ${redirect} ${shq(name)} << ${p.expanded ? d : `'${d}'`}`, body.endsWith('\n') ? body.slice(0, -1) : body, d);
+  }
+  if (p.perms) lines.push(`chmod ${p.perms} ${shq(name)}`);
+  if (p.owner) lines.push(`chown ${shq(expandEntities(p.owner, attrs, where).replace('.', ':'))} ${shq(name)}`);
+  return lines.join('\n') + '\n';
+}
+
+function renderParts(parts: Part[], attrs: Record<string, string>, node: NodeFile, opts: RenderOptions): string {
+  let out = '';
+  for (const p of parts) {
+    const where = `${node.path}:${p.line}`;
+    switch (p.kind) {
+      case 'text':
+        out += p.raw ? p.text : expandEntities(p.text, attrs, where);
+        break;
+      case 'file':
+        if (passes(p.filters, attrs)) out += fileShell(p, attrs, where);
+        break;
+      case 'var':
+        setVar(p, attrs, where);
+        break;
+      case 'include': {
+        const file = expandEntities(p.file, attrs, where);
+        let real: string;
+        let root: string;
+        try {
+          root = realpathSync(opts.includeDir);
+          real = realpathSync(join(root, file));
+        } catch {
+          throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: no such file in ${opts.includeDir}`, { where });
+        }
+        if (!real.startsWith(root + sep)) throw new UserError('E_INCLUDE_OUTSIDE', `<include file="${file}"> leaves the include directory`, { where });
+        out += readFileSync(real, 'utf8');
+        break;
+      }
+      case 'eval': {
+        if (!opts.allowEval) throw new UserError('E_EVAL_DISABLED', '<eval> runs code on the frontend and is disabled (set profile.allowEval: true to allow it)', { where });
+        const r = spawnSync(p.shell, [], { input: expandEntities(p.body, attrs, where), encoding: 'utf8', timeout: opts.evalTimeoutMs ?? 10_000, maxBuffer: 1024 * 1024, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+        if (r.error || r.status !== 0) throw new UserError('E_EVAL_FAILED', `<eval shell="${p.shell}"> failed: ${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`}`, { where });
+        out += r.stdout;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function setVar(v: { name: string; val?: string | undefined; ref?: string | undefined }, attrs: Record<string, string>, where: string): void {
+  if (v.val !== undefined) attrs[v.name] = expandEntities(v.val, attrs, where);
+  else if (v.ref !== undefined) {
+    const r = attrs[v.ref];
+    if (r === undefined) throw new UserError('E_XML_ENTITY', `<var ref="${v.ref}">: undefined attribute ${v.ref}`, { where });
+    attrs[v.name] = r;
+  } else throw new UserError('E_XML_VAR', `<var name="${v.name}"> needs val or ref`, { where });
+}
+
+function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, arg: string | undefined): string {
+  return `%${section}${interpreter ? ` --interpreter=${interpreter}` : ''}${arg ? ` ${arg}` : ''}`;
+}
+
+/** Adds one node's contribution to the sections. `hostAttrs` is copied: <var> is file-local. */
+export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
+  const attrs: Record<string, string> = { ...hostAttrs };
+  for (const it of node.items) {
+    const where = `${node.path}:${it.line}`;
+    switch (it.kind) {
+      case 'var':
+        setVar(it, attrs, where);
+        break;
+      case 'package': {
+        if (!passes(it.filters, attrs)) break;
+        const name = expandEntities(it.name, attrs, where);
+        s.packages.add(`${it.disable ? '-' : ''}${it.meta && !name.startsWith('@') ? '@' : ''}${name}`);
+        break;
+      }
+      case 'main':
+        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, node, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
+        break;
+      case 'script': {
+        if (!passes(it.filters, attrs)) break;
+        const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
+        const body = renderParts(it.parts, attrs, node, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
+        break;
+      }
+    }
+  }
+}
