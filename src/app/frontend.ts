@@ -23,6 +23,9 @@ import { loadPluginsFrom, type Plugin } from '../discovery/plugin.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
 import { ensureApiToken } from './api-token.js';
 import { join } from 'node:path';
+import { DhcpServer } from '../dhcp/index.js';
+import { dhcpDecider } from './dhcp-decider.js';
+import { netmaskOf } from '../net/address.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { NetrootError } from '../errors.js';
 
@@ -78,6 +81,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   registerNetrootMethods(rpc, { store, tokens, regenerator, changed: () => hub.changed() });
   let http: HttpApp | undefined;
   let server: Server | undefined;
+  let dhcp: DhcpServer | undefined;
 
   const f: Frontend = {
     config,
@@ -99,8 +103,27 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       server.keepAliveTimeout = 5000;
       await listen(server, config.http.port, config.http.host, 'http');
       logger.info('http listening', { host: config.http.host, port: f.httpPort() });
+      if (config.dhcp.interfaces.length > 0) {
+        const d = config.dhcp;
+        const poolOn = d.poolStart !== '' && d.poolEnd !== '';
+        dhcp = new DhcpServer({
+          interfaces: [...d.interfaces],
+          serverIp: config.network.frontendAddress,
+          port: d.port,
+          decider: dhcpDecider(booter),
+          onDiscovery: (e) => hub.report({ mac: e.mac, arch: e.arch, vendorClass: e.vendorClass, interfaceName: e.interfaceName, giaddr: e.giaddr }),
+          pool: poolOn ? { start: d.poolStart, end: d.poolEnd, leaseSeconds: d.poolLeaseSeconds, subnetMask: netmaskOf(config.network.privateNetwork), router: config.network.router ?? null, dns: [...config.network.dns] } : undefined,
+          leaseFile: join(config.stateDir, 'dhcp-leases'),
+          logger: logger.child({ svc: 'dhcp' }),
+        });
+        await dhcp.start();
+      }
     },
     async stop() {
+      if (dhcp) {
+        await dhcp.stop();
+        dhcp = undefined;
+      }
       if (server) {
         const s = server;
         server = undefined;

@@ -4,6 +4,7 @@
 import type { Config } from '../config/index.js';
 import type { Host, Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
+import { netmaskOf } from '../net/address.js';
 import { firmwareOf, firstStageFile, type Machine } from './machine.js';
 import type { BootSpec } from './spec.js';
 import { renderIpxe, renderPxelinux, renderGrub, type RenderUrls } from './render.js';
@@ -21,12 +22,6 @@ export interface DhcpAnswer {
   nextServer: string;
   /** TFTP file name for PXE ROMs, or the iPXE script URL for iPXE clients. */
   bootFile: string | null;
-}
-
-function maskOf(cidr: string | null, fallback: string): string {
-  const prefix = Number((cidr ?? fallback).split('/')[1] ?? '24');
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
 }
 
 export class Booter {
@@ -117,7 +112,7 @@ export class Booter {
     return {
       host: host.name,
       ip: iface.ip,
-      subnetMask: maskOf(iface.subnet, n.privateNetwork),
+      subnetMask: netmaskOf(iface.subnet ?? n.privateNetwork),
       router: n.router ?? null,
       dns: [...n.dns],
       domain: n.domain,

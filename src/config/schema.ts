@@ -61,6 +61,10 @@ export const configSchema = z
         interfaces: z.array(z.string().min(1)).default([]),
         port: port.default(67),
         leaseSeconds: z.number().int().min(60).default(86400),
+        /** Short-lived addresses for machines netroot does not know yet; off unless both are set. */
+        poolStart: z.union([ipv4, z.literal('')]).default(''),
+        poolEnd: z.union([ipv4, z.literal('')]).default(''),
+        poolLeaseSeconds: z.number().int().min(60).default(600),
       })
       .strict()
       .prefault({}),

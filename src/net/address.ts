@@ -33,6 +33,12 @@ export function prefixToMask(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
+/** "10.1.0.0/16" → "255.255.0.0" (a bare prefix length falls back to /24 when unparsable). */
+export function netmaskOf(cidr: string): string {
+  const prefix = Number(cidr.split('/')[1] ?? '24');
+  return formatIPv4(prefixToMask(Number.isInteger(prefix) && prefix >= 0 && prefix <= 32 ? prefix : 24));
+}
+
 /** Parses "10.1.0.0/16" into network, prefix, mask (numbers). */
 export function parseCidr(s: string): { network: number; prefix: number; mask: number } | null {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(s);

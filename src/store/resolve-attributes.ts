@@ -3,6 +3,7 @@
 //   < A (appliance) < H (host) < I (intrinsic facts of the host: hostname, rack, rank, ...).
 // Intrinsic facts win: an attribute can never rename a host or move its address.
 import type { Repos, Host, Appliance } from './types.js';
+import { netmaskOf } from '../net/address.js';
 
 export type AttributeSource = 'D' | 'C' | 'G' | 'O' | 'A' | 'H' | 'I';
 export interface ResolvedAttribute {
@@ -17,12 +18,6 @@ export interface FrontendFacts {
   domain: string;
   httpPort: number;
   iscsiPort: number;
-}
-
-function netmaskOf(cidr: string): string {
-  const prefix = Number(cidr.split('/')[1]);
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
 }
 
 export function configAttributes(f: FrontendFacts): Record<string, string> {

@@ -1,0 +1,155 @@
+// Pool leases for machines the store does not know (only when the operator enables a pool).
+// Durable before they are announced: every change is appended to a journal and fdatasync'ed, in
+// batches (one write + one sync per event-loop turn for all pending changes), and an ACK is sent
+// only after its record is on disk — so leases survive a restart and a kill -9. On start the
+// journal is replayed and compacted (rewritten with the live leases, then renamed).
+import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { formatIPv4, parseIPv4 } from '../net/address.js';
+
+export interface PoolConfig {
+  start: string;
+  end: string;
+  leaseSeconds: number;
+}
+
+interface Lease {
+  ip: string;
+  expires: number; // epoch ms
+}
+
+export class LeasePool {
+  private readonly byMac = new Map<string, Lease>();
+  private readonly byIp = new Map<string, string>();
+  private readonly declined = new Map<string, number>();
+  private fd: number | null = null;
+  private pending: Array<{ line: string; done: () => void; fail: (e: Error) => void }> = [];
+  private scheduled = false;
+  private readonly start: number;
+  private readonly end: number;
+  private cursor: number;
+
+  constructor(
+    readonly config: PoolConfig,
+    private readonly journal: string | null,
+  ) {
+    const s = parseIPv4(config.start);
+    const e = parseIPv4(config.end);
+    if (s === null || e === null || s > e) throw new RangeError(`bad DHCP pool ${config.start}-${config.end}`);
+    this.start = s;
+    this.end = e;
+    this.cursor = s;
+  }
+
+  open(): void {
+    if (!this.journal) return;
+    if (existsSync(this.journal)) {
+      for (const line of readFileSync(this.journal, 'utf8').split('\n')) {
+        const [kind, mac, ip, exp] = line.split(' ');
+        if (kind === 'lease' && mac && ip && exp) this.set(mac, ip, Number(exp));
+        else if (kind === 'release' && mac) this.drop(mac);
+      }
+    }
+    const now = Date.now();
+    const live = [...this.byMac].filter(([, l]) => l.expires > now).map(([mac, l]) => `lease ${mac} ${l.ip} ${l.expires}\n`).join('');
+    const tmp = `${this.journal}.tmp`;
+    const t = openSync(tmp, 'w', 0o600);
+    writeSync(t, live);
+    fdatasyncSync(t);
+    closeSync(t);
+    renameSync(tmp, this.journal);
+    this.fd = openSync(this.journal, 'a', 0o600);
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private set(mac: string, ip: string, expires: number): void {
+    this.drop(mac);
+    this.byMac.set(mac, { ip, expires });
+    this.byIp.set(ip, mac);
+  }
+  private drop(mac: string): void {
+    const l = this.byMac.get(mac);
+    if (l) this.byIp.delete(l.ip);
+    this.byMac.delete(mac);
+  }
+
+  /** The address for mac: its current lease, else the next free one; null when exhausted. */
+  candidate(mac: string, requested: string | null): string | null {
+    const now = Date.now();
+    const own = this.byMac.get(mac);
+    if (own) return own.ip;
+    const free = (ip: string) => {
+      const holder = this.byIp.get(ip);
+      const holderLease = holder ? this.byMac.get(holder) : undefined;
+      return (!holderLease || holderLease.expires <= now) && (this.declined.get(ip) ?? 0) <= now;
+    };
+    if (requested) {
+      const n = parseIPv4(requested);
+      if (n !== null && n >= this.start && n <= this.end && free(requested)) return requested;
+    }
+    const size = this.end - this.start + 1;
+    for (let i = 0; i < size; i++) {
+      const ip = formatIPv4(this.cursor);
+      this.cursor = this.cursor >= this.end ? this.start : this.cursor + 1;
+      if (free(ip)) return ip;
+    }
+    return null;
+  }
+
+  owns(mac: string, ip: string): boolean {
+    return this.byMac.get(mac)?.ip === ip;
+  }
+
+  /** Records the lease durably; resolves once it is on disk. */
+  commit(mac: string, ip: string): Promise<void> {
+    const holder = this.byIp.get(ip);
+    if (holder && holder !== mac) this.drop(holder);
+    const expires = Date.now() + this.config.leaseSeconds * 1000;
+    this.set(mac, ip, expires);
+    return this.write(`lease ${mac} ${ip} ${expires}\n`);
+  }
+
+  release(mac: string): Promise<void> {
+    if (!this.byMac.has(mac)) return Promise.resolve();
+    this.drop(mac);
+    return this.write(`release ${mac}\n`);
+  }
+
+  decline(mac: string, ip: string): Promise<void> {
+    this.declined.set(ip, Date.now() + this.config.leaseSeconds * 1000);
+    return this.owns(mac, ip) ? this.release(mac) : Promise.resolve();
+  }
+
+  private write(line: string): Promise<void> {
+    if (this.fd === null) return Promise.resolve();
+    return new Promise((done, fail) => {
+      this.pending.push({ line, done, fail });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0 || this.fd === null) return;
+    try {
+      writeSync(this.fd, batch.map((b) => b.line).join(''));
+      fdatasyncSync(this.fd);
+      for (const b of batch) b.done();
+    } catch (e) {
+      for (const b of batch) b.fail(e as Error);
+    }
+  }
+
+  get size(): number {
+    return this.byMac.size;
+  }
+}

@@ -1,0 +1,175 @@
+// DHCPv4 message codec (RFC 2131 §2 layout, RFC 2132 options). Pure: no sockets.
+// Decoding is bounds-checked through BufferReader; every problem is a DecodeError naming the field
+// and byte offset. Options: PAD/END, option overload (RFC 2131 §4.1 / RFC 2132 §9.3: `file` then
+// `sname` carry options; an overload option inside an overloaded field is ignored, so no loops),
+// repeated codes concatenated (RFC 3396 long options). Encoding writes options in the order given,
+// splits values over 255 bytes (RFC 3396), and pads to the 300-byte BOOTP minimum.
+import { BufferReader } from '../net/buffer-reader.js';
+import { BufferWriter } from '../net/buffer-writer.js';
+import { DecodeError } from '../errors.js';
+import { MAGIC_COOKIE, Opt } from './options.js';
+
+export interface DhcpMessage {
+  op: number; // 1 request, 2 reply
+  htype: number;
+  hlen: number;
+  hops: number;
+  xid: number;
+  secs: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  chaddr: Buffer; // 16 bytes
+  sname: string;
+  file: string;
+  /** Options in first-seen order; repeated codes concatenated. */
+  options: Map<number, Buffer>;
+}
+
+export const BOOTP_MIN = 300;
+const HEADER = 236;
+
+function ip(b: Buffer): string {
+  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+}
+
+function cstr(b: Buffer): string {
+  const nul = b.indexOf(0);
+  return b.toString('latin1', 0, nul < 0 ? b.length : nul);
+}
+
+function readOptions(r: BufferReader, into: Map<number, Buffer>, field: string): void {
+  while (r.remaining > 0) {
+    const code = r.u8(`${field} option code`);
+    if (code === Opt.PAD) continue;
+    if (code === Opt.END) return;
+    const len = r.u8(`${field} option ${code} length`);
+    const data = r.bytes(len, `${field} option ${code} data`);
+    const prev = into.get(code);
+    into.set(code, prev ? Buffer.concat([prev, data]) : Buffer.from(data));
+  }
+  // Running off the end without END is tolerated in sname/file (they are fixed-size), not in options.
+  if (field === 'options') throw new DecodeError('E_DHCP_NO_END', 'options', r.offset, 'options end without END (255)');
+}
+
+export function decodeDhcp(buf: Buffer): DhcpMessage {
+  if (buf.length < HEADER + 4) throw new DecodeError('E_DHCP_SHORT', 'message', buf.length, `${buf.length} bytes is shorter than a DHCP header (240)`);
+  const r = new BufferReader(buf);
+  const op = r.u8('op');
+  if (op !== 1 && op !== 2) throw new DecodeError('E_DHCP_OP', 'op', 0, `op must be 1 or 2, got ${op}`);
+  const htype = r.u8('htype');
+  const hlen = r.u8('hlen');
+  if (hlen > 16) throw new DecodeError('E_DHCP_HLEN', 'hlen', 2, `hlen ${hlen} exceeds 16`);
+  const hops = r.u8('hops');
+  const xid = r.u32('xid');
+  const secs = r.u16('secs');
+  const flags = r.u16('flags');
+  const ciaddr = ip(r.bytes(4, 'ciaddr'));
+  const yiaddr = ip(r.bytes(4, 'yiaddr'));
+  const siaddr = ip(r.bytes(4, 'siaddr'));
+  const giaddr = ip(r.bytes(4, 'giaddr'));
+  const chaddr = Buffer.from(r.bytes(16, 'chaddr'));
+  const snameRaw = r.bytes(64, 'sname');
+  const fileRaw = r.bytes(128, 'file');
+  const cookieAt = r.offset;
+  const cookie = r.u32('magic cookie');
+  if (cookie !== MAGIC_COOKIE) throw new DecodeError('E_DHCP_COOKIE', 'magic cookie', cookieAt, `expected 0x63825363, got 0x${cookie.toString(16)}`);
+  const options = new Map<number, Buffer>();
+  readOptions(r, options, 'options');
+  let sname = cstr(snameRaw);
+  let file = cstr(fileRaw);
+  const overload = options.get(Opt.OVERLOAD);
+  if (overload) {
+    if (overload.length !== 1 || overload[0]! < 1 || overload[0]! > 3) throw new DecodeError('E_DHCP_OVERLOAD', 'option 52', cookieAt + 4, 'overload value must be 1, 2 or 3');
+    options.delete(Opt.OVERLOAD);
+    const more = new Map<number, Buffer>();
+    if (overload[0]! & 1) {
+      readOptions(new BufferReader(Buffer.from(fileRaw)), more, 'file');
+      file = '';
+    }
+    if (overload[0]! & 2) {
+      readOptions(new BufferReader(Buffer.from(snameRaw)), more, 'sname');
+      sname = '';
+    }
+    // An overload option inside an overloaded field is ignored: no loops.
+    more.delete(Opt.OVERLOAD);
+    for (const [k, v] of more) {
+      const prev = options.get(k);
+      options.set(k, prev ? Buffer.concat([prev, v]) : v);
+    }
+  }
+  return { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file, options };
+}
+
+function ipBytes(s: string): number[] {
+  const p = s.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new RangeError(`not an IPv4 address: ${s}`);
+  return p;
+}
+
+export function encodeDhcp(m: DhcpMessage): Buffer {
+  const w = new BufferWriter(576);
+  w.u8(m.op).u8(m.htype).u8(m.hlen).u8(m.hops).u32(m.xid >>> 0).u16(m.secs).u16(m.flags);
+  for (const a of [m.ciaddr, m.yiaddr, m.siaddr, m.giaddr]) w.bytes(Uint8Array.from(ipBytes(a)));
+  const ch = Buffer.alloc(16);
+  m.chaddr.copy(ch, 0, 0, Math.min(16, m.chaddr.length));
+  w.bytes(ch);
+  const field = (s: string, n: number) => {
+    const b = Buffer.alloc(n);
+    const src = Buffer.from(s, 'latin1');
+    if (src.length >= n) throw new RangeError(`field longer than ${n - 1} bytes: ${s}`);
+    src.copy(b);
+    w.bytes(b);
+  };
+  field(m.sname, 64);
+  field(m.file, 128);
+  w.u32(MAGIC_COOKIE);
+  for (const [code, value] of m.options) {
+    // RFC 3396: values longer than 255 bytes are split into consecutive options with the same code.
+    for (let off = 0; off < value.length || off === 0; off += 255) {
+      const chunk = value.subarray(off, off + 255);
+      w.u8(code).u8(chunk.length).bytes(chunk);
+      if (value.length === 0) break;
+    }
+  }
+  w.u8(Opt.END);
+  if (w.length < BOOTP_MIN) w.zeros(BOOTP_MIN - w.length);
+  return w.toBuffer();
+}
+
+// Typed views of the options a PXE server needs.
+export const messageType = (m: DhcpMessage): number | null => m.options.get(Opt.MESSAGE_TYPE)?.[0] ?? null;
+export const clientMac = (m: DhcpMessage): string => [...m.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+/** Option 93 (RFC 4578 §2.1): a list of 16-bit architecture types; the first is used. */
+export function clientArch(m: DhcpMessage): number | null {
+  const v = m.options.get(Opt.CLIENT_ARCH);
+  return v && v.length >= 2 ? v.readUInt16BE(0) : null;
+}
+
+export function textOption(m: DhcpMessage, code: number): string | null {
+  const v = m.options.get(code);
+  return v ? v.toString('latin1').replace(/\0+$/, '') : null;
+}
+
+/** iPXE identifies itself with option 175 (encapsulated) or user class "iPXE" (RFC 3004 framing or raw). */
+export function isIpxe(m: DhcpMessage): boolean {
+  if (m.options.has(Opt.IPXE)) return true;
+  const uc = m.options.get(Opt.USER_CLASS);
+  return uc !== undefined && uc.toString('latin1').includes('iPXE');
+}
+
+/** Option 97 (RFC 4578 §2.3): type 0 + 16-byte GUID. */
+export function clientUuid(m: DhcpMessage): string | null {
+  const v = m.options.get(Opt.CLIENT_UUID);
+  if (!v || v.length !== 17 || v[0] !== 0) return null;
+  const h = v.subarray(1).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function ipOption(m: DhcpMessage, code: number): string | null {
+  const v = m.options.get(code);
+  return v && v.length === 4 ? ip(v) : null;
+}

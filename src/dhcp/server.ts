@@ -1,0 +1,294 @@
+// The DHCPv4 server (RFC 2131 §4.3). Known machines get their fixed address from the decider
+// (src/boot's Booter, through an adapter in app/); unknown machines get nothing but a discovery
+// event (insert-ethers), or a pool address when the operator enabled a pool. Answers only on the
+// configured provisioning interfaces: one socket per interface, bound to it with SO_BINDTODEVICE,
+// so a request that arrived on any other interface never reaches netroot. A bad packet is counted
+// and dropped; nothing a client sends can throw out of handle().
+import { createSocket, type Socket } from 'node:dgram';
+import { decodeDhcp, encodeDhcp, messageType, clientMac, clientArch, textOption, isIpxe, clientUuid, ipOption, type DhcpMessage } from './packet.js';
+import { MessageType, Opt } from './options.js';
+import { LeasePool, type PoolConfig } from './leases.js';
+import { bindSocketToDevice } from './bind-to-device.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { NetrootError } from '../errors.js';
+
+export interface DhcpClientInfo {
+  mac: string;
+  arch: number | null;
+  vendorClass: string | null;
+  userClass: string | null;
+  isIpxe: boolean;
+  uuid: string | null;
+  giaddr: string | null;
+  relayInfo: Buffer | null;
+  interfaceName: string;
+  requestedIp: string | null;
+  hostname: string | null;
+}
+
+/** What a known machine is given. */
+export interface DhcpLease {
+  ip: string;
+  subnetMask: string;
+  router?: string | null;
+  dns?: string[];
+  domain?: string;
+  hostname?: string;
+  leaseSeconds: number;
+  nextServer?: string;
+  bootFile?: string | null;
+}
+
+export interface DhcpDecider {
+  answer(info: DhcpClientInfo): Promise<DhcpLease | null>;
+}
+
+export interface DiscoveryEvent {
+  mac: string;
+  arch: number | null;
+  vendorClass: string | null;
+  userClass: string | null;
+  interfaceName: string;
+  giaddr: string | null;
+  relayInfo: string | null;
+  at: Date;
+}
+
+export interface DhcpServerOptions {
+  interfaces: string[];
+  serverIp: string;
+  port?: number;
+  clientPort?: number;
+  decider: DhcpDecider;
+  onDiscovery?: (e: DiscoveryEvent) => void;
+  pool?: (PoolConfig & { subnetMask: string; router?: string | null; dns?: string[] }) | undefined;
+  leaseFile?: string | undefined;
+  logger?: Logger;
+  /** Tests on loopback only: skip SO_BINDTODEVICE. */
+  noBindToDevice?: boolean;
+}
+
+export interface Reply {
+  packet: Buffer;
+  address: string;
+  port: number;
+}
+
+const ZERO = '0.0.0.0';
+
+export class DhcpServer {
+  readonly metrics = { received: 0, malformed: 0, dropped: 0, ignored: 0, discovers: 0, offers: 0, requests: 0, acks: 0, naks: 0, informs: 0, releases: 0, declines: 0, discoveries: 0, errors: 0 };
+  private readonly sockets: Socket[] = [];
+  private readonly pool: LeasePool | null;
+  private readonly log: Logger;
+  private readonly port: number;
+  private readonly clientPort: number;
+
+  constructor(private readonly opts: DhcpServerOptions) {
+    this.log = opts.logger ?? silentLogger;
+    this.port = opts.port ?? 67;
+    this.clientPort = opts.clientPort ?? 68;
+    this.pool = opts.pool ? new LeasePool(opts.pool, opts.leaseFile ?? null) : null;
+  }
+
+  async start(): Promise<void> {
+    this.pool?.open();
+    for (const iface of this.opts.interfaces) {
+      const s = createSocket({ type: 'udp4', reuseAddr: true });
+      s.on('error', (e) => this.log.error('dhcp socket error', { iface, error: e }));
+      s.on('message', (msg, rinfo) => {
+        void this.handle(msg, rinfo, iface).then((r) => {
+          if (r) s.send(r.packet, r.port, r.address, (e) => e && this.log.warn('dhcp send failed', { to: r.address, error: e }));
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(this.port, ZERO, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      }).catch((e: NodeJS.ErrnoException) => {
+        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`, { user: true });
+      });
+      if (!this.opts.noBindToDevice) bindSocketToDevice(s, iface);
+      s.setBroadcast(true);
+      this.sockets.push(s);
+      this.log.info('dhcp listening', { iface, port: this.port });
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets.splice(0)) await new Promise<void>((r) => s.close(() => r()));
+    this.pool?.close();
+  }
+
+  /** Pure request handling (tests and fuzzing call it directly). Never throws. */
+  async handle(buf: Buffer, from: { address: string; port: number }, interfaceName: string): Promise<Reply | null> {
+    this.metrics.received++;
+    let m: DhcpMessage;
+    try {
+      m = decodeDhcp(buf);
+    } catch (e) {
+      this.metrics.malformed++;
+      this.log.debug('dhcp: malformed packet dropped', { from: from.address, error: e });
+      return null;
+    }
+    try {
+      return await this.respond(m, interfaceName);
+    } catch (e) {
+      this.metrics.errors++;
+      this.log.error('dhcp: request failed', { mac: clientMac(m), error: e });
+      return null;
+    }
+  }
+
+  private info(m: DhcpMessage, iface: string): DhcpClientInfo {
+    return {
+      mac: clientMac(m),
+      arch: clientArch(m),
+      vendorClass: textOption(m, Opt.VENDOR_CLASS),
+      userClass: textOption(m, Opt.USER_CLASS),
+      isIpxe: isIpxe(m),
+      uuid: clientUuid(m),
+      giaddr: m.giaddr === ZERO ? null : m.giaddr,
+      relayInfo: m.options.get(Opt.RELAY_AGENT) ?? null,
+      interfaceName: iface,
+      requestedIp: ipOption(m, Opt.REQUESTED_IP),
+      hostname: textOption(m, Opt.HOSTNAME),
+    };
+  }
+
+  private async respond(m: DhcpMessage, iface: string): Promise<Reply | null> {
+    if (m.op !== 1 || m.htype !== 1 || m.hlen !== 6) {
+      this.metrics.ignored++;
+      return null;
+    }
+    const type = messageType(m);
+    const info = this.info(m, iface);
+    switch (type) {
+      case MessageType.DISCOVER: {
+        this.metrics.discovers++;
+        const lease = await this.leaseFor(info, m);
+        if (!lease) return null;
+        this.metrics.offers++;
+        return this.reply(m, MessageType.OFFER, lease);
+      }
+      case MessageType.REQUEST: {
+        this.metrics.requests++;
+        const sid = ipOption(m, Opt.SERVER_ID);
+        // SELECTING state: the client chose another server's offer.
+        if (sid !== null && sid !== this.opts.serverIp) {
+          this.metrics.ignored++;
+          return null;
+        }
+        const wanted = info.requestedIp ?? (m.ciaddr !== ZERO ? m.ciaddr : null);
+        const lease = await this.leaseFor(info, m);
+        if (!lease) return null; // unknown, no pool: not ours to NAK
+        if (wanted !== null && wanted !== lease.ip) {
+          this.metrics.naks++;
+          return this.nak(m, `requested ${wanted} is not ${info.mac}'s address`);
+        }
+        if (this.pool && (lease as DhcpLease & { pooled?: boolean }).pooled) await this.pool.commit(info.mac, lease.ip);
+        this.metrics.acks++;
+        return this.reply(m, MessageType.ACK, lease);
+      }
+      case MessageType.INFORM: {
+        this.metrics.informs++;
+        const lease = await this.leaseFor(info, m);
+        if (!lease) return null;
+        this.metrics.acks++;
+        return this.reply(m, MessageType.ACK, lease, true);
+      }
+      case MessageType.RELEASE:
+        this.metrics.releases++;
+        await this.pool?.release(info.mac);
+        return null;
+      case MessageType.DECLINE:
+        this.metrics.declines++;
+        if (info.requestedIp) await this.pool?.decline(info.mac, info.requestedIp);
+        return null;
+      default:
+        this.metrics.ignored++;
+        return null;
+    }
+  }
+
+  private async leaseFor(info: DhcpClientInfo, m: DhcpMessage): Promise<(DhcpLease & { pooled?: boolean }) | null> {
+    const known = await this.opts.decider.answer(info);
+    if (known) return known;
+    if (messageType(m) === MessageType.DISCOVER) {
+      this.metrics.discoveries++;
+      this.opts.onDiscovery?.({ mac: info.mac, arch: info.arch, vendorClass: info.vendorClass, userClass: info.userClass, interfaceName: info.interfaceName, giaddr: info.giaddr, relayInfo: info.relayInfo ? info.relayInfo.toString('hex') : null, at: new Date() });
+    }
+    const p = this.opts.pool;
+    if (!this.pool || !p) return null;
+    const ip = this.pool.candidate(info.mac, info.requestedIp);
+    if (!ip) {
+      this.log.warn('dhcp pool exhausted', { mac: info.mac });
+      return null;
+    }
+    return { ip, subnetMask: p.subnetMask, router: p.router ?? null, dns: p.dns ?? [], leaseSeconds: p.leaseSeconds, nextServer: this.opts.serverIp, pooled: true };
+  }
+
+  private base(m: DhcpMessage, type: number): DhcpMessage {
+    const options = new Map<number, Buffer>([[Opt.MESSAGE_TYPE, Buffer.from([type])], [Opt.SERVER_ID, ipBuf(this.opts.serverIp)]]);
+    return { op: 2, htype: 1, hlen: 6, hops: 0, xid: m.xid, secs: 0, flags: m.flags, ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO, giaddr: m.giaddr, chaddr: m.chaddr, sname: '', file: '', options };
+  }
+
+  private reply(m: DhcpMessage, type: number, l: DhcpLease, inform = false): Reply {
+    const r = this.base(m, type);
+    if (!inform) {
+      r.yiaddr = l.ip;
+      r.options.set(Opt.LEASE_TIME, u32(l.leaseSeconds));
+      r.options.set(Opt.RENEWAL_T1, u32(Math.floor(l.leaseSeconds / 2)));
+      r.options.set(Opt.REBINDING_T2, u32(Math.floor((l.leaseSeconds * 7) / 8)));
+    } else r.ciaddr = m.ciaddr;
+    r.options.set(Opt.SUBNET_MASK, ipBuf(l.subnetMask));
+    if (l.router) r.options.set(Opt.ROUTER, ipBuf(l.router));
+    if (l.dns && l.dns.length > 0) r.options.set(Opt.DNS, Buffer.concat(l.dns.map(ipBuf)));
+    if (l.hostname) r.options.set(Opt.HOSTNAME, Buffer.from(l.hostname, 'latin1'));
+    if (l.domain) r.options.set(Opt.DOMAIN, Buffer.from(l.domain, 'latin1'));
+    if (l.nextServer) {
+      r.siaddr = l.nextServer;
+      r.options.set(Opt.TFTP_SERVER, Buffer.from(l.nextServer, 'latin1'));
+    }
+    if (l.bootFile) {
+      // Long URLs do not fit the 128-byte `file` field: option 67 carries them (RFC 2132 §9.5).
+      if (l.bootFile.length < 128) r.file = l.bootFile;
+      r.options.set(Opt.BOOTFILE, Buffer.from(l.bootFile, 'latin1'));
+    }
+    // PXE clients (option 60 "PXEClient") want option 60 echoed (PXE spec 2.1 §2.2.4).
+    const vc = m.options.get(Opt.VENDOR_CLASS);
+    if (vc && vc.toString('latin1').startsWith('PXEClient')) r.options.set(Opt.VENDOR_CLASS, Buffer.from('PXEClient'));
+    const relay = m.options.get(Opt.RELAY_AGENT);
+    if (relay) r.options.set(Opt.RELAY_AGENT, relay); // RFC 3046 §2.2: echoed, last
+    return { packet: encodeDhcp(r), ...this.destination(m, r, false) };
+  }
+
+  private nak(m: DhcpMessage, why: string): Reply {
+    const r = this.base(m, MessageType.NAK);
+    r.options.set(Opt.MESSAGE, Buffer.from(why, 'latin1'));
+    const relay = m.options.get(Opt.RELAY_AGENT);
+    if (relay) r.options.set(Opt.RELAY_AGENT, relay);
+    return { packet: encodeDhcp(r), ...this.destination(m, r, true) };
+  }
+
+  /** RFC 2131 §4.1: relay → giaddr:67; renewing client → ciaddr:68; else broadcast. */
+  private destination(m: DhcpMessage, _r: DhcpMessage, nak: boolean): { address: string; port: number } {
+    if (m.giaddr !== ZERO) return { address: m.giaddr, port: this.port };
+    if (!nak && m.ciaddr !== ZERO) return { address: m.ciaddr, port: this.clientPort };
+    // Unicast to yiaddr needs an ARP entry the socket API cannot add: broadcast, which every
+    // PXE ROM accepts.
+    return { address: '255.255.255.255', port: this.clientPort };
+  }
+}
+
+function ipBuf(s: string): Buffer {
+  return Buffer.from(s.split('.').map(Number));
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(n))));
+  return b;
+}

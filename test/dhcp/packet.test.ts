@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeDhcp, encodeDhcp, messageType, clientMac, clientArch, isIpxe, clientUuid, textOption, ipOption, Opt, MessageType } from '../../src/dhcp/index.js';
+import { DecodeError } from '../../src/errors.js';
+import { IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST, packet } from '../fixtures/dhcp/packets.js';
+
+test('decodes an iPXE DISCOVER (option 175, user class iPXE, arch 0)', () => {
+  const m = decodeDhcp(IPXE_DISCOVER);
+  assert.equal(m.xid, 0xa1b2c3d4);
+  assert.equal(messageType(m), MessageType.DISCOVER);
+  assert.equal(clientMac(m), '52:54:00:aa:00:01');
+  assert.equal(clientArch(m), 0);
+  assert.equal(isIpxe(m), true);
+  assert.equal(textOption(m, Opt.VENDOR_CLASS), 'PXEClient:Arch:00000:UNDI:002001');
+  assert.equal(m.flags, 0x8000);
+});
+
+test('decodes a BIOS PXE ROM DISCOVER (no iPXE, UUID) and a relayed UEFI one (arch 7, giaddr, option 82)', () => {
+  const b = decodeDhcp(BIOS_DISCOVER);
+  assert.equal(isIpxe(b), false);
+  assert.equal(clientArch(b), 0);
+  assert.equal(clientUuid(b), '00112233-4455-6677-8899-aabbccddeeff');
+  const u = decodeDhcp(UEFI_RELAYED_DISCOVER);
+  assert.equal(clientArch(u), 7);
+  assert.equal(u.giaddr, '10.77.0.1');
+  assert.equal(u.options.get(Opt.RELAY_AGENT)?.toString('hex'), '0106657468302f31');
+  const r = decodeDhcp(IPXE_REQUEST);
+  assert.equal(ipOption(r, Opt.REQUESTED_IP), '10.1.255.254');
+  assert.equal(ipOption(r, Opt.SERVER_ID), '10.1.1.1');
+});
+
+test('PAD bytes, repeated options (RFC 3396) and option overload into file and sname', () => {
+  // PAD PAD, option 12 split in two parts, overload=3 → more options in file and sname
+  const opts = '350101' + '00 00' + '0c03 616263' + '0c02 6465' + '3401 03' + 'ff';
+  const p = packet({ xid: '00000001', mac: '525400000001' }, opts);
+  const fileOff = 236 - 128;
+  const snameOff = 236 - 128 - 64;
+  Buffer.from('430466696c65ff', 'hex').copy(p, fileOff); // 67 bootfile "file"
+  Buffer.from('4202 6869 3401 01 ff'.replace(/ /g, ''), 'hex').copy(p, snameOff); // 66 "hi", nested overload ignored
+  const m = decodeDhcp(p);
+  assert.equal(textOption(m, Opt.HOSTNAME), 'abcde');
+  assert.equal(textOption(m, Opt.BOOTFILE), 'file');
+  assert.equal(textOption(m, 66), 'hi');
+  assert.equal(m.options.has(Opt.OVERLOAD), false);
+  assert.equal(m.file, '');
+});
+
+test('encodes an OFFER whose key fields match hand-built bytes', () => {
+  const req = decodeDhcp(IPXE_DISCOVER);
+  const out = encodeDhcp({
+    ...req, op: 2, yiaddr: '10.1.255.254', siaddr: '10.1.1.1', file: 'undionly.kpxe',
+    options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([2])], [Opt.SERVER_ID, Buffer.from([10, 1, 1, 1])], [Opt.LEASE_TIME, Buffer.from('00015180', 'hex')]]),
+  });
+  assert.ok(out.length >= 300);
+  assert.equal(out.subarray(0, 4).toString('hex'), '02010600');
+  assert.equal(out.subarray(4, 8).toString('hex'), 'a1b2c3d4');
+  assert.equal(out.subarray(16, 20).toString('hex'), '0a01fffe'); // yiaddr
+  assert.equal(out.subarray(20, 24).toString('hex'), '0a010101'); // siaddr
+  assert.equal(out.subarray(28, 34).toString('hex'), '525400aa0001');
+  assert.equal(out.subarray(108, 121).toString('latin1'), 'undionly.kpxe');
+  assert.equal(out.subarray(236, 240).toString('hex'), '63825363');
+  assert.equal(out.subarray(240, 256).toString('hex'), '350102' + '36040a010101' + '330400015180' + 'ff');
+  // long option values split per RFC 3396 and read back whole
+  const long = Buffer.alloc(600, 0x41);
+  const again = decodeDhcp(encodeDhcp({ ...req, options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([1])], [Opt.BOOTFILE, long]]) }));
+  assert.ok(again.options.get(Opt.BOOTFILE)!.equals(long));
+});
+
+test('malformed input: each a DecodeError naming field and offset', () => {
+  const cases: Array<[Buffer, RegExp]> = [
+    [IPXE_DISCOVER.subarray(0, 100), /message at byte 100/],
+    [Buffer.concat([IPXE_DISCOVER.subarray(0, 236), Buffer.from('63825364', 'hex'), IPXE_DISCOVER.subarray(240)]), /magic cookie at byte 236/],
+    [packet({ xid: '00000001', mac: '525400000001' }, '350101 0c10 6162'.replace(/ /g, '')), /option 12 data at byte 245/],
+    [packet({ xid: '00000001', mac: '525400000001' }, '350101'), /options end without END/],
+    [packet({ xid: '00000001', mac: '525400000001' }, '350101 3401 07 ff'.replace(/ /g, '')), /overload/],
+    [Buffer.concat([Buffer.from('03', 'hex'), IPXE_DISCOVER.subarray(1)]), /op at byte 0/],
+    [Buffer.concat([IPXE_DISCOVER.subarray(0, 2), Buffer.from('20', 'hex'), IPXE_DISCOVER.subarray(3)]), /hlen/],
+  ];
+  for (const [buf, re] of cases) {
+    assert.throws(() => decodeDhcp(buf), (e: unknown) => e instanceof DecodeError && re.test(e.message), re.source);
+  }
+});

@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DhcpServer, decodeDhcp, messageType, ipOption, textOption, Opt, MessageType, type DhcpDecider, type DiscoveryEvent } from '../../src/dhcp/index.js';
+import { IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST, packet } from '../fixtures/dhcp/packets.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const known: DhcpDecider = {
+  async answer(info) {
+    if (info.mac !== '52:54:00:aa:00:01') return null;
+    return { ip: '10.1.255.254', subnetMask: '255.255.0.0', router: '10.1.1.1', dns: ['10.1.1.1'], domain: 'local', hostname: 'compute-0-0', leaseSeconds: 3600, nextServer: '10.1.1.1', bootFile: info.isIpxe ? 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01' : 'undionly.kpxe' };
+  },
+};
+const from = { address: '0.0.0.0', port: 68 };
+
+function server(extra: Partial<ConstructorParameters<typeof DhcpServer>[0]> = {}) {
+  const events: DiscoveryEvent[] = [];
+  const s = new DhcpServer({ interfaces: [], serverIp: '10.1.1.1', decider: known, onDiscovery: (e) => events.push(e), ...extra });
+  return { s, events };
+}
+
+test('known machine: OFFER then ACK with its fixed address and boot file, broadcast to port 68', async () => {
+  const { s } = server();
+  const offer = await s.handle(IPXE_DISCOVER, from, 'br0');
+  assert.ok(offer);
+  assert.equal(offer.address, '255.255.255.255');
+  assert.equal(offer.port, 68);
+  const o = decodeDhcp(offer.packet);
+  assert.equal(messageType(o), MessageType.OFFER);
+  assert.equal(o.yiaddr, '10.1.255.254');
+  assert.equal(o.siaddr, '10.1.1.1');
+  assert.equal(ipOption(o, Opt.SERVER_ID), '10.1.1.1');
+  assert.equal(textOption(o, Opt.BOOTFILE), 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01');
+  assert.equal(textOption(o, Opt.VENDOR_CLASS), 'PXEClient');
+  const ack = await s.handle(IPXE_REQUEST, from, 'br0');
+  const a = decodeDhcp(ack!.packet);
+  assert.equal(messageType(a), MessageType.ACK);
+  assert.equal(a.yiaddr, '10.1.255.254');
+  assert.equal(s.metrics.offers, 1);
+  assert.equal(s.metrics.acks, 1);
+});
+
+test('unknown machine: no answer, one discovery event (MAC, arch, vendor, interface, relay)', async () => {
+  const { s, events } = server();
+  assert.equal(await s.handle(BIOS_DISCOVER, from, 'br0'), null);
+  assert.equal(await s.handle(UEFI_RELAYED_DISCOVER, from, 'br0'), null);
+  assert.deepEqual(events.map((e) => [e.mac, e.arch, e.vendorClass, e.interfaceName, e.giaddr]), [
+    ['00:11:22:33:44:55', 0, 'PXEClient:Arch:00000:UNDI:002001', 'br0', null],
+    ['52:54:00:aa:00:02', 7, 'PXEClient:Arch:00007:UNDI:003000', 'br0', '10.77.0.1'],
+  ]);
+  assert.equal(events[1]!.relayInfo, '0106657468302f31');
+});
+
+test('REQUEST rules: another server id is ignored; a wrong address is NAKed', async () => {
+  const { s } = server();
+  const other = Buffer.from(IPXE_REQUEST);
+  other.writeUInt32BE(0x0a010102, other.indexOf(Buffer.from('3604', 'hex'), 240) + 2);
+  assert.equal(await s.handle(other, from, 'br0'), null);
+  const wrong = Buffer.from(IPXE_REQUEST);
+  wrong.writeUInt32BE(0x0a010505, wrong.indexOf(Buffer.from('3204', 'hex'), 240) + 2);
+  const nak = await s.handle(wrong, from, 'br0');
+  assert.equal(messageType(decodeDhcp(nak!.packet)), MessageType.NAK);
+  assert.equal(nak!.address, '255.255.255.255');
+  // renewing client (ciaddr set, no server id): ACK unicast to ciaddr
+  const renew = packet({ xid: '01020304', mac: '525400aa0001', ciaddr: '0a01fffe', flags: '0000' }, '350103ff');
+  const ack = await s.handle(renew, from, 'br0');
+  assert.equal(messageType(decodeDhcp(ack!.packet)), MessageType.ACK);
+  assert.deepEqual([ack!.address, ack!.port], ['10.1.255.254', 68]);
+});
+
+test('relayed requests are answered to the relay on port 67 with option 82 echoed', async () => {
+  const decider: DhcpDecider = { answer: async (i) => (i.mac === '52:54:00:aa:00:02' ? { ip: '10.77.0.50', subnetMask: '255.255.255.0', leaseSeconds: 600, nextServer: '10.1.1.1', bootFile: 'ipxe.efi' } : null) };
+  const { s } = server({ decider });
+  const r = await s.handle(UEFI_RELAYED_DISCOVER, from, 'br0');
+  assert.deepEqual([r!.address, r!.port], ['10.77.0.1', 67]);
+  const o = decodeDhcp(r!.packet);
+  assert.equal(o.giaddr, '10.77.0.1');
+  assert.equal(o.options.get(Opt.RELAY_AGENT)?.toString('hex'), '0106657468302f31');
+  assert.equal(o.file, 'ipxe.efi');
+});
+
+test('INFORM gets configuration without an address; RELEASE/DECLINE are silent', async () => {
+  const { s } = server();
+  const inform = packet({ xid: '0a0b0c0d', mac: '525400aa0001', ciaddr: '0a01fffe', flags: '0000' }, '350108ff');
+  const r = await s.handle(inform, from, 'br0');
+  const m = decodeDhcp(r!.packet);
+  assert.equal(messageType(m), MessageType.ACK);
+  assert.equal(m.yiaddr, '0.0.0.0');
+  assert.equal(m.options.has(Opt.LEASE_TIME), false);
+  assert.equal(await s.handle(packet({ xid: '00000001', mac: '525400aa0001' }, '350107ff'), from, 'br0'), null);
+  assert.equal(await s.handle(packet({ xid: '00000001', mac: '525400aa0001' }, '350104 3204 0a01fffe ff'.replace(/ /g, '')), from, 'br0'), null);
+});
+
+test('pool leases for unknown machines are durable: they survive kill -9', async () => {
+  const dir = tempStateDir('nrt-dhcp-');
+  const leaseFile = join(dir, 'leases');
+  const script = `
+    import { DhcpServer } from '${process.cwd()}/src/dhcp/index.ts';
+    import { packet } from '${process.cwd()}/test/fixtures/dhcp/packets.ts';
+    const s = new DhcpServer({ interfaces: [], serverIp: '10.9.0.1', decider: { answer: async () => null }, pool: { start: '10.9.0.100', end: '10.9.0.110', leaseSeconds: 3600, subnetMask: '255.255.255.0' }, leaseFile: ${JSON.stringify(leaseFile)} });
+    await s.start();
+    const disc = packet({ xid: '00000001', mac: '02aabbccdd01' }, '350101ff');
+    const offer = await s.handle(disc, { address: '0.0.0.0', port: 68 }, 'x');
+    const req = packet({ xid: '00000001', mac: '02aabbccdd01' }, '350103 3204 0a090064 3604 0a090001 ff'.replace(/ /g, ''));
+    const ack = await s.handle(req, { address: '0.0.0.0', port: 68 }, 'x');
+    process.stdout.write('acked\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('acked') && resolve());
+    child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const { s } = server({ decider: { answer: async () => null }, pool: { start: '10.9.0.100', end: '10.9.0.110', leaseSeconds: 3600, subnetMask: '255.255.255.0' }, leaseFile, serverIp: '10.9.0.1' });
+  await s.start();
+  // the same machine gets its address back; another one does not get it
+  const again = await s.handle(packet({ xid: '00000002', mac: '02aabbccdd01' }, '350101ff'), from, 'x');
+  assert.equal(decodeDhcp(again!.packet).yiaddr, '10.9.0.100');
+  const other = await s.handle(packet({ xid: '00000003', mac: '02aabbccdd02' }, '350101 3204 0a090064 ff'.replace(/ /g, '')), from, 'x');
+  assert.equal(decodeDhcp(other!.packet).yiaddr, '10.9.0.101');
+  await s.stop();
+  rmSync(dir, { recursive: true });
+});
+
+test('fuzz: 100,000 mutated real packets never throw out of the codec or the server', async () => {
+  const { s } = server({ pool: { start: '10.9.0.100', end: '10.9.0.200', leaseSeconds: 60, subnetMask: '255.255.255.0' } });
+  const seeds = [IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST];
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  let decoded = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const base = seeds[i % seeds.length]!;
+    let buf = Buffer.from(base);
+    const kind = Math.floor(rnd() * 4);
+    if (kind === 0) for (let k = 0; k < 1 + rnd() * 8; k++) buf[Math.floor(rnd() * buf.length)] = Math.floor(rnd() * 256);
+    else if (kind === 1) buf = buf.subarray(0, Math.floor(rnd() * buf.length));
+    else if (kind === 2) {
+      const at = 240 + Math.floor(rnd() * (buf.length - 240));
+      buf[at] = Math.floor(rnd() * 256);
+      if (at + 1 < buf.length) buf[at + 1] = Math.floor(rnd() * 256);
+    } else buf = Buffer.concat([buf, Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)))]);
+    try {
+      decodeDhcp(buf);
+      decoded++;
+    } catch (e) {
+      assert.equal((e as { name?: string }).name, 'DecodeError', String(e));
+    }
+    await s.handle(buf, from, 'br0');
+  }
+  assert.equal(s.metrics.received, 100_000);
+  assert.equal(s.metrics.errors, 0);
+  assert.ok(s.metrics.malformed > 1000 && decoded > 1000, `malformed ${s.metrics.malformed}, decoded ${decoded}`);
+});
