@@ -1,0 +1,117 @@
+// The peer boot stack inside a lab namespace — the reference netroot is measured against:
+// dnsmasq (DHCP + TFTP) hands PXE ROMs iPXE and hands iPXE a script; tgt serves a file-backed LUN.
+//
+// DHCP decisions (dnsmasq tags, mutually exclusive so their order cannot matter):
+//   - option 175 present      → iPXE (QEMU's e1000 ROM is iPXE, BIOS and EFI alike): `boot.ipxe`, a TFTP script;
+//   - no 175, arch 7 (RFC 4578 option 93, x64 UEFI) → ipxe.efi;
+//   - no 175, otherwise        → undionly.kpxe (chainloads iPXE through the ROM's UNDI).
+// Firmware quirk (Debian's 2019 iPXE, EFI stub): the kernel only receives the initrd when the
+// command line names it (`initrd=<name>`), so the script always adds it; harmless under BIOS.
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { basename, join } from 'node:path';
+import type { Lab } from './lab.js';
+import { NetrootError } from '../errors.js';
+
+export const IPXE_BIOS = '/usr/lib/ipxe/undionly.kpxe';
+export const IPXE_EFI = '/usr/lib/ipxe/ipxe.efi';
+
+export interface PeerLabOptions {
+  /** Kernel and initrd files to serve (copied into the TFTP root). */
+  kernel: string;
+  initrd: string;
+  /** Kernel command line; `initrd=<name>` is added. */
+  cmdline: string;
+  /** First and last address dnsmasq leases; default .100–.200 of the lab subnet. */
+  range?: [string, string];
+  /** A file to export as LUN 1 of `iqn`; tgt is started only when given. */
+  iscsi?: { iqn: string; backingFile: string };
+}
+
+function output(child: ChildProcess, keep = 8000): () => string {
+  let text = '';
+  const add = (d: Buffer) => (text = (text + d.toString()).slice(-keep));
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => text;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number, why: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new NetrootError('E_LAB_PEER', `${what} not ready in ${timeoutMs / 1000} s:\n${why()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export class PeerLab {
+  readonly tftpRoot: string;
+  /** tgtd's control socket number (tgtadm -C): unix sockets are not per network namespace, so each lab has its own. */
+  readonly tgtControlPort: number;
+  private dnsmasqLog: () => string = () => '';
+  private tgtLog: () => string = () => '';
+
+  constructor(private readonly lab: Lab, private readonly opts: PeerLabOptions) {
+    this.tftpRoot = join(lab.workDir, 'peer-tftp');
+    this.tgtControlPort = 1000 + (process.pid % 20000);
+  }
+
+  get logs(): string {
+    return `--- dnsmasq\n${this.dnsmasqLog()}\n--- tgtd\n${this.tgtLog()}`;
+  }
+
+  async start(): Promise<void> {
+    for (const f of ['dnsmasq', IPXE_BIOS, IPXE_EFI]) {
+      const missing = f.startsWith('/') ? !existsSync(f) : spawnSync('which', [f]).status !== 0;
+      if (missing) throw new NetrootError('E_LAB_PEER', `${f} missing: apt-get install dnsmasq-base ipxe`, { user: true });
+    }
+    mkdirSync(this.tftpRoot, { recursive: true });
+    copyFileSync(IPXE_BIOS, join(this.tftpRoot, 'undionly.kpxe'));
+    copyFileSync(IPXE_EFI, join(this.tftpRoot, 'ipxe.efi'));
+    copyFileSync(this.opts.kernel, join(this.tftpRoot, 'vmlinuz'));
+    copyFileSync(this.opts.initrd, join(this.tftpRoot, 'initrd.img'));
+    const fe = this.lab.frontendAddress;
+    writeFileSync(
+      join(this.tftpRoot, 'boot.ipxe'),
+      `#!ipxe\nkernel tftp://${fe}/vmlinuz initrd=initrd.img ${this.opts.cmdline}\ninitrd tftp://${fe}/initrd.img\nboot\n`,
+    );
+    const base = fe.split('.').slice(0, 3).join('.');
+    const [lo, hi] = this.opts.range ?? [`${base}.100`, `${base}.200`];
+    const leases = join(this.lab.workDir, 'dnsmasq.leases');
+    writeFileSync(leases, '');
+    const dnsmasq = this.lab.spawnInNamespace('dnsmasq', [
+      '--no-daemon', '--conf-file=/dev/null', '--port=0', '--user=root', '--pid-file=',
+      '--interface=br0', '--bind-interfaces', '--log-dhcp', '--dhcp-authoritative',
+      `--dhcp-range=${lo},${hi},1h`, `--dhcp-leasefile=${leases}`,
+      '--enable-tftp', `--tftp-root=${this.tftpRoot}`,
+      '--dhcp-match=set:ipxe,175', '--dhcp-match=set:efi64,option:client-arch,7',
+      '--dhcp-boot=tag:ipxe,boot.ipxe', '--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi', '--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe',
+    ]);
+    this.dnsmasqLog = output(dnsmasq);
+    await until('dnsmasq', () => /started, version/.test(this.dnsmasqLog()) || dnsmasq.exitCode !== null, 10_000, this.dnsmasqLog);
+    if (dnsmasq.exitCode !== null) throw new NetrootError('E_LAB_PEER', `dnsmasq exited ${dnsmasq.exitCode}:\n${this.dnsmasqLog()}`);
+    if (this.opts.iscsi) await this.startTgt(this.opts.iscsi);
+  }
+
+  private tgtadm(...args: string[]): string {
+    const r = spawnSync('tgtadm', ['-C', String(this.tgtControlPort), '--lld', 'iscsi', ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new NetrootError('E_LAB_PEER', `tgtadm ${args.join(' ')}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  private async startTgt(o: { iqn: string; backingFile: string }): Promise<void> {
+    if (spawnSync('which', ['tgtd']).status !== 0) throw new NetrootError('E_LAB_PEER', 'tgtd missing: apt-get install tgt', { user: true });
+    const tgtd = this.lab.spawnInNamespace('tgtd', ['-f', '-C', String(this.tgtControlPort), '--iscsi', `portal=${this.lab.frontendAddress}:3260`]);
+    this.tgtLog = output(tgtd);
+    await until('tgtd', () => tgtd.exitCode !== null || spawnSync('tgtadm', ['-C', String(this.tgtControlPort), '--op', 'show', '--mode', 'sys']).status === 0, 10_000, this.tgtLog);
+    if (tgtd.exitCode !== null) throw new NetrootError('E_LAB_PEER', `tgtd exited ${tgtd.exitCode}:\n${this.tgtLog()}`);
+    this.tgtadm('--op', 'new', '--mode', 'target', '--tid', '1', '-T', o.iqn);
+    this.tgtadm('--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', o.backingFile);
+    this.tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '-I', 'ALL');
+  }
+
+  /** The iPXE script served to nodes (for logs and assertions). */
+  get scriptName(): string {
+    return basename(join(this.tftpRoot, 'boot.ipxe'));
+  }
+}
