@@ -117,3 +117,16 @@ echo "${marker} root=$(/bin/busybox awk '$2=="/"{print $1}' /proc/mounts | /bin/
     }
   });
 }
+
+/**
+ * netroot's base initrd (src/initrd: busybox, iscsistart, the iSCSI/ext4 modules, initrd-templates/init.sh)
+ * for the installed kernel, cached. With `root=iscsi:<portal>::3260:1:<iqn> rd.iscsi.initiator=<iqn> ip=dhcp`
+ * on the command line it logs in, mounts the whole LUN as root and switch_roots to its /sbin/init.
+ */
+export async function iscsiRootInitrd(workDir: string): Promise<string> {
+  const out = join(cacheDir(workDir), 'iscsi-root.cpio.gz');
+  if (existsSync(out)) return out;
+  const { buildBaseInitrd } = await import('../initrd/index.js');
+  await buildBaseInitrd({ kernelVersion: kernelVersion(), out });
+  return out;
+}
