@@ -36,15 +36,24 @@ export class ConsoleLog {
     return this.text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/).slice(-n).join('\n');
   }
 
-  /** Resolves when `marker` appears (searching from `from`); returns the index after it. */
+  /** Resolves when `marker` appears (searching from `from`); returns the index just after the match. */
   waitFor(marker: string | RegExp, timeoutMs: number, from = 0): Promise<number> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const hay = this.text.slice(from);
-        const idx = typeof marker === 'string' ? hay.indexOf(marker) : hay.search(marker);
+        let idx: number;
+        let len: number;
+        if (typeof marker === 'string') {
+          idx = hay.indexOf(marker);
+          len = marker.length;
+        } else {
+          const m = new RegExp(marker.source, marker.flags.replace('g', '')).exec(hay);
+          idx = m ? m.index : -1;
+          len = m ? m[0].length : 0;
+        }
         if (idx >= 0) {
           done();
-          resolve(from + idx + (typeof marker === 'string' ? marker.length : 1));
+          resolve(from + idx + len);
         } else if (this.closed) {
           done();
           reject(new NetrootError('E_LAB_CONSOLE', `console closed before ${String(marker)}; last lines:\n${this.tail()}`));

@@ -67,12 +67,14 @@ export class Lab {
   readonly workDir: string;
   private readonly prefix: string;
   private readonly children = new Set<ChildProcess>();
+  private readonly cleanups: Array<() => void> = [];
   private taps = 0;
   private created = false;
   private readonly log: Logger;
   private readonly onExit = (): void => {
     this.killAll();
     if (this.created) deleteNamespace(this.namespace);
+    this.runCleanups();
   };
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     this.onExit();
@@ -166,12 +168,28 @@ export class Lab {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
 
+  /** Runs `fn` in down() (and the exit handlers) after every lab process is dead: e.g. remove files a killed daemon left. */
+  addCleanup(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
+  private runCleanups(): void {
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn();
+      } catch (e) {
+        this.log.warn('lab: cleanup failed', { error: e });
+      }
+    }
+  }
+
   /** Kills every process it started, deletes the namespace (and with it br0 and the taps). Idempotent. */
   async down(): Promise<void> {
     this.killAll();
     await Promise.all([...this.children].map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
     if (this.created) deleteNamespace(this.namespace);
     this.created = false;
+    this.runCleanups();
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);

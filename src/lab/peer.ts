@@ -7,9 +7,9 @@
 //   - no 175, otherwise        → undionly.kpxe (chainloads iPXE through the ROM's UNDI).
 // Firmware quirk (Debian's 2019 iPXE, EFI stub): the kernel only receives the initrd when the
 // command line names it (`initrd=<name>`), so the script always adds it; harmless under BIOS.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import { NetrootError } from '../errors.js';
 
@@ -101,6 +101,12 @@ export class PeerLab {
 
   private async startTgt(o: { iqn: string; backingFile: string }): Promise<void> {
     if (spawnSync('which', ['tgtd']).status !== 0) throw new NetrootError('E_LAB_PEER', 'tgtd missing: apt-get install tgt', { user: true });
+    // tgtd killed by lab.down() leaves its control socket files behind.
+    const sock = `/var/run/tgtd/socket.${this.tgtControlPort}`;
+    this.lab.addCleanup(() => {
+      rmSync(sock, { force: true });
+      rmSync(`${sock}.lock`, { force: true });
+    });
     const tgtd = this.lab.spawnInNamespace('tgtd', ['-f', '-C', String(this.tgtControlPort), '--iscsi', `portal=${this.lab.frontendAddress}:3260`]);
     this.tgtLog = output(tgtd);
     await until('tgtd', () => tgtd.exitCode !== null || spawnSync('tgtadm', ['-C', String(this.tgtControlPort), '--op', 'show', '--mode', 'sys']).status === 0, 10_000, this.tgtLog);
@@ -108,10 +114,5 @@ export class PeerLab {
     this.tgtadm('--op', 'new', '--mode', 'target', '--tid', '1', '-T', o.iqn);
     this.tgtadm('--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', o.backingFile);
     this.tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '-I', 'ALL');
-  }
-
-  /** The iPXE script served to nodes (for logs and assertions). */
-  get scriptName(): string {
-    return basename(join(this.tftpRoot, 'boot.ipxe'));
   }
 }
