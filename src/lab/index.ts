@@ -2,4 +2,5 @@ export { Lab, OVMF_CODE, OVMF_VARS, type LabOptions, type LabNode, type BootNode
 export { ConsoleLog } from './console.js';
 export { removeStale, deleteNamespace, namespaces } from './netns.js';
 export { markerInitrd, markerBootFiles, rootImage, iscsiRootInitrd, installedKernel, kernelVersion, type TestImages } from './test-images.js';
-export { PeerLab, type PeerLabOptions } from './peer.js';
+export { PeerLab, IPXE_BIOS, IPXE_EFI, type PeerLabOptions } from './peer.js';
+export { measurePeerDisklessBoot, REFERENCE_IQN, REFERENCE_ROOT_MARKER, type PeerBootResult } from './reference.js';
