@@ -11,7 +11,7 @@
 #   rd.iscsi.initiator=<iqn>           initiator name
 #   ip=dhcp | ip=<iface>:dhcp | ip=<client>:<peer>:<gw>:<netmask>:<hostname>:<iface>:none
 #   rootfstype=<fs> rootflags=<opts> ro|rw init=<path> rd.timeout=<s> rd.shell
-#   netroot.mode=install               hook for the installer (later): runs /etc/netroot/install.sh
+#   netroot.mode=install               network up, then runs /etc/netroot/install.sh as a child
 # CHAP credentials come from node.conf (NETROOT_CHAP_USER / NETROOT_CHAP_SECRET), never the
 # command line; `user:pass@` in netroot= is accepted for dracut compatibility, with a warning.
 #
@@ -359,6 +359,24 @@ mount_root() {
     return 0
 }
 
+# netroot.mode=install: bring the network up (ip=dhcp, ip=<iface>:dhcp or static, as for a
+# diskless boot), then run the installer as a child process, so that its `exit` can never end
+# PID 1. The installer ends in `reboot -f`; returning at all is a failure (nr_err says why).
+install_mode() {
+    _inst=${1:-/etc/netroot/install.sh}
+    if [ ! -f "$_inst" ]; then
+        nr_err="netroot.mode=install, but this initrd has no $_inst"
+        return 1
+    fi
+    say "install mode"
+    [ -n "$nr_hostname" ] && hostname "$nr_hostname"
+    net_up || return 1
+    sh "$_inst"
+    _rc=$?
+    nr_err="installer returned (status $_rc)"
+    return 1
+}
+
 main() {
     PATH=/sbin:/bin:/usr/sbin:/usr/bin
     export PATH
@@ -373,13 +391,8 @@ main() {
     load_node_conf /etc/netroot/node.conf
     parse_cmdline /proc/cmdline || fatal "$nr_err"
     if [ "$nr_mode" = install ]; then
-        # Hook for the diskless installer (delivered later through the overlay).
-        if [ -f /etc/netroot/install.sh ]; then
-            say "install mode"
-            # shellcheck disable=SC1091
-            . /etc/netroot/install.sh
-        fi
-        fatal "netroot.mode=install, but this initrd has no /etc/netroot/install.sh"
+        install_mode
+        fatal "$nr_err"
     fi
     check_config || fatal "$nr_err"
     [ -n "$nr_hostname" ] && hostname "$nr_hostname"
