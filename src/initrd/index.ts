@@ -4,3 +4,4 @@ export * from './kernel-args.js';
 export * from './modules.js';
 export { renderNodeOverlay, renderOverlayFiles, OverlayRenderer, shellQuote, defaultTemplatesDir, type OverlayFile } from './overlay.js';
 export { buildBaseInitrd, parseLdd, type BaseInitrdOptions, type BaseInitrdResult } from './base.js';
+export { buildInstallerInitrd, type InstallerInitrdOptions, type InstallerInitrdResult } from './installer.js';
