@@ -100,6 +100,8 @@ export function parseTgtShow(text: string): TgtTarget[] {
 interface StateFile {
   version: 1;
   exports: ExportSpec[];
+  /** Volume size each target was created with: tgt reads it once, so a grown file needs a re-export. */
+  sizes?: Record<string, number>;
 }
 
 export class TgtBackend implements StorageBackend {
@@ -148,6 +150,8 @@ export class TgtBackend implements StorageBackend {
 
   private async saveState(s: StateFile): Promise<void> {
     s.exports.sort((a, b) => (a.targetIqn < b.targetIqn ? -1 : 1));
+    const known = new Set(s.exports.map((x) => x.targetIqn));
+    s.sizes = Object.fromEntries(Object.entries(s.sizes ?? {}).filter(([k]) => known.has(k)).sort());
     await writeJsonFile(this.stateFile, s);
   }
 
@@ -205,7 +209,7 @@ export class TgtBackend implements StorageBackend {
 
   /** Creates or replaces one export; returns what it did. Caller holds the mutex. */
   private async applyExport(e: ExportSpec, live: TgtTarget[]): Promise<'added' | 'updated' | 'same'> {
-    await this.volumes.require(e.volume);
+    const vol = await this.volumes.require(e.volume);
     const st = await this.state();
     for (const other of st.exports) {
       if (other.targetIqn === e.targetIqn) continue;
@@ -216,7 +220,8 @@ export class TgtBackend implements StorageBackend {
     }
     const cur = live.find((t) => t.iqn === e.targetIqn);
     const recorded = st.exports.find((x) => x.targetIqn === e.targetIqn);
-    if (cur && recorded && sameExport(recorded, e) && this.liveMatches(cur, e)) return 'same';
+    const sizeSame = (st.sizes?.[e.targetIqn] ?? vol.sizeBytes) === vol.sizeBytes;
+    if (cur && recorded && sameExport(recorded, e) && this.liveMatches(cur, e) && sizeSame) return 'same';
     if (cur) await this.removeTarget(cur, recorded);
     const used = new Set(live.filter((t) => t !== cur).map((t) => t.tid));
     let tid = 1;
@@ -239,6 +244,7 @@ export class TgtBackend implements StorageBackend {
     }
     st.exports = st.exports.filter((x) => x.targetIqn !== e.targetIqn);
     st.exports.push(e);
+    st.sizes = { ...st.sizes, [e.targetIqn]: vol.sizeBytes };
     await this.saveState(st);
     this.log.info('tgt export', { target: e.targetIqn, tid, volume: e.volume, initiator: e.initiatorIqn });
     return cur ? 'updated' : 'added';

@@ -66,6 +66,13 @@ test('parseTgtShow reads targets, LUN backing paths, accounts and ACLs', () => {
   assert.throws(() => parseTgtShow('garbage\n'), { code: 'E_STORAGE_TGT_PARSE' });
 });
 
+/** The "Size: N MB" line tgt prints for LUN 1 of a target (decimal MB). */
+function tgtSize(ctl: number, iqn: string): string {
+  const out = spawnSync('tgtadm', ['-C', String(ctl), '--lld', 'iscsi', '--op', 'show', '--mode', 'target'], { encoding: 'utf8' }).stdout;
+  const block = out.split(/^Target \d+: /m).find((b) => b.startsWith(iqn)) ?? '';
+  return /LUN: 1[\s\S]*?(Size: \d+ MB)/.exec(block)?.[1] ?? '';
+}
+
 const skip = rootToolsMissing(['tgtd', 'tgtadm', 'iscsi-inq']);
 
 describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
@@ -177,6 +184,12 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     const iqns = (await be.show()).map((t) => t.iqn).sort();
     assert.deepEqual(iqns, ['iqn.2026-11.local.netroot:compute-0-0', 'iqn.2026-11.org.example:foreign']);
     assert.ok((await login({ secret: 'Changed012345678' })).ok);
+    // A grown volume is re-exported so tgt serves the new size.
+    await be.resizeVolume('compute-0-0', 96 << 20);
+    const changedSpec = { ...spec, chap: { ...spec.chap, secret: 'Changed012345678' } };
+    assert.deepEqual(await be.reconcile([changedSpec]), { added: [], removed: [], updated: [IQN] });
+    assert.ok((await login({ secret: 'Changed012345678' })).ok);
+    assert.match(tgtSize(ctl, IQN), /Size: 101 MB/, '96 MiB in decimal MB');
     // Volume data survives: both volume files are still there.
     assert.deepEqual((await be.listVolumes()).map((v) => v.name), ['compute-0-0', 'compute-0-1']);
   });
