@@ -20,6 +20,7 @@ import {
   type VolumeSpec,
 } from './backend.js';
 import { FileVolumes } from './volumes.js';
+import { assertIqn } from './iqn.js';
 import { Mutex } from './util.js';
 
 /** One target as src/iscsi's IscsiTarget.addTarget() takes it. */
@@ -135,6 +136,7 @@ export class EmbeddedBackend implements StorageBackend {
   }
 
   async unexport(targetIqn: string): Promise<void> {
+    assertIqn(targetIqn, 'target IQN');
     return this.mutex.run(async () => {
       if ((await this.liveIqns()).has(targetIqn)) await this.opts.target.removeTarget(targetIqn);
       this.applied.delete(targetIqn);

@@ -40,6 +40,7 @@ import {
   type VolumeSpec,
 } from './backend.js';
 import { FileVolumes } from './volumes.js';
+import { assertIqn } from './iqn.js';
 import { Mutex } from './util.js';
 
 const CONFIGFS_MAGIC = 0x62656570;
@@ -375,6 +376,7 @@ export class LioBackend implements StorageBackend {
   }
 
   async unexport(targetIqn: string): Promise<void> {
+    assertIqn(targetIqn, 'target IQN');
     return this.mutex.run(async () => {
       if (!(await isDir(join(this.T, 'iscsi', targetIqn)))) return;
       await this.removeTarget(targetIqn);

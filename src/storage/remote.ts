@@ -16,6 +16,7 @@ import type {
 } from './backend.js';
 import { validateDesired, validateExportSpec, validateSize } from './backend.js';
 import { validateVolumeName } from './volumes.js';
+import { assertIqn } from './iqn.js';
 
 export interface RemoteBackendOptions {
   /** http(s)://<storage node>:<port> */
@@ -121,6 +122,7 @@ export class RemoteBackend implements StorageBackend {
     return this.call('PUT', '/v1/exports', validateExportSpec(e));
   }
   async unexport(targetIqn: string): Promise<void> {
+    assertIqn(targetIqn, 'target IQN');
     await this.call('DELETE', `/v1/exports/${encodeURIComponent(targetIqn)}`);
   }
   listVolumes(): Promise<VolumeInfo[]> {

@@ -27,6 +27,7 @@ import {
   type VolumeSpec,
 } from './backend.js';
 import { FileVolumes } from './volumes.js';
+import { assertIqn } from './iqn.js';
 import { Mutex, readJsonFile, writeJsonFile } from './util.js';
 
 export interface TgtBackendOptions {
@@ -269,7 +270,8 @@ export class TgtBackend implements StorageBackend {
     }
   }
 
-  unexport(targetIqn: string): Promise<void> {
+  async unexport(targetIqn: string): Promise<void> {
+    assertIqn(targetIqn, 'target IQN');
     return this.mutex.run(async () => {
       const st = await this.state();
       const recorded = st.exports.find((x) => x.targetIqn === targetIqn);

@@ -108,6 +108,8 @@ test('deleteVolume is refused while exported; bad specs and unsupported sourceAd
     await assert.rejects(be.exportVolume({ ...s1, volume: 'compute-0-0' }), { code: 'E_STORAGE_IN_USE' });
     await assert.rejects(be.createVolume({ name: '../../configfs/target', sizeBytes: MiB }), { code: 'E_STORAGE_BAD_NAME' });
     assert.deepEqual(readdirSync(join(root, 'target', 'iscsi')), [s0.targetIqn], 'failed exports left nothing behind');
+    for (const evil of ['../core', '..', 'iqn.2026-11.local.netroot:x/../../core']) await assert.rejects(be.unexport(evil), { code: 'E_STORAGE_BAD_IQN' });
+    assert.ok(readdirSync(join(root, 'target', 'core')).length > 0, 'nothing outside target/iscsi was touched');
     await be.unexport(s0.targetIqn);
     await be.deleteVolume('compute-0-0');
     assert.deepEqual(await be.listVolumes(), []);

@@ -99,6 +99,8 @@ describe('storage service + RemoteBackend on 127.0.0.1', () => {
       if (r.status === 400) assert.equal(JSON.parse(r.body).code, 'E_STORAGE_BAD_NAME');
     }
     assert.equal(existsSync(join(tmp.dir, 'escape.img')), false);
+    const un = await raw(port, 'DELETE', '/v1/exports/..%2Fcore');
+    assert.deepEqual([un.status, JSON.parse(un.body).code], [400, 'E_STORAGE_BAD_IQN']);
     const shrinkBody = await raw(port, 'PUT', '/v1/volumes/ok', { body: JSON.stringify({ sizeBytes: -1 }) });
     assert.equal(shrinkBody.status, 400);
     assert.equal(JSON.parse(shrinkBody.body).code, 'E_STORAGE_BAD_SIZE');
