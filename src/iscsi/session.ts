@@ -94,6 +94,8 @@ interface Task {
   aborted: boolean;
   running: Promise<void> | undefined;
   budget: number;
+  /** 'asked' while waiting for session memory before soliciting data with R2Ts. */
+  budgetState: 'none' | 'asked' | 'granted';
 }
 
 class ByteBudget {
@@ -266,25 +268,37 @@ export class Session {
       aborted: false,
       running: undefined,
       budget: 0,
+      budgetState: 'none',
     };
     this.tasks.set(task.itt, task);
 
     if (plan.kind === 'done') {
       task.early = { result: plan.result };
-    } else if (plan.dataOutLength > 0) {
-      if (plan.exactDataOut && plan.dataOutLength !== edtl) {
+    } else {
+      // Data-out the initiator will actually send: none without the W bit.
+      const edtlOut = pdu.write ? edtl : 0;
+      const dol = plan.dataOutLength;
+      if (plan.exactDataOut && dol !== edtlOut) {
         task.early = {
           result: { status: Status.CheckCondition, sense: { key: SenseKey.IllegalRequest, asc: Asc.InvalidFieldInCdb } },
-          residual: edtl - plan.dataOutLength,
+          residual: edtlOut - dol,
         };
-      } else if (plan.dataOutLength > edtl || !pdu.write) {
-        // SPDTL > EDTL: transfer nothing, report the overflow (SAM-5 / FCP-4 option b).
-        task.early = {
-          result: { status: Status.CheckCondition, sense: { key: SenseKey.IllegalRequest, asc: Asc.InvalidFieldInCommandInformationUnit } },
-          residual: edtl - plan.dataOutLength,
-        };
+      } else if (dol > edtlOut) {
+        // SPDTL > EDTL (overflow). WRITE processes the whole blocks it was given and reports the
+        // overflow (FCP-4 option a, what libiscsi 1.19 expects); other commands transfer nothing
+        // and fail with INVALID FIELD IN COMMAND INFORMATION UNIT (option b).
+        const unit = plan.truncatable;
+        if (unit) {
+          task.need = Math.floor(edtlOut / unit) * unit;
+          if (task.need === 0) task.early = { result: { status: Status.Good }, residual: edtlOut - dol };
+        } else {
+          task.early = {
+            result: { status: Status.CheckCondition, sense: { key: SenseKey.IllegalRequest, asc: Asc.InvalidFieldInCommandInformationUnit } },
+            residual: edtlOut - dol,
+          };
+        }
       } else {
-        task.need = plan.dataOutLength;
+        task.need = dol;
       }
     }
     if (imm > 0) this.accept(task, pdu.data, 0);
@@ -316,6 +330,20 @@ export class Session {
       return;
     }
     if (task.nextR2TOffset < task.received) task.nextR2TOffset = task.received;
+    // Solicited data is held in memory until the command runs: take it out of the session's
+    // byte budget first, so many large writes at once wait instead of exhausting memory.
+    if (task.budgetState !== 'granted') {
+      if (task.budgetState === 'none') {
+        task.budgetState = 'asked';
+        void this.budget.acquire(task.need - task.received).then((n) => {
+          task.budget = n;
+          task.budgetState = 'granted';
+          if (task.aborted || this.closed || task.state !== 'data') return this.releaseBudget(task);
+          this.advance(conn, task);
+        });
+      }
+      return;
+    }
     while (task.r2ts.size < this.params.maxOutstandingR2T && task.nextR2TOffset < task.need) {
       const len = Math.min(this.params.maxBurstLength, task.need - task.nextR2TOffset);
       const ttt = this.allocTtt();
@@ -361,12 +389,12 @@ export class Session {
         pdu.bufferOffset !== task.unsolicitedReceived ||
         task.unsolicitedReceived + len > task.unsolicitedLimit
       ) {
-        return this.dataError(conn, pdu, 'unsolicited Data-Out out of sequence');
+        return this.dataError(conn, task, pdu, Asc.DataPhaseError, 'unsolicited Data-Out out of sequence');
       }
       task.unsolicitedDataSN++;
       task.unsolicitedReceived += len;
       if (task.early === undefined && !this.accept(task, pdu.data, pdu.bufferOffset)) {
-        return this.dataError(conn, pdu, 'Data-Out offset out of order');
+        return this.dataError(conn, task, pdu, Asc.DataOffsetError, 'Data-Out offset out of order');
       }
       if (pdu.final || task.unsolicitedReceived >= task.unsolicitedLimit) task.unsolicitedDone = true;
       this.advance(conn, task);
@@ -379,24 +407,31 @@ export class Session {
       pdu.bufferOffset !== r2t.offset + r2t.received ||
       r2t.received + len > r2t.length
     ) {
-      return this.dataError(conn, pdu, 'solicited Data-Out out of sequence');
+      return this.dataError(conn, task, pdu, Asc.DataPhaseError, 'solicited Data-Out out of sequence');
     }
     r2t.dataSN++;
     r2t.received += len;
-    if (!this.accept(task, pdu.data, pdu.bufferOffset)) return this.dataError(conn, pdu, 'Data-Out offset out of order');
+    if (!this.accept(task, pdu.data, pdu.bufferOffset)) return this.dataError(conn, task, pdu, Asc.DataOffsetError, 'Data-Out offset out of order');
     if (r2t.received === r2t.length) task.r2ts.delete(pdu.ttt);
     this.advance(conn, task);
   }
 
-  private dataError(conn: Connection, pdu: DataOutPdu, why: string): void {
+  /**
+   * A Data-Out that breaks the sequence (DataSN, offset, length). ERL 0 cannot recover the
+   * data, so the command ends with ABORTED COMMAND and the rest of its data is dropped; the
+   * connection stays up (libiscsi's iSCSIDataSnInvalid expects exactly that).
+   */
+  private dataError(conn: Connection, task: Task, pdu: DataOutPdu, asc: number, why: string): void {
     this.counters.malformedPdus++;
-    this.log.warn('iscsi: ' + why + '; dropping the connection (ErrorRecoveryLevel 0)', {
-      itt: pdu.itt,
-      dataSN: pdu.dataSN,
-      offset: pdu.bufferOffset,
-    });
-    conn.reject(RejectReason.ProtocolError, pdu);
-    conn.close('data-out sequence error');
+    this.log.warn('iscsi: ' + why + '; failing the command', { itt: pdu.itt, dataSN: pdu.dataSN, offset: pdu.bufferOffset });
+    this.rememberAborted(task.itt);
+    task.segments = [];
+    this.finish(conn, task, { status: Status.CheckCondition, sense: { key: SenseKey.AbortedCommand, asc } }, 0);
+  }
+
+  private rememberAborted(itt: number): void {
+    this.abortedItts.add(itt);
+    if (this.abortedItts.size > 1024) this.abortedItts.delete(this.abortedItts.values().next().value as number);
   }
 
   private execute(conn: Connection, task: Task): void {
@@ -514,9 +549,9 @@ export class Session {
       if (!pred(t)) continue;
       t.aborted = true;
       this.tasks.delete(t.itt);
-      this.abortedItts.add(t.itt);
-      if (this.abortedItts.size > 1024) this.abortedItts.delete(this.abortedItts.values().next().value as number);
+      this.rememberAborted(t.itt);
       if (t.running) waits.push(t.running.catch(() => undefined));
+      else this.releaseBudget(t);
     }
     await Promise.all(waits);
   }

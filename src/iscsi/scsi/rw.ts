@@ -17,7 +17,7 @@ import {
 import type { LogicalUnit } from './logical-unit.js';
 
 /** Largest single transfer we accept (advertised in the Block Limits VPD page). */
-export const MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
+export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 /** MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD byte 5). */
 export const MAX_COMPARE_AND_WRITE_BLOCKS = 255;
 
@@ -91,6 +91,7 @@ export function write(ctx: Ctx): Plan {
   return {
     kind: 'exec',
     dataOutLength: r.count * lu.blockSize,
+    truncatable: lu.blockSize,
     run: async (d: DataOut) => {
       await lu.writeBlocks(r.lba, d, fua);
       return GOOD;
@@ -109,6 +110,7 @@ export function writeAndVerify(ctx: Ctx): Plan {
   return {
     kind: 'exec',
     dataOutLength: r.count * lu.blockSize,
+    truncatable: lu.blockSize,
     run: async (d: DataOut) => {
       await lu.writeBlocks(r.lba, d, true);
       return GOOD;
@@ -161,7 +163,7 @@ export function compareAndWrite(ctx: Ctx): Plan {
   const count = cdb[13]!;
   if (count > MAX_COMPARE_AND_WRITE_BLOCKS) return badField(13);
   if (outOfRange(lu, { lba, count })) return lbaOutOfRange();
-  if (count === 0) return done(GOOD);
+  if (count === 0) return { kind: 'exec', dataOutLength: 0, exactDataOut: true, run: async () => GOOD };
   const fua = (cdb[1]! & 0x08) !== 0;
   const len = count * lu.blockSize;
   return {

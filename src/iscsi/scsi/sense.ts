@@ -44,6 +44,8 @@ export const Asc = {
   MediumNotPresent: 0x3a00,
   InternalTargetFailure: 0x4400,
   MediumRemovalPrevented: 0x5302,
+  DataPhaseError: 0x4b00,
+  DataOffsetError: 0x4b05,
 } as const;
 
 export interface SenseInfo {

@@ -26,6 +26,11 @@ export type Plan =
       exclusive?: boolean;
       /** The initiator's EDTL must equal dataOutLength exactly (WRITE SAME, COMPARE AND WRITE). */
       exactDataOut?: boolean;
+      /**
+       * When EDTL < dataOutLength, the command may run on the first whole `truncatable`-byte
+       * units of the data (WRITE: whole blocks) and report the overflow residual.
+       */
+      truncatable?: number;
       run: (dataOut: DataOut) => Promise<ScsiResult>;
     };
 
