@@ -307,6 +307,12 @@ export class Connection {
         initiator: session.initiatorName,
         target: session.target?.iqn,
         tsih: session.tsih,
+        mrdsl: p.initiatorMaxRecvDataSegmentLength,
+        maxBurst: p.maxBurstLength,
+        firstBurst: p.firstBurstLength,
+        immediateData: p.immediateData,
+        initialR2T: p.initialR2T,
+        digests: `${p.headerDigest ? 'CRC32C' : 'None'}/${p.dataDigest ? 'CRC32C' : 'None'}`,
       });
     }
   }

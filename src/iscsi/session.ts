@@ -460,6 +460,7 @@ export class Session {
       task.segments = [];
       if (task.aborted || this.closed) {
         this.releaseBudget(task);
+        result.release?.();
         return;
       }
       this.finish(conn, task, result, task.edtl - (plan.dataOutLength > 0 ? plan.dataOutLength : result.data?.length ?? 0));
@@ -479,7 +480,10 @@ export class Session {
     this.tasks.delete(task.itt);
     const descriptor = task.lu?.descriptorSense ?? false;
     const data = result.data;
-    const release = task.budget > 0 ? () => this.releaseBudget(task) : undefined;
+    const budgetRelease = task.budget > 0 ? () => this.releaseBudget(task) : undefined;
+    const bufRelease = result.release;
+    const release =
+      budgetRelease && bufRelease ? () => (budgetRelease(), bufRelease()) : (budgetRelease ?? bufRelease);
     if (data && data.length > 0 && task.edtl > 0) {
       const total = Math.min(data.length, task.edtl);
       const mrdsl = this.params.initiatorMaxRecvDataSegmentLength;
@@ -500,6 +504,7 @@ export class Session {
           ...(last && withStatus ? { status: { status: result.status, statSN: conn.nextStatSN(), residual } } : {}),
         });
         conn.send(bhs, [data.subarray(off, off + n)], last && withStatus ? release : undefined);
+        // (A non-GOOD status follows in a SCSI Response, which carries the release instead.)
         off += n;
       }
       if (withStatus) return;

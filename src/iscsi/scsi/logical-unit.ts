@@ -2,6 +2,7 @@
 // PREVENT state) and a shared/exclusive gate so COMPARE AND WRITE is atomic with respect to
 // every other command on the LU while ordinary commands never wait for each other.
 import { createHash } from 'node:crypto';
+import { dataInPool } from '../buffer-pool.js';
 import type { LunFile } from '../lun-file.js';
 
 export interface LuIdentity {
@@ -84,6 +85,19 @@ export class LogicalUnit {
     const buf = Buffer.allocUnsafe(len);
     await this.file.read(buf, 0, len, lba * this.blockSize);
     return buf;
+  }
+
+  /** Read into a pooled buffer; call `release` once the bytes are no longer needed. */
+  async readPooled(lba: number, count: number): Promise<{ buf: Buffer; release: () => void }> {
+    const len = count * this.blockSize;
+    const r = dataInPool.take(len);
+    try {
+      await this.file.read(r.buf, 0, len, lba * this.blockSize);
+    } catch (e) {
+      r.release();
+      throw e;
+    }
+    return r;
   }
 
   /** Reset (LUN RESET, TARGET WARM/COLD RESET): mode settings back to defaults (SAM-5 §6.3). */

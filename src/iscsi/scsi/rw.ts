@@ -76,7 +76,10 @@ export function read(ctx: Ctx): Plan {
   return {
     kind: 'exec',
     dataOutLength: 0,
-    run: async () => ({ status: Status.Good, data: await lu.readBlocks(r.lba, r.count) }),
+    run: async () => {
+      const { buf, release } = await lu.readPooled(r.lba, r.count);
+      return { status: Status.Good, data: buf, release };
+    },
   };
 }
 

@@ -11,6 +11,8 @@ export interface ScsiResult {
   /** Data-In (already cut to the CDB's allocation length; the iSCSI layer cuts it to EDTL). */
   data?: Buffer;
   sense?: SenseInfo;
+  /** Called once `data` has been handed to the socket (pooled buffers go back to the pool). */
+  release?: () => void;
 }
 
 /** Data-out as it arrived: contiguous segments in offset order. */
