@@ -14,6 +14,7 @@ import type { SessionView, SessionMachine } from '../discovery/hub.js';
 import type { InsertOptions } from '../discovery/engine.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
+import { buildStorage } from '../app/storage.js';
 
 const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
@@ -127,7 +128,10 @@ async function withFallback<T>(ctx: CliContext, viaApi: () => Promise<T>, local:
     return await viaApi();
   } catch (e) {
     if (!(e instanceof FrontendDown)) throw e;
-    const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins(), ctx.logger());
+    // Offline storage: volumes are created here, their exports come up when the frontend starts
+    // (it reconciles from the database); remote storage nodes are used directly.
+    const storage = buildStorage(ctx.config, ctx.logger(), { offline: true });
+    const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins({ storageNodes: storage.nodes }), ctx.logger());
     return local(engine);
   }
 }

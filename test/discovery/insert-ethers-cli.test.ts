@@ -10,7 +10,7 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.enabled': 'false' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': '0.0625' } });
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();
   return { f, dir, port: String(f.httpPort()) };
