@@ -151,7 +151,7 @@ export interface NodeReconcile {
  * `netroot storage reconcile`, insert-ethers --update). A node that fails is reported, not thrown:
  * the others are still reconciled.
  */
-export async function reconcileStorage(store: Store, nodes: readonly StorageNode[], logger: Logger): Promise<NodeReconcile[]> {
+export async function reconcileStorage(store: Store, nodes: readonly StorageNode[], logger: Logger, opts: { skip?: readonly string[] } = {}): Promise<NodeReconcile[]> {
   const desired = new Map<string, ExportSpec[]>(nodes.map((n) => [n.name, []]));
   for (const h of await store.hosts.list()) {
     let rec;
@@ -168,6 +168,7 @@ export async function reconcileStorage(store: Store, nodes: readonly StorageNode
   }
   const out: NodeReconcile[] = [];
   for (const n of nodes) {
+    if (opts.skip?.includes(n.name)) continue;
     try {
       const result = await n.backend.reconcile(desired.get(n.name) ?? []);
       out.push({ node: n.name, result });
