@@ -3,7 +3,7 @@
 // get in; another initiator name or a wrong secret do not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createFrontend, type Frontend } from '../../src/app/frontend.js';
@@ -103,7 +103,7 @@ test('added: a compute-diskless node gets a volume and a target only its initiat
   }
 });
 
-test('a failing later plugin rolls the volume back (file gone, no export); the next machine is still added', { skip: why ?? false }, async () => {
+test('a failing later plugin rolls the volume back (file gone, no export); the next machine is still added; a kept volume is reused', { skip: why ?? false }, async () => {
   const dir = tempStateDir('nrt-alloc-');
   const marker = join(dir, 'refuse');
   mkdirSync(join(dir, 'plugins'));
@@ -127,6 +127,23 @@ test('a failing later plugin rolls the volume back (file gone, no export); the n
     assert.equal(h.name, 'compute-0-0');
     const ok = await fe.login('compute-0-0');
     assert.ok(ok.ok, ok.stderr);
+
+    // --keep-volume, then the name comes back: the kept volume (its data) is reused, and a rolled
+    // back add of it keeps it.
+    await fe.f.engine.remove('compute-0-0', { keepVolume: true });
+    const fd = openSync(volumeFile(fe, 'compute-0-0'), 'r+');
+    writeSync(fd, Buffer.from('KEPT-DATA'), 0, 9, 4096);
+    closeSync(fd);
+    writeFileSync(marker, '');
+    await assert.rejects(fe.f.engine.add({ mac: mac(3) }, { appliance: 'compute-diskless' }), { code: 'E_PLUGIN_FAILED' });
+    assert.ok(existsSync(volumeFile(fe, 'compute-0-0')), 'a rollback keeps a reused volume');
+    rmSync(marker);
+    await fe.f.engine.add({ mac: mac(3) }, { appliance: 'compute-diskless' });
+    assert.equal((await fe.attrs('compute-0-0'))['iscsi_volume_reused'], 'true');
+    assert.equal(readFileSync(volumeFile(fe, 'compute-0-0')).subarray(4096, 4105).toString(), 'KEPT-DATA');
+    assert.ok((await fe.login('compute-0-0')).ok);
+    await fe.f.engine.remove('compute-0-0');
+    assert.equal(existsSync(volumeFile(fe, 'compute-0-0')), false, 'a plain remove deletes it');
   } finally {
     await fe.stop();
     rmSync(dir, { recursive: true });

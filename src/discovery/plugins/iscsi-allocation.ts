@@ -12,7 +12,9 @@
 // and, for netroot itself, iscsi_storage_node (which node) and iscsi_volume (the volume name).
 // If any step fails, what this plugin made is undone before it throws; when a later plugin
 // fails, the engine calls removed() and the volume goes too.
-// removed(host): unexport; delete the volume unless ctx.keepVolume.
+// removed(host): unexport; delete the volume unless ctx.keepVolume. A volume of the host's name
+// that already exists (kept by `--remove --keep-volume`) is reused by the next add of that name,
+// on the node that holds it, and a rollback of that add keeps it.
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
 // node against the database.
 // A name-based initiator IQN means `insert-ethers --replace` (same host, new MAC) keeps access.
@@ -29,10 +31,12 @@ import { generateNodeChap } from '../../storage/secrets.js';
 
 export const STORAGE_NODE_ATTRIBUTE = 'iscsi_storage_node';
 export const VOLUME_ATTRIBUTE = 'iscsi_volume';
+/** Set when added() found the volume already there (kept by an earlier --remove --keep-volume). */
+export const REUSED_ATTRIBUTE = 'iscsi_volume_reused';
 /** Every host attribute this plugin writes (and removes). */
 export const ISCSI_HOST_ATTRIBUTES = [
   'iscsi_initiator', 'iscsi_target', 'iscsi_portal', 'iscsi_port', 'iscsi_lun', 'iscsi_user', 'iscsi_secret',
-  'iscsi_mutual_user', 'iscsi_mutual_secret', STORAGE_NODE_ATTRIBUTE, VOLUME_ATTRIBUTE,
+  'iscsi_mutual_user', 'iscsi_mutual_secret', STORAGE_NODE_ATTRIBUTE, VOLUME_ATTRIBUTE, REUSED_ATTRIBUTE,
 ] as const;
 
 const TRUE = /^(1|true|yes|on)$/i;
@@ -95,8 +99,18 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
     return;
   }
   const sizeBytes = volumeSizeFor(attrs, ctx.config.storage.defaultVolumeGiB);
-  const placement = await pickStorageNode(nodes, sizeBytes);
-  const node = placement.node;
+  // A volume of this name kept by `--remove --keep-volume` is the host's data: reuse it where it is.
+  let node: StorageNode | undefined;
+  let reused = false;
+  for (const n of nodes) {
+    const vols = await n.backend.listVolumes().catch(() => []);
+    if (vols.some((v) => v.name === host.name)) {
+      node = n;
+      reused = true;
+      break;
+    }
+  }
+  node ??= (await pickStorageNode(nodes, sizeBytes)).node;
   const spec: ExportSpec = {
     volume: host.name,
     targetIqn: targetIqnFor(ctx.config.storage, host.name),
@@ -104,40 +118,47 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
     chap: generateNodeChap(host.name, { mutual: ctx.config.storage.mutualChap }),
     lun: defaultLun(node.backend.kind),
   };
+  const target = node;
   let created = false;
   let exported = false;
   try {
-    await node.backend.createVolume({ name: spec.volume, sizeBytes });
-    created = true;
+    if (!reused) {
+      await node.backend.createVolume({ name: spec.volume, sizeBytes });
+      created = true;
+    }
     const info = await node.backend.exportVolume(spec);
     exported = true;
-    const values = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
+    const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
+    if (reused) values[REUSED_ATTRIBUTE] = 'true';
     await ctx.store.transaction(async (tx) => {
       for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
-      await tx.events.append({ kind: 'storage.allocated', host: host.name, detail: { node: node.name, volume: spec.volume, target: spec.targetIqn, sizeBytes } });
+      await tx.events.append({ kind: 'storage.allocated', host: host.name, detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused } });
     });
-    ctx.logger.info('iscsi volume allocated', { host: host.name, node: node.name, target: spec.targetIqn, sizeBytes });
+    ctx.logger.info('iscsi volume allocated', { host: host.name, node: target.name, target: spec.targetIqn, sizeBytes, reused });
   } catch (e) {
     const undo: string[] = [];
-    if (exported) await node.backend.unexport(spec.targetIqn).catch((u) => undo.push(`unexport: ${msg(u)}`));
-    if (created && undo.length === 0) await node.backend.deleteVolume(spec.volume).catch((u) => undo.push(`delete volume: ${msg(u)}`));
-    if (undo.length) throw new NetrootError('E_STORAGE_ROLLBACK', `storage node ${node.name}: ${msg(e)}; could not undo (${undo.join('; ')})`, { cause: e });
+    if (exported) await target.backend.unexport(spec.targetIqn).catch((u) => undo.push(`unexport: ${msg(u)}`));
+    if (created && undo.length === 0) await target.backend.deleteVolume(spec.volume).catch((u) => undo.push(`delete volume: ${msg(u)}`));
+    if (undo.length) throw new NetrootError('E_STORAGE_ROLLBACK', `storage node ${target.name}: ${msg(e)}; could not undo (${undo.join('; ')})`, { cause: e });
     throw e;
   }
 }
 
 /** Unexports the host's volume and, unless keepVolume, deletes it; clears its attributes. */
-export async function releaseVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger; keepVolume?: boolean | undefined }): Promise<void> {
-  const rec = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
+export async function releaseVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger; keepVolume?: boolean | undefined; rollback?: boolean | undefined }): Promise<void> {
+  const attrs = await hostAttributes(ctx.store, host.name);
+  const rec = recordedExport(host.name, attrs);
   if (!rec) return;
   const node = nodeNamed(nodes, rec.node, host.name);
   await node.backend.unexport(rec.spec.targetIqn);
-  if (!ctx.keepVolume) await node.backend.deleteVolume(rec.spec.volume);
+  // Undoing a failed add never destroys a kept volume this add only reused.
+  const keep = ctx.keepVolume === true || (ctx.rollback === true && attrs[REUSED_ATTRIBUTE] === 'true');
+  if (!keep) await node.backend.deleteVolume(rec.spec.volume);
   await ctx.store.transaction(async (tx) => {
     for (const name of ISCSI_HOST_ATTRIBUTES) await tx.attributes.unset('host', host.name, name);
-    await tx.events.append({ kind: 'storage.released', host: host.name, detail: { node: rec.node, volume: rec.spec.volume, kept: ctx.keepVolume ?? false } });
+    await tx.events.append({ kind: 'storage.released', host: host.name, detail: { node: rec.node, volume: rec.spec.volume, kept: keep } });
   });
-  ctx.logger.info('iscsi volume released', { host: host.name, node: rec.node, volume: rec.spec.volume, kept: ctx.keepVolume ?? false });
+  ctx.logger.info('iscsi volume released', { host: host.name, node: rec.node, volume: rec.spec.volume, kept: keep });
 }
 
 export interface NodeReconcile {
