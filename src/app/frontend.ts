@@ -109,7 +109,6 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       // The iSCSI target first, then every export the database records (a restart brings every
       // node's target back before DHCP can boot it).
       await storage.start();
-      if (storage.target) logger.info('iscsi listening', { host: config.iscsi.host, port: storage.iscsiPort() });
       await reconcileStorage(store, storage.nodes, logger.child({ svc: 'storage' }));
       server = createServer(f.http.app);
       server.keepAliveTimeout = 5000;
