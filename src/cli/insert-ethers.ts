@@ -69,7 +69,10 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   if (v.replace !== undefined) {
     if (!v.mac) throw new UserError('E_USAGE', `--replace needs --mac of the new machine\nusage: ${USAGE}`);
     if (!v.yes) {
-      throw new UserError('E_CONFIRM', `${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}: confirm with --yes`);
+      const question = `${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}`;
+      // On a terminal, ask; in scripts, --yes is the confirmation.
+      if (!(process.stdin.isTTY && process.stdout.isTTY) || !(await confirm(`${question}. Continue? [y/N] `)))
+        throw new UserError('E_CONFIRM', `${question}: confirm with --yes`);
     }
     const h = await withFallback(ctx, () => api.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }), (e) => e.replace(v.replace!, v.mac!));
     out(h, `${h.name} is now ${v.mac} (name, address and volume kept)\n`);
@@ -133,6 +136,16 @@ async function withFallback<T>(ctx: CliContext, viaApi: () => Promise<T>, local:
     const storage = buildStorage(ctx.config, ctx.logger(), { offline: true });
     const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins({ storageNodes: storage.nodes }), ctx.logger());
     return local(engine);
+  }
+}
+
+async function confirm(prompt: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(prompt)).trim());
+  } finally {
+    rl.close();
   }
 }
 
