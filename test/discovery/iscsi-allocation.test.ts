@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { freePort, have, iscsiInq } from '../storage/helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { cli } from '../helpers/cli.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { createStorageServiceHandler } from '../../src/storage/storage-service.js';
@@ -80,6 +81,12 @@ test('added: a compute-diskless node gets a volume and a target only its initiat
     assert.match(ok.stdout, /DIRECT_ACCESS/);
     assert.equal((await fe.login('compute-0-0', { initiator: 'iqn.2026-11.local.netroot:initiator.compute-0-1' })).ok, false, 'another initiator name is refused');
     assert.equal((await fe.login('compute-0-0', { secret: 'Wrong0123456789a' })).ok, false, 'a wrong CHAP secret is refused');
+
+    // The kickstart (roles/diskless/diskless.xml) reads these attributes.
+    const ks = await cli(fe.dir, 'kickstart', 'compute-0-0');
+    assert.equal(ks.code, 0, ks.err);
+    assert.match(ks.out, /^iscsiname iqn\.2026-11\.local\.netroot:initiator\.compute-0-0$/m);
+    assert.ok(ks.out.split('\n').includes(`iscsi --ipaddr=127.0.0.1 --port=${a['iscsi_port']} --target=iqn.2026-11.local.netroot:compute-0-0 --user=compute-0-0 --password=${a['iscsi_secret']}`), ks.out);
 
     // Per-node secrets; a disked appliance gets no volume at all.
     await fe.f.engine.add({ mac: mac(2) }, { appliance: 'compute-diskless' });

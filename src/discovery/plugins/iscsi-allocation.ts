@@ -131,6 +131,8 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
     const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
     if (reused) values[REUSED_ATTRIBUTE] = 'true';
     await ctx.store.transaction(async (tx) => {
+      // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
+      if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
       for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
       await tx.events.append({ kind: 'storage.allocated', host: host.name, detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused } });
     });
