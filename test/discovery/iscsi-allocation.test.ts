@@ -15,6 +15,7 @@ import { cli } from '../helpers/cli.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { createStorageServiceHandler } from '../../src/storage/storage-service.js';
+import { DiscoveryHub } from '../../src/discovery/hub.js';
 
 const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libiscsi-bin)';
 if (why && process.env['CI'] === 'true') throw new Error(`iscsi-allocation test prerequisites missing under CI: ${why}`);
@@ -282,6 +283,36 @@ test('storage.mutualChap: the target authenticates back; a wrong mutual secret f
     const ok = await iscsiInq({ ...base, mutualSecret: a['iscsi_mutual_secret']! });
     assert.ok(ok.ok, ok.stderr);
     assert.equal((await iscsiInq({ ...base, mutualSecret: 'Wrong0123456789a' })).ok, false);
+  } finally {
+    await fe.stop();
+    rmSync(fe.dir, { recursive: true });
+  }
+});
+
+test('insert-ethers session: a machine that cannot get a volume shows one failure, is retried after the window, then added', { skip: why ?? false }, async () => {
+  const fe = await frontend({ set: { 'storage.localLimitGiB': String(8 / 1024) } });
+  try {
+    const hub = new DiscoveryHub(fe.f.store, fe.f.engine, createLogger({ write: () => {} }), 300);
+    const s = hub.startSession({ appliance: 'compute-diskless' }, 1);
+    const settle = () => new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 5; i++) {
+      hub.report({ mac: mac(1) });
+      await settle();
+    }
+    let v = await hub.getSession(s.id);
+    assert.equal(v.machines.length, 1, 'repeated DISCOVERs of a failing machine make one line');
+    assert.match(v.machines[0]!.error!, /no storage node has 16777216 bytes free/);
+    assert.equal(await fe.f.store.hosts.byMac(mac(1)), null);
+    // Room appears (a smaller size for this appliance); the next DISCOVER after the window adds it.
+    await fe.f.store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'iscsi_volume_size', value: '4M' });
+    await new Promise((r) => setTimeout(r, 350));
+    hub.report({ mac: mac(1) });
+    for (let i = 0; i < 50 && !(await fe.f.store.hosts.byMac(mac(1))); i++) await settle();
+    v = await hub.getSession(s.id);
+    assert.deepEqual(v.machines.map((m) => [m.mac, m.host, m.error]), [[mac(1), 'compute-0-0', null]]);
+    assert.equal(v.open, false);
+    assert.ok((await fe.login('compute-0-0')).ok);
+    await hub.endSession(s.id);
   } finally {
     await fe.stop();
     rmSync(fe.dir, { recursive: true });
