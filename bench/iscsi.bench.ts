@@ -7,7 +7,8 @@
 // Not a test: needs root, tgt, libiscsi-bin, qemu-utils and qemu-block-extra; never in CI.
 //
 // Environment: ROUNDS (default 2), PERF_SECONDS (iscsi-perf run length, default 5),
-// NETROOT_CPU_PROF=<dir> (run the embedded target under `node --cpu-prof`, profile in <dir>).
+// NETROOT_CPU_PROF=<dir> (run the embedded target under `node --cpu-prof`, profile in <dir>),
+// ONLY=<regex> (run only the measures whose label matches).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -26,6 +27,7 @@ const DEPTH = 32;
 const ROUNDS = boundedInt(process.env['ROUNDS'], 2, 1, 10);
 const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 5, 1, 60);
 const CPU_PROF = process.env['NETROOT_CPU_PROF'];
+const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
 const RUN_TIMEOUT_MS = 120_000;
 
 function boundedInt(v: string | undefined, dflt: number, lo: number, hi: number): number {
@@ -216,7 +218,7 @@ async function main(): Promise<number> {
     console.log(
       `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, ${DEPTH} in flight, no CHAP, veth between namespaces, best of ${ROUNDS} round(s), iscsi-perf ${PERF_SECONDS} s per run`,
     );
-    for (const m of MEASURES) {
+    for (const m of MEASURES.filter((x) => !ONLY || ONLY.test(x.label))) {
       const best = new Map<string, number>();
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
