@@ -11,7 +11,7 @@
 // ONLY=<regex> (run only the measures whose label matches).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ const IQN_NETROOT = 'iqn.2026-12.local.netroot:bench-netroot';
 const IQN_TGT = 'iqn.2026-12.local.netroot:bench-tgt';
 const INITIATOR = 'iqn.2026-12.local.netroot:initiator.bench';
 const DEPTH = 32;
-const ROUNDS = boundedInt(process.env['ROUNDS'], 2, 1, 10);
+const ROUNDS = boundedInt(process.env['ROUNDS'], 3, 1, 10);
 const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 5, 1, 60);
 const CPU_PROF = process.env['NETROOT_CPU_PROF'];
 const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
@@ -83,9 +83,10 @@ function runIn(net: BenchNet, ns: string, cmd: string, args: string[]): Promise<
   });
 }
 
-function vmHwmKiB(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
+/** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
+function memMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 async function waitFor(what: string, deadlineMs: number, ok: () => boolean, alive: () => boolean): Promise<void> {
@@ -105,10 +106,23 @@ interface Target {
   log: () => string;
 }
 
-async function startNetroot(net: BenchNet, lun: string): Promise<Target> {
+/**
+ * Compile the target child and what it imports to plain JavaScript (tsc, the project's own
+ * compiler): the target then runs as in production (`npm run build` output under plain node),
+ * without tsx's loader thread in its memory or its profile.
+ */
+function compileChild(outDir: string): string {
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = [tsc, '--outDir', outDir, '--rootDir', ROOT, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', join(ROOT, 'bench/lib/iscsi-target-child.ts')];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
+  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+  return join(outDir, 'bench/lib/iscsi-target-child.js');
+}
+
+async function startNetroot(net: BenchNet, lun: string, child: string): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = join(ROOT, 'bench/lib/iscsi-target-child.ts');
-  const proc = net.exec(net.server, process.execPath, [...nodeArgs, '--import', 'tsx', child, net.serverAddrs[0], String(PORT), IQN_NETROOT, INITIATOR, lun], { cwd: ROOT });
+  const proc = net.exec(net.server, process.execPath, [...nodeArgs, child, net.serverAddrs[0], String(PORT), IQN_NETROOT, INITIATOR, lun]);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -178,9 +192,9 @@ const MEASURES: Measure[] = [
   { label: 'rand-read 4KiB (iscsi-perf)', unit: 'kIOPS', run: async (n, t) => (await iscsiPerf(n, t, 8, true)) / 1e3 },
   { label: 'seq-read 128KiB (qemu-img)', unit: 'GB/s', run: async (n, t) => ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9 },
   { label: 'seq-write 128KiB (qemu-img)', unit: 'MB/s', run: async (n, t) => ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6 },
-  { label: 'seq-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 40000, size: 4 * K })) / 1e3 },
+  { label: 'seq-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3 },
   // A stride of 1 MiB + 4 KiB wraps around the 1 GiB LUN: scattered 4 KiB writes, no two adjacent.
-  { label: 'scattered-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 40000, size: 4 * K, step: 1028 * K })) / 1e3 },
+  { label: 'scattered-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3 },
 ];
 
 function fmt(v: number): string {
@@ -213,8 +227,9 @@ async function main(): Promise<number> {
     const lun = join(dir, 'lun1.img');
     prewrite(lun);
     net = createBenchNet();
-    targets.push(await startNetroot(net, lun));
+    targets.push(await startNetroot(net, lun, compileChild(join(dir, 'js'))));
     targets.push(await startTgt(net, lun, ctl));
+    const idle = targets.map((t) => memMiB(t.proc.pid!, 'VmRSS'));
     console.log(
       `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, ${DEPTH} in flight, no CHAP, veth between namespaces, best of ${ROUNDS} round(s), iscsi-perf ${PERF_SECONDS} s per run`,
     );
@@ -231,8 +246,9 @@ async function main(): Promise<number> {
       const b = best.get('tgt')!;
       console.log(`${m.label}: netroot ${fmt(a)} ${m.unit}, tgt ${fmt(b)} ${m.unit}, ratio ${(a / b).toFixed(2)} (higher is better)`);
     }
-    const [rn, rt] = targets.map((t) => vmHwmKiB(t.proc.pid!) / 1024);
+    const [rn, rt] = targets.map((t) => memMiB(t.proc.pid!, 'VmHWM'));
     console.log(`peak RSS under load (VmHWM): netroot ${rn!.toFixed(0)} MiB, tgt ${rt!.toFixed(0)} MiB, ratio ${(rn! / rt!).toFixed(2)} (lower is better)`);
+    console.log(`RSS before load (VmRSS): netroot ${idle[0]!.toFixed(0)} MiB (node), tgt ${idle[1]!.toFixed(0)} MiB`);
     if (CPU_PROF) {
       // A clean stop lets node write the profile.
       const nr = targets[0]!;

@@ -1,6 +1,7 @@
 // The embedded target as its own process, for bench/iscsi.bench.ts: one target, LUN 1 = the
 // given file, one allowed initiator, no CHAP. Prints "ready <port>" on stdout once listening;
 // SIGTERM/SIGINT stop it cleanly (so `node --cpu-prof` can write its profile on exit).
+// The bench compiles it with tsc and runs the JavaScript under plain node, as in production.
 // Usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file>
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { createLogger } from '../../src/log/logger.js';
