@@ -8,10 +8,11 @@
 //
 // Environment: ROUNDS (default 2), PERF_SECONDS (iscsi-perf run length, default 5),
 // NETROOT_CPU_PROF=<dir> (run the embedded target under `node --cpu-prof`, profile in <dir>),
-// ONLY=<regex> (run only the measures whose label matches).
+// ONLY=<regex> (run only the measures whose label matches), VERBOSE=1 (print every run),
+// NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the embedded target; libuv's default is 4).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,8 @@ const DEPTH = 32;
 const ROUNDS = boundedInt(process.env['ROUNDS'], 3, 1, 10);
 const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 5, 1, 60);
 const CPU_PROF = process.env['NETROOT_CPU_PROF'];
+const THREADS = process.env['NETROOT_THREADPOOL'] ? boundedInt(process.env['NETROOT_THREADPOOL'], 4, 1, 128) : undefined;
+const VERBOSE = process.env['VERBOSE'] === '1';
 const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -61,6 +64,15 @@ function prewrite(path: string): void {
   }
 }
 
+function settle(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -89,11 +101,11 @@ function memMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function waitFor(what: string, deadlineMs: number, ok: () => boolean, alive: () => boolean): Promise<void> {
+async function waitFor(what: string, deadlineMs: number, ok: () => boolean, alive: () => boolean, log: () => string): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!ok()) {
-    if (!alive()) throw new Error(`${what} exited before it was ready`);
-    if (Date.now() > end) throw new Error(`${what} not ready after ${deadlineMs} ms`);
+    if (!alive()) throw new Error(`${what} exited before it was ready: ${log()}`);
+    if (Date.now() > end) throw new Error(`${what} not ready after ${deadlineMs} ms: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -122,11 +134,12 @@ function compileChild(outDir: string): string {
 
 async function startNetroot(net: BenchNet, lun: string, child: string): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const proc = net.exec(net.server, process.execPath, [...nodeArgs, child, net.serverAddrs[0], String(PORT), IQN_NETROOT, INITIATOR, lun]);
+  const env = { ...process.env, ...(THREADS ? { UV_THREADPOOL_SIZE: String(THREADS) } : {}) };
+  const proc = net.exec(net.server, process.execPath, [...nodeArgs, child, net.serverAddrs[0], String(PORT), IQN_NETROOT, INITIATOR, lun], { env });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  await waitFor('netroot target', 20_000, () => /^ready \d+$/m.test(out), () => proc.exitCode === null && proc.signalCode === null);
+  await waitFor('netroot target', 20_000, () => /^ready \d+$/m.test(out), () => proc.exitCode === null && proc.signalCode === null, () => out);
   return { name: 'netroot', addr: net.serverAddrs[0], iqn: IQN_NETROOT, proc, log: () => out };
 }
 
@@ -147,7 +160,7 @@ async function startTgt(net: BenchNet, lun: string, ctl: number): Promise<Target
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const up = (): boolean => spawnSync('tgtadm', ['-C', String(ctl), '--op', 'show', '--mode', 'sys'], { timeout: 5000 }).status === 0;
-  await waitFor('tgtd', 10_000, up, () => proc.exitCode === null && proc.signalCode === null);
+  await waitFor('tgtd', 10_000, up, () => proc.exitCode === null && proc.signalCode === null, () => out);
   tgtadm(ctl, '--op', 'new', '--mode', 'target', '--tid', '1', '-T', IQN_TGT);
   tgtadm(ctl, '--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', lun);
   // Same admission rule as the embedded target: only this initiator name (-Q), from the client.
@@ -207,7 +220,7 @@ async function main(): Promise<number> {
     console.error(`bench:iscsi cannot run here: ${missing.join(', ')}`);
     return 2;
   }
-  const ctl = 20000 + (process.pid % 20000);
+  const ctl = 24000 + (process.pid % 8000); // tgtd refuses -C values above 32767
   const dir = mkdtempSync(join(tmpdir(), 'netroot-bench-iscsi-'));
   let net: BenchNet | undefined;
   const targets: Target[] = [];
@@ -226,19 +239,24 @@ async function main(): Promise<number> {
   try {
     const lun = join(dir, 'lun1.img');
     prewrite(lun);
+    settle(lun);
     net = createBenchNet();
     targets.push(await startNetroot(net, lun, compileChild(join(dir, 'js'))));
     targets.push(await startTgt(net, lun, ctl));
     const idle = targets.map((t) => memMiB(t.proc.pid!, 'VmRSS'));
     console.log(
-      `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, ${DEPTH} in flight, no CHAP, veth between namespaces, best of ${ROUNDS} round(s), iscsi-perf ${PERF_SECONDS} s per run`,
+      `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, ${DEPTH} in flight, no CHAP, veth between namespaces, best of ${ROUNDS} round(s), iscsi-perf ${PERF_SECONDS} s per run, netroot UV_THREADPOOL_SIZE ${THREADS ?? process.env['UV_THREADPOOL_SIZE'] ?? '4 (libuv default)'}`,
     );
     for (const m of MEASURES.filter((x) => !ONLY || ONLY.test(x.label))) {
       const best = new Map<string, number>();
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
+          // Start every run with no dirty pages: otherwise one target's writes are written back
+          // while the other runs, and writes to pages under writeback wait (stable pages).
+          settle(lun);
           const v = await m.run(net, t);
+          if (VERBOSE) console.log(`  ${m.label} round ${round + 1} ${t.name}: ${fmt(v)} ${m.unit}`);
           best.set(t.name, Math.max(best.get(t.name) ?? 0, v));
         }
       }
@@ -248,6 +266,8 @@ async function main(): Promise<number> {
     }
     const [rn, rt] = targets.map((t) => memMiB(t.proc.pid!, 'VmHWM'));
     console.log(`peak RSS under load (VmHWM): netroot ${rn!.toFixed(0)} MiB, tgt ${rt!.toFixed(0)} MiB, ratio ${(rn! / rt!).toFixed(2)} (lower is better)`);
+    const threads = targets.map((t) => readdirSync(`/proc/${t.proc.pid!}/task`).length);
+    console.log(`threads after load: netroot ${threads[0]} (main + V8 + libuv pool), tgt ${threads[1]}`);
     console.log(`RSS before load (VmRSS): netroot ${idle[0]!.toFixed(0)} MiB (node), tgt ${idle[1]!.toFixed(0)} MiB`);
     if (CPU_PROF) {
       // A clean stop lets node write the profile.

@@ -23,8 +23,17 @@ export interface LunBackingOptions {
 /** Ranges at least this long are punched; shorter ones are zero-filled. */
 const PUNCH_MIN = 64 * 1024;
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
-/** Writes handed to the thread pool at once (libuv's pool has 4 threads by default). */
-const MAX_WRITES_IN_FLIGHT = 4;
+/**
+ * Writes handed to the thread pool at once: one per pool thread (libuv's pool has
+ * UV_THREADPOOL_SIZE threads, 4 by default, fixed when the process starts), so the pool is
+ * kept busy while later writes wait here, where they can still be gathered.
+ */
+const MAX_WRITES_IN_FLIGHT = threadPoolSize();
+
+function threadPoolSize(): number {
+  const n = Number(process.env['UV_THREADPOOL_SIZE']);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4;
+}
 /** pwritev(2) takes at most IOV_MAX (1024 on Linux) buffers. */
 const IOV_MAX = 1024;
 const MAX_GATHER_BYTES = 8 * 1024 * 1024;
