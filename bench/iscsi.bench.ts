@@ -6,7 +6,7 @@
 // line per measure (DESIGN.md format) and each target's peak RSS (VmHWM) under load.
 // Not a test: needs root, tgt, libiscsi-bin, qemu-utils and qemu-block-extra; never in CI.
 //
-// Environment: ROUNDS (default 2), PERF_SECONDS (iscsi-perf run length, default 5),
+// Environment: ROUNDS (default 5), PERF_SECONDS (iscsi-perf run length, default 3),
 // NETROOT_CPU_PROF=<dir> (run the embedded target under `node --cpu-prof`, profile in <dir>),
 // ONLY=<regex> (run only the measures whose label matches), VERBOSE=1 (print every run),
 // NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the embedded target; libuv's default is 4).
@@ -25,8 +25,8 @@ const IQN_NETROOT = 'iqn.2026-12.local.netroot:bench-netroot';
 const IQN_TGT = 'iqn.2026-12.local.netroot:bench-tgt';
 const INITIATOR = 'iqn.2026-12.local.netroot:initiator.bench';
 const DEPTH = 32;
-const ROUNDS = boundedInt(process.env['ROUNDS'], 3, 1, 10);
-const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 5, 1, 60);
+const ROUNDS = boundedInt(process.env['ROUNDS'], 5, 1, 20);
+const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 3, 1, 60);
 const CPU_PROF = process.env['NETROOT_CPU_PROF'];
 const THREADS = process.env['NETROOT_THREADPOOL'] ? boundedInt(process.env['NETROOT_THREADPOOL'], 4, 1, 128) : undefined;
 const VERBOSE = process.env['VERBOSE'] === '1';
@@ -260,6 +260,7 @@ async function main(): Promise<number> {
           best.set(t.name, Math.max(best.get(t.name) ?? 0, v));
         }
       }
+      if (VERBOSE) console.log(`  peak RSS so far: ${targets.map((t) => `${t.name} ${memMiB(t.proc.pid!, 'VmHWM').toFixed(0)} MiB`).join(', ')}`);
       const a = best.get('netroot')!;
       const b = best.get('tgt')!;
       console.log(`${m.label}: netroot ${fmt(a)} ${m.unit}, tgt ${fmt(b)} ${m.unit}, ratio ${(a / b).toFixed(2)} (higher is better)`);
