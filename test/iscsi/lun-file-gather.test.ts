@@ -3,7 +3,7 @@
 // were addressed, on a real sparse file, and adjacent ones share pwritev requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LunFile } from '../../src/iscsi/lun-file.js';
@@ -63,7 +63,7 @@ test('scattered and multi-part writes, plus runs longer than IOV_MAX buffers, ar
   });
 });
 
-test('a large write after queued small ones is not merged past the gather limit and stays exact', async () => {
+test('1 MiB writes and a 9 MiB one (over the 8 MiB gather cap) queued together stay exact, in several requests', async () => {
   await withLun(32 << 20, async (lun, path) => {
     const expected = Buffer.alloc(32 << 20);
     const jobs: Array<Promise<void>> = [];
@@ -77,6 +77,31 @@ test('a large write after queued small ones is not merged past the gather limit 
     jobs.push(lun.write([big], 12 << 20));
     await Promise.all(jobs);
     assert.ok(readFileSync(path).equals(expected));
+    assert.equal(lun.writeStats.writes, 13);
+    assert.ok(lun.writeStats.requests >= 3, `the cap splits the run: ${lun.writeStats.requests} requests`);
+  });
+});
+
+test('a gathered write resolves only once its own bytes are in the file (what FUA and SYNC CACHE build on)', async () => {
+  await withLun(2 << 20, async (lun, path) => {
+    const fd = openSync(path, 'r');
+    try {
+      const seen: number[] = [];
+      await Promise.all(
+        Array.from({ length: 128 }, (_, i) =>
+          lun.write([block(i, 8192)], i * 8192).then(() => {
+            const got = Buffer.alloc(8192);
+            readSync(fd, got, 0, 8192, i * 8192);
+            assert.ok(got.equals(block(i, 8192)), `block ${i} not in the file when its write resolved`);
+            seen.push(i);
+          }),
+        ),
+      );
+      assert.equal(seen.length, 128);
+      await lun.sync();
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 
