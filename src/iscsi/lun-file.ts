@@ -37,6 +37,7 @@ function threadPoolSize(): number {
 /** pwritev(2) takes at most IOV_MAX (1024 on Linux) buffers. */
 const IOV_MAX = 1024;
 const MAX_GATHER_BYTES = 8 * 1024 * 1024;
+const CLOSE_WAIT_MS = 10_000;
 
 interface PendingWrite {
   parts: Buffer[];
@@ -259,8 +260,8 @@ export class LunFile {
 
   /**
    * Close the volume. Queued writes fail with E_ISCSI_LUN_CLOSED; writes already handed to the
-   * thread pool are waited for first, so the descriptor cannot be closed (and its number
-   * reused by another open) while a pwrite still targets it.
+   * thread pool are waited for first (up to CLOSE_WAIT_MS), so the descriptor is not closed
+   * (and its number reused by another open) while a pwrite still targets it.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -268,7 +269,15 @@ export class LunFile {
     const queued = this.waiting;
     this.waiting = [];
     for (const w of queued) w.reject(new NetrootError('E_ISCSI_LUN_CLOSED', 'volume is closed'));
-    if (this.writesInFlight > 0) await new Promise<void>((r) => (this.idle = r));
+    if (this.writesInFlight > 0) {
+      // Bounded: a write stuck in the kernel (a hung device) must not hang shutdown forever.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (this.idle = r)),
+        new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     this.idle = undefined;
     const fd = this.fd;
     this.fd = -1;
