@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseXml, DEFAULT_MAX_FILE_BYTES } from './xml.js';
 import { nodeFromXml, type NodeFile } from './node-file.js';
-import { graphFromXml, traverse, orderNodes, type Graph } from './graph.js';
+import { graphFromXml, traverse, orderNodes, byCodePoint, type Graph } from './graph.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
 import { MultiError, UserError, type NetrootError } from '../errors.js';
@@ -99,7 +99,7 @@ export class ProfileCompiler {
       const node = nodeFromXml(m[2]!, p, x, problems);
       const base = nodes.get(m[2]!);
       if (m[1] === 'replace' || !base) nodes.set(m[2]!, node);
-      else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items] });
+      else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items.map((it) => ({ ...it, file: p }))] });
     }
     const graph: Graph = { edges: [], orders: [] };
     if (f.graph.length === 0) problems.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}`));
@@ -157,7 +157,8 @@ export class ProfileCompiler {
       graph: this.src.graph,
       nodes: order.join(' '),
       main: s.main,
-      packages: [...s.packages].sort((a, b) => a.replace(/^[-@]/, '').localeCompare(b.replace(/^[-@]/, '')) || a.localeCompare(b)),
+      // Sorted by name (ignoring the @ of groups and the - of removals), by code unit: LANG-independent.
+      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^[-@]/, ''), b.replace(/^[-@]/, '')) || byCodePoint(a, b)),
       pre: s.pre,
       post: s.post,
     });

@@ -73,6 +73,11 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
   }
 }
 
+/** "Alphabetical" is by UTF-16 code unit, never locale collation: the order must not depend on LANG. */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Depth-first traversal from root; each node once; edges whose filters fail are not followed. */
 export function traverse(g: Graph, root: string, attrs: Readonly<Record<string, string>>): string[] {
   const out = new Map<string, Edge[]>();
@@ -120,7 +125,7 @@ export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readon
   const ready = [...nodes].filter((n) => indeg.get(n) === 0);
   while (ready.length > 0) {
     // Ordered nodes first (alphabetical); the TAIL slot only when nothing else is ready.
-    ready.sort((x, y) => (x === 'TAIL' ? 1 : y === 'TAIL' ? -1 : x === 'HEAD' ? -1 : y === 'HEAD' ? 1 : x.localeCompare(y)));
+    ready.sort((x, y) => (x === 'TAIL' ? 1 : y === 'TAIL' ? -1 : x === 'HEAD' ? -1 : y === 'HEAD' ? 1 : byCodePoint(x, y)));
     const n = ready.shift()!;
     result.push(n);
     for (const s of succ.get(n)!) {
@@ -133,7 +138,7 @@ export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readon
     const e = edges.find((x) => x.head === cycle[0] && x.tail === cycle[1]);
     throw new UserError('E_GRAPH_CYCLE', `<order> has a cycle: ${cycle.join(' → ')}`, { where: e?.where });
   }
-  const unordered = traversed.filter((n) => !ordered.has(n)).sort((a, b) => a.localeCompare(b));
+  const unordered = traversed.filter((n) => !ordered.has(n)).sort(byCodePoint);
   return result.flatMap((n) => (n === 'TAIL' ? unordered : n === 'HEAD' ? [] : [n]));
 }
 

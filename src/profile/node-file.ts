@@ -14,11 +14,13 @@ export type Part =
   | { kind: 'include'; file: string; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
 
-export type Item =
+/** `file` is set on items merged in from a site extend-<name>.xml, so errors name that file. */
+export type Item = (
   | { kind: 'package'; name: string; meta: boolean; disable: boolean; filters: Filters; line: number }
   | { kind: 'script'; section: 'pre' | 'post'; interpreter?: string | undefined; arg?: string | undefined; filters: Filters; parts: Part[]; line: number }
   | { kind: 'main'; command: string; parts: Part[]; filters: Filters; line: number }
-  | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
+  | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number }
+) & { file?: string | undefined };
 
 export interface NodeFile {
   name: string;

@@ -52,10 +52,10 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   return lines.join('\n') + '\n';
 }
 
-function renderParts(parts: Part[], attrs: Record<string, string>, node: NodeFile, opts: RenderOptions): string {
+function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions): string {
   let out = '';
   for (const p of parts) {
-    const where = `${node.path}:${p.line}`;
+    const where = `${path}:${p.line}`;
     switch (p.kind) {
       case 'text':
         out += p.raw ? p.text : expandEntities(p.text, attrs, where);
@@ -109,7 +109,8 @@ function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, 
 export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
   const attrs: Record<string, string> = { ...hostAttrs };
   for (const it of node.items) {
-    const where = `${node.path}:${it.line}`;
+    const path = it.file ?? node.path;
+    const where = `${path}:${it.line}`;
     switch (it.kind) {
       case 'var':
         setVar(it, attrs, where);
@@ -121,12 +122,16 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         break;
       }
       case 'main':
-        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, node, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
+        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, path, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
         break;
       case 'script': {
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
-        const body = renderParts(it.parts, attrs, node, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
+        // inside a heredoc: such a line would cut the script short, so it is refused here.
+        const cut = /^(%end|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body);
+        if (cut) throw new UserError('E_KS_SECTION_LINE', `a line starting with ${cut[1]} inside <${it.section}> would end the section in Anaconda`, { where });
         s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
         break;
       }

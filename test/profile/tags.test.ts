@@ -120,3 +120,31 @@ test('the parse is cached and re-read only when a file changes', () => {
   assert.match(compiler.render('a', attrs), /^two-changed$/m);
   rmSync(dir, { recursive: true });
 });
+
+test('an undefined entity in a site extend- file names that file and its line, not the shipped one', () => {
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node('<post>echo shipped</post>'),
+    'site/extend-a.xml': node('<package>ok</package>\n<post>\necho &Site_Undefined;\n</post>'),
+    'graphs/g/g.xml': graph(''),
+  });
+  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /site\/extend-a\.xml:4: undefined entity &Site_Undefined;/.test(e.message));
+  rmSync(dir, { recursive: true });
+});
+
+test('character references: valid ones expand, out-of-range ones are E_XML_ENTITY with file:line (no crash)', () => {
+  const ok = tree({ 'roles/r/a.xml': node('<post>echo &#65;&#x42;&lt;&amp;</post>'), 'graphs/g/g.xml': graph('') });
+  assert.match(ok.compiler.render('a', attrs), /^echo AB<&$/m);
+  rmSync(ok.dir, { recursive: true });
+  for (const ref of ['&#x110000;', '&#0;', '&#xD800;', '&#9999999;']) {
+    const bad = tree({ 'roles/r/a.xml': node(`<post>echo ${ref}</post>`), 'graphs/g/g.xml': graph('') });
+    assert.throws(() => bad.compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /a\.xml:3: character reference/.test(e.message), ref);
+    rmSync(bad.dir, { recursive: true });
+  }
+});
+
+test('attribute values are inserted once: an entity inside a value is not expanded again (no expansion bomb)', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post>echo &bomb;</post>'), 'graphs/g/g.xml': graph('') });
+  const ks = compiler.render('a', { ...attrs, bomb: '&bomb;&bomb;&hostname;' });
+  assert.match(ks, /^echo &bomb;&bomb;&hostname;$/m);
+  rmSync(dir, { recursive: true });
+});
