@@ -135,7 +135,9 @@ export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readon
   }
   if (result.length < nodes.size) {
     const cycle = findCycle([...nodes].filter((n) => !result.includes(n)), succ);
-    const e = edges.find((x) => x.head === cycle[0] && x.tail === cycle[1]);
+    // Cite the first <order> on the cycle (HEAD → TAIL is implicit and has no place in a file).
+    const pairs = cycle.slice(1).map((t, i) => [cycle[i]!, t] as const);
+    const e = pairs.map(([h, t]) => edges.find((x) => x.head === h && x.tail === t)).find((x) => x !== undefined);
     throw new UserError('E_GRAPH_CYCLE', `<order> has a cycle: ${cycle.join(' → ')}`, { where: e?.where });
   }
   const unordered = traversed.filter((n) => !ordered.has(n)).sort(byCodePoint);
