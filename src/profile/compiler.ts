@@ -134,6 +134,11 @@ export class ProfileCompiler {
     if (l.problems.length > 0) throw new MultiError('E_PROFILE_INVALID', `${l.problems.length} problem(s) in the roles and graph`, l.problems);
   }
 
+  /** Names of every node file (shipped and site), even when other files have problems. */
+  nodeNames(): string[] {
+    return [...this.parseAll().nodes.keys()].sort(byCodePoint);
+  }
+
   check(): NetrootError[] {
     return [...this.parseAll().problems];
   }
