@@ -84,6 +84,7 @@ export class ProfileCompiler {
       }
     };
     const nodes = new Map<string, NodeFile>();
+    if (f.roles.length === 0) problems.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
     for (const p of f.roles) {
       const name = basename(p, '.xml');
       const x = read(p);

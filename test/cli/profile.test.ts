@@ -39,13 +39,16 @@ test('netroot graph check: ok for the shipped graph; every problem of a broken o
   writeFileSync(join(graphs, 'g.xml'), '<graph>\n<edge from="c" to="ghost"/>\n<order head="b" tail="c"/>\n<order head="c" tail="b"/>\n</graph>\n');
   r = await cli(dir, '--set', `profile.rolesDir=${join(dir, 'broken', 'roles')}`, '--set', `profile.graphsDir=${join(dir, 'broken', 'graphs')}`, 'graph', 'check');
   assert.equal(r.code, 2);
-  assert.match(r.err, /^netroot: 4 problem\(s\) in the graph:/);
+  assert.match(r.err, /^netroot: 6 problem\(s\) in the graph:/);
   assert.match(r.err, /a\.xml:3: malformed XML/);
   assert.match(r.err, /b\.xml:1: bad cond/);
   assert.match(r.err, /g\.xml:2: edge c → ghost: node ghost has no node file/);
   assert.match(r.err, /<order> has a cycle: b → c → b/);
+  // the shipped appliances' root nodes (compute, compute-diskless) have no file in this tree
+  assert.match(r.err, /appliance compute: root node compute has no node file/);
+  assert.match(r.err, /appliance compute-diskless: root node compute-diskless has no node file/);
   r = await cli(dir, '--set', `profile.rolesDir=${join(dir, 'broken', 'roles')}`, '--set', `profile.graphsDir=${join(dir, 'broken', 'graphs')}`, 'graph', 'check', '--json');
-  assert.equal(JSON.parse(r.out).length, 4);
+  assert.equal(JSON.parse(r.out).length, 6);
   rmSync(dir, { recursive: true });
 });
 
