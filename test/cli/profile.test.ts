@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cli } from '../helpers/cli.js';
@@ -58,12 +58,89 @@ test('netroot graph draw: DOT always, SVG through graphviz when installed', asyn
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /"compute-diskless" -> "diskless"/);
   assert.doesNotMatch(r.out, /"compute" -> "partitioning"/);
-  if (spawnSync('dot', ['-V']).status === 0) {
-    r = await cli(dir, 'graph', 'draw', '--format', 'svg');
+  // graphviz is in .ci/debian-packages.txt: under CI it must be there. Without it, --format svg is an
+  // operator error that says what to install (both branches assert; neither is skipped).
+  const haveDot = spawnSync('dot', ['-V']).status === 0;
+  if (process.env['CI'] === 'true') assert.ok(haveDot, 'graphviz (dot) is installed under CI');
+  r = await cli(dir, 'graph', 'draw', '--format', 'svg', '--appliance', 'compute-diskless');
+  if (haveDot) {
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /<svg/);
+    assert.match(r.out, /^<\?xml[\s\S]*<svg[\s\S]*<title>compute&#45;diskless&#45;&gt;diskless<\/title>[\s\S]*<\/svg>\s*$/);
+  } else {
+    assert.equal(r.code, 2);
+    assert.match(r.err, /SVG output needs graphviz: apt-get install graphviz/);
   }
   r = await cli(dir, 'graph', 'draw', '--format', 'png');
   assert.equal(r.code, 2);
   rmSync(dir, { recursive: true });
+});
+
+test('entity precedence through `netroot kickstart`: global < os < appliance < host, intrinsic always wins', async () => {
+  const dir = tempStateDir();
+  try {
+    assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254')).code, 0);
+    const tz = async () => /^timezone (\S+) --utc$/m.exec((await cli(dir, 'kickstart', 'compute-0-0')).out)?.[1];
+    assert.equal(await tz(), 'UTC', 'the shipped default');
+    const levels: Array<[string[], string]> = [[[], 'Europe/Global'], [['--os', 'linux'], 'Europe/Os'], [['--appliance', 'compute'], 'Europe/Appliance'], [['--host', 'compute-0-0'], 'Europe/Host']];
+    for (const [scope, value] of levels) {
+      assert.equal((await cli(dir, 'attr', 'set', 'Kickstart_Timezone', value, ...scope)).code, 0);
+      assert.equal(await tz(), value, `after setting ${scope.join(' ') || 'global'}`);
+    }
+    // unset from the most specific level down: each removal uncovers the next level
+    for (const [scope, value] of [[['--host', 'compute-0-0'], 'Europe/Appliance'], [['--appliance', 'compute'], 'Europe/Os'], [['--os', 'linux'], 'Europe/Global']] as Array<[string[], string]>) {
+      assert.equal((await cli(dir, 'attr', 'unset', 'Kickstart_Timezone', ...scope)).code, 0);
+      assert.equal(await tz(), value);
+    }
+    // a host attribute cannot rename the host or move its address (intrinsic wins)
+    assert.equal((await cli(dir, 'attr', 'set', 'hostname', 'evil', '--host', 'compute-0-0')).code, 0);
+    assert.equal((await cli(dir, 'attr', 'set', 'hostaddr', '6.6.6.6', '--host', 'compute-0-0')).code, 0);
+    const ks = (await cli(dir, 'kickstart', 'compute-0-0')).out;
+    assert.match(ks, /^# netroot kickstart for compute-0-0 /);
+    assert.doesNotMatch(ks, /evil|6\.6\.6\.6/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('attr list --json at every level; appliance add refuses a root node without a node file', async () => {
+  const dir = tempStateDir();
+  try {
+    await cli(dir, 'attr', 'set', 'g1', 'x');
+    await cli(dir, 'attr', 'set', 'o1', 'y', '--os', 'linux');
+    await cli(dir, 'attr', 'set', 'a1', 'z', '--appliance', 'compute');
+    const list = async (...scope: string[]) => JSON.parse((await cli(dir, 'attr', 'list', ...scope, '--json')).out) as Array<{ scope: string; target: string; name: string; value: string }>;
+    assert.deepEqual((await list()).map((a) => [a.scope, a.name]).sort(), [['appliance', 'a1'], ['global', 'g1'], ['os', 'o1']]);
+    assert.deepEqual(await list('--os', 'linux'), [{ scope: 'os', target: 'linux', name: 'o1', value: 'y' }]);
+    assert.deepEqual(await list('--appliance', 'compute'), [{ scope: 'appliance', target: 'compute', name: 'a1', value: 'z' }]);
+    const r = await cli(dir, 'appliance', 'add', 'gpu', '--root-node', 'no-such-node');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^netroot: root-node: root node "no-such-node" has no node file/);
+    const g = await cli(dir, 'appliance', 'add', 'gpu', '--root-node', 'compute', '--graph', 'nope');
+    assert.equal(g.code, 2);
+    assert.match(g.err, /graph: no graph "nope"/);
+    const names = (JSON.parse((await cli(dir, 'appliance', 'list', '--json')).out) as Array<{ name: string }>).map((a) => a.name);
+    assert.deepEqual(names, ['compute', 'compute-diskless'], 'nothing written');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('netroot kickstart with a broken profile: exit 2 naming file:line, host state and events untouched', async () => {
+  const dir = tempStateDir();
+  try {
+    const roles = join(dir, 'tree', 'roles');
+    mkdirSync(join(roles, 'base'), { recursive: true });
+    cpSync('roles', roles, { recursive: true });
+    assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01')).code, 0);
+    writeFileSync(join(roles, 'base', 'ntp.xml'), '<?xml version="1.0"?>\n<kickstart>\n<post>\n<file name="/etc/chrony.conf">\n</kickstart>\n');
+    const before = (await cli(dir, 'host', 'show', 'compute-0-0', '--json')).out;
+    const r = await cli(dir, '--set', `profile.rolesDir=${roles}`, 'kickstart', 'compute-0-0');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^netroot: \d+ problem\(s\) in the roles and graph:\n/);
+    assert.match(r.err, /\/tree\/roles\/base\/ntp\.xml:5: malformed XML/);
+    assert.equal(r.out, '', 'no partial kickstart on stdout');
+    assert.equal((await cli(dir, 'host', 'show', 'compute-0-0', '--json')).out, before);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });
