@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tree, node, graph } from './helpers.js';
 
@@ -146,5 +146,19 @@ test('attribute values are inserted once: an entity inside a value is not expand
   const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post>echo &bomb;</post>'), 'graphs/g/g.xml': graph('') });
   const ks = compiler.render('a', { ...attrs, bomb: '&bomb;&bomb;&hostname;' });
   assert.match(ks, /^echo &bomb;&bomb;&hostname;$/m);
+  rmSync(dir, { recursive: true });
+});
+
+test('the whole-graph parse is reused while no file changed (same size and mtime → old text), re-read when one did', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<package>aaaa</package>'), 'graphs/g/g.xml': graph('') });
+  const file = join(dir, 'roles', 'r', 'a.xml');
+  const t = 1_700_000_000; // whole seconds: a timestamp utimes can restore exactly
+  utimesSync(file, t, t);
+  assert.match(compiler.render('a', attrs), /^aaaa$/m);
+  writeFileSync(file, node('<package>bbbb</package>'));
+  utimesSync(file, t, t);
+  assert.match(compiler.render('a', attrs), /^aaaa$/m, 'served from the cached parse, the file was not read again');
+  utimesSync(file, t, t + 5);
+  assert.match(compiler.render('a', attrs), /^bbbb$/m, 'a changed mtime makes it re-read');
   rmSync(dir, { recursive: true });
 });
