@@ -118,6 +118,8 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
       case 'package': {
         if (!passes(it.filters, attrs)) break;
         const name = expandEntities(it.name, attrs, where);
+        // An attribute value must not smuggle a second line (or a section header) into %packages.
+        if (!/^[^\s%#][^\r\n%#]*$/.test(name)) throw new UserError('E_XML_PACKAGE', `<package> expands to ${JSON.stringify(name)}: one package name expected`, { where });
         s.packages.add(`${it.disable ? '-' : ''}${it.meta && !name.startsWith('@') ? '@' : ''}${name}`);
         break;
       }
@@ -127,6 +129,7 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
       case 'script': {
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
+        if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
         const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
         // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
         // inside a heredoc: such a line would cut the script short, so it is refused here.

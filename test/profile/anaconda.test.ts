@@ -64,3 +64,24 @@ test('a script line that Anaconda would read as %end or a section header is refu
     }
   }
 });
+
+test('attribute values cannot inject kickstart lines: packages and script args refuse newlines, main commands stay one line', () => {
+  const files = {
+    'roles/r/a.xml': node('<package>&pkg;</package>'),
+    'roles/r/b.xml': node('<post arg="&arg;">echo</post>'),
+    'roles/r/c.xml': node('<main><timezone>&tz;</timezone></main>'),
+    'graphs/g/g.xml': graph(''),
+  };
+  const { dir, compiler } = tree(files);
+  try {
+    const evil = 'x\n%end\n%pre\nrm -rf /';
+    assert.throws(() => compiler.render('a', { pkg: evil }), (e: Error & { code?: string }) => e.code === 'E_XML_PACKAGE' && /a\.xml:3/.test(e.message));
+    assert.equal(/^pkg-ok$/m.test(compiler.render('a', { pkg: 'pkg-ok' })), true);
+    assert.throws(() => compiler.render('b', { arg: '--nochroot\n%packages' }), { code: 'E_XML_SCRIPT_ARG' });
+    const ks = compiler.render('c', { tz: 'UTC\n%pre\nreboot' });
+    assert.match(ks, /^timezone UTC %pre reboot$/m);
+    assert.deepEqual(anacondaProblems(ks), []);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
