@@ -5,18 +5,12 @@
 // are placed at the TAIL slot, alphabetically (deterministic). A cycle is an error naming it.
 import type { XElement } from './xml.js';
 import { isElement, textOf } from './xml.js';
-import { filtersOf, parseCond, passes, type Filters } from './cond.js';
+import { andFilters, filtersOf, parseCond, passes, type Filters } from './cond.js';
 import { UserError, type NetrootError } from '../errors.js';
 
 export interface Edge { from: string; to: string; filters: Filters; where: string }
 export interface Order { head: string; tail: string; filters: Filters; where: string }
 export interface Graph { edges: Edge[]; orders: Order[] }
-
-function and(a: Filters, b: Filters): Filters {
-  const conds = [a.cond, b.cond].filter((x): x is string => x !== undefined && x.trim() !== '');
-  const cond = conds.length <= 1 ? conds[0] : conds.map((x) => `(${x})`).join(' and ');
-  return { arch: b.arch ?? a.arch, os: b.os ?? a.os, release: b.release ?? a.release, cond };
-}
 
 function condProblems(f: Filters, where: string, problems: NetrootError[]): void {
   if (f.cond === undefined) return;
@@ -61,7 +55,7 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
       }
       for (const [h, hf, hw] of heads) {
         for (const [t, tf, tw] of tails) {
-          const filters = and(and(base, hf), tf);
+          const filters = andFilters(andFilters(base, hf), tf);
           const w = hw !== where ? hw : tw;
           if (isEdge) into.edges.push({ from: h, to: t, filters, where: w });
           else into.orders.push({ head: h, tail: t, filters, where: w });

@@ -94,3 +94,22 @@ test('filters on an edge and on its <to>/<from> children are AND-ed', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+test('arch/os/release of an edge and its child (or a <main> and its command) intersect: the child cannot widen them', () => {
+  const { dir, compiler } = tree({
+    'roles/r/root.xml': node(`<main os="linux"><firewall os="sunos">--narrowed-away</firewall><selinux os="linux,sunos">--kept</selinux></main>
+<main arch="x86_64"><network arch="aarch64,x86_64">--kept-too</network></main>`),
+    'roles/r/never.xml': node(''),
+    'roles/r/yes.xml': node(''),
+    'graphs/g/g.xml': graph('<edge from="root" arch="x86_64"><to arch="aarch64">never</to></edge>\n<edge from="root" arch="x86_64,aarch64"><to arch="x86_64">yes</to></edge>'),
+  });
+  try {
+    assert.deepEqual(compiler.traverse('root', HOST), ['root', 'yes']);
+    const ks = compiler.render('root', HOST);
+    assert.doesNotMatch(ks, /narrowed-away/);
+    assert.match(ks, /^selinux --kept$/m);
+    assert.match(ks, /^network --kept-too$/m);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
