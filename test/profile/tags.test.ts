@@ -162,3 +162,31 @@ test('the whole-graph parse is reused while no file changed (same size and mtime
   assert.match(compiler.render('a', attrs), /^bbbb$/m, 'a changed mtime makes it re-read');
   rmSync(dir, { recursive: true });
 });
+
+test('tag errors name file:line: missing include, <var> without val/ref, failing <eval>, bad <file> attributes', () => {
+  const render = (body: string, extra = {}) => {
+    const { dir, compiler } = tree({ 'roles/r/a.xml': node(body), 'graphs/g/g.xml': graph('') }, extra);
+    try {
+      return compiler.render('a', attrs);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  const fails = (body: string, code: string, extra = {}) => assert.throws(() => render(body, extra), (e: Error & { code?: string; problems?: Array<{ code: string; message: string }> }) => {
+    const all = e.problems ?? [e as { code: string; message: string }];
+    return all.some((p) => p.code === code && /roles\/r\/a\.xml:3: /.test(p.message));
+  }, `${code}: ${body}`);
+  fails('<post><include file="nope.sh"/></post>', 'E_INCLUDE_MISSING');
+  fails('<var name="x"/>', 'E_XML_VAR');
+  fails('<var ref="x"/>', 'E_XML_VAR');
+  fails('<var name="x" ref="Not_Defined"/>', 'E_XML_ENTITY');
+  fails('<post><eval shell="sh">exit 3</eval></post>', 'E_EVAL_FAILED', { allowEval: true });
+  fails('<post><file name="/x" mode="truncate">y</file></post>', 'E_XML_FILE_MODE');
+  fails('<post><file name="/x" vars="maybe">y</file></post>', 'E_XML_FILE_VARS');
+  fails('<post><file name="/x" perms="rwx">y</file></post>', 'E_XML_FILE_PERMS');
+  fails('<post><file name="/x" owner="root;rm -rf /">y</file></post>', 'E_XML_FILE_OWNER');
+  fails('<post><file name="relative/path">y</file></post>', 'E_XML_FILE_NAME');
+  fails('<post><bogus/></post>', 'E_XML_UNKNOWN_TAG');
+  fails('<package></package>', 'E_XML_PACKAGE');
+  fails('<main><Bad_Command/></main>', 'E_XML_MAIN');
+});
