@@ -9,7 +9,7 @@ import { nodeFromXml, type NodeFile } from './node-file.js';
 import { graphFromXml, traverse, orderNodes, byCodePoint, type Graph } from './graph.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
-import { MultiError, UserError, type NetrootError } from '../errors.js';
+import { MultiError, UserError, isNetrootError, type NetrootError } from '../errors.js';
 
 export interface ProfileSources {
   rolesDir: string;
@@ -79,7 +79,8 @@ export class ProfileCompiler {
       try {
         return parseXml(readFileSync(p, 'utf8'), p, max);
       } catch (e) {
-        problems.push(e as NetrootError);
+        // Unreadable files (EACCES, a directory named *.xml) are reported like bad ones, never thrown.
+        problems.push(isNetrootError(e) ? e : new UserError('E_XML_READ', `cannot read: ${(e as Error).message}`, { where: p }));
         return null;
       }
     };

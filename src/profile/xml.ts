@@ -79,7 +79,15 @@ export function parseXml(text: string, file: string, maxBytes = DEFAULT_MAX_FILE
     const children = ((raw[tag] as Raw[]) ?? []).map(convert).filter((c): c is XChild => c !== null);
     return { tag, attrs, children, line };
   };
-  const top = (parser.parse(text) as Raw[]).map(convert).filter((c): c is XElement => c !== null && 'tag' in c);
+  let parsed: Raw[];
+  try {
+    parsed = parser.parse(text) as Raw[];
+  } catch (e) {
+    // fast-xml-parser refuses some inputs the validator let through (e.g. nesting deeper than
+    // its limit): still the file's fault, still named.
+    throw new UserError('E_XML_MALFORMED', `cannot parse: ${(e as Error).message}`, { where: file });
+  }
+  const top = parsed.map(convert).filter((c): c is XElement => c !== null && 'tag' in c);
   if (top.length !== 1) throw new UserError('E_XML_MALFORMED', 'expected exactly one root element', { where: `${file}:1` });
   return top[0]!;
 }

@@ -190,3 +190,12 @@ test('tag errors name file:line: missing include, <var> without val/ref, failing
   fails('<package></package>', 'E_XML_PACKAGE');
   fails('<main><Bad_Command/></main>', 'E_XML_MAIN');
 });
+
+test('deeply nested XML and unreadable node files are reported with the file, never thrown raw', () => {
+  const { dir, compiler } = tree({ 'roles/r/deep.xml': `<kickstart>${'<post>'.repeat(5000)}${'</post>'.repeat(5000)}</kickstart>`, 'graphs/g/g.xml': graph('') });
+  mkdirSync(join(dir, 'roles', 'r', 'adir.xml'));
+  const problems = compiler.check();
+  assert.ok(problems.every((p) => typeof p.code === 'string' && p.user), problems.map((p) => p.message).join('\n'));
+  assert.deepEqual(problems.map((p) => [p.code, p.where?.replace(dir + '/', '')]).sort(), [['E_XML_MALFORMED', 'roles/r/deep.xml'], ['E_XML_READ', 'roles/r/adir.xml']].sort());
+  rmSync(dir, { recursive: true });
+});
