@@ -95,11 +95,15 @@ export class ProfileCompiler {
     }
     for (const p of f.site) {
       const m = /^(extend|replace)-(.+)\.xml$/.exec(basename(p));
-      if (!m) continue;
+      if (!m) {
+        problems.push(new UserError('E_SITE_FILE', `site files are extend-<node>.xml or replace-<node>.xml: ${basename(p)} would be ignored`, { where: p }));
+        continue;
+      }
       const x = read(p);
       if (!x) continue;
       const node = nodeFromXml(m[2]!, p, x, problems);
       const base = nodes.get(m[2]!);
+      if (m[1] === 'extend' && !base) problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
       if (m[1] === 'replace' || !base) nodes.set(m[2]!, node);
       else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items.map((it) => ({ ...it, file: p }))] });
     }

@@ -199,3 +199,16 @@ test('deeply nested XML and unreadable node files are reported with the file, ne
   assert.deepEqual(problems.map((p) => [p.code, p.where?.replace(dir + '/', '')]).sort(), [['E_XML_MALFORMED', 'roles/r/deep.xml'], ['E_XML_READ', 'roles/r/adir.xml']].sort());
   rmSync(dir, { recursive: true });
 });
+
+test('site directory: a misnamed file and an extend- of a node that does not exist are reported', () => {
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node(''),
+    'site/extnd-a.xml': node('<package>typo</package>'),
+    'site/extend-ghost.xml': node('<package>x</package>'),
+    'site/replace-a.xml': node('<package>fine</package>'),
+    'graphs/g/g.xml': graph(''),
+  });
+  const got = compiler.check().map((p) => [p.code, p.where?.replace(dir + '/', '')]);
+  assert.deepEqual(got.sort(), [['E_NODE_MISSING', 'site/extend-ghost.xml'], ['E_SITE_FILE', 'site/extnd-a.xml']]);
+  rmSync(dir, { recursive: true });
+});
