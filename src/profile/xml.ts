@@ -56,7 +56,10 @@ type Raw = Record<string, unknown>;
 
 export function parseXml(text: string, file: string, maxBytes = DEFAULT_MAX_FILE_BYTES): XElement {
   if (Buffer.byteLength(text) > maxBytes) throw new UserError('E_FILE_TOO_LARGE', `larger than ${maxBytes} bytes: refused`, { where: file });
-  const decl = /<!(DOCTYPE|ENTITY)/i.exec(text);
+  // Declarations are looked for outside CDATA and comments (a script may well print "<!DOCTYPE html>");
+  // masking keeps every offset, so the line reported is the real one.
+  const masked = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, (m) => m.replace(/[^\n]/g, ' '));
+  const decl = /<!(DOCTYPE|ENTITY)/i.exec(masked);
   if (decl) throw new UserError('E_XML_ENTITY', `<!${decl[1]}> declarations are refused (entity expansion attacks); attributes are supplied by netroot`, { where: `${file}:${lineAt(text, decl.index)}` });
   // fast-xml-parser's validator rejects long entity names (Rocks attribute names are long): validate
   // a copy in which every well-formed named entity is `&amp;`; the parse below keeps the original.

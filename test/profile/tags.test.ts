@@ -212,3 +212,12 @@ test('site directory: a misnamed file and an extend- of a node that does not exi
   assert.deepEqual(got.sort(), [['E_NODE_MISSING', 'site/extend-ghost.xml'], ['E_SITE_FILE', 'site/extnd-a.xml']]);
   rmSync(dir, { recursive: true });
 });
+
+test('"<!DOCTYPE" inside CDATA or a comment is text, not a declaration; outside them it is refused', () => {
+  const ok = tree({ 'roles/r/a.xml': node('<!-- <!DOCTYPE x> in a comment -->\n<post><![CDATA[cat > /var/www/index.html << EOF\n<!DOCTYPE html>\nEOF]]></post>'), 'graphs/g/g.xml': graph('') });
+  assert.match(ok.compiler.render('a', attrs), /^<!DOCTYPE html>$/m);
+  rmSync(ok.dir, { recursive: true });
+  const bad = tree({ 'roles/r/a.xml': '<?xml version="1.0"?>\n<!-- fine -->\n<!ENTITY x "y">\n<kickstart/>\n', 'graphs/g/g.xml': graph('') });
+  assert.deepEqual(bad.compiler.check().map((p) => [p.code, p.where?.replace(bad.dir + '/', '')]), [['E_XML_ENTITY', 'roles/r/a.xml:3']]);
+  rmSync(bad.dir, { recursive: true });
+});
