@@ -144,3 +144,28 @@ test('netroot kickstart with a broken profile: exit 2 naming file:line, host sta
     rmSync(dir, { recursive: true });
   }
 });
+
+test('site overrides and <eval> through the CLI: <stateDir>/site-roles extend- file; eval refused (exit 2, file:line) unless profile.allowEval', async () => {
+  const dir = tempStateDir();
+  try {
+    assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01')).code, 0);
+    mkdirSync(join(dir, 'site-roles'));
+    writeFileSync(join(dir, 'site-roles', 'extend-ssh.xml'), '<?xml version="1.0"?>\n<kickstart>\n<package>site-tool</package>\n<post>\n<eval shell="sh">echo evaluated-$((6*7))</eval>\n</post>\n</kickstart>\n');
+    let r = await cli(dir, 'kickstart', 'compute-0-0');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^netroot: .*site-roles\/extend-ssh\.xml:5: <eval> runs code on the frontend and is disabled/);
+    assert.equal(r.out, '');
+    r = await cli(dir, '--set', 'profile.allowEval=true', 'kickstart', 'compute-0-0');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^evaluated-42$/m);
+    assert.match(r.out, /^site-tool$/m);
+    writeFileSync(join(dir, 'site-roles', 'replace-ssh.xml'), '<?xml version="1.0"?>\n<kickstart>\n<package>replaced-ssh</package>\n</kickstart>\n');
+    rmSync(join(dir, 'site-roles', 'extend-ssh.xml'));
+    r = await cli(dir, 'kickstart', 'compute-0-0');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^replaced-ssh$/m);
+    assert.doesNotMatch(r.out, /^openssh-server$/m, 'the shipped ssh node is gone');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
