@@ -1,4 +1,4 @@
-// Rocks graph XML: all files of graphs/<graph>/ merged. Edges (three forms, child conds AND-ed
+// Rocks graph XML: all files of graphs/<graph>/ merged. Edges (three forms, child filters AND-ed
 // with the edge's) and orders (three forms, HEAD/TAIL special). Traversal is depth-first from the
 // appliance's root, each node once, following edges whose filters pass. Node order: a topological
 // sort of the <order> graph with ties broken alphabetically; traversed nodes that no <order> names
