@@ -70,9 +70,13 @@ class SqliteHosts {
     try {
       this.db.prepare('INSERT INTO interfaces (host_id, mac, ip, subnet, device) VALUES (?, ?, ?, ?, ?)').run(hostId, i.mac, i.ip, i.subnet, i.device);
     } catch (e) {
+      // Name the holder: the operator's next step is usually `netroot host show <it>`.
+      const constraint = (e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT') === true;
+      const holder = (col: 'mac' | 'ip', v: string | null) =>
+        (constraint ? (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name : undefined) ?? 'another host';
       mapConstraint(e, {
-        'interfaces.mac': `MAC ${i.mac} is already assigned to another host`,
-        'interfaces.ip': `IP ${i.ip} is already assigned to another host`,
+        'interfaces.mac': `MAC ${i.mac} is already assigned to ${holder('mac', i.mac)}`,
+        'interfaces.ip': `IP ${i.ip} is already assigned to ${holder('ip', i.ip)}`,
       });
     }
   }
