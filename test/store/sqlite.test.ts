@@ -144,3 +144,14 @@ test('attribute precedence: defaults < config < global < os < appliance < host <
   await store.close();
   rmSync(dir, { recursive: true });
 });
+
+test('resolved attributes are listed in the same order whatever LANG says', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = "import { resolveAttributes } from './src/store/resolve-attributes.ts'; const repos = { appliances: { get: async () => ({ name: 'a', basename: 'a', graph: 'g', rootNode: 'r', discoverable: true }) }, attributes: { list: async () => [] } }; const host = { name: 'h', appliance: 'a', rack: 0, rank: 0, os: 'linux', arch: 'x86_64', bootAction: 'os', state: 'discovered', interfaces: [] }; const r = await resolveAttributes(repos, host, { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 1, iscsiPort: 2 }, { 'å_x': '1', aa: '2', Z: '3', 'ı': '4', i: '5', I: '6' }); console.log(r.map((a) => a.name).join(' '));";
+  const orders = ['C', 'sv_SE.UTF-8', 'tr_TR.UTF-8'].map((lang) => {
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LANG: lang, LC_ALL: lang } });
+    assert.equal(p.status, 0, p.stderr);
+    return p.stdout.trim();
+  });
+  assert.equal(new Set(orders).size, 1, orders.join('\n'));
+});
