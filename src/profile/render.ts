@@ -3,12 +3,14 @@
 // shell that writes the file; <eval> runs on the frontend (only when the operator allowed it);
 // <include> inlines a file from the include directory (never outside it).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { NodeFile, Part } from './node-file.js';
 import { passes } from './cond.js';
 import { expandEntities } from './entities.js';
 import { UserError } from '../errors.js';
+
+const INCLUDE_MAX_BYTES = 1024 * 1024;
 
 export interface Sections {
   main: string[];
@@ -77,7 +79,15 @@ function renderParts(parts: Part[], attrs: Record<string, string>, path: string,
           throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: no such file in ${opts.includeDir}`, { where });
         }
         if (!real.startsWith(root + sep)) throw new UserError('E_INCLUDE_OUTSIDE', `<include file="${file}"> leaves the include directory`, { where });
-        out += readFileSync(real, 'utf8');
+        let text: string;
+        try {
+          if (statSync(real).size > INCLUDE_MAX_BYTES) throw new UserError('E_FILE_TOO_LARGE', `<include file="${file}"> is larger than ${INCLUDE_MAX_BYTES} bytes: refused`, { where });
+          text = readFileSync(real, 'utf8');
+        } catch (e) {
+          if (e instanceof UserError) throw e;
+          throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { where });
+        }
+        out += text;
         break;
       }
       case 'eval': {

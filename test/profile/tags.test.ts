@@ -221,3 +221,10 @@ test('"<!DOCTYPE" inside CDATA or a comment is text, not a declaration; outside 
   assert.deepEqual(bad.compiler.check().map((p) => [p.code, p.where?.replace(bad.dir + '/', '')]), [['E_XML_ENTITY', 'roles/r/a.xml:3']]);
   rmSync(bad.dir, { recursive: true });
 });
+
+test('<include> of a directory or a huge file is a UserError with file:line, not a crash', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post><include file="adir"/></post>'), 'roles/r/b.xml': node('<post><include file="big"/></post>'), 'include/adir/x': 'x', 'include/big': 'y'.repeat(1024 * 1024 + 1), 'graphs/g/g.xml': graph('') });
+  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_INCLUDE_MISSING' && /a\.xml:3: .*EISDIR/.test(e.message));
+  assert.throws(() => compiler.render('b', attrs), (e: Error & { code?: string }) => e.code === 'E_FILE_TOO_LARGE' && /b\.xml:3: /.test(e.message));
+  rmSync(dir, { recursive: true });
+});
