@@ -155,3 +155,30 @@ test('resolved attributes are listed in the same order whatever LANG says', asyn
   });
   assert.equal(new Set(orders).size, 1, orders.join('\n'));
 });
+
+test("reads never wait for another process's writer: a kickstart's lookups go on while a CLI holds the write lock", async () => {
+  const { store, dir, path } = tempStore();
+  await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  await store.close();
+  const reader = new SqliteStore(path, { busyTimeoutMs: 50 });
+  const { default: Database } = await import('better-sqlite3');
+  const writer = new Database(path);
+  try {
+    writer.exec('BEGIN IMMEDIATE');
+    writer.prepare("INSERT INTO events (at, kind, detail) VALUES ('now', 'uncommitted', '{}')").run();
+    // Every read the kickstart path makes, while the other connection holds the write lock:
+    assert.equal((await reader.hosts.get('compute-0-0'))?.name, 'compute-0-0');
+    assert.equal((await reader.hosts.byIp('10.1.255.254'))?.name, 'compute-0-0');
+    assert.equal((await reader.appliances.get('compute'))?.rootNode, 'compute');
+    assert.deepEqual(await reader.attributes.list({ scope: 'host', target: 'compute-0-0' }), []);
+    assert.equal((await reader.events.list({ kind: 'uncommitted' })).length, 0, 'a snapshot: nothing uncommitted is seen');
+    // A write does wait for the lock (and gives up after the busy timeout).
+    await assert.rejects(reader.events.append({ kind: 'blocked' }), /locked|busy/i);
+    writer.exec('COMMIT');
+    assert.equal((await reader.events.list({ kind: 'uncommitted' })).length, 1);
+  } finally {
+    writer.close();
+    await reader.close();
+    rmSync(dir, { recursive: true });
+  }
+});
