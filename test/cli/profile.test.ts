@@ -109,7 +109,7 @@ test('attr list --json at every level; appliance add refuses a root node without
     await cli(dir, 'attr', 'set', 'o1', 'y', '--os', 'linux');
     await cli(dir, 'attr', 'set', 'a1', 'z', '--appliance', 'compute');
     const list = async (...scope: string[]) => JSON.parse((await cli(dir, 'attr', 'list', ...scope, '--json')).out) as Array<{ scope: string; target: string; name: string; value: string }>;
-    assert.deepEqual((await list()).map((a) => [a.scope, a.name]).sort(), [['appliance', 'a1'], ['global', 'g1'], ['os', 'o1']]);
+    assert.deepEqual((await list()).map((a) => [a.scope, a.name]).sort(), [['appliance', 'a1'], ['appliance', 'diskless'], ['global', 'g1'], ['os', 'o1']]);
     assert.deepEqual(await list('--os', 'linux'), [{ scope: 'os', target: 'linux', name: 'o1', value: 'y' }]);
     assert.deepEqual(await list('--appliance', 'compute'), [{ scope: 'appliance', target: 'compute', name: 'a1', value: 'z' }]);
     const r = await cli(dir, 'appliance', 'add', 'gpu', '--root-node', 'no-such-node');

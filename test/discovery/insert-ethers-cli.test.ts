@@ -18,6 +18,10 @@ async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
 
 const mac = (i: number) => `52:54:00:00:02:${i.toString(16).padStart(2, '0')}`;
 
+/** tmux servers of this test process's own (-L), one per test: no other tmux user can race with it. */
+const TMUX = ['-L', `nrt-test-rep-${process.pid}`];
+const TMUX_SCREEN = ['-L', `nrt-test-screen-${process.pid}`];
+
 test('insert-ethers --count 2 adds machines in order of first DISCOVER through the running frontend', async () => {
   const { f, dir, port } = await frontend();
   try {
@@ -113,7 +117,7 @@ test('REST API: reads are open, changes need the token', async () => {
 test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) marks and quits on q', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
   const { f, dir, port } = await frontend();
   const session = `nrt-ie-${process.pid}`;
-  const capture = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+  const capture = () => execFileSync('tmux', [...TMUX_SCREEN, 'capture-pane', '-p', '-t', session], { encoding: 'utf8' });
   const waitScreen = async (re: RegExp) => {
     for (let i = 0; i < 200; i++) {
       const s = capture();
@@ -123,7 +127,7 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
     throw new Error(`screen never matched ${re}:\n${capture()}`);
   };
   try {
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30',
+    execFileSync('tmux', [...TMUX_SCREEN, 'new-session', '-d', '-s', session, '-x', '100', '-y', '30',
       `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --appliance compute-diskless; echo EXIT=$?; sleep 30`]);
     await waitScreen(/Press q to quit/);
     f.hub.report({ mac: mac(1) });
@@ -132,11 +136,11 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
     await f.store.hosts.update('compute-0-0', { state: 'kickstarted' });
     f.hub.changed();
     s = await waitScreen(/\(\*\) kickstarted/);
-    execFileSync('tmux', ['send-keys', '-t', session, 'q']);
+    execFileSync('tmux', [...TMUX_SCREEN, 'send-keys', '-t', session, 'q']);
     s = await waitScreen(/EXIT=\d/);
     assert.match(s, /EXIT=0/);
   } finally {
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    spawnSync('tmux', [...TMUX_SCREEN, 'kill-server']);
     await f.stop();
     rmSync(dir, { recursive: true });
   }
@@ -144,8 +148,9 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
 
 test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, anything else refuses', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
   const { f, dir, port } = await frontend();
-  const session = `nrt-ie-rep-${process.pid}`;
-  const capture = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+  const first = `nrt-ie-rep-${process.pid}`;
+  let session = first;
+  const capture = () => execFileSync('tmux', [...TMUX, 'capture-pane', '-p', '-t', session], { encoding: 'utf8' });
   const waitScreen = async (re: RegExp) => {
     for (let i = 0; i < 200; i++) {
       const s = capture();
@@ -154,29 +159,29 @@ test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, 
     }
     throw new Error(`screen never matched ${re}:\n${capture()}`);
   };
-  const replace = (m: string) => execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '150', '-y', '30',
+  const replace = (m: string) => execFileSync('tmux', [...TMUX, 'new-session', '-d', '-s', session, '-x', '150', '-y', '30',
     `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --replace compute-0-0 --mac ${m}; echo EXIT=$?; sleep 30`]);
   try {
     await f.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
     const before = await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' });
     replace(mac(2));
     await waitScreen(/compute-0-0's iSCSI volume .* will belong to 52:54:00:00:02:02\. Continue\? \[y\/N\]/);
-    execFileSync('tmux', ['send-keys', '-t', session, 'n', 'Enter']);
+    execFileSync('tmux', [...TMUX, 'send-keys', '-t', session, 'n', 'Enter']);
     let s = await waitScreen(/EXIT=\d/);
     assert.match(s, /confirm with --yes/);
     assert.match(s, /EXIT=2/);
     assert.equal((await f.store.hosts.byMac(mac(1)))?.name, 'compute-0-0');
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    session = `${first}-2`; // a second session: killing the first would stop the server under us
     replace(mac(2));
     await waitScreen(/Continue\? \[y\/N\]/);
-    execFileSync('tmux', ['send-keys', '-t', session, 'y', 'Enter']);
+    execFileSync('tmux', [...TMUX, 'send-keys', '-t', session, 'y', 'Enter']);
     s = await waitScreen(/EXIT=\d/);
     assert.match(s, /EXIT=0/);
     assert.equal((await f.store.hosts.byMac(mac(2)))?.name, 'compute-0-0');
     assert.equal(await f.store.hosts.byMac(mac(1)), null);
     assert.deepEqual(await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' }), before, 'the volume, target, initiator and CHAP stay with the host');
   } finally {
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    spawnSync('tmux', [...TMUX, 'kill-server']);
     await f.stop();
     rmSync(dir, { recursive: true });
   }
