@@ -9,7 +9,7 @@
 //
 // Knobs (environment): BENCH_DHCP_SECONDS (trial length, default 5), BENCH_DHCP_SERVERS
 // (comma list of netroot,dnsmasq,kea; default all), BENCH_DHCP_START (first rate, default 500),
-// BENCH_DHCP_PROF (a directory: netroot runs under --cpu-prof writing profiles there).
+// BENCH_DHCP_RATE (one trial at this rate instead of the search), BENCH_DHCP_PROF (a directory: netroot runs under --cpu-prof writing profiles there).
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { runPerfdhcp, type PerfdhcpResult } from './lib/perfdhcp.js';
 
 const SECONDS = Number(process.env.BENCH_DHCP_SECONDS ?? 5);
 const START_RATE = Number(process.env.BENCH_DHCP_START ?? 500);
+const FIXED_RATE = Number(process.env.BENCH_DHCP_RATE ?? 0);
 const PROF = process.env.BENCH_DHCP_PROF ? resolve(process.env.BENCH_DHCP_PROF) : null;
 const CLIENTS = 500_000;
 const MAX_DROP = 1; // percent
@@ -115,6 +116,10 @@ async function trial(def: ServerDef, rate: number, n: number): Promise<PerfdhcpR
 
 /** Highest offered rate with < MAX_DROP % drops: double until a trial fails, then bisect. */
 async function search(def: ServerDef): Promise<PerfdhcpResult | null> {
+  if (FIXED_RATE) {
+    const r = await trial(def, FIXED_RATE, 0);
+    return r.dropPercent < MAX_DROP ? r : null;
+  }
   let best: PerfdhcpResult | null = null;
   let failRate = Infinity; // lowest offered rate that failed
   let rate = START_RATE;

@@ -4,6 +4,7 @@
 // (src/lab's removeStale). `destroy()` kills whatever still runs inside and deletes both
 // namespaces; `onExit` makes sure it runs on normal exit, an uncaught error, SIGINT and SIGTERM.
 import { ip, removeStale, deleteNamespace } from '../../src/lab/netns.js';
+import { NetrootError } from '../../src/errors.js';
 
 export interface VethPair {
   clientNs: string;
@@ -48,6 +49,13 @@ export function createVethPair(o: VethOptions): VethPair {
       ip('-n', ns, 'addr', 'add', `${addr}/${o.prefixLen}`, 'dev', dev);
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+    // The carrier comes up a moment after `link set up`; Kea refuses an interface that is not
+    // RUNNING yet, so wait (bounded) for LOWER_UP on both ends.
+    const deadline = Date.now() + 5000;
+    while (![[clientNs, clientIf], [serverNs, serverIf]].every(([ns, dev]) => ip('-n', ns!, 'link', 'show', 'dev', dev!).includes('LOWER_UP'))) {
+      if (Date.now() > deadline) throw new NetrootError('E_BENCH_NETNS', `veth ${clientIf}/${serverIf} has no carrier after 5 s`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     }
   } catch (e) {
     destroy();

@@ -1,9 +1,12 @@
 // Pool leases for machines the store does not know (only when the operator enables a pool).
-// Durable before they are announced: every change is appended to a journal and fdatasync'ed, in
-// batches (one write + one sync per event-loop turn for all pending changes), and an ACK is sent
-// only after its record is on disk — so leases survive a restart and a kill -9. On start the
+// Durable before they are announced: every change is appended to a journal and fdatasync'ed by a
+// group commit — while one fdatasync runs (in libuv's thread pool, so the event loop keeps
+// receiving), new records queue up; when it completes, its records' promises resolve and all
+// queued records go out in one write + one fdatasync. A promise resolves only after an
+// fdatasync that started after its record was written — so an ACK, sent on resolution, always
+// describes a lease that survives a restart and a kill -9. On start the
 // journal is replayed and compacted (rewritten with the live leases, then renamed).
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
 import { formatIPv4, parseIPv4 } from '../net/address.js';
 
 export interface PoolConfig {
@@ -24,6 +27,8 @@ export class LeasePool {
   private fd: number | null = null;
   private pending: Array<{ line: string; done: () => void; fail: (e: Error) => void }> = [];
   private scheduled = false;
+  /** The fdatasync in flight, if any; the next batch starts when it settles. */
+  private syncing: Promise<void> | null = null;
   private readonly start: number;
   private readonly end: number;
   private cursor: number;
@@ -60,8 +65,10 @@ export class LeasePool {
     this.fd = openSync(this.journal, 'a', 0o600);
   }
 
-  close(): void {
-    this.flush();
+  /** Waits for the sync in flight, writes what is still queued, closes the journal. */
+  async close(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    this.flushSync();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
@@ -128,15 +135,40 @@ export class LeasePool {
     if (this.fd === null) return Promise.resolve();
     return new Promise((done, fail) => {
       this.pending.push({ line, done, fail });
-      if (!this.scheduled) {
+      // setImmediate: records from every packet read in this event-loop turn share the batch.
+      if (!this.scheduled && !this.syncing) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
+  /** Starts one group commit of everything queued; chains the next when it completes. */
   private flush(): void {
     this.scheduled = false;
+    if (this.syncing || this.pending.length === 0 || this.fd === null) return;
+    const batch = this.pending;
+    this.pending = [];
+    const fd = this.fd;
+    this.syncing = new Promise<void>((settled) => {
+      const finish = (e: Error | null): void => {
+        for (const b of batch) e ? b.fail(e) : b.done();
+        this.syncing = null;
+        settled();
+        if (this.pending.length > 0 && this.fd !== null) this.flush();
+      };
+      try {
+        writeSync(fd, batch.map((b) => b.line).join(''));
+      } catch (e) {
+        finish(e as Error);
+        return;
+      }
+      fdatasync(fd, (e) => finish(e));
+    });
+  }
+
+  /** close(): the last records, synchronously (no sync is in flight then). */
+  private flushSync(): void {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0 || this.fd === null) return;

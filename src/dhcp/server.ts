@@ -119,7 +119,7 @@ export class DhcpServer {
 
   async stop(): Promise<void> {
     for (const s of this.sockets.splice(0)) await new Promise<void>((r) => s.close(() => r()));
-    this.pool?.close();
+    await this.pool?.close();
   }
 
   /** Pure request handling (tests and fuzzing call it directly). Never throws. */
