@@ -114,35 +114,43 @@ async function trial(def: ServerDef, rate: number, n: number): Promise<PerfdhcpR
   }
 }
 
-/** Highest offered rate with < MAX_DROP % drops: double until a trial fails, then bisect. */
-async function search(def: ServerDef): Promise<PerfdhcpResult | null> {
-  if (FIXED_RATE) {
-    const r = await trial(def, FIXED_RATE, 0);
-    return r.dropPercent < MAX_DROP ? r : null;
+/**
+ * The search for one server's highest offered rate with < MAX_DROP % drops: double until a trial
+ * fails, then bisect between the best pass and the lowest failure, at most MAX_TRIALS trials.
+ */
+class RateSearch {
+  best: PerfdhcpResult | null = null;
+  private failRate = Infinity;
+  private trials = 0;
+  next: number | null;
+  constructor(readonly def: ServerDef) {
+    this.next = FIXED_RATE || START_RATE;
   }
-  let best: PerfdhcpResult | null = null;
-  let failRate = Infinity; // lowest offered rate that failed
-  let rate = START_RATE;
-  for (let n = 0; n < MAX_TRIALS; n++) {
-    const r = await trial(def, rate, n);
+  record(r: PerfdhcpResult): void {
+    this.trials++;
     if (r.dropPercent < MAX_DROP) {
-      if (!best || r.offered > best.offered) best = r;
-    } else failRate = Math.min(failRate, rate);
-    if (!best) rate = Math.floor(failRate / 2);
-    else if (failRate === Infinity) rate = best.offered * 2;
-    else if (failRate / best.offered <= 1.12) break;
-    else rate = Math.round((best.offered + failRate) / 2);
-    if (rate < 50) break;
+      if (!this.best || r.offered > this.best.offered) this.best = r;
+    } else this.failRate = Math.min(this.failRate, r.offered);
+    let rate: number | null;
+    if (FIXED_RATE || this.trials >= MAX_TRIALS) rate = null;
+    else if (!this.best) rate = Math.floor(this.failRate / 2);
+    else if (this.failRate === Infinity) rate = this.best.offered * 2;
+    else if (this.failRate / this.best.offered <= 1.12) rate = null;
+    else rate = Math.round((this.best.offered + this.failRate) / 2);
+    this.next = rate !== null && rate >= 50 ? rate : null;
   }
-  return best;
 }
 
+// Rounds: each round runs the next trial of every server still searching, one after another, so
+// load from other work on the machine falls on all servers alike rather than on whichever ran last.
 const wanted = (process.env.BENCH_DHCP_SERVERS ?? 'netroot,dnsmasq,kea').split(',');
-const results = new Map<string, PerfdhcpResult | null>();
-for (const def of servers.filter((s) => wanted.includes(s.name))) {
-  console.log(`${def.name}:`);
-  results.set(def.name, await search(def));
+const searches = servers.filter((s) => wanted.includes(s.name)).map((d) => new RateSearch(d));
+let trialNo = 0;
+for (let round = 0; round < MAX_TRIALS && searches.some((s) => s.next !== null); round++) {
+  console.log(`round ${round + 1}:`);
+  for (const s of searches) if (s.next !== null) s.record(await trial(s.def, s.next, trialNo++));
 }
+const results = new Map(searches.map((s) => [s.def.name, s.best]));
 
 const fmt = (r: PerfdhcpResult | null | undefined): string => (r ? `${Math.round(r.rate)}/s` : 'none');
 const nr = results.get('netroot');

@@ -29,6 +29,8 @@ export class LeasePool {
   private scheduled = false;
   /** The fdatasync in flight, if any; the next batch starts when it settles. */
   private syncing: Promise<void> | null = null;
+  /** fdatasync calls on the journal since open (observability; tests check the grouping). */
+  syncs = 0;
   private readonly start: number;
   private readonly end: number;
   private cursor: number;
@@ -163,6 +165,7 @@ export class LeasePool {
         finish(e as Error);
         return;
       }
+      this.syncs++;
       fdatasync(fd, (e) => finish(e));
     });
   }
@@ -174,6 +177,7 @@ export class LeasePool {
     if (batch.length === 0 || this.fd === null) return;
     try {
       writeSync(this.fd, batch.map((b) => b.line).join(''));
+      this.syncs++;
       fdatasyncSync(this.fd);
       for (const b of batch) b.done();
     } catch (e) {

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LeasePool } from '../../src/dhcp/index.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const CONFIG = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600 };
+const mac = (i: number): string => `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+
+test('group commit: concurrent leases share fdatasyncs, and each resolves only once its record is in the journal', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  const N = 300;
+  const seen: boolean[] = [];
+  const commits: Promise<void>[] = [];
+  for (let i = 0; i < N; i++) {
+    const ip = pool.candidate(mac(i), null);
+    assert.ok(ip);
+    commits.push(pool.commit(mac(i), ip).then(() => {
+      seen[i] = readFileSync(file, 'utf8').includes(`lease ${mac(i)} ${ip} `);
+    }));
+    // half of them arrive in a later event-loop turn, while the first batch is syncing
+    if (i === N / 2) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(commits);
+  assert.equal(seen.filter(Boolean).length, N);
+  assert.ok(pool.syncs >= 1 && pool.syncs < N / 10, `${pool.syncs} fdatasyncs for ${N} leases`);
+  await pool.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('close() waits for the sync in flight and writes what is still queued; a reopened pool has every lease', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  const ips: string[] = [];
+  const commits: Promise<void>[] = [];
+  for (let i = 0; i < 100; i++) {
+    const ip = pool.candidate(mac(i), null)!;
+    ips.push(ip);
+    commits.push(pool.commit(mac(i), ip));
+  }
+  const closing = pool.close(); // not awaiting the commits first
+  await Promise.all([closing, ...commits]);
+  const again = new LeasePool(CONFIG, file);
+  again.open();
+  assert.equal(again.size, 100);
+  for (let i = 0; i < 100; i++) assert.equal(again.owns(mac(i), ips[i]!), true, mac(i));
+  // and a new machine gets none of those addresses
+  const next = again.candidate(mac(1000), ips[5]!);
+  assert.ok(next && !ips.includes(next), `got ${next}`);
+  await again.close();
+  rmSync(dir, { recursive: true });
+});
