@@ -20,10 +20,17 @@ interface Lease {
   expires: number; // epoch ms
 }
 
+/** How long a walk that found the pool full is trusted before walking again. */
+export const EXHAUSTED_RETRY_MS = 1000;
+
 export class LeasePool {
   private readonly byMac = new Map<string, Lease>();
   private readonly byIp = new Map<string, string>();
+  /** The same leases keyed by the address as a number (the allocation walk). */
+  private readonly byIpNum = new Map<number, Lease>();
   private readonly declined = new Map<string, number>();
+  /** When a walk last found no free address (null: not known to be full). */
+  private exhaustedAt: number | null = null;
   private fd: number | null = null;
   private pending: Array<{ line: string; done: () => void; fail: (e: Error) => void }> = [];
   private scheduled = false;
@@ -77,36 +84,58 @@ export class LeasePool {
 
   private set(mac: string, ip: string, expires: number): void {
     this.drop(mac);
-    this.byMac.set(mac, { ip, expires });
+    const lease = { ip, expires };
+    this.byMac.set(mac, lease);
     this.byIp.set(ip, mac);
+    const n = parseIPv4(ip);
+    if (n !== null) this.byIpNum.set(n, lease);
   }
   private drop(mac: string): void {
     const l = this.byMac.get(mac);
-    if (l) this.byIp.delete(l.ip);
+    if (l) {
+      this.byIp.delete(l.ip);
+      const n = parseIPv4(l.ip);
+      if (n !== null) this.byIpNum.delete(n);
+      this.exhaustedAt = null;
+    }
     this.byMac.delete(mac);
   }
 
-  /** The address for mac: its current lease, else the next free one; null when exhausted. */
+  /**
+   * The address for mac: its current lease, else the requested one if free, else the next free one
+   * after the cursor; null when exhausted. The walk compares numbers (an address is formatted only
+   * once found). A walk that finds nothing is remembered until a lease is released, declined,
+   * committed or EXHAUSTED_RETRY_MS passes (leases may expire): a storm of DISCOVERs against a
+   * full pool costs one walk, not one per packet.
+   */
   candidate(mac: string, requested: string | null): string | null {
-    const now = Date.now();
     const own = this.byMac.get(mac);
     if (own) return own.ip;
-    const free = (ip: string) => {
-      const holder = this.byIp.get(ip);
-      const holderLease = holder ? this.byMac.get(holder) : undefined;
-      return (!holderLease || holderLease.expires <= now) && (this.declined.get(ip) ?? 0) <= now;
-    };
+    const now = Date.now();
     if (requested) {
       const n = parseIPv4(requested);
-      if (n !== null && n >= this.start && n <= this.end && free(requested)) return requested;
+      if (n !== null && n >= this.start && n <= this.end && this.free(requested, now)) return requested;
     }
+    if (this.exhaustedAt !== null && now - this.exhaustedAt < EXHAUSTED_RETRY_MS) return null;
     const size = this.end - this.start + 1;
     for (let i = 0; i < size; i++) {
-      const ip = formatIPv4(this.cursor);
-      this.cursor = this.cursor >= this.end ? this.start : this.cursor + 1;
-      if (free(ip)) return ip;
+      const n = this.cursor;
+      this.cursor = n >= this.end ? this.start : n + 1;
+      const holder = this.byIpNum.get(n);
+      if (holder !== undefined && holder.expires > now) continue;
+      const ip = formatIPv4(n);
+      if ((this.declined.get(ip) ?? 0) > now) continue;
+      this.exhaustedAt = null;
+      return ip;
     }
+    this.exhaustedAt = now;
     return null;
+  }
+
+  private free(ip: string, now: number): boolean {
+    const holder = this.byIp.get(ip);
+    const holderLease = holder ? this.byMac.get(holder) : undefined;
+    return (!holderLease || holderLease.expires <= now) && (this.declined.get(ip) ?? 0) <= now;
   }
 
   owns(mac: string, ip: string): boolean {
@@ -130,6 +159,7 @@ export class LeasePool {
 
   decline(mac: string, ip: string): Promise<void> {
     this.declined.set(ip, Date.now() + this.config.leaseSeconds * 1000);
+    this.exhaustedAt = null;
     return this.owns(mac, ip) ? this.release(mac) : Promise.resolve();
   }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeasePool } from '../../src/dhcp/index.js';
+import { EXHAUSTED_RETRY_MS } from '../../src/dhcp/leases.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const CONFIG = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600 };
@@ -55,4 +56,28 @@ test('close() waits for the sync in flight and writes what is still queued; a re
   assert.ok(next && !ips.includes(next), `got ${next}`);
   await again.close();
   rmSync(dir, { recursive: true });
+});
+
+test('allocation: distinct addresses in order, requested address honoured when free, a full pool says so until one is released or expires', async () => {
+  const pool = new LeasePool({ start: '10.9.0.1', end: '10.9.0.3', leaseSeconds: 1 }, null);
+  pool.open();
+  const got: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ip = pool.candidate(mac(i), i === 0 ? '10.9.0.3' : null)!;
+    got.push(ip);
+    await pool.commit(mac(i), ip);
+  }
+  assert.deepEqual(got, ['10.9.0.3', '10.9.0.1', '10.9.0.2']);
+  assert.equal(pool.candidate(mac(0), null), '10.9.0.3'); // its own lease again
+  assert.equal(pool.candidate(mac(9), null), null);
+  assert.equal(pool.candidate(mac(9), '10.9.0.2'), null); // taken
+  assert.equal(pool.candidate(mac(10), null), null); // remembered as full
+  await pool.release(mac(1));
+  assert.equal(pool.candidate(mac(9), null), '10.9.0.1');
+  await pool.commit(mac(9), '10.9.0.1');
+  assert.equal(pool.candidate(mac(10), null), null);
+  // leases last 1 s: once they expired (and the full-pool memo ran out) addresses come back
+  await new Promise((r) => setTimeout(r, Math.max(1000, EXHAUSTED_RETRY_MS) + 100));
+  assert.ok(pool.candidate(mac(10), null)?.startsWith('10.9.0.'));
+  await pool.close();
 });
