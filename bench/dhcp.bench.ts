@@ -106,7 +106,7 @@ async function trial(def: ServerDef, rate: number, n: number): Promise<PerfdhcpR
   try {
     await waitUntil(child, def.name, listening67, READY_MS);
     const r = await runPerfdhcp({ ns: veth.clientNs, relayAddr: NET.clientAddr, serverAddr: NET.serverAddr, rate, clients: CLIENTS, seconds: SECONDS, seed: n + 1 });
-    console.log(`  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived})`);
+    console.log(`  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived}, ack delay ${r.ackDelayMs.toFixed(1)} ms)`);
     return r;
   } finally {
     await stop(child);

@@ -12,6 +12,8 @@ export interface PerfdhcpResult {
   offersReceived: number;
   requestsSent: number;
   acksReceived: number;
+  /** Mean REQUEST→ACK delay in ms (includes netroot's lease fdatasync). */
+  ackDelayMs: number;
   /** Share of started exchanges that did not end in an ACK, in percent. */
   dropPercent: number;
 }
@@ -42,8 +44,9 @@ export function parsePerfdhcp(offered: number, text: string): PerfdhcpResult {
   const offersReceived = num(doSec, /received packets:\s+(\d+)/, 'DISCOVER-OFFER received packets');
   const requestsSent = num(raSec, /sent packets:\s+(\d+)/, 'REQUEST-ACK sent packets');
   const acksReceived = num(raSec, /received packets:\s+(\d+)/, 'REQUEST-ACK received packets');
+  const ackDelayMs = acksReceived === 0 ? NaN : num(raSec, /avg delay:\s+([\d.]+) ms/, 'REQUEST-ACK avg delay');
   const dropPercent = discoversSent === 0 ? 100 : (100 * (discoversSent - acksReceived)) / discoversSent;
-  return { offered, rate, discoversSent, offersReceived, requestsSent, acksReceived, dropPercent };
+  return { offered, rate, discoversSent, offersReceived, requestsSent, acksReceived, ackDelayMs, dropPercent };
 }
 
 export async function runPerfdhcp(r: PerfdhcpRun): Promise<PerfdhcpResult> {
