@@ -9,7 +9,8 @@
 //
 // Knobs (environment): BENCH_DHCP_SECONDS (trial length, default 5), BENCH_DHCP_SERVERS
 // (comma list of netroot,dnsmasq,kea; default all), BENCH_DHCP_START (first rate, default 500),
-// BENCH_DHCP_RATE (one trial at this rate instead of the search), BENCH_DHCP_PROF (a directory: netroot runs under --cpu-prof writing profiles there).
+// BENCH_DHCP_RATE (one trial at this rate instead of the search), BENCH_DHCP_PROF (a directory: netroot runs under --cpu-prof writing profiles there),
+// BENCH_DHCP_UDPSTATS=1 (UDP counters of both namespaces after each trial: whose buffer dropped).
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,7 @@ async function trial(def: ServerDef, rate: number, n: number): Promise<PerfdhcpR
     await waitUntil(child, def.name, listening67, READY_MS);
     const r = await runPerfdhcp({ ns: veth.clientNs, relayAddr: NET.clientAddr, serverAddr: NET.serverAddr, rate, clients: CLIENTS, seconds: SECONDS, seed: n + 1 });
     console.log(`  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived}, ack delay ${r.ackDelayMs.toFixed(1)} ms)`);
+    if (process.env.BENCH_DHCP_UDPSTATS) for (const ns of [veth.serverNs, veth.clientNs]) console.log(ns, spawnSync('ip', ['netns', 'exec', ns, 'nstat', '-az', 'UdpInErrors', 'UdpRcvbufErrors', 'UdpInDatagrams', 'UdpOutDatagrams', 'UdpSndbufErrors'], { encoding: 'utf8' }).stdout);
     return r;
   } finally {
     await stop(child);
