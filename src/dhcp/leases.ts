@@ -20,6 +20,8 @@ interface Lease {
   expires: number; // epoch ms
 }
 
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
 /** How long a walk that found the pool full is trusted before walking again. */
 export const EXHAUSTED_RETRY_MS = 1000;
 
@@ -57,10 +59,16 @@ export class LeasePool {
   open(): void {
     if (!this.journal) return;
     if (existsSync(this.journal)) {
-      for (const line of readFileSync(this.journal, 'utf8').split('\n')) {
-        const [kind, mac, ip, exp] = line.split(' ');
-        if (kind === 'lease' && mac && ip && exp) this.set(mac, ip, Number(exp));
-        else if (kind === 'release' && mac) this.drop(mac);
+      // Only complete records count: a kill -9 during a write can leave a torn last line (never
+      // ACKed, since ACKs wait for the sync), e.g. `lease <mac> <ip> 17` with half an expiry.
+      const text = readFileSync(this.journal, 'utf8');
+      const lines = text.split('\n');
+      lines.pop(); // the text after the last newline: empty, or a torn record
+      for (const line of lines) {
+        const [kind, mac, ip, exp, extra] = line.split(' ');
+        if (extra !== undefined || !mac || !MAC.test(mac)) continue;
+        if (kind === 'lease' && ip && exp && /^\d{1,15}$/.test(exp) && parseIPv4(ip) !== null) this.set(mac, ip, Number(exp));
+        else if (kind === 'release' && ip === undefined) this.drop(mac);
       }
     }
     const now = Date.now();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeasePool } from '../../src/dhcp/index.js';
 import { EXHAUSTED_RETRY_MS } from '../../src/dhcp/leases.js';
@@ -80,4 +80,28 @@ test('allocation: distinct addresses in order, requested address honoured when f
   await new Promise((r) => setTimeout(r, Math.max(1000, EXHAUSTED_RETRY_MS) + 100));
   assert.ok(pool.candidate(mac(10), null)?.startsWith('10.9.0.'));
   await pool.close();
+});
+
+test('journal replay keeps complete records only: a torn last line (kill -9 mid-write) and garbage lines are ignored', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const far = Date.now() + 3_600_000;
+  writeFileSync(file, [
+    `lease ${mac(1)} 10.32.0.10 ${far}`,
+    `lease ${mac(2)} 10.32.0.11 ${far}`,
+    `release ${mac(2)}`,
+    `lease ${mac(3)} 10.32.0.12 12abc`,
+    `lease not-a-mac 10.32.0.13 ${far}`,
+    `lease ${mac(4)} 10.32.0.300 ${far}`,
+    `lease ${mac(5)} 10.32.0.15 ${far} extra`,
+  ].join('\n') + `\nlease ${mac(6)} 10.32.0.16 17`);
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  assert.equal(pool.size, 1);
+  assert.equal(pool.owns(mac(1), '10.32.0.10'), true);
+  for (const [i, ip] of [[2, '10.32.0.11'], [3, '10.32.0.12'], [5, '10.32.0.15'], [6, '10.32.0.16']] as const) assert.equal(pool.owns(mac(i), ip), false, mac(i));
+  await pool.close();
+  // compaction on open rewrote the journal with the live lease only
+  assert.equal(readFileSync(file, 'utf8'), `lease ${mac(1)} 10.32.0.10 ${far}\n`);
+  rmSync(dir, { recursive: true });
 });
