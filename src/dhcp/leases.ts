@@ -190,22 +190,22 @@ export class LeasePool {
     const batch = this.pending;
     this.pending = [];
     const fd = this.fd;
-    this.syncing = new Promise<void>((settled) => {
-      const finish = (e: Error | null): void => {
-        for (const b of batch) e ? b.fail(e) : b.done();
-        this.syncing = null;
-        settled();
-        if (this.pending.length > 0 && this.fd !== null) this.flush();
-      };
-      try {
-        writeSync(fd, batch.map((b) => b.line).join(''));
-      } catch (e) {
-        finish(e as Error);
-        return;
-      }
-      this.syncs++;
-      fdatasync(fd, (e) => finish(e));
-    });
+    let settle: () => void = () => {};
+    this.syncing = new Promise<void>((r) => (settle = r));
+    const finish = (e: Error | null): void => {
+      for (const b of batch) e ? b.fail(e) : b.done();
+      this.syncing = null;
+      settle();
+      if (this.pending.length > 0 && this.fd !== null) this.flush();
+    };
+    try {
+      writeSync(fd, batch.map((b) => b.line).join(''));
+    } catch (e) {
+      finish(e as Error);
+      return;
+    }
+    this.syncs++;
+    fdatasync(fd, (e) => finish(e));
   }
 
   /** close(): the last records, synchronously (no sync is in flight then). */
