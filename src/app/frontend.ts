@@ -28,6 +28,9 @@ import { dhcpDecider } from './dhcp-decider.js';
 import { netmaskOf } from '../net/address.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { NetrootError } from '../errors.js';
+import { buildStorage, type StorageSetup } from './storage.js';
+import { reconcileStorage } from '../discovery/plugins/iscsi-allocation.js';
+import { storageRoutes } from '../http/storage-routes.js';
 
 export interface FrontendDeps {
   store?: Store;
@@ -42,6 +45,8 @@ export interface Frontend {
   readonly engine: DiscoveryEngine;
   readonly hub: DiscoveryHub;
   readonly rpc: RpcDispatcher;
+  /** Storage nodes (the local embedded target + storage.nodes); the target listens after start(). */
+  readonly storage: StorageSetup;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound HTTP port (differs from config when it asked for 0). */
@@ -73,7 +78,8 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const kickstarts = new KickstartService(store, config);
   const booter = new Booter(store, config, kickstarts);
   const tokens = new InstallTokens(store);
-  const plugins: Plugin[] = builtinPlugins(deps);
+  const storage = buildStorage(config, logger);
+  const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes });
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
@@ -90,15 +96,20 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     engine,
     hub,
     rpc,
+    storage,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), rpcRoute(rpc)],
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc)],
       });
       return http;
     },
     async start() {
       plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
       plugins.sort((a, b) => a.name.localeCompare(b.name));
+      // The iSCSI target first, then every export the database records (a restart brings every
+      // node's target back before DHCP can boot it).
+      await storage.start();
+      await reconcileStorage(store, storage.nodes, logger.child({ svc: 'storage' }));
       server = createServer(f.http.app);
       server.keepAliveTimeout = 5000;
       await listen(server, config.http.port, config.http.host, 'http');
@@ -132,6 +143,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
           s.closeAllConnections();
         });
       }
+      await storage.stop();
       if (ownStore) await store.close();
     },
     httpPort() {

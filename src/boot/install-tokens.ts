@@ -24,6 +24,17 @@ export class InstallTokens {
   }
 
   /**
+   * Mints a token, hands it to `use` (which renders the kickstart that carries it) and records it
+   * only once `use` succeeded: a failed render leaves the host's earlier token valid and no row.
+   */
+  async issueAfter<T>(host: string, address: string, use: (token: string) => Promise<T>): Promise<T> {
+    const token = randomBytes(32).toString('base64url');
+    const r = await use(token);
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
+    return r;
+  }
+
+  /**
    * Who the token belongs to, if it is valid for a call from remoteAddress. Each refusal says why
    * (the caller holds the token; saying "expired" leaks nothing) but never echoes the token.
    */

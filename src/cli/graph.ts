@@ -25,7 +25,14 @@ export async function graphCommand(ctx: CliContext, argv: string[]): Promise<num
     case 'check': {
       const { values: v, positionals: p } = parse(rest, { graph: { type: 'string' } }, USAGE);
       noExtra(p, 0, USAGE);
-      const problems = compilerFor(ctx, v.graph).check();
+      const compiler = compilerFor(ctx, v.graph);
+      const problems = compiler.check();
+      // An appliance of this graph whose root node has no node file can never get a kickstart.
+      const graph = v.graph ?? ctx.config.profile.graph;
+      const names = new Set(compiler.nodeNames());
+      for (const a of await ctx.store.appliances.list()) {
+        if (a.graph === graph && !names.has(a.rootNode)) problems.push(new UserError('E_NODE_MISSING', `root node ${a.rootNode} has no node file (roles/*/${a.rootNode}.xml)`, { where: `appliance ${a.name}` }));
+      }
       if (v.json) ctx.io.out(JSON.stringify(problems.map((e) => ({ code: e.code, where: e.where ?? null, message: e.message })), null, 2) + '\n');
       if (problems.length === 0) {
         if (!v.json) ctx.io.out('graph ok\n');

@@ -50,12 +50,16 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
       const appliance = await ctx.store.appliances.get(v.appliance);
       if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v.appliance)}`, { where: 'appliance' });
       const rank = intFlag(v.rank, 'rank') ?? (m ? Number(m[2]) : (await ctx.store.hosts.maxRank(appliance.basename, rack)) + 1);
-      const h = await ctx.store.hosts.add({
-        name, appliance: v.appliance, rack, rank, os: v.os ?? 'linux', arch: v.arch ?? 'x86_64',
-        bootAction: v.boot ? parseBootAction(v.boot) : 'install',
-        interfaces: [{ mac, ip: v.ip ?? null, subnet: v.subnet ?? ctx.config.network.privateNetwork, device: v.device ?? 'eth0' }],
+      const bootAction = v.boot ? parseBootAction(v.boot) : 'install';
+      // Host, interface and event in one transaction: a failure leaves none of them behind.
+      const h = await ctx.store.transaction(async (tx) => {
+        const added = await tx.hosts.add({
+          name, appliance: v.appliance!, rack, rank, os: v.os ?? 'linux', arch: v.arch ?? 'x86_64', bootAction,
+          interfaces: [{ mac, ip: v.ip ?? null, subnet: v.subnet ?? ctx.config.network.privateNetwork, device: v.device ?? 'eth0' }],
+        });
+        await tx.events.append({ kind: 'host.added', host: added.name, mac, detail: { by: 'cli' } });
+        return added;
       });
-      await ctx.store.events.append({ kind: 'host.added', host: h.name, mac, detail: { by: 'cli' } });
       ctx.io.out(v.json ? json(h) : `added ${h.name} (${h.appliance}, rack ${h.rack}, rank ${h.rank})\n`);
       return 0;
     }

@@ -14,6 +14,7 @@ import type { SessionView, SessionMachine } from '../discovery/hub.js';
 import type { InsertOptions } from '../discovery/engine.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
+import { buildStorage } from '../app/storage.js';
 
 const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
@@ -68,7 +69,10 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   if (v.replace !== undefined) {
     if (!v.mac) throw new UserError('E_USAGE', `--replace needs --mac of the new machine\nusage: ${USAGE}`);
     if (!v.yes) {
-      throw new UserError('E_CONFIRM', `${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}: confirm with --yes`);
+      const question = `${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}`;
+      // On a terminal, ask; in scripts, --yes is the confirmation.
+      if (!(process.stdin.isTTY && process.stdout.isTTY) || !(await confirm(`${question}. Continue? [y/N] `)))
+        throw new UserError('E_CONFIRM', `${question}: confirm with --yes`);
     }
     const h = await withFallback(ctx, () => api.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }), (e) => e.replace(v.replace!, v.mac!));
     out(h, `${h.name} is now ${v.mac} (name, address and volume kept)\n`);
@@ -127,8 +131,21 @@ async function withFallback<T>(ctx: CliContext, viaApi: () => Promise<T>, local:
     return await viaApi();
   } catch (e) {
     if (!(e instanceof FrontendDown)) throw e;
-    const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins(), ctx.logger());
+    // Offline storage: volumes are created here, their exports come up when the frontend starts
+    // (it reconciles from the database); remote storage nodes are used directly.
+    const storage = buildStorage(ctx.config, ctx.logger(), { offline: true });
+    const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins({ storageNodes: storage.nodes }), ctx.logger());
     return local(engine);
+  }
+}
+
+async function confirm(prompt: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(prompt)).trim());
+  } finally {
+    rl.close();
   }
 }
 

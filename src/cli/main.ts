@@ -10,12 +10,14 @@ import { graphCommand } from './graph.js';
 import { serveCommand } from './serve.js';
 import { insertEthersCommand } from './insert-ethers.js';
 import { assetsCommand } from './assets.js';
+import { storageCommand } from './storage.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   serve: { run: serveCommand, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
   'insert-ethers': { run: insertEthersCommand, help: 'discover powered-on machines and add them as hosts' },
+  storage: { run: storageCommand, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
   host: { run: hostCommand, help: 'add|list|show|remove|set hosts' },
   appliance: { run: applianceCommand, help: 'list|add|remove appliances' },
   attr: { run: attrCommand, help: 'set|unset|list attributes (global, os, appliance, host)' },

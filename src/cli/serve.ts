@@ -10,7 +10,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   noExtra(p, 0, USAGE);
   const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
   await frontend.start();
-  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — http on ${ctx.config.http.host}:${frontend.httpPort()}\n`);
+  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — http on ${ctx.config.http.host}:${frontend.httpPort()}${frontend.storage.target ? `, iscsi on ${ctx.config.iscsi.host}:${frontend.storage.iscsiPort()}` : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -73,6 +73,8 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('0.0.0.0'),
         port: port.default(3260),
+        /** The address nodes use to reach the local target; empty: network.frontendAddress. */
+        portal: z.union([ipv4, z.literal('')]).default(''),
       })
       .strict()
       .prefault({}),
@@ -103,6 +105,25 @@ export const configSchema = z
         iqnDomain: z.string().regex(/^[a-z0-9.-]+$/).default('netroot.local'),
         iqnDate: z.string().regex(/^\d{4}-\d{2}$/).default('2026-11'),
         defaultVolumeGiB: z.number().positive().default(16),
+        /** The frontend is a storage node itself ("local": the iscsi.* target, volumes under volumesDir). */
+        local: z.boolean().default(true),
+        /** Provisioning limit of the local node in GiB; 0: the file system's free space. */
+        localLimitGiB: z.number().min(0).default(0),
+        /** Mutual CHAP (the target proves itself to the node too). */
+        mutualChap: z.boolean().default(false),
+        /** Remote storage nodes running `netroot storage serve`. */
+        nodes: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
+                url: z.string().regex(/^https?:\/\/.+/, 'must be an http(s) URL'),
+                token: z.string().min(32),
+                backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),

@@ -94,7 +94,7 @@ export class DiscoveryEngine {
         const undo: string[] = [];
         for (const q of [...done].reverse()) {
           try {
-            await withTimeout(`plugin ${q.name}: removed(${host.name})`, this.pluginTimeoutMs, () => q.removed?.(host, { ...this.ctx, keepVolume: false }) ?? Promise.resolve());
+            await withTimeout(`plugin ${q.name}: removed(${host.name})`, this.pluginTimeoutMs, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }

@@ -45,6 +45,8 @@ export class DiscoveryHub {
   private version = 0;
   /** Repeated DISCOVERs of one MAC within this window are logged once. */
   private readonly lastLogged = new Map<string, number>();
+  /** A MAC whose add failed (e.g. storage full) is retried on a DISCOVER at most once per window. */
+  private readonly lastFailed = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -73,6 +75,7 @@ export class DiscoveryHub {
     }
     const session = this.openSession();
     if (!session || this.queued.has(mac)) return;
+    if ((this.lastFailed.get(mac) ?? -Infinity) + this.dedupeMs > now) return;
     this.queued.add(mac);
     this.queue = this.queue.then(() => this.addFromSession(session, { ...d, mac })).finally(() => this.queued.delete(mac));
   }
@@ -87,13 +90,22 @@ export class DiscoveryHub {
     const at = new Date().toISOString();
     try {
       const h = await this.engine.add(d, s.options);
+      this.lastFailed.delete(d.mac);
+      const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
+      if (i >= 0) s.machines.splice(i, 1);
       s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at });
       // Rocks: an explicit --rank or --hostname/--ipaddr applies to the next machine only.
       if (s.options.rank !== undefined) s.options = { ...s.options, rank: h.rank + 1 };
       if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;
       if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
     } catch (e) {
-      s.machines.push({ mac: d.mac, host: null, state: 'failed', error: (e as Error).message, at });
+      this.lastFailed.set(d.mac, Date.now());
+      if (this.lastFailed.size > 10000) this.lastFailed.clear();
+      // One line per machine on the screen: a retry that fails again replaces the earlier failure.
+      const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
+      const entry = { mac: d.mac, host: null, state: 'failed', error: (e as Error).message, at };
+      if (i >= 0) s.machines[i] = entry;
+      else s.machines.push(entry);
       this.logger.warn('insert-ethers could not add a machine', { mac: d.mac, error: e });
     }
     this.bump();

@@ -16,6 +16,8 @@ export interface PluginContext {
   logger: Logger;
   /** Set by the engine for `removed`: keep the node's data volume (insert-ethers --keep-volume). */
   keepVolume?: boolean;
+  /** Set by the engine when `removed` undoes a failed `added` of the same host (rollback). */
+  rollback?: boolean;
 }
 
 export interface Plugin {

@@ -19,6 +19,8 @@ const STATUS: Record<string, number> = {
   E_PLUGIN_FAILED: 422,
   E_ADDRESS_EXHAUSTED: 422,
   E_BODY_TOO_LARGE: 413,
+  E_STORAGE_NOT_FOUND: 404,
+  E_STORAGE_FULL: 507,
 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

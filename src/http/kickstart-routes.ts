@@ -14,9 +14,10 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
   const serve = async (host: Host, from: string): Promise<string> => {
     // The node itself gets a fresh single-use install token bound to its address; the frontend
     // (an operator's curl on 127.0.0.1) gets a preview that spends nothing.
+    // Nothing is written until the kickstart rendered: a broken profile (bad XML, undefined entity)
+    // leaves the host's state, its earlier token and the events log as they were.
     const own = host.interfaces.some((i) => i.ip === from);
-    const token = own ? await tokens.issue(host.name, from) : undefined;
-    const text = await kickstarts.render(host, token);
+    const text = own ? await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token)) : await kickstarts.render(host);
     if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
     await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
     return text;

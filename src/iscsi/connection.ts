@@ -1,7 +1,8 @@
 // One TCP connection: framing input, the login phase, dispatching full-feature PDUs to the
-// session, and batching output. Output is queued and flushed once per tick inside
-// socket.cork()/uncork(), so the BHS, data slices and digests of many PDUs leave in a single
-// writev. When the socket's buffer is full we stop reading from it, which stops new commands
+// session, and batching output. Output is queued and flushed in the event loop's check phase
+// (setImmediate) inside socket.cork()/uncork(): every response completed in one poll phase —
+// all the file I/O callbacks libuv delivers together, all PDUs of one received chunk — leaves
+// in a single writev instead of one send(2) per response. When the socket's buffer is full we stop reading from it, which stops new commands
 // until the initiator has drained its responses (backpressure instead of unbounded memory).
 import type { Socket } from 'node:net';
 import { DecodeError } from '../errors.js';
@@ -127,7 +128,7 @@ export class Connection {
     this.host.metrics.pdusOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 

@@ -1,6 +1,7 @@
 // A logical unit backed by a sparse file. All I/O is positional on one open fd (fs.read /
 // fs.writev with a position, callback API: the cheapest path through libuv), so independent
-// commands run concurrently and nothing ever seeks. Every access is checked against the
+// commands run concurrently and nothing ever seeks. Writes are gathered: adjacent writes
+// waiting for the thread pool leave as one pwritev (see write()). Every access is checked against the
 // volume size here as well as in the SCSI layer: no read or write can leave the volume.
 //
 // Thin provisioning: the file is created with ftruncate (sparse). Deallocation (UNMAP, WRITE
@@ -22,6 +23,56 @@ export interface LunBackingOptions {
 /** Ranges at least this long are punched; shorter ones are zero-filled. */
 const PUNCH_MIN = 64 * 1024;
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/**
+ * Writes handed to the thread pool at once: one per pool thread (libuv's pool has
+ * UV_THREADPOOL_SIZE threads, 4 by default, fixed when the process starts), so the pool is
+ * kept busy while later writes wait here, where they can still be gathered.
+ */
+const MAX_WRITES_IN_FLIGHT = threadPoolSize();
+
+function threadPoolSize(): number {
+  const n = Number(process.env['UV_THREADPOOL_SIZE']);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4;
+}
+/** pwritev(2) takes at most IOV_MAX (1024 on Linux) buffers. */
+const IOV_MAX = 1024;
+const MAX_GATHER_BYTES = 8 * 1024 * 1024;
+const CLOSE_WAIT_MS = 10_000;
+
+interface PendingWrite {
+  parts: Buffer[];
+  pos: number;
+  len: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** pwrite/pwritev `parts` at `pos` until every byte is written (short writes continue). */
+function writeAll(fd: number, parts: readonly Buffer[], pos: number, done: (err: NodeJS.ErrnoException | null) => void): void {
+  let list = parts;
+  let at = pos;
+  const step = (): void => {
+    if (list.length === 0) return done(null);
+    const cb = (err: NodeJS.ErrnoException | null, n: number): void => {
+      if (err) return done(err);
+      if (n <= 0) return done(new NetrootError('E_ISCSI_LUN_WRITE', `write at ${at} made no progress`));
+      at += n;
+      // Drop fully written buffers, trim a partially written one.
+      let skip = n;
+      let k = 0;
+      while (k < list.length && skip >= list[k]!.length) skip -= list[k++]!.length;
+      list = k === list.length ? [] : [skip > 0 ? list[k]!.subarray(skip) : list[k]!, ...list.slice(k + 1)];
+      step();
+    };
+    try {
+      if (list.length === 1) fs.write(fd, list[0]!, 0, list[0]!.length, at, cb);
+      else fs.writev(fd, list as Buffer[], at, cb);
+    } catch (e) {
+      done(e as NodeJS.ErrnoException); // argument errors are thrown, not passed to cb
+    }
+  };
+  step();
+}
 
 function fsOpen(path: string, flags: number, mode: number): Promise<number> {
   return new Promise((res, rej) => fs.open(path, flags, mode, (e, fd) => (e ? rej(e) : res(fd))));
@@ -36,6 +87,12 @@ export class LunFile {
   private fd: number;
   private closed = false;
   private punchTool: boolean | undefined;
+  private writesInFlight = 0;
+  private waiting: PendingWrite[] = [];
+  /** write() calls, and the pwrite/pwritev requests they became (fewer when gathered). */
+  readonly writeStats = { writes: 0, requests: 0 };
+  /** Set by close() while it waits for in-flight writes. */
+  private idle: (() => void) | undefined;
 
   private constructor(path: string, fd: number, sizeBytes: number, blockSize: 512 | 4096) {
     this.path = path;
@@ -100,37 +157,66 @@ export class LunFile {
     });
   }
 
-  /** Write `parts` contiguously at byte `pos`. */
+  /**
+   * Write `parts` contiguously at byte `pos`; resolves once the bytes are in the file (page
+   * cache; durable only after sync()). Write gathering: at most MAX_WRITES_IN_FLIGHT writes
+   * are handed to libuv's thread pool at once; the rest wait, and when one finishes the
+   * waiting writes are sorted by position and every run of exactly adjacent ones leaves as one
+   * pwritev. A burst of sequential 4 KiB writes thus costs a few thread-pool round trips
+   * instead of one each. Overlapping writes are never merged; as with concurrent SIMPLE
+   * commands on a disk, their relative order is not defined (SAM-5 §8.6).
+   */
   write(parts: readonly Buffer[], pos: number): Promise<void> {
     let len = 0;
     for (const p of parts) len += p.length;
     this.check(pos, len);
+    if (len === 0) return Promise.resolve();
+    this.writeStats.writes++;
     return new Promise((resolve, reject) => {
-      let list = parts.filter((p) => p.length > 0);
-      let at = pos;
-      const step = (): void => {
-        if (list.length === 0) return resolve();
-        const cb = (err: NodeJS.ErrnoException | null, n: number): void => {
-          if (err) return reject(err);
-          at += n;
-          // Drop fully written buffers, trim a partially written one.
-          const rest: Buffer[] = [];
-          let skip = n;
-          for (const b of list) {
-            if (skip >= b.length) skip -= b.length;
-            else {
-              rest.push(skip > 0 ? b.subarray(skip) : b);
-              skip = 0;
-            }
-          }
-          list = rest;
-          step();
-        };
-        if (list.length === 1) fs.write(this.fd, list[0]!, 0, list[0]!.length, at, cb);
-        else fs.writev(this.fd, list, at, cb);
-      };
-      step();
+      const w: PendingWrite = { parts: parts.filter((p) => p.length > 0), pos, len, resolve, reject };
+      if (this.waiting.length === 0 && this.writesInFlight < MAX_WRITES_IN_FLIGHT) this.issue([w]);
+      else this.waiting.push(w);
     });
+  }
+
+  private issue(group: PendingWrite[]): void {
+    if (this.closed) {
+      for (const w of group) w.reject(new NetrootError('E_ISCSI_LUN_CLOSED', 'volume is closed'));
+      return;
+    }
+    this.writesInFlight++;
+    this.writeStats.requests++;
+    const parts = group.length === 1 ? group[0]!.parts : group.flatMap((w) => w.parts);
+    writeAll(this.fd, parts, group[0]!.pos, (err) => {
+      this.writesInFlight--;
+      for (const w of group) {
+        if (err) w.reject(err);
+        else w.resolve();
+      }
+      if (this.writesInFlight === 0 && this.idle) this.idle();
+      this.drainWrites();
+    });
+  }
+
+  private drainWrites(): void {
+    if (this.waiting.length === 0) return;
+    const q = this.waiting.sort((a, b) => a.pos - b.pos);
+    let i = 0;
+    while (i < q.length && this.writesInFlight < MAX_WRITES_IN_FLIGHT) {
+      const group = [q[i]!];
+      let end = q[i]!.pos + q[i]!.len;
+      let iov = q[i]!.parts.length;
+      let bytes = q[i]!.len;
+      i++;
+      while (i < q.length && q[i]!.pos === end && iov + q[i]!.parts.length <= IOV_MAX && bytes + q[i]!.len <= MAX_GATHER_BYTES) {
+        end += q[i]!.len;
+        iov += q[i]!.parts.length;
+        bytes += q[i]!.len;
+        group.push(q[i++]!);
+      }
+      this.issue(group);
+    }
+    this.waiting = q.slice(i);
   }
 
   /** fdatasync: everything written so far is on stable storage when this resolves. */
@@ -172,9 +258,27 @@ export class LunFile {
     await this.zero(pos, len);
   }
 
+  /**
+   * Close the volume. Queued writes fail with E_ISCSI_LUN_CLOSED; writes already handed to the
+   * thread pool are waited for first (up to CLOSE_WAIT_MS), so the descriptor is not closed
+   * (and its number reused by another open) while a pwrite still targets it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const queued = this.waiting;
+    this.waiting = [];
+    for (const w of queued) w.reject(new NetrootError('E_ISCSI_LUN_CLOSED', 'volume is closed'));
+    if (this.writesInFlight > 0) {
+      // Bounded: a write stuck in the kernel (a hung device) must not hang shutdown forever.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (this.idle = r)),
+        new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.idle = undefined;
     const fd = this.fd;
     this.fd = -1;
     await new Promise<void>((res) => fs.close(fd, () => res()));

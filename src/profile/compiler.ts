@@ -6,10 +6,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseXml, DEFAULT_MAX_FILE_BYTES } from './xml.js';
 import { nodeFromXml, type NodeFile } from './node-file.js';
-import { graphFromXml, traverse, orderNodes, type Graph } from './graph.js';
+import { graphFromXml, traverse, orderNodes, byCodePoint, type Graph } from './graph.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
-import { MultiError, UserError, type NetrootError } from '../errors.js';
+import { MultiError, UserError, isNetrootError, type NetrootError } from '../errors.js';
 
 export interface ProfileSources {
   rolesDir: string;
@@ -79,11 +79,13 @@ export class ProfileCompiler {
       try {
         return parseXml(readFileSync(p, 'utf8'), p, max);
       } catch (e) {
-        problems.push(e as NetrootError);
+        // Unreadable files (EACCES, a directory named *.xml) are reported like bad ones, never thrown.
+        problems.push(isNetrootError(e) ? e : new UserError('E_XML_READ', `cannot read: ${(e as Error).message}`, { where: p }));
         return null;
       }
     };
     const nodes = new Map<string, NodeFile>();
+    if (f.roles.length === 0) problems.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
     for (const p of f.roles) {
       const name = basename(p, '.xml');
       const x = read(p);
@@ -93,13 +95,17 @@ export class ProfileCompiler {
     }
     for (const p of f.site) {
       const m = /^(extend|replace)-(.+)\.xml$/.exec(basename(p));
-      if (!m) continue;
+      if (!m) {
+        problems.push(new UserError('E_SITE_FILE', `site files are extend-<node>.xml or replace-<node>.xml: ${basename(p)} would be ignored`, { where: p }));
+        continue;
+      }
       const x = read(p);
       if (!x) continue;
       const node = nodeFromXml(m[2]!, p, x, problems);
       const base = nodes.get(m[2]!);
+      if (m[1] === 'extend' && !base) problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
       if (m[1] === 'replace' || !base) nodes.set(m[2]!, node);
-      else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items] });
+      else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items.map((it) => ({ ...it, file: p }))] });
     }
     const graph: Graph = { edges: [], orders: [] };
     if (f.graph.length === 0) problems.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}`));
@@ -134,6 +140,11 @@ export class ProfileCompiler {
     if (l.problems.length > 0) throw new MultiError('E_PROFILE_INVALID', `${l.problems.length} problem(s) in the roles and graph`, l.problems);
   }
 
+  /** Names of every node file (shipped and site), even when other files have problems. */
+  nodeNames(): string[] {
+    return [...this.parseAll().nodes.keys()].sort(byCodePoint);
+  }
+
   check(): NetrootError[] {
     return [...this.parseAll().problems];
   }
@@ -157,7 +168,8 @@ export class ProfileCompiler {
       graph: this.src.graph,
       nodes: order.join(' '),
       main: s.main,
-      packages: [...s.packages].sort((a, b) => a.replace(/^[-@]/, '').localeCompare(b.replace(/^[-@]/, '')) || a.localeCompare(b)),
+      // Sorted by name (ignoring the @ of groups and the - of removals), by code unit: LANG-independent.
+      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^[-@]/, ''), b.replace(/^[-@]/, '')) || byCodePoint(a, b)),
       pre: s.pre,
       post: s.post,
     });

@@ -171,6 +171,28 @@ export function filtersOf(attrs: Record<string, string>): Filters {
   return { arch: attrs['arch'], os: attrs['os'], release: attrs['release'], cond: attrs['cond'] };
 }
 
+/**
+ * Both filters at once (an edge and its <to>, a <main> and its command): arch/os/release lists are
+ * intersected, conds AND-ed. An empty intersection can never pass.
+ */
+export function andFilters(a: Filters, b: Filters): Filters {
+  const list = (x: string | undefined) => x?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  let never = false;
+  const meet = (x: string | undefined, y: string | undefined): string | undefined => {
+    if (x === undefined) return y;
+    if (y === undefined) return x;
+    const ys = new Set(list(y));
+    const both = list(x)!.filter((v) => ys.has(v));
+    if (both.length === 0) never = true;
+    return both.join(',');
+  };
+  const out: Filters = { arch: meet(a.arch, b.arch), os: meet(a.os, b.os), release: meet(a.release, b.release) };
+  const conds = [a.cond, b.cond].filter((x): x is string => x !== undefined && x.trim() !== '');
+  if (never) conds.push('False');
+  out.cond = conds.length <= 1 ? conds[0] : conds.map((x) => `(${x})`).join(' and ');
+  return out;
+}
+
 /** arch/os/release are comma lists (any may match), AND-ed with cond. */
 export function passes(f: Filters, attrs: Readonly<Record<string, string>>): boolean {
   const inList = (list: string | undefined, v: string | undefined) => list === undefined || list.split(',').map((x) => x.trim()).includes(v ?? '');

@@ -8,8 +8,13 @@ const ENTITY = /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][\w.-]*);/g;
 export function expandEntities(text: string, attrs: Readonly<Record<string, string>>, where: string): string {
   if (!text.includes('&')) return text;
   return text.replace(ENTITY, (_m, name: string) => {
-    if (name.startsWith('#x')) return String.fromCodePoint(parseInt(name.slice(2), 16));
-    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    if (name.startsWith('#')) {
+      // XML 1.0 §2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+      const cp = name.startsWith('#x') ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+      const ok = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+      if (!ok) throw new UserError('E_XML_ENTITY', `character reference &${name}; is not an XML character`, { where });
+      return String.fromCodePoint(cp);
+    }
     const b = BUILTIN[name];
     if (b !== undefined) return b;
     const v = attrs[name];

@@ -1,22 +1,16 @@
-// Rocks graph XML: all files of graphs/<graph>/ merged. Edges (three forms, child conds AND-ed
+// Rocks graph XML: all files of graphs/<graph>/ merged. Edges (three forms, child filters AND-ed
 // with the edge's) and orders (three forms, HEAD/TAIL special). Traversal is depth-first from the
 // appliance's root, each node once, following edges whose filters pass. Node order: a topological
 // sort of the <order> graph with ties broken alphabetically; traversed nodes that no <order> names
 // are placed at the TAIL slot, alphabetically (deterministic). A cycle is an error naming it.
 import type { XElement } from './xml.js';
 import { isElement, textOf } from './xml.js';
-import { filtersOf, parseCond, passes, type Filters } from './cond.js';
+import { andFilters, filtersOf, parseCond, passes, type Filters } from './cond.js';
 import { UserError, type NetrootError } from '../errors.js';
 
 export interface Edge { from: string; to: string; filters: Filters; where: string }
 export interface Order { head: string; tail: string; filters: Filters; where: string }
 export interface Graph { edges: Edge[]; orders: Order[] }
-
-function and(a: Filters, b: Filters): Filters {
-  const conds = [a.cond, b.cond].filter((x): x is string => x !== undefined && x.trim() !== '');
-  const cond = conds.length <= 1 ? conds[0] : conds.map((x) => `(${x})`).join(' and ');
-  return { arch: b.arch ?? a.arch, os: b.os ?? a.os, release: b.release ?? a.release, cond };
-}
 
 function condProblems(f: Filters, where: string, problems: NetrootError[]): void {
   if (f.cond === undefined) return;
@@ -61,7 +55,7 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
       }
       for (const [h, hf, hw] of heads) {
         for (const [t, tf, tw] of tails) {
-          const filters = and(and(base, hf), tf);
+          const filters = andFilters(andFilters(base, hf), tf);
           const w = hw !== where ? hw : tw;
           if (isEdge) into.edges.push({ from: h, to: t, filters, where: w });
           else into.orders.push({ head: h, tail: t, filters, where: w });
@@ -71,6 +65,11 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
     }
     problems.push(new UserError('E_GRAPH_TAG', `unknown tag <${c.tag}>`, { where }));
   }
+}
+
+/** "Alphabetical" is by UTF-16 code unit, never locale collation: the order must not depend on LANG. */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Depth-first traversal from root; each node once; edges whose filters fail are not followed. */
@@ -120,7 +119,7 @@ export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readon
   const ready = [...nodes].filter((n) => indeg.get(n) === 0);
   while (ready.length > 0) {
     // Ordered nodes first (alphabetical); the TAIL slot only when nothing else is ready.
-    ready.sort((x, y) => (x === 'TAIL' ? 1 : y === 'TAIL' ? -1 : x === 'HEAD' ? -1 : y === 'HEAD' ? 1 : x.localeCompare(y)));
+    ready.sort((x, y) => (x === 'TAIL' ? 1 : y === 'TAIL' ? -1 : x === 'HEAD' ? -1 : y === 'HEAD' ? 1 : byCodePoint(x, y)));
     const n = ready.shift()!;
     result.push(n);
     for (const s of succ.get(n)!) {
@@ -130,10 +129,12 @@ export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readon
   }
   if (result.length < nodes.size) {
     const cycle = findCycle([...nodes].filter((n) => !result.includes(n)), succ);
-    const e = edges.find((x) => x.head === cycle[0] && x.tail === cycle[1]);
+    // Cite the first <order> on the cycle (HEAD → TAIL is implicit and has no place in a file).
+    const pairs = cycle.slice(1).map((t, i) => [cycle[i]!, t] as const);
+    const e = pairs.map(([h, t]) => edges.find((x) => x.head === h && x.tail === t)).find((x) => x !== undefined);
     throw new UserError('E_GRAPH_CYCLE', `<order> has a cycle: ${cycle.join(' → ')}`, { where: e?.where });
   }
-  const unordered = traversed.filter((n) => !ordered.has(n)).sort((a, b) => a.localeCompare(b));
+  const unordered = traversed.filter((n) => !ordered.has(n)).sort(byCodePoint);
   return result.flatMap((n) => (n === 'TAIL' ? unordered : n === 'HEAD' ? [] : [n]));
 }
 

@@ -3,7 +3,7 @@
 // rendering (entities, filters) happens per host in render.ts.
 import type { XElement, XChild } from './xml.js';
 import { isElement, textOf } from './xml.js';
-import { filtersOf, parseCond, type Filters } from './cond.js';
+import { andFilters, filtersOf, parseCond, type Filters } from './cond.js';
 import { UserError, type NetrootError } from '../errors.js';
 
 /** A piece of a pre/post/main body. */
@@ -14,11 +14,13 @@ export type Part =
   | { kind: 'include'; file: string; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
 
-export type Item =
+/** `file` is set on items merged in from a site extend-<name>.xml, so errors name that file. */
+export type Item = (
   | { kind: 'package'; name: string; meta: boolean; disable: boolean; filters: Filters; line: number }
   | { kind: 'script'; section: 'pre' | 'post'; interpreter?: string | undefined; arg?: string | undefined; filters: Filters; parts: Part[]; line: number }
   | { kind: 'main'; command: string; parts: Part[]; filters: Filters; line: number }
-  | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
+  | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number }
+) & { file?: string | undefined };
 
 export interface NodeFile {
   name: string;
@@ -123,9 +125,7 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
           checkAttrs(m, FILTER_ATTRS, mw, problems);
           if (!/^[a-z][a-z0-9_-]*$/.test(m.tag)) problems.push(new UserError('E_XML_MAIN', `<${m.tag}> is not a kickstart command`, { where: mw }));
           // A <main> filter applies to every command in it, AND-ed with the command's own.
-          const conds = [c.attrs['cond'], m.attrs['cond']].filter((x): x is string => x !== undefined && x.trim() !== '');
-          const cond = conds.length <= 1 ? conds[0] : conds.map((x) => `(${x})`).join(' and ');
-          items.push({ kind: 'main', command: m.tag, parts: parts(m.children, path, problems, m.line), filters: { arch: m.attrs['arch'] ?? c.attrs['arch'], os: m.attrs['os'] ?? c.attrs['os'], release: m.attrs['release'] ?? c.attrs['release'], cond }, line: m.line });
+          items.push({ kind: 'main', command: m.tag, parts: parts(m.children, path, problems, m.line), filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
         }
         break;
       case 'var':

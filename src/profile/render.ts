@@ -3,12 +3,14 @@
 // shell that writes the file; <eval> runs on the frontend (only when the operator allowed it);
 // <include> inlines a file from the include directory (never outside it).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { NodeFile, Part } from './node-file.js';
 import { passes } from './cond.js';
 import { expandEntities } from './entities.js';
 import { UserError } from '../errors.js';
+
+const INCLUDE_MAX_BYTES = 1024 * 1024;
 
 export interface Sections {
   main: string[];
@@ -52,10 +54,10 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   return lines.join('\n') + '\n';
 }
 
-function renderParts(parts: Part[], attrs: Record<string, string>, node: NodeFile, opts: RenderOptions): string {
+function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions): string {
   let out = '';
   for (const p of parts) {
-    const where = `${node.path}:${p.line}`;
+    const where = `${path}:${p.line}`;
     switch (p.kind) {
       case 'text':
         out += p.raw ? p.text : expandEntities(p.text, attrs, where);
@@ -77,7 +79,15 @@ function renderParts(parts: Part[], attrs: Record<string, string>, node: NodeFil
           throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: no such file in ${opts.includeDir}`, { where });
         }
         if (!real.startsWith(root + sep)) throw new UserError('E_INCLUDE_OUTSIDE', `<include file="${file}"> leaves the include directory`, { where });
-        out += readFileSync(real, 'utf8');
+        let text: string;
+        try {
+          if (statSync(real).size > INCLUDE_MAX_BYTES) throw new UserError('E_FILE_TOO_LARGE', `<include file="${file}"> is larger than ${INCLUDE_MAX_BYTES} bytes: refused`, { where });
+          text = readFileSync(real, 'utf8');
+        } catch (e) {
+          if (e instanceof UserError) throw e;
+          throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { where });
+        }
+        out += text;
         break;
       }
       case 'eval': {
@@ -109,7 +119,8 @@ function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, 
 export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
   const attrs: Record<string, string> = { ...hostAttrs };
   for (const it of node.items) {
-    const where = `${node.path}:${it.line}`;
+    const path = it.file ?? node.path;
+    const where = `${path}:${it.line}`;
     switch (it.kind) {
       case 'var':
         setVar(it, attrs, where);
@@ -117,16 +128,23 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
       case 'package': {
         if (!passes(it.filters, attrs)) break;
         const name = expandEntities(it.name, attrs, where);
+        // An attribute value must not smuggle a second line (or a section header) into %packages.
+        if (!/^[^\s%#][^\r\n%#]*$/.test(name)) throw new UserError('E_XML_PACKAGE', `<package> expands to ${JSON.stringify(name)}: one package name expected`, { where });
         s.packages.add(`${it.disable ? '-' : ''}${it.meta && !name.startsWith('@') ? '@' : ''}${name}`);
         break;
       }
       case 'main':
-        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, node, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
+        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, path, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
         break;
       case 'script': {
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
-        const body = renderParts(it.parts, attrs, node, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
+        const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
+        // inside a heredoc: such a line would cut the script short, so it is refused here.
+        const cut = /^(%end|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body);
+        if (cut) throw new UserError('E_KS_SECTION_LINE', `a line starting with ${cut[1]} inside <${it.section}> would end the section in Anaconda`, { where });
         s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
         break;
       }

@@ -56,7 +56,10 @@ type Raw = Record<string, unknown>;
 
 export function parseXml(text: string, file: string, maxBytes = DEFAULT_MAX_FILE_BYTES): XElement {
   if (Buffer.byteLength(text) > maxBytes) throw new UserError('E_FILE_TOO_LARGE', `larger than ${maxBytes} bytes: refused`, { where: file });
-  const decl = /<!(DOCTYPE|ENTITY)/i.exec(text);
+  // Declarations are looked for outside CDATA and comments (a script may well print "<!DOCTYPE html>");
+  // masking keeps every offset, so the line reported is the real one.
+  const masked = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, (m) => m.replace(/[^\n]/g, ' '));
+  const decl = /<!(DOCTYPE|ENTITY)/i.exec(masked);
   if (decl) throw new UserError('E_XML_ENTITY', `<!${decl[1]}> declarations are refused (entity expansion attacks); attributes are supplied by netroot`, { where: `${file}:${lineAt(text, decl.index)}` });
   // fast-xml-parser's validator rejects long entity names (Rocks attribute names are long): validate
   // a copy in which every well-formed named entity is `&amp;`; the parse below keeps the original.
@@ -79,7 +82,15 @@ export function parseXml(text: string, file: string, maxBytes = DEFAULT_MAX_FILE
     const children = ((raw[tag] as Raw[]) ?? []).map(convert).filter((c): c is XChild => c !== null);
     return { tag, attrs, children, line };
   };
-  const top = (parser.parse(text) as Raw[]).map(convert).filter((c): c is XElement => c !== null && 'tag' in c);
+  let parsed: Raw[];
+  try {
+    parsed = parser.parse(text) as Raw[];
+  } catch (e) {
+    // fast-xml-parser refuses some inputs the validator let through (e.g. nesting deeper than
+    // its limit): still the file's fault, still named.
+    throw new UserError('E_XML_MALFORMED', `cannot parse: ${(e as Error).message}`, { where: file });
+  }
+  const top = parsed.map(convert).filter((c): c is XElement => c !== null && 'tag' in c);
   if (top.length !== 1) throw new UserError('E_XML_MALFORMED', 'expected exactly one root element', { where: `${file}:1` });
   return top[0]!;
 }

@@ -46,7 +46,8 @@ export interface EmbeddedBackendOptions {
   limitBytes?: number;
   /** Address and port initiators use to reach the embedded target. */
   portal: string;
-  port?: number;
+  /** A function when the port is only known once the target listens (port 0 in tests). */
+  port?: number | (() => number);
   logger?: Logger;
 }
 
@@ -81,7 +82,7 @@ export class EmbeddedBackend implements StorageBackend {
   }
 
   private info(e: ExportSpec): ExportInfo {
-    return { ...e, chap: { ...e.chap }, portal: this.opts.portal, port: this.opts.port ?? 3260 };
+    return { ...e, chap: { ...e.chap }, portal: this.opts.portal, port: typeof this.opts.port === 'function' ? this.opts.port() : (this.opts.port ?? 3260) };
   }
 
   private async liveIqns(): Promise<Set<string>> {

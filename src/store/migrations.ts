@@ -78,4 +78,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX install_tokens_host ON install_tokens(host_id);
   `,
+  // 3: compute-diskless nodes get an iSCSI root volume (the iscsi-allocation plugin reads `diskless`)
+  `
+  INSERT OR IGNORE INTO attributes (scope, target, name, value) VALUES ('appliance', 'compute-diskless', 'diskless', 'true');
+  `,
 ];

@@ -52,6 +52,9 @@ export function intrinsicAttributes(h: Host, a: Appliance): Record<string, strin
   };
 }
 
+/** A fixed collation ('en'), not the process locale: the listing must not change with LANG. */
+const byName = new Intl.Collator('en').compare;
+
 /**
  * Every attribute of `host`, most specific value winning, sorted by name.
  * `defaults` are the shipped defaults (the profile's DEFAULT_GLOBAL_ATTRIBUTES).
@@ -79,7 +82,7 @@ export async function resolveAttributes(
   await level('appliance', host.appliance, 'A');
   await level('host', host.name, 'H');
   put('I', intrinsicAttributes(host, appliance));
-  return [...out.values()].sort((x, y) => x.name.localeCompare(y.name));
+  return [...out.values()].sort((x, y) => byName(x.name, y.name));
 }
 
 export function attributeMap(list: readonly ResolvedAttribute[]): Record<string, string> {

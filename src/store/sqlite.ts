@@ -70,9 +70,13 @@ class SqliteHosts {
     try {
       this.db.prepare('INSERT INTO interfaces (host_id, mac, ip, subnet, device) VALUES (?, ?, ?, ?, ?)').run(hostId, i.mac, i.ip, i.subnet, i.device);
     } catch (e) {
+      // Name the holder: the operator's next step is usually `netroot host show <it>`.
+      const constraint = (e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT') === true;
+      const holder = (col: 'mac' | 'ip', v: string | null) =>
+        (constraint ? (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name : undefined) ?? 'another host';
       mapConstraint(e, {
-        'interfaces.mac': `MAC ${i.mac} is already assigned to another host`,
-        'interfaces.ip': `IP ${i.ip} is already assigned to another host`,
+        'interfaces.mac': `MAC ${i.mac} is already assigned to ${holder('mac', i.mac)}`,
+        'interfaces.ip': `IP ${i.ip} is already assigned to ${holder('ip', i.ip)}`,
       });
     }
   }
@@ -292,14 +296,17 @@ class Mutex {
   }
 }
 
-function wrap<T extends object, P>(impl: T, call: (fn: () => unknown) => Promise<unknown>): P {
+/** Repository methods that only read: they run in a deferred (snapshot) transaction, no write lock. */
+const READ_METHOD = /^(get|list|by[A-Z]|find|maxRank$|usedIps$)/;
+
+function wrap<T extends object, P>(impl: T, call: (fn: () => unknown, key: string) => Promise<unknown>): P {
   const out: Record<string, unknown> = {};
   let proto = Object.getPrototypeOf(impl) as object;
   for (const key of Object.getOwnPropertyNames(proto)) {
     if (key === 'constructor' || key.startsWith('_')) continue;
     const fn = (impl as Record<string, unknown>)[key];
     if (typeof fn !== 'function') continue;
-    out[key] = (...args: unknown[]) => call(() => (fn as (...a: unknown[]) => unknown).apply(impl, args));
+    out[key] = (...args: unknown[]) => call(() => (fn as (...a: unknown[]) => unknown).apply(impl, args), key);
   }
   return out as P;
 }
@@ -337,8 +344,10 @@ export class SqliteStore implements Store {
       hosts: new SqliteHosts(this.db), appliances: new SqliteAppliances(this.db), attributes: new SqliteAttributes(this.db),
       events: new SqliteEvents(this.db), boot: new SqliteBoot(this.db), tokens: new SqliteTokens(this.db),
     };
-    // Outside a transaction every call is its own IMMEDIATE transaction (a host add writes two tables).
-    const single = (fn: () => unknown) => this.mutex.run(() => this.immediate(fn));
+    // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
+    // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
+    // over several statements that never waits for, nor blocks, another process's writer).
+    const single = (fn: () => unknown, key: string) => this.mutex.run(() => this.immediate(fn, READ_METHOD.test(key) ? 'DEFERRED' : 'IMMEDIATE'));
     this.hosts = wrap<SqliteHosts, HostRepo>(this.raw.hosts, single);
     this.appliances = wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, single);
     this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
@@ -347,8 +356,8 @@ export class SqliteStore implements Store {
     this.tokens = wrap<SqliteTokens, TokenRepo>(this.raw.tokens, single);
   }
 
-  private immediate<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+  private immediate<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
+    this.db.exec(`BEGIN ${mode}`);
     try {
       const r = fn();
       this.db.exec('COMMIT');

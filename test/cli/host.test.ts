@@ -41,8 +41,8 @@ test('operator errors exit 2 with `netroot: ...` naming the field; nothing half-
   const dir = tempStateDir();
   assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254')).code, 0);
   const cases: Array<[string[], RegExp]> = [
-    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.253'], /MAC 52:54:00:aa:00:01 is already assigned/],
-    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.255.254'], /IP 10.1.255.254 is already assigned/],
+    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.253'], /mac: MAC 52:54:00:aa:00:01 is already assigned to compute-0-0/],
+    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.255.254'], /ip: IP 10.1.255.254 is already assigned to compute-0-0/],
     [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', 'zz:54:00:aa:00:02'], /mac: not a MAC address/],
     [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.300.1'], /ip: not an IPv4 address/],
     [['host', 'add', 'Bad_Name', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02'], /not a valid host name/],

@@ -10,7 +10,7 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.enabled': 'false' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': '0.0625' } });
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();
   return { f, dir, port: String(f.httpPort()) };
@@ -135,6 +135,46 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
     execFileSync('tmux', ['send-keys', '-t', session, 'q']);
     s = await waitScreen(/EXIT=\d/);
     assert.match(s, /EXIT=0/);
+  } finally {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, anything else refuses', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
+  const { f, dir, port } = await frontend();
+  const session = `nrt-ie-rep-${process.pid}`;
+  const capture = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+  const waitScreen = async (re: RegExp) => {
+    for (let i = 0; i < 200; i++) {
+      const s = capture();
+      if (re.test(s)) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`screen never matched ${re}:\n${capture()}`);
+  };
+  const replace = (m: string) => execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '150', '-y', '30',
+    `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --replace compute-0-0 --mac ${m}; echo EXIT=$?; sleep 30`]);
+  try {
+    await f.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
+    const before = await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' });
+    replace(mac(2));
+    await waitScreen(/compute-0-0's iSCSI volume .* will belong to 52:54:00:00:02:02\. Continue\? \[y\/N\]/);
+    execFileSync('tmux', ['send-keys', '-t', session, 'n', 'Enter']);
+    let s = await waitScreen(/EXIT=\d/);
+    assert.match(s, /confirm with --yes/);
+    assert.match(s, /EXIT=2/);
+    assert.equal((await f.store.hosts.byMac(mac(1)))?.name, 'compute-0-0');
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    replace(mac(2));
+    await waitScreen(/Continue\? \[y\/N\]/);
+    execFileSync('tmux', ['send-keys', '-t', session, 'y', 'Enter']);
+    s = await waitScreen(/EXIT=\d/);
+    assert.match(s, /EXIT=0/);
+    assert.equal((await f.store.hosts.byMac(mac(2)))?.name, 'compute-0-0');
+    assert.equal(await f.store.hosts.byMac(mac(1)), null);
+    assert.deepEqual(await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' }), before, 'the volume, target, initiator and CHAP stay with the host');
   } finally {
     spawnSync('tmux', ['kill-session', '-t', session]);
     await f.stop();

@@ -110,3 +110,35 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
     rmSync(dir, { recursive: true });
   }
 });
+
+test('a broken profile: the node gets an error, and its state, its earlier token and the events log are untouched', async () => {
+  const { cpSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { InstallTokens } = await import('../../src/boot/install-tokens.js');
+  const rolesCopy = join(tempStateDir('nrt-roles-'), 'roles');
+  cpSync('roles', rolesCopy, { recursive: true });
+  const { f, dir } = await frontendWith({ 'profile.rolesDir': rolesCopy });
+  await f.start();
+  try {
+    const first = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.2');
+    assert.equal(first.status, 200, first.body);
+    const token = /netroot\.reportStatus<\/methodName><params><param><value><string>([A-Za-z0-9_-]{16,})<\/string>/.exec(first.body)?.[1];
+    assert.ok(token, 'the kickstart carries the install token');
+    await f.store.hosts.update('compute-0-0', { state: 'discovered' });
+    const eventsBefore = (await f.store.events.list({ kind: 'host.kickstarted' })).length;
+    writeFileSync(join(rolesCopy, 'base', 'ntp.xml'), '<?xml version="1.0"?>\n<kickstart>\n<post>\n</kickstart>\n');
+    const broken = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.2');
+    assert.notEqual(broken.status, 200);
+    assert.equal(JSON.parse(broken.body).code, 'E_PROFILE_INVALID');
+    assert.match(JSON.parse(broken.body).message, /ntp\.xml:4: malformed XML/);
+    assert.doesNotMatch(broken.body, /%packages/);
+    assert.equal((await f.store.hosts.get('compute-0-0'))?.state, 'discovered');
+    assert.equal((await f.store.events.list({ kind: 'host.kickstarted' })).length, eventsBefore);
+    const still = await new InstallTokens(f.store).verify(token, '127.0.0.2');
+    assert.equal(still.host, 'compute-0-0', 'the token the node already holds still works');
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+    rmSync(join(rolesCopy, '..'), { recursive: true });
+  }
+});

@@ -85,3 +85,39 @@ test('dot output draws edges (conditional ones dashed) and orders', () => {
   assert.match(dot, /"a" -> "b" \[color=gray/);
   rmSync(dir, { recursive: true });
 });
+
+test('order: an order naming an untraversed node neither pulls it in nor blocks the rest; HEAD-ordered nodes come first', () => {
+  const { dir, compiler } = tree({
+    ...roles(['root', 'x', 'y', 'z', 'elsewhere']),
+    'graphs/g/g.xml': graph(`
+      <edge from="root"><to>z</to><to>y</to><to>x</to></edge>
+      <order head="elsewhere" tail="x"/>
+      <order head="y"><tail>HEAD</tail></order>
+      <order head="HEAD" tail="z"/>
+      <order head="z" tail="y"/>`),
+  });
+  // y → HEAD together with HEAD → z → y is a cycle through the HEAD slot: refused, naming it.
+  assert.throws(() => compiler.traverse('root', A), /<order> has a cycle: (HEAD → z → y → HEAD|y → HEAD → z → y|z → y → HEAD → z)/);
+  rmSync(dir, { recursive: true });
+  const ok = tree({
+    ...roles(['root', 'x', 'y', 'z', 'elsewhere']),
+    'graphs/g/g.xml': graph(`
+      <edge from="root"><to>z</to><to>y</to><to>x</to></edge>
+      <order head="elsewhere" tail="x"/>
+      <order head="HEAD" tail="z"/>
+      <order head="HEAD" tail="y"/>`),
+  });
+  // y, z ordered after HEAD (alphabetical tie); x and root unordered → TAIL slot, alphabetical.
+  assert.deepEqual(ok.compiler.traverse('root', A), ['y', 'z', 'root', 'x']);
+  assert.ok(!ok.compiler.traverse('root', A).includes('elsewhere'), 'an <order> never adds a node');
+  rmSync(ok.dir, { recursive: true });
+});
+
+test('order: a cycle through TAIL is named too', () => {
+  const { dir, compiler } = tree({
+    ...roles(['root', 'a']),
+    'graphs/g/g.xml': graph('<edge from="root" to="a"/>\n<order head="TAIL" tail="a"/>\n<order head="a" tail="HEAD"/>'),
+  });
+  assert.throws(() => compiler.traverse('root', A), (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /cycle: HEAD → TAIL → a → HEAD/.test(e.message) && /g\.xml:\d+/.test(e.message));
+  rmSync(dir, { recursive: true });
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tree, node, graph } from './helpers.js';
 
@@ -118,5 +118,113 @@ test('the parse is cached and re-read only when a file changes', () => {
   mkdirSync(join(dir, 'roles', 'r'), { recursive: true });
   writeFileSync(join(dir, 'roles', 'r', 'a.xml'), node('<package>two-changed</package>'));
   assert.match(compiler.render('a', attrs), /^two-changed$/m);
+  rmSync(dir, { recursive: true });
+});
+
+test('an undefined entity in a site extend- file names that file and its line, not the shipped one', () => {
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node('<post>echo shipped</post>'),
+    'site/extend-a.xml': node('<package>ok</package>\n<post>\necho &Site_Undefined;\n</post>'),
+    'graphs/g/g.xml': graph(''),
+  });
+  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /site\/extend-a\.xml:4: undefined entity &Site_Undefined;/.test(e.message));
+  rmSync(dir, { recursive: true });
+});
+
+test('character references: valid ones expand, out-of-range ones are E_XML_ENTITY with file:line (no crash)', () => {
+  const ok = tree({ 'roles/r/a.xml': node('<post>echo &#65;&#x42;&lt;&amp;</post>'), 'graphs/g/g.xml': graph('') });
+  assert.match(ok.compiler.render('a', attrs), /^echo AB<&$/m);
+  rmSync(ok.dir, { recursive: true });
+  for (const ref of ['&#x110000;', '&#0;', '&#xD800;', '&#9999999;']) {
+    const bad = tree({ 'roles/r/a.xml': node(`<post>echo ${ref}</post>`), 'graphs/g/g.xml': graph('') });
+    assert.throws(() => bad.compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /a\.xml:3: character reference/.test(e.message), ref);
+    rmSync(bad.dir, { recursive: true });
+  }
+});
+
+test('attribute values are inserted once: an entity inside a value is not expanded again (no expansion bomb)', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post>echo &bomb;</post>'), 'graphs/g/g.xml': graph('') });
+  const ks = compiler.render('a', { ...attrs, bomb: '&bomb;&bomb;&hostname;' });
+  assert.match(ks, /^echo &bomb;&bomb;&hostname;$/m);
+  rmSync(dir, { recursive: true });
+});
+
+test('the whole-graph parse is reused while no file changed (same size and mtime → old text), re-read when one did', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<package>aaaa</package>'), 'graphs/g/g.xml': graph('') });
+  const file = join(dir, 'roles', 'r', 'a.xml');
+  const t = 1_700_000_000; // whole seconds: a timestamp utimes can restore exactly
+  utimesSync(file, t, t);
+  assert.match(compiler.render('a', attrs), /^aaaa$/m);
+  writeFileSync(file, node('<package>bbbb</package>'));
+  utimesSync(file, t, t);
+  assert.match(compiler.render('a', attrs), /^aaaa$/m, 'served from the cached parse, the file was not read again');
+  utimesSync(file, t, t + 5);
+  assert.match(compiler.render('a', attrs), /^bbbb$/m, 'a changed mtime makes it re-read');
+  rmSync(dir, { recursive: true });
+});
+
+test('tag errors name file:line: missing include, <var> without val/ref, failing <eval>, bad <file> attributes', () => {
+  const render = (body: string, extra = {}) => {
+    const { dir, compiler } = tree({ 'roles/r/a.xml': node(body), 'graphs/g/g.xml': graph('') }, extra);
+    try {
+      return compiler.render('a', attrs);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  const fails = (body: string, code: string, extra = {}) => assert.throws(() => render(body, extra), (e: Error & { code?: string; problems?: Array<{ code: string; message: string }> }) => {
+    const all = e.problems ?? [e as { code: string; message: string }];
+    return all.some((p) => p.code === code && /roles\/r\/a\.xml:3: /.test(p.message));
+  }, `${code}: ${body}`);
+  fails('<post><include file="nope.sh"/></post>', 'E_INCLUDE_MISSING');
+  fails('<var name="x"/>', 'E_XML_VAR');
+  fails('<var ref="x"/>', 'E_XML_VAR');
+  fails('<var name="x" ref="Not_Defined"/>', 'E_XML_ENTITY');
+  fails('<post><eval shell="sh">exit 3</eval></post>', 'E_EVAL_FAILED', { allowEval: true });
+  fails('<post><file name="/x" mode="truncate">y</file></post>', 'E_XML_FILE_MODE');
+  fails('<post><file name="/x" vars="maybe">y</file></post>', 'E_XML_FILE_VARS');
+  fails('<post><file name="/x" perms="rwx">y</file></post>', 'E_XML_FILE_PERMS');
+  fails('<post><file name="/x" owner="root;rm -rf /">y</file></post>', 'E_XML_FILE_OWNER');
+  fails('<post><file name="relative/path">y</file></post>', 'E_XML_FILE_NAME');
+  fails('<post><bogus/></post>', 'E_XML_UNKNOWN_TAG');
+  fails('<package></package>', 'E_XML_PACKAGE');
+  fails('<main><Bad_Command/></main>', 'E_XML_MAIN');
+});
+
+test('deeply nested XML and unreadable node files are reported with the file, never thrown raw', () => {
+  const { dir, compiler } = tree({ 'roles/r/deep.xml': `<kickstart>${'<post>'.repeat(5000)}${'</post>'.repeat(5000)}</kickstart>`, 'graphs/g/g.xml': graph('') });
+  mkdirSync(join(dir, 'roles', 'r', 'adir.xml'));
+  const problems = compiler.check();
+  assert.ok(problems.every((p) => typeof p.code === 'string' && p.user), problems.map((p) => p.message).join('\n'));
+  assert.deepEqual(problems.map((p) => [p.code, p.where?.replace(dir + '/', '')]).sort(), [['E_XML_MALFORMED', 'roles/r/deep.xml'], ['E_XML_READ', 'roles/r/adir.xml']].sort());
+  rmSync(dir, { recursive: true });
+});
+
+test('site directory: a misnamed file and an extend- of a node that does not exist are reported', () => {
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node(''),
+    'site/extnd-a.xml': node('<package>typo</package>'),
+    'site/extend-ghost.xml': node('<package>x</package>'),
+    'site/replace-a.xml': node('<package>fine</package>'),
+    'graphs/g/g.xml': graph(''),
+  });
+  const got = compiler.check().map((p) => [p.code, p.where?.replace(dir + '/', '')]);
+  assert.deepEqual(got.sort(), [['E_NODE_MISSING', 'site/extend-ghost.xml'], ['E_SITE_FILE', 'site/extnd-a.xml']]);
+  rmSync(dir, { recursive: true });
+});
+
+test('"<!DOCTYPE" inside CDATA or a comment is text, not a declaration; outside them it is refused', () => {
+  const ok = tree({ 'roles/r/a.xml': node('<!-- <!DOCTYPE x> in a comment -->\n<post><![CDATA[cat > /var/www/index.html << EOF\n<!DOCTYPE html>\nEOF]]></post>'), 'graphs/g/g.xml': graph('') });
+  assert.match(ok.compiler.render('a', attrs), /^<!DOCTYPE html>$/m);
+  rmSync(ok.dir, { recursive: true });
+  const bad = tree({ 'roles/r/a.xml': '<?xml version="1.0"?>\n<!-- fine -->\n<!ENTITY x "y">\n<kickstart/>\n', 'graphs/g/g.xml': graph('') });
+  assert.deepEqual(bad.compiler.check().map((p) => [p.code, p.where?.replace(bad.dir + '/', '')]), [['E_XML_ENTITY', 'roles/r/a.xml:3']]);
+  rmSync(bad.dir, { recursive: true });
+});
+
+test('<include> of a directory or a huge file is a UserError with file:line, not a crash', () => {
+  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post><include file="adir"/></post>'), 'roles/r/b.xml': node('<post><include file="big"/></post>'), 'include/adir/x': 'x', 'include/big': 'y'.repeat(1024 * 1024 + 1), 'graphs/g/g.xml': graph('') });
+  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_INCLUDE_MISSING' && /a\.xml:3: .*EISDIR/.test(e.message));
+  assert.throws(() => compiler.render('b', attrs), (e: Error & { code?: string }) => e.code === 'E_FILE_TOO_LARGE' && /b\.xml:3: /.test(e.message));
   rmSync(dir, { recursive: true });
 });

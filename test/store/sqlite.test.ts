@@ -144,3 +144,41 @@ test('attribute precedence: defaults < config < global < os < appliance < host <
   await store.close();
   rmSync(dir, { recursive: true });
 });
+
+test('resolved attributes are listed in the same order whatever LANG says', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = "import { resolveAttributes } from './src/store/resolve-attributes.ts'; const repos = { appliances: { get: async () => ({ name: 'a', basename: 'a', graph: 'g', rootNode: 'r', discoverable: true }) }, attributes: { list: async () => [] } }; const host = { name: 'h', appliance: 'a', rack: 0, rank: 0, os: 'linux', arch: 'x86_64', bootAction: 'os', state: 'discovered', interfaces: [] }; const r = await resolveAttributes(repos, host, { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 1, iscsiPort: 2 }, { 'å_x': '1', aa: '2', Z: '3', 'ı': '4', i: '5', I: '6' }); console.log(r.map((a) => a.name).join(' '));";
+  const orders = ['C', 'sv_SE.UTF-8', 'tr_TR.UTF-8'].map((lang) => {
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LANG: lang, LC_ALL: lang } });
+    assert.equal(p.status, 0, p.stderr);
+    return p.stdout.trim();
+  });
+  assert.equal(new Set(orders).size, 1, orders.join('\n'));
+});
+
+test("reads never wait for another process's writer: a kickstart's lookups go on while a CLI holds the write lock", async () => {
+  const { store, dir, path } = tempStore();
+  await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  await store.close();
+  const reader = new SqliteStore(path, { busyTimeoutMs: 50 });
+  const { default: Database } = await import('better-sqlite3');
+  const writer = new Database(path);
+  try {
+    writer.exec('BEGIN IMMEDIATE');
+    writer.prepare("INSERT INTO events (at, kind, detail) VALUES ('now', 'uncommitted', '{}')").run();
+    // Every read the kickstart path makes, while the other connection holds the write lock:
+    assert.equal((await reader.hosts.get('compute-0-0'))?.name, 'compute-0-0');
+    assert.equal((await reader.hosts.byIp('10.1.255.254'))?.name, 'compute-0-0');
+    assert.equal((await reader.appliances.get('compute'))?.rootNode, 'compute');
+    assert.deepEqual(await reader.attributes.list({ scope: 'host', target: 'compute-0-0' }), []);
+    assert.equal((await reader.events.list({ kind: 'uncommitted' })).length, 0, 'a snapshot: nothing uncommitted is seen');
+    // A write does wait for the lock (and gives up after the busy timeout).
+    await assert.rejects(reader.events.append({ kind: 'blocked' }), /locked|busy/i);
+    writer.exec('COMMIT');
+    assert.equal((await reader.events.list({ kind: 'uncommitted' })).length, 1);
+  } finally {
+    writer.close();
+    await reader.close();
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -1,8 +1,14 @@
-// The built-in insert-ethers plugins, in the order they run (by name).
+// The built-in insert-ethers plugins, in the order they run (by name). The iSCSI allocation
+// plugin needs the frontend's storage nodes (src/app/storage.ts); without them it is left out.
 import type { Plugin } from '../plugin.js';
+import type { StorageNode } from '../../storage/allocation.js';
 import { hostsFilePlugin } from './hosts-file.js';
 import { bootActionPlugin } from './boot-action.js';
+import { iscsiAllocationPlugin } from './iscsi-allocation.js';
 
-export function builtinPlugins(_deps: object = {}): Plugin[] {
-  return [hostsFilePlugin, bootActionPlugin];
+export function builtinPlugins(deps: { storageNodes?: readonly StorageNode[] } = {}): Plugin[] {
+  const out: Plugin[] = [];
+  if (deps.storageNodes) out.push(iscsiAllocationPlugin(deps.storageNodes));
+  out.push(hostsFilePlugin, bootActionPlugin);
+  return out;
 }

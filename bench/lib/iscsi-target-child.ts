@@ -1,0 +1,29 @@
+// The embedded target as its own process, for bench/iscsi.bench.ts: one target, LUN 1 = the
+// given file, one allowed initiator, no CHAP. Prints "ready <port>" on stdout once listening;
+// SIGTERM/SIGINT stop it cleanly (so `node --cpu-prof` can write its profile on exit).
+// The bench compiles it with tsc and runs the JavaScript under plain node, as in production.
+// Usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file>
+import { IscsiTarget } from '../../src/iscsi/index.js';
+import { createLogger } from '../../src/log/logger.js';
+
+const [host, port, iqn, initiator, path] = process.argv.slice(2);
+if (!host || !port || !iqn || !initiator || !path) {
+  process.stderr.write('usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file>\n');
+  process.exit(2);
+}
+const target = new IscsiTarget({ host, port: Number(port), logger: createLogger({ level: 'warn' }) });
+await target.addTarget({ iqn, luns: [{ lun: 1, path }], allowedInitiators: [initiator] });
+await target.start();
+process.stdout.write(`ready ${target.port}\n`);
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  const t = setTimeout(() => process.exit(1), 5000);
+  void target.stop().finally(() => {
+    clearTimeout(t);
+    process.exit(0);
+  });
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,72 @@
+// `netroot storage serve`: a storage node — a StorageBackend (netroot's embedded iSCSI target, or
+// tgtd on this machine) behind the storage service's HTTP API (src/storage/storage-service.ts),
+// guarded by this node's bearer token. The frontend lists it in storage.nodes and reconciles it
+// from its database (at its start, on `netroot storage reconcile`, on insert-ethers --update): the
+// node keeps no database of its own, so after a restart of this process its targets come back
+// with the frontend's next reconcile.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { IscsiTarget } from '../iscsi/index.js';
+import { EmbeddedBackend } from '../storage/embedded.js';
+import { TgtBackend } from '../storage/tgt.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { createStorageServiceHandler } from '../storage/storage-service.js';
+import { NetrootError } from '../errors.js';
+
+export interface StorageNodeOptions {
+  backend: 'embedded' | 'tgt';
+  token: string;
+  httpHost: string;
+  httpPort: number;
+  iscsiHost: string;
+  iscsiPort: number;
+  /** The address initiators use to reach this node's targets. */
+  portal: string;
+  volumesDir: string;
+  limitBytes?: number | undefined;
+  logger: Logger;
+}
+
+export interface StorageNodeService {
+  readonly backend: StorageBackend;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpPort(): number;
+  iscsiPort(): number;
+}
+
+export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
+  let target: IscsiTarget | undefined;
+  const iscsiPort = () => (target && target.port > 0 ? target.port : o.iscsiPort);
+  let backend: StorageBackend;
+  if (o.backend === 'embedded') {
+    target = new IscsiTarget({ host: o.iscsiHost, port: o.iscsiPort, logger: o.logger.child({ svc: 'iscsi' }) });
+    backend = new EmbeddedBackend({ target, volumesDir: o.volumesDir, limitBytes: o.limitBytes, portal: o.portal, port: iscsiPort, logger: o.logger });
+  } else {
+    backend = new TgtBackend({ volumesDir: o.volumesDir, portal: o.portal, port: o.iscsiPort, limitBytes: o.limitBytes, logger: o.logger });
+  }
+  // Validates the token (≥ 32 characters) before anything listens.
+  const handler = createStorageServiceHandler({ backend, token: o.token, logger: o.logger });
+  let server: Server | undefined;
+  return {
+    backend,
+    async start() {
+      await target?.start();
+      const s = createServer(handler);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`, { user: true })));
+        s.listen(o.httpPort, o.httpHost, () => resolve());
+      });
+      server = s;
+    },
+    async stop() {
+      const s = server;
+      server = undefined;
+      if (s) await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); });
+      await target?.stop();
+    },
+    httpPort: () => (server?.address() as AddressInfo | null)?.port ?? o.httpPort,
+    iscsiPort,
+  };
+}

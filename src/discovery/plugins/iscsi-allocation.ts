@@ -1,0 +1,228 @@
+// Built-in plugin: a diskless node's iSCSI root volume, allocated when insert-ethers adds it.
+//
+// Which hosts: those whose resolved `diskless` attribute (global < appliance < host) is true; the
+// shipped appliance compute-diskless sets it (store migration 3). Others get nothing.
+// added(host): picks the storage node with the most free capacity that fits (size: attribute
+// `iscsi_volume_size`, else storage.defaultVolumeGiB), creates the volume <host>, exports it as
+// target iqn.<date>.<domain>:<host> for the node's own initiator iqn.…:initiator.<host> only, with
+// fresh per-node CHAP credentials, and stores the host attributes the kickstart
+// (roles/diskless/diskless.xml) and the boot code (src/boot) read:
+//   iscsi_initiator iscsi_target iscsi_portal iscsi_port iscsi_lun iscsi_user iscsi_secret
+//   (+ iscsi_mutual_user iscsi_mutual_secret with storage.mutualChap)
+// and, for netroot itself, iscsi_storage_node (which node) and iscsi_volume (the volume name).
+// If any step fails, what this plugin made is undone before it throws; when a later plugin
+// fails, the engine calls removed() and the volume goes too.
+// removed(host): unexport; delete the volume unless ctx.keepVolume. A volume of the host's name
+// that already exists (kept by `--remove --keep-volume`) is reused by the next add of that name,
+// on the node that holds it, and a rollback of that add keeps it.
+// update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
+// node against the database.
+// A name-based initiator IQN means `insert-ethers --replace` (same host, new MAC) keeps access.
+// Secrets never go to logs or error messages.
+import type { Host, Repos, Store } from '../../store/index.js';
+import type { Config } from '../../config/index.js';
+import type { Logger } from '../../log/logger.js';
+import type { Plugin, PluginContext } from '../plugin.js';
+import { NetrootError, UserError } from '../../errors.js';
+import { pickStorageNode, volumeSizeFor, type StorageNode } from '../../storage/allocation.js';
+import { defaultLun, exportAttributes, type ExportSpec, type ReconcileResult } from '../../storage/backend.js';
+import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
+import { generateNodeChap } from '../../storage/secrets.js';
+
+export const STORAGE_NODE_ATTRIBUTE = 'iscsi_storage_node';
+export const VOLUME_ATTRIBUTE = 'iscsi_volume';
+/** Set when added() found the volume already there (kept by an earlier --remove --keep-volume). */
+export const REUSED_ATTRIBUTE = 'iscsi_volume_reused';
+/** Every host attribute this plugin writes (and removes). */
+export const ISCSI_HOST_ATTRIBUTES = [
+  'iscsi_initiator', 'iscsi_target', 'iscsi_portal', 'iscsi_port', 'iscsi_lun', 'iscsi_user', 'iscsi_secret',
+  'iscsi_mutual_user', 'iscsi_mutual_secret', STORAGE_NODE_ATTRIBUTE, VOLUME_ATTRIBUTE, REUSED_ATTRIBUTE,
+] as const;
+
+const TRUE = /^(1|true|yes|on)$/i;
+
+/** global < appliance < host attribute values for a host (what the allocation decisions read). */
+export async function allocationAttributes(repos: Repos, host: Host): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [scope, target] of [['global', ''], ['appliance', host.appliance], ['host', host.name]] as const)
+    for (const a of await repos.attributes.list({ scope, target })) out[a.name] = a.value;
+  return out;
+}
+
+/** The host's own (host-scope) attributes: where its iSCSI record lives. */
+export async function hostAttributes(repos: Repos, host: string): Promise<Record<string, string>> {
+  return Object.fromEntries((await repos.attributes.list({ scope: 'host', target: host })).map((a) => [a.name, a.value]));
+}
+
+export function isDiskless(attrs: Readonly<Record<string, string>>): boolean {
+  return TRUE.test(attrs['diskless'] ?? '');
+}
+
+/** The export recorded in a host's attributes, or null when it has none. */
+export function recordedExport(host: string, attrs: Readonly<Record<string, string>>): { node: string; spec: ExportSpec } | null {
+  const node = attrs[STORAGE_NODE_ATTRIBUTE];
+  if (!node) return null;
+  const need = (k: string) => {
+    const v = attrs[k];
+    if (v === undefined || v === '') throw new NetrootError('E_STORAGE_RECORD', `host ${host}: attribute ${k} is missing (its iSCSI record is incomplete; run insert-ethers --update)`);
+    return v;
+  };
+  const spec: ExportSpec = {
+    volume: need(VOLUME_ATTRIBUTE),
+    targetIqn: need('iscsi_target'),
+    initiatorIqn: need('iscsi_initiator'),
+    chap: { user: need('iscsi_user'), secret: need('iscsi_secret') },
+    lun: Number(need('iscsi_lun')),
+  };
+  if (attrs['iscsi_mutual_user'] && attrs['iscsi_mutual_secret']) {
+    spec.chap.mutualUser = attrs['iscsi_mutual_user'];
+    spec.chap.mutualSecret = attrs['iscsi_mutual_secret'];
+  }
+  return { node, spec };
+}
+
+function nodeNamed(nodes: readonly StorageNode[], name: string, host: string): StorageNode {
+  const n = nodes.find((x) => x.name === name);
+  if (!n) throw new UserError('E_STORAGE_NODE_UNKNOWN', `host ${host}'s volume is on storage node ${JSON.stringify(name)}, which is not configured (storage.nodes)`);
+  return n;
+}
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Creates (or re-exports, when recorded) the host's volume and writes its attributes. */
+export async function allocateVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; config: Config; logger: Logger }): Promise<void> {
+  const attrs = await allocationAttributes(ctx.store, host);
+  const recorded = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
+  if (recorded) {
+    // Already allocated (update(), or a host re-added after --keep-volume with its record): re-export.
+    await nodeNamed(nodes, recorded.node, host.name).backend.exportVolume(recorded.spec);
+    return;
+  }
+  const sizeBytes = volumeSizeFor(attrs, ctx.config.storage.defaultVolumeGiB);
+  // A volume of this name kept by `--remove --keep-volume` is the host's data: reuse it where it is.
+  let node: StorageNode | undefined;
+  let reused = false;
+  for (const n of nodes) {
+    const vols = await n.backend.listVolumes().catch(() => []);
+    if (vols.some((v) => v.name === host.name)) {
+      node = n;
+      reused = true;
+      break;
+    }
+  }
+  node ??= (await pickStorageNode(nodes, sizeBytes)).node;
+  const spec: ExportSpec = {
+    volume: host.name,
+    targetIqn: targetIqnFor(ctx.config.storage, host.name),
+    initiatorIqn: initiatorIqnFor(ctx.config.storage, host.name),
+    chap: generateNodeChap(host.name, { mutual: ctx.config.storage.mutualChap }),
+    lun: defaultLun(node.backend.kind),
+  };
+  const target = node;
+  let created = false;
+  let exported = false;
+  try {
+    if (!reused) {
+      await node.backend.createVolume({ name: spec.volume, sizeBytes });
+      created = true;
+    }
+    const info = await node.backend.exportVolume(spec);
+    exported = true;
+    const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
+    if (reused) values[REUSED_ATTRIBUTE] = 'true';
+    await ctx.store.transaction(async (tx) => {
+      // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
+      if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
+      for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
+      await tx.events.append({ kind: 'storage.allocated', host: host.name, detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused } });
+    });
+    ctx.logger.info('iscsi volume allocated', { host: host.name, node: target.name, target: spec.targetIqn, sizeBytes, reused });
+  } catch (e) {
+    const undo: string[] = [];
+    if (exported) await target.backend.unexport(spec.targetIqn).catch((u) => undo.push(`unexport: ${msg(u)}`));
+    if (created && undo.length === 0) await target.backend.deleteVolume(spec.volume).catch((u) => undo.push(`delete volume: ${msg(u)}`));
+    if (undo.length) throw new NetrootError('E_STORAGE_ROLLBACK', `storage node ${target.name}: ${msg(e)}; could not undo (${undo.join('; ')})`, { cause: e });
+    throw e;
+  }
+}
+
+/** Unexports the host's volume and, unless keepVolume, deletes it; clears its attributes. */
+export async function releaseVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger; keepVolume?: boolean | undefined; rollback?: boolean | undefined }): Promise<void> {
+  const attrs = await hostAttributes(ctx.store, host.name);
+  const rec = recordedExport(host.name, attrs);
+  if (!rec) return;
+  const node = nodeNamed(nodes, rec.node, host.name);
+  await node.backend.unexport(rec.spec.targetIqn);
+  // Undoing a failed add never destroys a kept volume this add only reused.
+  const keep = ctx.keepVolume === true || (ctx.rollback === true && attrs[REUSED_ATTRIBUTE] === 'true');
+  if (!keep) await node.backend.deleteVolume(rec.spec.volume);
+  await ctx.store.transaction(async (tx) => {
+    for (const name of ISCSI_HOST_ATTRIBUTES) await tx.attributes.unset('host', host.name, name);
+    await tx.events.append({ kind: 'storage.released', host: host.name, detail: { node: rec.node, volume: rec.spec.volume, kept: keep } });
+  });
+  ctx.logger.info('iscsi volume released', { host: host.name, node: rec.node, volume: rec.spec.volume, kept: keep });
+}
+
+export interface NodeReconcile {
+  node: string;
+  result?: ReconcileResult;
+  error?: string;
+}
+
+/**
+ * Makes every storage node serve exactly the exports the database records for it (frontend start,
+ * `netroot storage reconcile`, insert-ethers --update). A node that fails is reported, not thrown:
+ * the others are still reconciled.
+ */
+export async function reconcileStorage(store: Store, nodes: readonly StorageNode[], logger: Logger, opts: { skip?: readonly string[] } = {}): Promise<NodeReconcile[]> {
+  const desired = new Map<string, ExportSpec[]>(nodes.map((n) => [n.name, []]));
+  for (const h of await store.hosts.list()) {
+    let rec;
+    try {
+      rec = recordedExport(h.name, await hostAttributes(store, h.name));
+    } catch (e) {
+      logger.warn('storage reconcile: skipping host', { host: h.name, error: msg(e) });
+      continue;
+    }
+    if (!rec) continue;
+    const list = desired.get(rec.node);
+    if (list) list.push(rec.spec);
+    else logger.warn('storage reconcile: host on an unconfigured storage node', { host: h.name, node: rec.node });
+  }
+  const out: NodeReconcile[] = [];
+  for (const n of nodes) {
+    if (opts.skip?.includes(n.name)) continue;
+    try {
+      const result = await n.backend.reconcile(desired.get(n.name) ?? []);
+      out.push({ node: n.name, result });
+      logger.info('storage reconciled', { node: n.name, added: result.added.length, updated: result.updated.length, removed: result.removed.length });
+    } catch (e) {
+      out.push({ node: n.name, error: msg(e) });
+      logger.warn('storage reconcile failed', { node: n.name, error: msg(e) });
+    }
+  }
+  return out;
+}
+
+export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
+  return {
+    name: '40-iscsi-allocation',
+    async added(host: Host, ctx: PluginContext) {
+      if (!isDiskless(await allocationAttributes(ctx.store, host))) return;
+      await allocateVolume(host, nodes, ctx);
+    },
+    async removed(host: Host, ctx: PluginContext) {
+      await releaseVolume(host, nodes, ctx);
+    },
+    async update(ctx: PluginContext) {
+      const failed: string[] = [];
+      for (const h of await ctx.store.hosts.list()) {
+        if (!isDiskless(await allocationAttributes(ctx.store, h)) || (await hostAttributes(ctx.store, h.name))[STORAGE_NODE_ATTRIBUTE]) continue;
+        await allocateVolume(h, nodes, ctx).catch((e) => failed.push(`${h.name}: ${msg(e)}`));
+      }
+      const r = await reconcileStorage(ctx.store, nodes, ctx.logger);
+      for (const x of r) if (x.error) failed.push(`storage node ${x.node}: ${x.error}`);
+      if (failed.length) throw new NetrootError('E_STORAGE_UPDATE', `iSCSI allocation: ${failed.join('; ')}`);
+    },
+  };
+}
