@@ -1,9 +1,12 @@
 // Pool leases for machines the store does not know (only when the operator enables a pool).
-// Durable before they are announced: every change is appended to a journal and fdatasync'ed, in
-// batches (one write + one sync per event-loop turn for all pending changes), and an ACK is sent
-// only after its record is on disk — so leases survive a restart and a kill -9. On start the
+// Durable before they are announced: every change is appended to a journal and fdatasync'ed by a
+// group commit — while one fdatasync runs (in libuv's thread pool, so the event loop keeps
+// receiving), new records queue up; when it completes, its records' promises resolve and all
+// queued records go out in one write + one fdatasync. A promise resolves only after an
+// fdatasync that started after its record was written — so an ACK, sent on resolution, always
+// describes a lease that survives a restart and a kill -9. On start the
 // journal is replayed and compacted (rewritten with the live leases, then renamed).
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
 import { formatIPv4, parseIPv4 } from '../net/address.js';
 
 export interface PoolConfig {
@@ -17,13 +20,26 @@ interface Lease {
   expires: number; // epoch ms
 }
 
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** How long a walk that found the pool full is trusted before walking again. */
+export const EXHAUSTED_RETRY_MS = 1000;
+
 export class LeasePool {
   private readonly byMac = new Map<string, Lease>();
   private readonly byIp = new Map<string, string>();
+  /** The same leases keyed by the address as a number (the allocation walk). */
+  private readonly byIpNum = new Map<number, Lease>();
   private readonly declined = new Map<string, number>();
+  /** When a walk last found no free address (null: not known to be full). */
+  private exhaustedAt: number | null = null;
   private fd: number | null = null;
   private pending: Array<{ line: string; done: () => void; fail: (e: Error) => void }> = [];
   private scheduled = false;
+  /** The fdatasync in flight, if any; the next batch starts when it settles. */
+  private syncing: Promise<void> | null = null;
+  /** fdatasync calls on the journal since open (observability; tests check the grouping). */
+  syncs = 0;
   private readonly start: number;
   private readonly end: number;
   private cursor: number;
@@ -43,10 +59,16 @@ export class LeasePool {
   open(): void {
     if (!this.journal) return;
     if (existsSync(this.journal)) {
-      for (const line of readFileSync(this.journal, 'utf8').split('\n')) {
-        const [kind, mac, ip, exp] = line.split(' ');
-        if (kind === 'lease' && mac && ip && exp) this.set(mac, ip, Number(exp));
-        else if (kind === 'release' && mac) this.drop(mac);
+      // Only complete records count: a kill -9 during a write can leave a torn last line (never
+      // ACKed, since ACKs wait for the sync), e.g. `lease <mac> <ip> 17` with half an expiry.
+      const text = readFileSync(this.journal, 'utf8');
+      const lines = text.split('\n');
+      lines.pop(); // the text after the last newline: empty, or a torn record
+      for (const line of lines) {
+        const [kind, mac, ip, exp, extra] = line.split(' ');
+        if (extra !== undefined || !mac || !MAC.test(mac)) continue;
+        if (kind === 'lease' && ip && exp && /^\d{1,15}$/.test(exp) && parseIPv4(ip) !== null) this.set(mac, ip, Number(exp));
+        else if (kind === 'release' && ip === undefined) this.drop(mac);
       }
     }
     const now = Date.now();
@@ -60,44 +82,68 @@ export class LeasePool {
     this.fd = openSync(this.journal, 'a', 0o600);
   }
 
-  close(): void {
-    this.flush();
+  /** Waits for the sync in flight, writes what is still queued, closes the journal. */
+  async close(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    this.flushSync();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
 
   private set(mac: string, ip: string, expires: number): void {
     this.drop(mac);
-    this.byMac.set(mac, { ip, expires });
+    const lease = { ip, expires };
+    this.byMac.set(mac, lease);
     this.byIp.set(ip, mac);
+    const n = parseIPv4(ip);
+    if (n !== null) this.byIpNum.set(n, lease);
   }
   private drop(mac: string): void {
     const l = this.byMac.get(mac);
-    if (l) this.byIp.delete(l.ip);
+    if (l) {
+      this.byIp.delete(l.ip);
+      const n = parseIPv4(l.ip);
+      if (n !== null) this.byIpNum.delete(n);
+      this.exhaustedAt = null;
+    }
     this.byMac.delete(mac);
   }
 
-  /** The address for mac: its current lease, else the next free one; null when exhausted. */
+  /**
+   * The address for mac: its current lease, else the requested one if free, else the next free one
+   * after the cursor; null when exhausted. The walk compares numbers (an address is formatted only
+   * once found). A walk that finds nothing is remembered until a lease is released, declined,
+   * committed or EXHAUSTED_RETRY_MS passes (leases may expire): a storm of DISCOVERs against a
+   * full pool costs one walk, not one per packet.
+   */
   candidate(mac: string, requested: string | null): string | null {
-    const now = Date.now();
     const own = this.byMac.get(mac);
     if (own) return own.ip;
-    const free = (ip: string) => {
-      const holder = this.byIp.get(ip);
-      const holderLease = holder ? this.byMac.get(holder) : undefined;
-      return (!holderLease || holderLease.expires <= now) && (this.declined.get(ip) ?? 0) <= now;
-    };
+    const now = Date.now();
     if (requested) {
       const n = parseIPv4(requested);
-      if (n !== null && n >= this.start && n <= this.end && free(requested)) return requested;
+      if (n !== null && n >= this.start && n <= this.end && this.free(requested, now)) return requested;
     }
+    if (this.exhaustedAt !== null && now - this.exhaustedAt < EXHAUSTED_RETRY_MS) return null;
     const size = this.end - this.start + 1;
     for (let i = 0; i < size; i++) {
-      const ip = formatIPv4(this.cursor);
-      this.cursor = this.cursor >= this.end ? this.start : this.cursor + 1;
-      if (free(ip)) return ip;
+      const n = this.cursor;
+      this.cursor = n >= this.end ? this.start : n + 1;
+      const holder = this.byIpNum.get(n);
+      if (holder !== undefined && holder.expires > now) continue;
+      const ip = formatIPv4(n);
+      if ((this.declined.get(ip) ?? 0) > now) continue;
+      this.exhaustedAt = null;
+      return ip;
     }
+    this.exhaustedAt = now;
     return null;
+  }
+
+  private free(ip: string, now: number): boolean {
+    const holder = this.byIp.get(ip);
+    const holderLease = holder ? this.byMac.get(holder) : undefined;
+    return (!holderLease || holderLease.expires <= now) && (this.declined.get(ip) ?? 0) <= now;
   }
 
   owns(mac: string, ip: string): boolean {
@@ -121,6 +167,7 @@ export class LeasePool {
 
   decline(mac: string, ip: string): Promise<void> {
     this.declined.set(ip, Date.now() + this.config.leaseSeconds * 1000);
+    this.exhaustedAt = null;
     return this.owns(mac, ip) ? this.release(mac) : Promise.resolve();
   }
 
@@ -128,20 +175,47 @@ export class LeasePool {
     if (this.fd === null) return Promise.resolve();
     return new Promise((done, fail) => {
       this.pending.push({ line, done, fail });
-      if (!this.scheduled) {
+      // setImmediate: records from every packet read in this event-loop turn share the batch.
+      if (!this.scheduled && !this.syncing) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
+  /** Starts one group commit of everything queued; chains the next when it completes. */
   private flush(): void {
     this.scheduled = false;
+    if (this.syncing || this.pending.length === 0 || this.fd === null) return;
+    const batch = this.pending;
+    this.pending = [];
+    const fd = this.fd;
+    let settle: () => void = () => {};
+    this.syncing = new Promise<void>((r) => (settle = r));
+    const finish = (e: Error | null): void => {
+      for (const b of batch) e ? b.fail(e) : b.done();
+      this.syncing = null;
+      settle();
+      if (this.pending.length > 0 && this.fd !== null) this.flush();
+    };
+    try {
+      writeSync(fd, batch.map((b) => b.line).join(''));
+    } catch (e) {
+      finish(e as Error);
+      return;
+    }
+    this.syncs++;
+    fdatasync(fd, (e) => finish(e));
+  }
+
+  /** close(): the last records, synchronously (no sync is in flight then). */
+  private flushSync(): void {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0 || this.fd === null) return;
     try {
       writeSync(this.fd, batch.map((b) => b.line).join(''));
+      this.syncs++;
       fdatasyncSync(this.fd);
       for (const b of batch) b.done();
     } catch (e) {

@@ -5,7 +5,6 @@
 // repeated codes concatenated (RFC 3396 long options). Encoding writes options in the order given,
 // splits values over 255 bytes (RFC 3396), and pads to the 300-byte BOOTP minimum.
 import { BufferReader } from '../net/buffer-reader.js';
-import { BufferWriter } from '../net/buffer-writer.js';
 import { DecodeError } from '../errors.js';
 import { MAGIC_COOKIE, Opt } from './options.js';
 
@@ -103,45 +102,81 @@ export function decodeDhcp(buf: Buffer): DhcpMessage {
   return { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file, options };
 }
 
-function ipBytes(s: string): number[] {
-  const p = s.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new RangeError(`not an IPv4 address: ${s}`);
-  return p;
+/** Writes dotted-quad `s` at `at`; RangeError unless it is exactly four decimal octets 0..255. */
+function writeIp(buf: Buffer, at: number, s: string): void {
+  let octet = 0;
+  let digits = 0;
+  let part = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a virtual '.' closes the last octet
+    if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && digits > 0 && octet <= 255 && part < 4) {
+      buf[at + part++] = octet;
+      octet = 0;
+      digits = 0;
+    } else throw new RangeError(`not an IPv4 address: ${s}`);
+  }
+  if (part !== 4) throw new RangeError(`not an IPv4 address: ${s}`);
 }
 
+/** A NUL-terminated latin1 string in a fixed field of n bytes (the buffer is zero-filled). */
+function writeField(buf: Buffer, at: number, s: string, n: number): void {
+  if (s.length >= n) throw new RangeError(`field longer than ${n - 1} bytes: ${s}`);
+  if (s.length > 0) buf.write(s, at, 'latin1');
+}
+
+/**
+ * One allocation per message: the size is computed first (options split at 255 bytes per
+ * RFC 3396, END, padding to the BOOTP minimum), then every field is written in place.
+ */
 export function encodeDhcp(m: DhcpMessage): Buffer {
-  const w = new BufferWriter(576);
-  w.u8(m.op).u8(m.htype).u8(m.hlen).u8(m.hops).u32(m.xid >>> 0).u16(m.secs).u16(m.flags);
-  for (const a of [m.ciaddr, m.yiaddr, m.siaddr, m.giaddr]) w.bytes(Uint8Array.from(ipBytes(a)));
-  const ch = Buffer.alloc(16);
-  m.chaddr.copy(ch, 0, 0, Math.min(16, m.chaddr.length));
-  w.bytes(ch);
-  const field = (s: string, n: number) => {
-    const b = Buffer.alloc(n);
-    const src = Buffer.from(s, 'latin1');
-    if (src.length >= n) throw new RangeError(`field longer than ${n - 1} bytes: ${s}`);
-    src.copy(b);
-    w.bytes(b);
-  };
-  field(m.sname, 64);
-  field(m.file, 128);
-  w.u32(MAGIC_COOKIE);
+  let size = HEADER + 4 + 1;
+  for (const value of m.options.values()) size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
+  const buf = Buffer.alloc(Math.max(size, BOOTP_MIN));
+  buf[0] = m.op;
+  buf[1] = m.htype;
+  buf[2] = m.hlen;
+  buf[3] = m.hops;
+  buf.writeUInt32BE(m.xid >>> 0, 4);
+  buf.writeUInt16BE(m.secs, 8);
+  buf.writeUInt16BE(m.flags, 10);
+  writeIp(buf, 12, m.ciaddr);
+  writeIp(buf, 16, m.yiaddr);
+  writeIp(buf, 20, m.siaddr);
+  writeIp(buf, 24, m.giaddr);
+  m.chaddr.copy(buf, 28, 0, Math.min(16, m.chaddr.length));
+  writeField(buf, 44, m.sname, 64);
+  writeField(buf, 108, m.file, 128);
+  buf.writeUInt32BE(MAGIC_COOKIE, HEADER);
+  let at = HEADER + 4;
   for (const [code, value] of m.options) {
-    // RFC 3396: values longer than 255 bytes are split into consecutive options with the same code.
-    for (let off = 0; off < value.length || off === 0; off += 255) {
-      const chunk = value.subarray(off, off + 255);
-      w.u8(code).u8(chunk.length).bytes(chunk);
-      if (value.length === 0) break;
+    if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`option code ${code}`);
+    if (value.length === 0) {
+      buf[at++] = code;
+      buf[at++] = 0;
+      continue;
+    }
+    for (let off = 0; off < value.length; off += 255) {
+      const n = Math.min(255, value.length - off);
+      buf[at++] = code;
+      buf[at++] = n;
+      value.copy(buf, at, off, off + n);
+      at += n;
     }
   }
-  w.u8(Opt.END);
-  if (w.length < BOOTP_MIN) w.zeros(BOOTP_MIN - w.length);
-  return w.toBuffer();
+  buf[at] = Opt.END;
+  return buf;
 }
 
 // Typed views of the options a PXE server needs.
 export const messageType = (m: DhcpMessage): number | null => m.options.get(Opt.MESSAGE_TYPE)?.[0] ?? null;
-export const clientMac = (m: DhcpMessage): string => [...m.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+export const clientMac = (m: DhcpMessage): string => {
+  const c = m.chaddr;
+  return `${HEX[c[0] ?? 0]}:${HEX[c[1] ?? 0]}:${HEX[c[2] ?? 0]}:${HEX[c[3] ?? 0]}:${HEX[c[4] ?? 0]}:${HEX[c[5] ?? 0]}`;
+};
 
 /** Option 93 (RFC 4578 §2.1): a list of 16-bit architecture types; the first is used. */
 export function clientArch(m: DhcpMessage): number | null {

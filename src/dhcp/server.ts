@@ -64,6 +64,8 @@ export interface DhcpServerOptions {
   pool?: (PoolConfig & { subnetMask: string; router?: string | null; dns?: string[] }) | undefined;
   leaseFile?: string | undefined;
   logger?: Logger;
+  /** SO_RCVBUF per socket (default 4 MiB, capped by net.core.rmem_max): absorbs a rack powering on at once. */
+  recvBufferBytes?: number;
   /** Tests on loopback only: skip SO_BINDTODEVICE. */
   noBindToDevice?: boolean;
 }
@@ -112,6 +114,11 @@ export class DhcpServer {
       });
       if (!this.opts.noBindToDevice) bindSocketToDevice(s, iface);
       s.setBroadcast(true);
+      try {
+        s.setRecvBufferSize(this.opts.recvBufferBytes ?? 4 << 20);
+      } catch (e) {
+        this.log.warn('dhcp: cannot enlarge the receive buffer', { iface, error: e });
+      }
       this.sockets.push(s);
       this.log.info('dhcp listening', { iface, port: this.port });
     }
@@ -119,7 +126,7 @@ export class DhcpServer {
 
   async stop(): Promise<void> {
     for (const s of this.sockets.splice(0)) await new Promise<void>((r) => s.close(() => r()));
-    this.pool?.close();
+    await this.pool?.close();
   }
 
   /** Pure request handling (tests and fuzzing call it directly). Never throws. */

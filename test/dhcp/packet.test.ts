@@ -80,3 +80,32 @@ test('malformed input: each a DecodeError naming field and offset', () => {
     assert.throws(() => decodeDhcp(buf), (e: unknown) => e instanceof DecodeError && re.test(e.message), re.source);
   }
 });
+
+test('encoder, whole message byte for byte: fixed fields, empty option, RFC 3396 split, END, BOOTP padding; bad fields rejected', () => {
+  const chaddr = Buffer.from('02aabbccdd0100000000000000000000', 'hex');
+  const base = { op: 2, htype: 1, hlen: 6, hops: 1, xid: 0xdeadbeef, secs: 3, flags: 0x8000, ciaddr: '0.0.0.0', yiaddr: '10.32.0.10', siaddr: '10.32.0.1', giaddr: '10.32.0.2', chaddr, sname: 'fe', file: 'ipxe.efi' };
+  const long = Buffer.alloc(300, 0x42);
+  const out = encodeDhcp({ ...base, options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([5])], [Opt.USER_CLASS, Buffer.alloc(0)], [Opt.BOOTFILE, long]]) });
+  // Built by hand, independently of the encoder.
+  const expected = Buffer.concat([
+    Buffer.from('02010601' + 'deadbeef' + '0003' + '8000' + '00000000' + '0a20000a' + '0a200001' + '0a200002', 'hex'),
+    chaddr,
+    Buffer.concat([Buffer.from('fe', 'latin1'), Buffer.alloc(62)]),
+    Buffer.concat([Buffer.from('ipxe.efi', 'latin1'), Buffer.alloc(120)]),
+    Buffer.from('63825363' + '350105' + '4d00', 'hex'),
+    Buffer.from([67, 255]), long.subarray(0, 255), Buffer.from([67, 45]), long.subarray(255),
+    Buffer.from([255]),
+  ]);
+  assert.equal(out.toString('hex'), expected.toString('hex'));
+  // a short message is zero-padded to the 300-byte BOOTP minimum
+  const short = encodeDhcp({ ...base, options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([2])]]) });
+  assert.equal(short.length, 300);
+  assert.equal(short.subarray(240, 244).toString('hex'), '350102ff');
+  assert.ok(short.subarray(244).every((b) => b === 0));
+  for (const bad of ['10.32.0', '10.32.0.256', '10.32.0.1.5', '10..0.1', 'a.b.c.d', '1000.1.1.1', '']) {
+    assert.throws(() => encodeDhcp({ ...base, yiaddr: bad, options: new Map() }), RangeError, bad);
+  }
+  assert.throws(() => encodeDhcp({ ...base, file: 'x'.repeat(128), options: new Map() }), RangeError);
+  assert.throws(() => encodeDhcp({ ...base, options: new Map([[256, Buffer.from([1])]]) }), RangeError);
+  assert.equal(clientMac(decodeDhcp(out)), '02:aa:bb:cc:dd:01');
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DhcpServer, decodeDhcp, messageType, ipOption, textOption, Opt, MessageType, type DhcpDecider, type DiscoveryEvent } from '../../src/dhcp/index.js';
 import { IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST, packet } from '../fixtures/dhcp/packets.js';
@@ -154,4 +154,44 @@ test('fuzz: 100,000 mutated real packets never throw out of the codec or the ser
   assert.equal(s.metrics.received, 100_000);
   assert.equal(s.metrics.errors, 0);
   assert.ok(s.metrics.malformed > 1000 && decoded > 1000, `malformed ${s.metrics.malformed}, decoded ${decoded}`);
+});
+
+test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct pool address, its lease in the journal when the ACK is returned, all back after a restart', async () => {
+  const dir = tempStateDir('nrt-dhcp-');
+  const leaseFile = join(dir, 'leases');
+  const pool = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600, subnetMask: '255.248.0.0' };
+  const opts = { decider: { answer: async () => null }, pool, leaseFile, serverIp: '10.32.0.1' };
+  const { s } = server(opts);
+  await s.start();
+  const relay = { address: '10.32.0.2', port: 67 };
+  const macHex = (i: number) => `02000000${i.toString(16).padStart(4, '0')}`;
+  const N = 2000;
+  const offers = await Promise.all(Array.from({ length: N }, (_, i) => s.handle(packet({ xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' }, '350101ff'), relay, 'veth0')));
+  const offered = offers.map((o) => decodeDhcp(o!.packet).yiaddr);
+  const journalAtAck: boolean[] = [];
+  const acks = await Promise.all(offered.map((ip, i) => {
+    const req = packet({ xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' }, `350103 3204 ${Buffer.from(ip.split('.').map(Number)).toString('hex')} 3604 0a200001 ff`.replace(/ /g, ''));
+    return s.handle(req, relay, 'veth0').then((r) => {
+      journalAtAck[i] = readFileSync(leaseFile, 'utf8').includes(` ${ip} `);
+      return r;
+    });
+  }));
+  const acked = acks.map((a) => {
+    const m = decodeDhcp(a!.packet);
+    assert.equal(messageType(m), MessageType.ACK);
+    assert.deepEqual([a!.address, a!.port], ['10.32.0.2', 67]);
+    return m.yiaddr;
+  });
+  assert.deepEqual(acked, offered);
+  assert.equal(new Set(acked).size, N);
+  assert.equal(journalAtAck.filter(Boolean).length, N);
+  await s.stop();
+  const again = server(opts).s;
+  await again.start();
+  for (const i of [0, 777, N - 1]) {
+    const o = await again.handle(packet({ xid: '00000001', mac: macHex(i), giaddr: '0a200002', flags: '0000' }, '350101ff'), relay, 'veth0');
+    assert.equal(decodeDhcp(o!.packet).yiaddr, acked[i]);
+  }
+  await again.stop();
+  rmSync(dir, { recursive: true });
 });

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LeasePool } from '../../src/dhcp/index.js';
+import { EXHAUSTED_RETRY_MS } from '../../src/dhcp/leases.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const CONFIG = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600 };
+const mac = (i: number): string => `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+
+test('group commit: concurrent leases share fdatasyncs, and each resolves only once its record is in the journal', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  const N = 300;
+  const seen: boolean[] = [];
+  const commits: Promise<void>[] = [];
+  for (let i = 0; i < N; i++) {
+    const ip = pool.candidate(mac(i), null);
+    assert.ok(ip);
+    commits.push(pool.commit(mac(i), ip).then(() => {
+      seen[i] = readFileSync(file, 'utf8').includes(`lease ${mac(i)} ${ip} `);
+    }));
+    // half of them arrive in a later event-loop turn, while the first batch is syncing
+    if (i === N / 2) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(commits);
+  assert.equal(seen.filter(Boolean).length, N);
+  assert.ok(pool.syncs >= 1 && pool.syncs < N / 10, `${pool.syncs} fdatasyncs for ${N} leases`);
+  await pool.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('close() waits for the sync in flight and writes what is still queued; a reopened pool has every lease', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  const ips: string[] = [];
+  const commits: Promise<void>[] = [];
+  for (let i = 0; i < 100; i++) {
+    const ip = pool.candidate(mac(i), null)!;
+    ips.push(ip);
+    commits.push(pool.commit(mac(i), ip));
+  }
+  const closing = pool.close(); // not awaiting the commits first
+  await Promise.all([closing, ...commits]);
+  const again = new LeasePool(CONFIG, file);
+  again.open();
+  assert.equal(again.size, 100);
+  for (let i = 0; i < 100; i++) assert.equal(again.owns(mac(i), ips[i]!), true, mac(i));
+  // and a new machine gets none of those addresses
+  const next = again.candidate(mac(1000), ips[5]!);
+  assert.ok(next && !ips.includes(next), `got ${next}`);
+  await again.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('allocation: distinct addresses in order, requested address honoured when free, a full pool says so until one is released or expires', async () => {
+  const pool = new LeasePool({ start: '10.9.0.1', end: '10.9.0.3', leaseSeconds: 1 }, null);
+  pool.open();
+  const got: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ip = pool.candidate(mac(i), i === 0 ? '10.9.0.3' : null)!;
+    got.push(ip);
+    await pool.commit(mac(i), ip);
+  }
+  assert.deepEqual(got, ['10.9.0.3', '10.9.0.1', '10.9.0.2']);
+  assert.equal(pool.candidate(mac(0), null), '10.9.0.3'); // its own lease again
+  assert.equal(pool.candidate(mac(9), null), null);
+  assert.equal(pool.candidate(mac(9), '10.9.0.2'), null); // taken
+  assert.equal(pool.candidate(mac(10), null), null); // remembered as full
+  await pool.release(mac(1));
+  assert.equal(pool.candidate(mac(9), null), '10.9.0.1');
+  await pool.commit(mac(9), '10.9.0.1');
+  assert.equal(pool.candidate(mac(10), null), null);
+  // leases last 1 s: once they expired (and the full-pool memo ran out) addresses come back
+  await new Promise((r) => setTimeout(r, Math.max(1000, EXHAUSTED_RETRY_MS) + 100));
+  assert.ok(pool.candidate(mac(10), null)?.startsWith('10.9.0.'));
+  await pool.close();
+});
+
+test('journal replay keeps complete records only: a torn last line (kill -9 mid-write) and garbage lines are ignored', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const far = Date.now() + 3_600_000;
+  writeFileSync(file, [
+    `lease ${mac(1)} 10.32.0.10 ${far}`,
+    `lease ${mac(2)} 10.32.0.11 ${far}`,
+    `release ${mac(2)}`,
+    `lease ${mac(3)} 10.32.0.12 12abc`,
+    `lease not-a-mac 10.32.0.13 ${far}`,
+    `lease ${mac(4)} 10.32.0.300 ${far}`,
+    `lease ${mac(5)} 10.32.0.15 ${far} extra`,
+  ].join('\n') + `\nlease ${mac(6)} 10.32.0.16 17`);
+  const pool = new LeasePool(CONFIG, file);
+  pool.open();
+  assert.equal(pool.size, 1);
+  assert.equal(pool.owns(mac(1), '10.32.0.10'), true);
+  for (const [i, ip] of [[2, '10.32.0.11'], [3, '10.32.0.12'], [5, '10.32.0.15'], [6, '10.32.0.16']] as const) assert.equal(pool.owns(mac(i), ip), false, mac(i));
+  await pool.close();
+  // compaction on open rewrote the journal with the live lease only
+  assert.equal(readFileSync(file, 'utf8'), `lease ${mac(1)} 10.32.0.10 ${far}\n`);
+  rmSync(dir, { recursive: true });
+});
