@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { TargetDefinition } from '../../../src/iscsi/index.js';
 
 const RUNNER = fileURLToPath(new URL('./run-target.ts', import.meta.url));
+const STORAGE_NODE = fileURLToPath(new URL('./run-storage-node.ts', import.meta.url));
 
 export interface TargetProcess {
   port: number;
@@ -18,7 +19,16 @@ export interface TargetProcess {
 }
 
 export function startTargetProcess(cfg: { host?: string; port?: number; targets: TargetDefinition[]; metricsEveryMs?: number }): Promise<TargetProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startRunner(RUNNER, cfg);
+}
+
+/** run-storage-node.ts: IscsiTarget + EmbeddedBackend, volume created and export reconciled. */
+export function startStorageNodeProcess(cfg: object): Promise<TargetProcess> {
+  return startRunner(STORAGE_NODE, cfg);
+}
+
+function startRunner(script: string, cfg: object): Promise<TargetProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const gone = new Promise<void>((r) => proc.once('exit', () => r()));
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
