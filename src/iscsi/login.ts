@@ -160,7 +160,6 @@ export class LoginNegotiation {
       for (const k of ['InitiatorName', 'TargetName', 'SessionType']) {
         if (kv.has(k) && kv.get(k) !== first[k]) return this.fail(pdu, LoginStatus.InitiatorError, `${k} changed during login`);
       }
-      offers = offers.filter(([k]) => k !== 'InitiatorName' && k !== 'TargetName' && k !== 'SessionType');
     }
     const needChap = this.sessionType === 'Normal' && this.target?.chap !== undefined;
     if (this.stage === Stage.Operational && needChap && this.auth !== 'done') {
