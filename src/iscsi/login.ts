@@ -154,8 +154,11 @@ export class LoginNegotiation {
         this.target = t;
       }
     } else {
+      // libiscsi repeats these (same value) in later login PDUs of a discovery session with
+      // CHAP; tgt and LIO accept that. A repeated key is harmless when it changes nothing.
+      const first: Record<string, string | undefined> = { InitiatorName: this.initiatorName, TargetName: this.target?.iqn, SessionType: this.sessionType };
       for (const k of ['InitiatorName', 'TargetName', 'SessionType']) {
-        if (kv.has(k)) return this.fail(pdu, LoginStatus.InitiatorError, `${k} sent again`);
+        if (kv.has(k) && kv.get(k) !== first[k]) return this.fail(pdu, LoginStatus.InitiatorError, `${k} changed during login`);
       }
     }
     const needChap = this.sessionType === 'Normal' && this.target?.chap !== undefined;
