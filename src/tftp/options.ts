@@ -3,6 +3,8 @@
 //              server may answer smaller); below 8 or not a number: option ignored.
 //   tsize      RFC 2349: on an RRQ the client sends 0 and the server answers the file size.
 //   timeout    RFC 2349: 1..255 seconds; outside that range the option is ignored (not acknowledged).
+//              The OACK must echo the client's value, so a server that wants to retransmit sooner
+//              than a long client timeout ignores the option instead (limit maxTimeoutS).
 //   windowsize RFC 7440: 1..65535 blocks; 0, 70000 or not a number: ignored. The server may answer
 //              a smaller value (its maximum).
 // Unknown options are ignored (RFC 2347: not included in the OACK). No accepted option → no OACK,
@@ -21,6 +23,8 @@ export interface NegotiationLimits {
   maxBlksize: number;
   maxWindowsize: number;
   defaultTimeoutMs: number;
+  /** Client timeouts above this are ignored (the server keeps defaultTimeoutMs). Default 255. */
+  maxTimeoutS?: number;
 }
 
 function num(v: string): number | null {
@@ -42,7 +46,7 @@ export function negotiate(requested: ReadonlyMap<string, string>, fileSize: numb
         if (v !== null) n.oack.set(name, String(fileSize));
         break;
       case 'timeout':
-        if (v !== null && v >= 1 && v <= 255) {
+        if (v !== null && v >= 1 && v <= Math.min(255, limits.maxTimeoutS ?? 255)) {
           n.timeoutMs = v * 1000;
           n.oack.set(name, String(v));
         }

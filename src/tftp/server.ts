@@ -22,6 +22,8 @@ export interface TftpServerOptions {
   maxWindowsize?: number;
   /** Retransmission timeout when the client sends no `timeout` option. */
   timeoutMs?: number;
+  /** Client `timeout` options above this many seconds are ignored (RFC 2349 allows only echo or ignore). */
+  maxTimeoutS?: number;
   /** Timeouts in a row before a transfer is abandoned. */
   maxRetries?: number;
   maxTransfers?: number;
@@ -72,6 +74,7 @@ export class TftpServer {
       maxWindowsize: opts.maxWindowsize ?? 64,
       timeoutMs: opts.timeoutMs ?? 1000,
       maxRetries: opts.maxRetries ?? 5,
+      maxTimeoutS: opts.maxTimeoutS ?? 255,
       maxTransfers: opts.maxTransfers ?? 1024,
     };
   }
@@ -200,7 +203,7 @@ export class TftpServer {
       }
       return;
     }
-    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs });
+    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
     const t = new Transfer(sock, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x) => {
       if (this.transfers.get(key) === x) this.transfers.delete(key);
       this.metrics.active = this.transfers.size;

@@ -60,15 +60,20 @@ export class Transfer {
     return this.base === 0;
   }
 
+  /** (Re)arms the retransmission timer from now. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (!this.done) this.timer = setTimeout(this.onTimeout, this.p.timeoutMs);
+  }
+
   start(): void {
-    this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs);
     if (this.oackPending) this.sendOack();
     else void this.sendWindow(1);
   }
 
   private sendOack(): void {
     this.socket.send(encodeTftp({ op: 'OACK', options: this.p.oack! }), this.client.port, this.client.address);
-    this.timer?.refresh();
+    this.arm();
   }
 
   private async range(a: number, b: number): Promise<Buffer> {
@@ -105,7 +110,7 @@ export class Transfer {
       this.socket.send([dataHeader(b), payload], this.client.port, this.client.address);
     }
     this.sentTo = to;
-    this.timer?.refresh();
+    this.arm();
   }
 
   /** Handles one datagram on the transfer socket. Never throws. */
@@ -164,7 +169,7 @@ export class Transfer {
     void this.sendWindow(abs + 1);
   }
 
-  private onTimeout(): void {
+  private readonly onTimeout = (): void => {
     if (this.done) return;
     this.metrics.timeouts++;
     if (++this.retries > this.p.maxRetries) {
@@ -174,8 +179,7 @@ export class Transfer {
     this.metrics.retransmits++;
     if (this.oackPending) this.sendOack();
     else void this.sendWindow(this.base + 1);
-    this.timer?.refresh();
-  }
+  };
 
   /** Ends the transfer with an error packet to the client. */
   fail(code: number, message: string): void {
