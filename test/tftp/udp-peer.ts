@@ -10,7 +10,7 @@ export interface RawPeer {
   close(): void;
 }
 
-export async function rawPeer(): Promise<RawPeer> {
+export async function rawPeer(address = '127.0.0.1'): Promise<RawPeer> {
   const socket = createSocket('udp4');
   const queue: { msg: Buffer; rinfo: RemoteInfo }[] = [];
   let waiter: (() => void) | null = null;
@@ -18,7 +18,7 @@ export async function rawPeer(): Promise<RawPeer> {
     queue.push({ msg, rinfo });
     waiter?.();
   });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => socket.bind(0, address, () => r()));
   return {
     socket,
     port: socket.address().port,
