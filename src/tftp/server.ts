@@ -204,10 +204,13 @@ export class TftpServer {
       return;
     }
     const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
-    const t = new Transfer(sock, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x) => {
+    const size = file.size;
+    const started = Date.now();
+    const t = new Transfer(sock, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {
       if (this.transfers.get(key) === x) this.transfers.delete(key);
       this.metrics.active = this.transfers.size;
-      this.logger.debug('tftp transfer ended', { client: client.address, file: req.filename });
+      if (completed) this.logger.info('tftp sent', { client: client.address, file: req.filename, bytes: size, ms: Date.now() - started, blksize: n.blksize, windowsize: n.windowsize });
+      else this.logger.info('tftp transfer ended early', { client: client.address, file: req.filename });
     });
     sock.on('message', (m, r) => t.onMessage(m, r));
     this.transfers.set(key, t);

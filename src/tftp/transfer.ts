@@ -46,7 +46,7 @@ export class Transfer {
     private readonly p: TransferParams,
     private readonly metrics: TftpMetrics,
     private readonly logger: Logger,
-    private readonly onEnd: (t: Transfer) => void,
+    private readonly onEnd: (t: Transfer, completed: boolean) => void,
   ) {
     this.last = Math.floor(file.size / p.blksize) + 1;
     this.oackPending = p.oack !== null;
@@ -205,6 +205,6 @@ export class Transfer {
       // already closed
     }
     void this.file.close?.().catch(() => {});
-    this.onEnd(this);
+    this.onEnd(this, completed);
   }
 }
