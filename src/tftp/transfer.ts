@@ -64,10 +64,24 @@ export class Transfer {
   }
 
   /** (Re)arms the retransmission timer from now. */
+  private deadline = 0;
+
+  /**
+   * (Re)arms the retransmission timeout from now. Hot path (once per window): only a deadline is
+   * moved; one Node timer per transfer checks it when it fires and re-schedules itself for the rest.
+   */
   private arm(): void {
-    clearTimeout(this.timer);
-    if (!this.done) this.timer = setTimeout(this.onTimeout, this.p.timeoutMs);
+    this.deadline = performance.now() + this.p.timeoutMs;
+    if (!this.timer && !this.done) this.timer = setTimeout(this.tick, this.p.timeoutMs);
   }
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    if (this.done) return;
+    const left = this.deadline - performance.now();
+    if (left > 1) this.timer = setTimeout(this.tick, left);
+    else this.onTimeout();
+  };
 
   start(): void {
     this.arm(); // a connect that never completes ends in a timeout, not a leak
