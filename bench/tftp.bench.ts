@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { createNsPair, waitForOutput, type NsPair } from './lib/netns.js';
+import { createNsPair, waitForOutput, type NsPair } from './lib/tftp-netns.js';
 
 const SIZE = 32 * 1024 * 1024;
 const CLIENTS = Number(process.env.TFTP_BENCH_CLIENTS ?? 100);
