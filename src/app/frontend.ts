@@ -31,6 +31,8 @@ import { NetrootError } from '../errors.js';
 import { buildStorage, type StorageSetup } from './storage.js';
 import { reconcileStorage } from '../discovery/plugins/iscsi-allocation.js';
 import { storageRoutes } from '../http/storage-routes.js';
+import { TftpServer } from '../tftp/index.js';
+import { tftpResolver } from './tftp-resolver.js';
 
 export interface FrontendDeps {
   store?: Store;
@@ -51,6 +53,8 @@ export interface Frontend {
   stop(): Promise<void>;
   /** The bound HTTP port (differs from config when it asked for 0). */
   httpPort(): number;
+  /** The TFTP server once started (tftp.enabled), for its port and metrics. */
+  tftp(): TftpServer | undefined;
 }
 
 function listen(server: Server, port: number, host: string, what: string): Promise<void> {
@@ -88,6 +92,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   let http: HttpApp | undefined;
   let server: Server | undefined;
   let dhcp: DhcpServer | undefined;
+  let tftp: TftpServer | undefined;
 
   const f: Frontend = {
     config,
@@ -114,6 +119,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       server.keepAliveTimeout = 5000;
       await listen(server, config.http.port, config.http.host, 'http');
       logger.info('http listening', { host: config.http.host, port: f.httpPort() });
+      if (config.tftp.enabled) {
+        tftp = new TftpServer({ host: config.tftp.host, port: config.tftp.port, resolver: tftpResolver(store, booter, config.tftp.root), logger: logger.child({ svc: 'tftp' }) });
+        await tftp.start();
+      }
       if (config.dhcp.interfaces.length > 0) {
         const d = config.dhcp;
         const poolOn = d.poolStart !== '' && d.poolEnd !== '';
@@ -135,6 +144,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
         await dhcp.stop();
         dhcp = undefined;
       }
+      if (tftp) {
+        await tftp.stop();
+        tftp = undefined;
+      }
       if (server) {
         const s = server;
         server = undefined;
@@ -146,6 +159,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       await storage.stop();
       if (ownStore) await store.close();
     },
+    tftp: () => tftp,
     httpPort() {
       return (server?.address() as AddressInfo | null)?.port ?? config.http.port;
     },

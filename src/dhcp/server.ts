@@ -264,9 +264,10 @@ export class DhcpServer {
       if (l.bootFile.length < 128) r.file = l.bootFile;
       r.options.set(Opt.BOOTFILE, Buffer.from(l.bootFile, 'latin1'));
     }
-    // PXE clients (option 60 "PXEClient") want option 60 echoed (PXE spec 2.1 §2.2.4).
-    const vc = m.options.get(Opt.VENDOR_CLASS);
-    if (vc && vc.toString('latin1').startsWith('PXEClient')) r.options.set(Opt.VENDOR_CLASS, Buffer.from('PXEClient'));
+    // Option 60 is NOT echoed: a reply carrying "PXEClient" without PXE vendor options (43) is a
+    // BINL offer to EDK2 (OVMF, real UEFI), which then asks a boot server on port 4011 and fails
+    // with PXE-E16 "No valid offer received". A plain offer with siaddr + file/66/67 is the PXE
+    // "DHCP only" case every ROM boots from (PXE 2.1 §2.2.1; as dnsmasq's dhcp-boot does).
     const relay = m.options.get(Opt.RELAY_AGENT);
     if (relay) r.options.set(Opt.RELAY_AGENT, relay); // RFC 3046 §2.2: echoed, last
     return { packet: encodeDhcp(r), ...this.destination(m, r, false) };

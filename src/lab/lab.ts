@@ -32,6 +32,14 @@ export interface BootNodeOptions {
   /** A raw disk image attached as the first disk (the node still boots from the network). */
   disk?: string;
   extraArgs?: string[];
+  /** QEMU NIC model (default e1000). */
+  nicModel?: string;
+  /**
+   * false: the NIC carries no option ROM (`romfile=`), so the firmware's own PXE client boots
+   * (OVMF: EDK2's PXE over its VirtioNetDxe driver — arch 7, TFTP with windowsize) instead of
+   * QEMU's iPXE ROM. Default true.
+   */
+  nicRom?: boolean;
   /** Called with each console line (e.g. to mirror the console into a log). */
   onLine?: (line: string) => void;
 }
@@ -127,7 +135,7 @@ export class Lab {
     ip('-n', this.namespace, 'link', 'set', tap, 'master', 'br0');
     ip('-n', this.namespace, 'link', 'set', tap, 'up');
     const args = ['-accel', 'tcg', '-m', String(o.memoryMb ?? 768), '-nographic', '-no-reboot', '-boot', 'n',
-      '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', `e1000,netdev=n0,mac=${o.mac}`];
+      '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`];
     if (o.firmware === 'uefi') {
       if (!existsSync(OVMF_CODE)) throw new NetrootError('E_LAB_OVMF', `UEFI needs ${OVMF_CODE}: apt-get install ovmf`, { user: true });
       // OVMF writes its variable store: each node gets its own copy, the package's file stays pristine.

@@ -8,7 +8,8 @@ export const isRoot = process.getuid?.() === 0;
 /** e2e tests need root; outside CI they say so and skip, under CI=true they never skip. */
 export const e2eSkip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces, tap devices, QEMU)' : false;
 
-export function writeLabConfig(stateDir: string, lab: Lab, extra = ''): void {
+/** `o.tftp`: run netroot's TFTP server on port 69 inside the lab namespace (default off). */
+export function writeLabConfig(stateDir: string, lab: Lab, extra = '', o: { tftp?: boolean } = {}): void {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(
     join(stateDir, 'netroot.yaml'),
@@ -22,7 +23,7 @@ http:
 dhcp:
   interfaces: [br0]
 tftp:
-  enabled: false
+  enabled: ${o.tftp === true}
 iscsi:
   enabled: false
 ${extra}`,

@@ -22,7 +22,7 @@ function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ 
 
 async function frontendWith(overrides: Record<string, string> = {}) {
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', ...overrides } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', ...overrides } });
   const f = createFrontend(config, { logger: (await import('../../src/log/logger.js')).silentLogger });
   await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
   return { f, dir };

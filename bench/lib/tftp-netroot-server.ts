@@ -1,0 +1,16 @@
+// netroot's TFTP server as a standalone process for the benchmark: serves ROOT on IP:69.
+//   node --import tsx bench/lib/tftp-netroot-server.ts ROOT IP
+import { TftpServer, rootResolver } from '../../src/tftp/index.js';
+
+const [root, host] = process.argv.slice(2);
+if (!root || !host) {
+  console.error('usage: tftp-netroot-server ROOT IP');
+  process.exit(2);
+}
+const s = new TftpServer({ host, port: 69, resolver: rootResolver(root), maxTransfers: 4096 });
+await s.start();
+console.log('tftp ready');
+process.on('SIGTERM', () => {
+  console.error(JSON.stringify(s.metrics));
+  void s.stop().then(() => process.exit(0));
+});

@@ -1,0 +1,147 @@
+// bench:tftp — netroot's TFTP server against dnsmasq's, same run, same 32 MiB file, over a veth
+// pair between two namespaces this bench creates:
+//   (a) one client, curl --tftp-blksize 1432 (lockstep)                       higher is better
+//   (b) 100 curl clients at once, every checksum verified, aggregate rate     higher is better
+//   (c) atftp windowsize 1 vs 16 through a user-space relay delaying each datagram 250 µs each way
+// Not a test: it prints DESIGN.md lines and never fails on a slow machine. Needs root.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createNsPair, waitForOutput, type NsPair } from './lib/tftp-netns.js';
+
+const SIZE = 32 * 1024 * 1024;
+const CLIENTS = Number(process.env.TFTP_BENCH_CLIENTS ?? 100);
+const DELAY_US = 250;
+/** TFTP_BENCH_ONLY=a|b|c runs one part (for profiling). */
+const ONLY = process.env.TFTP_BENCH_ONLY ?? 'abc';
+
+const dir = mkdtempSync(join(tmpdir(), 'nrt-bench-tftp-'));
+chmodSync(dir, 0o755);
+const root = join(dir, 'root');
+const file = randomBytes(SIZE);
+const want = createHash('sha256').update(file).digest('hex');
+
+function mbps(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+const f1 = (v: number) => v.toFixed(1);
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+function exitOf(c: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+}
+
+/** curl in the client namespace; the body is hashed from its stdout. */
+async function curlGet(ns: NsPair, server: string, extra: string[] = []): Promise<{ ms: number; ok: boolean }> {
+  const t0 = performance.now();
+  const c = ns.spawnIn(ns.client, 'curl', ['-sS', '--max-time', '300', '--tftp-blksize', '1432', ...extra, '-o', '-', `tftp://${server}/big.bin`]);
+  const h = createHash('sha256');
+  let n = 0;
+  c.stdout!.on('data', (d: Buffer) => {
+    h.update(d);
+    n += d.length;
+  });
+  let err = '';
+  c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await exitOf(c);
+  const ms = performance.now() - t0;
+  const ok = code === 0 && n === SIZE && h.digest('hex') === want;
+  if (!ok && err) process.stderr.write(`curl ${server}: ${err.trim()}\n`);
+  return { ms, ok };
+}
+
+async function atftpGet(ns: NsPair, host: string, port: number, windowsize: number): Promise<{ ms: number; ok: boolean }> {
+  const out = join(dir, `atftp-${host}-${port}-${windowsize}.bin`);
+  const opts = ['--option', 'blksize 1432', ...(windowsize > 1 ? ['--option', `windowsize ${windowsize}`] : [])];
+  const t0 = performance.now();
+  const c = ns.spawnIn(ns.client, 'atftp', ['-g', '-r', 'big.bin', '-l', out, ...opts, host, String(port)]);
+  const code = await exitOf(c);
+  const ms = performance.now() - t0;
+  let ok = false;
+  try {
+    ok = code === 0 && createHash('sha256').update(readFileSync(out)).digest('hex') === want;
+    rmSync(out);
+  } catch {
+    ok = false;
+  }
+  return { ms, ok };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('bench:tftp needs root (network namespaces)');
+    process.exit(2);
+  }
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(root, { mode: 0o755 });
+  writeFileSync(join(root, 'big.bin'), file, { mode: 0o644 });
+  const ns = createNsPair('tftp');
+  const [netrootIp, dnsmasqIp] = ns.serverIps as [string, string];
+  try {
+    const netroot = ns.spawnIn(ns.server, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp]);
+    await waitForOutput(netroot, 'tftp ready');
+    const dnsmasq = ns.spawnIn(ns.server, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', '--log-facility=/dev/null']);
+    await new Promise((r) => setTimeout(r, 1000));
+    if (dnsmasq.exitCode !== null) throw new Error('dnsmasq did not start');
+    const servers = [['netroot', netrootIp], ['dnsmasq', dnsmasqIp]] as const;
+
+    // (a) one client, lockstep; best of 3 to damp the noise of a shared machine
+    if (ONLY.includes('a')) {
+    const single: Record<string, number> = {};
+    for (const [name, addr] of servers) {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const r = await curlGet(ns, addr);
+        if (!r.ok) throw new Error(`${name}: single transfer failed or checksum wrong`);
+        best = Math.min(best, r.ms);
+      }
+      single[name] = mbps(SIZE, best);
+    }
+    console.log(`single client 32 MiB blksize 1432 lockstep (curl): netroot ${f1(single.netroot!)} MB/s, dnsmasq ${f1(single.dnsmasq!)} MB/s, ratio ${ratio(single.netroot!, single.dnsmasq!)} (higher is better)`);
+    }
+
+    // (b) many clients at once
+    if (ONLY.includes('b')) {
+    const many: Record<string, number> = {};
+    const okCount: Record<string, number> = {};
+    for (const [name, addr] of servers) {
+      const t0 = performance.now();
+      const rs = await Promise.all(Array.from({ length: CLIENTS }, () => curlGet(ns, addr)));
+      many[name] = mbps(SIZE * CLIENTS, performance.now() - t0);
+      okCount[name] = rs.filter((r) => r.ok).length;
+    }
+    console.log(`${CLIENTS} clients at once, 32 MiB each, aggregate: netroot ${f1(many.netroot!)} MB/s, dnsmasq ${f1(many.dnsmasq!)} MB/s, ratio ${ratio(many.netroot!, many.dnsmasq!)} (higher is better); checksums correct: netroot ${okCount.netroot}/${CLIENTS}, dnsmasq ${okCount.dnsmasq}/${CLIENTS}`);
+    }
+
+    // (c) windowsize 1 vs 16 with 250 µs each way, through relays in the client namespace
+    if (ONLY.includes('c')) {
+    const ws: Record<string, Record<number, number>> = { netroot: {}, dnsmasq: {} };
+    let port = 7001;
+    for (const [name, addr] of servers) {
+      const relayPort = port++;
+      const relay = ns.spawnIn(ns.client, process.execPath, ['--import', 'tsx', 'bench/lib/udp-delay-relay.ts', `127.0.0.1:${relayPort}`, `${addr}:69`, String(DELAY_US)]);
+      await waitForOutput(relay, 'relay ready');
+      for (const w of [1, 16]) {
+        const r = await atftpGet(ns, '127.0.0.1', relayPort, w);
+        if (!r.ok) console.error(`${name} windowsize ${w}: transfer failed or checksum wrong`);
+        ws[name]![w] = r.ok ? mbps(SIZE, r.ms) : NaN;
+      }
+      relay.kill('SIGTERM');
+    }
+    for (const w of [1, 16]) {
+      console.log(`atftp windowsize ${w}, ${DELAY_US} µs each way: netroot ${f1(ws.netroot![w]!)} MB/s, dnsmasq ${f1(ws.dnsmasq![w]!)} MB/s, ratio ${ratio(ws.netroot![w]!, ws.dnsmasq![w]!)} (higher is better)`);
+    }
+    console.log(`windowsize 16 / windowsize 1 speed-up, ${DELAY_US} µs each way: netroot ${ratio(ws.netroot![16]!, ws.netroot![1]!)}x, dnsmasq ${ratio(ws.dnsmasq![16]!, ws.dnsmasq![1]!)}x, ratio ${ratio(ws.netroot![16]! / ws.netroot![1]!, ws.dnsmasq![16]! / ws.dnsmasq![1]!)} (higher is better; target netroot >= 5x)`);
+    }
+    netroot.kill('SIGTERM');
+    dnsmasq.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,36 @@
+// Counters of the TFTP server (metrics style, like DhcpServer.metrics): plain numbers, read by
+// tests and exported by whoever wants them. Bad input is counted, never thrown.
+export function newTftpMetrics() {
+  return {
+    /** Datagrams on the listening port. */
+    received: 0,
+    /** Requests that did not decode (bad opcode, no NUL, unknown mode, bad option list). */
+    malformed: 0,
+    /** Non-request packets on the listening port, dropped. */
+    ignored: 0,
+    rrq: 0,
+    wrqRefused: 0,
+    notFound: 0,
+    refused: 0,
+    busy: 0,
+    /** Transfers started / finished with the last ACK / ended early (timeout, client error, failure). */
+    transfers: 0,
+    completed: 0,
+    aborted: 0,
+    timeouts: 0,
+    /** Windows re-sent after a timeout or a partial-window ACK (RFC 7440 go-back). */
+    retransmits: 0,
+    /** ACKs for a block already acknowledged: ignored (no Sorcerer's Apprentice resend). */
+    duplicateAcks: 0,
+    /** ACKs for a block never sent, other opcodes on a transfer socket, undecodable packets there. */
+    badTransferPackets: 0,
+    unknownTid: 0,
+    clientErrors: 0,
+    /** Error packets netroot sent. */
+    errorsSent: 0,
+    /** Internal failures (a resolver or a read threw something unexpected). */
+    errors: 0,
+    active: 0,
+  };
+}
+export type TftpMetrics = ReturnType<typeof newTftpMetrics>;

@@ -1,0 +1,65 @@
+// Option negotiation for a read request (pure). Contracts:
+//   blksize    RFC 2348: 8..65464. Larger requests are answered with the server's maximum (the
+//              server may answer smaller); below 8 or not a number: option ignored.
+//   tsize      RFC 2349: on an RRQ the client sends 0 and the server answers the file size.
+//   timeout    RFC 2349: 1..255 seconds; outside that range the option is ignored (not acknowledged).
+//              The OACK must echo the client's value, so a server that wants to retransmit sooner
+//              than a long client timeout ignores the option instead (limit maxTimeoutS).
+//   windowsize RFC 7440: 1..65535 blocks; 0, 70000 or not a number: ignored. The server may answer
+//              a smaller value (its maximum).
+// Unknown options are ignored (RFC 2347: not included in the OACK). No accepted option → no OACK,
+// the transfer starts with DATA block 1 (RFC 1350 behaviour).
+
+export interface Negotiated {
+  blksize: number;
+  windowsize: number;
+  /** Retransmission timeout in ms. */
+  timeoutMs: number;
+  /** What the OACK carries, in the client's order; empty → no OACK. */
+  oack: Map<string, string>;
+}
+
+export interface NegotiationLimits {
+  maxBlksize: number;
+  maxWindowsize: number;
+  defaultTimeoutMs: number;
+  /** Client timeouts above this are ignored (the server keeps defaultTimeoutMs). Default 255. */
+  maxTimeoutS?: number;
+}
+
+function num(v: string): number | null {
+  return /^[0-9]{1,10}$/.test(v) ? Number(v) : null;
+}
+
+export function negotiate(requested: ReadonlyMap<string, string>, fileSize: number, limits: NegotiationLimits): Negotiated {
+  const n: Negotiated = { blksize: 512, windowsize: 1, timeoutMs: limits.defaultTimeoutMs, oack: new Map() };
+  for (const [name, value] of requested) {
+    const v = num(value);
+    switch (name) {
+      case 'blksize':
+        if (v !== null && v >= 8) {
+          n.blksize = Math.min(v, 65464, limits.maxBlksize);
+          n.oack.set(name, String(n.blksize));
+        }
+        break;
+      case 'tsize':
+        if (v !== null) n.oack.set(name, String(fileSize));
+        break;
+      case 'timeout':
+        if (v !== null && v >= 1 && v <= Math.min(255, limits.maxTimeoutS ?? 255)) {
+          n.timeoutMs = v * 1000;
+          n.oack.set(name, String(v));
+        }
+        break;
+      case 'windowsize':
+        if (v !== null && v >= 1 && v <= 65535) {
+          n.windowsize = Math.min(v, limits.maxWindowsize);
+          n.oack.set(name, String(n.windowsize));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return n;
+}

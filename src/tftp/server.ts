@@ -1,0 +1,235 @@
+// The read-only TFTP server. The listening socket only takes requests; every transfer runs on
+// its own ephemeral socket (its TID, RFC 1350 section 4), so many transfers run at once and a
+// stray packet for one never disturbs another. WRQ is refused with error 2. A bad packet is
+// counted in `metrics` and answered or dropped; the server never throws on input.
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { decodeTftp, encodeTftp, TftpError, type TftpPacket, type RequestPacket } from './packet.js';
+import { negotiate } from './options.js';
+import { Transfer } from './transfer.js';
+import { refusal, type TftpClient, type TftpFile, type TftpResolver } from './source.js';
+import { newTftpMetrics } from './metrics.js';
+import { DecodeError, NetrootError } from '../errors.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+
+export interface TftpServerOptions {
+  host: string;
+  port: number;
+  resolver: TftpResolver;
+  logger?: Logger;
+  /** Upper bound for a negotiated blksize (RFC 2348 allows the server to answer smaller). */
+  maxBlksize?: number;
+  /** Upper bound for a negotiated windowsize (RFC 7440 allows the server to answer smaller). */
+  maxWindowsize?: number;
+  /** Retransmission timeout when the client sends no `timeout` option. */
+  timeoutMs?: number;
+  /** Client `timeout` options above this many seconds are ignored (RFC 2349 allows only echo or ignore). */
+  maxTimeoutS?: number;
+  /** Timeouts in a row before a transfer is abandoned. */
+  maxRetries?: number;
+  maxTransfers?: number;
+}
+
+/** What the listening socket does with one datagram (pure; exported for tests and the fuzzer). */
+export type RequestAction =
+  | { kind: 'read'; packet: RequestPacket }
+  | { kind: 'error'; code: number; message: string; counter: 'malformed' | 'wrqRefused' }
+  | { kind: 'drop' };
+
+export function classifyRequest(msg: Buffer): RequestAction {
+  let p: TftpPacket;
+  try {
+    p = decodeTftp(msg);
+  } catch (e) {
+    const op = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
+    // Only a broken request is answered (error 4, RFC 1350); other garbage is dropped so the server
+    // cannot be used to reflect traffic.
+    if (op === 1 || op === 2) {
+      const where = e instanceof DecodeError ? `${e.field} at byte ${e.offset}` : 'request';
+      const what = e instanceof DecodeError && e.code === 'E_TFTP_MODE' ? 'unknown transfer mode' : 'malformed request';
+      return { kind: 'error', code: TftpError.ILLEGAL_OPERATION, message: `${what} (${where})`, counter: 'malformed' };
+    }
+    return { kind: 'drop' };
+  }
+  if (p.op === 'WRQ') return { kind: 'error', code: TftpError.ACCESS_VIOLATION, message: 'read-only server: write requests are refused', counter: 'wrqRefused' };
+  if (p.op !== 'RRQ') return { kind: 'drop' };
+  if (p.mode === 'mail') return { kind: 'error', code: TftpError.ILLEGAL_OPERATION, message: 'mail mode is not a read mode', counter: 'malformed' };
+  return { kind: 'read', packet: p };
+}
+
+export class TftpServer {
+  readonly metrics = newTftpMetrics();
+  /** Active transfers by client "address:port" (exposed for tests). */
+  readonly transfers = new Map<string, Transfer>();
+  private socket: Socket | undefined;
+  private readonly logger: Logger;
+  private readonly o: Required<Omit<TftpServerOptions, 'logger'>>;
+
+  constructor(opts: TftpServerOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.o = {
+      host: opts.host,
+      port: opts.port,
+      resolver: opts.resolver,
+      maxBlksize: opts.maxBlksize ?? 65464,
+      maxWindowsize: opts.maxWindowsize ?? 64,
+      timeoutMs: opts.timeoutMs ?? 1000,
+      maxRetries: opts.maxRetries ?? 5,
+      maxTimeoutS: opts.maxTimeoutS ?? 255,
+      maxTransfers: opts.maxTransfers ?? 1024,
+    };
+  }
+
+  async start(): Promise<void> {
+    const s = createSocket({ type: 'udp4' });
+    s.on('message', (m, r) => this.handleRequest(m, r));
+    s.on('error', (e) => this.logger.warn('tftp socket error', { error: e.message }));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        const hint = e.code === 'EACCES' ? ' (ports below 1024 need root; set tftp.port)' : e.code === 'EADDRINUSE' ? ' (something else listens there)' : '';
+        reject(new NetrootError('E_LISTEN', `tftp: cannot listen on ${this.o.host}:${this.o.port}: ${e.code ?? e.message}${hint}`, { user: true }));
+      });
+      s.bind({ address: this.o.host, port: this.o.port }, () => resolve());
+    });
+    this.socket = s;
+    this.logger.info('tftp listening', { host: this.o.host, port: this.port() });
+  }
+
+  port(): number {
+    return this.socket?.address().port ?? this.o.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of [...this.transfers.values()]) t.end(false);
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private sendError(to: TftpClient, code: number, message: string, via: Socket | undefined = this.socket): void {
+    if (!via) return;
+    this.metrics.errorsSent++;
+    try {
+      via.send(encodeTftp({ op: 'ERROR', code, message }), to.port, to.address);
+    } catch {
+      // socket closing: nothing to answer with
+    }
+  }
+
+  /** One datagram on the listening port. Never throws. */
+  handleRequest(msg: Buffer, rinfo: RemoteInfo | TftpClient): void {
+    this.metrics.received++;
+    const client: TftpClient = { address: rinfo.address, port: rinfo.port };
+    const a = classifyRequest(msg);
+    if (a.kind === 'drop') {
+      this.metrics.ignored++;
+      return;
+    }
+    if (a.kind === 'error') {
+      this.metrics[a.counter]++;
+      this.sendError(client, a.code, a.message);
+      return;
+    }
+    this.metrics.rrq++;
+    const key = `${client.address}:${client.port}`;
+    const old = this.transfers.get(key);
+    // A repeated RRQ before the first ACK is the client retransmitting its request: the running
+    // transfer's own timer answers it. A later RRQ from the same port is a new request.
+    if (old && old.starting) return;
+    if (old) old.end(false);
+    if (this.transfers.size >= this.o.maxTransfers) {
+      this.metrics.busy++;
+      this.sendError(client, TftpError.NOT_DEFINED, 'server busy, try again');
+      return;
+    }
+    void this.begin(client, key, a.packet);
+  }
+
+  private async begin(client: TftpClient, key: string, req: RequestPacket): Promise<void> {
+    if (!this.socket) return;
+    const sock = createSocket({ type: 'udp4' });
+    sock.on('error', (e) => this.logger.warn('tftp transfer socket error', { client: client.address, error: e.message }));
+    // Reserve the key while resolving, so a retransmitted RRQ does not start a second transfer.
+    const placeholder = { starting: true, end: () => sock.close() } as unknown as Transfer;
+    this.transfers.set(key, placeholder);
+    let file: TftpFile | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ address: this.o.host, port: 0 }, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+      try {
+        file = await this.o.resolver(req.filename, client);
+      } catch (e) {
+        const kind = refusal(e);
+        if (kind === 'internal') {
+          this.metrics.errors++;
+          this.logger.warn('tftp resolver failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
+        }
+        if (kind === 'refused') {
+          this.metrics.refused++;
+          this.finishEarly(key, placeholder, sock, client, TftpError.ACCESS_VIOLATION, 'access violation');
+        } else if (kind === 'not-found') {
+          this.metrics.notFound++;
+          this.finishEarly(key, placeholder, sock, client, TftpError.FILE_NOT_FOUND, 'file not found');
+        } else this.finishEarly(key, placeholder, sock, client, TftpError.NOT_DEFINED, 'internal error');
+        return;
+      }
+      if (!file) {
+        this.metrics.notFound++;
+        this.finishEarly(key, placeholder, sock, client, TftpError.FILE_NOT_FOUND, 'file not found');
+        return;
+      }
+    } catch (e) {
+      this.metrics.errors++;
+      this.logger.warn('tftp transfer setup failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
+      if (this.transfers.get(key) === placeholder) this.transfers.delete(key);
+      try {
+        sock.close();
+      } catch {
+        // not bound
+      }
+      return;
+    }
+    if (this.transfers.get(key) !== placeholder || !this.socket) {
+      // stopped or superseded while resolving
+      void file.close?.().catch(() => {});
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
+    const size = file.size;
+    const started = Date.now();
+    const t = new Transfer(sock, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {
+      if (this.transfers.get(key) === x) this.transfers.delete(key);
+      this.metrics.active = this.transfers.size;
+      if (completed) this.logger.info('tftp sent', { client: client.address, file: req.filename, bytes: size, ms: Date.now() - started, blksize: n.blksize, windowsize: n.windowsize });
+      else this.logger.info('tftp transfer ended early', { client: client.address, file: req.filename });
+    });
+    sock.on('message', (m, r) => t.onMessage(m, r));
+    this.transfers.set(key, t);
+    this.metrics.transfers++;
+    this.metrics.active = this.transfers.size;
+    this.logger.debug('tftp transfer', { client: client.address, file: req.filename, size: file.size, blksize: n.blksize, windowsize: n.windowsize });
+    t.start();
+  }
+
+  private finishEarly(key: string, placeholder: Transfer, sock: Socket, client: TftpClient, code: number, message: string): void {
+    if (this.transfers.get(key) === placeholder) this.transfers.delete(key);
+    this.sendError(client, code, message, sock);
+    // close after the error is on the wire
+    setImmediate(() => {
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+    });
+  }
+}

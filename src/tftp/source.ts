@@ -1,0 +1,50 @@
+// What the TFTP server serves: a resolver callback maps a requested path to a file (size + random
+// reads) or null (not found). Per-node files are rendered on demand by the resolver; files on disk
+// come from rootResolver (src/tftp/root-resolver.ts).
+import { NetrootError } from '../errors.js';
+
+export interface TftpFile {
+  readonly size: number;
+  /** Up to `length` bytes at `offset` (fewer only at the end of the file). */
+  read(offset: number, length: number): Promise<Buffer>;
+  close?(): Promise<void>;
+}
+
+export interface TftpClient {
+  address: string;
+  port: number;
+}
+
+/**
+ * null → error 1 (file not found). Throwing a NetrootError with code E_PATH_REFUSED or E_FORBIDDEN
+ * → error 2 (access violation); E_NOT_FOUND → error 1; anything else → error 0 with a generic
+ * message (never the internal message: it may name paths or secrets).
+ */
+export type TftpResolver = (path: string, client: TftpClient) => Promise<TftpFile | null>;
+
+/** A file held in memory (rendered configs, scripts). */
+export function bufferFile(data: Buffer): TftpFile {
+  return {
+    size: data.length,
+    read: async (offset, length) => data.subarray(offset, Math.min(data.length, offset + length)),
+  };
+}
+
+/** Resolvers tried in order; the first non-null answer wins. */
+export function chainResolvers(...rs: TftpResolver[]): TftpResolver {
+  return async (path, client) => {
+    for (const r of rs) {
+      const f = await r(path, client);
+      if (f) return f;
+    }
+    return null;
+  };
+}
+
+export function refusal(e: unknown): 'refused' | 'not-found' | 'internal' {
+  if (e instanceof NetrootError) {
+    if (e.code === 'E_PATH_REFUSED' || e.code === 'E_FORBIDDEN') return 'refused';
+    if (e.code === 'E_NOT_FOUND') return 'not-found';
+  }
+  return 'internal';
+}

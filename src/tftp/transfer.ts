@@ -1,0 +1,254 @@
+// One read transfer on its own ephemeral socket (the server's TID, RFC 1350 section 4).
+// Contracts:
+//  - Blocks are numbered 1..last, last = floor(size/blksize)+1 (a file whose size is a multiple of
+//    blksize ends with an empty block). On the wire the number is the low 16 bits: after 65535
+//    comes 0 (rollover, as tftp-hpa, curl, iPXE and EDK2 expect).
+//  - A window (RFC 7440) of `windowsize` blocks is sent, then the sender waits. An ACK for block k
+//    inside the window moves the base to k and sends the next window from k+1 — a partial-window
+//    ACK is the RFC 7440 "go back" to the last block received in order.
+//  - An ACK for a block already acknowledged is ignored: only a timeout re-sends. This is the fix
+//    for the Sorcerer's Apprentice bug (RFC 1123 section 4.2.3.1).
+//  - A timeout re-sends the window from base+1 (or the OACK); after maxRetries timeouts in a row
+//    the transfer ends with ERROR 0.
+//  - The socket is connected to the client (no per-send address lookup: ~1.5x the lockstep rate),
+//    so the kernel delivers only the client's datagrams. Datagrams from another TID are therefore
+//    dropped, not answered with ERROR 5 (RFC 1350 section 4 says "should"); a stray that still
+//    reaches onMessage is counted and dropped. Either way the transfer is not disturbed.
+import type { Socket, RemoteInfo } from 'node:dgram';
+import { decodeTftp, encodeTftp, TftpError } from './packet.js';
+import type { TftpClient, TftpFile } from './source.js';
+import type { TftpMetrics } from './metrics.js';
+import type { Logger } from '../log/logger.js';
+
+export interface TransferParams {
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  maxRetries: number;
+  /** Options to acknowledge first; null → start with DATA 1. */
+  oack: Map<string, string> | null;
+}
+
+const READ_CHUNK = 1 << 20;
+
+export class Transfer {
+  private base = 0;
+  private sentTo = 0;
+  private oackPending: boolean;
+  private retries = 0;
+  private gen = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private cache: { start: number; buf: Buffer } | null = null;
+  private done = false;
+  readonly last: number;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly client: TftpClient,
+    private readonly file: TftpFile,
+    private readonly p: TransferParams,
+    private readonly metrics: TftpMetrics,
+    private readonly logger: Logger,
+    private readonly onEnd: (t: Transfer, completed: boolean) => void,
+  ) {
+    this.last = Math.floor(file.size / p.blksize) + 1;
+    this.oackPending = p.oack !== null;
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+  /** Nothing acknowledged yet (a repeated RRQ from the same client port is then a retransmission). */
+  get starting(): boolean {
+    return this.base === 0;
+  }
+
+  /** (Re)arms the retransmission timer from now. */
+  private deadline = 0;
+
+  /**
+   * (Re)arms the retransmission timeout from now. Hot path (once per window): only a deadline is
+   * moved; one Node timer per transfer checks it when it fires and re-schedules itself for the rest.
+   */
+  private arm(): void {
+    this.deadline = performance.now() + this.p.timeoutMs;
+    if (!this.timer && !this.done) this.timer = setTimeout(this.tick, this.p.timeoutMs);
+  }
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    if (this.done) return;
+    const left = this.deadline - performance.now();
+    if (left > 1) this.timer = setTimeout(this.tick, left);
+    else this.onTimeout();
+  };
+
+  start(): void {
+    this.arm(); // a connect that never completes ends in a timeout, not a leak
+    this.socket.connect(this.client.port, this.client.address, () => this.go());
+  }
+  private go(): void {
+    if (this.oackPending) this.sendOack();
+    else this.sendWindow(1);
+  }
+
+  private sendOack(): void {
+    this.socket.send(encodeTftp({ op: 'OACK', options: this.p.oack! }));
+    this.arm();
+  }
+
+  /** The bytes [a, b): synchronous when the read-ahead chunk covers them (the hot path). */
+  private range(a: number, b: number): Buffer | Promise<Buffer> {
+    const c = this.cache;
+    if (c && a >= c.start && b <= c.start + c.buf.length) return c.buf.subarray(a - c.start, b - c.start);
+    return this.file.read(a, Math.max(b - a, READ_CHUNK)).then((buf) => {
+      this.cache = { start: a, buf };
+      return buf.subarray(0, b - a);
+    });
+  }
+
+  private sendWindow(from: number): void {
+    const gen = ++this.gen;
+    const to = Math.min(from + this.p.windowsize - 1, this.last);
+    const start = (from - 1) * this.p.blksize;
+    const end = Math.min(this.file.size, to * this.p.blksize);
+    let data: Buffer | Promise<Buffer>;
+    try {
+      data = this.range(start, end);
+    } catch (e) {
+      this.readFailed(e);
+      return;
+    }
+    if (Buffer.isBuffer(data)) this.emit(from, to, start, end, data);
+    else {
+      data.then(
+        (d) => {
+          if (gen === this.gen && !this.done) this.emit(from, to, start, end, d);
+        },
+        (e: unknown) => this.readFailed(e),
+      );
+    }
+  }
+
+  private readFailed(e: unknown): void {
+    this.metrics.errors++;
+    this.logger.warn('tftp read failed', { client: this.client.address, error: String(e) });
+    this.fail(TftpError.NOT_DEFINED, 'read error');
+  }
+
+  private emit(from: number, to: number, start: number, end: number, data: Buffer): void {
+    if (data.length !== end - start) {
+      this.fail(TftpError.NOT_DEFINED, 'file changed during transfer');
+      return;
+    }
+    const bs = this.p.blksize;
+    for (let b = from; b <= to; b++) {
+      const off = (b - 1) * bs - start;
+      const n = Math.min(bs, data.length - off);
+      // One contiguous datagram: cheaper for dgram than a buffer list.
+      const pkt = Buffer.allocUnsafe(4 + n);
+      pkt.writeUInt16BE(3, 0);
+      pkt.writeUInt16BE(b & 0xffff, 2);
+      data.copy(pkt, 4, off, off + n);
+      this.socket.send(pkt);
+    }
+    this.sentTo = to;
+    this.arm();
+  }
+
+  /** Handles one datagram on the transfer socket. Never throws. */
+  onMessage(msg: Buffer, rinfo: RemoteInfo | TftpClient): void {
+    if (this.done) return;
+    if (rinfo.address !== this.client.address || rinfo.port !== this.client.port) {
+      this.metrics.unknownTid++;
+      return;
+    }
+    let p;
+    if (msg.length === 4 && msg[0] === 0 && msg[1] === 4) p = { op: 'ACK' as const, block: msg.readUInt16BE(2) };
+    else {
+      try {
+        p = decodeTftp(msg);
+      } catch {
+        this.metrics.badTransferPackets++;
+        return;
+      }
+    }
+    if (p.op === 'ERROR') {
+      this.metrics.clientErrors++;
+      this.end(false);
+      return;
+    }
+    if (p.op !== 'ACK') {
+      this.metrics.badTransferPackets++;
+      return;
+    }
+    if (this.oackPending) {
+      if (p.block !== 0) {
+        this.metrics.badTransferPackets++;
+        return;
+      }
+      this.oackPending = false;
+      this.retries = 0;
+      this.sendWindow(1);
+      return;
+    }
+    const delta = (p.block - (this.base & 0xffff)) & 0xffff;
+    if (delta === 0) {
+      this.metrics.duplicateAcks++;
+      return;
+    }
+    const abs = this.base + delta;
+    if (abs > this.sentTo) {
+      this.metrics.badTransferPackets++;
+      return;
+    }
+    this.base = abs;
+    this.retries = 0;
+    if (abs === this.last) {
+      this.end(true);
+      return;
+    }
+    // A partial-window ACK re-sends from abs+1: RFC 7440 go-back.
+    if (abs < this.sentTo) this.metrics.retransmits++;
+    this.sendWindow(abs + 1);
+  }
+
+  private readonly onTimeout = (): void => {
+    if (this.done) return;
+    this.metrics.timeouts++;
+    if (++this.retries > this.p.maxRetries) {
+      this.fail(TftpError.NOT_DEFINED, 'timed out');
+      return;
+    }
+    this.metrics.retransmits++;
+    if (this.oackPending) this.sendOack();
+    else this.sendWindow(this.base + 1);
+  };
+
+  /** Ends the transfer with an error packet to the client. */
+  fail(code: number, message: string): void {
+    if (this.done) return;
+    this.metrics.errorsSent++;
+    try {
+      this.socket.send(encodeTftp({ op: 'ERROR', code, message }), () => this.end(false));
+    } catch {
+      this.end(false);
+    }
+  }
+
+  end(completed: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.gen++;
+    clearTimeout(this.timer);
+    if (completed) this.metrics.completed++;
+    else this.metrics.aborted++;
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+    void this.file.close?.().catch(() => {});
+    this.onEnd(this, completed);
+  }
+}

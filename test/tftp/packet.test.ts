@@ -1,0 +1,106 @@
+// Golden packets: the hex below is written by hand from RFC 1350/2347 layouts (and a capture of
+// EDK2's RRQ), independently of the encoder under test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeTftp, encodeTftp, negotiate, type TftpPacket } from '../../src/tftp/index.js';
+import { DecodeError } from '../../src/errors.js';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
+
+// EDK2 (OVMF) PXE: RRQ "ipxe.efi" octet blksize 1468 tsize 0 windowsize 4 (its defaults)
+const EDK2_RRQ = hex('0001' + ascii('ipxe.efi') + '00' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('1468') + '00' + ascii('tsize') + '00' + '3000' + ascii('windowsize') + '00' + '3400');
+// iPXE: RRQ "undionly.kpxe" octet tsize 0 blksize 1432 (upper-case option name to test case folding)
+const IPXE_RRQ = hex('0001 756e64696f6e6c792e6b70786500 6f6374657400 5453495a4500 3000 626c6b73697a6500 3134333200');
+const WRQ = hex('0002 6600 4f4354455400');
+const DATA = hex('0003 ffff 01020304');
+const ACK = hex('0004 0102');
+const ERROR = hex('0005 0001' + ascii('file not found') + '00');
+const OACK = hex('0006' + ascii('blksize') + '00' + ascii('1432') + '00' + ascii('tsize') + '00' + ascii('12345') + '00');
+
+test('decodes golden RRQs (EDK2 and iPXE): filename, mode, options in order, names case-folded', () => {
+  const e = decodeTftp(EDK2_RRQ);
+  assert.equal(e.op, 'RRQ');
+  if (e.op !== 'RRQ') return;
+  assert.equal(e.filename, 'ipxe.efi');
+  assert.equal(e.mode, 'octet');
+  assert.deepEqual([...e.options], [['blksize', '1468'], ['tsize', '0'], ['windowsize', '4']]);
+  const i = decodeTftp(IPXE_RRQ);
+  assert.equal(i.op, 'RRQ');
+  if (i.op !== 'RRQ') return;
+  assert.equal(i.filename, 'undionly.kpxe');
+  assert.deepEqual([...i.options], [['tsize', '0'], ['blksize', '1432']]);
+});
+
+test('decodes golden WRQ, DATA, ACK, ERROR, OACK', () => {
+  assert.deepEqual(decodeTftp(WRQ), { op: 'WRQ', filename: 'f', mode: 'octet', options: new Map() });
+  const d = decodeTftp(DATA);
+  assert.equal(d.op, 'DATA');
+  if (d.op === 'DATA') {
+    assert.equal(d.block, 65535);
+    assert.equal(d.data.toString('hex'), '01020304');
+  }
+  assert.deepEqual(decodeTftp(ACK), { op: 'ACK', block: 0x0102 });
+  assert.deepEqual(decodeTftp(ERROR), { op: 'ERROR', code: 1, message: 'file not found' });
+  assert.deepEqual(decodeTftp(OACK), { op: 'OACK', options: new Map([['blksize', '1432'], ['tsize', '12345']]) });
+});
+
+test('encodes to the golden bytes', () => {
+  const cases: [TftpPacket, Buffer][] = [
+    [{ op: 'RRQ', filename: 'ipxe.efi', mode: 'octet', options: new Map([['blksize', '1468'], ['tsize', '0'], ['windowsize', '4']]) }, EDK2_RRQ],
+    [{ op: 'DATA', block: 65535, data: hex('01020304') }, DATA],
+    [{ op: 'DATA', block: 65536, data: hex('01020304') }, hex('0003 0000 01020304')],
+    [{ op: 'ACK', block: 0x0102 }, ACK],
+    [{ op: 'ERROR', code: 1, message: 'file not found' }, ERROR],
+    [{ op: 'OACK', options: new Map([['blksize', '1432'], ['tsize', '12345']]) }, OACK],
+  ];
+  for (const [p, want] of cases) assert.equal(encodeTftp(p).toString('hex'), want.toString('hex'), p.op);
+});
+
+test('malformed packets: DecodeError naming field and offset', () => {
+  const bad: [string, Buffer, string, number][] = [
+    ['empty', hex(''), 'opcode', 0],
+    ['one byte', hex('00'), 'opcode', 0],
+    ['unknown opcode', hex('0009'), 'opcode', 0],
+    ['RRQ without NULs', hex('0001' + ascii('file') + ascii('octet')), 'filename', 2],
+    ['RRQ without mode', hex('0001' + ascii('file') + '00'), 'mode', 7],
+    ['unknown mode', hex('0001' + ascii('file') + '00' + ascii('binary') + '00'), 'mode', 7],
+    ['unterminated option', hex('0001 6600' + ascii('octet') + '00' + ascii('blksize')), 'option name', 10],
+    ['option without value', hex('0001 6600' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('512')), 'option "blksize" value', 18],
+    ['short ACK', hex('0004 01'), 'block', 2],
+    ['short DATA', hex('0003'), 'block', 2],
+    ['oversized DATA', Buffer.concat([hex('0003 0001'), Buffer.alloc(65465)]), 'data', 4],
+  ];
+  for (const [name, buf, field, offset] of bad) {
+    assert.throws(() => decodeTftp(buf), (e: unknown) => {
+      assert.ok(e instanceof DecodeError, name);
+      assert.equal(e.field, field, name);
+      assert.equal(e.offset, offset, name);
+      return true;
+    }, name);
+  }
+});
+
+test('tolerated input: NUL padding after the options, mode in capitals, ERROR without its NUL', () => {
+  const p = decodeTftp(hex('0001 6600 4f6354657400 0000 0000'));
+  assert.deepEqual(p, { op: 'RRQ', filename: 'f', mode: 'octet', options: new Map() });
+  assert.deepEqual(decodeTftp(hex('0005 0002 6e6f')), { op: 'ERROR', code: 2, message: 'no' });
+});
+
+test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 1..65535 (0 and 70000 ignored)', () => {
+  const lim = { maxBlksize: 65464, maxWindowsize: 64, defaultTimeoutMs: 1000 };
+  const n = negotiate(new Map([['blksize', '1432'], ['tsize', '0'], ['timeout', '3'], ['windowsize', '16'], ['multicast', '']]), 5000, lim);
+  assert.deepEqual({ b: n.blksize, w: n.windowsize, t: n.timeoutMs }, { b: 1432, w: 16, t: 3000 });
+  assert.deepEqual([...n.oack], [['blksize', '1432'], ['tsize', '5000'], ['timeout', '3'], ['windowsize', '16']]);
+  for (const w of ['0', '70000', '-1', 'x', '']) {
+    const m = negotiate(new Map([['windowsize', w]]), 1, lim);
+    assert.equal(m.windowsize, 1, w);
+    assert.equal(m.oack.size, 0, `windowsize ${w} not acknowledged`);
+  }
+  assert.equal(negotiate(new Map([['windowsize', '65535']]), 1, lim).oack.get('windowsize'), '64', 'server answers its smaller maximum');
+  assert.equal(negotiate(new Map([['blksize', '7']]), 1, lim).oack.size, 0);
+  assert.equal(negotiate(new Map([['blksize', '70000']]), 1, lim).blksize, 65464);
+  assert.equal(negotiate(new Map([['blksize', '1468']]), 1, { ...lim, maxBlksize: 1432 }).oack.get('blksize'), '1432');
+  assert.equal(negotiate(new Map([['timeout', '0']]), 1, lim).oack.size, 0);
+  assert.equal(negotiate(new Map([['timeout', '256']]), 1, lim).timeoutMs, 1000);
+});
