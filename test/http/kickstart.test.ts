@@ -22,7 +22,7 @@ function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ 
 
 async function frontendWith(overrides: Record<string, string> = {}) {
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', ...overrides } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', ...overrides } });
   const f = createFrontend(config, { logger: (await import('../../src/log/logger.js')).silentLogger });
   await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
   return { f, dir };
@@ -73,7 +73,7 @@ test('kickstart by source address, like Rocks', async () => {
 
 test('under load the server sheds with 503 + Retry-After instead of queuing', async () => {
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'http.maxInFlight': '2', 'http.retryAfterSeconds': '3' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'http.maxInFlight': '2', 'http.retryAfterSeconds': '3', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
   const { createHttpApp } = await import('../../src/http/app.js');
   const { KickstartService } = await import('../../src/boot/kickstart.js');
   const { openStore } = await import('../../src/store/index.js');
