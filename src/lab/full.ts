@@ -159,10 +159,10 @@ boot:
   async addNode(i: number): Promise<{ host: string; mac: string; ip: string }> {
     const mac = nodeMac(i);
     const out = await this.cliOk('insert-ethers', '--mac', mac, '--appliance', 'compute-diskless', '--json');
-    const rows = JSON.parse(out) as Array<{ mac: string; host: string | null; ip?: string | null; error: string | null }>;
-    const row = rows.find((r) => r.mac === mac);
-    if (!row?.host || row.error) throw new NetrootError('E_LAB_ADD', `insert-ethers --mac ${mac}: ${row?.error ?? out}`);
-    return { host: row.host, mac, ip: row.ip ?? '' };
+    const h = JSON.parse(out) as { name?: string; interfaces?: Array<{ mac: string; ip: string | null }> };
+    const iface = h.interfaces?.find((x) => x.mac === mac);
+    if (!h.name || !iface) throw new NetrootError('E_LAB_ADD', `insert-ethers --mac ${mac}: unexpected answer ${out.slice(0, 200)}`);
+    return { host: h.name, mac, ip: iface.ip ?? '' };
   }
 
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
