@@ -35,7 +35,7 @@ export interface FullLabOptions {
   logger?: Logger;
   /** Progress per node: `compute-0-0 install done 95.2 s`. */
   onProgress?: (node: string, what: string) => void;
-  /** Each console line, prefixed with the node (for a log file). */
+  /** Each console line, prefixed with the stage and the seconds since its power-on (for a log file). */
   onConsole?: (node: string, line: string) => void;
 }
 
@@ -167,7 +167,8 @@ boot:
 
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
   private async stage(host: string, mac: string, what: string, until: RegExp, timed = until): Promise<{ node: LabNode; seconds: number }> {
-    const node = this.lab.bootNode({ mac, firmware: 'bios', memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, l) });
+    const t = Date.now();
+    const node = this.lab.bootNode({ mac, firmware: 'bios', memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
     this.o.onProgress?.(host, `${what}: power on`);
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;
