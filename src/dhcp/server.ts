@@ -257,9 +257,12 @@ export class DhcpServer {
       if (l.bootFile.length < 128) r.file = l.bootFile;
       r.options.set(Opt.BOOTFILE, Buffer.from(l.bootFile, 'latin1'));
     }
-    // PXE clients (option 60 "PXEClient") want option 60 echoed (PXE spec 2.1 §2.2.4).
+    // PXE ROMs (option 60 "PXEClient") want option 60 echoed (PXE spec 2.1 §2.2.4). Not iPXE:
+    // iPXE takes an offer carrying "PXEClient" for a ProxyDHCP offer too and, after the ACK, sends
+    // a ProxyDHCPREQUEST to <server>:4011, which nobody answers: 1+2+4+8 s of retries (15 s seen in
+    // the lab with Debian's iPXE 1.0.0+git-20190125) before it uses the boot file it already has.
     const vc = m.options.get(Opt.VENDOR_CLASS);
-    if (vc && vc.toString('latin1').startsWith('PXEClient')) r.options.set(Opt.VENDOR_CLASS, Buffer.from('PXEClient'));
+    if (vc && vc.toString('latin1').startsWith('PXEClient') && !isIpxe(m)) r.options.set(Opt.VENDOR_CLASS, Buffer.from('PXEClient'));
     const relay = m.options.get(Opt.RELAY_AGENT);
     if (relay) r.options.set(Opt.RELAY_AGENT, relay); // RFC 3046 §2.2: echoed, last
     return { packet: encodeDhcp(r), ...this.destination(m, r, false) };

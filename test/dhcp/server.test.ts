@@ -33,13 +33,22 @@ test('known machine: OFFER then ACK with its fixed address and boot file, broadc
   assert.equal(o.siaddr, '10.1.1.1');
   assert.equal(ipOption(o, Opt.SERVER_ID), '10.1.1.1');
   assert.equal(textOption(o, Opt.BOOTFILE), 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01');
-  assert.equal(textOption(o, Opt.VENDOR_CLASS), 'PXEClient');
+  // No "PXEClient" for iPXE: it would wait 15 s for a ProxyDHCP answer on port 4011 (server.ts).
+  assert.equal(textOption(o, Opt.VENDOR_CLASS), null);
   const ack = await s.handle(IPXE_REQUEST, from, 'br0');
   const a = decodeDhcp(ack!.packet);
   assert.equal(messageType(a), MessageType.ACK);
   assert.equal(a.yiaddr, '10.1.255.254');
   assert.equal(s.metrics.offers, 1);
   assert.equal(s.metrics.acks, 1);
+});
+
+test('a PXE ROM (not iPXE) gets option 60 "PXEClient" echoed (PXE spec 2.1 §2.2.4)', async () => {
+  const { s } = server({ decider: { answer: async (info) => ({ ip: '10.1.255.250', subnetMask: '255.255.0.0', router: null, dns: [], domain: 'local', hostname: 'compute-0-5', leaseSeconds: 3600, nextServer: '10.1.1.1', bootFile: info.isIpxe ? null : 'undionly.kpxe' }) } });
+  const offer = await s.handle(BIOS_DISCOVER, from, 'br0');
+  const o = decodeDhcp(offer!.packet);
+  assert.equal(textOption(o, Opt.BOOTFILE), 'undionly.kpxe');
+  assert.equal(textOption(o, Opt.VENDOR_CLASS), 'PXEClient');
 });
 
 test('unknown machine: no answer, one discovery event (MAC, arch, vendor, interface, relay)', async () => {
