@@ -35,9 +35,9 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
   noExtra(p, 0, `usage: ${USAGE}`);
   const dir = v.dir ?? join(ctx.config.stateDir, 'lab');
   const pidFile = join(dir, 'lab.pid');
-  if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
   switch (verb) {
     case 'up': {
+      if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
       const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? 2;
       if (existsSync(pidFile) && pidAlive(Number(readFileSync(pidFile, 'utf8')))) throw new UserError('E_LAB_RUNNING', `a lab is already running from ${dir} (pid ${readFileSync(pidFile, 'utf8').trim()}): netroot lab down --dir ${dir}`);
       rmSync(join(dir, 'state'), { recursive: true, force: true });
