@@ -11,8 +11,8 @@
 //     2. diskless boot: base initrd + overlay → root=UUID on its LUN → root init writes boot count 1
 //     3. diskless boot again: the root prints `persisted boot 1` (the write survived)
 // Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, type LabNode } from './lab.js';
 import { installedKernel } from './test-images.js';
@@ -28,6 +28,11 @@ export interface FullLabOptions {
   /** argv prefix that runs the netroot CLI, e.g. [node, --import, tsx, test/helpers/netroot.ts]. */
   netroot: string[];
   nodes: number;
+  /**
+   * Where the volumes live: the frontend's embedded target (default), or tgt — a tgtd the lab
+   * starts in its namespace (own control port), driven by the frontend's storage.backend tgt.
+   */
+  backend?: 'embedded' | 'tgt';
   /** Each stage's deadline (power-on to its end marker). Default 300 s. */
   stageDeadlineMs?: number;
   memoryMb?: number;
@@ -104,6 +109,7 @@ export class FullLab {
   async up(): Promise<void> {
     await this.lab.up();
     const fe = this.lab.frontendAddress;
+    const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
     mkdirSync(this.stateDir, { recursive: true });
     writeFileSync(
       join(this.stateDir, 'netroot.yaml'),
@@ -113,7 +119,7 @@ http: { host: 0.0.0.0, port: 8080 }
 dhcp: { interfaces: [br0] }
 tftp: { enabled: false }
 iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
-storage: { defaultVolumeGiB: 0.0625 }
+storage: { defaultVolumeGiB: 0.0625${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
 boot:
   installArgs: "netroot.mode=install console=ttyS0 panic=-1"
   disklessArgs: "console=ttyS0 panic=-1 netroot.lab=poweroff"
@@ -133,6 +139,32 @@ boot:
     await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
     await this.startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
+  }
+
+  /** tgtd in the lab namespace on <frontend>:3260; its control port is per lab (unix sockets are not per namespace). */
+  private async startTgtd(): Promise<number> {
+    if (spawnSync('which', ['tgtd']).status !== 0) throw new NetrootError('E_LAB_TGT', 'tgtd missing: apt-get install tgt', { user: true });
+    const port = 1000 + ((process.pid + 7) % 20000);
+    const sock = `/var/run/tgtd/socket.${port}`;
+    const clean = () => {
+      rmSync(sock, { force: true });
+      rmSync(`${sock}.lock`, { force: true });
+    };
+    clean();
+    this.lab.addCleanup(clean);
+    const tgtd = this.lab.spawnInNamespace('tgtd', ['-f', '-C', String(port), '--iscsi', `portal=${this.lab.frontendAddress}:3260`]);
+    let log = '';
+    tgtd.stdout!.on('data', (d) => (log += d));
+    tgtd.stderr!.on('data', (d) => (log += d));
+    for (let i = 0; i < 100; i++) {
+      if (tgtd.exitCode !== null) break;
+      if (spawnSync('tgtadm', ['-C', String(port), '--op', 'show', '--mode', 'sys']).status === 0) {
+        this.o.onProgress?.('frontend', `tgtd up (control port ${port})`);
+        return port;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new NetrootError('E_LAB_TGT', `tgtd did not start (control port ${port}): ${log.slice(-2000)}`);
   }
 
   private async startFrontend(): Promise<void> {
