@@ -1,7 +1,8 @@
 // The full lab (issue 6): blank QEMU nodes go install → diskless on netroot's own stack, driven
 // through the real `netroot` CLI, one shared driver for `netroot lab up` and test/e2e/lifecycle.test.ts.
 //
-//   netroot initrd build-base | build-installer | build-lab-root  (boot root = <state>/tftpboot)
+//   netroot initrd build-base | build-installer | build-lab-root  (boot root = <state>/tftpboot; the
+//     first two also copy /boot/vmlinuz-V next to their initrd)
 //   netroot attr set Kickstart_LiveImage <root tarball URL>       (the diskless kickstart gets liveimg)
 //   netroot serve (in the lab namespace: DHCP, HTTP, XML-RPC, embedded iSCSI target)
 //   netroot insert-ethers --mac M --appliance compute-diskless     (iscsi-allocation: volume + CHAP)
@@ -12,10 +13,10 @@
 //     3. diskless boot again: the root prints `persisted boot 1` (the write survived)
 // Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, type LabNode } from './lab.js';
-import { installedKernel } from './test-images.js';
+import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 
@@ -130,12 +131,10 @@ boot:
       await this.cliOk(...args);
       this.o.onProgress?.('frontend', `${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     };
-    await step('built the base initrd', 'initrd', 'build-base');
-    await step('built the installer initrd', 'initrd', 'build-installer');
+    // The kernel is the installed one (the lab's QEMU nodes boot it; src/lab/test-images.ts).
+    await step('built the base initrd', 'initrd', 'build-base', '--kernel-version', kernelVersion(installedKernel()));
+    await step('built the installer initrd', 'initrd', 'build-installer', '--kernel-version', kernelVersion(installedKernel()));
     await step('built the lab root tarball', 'initrd', 'build-lab-root');
-    const diskless = join(this.stateDir, 'tftpboot', 'diskless');
-    mkdirSync(diskless, { recursive: true });
-    copyFileSync(installedKernel(), join(diskless, 'vmlinuz'));
     await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
     await this.startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
