@@ -59,7 +59,7 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
       else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, logger: logger.child({ svc: 'iscsi' }) });
       backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log });
     } else if (s.backend === 'tgt') {
-      backend = new TgtBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, limitBytes, logger: log });
+      backend = new TgtBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, limitBytes, logger: log, ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}) });
     } else {
       backend = new LioBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, listenAddress: config.iscsi.host, listenPort: config.iscsi.port, limitBytes, logger: log });
     }

@@ -34,8 +34,15 @@ export async function initrdCommand(ctx: CliContext, argv: string[]): Promise<nu
   switch (verb) {
     case 'build-base': {
       const kernelVersion = v['kernel-version'] ?? (await defaultKernelVersion());
-      const r = await buildBaseInitrd({ kernelVersion, out: v.out ?? join(root, 'diskless', 'initrd.img') });
-      result = { out: r.out, bytes: r.bytes, kernelVersion: r.kernelVersion, modules: r.modules.length };
+      const out = v.out ?? join(root, 'diskless', 'initrd.img');
+      const r = await buildBaseInitrd({ kernelVersion, out });
+      // The kernel the base initrd's modules belong to goes next to it (boot.disklessKernel default diskless/vmlinuz).
+      const kernelFrom = `/boot/vmlinuz-${kernelVersion}`;
+      if (!existsSync(kernelFrom)) throw new UserError('E_INITRD_INPUT', `${kernelFrom} not found (Debian package: linux-image-amd64)`);
+      const kernel = join(dirname(out), 'vmlinuz');
+      await mkdir(dirname(kernel), { recursive: true });
+      await copyFile(kernelFrom, kernel);
+      result = { out: r.out, bytes: r.bytes, kernelVersion: r.kernelVersion, modules: r.modules.length, kernel, kernelFrom };
       break;
     }
     case 'build-installer': {

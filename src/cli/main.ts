@@ -11,6 +11,8 @@ import { serveCommand } from './serve.js';
 import { insertEthersCommand } from './insert-ethers.js';
 import { assetsCommand } from './assets.js';
 import { storageCommand } from './storage.js';
+import { initrdCommand } from './initrd.js';
+import { labCommand } from './lab.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -24,6 +26,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   assets: { run: assetsCommand, help: 'import iPXE, pxelinux and kernels under the boot root' },
   kickstart: { run: kickstartCommand, help: "print a host's kickstart" },
   graph: { run: graphCommand, help: 'check|draw the node/graph XML' },
+  lab: { run: labCommand, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
+  initrd: { run: initrdCommand, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
 };
 
 export function usage(): string {

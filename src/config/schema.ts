@@ -100,6 +100,8 @@ export const configSchema = z
     storage: z
       .object({
         backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
+        /** backend tgt: tgtd's control port (tgtd -C N / tgtadm -C N); 0 is tgtd's default socket. */
+        tgtControlPort: z.number().int().min(0).max(65535).default(0),
         volumesDir: z.string().default(''),
         /** IQN naming: iqn.<iqnDate>.<reversed iqnDomain>:<host> */
         iqnDomain: z.string().regex(/^[a-z0-9.-]+$/).default('netroot.local'),

@@ -20,19 +20,34 @@ export interface PeerBootResult {
   line: string;
 }
 
+export interface PeerBootOptions {
+  workDir: string;
+  firmwares?: readonly Firmware[];
+  deadlineMs?: number;
+  logger?: Logger;
+  /**
+   * Boot a given root instead of the reference image (bench:boot serves the LUN netroot installed):
+   * `lun` is copied and served as tgt LUN 1, `rootArgs` replaces `root=iscsi:...` (called with
+   * this lab's portal address and tgt target name; the LUN is 1), `marker` is the root's line to wait for.
+   */
+  root?: { lun: string; rootArgs: (portal: string, iqn: string) => string; marker: string };
+}
+
 /** Boots one node per firmware through dnsmasq + tgt (one lab, one LUN copy); throws with console and peer logs on failure. */
-export async function measurePeerDisklessBoot(o: { workDir: string; firmwares?: readonly Firmware[]; deadlineMs?: number; logger?: Logger }): Promise<PeerBootResult[]> {
+export async function measurePeerDisklessBoot(o: PeerBootOptions): Promise<PeerBootResult[]> {
   const lab = new Lab({ name: 'nrt-ref', workDir: o.workDir, ...(o.logger ? { logger: o.logger } : {}) });
   const results: PeerBootResult[] = [];
   try {
     await lab.up();
     // The cached image stays pristine: the nodes mount (and may write) a copy.
     const lun = join(o.workDir, 'root.ext4');
-    copyFileSync(rootImage(o.workDir, REFERENCE_ROOT_MARKER), lun);
+    copyFileSync(o.root?.lun ?? rootImage(o.workDir, REFERENCE_ROOT_MARKER), lun);
+    const rootArgs = o.root ? o.root.rootArgs(lab.frontendAddress, REFERENCE_IQN) : `root=iscsi:${lab.frontendAddress}::3260:1:${REFERENCE_IQN}`;
+    const marker = o.root?.marker ?? `${REFERENCE_ROOT_MARKER} root=`;
     const peer = new PeerLab(lab, {
       kernel: installedKernel(),
       initrd: await iscsiRootInitrd(o.workDir),
-      cmdline: `root=iscsi:${lab.frontendAddress}::3260:1:${REFERENCE_IQN} rd.iscsi.initiator=iqn.2026-11.org.netroot.lab:node0 ip=dhcp console=ttyS0 panic=-1`,
+      cmdline: `${rootArgs} rd.iscsi.initiator=iqn.2026-11.org.netroot.lab:node0 ip=dhcp console=ttyS0 panic=-1`,
       iscsi: { iqn: REFERENCE_IQN, backingFile: lun },
     });
     await peer.start();
@@ -40,12 +55,12 @@ export async function measurePeerDisklessBoot(o: { workDir: string; firmwares?: 
       const node = lab.bootNode({ mac: `52:54:00:77:01:${(0x20 + i).toString(16)}`, firmware, memoryMb: 768 });
       try {
         // Up to the end of the line: a chunk boundary may split it, and the whole line is reported.
-        await node.waitFor(new RegExp(`${REFERENCE_ROOT_MARKER} root=\\S+\\r?\\n`), o.deadlineMs ?? 180_000).catch((e: Error) => {
+        await node.waitFor(new RegExp(`${marker}[^\\r\\n]*\\r?\\n`), o.deadlineMs ?? 180_000).catch((e: Error) => {
           e.message += `\n${peer.logs}`;
           throw e;
         });
         const seconds = (Date.now() - node.startedAt) / 1000;
-        const line = node.console.output.split(/\r?\n/).find((l) => l.includes(`${REFERENCE_ROOT_MARKER} root=`))!.trim();
+        const line = node.console.output.split(/\r?\n/).find((l) => l.includes(marker))!.trim();
         results.push({ firmware, seconds, line });
       } finally {
         await node.powerOff();

@@ -42,6 +42,17 @@ test('known machine: OFFER then ACK with its fixed address and boot file, broadc
   assert.equal(s.metrics.acks, 1);
 });
 
+test('a PXE ROM (not iPXE) gets a plain "DHCP only" offer: siaddr + boot file, no option 60 (PXE 2.1 §2.2.1)', async () => {
+  const { s } = server({ decider: { answer: async (info) => ({ ip: '10.1.255.250', subnetMask: '255.255.0.0', router: null, dns: [], domain: 'local', hostname: 'compute-0-5', leaseSeconds: 3600, nextServer: '10.1.1.1', bootFile: info.isIpxe ? null : 'undionly.kpxe' }) } });
+  const offer = await s.handle(BIOS_DISCOVER, from, 'br0');
+  const o = decodeDhcp(offer!.packet);
+  assert.equal(textOption(o, Opt.BOOTFILE), 'undionly.kpxe');
+  assert.equal(o.siaddr, '10.1.1.1');
+  // Echoing "PXEClient" without option 43 makes EDK2 treat the offer as BINL (PXE-E16) and iPXE
+  // wait 15 s for a ProxyDHCP answer on port 4011; the plain offer boots every ROM.
+  assert.equal(textOption(o, Opt.VENDOR_CLASS), null);
+});
+
 test('unknown machine: no answer, one discovery event (MAC, arch, vendor, interface, relay)', async () => {
   const { s, events } = server();
   assert.equal(await s.handle(BIOS_DISCOVER, from, 'br0'), null);

@@ -1,0 +1,84 @@
+// `netroot lab up --nodes N [--dir DIR] [--exit]` / `netroot lab down [--dir DIR]` — the full lab
+// (src/lab/full.ts) for a user: blank QEMU nodes install onto their own iSCSI LUNs on a frontend
+// running in a private network namespace, boot diskless, reboot; progress per node, then the time
+// from power-on to diskless root per node. The lab has its own state directory (<dir>/state), never
+// the operator's. `up` keeps the lab frontend running until `lab down` (or Ctrl-C) unless --exit.
+// Needs root (network namespaces, tap devices, QEMU).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliContext } from './context.js';
+import { parse, noExtra, intFlag } from './args.js';
+import { json } from './output.js';
+import { UserError } from '../errors.js';
+import { FullLab, removeStale } from '../lab/index.js';
+
+const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
+       netroot lab down [--dir DIR]`;
+
+/** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
+function selfCommand(): string[] {
+  return [process.execPath, ...process.execArgv, process.argv[1]!];
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' } }, `usage: ${USAGE}`);
+  noExtra(p, 0, `usage: ${USAGE}`);
+  const dir = v.dir ?? join(ctx.config.stateDir, 'lab');
+  const pidFile = join(dir, 'lab.pid');
+  switch (verb) {
+    case 'up': {
+      if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
+      const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? 2;
+      if (existsSync(pidFile) && pidAlive(Number(readFileSync(pidFile, 'utf8')))) throw new UserError('E_LAB_RUNNING', `a lab is already running from ${dir} (pid ${readFileSync(pidFile, 'utf8').trim()}): netroot lab down --dir ${dir}`);
+      rmSync(join(dir, 'state'), { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(pidFile, `${process.pid}\n`);
+      const t0 = Date.now();
+      const progress = (node: string, what: string) => ctx.io.err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${node}: ${what}\n`);
+      const full = new FullLab({ workDir: dir, netroot: selfCommand(), nodes, onProgress: progress });
+      try {
+        const lives = await full.run();
+        if (v.json) ctx.io.out(json(lives));
+        else
+          for (const l of lives)
+            ctx.io.out(`${l.host} ${l.mac} ${l.ip}: install ${l.installSeconds.toFixed(1)} s, power-on to diskless root ${l.disklessSeconds.toFixed(1)} s, after reboot ${l.rebootSeconds.toFixed(1)} s (root kept boot ${l.persistedBoot}), whole life ${l.lifeSeconds.toFixed(1)} s\n`);
+        if (!v.exit) {
+          ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
+          // The Lab's SIGINT/SIGTERM handlers kill every lab process and delete the namespace.
+          await new Promise<never>(() => {});
+        }
+      } finally {
+        await full.down();
+        rmSync(pidFile, { force: true });
+      }
+      return 0;
+    }
+    case 'down': {
+      if (v.nodes !== undefined || v.exit) throw new UserError('E_USAGE', `usage: ${USAGE}`);
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+      if (pid > 0 && pidAlive(pid)) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+        if (pidAlive(pid)) throw new UserError('E_LAB_DOWN', `lab process ${pid} did not stop`);
+        ctx.io.out(`stopped the lab (pid ${pid})\n`);
+      } else ctx.io.out('no lab running\n');
+      rmSync(pidFile, { force: true });
+      // A lab killed with SIGKILL leaves its namespace: remove those whose creator is dead.
+      const stale = removeStale('nrt-full');
+      if (stale.length) ctx.io.out(`removed stale namespaces: ${stale.join(' ')}\n`);
+      return 0;
+    }
+    default:
+      throw new UserError('E_USAGE', `usage: ${USAGE}`);
+  }
+}

@@ -1,0 +1,263 @@
+// The full lab (issue 6): blank QEMU nodes go install → diskless on netroot's own stack, driven
+// through the real `netroot` CLI, one shared driver for `netroot lab up` and test/e2e/lifecycle.test.ts.
+//
+//   netroot initrd build-base | build-installer | build-lab-root  (boot root = <state>/tftpboot; the
+//     first two also copy /boot/vmlinuz-V next to their initrd)
+//   netroot attr set Kickstart_LiveImage <root tarball URL>       (the diskless kickstart gets liveimg)
+//   netroot serve (in the lab namespace: DHCP, HTTP, XML-RPC, embedded iSCSI target)
+//   netroot insert-ethers --mac M --appliance compute-diskless     (iscsi-allocation: volume + CHAP)
+//   per node, in parallel, each stage a fresh QEMU power-on (QEMU runs with -no-reboot, so the guest's
+//   `reboot -f` ends the process; the node keeps no local state, so a power cycle is a reboot):
+//     1. install: iPXE → installer kernel + initrd → kickstart → LUN → %post installComplete → reboot
+//     2. diskless boot: base initrd + overlay → root=UUID on its LUN → root init writes boot count 1
+//     3. diskless boot again: the root prints `persisted boot 1` (the write survived)
+// Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, type LabNode } from './lab.js';
+import { installedKernel, kernelVersion } from './test-images.js';
+import { NetrootError } from '../errors.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+
+export const LAB_ROOT_BOOTED = 'netroot-root: booted';
+export const LAB_ROOT_READY = 'netroot-root: ready';
+export const LAB_INSTALL_DONE = 'installation complete';
+
+export interface FullLabOptions {
+  workDir: string;
+  /** argv prefix that runs the netroot CLI, e.g. [node, --import, tsx, test/helpers/netroot.ts]. */
+  netroot: string[];
+  nodes: number;
+  /**
+   * Where the volumes live: the frontend's embedded target (default), or tgt — a tgtd the lab
+   * starts in its namespace (own control port), driven by the frontend's storage.backend tgt.
+   */
+  backend?: 'embedded' | 'tgt';
+  /** Each stage's deadline (power-on to its end marker). Default 300 s. */
+  stageDeadlineMs?: number;
+  memoryMb?: number;
+  name?: string;
+  logger?: Logger;
+  /** Progress per node: `compute-0-0 install done 95.2 s`. */
+  onProgress?: (node: string, what: string) => void;
+  /** Each console line, prefixed with the stage and the seconds since its power-on (for a log file). */
+  onConsole?: (node: string, line: string) => void;
+}
+
+export interface NodeLife {
+  host: string;
+  mac: string;
+  ip: string;
+  /** Power-on to the installer's reboot (kickstart, LUN, liveimg, %post callback). */
+  installSeconds: number;
+  /** Power-on to the diskless root's /sbin/init (first diskless boot). */
+  disklessSeconds: number;
+  /** The same, second diskless boot (the one that finds the persisted file). */
+  rebootSeconds: number;
+  /** The boot count the second diskless boot read from its root. */
+  persistedBoot: number;
+  /** The whole life: sum of the three stages plus the frontend's work between them. */
+  lifeSeconds: number;
+}
+
+export interface CliResult {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+export function nodeMac(i: number): string {
+  return `52:54:00:6e:72:${(0x10 + i).toString(16).padStart(2, '0')}`;
+}
+
+export class FullLab {
+  readonly lab: Lab;
+  readonly stateDir: string;
+  private frontend: ReturnType<Lab['spawnInNamespace']> | null = null;
+  private frontendErr = '';
+  private readonly log: Logger;
+
+  constructor(private readonly o: FullLabOptions) {
+    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 8) throw new NetrootError('E_LAB_NODES', `--nodes ${o.nodes}: 1..8`, { user: true });
+    this.lab = new Lab({ workDir: join(o.workDir, 'lab'), name: o.name ?? 'nrt-full', ...(o.logger ? { logger: o.logger } : {}) });
+    this.stateDir = join(o.workDir, 'state');
+    this.log = o.logger ?? silentLogger;
+  }
+
+  /** Runs the netroot CLI inside the lab namespace against this lab's state directory. */
+  cli(...args: string[]): Promise<CliResult> {
+    const [cmd, ...pre] = this.o.netroot;
+    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, ...args]);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  }
+
+  async cliOk(...args: string[]): Promise<string> {
+    const r = await this.cli(...args);
+    if (r.code !== 0) throw new NetrootError('E_LAB_CLI', `netroot ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
+    return r.out;
+  }
+
+  get frontendLog(): string {
+    return this.frontendErr;
+  }
+
+  /** Namespace, config, boot images, the root tarball, the running frontend. */
+  async up(): Promise<void> {
+    await this.lab.up();
+    const fe = this.lab.frontendAddress;
+    const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(
+      join(this.stateDir, 'netroot.yaml'),
+      `logLevel: info
+network: { privateNetwork: 10.77.0.0/24, frontendAddress: ${fe} }
+http: { host: 0.0.0.0, port: 8080 }
+dhcp: { interfaces: [br0] }
+tftp: { enabled: false }
+iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
+storage: { defaultVolumeGiB: 0.0625${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
+boot:
+  installArgs: "netroot.mode=install console=ttyS0 panic=-1"
+  disklessArgs: "console=ttyS0 panic=-1 netroot.lab=poweroff"
+`,
+    );
+    const step = async (what: string, ...args: string[]) => {
+      const t = Date.now();
+      await this.cliOk(...args);
+      this.o.onProgress?.('frontend', `${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    };
+    // The kernel is the installed one (the lab's QEMU nodes boot it; src/lab/test-images.ts).
+    await step('built the base initrd', 'initrd', 'build-base', '--kernel-version', kernelVersion(installedKernel()));
+    await step('built the installer initrd', 'initrd', 'build-installer', '--kernel-version', kernelVersion(installedKernel()));
+    await step('built the lab root tarball', 'initrd', 'build-lab-root');
+    await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
+    await this.startFrontend();
+    this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
+  }
+
+  /** tgtd in the lab namespace on <frontend>:3260; its control port is per lab (unix sockets are not per namespace). */
+  private async startTgtd(): Promise<number> {
+    if (spawnSync('which', ['tgtd']).status !== 0) throw new NetrootError('E_LAB_TGT', 'tgtd missing: apt-get install tgt', { user: true });
+    const port = 1000 + ((process.pid + 7) % 20000);
+    const sock = `/var/run/tgtd/socket.${port}`;
+    const clean = () => {
+      rmSync(sock, { force: true });
+      rmSync(`${sock}.lock`, { force: true });
+    };
+    clean();
+    this.lab.addCleanup(clean);
+    const tgtd = this.lab.spawnInNamespace('tgtd', ['-f', '-C', String(port), '--iscsi', `portal=${this.lab.frontendAddress}:3260`]);
+    let log = '';
+    tgtd.stdout!.on('data', (d) => (log += d));
+    tgtd.stderr!.on('data', (d) => (log += d));
+    for (let i = 0; i < 100; i++) {
+      if (tgtd.exitCode !== null) break;
+      if (spawnSync('tgtadm', ['-C', String(port), '--op', 'show', '--mode', 'sys']).status === 0) {
+        this.o.onProgress?.('frontend', `tgtd up (control port ${port})`);
+        return port;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new NetrootError('E_LAB_TGT', `tgtd did not start (control port ${port}): ${log.slice(-2000)}`);
+  }
+
+  private async startFrontend(): Promise<void> {
+    const [cmd, ...pre] = this.o.netroot;
+    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, 'serve']);
+    this.frontend = child;
+    child.stderr!.on('data', (d: Buffer) => (this.frontendErr = (this.frontendErr + d.toString()).slice(-20000)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new NetrootError('E_LAB_FRONTEND', `netroot serve did not start in 60 s:\n${this.frontendErr}`)), 60_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('serving')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new NetrootError('E_LAB_FRONTEND', `netroot serve exited with ${code}:\n${this.frontendErr}`));
+      });
+    });
+  }
+
+  /** Adds node i (compute-diskless, boot=install, volume from the iscsi-allocation plugin). */
+  async addNode(i: number): Promise<{ host: string; mac: string; ip: string }> {
+    const mac = nodeMac(i);
+    const out = await this.cliOk('insert-ethers', '--mac', mac, '--appliance', 'compute-diskless', '--json');
+    const h = JSON.parse(out) as { name?: string; interfaces?: Array<{ mac: string; ip: string | null }> };
+    const iface = h.interfaces?.find((x) => x.mac === mac);
+    if (!h.name || !iface) throw new NetrootError('E_LAB_ADD', `insert-ethers --mac ${mac}: unexpected answer ${out.slice(0, 200)}`);
+    return { host: h.name, mac, ip: iface.ip ?? '' };
+  }
+
+  /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
+  private async stage(host: string, mac: string, what: string, until: RegExp, timed = until): Promise<{ node: LabNode; seconds: number }> {
+    const t = Date.now();
+    const node = this.lab.bootNode({ mac, firmware: 'bios', memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
+    this.o.onProgress?.(host, `${what}: power on`);
+    try {
+      const deadline = this.o.stageDeadlineMs ?? 300_000;
+      await node.waitFor(timed, deadline);
+      const seconds = (Date.now() - node.startedAt) / 1000;
+      if (timed !== until) await node.waitFor(until, deadline);
+      this.o.onProgress?.(host, `${what}: ${seconds.toFixed(1)} s`);
+      return { node, seconds };
+    } catch (e) {
+      await node.powerOff();
+      if (e instanceof Error) e.message = `${host} ${what}: ${e.message}\nfrontend log tail:\n${this.frontendErr.slice(-4000)}`;
+      throw e;
+    }
+  }
+
+  /** One node's life after it was added: install, diskless boot, diskless boot again. */
+  async runNode(n: { host: string; mac: string; ip: string }): Promise<NodeLife> {
+    const t0 = Date.now();
+    // The installer's last line before `reboot -f`; QEMU (-no-reboot) then exits.
+    const inst = await this.stage(n.host, n.mac, 'install', new RegExp(`${LAB_INSTALL_DONE}: reboot`));
+    const code = await Promise.race([inst.node.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    await inst.node.powerOff();
+    if (code === 'hung') throw new NetrootError('E_LAB_REBOOT', `${n.host}: the installer did not reboot`);
+    const first = await this.stage(n.host, n.mac, 'diskless boot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
+    const firstRoot = first.node.console.output;
+    await first.node.powerOff();
+    if (/persisted boot/.test(firstRoot)) throw new NetrootError('E_LAB_ROOT', `${n.host}: the first diskless boot found a boot count: not a fresh install`);
+        const second = await this.stage(n.host, n.mac, 'diskless reboot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
+    const out2 = second.node.console.output;
+    await second.node.powerOff();
+    const m = /netroot-root: persisted boot (\d+)/.exec(out2);
+    if (!m) throw new NetrootError('E_LAB_PERSIST', `${n.host}: the second diskless boot found no boot count on its root`);
+    const life: NodeLife = {
+      host: n.host, mac: n.mac, ip: n.ip,
+      installSeconds: inst.seconds,
+      disklessSeconds: first.seconds,
+      rebootSeconds: second.seconds,
+      persistedBoot: Number(m[1]),
+      lifeSeconds: (Date.now() - t0) / 1000,
+    };
+    return life;
+  }
+
+  /** up + add + run every node in parallel. */
+  async run(): Promise<NodeLife[]> {
+    await this.up();
+    const added = [];
+    for (let i = 0; i < this.o.nodes; i++) {
+      const a = await this.addNode(i);
+      this.o.onProgress?.(a.host, `added: ${a.mac} ${a.ip}, appliance compute-diskless, boot=install`);
+      added.push(a);
+    }
+    return Promise.all(added.map((a) => this.runNode(a)));
+  }
+
+  async down(): Promise<void> {
+    this.frontend?.kill('SIGTERM');
+    await this.lab.down();
+    this.log.info('full lab: down');
+  }
+}
