@@ -5,7 +5,10 @@
 //     first two also copy /boot/vmlinuz-V next to their initrd)
 //   netroot attr set Kickstart_LiveImage <root tarball URL>       (the diskless kickstart gets liveimg)
 //   netroot serve (in the lab namespace: DHCP, HTTP, XML-RPC, embedded iSCSI target)
-//   netroot insert-ethers --mac M --appliance compute-diskless     (iscsi-allocation: volume + CHAP)
+//   netroot insert-ethers --appliance compute-diskless --count N    (running while the blank nodes power
+//     on one after another: each is discovered from its first DHCP DISCOVER, named compute-0-<i> in
+//     power-on order, and gets its volume + CHAP from the iscsi-allocation plugin; `register: true`
+//     instead pre-registers each MAC with `insert-ethers --mac M`, the same plugins)
 //   per node, in parallel, each stage a fresh QEMU power-on (QEMU runs with -no-reboot, so the guest's
 //   `reboot -f` ends the process; the node keeps no local state, so a power cycle is a reboot):
 //     1. install: iPXE → installer kernel + initrd → kickstart → LUN → %post installComplete → reboot
@@ -34,6 +37,8 @@ export interface FullLabOptions {
    * starts in its namespace (own control port), driven by the frontend's storage.backend tgt.
    */
   backend?: 'embedded' | 'tgt';
+  /** Pre-register the MACs (`insert-ethers --mac`) instead of discovering the nodes at power-on. */
+  register?: boolean;
   /** Each stage's deadline (power-on to its end marker). Default 300 s. */
   stageDeadlineMs?: number;
   memoryMb?: number;
@@ -215,11 +220,32 @@ boot:
     }
   }
 
-  /** One node's life after it was added: install, diskless boot, diskless boot again. */
-  async runNode(n: { host: string; mac: string; ip: string }): Promise<NodeLife> {
-    const t0 = Date.now();
+  /**
+   * Waits until the frontend has made a host of this MAC (insert-ethers added it from its DHCP
+   * DISCOVER). Reads the database through the CLI, as an administrator would.
+   */
+  private async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
+    const end = Date.now() + deadlineMs;
+    while (Date.now() < end) {
+      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; interfaces?: Array<{ mac: string; ip: string | null }> }>;
+      for (const h of hosts) {
+        const iface = h.interfaces?.find((x) => x.mac === mac);
+        if (iface) return { host: h.name, mac, ip: iface.ip ?? '' };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new NetrootError('E_LAB_DISCOVERY', `${mac} was not discovered within ${deadlineMs / 1000} s\nfrontend log tail:\n${this.frontendErr.slice(-4000)}`);
+  }
+
+  private installStage(label: string, mac: string): Promise<{ node: LabNode; seconds: number }> {
     // The installer's last line before `reboot -f`; QEMU (-no-reboot) then exits.
-    const inst = await this.stage(n.host, n.mac, 'install', new RegExp(`${LAB_INSTALL_DONE}: reboot`));
+    return this.stage(label, mac, 'install', new RegExp(`${LAB_INSTALL_DONE}: reboot`));
+  }
+
+  /** One node's life after it was added: install (already powered on, or now), diskless boot, diskless boot again. */
+  async runNode(n: { host: string; mac: string; ip: string }, started?: { install: Promise<{ node: LabNode; seconds: number }>; at: number }): Promise<NodeLife> {
+    const t0 = started?.at ?? Date.now();
+    const inst = await (started?.install ?? this.installStage(n.host, n.mac));
     const code = await Promise.race([inst.node.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
     await inst.node.powerOff();
     if (code === 'hung') throw new NetrootError('E_LAB_REBOOT', `${n.host}: the installer did not reboot`);
@@ -227,7 +253,7 @@ boot:
     const firstRoot = first.node.console.output;
     await first.node.powerOff();
     if (/persisted boot/.test(firstRoot)) throw new NetrootError('E_LAB_ROOT', `${n.host}: the first diskless boot found a boot count: not a fresh install`);
-        const second = await this.stage(n.host, n.mac, 'diskless reboot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
+    const second = await this.stage(n.host, n.mac, 'diskless reboot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
     const out2 = second.node.console.output;
     await second.node.powerOff();
     const m = /netroot-root: persisted boot (\d+)/.exec(out2);
@@ -243,16 +269,39 @@ boot:
     return life;
   }
 
-  /** up + add + run every node in parallel. */
+  /**
+   * up, then every node's life in parallel. By default the nodes are blank: `insert-ethers --count N`
+   * runs while they power on one after another (the next once the previous is discovered, so names
+   * follow power-on order, as an administrator does it); with `register` their MACs are added first.
+   */
   async run(): Promise<NodeLife[]> {
     await this.up();
-    const added = [];
-    for (let i = 0; i < this.o.nodes; i++) {
-      const a = await this.addNode(i);
-      this.o.onProgress?.(a.host, `added: ${a.mac} ${a.ip}, appliance compute-diskless, boot=install`);
-      added.push(a);
+    if (this.o.register) {
+      const added = [];
+      for (let i = 0; i < this.o.nodes; i++) {
+        const a = await this.addNode(i);
+        this.o.onProgress?.(a.host, `added: ${a.mac} ${a.ip}, appliance compute-diskless, boot=install`);
+        added.push(a);
+      }
+      return Promise.all(added.map((a) => this.runNode(a)));
     }
-    return Promise.all(added.map((a) => this.runNode(a)));
+    const ie = this.cli('insert-ethers', '--appliance', 'compute-diskless', '--count', String(this.o.nodes), '--json', '--timeout', String(120 * this.o.nodes));
+    const lives: Promise<NodeLife>[] = [];
+    // On a failure insert-ethers is left running: down() kills what runs in the lab.
+    for (let i = 0; i < this.o.nodes; i++) {
+      const mac = nodeMac(i);
+      const at = Date.now();
+      const install = this.installStage(mac, mac);
+      install.catch(() => {}); // awaited in runNode; a failure before that must not be unhandled
+      const n = await this.discovered(mac, 120_000);
+      this.o.onProgress?.(n.host, `discovered: ${mac} → ${n.host} ${n.ip} (${((Date.now() - at) / 1000).toFixed(1)} s after power-on), volume allocated, boot=install`);
+      const life = this.runNode(n, { install, at });
+      life.catch(() => {});
+      lives.push(life);
+    }
+    const r = await ie;
+    if (r.code !== 0) throw new NetrootError('E_LAB_DISCOVERY', `insert-ethers exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
+    return Promise.all(lives);
   }
 
   async down(): Promise<void> {
