@@ -22,6 +22,19 @@ const mac = (i: number) => `52:54:00:00:02:${i.toString(16).padStart(2, '0')}`;
 const TMUX = ['-L', `nrt-test-rep-${process.pid}`];
 const TMUX_SCREEN = ['-L', `nrt-test-screen-${process.pid}`];
 
+/** Polls the tmux pane of session() (on server `sock`) until it matches re (20 s), and returns it. */
+function screenWaiter(sock: string[], session: () => string): (re: RegExp) => Promise<string> {
+  const capture = () => execFileSync('tmux', [...sock, 'capture-pane', '-p', '-t', session()], { encoding: 'utf8' });
+  return async (re) => {
+    for (let i = 0; i < 200; i++) {
+      const s = capture();
+      if (re.test(s)) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`screen never matched ${re}:\n${capture()}`);
+  };
+}
+
 test('insert-ethers --count 2 adds machines in order of first DISCOVER through the running frontend', async () => {
   const { f, dir, port } = await frontend();
   try {
@@ -117,15 +130,7 @@ test('REST API: reads are open, changes need the token', async () => {
 test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) marks and quits on q', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
   const { f, dir, port } = await frontend();
   const session = `nrt-ie-${process.pid}`;
-  const capture = () => execFileSync('tmux', [...TMUX_SCREEN, 'capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-  const waitScreen = async (re: RegExp) => {
-    for (let i = 0; i < 200; i++) {
-      const s = capture();
-      if (re.test(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`screen never matched ${re}:\n${capture()}`);
-  };
+  const waitScreen = screenWaiter(TMUX_SCREEN, () => session);
   try {
     execFileSync('tmux', [...TMUX_SCREEN, 'new-session', '-d', '-s', session, '-x', '100', '-y', '30',
       `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --appliance compute-diskless; echo EXIT=$?; sleep 30`]);
@@ -150,15 +155,7 @@ test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, 
   const { f, dir, port } = await frontend();
   const first = `nrt-ie-rep-${process.pid}`;
   let session = first;
-  const capture = () => execFileSync('tmux', [...TMUX, 'capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-  const waitScreen = async (re: RegExp) => {
-    for (let i = 0; i < 200; i++) {
-      const s = capture();
-      if (re.test(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`screen never matched ${re}:\n${capture()}`);
-  };
+  const waitScreen = screenWaiter(TMUX, () => session);
   const replace = (m: string) => execFileSync('tmux', [...TMUX, 'new-session', '-d', '-s', session, '-x', '150', '-y', '30',
     `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --replace compute-0-0 --mac ${m}; echo EXIT=$?; sleep 30`]);
   try {
