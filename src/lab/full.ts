@@ -222,15 +222,16 @@ boot:
 
   /**
    * Waits until the frontend has made a host of this MAC (insert-ethers added it from its DHCP
-   * DISCOVER). Reads the database through the CLI, as an administrator would.
+   * DISCOVER) and every plugin has run: boot=install is set last (90-boot-action), after the
+   * volume exists (40-iscsi-allocation). Reads the database through the CLI, as an administrator would.
    */
   private async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
-      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; interfaces?: Array<{ mac: string; ip: string | null }> }>;
+      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; bootAction?: string; interfaces?: Array<{ mac: string; ip: string | null }> }>;
       for (const h of hosts) {
         const iface = h.interfaces?.find((x) => x.mac === mac);
-        if (iface) return { host: h.name, mac, ip: iface.ip ?? '' };
+        if (iface && h.bootAction === 'install') return { host: h.name, mac, ip: iface.ip ?? '' };
       }
       await new Promise((r) => setTimeout(r, 500));
     }
