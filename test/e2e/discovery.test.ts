@@ -12,34 +12,18 @@ import { copyFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, markerInitrd, installedKernel } from '../../src/lab/index.js';
 import { openStore } from '../../src/store/index.js';
-import { e2eSkip, startFrontend } from './helpers.js';
+import { e2eSkip, netrootIn, startFrontend, writeLabConfig } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const MAC = '52:54:00:12:35:01';
 
-function collect(child: import('node:child_process').ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
-
 test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, it gets its iSCSI volume and its install boot', { skip: e2eSkip, timeout: 240_000 }, async () => {
   const dir = tempStateDir('nrt-e2e-disc-');
   const lab = new Lab({ workDir: join(dir, 'lab') });
-  const netroot = (...args: string[]) => lab.spawnInNamespace(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...args]);
+  const netroot = (...args: string[]) => netrootIn(lab, dir, ...args);
   try {
     await lab.up();
-    writeFileSync(join(dir, 'netroot.yaml'), `logLevel: info
-network: { privateNetwork: 10.77.0.0/24, frontendAddress: ${lab.frontendAddress} }
-http: { host: 0.0.0.0, port: 8080 }
-dhcp: { interfaces: [br0] }
-tftp: { enabled: false }
-iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
-storage: { defaultVolumeGiB: 0.0625 }
-boot: { installArgs: "console=ttyS0 panic=-1" }
-`);
+    writeLabConfig(dir, lab, 'boot:\n  installArgs: "console=ttyS0 panic=-1"\n', { iscsi: true });
     const root = join(dir, 'tftpboot', 'install');
     mkdirSync(root, { recursive: true });
     copyFileSync(installedKernel(), join(root, 'vmlinuz'));
@@ -47,7 +31,7 @@ boot: { installArgs: "console=ttyS0 panic=-1" }
     const frontend = await startFrontend(lab, dir);
     const start = Date.now();
 
-    const ie = collect(netroot('insert-ethers', '--appliance', 'compute-diskless', '--count', '1', '--json', '--timeout', '150'));
+    const ie = netroot('insert-ethers', '--appliance', 'compute-diskless', '--count', '1', '--json', '--timeout', '150');
     // The CLI needs a moment to load and open its session; the node's iPXE keeps DISCOVERing anyway.
     await new Promise((r) => setTimeout(r, 3000));
     const node = lab.bootNode({ mac: MAC, firmware: 'bios', memoryMb: 512 });
@@ -58,7 +42,7 @@ boot: { installArgs: "console=ttyS0 panic=-1" }
       assert.deepEqual(machines.map((m) => [m.mac, m.host, m.error]), [[MAC, 'compute-0-0', null]]);
       process.stdout.write(`# discovered and added: ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
 
-      const vr = await collect(netroot('storage', 'volumes', '--json'));
+      const vr = await netroot('storage', 'volumes', '--json');
       assert.equal(vr.code, 0, vr.err);
       const vols = JSON.parse(vr.out) as Array<{ node: string; volume: string; host: string; target: string; portal: string; port: number; exported: boolean }>;
       assert.deepEqual(vols.map((v) => [v.node, v.volume, v.host, v.target, v.portal, v.port, v.exported]), [['local', 'compute-0-0', 'compute-0-0', 'iqn.2026-11.local.netroot:compute-0-0', lab.frontendAddress, 3260, true]]);

@@ -8,8 +8,12 @@ export const isRoot = process.getuid?.() === 0;
 /** e2e tests need root; outside CI they say so and skip, under CI=true they never skip. */
 export const e2eSkip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces, tap devices, QEMU)' : false;
 
-/** `o.tftp`: run netroot's TFTP server on port 69 inside the lab namespace (default off). */
-export function writeLabConfig(stateDir: string, lab: Lab, extra = '', o: { tftp?: boolean } = {}): void {
+/**
+ * `o.tftp`: run netroot's TFTP server on port 69 inside the lab namespace (default off).
+ * `o.iscsi`: run the embedded iSCSI target on <frontend>:3260 with 64 MiB volumes, so the
+ * iscsi-allocation plugin can give compute-diskless nodes their volume (default off).
+ */
+export function writeLabConfig(stateDir: string, lab: Lab, extra = '', o: { tftp?: boolean; iscsi?: boolean } = {}): void {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(
     join(stateDir, 'netroot.yaml'),
@@ -25,9 +29,29 @@ dhcp:
 tftp:
   enabled: ${o.tftp === true}
 iscsi:
-  enabled: false
+  enabled: ${o.iscsi === true}
+  host: 0.0.0.0
+  port: 3260
+storage:
+  defaultVolumeGiB: 0.0625
 ${extra}`,
   );
+}
+
+export interface CliRun {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs the netroot CLI inside the lab namespace against stateDir; resolves when it exits. */
+export function netrootIn(lab: Lab, stateDir: string, ...args: string[]): Promise<CliRun> {
+  const child = lab.spawnInNamespace(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, ...args]);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
 }
 
 /** Starts `netroot serve` inside the lab namespace and waits until it listens. */

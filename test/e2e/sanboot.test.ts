@@ -6,11 +6,11 @@
 // embedded target, reads sector 0, and the BIOS jumps to it: it prints a marker on COM1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, writeSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/index.js';
 import { openStore } from '../../src/store/index.js';
-import { e2eSkip, startFrontend } from './helpers.js';
+import { e2eSkip, netrootIn, startFrontend, writeLabConfig } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const MAC = '52:54:00:12:36:01';
@@ -47,28 +47,13 @@ function markerBootSector(text = `${MARKER}\r\n`): Buffer {
   return s;
 }
 
-function collect(child: import('node:child_process').ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
-
 test('sanboot: iPXE logs into the embedded iSCSI target with the node\'s IQN and CHAP, reads sector 0 and boots it', { skip: e2eSkip, timeout: 240_000 }, async () => {
   const dir = tempStateDir('nrt-e2e-sanboot-');
   const lab = new Lab({ workDir: join(dir, 'lab') });
-  const netroot = (...args: string[]) => collect(lab.spawnInNamespace(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...args]));
+  const netroot = (...args: string[]) => netrootIn(lab, dir, ...args);
   try {
     await lab.up();
-    writeFileSync(join(dir, 'netroot.yaml'), `logLevel: info
-network: { privateNetwork: 10.77.0.0/24, frontendAddress: ${lab.frontendAddress} }
-http: { host: 0.0.0.0, port: 8080 }
-dhcp: { interfaces: [br0] }
-tftp: { enabled: false }
-iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
-storage: { defaultVolumeGiB: 0.0625 }
-`);
+    writeLabConfig(dir, lab, '', { iscsi: true });
     const frontendLog: string[] = [];
     const frontend = await startFrontend(lab, dir, (l) => frontendLog.push(l));
     try {
