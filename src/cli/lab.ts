@@ -10,7 +10,7 @@ import type { CliContext } from './context.js';
 import { parse, noExtra, intFlag } from './args.js';
 import { json } from './output.js';
 import { UserError } from '../errors.js';
-import { FullLab, removeStale } from '../lab/index.js';
+import { FullLab, pidAlive, removeStale } from '../lab/index.js';
 
 const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
@@ -18,15 +18,6 @@ const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
 /** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
 function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, process.argv[1]!];
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@
 import type { CliContext } from './context.js';
 import { parse, noExtra } from './args.js';
 import { createFrontend } from '../app/frontend.js';
+import { untilStopSignal } from './until-signal.js';
 
 const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
 
@@ -11,11 +12,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
   await frontend.start();
   ctx.io.out(`netroot: serving ${ctx.config.stateDir} — http on ${ctx.config.http.host}:${frontend.httpPort()}${frontend.storage.target ? `, iscsi on ${ctx.config.iscsi.host}:${frontend.storage.iscsiPort()}` : ''}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await frontend.stop();
   return 0;
 }

@@ -14,6 +14,7 @@ import { createStorageNode } from '../app/storage-node.js';
 import { nodesReport, showReport, volumesReport, type NodeReport, type ShowReport, type StorageView, type VolumeReport } from '../discovery/storage-report.js';
 import { reconcileStorage, type NodeReconcile } from '../discovery/plugins/iscsi-allocation.js';
 import { join } from 'node:path';
+import { untilStopSignal } from './until-signal.js';
 
 const USAGE = `netroot storage nodes [--json]
        netroot storage volumes [--json]
@@ -125,11 +126,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   });
   await node.start();
   ctx.io.out(`netroot: storage node serving http on ${listen.host}:${node.httpPort()}, iscsi (${backend}) on ${iscsi.host}:${node.iscsiPort()}, portal ${v.portal}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await node.stop();
   return 0;
 }

@@ -30,7 +30,8 @@ export function deleteNamespace(ns: string): void {
   spawnSync('ip', ['netns', 'del', ns]);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 reaches it). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -44,7 +45,7 @@ export function removeStale(prefix: string): string[] {
   const removed: string[] = [];
   for (const ns of namespaces()) {
     const m = new RegExp(`^${prefix}-(\\d+)(-|$)`).exec(ns);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || pidAlive(Number(m[1]))) continue;
     deleteNamespace(ns);
     removed.push(ns);
   }
