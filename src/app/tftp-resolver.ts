@@ -8,8 +8,7 @@
 import type { Booter } from '../boot/booter.js';
 import type { Repos } from '../store/index.js';
 import { normalizeMac } from '../net/address.js';
-import { UserError } from '../errors.js';
-import { isFrontendItself } from '../http/remote.js';
+import { onlyToHostItself } from '../http/remote.js';
 import { bufferFile, chainResolvers, rootResolver, type TftpResolver } from '../tftp/index.js';
 
 const RENDERED: [RegExp, (b: Booter, mac: string) => Promise<string>][] = [
@@ -25,9 +24,7 @@ export function renderedResolver(repos: Repos, booter: Booter): TftpResolver {
       const mac = normalizeMac(re.exec(path)?.[1] ?? '');
       if (!mac) continue;
       const host = await repos.hosts.byMac(mac);
-      if (host && !host.interfaces.some((i) => i.ip === client.address) && !isFrontendItself(client.address)) {
-        throw new UserError('E_FORBIDDEN', `boot configuration of ${host.name} is served only to ${host.name} itself`);
-      }
+      if (host) onlyToHostItself(host, client.address, 'boot configuration');
       return bufferFile(Buffer.from(await render(booter, mac)));
     }
     return null;

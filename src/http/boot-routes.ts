@@ -12,7 +12,7 @@ import type { Repos } from '../store/index.js';
 import { resolveUnderRoot } from '../boot/files.js';
 import { normalizeMac } from '../net/address.js';
 import { UserError } from '../errors.js';
-import { remoteIPv4, isFrontendItself } from './remote.js';
+import { remoteIPv4, onlyToHostItself } from './remote.js';
 
 function macParam(raw: unknown): string {
   const mac = typeof raw === 'string' ? normalizeMac(raw.replace(/^01-/, '')) : null;
@@ -28,9 +28,7 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     const host = await repos.hosts.byMac(mac);
     if (!host) return;
     const from = remoteIPv4(req);
-    if (!host.interfaces.some((i) => i.ip === from) && !isFrontendItself(from)) {
-      throw new UserError('E_FORBIDDEN', `boot configuration of ${host.name} is served only to ${host.name} itself`);
-    }
+    onlyToHostItself(host, from, 'boot configuration');
   };
 
   const script = (render: (mac: string) => Promise<string>, param: (req: Request) => unknown) => async (req: Request, res: import('express').Response) => {
@@ -56,7 +54,7 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     const rec = host ? await repos.boot.get(host.name) : null;
     if (!host || !rec?.overlay) throw new UserError('E_NOT_FOUND', `no overlay for ${JSON.stringify(req.params.host)}`);
     const from = remoteIPv4(req);
-    if (!host.interfaces.some((i) => i.ip === from) && !isFrontendItself(from)) throw new UserError('E_FORBIDDEN', `the overlay of ${host.name} is served only to ${host.name} itself`);
+    onlyToHostItself(host, from, 'the overlay');
     const { path } = await resolveUnderRoot(stateDir, rec.overlay);
     res.set('Cache-Control', 'no-store');
     await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => (e && !res.headersSent ? reject(e) : resolve())));

@@ -6,7 +6,7 @@ import type { KickstartService } from '../boot/kickstart.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
 import type { Host, Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
-import { remoteIPv4, isFrontendItself } from './remote.js';
+import { remoteIPv4, isHostItself, onlyToHostItself } from './remote.js';
 
 export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, tokens: InstallTokens): Router {
   const r = Router();
@@ -16,8 +16,7 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
     // (an operator's curl on 127.0.0.1) gets a preview that spends nothing.
     // Nothing is written until the kickstart rendered: a broken profile (bad XML, undefined entity)
     // leaves the host's state, its earlier token and the events log as they were.
-    const own = host.interfaces.some((i) => i.ip === from);
-    const text = own ? await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token)) : await kickstarts.render(host);
+    const text = isHostItself(host, from) ? await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token)) : await kickstarts.render(host);
     if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
     await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
     return text;
@@ -27,8 +26,7 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
     const from = remoteIPv4(req);
     const host = await repos.hosts.get(req.params.host);
     if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params.host)}`);
-    const own = host.interfaces.some((i) => i.ip === from);
-    if (!own && !isFrontendItself(from)) throw new UserError('E_FORBIDDEN', `kickstart of ${host.name} is served only to ${host.name} itself`);
+    onlyToHostItself(host, from, 'kickstart');
     res.type('text/plain').send(await serve(host, from));
   });
 
