@@ -5,3 +5,4 @@ export * from './metrics.js';
 export { Transfer, type TransferParams } from './transfer.js';
 export { TftpServer, classifyRequest, type TftpServerOptions, type RequestAction } from './server.js';
 export { rootResolver } from './root-resolver.js';
+export { FileCache, type FileCacheOptions } from './file-cache.js';

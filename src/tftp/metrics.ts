@@ -20,6 +20,8 @@ export function newTftpMetrics() {
     timeouts: 0,
     /** Windows re-sent after a timeout or a partial-window ACK (RFC 7440 go-back). */
     retransmits: 0,
+    /** Windows the link's stream sent on in-order ACKs (file in memory; link.ts stream()). */
+    streamedWindows: 0,
     /** ACKs for a block already acknowledged: ignored (no Sorcerer's Apprentice resend). */
     duplicateAcks: 0,
     /** ACKs for a block never sent, other opcodes on a transfer socket, undecodable packets there. */

@@ -3,6 +3,7 @@
 // stray packet for one never disturbs another. WRQ is refused with error 2. A bad packet is
 // counted in `metrics` and answered or dropped; the server never throws on input.
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { openLink, type TransferLink } from './link.js';
 import { decodeTftp, encodeTftp, TftpError, type TftpPacket, type RequestPacket } from './packet.js';
 import { negotiate } from './options.js';
 import { Transfer } from './transfer.js';
@@ -105,7 +106,9 @@ export class TftpServer {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private sendError(to: TftpClient, code: number, message: string, via: Socket | undefined = this.socket): void {
+  /** An answer from the listening port (to a request that starts no transfer). */
+  private sendError(to: TftpClient, code: number, message: string): void {
+    const via = this.socket;
     if (!via) return;
     this.metrics.errorsSent++;
     try {
@@ -146,73 +149,56 @@ export class TftpServer {
 
   private async begin(client: TftpClient, key: string, req: RequestPacket): Promise<void> {
     if (!this.socket) return;
-    const sock = createSocket({ type: 'udp4' });
-    sock.on('error', (e) => this.logger.warn('tftp transfer socket error', { client: client.address, error: e.message }));
-    // Reserve the key while resolving, so a retransmitted RRQ does not start a second transfer.
-    const placeholder = { starting: true, end: () => sock.close() } as unknown as Transfer;
-    this.transfers.set(key, placeholder);
-    let file: TftpFile | null = null;
+    let link: TransferLink;
     try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind({ address: this.o.host, port: 0 }, () => {
-          sock.off('error', reject);
-          resolve();
-        });
-      });
-      try {
-        file = await this.o.resolver(req.filename, client);
-      } catch (e) {
-        const kind = refusal(e);
-        if (kind === 'internal') {
-          this.metrics.errors++;
-          this.logger.warn('tftp resolver failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
-        }
-        if (kind === 'refused') {
-          this.metrics.refused++;
-          this.finishEarly(key, placeholder, sock, client, TftpError.ACCESS_VIOLATION, 'access violation');
-        } else if (kind === 'not-found') {
-          this.metrics.notFound++;
-          this.finishEarly(key, placeholder, sock, client, TftpError.FILE_NOT_FOUND, 'file not found');
-        } else this.finishEarly(key, placeholder, sock, client, TftpError.NOT_DEFINED, 'internal error');
-        return;
-      }
-      if (!file) {
-        this.metrics.notFound++;
-        this.finishEarly(key, placeholder, sock, client, TftpError.FILE_NOT_FOUND, 'file not found');
-        return;
-      }
+      link = openLink(this.socket.address().address, client);
     } catch (e) {
       this.metrics.errors++;
       this.logger.warn('tftp transfer setup failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
-      if (this.transfers.get(key) === placeholder) this.transfers.delete(key);
-      try {
-        sock.close();
-      } catch {
-        // not bound
+      return;
+    }
+    // Reserve the key while resolving, so a retransmitted RRQ does not start a second transfer.
+    const placeholder = { starting: true, end: () => link.close() } as unknown as Transfer;
+    this.transfers.set(key, placeholder);
+    let file: TftpFile | null;
+    try {
+      file = await this.o.resolver(req.filename, client);
+    } catch (e) {
+      const kind = refusal(e);
+      if (kind === 'internal') {
+        this.metrics.errors++;
+        this.logger.warn('tftp resolver failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
       }
+      if (kind === 'refused') {
+        this.metrics.refused++;
+        this.finishEarly(key, placeholder, link, TftpError.ACCESS_VIOLATION, 'access violation');
+      } else if (kind === 'not-found') {
+        this.metrics.notFound++;
+        this.finishEarly(key, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
+      } else this.finishEarly(key, placeholder, link, TftpError.NOT_DEFINED, 'internal error');
+      return;
+    }
+    if (!file) {
+      this.metrics.notFound++;
+      this.finishEarly(key, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
       return;
     }
     if (this.transfers.get(key) !== placeholder || !this.socket) {
       // stopped or superseded while resolving
       void file.close?.().catch(() => {});
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
+      link.close();
       return;
     }
     const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
     const size = file.size;
     const started = Date.now();
-    const t = new Transfer(sock, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {
+    const t = new Transfer(link, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {
       if (this.transfers.get(key) === x) this.transfers.delete(key);
       this.metrics.active = this.transfers.size;
       if (completed) this.logger.info('tftp sent', { client: client.address, file: req.filename, bytes: size, ms: Date.now() - started, blksize: n.blksize, windowsize: n.windowsize });
       else this.logger.info('tftp transfer ended early', { client: client.address, file: req.filename });
     });
-    sock.on('message', (m, r) => t.onMessage(m, r));
+    link.onMessage = (m) => t.onMessage(m, client);
     this.transfers.set(key, t);
     this.metrics.transfers++;
     this.metrics.active = this.transfers.size;
@@ -220,16 +206,11 @@ export class TftpServer {
     t.start();
   }
 
-  private finishEarly(key: string, placeholder: Transfer, sock: Socket, client: TftpClient, code: number, message: string): void {
+  /** An error from the transfer's own TID, then the link is closed (the datagram is already in the kernel). */
+  private finishEarly(key: string, placeholder: Transfer, link: TransferLink, code: number, message: string): void {
     if (this.transfers.get(key) === placeholder) this.transfers.delete(key);
-    this.sendError(client, code, message, sock);
-    // close after the error is on the wire
-    setImmediate(() => {
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
-    });
+    this.metrics.errorsSent++;
+    link.send(encodeTftp({ op: 'ERROR', code, message }));
+    link.close();
   }
 }

@@ -5,6 +5,8 @@ import { NetrootError } from '../errors.js';
 
 export interface TftpFile {
   readonly size: number;
+  /** The whole content when it is in memory (then `read` is not called by transfers). */
+  readonly bytes?: Buffer;
   /** Up to `length` bytes at `offset` (fewer only at the end of the file). */
   read(offset: number, length: number): Promise<Buffer>;
   close?(): Promise<void>;
@@ -26,6 +28,7 @@ export type TftpResolver = (path: string, client: TftpClient) => Promise<TftpFil
 export function bufferFile(data: Buffer): TftpFile {
   return {
     size: data.length,
+    bytes: data,
     read: async (offset, length) => data.subarray(offset, Math.min(data.length, offset + length)),
   };
 }

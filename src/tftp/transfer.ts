@@ -10,12 +10,22 @@
 //    for the Sorcerer's Apprentice bug (RFC 1123 section 4.2.3.1).
 //  - A timeout re-sends the window from base+1 (or the OACK); after maxRetries timeouts in a row
 //    the transfer ends with ERROR 0.
-//  - The socket is connected to the client (no per-send address lookup: ~1.5x the lockstep rate),
-//    so the kernel delivers only the client's datagrams. Datagrams from another TID are therefore
-//    dropped, not answered with ERROR 5 (RFC 1350 section 4 says "should"); a stray that still
-//    reaches onMessage is counted and dropped. Either way the transfer is not disturbed.
-import type { Socket, RemoteInfo } from 'node:dgram';
+//  - The link (link.ts) is connected to the client, so the kernel delivers only the client's
+//    datagrams. Datagrams from another TID are therefore dropped, not answered with ERROR 5
+//    (RFC 1350 section 4 says "should"); a stray that still reaches onMessage is counted and
+//    dropped. Either way the transfer is not disturbed.
+//  - A window goes to the link as one call (one sendmmsg), its blocks straight from memory (the
+//    file's cached bytes or the read-ahead chunk), without a copy.
+//  - When the file is in memory (file.bytes), the in-order data phase runs in the link
+//    (link.ts stream()): the ACK of a window's last block is answered there at once with the
+//    next window, which is what onMessage would do for it. Everything else still comes here —
+//    duplicate and partial ACKs, ERROR, garbage, the final ACK — and every path that acts first
+//    reads the link's progress (sync), so base, sentTo and the retransmission deadline are as if
+//    this class had sent those windows. After each window sent from here (first window,
+//    go-back, timeout) the stream is re-armed from that window's last block.
+import type { RemoteInfo } from 'node:dgram';
 import { decodeTftp, encodeTftp, TftpError } from './packet.js';
+import type { TransferLink } from './link.js';
 import type { TftpClient, TftpFile } from './source.js';
 import type { TftpMetrics } from './metrics.js';
 import type { Logger } from '../log/logger.js';
@@ -39,11 +49,14 @@ export class Transfer {
   private gen = 0;
   private timer: NodeJS.Timeout | undefined;
   private cache: { start: number; buf: Buffer } | null = null;
+  /** The link runs the data phase (stream armed); `seen` is its window count already synced. */
+  private streaming = false;
+  private seen = 0;
   private done = false;
   readonly last: number;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly link: TransferLink,
     readonly client: TftpClient,
     private readonly file: TftpFile,
     private readonly p: TransferParams,
@@ -78,27 +91,28 @@ export class Transfer {
   private readonly tick = (): void => {
     this.timer = undefined;
     if (this.done) return;
+    this.sync();
     const left = this.deadline - performance.now();
     if (left > 1) this.timer = setTimeout(this.tick, left);
     else this.onTimeout();
   };
 
   start(): void {
-    this.arm(); // a connect that never completes ends in a timeout, not a leak
-    this.socket.connect(this.client.port, this.client.address, () => this.go());
-  }
-  private go(): void {
+    this.arm(); // a first read that never completes ends in a timeout, not a leak
     if (this.oackPending) this.sendOack();
     else this.sendWindow(1);
   }
 
   private sendOack(): void {
-    this.socket.send(encodeTftp({ op: 'OACK', options: this.p.oack! }));
+    this.link.send(encodeTftp({ op: 'OACK', options: this.p.oack! }));
     this.arm();
+    this.streamFrom(0); // ACK 0 acknowledges the OACK (RFC 2347)
   }
 
-  /** The bytes [a, b): synchronous when the read-ahead chunk covers them (the hot path). */
+  /** The bytes [a, b): synchronous when they are in memory (the hot path). */
   private range(a: number, b: number): Buffer | Promise<Buffer> {
+    const whole = this.file.bytes;
+    if (whole) return whole.subarray(a, b);
     const c = this.cache;
     if (c && a >= c.start && b <= c.start + c.buf.length) return c.buf.subarray(a - c.start, b - c.start);
     return this.file.read(a, Math.max(b - a, READ_CHUNK)).then((buf) => {
@@ -107,11 +121,43 @@ export class Transfer {
     });
   }
 
+  /** The window that follows an ACK of block `after`: [from, to] and its byte range. */
+  private windowAfter(after: number): { from: number; to: number; start: number; end: number } {
+    const from = after + 1;
+    const to = Math.min(after + this.p.windowsize, this.last);
+    return { from, to, start: (from - 1) * this.p.blksize, end: Math.min(this.file.size, to * this.p.blksize) };
+  }
+
+  /** Hands the in-order data phase after ACK `after` to the link, when the file is in memory. */
+  private streamFrom(after: number): void {
+    const bytes = this.file.bytes;
+    if (bytes && after < this.last && bytes.length === this.file.size) {
+      this.link.stream(after, this.last, this.p.windowsize, this.p.blksize, bytes);
+      this.streaming = true;
+    } else if (this.streaming) {
+      this.link.stopStream();
+      this.streaming = false;
+    }
+  }
+
+  /** Takes over what the link's stream sent since the last look. */
+  private sync(): void {
+    if (!this.streaming) return;
+    const s = this.link.progress();
+    if (s.answered === this.seen) return;
+    this.metrics.streamedWindows += s.answered - this.seen;
+    this.seen = s.answered;
+    this.oackPending = false;
+    this.base = s.acked;
+    this.sentTo = s.sentTo;
+    this.retries = 0;
+    this.deadline = performance.now() - Math.max(0, s.msAgo) + this.p.timeoutMs;
+    if (s.sentTo >= this.last) this.streaming = false; // the link stopped after the last block
+  }
+
   private sendWindow(from: number): void {
     const gen = ++this.gen;
-    const to = Math.min(from + this.p.windowsize - 1, this.last);
-    const start = (from - 1) * this.p.blksize;
-    const end = Math.min(this.file.size, to * this.p.blksize);
+    const { to, start, end } = this.windowAfter(from - 1);
     let data: Buffer | Promise<Buffer>;
     try {
       data = this.range(start, end);
@@ -141,19 +187,10 @@ export class Transfer {
       this.fail(TftpError.NOT_DEFINED, 'file changed during transfer');
       return;
     }
-    const bs = this.p.blksize;
-    for (let b = from; b <= to; b++) {
-      const off = (b - 1) * bs - start;
-      const n = Math.min(bs, data.length - off);
-      // One contiguous datagram: cheaper for dgram than a buffer list.
-      const pkt = Buffer.allocUnsafe(4 + n);
-      pkt.writeUInt16BE(3, 0);
-      pkt.writeUInt16BE(b & 0xffff, 2);
-      data.copy(pkt, 4, off, off + n);
-      this.socket.send(pkt);
-    }
+    this.link.sendBlocks(from, data, 0, data.length, this.p.blksize, to - from + 1);
     this.sentTo = to;
     this.arm();
+    this.streamFrom(to);
   }
 
   /** Handles one datagram on the transfer socket. Never throws. */
@@ -163,6 +200,7 @@ export class Transfer {
       this.metrics.unknownTid++;
       return;
     }
+    this.sync();
     let p;
     if (msg.length === 4 && msg[0] === 0 && msg[1] === 4) p = { op: 'ACK' as const, block: msg.readUInt16BE(2) };
     else {
@@ -229,11 +267,10 @@ export class Transfer {
   fail(code: number, message: string): void {
     if (this.done) return;
     this.metrics.errorsSent++;
-    try {
-      this.socket.send(encodeTftp({ op: 'ERROR', code, message }), () => this.end(false));
-    } catch {
-      this.end(false);
-    }
+    // Once send returns the datagram is in the kernel, and closing the link does not discard it
+    // (only one held back by a full send buffer is dropped, like any lost datagram).
+    this.link.send(encodeTftp({ op: 'ERROR', code, message }));
+    this.end(false);
   }
 
   end(completed: boolean): void {
@@ -243,11 +280,7 @@ export class Transfer {
     clearTimeout(this.timer);
     if (completed) this.metrics.completed++;
     else this.metrics.aborted++;
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+    this.link.close();
     void this.file.close?.().catch(() => {});
     this.onEnd(this, completed);
   }

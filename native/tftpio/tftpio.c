@@ -1,0 +1,740 @@
+/*
+ * tftpio: the datagram I/O of TFTP transfers, for src/tftp/native-link.ts.
+ *
+ * Why it exists: a lockstep TFTP transfer is one ACK in, one DATA out. Through node:dgram each
+ * ACK costs two 64 KiB buffer allocations (one for the datagram, one for the recvmsg that finds
+ * the queue empty), an address object and an event emit, and each DATA a SendWrap and argument
+ * checks: about 15 us of user time per block here, against dnsmasq's ~1.5 us. This module keeps
+ * the protocol in TypeScript and does only the I/O:
+ *
+ *   - every transfer still has its own UDP socket (its TID, RFC 1350 section 4), bound to the
+ *     server address and connected to the client, so the kernel drops other TIDs' datagrams;
+ *   - sockets are watched by uv_poll_t handles on Node's own loop; a readable socket gives one
+ *     datagram per loop iteration into a shared slab, and one uv_check callback per iteration
+ *     hands every datagram read in that iteration to JS in a single call (no allocation);
+ *   - a window of DATA blocks goes out with one sendmmsg(2), each packet two iovecs: a 4-byte
+ *     header built here and the block's bytes straight from the caller's buffer (no copy);
+ *   - when the socket buffer is full, the unsent packets are copied to a per-socket queue and
+ *     written when the socket is writable again (bounded; beyond the bound they are dropped,
+ *     which TFTP's retransmission recovers from, as from any lost datagram).
+ *
+ * JS API (all synchronous; errors are thrown as Error with a `code`):
+ *   init(receiver: (count: number) => void) -> { slab: Buffer, meta: Int32Array }
+ *       Datagram i of a batch: meta[3i] socket id, meta[3i+1] length (bytes in the slab at
+ *       i * SLOT_BYTES; a longer datagram is cut to SLOT_BYTES), meta[3i+2] flags (1 = cut).
+ *       The slab is reused after receiver returns: receivers must copy what they keep.
+ *   open(localAddress, remoteAddress, remotePort) -> [id, localPort]
+ *   sendBlocks(id, firstBlock, buf, offset, length, blksize, count) -> void
+ *       DATA packets firstBlock..firstBlock+count-1 (block numbers modulo 65536, RFC 1350
+ *       rollover as tftp-hpa, curl, iPXE and EDK2 expect); packet k carries
+ *       buf[offset + k*blksize, min(offset + length, offset + (k+1)*blksize)).
+ *   stream(id, expect, last, windowsize, blksize, file) / stream(id)
+ *       The data phase of a transfer whose whole file is in memory: while streaming, a datagram
+ *       that is exactly ACK `expect` (mod 65536) is answered here, in the poll callback, with the
+ *       window after it (blocks expect+1 .. min(expect+windowsize, last), sliced from `file`),
+ *       and `expect` moves to that window's last block; the stream stops once block `last` is
+ *       sent. Such ACKs are not delivered to JS. Everything else is: duplicate and partial
+ *       ACKs, ERROR, garbage, the final ACK. JS (src/tftp/transfer.ts) decides everything else:
+ *       negotiation, go-back, timeouts, the end; it re-arms the stream after each window it
+ *       sends itself and reads progress() before acting. stream(id) stops it.
+ *   progress(id) -> [acked, sentTo, answered, msSinceLastAnswer]
+ *       Absolute block numbers: the highest ACK the stream answered and the last block sent;
+ *       windows it sent; milliseconds since it last answered (-1: never).
+ *   send(id, buf) -> void          one datagram (OACK, ERROR)
+ *   close(id) -> void              stops watching; the fd is closed once libuv lets go of it
+ *   stats() -> { queued, dropped, sendErrors }
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <node_api.h>
+#include <uv.h>
+
+#define SLOT_BYTES 1500     /* one Ethernet MTU: no valid client packet of a read transfer is longer */
+#define BATCH_MAX 1024      /* datagrams handed to JS per loop iteration */
+#define MMSG_MAX 64         /* packets per sendmmsg call */
+#define QUEUE_MAX (16u << 20) /* bytes a socket may hold back while its send buffer is full */
+#define FLAG_CUT 1          /* the datagram was longer than SLOT_BYTES */
+
+typedef struct pending {
+  struct pending *next;
+  size_t len;
+  unsigned char data[];
+} pending_t;
+
+typedef struct sock {
+  uv_poll_t poll;           /* first: the handle's address is the struct's */
+  struct addon *addon;
+  int fd;
+  int32_t id;
+  int events;
+  pending_t *head, *tail;
+  size_t queued_bytes;
+  /* The stream (js_stream): in-order ACKs answered from on_poll. Block numbers are absolute. */
+  int streaming;
+  uint32_t expect;          /* the ACK that sends the next window: the last block sent */
+  uint32_t acked;           /* the highest ACK the stream answered */
+  uint32_t last;            /* the file's last block; the stream stops once it is sent */
+  uint32_t ws, bs;
+  double answered;          /* windows the stream sent */
+  uint64_t progress_ns;     /* uv_hrtime() of the last answered ACK */
+  unsigned char *data;      /* the whole file */
+  size_t data_len;
+  napi_ref data_ref;        /* keeps `data` alive; dropped when re-armed with another Buffer, or at close */
+} sock_t;
+
+typedef struct addon {
+  napi_env env;
+  uv_loop_t *loop;
+  uv_check_t check;
+  napi_ref receiver;
+  napi_ref slab_ref, meta_ref;
+  napi_async_context async;
+  unsigned char *slab;
+  int32_t *meta;
+  int32_t count;
+  sock_t **slots;           /* by socket id; NULL when free */
+  int32_t *next_free;       /* free-list links, parallel to slots */
+  int32_t nslots;
+  int32_t free_head;
+  int in_callback;
+  double queued, dropped, send_errors;
+} addon_t;
+
+static void throw_errno(napi_env env, const char *what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "E_TFTPIO", msg);
+}
+
+static addon_t *get_addon(napi_env env) {
+  addon_t *a = NULL;
+  napi_get_instance_data(env, (void **)&a);
+  if (!a || !a->slab) {
+    napi_throw_error(env, "E_TFTPIO", "tftpio.init() was not called");
+    return NULL;
+  }
+  return a;
+}
+
+static sock_t *sock_of(napi_env env, addon_t *a, napi_value v) {
+  int32_t id;
+  if (napi_get_value_int32(env, v, &id) != napi_ok || id < 0 || id >= a->nslots) {
+    napi_throw_range_error(env, "E_TFTPIO", "unknown socket id");
+    return NULL;
+  }
+  sock_t *s = a->slots[id];
+  if (!s) {
+    napi_throw_range_error(env, "E_TFTPIO", "socket is closed");
+    return NULL;
+  }
+  return s;
+}
+
+/* ---- receive ------------------------------------------------------------------------- */
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t len, uint32_t bs, uint32_t count);
+static void stream_next(sock_t *s);
+
+static void watch(sock_t *s, int events) {
+  if (events == s->events) return;
+  s->events = events;
+  uv_poll_start(&s->poll, events, on_poll);
+}
+
+static void flush_queue(sock_t *s) {
+  while (s->head) {
+    pending_t *p = s->head;
+    ssize_t n = send(s->fd, p->data, p->len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
+    if (n < 0) s->addon->send_errors++;
+    s->head = p->next;
+    if (!s->head) s->tail = NULL;
+    s->queued_bytes -= p->len;
+    free(p);
+  }
+  watch(s, UV_READABLE);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  sock_t *s = (sock_t *)h;
+  addon_t *a = s->addon;
+  if (status < 0) return;
+  if (events & UV_WRITABLE) flush_queue(s);
+  if (!(events & UV_READABLE)) return;
+  /* One datagram per socket and iteration: a transfer socket carries one ACK per window, and a
+   * level-triggered poll comes back next iteration for the rest. A full batch leaves the
+   * datagram in the kernel until then. */
+  if (a->count >= BATCH_MAX) return;
+  int32_t i = a->count;
+  ssize_t n = recv(s->fd, a->slab + (size_t)i * SLOT_BYTES, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+  if (n < 0) {
+    /* EAGAIN: spurious wake-up. ECONNREFUSED: an ICMP port unreachable for an earlier DATA
+     * (the client went away); the transfer's retry limit ends it. Neither is a datagram. */
+    return;
+  }
+  const unsigned char *d = a->slab + (size_t)i * SLOT_BYTES;
+  if (s->streaming && n == 4 && d[0] == 0 && d[1] == 4 && (uint32_t)(d[2] << 8 | d[3]) == (s->expect & 0xffff)) {
+    stream_next(s);
+    return; /* answered: JS learns of it through progress() */
+  }
+  int32_t flags = n > SLOT_BYTES ? FLAG_CUT : 0;
+  a->meta[3 * i] = s->id;
+  a->meta[3 * i + 1] = n > SLOT_BYTES ? SLOT_BYTES : (int32_t)n;
+  a->meta[3 * i + 2] = flags;
+  a->count = i + 1;
+}
+
+/* After the poll phase of every loop iteration: one JS call for all datagrams read. */
+static void on_check(uv_check_t *h) {
+  addon_t *a = (addon_t *)h->data;
+  if (a->count == 0 || a->in_callback) return;
+  napi_env env = a->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[1], result;
+  napi_get_reference_value(env, a->receiver, &fn);
+  napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
+  napi_create_int32(env, a->count, &argv[0]);
+  a->in_callback = 1;
+  /* napi_make_callback runs queued microtasks and nextTicks afterwards, as Node's own I/O
+   * callbacks do. An exception thrown by the receiver is reported as uncaught. */
+  napi_status st = napi_make_callback(env, a->async, recv, fn, 1, argv, &result);
+  a->in_callback = 0;
+  a->count = 0;
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* ---- send ---------------------------------------------------------------------------- */
+
+static void enqueue(sock_t *s, const struct iovec *iov, int niov) {
+  addon_t *a = s->addon;
+  size_t len = 0;
+  for (int i = 0; i < niov; i++) len += iov[i].iov_len;
+  if (s->queued_bytes + len > QUEUE_MAX) {
+    a->dropped++;
+    return;
+  }
+  pending_t *p = malloc(sizeof *p + len);
+  if (!p) {
+    a->dropped++;
+    return;
+  }
+  p->next = NULL;
+  p->len = len;
+  size_t off = 0;
+  for (int i = 0; i < niov; i++) {
+    memcpy(p->data + off, iov[i].iov_base, iov[i].iov_len);
+    off += iov[i].iov_len;
+  }
+  if (s->tail) s->tail->next = p;
+  else s->head = p;
+  s->tail = p;
+  s->queued_bytes += len;
+  a->queued++;
+  watch(s, UV_READABLE | UV_WRITABLE);
+}
+
+/* Sends msgs[0..n) in order; what the kernel does not take now is queued. */
+static void send_all(sock_t *s, struct mmsghdr *msgs, int n) {
+  int done = 0;
+  if (!s->head) {
+    while (done < n) {
+      int r = sendmmsg(s->fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+      if (r > 0) {
+        done += r;
+        continue;
+      }
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) break;
+      if (r < 0 && errno == EINTR) continue;
+      /* ECONNREFUSED (client gone) or another error: this packet is lost, like any datagram. */
+      s->addon->send_errors++;
+      done++;
+    }
+  }
+  for (; done < n; done++) enqueue(s, msgs[done].msg_hdr.msg_iov, (int)msgs[done].msg_hdr.msg_iovlen);
+}
+
+static int get_buffer(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) {
+    napi_throw_type_error(env, "E_TFTPIO", "expected a Buffer");
+    return 0;
+  }
+  return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out, const char *name) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 4294967295.0 || d != (double)(uint32_t)d) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s must be an integer in 0..2^32-1", name);
+    napi_throw_range_error(env, "E_TFTPIO", msg);
+    return 0;
+  }
+  *out = (uint32_t)d;
+  return 1;
+}
+
+static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t len, uint32_t bs, uint32_t count) {
+  struct mmsghdr msgs[MMSG_MAX];
+  struct iovec iov[MMSG_MAX][2];
+  unsigned char hdr[MMSG_MAX][4];
+  uint32_t k = 0;
+  while (k < count) {
+    int n = 0;
+    for (; n < MMSG_MAX && k < count; n++, k++) {
+      uint32_t block = (first + k) & 0xffff;
+      uint32_t start = k * bs;
+      uint32_t end = start + bs < len ? start + bs : len;
+      hdr[n][0] = 0;
+      hdr[n][1] = 3; /* DATA */
+      hdr[n][2] = (unsigned char)(block >> 8);
+      hdr[n][3] = (unsigned char)block;
+      iov[n][0].iov_base = hdr[n];
+      iov[n][0].iov_len = 4;
+      iov[n][1].iov_base = data + start;
+      iov[n][1].iov_len = end - start;
+      memset(&msgs[n], 0, sizeof msgs[n]);
+      msgs[n].msg_hdr.msg_iov = iov[n];
+      msgs[n].msg_hdr.msg_iovlen = end > start ? 2 : 1;
+    }
+    send_all(s, msgs, n);
+  }
+}
+
+typedef struct {
+  sock_t *s;
+  uint32_t first, len, bs, count;
+  unsigned char *data;
+} blocks_t;
+
+/* Parses (id, firstBlock, buf, offset, length, blksize, count) at argv[0..6]. Bounds: the bytes
+ * named lie inside the buffer, and `count` blocks of `blksize` cover exactly `length` (the last
+ * block may be short or, for a file that is a multiple of the block size, empty). */
+static int parse_blocks(napi_env env, addon_t *a, napi_value *argv, blocks_t *b) {
+  uint32_t off;
+  size_t buflen;
+  b->s = sock_of(env, a, argv[0]);
+  if (!b->s) return 0;
+  if (!get_u32(env, argv[1], &b->first, "firstBlock") || !get_buffer(env, argv[2], &b->data, &buflen) || !get_u32(env, argv[3], &off, "offset") ||
+      !get_u32(env, argv[4], &b->len, "length") || !get_u32(env, argv[5], &b->bs, "blksize") || !get_u32(env, argv[6], &b->count, "count"))
+    return 0;
+  if (b->bs == 0 || b->bs > 65464 || b->count == 0 || (uint64_t)off + b->len > buflen || (uint64_t)(b->count - 1) * b->bs > b->len ||
+      (uint64_t)b->count * b->bs < b->len) {
+    napi_throw_range_error(env, "E_TFTPIO", "blocks outside the buffer or not covering length");
+    return 0;
+  }
+  b->data += off;
+  return 1;
+}
+
+static napi_value js_send_blocks(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 7) {
+    napi_throw_type_error(env, "E_TFTPIO", "sendBlocks(id, firstBlock, buf, offset, length, blksize, count)");
+    return NULL;
+  }
+  blocks_t b;
+  if (!parse_blocks(env, a, argv, &b)) return NULL;
+  send_blocks(b.s, b.first, b.data, b.len, b.bs, b.count);
+  return NULL;
+}
+
+/* The expected ACK arrived: send the window after it, exactly as Transfer.sendWindow would. */
+static void stream_next(sock_t *s) {
+  uint32_t from = s->expect + 1;
+  uint32_t to = s->expect + s->ws < s->last ? s->expect + s->ws : s->last;
+  uint64_t start = (uint64_t)(from - 1) * s->bs;
+  uint64_t end = (uint64_t)to * s->bs < s->data_len ? (uint64_t)to * s->bs : s->data_len;
+  s->acked = s->expect;
+  s->answered++;
+  s->progress_ns = uv_hrtime();
+  send_blocks(s, from, s->data + start, (uint32_t)(end - start), s->bs, to - from + 1);
+  s->expect = to;
+  if (to >= s->last) s->streaming = 0; /* the last ACK goes to JS, which ends the transfer */
+}
+
+static void drop_data(napi_env env, sock_t *s) {
+  s->streaming = 0;
+  s->data = NULL;
+  s->data_len = 0;
+  if (s->data_ref) {
+    napi_delete_reference(env, s->data_ref);
+    s->data_ref = NULL;
+  }
+}
+
+/* stream(id, expect, last, windowsize, blksize, file) or stream(id) to stop. */
+static napi_value js_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 1 && argc != 6) {
+    napi_throw_type_error(env, "E_TFTPIO", "stream(id, expect, last, windowsize, blksize, file) or stream(id)");
+    return NULL;
+  }
+  sock_t *s = sock_of(env, a, argv[0]);
+  if (!s) return NULL;
+  if (argc == 1) {
+    s->streaming = 0;
+    return NULL;
+  }
+  uint32_t expect, last, ws, bs;
+  unsigned char *data;
+  size_t len;
+  if (!get_u32(env, argv[1], &expect, "expect") || !get_u32(env, argv[2], &last, "last") || !get_u32(env, argv[3], &ws, "windowsize") ||
+      !get_u32(env, argv[4], &bs, "blksize") || !get_buffer(env, argv[5], &data, &len))
+    return NULL;
+  /* The file must be exactly `last` blocks: last = floor(len / bs) + 1 (RFC 1350: a short or
+   * empty final block), and the stream starts before the last block. */
+  if (bs == 0 || bs > 65464 || ws == 0 || ws > 65535 || expect >= last || (uint64_t)len / bs + 1 != last) {
+    napi_throw_range_error(env, "E_TFTPIO", "stream: file, block size and last block disagree");
+    return NULL;
+  }
+  if (data != s->data || len != s->data_len) {
+    drop_data(env, s);
+    if (napi_create_reference(env, argv[5], 1, &s->data_ref) != napi_ok) return NULL;
+    s->data = data;
+    s->data_len = len;
+  }
+  s->expect = expect;
+  s->acked = expect;
+  s->last = last;
+  s->ws = ws;
+  s->bs = bs;
+  s->streaming = 1;
+  return NULL;
+}
+
+/* progress(id) -> [acked, sentTo, answered, msSinceLastAnswer] */
+static napi_value js_progress(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 1) {
+    napi_throw_type_error(env, "E_TFTPIO", "progress(id)");
+    return NULL;
+  }
+  sock_t *s = sock_of(env, a, argv[0]);
+  if (!s) return NULL;
+  napi_value out, v;
+  napi_create_array_with_length(env, 4, &out);
+  napi_create_uint32(env, s->acked, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_uint32(env, s->expect, &v);
+  napi_set_element(env, out, 1, v);
+  napi_create_double(env, s->answered, &v);
+  napi_set_element(env, out, 2, v);
+  napi_create_double(env, s->progress_ns ? (double)(uv_hrtime() - s->progress_ns) / 1e6 : -1, &v);
+  napi_set_element(env, out, 3, v);
+  return out;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 2) {
+    napi_throw_type_error(env, "E_TFTPIO", "send(id, buf)");
+    return NULL;
+  }
+  sock_t *s = sock_of(env, a, argv[0]);
+  if (!s) return NULL;
+  unsigned char *buf;
+  size_t len;
+  if (!get_buffer(env, argv[1], &buf, &len)) return NULL;
+  if (len > 65535) {
+    napi_throw_range_error(env, "E_TFTPIO", "send: datagram too long");
+    return NULL;
+  }
+  struct iovec iov = {buf, len};
+  struct mmsghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_hdr.msg_iov = &iov;
+  m.msg_hdr.msg_iovlen = 1;
+  send_all(s, &m, 1);
+  return NULL;
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+static int parse_ipv4(napi_env env, napi_value v, struct in_addr *out, const char *name) {
+  char text[INET_ADDRSTRLEN + 1];
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, text, sizeof text, &n) != napi_ok || n >= INET_ADDRSTRLEN || inet_pton(AF_INET, text, out) != 1) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s must be an IPv4 address", name);
+    napi_throw_type_error(env, "E_TFTPIO", msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int grow_slots(addon_t *a) {
+  if (a->nslots > (1 << 24)) return 0;
+  int32_t n = a->nslots ? a->nslots * 2 : 64;
+  sock_t **slots = realloc(a->slots, sizeof *slots * (size_t)n);
+  if (!slots) return 0;
+  a->slots = slots;
+  int32_t *next = realloc(a->next_free, sizeof *next * (size_t)n);
+  if (!next) return 0;
+  a->next_free = next;
+  for (int32_t i = n - 1; i >= a->nslots; i--) {
+    a->slots[i] = NULL;
+    a->next_free[i] = a->free_head;
+    a->free_head = i;
+  }
+  a->nslots = n;
+  return 1;
+}
+
+static void release_slot(addon_t *a, int32_t id) {
+  a->slots[id] = NULL;
+  a->next_free[id] = a->free_head;
+  a->free_head = id;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 3) {
+    napi_throw_type_error(env, "E_TFTPIO", "open(localAddress, remoteAddress, remotePort)");
+    return NULL;
+  }
+  struct sockaddr_in local = {.sin_family = AF_INET}, remote = {.sin_family = AF_INET};
+  uint32_t rport;
+  if (!parse_ipv4(env, argv[0], &local.sin_addr, "localAddress") || !parse_ipv4(env, argv[1], &remote.sin_addr, "remoteAddress") ||
+      !get_u32(env, argv[2], &rport, "remotePort"))
+    return NULL;
+  if (rport == 0 || rport > 65535) {
+    napi_throw_range_error(env, "E_TFTPIO", "remotePort must be 1..65535");
+    return NULL;
+  }
+  remote.sin_port = htons((uint16_t)rport);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return NULL;
+  }
+  /* A window of large blocks is bigger than the default send buffer; ask for 4 MiB (the kernel
+   * caps it at net.core.wmem_max; the queue above covers the rest). */
+  int sndbuf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, "bind", e);
+    return NULL;
+  }
+  if (connect(fd, (struct sockaddr *)&remote, sizeof remote) != 0) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, "connect", e);
+    return NULL;
+  }
+  struct sockaddr_in bound;
+  socklen_t blen = sizeof bound;
+  getsockname(fd, (struct sockaddr *)&bound, &blen);
+
+  if (a->free_head < 0 && !grow_slots(a)) {
+    close(fd);
+    napi_throw_error(env, "E_TFTPIO", "out of memory");
+    return NULL;
+  }
+  int32_t id = a->free_head;
+  a->free_head = a->next_free[id];
+  sock_t *s = calloc(1, sizeof *s);
+  if (!s || uv_poll_init(a->loop, &s->poll, fd) != 0) {
+    free(s);
+    close(fd);
+    release_slot(a, id);
+    napi_throw_error(env, "E_TFTPIO", "cannot watch the socket");
+    return NULL;
+  }
+  s->addon = a;
+  s->fd = fd;
+  s->id = id;
+  a->slots[id] = s;
+  watch(s, UV_READABLE);
+
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_int32(env, id, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_int32(env, ntohs(bound.sin_port), &v);
+  napi_set_element(env, out, 1, v);
+  return out;
+}
+
+static void on_closed(uv_handle_t *h) {
+  sock_t *s = (sock_t *)h;
+  close(s->fd);
+  while (s->head) {
+    pending_t *p = s->head;
+    s->head = p->next;
+    free(p);
+  }
+  free(s);
+}
+
+static void close_sock(addon_t *a, sock_t *s) {
+  int32_t id = s->id;
+  /* Datagrams of this socket still waiting in the batch must not reach whoever gets the id next. */
+  for (int32_t i = 0; i < a->count; i++)
+    if (a->meta[3 * i] == id) a->meta[3 * i] = -1;
+  release_slot(a, id);
+  uv_poll_stop(&s->poll);
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (argc != 1) {
+    napi_throw_type_error(env, "E_TFTPIO", "close(id)");
+    return NULL;
+  }
+  sock_t *s = sock_of(env, a, argv[0]);
+  if (!s) return NULL;
+  drop_data(env, s);
+  close_sock(a, s);
+  return NULL;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_create_double(env, a->queued, &v);
+  napi_set_named_property(env, out, "queued", v);
+  napi_create_double(env, a->dropped, &v);
+  napi_set_named_property(env, out, "dropped", v);
+  napi_create_double(env, a->send_errors, &v);
+  napi_set_named_property(env, out, "sendErrors", v);
+  return out;
+}
+
+/* ---- init / teardown ----------------------------------------------------------------- */
+
+static void on_check_closed(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void cleanup(void *arg) {
+  addon_t *a = arg;
+  for (int32_t i = 0; i < a->nslots; i++) {
+    sock_t *s = a->slots[i];
+    if (s) close_sock(a, s);
+  }
+  free(a->slots);
+  free(a->next_free);
+  a->slots = NULL;
+  a->next_free = NULL;
+  a->nslots = 0;
+  if (a->slab) {
+    uv_check_stop(&a->check);
+    uv_close((uv_handle_t *)&a->check, on_check_closed);
+  } else free(a);
+}
+
+static napi_value js_init(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  addon_t *a = NULL;
+  napi_get_instance_data(env, (void **)&a);
+  napi_valuetype t;
+  if (argc != 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "E_TFTPIO", "init(receiver) takes a function");
+    return NULL;
+  }
+  if (a->slab) {
+    napi_throw_error(env, "E_TFTPIO", "tftpio.init() was already called");
+    return NULL;
+  }
+  napi_value slab, metab, meta, name, out;
+  void *slabp, *metap;
+  if (napi_create_buffer(env, (size_t)BATCH_MAX * SLOT_BYTES, &slabp, &slab) != napi_ok ||
+      napi_create_arraybuffer(env, (size_t)BATCH_MAX * 3 * sizeof(int32_t), &metap, &metab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, (size_t)BATCH_MAX * 3, metab, 0, &meta) != napi_ok)
+    return NULL;
+  napi_create_reference(env, argv[0], 1, &a->receiver);
+  napi_create_reference(env, slab, 1, &a->slab_ref);
+  napi_create_reference(env, metab, 1, &a->meta_ref);
+  napi_create_string_utf8(env, "tftpio", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &a->async);
+  a->slab = slabp;
+  a->meta = metap;
+  uv_check_init(a->loop, &a->check);
+  a->check.data = a;
+  uv_check_start(&a->check, on_check);
+  uv_unref((uv_handle_t *)&a->check); /* only the sockets keep the process alive */
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "slab", slab);
+  napi_set_named_property(env, out, "meta", meta);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  addon_t *a = calloc(1, sizeof *a);
+  if (!a) {
+    napi_throw_error(env, "E_TFTPIO", "out of memory");
+    return NULL;
+  }
+  a->env = env;
+  a->free_head = -1;
+  if (napi_get_uv_event_loop(env, &a->loop) != napi_ok) {
+    free(a);
+    return NULL;
+  }
+  napi_set_instance_data(env, a, NULL, NULL);
+  napi_add_env_cleanup_hook(env, cleanup, a);
+  const struct {
+    const char *name;
+    napi_callback cb;
+  } fns[] = {{"init", js_init}, {"open", js_open}, {"sendBlocks", js_send_blocks}, {"stream", js_stream}, {"progress", js_progress}, {"send", js_send}, {"close", js_close}, {"stats", js_stats}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+  napi_value v;
+  napi_create_int32(env, SLOT_BYTES, &v);
+  napi_set_named_property(env, exports, "SLOT_BYTES", v);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
