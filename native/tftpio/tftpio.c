@@ -1,11 +1,12 @@
 /*
- * tftpio: the datagram I/O of TFTP transfers, for src/tftp/native-link.ts.
+ * tftpio: the datagram I/O of TFTP transfers, for src/tftp/link.ts.
  *
  * Why it exists: a lockstep TFTP transfer is one ACK in, one DATA out. Through node:dgram each
  * ACK costs two 64 KiB buffer allocations (one for the datagram, one for the recvmsg that finds
  * the queue empty), an address object and an event emit, and each DATA a SendWrap and argument
  * checks: about 15 us of user time per block here, against dnsmasq's ~1.5 us. This module keeps
- * the protocol in TypeScript and does only the I/O:
+ * the protocol decisions in TypeScript and does the I/O, plus one narrow fast path (stream,
+ * below: the in-order ACK of a file held in memory):
  *
  *   - every transfer still has its own UDP socket (its TID, RFC 1350 section 4), bound to the
  *     server address and connected to the client, so the kernel drops other TIDs' datagrams;
@@ -16,7 +17,9 @@
  *     header built here and the block's bytes straight from the caller's buffer (no copy);
  *   - when the socket buffer is full, the unsent packets are copied to a per-socket queue and
  *     written when the socket is writable again (bounded; beyond the bound they are dropped,
- *     which TFTP's retransmission recovers from, as from any lost datagram).
+ *     which TFTP's retransmission recovers from, as from any lost datagram);
+ *   - stream(): for a file in memory, the ACK of a window's last block is answered with the next
+ *     window right in the poll callback, so the in-order path runs no JS at all.
  *
  * JS API (all synchronous; errors are thrown as Error with a `code`):
  *   init(receiver: (count: number) => void) -> { slab: Buffer, meta: Int32Array }
@@ -361,8 +364,9 @@ static napi_value js_send_blocks(napi_env env, napi_callback_info info) {
 
 /* The expected ACK arrived: send the window after it, exactly as Transfer.sendWindow would. */
 static void stream_next(sock_t *s) {
-  uint32_t from = s->expect + 1;
-  uint32_t to = s->expect + s->ws < s->last ? s->expect + s->ws : s->last;
+  uint32_t from = s->expect + 1; /* expect < last, so no overflow */
+  uint64_t wend = (uint64_t)s->expect + s->ws;
+  uint32_t to = wend < s->last ? (uint32_t)wend : s->last;
   uint64_t start = (uint64_t)(from - 1) * s->bs;
   uint64_t end = (uint64_t)to * s->bs < s->data_len ? (uint64_t)to * s->bs : s->data_len;
   s->acked = s->expect;

@@ -11,7 +11,13 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   noExtra(p, 0, USAGE);
   const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
   await frontend.start();
-  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — http on ${ctx.config.http.host}:${frontend.httpPort()}${frontend.storage.target ? `, iscsi on ${ctx.config.iscsi.host}:${frontend.storage.iscsiPort()}` : ''}\n`);
+  const tftp = frontend.tftp();
+  const parts = [
+    `http on ${ctx.config.http.host}:${frontend.httpPort()}`,
+    ...(tftp ? [`tftp on ${ctx.config.tftp.host}:${tftp.port()}`] : []),
+    ...(frontend.storage.target ? [`iscsi on ${ctx.config.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),
+  ];
+  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — ${parts.join(', ')}\n`);
   await untilStopSignal();
   await frontend.stop();
   return 0;

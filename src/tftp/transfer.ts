@@ -73,6 +73,7 @@ export class Transfer {
   }
   /** Nothing acknowledged yet (a repeated RRQ from the same client port is then a retransmission). */
   get starting(): boolean {
+    this.sync(); // ACKs the link's stream answered count
     return this.base === 0;
   }
 

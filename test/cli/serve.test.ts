@@ -1,11 +1,13 @@
-// `netroot serve` as a real process: it starts the HTTP server, answers GET /install/kickstart/<host>
-// with the kickstart the CLI shows, and stops cleanly (exit 0) on SIGTERM. Only loopback; TFTP and
-// the iSCSI target are switched off so the test needs no fixed port.
+// `netroot serve` as a real process: it starts the HTTP and TFTP servers and names both ports on its
+// start line, answers GET /install/kickstart/<host> with the kickstart the CLI shows and a TFTP
+// request with an answer, and stops cleanly (exit 0) on SIGTERM. Only loopback, ports chosen by
+// the kernel; the iSCSI target is switched off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { get } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { cli, tempStateDir } from '../helpers/cli.js';
 
 function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -21,18 +23,18 @@ function fetchText(port: number, path: string): Promise<{ status: number; body: 
 
 test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async () => {
   const dir = tempStateDir('nrt-serve-');
-  const flags = ['--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.enabled=false', '--set', 'iscsi.enabled=false'];
+  const flags = ['--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.host=127.0.0.1', '--set', 'tftp.port=0', '--set', 'iscsi.enabled=false'];
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const port = await new Promise<number>((resolve, reject) => {
+    const [port, tftpPort] = await new Promise<[number, number]>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c) => {
         out += c;
-        const m = /http on 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
+        const m = /http on 127\.0\.0\.1:(\d+), tftp on 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve([Number(m[1]), Number(m[2])]);
       });
       void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
     });
@@ -43,6 +45,22 @@ test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async ()
     assert.equal(r.body, preview.out, 'the daemon serves what `netroot kickstart` shows (loopback gets the preview)');
     const missing = await fetchText(port, '/install/kickstart/compute-9-9');
     assert.equal(missing.status, 404);
+    // TFTP answers on the port it announced: a file that is not there → ERROR 1 (RFC 1350).
+    const udp = createSocket('udp4');
+    try {
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no TFTP answer in 5 s')), 5000);
+        udp.on('message', (m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        udp.send(Buffer.from('\0\x01no-such-file\0octet\0', 'latin1'), tftpPort, '127.0.0.1');
+      });
+      assert.equal(reply.readUInt16BE(0), 5, 'ERROR');
+      assert.equal(reply.readUInt16BE(2), 1, 'file not found');
+    } finally {
+      udp.close();
+    }
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
   } finally {
