@@ -71,7 +71,7 @@ export class FileCache {
       got += bytesRead;
     }
     const after = await fh.stat();
-    if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) return null; // written while read
+    if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs) return null; // written while read
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);

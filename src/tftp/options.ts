@@ -1,7 +1,9 @@
 // Option negotiation for a read request (pure). Contracts:
 //   blksize    RFC 2348: 8..65464. Larger requests are answered with the server's maximum (the
 //              server may answer smaller); below 8 or not a number: option ignored.
-//   tsize      RFC 2349: on an RRQ the client sends 0 and the server answers the file size.
+//   tsize      RFC 2349: on an RRQ the client sends 0 and the server answers the file size. For an
+//              empty file the option is left out: curl (lib/tftp.c) fails on "tsize 0" in an OACK
+//              ("invalid tsize"), and RFC 2349 lets a server omit it.
 //   timeout    RFC 2349: 1..255 seconds; outside that range the option is ignored (not acknowledged).
 //              The OACK must echo the client's value, so a server that wants to retransmit sooner
 //              than a long client timeout ignores the option instead (limit maxTimeoutS).
@@ -43,7 +45,7 @@ export function negotiate(requested: ReadonlyMap<string, string>, fileSize: numb
         }
         break;
       case 'tsize':
-        if (v !== null) n.oack.set(name, String(fileSize));
+        if (v !== null && fileSize > 0) n.oack.set(name, String(fileSize));
         break;
       case 'timeout':
         if (v !== null && v >= 1 && v <= Math.min(255, limits.maxTimeoutS ?? 255)) {

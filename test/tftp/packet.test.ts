@@ -99,6 +99,7 @@ test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 
   }
   assert.equal(negotiate(new Map([['windowsize', '65535']]), 1, lim).oack.get('windowsize'), '64', 'server answers its smaller maximum');
   assert.equal(negotiate(new Map([['blksize', '7']]), 1, lim).oack.size, 0);
+  assert.equal(negotiate(new Map([['tsize', '0']]), 0, lim).oack.size, 0, 'an empty file: tsize left out (curl refuses tsize 0)');
   assert.equal(negotiate(new Map([['blksize', '70000']]), 1, lim).blksize, 65464);
   assert.equal(negotiate(new Map([['blksize', '1468']]), 1, { ...lim, maxBlksize: 1432 }).oack.get('blksize'), '1432');
   assert.equal(negotiate(new Map([['timeout', '0']]), 1, lim).oack.size, 0);

@@ -9,6 +9,7 @@ import { writeFileSync, readFileSync, mkdirSync, symlinkSync, rmSync } from 'nod
 import { join } from 'node:path';
 import { TftpServer, rootResolver, chainResolvers, bufferFile, decodeTftp, encodeTftp, type TftpResolver } from '../../src/tftp/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { tftpClients } from './clients.js';
 import { rawPeer, lossyRelay } from './udp-peer.js';
 
 const run = promisify(execFile);
@@ -33,6 +34,7 @@ before(async () => {
   writeFileSync(join(root, 'sub', 'exact.bin'), exact);
   writeFileSync(join(root, 'small.bin'), small);
   writeFileSync(join(root, 'roll.bin'), roll);
+  writeFileSync(join(root, 'empty.bin'), '');
   writeFileSync(join(dir, 'secret.txt'), 'outside the root');
   symlinkSync(join(dir, 'secret.txt'), join(root, 'link-out'));
   symlinkSync('/etc', join(root, 'etc-link'));
@@ -47,22 +49,17 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function curl(file: string, args: string[] = [], p = port): Promise<Buffer> {
-  const dest = join(out, `${Math.random().toString(36).slice(2)}.bin`);
-  await run('curl', ['-sS', '--max-time', '60', ...args, '-o', dest, `tftp://127.0.0.1:${p}/${file}`]);
-  return readFileSync(dest);
-}
-
-async function atftp(file: string, options: string[], p = port): Promise<Buffer> {
-  const dest = join(out, `${Math.random().toString(36).slice(2)}.bin`);
-  const opt = options.flatMap((o) => ['--option', o]);
-  await run('atftp', ['-g', '-r', file, '-l', dest, ...opt, '127.0.0.1', String(p)], { timeout: 60_000 });
-  return readFileSync(dest);
-}
+const { curl, atftp } = tftpClients(out, () => port);
 
 test('curl --tftp-blksize 1432 fetches a 3 MiB file, checksum equal; tsize/blksize negotiated', async () => {
+  const w0 = server.metrics.streamedWindows;
   const got = await curl('big.bin', ['--tftp-blksize', '1432']);
   assert.equal(sha(got), sha(big));
+  // The file is cached (default FileCache): in-order ACKs were answered by the link's stream.
+  const streamed = server.metrics.streamedWindows - w0;
+  const blocks = Math.floor(big.length / 1432) + 1;
+  assert.ok(server.metrics.streamedWindows > 0, 'the fast path was used');
+  assert.ok(streamed >= blocks / 2, `${streamed} of ${blocks} windows streamed (all of them on a clean link)`);
 });
 
 test('atftp with windowsize 16 and blksize 1432; a file that is a multiple of blksize; a symlink inside the root', async () => {
@@ -81,6 +78,12 @@ test('block numbers roll over past 65535 (blksize 16, 70,000 blocks)', async () 
 
 test('a rendered file from the resolver callback', async () => {
   assert.equal((await curl('pxelinux.cfg/01-52-54-00-12-34-56')).toString(), 'DEFAULT netroot\n');
+});
+
+test('an empty file: curl and atftp get zero bytes (no tsize 0 in the OACK, which curl refuses)', async () => {
+  assert.equal((await curl('empty.bin', ['--tftp-blksize', '1432'])).length, 0);
+  assert.equal((await curl('empty.bin')).length, 0);
+  assert.equal((await atftp('empty.bin', ['tsize 0', 'blksize 1432'])).length, 0);
 });
 
 test('many transfers at once, each on its own TID, all checksums equal', async () => {
