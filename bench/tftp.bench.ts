@@ -39,30 +39,34 @@ function exitOf(c: ChildProcess): Promise<number | null> {
 }
 
 /**
- * curl in the client namespace, writing to tmpfs; the file is hashed after curl exits, outside
- * the timed span. (Hashing curl's stdout through a pipe put this process into every block's
- * round trip: curl's 1432-byte writes woke it once per block, a third party in a lockstep
- * exchange, and its CPU competed with the 100 clients of (b).)
+ * curl in the client namespace, writing to a tmpfs file. The body is checked by `verify`, which
+ * callers run after the timed span (and in (b) after every client has finished): hashing curl's
+ * stdout through a pipe made this process a third party in every lockstep round trip, and its
+ * CPU competed with the clients of (b).
  */
-async function curlGet(ns: NsPair, server: string, extra: string[] = []): Promise<{ ms: number; ok: boolean }> {
+async function curlGet(ns: NsPair, server: string, extra: string[] = []): Promise<{ ms: number; code: number | null; out: string; err: () => string }> {
   const out = join(shm, `curl-${server}-${Math.random().toString(36).slice(2)}.bin`);
   const t0 = performance.now();
   const c = ns.spawnIn(ns.client, 'curl', ['-sS', '--max-time', '300', '--tftp-blksize', '1432', ...extra, '-o', out, `tftp://${server}/big.bin`]);
   let err = '';
   c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const code = await exitOf(c);
-  const ms = performance.now() - t0;
+  return { ms: performance.now() - t0, code, out, err: () => err };
+}
+
+/** Whether a curlGet result is the whole file, byte for byte; removes the file. */
+function verify(r: { code: number | null; out: string; err: () => string }, server: string): boolean {
   let ok = false;
   try {
-    const body = readFileSync(out);
-    ok = code === 0 && body.length === SIZE && createHash('sha256').update(body).digest('hex') === want;
+    const body = readFileSync(r.out);
+    ok = r.code === 0 && body.length === SIZE && createHash('sha256').update(body).digest('hex') === want;
   } catch {
     ok = false;
   } finally {
-    rmSync(out, { force: true });
+    rmSync(r.out, { force: true });
   }
-  if (!ok && err) process.stderr.write(`curl ${server}: ${err.trim()}\n`);
-  return { ms, ok };
+  if (!ok && r.err()) process.stderr.write(`curl ${server}: ${r.err().trim()}\n`);
+  return ok;
 }
 
 async function atftpGet(ns: NsPair, host: string, port: number, windowsize: number): Promise<{ ms: number; ok: boolean }> {
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
         const r = await curlGet(ns, addr);
-        if (!r.ok) throw new Error(`${name}: single transfer failed or checksum wrong`);
+        if (!verify(r, addr)) throw new Error(`${name}: single transfer failed or checksum wrong`);
         times[name]!.push(r.ms);
       }
     }
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const rs = await Promise.all(Array.from({ length: CLIENTS }, () => curlGet(ns, addr)));
       many[name] = mbps(SIZE * CLIENTS, performance.now() - t0);
-      okCount[name] = rs.filter((r) => r.ok).length;
+      okCount[name] = rs.filter((r) => verify(r, addr)).length;
     }
     console.log(`${CLIENTS} clients at once, 32 MiB each, aggregate: netroot ${f1(many.netroot!)} MB/s, dnsmasq ${f1(many.dnsmasq!)} MB/s, ratio ${ratio(many.netroot!, many.dnsmasq!)} (higher is better); checksums correct: netroot ${okCount.netroot}/${CLIENTS}, dnsmasq ${okCount.dnsmasq}/${CLIENTS}`);
     }
