@@ -26,7 +26,7 @@
  *       Datagram i of a batch: meta[3i] socket id, meta[3i+1] length (bytes in the slab at
  *       i * SLOT_BYTES; a longer datagram is cut to SLOT_BYTES), meta[3i+2] flags (1 = cut).
  *       The slab is reused after receiver returns: receivers must copy what they keep.
- *   open(localAddress, remoteAddress, remotePort) -> [id, localPort]
+ *   open(localAddress, remoteAddress, remotePort, sendBufferBytes) -> [id, localPort]
  *   sendBlocks(id, firstBlock, buf, offset, length, blksize, count) -> void
  *       DATA packets firstBlock..firstBlock+count-1 (block numbers modulo 65536, RFC 1350
  *       rollover as tftp-hpa, curl, iPXE and EDK2 expect); packet k carries
@@ -524,20 +524,24 @@ static void release_slot(addon_t *a, int32_t id) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   addon_t *a = get_addon(env);
   if (!a) return NULL;
-  if (argc != 3) {
-    napi_throw_type_error(env, "E_TFTPIO", "open(localAddress, remoteAddress, remotePort)");
+  if (argc != 4) {
+    napi_throw_type_error(env, "E_TFTPIO", "open(localAddress, remoteAddress, remotePort, sendBufferBytes)");
     return NULL;
   }
   struct sockaddr_in local = {.sin_family = AF_INET}, remote = {.sin_family = AF_INET};
-  uint32_t rport;
+  uint32_t rport, sndbuf;
   if (!parse_ipv4(env, argv[0], &local.sin_addr, "localAddress") || !parse_ipv4(env, argv[1], &remote.sin_addr, "remoteAddress") ||
-      !get_u32(env, argv[2], &rport, "remotePort"))
+      !get_u32(env, argv[2], &rport, "remotePort") || !get_u32(env, argv[3], &sndbuf, "sendBufferBytes"))
     return NULL;
+  if (sndbuf > 0x7fffffff) {
+    napi_throw_range_error(env, "E_TFTPIO", "sendBufferBytes must be below 2 GiB");
+    return NULL;
+  }
   if (rport == 0 || rport > 65535) {
     napi_throw_range_error(env, "E_TFTPIO", "remotePort must be 1..65535");
     return NULL;
@@ -548,10 +552,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     throw_errno(env, "socket", errno);
     return NULL;
   }
-  /* A window of large blocks is bigger than the default send buffer; ask for 4 MiB (the kernel
-   * caps it at net.core.wmem_max; the queue above covers the rest). */
-  int sndbuf = 4 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  /* A window of large blocks is bigger than the default send buffer (SO_SNDBUF: the kernel
+   * doubles the value and caps it at net.core.wmem_max; the queue above covers the rest). 0 keeps
+   * the kernel's default. */
+  if (sndbuf > 0) {
+    int v = (int)sndbuf;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+  }
   if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
     int e = errno;
     close(fd);

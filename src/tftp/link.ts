@@ -48,7 +48,7 @@ export interface TransferLink {
 
 interface TftpIo {
   init(receiver: (count: number) => void): { slab: Buffer; meta: Int32Array };
-  open(local: string, remote: string, port: number): [number, number];
+  open(local: string, remote: string, port: number, sendBufferBytes: number): [number, number];
   sendBlocks(id: number, first: number, buf: Buffer, offset: number, length: number, blksize: number, count: number): void;
   stream(id: number, expect?: number, last?: number, windowsize?: number, blksize?: number, file?: Buffer): void;
   progress(id: number): [number, number, number, number];
@@ -139,15 +139,20 @@ class NativeLink implements TransferLink {
   }
 }
 
+/** SO_SNDBUF asked for by default: a window of 64 blocks of 65464 bytes (RFC 7440 + 2348 maxima). */
+export const DEFAULT_SEND_BUFFER = 4 * 1024 * 1024;
+
 /**
  * A socket bound to `localAddress` (an IPv4 literal; '0.0.0.0' lets routing pick) on a port the
- * kernel chooses, connected to the client. Throws NetrootError E_TFTP_LINK when the kernel refuses.
+ * kernel chooses, connected to the client, with SO_SNDBUF `sendBufferBytes` (the kernel caps it at
+ * net.core.wmem_max; 0 keeps its default; what does not fit waits in the link's queue). Throws
+ * NetrootError E_TFTP_LINK when the kernel refuses.
  */
-export function openLink(localAddress: string, client: { address: string; port: number }): TransferLink {
+export function openLink(localAddress: string, client: { address: string; port: number }, sendBufferBytes = DEFAULT_SEND_BUFFER): TransferLink {
   const l = load();
   let idPort: [number, number];
   try {
-    idPort = l.io.open(localAddress, client.address, client.port);
+    idPort = l.io.open(localAddress, client.address, client.port, sendBufferBytes);
   } catch (e) {
     throw new NetrootError('E_TFTP_LINK', `tftp: cannot open a transfer socket to ${client.address}:${client.port}: ${e instanceof Error ? e.message : String(e)}`);
   }

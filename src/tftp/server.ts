@@ -3,7 +3,7 @@
 // stray packet for one never disturbs another. WRQ is refused with error 2. A bad packet is
 // counted in `metrics` and answered or dropped; the server never throws on input.
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
-import { openLink, type TransferLink } from './link.js';
+import { openLink, DEFAULT_SEND_BUFFER, type TransferLink } from './link.js';
 import { decodeTftp, encodeTftp, TftpError, type TftpPacket, type RequestPacket } from './packet.js';
 import { negotiate } from './options.js';
 import { Transfer } from './transfer.js';
@@ -28,6 +28,8 @@ export interface TftpServerOptions {
   /** Timeouts in a row before a transfer is abandoned. */
   maxRetries?: number;
   maxTransfers?: number;
+  /** SO_SNDBUF of each transfer socket (default 4 MiB, capped by net.core.wmem_max; 0: the kernel's default). */
+  sendBufferBytes?: number;
 }
 
 /** What the listening socket does with one datagram (pure; exported for tests and the fuzzer). */
@@ -77,6 +79,7 @@ export class TftpServer {
       maxRetries: opts.maxRetries ?? 5,
       maxTimeoutS: opts.maxTimeoutS ?? 255,
       maxTransfers: opts.maxTransfers ?? 1024,
+      sendBufferBytes: opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER,
     };
   }
 
@@ -151,7 +154,7 @@ export class TftpServer {
     if (!this.socket) return;
     let link: TransferLink;
     try {
-      link = openLink(this.socket.address().address, client);
+      link = openLink(this.socket.address().address, client, this.o.sendBufferBytes);
     } catch (e) {
       this.metrics.errors++;
       this.logger.warn('tftp transfer setup failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });

@@ -1,0 +1,79 @@
+// A window larger than the socket's send buffer: the link's queue (native/tftpio) holds what the
+// kernel refuses with EAGAIN and writes it when the socket is writable again. On loopback and veth
+// the kernel frees a datagram's buffer at once, so the queue would never fill; here a tbf qdisc on
+// the server's veth paces the link at 200 Mbit/s and holds the datagrams, as a real NIC's TX ring
+// does, and the server's send buffer is 128 KiB (the kernel doubles it) against 4 MiB windows. Namespaces are created by this test and deleted afterwards.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const isRoot = process.getuid?.() === 0;
+const skip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces, tc)' : false;
+const P = `nrt-tftpq-${process.pid}`;
+const NS = { server: `${P}-s`, client: `${P}-c` };
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function cleanup(): void {
+  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns]);
+  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const pid = Number(/^nrt-tftpq-(\d+)-/.exec(name)?.[1]);
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        spawnSync('ip', ['netns', 'del', name]);
+      }
+    }
+  }
+}
+
+test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAIN, every byte arrives', { skip, timeout: 120_000 }, async () => {
+  cleanup();
+  const dir = tempStateDir('nrt-tftpq-');
+  chmodSync(dir, 0o755);
+  const root = join(dir, 'root');
+  mkdirSync(root, { mode: 0o755 });
+  const file = randomBytes(12 * 1024 * 1024 + 333);
+  writeFileSync(join(root, 'big.bin'), file, { mode: 0o644 });
+  try {
+    for (const ns of Object.values(NS)) ip('netns', 'add', ns);
+    ip('-n', NS.server, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', NS.client);
+    ip('-n', NS.server, 'addr', 'add', '10.89.0.1/24', 'dev', 'veth0');
+    ip('-n', NS.client, 'addr', 'add', '10.89.0.2/24', 'dev', 'veth1');
+    for (const [ns, dev] of [[NS.server, 'veth0'], [NS.client, 'veth1'], [NS.server, 'lo'], [NS.client, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
+    execFileSync('ip', ['netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', '200mbit', 'burst', '64kb', 'latency', '2s']);
+    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setInterval(() => out.includes('ready') && (clearInterval(t), resolve()), 20);
+        server.on('exit', (c) => (clearInterval(t), reject(new Error(`server exited ${c}`))));
+      });
+      const dest = join(dir, 'got.bin');
+      execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, '--option', 'blksize 65464', '--option', 'windowsize 64', '10.89.0.1', '69'], { timeout: 90_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      assert.equal(sha(readFileSync(dest)), sha(file));
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      const { metrics, link } = JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as { metrics: Record<string, number>; link: { queued: number; dropped: number; sendErrors: number } };
+      assert.equal(metrics.completed, 1);
+      assert.ok(link.queued > 0, `the send queue was used (queued ${link.queued})`);
+      assert.equal(link.dropped, 0, 'nothing dropped by the queue bound');
+    } finally {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+  } finally {
+    cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
