@@ -45,7 +45,9 @@
  *       windows it sent; milliseconds since it last answered (-1: never).
  *   send(id, buf) -> void          one datagram (OACK, ERROR)
  *   close(id) -> void              stops watching; the fd is closed once libuv lets go of it
- *   stats() -> { queued, dropped, sendErrors }
+ *   stats() -> { queued, dropped, superseded, sendErrors }
+ *       datagrams queued on EAGAIN, dropped at the queue bound, dropped from the queue because a
+ *       new window replaced them (drop_queue), and send errors (ECONNREFUSED: client gone)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -109,7 +111,7 @@ typedef struct addon {
   int32_t nslots;
   int32_t free_head;
   int in_callback;
-  double queued, dropped, send_errors;
+  double queued, dropped, superseded, send_errors;
 } addon_t;
 
 static void throw_errno(napi_env env, const char *what, int err) {
@@ -145,6 +147,7 @@ static sock_t *sock_of(napi_env env, addon_t *a, napi_value v) {
 /* ---- receive ------------------------------------------------------------------------- */
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void drop_queue(sock_t *s);
 static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t len, uint32_t bs, uint32_t count);
 static void stream_next(sock_t *s);
 
@@ -293,7 +296,23 @@ static int get_u32(napi_env env, napi_value v, uint32_t *out, const char *name) 
   return 1;
 }
 
+/* Datagrams still queued when a new window goes out are stale: a window is only sent after the
+ * previous one was ACKed in full (then the queue is empty) or to re-send after a timeout or a
+ * partial ACK (then the queue holds older copies of the same blocks). Sending them as well would
+ * put every block twice on a slow link. */
+static void drop_queue(sock_t *s) {
+  while (s->head) {
+    pending_t *p = s->head;
+    s->head = p->next;
+    free(p);
+    s->addon->superseded++;
+  }
+  s->tail = NULL;
+  s->queued_bytes = 0;
+}
+
 static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t len, uint32_t bs, uint32_t count) {
+  drop_queue(s);
   struct mmsghdr msgs[MMSG_MAX];
   struct iovec iov[MMSG_MAX][2];
   unsigned char hdr[MMSG_MAX][4];
@@ -653,6 +672,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "queued", v);
   napi_create_double(env, a->dropped, &v);
   napi_set_named_property(env, out, "dropped", v);
+  napi_create_double(env, a->superseded, &v);
+  napi_set_named_property(env, out, "superseded", v);
   napi_create_double(env, a->send_errors, &v);
   napi_set_named_property(env, out, "sendErrors", v);
   return out;

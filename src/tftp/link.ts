@@ -54,7 +54,7 @@ interface TftpIo {
   progress(id: number): [number, number, number, number];
   send(id: number, buf: Buffer): void;
   close(id: number): void;
-  stats(): { queued: number; dropped: number; sendErrors: number };
+  stats(): LinkStats;
   SLOT_BYTES: number;
 }
 
@@ -159,7 +159,18 @@ export function openLink(localAddress: string, client: { address: string; port: 
   return new NativeLink(l, idPort[0], idPort[1]);
 }
 
-/** Datagrams queued while a send buffer was full, dropped beyond the queue bound, and send errors. */
-export function linkStats(): { queued: number; dropped: number; sendErrors: number } {
-  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, sendErrors: 0 };
+export interface LinkStats {
+  /** Datagrams held back while a send buffer was full. */
+  queued: number;
+  /** Dropped because a socket's queue reached its bound (16 MiB). */
+  dropped: number;
+  /** Dropped from a queue because a new window replaced them (a re-send after timeout or go-back). */
+  superseded: number;
+  /** Sends the kernel refused (ECONNREFUSED: the client went away). */
+  sendErrors: number;
+}
+
+/** Counters of all links of this process. */
+export function linkStats(): LinkStats {
+  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0 };
 }

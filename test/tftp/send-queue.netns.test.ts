@@ -37,13 +37,19 @@ function cleanup(): void {
   }
 }
 
-test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAIN, every byte arrives', { skip, timeout: 120_000 }, async () => {
+interface Run {
+  body: Buffer;
+  metrics: Record<string, number>;
+  link: { queued: number; dropped: number; superseded: number; sendErrors: number };
+}
+
+/** One atftp fetch of `file` across a veth paced at `rate` by tbf, from a server with `timeoutMs`. */
+async function pacedFetch(file: Buffer, rate: string, timeoutMs: number, atftpOptions: string[]): Promise<Run> {
   cleanup();
   const dir = tempStateDir('nrt-tftpq-');
   chmodSync(dir, 0o755);
   const root = join(dir, 'root');
   mkdirSync(root, { mode: 0o755 });
-  const file = randomBytes(12 * 1024 * 1024 + 333);
   writeFileSync(join(root, 'big.bin'), file, { mode: 0o644 });
   try {
     for (const ns of Object.values(NS)) ip('netns', 'add', ns);
@@ -51,8 +57,8 @@ test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAI
     ip('-n', NS.server, 'addr', 'add', '10.89.0.1/24', 'dev', 'veth0');
     ip('-n', NS.client, 'addr', 'add', '10.89.0.2/24', 'dev', 'veth1');
     for (const [ns, dev] of [[NS.server, 'veth0'], [NS.client, 'veth1'], [NS.server, 'lo'], [NS.client, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
-    execFileSync('ip', ['netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', '200mbit', 'burst', '64kb', 'latency', '2s']);
-    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    execFileSync('ip', ['netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s']);
+    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     server.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -61,14 +67,13 @@ test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAI
         server.on('exit', (c) => (clearInterval(t), reject(new Error(`server exited ${c}`))));
       });
       const dest = join(dir, 'got.bin');
-      execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, '--option', 'blksize 65464', '--option', 'windowsize 64', '10.89.0.1', '69'], { timeout: 90_000, stdio: ['ignore', 'ignore', 'pipe'] });
-      assert.equal(sha(readFileSync(dest)), sha(file));
+      const opts = atftpOptions.flatMap((o) => ['--option', o]);
+      execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, ...opts, '10.89.0.1', '69'], { timeout: 90_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      const body = readFileSync(dest);
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
-      const { metrics, link } = JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as { metrics: Record<string, number>; link: { queued: number; dropped: number; sendErrors: number } };
-      assert.equal(metrics.completed, 1);
-      assert.ok(link.queued > 0, `the send queue was used (queued ${link.queued})`);
-      assert.equal(link.dropped, 0, 'nothing dropped by the queue bound');
+      const report = JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as Omit<Run, 'body'>;
+      return { body, ...report };
     } finally {
       if (server.exitCode === null) server.kill('SIGKILL');
     }
@@ -76,4 +81,22 @@ test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAI
     cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAIN, every byte arrives', { skip, timeout: 120_000 }, async () => {
+  const file = randomBytes(12 * 1024 * 1024 + 333);
+  const r = await pacedFetch(file, '200mbit', 3000, ['blksize 65464', 'windowsize 64']);
+  assert.equal(sha(r.body), sha(file));
+  assert.equal(r.metrics.completed, 1);
+  assert.ok(r.link.queued > 0, `the send queue was used (queued ${r.link.queued})`);
+  assert.equal(r.link.dropped, 0, 'nothing dropped by the queue bound');
+  assert.equal(r.link.superseded, 0, 'no re-send replaced queued datagrams');
+});
+
+test('a window slower on the wire than the timeout: the re-send replaces the queued copies instead of adding to them', { skip, timeout: 120_000 }, async () => {
+  const file = randomBytes(6 * 1024 * 1024 + 77);
+  const r = await pacedFetch(file, '40mbit', 300, ['blksize 65464', 'windowsize 64']);
+  assert.equal(sha(r.body), sha(file));
+  assert.ok((r.metrics.timeouts ?? 0) > 0, 'timed out while the window was still on its way');
+  assert.ok(r.link.superseded > 0, `stale queued datagrams dropped (superseded ${r.link.superseded})`);
 });
