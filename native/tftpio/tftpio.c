@@ -45,9 +45,10 @@
  *       windows it sent; milliseconds since it last answered (-1: never).
  *   send(id, buf) -> void          one datagram (OACK, ERROR)
  *   close(id) -> void              stops watching; the fd is closed once libuv lets go of it
- *   stats() -> { queued, dropped, superseded, sendErrors }
+ *   stats() -> { queued, dropped, superseded, sendErrors, socketErrors }
  *       datagrams queued on EAGAIN, dropped at the queue bound, dropped from the queue because a
- *       new window replaced them (drop_queue), and send errors (ECONNREFUSED: client gone)
+ *       new window replaced them (drop_queue), send errors (ECONNREFUSED: client gone), and ICMP
+ *       errors reported on a socket (cleared; the socket keeps going)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -93,7 +94,9 @@ typedef struct sock {
   uint64_t progress_ns;     /* uv_hrtime() of the last answered ACK */
   unsigned char *data;      /* the whole file */
   size_t data_len;
-  napi_ref data_ref;        /* keeps `data` alive; dropped when re-armed with another Buffer, or at close */
+  napi_ref data_ref;        /* keeps `data` alive; dropped when re-armed with another Buffer, or at close.
+                             * Callers must not transfer or detach that Buffer's ArrayBuffer while it
+                             * streams (netroot's are file-cache snapshots, never transferred). */
 } sock_t;
 
 typedef struct addon {
@@ -111,7 +114,9 @@ typedef struct addon {
   int32_t nslots;
   int32_t free_head;
   int in_callback;
-  double queued, dropped, superseded, send_errors;
+  int pending_closes;       /* uv_close calls whose callback has not run yet */
+  napi_async_cleanup_hook_handle teardown; /* set while the environment is going away */
+  double queued, dropped, superseded, send_errors, socket_errors;
 } addon_t;
 
 static void throw_errno(napi_env env, const char *what, int err) {
@@ -161,6 +166,7 @@ static void flush_queue(sock_t *s) {
   while (s->head) {
     pending_t *p = s->head;
     ssize_t n = send(s->fd, p->data, p->len, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
     if (n < 0) s->addon->send_errors++;
     s->head = p->next;
@@ -174,12 +180,25 @@ static void flush_queue(sock_t *s) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   sock_t *s = (sock_t *)h;
   addon_t *a = s->addon;
-  if (status < 0) return;
+  if (status < 0) {
+    /* EPOLLERR: an ICMP error for this connected socket (port unreachable, fragmentation needed
+     * on a smaller-MTU path, or a forged one). libuv has stopped the handle; reading SO_ERROR
+     * clears the error, and watching again keeps the transfer alive: the next ACK or the
+     * retransmission timer decides, as with any lost datagram. */
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    a->socket_errors++;
+    s->events = 0;
+    watch(s, s->head ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+    return;
+  }
   if (events & UV_WRITABLE) flush_queue(s);
   if (!(events & UV_READABLE)) return;
-  /* One datagram per socket and iteration: a transfer socket carries one ACK per window, and a
-   * level-triggered poll comes back next iteration for the rest. A full batch leaves the
-   * datagram in the kernel until then. */
+  /* One datagram per poll callback: a transfer socket carries one ACK per window, and a
+   * level-triggered poll comes back for the rest (in the next iteration, or in the same poll
+   * phase when libuv polls again after a full set of events; arrival order is kept either way).
+   * A full batch leaves the datagram in the kernel until then. */
   if (a->count >= BATCH_MAX) return;
   int32_t i = a->count;
   ssize_t n = recv(s->fd, a->slab + (size_t)i * SLOT_BYTES, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
@@ -321,8 +340,8 @@ static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t
     int n = 0;
     for (; n < MMSG_MAX && k < count; n++, k++) {
       uint32_t block = (first + k) & 0xffff;
-      uint32_t start = k * bs;
-      uint32_t end = start + bs < len ? start + bs : len;
+      uint64_t start = (uint64_t)k * bs; /* < len + bs: parse_blocks checked (count-1)*bs <= len */
+      uint64_t end = start + bs < len ? start + bs : len;
       hdr[n][0] = 0;
       hdr[n][1] = 3; /* DATA */
       hdr[n][2] = (unsigned char)(block >> 8);
@@ -330,7 +349,7 @@ static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t
       iov[n][0].iov_base = hdr[n];
       iov[n][0].iov_len = 4;
       iov[n][1].iov_base = data + start;
-      iov[n][1].iov_len = end - start;
+      iov[n][1].iov_len = (size_t)(end - start);
       memset(&msgs[n], 0, sizeof msgs[n]);
       msgs[n].msg_hdr.msg_iov = iov[n];
       msgs[n].msg_hdr.msg_iovlen = end > start ? 2 : 1;
@@ -624,8 +643,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static void closed_one(addon_t *a);
+
 static void on_closed(uv_handle_t *h) {
   sock_t *s = (sock_t *)h;
+  addon_t *a = s->addon;
   close(s->fd);
   while (s->head) {
     pending_t *p = s->head;
@@ -633,6 +655,7 @@ static void on_closed(uv_handle_t *h) {
     free(p);
   }
   free(s);
+  closed_one(a);
 }
 
 static void close_sock(addon_t *a, sock_t *s) {
@@ -642,6 +665,7 @@ static void close_sock(addon_t *a, sock_t *s) {
     if (a->meta[3 * i] == id) a->meta[3 * i] = -1;
   release_slot(a, id);
   uv_poll_stop(&s->poll);
+  a->pending_closes++;
   uv_close((uv_handle_t *)&s->poll, on_closed);
 }
 
@@ -676,30 +700,46 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "superseded", v);
   napi_create_double(env, a->send_errors, &v);
   napi_set_named_property(env, out, "sendErrors", v);
+  napi_create_double(env, a->socket_errors, &v);
+  napi_set_named_property(env, out, "socketErrors", v);
   return out;
 }
 
 /* ---- init / teardown ----------------------------------------------------------------- */
 
-static void on_check_closed(uv_handle_t *h) {
-  free(h->data);
-}
-
-static void cleanup(void *arg) {
-  addon_t *a = arg;
-  for (int32_t i = 0; i < a->nslots; i++) {
-    sock_t *s = a->slots[i];
-    if (s) close_sock(a, s);
-  }
+/* Environment teardown (process exit, or a worker thread ending) is asynchronous: the addon's
+ * code must stay loaded until libuv has run every close callback, so the hook is removed only
+ * after the last one (napi_add_async_cleanup_hook; a plain cleanup hook let a worker unload the
+ * addon with callbacks still pending, and the worker crashed in uv__finish_close). */
+static void finish_teardown(addon_t *a) {
+  napi_async_cleanup_hook_handle h = a->teardown;
   free(a->slots);
   free(a->next_free);
-  a->slots = NULL;
-  a->next_free = NULL;
-  a->nslots = 0;
+  free(a);
+  napi_remove_async_cleanup_hook(h);
+}
+
+static void closed_one(addon_t *a) {
+  if (--a->pending_closes == 0 && a->teardown) finish_teardown(a);
+}
+
+static void on_check_closed(uv_handle_t *h) {
+  closed_one(h->data);
+}
+
+static void teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  addon_t *a = arg;
+  a->teardown = handle;
+  for (int32_t i = 0; i < a->nslots; i++) {
+    sock_t *s = a->slots[i];
+    if (s) close_sock(a, s); /* the stream's napi_ref goes with the environment */
+  }
   if (a->slab) {
     uv_check_stop(&a->check);
+    a->pending_closes++;
     uv_close((uv_handle_t *)&a->check, on_check_closed);
-  } else free(a);
+  }
+  if (a->pending_closes == 0) finish_teardown(a);
 }
 
 static napi_value js_init(napi_env env, napi_callback_info info) {
@@ -753,7 +793,7 @@ static napi_value init(napi_env env, napi_value exports) {
     return NULL;
   }
   napi_set_instance_data(env, a, NULL, NULL);
-  napi_add_env_cleanup_hook(env, cleanup, a);
+  napi_add_async_cleanup_hook(env, teardown, a, NULL);
   const struct {
     const char *name;
     napi_callback cb;

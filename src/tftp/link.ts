@@ -168,9 +168,11 @@ export interface LinkStats {
   superseded: number;
   /** Sends the kernel refused (ECONNREFUSED: the client went away). */
   sendErrors: number;
+  /** ICMP errors reported on a socket (port unreachable, fragmentation needed): cleared, the socket goes on. */
+  socketErrors: number;
 }
 
 /** Counters of all links of this process. */
 export function linkStats(): LinkStats {
-  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0 };
+  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0, socketErrors: 0 };
 }

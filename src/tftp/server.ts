@@ -193,6 +193,13 @@ export class TftpServer {
       return;
     }
     const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
+    if (Math.floor(file.size / n.blksize) + 1 > 0xffffffff) {
+      // Block numbers are counted in 32 bits (the wire's 16 bits roll over); a file that needs
+      // more blocks (over 32 GiB at blksize 8) is refused rather than sent wrong.
+      void file.close?.().catch(() => {});
+      this.finishEarly(key, placeholder, link, TftpError.NOT_DEFINED, `file too large for blksize ${n.blksize}`);
+      return;
+    }
     const size = file.size;
     const started = Date.now();
     const t = new Transfer(link, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {

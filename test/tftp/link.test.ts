@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { openLink, type TransferLink } from '../../src/tftp/link.js';
+import { openLink, linkStats, type TransferLink } from '../../src/tftp/link.js';
 
 const sockets: Socket[] = [];
 const links: TransferLink[] = [];
@@ -168,4 +168,28 @@ test('openLink refuses an address that is not IPv4 with a NetrootError naming th
   assert.throws(() => openLink('localhost', { address: '127.0.0.1', port: 9 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK' && /127\.0\.0\.1:9/.test(e.message));
   assert.throws(() => openLink('127.0.0.1', { address: '::1', port: 9 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
   assert.throws(() => openLink('127.0.0.1', { address: '127.0.0.1', port: 0 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
+});
+
+test('an ICMP error (port unreachable) does not deafen the link: the next datagram from the client still arrives', async () => {
+  // A client port that is closed when DATA reaches it: the kernel answers ICMP port unreachable,
+  // which marks the connected socket with an error (EPOLLERR). Then a client binds that port again.
+  const gone = createSocket('udp4');
+  await new Promise<void>((r) => gone.bind(0, '127.0.0.1', () => r()));
+  const port = gone.address().port;
+  await new Promise<void>((r) => gone.close(() => r()));
+  const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
+  links.push(link);
+  const seen: Buffer[] = [];
+  link.onMessage = (m) => seen.push(Buffer.from(m));
+  const before = linkStats().socketErrors;
+  link.sendBlocks(1, Buffer.alloc(512), 0, 512, 512, 2);
+  for (let i = 0; i < 100 && linkStats().socketErrors === before; i++) await settle();
+  assert.ok(linkStats().socketErrors > before, 'the ICMP error was seen and cleared');
+  const back = createSocket('udp4');
+  sockets.push(back);
+  await new Promise<void>((r) => back.bind(port, '127.0.0.1', () => r()));
+  await sendTo(back, link.localPort, ack(1));
+  await sendTo(back, link.localPort, ack(2));
+  await settle();
+  assert.deepEqual(seen, [ack(1), ack(2)]);
 });
