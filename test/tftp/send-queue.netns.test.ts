@@ -90,7 +90,9 @@ test('windowsize 64 × blksize 65464 through a paced link: sends queued on EAGAI
   assert.equal(r.metrics.completed, 1);
   assert.ok(r.link.queued > 0, `the send queue was used (queued ${r.link.queued})`);
   assert.equal(r.link.dropped, 0, 'nothing dropped by the queue bound');
-  assert.equal(r.link.superseded, 0, 'no re-send replaced queued datagrams');
+  // A loaded machine can make atftp drop part of a window and ACK a partial one (RFC 7440 go-back):
+  // then the re-send replaces what is still queued. Without a re-send nothing is replaced.
+  if (r.link.superseded > 0) assert.ok((r.metrics.retransmits ?? 0) > 0, `queued copies replaced (${r.link.superseded}) only by a re-send`);
 });
 
 test('a window slower on the wire than the timeout: the re-send replaces the queued copies instead of adding to them', { skip, timeout: 120_000 }, async () => {
