@@ -45,6 +45,10 @@ async function pair(): Promise<{ client: Socket; link: TransferLink; got: Buffer
 const sendTo = (s: Socket, port: number, b: Buffer) => new Promise<void>((r) => s.send(b, port, '127.0.0.1', () => r()));
 const ack = (n: number) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
 const settle = () => new Promise((r) => setTimeout(r, 50));
+/** Waits (up to 5 s, a loaded CI machine is slow) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await settle();
+}
 
 test('sendBlocks: DATA packets with 16-bit block numbers (65535 → 0) and a short last block', async () => {
   const { link, next } = await pair();
@@ -75,7 +79,8 @@ test('the link is connected: datagrams from the client arrive, from another port
   await sendTo(stranger, link.localPort, ack(1));
   await sendTo(client, link.localPort, ack(2));
   await sendTo(client, link.localPort, Buffer.alloc(4000, 7)); // longer than a slot: cut to 1500
-  await settle();
+  await until(() => seen.length >= 2);
+  await settle(); // the stranger's datagram, sent first, would have arrived by now
   assert.equal(seen.length, 2);
   assert.deepEqual(seen[0], ack(2));
   assert.equal(seen[1]!.length, 1500);
@@ -99,7 +104,7 @@ test('stream: in-order ACKs are answered by the link and not delivered; others a
   assert.equal(w3[2]!.length, 4 + 30);
   assert.deepEqual(Buffer.concat([...w1, ...w2, ...w3].map((p) => p.subarray(4))), file);
   await sendTo(client, link.localPort, ack(11)); // the final ACK: the stream has stopped, delivered
-  await settle();
+  await until(() => seen.length >= 2);
   assert.deepEqual(seen, [ack(2), ack(11)]);
   const p = link.progress();
   assert.equal(p.acked, 8);
@@ -129,7 +134,7 @@ test('stopStream: ACKs reach onMessage again; after close every call is a no-op'
   link.stream(0, Math.floor(1000 / 100) + 1, 1, 100, file);
   link.stopStream();
   await sendTo(client, link.localPort, ack(0));
-  await settle();
+  await until(() => seen.length >= 1);
   assert.deepEqual(seen, [ack(0)]);
   link.close();
   link.close();
@@ -183,13 +188,13 @@ test('an ICMP error (port unreachable) does not deafen the link: the next datagr
   link.onMessage = (m) => seen.push(Buffer.from(m));
   const before = linkStats().socketErrors;
   link.sendBlocks(1, Buffer.alloc(512), 0, 512, 512, 2);
-  for (let i = 0; i < 100 && linkStats().socketErrors === before; i++) await settle();
+  await until(() => linkStats().socketErrors > before);
   assert.ok(linkStats().socketErrors > before, 'the ICMP error was seen and cleared');
   const back = createSocket('udp4');
   sockets.push(back);
   await new Promise<void>((r) => back.bind(port, '127.0.0.1', () => r()));
   await sendTo(back, link.localPort, ack(1));
   await sendTo(back, link.localPort, ack(2));
-  await settle();
+  await until(() => seen.length >= 2);
   assert.deepEqual(seen, [ack(1), ack(2)]);
 });

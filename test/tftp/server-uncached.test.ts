@@ -62,7 +62,7 @@ function openUnderRoot(): string[] {
 
 async function noneOpenUnderRoot(): Promise<void> {
   // Transfer.end closes the file without awaiting it; give the close a moment.
-  for (let i = 0; i < 50 && openUnderRoot().length > 0; i++) await sleep(20);
+  for (let i = 0; i < 250 && openUnderRoot().length > 0; i++) await sleep(20);
   assert.deepEqual(openUnderRoot(), [], 'every file handle was closed');
 }
 
@@ -72,7 +72,7 @@ async function noneOpenUnderRoot(): Promise<void> {
  */
 async function ended(m0: { completed: number; aborted: number }, completed: number, aborted = 0): Promise<void> {
   const short = () => server.metrics.completed - m0.completed < completed || server.metrics.aborted - m0.aborted < aborted;
-  for (let i = 0; i < 300 && short(); i++) await sleep(10);
+  for (let i = 0; i < 500 && short(); i++) await sleep(10);
   assert.equal(server.metrics.completed - m0.completed, completed, 'transfers completed');
   assert.equal(server.metrics.aborted - m0.aborted, aborted, 'transfers aborted');
 }
