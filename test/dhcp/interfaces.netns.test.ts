@@ -1,33 +1,19 @@
 // The DHCP server answers only on its provisioning interface (SO_BINDTODEVICE), proven with real
 // packets between network namespaces this test creates and deletes.
 import { test } from 'node:test';
+import { ip, deleteNamespace, removeStale } from '../../src/lab/netns.js';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces)' : false;
 const P = `nrt-dhcp-${process.pid}`;
 const NS = { server: `${P}-s`, prov: `${P}-a`, other: `${P}-b` };
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
+/** Our namespaces, and those a crashed earlier run of this test left behind. */
 function cleanup(): void {
-  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns]);
-  // stale namespaces of crashed earlier runs
-  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const pid = Number(/^nrt-dhcp-(\d+)-/.exec(name)?.[1]);
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        spawnSync('ip', ['netns', 'del', name]);
-      }
-    }
-  }
+  for (const ns of Object.values(NS)) deleteNamespace(ns);
+  removeStale('nrt-dhcp');
 }
 
 function runClient(ns: string, mac: string): string {

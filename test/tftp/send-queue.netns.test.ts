@@ -4,8 +4,9 @@
 // the server's veth paces the link at 200 Mbit/s and holds the datagrams, as a real NIC's TX ring
 // does, and the server's send buffer is 128 KiB (the kernel doubles it) against 4 MiB windows. Namespaces are created by this test and deleted afterwards.
 import { test } from 'node:test';
+import { ip, deleteNamespace, removeStale } from '../../src/lab/netns.js';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,24 +18,10 @@ const P = `nrt-tftpq-${process.pid}`;
 const NS = { server: `${P}-s`, client: `${P}-c` };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
+/** Our namespaces, and those a crashed earlier run of this test left behind. */
 function cleanup(): void {
-  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns]);
-  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const pid = Number(/^nrt-tftpq-(\d+)-/.exec(name)?.[1]);
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        spawnSync('ip', ['netns', 'del', name]);
-      }
-    }
-  }
+  for (const ns of Object.values(NS)) deleteNamespace(ns);
+  removeStale('nrt-tftpq');
 }
 
 interface Run {
@@ -57,7 +44,7 @@ async function pacedFetch(file: Buffer, rate: string, timeoutMs: number, atftpOp
     ip('-n', NS.server, 'addr', 'add', '10.89.0.1/24', 'dev', 'veth0');
     ip('-n', NS.client, 'addr', 'add', '10.89.0.2/24', 'dev', 'veth1');
     for (const [ns, dev] of [[NS.server, 'veth0'], [NS.client, 'veth1'], [NS.server, 'lo'], [NS.client, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
-    execFileSync('ip', ['netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s']);
+    ip('netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s');
     const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     server.stdout.on('data', (d: Buffer) => (out += d.toString()));
