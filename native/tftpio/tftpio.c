@@ -149,6 +149,22 @@ static sock_t *sock_of(napi_env env, addon_t *a, napi_value v) {
   return s;
 }
 
+/* The prologue of every call on one socket: at most `max` arguments into argv, their number one
+ * of `n1`/`n2`, argv[0] an open socket id. Otherwise throws (naming `usage`) and returns NULL. */
+static sock_t *socket_call(napi_env env, napi_callback_info info, napi_value *argv, size_t max, size_t n1, size_t n2, const char *usage,
+                           size_t *argc, addon_t **ap) {
+  *argc = max;
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
+  addon_t *a = get_addon(env);
+  if (!a) return NULL;
+  if (*argc != n1 && *argc != n2) {
+    napi_throw_type_error(env, "E_TFTPIO", usage);
+    return NULL;
+  }
+  if (ap) *ap = a;
+  return sock_of(env, a, argv[0]);
+}
+
 /* ---- receive ------------------------------------------------------------------------- */
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -340,7 +356,7 @@ static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t
     int n = 0;
     for (; n < MMSG_MAX && k < count; n++, k++) {
       uint32_t block = (first + k) & 0xffff;
-      uint64_t start = (uint64_t)k * bs; /* < len + bs: parse_blocks checked (count-1)*bs <= len */
+      uint64_t start = (uint64_t)k * bs; /* < len + bs: callers checked (count-1)*bs <= len */
       uint64_t end = start + bs < len ? start + bs : len;
       hdr[n][0] = 0;
       hdr[n][1] = 3; /* DATA */
@@ -358,45 +374,25 @@ static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t
   }
 }
 
-typedef struct {
-  sock_t *s;
-  uint32_t first, len, bs, count;
-  unsigned char *data;
-} blocks_t;
-
-/* Parses (id, firstBlock, buf, offset, length, blksize, count) at argv[0..6]. Bounds: the bytes
- * named lie inside the buffer, and `count` blocks of `blksize` cover exactly `length` (the last
- * block may be short or, for a file that is a multiple of the block size, empty). */
-static int parse_blocks(napi_env env, addon_t *a, napi_value *argv, blocks_t *b) {
-  uint32_t off;
-  size_t buflen;
-  b->s = sock_of(env, a, argv[0]);
-  if (!b->s) return 0;
-  if (!get_u32(env, argv[1], &b->first, "firstBlock") || !get_buffer(env, argv[2], &b->data, &buflen) || !get_u32(env, argv[3], &off, "offset") ||
-      !get_u32(env, argv[4], &b->len, "length") || !get_u32(env, argv[5], &b->bs, "blksize") || !get_u32(env, argv[6], &b->count, "count"))
-    return 0;
-  if (b->bs == 0 || b->bs > 65464 || b->count == 0 || (uint64_t)off + b->len > buflen || (uint64_t)(b->count - 1) * b->bs > b->len ||
-      (uint64_t)b->count * b->bs < b->len) {
-    napi_throw_range_error(env, "E_TFTPIO", "blocks outside the buffer or not covering length");
-    return 0;
-  }
-  b->data += off;
-  return 1;
-}
-
+/* sendBlocks(id, firstBlock, buf, offset, length, blksize, count). Bounds: the bytes named lie
+ * inside the buffer, and `count` blocks of `blksize` cover exactly `length` (the last block may be
+ * short or, for a file that is a multiple of the block size, empty). */
 static napi_value js_send_blocks(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  addon_t *a = get_addon(env);
-  if (!a) return NULL;
-  if (argc != 7) {
-    napi_throw_type_error(env, "E_TFTPIO", "sendBlocks(id, firstBlock, buf, offset, length, blksize, count)");
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 7, 7, 7, "sendBlocks(id, firstBlock, buf, offset, length, blksize, count)", &argc, NULL);
+  if (!s) return NULL;
+  uint32_t first, off, len, bs, count;
+  unsigned char *data;
+  size_t buflen;
+  if (!get_u32(env, argv[1], &first, "firstBlock") || !get_buffer(env, argv[2], &data, &buflen) || !get_u32(env, argv[3], &off, "offset") ||
+      !get_u32(env, argv[4], &len, "length") || !get_u32(env, argv[5], &bs, "blksize") || !get_u32(env, argv[6], &count, "count"))
+    return NULL;
+  if (bs == 0 || bs > 65464 || count == 0 || (uint64_t)off + len > buflen || (uint64_t)(count - 1) * bs > len || (uint64_t)count * bs < len) {
+    napi_throw_range_error(env, "E_TFTPIO", "blocks outside the buffer or not covering length");
     return NULL;
   }
-  blocks_t b;
-  if (!parse_blocks(env, a, argv, &b)) return NULL;
-  send_blocks(b.s, b.first, b.data, b.len, b.bs, b.count);
+  send_blocks(s, first, data + off, len, bs, count);
   return NULL;
 }
 
@@ -427,16 +423,9 @@ static void drop_data(napi_env env, sock_t *s) {
 
 /* stream(id, expect, last, windowsize, blksize, file) or stream(id) to stop. */
 static napi_value js_stream(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  addon_t *a = get_addon(env);
-  if (!a) return NULL;
-  if (argc != 1 && argc != 6) {
-    napi_throw_type_error(env, "E_TFTPIO", "stream(id, expect, last, windowsize, blksize, file) or stream(id)");
-    return NULL;
-  }
-  sock_t *s = sock_of(env, a, argv[0]);
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 6, 1, 6, "stream(id, expect, last, windowsize, blksize, file) or stream(id)", &argc, NULL);
   if (!s) return NULL;
   if (argc == 1) {
     s->streaming = 0;
@@ -471,16 +460,9 @@ static napi_value js_stream(napi_env env, napi_callback_info info) {
 
 /* progress(id) -> [acked, sentTo, answered, msSinceLastAnswer] */
 static napi_value js_progress(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  addon_t *a = get_addon(env);
-  if (!a) return NULL;
-  if (argc != 1) {
-    napi_throw_type_error(env, "E_TFTPIO", "progress(id)");
-    return NULL;
-  }
-  sock_t *s = sock_of(env, a, argv[0]);
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 1, 1, 1, "progress(id)", &argc, NULL);
   if (!s) return NULL;
   napi_value out, v;
   napi_create_array_with_length(env, 4, &out);
@@ -496,16 +478,9 @@ static napi_value js_progress(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  addon_t *a = get_addon(env);
-  if (!a) return NULL;
-  if (argc != 2) {
-    napi_throw_type_error(env, "E_TFTPIO", "send(id, buf)");
-    return NULL;
-  }
-  sock_t *s = sock_of(env, a, argv[0]);
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 2, 2, 2, "send(id, buf)", &argc, NULL);
   if (!s) return NULL;
   unsigned char *buf;
   size_t len;
@@ -670,16 +645,10 @@ static void close_sock(addon_t *a, sock_t *s) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  addon_t *a = get_addon(env);
-  if (!a) return NULL;
-  if (argc != 1) {
-    napi_throw_type_error(env, "E_TFTPIO", "close(id)");
-    return NULL;
-  }
-  sock_t *s = sock_of(env, a, argv[0]);
+  size_t argc;
+  addon_t *a;
+  sock_t *s = socket_call(env, info, argv, 1, 1, 1, "close(id)", &argc, &a);
   if (!s) return NULL;
   drop_data(env, s);
   close_sock(a, s);
