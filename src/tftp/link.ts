@@ -170,9 +170,11 @@ export interface LinkStats {
   sendErrors: number;
   /** ICMP errors reported on a socket (port unreachable, fragmentation needed): cleared, the socket goes on. */
   socketErrors: number;
+  /** Windows a lone stream answered while polling for the ACK instead of sleeping (the spin). */
+  spunWindows: number;
 }
 
 /** Counters of all links of this process. */
 export function linkStats(): LinkStats {
-  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0, socketErrors: 0 };
+  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0, socketErrors: 0, spunWindows: 0 };
 }

@@ -198,3 +198,59 @@ test('an ICMP error (port unreachable) does not deafen the link: the next datagr
   await until(() => seen.length >= 2);
   assert.deepEqual(seen, [ack(1), ack(2)]);
 });
+
+// A fast client on its own thread (a worker with its own event loop), so that it can answer
+// while the main thread's loop is inside the link's poll callback: the lone stream then answers
+// ACKs by polling for them (the spin, counted in spunWindows), and a datagram that is not the
+// expected ACK (here mostly read by the spin) still reaches JS, in order, with nothing lost.
+const fastClient = `
+const { workerData, parentPort } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+const parts = [];
+const ack = (n) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
+s.bind(0, '127.0.0.1', () => {
+  parentPort.postMessage({ port: s.address().port });
+  parentPort.once('message', (serverPort) => {
+    s.connect(serverPort, '127.0.0.1', () => s.send(ack(0)));
+  });
+});
+s.on('message', (m) => {
+  const n = m.readUInt16BE(2);
+  parts.push(m.subarray(4));
+  if (n === workerData.oddAt) s.send(ack(n - 1)); // a duplicate of the previous ACK
+  s.send(ack(n));
+  if (m.length - 4 < workerData.blksize) {
+    parentPort.postMessage({ body: Buffer.concat(parts) });
+    s.close();
+  }
+});
+`;
+
+test('spin: a lone stream with a fast client answers while polling; a duplicate ACK during it still reaches JS', async () => {
+  const { Worker } = await import('node:worker_threads');
+  for (const l of links.splice(0)) l.close(); // earlier tests' streams: the spin is for a lone stream
+  const blksize = 512;
+  const file = randomBytes(4000 * blksize + 7); // blocks 1..4001
+  const last = Math.floor(file.length / blksize) + 1;
+  const worker = new Worker(fastClient, { eval: true, workerData: { blksize, oddAt: 3000 } });
+  try {
+    const { port } = await new Promise<{ port: number }>((r) => worker.once('message', r));
+    const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
+    links.push(link);
+    const seen: Buffer[] = [];
+    link.onMessage = (m) => seen.push(Buffer.from(m));
+    const before = linkStats().spunWindows;
+    link.stream(0, last, 1, blksize, file);
+    const done = new Promise<{ body: Uint8Array }>((r) => worker.once('message', r));
+    worker.postMessage(link.localPort);
+    const { body } = await done;
+    assert.deepEqual(Buffer.from(body), file, 'every block, in order');
+    await until(() => seen.length >= 2);
+    assert.deepEqual(seen, [ack(2999), ack(last)], 'the duplicate and the final ACK went to JS');
+    assert.equal(link.progress().sentTo, last);
+    assert.ok(linkStats().spunWindows > before, 'some windows were answered by the spin');
+  } finally {
+    await worker.terminate();
+  }
+});
