@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -215,11 +216,24 @@ static int is_expected_ack(const sock_t *s, const unsigned char *d, ssize_t n) {
   return s->streaming && n == 4 && d[0] == 0 && d[1] == 4 && (uint32_t)(d[2] << 8 | d[3]) == (s->expect & 0xffff);
 }
 
+/* Whether the loop has another descriptor ready (a DHCP request, an HTTP or iSCSI connection):
+ * a zero-timeout look at libuv's own epoll set. libuv registers its watchers level-triggered
+ * (no EPOLLET, no EPOLLONESHOT), so an event seen here is reported again to libuv's next
+ * epoll_wait; nothing is consumed. */
+static int loop_has_other_work(addon_t *a, int own_fd) {
+  struct epoll_event ev[2];
+  int n = epoll_wait(uv_backend_fd(a->loop), ev, 2, 0);
+  for (int i = 0; i < n; i++)
+    if (ev[i].data.fd != own_fd) return 1;
+  return 0;
+}
+
 /* A lone stream (the only one in the process) waits for its next ACK by polling the socket for
  * up to SPIN_NS instead of sleeping: on a virtual machine whose idle CPUs halt, the wake-up
  * after a sleep costs more than a LAN round trip, and a lockstep client pays it on every block.
- * Bounded on three sides: only while one stream is active (many clients keep the loop busy
- * anyway), at most SPIN_BUDGET_NS per poll callback (the loop then serves everything else),
+ * Bounded on four sides: only while one stream is active (many clients keep the loop busy
+ * anyway), only while nothing else on the loop is ready (loop_has_other_work), at most
+ * SPIN_BUDGET_NS per poll callback (then timers and the rest of the loop run),
  * and a spin that times out makes the stream sleep for its next SPIN_BACKOFF windows (a slow
  * or distant client costs no CPU). Returns -1, or the length of a datagram that is not the
  * expected ACK, read into `slot` for JS. */
@@ -239,6 +253,7 @@ static ssize_t spin(sock_t *s, unsigned char *slot) {
         s->spin_backoff = SPIN_BACKOFF;
         return -1;
       }
+      if (loop_has_other_work(a, s->fd)) return -1;
       continue;
     }
     if (!is_expected_ack(s, slot, n)) return n;
