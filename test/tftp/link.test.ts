@@ -233,24 +233,28 @@ test('spin: a lone stream with a fast client answers while polling; a duplicate 
   const blksize = 512;
   const file = randomBytes(4000 * blksize + 7); // blocks 1..4001
   const last = Math.floor(file.length / blksize) + 1;
-  const worker = new Worker(fastClient, { eval: true, workerData: { blksize, oddAt: 3000 } });
-  try {
-    const { port } = await new Promise<{ port: number }>((r) => worker.once('message', r));
-    const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
-    links.push(link);
-    const seen: Buffer[] = [];
-    link.onMessage = (m) => seen.push(Buffer.from(m));
-    const before = linkStats().spunWindows;
-    link.stream(0, last, 1, blksize, file);
-    const done = new Promise<{ body: Uint8Array }>((r) => worker.once('message', r));
-    worker.postMessage(link.localPort);
-    const { body } = await done;
-    assert.deepEqual(Buffer.from(body), file, 'every block, in order');
-    await until(() => seen.length >= 2);
-    assert.deepEqual(seen, [ack(2999), ack(last)], 'the duplicate and the final ACK went to JS');
-    assert.equal(link.progress().sentTo, last);
-    assert.ok(linkStats().spunWindows > before, 'some windows were answered by the spin');
-  } finally {
-    await worker.terminate();
+  const before = linkStats().spunWindows;
+  // On a loaded CI machine the worker may miss the 50 µs spin window every time in one transfer
+  // (each miss backs off 64 windows); every attempt must be correct, one must be answered by the spin.
+  for (let attempt = 0; attempt < 20 && linkStats().spunWindows === before; attempt++) {
+    const worker = new Worker(fastClient, { eval: true, workerData: { blksize, oddAt: 3000 } });
+    try {
+      const { port } = await new Promise<{ port: number }>((r) => worker.once('message', r));
+      const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
+      const seen: Buffer[] = [];
+      link.onMessage = (m) => seen.push(Buffer.from(m));
+      link.stream(0, last, 1, blksize, file);
+      const done = new Promise<{ body: Uint8Array }>((r) => worker.once('message', r));
+      worker.postMessage(link.localPort);
+      const { body } = await done;
+      assert.deepEqual(Buffer.from(body), file, 'every block, in order');
+      await until(() => seen.length >= 2);
+      assert.deepEqual(seen, [ack(2999), ack(last)], 'the duplicate and the final ACK went to JS');
+      assert.equal(link.progress().sentTo, last);
+      link.close();
+    } finally {
+      await worker.terminate();
+    }
   }
+  assert.ok(linkStats().spunWindows > before, 'some windows were answered by the spin');
 });
