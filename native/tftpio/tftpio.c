@@ -20,13 +20,10 @@
  *     which TFTP's retransmission recovers from, as from any lost datagram);
  *   - stream(): for a file in memory, the ACK of a window's last block is answered with the next
  *     window right in the poll callback, so the in-order path runs no JS at all;
- *   - spin(): while exactly one stream is active, it polls its socket for the next ACK for up
- *     to SPIN_NS before going back to sleep. On a virtual machine whose idle CPUs halt, waking
- *     a sleeping thread costs more than a LAN round trip, and a lockstep client pays it on every
- *     block (bench:tftp (a): about 1.5x with the spin, parity with dnsmasq without). Bounded:
- *     SPIN_BUDGET_NS per poll callback, and a spin that times out (a slow or distant client)
- *     puts the stream to sleep for SPIN_BACKOFF windows. Cost: while a fast lone client
- *     transfers, the server's thread stays on its CPU.
+ *   - spin(): while exactly one stream is active and nothing else on the loop is ready, it
+ *     polls its socket for the next ACK for up to SPIN_NS before going back to sleep (why and
+ *     its bounds: at spin()). Cost: while a fast lone client transfers, the server's thread
+ *     stays on its CPU.
  *
  * JS API (all synchronous; errors are thrown as Error with a `code`):
  *   init(receiver: (count: number) => void) -> { slab: Buffer, meta: Int32Array }
@@ -708,7 +705,7 @@ static void on_closed(uv_handle_t *h) {
 
 static void close_sock(addon_t *a, sock_t *s) {
   int32_t id = s->id;
-  set_streaming(s, 0); /* keeps a->streams true for spin() */
+  set_streaming(s, 0); /* a->streams (read by spin()) never counts a closed socket */
   /* Datagrams of this socket still waiting in the batch must not reach whoever gets the id next. */
   for (int32_t i = 0; i < a->count; i++)
     if (a->meta[3 * i] == id) a->meta[3 * i] = -1;

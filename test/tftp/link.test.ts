@@ -241,10 +241,17 @@ test('spin: a lone stream with a fast client answers while polling; a duplicate 
     try {
       const { port } = await new Promise<{ port: number }>((r) => worker.once('message', r));
       const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
+      links.push(link);
       const seen: Buffer[] = [];
       link.onMessage = (m) => seen.push(Buffer.from(m));
       link.stream(0, last, 1, blksize, file);
-      const done = new Promise<{ body: Uint8Array }>((r) => worker.once('message', r));
+      const done = new Promise<{ body: Uint8Array }>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the fast client did not finish within 10 s')), 10_000);
+        worker.once('message', (m: { body: Uint8Array }) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+      });
       worker.postMessage(link.localPort);
       const { body } = await done;
       assert.deepEqual(Buffer.from(body), file, 'every block, in order');
