@@ -1,14 +1,15 @@
 // bench:tftp — netroot's TFTP server against dnsmasq's, same run, same 32 MiB file, over a veth
 // pair between two namespaces this bench creates:
 //   (a) one client, curl --tftp-blksize 1432 (lockstep)                       higher is better
-//   (b) 100 curl clients at once, every checksum verified, aggregate rate     higher is better
+//   (b) 100 transfers at once from one client process, every body compared     higher is better
+//   (p) 100 curl processes at once, every checksum verified, aggregate rate    higher is better
 //   (c) atftp windowsize 1 vs 16 through a user-space relay delaying each datagram 250 µs each way
 // Not a test: it prints DESIGN.md lines and never fails on a slow machine. Needs root.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createNsPair, waitForOutput, type NsPair } from './lib/tftp-netns.js';
 
 const SIZE = 32 * 1024 * 1024;
@@ -18,8 +19,8 @@ const DELAY_US = 250;
 const ROUNDS = Number(process.env.TFTP_BENCH_ROUNDS ?? 7);
 /** Turns each server takes in (b). */
 const ROUNDS_B = Number(process.env.TFTP_BENCH_ROUNDS_B ?? 3);
-/** TFTP_BENCH_ONLY=a|b|c runs one part (for profiling). */
-const ONLY = process.env.TFTP_BENCH_ONLY ?? 'abc';
+/** TFTP_BENCH_ONLY=a|b|p|c runs those parts (for profiling). */
+const ONLY = process.env.TFTP_BENCH_ONLY ?? 'abpc';
 
 const dir = mkdtempSync(join(tmpdir(), 'nrt-bench-tftp-'));
 chmodSync(dir, 0o755);
@@ -33,8 +34,40 @@ function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 const f1 = (v: number) => v.toFixed(1);
+const f2 = (v: number) => v.toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (proc(5)). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may hold spaces): state is field 3.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+/** Times a process's main thread has gone to sleep (voluntary context switches, proc(5)). */
+function sleeps(pid: number): number {
+  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+/** CPU seconds of this process's reaped children (the curl clients): cutime + cstime. */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on (the kernel exports times in it). */
+const CLK_TCK = 100;
+
+/** Compiles bench/lib/tftp-load-client.c into the bench's temporary folder; returns its path. */
+function buildLoadClient(): string {
+  const out = join(dir, 'tftp-load-client');
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-o', out, 'bench/lib/tftp-load-client.c'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`cannot compile bench/lib/tftp-load-client.c (a C compiler is needed: Debian gcc): ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+  }
+  return out;
+}
 
 function exitOf(c: ChildProcess): Promise<number | null> {
   return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
@@ -123,22 +156,66 @@ async function main(): Promise<void> {
     console.log(`single client 32 MiB blksize 1432 lockstep (curl, median of ${ROUNDS}): netroot ${f1(single.netroot)} MB/s, dnsmasq ${f1(single.dnsmasq)} MB/s, ratio ${ratio(single.netroot, single.dnsmasq)} (higher is better)`);
     }
 
-    // (b) many clients at once: ROUNDS_B turns each, the order swapped every round, medians
-    // compared (one run moves by ±7 % here); every body of every run is checked.
-    if (ONLY.includes('b')) {
-    const rates: Record<string, number[]> = { netroot: [], dnsmasq: [] };
-    const okCount: Record<string, number> = { netroot: 0, dnsmasq: 0 };
-    for (let round = 0; round < ROUNDS_B; round++) {
-      for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
-        const t0 = performance.now();
-        const rs = await Promise.all(Array.from({ length: CLIENTS }, () => curlGet(ns, addr)));
-        rates[name]!.push(mbps(SIZE * CLIENTS, performance.now() - t0));
-        okCount[name]! += rs.filter((r) => verify(r, addr)).length;
+    // (b) and (p): many clients at once, ROUNDS_B turns each, the order swapped every round,
+    // medians compared; every body of every run is checked. Each turn also reads the server's
+    // CPU time and how often it slept, and the clients' CPU time, per GB served.
+    const many = async (label: string, run: (name: 'netroot' | 'dnsmasq', addr: string) => Promise<{ ok: number; clientCpu: number }>) => {
+      const rates: Record<string, number[]> = { netroot: [], dnsmasq: [] };
+      const use = { netroot: { ok: 0, server: 0, clients: 0, sleeps: 0 }, dnsmasq: { ok: 0, server: 0, clients: 0, sleeps: 0 } };
+      const pidOf = { netroot: netroot.pid!, dnsmasq: dnsmasq.pid! };
+      for (let round = 0; round < ROUNDS_B; round++) {
+        for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
+          const s0 = cpuSeconds(pidOf[name]);
+          const z0 = sleeps(pidOf[name]);
+          const t0 = performance.now();
+          const r = await run(name, addr);
+          rates[name]!.push(mbps(SIZE * CLIENTS, performance.now() - t0));
+          use[name].server += cpuSeconds(pidOf[name]) - s0;
+          use[name].sleeps += sleeps(pidOf[name]) - z0;
+          use[name].clients += r.clientCpu;
+          use[name].ok += r.ok;
+        }
       }
+      const m = { netroot: median(rates.netroot!), dnsmasq: median(rates.dnsmasq!) };
+      const all = CLIENTS * ROUNDS_B;
+      console.log(`${CLIENTS} ${label} at once, 32 MiB each, aggregate (median of ${ROUNDS_B}): netroot ${f1(m.netroot)} MB/s, dnsmasq ${f1(m.dnsmasq)} MB/s, ratio ${ratio(m.netroot, m.dnsmasq)} (higher is better); bodies correct: netroot ${use.netroot.ok}/${all}, dnsmasq ${use.dnsmasq.ok}/${all}`);
+      const gb = (SIZE * CLIENTS * ROUNDS_B) / 1e9;
+      const blocks = Math.ceil(SIZE / 1432) * CLIENTS * ROUNDS_B;
+      const per = (n: 'netroot' | 'dnsmasq', k: 'server' | 'clients') => use[n][k] / gb;
+      const sleepsPer1000 = (n: 'netroot' | 'dnsmasq') => ((use[n].sleeps / blocks) * 1000).toFixed(1);
+      console.log(`${CLIENTS} ${label} at once, server CPU seconds per GB served: netroot ${f2(per('netroot', 'server'))} s, dnsmasq ${f2(per('dnsmasq', 'server'))} s, ratio ${ratio(per('netroot', 'server'), per('dnsmasq', 'server'))} (lower is better); clients' CPU seconds per GB: netroot ${f2(per('netroot', 'clients'))}, dnsmasq ${f2(per('dnsmasq', 'clients'))}; server sleeps per 1000 blocks: netroot ${sleepsPer1000('netroot')}, dnsmasq ${sleepsPer1000('dnsmasq')}`);
+    };
+
+    // (b) one client process holding CLIENTS transfers (bench/lib/tftp-load-client.c), which
+    // compares every block with the file: the server, not the clients' scheduling, is measured.
+    if (ONLY.includes('b')) {
+      const client = buildLoadClient();
+      await many('transfers of one client process', async (_name, addr) => {
+        const c = ns.spawnIn(ns.client, client, [addr, 'big.bin', '1432', String(CLIENTS), join(root, 'big.bin')]);
+        let out = '';
+        c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+        const code = await exitOf(c);
+        let r: { ok: number; cpuMs: number; error: string };
+        try {
+          r = JSON.parse(out) as typeof r;
+        } catch {
+          throw new Error(`tftp-load-client exited with ${code} and printed ${JSON.stringify(out.slice(0, 200))}`);
+        }
+        if (r.error) process.stderr.write(`tftp-load-client ${addr}: ${r.error}\n`);
+        return { ok: r.ok, clientCpu: r.cpuMs / 1000 };
+      });
     }
-    const many = { netroot: median(rates.netroot!), dnsmasq: median(rates.dnsmasq!) };
-    const all = CLIENTS * ROUNDS_B;
-    console.log(`${CLIENTS} clients at once, 32 MiB each, aggregate (median of ${ROUNDS_B}): netroot ${f1(many.netroot)} MB/s, dnsmasq ${f1(many.dnsmasq)} MB/s, ratio ${ratio(many.netroot, many.dnsmasq)} (higher is better); checksums correct: netroot ${okCount.netroot}/${all}, dnsmasq ${okCount.dnsmasq}/${all}`);
+
+    // (p) CLIENTS curl processes: they and the server share this machine's two vCPUs, and both
+    // servers spend their time being preempted by the clients they wake (parity, whoever serves).
+    if (ONLY.includes('p')) {
+      await many('curl processes', async (_name, addr) => {
+        const c0 = childrenCpuSeconds();
+        const rs = await Promise.all(Array.from({ length: CLIENTS }, () => curlGet(ns, addr)));
+        const clientCpu = childrenCpuSeconds() - c0;
+        return { ok: rs.filter((r) => verify(r, addr)).length, clientCpu };
+      });
     }
 
     // (c) windowsize 1 vs 16 with 250 µs each way, through relays in the client namespace

@@ -1,6 +1,7 @@
 // netroot's TFTP server as a standalone process for the benchmark: serves ROOT on IP:69.
 //   node --import tsx bench/lib/tftp-netroot-server.ts ROOT IP
 import { TftpServer, rootResolver } from '../../src/tftp/index.js';
+import { linkStats } from '../../src/tftp/link.js';
 
 const [root, host] = process.argv.slice(2);
 if (!root || !host) {
@@ -11,6 +12,6 @@ const s = new TftpServer({ host, port: 69, resolver: rootResolver(root), maxTran
 await s.start();
 console.log('tftp ready');
 process.on('SIGTERM', () => {
-  console.error(JSON.stringify(s.metrics));
+  console.error(JSON.stringify({ ...s.metrics, link: linkStats() }));
   void s.stop().then(() => process.exit(0));
 });
