@@ -109,6 +109,8 @@ async function atftpGet(ns: NsPair, host: string, port: number, windowsize: numb
   const opts = ['--option', 'blksize 1432', ...(windowsize > 1 ? ['--option', `windowsize ${windowsize}`] : [])];
   const t0 = performance.now();
   const c = ns.spawnIn(ns.client, 'atftp', ['-g', '-r', 'big.bin', '-l', out, ...opts, host, String(port)]);
+  c.stdout!.resume();
+  c.stderr!.resume();
   const code = await exitOf(c);
   const ms = performance.now() - t0;
   let ok = false;
@@ -134,9 +136,14 @@ async function main(): Promise<void> {
   try {
     const netroot = ns.spawnIn(ns.server, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp]);
     await waitForOutput(netroot, 'tftp ready');
-    const dnsmasq = ns.spawnIn(ns.server, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', '--log-facility=/dev/null']);
+    const dnsmasq = ns.spawnIn(ns.server, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', `--log-facility=${process.env.TFTP_BENCH_DNSMASQ_LOG ?? '/dev/null'}`]);
+    // dnsmasq --no-daemon also logs every transfer to stderr: read it, or once the pipe is full
+    // (about 300 transfers) dnsmasq blocks in write(2) and stops serving.
+    let dnsmasqErr = '';
+    dnsmasq.stdout!.resume();
+    dnsmasq.stderr!.on('data', (d: Buffer) => (dnsmasqErr = (dnsmasqErr + d.toString()).slice(-2000)));
     await new Promise((r) => setTimeout(r, 1000));
-    if (dnsmasq.exitCode !== null) throw new Error('dnsmasq did not start');
+    if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq did not start: ${dnsmasqErr}`);
     const servers = [['netroot', netrootIp], ['dnsmasq', dnsmasqIp]] as const;
 
     // (a) one client, lockstep. A lockstep transfer on this VM is bound by cross-CPU wake-ups

@@ -56,6 +56,7 @@ typedef struct {
 } xfer_t;
 
 static struct sockaddr_in server;
+static size_t requested_blksize;
 static uint8_t *reference;
 static size_t reference_len;
 static char first_error[200];
@@ -122,7 +123,8 @@ static void on_packet(xfer_t *x, const uint8_t *p, size_t n, const struct sockad
     if (x->blocks || x->expect != 1) return; /* a late duplicate OACK */
     const char *b = oack_option(p + 2, n - 2, "blksize");
     if (b) x->blksize = (size_t)atoi(b);
-    if (x->blksize < 8 || x->blksize > MAX_PACKET) return fail(x, "bad blksize in OACK");
+    /* RFC 2348: the server may lower the size it was offered, never raise it; 8 is the minimum. */
+    if (x->blksize < 8 || x->blksize > requested_blksize) return fail(x, "bad blksize in OACK");
     x->resends = 0;
     return send_ack(x, 0);
   }
@@ -160,6 +162,7 @@ int main(int argc, char **argv) {
   int count = atoi(argv[4]);
   if (want_blk < 8 || want_blk > MAX_PACKET || count < 1 || count > 10000 || strlen(file) > 400)
     return fprintf(stderr, "bad arguments\n"), 2;
+  requested_blksize = (size_t)want_blk;
 
   int rfd = open(argv[5], O_RDONLY);
   struct stat st;

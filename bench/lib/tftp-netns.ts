@@ -1,5 +1,5 @@
 // Two network namespaces joined by a veth pair, for benchmarks: `server` and `client`. Names are
-// unique per run; remove() deletes both (also called on exit and on SIGINT).
+// unique per run; remove() deletes both (also called on exit, SIGINT and SIGTERM).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 export interface NsPair {
@@ -36,10 +36,12 @@ export function createNsPair(tag: string, serverAddrs = 2): NsPair {
     }
   };
   process.once('exit', remove);
-  process.once('SIGINT', () => {
-    remove();
-    process.exit(130);
-  });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      remove();
+      process.exit(code);
+    });
+  }
   try {
     ip('netns', 'add', server);
     ip('netns', 'add', client);
