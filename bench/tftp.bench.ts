@@ -47,7 +47,7 @@ function cpuSeconds(pid: number): number {
 }
 /** Times a process's main thread has gone to sleep (voluntary context switches, proc(5)). */
 function sleeps(pid: number): number {
-  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 /** CPU seconds of this process's reaped children (the curl clients): cutime + cstime. */
 function childrenCpuSeconds(): number {
