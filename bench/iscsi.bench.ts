@@ -12,11 +12,12 @@
 // NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the embedded target; libuv's default is 4).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBenchNet, type BenchNet } from './lib/iscsi-netns.js';
+import { statusField } from './lib/proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LUN_BYTES = 1 << 30;
@@ -97,8 +98,7 @@ function runIn(net: BenchNet, ns: string, cmd: string, args: string[]): Promise<
 
 /** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
 function memMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return statusField(pid, field) / 1024;
 }
 
 async function waitFor(what: string, deadlineMs: number, ok: () => boolean, alive: () => boolean, log: () => string): Promise<void> {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createNsPair, waitForOutput, type NsPair } from './lib/tftp-netns.js';
+import { cpuSeconds, statusField } from './lib/proc.js';
 
 const SIZE = 32 * 1024 * 1024;
 const CLIENTS = Number(process.env.TFTP_BENCH_CLIENTS ?? 100);
@@ -38,26 +39,6 @@ const f2 = (v: number) => v.toFixed(2);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (proc(5)). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name (which may hold spaces): state is field 3.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-/** Times a process's main thread has gone to sleep (voluntary context switches, proc(5)). */
-function sleeps(pid: number): number {
-  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-}
-/** CPU seconds of this process's reaped children (the curl clients): cutime + cstime. */
-function childrenCpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
-}
-/** USER_HZ: 100 on every Linux architecture Node runs on (the kernel exports times in it). */
-const CLK_TCK = 100;
-
 /** Compiles bench/lib/tftp-load-client.c into the bench's temporary folder; returns its path. */
 function buildLoadClient(): string {
   const out = join(dir, 'tftp-load-client');
@@ -75,7 +56,7 @@ function exitOf(c: ChildProcess): Promise<number | null> {
 
 /**
  * curl in the client namespace, writing to a tmpfs file. The body is checked by `verify`, which
- * callers run after the timed span (and in (b) after every client has finished): hashing curl's
+ * callers run after the timed span (and in (p) after every client has finished): hashing curl's
  * stdout through a pipe made this process a third party in every lockstep round trip, and its
  * CPU competed with the clients of (b).
  */
@@ -166,19 +147,19 @@ async function main(): Promise<void> {
     // (b) and (p): many clients at once, ROUNDS_B turns each, the order swapped every round,
     // medians compared; every body of every run is checked. Each turn also reads the server's
     // CPU time and how often it slept, and the clients' CPU time, per GB served.
-    const many = async (label: string, run: (name: 'netroot' | 'dnsmasq', addr: string) => Promise<{ ok: number; clientCpu: number }>) => {
+    const many = async (label: string, run: (addr: string) => Promise<{ ok: number; clientCpu: number }>) => {
       const rates: Record<string, number[]> = { netroot: [], dnsmasq: [] };
       const use = { netroot: { ok: 0, server: 0, clients: 0, sleeps: 0 }, dnsmasq: { ok: 0, server: 0, clients: 0, sleeps: 0 } };
       const pidOf = { netroot: netroot.pid!, dnsmasq: dnsmasq.pid! };
       for (let round = 0; round < ROUNDS_B; round++) {
         for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
           const s0 = cpuSeconds(pidOf[name]);
-          const z0 = sleeps(pidOf[name]);
+          const z0 = statusField(pidOf[name], 'voluntary_ctxt_switches');
           const t0 = performance.now();
-          const r = await run(name, addr);
+          const r = await run(addr);
           rates[name]!.push(mbps(SIZE * CLIENTS, performance.now() - t0));
           use[name].server += cpuSeconds(pidOf[name]) - s0;
-          use[name].sleeps += sleeps(pidOf[name]) - z0;
+          use[name].sleeps += statusField(pidOf[name], 'voluntary_ctxt_switches') - z0;
           use[name].clients += r.clientCpu;
           use[name].ok += r.ok;
         }
@@ -197,7 +178,7 @@ async function main(): Promise<void> {
     // compares every block with the file: the server, not the clients' scheduling, is measured.
     if (ONLY.includes('b')) {
       const client = buildLoadClient();
-      await many('transfers of one client process', async (_name, addr) => {
+      await many('transfers of one client process', async (addr) => {
         const c = ns.spawnIn(ns.client, client, [addr, 'big.bin', '1432', String(CLIENTS), join(root, 'big.bin')]);
         let out = '';
         c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -217,10 +198,10 @@ async function main(): Promise<void> {
     // (p) CLIENTS curl processes: they and the server share this machine's two vCPUs, and both
     // servers spend their time being preempted by the clients they wake (parity, whoever serves).
     if (ONLY.includes('p')) {
-      await many('curl processes', async (_name, addr) => {
-        const c0 = childrenCpuSeconds();
+      await many('curl processes', async (addr) => {
+        const c0 = cpuSeconds('self', 'reaped children');
         const rs = await Promise.all(Array.from({ length: CLIENTS }, () => curlGet(ns, addr)));
-        const clientCpu = childrenCpuSeconds() - c0;
+        const clientCpu = cpuSeconds('self', 'reaped children') - c0;
         return { ok: rs.filter((r) => verify(r, addr)).length, clientCpu };
       });
     }
