@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 enum { OP_RRQ = 1, OP_DATA = 3, OP_ACK = 4, OP_ERROR = 5, OP_OACK = 6 };
-enum { RESEND_MS = 1000, MAX_RESENDS = 10, MAX_PACKET = 65468 };
+enum { RESEND_MS = 1000, SCAN_MS = 100, MAX_RESENDS = 10, MAX_PACKET = 65468 };
 
 typedef struct {
   int sock;
@@ -60,6 +60,7 @@ static size_t requested_blksize;
 static uint8_t *reference;
 static size_t reference_len;
 static char first_error[200];
+static int open_count; /* transfers neither done nor failed */
 
 static int64_t now_ms(void) {
   struct timespec t;
@@ -70,6 +71,7 @@ static int64_t now_ms(void) {
 static void fail(xfer_t *x, const char *why) {
   if (x->done || x->failed) return;
   x->failed = 1;
+  open_count--;
   if (x->sock >= 0) close(x->sock); /* out of the epoll set, or level-triggered epoll spins on it */
   x->sock = -1;
   if (!first_error[0]) snprintf(first_error, sizeof first_error, "%s", why);
@@ -143,6 +145,7 @@ static void on_packet(xfer_t *x, const uint8_t *p, size_t n, const struct sockad
   if (len < x->blksize) {
     if (off + len != reference_len) return fail(x, "body shorter than the reference");
     x->done = 1;
+    open_count--;
     close(x->sock);
     x->sock = -1;
   }
@@ -197,7 +200,8 @@ int main(int argc, char **argv) {
     send_last(x);
   }
 
-  int open_count = count;
+  open_count = count;
+  int64_t last_scan = now_ms();
   static uint8_t buf[MAX_PACKET + 4];
   struct epoll_event evs[256];
   while (open_count > 0) {
@@ -216,8 +220,10 @@ int main(int argc, char **argv) {
         on_packet(x, buf, (size_t)r, &from);
       }
     }
+    /* Resends: a look at every transfer each SCAN_MS, not after every batch of datagrams. */
     int64_t t = now_ms();
-    open_count = 0;
+    if (t - last_scan < SCAN_MS) continue;
+    last_scan = t;
     for (int i = 0; i < count; i++) {
       xfer_t *x = &xs[i];
       if (x->done || x->failed) continue;
@@ -228,7 +234,6 @@ int main(int argc, char **argv) {
         }
         send_last(x);
       }
-      open_count++;
     }
   }
   int ok = 0;
