@@ -1,6 +1,6 @@
 // `netroot appliance list|add|remove`.
 import type { CliContext } from './context.js';
-import { parse, needPositional, noExtra } from './args.js';
+import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
 import { validHostname } from './host.js';
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProfileCompiler } from '../profile/index.js';
 
-const USAGE = `netroot appliance list [--json]
+export const USAGE = `netroot appliance list [--json]
        netroot appliance add NAME --root-node NODE [--basename B] [--graph G] [--no-discover]
        netroot appliance remove NAME`;
 
@@ -51,6 +51,6 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       return 0;
     }
     default:
-      throw new UserError('E_USAGE', `${verb === undefined ? 'missing appliance command' : `unknown appliance command ${JSON.stringify(verb)}`}\nusage: ${USAGE}`);
+      throw badVerb('appliance', verb, USAGE);
   }
 }

@@ -1,15 +1,15 @@
 // `netroot assets import [--kernel PATH]` — places iPXE, pxelinux and the diskless kernel under the boot root.
 import type { CliContext } from './context.js';
-import { parse, noExtra } from './args.js';
+import { parse, noExtra, badVerb } from './args.js';
 import { json, table } from './output.js';
 import { UserError } from '../errors.js';
 import { importAssets } from '../boot/assets.js';
 
-const USAGE = 'netroot assets import [--kernel /boot/vmlinuz-VERSION] [--system-root DIR] [--json]';
+export const USAGE = 'netroot assets import [--kernel /boot/vmlinuz-VERSION] [--system-root DIR] [--json]';
 
 export async function assetsCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  if (verb !== 'import') throw new UserError('E_USAGE', `usage: ${USAGE}`);
+  if (verb !== 'import') throw badVerb('assets', verb, USAGE);
   const { values: v, positionals: p } = parse(rest, { kernel: { type: 'string' }, 'system-root': { type: 'string' } }, USAGE);
   noExtra(p, 0, USAGE);
   const r = await importAssets(ctx.config.tftp.root, { ...(v.kernel ? { kernel: v.kernel } : {}), ...(v['system-root'] ? { systemRoot: v['system-root'] } : {}) });

@@ -2,14 +2,14 @@
 // `list` shows the resolved values with Rocks' SOURCE column (D C G O A H I; see
 // store/resolve-attributes.ts).
 import type { CliContext } from './context.js';
-import { parse, needPositional, noExtra } from './args.js';
+import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
 import { resolveAttributes, type AttributeScope } from '../store/index.js';
 import { mustHost } from './host.js';
 import { frontendFacts, DEFAULT_ATTRIBUTES } from '../boot/kickstart.js';
 
-const USAGE = `netroot attr set NAME VALUE [--host H | --appliance A | --os OS]
+export const USAGE = `netroot attr set NAME VALUE [--host H | --appliance A | --os OS]
        netroot attr unset NAME [--host H | --appliance A | --os OS]
        netroot attr list [--host H | --appliance A | --os OS] [--json]`;
 
@@ -78,6 +78,6 @@ export async function attrCommand(ctx: CliContext, argv: string[]): Promise<numb
       return 0;
     }
     default:
-      throw new UserError('E_USAGE', `${verb === undefined ? 'missing attr command' : `unknown attr command ${JSON.stringify(verb)}`}\nusage: ${USAGE}`);
+      throw badVerb('attr', verb, USAGE);
   }
 }

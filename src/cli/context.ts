@@ -14,7 +14,6 @@ export interface GlobalFlags {
   stateDir?: string | undefined;
   configFile?: string | undefined;
   set: Record<string, string>;
-  json: boolean;
 }
 
 export class CliContext {

@@ -2,11 +2,11 @@
 // `netroot graph draw [--appliance A] [--format dot|svg]` (SVG through Debian graphviz's `dot`).
 import { spawnSync } from 'node:child_process';
 import type { CliContext } from './context.js';
-import { parse, noExtra } from './args.js';
+import { parse, noExtra, badVerb } from './args.js';
 import { UserError } from '../errors.js';
 import { ProfileCompiler } from '../profile/index.js';
 
-const USAGE = `netroot graph check [--graph G]
+export const USAGE = `netroot graph check [--graph G]
        netroot graph draw [--graph G] [--appliance A] [--format dot|svg]`;
 
 function compilerFor(ctx: CliContext, graph: string | undefined): ProfileCompiler {
@@ -64,6 +64,6 @@ export async function graphCommand(ctx: CliContext, argv: string[]): Promise<num
       return 0;
     }
     default:
-      throw new UserError('E_USAGE', `${verb === undefined ? 'missing graph command' : `unknown graph command ${JSON.stringify(verb)}`}\nusage: ${USAGE}`);
+      throw badVerb('graph', verb, USAGE);
   }
 }

@@ -1,12 +1,12 @@
 // `netroot host add|list|show|remove|set` — the hosts table, like Rocks' `rocks add/list/set host`.
 import type { CliContext } from './context.js';
-import { parse, needPositional, noExtra, keyValues, intFlag } from './args.js';
+import { parse, needPositional, noExtra, keyValues, intFlag, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, type HostState } from '../store/index.js';
 
-const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [--rack R] [--rank K] [--os OS] [--arch ARCH] [--device DEV] [--subnet CIDR]
+export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [--rack R] [--rank K] [--os OS] [--arch ARCH] [--device DEV] [--subnet CIDR]
        netroot host list [--appliance A] [--json]
        netroot host show NAME [--json]
        netroot host remove NAME
@@ -132,7 +132,7 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
       return 0;
     }
     default:
-      throw new UserError('E_USAGE', `${verb === undefined ? 'missing' : `unknown`} host command${verb ? ' ' + JSON.stringify(verb) : ''}\nusage: ${USAGE}`);
+      throw badVerb('host', verb, USAGE);
   }
 }
 

@@ -4,14 +4,14 @@ import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CliContext } from './context.js';
-import { parse, noExtra } from './args.js';
+import { parse, noExtra, badVerb } from './args.js';
 import { json } from './output.js';
 import { UserError } from '../errors.js';
 import { buildBaseInitrd } from '../initrd/base.js';
 import { buildInstallerInitrd } from '../initrd/installer.js';
 import { buildLabRootTarball } from '../initrd/lab-root.js';
 
-const USAGE = [
+export const USAGE = [
   'netroot initrd build-base [--kernel-version V] [--out PATH] [--json]',
   'netroot initrd build-installer [--kernel-version V] [--out PATH] [--json]',
   'netroot initrd build-lab-root [--out PATH] [--json]',
@@ -27,8 +27,8 @@ async function defaultKernelVersion(): Promise<string> {
 
 export async function initrdCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  const { values: v, positionals: p } = parse(rest, { 'kernel-version': { type: 'string' }, out: { type: 'string' } }, `usage: ${USAGE}`);
-  noExtra(p, 0, `usage: ${USAGE}`);
+  const { values: v, positionals: p } = parse(rest, { 'kernel-version': { type: 'string' }, out: { type: 'string' } }, USAGE);
+  noExtra(p, 0, USAGE);
   const root = ctx.config.tftp.root;
   let result: Record<string, unknown>;
   switch (verb) {
@@ -64,7 +64,7 @@ export async function initrdCommand(ctx: CliContext, argv: string[]): Promise<nu
       break;
     }
     default:
-      throw new UserError('E_USAGE', `usage: ${USAGE}`);
+      throw badVerb('initrd', verb, USAGE);
   }
   if (v.json) ctx.io.out(json(result));
   else ctx.io.out(Object.entries(result).map(([k, x]) => `${k}: ${String(x)}`).join('\n') + '\n');

@@ -16,7 +16,7 @@ import { DiscoveryEngine } from '../discovery/engine.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
 import { buildStorage } from '../app/storage.js';
 
-const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
+export const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
        netroot insert-ethers --replace HOST --mac MAC [--yes]
        netroot insert-ethers --remove HOST [--keep-volume]

@@ -4,7 +4,7 @@ import { parse, needPositional, noExtra } from './args.js';
 import { mustHost } from './host.js';
 import { KickstartService } from '../boot/kickstart.js';
 
-const USAGE = 'netroot kickstart HOST';
+export const USAGE = 'netroot kickstart HOST';
 
 export async function kickstartCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals: p } = parse(argv, {}, USAGE);

@@ -7,12 +7,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext } from './context.js';
-import { parse, noExtra, intFlag } from './args.js';
+import { parse, noExtra, intFlag, badVerb } from './args.js';
 import { json } from './output.js';
 import { UserError } from '../errors.js';
 import { FullLab, pidAlive, removeStale } from '../lab/index.js';
 
-const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
+export const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
 
 /** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
@@ -22,8 +22,8 @@ function selfCommand(): string[] {
 
 export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' } }, `usage: ${USAGE}`);
-  noExtra(p, 0, `usage: ${USAGE}`);
+  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' } }, USAGE);
+  noExtra(p, 0, USAGE);
   const dir = v.dir ?? join(ctx.config.stateDir, 'lab');
   const pidFile = join(dir, 'lab.pid');
   switch (verb) {
@@ -55,7 +55,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     case 'down': {
-      if (v.nodes !== undefined || v.exit) throw new UserError('E_USAGE', `usage: ${USAGE}`);
+      if (v.nodes !== undefined || v.exit) throw new UserError('E_USAGE', `lab down takes neither --nodes nor --exit\nusage: ${USAGE}`);
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       if (pid > 0 && pidAlive(pid)) {
         process.kill(pid, 'SIGTERM');
@@ -70,6 +70,6 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     default:
-      throw new UserError('E_USAGE', `usage: ${USAGE}`);
+      throw badVerb('lab', verb, USAGE);
   }
 }

@@ -1,52 +1,95 @@
-// The `netroot` command: global flags, dispatch to one file per subcommand, and the error
-// contract: `netroot: <message>` on stderr, exit 2 for the operator's errors, 1 for failures.
+// The `netroot` command: global flags, help and version, dispatch to one file per subcommand, and
+// the error contract: `netroot: <message>` on stderr, exit 2 for the operator's errors, 1 for failures.
+// `-h`/`--help` anywhere before `--` prints usage and runs nothing: no command is called, no
+// config is loaded, no store is opened.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CliContext, type GlobalFlags, type Io } from './context.js';
 import { UserError, isNetrootError } from '../errors.js';
-import { hostCommand } from './host.js';
-import { applianceCommand } from './appliance.js';
-import { attrCommand } from './attr.js';
-import { kickstartCommand } from './kickstart.js';
-import { graphCommand } from './graph.js';
-import { serveCommand } from './serve.js';
-import { insertEthersCommand } from './insert-ethers.js';
-import { assetsCommand } from './assets.js';
-import { storageCommand } from './storage.js';
-import { initrdCommand } from './initrd.js';
-import { labCommand } from './lab.js';
+import { hostCommand, USAGE as hostUsage } from './host.js';
+import { applianceCommand, USAGE as applianceUsage } from './appliance.js';
+import { attrCommand, USAGE as attrUsage } from './attr.js';
+import { kickstartCommand, USAGE as kickstartUsage } from './kickstart.js';
+import { graphCommand, USAGE as graphUsage } from './graph.js';
+import { serveCommand, USAGE as serveUsage } from './serve.js';
+import { insertEthersCommand, USAGE as insertEthersUsage } from './insert-ethers.js';
+import { assetsCommand, USAGE as assetsUsage } from './assets.js';
+import { storageCommand, USAGE as storageUsage } from './storage.js';
+import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
+import { labCommand, USAGE as labUsage } from './lab.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  serve: { run: serveCommand, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
-  'insert-ethers': { run: insertEthersCommand, help: 'discover powered-on machines and add them as hosts' },
-  storage: { run: storageCommand, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
-  host: { run: hostCommand, help: 'add|list|show|remove|set hosts' },
-  appliance: { run: applianceCommand, help: 'list|add|remove appliances' },
-  attr: { run: attrCommand, help: 'set|unset|list attributes (global, os, appliance, host)' },
-  assets: { run: assetsCommand, help: 'import iPXE, pxelinux and kernels under the boot root' },
-  kickstart: { run: kickstartCommand, help: "print a host's kickstart" },
-  graph: { run: graphCommand, help: 'check|draw the node/graph XML' },
-  lab: { run: labCommand, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
-  initrd: { run: initrdCommand, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
+/** `help` is the line in `netroot --help`; `usage` is what `netroot NAME --help` prints. */
+export interface CommandSpec {
+  run: Command;
+  help: string;
+  usage: string;
+}
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  serve: { run: serveCommand, usage: serveUsage, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
+  'insert-ethers': { run: insertEthersCommand, usage: insertEthersUsage, help: 'discover powered-on machines and add them as hosts' },
+  storage: { run: storageCommand, usage: storageUsage, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
+  host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts' },
+  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|remove appliances' },
+  attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
+  assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
+  kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
+  graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
+  lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
+  initrd: { run: initrdCommand, usage: initrdUsage, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
 };
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return [
     'usage: netroot [--state-dir DIR] [--config FILE] [--set key=value]... COMMAND ...',
+    '       netroot COMMAND --help | netroot help [COMMAND] | netroot --version',
     '',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.help}`),
     '',
     'State lives under --state-dir (env NETROOT_STATE_DIR, default /var/lib/netroot).',
+    'Global flags go anywhere before `--`; --json (output as JSON) before or after the command.',
   ].join('\n') + '\n';
 }
 
-/** Pulls the global flags out of argv wherever they stand; returns them and the rest. */
+export function commandUsage(name: string): string {
+  const c = COMMANDS[name];
+  if (!c) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
+  return `usage: ${c.usage}\n\n${name}: ${c.help}\n`;
+}
+
+/** True when `-h` or `--help` stands before the first `--` (after it, words are the command's). */
+export function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
+}
+
+/** This package's version, from the netroot package.json above this file (src/cli/ or dist/src/cli/). */
+export function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'netroot' && pkg.version) return pkg.version;
+    }
+    if (dirname(dir) === dir) throw new Error('no package.json of netroot above ' + fileURLToPath(import.meta.url));
+  }
+}
+
+/** Pulls the global flags out of argv wherever they stand before `--`; returns them and the rest
+ * (`--` and what follows it included, unchanged). */
 export function splitGlobal(argv: string[]): { flags: GlobalFlags; rest: string[] } {
-  const flags: GlobalFlags = { set: {}, json: false };
+  const flags: GlobalFlags = { set: {} };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
     const take = (name: string): string | undefined => {
       if (a === name) {
         const v = argv[++i];
@@ -70,17 +113,39 @@ export function splitGlobal(argv: string[]): { flags: GlobalFlags; rest: string[
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
+/** Options before the command name: help, version, or `--json`, which is handed on to the command. */
+const LEADING = new Set(['-h', '--help', '--version', '-V', '--json']);
+
 export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let ctx: CliContext | undefined;
   try {
     const { flags, rest } = splitGlobal(argv);
-    const [name, ...args] = rest;
-    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    let at = 0;
+    while (at < rest.length && rest[at] !== '--' && rest[at]!.startsWith('-')) at++;
+    const leading = rest.slice(0, at);
+    const name = rest[at] === '--' ? undefined : rest[at];
+    const args = name === undefined ? [] : rest.slice(at + 1);
+    if (wantsHelp(rest) || name === 'help') {
+      const topic = name === 'help' ? args.find((a) => !a.startsWith('-')) : name;
+      io.out(topic === undefined ? usage() : commandUsage(topic));
+      return 0;
+    }
+    const unknown = leading.find((a) => !LEADING.has(a));
+    if (unknown !== undefined) throw new UserError('E_USAGE', `unknown option ${JSON.stringify(unknown)} before the command\n${usage()}`);
+    if (leading.includes('--version') || leading.includes('-V')) {
+      io.out(`netroot ${version()}\n`);
+      return 0;
+    }
+    if (name === undefined) {
       io.out(usage());
-      return name === undefined ? 2 : 0;
+      return 2;
     }
     const cmd = COMMANDS[name];
     if (!cmd) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
+    if (leading.includes('--json')) {
+      const end = args.indexOf('--');
+      args.splice(end < 0 ? args.length : end, 0, '--json');
+    }
     ctx = new CliContext(flags, io, env);
     return await cmd.run(ctx, args);
   } catch (e) {

@@ -4,7 +4,7 @@ import { parse, noExtra } from './args.js';
 import { createFrontend } from '../app/frontend.js';
 import { untilStopSignal } from './until-signal.js';
 
-const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
+export const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
 
 export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals: p } = parse(argv, {}, USAGE);

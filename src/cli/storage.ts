@@ -5,7 +5,7 @@
 // frontend when it starts). `serve` runs a storage node (src/app/storage-node.ts).
 import { readFileSync } from 'node:fs';
 import type { CliContext } from './context.js';
-import { parse, needPositional, noExtra, intFlag } from './args.js';
+import { parse, needPositional, noExtra, intFlag, badVerb } from './args.js';
 import { json, table } from './output.js';
 import { ApiClient, FrontendDown } from './api-client.js';
 import { UserError } from '../errors.js';
@@ -16,7 +16,7 @@ import { reconcileStorage, type NodeReconcile } from '../discovery/plugins/iscsi
 import { join } from 'node:path';
 import { untilStopSignal } from './until-signal.js';
 
-const USAGE = `netroot storage nodes [--json]
+export const USAGE = `netroot storage nodes [--json]
        netroot storage volumes [--json]
        netroot storage show HOST|VOLUME [--json]
        netroot storage reconcile [--json]
@@ -37,7 +37,7 @@ async function viaFrontend<T>(ctx: CliContext, api: () => Promise<T>, local: (v:
 
 function hostPort(v: string, flag: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(v);
-  if (!m || Number(m[2]) > 65535 || m[1] === '') throw new UserError('E_USAGE', `--${flag}: expected HOST:PORT, got ${JSON.stringify(v)}`, { where: flag });
+  if (!m || Number(m[2]) > 65535 || m[1] === '') throw new UserError('E_USAGE', `--${flag}: expected HOST:PORT, got ${JSON.stringify(v)}`);
   return { host: m[1]!, port: Number(m[2]) };
 }
 
@@ -101,7 +101,7 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
     case 'serve':
       return serve(ctx, rest);
     default:
-      throw new UserError('E_USAGE', `netroot storage: unknown or missing verb\nusage: ${USAGE}`);
+      throw badVerb('storage', verb, USAGE);
   }
 }
 
