@@ -23,7 +23,7 @@ export function ipv4ToBuffer(s: string): Buffer {
 
 export function mustIPv4(s: string, field: string): number {
   const n = parseIPv4(s);
-  if (n === null) throw new UserError('E_BAD_IPV4', `${field}: not an IPv4 address: ${JSON.stringify(s)}`, { where: field });
+  if (n === null) throw new UserError('E_BAD_IPV4', `not an IPv4 address: ${JSON.stringify(s)}`, { where: field });
   return n;
 }
 
@@ -63,7 +63,7 @@ export function normalizeMac(s: string): string | null {
 
 export function mustMac(s: string, field = 'mac'): string {
   const m = normalizeMac(s);
-  if (m === null) throw new UserError('E_BAD_MAC', `${field}: not a MAC address: ${JSON.stringify(s)}`, { where: field });
+  if (m === null) throw new UserError('E_BAD_MAC', `not a MAC address: ${JSON.stringify(s)}`, { where: field });
   return m;
 }
 
