@@ -18,6 +18,7 @@ import { assetsCommand, USAGE as assetsUsage } from './assets.js';
 import { storageCommand, USAGE as storageUsage } from './storage.js';
 import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
 import { labCommand, USAGE as labUsage } from './lab.js';
+import { imageCommand, USAGE as imageUsage } from './image.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -40,6 +41,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
   lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
   initrd: { run: initrdCommand, usage: initrdUsage, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
+  image: { run: imageCommand, usage: imageUsage, help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot' },
 };
 
 export function usage(): string {
