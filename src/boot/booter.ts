@@ -9,6 +9,7 @@ import { firmwareOf, firstStageFile, type Machine } from './machine.js';
 import type { BootSpec } from './spec.js';
 import { renderIpxe, renderPxelinux, renderGrub, type RenderUrls } from './render.js';
 import type { KickstartService } from './kickstart.js';
+import { imageOfBootPath } from './os-image.js';
 
 export interface DhcpAnswer {
   host: string;
@@ -62,6 +63,10 @@ export class Booter {
       case 'os': {
         const rec = await this.repos.boot.get(host.name);
         if (!rec) throw new UserError('E_NO_BOOT_RECORD', `${host.name} has boot action os but no diskless boot files yet (install it first: netroot host set ${host.name} boot=install)`);
+        // A record that points into an OS image is served only while that image is whole: a removed
+        // or broken image refuses the boot (and says so) instead of booting half of it.
+        const image = imageOfBootPath(rec.kernel) ?? imageOfBootPath(rec.initrd);
+        if (image) await this.kickstarts.images.get(image);
         const initrds = [{ name: 'initrd.img', path: rec.initrd }];
         if (rec.overlay) initrds.push({ name: 'overlay.img', path: this.overlayUrl(host.name) });
         return { action: 'os', host: host.name, mac, kernel: rec.kernel, initrds, args: rec.args };

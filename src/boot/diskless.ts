@@ -12,6 +12,7 @@ import type { BootRecord, Host, Repos, Store } from '../store/index.js';
 import type { KickstartService } from './kickstart.js';
 import { UserError } from '../errors.js';
 import type { NodeBootInfo } from '../initrd/index.js';
+import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
 
 export type { NodeBootInfo };
 
@@ -66,6 +67,9 @@ export class DisklessRegenerator {
       chapSecret: a['iscsi_secret'] || undefined,
       rootUuid: rootUuid.toLowerCase(),
       interface: this.config.boot.disklessInterface,
+      // The boot NIC: the interface name above is bound to its MAC (ifname=), so the name holds
+      // whatever the distribution renames the NIC to.
+      mac: host.interfaces[0]?.mac,
     };
   }
 
@@ -82,15 +86,18 @@ export class DisklessRegenerator {
     const extra = this.config.boot.disklessArgs.trim();
     const args = `${this.builder.kernelArgs(info)}${extra ? ' ' + extra : ''}`;
     if (info.chapSecret && args.includes(info.chapSecret)) throw new Error('refusing kernel arguments that contain the CHAP secret');
+    // The image's own kernel and dracut initrd when the host has an os_image; else the shared ones.
+    const image = (await this.kickstarts.storedAttributesOf(host))[OS_IMAGE_ATTRIBUTE];
+    const files = image ? await imageBootFiles(this.kickstarts.images, image) : null;
     const dir = nodeDir(this.config, host.name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const name = `overlay-${createHash('sha256').update(overlay).digest('hex').slice(0, 16)}.img`;
     await writeDurably(join(dir, name), overlay);
     const record = await this.store.transaction(async (tx) => {
       await spend(tx);
-      const r = await tx.boot.put({ host: host.name, kernel: this.config.boot.disklessKernel, initrd: this.config.boot.disklessInitrd, overlay: join('nodes', host.name, name), args });
+      const r = await tx.boot.put({ host: host.name, kernel: files?.kernel ?? this.config.boot.disklessKernel, initrd: files?.initrd ?? this.config.boot.disklessInitrd, overlay: join('nodes', host.name, name), args });
       await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: null });
-      await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name } });
+      await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
       return r;
     });
     // Older overlays are no longer referenced by any record.

@@ -5,6 +5,8 @@ import type { Config } from '../config/index.js';
 import { ProfileCompiler, DEFAULT_GLOBAL_ATTRIBUTES } from '../profile/index.js';
 import { resolveAttributes, attributeMap, type FrontendFacts, type Host, type Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
+import { ImageRegistry } from '../image/index.js';
+import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
 
 export const DEFAULT_ATTRIBUTES: Readonly<Record<string, string>> = DEFAULT_GLOBAL_ATTRIBUTES;
 
@@ -20,11 +22,14 @@ export function frontendFacts(c: Config): FrontendFacts {
 
 export class KickstartService {
   private readonly compilers = new Map<string, ProfileCompiler>();
+  readonly images: ImageRegistry;
 
   constructor(
     private readonly repos: Repos,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.images = new ImageRegistry(config.tftp.root);
+  }
 
   compiler(graph: string): ProfileCompiler {
     let c = this.compilers.get(graph);
@@ -37,8 +42,26 @@ export class KickstartService {
     return c;
   }
 
-  async attributesOf(host: Host): Promise<Record<string, string>> {
+  /** The host's attributes as stored and resolved, with nothing derived from its OS image. */
+  async storedAttributesOf(host: Host): Promise<Record<string, string>> {
     return attributeMap(await resolveAttributes(this.repos, host, frontendFacts(this.config), DEFAULT_ATTRIBUTES));
+  }
+
+  /**
+   * The host's attributes; with `os_image` set, Kickstart_LiveImage is that image's root tarball
+   * (the image decides what is installed) and a missing or incomplete image is an error
+   * (E_IMAGE_NOT_FOUND / E_IMAGE_INCOMPLETE) rather than a kickstart that installs something else.
+   */
+  async attributesOf(host: Host): Promise<Record<string, string>> {
+    const a = await this.storedAttributesOf(host);
+    const name = a[OS_IMAGE_ATTRIBUTE];
+    if (name) {
+      const files = await imageBootFiles(this.images, name);
+      a['Kickstart_LiveImage'] = `http://${this.config.network.frontendAddress}:${this.config.http.port}/boot/files/${files.rootTarball}`;
+      a['os_image_kernel_version'] = files.manifest.kernelVersion;
+      a['os_image_distribution'] = files.manifest.distribution;
+    }
+    return a;
   }
 
   /**
