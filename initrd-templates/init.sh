@@ -10,6 +10,8 @@
 #   root=UUID=<uuid> | LABEL=<l> | /dev/<dev>
 #   rd.iscsi.initiator=<iqn>           initiator name
 #   ip=dhcp | ip=<iface>:dhcp | ip=<client>:<peer>:<gw>:<netmask>:<hostname>:<iface>:none
+#   ifname=<name>:<mac>                <name> in ip= means the NIC with that MAC (dracut's form; the
+#                                      NIC is found by address, not renamed)
 #   rootfstype=<fs> rootflags=<opts> ro|rw init=<path> rd.timeout=<s> rd.shell
 #   netroot.mode=install               network up, then runs /etc/netroot/install.sh as a child
 # CHAP credentials come from node.conf (NETROOT_CHAP_USER / NETROOT_CHAP_SECRET), never the
@@ -33,6 +35,7 @@ nr_reset() {
     nr_ip='' nr_iface='' nr_autoconf='' nr_addr='' nr_peer='' nr_gw='' nr_mask='' nr_hostname=''
     nr_mode='' nr_shell=0 nr_rw=0 nr_rootfstype='' nr_rootflags='' nr_init=/sbin/init nr_timeout=60
     nr_chap_user='' nr_chap_secret='' nr_url_user='' nr_url_secret='' nr_err='' nr_root_dev=''
+    nr_ifname='' nr_ifmac=''
 }
 
 # parse_netroot VALUE — RFC 4173 root path → nr_portal nr_port nr_lun nr_target (+ nr_url_user/secret).
@@ -156,6 +159,7 @@ load_node_conf() {
     [ -f "$1" ] || return 0
     NETROOT_HOSTNAME='' NETROOT_INITIATOR='' NETROOT_TARGET='' NETROOT_PORTAL='' NETROOT_PORT=''
     NETROOT_LUN='' NETROOT_ROOT_UUID='' NETROOT_INTERFACE='' NETROOT_CHAP_USER='' NETROOT_CHAP_SECRET=''
+    NETROOT_MAC=''
     # shellcheck disable=SC1090
     . "$1"
     nr_hostname=$NETROOT_HOSTNAME
@@ -167,6 +171,7 @@ load_node_conf() {
     [ -n "$NETROOT_ROOT_UUID" ] && nr_root="UUID=$NETROOT_ROOT_UUID"
     nr_iface=$NETROOT_INTERFACE
     [ -n "$NETROOT_INTERFACE" ] && nr_autoconf=dhcp
+    if [ -n "$NETROOT_MAC" ] && [ -n "$NETROOT_INTERFACE" ]; then nr_ifname=$NETROOT_INTERFACE nr_ifmac=$NETROOT_MAC; fi
     nr_chap_user=$NETROOT_CHAP_USER
     nr_chap_secret=$NETROOT_CHAP_SECRET
     return 0
@@ -188,6 +193,7 @@ parse_cmdline() {
             root=*) nr_root=${_arg#root=} ;;
             rd.iscsi.initiator=*) nr_initiator=${_arg#rd.iscsi.initiator=} ;;
             ip=*) nr_ip=${_arg#ip=} ;;
+            ifname=*:*) _v=${_arg#ifname=}; nr_ifname=${_v%%:*}; nr_ifmac=${_v#*:} ;;
             rootfstype=*) nr_rootfstype=${_arg#rootfstype=} ;;
             rootflags=*) nr_rootflags=${_arg#rootflags=} ;;
             init=*) nr_init=${_arg#init=} ;;
@@ -265,10 +271,26 @@ list_ifaces() {
     done
 }
 
+# iface_by_mac MAC — the interface whose address is MAC (any case), or nothing.
+iface_by_mac() {
+    _want=$(echo "$1" | tr 'A-F' 'a-f')
+    for _d in /sys/class/net/*; do
+        [ -r "$_d/address" ] || continue
+        [ "$(tr 'A-F' 'a-f' < "$_d/address")" = "$_want" ] && { echo "${_d##*/}"; return 0; }
+    done
+    return 1
+}
+
 net_up() {
     ip link set lo up 2>/dev/null
     _i=0
     while [ -z "$(list_ifaces)" ] && [ $_i -lt 20 ]; do sleep 1; _i=$((_i + 1)); done
+    if [ -n "$nr_ifmac" ] && [ "$nr_iface" = "$nr_ifname" ]; then
+        _i=0
+        while ! _n=$(iface_by_mac "$nr_ifmac") && [ $_i -lt 20 ]; do sleep 1; _i=$((_i + 1)); done
+        [ -n "$_n" ] || { nr_err="no interface has address $nr_ifmac (ifname=$nr_ifname:$nr_ifmac)"; return 1; }
+        nr_iface=$_n
+    fi
     if [ -n "$nr_iface" ]; then
         _i=0
         while [ ! -e "/sys/class/net/$nr_iface" ] && [ $_i -lt 20 ]; do sleep 1; _i=$((_i + 1)); done

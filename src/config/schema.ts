@@ -88,8 +88,16 @@ export const configSchema = z
         /** The shared diskless kernel and base initrd (netroot initrd build-base), under the boot root. */
         disklessKernel: z.string().default('diskless/vmlinuz'),
         disklessInitrd: z.string().default('diskless/initrd.img'),
-        /** The NIC the diskless initrd brings up (dracut ip=<iface>:dhcp). */
-        disklessInterface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/).default('eth0'),
+        /**
+         * The name the diskless initrd gives the node's boot NIC: bound to its MAC (dracut
+         * `ifname=<name>:<mac> ip=<name>:dhcp`), so it survives the distribution renaming eth0 to
+         * ens3. Not a kernel name (eth<N>): dracut's ifname= must not race the kernel's naming.
+         */
+        disklessInterface: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+          .refine((v) => !/^eth[0-9]+$/.test(v), 'must not be a kernel name like eth0 (it is bound to the MAC; use e.g. bootnet)')
+          .default('bootnet'),
         /** Extra diskless kernel arguments (console=..., never a secret). */
         disklessArgs: z.string().default('console=ttyS0,115200'),
         /** The iPXE binary handed to x86-64 UEFI PXE ROMs: ipxe.efi (own NIC drivers) or snponly.efi. */

@@ -1,7 +1,9 @@
 // Kernel command line for an iSCSI root, in dracut's conventions (dracut.cmdline(7), 95iscsi), so
 // the same arguments work with our initrd and with a dracut-built one:
 //   root=UUID=<fs uuid> netroot=iscsi:<server>::<port>:<lun>:<target iqn>
-//   rd.iscsi.initiator=<initiator iqn> ip=<iface>:dhcp rd.neednet=1 [console=...]
+//   rd.iscsi.initiator=<initiator iqn> [ifname=<iface>:<mac>] ip=<iface>:dhcp rd.neednet=1 [console=...]
+// With the node's MAC, <iface> is bound to it (dracut's ifname=): distributions rename NICs
+// (eth0 → ens3) before dracut configures them, so a kernel name like eth0 would name nothing.
 // The root path is RFC 4173 (§5): iscsi:<servername>:<protocol>:<port>:<LUN>:<targetname>, an
 // IPv6 server in brackets, protocol empty (= 6, TCP), LUN in hexadecimal.
 // A CHAP secret NEVER goes on the command line (/proc/cmdline is world-readable): it travels in
@@ -20,8 +22,10 @@ export interface NodeBootInfo {
   chapSecret?: string | undefined;
   /** UUID of the root file system (what `blkid` reports). */
   rootUuid: string;
-  /** NIC to configure in the initrd (e.g. eth0); absent = the first one that gets a lease. */
+  /** NIC to configure in the initrd (e.g. bootnet); absent = the first one that gets a lease. */
   interface?: string | undefined;
+  /** The boot NIC's MAC: binds `interface` to it (ifname=<interface>:<mac>). */
+  mac?: string | undefined;
 }
 
 export interface KernelArgsOptions {
@@ -39,6 +43,9 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-
 const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+/** Kernel NIC names: dracut's ifname= must not take one (it would race the kernel's own naming). */
+const KERNEL_IFNAME = /^eth[0-9]+$/;
 /** CHAP names and secrets: printable ASCII without space or quote-like surprises for iscsistart's argv. */
 const CHAP = /^[\x21-\x7e]{1,255}$/;
 const CONSOLE = /^[A-Za-z0-9,._-]{1,64}$/;
@@ -63,6 +70,11 @@ export function validateNodeBootInfo(n: NodeBootInfo): NodeBootInfo {
   if (!Number.isInteger(n.lun) || n.lun < 0 || n.lun > 16383) throw bad('lun', `${n.lun} is outside 0..16383`);
   if (!UUID.test(n.rootUuid)) throw bad('rootUuid', `${JSON.stringify(n.rootUuid)} is not a file system UUID`);
   if (n.interface !== undefined && !IFNAME.test(n.interface)) throw bad('interface', `${JSON.stringify(n.interface)} is not an interface name`);
+  if (n.mac !== undefined) {
+    if (!MAC.test(n.mac)) throw bad('mac', `${JSON.stringify(n.mac)} is not a lower-case MAC address`);
+    if (n.interface === undefined) throw bad('mac', 'needs an interface name to bind');
+    if (KERNEL_IFNAME.test(n.interface)) throw bad('interface', `${JSON.stringify(n.interface)} is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`);
+  }
   const hasUser = n.chapUser !== undefined && n.chapUser !== '';
   const hasSecret = n.chapSecret !== undefined && n.chapSecret !== '';
   if (hasUser !== hasSecret) throw bad('chapUser/chapSecret', 'must be given together');
@@ -116,6 +128,7 @@ export function kernelArgs(node: NodeBootInfo, opts: KernelArgsOptions = {}): st
     `root=UUID=${n.rootUuid.toLowerCase()}`,
     `netroot=${rootPath(n)}`,
     `rd.iscsi.initiator=${n.initiatorIqn}`,
+    ...(n.interface && n.mac ? [`ifname=${n.interface}:${n.mac}`] : []),
     n.interface ? `ip=${n.interface}:dhcp` : 'ip=dhcp',
     'rd.neednet=1',
   ];

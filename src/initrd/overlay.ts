@@ -41,6 +41,21 @@ hb.registerHelper('shq', (v: unknown) => {
   return shellQuote(v);
 });
 
+/**
+ * A value for dracut's command line (/etc/cmdline.d): dracut splits it on white space with
+ * globbing on and strips quotes, so only characters that survive that unchanged are allowed.
+ * netroot's own CHAP secrets are alphanumeric; an operator's secret with others is refused here,
+ * by name, rather than reaching dracut altered.
+ */
+hb.registerHelper('cmdarg', (v: unknown, options: { hash?: { name?: unknown } }) => {
+  const what = typeof options?.hash?.name === 'string' ? options.hash.name : 'value';
+  if (v === undefined) throw new NetrootError('E_TEMPLATE', 'cmdarg was given an undefined field (misspelt name?)');
+  if (typeof v !== 'string' || !/^[A-Za-z0-9._:@+=\/~-]{1,255}$/.test(v)) {
+    throw new NetrootError('E_TEMPLATE_VALUE', `the ${what} cannot go on dracut's command line: only letters, digits and . _ : @ + = / ~ - are allowed`);
+  }
+  return v;
+});
+
 const MODE_DIRECTIVE = /^\{\{!--\s*mode:\s*(0?[0-7]{3,4})\s*--\}\}\r?\n/;
 
 /** The repository's initrd-templates directory, from src/ (tsx) or from dist/ (built). */
@@ -76,6 +91,7 @@ function view(n: NodeBootInfo) {
     rootPath: rootPath(n),
     rootUuid: n.rootUuid.toLowerCase(),
     interface: n.interface ?? null,
+    mac: n.mac ?? null,
     chapUser: n.chapUser || null,
     chapSecret: n.chapSecret || null,
   };

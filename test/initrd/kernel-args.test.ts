@@ -27,6 +27,24 @@ test('kernelArgs: the dracut-compatible line, root UUID lower-cased', () => {
   assert.throws(() => kernelArgs(node, { console: 'ttyS0 init=/bin/sh' }), { code: 'E_NODE_BOOT_INFO' });
 });
 
+test("kernelArgs with the boot NIC's MAC: the interface name is bound to it (dracut ifname=), so renaming cannot lose it", () => {
+  const bound = { ...node, interface: 'bootnet', mac: '52:54:00:12:34:56' };
+  assert.match(kernelArgs(bound), / rd\.iscsi\.initiator=\S+ ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp rd\.neednet=1$/);
+  // A kernel name would race the kernel's own eth<N> naming; an upper-case or short MAC is not one dracut matches.
+  assert.throws(() => kernelArgs({ ...bound, interface: 'eth0' }), /interface "eth0" is a kernel name/);
+  assert.throws(() => kernelArgs({ ...bound, mac: '52:54:00:12:34' }), { code: 'E_NODE_BOOT_INFO' });
+  assert.throws(() => kernelArgs({ ...bound, mac: '52:54:00:12:34:5G' }), { code: 'E_NODE_BOOT_INFO' });
+  assert.throws(() => kernelArgs({ ...bound, interface: undefined }), /mac needs an interface name/);
+});
+
+test('the busybox /init finds the NIC bound by ifname= by its MAC', { skip: skipBusybox }, () => {
+  const r = runParse('root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab netroot=iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp');
+  assert.ok(r.ok, r.vars['nr_err']);
+  assert.equal(r.vars['nr_iface'], 'bootnet');
+  assert.equal(r.vars['nr_ifname'], 'bootnet');
+  assert.equal(r.vars['nr_ifmac'], '52:54:00:12:34:56');
+});
+
 test('kernelArgs never carries the CHAP secret or user, whatever they are', () => {
   const secrets = ['Zq8#kP2!vL9w@x', 'compute-0-0-secret', 'a', '3260', 'iqn', 'dhcp', 'x'.repeat(255), "q'uote\"d$(x)`y`"];
   for (const chapSecret of secrets) {

@@ -22,38 +22,71 @@ const node: NodeBootInfo = {
   chapUser: 'compute-0-0',
   chapSecret: `it's"a$(secret)\`x\`;&|<>*?`,
   rootUuid: '3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab',
-  interface: 'eth0',
+  interface: 'bootnet',
+  mac: '52:54:00:12:34:56',
 };
+/** A CHAP secret as netroot generates them (alphanumeric): the one dracut's command line can carry. */
+const plain: NodeBootInfo = { ...node, chapSecret: 'Xk3v9QpL2mZr7TtA' };
+
+/** The overlay templates without dracut's CHAP file: node.conf alone takes any printable secret. */
+function nodeConfOnlyTemplates(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-tpl-'));
+  cpSync(join(TEMPLATES, 'overlay'), join(dir, 'overlay'), { recursive: true });
+  rmSync(join(dir, 'overlay', 'etc', 'netroot', 'chap.cmdline.hbs'));
+  return dir;
+}
 
 test('node.conf renders as the golden file', async () => {
-  const files = await renderOverlayFiles(node, TEMPLATES);
+  const files = await renderOverlayFiles(node, nodeConfOnlyTemplates());
   const conf = files.find((f) => f.path === 'etc/netroot/node.conf');
   assert.ok(conf);
   assert.equal(conf.mode, 0o600);
   assertInitrdGolden('node.conf', conf.content.toString('utf8'));
-  const noChap = await renderOverlayFiles({ ...node, chapUser: undefined, chapSecret: undefined, interface: undefined }, TEMPLATES);
+  const noChap = await renderOverlayFiles({ ...node, chapUser: undefined, chapSecret: undefined, interface: undefined, mac: undefined }, TEMPLATES);
   assertInitrdGolden('node.conf-nochap', noChap.find((f) => f.path === 'etc/netroot/node.conf')?.content.toString('utf8') ?? '');
 });
 
-test('the overlay is a gzipped newc archive with node.conf at mode 0600, deterministic', async () => {
-  const img = await renderNodeOverlay(node, TEMPLATES);
+test('the overlay is a gzipped newc archive: node.conf and the CHAP file 0600, deterministic, nothing under lib/', async () => {
+  const img = await renderNodeOverlay(plain, TEMPLATES);
   assert.equal(img[0], 0x1f);
   assert.equal(img[1], 0x8b);
-  assert.deepEqual(await renderNodeOverlay(node, TEMPLATES), img);
+  assert.deepEqual(await renderNodeOverlay(plain, TEMPLATES), img);
   const recs = readCpio(img);
-  assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${(r.mode & 0o7777).toString(8)} ${r.name}`), ['dir 755 etc', 'dir 755 etc/netroot', 'file 600 etc/netroot/node.conf']);
-  assert.ok(recs[2]?.data.toString().includes('NETROOT_CHAP_SECRET='));
-  const other = await renderNodeOverlay({ ...node, rootUuid: '00000000-0000-4000-8000-000000000000' }, TEMPLATES);
+  // Only directories that are real directories in a dracut initrd: a `lib` or `bin` entry would make
+  // the kernel's unpacker replace dracut's usr-merge symlink with an empty directory.
+  assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${(r.mode & 0o7777).toString(8)} ${r.name}`), [
+    'dir 755 etc', 'dir 755 etc/conf.d', 'file 644 etc/conf.d/90-netroot-chap.conf', 'dir 755 etc/iscsi', 'file 644 etc/iscsi/initiatorname.iscsi',
+    'dir 755 etc/netroot', 'file 600 etc/netroot/chap.cmdline', 'file 600 etc/netroot/node.conf',
+  ]);
+  assert.ok(recs.find((r) => r.name === 'etc/netroot/node.conf')?.data.toString().includes('NETROOT_CHAP_SECRET='));
+  assert.equal(recs.find((r) => r.name === 'etc/iscsi/initiatorname.iscsi')?.data.toString(), `InitiatorName=${node.initiatorIqn}\n`);
+  assert.equal(recs.find((r) => r.name === 'etc/netroot/chap.cmdline')?.data.toString(), `rd.iscsi.username=compute-0-0 rd.iscsi.password=${plain.chapSecret}\n`);
+  const other = await renderNodeOverlay({ ...plain, rootUuid: '00000000-0000-4000-8000-000000000000' }, TEMPLATES);
   assert.notDeepEqual(other, img);
   const list = spawnSync('cpio', ['-tv', '--quiet'], { input: gunzipSync(img) });
   if (list.status === 0) assert.match(list.stdout.toString(), /^-rw------- .* etc\/netroot\/node\.conf$/m);
 });
 
+test('dracut CHAP file: empty without CHAP; a secret dracut would alter is refused by name, never shown', async () => {
+  const none = await renderOverlayFiles({ ...plain, chapUser: undefined, chapSecret: undefined }, TEMPLATES);
+  assert.equal(none.find((f) => f.path === 'etc/netroot/chap.cmdline')?.content.toString(), '');
+  await assert.rejects(renderOverlayFiles(node, TEMPLATES), (e: unknown) => {
+    const err = e as { code: string; message: string };
+    assert.equal(err.code, 'E_TEMPLATE');
+    assert.match(err.message, /chap\.cmdline\.hbs: the CHAP secret cannot go on dracut's command line/);
+    assert.ok(!err.message.includes('secret)'), 'the secret itself is not in the message');
+    return true;
+  });
+  for (const bad of ['a*b', "a'b", 'a"b', 'a$b', 'a\\b']) {
+    await assert.rejects(renderOverlayFiles({ ...plain, chapSecret: bad }, TEMPLATES), { code: 'E_TEMPLATE' });
+  }
+});
+
 test('the secret is in the overlay, never in the kernel arguments', async () => {
   const r = new OverlayRenderer(TEMPLATES, { console: 'ttyS0' });
-  const n = { ...node, chapUser: 'chap-user-4711' };
+  const n = { ...plain, chapUser: 'chap-user-4711' };
   const args = r.kernelArgs(n);
-  assert.ok(!args.includes('secret'));
+  assert.ok(!args.includes(plain.chapSecret!));
   assert.ok(!args.includes('chap-user-4711'));
   const conf = readCpio(await r.renderOverlay(n)).find((x) => x.name === 'etc/netroot/node.conf');
   assert.ok(conf?.data.toString().includes(shellQuote(n.chapSecret)));
@@ -65,7 +98,7 @@ test('the secret is in the overlay, never in the kernel arguments', async () => 
 });
 
 test('busybox sh reads node.conf back to the exact values, hostile characters included', { skip: skipBusybox }, async () => {
-  const conf = (await renderOverlayFiles(node, TEMPLATES)).find((f) => f.path === 'etc/netroot/node.conf')?.content.toString() ?? '';
+  const conf = (await renderOverlayFiles(node, nodeConfOnlyTemplates())).find((f) => f.path === 'etc/netroot/node.conf')?.content.toString() ?? '';
   const r = runParse('quiet', { nodeConf: conf });
   assert.ok(r.ok, r.vars['nr_err']);
   assert.equal(r.vars['nr_chap_secret'], node.chapSecret);
@@ -74,7 +107,9 @@ test('busybox sh reads node.conf back to the exact values, hostile characters in
   assert.equal(r.vars['nr_portal'], node.portal);
   assert.equal(r.vars['nr_port'], '3260');
   assert.equal(r.vars['nr_root'], `UUID=${node.rootUuid}`);
-  assert.equal(r.vars['nr_iface'], 'eth0');
+  assert.equal(r.vars['nr_iface'], 'bootnet');
+  assert.equal(r.vars['nr_ifname'], 'bootnet');
+  assert.equal(r.vars['nr_ifmac'], node.mac);
   assert.equal(r.vars['nr_hostname'], 'compute-0-0');
   assert.equal(r.vars['nr_initiator'], node.initiatorIqn);
   // Nothing in the secret ran: $(secret) would have failed or printed.
@@ -99,21 +134,24 @@ test('templates are strict: a misspelt field fails instead of rendering empty', 
   try {
     cpSync(join(TEMPLATES, 'overlay'), join(dir, 'overlay'), { recursive: true });
     writeFileSync(join(dir, 'overlay', 'etc', 'typo.hbs'), 'X={{shq hostnme}}\n');
-    await assert.rejects(renderOverlayFiles(node, dir), (e: unknown) => {
+    await assert.rejects(renderOverlayFiles(plain, dir), (e: unknown) => {
       const err = e as { code: string; message: string };
       assert.equal(err.code, 'E_TEMPLATE');
       assert.match(err.message, /etc\/typo\.hbs: .*undefined field/);
       return true;
     });
     writeFileSync(join(dir, 'overlay', 'etc', 'typo.hbs'), 'X={{hostnme}}\n');
-    await assert.rejects(renderOverlayFiles(node, dir), /etc\/typo\.hbs: .*"hostnme" not defined/);
+    await assert.rejects(renderOverlayFiles(plain, dir), /etc\/typo\.hbs: .*"hostnme" not defined/);
     // Plain files are copied with their mode; .hbs without a directive get 0644.
     rmSync(join(dir, 'overlay', 'etc', 'typo.hbs'));
     writeFileSync(join(dir, 'overlay', 'etc', 'motd'), 'hello\n', { mode: 0o640 });
     writeFileSync(join(dir, 'overlay', 'etc', 'hostname.hbs'), '{{hostname}}\n');
-    const files = await renderOverlayFiles(node, dir);
-    assert.deepEqual(files.map((f) => [f.path, f.mode.toString(8)]), [['etc/hostname', '644'], ['etc/motd', '640'], ['etc/netroot/node.conf', '600']]);
-    assert.equal(files[0]?.content.toString(), 'compute-0-0\n');
+    const files = await renderOverlayFiles(plain, dir);
+    assert.deepEqual(files.map((f) => [f.path, f.mode.toString(8)]), [
+      ['etc/conf.d/90-netroot-chap.conf', '644'], ['etc/hostname', '644'], ['etc/iscsi/initiatorname.iscsi', '644'], ['etc/motd', '640'],
+      ['etc/netroot/chap.cmdline', '600'], ['etc/netroot/node.conf', '600'],
+    ]);
+    assert.equal(files[1]?.content.toString(), 'compute-0-0\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
