@@ -100,7 +100,7 @@ run_blocks() {
 
 run_blocks pre
 
-initiator="" portal="" port=3260 target="" chap_user="" chap_pass="" only_use="" clear="" root_fs="" liveimg="" final=reboot
+initiator="" portal="" port=3260 target="" chap_user="" chap_pass="" only_use="" clear="" root_fs="" liveimg="" final=reboot hostname=
 while read -r cmd rest; do
   # shellcheck disable=SC2086
   set -- $rest
@@ -122,7 +122,11 @@ while read -r cmd rest; do
       ;;
     liveimg) liveimg=$(opt url "$@"); [ -n "$liveimg" ] || die "liveimg needs --url" ;;
     reboot | poweroff | halt | shutdown) final=$cmd ;;
-    lang | keyboard | timezone | rootpw | network | bootloader | text | cmdline | skipx | firstboot | selinux | firewall | services | eula | user | group | authselect | auth | logging | url | repo | install | graphical)
+    network)
+      h=$(opt hostname "$@"); [ -n "$h" ] && hostname=$h
+      log "network: the installed system configures its NIC itself (dracut, DHCP)${hostname:+; hostname $hostname}"
+      ;;
+    lang | keyboard | timezone | rootpw | bootloader | text | cmdline | skipx | firstboot | selinux | firewall | services | eula | user | group | authselect | auth | logging | url | repo | install | graphical)
       log "ignored in the lab: $cmd"
       ;;
     *) die "the lab installer does not understand the kickstart command: $cmd" ;;
@@ -190,6 +194,13 @@ log "unpacking $liveimg"
 wget -q -O - "$liveimg" | tar -xz -C "$SYSIMAGE" || die "cannot unpack $liveimg"
 mkdir -p "$SYSIMAGE/etc" "$SYSIMAGE/tmp" "$SYSIMAGE/dev" "$SYSIMAGE/proc" "$SYSIMAGE/sys"
 echo "UUID=$uuid / ext4 defaults 0 1" > "$SYSIMAGE/etc/fstab"
+# As Anaconda does: the installed system keeps the initiator name it was installed with (its
+# iscsid must present the name the target's ACL knows) and the host name from `network`.
+if [ -d "$SYSIMAGE/etc/iscsi" ]; then
+  echo "InitiatorName=$initiator" > "$SYSIMAGE/etc/iscsi/initiatorname.iscsi"
+  chmod 0600 "$SYSIMAGE/etc/iscsi/initiatorname.iscsi"
+fi
+[ -n "$hostname" ] && echo "$hostname" > "$SYSIMAGE/etc/hostname"
 log "image unpacked"
 
 mount --bind /dev "$SYSIMAGE/dev"
