@@ -1,11 +1,13 @@
 // The netroot.* XML-RPC methods nodes call (mounted at /RPC2):
-//   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os
+//   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os;
+//                                          facts.boot = "local" (a disked node) → flip to local
 //   netroot.reportStatus(token, state)     installer/node progress for the insert-ethers screen
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
 // Every refusal is a fault saying why; a refused call changes nothing.
 import type { RpcDispatcher } from './dispatcher.js';
+import type { XmlRpcValue } from './types.js';
 import { expectArity, stringParam, structParam } from './params.js';
-import type { Store } from '../store/index.js';
+import type { Repos, Store } from '../store/index.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
 import type { DisklessRegenerator } from '../boot/diskless.js';
 import { UserError } from '../errors.js';
@@ -23,22 +25,36 @@ const STATES = ['installing', 'installed', 'booted', 'failed'] as const;
 export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps): void {
   d.register(
     'netroot.installComplete',
-    async (params, ctx) => {
+    async (params, ctx): Promise<XmlRpcValue> => {
       expectArity(params, 2);
       const token = stringParam(params, 0, 'token', { maxLength: 256 });
       const facts = structParam(params, 1, 'facts');
+      const boot = facts['boot'];
+      if (boot !== undefined && boot !== 'local') throw new UserError('E_RPC_BAD_PARAMS', 'facts.boot must be "local" when given');
       const rootUuid = facts['root_uuid'];
-      if (typeof rootUuid !== 'string') throw new UserError('E_RPC_BAD_PARAMS', 'facts.root_uuid must be a string');
+      if (boot === undefined && typeof rootUuid !== 'string') throw new UserError('E_RPC_BAD_PARAMS', 'facts.root_uuid must be a string');
       const { host, hash } = await deps.tokens.verify(token, ctx.remoteAddress);
-      const record = await deps.regenerator.regenerate(host, rootUuid, async (tx) => {
-        // Spent inside the flip's transaction: a concurrent second call finds it used and changes nothing.
+      // Spent inside the flip's transaction: a concurrent second call finds it used and changes nothing.
+      const spend = async (tx: Repos) => {
         await deps.tokens.verify(token, ctx.remoteAddress, { repos: tx });
         if (!(await tx.tokens.consume(hash))) throw new UserError('E_TOKEN_USED', 'install token was already used');
-      });
+      };
+      if (boot === 'local') {
+        // A disked node installed onto its own disk: from now on it boots that disk (Rocks' pxeboot
+        // %post did the same), instead of reinstalling at every power-on.
+        await deps.store.transaction(async (tx) => {
+          await spend(tx);
+          await tx.hosts.update(host, { bootAction: 'local', state: 'installed', stateDetail: null });
+          await tx.events.append({ kind: 'host.installed', host, detail: { boot: 'local', from: ctx.remoteAddress } });
+        });
+        deps.changed?.();
+        return { host, action: 'local' };
+      }
+      const record = await deps.regenerator.regenerate(host, rootUuid as string, spend);
       deps.changed?.();
       return { host, action: 'os', kernel: record.kernel, initrd: record.initrd, args: record.args };
     },
-    'installComplete(token, {root_uuid}) — regenerates the node\'s diskless boot files and switches it to boot from its iSCSI root.',
+    'installComplete(token, {root_uuid} | {boot: "local"}) — regenerates the node\'s diskless boot files and switches it to boot from its iSCSI root; or, for a node installed on its own disk, switches it to boot that disk.',
   );
 
   d.register(

@@ -139,3 +139,29 @@ test('reportStatus and getBootConfig; system.listMethods lists the netroot metho
     rmSync(dir, { recursive: true });
   }
 });
+
+test('installComplete {boot: "local"}: a disked node flips to local boot once, with the same token rules', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    await f.store.hosts.add({ name: 'compute-1-0', appliance: 'compute', rack: 1, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:01:01', ip: '127.0.0.4', subnet: '127.0.0.0/8', device: 'eth0' }] });
+    const token = await tokens.issue('compute-1-0', '127.0.0.4');
+    // From another address, with a bad boot value, or a forged token: refused, nothing changes.
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { boot: 'local' }], '127.0.0.2'), /another address/);
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { boot: 'disk' }], '127.0.0.4'), /facts\.boot must be "local"/);
+    await assert.rejects(call(port, 'netroot.installComplete', ['x'.repeat(43), { boot: 'local' }], '127.0.0.4'), /not valid/);
+    assert.equal((await f.store.hosts.get('compute-1-0'))?.bootAction, 'install');
+    const r = (await call(port, 'netroot.installComplete', [token, { boot: 'local' }], '127.0.0.4')) as Record<string, string>;
+    assert.deepEqual(r, { host: 'compute-1-0', action: 'local' });
+    const h = await f.store.hosts.get('compute-1-0');
+    assert.equal(h?.bootAction, 'local');
+    assert.equal(h?.state, 'installed');
+    assert.equal(await f.store.boot.get('compute-1-0'), null, 'no diskless boot record for a disked node');
+    await assert.rejects(call(port, 'netroot.installComplete', [token, { boot: 'local' }], '127.0.0.4'), /already used/);
+    const script = await fetch(`http://127.0.0.1:${port}/boot/ipxe/52:54:00:aa:01:01`).then((x) => x.text());
+    assert.match(script, /action local/);
+    assert.match(script, /boots from its next boot device/);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
