@@ -4,6 +4,9 @@
 #   fetch inst.ks → %pre blocks → iscsiname/iscsi (login) → ignoredisk --only-use (must name the
 #   iSCSI LUN) → zerombr/clearpart/part / --fstype=ext4 → liveimg --url=<tar.gz> → /etc/fstab with
 #   UUID= (as Anaconda writes it) → %post blocks (chroot unless --nochroot) → reboot/poweroff.
+# Without an iscsi command the target is the node's first local disk (or ignoredisk --only-use=
+# <name>); `autopart` then means one ext4 root partition, and `bootloader --location=mbr` installs
+# extlinux with the installed root's own /boot/vmlinuz-<v> and /boot/initrd.img-<v>.
 # Commands that only configure what a lab root does not have are accepted and logged as ignored;
 # anything else is an error (the node stops and says which command).
 # Test hooks: NETROOT_CMDLINE (file used instead of /proc/cmdline), NETROOT_KS (a local kickstart
@@ -100,7 +103,8 @@ run_blocks() {
 
 run_blocks pre
 
-initiator="" portal="" port=3260 target="" chap_user="" chap_pass="" only_use="" clear="" root_fs="" liveimg="" final=reboot hostname=
+initiator="" portal="" port=3260 target="" chap_user="" chap_pass="" only_use="" clear="" root_fs="" liveimg="" final=reboot hostname=""
+bootloader=none boot_append=""
 while read -r cmd rest; do
   # shellcheck disable=SC2086
   set -- $rest
@@ -115,6 +119,11 @@ while read -r cmd rest; do
     ignoredisk) only_use=$(opt only-use "$@"); [ -n "$only_use" ] || die "ignoredisk: only --only-use is supported" ;;
     zerombr) ;;
     clearpart) clear=yes ;;
+    autopart) root_fs=ext4; log "autopart: the lab installer makes one ext4 root partition" ;;
+    bootloader)
+      loc=$(opt location "$@"); bootloader=${loc:-mbr}; boot_append=$(opt append "$@")
+      case "$bootloader" in mbr | none) ;; *) die "bootloader --location=$bootloader: the lab installer supports mbr and none" ;; esac
+      ;;
     part)
       [ "${1:-}" = / ] || die "part: the lab installer creates only the root filesystem (part / ...), not ${1:-?}"
       root_fs=$(opt fstype "$@"); root_fs=${root_fs:-ext4}
@@ -126,21 +135,23 @@ while read -r cmd rest; do
       h=$(opt hostname "$@"); [ -n "$h" ] && hostname=$h
       log "network: the installed system configures its NIC itself (dracut, DHCP)${hostname:+; hostname $hostname}"
       ;;
-    lang | keyboard | timezone | rootpw | bootloader | text | cmdline | skipx | firstboot | selinux | firewall | services | eula | user | group | authselect | auth | logging | url | repo | install | graphical)
+    lang | keyboard | timezone | rootpw | text | cmdline | skipx | firstboot | selinux | firewall | services | eula | user | group | authselect | auth | logging | url | repo | install | graphical)
       log "ignored in the lab: $cmd"
       ;;
     *) die "the lab installer does not understand the kickstart command: $cmd" ;;
   esac
 done < "$WORK/main"
 
-[ -n "$initiator" ] || die "no iscsiname: the diskless role must name the node's initiator"
-[ -n "$target" ] || die "no iscsi command: nothing to install onto"
+if [ -n "$target" ]; then
+  [ -n "$initiator" ] || die "no iscsiname: the diskless role must name the node's initiator"
+fi
 [ -n "$root_fs" ] || die "no part / command"
 [ -n "$liveimg" ] || die "no liveimg --url: the lab installs from a root tarball"
 by_path="/dev/disk/by-path/ip-$portal:$port-iscsi-$target-lun-"
 
 if [ "$MODE" = plan ]; then
-  echo "plan: login initiator=$initiator target=$target portal=$portal:$port chap=${chap_user:+yes}"
+  if [ -n "$target" ]; then echo "plan: login initiator=$initiator target=$target portal=$portal:$port chap=${chap_user:+yes}"; else echo "plan: local disk"; fi
+  echo "plan: bootloader $bootloader"
   echo "plan: disk only-use=${only_use:-any} clear=${clear:-no} root=$root_fs"
   echo "plan: liveimg $liveimg"
   run_blocks post
@@ -148,39 +159,60 @@ if [ "$MODE" = plan ]; then
   exit 0
 fi
 
-log "logging in to $target at $portal:$port as $initiator"
-if [ -n "$chap_user" ]; then
-  iscsistart -i "$initiator" -t "$target" -g 1 -a "$portal" -p "$port" -u "$chap_user" -w "$chap_pass" || die "iSCSI login to $target failed"
-else
-  iscsistart -i "$initiator" -t "$target" -g 1 -a "$portal" -p "$port" || die "iSCSI login to $target failed"
-fi
+if [ -n "$target" ]; then
+  log "logging in to $target at $portal:$port as $initiator"
+  if [ -n "$chap_user" ]; then
+    iscsistart -i "$initiator" -t "$target" -g 1 -a "$portal" -p "$port" -u "$chap_user" -w "$chap_pass" || die "iSCSI login to $target failed"
+  else
+    iscsistart -i "$initiator" -t "$target" -g 1 -a "$portal" -p "$port" || die "iSCSI login to $target failed"
+  fi
 
-# The LUN's disk: a SCSI disk whose sysfs path runs through an iSCSI session (no udev here, so
-# /dev/disk/by-path does not exist; the name ignoredisk gives is checked against the login instead).
-dev="" lun=""
-i=0
-while [ -z "$dev" ] && [ $i -lt 100 ]; do
-  for b in /sys/block/sd*; do
-    [ -e "$b" ] || continue
-    path=$(readlink -f "$b/device")
-    case "$path" in *session*) dev=/dev/${b##*/}; lun=${path##*:} ;; esac
+  # The LUN's disk: a SCSI disk whose sysfs path runs through an iSCSI session (no udev here, so
+  # /dev/disk/by-path does not exist; the name ignoredisk gives is checked against the login instead).
+  dev="" lun=""
+  i=0
+  while [ -z "$dev" ] && [ $i -lt 100 ]; do
+    for b in /sys/block/sd*; do
+      [ -e "$b" ] || continue
+      path=$(readlink -f "$b/device")
+      case "$path" in *session*) dev=/dev/${b##*/}; lun=${path##*:} ;; esac
+    done
+    [ -z "$dev" ] && sleep 0.2
+    i=$((i + 1))
   done
-  [ -z "$dev" ] && sleep 0.2
-  i=$((i + 1))
-done
-[ -n "$dev" ] || die "no disk appeared after the iSCSI login"
-if [ -n "$only_use" ]; then
-  case "$only_use" in
-    "$by_path$lun" | "$by_path"0x*) ;;
-    *) die "ignoredisk --only-use=$only_use is not the logged-in LUN ($by_path$lun)" ;;
-  esac
+  [ -n "$dev" ] || die "no disk appeared after the iSCSI login"
+  if [ -n "$only_use" ]; then
+    case "$only_use" in
+      "$by_path$lun" | "$by_path"0x*) ;;
+      *) die "ignoredisk --only-use=$only_use is not the logged-in LUN ($by_path$lun)" ;;
+    esac
+  fi
+  log "iscsi login ok: $dev is lun $lun"
+else
+  # A local disk: the one ignoredisk names, else the first disk that is not on an iSCSI session.
+  dev=""
+  i=0
+  while [ -z "$dev" ] && [ $i -lt 50 ]; do
+    for b in /sys/block/sd* /sys/block/vd* /sys/block/hd* /sys/block/nvme*n*; do
+      [ -e "$b" ] || continue
+      case "$(readlink -f "$b/device")" in *session*) continue ;; esac
+      name=${b##*/}
+      if [ -n "$only_use" ] && [ "$only_use" != "$name" ] && [ "$only_use" != "/dev/$name" ]; then continue; fi
+      dev=/dev/$name
+      break
+    done
+    [ -z "$dev" ] && sleep 0.2
+    i=$((i + 1))
+  done
+  [ -n "$dev" ] || die "no local disk${only_use:+ named $only_use} to install onto"
+  log "local disk: $dev"
 fi
-log "iscsi login ok: $dev is lun $lun"
 
 [ -n "$clear" ] && dd if=/dev/zero of="$dev" bs=512 count=2048 2>/dev/null
-printf 'o\nn\np\n1\n\n\nw\n' | fdisk "$dev" >/dev/null 2>&1
+# One primary partition over the whole disk, marked active (the MBR code boots the active one).
+printf 'o\nn\np\n1\n\n\na\n1\nw\n' | fdisk "$dev" >/dev/null 2>&1
 blockdev --rereadpt "$dev" 2>/dev/null
-part="${dev}1"
+case "$dev" in *[0-9]) part="${dev}p1" ;; *) part="${dev}1" ;; esac
 i=0
 while [ ! -b "$part" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -b "$part" ] || die "partition $part did not appear"
@@ -206,6 +238,29 @@ log "image unpacked"
 mount --bind /dev "$SYSIMAGE/dev"
 mount -t proc proc "$SYSIMAGE/proc"
 mount -t sysfs sysfs "$SYSIMAGE/sys"
+if [ "$bootloader" = mbr ]; then
+  kernel=$(ls "$SYSIMAGE"/boot/vmlinuz-* 2>/dev/null | sort | tail -n 1)
+  [ -n "$kernel" ] || die "bootloader: no /boot/vmlinuz-<version> in the installed root"
+  kver=${kernel##*/vmlinuz-}
+  [ -f "$SYSIMAGE/boot/initrd.img-$kver" ] || die "bootloader: no /boot/initrd.img-$kver in the installed root"
+  command -v extlinux >/dev/null 2>&1 && [ -f /usr/lib/netroot/mbr.bin ] || die "bootloader --location=mbr: this installer has no extlinux (build it on a frontend with the extlinux and syslinux-common packages)"
+  consoles=""
+  for w in $cmdline; do case "$w" in console=*) consoles="$consoles $w" ;; esac; done
+  mkdir -p "$SYSIMAGE/boot/extlinux"
+  {
+    echo "DEFAULT linux"
+    echo "PROMPT 0"
+    echo "TIMEOUT 1"
+    echo "LABEL linux"
+    echo "  KERNEL /boot/vmlinuz-$kver"
+    echo "  INITRD /boot/initrd.img-$kver"
+    echo "  APPEND root=UUID=$uuid ro$consoles${boot_append:+ $boot_append}"
+  } > "$SYSIMAGE/boot/extlinux/extlinux.conf"
+  extlinux --install "$SYSIMAGE/boot/extlinux" >/dev/null 2>&1 || die "extlinux --install failed"
+  dd if=/usr/lib/netroot/mbr.bin of="$dev" bs=440 count=1 conv=notrunc 2>/dev/null || die "cannot write the MBR boot code to $dev"
+  log "bootloader: extlinux on $dev, kernel $kver"
+fi
+
 run_blocks post
 log "%post done"
 umount "$SYSIMAGE/sys" "$SYSIMAGE/proc" "$SYSIMAGE/dev"

@@ -1,7 +1,10 @@
 // The lab installer initrd: the base initrd (buildBaseInitrd, unchanged) followed by a second
 // gzipped newc archive with /etc/netroot/install.sh, mkfs.ext4 (e2fsprogs) and the shared
 // libraries `ldd` lists for it (those the base already holds are not repeated), and
-// /etc/mke2fs.conf. The kernel unpacks concatenated archives in order.
+// /etc/mke2fs.conf; with the host's extlinux and syslinux MBR (Debian: extlinux, syslinux-common),
+// also /sbin/extlinux and /usr/lib/netroot/mbr.bin for `bootloader --location=mbr` on disked nodes
+// (without them the installer refuses that command by name). The kernel unpacks concatenated
+// archives in order.
 import { spawn } from 'node:child_process';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +18,9 @@ export interface InstallerInitrdOptions extends BaseInitrdOptions {
   mkfs?: string;
   /** mke2fs.conf on the build host; absent is fine (mke2fs has built-in defaults). */
   mke2fsConf?: string;
+  /** extlinux and the syslinux MBR boot code on the build host; absent: no bootloader support. */
+  extlinux?: string;
+  mbr?: string;
 }
 
 export interface InstallerInitrdResult extends BaseInitrdResult {
@@ -49,6 +55,10 @@ export async function buildInstallerInitrd(opts: InstallerInitrdOptions): Promis
   const installSh = await readFile(join(templatesDir, 'lab-installer', 'install.sh'));
   const extraLibs = await ldd(mkfs);
   const conf = await readFile(opts.mke2fsConf ?? '/etc/mke2fs.conf').catch(() => null);
+  const extlinuxPath = opts.extlinux ?? '/usr/bin/extlinux';
+  const extlinux = await readFile(extlinuxPath).catch(() => null);
+  const mbr = await readFile(opts.mbr ?? '/usr/lib/syslinux/mbr/mbr.bin').catch(() => null);
+  if (extlinux && mbr) extraLibs.push(...(await ldd(extlinuxPath)));
 
   const base = await buildBaseInitrd(opts);
   const w = new CpioWriter({ mtime: opts.mtime ?? 0 });
@@ -56,6 +66,11 @@ export async function buildInstallerInitrd(opts: InstallerInitrdOptions): Promis
   w.file('etc/netroot/install.sh', installSh, { mode: 0o755 });
   w.file('sbin/mkfs.ext4', mkfsBytes, { mode: 0o755 });
   if (conf) w.file('etc/mke2fs.conf', conf, { mode: 0o644 });
+  if (extlinux && mbr) {
+    w.file('sbin/extlinux', extlinux, { mode: 0o755 });
+    w.dir('usr').dir('usr/lib').dir('usr/lib/netroot');
+    w.file('usr/lib/netroot/mbr.bin', mbr, { mode: 0o644 });
+  }
   const installerLibraries: string[] = [];
   for (const lib of extraLibs) {
     if (base.libraries.includes(lib) || installerLibraries.includes(lib)) continue;

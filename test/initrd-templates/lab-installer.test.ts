@@ -56,6 +56,7 @@ test('plans the diskless subset of a kickstart in Anaconda order', { skip }, () 
   assert.deepEqual(lines, [
     'plan: %pre 001 interpreter=/bin/sh nochroot=no',
     'plan: login initiator=iqn.2026-11.local.netroot:init:compute-0-0 target=iqn.2026-11.local.netroot:compute-0-0 portal=10.1.1.1:3260 chap=yes',
+    'plan: bootloader none',
     'plan: disk only-use=/dev/disk/by-path/ip-10.1.1.1:3260-iscsi-iqn.2026-11.local.netroot:compute-0-0-lun-0 clear=yes root=ext4',
     'plan: liveimg http://10.1.1.1:8080/boot/files/lab/root.tar.gz',
     'plan: %post 002 interpreter=/bin/sh nochroot=yes',
@@ -66,9 +67,19 @@ test('plans the diskless subset of a kickstart in Anaconda order', { skip }, () 
   assert.doesNotMatch(r.out, /s3cret/, 'the CHAP secret is never printed');
 });
 
+test('a disked kickstart (no iscsi): the first local disk, autopart as one ext4 root, an MBR bootloader', { skip }, () => {
+  const disked = KS.replace(/^iscsiname.*\n/m, '').replace(/^iscsi .*\n/m, '').replace(/^ignoredisk.*\n/m, '')
+    .replace('part / --fstype=ext4 --grow', 'autopart --type=plain').replace('bootloader --location=none', 'bootloader --location=mbr');
+  const r = plan(disked);
+  assert.equal(r.code, 0, r.out);
+  const lines = r.out.split('\n').filter((l) => l.startsWith('plan:'));
+  assert.deepEqual(lines.slice(1, 4), ['plan: local disk', 'plan: bootloader mbr', 'plan: disk only-use=any clear=yes root=ext4']);
+});
+
 test('anything it does not understand is an error naming it', { skip }, () => {
   const cases: Array<[string, RegExp]> = [
-    [KS.replace('zerombr\n', 'autopart\n'), /does not understand the kickstart command: autopart/],
+    [KS.replace('zerombr\n', 'volgroup vg0 pv.01\n'), /does not understand the kickstart command: volgroup/],
+    [KS.replace('bootloader --location=none', 'bootloader --location=partition'), /supports mbr and none/],
     [KS.replace('part / --fstype=ext4 --grow', 'part /home --fstype=ext4'), /creates only the root filesystem/],
     [KS.replace('part / --fstype=ext4 --grow', 'part / --fstype=xfs'), /only --fstype=ext4/],
     [KS.replace('%pre\n', '%include /tmp/x\n%pre\n'), /unsupported section %include/],
