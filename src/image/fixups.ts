@@ -9,9 +9,12 @@
 //   - Debian: iscsid.service's ExecStartPre (/lib/open-iscsi/startup-checks.sh) is not copied
 //     into the initrd by dracut 059, so iscsid fails there ("Initiatorname required"): install it;
 //   - Debian: open-iscsi keeps the root's session at shutdown (iscsi.initramfs marker +
-//     ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1) instead of logging out from under its own root.
+//     ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1) instead of logging out from under its own root;
+//   - no SSH host keys baked into the image (every node would share them): the image's keys are
+//     removed and sshd's unit makes missing ones (ssh-keygen -A) on the node's first boot; they
+//     then live on the node's own volume.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RootFacts } from './root-check.js';
 
@@ -54,6 +57,19 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
     const kept = old.split('\n').filter((l) => !/^\s*ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=/.test(l)).join('\n').trimEnd();
     await put(root, def, `${kept}${kept ? '\n' : ''}ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n`);
     done.push('open-iscsi: keeps the root session at shutdown (iscsi.initramfs, ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1)');
+  }
+  // Debian's packages make host keys at install time; EL's sshd-keygen units make missing ones at
+  // boot already. Debian's ssh.service checks its config (sshd -t) first, which fails without keys,
+  // so the drop-in replaces ExecStartPre with: make missing keys, then the same check.
+  const hostKeys = existsSync(join(root, 'etc/ssh')) ? (await readdir(join(root, 'etc/ssh'))).filter((n) => /^ssh_host_.*_key(\.pub)?$/.test(n)) : [];
+  if (debian && hostKeys.length && existsSync(join(root, 'lib/systemd/system/ssh.service'))) {
+    for (const k of hostKeys) await rm(join(root, 'etc/ssh', k));
+    await put(
+      root,
+      'etc/systemd/system/ssh.service.d/netroot-host-keys.conf',
+      '# netroot: each node makes its own SSH host keys on its first boot (none are in the image).\n[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
+    );
+    done.push(`etc/ssh: ${hostKeys.length} host key files removed; ssh.service makes the node's own on its first boot`);
   }
   return done;
 }
