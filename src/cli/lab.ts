@@ -3,16 +3,22 @@
 // running in a private network namespace, boot diskless, reboot; progress per node, then the time
 // from power-on to diskless root per node. The lab has its own state directory (<dir>/state), never
 // the operator's. `up` keeps the lab frontend running until `lab down` (or Ctrl-C) unless --exit.
+// With --image NAME (an image of this frontend: netroot image build|import), each node instead
+// installs that real OS onto its LUN (or, --disked, onto its own virtual disk), boots it with the
+// image's dracut into multi-user.target, is logged in to over SSH, rebooted and powered off
+// (src/lab/real-os.ts); --uefi boots the nodes with OVMF.
 // Needs root (network namespaces, tap devices, QEMU).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext } from './context.js';
 import { parse, noExtra, intFlag, badVerb } from './args.js';
 import { json } from './output.js';
 import { UserError } from '../errors.js';
-import { FullLab, pidAlive, removeStale } from '../lab/index.js';
+import { FullLab, RealOsNode, labSshKey, pidAlive, removeStale } from '../lab/index.js';
+import { ImageRegistry } from '../image/index.js';
 
 export const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
+       netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
 
 /** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
@@ -22,22 +28,53 @@ function selfCommand(): string[] {
 
 export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' } }, USAGE);
+  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' }, image: { type: 'string' }, uefi: { type: 'boolean' }, disked: { type: 'boolean' } }, USAGE);
   noExtra(p, 0, USAGE);
   const dir = v.dir ?? join(ctx.config.stateDir, 'lab');
   const pidFile = join(dir, 'lab.pid');
   switch (verb) {
     case 'up': {
       if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
-      const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? 2;
+      if ((v.uefi || v.disked) && !v.image) throw new UserError('E_USAGE', `--uefi and --disked go with --image\nusage: ${USAGE}`);
+      const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? (v.image ? 1 : 2);
+      // The image is checked before anything starts: a missing or broken one is the operator's to fix.
+      const image = v.image ? { name: v.image, dir: new ImageRegistry(ctx.config.tftp.root).imageDir(v.image) } : undefined;
+      if (image) await new ImageRegistry(ctx.config.tftp.root).get(image.name);
       if (existsSync(pidFile) && pidAlive(Number(readFileSync(pidFile, 'utf8')))) throw new UserError('E_LAB_RUNNING', `a lab is already running from ${dir} (pid ${readFileSync(pidFile, 'utf8').trim()}): netroot lab down --dir ${dir}`);
       rmSync(join(dir, 'state'), { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       writeFileSync(pidFile, `${process.pid}\n`);
       const t0 = Date.now();
       const progress = (node: string, what: string) => ctx.io.err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${node}: ${what}\n`);
-      const full = new FullLab({ workDir: dir, netroot: selfCommand(), nodes, onProgress: progress });
+      mkdirSync(dir, { recursive: true });
+      const key = image ? labSshKey(dir) : undefined;
+      const full = new FullLab({
+        workDir: dir, netroot: selfCommand(), nodes, onProgress: progress,
+        ...(image && key ? { image, volumeGiB: 2, memoryMb: 1024, sshPublicKey: key.pub, stageDeadlineMs: 600_000 } : {}),
+      });
       try {
+        if (image && key) {
+          await full.up();
+          const os = new RealOsNode(full, key.key, progress);
+          const lives = [];
+          for (let i = 0; i < nodes; i++) {
+            const disk = v.disked ? join(dir, `disk-${i}.img`) : undefined;
+            if (disk) {
+              writeFileSync(disk, '');
+              truncateSync(disk, 2 * 2 ** 30); // sparse, like a blank 2 GiB disk
+            }
+            lives.push(await os.life({ index: i, firmware: v.uefi ? 'uefi' : 'bios', stageDeadlineMs: 600_000, ...(disk ? { disk } : {}) }));
+          }
+          if (v.json) ctx.io.out(json(lives.map(({ journal: _j, ...l }) => l)));
+          else
+            for (const l of lives)
+              ctx.io.out(`${l.host} ${l.mac} ${l.ip} (${l.firmware}${v.disked ? ', disked' : ', diskless'}): install ${l.installSeconds.toFixed(1)} s, power-on to multi-user.target ${l.bootSeconds.toFixed(1)} s (again ${l.secondBootSeconds.toFixed(1)} s), systemctl reboot ${l.rebootSeconds.toFixed(1)} s, poweroff ${l.poweroffSeconds.toFixed(1)} s, file kept across reboot: ${l.persisted ? 'yes' : 'NO'}\n`);
+          if (!v.exit) {
+            ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
+            await new Promise<never>(() => {});
+          }
+          return 0;
+        }
         const lives = await full.run();
         if (v.json) ctx.io.out(json(lives));
         else
@@ -55,7 +92,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     case 'down': {
-      if (v.nodes !== undefined || v.exit) throw new UserError('E_USAGE', `lab down takes neither --nodes nor --exit\nusage: ${USAGE}`);
+      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked) throw new UserError('E_USAGE', `lab down takes only --dir\nusage: ${USAGE}`);
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       if (pid > 0 && pidAlive(pid)) {
         process.kill(pid, 'SIGTERM');

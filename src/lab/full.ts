@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, type LabNode } from './lab.js';
+import { Lab, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -27,8 +27,27 @@ export const LAB_ROOT_BOOTED = 'netroot-root: booted';
 export const LAB_ROOT_READY = 'netroot-root: ready';
 export const LAB_INSTALL_DONE = 'installation complete';
 
+/** An OS image directory (netroot image build/import) that the lab's nodes install and boot. */
+export interface LabImage {
+  name: string;
+  /** The image directory (vmlinuz, initrd.img, root.tar.gz, manifest.json); hard-linked into the lab. */
+  dir: string;
+}
+
+/** A node's machine: its firmware, and a raw disk image for a disked node (none: diskless). */
+export interface NodeHardware {
+  firmware?: Firmware;
+  disk?: string;
+}
+
 export interface FullLabOptions {
   workDir: string;
+  /** Real OS: compute-diskless gets os_image=<name> (the image's dracut initrd boots the nodes). */
+  image?: LabImage;
+  /** Each node's iSCSI volume (GiB). Default 0.0625 (the busybox lab root); a real OS needs ~2. */
+  volumeGiB?: number;
+  /** Public key the kickstart installs for root (attribute ssh_authorized_key). */
+  sshPublicKey?: string;
   /** argv prefix that runs the netroot CLI, e.g. [node, --import, tsx, test/helpers/netroot.ts]. */
   netroot: string[];
   nodes: number;
@@ -125,10 +144,10 @@ http: { host: 0.0.0.0, port: 8080 }
 dhcp: { interfaces: [br0] }
 tftp: { enabled: false }
 iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
-storage: { defaultVolumeGiB: 0.0625${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
+storage: { defaultVolumeGiB: ${this.o.volumeGiB ?? 0.0625}${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
 boot:
   installArgs: "netroot.mode=install console=ttyS0 panic=-1"
-  disklessArgs: "console=ttyS0 panic=-1 netroot.lab=poweroff"
+  disklessArgs: "${this.o.image ? 'console=ttyS0 panic=-1' : 'console=ttyS0 panic=-1 netroot.lab=poweroff'}"
 `,
     );
     const step = async (what: string, ...args: string[]) => {
@@ -139,8 +158,20 @@ boot:
     // The kernel is the installed one (the lab's QEMU nodes boot it; src/lab/test-images.ts).
     await step('built the base initrd', 'initrd', 'build-base', '--kernel-version', kernelVersion(installedKernel()));
     await step('built the installer initrd', 'initrd', 'build-installer', '--kernel-version', kernelVersion(installedKernel()));
-    await step('built the lab root tarball', 'initrd', 'build-lab-root');
-    await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
+    if (this.o.image) {
+      // Hard links: the image is gigabytes and read-only; the lab's boot root serves it as is.
+      const dest = join(this.stateDir, 'tftpboot', 'images', this.o.image.name);
+      mkdirSync(join(dest, '..'), { recursive: true });
+      const cp = spawnSync('cp', ['-al', this.o.image.dir, dest]);
+      if (cp.status !== 0) throw new NetrootError('E_LAB_IMAGE', `cannot link ${this.o.image.dir} into the lab: ${cp.stderr}`);
+      await this.cliOk('image', 'show', this.o.image.name);
+      await this.cliOk('attr', 'set', 'os_image', this.o.image.name, '--appliance', 'compute-diskless');
+      this.o.onProgress?.('frontend', `image ${this.o.image.name} for compute-diskless`);
+    } else {
+      await step('built the lab root tarball', 'initrd', 'build-lab-root');
+      await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
+    }
+    if (this.o.sshPublicKey) await this.cliOk('attr', 'set', 'ssh_authorized_key', this.o.sshPublicKey);
     await this.startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
   }
@@ -202,9 +233,9 @@ boot:
   }
 
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
-  private async stage(host: string, mac: string, what: string, until: RegExp, timed = until): Promise<{ node: LabNode; seconds: number }> {
+  async stage(host: string, mac: string, what: string, until: RegExp, timed = until, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     const t = Date.now();
-    const node = this.lab.bootNode({ mac, firmware: 'bios', memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
+    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
     this.o.onProgress?.(host, `${what}: power on`);
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;
@@ -225,7 +256,7 @@ boot:
    * DISCOVER) and every plugin has run: boot=install is set last (90-boot-action), after the
    * volume exists (40-iscsi-allocation). Reads the database through the CLI, as an administrator would.
    */
-  private async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
+  async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
       const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; bootAction?: string; interfaces?: Array<{ mac: string; ip: string | null }> }>;
@@ -238,9 +269,10 @@ boot:
     throw new NetrootError('E_LAB_DISCOVERY', `${mac} was not discovered within ${deadlineMs / 1000} s\nfrontend log tail:\n${this.frontendErr.slice(-4000)}`);
   }
 
-  private installStage(label: string, mac: string): Promise<{ node: LabNode; seconds: number }> {
+  installStage(label: string, mac: string, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     // The installer's last line before `reboot -f`; QEMU (-no-reboot) then exits.
-    return this.stage(label, mac, 'install', new RegExp(`${LAB_INSTALL_DONE}: reboot`));
+    const done = new RegExp(`${LAB_INSTALL_DONE}: reboot`);
+    return this.stage(label, mac, 'install', done, done, hw);
   }
 
   /** One node's life after it was added: install (already powered on, or now), diskless boot, diskless boot again. */
