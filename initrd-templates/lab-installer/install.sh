@@ -6,7 +6,8 @@
 #   UUID= (as Anaconda writes it) → %post blocks (chroot unless --nochroot) → reboot/poweroff.
 # Without an iscsi command the target is the node's first local disk (or ignoredisk --only-use=
 # <name>); `autopart` then means one ext4 root partition, and `bootloader --location=mbr` installs
-# extlinux with the installed root's own /boot/vmlinuz-<v> and /boot/initrd.img-<v>.
+# extlinux with the installed root's own /boot/vmlinuz-<v> and /boot/initrd.img-<v> (the image's
+# dracut initrd, fetched from beside the liveimg tarball when the root has none).
 # Commands that only configure what a lab root does not have are accepted and logged as ignored;
 # anything else is an error (the node stops and says which command).
 # Test hooks: NETROOT_CMDLINE (file used instead of /proc/cmdline), NETROOT_KS (a local kickstart
@@ -242,7 +243,12 @@ if [ "$bootloader" = mbr ]; then
   kernel=$(ls "$SYSIMAGE"/boot/vmlinuz-* 2>/dev/null | sort | tail -n 1)
   [ -n "$kernel" ] || die "bootloader: no /boot/vmlinuz-<version> in the installed root"
   kver=${kernel##*/vmlinuz-}
-  [ -f "$SYSIMAGE/boot/initrd.img-$kver" ] || die "bootloader: no /boot/initrd.img-$kver in the installed root"
+  if [ ! -f "$SYSIMAGE/boot/initrd.img-$kver" ]; then
+    # Anaconda runs the installed system's dracut here. netroot serves an image's dracut initrd
+    # (built by that same dracut with the image's own configuration) next to its root tarball,
+    # images/<name>/initrd.img: fetching it saves minutes of dracut under emulation.
+    wget -q -O "$SYSIMAGE/boot/initrd.img-$kver" "${liveimg%/*}/initrd.img" || die "bootloader: no /boot/initrd.img-$kver in the installed root, and none at ${liveimg%/*}/initrd.img"
+  fi
   command -v extlinux >/dev/null 2>&1 && [ -f /usr/lib/netroot/mbr.bin ] || die "bootloader --location=mbr: this installer has no extlinux (build it on a frontend with the extlinux and syslinux-common packages)"
   consoles=""
   for w in $cmdline; do case "$w" in console=*) consoles="$consoles $w" ;; esac; done
