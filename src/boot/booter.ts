@@ -10,6 +10,7 @@ import type { BootSpec } from './spec.js';
 import { renderIpxe, renderPxelinux, renderGrub, type RenderUrls } from './render.js';
 import type { KickstartService } from './kickstart.js';
 import { imageOfBootPath } from './os-image.js';
+import { installSource } from './install-source.js';
 
 export interface DhcpAnswer {
   host: string;
@@ -53,13 +54,17 @@ export class Booter {
   async specForHost(host: Host, mac = host.interfaces[0]?.mac ?? ''): Promise<BootSpec> {
     const b = this.config.boot;
     switch (host.bootAction) {
-      case 'install':
+      case 'install': {
+        // The host's attributes decide the installer (install_kernel/initrd/stage2/repo) and must
+        // resolve (an os_image that is gone refuses the install rather than installing nothing).
+        const src = installSource(await this.kickstarts.attributesOf(host), { kernel: b.installKernel, initrd: b.installInitrd });
         return {
           action: 'install', host: host.name, mac,
-          kernel: b.installKernel,
-          initrds: [{ name: 'initrd.img', path: b.installInitrd }],
-          args: `inst.ks=${this.kickstartUrl(host.name)} ip=dhcp ${b.installArgs}`,
+          kernel: src.kernel,
+          initrds: [{ name: 'initrd.img', path: src.initrd }],
+          args: `inst.ks=${this.kickstartUrl(host.name)} ip=dhcp${src.args ? ' ' + src.args : ''} ${b.installArgs}`,
         };
+      }
       case 'os': {
         const rec = await this.repos.boot.get(host.name);
         if (!rec) throw new UserError('E_NO_BOOT_RECORD', `${host.name} has boot action os but no diskless boot files yet (install it first: netroot host set ${host.name} boot=install)`);
