@@ -2,20 +2,35 @@
 // embedded iSCSI target, per-node overlay with CHAP) vs the peer stack (dnsmasq DHCP + TFTP, tgt)
 // booting the same kernel, the same base initrd and the same root (a copy of the LUN netroot
 // installed), in one run. Also prints each node's full life (add → install → diskless → reboot).
+// Then the real-OS line (bench/lib/real-os-boot.ts): a Debian 12 image with its own dracut, on
+// netroot against dnsmasq + HTTP + tgt, plus image build and install times (LUN vs local disk).
 // Needs root. Not a test: the machine is shared, figures are noisy; never run in CI.
 //   BENCH_NODES (default 1): nodes in the netroot lab (they run in parallel, as in `netroot lab up`).
+//   BENCH_BOOT=busybox|os|busybox,os (default both); BENCH_RUNS (boots per side, default 5);
+//   BENCH_INSTALL_RUNS (installs per target, default 5); BENCH_IMAGE=<image dir> reuses an image.
 import { appendFileSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FullLab, LAB_ROOT_BOOTED, measurePeerDisklessBoot } from '../src/lab/index.js';
 import { openStore } from '../src/store/index.js';
 import { tempStateDir } from '../test/helpers/tmp.js';
+import { realOsBench } from './lib/real-os-boot.js';
 
 const nodes = Number(process.env.BENCH_NODES ?? 1);
 const dir = tempStateDir('nrt-bench-boot-');
 const log = join(dir, 'console.log');
 const say = (s: string) => process.stdout.write(`${s}\n`);
+const parts = (process.env.BENCH_BOOT ?? 'busybox,os').split(',');
 let ok = false;
 try {
+  if (parts.includes('busybox')) await busyboxBench();
+  if (parts.includes('os')) await realOsBench({ dir, runs: Number(process.env.BENCH_RUNS ?? 5), installRuns: Number(process.env.BENCH_INSTALL_RUNS ?? 5), say });
+  ok = true;
+} finally {
+  if (ok) rmSync(dir, { recursive: true, force: true });
+  else say(`# kept ${dir} (console logs in it)`);
+}
+
+async function busyboxBench(): Promise<void> {
   const full = new FullLab({
     workDir: join(dir, 'netroot'),
     netroot: [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'],
@@ -53,8 +68,4 @@ try {
     say(`# ${l.host}: full life ${fmt(l.lifeSeconds)} s = install ${fmt(l.installSeconds)} s (power-on → installer reboot) + diskless ${fmt(l.disklessSeconds)} s + reboot ${fmt(l.rebootSeconds)} s (power-on → root), root kept boot ${l.persistedBoot}`);
   say(`# peer boots: ${peer.map((p) => fmt(p.seconds)).join(' s, ')} s`);
   say(`diskless boot (power-on → root): netroot ${fmt(ours)} s, dnsmasq+tgt ${fmt(theirs)} s, ratio ${(ours / theirs).toFixed(2)} (lower is better)`);
-  ok = true;
-} finally {
-  if (ok) rmSync(dir, { recursive: true, force: true });
-  else say(`# kept ${dir} (console log ${log})`);
 }

@@ -20,6 +20,15 @@ export interface PeerLabOptions {
   /** Kernel and initrd files to serve (copied into the TFTP root). */
   kernel: string;
   initrd: string;
+  /** More initrds loaded after `initrd` (e.g. a node's overlay), in order. */
+  moreInitrds?: string[];
+  /**
+   * Serve the kernel and initrds over HTTP (busybox httpd on port 8081 in the lab namespace)
+   * instead of TFTP: the peer at its best for tens of megabytes (TFTP is one round trip per block).
+   */
+  http?: boolean;
+  /** Fixed addresses (dnsmasq dhcp-host), so a test can reach a node by its address. */
+  hosts?: Array<{ mac: string; ip: string }>;
   /** Kernel command line; `initrd=<name>` is added. */
   cmdline: string;
   /** First and last address dnsmasq leases; default .100–.200 of the lab subnet. */
@@ -69,20 +78,32 @@ export class PeerLab {
     copyFileSync(IPXE_BIOS, join(this.tftpRoot, 'undionly.kpxe'));
     copyFileSync(IPXE_EFI, join(this.tftpRoot, 'ipxe.efi'));
     copyFileSync(this.opts.kernel, join(this.tftpRoot, 'vmlinuz'));
-    copyFileSync(this.opts.initrd, join(this.tftpRoot, 'initrd.img'));
+    const initrds = [this.opts.initrd, ...(this.opts.moreInitrds ?? [])].map((f, i) => {
+      const name = i === 0 ? 'initrd.img' : `initrd${i}.img`;
+      copyFileSync(f, join(this.tftpRoot, name));
+      return name;
+    });
     const fe = this.lab.frontendAddress;
+    const base = this.opts.http ? `http://${fe}:8081` : `tftp://${fe}`;
     writeFileSync(
       join(this.tftpRoot, 'boot.ipxe'),
-      `#!ipxe\nkernel tftp://${fe}/vmlinuz initrd=initrd.img ${this.opts.cmdline}\ninitrd tftp://${fe}/initrd.img\nboot\n`,
+      `#!ipxe\nkernel ${base}/vmlinuz ${initrds.map((n) => `initrd=${n}`).join(' ')} ${this.opts.cmdline}\n${initrds.map((n) => `initrd ${base}/${n}\n`).join('')}boot\n`,
     );
-    const base = fe.split('.').slice(0, 3).join('.');
-    const [lo, hi] = this.opts.range ?? [`${base}.100`, `${base}.200`];
+    if (this.opts.http) {
+      const httpd = this.lab.spawnInNamespace('busybox', ['httpd', '-f', '-p', `${fe}:8081`, '-h', this.tftpRoot]);
+      const log = output(httpd);
+      await new Promise((r) => setTimeout(r, 300));
+      if (httpd.exitCode !== null) throw new NetrootError('E_LAB_PEER', `busybox httpd exited ${httpd.exitCode}: ${log()}`);
+    }
+    const net = fe.split('.').slice(0, 3).join('.');
+    const [lo, hi] = this.opts.range ?? [`${net}.100`, `${net}.200`];
     const leases = join(this.lab.workDir, 'dnsmasq.leases');
     writeFileSync(leases, '');
     const dnsmasq = this.lab.spawnInNamespace('dnsmasq', [
       '--no-daemon', '--conf-file=/dev/null', '--port=0', '--user=root', '--pid-file=',
       '--interface=br0', '--bind-interfaces', '--log-dhcp', '--dhcp-authoritative',
       `--dhcp-range=${lo},${hi},1h`, `--dhcp-leasefile=${leases}`,
+      ...(this.opts.hosts ?? []).map((h) => `--dhcp-host=${h.mac},${h.ip}`),
       '--enable-tftp', `--tftp-root=${this.tftpRoot}`,
       '--dhcp-match=set:ipxe,175', '--dhcp-match=set:efi64,option:client-arch,7',
       '--dhcp-boot=tag:ipxe,boot.ipxe', '--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi', '--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe',

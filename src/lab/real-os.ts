@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Firmware, LabNode } from './lab.js';
+import type { Firmware, Lab, LabNode } from './lab.js';
 import type { FullLab, NodeHardware } from './full.js';
 import { nodeMac } from './full.js';
 import { NetrootError } from '../errors.js';
@@ -58,16 +58,16 @@ export function labSshKey(dir: string): { key: string; pub: string } {
   return { key, pub: readFileSync(`${key}.pub`, 'utf8').trim() };
 }
 
-export class RealOsNode {
+/** Root's SSH into a lab's nodes (from inside its namespace), and what the lives measure over it. */
+export class LabSsh {
   constructor(
-    private readonly full: FullLab,
-    private readonly sshKey: string,
-    private readonly onProgress: (node: string, what: string) => void = () => {},
+    protected readonly lab: Lab,
+    protected readonly sshKey: string,
   ) {}
 
   /** Runs a command on the node as root over SSH (from inside the lab namespace). */
   async ssh(ip: string, command: string, timeoutMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
-    const child = this.full.lab.spawnInNamespace('ssh', [
+    const child = this.lab.spawnInNamespace('ssh', [
       '-i', this.sshKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
       '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `root@${ip}`, command,
     ]);
@@ -117,7 +117,7 @@ export class RealOsNode {
   }
 
   /** Issues a shutdown command over SSH and times it until QEMU exits; collects stop jobs. */
-  private async shutdown(node: LabNode, ip: string, command: 'reboot' | 'poweroff', deadlineMs: number, stopJobs: string[]): Promise<number> {
+  async shutdown(node: LabNode, ip: string, command: 'reboot' | 'poweroff', deadlineMs: number, stopJobs: string[]): Promise<number> {
     const mark = node.console.output.length;
     const t = Date.now();
     // The connection drops as the node goes down: the command's exit status tells nothing.
@@ -132,6 +132,17 @@ export class RealOsNode {
     }
     if (/timed out/i.test(tail)) throw new NetrootError('E_LAB_SHUTDOWN', `systemctl ${command}: a stop job timed out; console tail:\n${tail.slice(-3000)}`);
     return seconds;
+  }
+
+}
+
+export class RealOsNode extends LabSsh {
+  constructor(
+    private readonly full: FullLab,
+    sshKey: string,
+    private readonly onProgress: (node: string, what: string) => void = () => {},
+  ) {
+    super(full.lab, sshKey);
   }
 
   /**
