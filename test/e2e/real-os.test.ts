@@ -6,7 +6,7 @@
 // no CHAP secret and no I/O or iSCSI connection error; /proc/cmdline no secret.
 // The image is built once per run (about 5 minutes); NETROOT_E2E_IMAGE=<image dir> reuses one.
 // Needs root; skips outside CI when not root.
-import { test, before, after } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +42,12 @@ after(() => {
 /** Journal lines that mean the root disk or its iSCSI connection failed. */
 const JOURNAL_ERRORS = /I\/O error|detected conn error|connection\d*:\d+: .*(error|fail)|iscsi.*(timed out|recovery timed out)|Buffer I\/O|EXT4-fs error|blk_update_request/i;
 
-async function realOsLife(firmware: Firmware, disked = false): Promise<void> {
+/**
+ * `alone`: no other node runs at the same time, so the shutdown times are the node's own and must
+ * meet the target (≤ 15 s). Lives that share the two cores with another prove that no stop job
+ * hangs (each would wait 90 s) and print their times.
+ */
+async function realOsLife(firmware: Firmware, disked = false, alone = true): Promise<void> {
   const dir = tempStateDir(`nrt-e2e-realos-${firmware}${disked ? '-disk' : ''}-`);
   const consoleLog = join(dir, 'console.log');
   const ssh = labSshKey(dir);
@@ -78,8 +83,9 @@ async function realOsLife(firmware: Firmware, disked = false): Promise<void> {
     );
     assert.equal(life.host, 'compute-0-0');
     assert.ok(life.persisted, 'the file written before the reboot is there after it');
-    assert.ok(life.rebootSeconds <= 15, `systemctl reboot took ${life.rebootSeconds.toFixed(1)} s (target ≤ 15 s)`);
-    assert.ok(life.poweroffSeconds <= 15, `systemctl poweroff took ${life.poweroffSeconds.toFixed(1)} s (target ≤ 15 s)`);
+    const limit = alone ? 15 : 60;
+    assert.ok(life.rebootSeconds <= limit, `systemctl reboot took ${life.rebootSeconds.toFixed(1)} s (limit ${limit} s)`);
+    assert.ok(life.poweroffSeconds <= limit, `systemctl poweroff took ${life.poweroffSeconds.toFixed(1)} s (limit ${limit} s)`);
     const bad = life.journal.split('\n').filter((l) => JOURNAL_ERRORS.test(l));
     assert.deepEqual(bad, [], 'no I/O or iSCSI connection errors in the journal');
     const store = openStore(full.stateDir);
@@ -120,12 +126,15 @@ test('real OS (BIOS): a blank node installs the Debian 12 image onto its LUN, bo
   await realOsLife('bios');
 });
 
-test('real OS (UEFI): the same life with OVMF firmware', { skip: e2eSkip, timeout: 30 * 60_000 }, async () => {
-  assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
-  await realOsLife('uefi');
-});
+// UEFI and disked share the two cores (two QEMUs under TCG at once): the run stays within CI's budget.
+describe('real OS, two nodes at once', { concurrency: 2 }, () => {
+  test('real OS (UEFI): the same life with OVMF firmware', { skip: e2eSkip, timeout: 40 * 60_000 }, async () => {
+    assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
+    await realOsLife('uefi', false, false);
+  });
 
-test('real OS (disked): a compute node installs the same image onto its own disk once, then boots from that disk', { skip: e2eSkip, timeout: 30 * 60_000 }, async () => {
-  assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
-  await realOsLife('bios', true);
+  test('real OS (disked): a compute node installs the same image onto its own disk once, then boots from that disk', { skip: e2eSkip, timeout: 40 * 60_000 }, async () => {
+    assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
+    await realOsLife('bios', true, false);
+  });
 });
