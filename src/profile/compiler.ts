@@ -9,6 +9,7 @@ import { nodeFromXml, type NodeFile } from './node-file.js';
 import { graphFromXml, traverse, orderNodes, byCodePoint, type Graph } from './graph.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
+import { checkCommentValue } from './kickstart-attributes.js';
 import { MultiError, UserError, isNetrootError, type NetrootError } from '../errors.js';
 
 export interface ProfileSources {
@@ -162,6 +163,8 @@ export class ProfileCompiler {
     const s: Sections = { main: [], packages: new Set(), pre: [], post: [] };
     const opts = { allowEval: this.src.allowEval ?? false, includeDir: this.src.includeDir ?? join(this.src.rolesDir, '..', 'include') };
     for (const n of order) renderNode(l.nodes.get(n)!, attrs, s, opts);
+    // The header comment shows these: one line each (command-line attributes are checked in render.ts).
+    for (const k of ['hostname', 'appliance'] as const) if (attrs[k] !== undefined) checkCommentValue(k, attrs[k]);
     return renderKickstart({
       hostname: attrs['hostname'] ?? '(no hostname)',
       appliance: attrs['appliance'] ?? rootNode,

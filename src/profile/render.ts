@@ -8,6 +8,7 @@ import { join, sep } from 'node:path';
 import type { NodeFile, Part } from './node-file.js';
 import { passes } from './cond.js';
 import { expandEntities } from './entities.js';
+import { checkCommandEntities } from './kickstart-attributes.js';
 import { UserError } from '../errors.js';
 
 const INCLUDE_MAX_BYTES = 1024 * 1024;
@@ -54,12 +55,18 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   return lines.join('\n') + '\n';
 }
 
-function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions): string {
+/** With `command` (a <main> child), each attribute is checked for its place on the command line. */
+function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions, command?: string): string {
   let out = '';
+  const template = command === undefined ? '' : parts.map((p) => (p.kind === 'text' ? p.text : ' ')).join('');
+  let offset = 0;
   for (const p of parts) {
     const where = `${path}:${p.line}`;
+    const at = offset;
+    offset += p.kind === 'text' ? p.text.length : 1;
     switch (p.kind) {
       case 'text':
+        if (command !== undefined && !p.raw) checkCommandEntities(command, template, at, p.text, attrs, where);
         out += p.raw ? p.text : expandEntities(p.text, attrs, where);
         break;
       case 'file':
@@ -134,7 +141,7 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         break;
       }
       case 'main':
-        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, path, opts).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
+        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, path, opts, it.command).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
         break;
       case 'script': {
         if (!passes(it.filters, attrs)) break;

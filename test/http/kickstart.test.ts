@@ -142,3 +142,53 @@ test('a broken profile: the node gets an error, and its state, its earlier token
     rmSync(join(rolesCopy, '..'), { recursive: true });
   }
 });
+
+test('a bad attribute value: the node gets an error naming the attribute, never a broken kickstart or a secret; it is logged', async () => {
+  const { BAD_VALUES, secretPieces } = await import('../profile/kickstart-bad-values.js');
+  const { createLogger } = await import('../../src/log/logger.js');
+  const dir = tempStateDir('nrt-http-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
+  const logs: string[] = [];
+  const f = createFrontend(config, { logger: createLogger({ write: (l) => logs.push(l) }) });
+  const iface = (n: number) => [{ mac: `52:54:00:aa:00:0${n}`, ip: `127.0.0.${n + 1}`, subnet: '127.0.0.0/8', device: 'eth0' }];
+  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: iface(1) });
+  await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, interfaces: iface(2) });
+  const iscsi: Record<string, string> = { iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1', iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123' };
+  for (const [name, value] of Object.entries(iscsi)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-1', name, value });
+  await f.start();
+  try {
+    const from = { 'compute-0-0': '127.0.0.2', 'compute-0-1': '127.0.0.3' } as const;
+    for (const h of ['compute-0-0', 'compute-0-1'] as const) assert.equal((await get(f.httpPort(), `/install/kickstart/${h}`, from[h])).status, 200, h);
+    for (const bad of BAD_VALUES) {
+      await f.store.attributes.set({ scope: 'host', target: bad.host, name: bad.name, value: bad.value });
+      await f.store.hosts.update(bad.host, { state: 'discovered' });
+      const events = (await f.store.events.list({ kind: 'host.kickstarted' })).length;
+      const logged = logs.length;
+      for (const source of [from[bad.host], '127.0.0.1']) {
+        const r = await get(f.httpPort(), `/install/kickstart/${bad.host}`, source);
+        assert.equal(r.status, 400, `${bad.name} from ${source}: ${r.body}`);
+        const body = JSON.parse(r.body) as { code: string; message: string };
+        assert.equal(body.code, 'E_KICKSTART_ATTRIBUTE');
+        assert.ok(body.message.startsWith(`${bad.name}: the value `), body.message);
+        assert.doesNotMatch(r.body, /%packages|^lang /m, 'no kickstart');
+        if (bad.secret) for (const p of secretPieces(bad.value)) assert.ok(!r.body.includes(p), `${r.body} shows ${p}`);
+      }
+      const lines = logs.slice(logged).filter((l) => l.includes('E_KICKSTART_ATTRIBUTE'));
+      assert.equal(lines.length, 2, `logged: ${logs.slice(logged).join('\n')}`);
+      assert.match(lines[0]!, /request refused .*path="\/install\/kickstart\/compute-0-\d".*status=400/);
+      if (bad.secret) for (const p of secretPieces(bad.value)) assert.ok(!logs.join('\n').includes(p), 'no secret in the log');
+      assert.equal((await f.store.hosts.get(bad.host))?.state, 'discovered', 'the host state is untouched');
+      assert.equal((await f.store.events.list({ kind: 'host.kickstarted' })).length, events, 'no kickstarted event');
+      if (iscsi[bad.name] !== undefined) await f.store.attributes.set({ scope: 'host', target: bad.host, name: bad.name, value: iscsi[bad.name]! });
+      else await f.store.attributes.unset('host', bad.host, bad.name);
+    }
+    await f.store.hosts.add({ name: 'compute_0_9', appliance: 'compute', rack: 0, rank: 9, interfaces: [] });
+    const r = await get(f.httpPort(), '/install/kickstart/compute_0_9');
+    assert.equal(r.status, 400);
+    assert.match(JSON.parse(r.body).message, /^hostname: the value "compute_0_9" is not a host name/);
+    for (const h of ['compute-0-0', 'compute-0-1'] as const) assert.equal((await get(f.httpPort(), `/install/kickstart/${h}`, from[h])).status, 200, `${h} is served again`);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -65,7 +65,7 @@ test('a script line that Anaconda would read as %end or a section header is refu
   }
 });
 
-test('attribute values cannot inject kickstart lines: packages and script args refuse newlines, main commands stay one line', () => {
+test('attribute values cannot inject kickstart lines: packages, script args and main commands refuse newlines', () => {
   const files = {
     'roles/r/a.xml': node('<package>&pkg;</package>'),
     'roles/r/b.xml': node('<post arg="&arg;">echo</post>'),
@@ -78,8 +78,10 @@ test('attribute values cannot inject kickstart lines: packages and script args r
     assert.throws(() => compiler.render('a', { pkg: evil }), (e: Error & { code?: string }) => e.code === 'E_XML_PACKAGE' && /a\.xml:3/.test(e.message));
     assert.equal(/^pkg-ok$/m.test(compiler.render('a', { pkg: 'pkg-ok' })), true);
     assert.throws(() => compiler.render('b', { arg: '--nochroot\n%packages' }), { code: 'E_XML_SCRIPT_ARG' });
-    const ks = compiler.render('c', { tz: 'UTC\n%pre\nreboot' });
-    assert.match(ks, /^timezone UTC %pre reboot$/m);
+    // A main command's attribute is checked for its place (kickstart-attributes.ts): refused by name.
+    assert.throws(() => compiler.render('c', { tz: 'UTC\n%pre\nreboot' }), (e: Error & { code?: string; where?: string }) => e.code === 'E_KICKSTART_ATTRIBUTE' && e.where === 'tz' && /c\.xml:3\)$/.test(e.message));
+    const ks = compiler.render('c', { tz: 'Europe/Paris' });
+    assert.match(ks, /^timezone Europe\/Paris$/m);
     assert.deepEqual(anacondaProblems(ks), []);
   } finally {
     rmSync(dir, { recursive: true });
