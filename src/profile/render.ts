@@ -149,8 +149,9 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
         const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
         // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
-        // inside a heredoc: such a line would cut the script short, so it is refused here.
-        const cut = /^(%end|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body);
+        // inside a heredoc and after leading white space (it strips lines before looking), and reads
+        // `%include` anywhere as an include: such a line would cut or change the script, so it is refused.
+        const cut = /^[ \t]*(%end|%include|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body);
         if (cut) throw new UserError('E_KS_SECTION_LINE', `a line starting with ${cut[1]} inside <${it.section}> would end the section in Anaconda`, { where });
         s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
         break;

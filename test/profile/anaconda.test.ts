@@ -54,8 +54,8 @@ test('a profile using every section kind renders valid Anaconda syntax, %package
   }
 });
 
-test('a script line that Anaconda would read as %end or a section header is refused with file:line', () => {
-  for (const line of ['%end', '%packages', '%post --nochroot']) {
+test('a script line that Anaconda would read as %end, a section header or %include (leading blanks too) is refused with file:line', () => {
+  for (const line of ['%end', '%packages', '%post --nochroot', '  %end', '\t%pre', '%include /tmp/part.ks']) {
     const { dir, compiler } = tree({ 'roles/r/a.xml': node(`<post>\n<file name="/etc/x">\nok\n${line}\n</file>\n</post>`), 'graphs/g/g.xml': graph('') });
     try {
       assert.throws(() => compiler.render('a', { hostname: 'h' }), (e: Error & { code?: string }) => e.code === 'E_KS_SECTION_LINE' && /roles\/r\/a\.xml:3: /.test(e.message), line);
