@@ -9,6 +9,7 @@
 #   root=iscsi:...                     same, and the whole LUN is the root file system
 #   root=UUID=<uuid> | LABEL=<l> | /dev/<dev>
 #   rd.iscsi.initiator=<iqn>           initiator name
+#   rd.iscsi.param=<name>=<value>      open-iscsi session parameter (repeatable; iscsistart -P)
 #   ip=dhcp | ip=<iface>:dhcp | ip=<client>:<peer>:<gw>:<netmask>:<hostname>:<iface>:none
 #   ifname=<name>:<mac>                <name> in ip= means the NIC with that MAC (dracut's form; the
 #                                      NIC is found by address, not renamed)
@@ -35,7 +36,7 @@ nr_reset() {
     nr_ip='' nr_iface='' nr_autoconf='' nr_addr='' nr_peer='' nr_gw='' nr_mask='' nr_hostname=''
     nr_mode='' nr_shell=0 nr_rw=0 nr_rootfstype='' nr_rootflags='' nr_init=/sbin/init nr_timeout=60
     nr_chap_user='' nr_chap_secret='' nr_url_user='' nr_url_secret='' nr_err='' nr_root_dev=''
-    nr_ifname='' nr_ifmac=''
+    nr_ifname='' nr_ifmac='' nr_params=''
 }
 
 # parse_netroot VALUE — RFC 4173 root path → nr_portal nr_port nr_lun nr_target (+ nr_url_user/secret).
@@ -192,6 +193,7 @@ parse_cmdline() {
             netroot=*) nr_netroot=${_arg#netroot=} ;;
             root=*) nr_root=${_arg#root=} ;;
             rd.iscsi.initiator=*) nr_initiator=${_arg#rd.iscsi.initiator=} ;;
+            rd.iscsi.param=*=*) nr_params="$nr_params ${_arg#rd.iscsi.param=}" ;;
             ip=*) nr_ip=${_arg#ip=} ;;
             ifname=*:*) _v=${_arg#ifname=}; nr_ifname=${_v%%:*}; nr_ifmac=${_v#*:} ;;
             rootfstype=*) nr_rootfstype=${_arg#rootfstype=} ;;
@@ -322,6 +324,9 @@ net_up() {
 iscsi_login() {
     set -- -i "$nr_initiator" -t "$nr_target" -g 1 -a "$nr_portal" -p "$nr_port"
     if [ -n "$nr_chap_user" ]; then set -- "$@" -u "$nr_chap_user" -w "$nr_chap_secret"; fi
+    set -f
+    for _p in $nr_params; do set -- "$@" -P "$_p"; done
+    set +f
     mkdir -p /etc/iscsi /run/lock /var/lock
     echo "InitiatorName=$nr_initiator" > /etc/iscsi/initiatorname.iscsi
     _try=1

@@ -6,6 +6,12 @@
 // (eth0 → ens3) before dracut configures them, so a kernel name like eth0 would name nothing.
 // The root path is RFC 4173 (§5): iscsi:<servername>:<protocol>:<port>:<LUN>:<targetname>, an
 // IPv6 server in brackets, protocol empty (= 6, TCP), LUN in hexadecimal.
+// The root's session gets the timers Red Hat documents for an iSCSI root (Storage Administration
+// Guide, "iSCSI root"): no NOP-Out pings (a guest stalled for seconds — a busy hypervisor, TCG —
+// would take its own late timers for a dead target and drop the root's connection) and a long
+// replacement_timeout, so I/O waits for the session to come back instead of failing the root:
+//   rd.iscsi.param=node.session.timeo.replacement_timeout=86400
+//   rd.iscsi.param=node.conn[0].timeo.noop_out_interval=0 rd.iscsi.param=node.conn[0].timeo.noop_out_timeout=0
 // A CHAP secret NEVER goes on the command line (/proc/cmdline is world-readable): it travels in
 // the per-node overlay (etc/netroot/node.conf, mode 0600).
 import { UserError } from '../errors.js';
@@ -121,6 +127,13 @@ export function rootPath(n: Pick<NodeBootInfo, 'portal' | 'port' | 'lun' | 'targ
   return `iscsi:${server(n.portal)}::${n.port}:${formatLun(n.lun)}:${n.targetIqn}`;
 }
 
+/** open-iscsi parameters for a root session (dracut rd.iscsi.param=, iscsistart -P). */
+export const ROOT_SESSION_PARAMS: readonly string[] = [
+  'node.session.timeo.replacement_timeout=86400',
+  'node.conn[0].timeo.noop_out_interval=0',
+  'node.conn[0].timeo.noop_out_timeout=0',
+];
+
 /** The node's kernel arguments. Never contains the CHAP user or secret. */
 export function kernelArgs(node: NodeBootInfo, opts: KernelArgsOptions = {}): string {
   const n = validateNodeBootInfo(node);
@@ -128,6 +141,7 @@ export function kernelArgs(node: NodeBootInfo, opts: KernelArgsOptions = {}): st
     `root=UUID=${n.rootUuid.toLowerCase()}`,
     `netroot=${rootPath(n)}`,
     `rd.iscsi.initiator=${n.initiatorIqn}`,
+    ...ROOT_SESSION_PARAMS.map((p) => `rd.iscsi.param=${p}`),
     ...(n.interface && n.mac ? [`ifname=${n.interface}:${n.mac}`] : []),
     n.interface ? `ip=${n.interface}:dhcp` : 'ip=dhcp',
     'rd.neednet=1',

@@ -11,7 +11,7 @@ export const skipBusybox = BUSYBOX || process.env.CI === 'true' ? false : 'busyb
 const VARS = [
   'nr_root', 'nr_netroot', 'nr_target', 'nr_portal', 'nr_port', 'nr_lun', 'nr_initiator', 'nr_iface', 'nr_autoconf',
   'nr_addr', 'nr_gw', 'nr_mask', 'nr_hostname', 'nr_mode', 'nr_shell', 'nr_rw', 'nr_rootfstype', 'nr_init', 'nr_timeout',
-  'nr_chap_user', 'nr_chap_secret', 'nr_err', 'nr_ifname', 'nr_ifmac',
+  'nr_chap_user', 'nr_chap_secret', 'nr_err', 'nr_ifname', 'nr_ifmac', 'nr_params',
 ];
 
 export interface ShellResult {

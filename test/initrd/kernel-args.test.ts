@@ -20,7 +20,8 @@ test('kernelArgs: the dracut-compatible line, root UUID lower-cased', () => {
   assert.equal(
     kernelArgs(node),
     'root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab netroot=iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root ' +
-      'rd.iscsi.initiator=iqn.2026-11.org.netroot:compute-0-0 ip=eth0:dhcp rd.neednet=1',
+      'rd.iscsi.initiator=iqn.2026-11.org.netroot:compute-0-0 rd.iscsi.param=node.session.timeo.replacement_timeout=86400 ' +
+      'rd.iscsi.param=node.conn[0].timeo.noop_out_interval=0 rd.iscsi.param=node.conn[0].timeo.noop_out_timeout=0 ip=eth0:dhcp rd.neednet=1',
   );
   assert.match(kernelArgs({ ...node, interface: undefined }), / ip=dhcp rd\.neednet=1$/);
   assert.match(kernelArgs(node, { console: 'ttyS0,115200' }), / console=ttyS0,115200$/);
@@ -29,7 +30,7 @@ test('kernelArgs: the dracut-compatible line, root UUID lower-cased', () => {
 
 test("kernelArgs with the boot NIC's MAC: the interface name is bound to it (dracut ifname=), so renaming cannot lose it", () => {
   const bound = { ...node, interface: 'bootnet', mac: '52:54:00:12:34:56' };
-  assert.match(kernelArgs(bound), / rd\.iscsi\.initiator=\S+ ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp rd\.neednet=1$/);
+  assert.match(kernelArgs(bound), / rd\.iscsi\.initiator=\S+ (rd\.iscsi\.param=\S+ ){3}ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp rd\.neednet=1$/);
   // A kernel name would race the kernel's own eth<N> naming; an upper-case or short MAC is not one dracut matches.
   assert.throws(() => kernelArgs({ ...bound, interface: 'eth0' }), /interface "eth0" is a kernel name/);
   assert.throws(() => kernelArgs({ ...bound, mac: '52:54:00:12:34' }), { code: 'E_NODE_BOOT_INFO' });
@@ -43,6 +44,12 @@ test('the busybox /init finds the NIC bound by ifname= by its MAC', { skip: skip
   assert.equal(r.vars['nr_iface'], 'bootnet');
   assert.equal(r.vars['nr_ifname'], 'bootnet');
   assert.equal(r.vars['nr_ifmac'], '52:54:00:12:34:56');
+});
+
+test('the busybox /init takes the root session parameters kernelArgs renders (for iscsistart -P)', { skip: skipBusybox }, () => {
+  const r = runParse(kernelArgs({ ...node, interface: 'bootnet', mac: '52:54:00:12:34:56' }));
+  assert.ok(r.ok, r.vars['nr_err']);
+  assert.equal(r.vars['nr_params']?.trim(), 'node.session.timeo.replacement_timeout=86400 node.conn[0].timeo.noop_out_interval=0 node.conn[0].timeo.noop_out_timeout=0');
 });
 
 test('kernelArgs never carries the CHAP secret or user, whatever they are', () => {
