@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import { buildBaseInitrd, parseLdd, type BaseInitrdOptions, type BaseInitrdResult } from './base.js';
 import { CpioWriter, gzip } from './cpio.js';
+import { INSTALLER_MODULES } from './modules.js';
 import { defaultTemplatesDir } from './overlay.js';
 
 export interface InstallerInitrdOptions extends BaseInitrdOptions {
@@ -60,7 +61,7 @@ export async function buildInstallerInitrd(opts: InstallerInitrdOptions): Promis
   const mbr = await readFile(opts.mbr ?? '/usr/lib/syslinux/mbr/mbr.bin').catch(() => null);
   if (extlinux && mbr) extraLibs.push(...(await ldd(extlinuxPath)));
 
-  const base = await buildBaseInitrd(opts);
+  const base = await buildBaseInitrd({ ...opts, modules: opts.modules ?? INSTALLER_MODULES });
   const w = new CpioWriter({ mtime: opts.mtime ?? 0 });
   w.dir('etc').dir('etc/netroot').dir('sbin');
   w.file('etc/netroot/install.sh', installSh, { mode: 0o755 });

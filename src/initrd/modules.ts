@@ -47,6 +47,18 @@ export const DEFAULT_MODULES: readonly WantedModule[] = Object.freeze([
   { name: 'ext4' },
 ]);
 
+/**
+ * The lab installer also installs disked nodes onto their local disk: the base set plus the disk
+ * controllers of common machines and VMs (IDE/SATA on QEMU's pc and q35, virtio, NVMe).
+ */
+export const INSTALLER_MODULES: readonly WantedModule[] = Object.freeze([
+  ...DEFAULT_MODULES,
+  { name: 'ata_piix', optional: true },
+  { name: 'ahci', optional: true },
+  { name: 'virtio_blk', optional: true },
+  { name: 'nvme', optional: true },
+]);
+
 export function moduleName(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
   return base.replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');

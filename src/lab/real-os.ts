@@ -48,6 +48,10 @@ export interface RealOsLife {
   cmdline: string;
   /** The whole journal of the first boot (checked by the caller for secrets and errors). */
   journal: string;
+  /** `systemctl is-active iscsid` on the running node (it recovers the root's session after a fault). */
+  iscsid: string;
+  /** The root session's recovery timeout (sysfs recovery_tmo), or '' without an iSCSI session. */
+  recoveryTimeout: string;
 }
 
 /** An ed25519 key pair for the lab (no passphrase); returns the private key path and the public key. */
@@ -177,6 +181,8 @@ export class RealOsNode extends LabSsh {
     const token = `netroot-persist-${process.pid}-${Date.now()}`;
     await this.sshOk(n.ip, `echo ${token} > /root/netroot-persist && sync`);
     const journal = await this.sshOk(n.ip, 'journalctl -b --no-pager -o short-monotonic', 60_000);
+    const iscsid = (await this.ssh(n.ip, 'systemctl is-active iscsid')).out.trim();
+    const recoveryTimeout = (await this.ssh(n.ip, 'cat /sys/class/iscsi_session/session*/recovery_tmo 2>/dev/null | head -n 1')).out.trim();
     const rebootSeconds = await this.shutdown(first.node, n.ip, 'reboot', stageDeadlineMs, stopJobs);
     this.onProgress(n.host, `systemctl reboot: ${rebootSeconds.toFixed(1)} s`);
 
@@ -189,7 +195,7 @@ export class RealOsNode extends LabSsh {
     return {
       host: n.host, mac, ip: n.ip, firmware,
       installSeconds: inst.seconds, bootSeconds, rebootSeconds, secondBootSeconds, poweroffSeconds,
-      persisted, stopJobs, cmdline, journal,
+      persisted, stopJobs, cmdline, journal, iscsid, recoveryTimeout,
     };
   }
 }

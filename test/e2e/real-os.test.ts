@@ -8,13 +8,14 @@
 // Needs root; skips outside CI when not root.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FullLab, namespaces } from '../../src/lab/index.js';
 import { RealOsNode, labSshKey, type RealOsLife } from '../../src/lab/index.js';
 import type { Firmware } from '../../src/lab/lab.js';
 import { openStore } from '../../src/store/index.js';
+import { CpioWriter, gzip, readCpio, typeOf } from '../../src/initrd/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
@@ -38,6 +39,22 @@ before(async () => {
 after(() => {
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 });
+
+/**
+ * The node's overlay with a wrong CHAP secret in dracut's credentials (everything else as netroot
+ * rendered it): what a node with a stale or forged overlay would present to the target.
+ */
+function overlayWithWrongSecret(overlay: Buffer, secret: string): Buffer {
+  const w = new CpioWriter({ mtime: 0 });
+  for (const r of readCpio(overlay)) {
+    if (typeOf(r.mode) === 'dir') w.dir(r.name, { mode: r.mode & 0o7777 });
+    else {
+      const text = r.data.toString('utf8');
+      w.file(r.name, r.name === 'etc/netroot/chap.cmdline' ? text.replace(secret, 'WrongSecret12345') : r.data, { mode: r.mode & 0o7777 });
+    }
+  }
+  return gzip(w.finish());
+}
 
 /** Journal lines that mean the root disk or its iSCSI connection failed. */
 const JOURNAL_ERRORS = /I\/O error|detected conn error|connection\d*:\d+: .*(error|fail)|iscsi.*(timed out|recovery timed out)|Buffer I\/O|EXT4-fs error|blk_update_request/i;
@@ -108,6 +125,24 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
         assert.ok(!life.cmdline.includes(secret), 'no CHAP secret in /proc/cmdline');
         assert.ok(!life.journal.includes(secret), 'no CHAP secret in the journal');
         assert.ok(!full.frontendLog.includes(secret), 'no CHAP secret in the frontend log');
+        assert.equal(life.recoveryTimeout, '86400', "the root session waits out a target outage (replacement_timeout)");
+        assert.equal(life.iscsid, 'active', "the root's iscsid runs: it is what re-logs in after a connection fault");
+        if (alone) {
+          // The real dracut with a wrong secret: the target refuses the login and the root never mounts.
+          const path = join(full.stateDir, rec!.overlay!);
+          const good = readFileSync(path);
+          writeFileSync(path, overlayWithWrongSecret(good, secret));
+          const t = Date.now();
+          const node = full.lab.bootNode({ mac: life.mac, firmware, memoryMb: 1024, onLine: (l) => appendFileSync(consoleLog, `wrong secret +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
+          try {
+            await node.waitFor(/authorization failure|Could not log ?in|Login failed|login failed/i, STAGE_MS);
+            assert.doesNotMatch(node.console.output, /EXT4-fs \(sda1\): mounted|Reached target.*Initrd Root Device/, 'the root was never reached');
+            process.stdout.write(`# wrong CHAP secret: dracut's login refused after ${((Date.now() - t) / 1000).toFixed(1)} s, no root\n`);
+          } finally {
+            await node.powerOff();
+            writeFileSync(path, good);
+          }
+        }
       }
     } finally {
       await store.close();
