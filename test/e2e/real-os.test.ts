@@ -104,7 +104,8 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
     assert.ok(life.rebootSeconds <= limit, `systemctl reboot took ${life.rebootSeconds.toFixed(1)} s (limit ${limit} s)`);
     assert.ok(life.poweroffSeconds <= limit, `systemctl poweroff took ${life.poweroffSeconds.toFixed(1)} s (limit ${limit} s)`);
     const bad = life.journal.split('\n').filter((l) => JOURNAL_ERRORS.test(l));
-    assert.deepEqual(bad, [], 'no I/O or iSCSI connection errors in the journal');
+    if (bad.length) writeFileSync(join(dir, 'journal.txt'), life.journal);
+    assert.deepEqual(bad, [], `no I/O or iSCSI connection errors in the journal (whole journal: ${join(dir, 'journal.txt')})`);
     const store = openStore(full.stateDir);
     try {
       const h = await store.hosts.get(life.host);
@@ -152,7 +153,10 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
     await full.down();
     assert.ok(!namespaces().includes(full.lab.namespace), 'the lab is torn down');
     if (ok) rmSync(dir, { recursive: true, force: true });
-    else process.stdout.write(`# kept ${dir} (console log: ${consoleLog})\n`);
+    else {
+      writeFileSync(join(dir, 'frontend.log'), full.frontendLog);
+      process.stdout.write(`# kept ${dir} (console log: ${consoleLog}, frontend log tail: ${join(dir, 'frontend.log')})\n`);
+    }
   }
 }
 
