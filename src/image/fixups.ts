@@ -11,32 +11,48 @@
 //   - Debian: open-iscsi keeps the root's session at shutdown (iscsi.initramfs marker +
 //     ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1) instead of logging out from under its own root;
 //   - no SSH host keys baked into the image (every node would share them): the image's keys are
-//     removed and sshd's unit makes missing ones (ssh-keygen -A) on the node's first boot; they
-//     then live on the node's own volume.
+//     removed when a unit makes missing ones on the node's first boot (Debian: the drop-in below
+//     runs ssh-keygen -A; EL: sshd-keygen@.service), and kept with a warning line otherwise; the
+//     node's own keys then live on its own volume.
+// Every path is resolved inside the root (rootfs.inRoot): a symlink in an imported root never
+// leads a write or a removal to the frontend's own files.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RootFacts } from './root-check.js';
+import { existsIn, inRoot } from './rootfs.js';
 
 async function put(root: string, rel: string, text: string, mode = 0o644): Promise<void> {
-  await mkdir(dirname(join(root, rel)), { recursive: true });
-  await writeFile(join(root, rel), text, { mode });
+  const dir = inRoot(root, dirname(rel));
+  await mkdir(dir, { recursive: true });
+  await writeFile(inRoot(root, rel), text, { mode });
+}
+
+/** Removes `rel` itself (a symlink is removed, not its target). */
+async function remove(root: string, rel: string): Promise<void> {
+  await rm(join(inRoot(root, dirname(rel)), rel.split('/').pop()!), { force: true });
+}
+
+/** Some unit makes missing SSH host keys on the node's first boot. */
+function keysMadeAtBoot(root: string, debian: boolean): boolean {
+  if (debian) return existsIn(root, 'lib/systemd/system/ssh.service') || existsIn(root, 'usr/lib/systemd/system/ssh.service');
+  return existsIn(root, 'usr/lib/systemd/system/sshd-keygen@.service') || existsIn(root, 'lib/systemd/system/sshd-keygen@.service');
 }
 
 export async function applyDisklessFixups(root: string, facts: RootFacts): Promise<string[]> {
   const done: string[] = [];
   const debian = facts.packageTool === 'dpkg';
   const nameFile = 'etc/iscsi/initiatorname.iscsi';
-  if (existsSync(join(root, nameFile))) {
+  if (existsIn(root, nameFile)) {
     if (debian) await put(root, nameFile, 'GenerateName=yes\n', 0o600);
-    else await rm(join(root, nameFile));
+    else await remove(root, nameFile);
     done.push(`${nameFile}: no initiator name shared by every node`);
   }
-  if (existsSync(join(root, 'etc/hostname'))) {
-    await rm(join(root, 'etc/hostname'));
+  if (existsIn(root, 'etc/hostname')) {
+    await remove(root, 'etc/hostname');
     done.push('etc/hostname: removed (the build host\'s name)');
   }
-  const startupChecks = debian && existsSync(join(root, 'lib/open-iscsi/startup-checks.sh')) ? '/lib/open-iscsi/startup-checks.sh' : null;
+  const startupChecks = debian && existsIn(root, 'lib/open-iscsi/startup-checks.sh') ? '/lib/open-iscsi/startup-checks.sh' : null;
   await put(
     root,
     'etc/dracut.conf.d/90-netroot.conf',
@@ -50,10 +66,10 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
     ].join('\n'),
   );
   done.push(`etc/dracut.conf.d/90-netroot.conf: +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}${startupChecks ? `, installs ${startupChecks}` : ''}`);
-  if (debian && existsSync(join(root, 'lib/open-iscsi/logout-all.sh'))) {
+  if (debian && existsIn(root, 'lib/open-iscsi/logout-all.sh')) {
     await put(root, 'etc/iscsi/iscsi.initramfs', '# netroot: the root file system is on iSCSI (set up by the initrd)\n');
     const def = 'etc/default/open-iscsi';
-    const old = existsSync(join(root, def)) ? await readFile(join(root, def), 'utf8') : '';
+    const old = existsIn(root, def) ? await readFile(inRoot(root, def), 'utf8') : '';
     const kept = old.split('\n').filter((l) => !/^\s*ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=/.test(l)).join('\n').trimEnd();
     await put(root, def, `${kept}${kept ? '\n' : ''}ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n`);
     done.push('open-iscsi: keeps the root session at shutdown (iscsi.initramfs, ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1)');
@@ -61,15 +77,20 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
   // Debian's packages make host keys at install time; EL's sshd-keygen units make missing ones at
   // boot already. Debian's ssh.service checks its config (sshd -t) first, which fails without keys,
   // so the drop-in replaces ExecStartPre with: make missing keys, then the same check.
-  const hostKeys = existsSync(join(root, 'etc/ssh')) ? (await readdir(join(root, 'etc/ssh'))).filter((n) => /^ssh_host_.*_key(\.pub)?$/.test(n)) : [];
-  if (debian && hostKeys.length && existsSync(join(root, 'lib/systemd/system/ssh.service'))) {
-    for (const k of hostKeys) await rm(join(root, 'etc/ssh', k));
-    await put(
-      root,
-      'etc/systemd/system/ssh.service.d/netroot-host-keys.conf',
-      '# netroot: each node makes its own SSH host keys on its first boot (none are in the image).\n[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
-    );
-    done.push(`etc/ssh: ${hostKeys.length} host key files removed; ssh.service makes the node's own on its first boot`);
+  const sshDir = inRoot(root, 'etc/ssh');
+  const hostKeys = existsSync(sshDir) ? (await readdir(sshDir)).filter((n) => /^ssh_host_.*_key(\.pub)?$/.test(n)) : [];
+  if (hostKeys.length && keysMadeAtBoot(root, debian)) {
+    for (const k of hostKeys) await rm(join(sshDir, k), { force: true });
+    if (debian) {
+      await put(
+        root,
+        'etc/systemd/system/ssh.service.d/netroot-host-keys.conf',
+        '# netroot: each node makes its own SSH host keys on its first boot (none are in the image).\n[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
+      );
+    }
+    done.push(`etc/ssh: ${hostKeys.length} host key files removed; ${debian ? 'ssh.service' : 'sshd-keygen@.service'} makes the node's own on its first boot`);
+  } else if (hostKeys.length) {
+    done.push(`etc/ssh: WARNING ${hostKeys.length} host key files kept (no unit in the image makes missing ones): every node shares them`);
   }
   return done;
 }

@@ -16,8 +16,8 @@ export function validImageName(name: string): string {
 
 const fileEntry = z
   .object({
-    /** File name inside the image directory. */
-    file: z.string().regex(/^[a-z0-9._-]+$/),
+    /** File name inside the image directory (no '.', '..' or dot-file: it stays inside). */
+    file: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
     size: z.number().int().nonnegative(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   })

@@ -10,6 +10,7 @@ import { chmod, copyFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageFile, ImageManifest } from './manifest.js';
 import { checkRoot } from './root-check.js';
+import { inRoot } from './rootfs.js';
 import { applyDisklessFixups } from './fixups.js';
 import { inChroot } from './chroot.js';
 import { run, type Progress } from './run.js';
@@ -23,11 +24,19 @@ export interface PrepareOptions {
   source: 'build' | 'import';
   /** Overrides os-release's distribution label (build passes "debian-12"). */
   distribution?: string;
+  /** How messages name the root (the operator's directory or tarball; default: the path). */
+  shownAs?: string;
+  /** Paths replaced in quoted tool output (staging paths mean nothing to the operator). */
+  scrub?: Array<[string, string]>;
   progress?: Progress | undefined;
+  /** Stops the running tool (the CLI's SIGINT). */
+  signal?: AbortSignal | undefined;
   now?: () => Date;
 }
 
-const INITRD_IN_ROOT = 'var/tmp/netroot-initrd.img';
+/** Where dracut writes inside the root: at its top, never under a path the chroot mounts over
+ *  (an imported root's /var/tmp may be a symlink to the /tmp that inChroot mounts a tmpfs on). */
+const INITRD_IN_ROOT = '.netroot-initrd.img';
 
 async function describe(dir: string, file: string): Promise<ImageFile> {
   const hash = createHash('sha256');
@@ -37,21 +46,22 @@ async function describe(dir: string, file: string): Promise<ImageFile> {
 
 /** dracut --version exits 1 on Debian's 059; its version file is what it prints. */
 function dracutVersionOf(root: string): string {
-  const f = join(root, 'usr/lib/dracut/dracut-version.sh');
+  const f = inRoot(root, 'usr/lib/dracut/dracut-version.sh');
   if (!existsSync(f)) return 'unknown';
   return /DRACUT_VERSION=["']?([A-Za-z0-9._+~-]+)/.exec(readFileSync(f, 'utf8'))?.[1] ?? 'unknown';
 }
 
-async function packagesOf(root: string, tool: 'dpkg' | 'rpm' | null): Promise<string[]> {
+async function packagesOf(root: string, tool: 'dpkg' | 'rpm' | null, signal: AbortSignal | undefined): Promise<string[]> {
   if (tool === null) return [];
   const argv = tool === 'dpkg' ? ['dpkg-query', '-W', '-f', '${Package} ${Version}\\n'] : ['rpm', '-qa', '--qf', '%{NAME} %{VERSION}-%{RELEASE}\\n'];
-  const out = await inChroot(root, argv, { capture: true, code: 'E_IMAGE_PACKAGES', label: tool });
+  const out = await inChroot(root, argv, { capture: true, code: 'E_IMAGE_PACKAGES', label: tool, signal });
   return out.split('\n').filter(Boolean).sort();
 }
 
 export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
   const say = (l: string) => o.progress?.(l);
-  const facts = checkRoot(o.root);
+  const facts = checkRoot(o.root, o.shownAs);
+  const scrub = o.scrub ?? [];
   say(`root: ${facts.distribution}, kernel ${facts.kernelVersion}, dracut modules +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}`);
   const fixed = await applyDisklessFixups(o.root, facts);
   for (const f of fixed) say(`diskless fix-up: ${f}`);
@@ -60,18 +70,18 @@ export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
   const dracutVersion = dracutVersionOf(o.root);
   // zstd when the image has it: the kernel unpacks it several times faster than gzip (it matters
   // under emulation, and on every boot of every node); dracut's default gzip -9 otherwise.
-  const compress = existsSync(join(o.root, 'usr/bin/zstd')) ? ['--compress', 'zstd'] : [];
+  const compress = existsSync(inRoot(o.root, 'usr/bin/zstd')) ? ['--compress', 'zstd'] : [];
   await inChroot(
     o.root,
     ['dracut', '--quiet', '--force', '--no-hostonly', ...compress, '--kver', facts.kernelVersion, '--add', facts.dracutAdd.join(' '), ...(facts.dracutOmit.length ? ['--omit', facts.dracutOmit.join(' ')] : []), `/${INITRD_IN_ROOT}`],
-    { progress: o.progress, label: 'dracut', code: 'E_IMAGE_DRACUT' },
+    { progress: o.progress, label: 'dracut', code: 'E_IMAGE_DRACUT', scrub, signal: o.signal },
   );
   await rename(join(o.root, INITRD_IN_ROOT), join(o.out, 'initrd.img'));
   await chmod(join(o.out, 'initrd.img'), 0o644); // dracut writes 0600; it holds no secret (the overlay does)
-  await copyFile(join(o.root, facts.kernelPath), join(o.out, 'vmlinuz'));
+  await copyFile(inRoot(o.root, facts.kernelPath), join(o.out, 'vmlinuz'));
 
-  const packages = await packagesOf(o.root, facts.packageTool);
-  const rootBytes = Number((await run('du', ['-sbx', o.root], { capture: true, code: 'E_IMAGE_TAR' })).split(/\s/)[0] ?? 0);
+  const packages = await packagesOf(o.root, facts.packageTool, o.signal);
+  const rootBytes = Number((await run('du', ['-sbx', o.root], { capture: true, code: 'E_IMAGE_TAR', scrub, signal: o.signal })).split(/\s/)[0] ?? 0);
 
   say(`tar: packing the root (${(rootBytes / 2 ** 20).toFixed(0)} MiB) as root.tar.gz`);
   await run(
@@ -79,7 +89,7 @@ export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
     ['--create', '--gzip', '--numeric-owner', '--one-file-system', '--file', join(o.out, 'root.tar.gz'), '--directory', o.root,
       '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '--exclude=./run/*', '--exclude=./tmp/*',
       '--exclude=./var/cache/apt/archives/*.deb', '--exclude=./var/lib/apt/lists/*', '.'],
-    { progress: o.progress, label: 'tar', code: 'E_IMAGE_TAR' },
+    { progress: o.progress, label: 'tar', code: 'E_IMAGE_TAR', scrub, signal: o.signal },
   );
   await rm(o.root, { recursive: true, force: true });
 
