@@ -5,6 +5,8 @@ import { table, json } from './output.js';
 import { UserError } from '../errors.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, type HostState } from '../store/index.js';
+import { KickstartService } from '../boot/kickstart.js';
+import { imageOfBootPath, OS_IMAGE_ATTRIBUTE } from '../boot/os-image.js';
 
 export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [--rack R] [--rank K] [--os OS] [--arch ARCH] [--device DEV] [--subnet CIDR]
        netroot host list [--appliance A] [--json]
@@ -23,6 +25,26 @@ export function parseBootAction(v: string): BootAction {
   if (!(BOOT_ACTIONS as readonly string[]).includes(v)) throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where: 'boot' });
   return v as BootAction;
 }
+
+interface ImageStatus {
+  name: string | null;
+  /** null when the image is whole (or none is chosen); the registry's message otherwise. */
+  problem: string | null;
+}
+
+/** The host's os_image and, when its diskless boot record points into another image, that one. */
+async function imagesOf(ctx: CliContext, h: Host, bootPaths: string[]): Promise<{ osImage: ImageStatus; bootImage: ImageStatus | null }> {
+  const k = new KickstartService(ctx.store, ctx.config);
+  const status = async (name: string | null): Promise<ImageStatus> => ({
+    name,
+    problem: name === null ? null : await k.images.get(name, null).then(() => null, (e: Error) => e.message),
+  });
+  const chosen = (await k.storedAttributesOf(h))[OS_IMAGE_ATTRIBUTE] || null;
+  const booted = bootPaths.map(imageOfBootPath).find((n) => n !== null) ?? null;
+  return { osImage: await status(chosen), bootImage: booted !== null && booted !== chosen ? await status(booted) : null };
+}
+
+const imageLine = (i: ImageStatus) => `${i.name} (${i.problem === null ? 'ok' : `PROBLEM: ${i.problem}`})`;
 
 function hostRow(h: Host): Array<string | number | null> {
   const i = h.interfaces[0];
@@ -76,13 +98,16 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
       noExtra(p, 1, USAGE);
       const h = await mustHost(ctx, p[0]!);
       const boot = await ctx.store.boot.get(h.name);
-      if (v.json) ctx.io.out(json({ ...h, boot }));
+      const { osImage, bootImage } = await imagesOf(ctx, h, boot ? [boot.kernel, boot.initrd] : []);
+      if (v.json) ctx.io.out(json({ ...h, boot, osImage: osImage.name, osImageProblem: osImage.problem, ...(bootImage ? { bootImage: bootImage.name, bootImageProblem: bootImage.problem } : {}) }));
       else {
         const lines = [
           `host:       ${h.name}`, `appliance:  ${h.appliance}`, `rack/rank:  ${h.rack}/${h.rank}`, `os/arch:    ${h.os}/${h.arch}`,
           `boot:       ${h.bootAction}`, `state:      ${h.state}${h.stateDetail ? ` (${h.stateDetail})` : ''}`, `created:    ${h.createdAt}`,
           ...h.interfaces.map((i) => `interface:  ${i.device} ${i.mac} ${i.ip ?? '-'} ${i.subnet ?? ''}`.trimEnd()),
           ...(boot ? [`os kernel:  ${boot.kernel}`, `os initrd:  ${boot.initrd}${boot.overlay ? ' + ' + boot.overlay : ''}`, `os args:    ${boot.args}`] : []),
+          ...(osImage.name !== null ? [`image:      ${imageLine(osImage)}`] : []),
+          ...(bootImage ? [`boot image: ${imageLine(bootImage)} (the diskless boot record's, not os_image)`] : []),
         ];
         ctx.io.out(lines.join('\n') + '\n');
       }
