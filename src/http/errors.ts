@@ -21,6 +21,9 @@ const STATUS: Record<string, number> = {
   E_BODY_TOO_LARGE: 413,
   E_STORAGE_NOT_FOUND: 404,
   E_STORAGE_FULL: 507,
+  // A host whose OS image is gone or broken: its state is the problem, not the request.
+  E_IMAGE_NOT_FOUND: 409,
+  E_IMAGE_INCOMPLETE: 409,
 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -30,7 +33,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500 && typeof bp.type === 'string' ? bp.status : undefined;
     if (isNetrootError(err) && err.user) {
       const s = STATUS[err.code] ?? 400;
-      logger.info('request refused', { path: req.path, code: err.code, status: s });
+      // The message is what the client is told anyway (user errors never carry a secret): the
+      // operator reading the log sees the same reason, e.g. which image a refused boot needs.
+      logger.info('request refused', { path: req.path, code: err.code, status: s, message: err.message });
       res.status(s).json({ code: err.code, message: err.message });
       return;
     }
