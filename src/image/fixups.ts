@@ -14,10 +14,14 @@
 //     removed when a unit makes missing ones on the node's first boot (Debian: the drop-in below
 //     runs ssh-keygen -A; EL: sshd-keygen@.service), and kept with a warning line otherwise; the
 //     node's own keys then live on its own volume.
+//   - iscsid runs from boot (enabled in sysinit.target): it is what logs the root's session back
+//     in after a connection fault — the kernel asks it over netlink, which socket activation never
+//     sees, and Debian only socket-activates it, so a fault would end in "session recovery timed
+//     out" and I/O errors on the root.
 // Every path is resolved inside the root (rootfs.inRoot): a symlink in an imported root never
 // leads a write or a removal to the frontend's own files.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RootFacts } from './root-check.js';
 import { existsIn, inRoot } from './rootfs.js';
@@ -73,6 +77,15 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
     const kept = old.split('\n').filter((l) => !/^\s*ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=/.test(l)).join('\n').trimEnd();
     await put(root, def, `${kept}${kept ? '\n' : ''}ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n`);
     done.push('open-iscsi: keeps the root session at shutdown (iscsi.initramfs, ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1)');
+  }
+  const iscsidUnit = ['lib/systemd/system/iscsid.service', 'usr/lib/systemd/system/iscsid.service'].find((u) => existsIn(root, u));
+  const wants = 'etc/systemd/system/sysinit.target.wants/iscsid.service';
+  if (iscsidUnit && !existsIn(root, wants)) {
+    await mkdir(inRoot(root, dirname(wants)), { recursive: true });
+    await symlink(`/${iscsidUnit}`, join(inRoot(root, dirname(wants)), 'iscsid.service')).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e; // a link already there (even a dangling one) is the operator's choice
+    });
+    done.push('iscsid.service: enabled at boot (it recovers the root session after a connection fault)');
   }
   // Debian's packages make host keys at install time; EL's sshd-keygen units make missing ones at
   // boot already. Debian's ssh.service checks its config (sshd -t) first, which fails without keys,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyDisklessFixups, checkRoot } from '../../src/image/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
@@ -33,8 +33,9 @@ test('Debian root: initiator name regenerated, host name and SSH host keys gone,
     assert.match(conf, /^install_items\+=" \/lib\/open-iscsi\/startup-checks\.sh "$/m);
     assert.ok(existsSync(join(root, 'etc/iscsi/iscsi.initramfs')));
     assert.equal(read(root, 'etc/default/open-iscsi'), '# defaults\nOTHER=1\nISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n', 'the old line replaced, not duplicated');
-    assert.equal(done.length, 5, done.join('\n'));
-    for (const re of [/initiatorname/, /etc\/hostname: removed/, /90-netroot\.conf: \+iscsi \+network-legacy -systemd-networkd, installs \/lib\/open-iscsi\/startup-checks\.sh/, /open-iscsi: keeps the root session/, /etc\/ssh: 2 host key files removed; ssh\.service/]) {
+    assert.equal(readlinkSync(join(root, 'etc/systemd/system/sysinit.target.wants/iscsid.service')), '/lib/systemd/system/iscsid.service', 'iscsid runs from boot: it recovers the root session');
+    assert.equal(done.length, 6, done.join('\n'));
+    for (const re of [/initiatorname/, /etc\/hostname: removed/, /90-netroot\.conf: \+iscsi \+network-legacy -systemd-networkd, installs \/lib\/open-iscsi\/startup-checks\.sh/, /open-iscsi: keeps the root session/, /etc\/ssh: 2 host key files removed; ssh\.service/, /iscsid\.service: enabled at boot/]) {
       assert.ok(done.some((l) => re.test(l)), `${re} in\n${done.join('\n')}`);
     }
     // a second run changes nothing more (a rebuilt initrd on the node reads the same files)

@@ -62,6 +62,7 @@ export function fakeRoot(root: string, kind: RootKind, omit: string[] = []): str
           'usr/lib/open-iscsi/startup-checks.sh': '',
           'usr/lib/open-iscsi/logout-all.sh': '',
           'usr/lib/systemd/system/ssh.service': '[Service]\n',
+          'usr/lib/systemd/system/iscsid.service': '[Unit]\nDescription=iSCSI initiator daemon (iscsid)\n',
           'etc/iscsi/initiatorname.iscsi': 'InitiatorName=iqn.1993-08.org.debian:01:buildhost\n',
           'etc/hostname': 'buildhost\n',
           'etc/ssh/ssh_host_ed25519_key': 'PRIVATE\n',
