@@ -103,6 +103,8 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   if (count === null && !interactive) throw new UserError('E_USAGE', `without a terminal, give --count N (or --mac M)\nusage: ${USAGE}`);
 
   let session = await api.call<SessionView>('POST', '/api/v1/discoveries/sessions', { options, count });
+  // Said once the frontend is listening: power machines on from here (a script can wait for it).
+  if (!interactive) ctx.io.err(`insert-ethers: listening for new machines (appliance ${options.appliance ?? 'default'}${count !== null ? `, ${count} to add` : ''})\n`);
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let quit = false;
   const restore = interactive ? listenForQuit(() => (quit = true)) : () => {};

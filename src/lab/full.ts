@@ -120,6 +120,30 @@ export class FullLab {
     return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
   }
 
+  /**
+   * Starts `insert-ethers --count N` for an appliance; `listening` resolves once it says the
+   * frontend's discovery session is open — power nodes on only then, or a slow start (a loaded
+   * machine) lets the node's PXE DHCP give up before anyone answers it.
+   */
+  insertEthers(appliance: string, count: number, timeoutSeconds: number): { listening: Promise<void>; done: Promise<CliResult> } {
+    const [cmd, ...pre] = this.o.netroot;
+    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, 'insert-ethers', '--appliance', appliance, '--count', String(count), '--json', '--timeout', String(timeoutSeconds)]);
+    let out = '';
+    let err = '';
+    let ready: () => void = () => {};
+    const listening = new Promise<void>((resolve) => (ready = resolve));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes('insert-ethers: listening')) ready();
+    });
+    const done = new Promise<CliResult>((resolve) => child.once('exit', (code) => {
+      ready();
+      resolve({ code, out, err });
+    }));
+    return { listening, done };
+  }
+
   async cliOk(...args: string[]): Promise<string> {
     const r = await this.cli(...args);
     if (r.code !== 0) throw new NetrootError('E_LAB_CLI', `netroot ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
@@ -318,7 +342,9 @@ boot:
       }
       return Promise.all(added.map((a) => this.runNode(a)));
     }
-    const ie = this.cli('insert-ethers', '--appliance', 'compute-diskless', '--count', String(this.o.nodes), '--json', '--timeout', String(120 * this.o.nodes));
+    const insert = this.insertEthers('compute-diskless', this.o.nodes, 120 * this.o.nodes);
+    await insert.listening;
+    const ie = insert.done;
     const lives: Promise<NodeLife>[] = [];
     // On a failure insert-ethers is left running: down() kills what runs in the lab.
     for (let i = 0; i < this.o.nodes; i++) {

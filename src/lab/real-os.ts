@@ -159,7 +159,9 @@ export class RealOsNode extends LabSsh {
     const hw: NodeHardware = { firmware, ...(o.disk ? { disk: o.disk } : {}) };
     const appliance = o.disk ? 'compute' : 'compute-diskless';
     const mac = nodeMac(index);
-    const ie = this.full.cli('insert-ethers', '--appliance', appliance, '--count', '1', '--json', '--timeout', '300');
+    const insert = this.full.insertEthers(appliance, 1, 300);
+    await insert.listening;
+    const ie = insert.done;
     const install = this.full.installStage(mac, mac, hw);
     install.catch(() => {});
     const n = await this.full.discovered(mac, 120_000);
