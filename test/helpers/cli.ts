@@ -14,3 +14,32 @@ export async function cli(stateDir: string, ...argv: string[]): Promise<CliResul
   const code = await run(['--state-dir', stateDir, ...argv], { out: (t) => (out += t), err: (t) => (err += t) }, {});
   return { code, out, err };
 }
+
+/** A runner that asserts exit 0 (naming the command and its stderr) and returns stdout. */
+export function cliOk(stateDir: string): (...argv: string[]) => Promise<string> {
+  return async (...argv: string[]) => {
+    const r = await cli(stateDir, ...argv);
+    if (r.code !== 0) throw new Error(`netroot ${argv.join(' ')} exited ${r.code}: ${r.err}`);
+    return r.out;
+  };
+}
+
+/** The preview token `netroot kickstart` prints where a node's fetch carries a real one. */
+export const PREVIEW_TOKEN = 'PREVIEW-token-is-issued-when-the-node-fetches-its-kickstart';
+
+/** iSCSI attributes of the golden compute-diskless host (test/golden/kickstart/compute-diskless.ks). */
+export const GOLDEN_ISCSI: Readonly<Record<string, string>> = {
+  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
+  iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123',
+};
+
+/**
+ * The hosts the golden kickstarts are made from, through the CLI only: compute-0-0 (compute,
+ * timezone Asia/Tokyo) and compute-0-1 (compute-diskless with GOLDEN_ISCSI).
+ */
+export async function addGoldenHosts(ok: (...argv: string[]) => Promise<string>): Promise<void> {
+  await ok('host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254');
+  await ok('host', 'add', 'compute-0-1', '--appliance', 'compute-diskless', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.255.253');
+  await ok('attr', 'set', 'Kickstart_Timezone', 'Asia/Tokyo', '--appliance', 'compute');
+  for (const [k, v] of Object.entries(GOLDEN_ISCSI)) await ok('attr', 'set', k, v, '--host', 'compute-0-1');
+}
