@@ -234,6 +234,26 @@ if [ -d "$SYSIMAGE/etc/iscsi" ]; then
   chmod 0600 "$SYSIMAGE/etc/iscsi/initiatorname.iscsi"
 fi
 [ -n "$hostname" ] && echo "$hostname" > "$SYSIMAGE/etc/hostname"
+# A node on its own disk configures its NIC itself, as Anaconda writes `network --bootproto=dhcp`
+# into the installed system: systemd-networkd, the NIC matched by its MAC (its name changes).
+# A diskless root's NIC is already up from the initrd (dracut) and is left alone.
+if [ -z "$target" ]; then
+  netif=$(ip route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+  [ -n "$netif" ] || netif=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ print $2; exit }')
+  mac=$(cat "/sys/class/net/$netif/address" 2>/dev/null)
+  if [ -n "$mac" ] && { [ -x "$SYSIMAGE/lib/systemd/systemd-networkd" ] || [ -x "$SYSIMAGE/usr/lib/systemd/systemd-networkd" ]; }; then
+    mkdir -p "$SYSIMAGE/etc/systemd/network"
+    printf '[Match]\nMACAddress=%s\n\n[Network]\nDHCP=ipv4\n' "$mac" > "$SYSIMAGE/etc/systemd/network/50-netroot-boot.network"
+    # Enabled as `systemctl enable` would (WantedBy=multi-user.target; the unit Wants= its socket).
+    unit=/lib/systemd/system/systemd-networkd.service
+    [ -e "$SYSIMAGE$unit" ] || unit=/usr/lib/systemd/system/systemd-networkd.service
+    mkdir -p "$SYSIMAGE/etc/systemd/system/multi-user.target.wants"
+    ln -sf "$unit" "$SYSIMAGE/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+    log "network: DHCP on the NIC with address $mac (systemd-networkd)"
+  else
+    log "network: no systemd-networkd in the installed system; its NIC is not configured"
+  fi
+fi
 log "image unpacked"
 
 mount --bind /dev "$SYSIMAGE/dev"
