@@ -684,6 +684,25 @@ export class Session {
   }
 
   /** Drop everything: the connection is gone or the session is being reinstated. */
+  /**
+   * Connection reinstatement at ErrorRecoveryLevel 0 (RFC 7143 §6.3.4; at ERL 0 tasks are not
+   * reassigned to the new connection): the old connection's tasks end — the initiator retries them — and the session
+   * continues over `conn`, its command window restarting at the CmdSN of the initiator's login.
+   */
+  reinstate(conn: Connection, cmdSN: number): void {
+    for (const t of this.tasks.values()) {
+      t.aborted = true;
+      this.rememberAborted(t.itt);
+      this.releaseBudget(t);
+    }
+    this.tasks.clear();
+    this.held.clear();
+    this.pendingText = undefined;
+    this.expCmdSN = cmdSN >>> 0;
+    this.maxCmdSNv = (this.expCmdSN + CMD_WINDOW - 1) >>> 0;
+    this.conn = conn;
+  }
+
   shutdown(): void {
     if (this.closed) return;
     this.closed = true;

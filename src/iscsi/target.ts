@@ -201,11 +201,24 @@ export class IscsiTarget {
     const iqn = r.target?.iqn ?? '';
     const key = `${r.initiatorName}|${r.isid.toString('hex')}|${r.sessionType === 'Normal' ? iqn : ''}`;
     if (r.tsih !== 0) {
-      // Adding a connection to an existing session: MaxConnections is 1, so only a
-      // reinstatement of the same CID is possible (its tasks are lost, ERL 0).
+      // A login into an existing session. MaxConnections is 1, so it can only be connection
+      // reinstatement (§6.3.4): the same CID as the session's connection, which the initiator has
+      // given up on (Linux does this to recover a session after a connection fault, and when a
+      // new iscsid takes over a session an initrd made). At ErrorRecoveryLevel 0 the old
+      // connection's tasks end (the initiator retries them) and the session goes on. Refusing it
+      // would leave the initiator retrying until its replacement timeout, then failing the disk.
       const s = this.byTsih.get(r.tsih);
-      if (!s || s.initiatorName !== r.initiatorName || !s.isid.equals(r.isid)) return LoginStatus.SessionDoesNotExist;
-      return LoginStatus.TooManyConnections;
+      if (!s || s.closed || s.initiatorName !== r.initiatorName || !s.isid.equals(r.isid) || s.type !== r.sessionType) return LoginStatus.SessionDoesNotExist;
+      if (r.sessionType === 'Normal' && s.target?.iqn !== iqn) return LoginStatus.SessionDoesNotExist;
+      const old = s.conn;
+      if (old && old !== conn && old.cid !== r.cid) return LoginStatus.TooManyConnections;
+      this.log.info('iscsi: connection reinstatement', { initiator: r.initiatorName, target: iqn, tsih: s.tsih, cid: r.cid });
+      s.reinstate(conn, r.cmdSN);
+      if (old && old !== conn) {
+        old.session = undefined; // its close must not end the session it no longer carries
+        old.close('connection reinstated', true);
+      }
+      return s;
     }
     const old = this.sessions.get(key);
     if (old) {

@@ -40,6 +40,9 @@ export class TestInitiator {
   expStatSN = 0;
   maxCmdSN = 1;
   private ittSeq = 1;
+  /** The session's ISID and the TSIH of the last Login Response. */
+  isid: Buffer = Buffer.alloc(6);
+  tsih = 0;
   /** Target's MaxRecvDataSegmentLength after login (bounds our Data-Out segments). */
   targetMrdsl = 8192;
   firstBurst = 65536;
@@ -152,14 +155,19 @@ export class TestInitiator {
     target?: string;
     chap?: { user: string; secret: string; mutualUser?: string; mutualSecret?: string };
     extraKeys?: Array<[string, string]>;
+    /** An existing session's ISID and TSIH: a login into it (connection reinstatement, §6.3.4). */
+    isid?: Buffer;
+    tsih?: number;
   }): Promise<{ statusClass: number; statusDetail: number; keys: Map<string, string> }> {
-    const isid = Buffer.concat([Buffer.of(0x80), randomBytes(5)]);
+    const isid = o.isid ?? Buffer.concat([Buffer.of(0x80), randomBytes(5)]);
+    this.isid = isid;
     const itt = this.nextItt();
     const all = new Map<string, string>();
     const req = (flags: number, keys: Array<[string, string]>): void => {
       const d = text(keys);
       const b = TestInitiator.bhs(0x43, flags, d.length, itt);
       isid.copy(b, 8);
+      b.writeUInt16BE(o.tsih ?? 0, 14);
       b.writeUInt32BE(this.cmdSN, 24);
       b.writeUInt32BE(this.expStatSN, 28);
       this.send(TestInitiator.withData(b, d));
@@ -169,6 +177,7 @@ export class TestInitiator {
       if (!p) throw new Error('connection closed during login');
       if (p.op !== 0x23) throw new Error(`expected Login Response, got opcode 0x${p.op.toString(16)}`);
       this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
+      this.tsih = p.bhs.readUInt16BE(14);
       const keys = parseKeys(p.data);
       for (const [k, v] of keys) all.set(k, v);
       return { sc: p.bhs[36]!, sd: p.bhs[37]!, flags: p.bhs[1]!, keys };
