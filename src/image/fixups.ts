@@ -18,6 +18,9 @@
 //     in after a connection fault — the kernel asks it over netlink, which socket activation never
 //     sees, and Debian only socket-activates it, so a fault would end in "session recovery timed
 //     out" and I/O errors on the root.
+//   - iscsid.conf defaults carry the root session's timers (no NOP-Out pings, replacement_timeout
+//     86400): the root's iscsid takes the initrd's session over with these defaults (it has no
+//     node record for it), so the initrd's rd.iscsi.param values would otherwise be reset to 120 s.
 // Every path is resolved inside the root (rootfs.inRoot): a symlink in an imported root never
 // leads a write or a removal to the frontend's own files.
 import { existsSync } from 'node:fs';
@@ -86,6 +89,26 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
       if (e.code !== 'EEXIST') throw e; // a link already there (even a dangling one) is the operator's choice
     });
     done.push('iscsid.service: enabled at boot (it recovers the root session after a connection fault)');
+  }
+  const conf = 'etc/iscsi/iscsid.conf';
+  if (existsIn(root, conf)) {
+    const want: Record<string, string> = {
+      'node.session.timeo.replacement_timeout': '86400',
+      'node.conn[0].timeo.noop_out_interval': '0',
+      'node.conn[0].timeo.noop_out_timeout': '0',
+    };
+    const lines = (await readFile(inRoot(root, conf), 'utf8')).replace(/\n+$/, '').split('\n');
+    const seen = new Set<string>();
+    // Each key's (first) active line is rewritten; a key with none gets a line at the end.
+    const out = lines.map((l) => {
+      const key = /^\s*([^#\s=]+)\s*=/.exec(l)?.[1];
+      if (key === undefined || !(key in want) || seen.has(key)) return l;
+      seen.add(key);
+      return `${key} = ${want[key]}`;
+    });
+    for (const [k, v] of Object.entries(want)) if (!seen.has(k)) out.push(`${k} = ${v}`);
+    await put(root, conf, out.join('\n').replace(/\n*$/, '\n'));
+    done.push('etc/iscsi/iscsid.conf: root session timers (replacement_timeout 86400, no NOP-Out pings) for the root iscsid\'s takeover');
   }
   // Debian's packages make host keys at install time; EL's sshd-keygen units make missing ones at
   // boot already. Debian's ssh.service checks its config (sshd -t) first, which fails without keys,

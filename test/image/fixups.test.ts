@@ -34,7 +34,12 @@ test('Debian root: initiator name regenerated, host name and SSH host keys gone,
     assert.ok(existsSync(join(root, 'etc/iscsi/iscsi.initramfs')));
     assert.equal(read(root, 'etc/default/open-iscsi'), '# defaults\nOTHER=1\nISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n', 'the old line replaced, not duplicated');
     assert.equal(readlinkSync(join(root, 'etc/systemd/system/sysinit.target.wants/iscsid.service')), '/lib/systemd/system/iscsid.service', 'iscsid runs from boot: it recovers the root session');
-    assert.equal(done.length, 6, done.join('\n'));
+    assert.equal(
+      read(root, 'etc/iscsi/iscsid.conf'),
+      '# node.session.timeo.replacement_timeout = 15\nnode.session.timeo.replacement_timeout = 86400\nnode.conn[0].timeo.noop_out_interval = 0\nnode.startup = manual\nnode.conn[0].timeo.noop_out_timeout = 0\n',
+      'the root session timers are the defaults the root iscsid takes the session over with; comments and other keys stay',
+    );
+    assert.equal(done.length, 7, done.join('\n'));
     for (const re of [/initiatorname/, /etc\/hostname: removed/, /90-netroot\.conf: \+iscsi \+network-legacy -systemd-networkd, installs \/lib\/open-iscsi\/startup-checks\.sh/, /open-iscsi: keeps the root session/, /etc\/ssh: 2 host key files removed; ssh\.service/, /iscsid\.service: enabled at boot/]) {
       assert.ok(done.some((l) => re.test(l)), `${re} in\n${done.join('\n')}`);
     }
