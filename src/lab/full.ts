@@ -230,7 +230,7 @@ boot:
     const [cmd, ...pre] = this.o.netroot;
     const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, 'serve']);
     this.frontend = child;
-    child.stderr!.on('data', (d: Buffer) => (this.frontendErr = (this.frontendErr + d.toString()).slice(-20000)));
+    child.stderr!.on('data', (d: Buffer) => (this.frontendErr = (this.frontendErr + d.toString()).slice(-200_000)));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new NetrootError('E_LAB_FRONTEND', `netroot serve did not start in 60 s:\n${this.frontendErr}`)), 60_000);
       child.stdout!.on('data', (d: Buffer) => {

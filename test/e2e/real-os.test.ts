@@ -136,9 +136,15 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
           const t = Date.now();
           const node = full.lab.bootNode({ mac: life.mac, firmware, memoryMb: 1024, onLine: (l) => appendFileSync(consoleLog, `wrong secret +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
           try {
-            await node.waitFor(/authorization failure|Could not log ?in|Login failed|login failed/i, STAGE_MS);
-            assert.doesNotMatch(node.console.output, /EXT4-fs \(sda1\): mounted|Reached target.*Initrd Root Device/, 'the root was never reached');
-            process.stdout.write(`# wrong CHAP secret: dracut's login refused after ${((Date.now() - t) / 1000).toFixed(1)} s, no root\n`);
+            // dracut's iscsiadm reports to the initrd's journal, not the console: the target's own
+            // refusal (status 0x0201, authentication failure) is what proves the login failed.
+            const refused = () => /iscsi: login refused[^\n]*status="0x0201"/.test(full.frontendLog);
+            while (!refused() && Date.now() - t < STAGE_MS) await new Promise((r) => setTimeout(r, 1000));
+            assert.ok(refused(), 'the target refused the login with the wrong CHAP secret (authentication failure)');
+            await new Promise((r) => setTimeout(r, 20_000)); // dracut retries; the root must still not appear
+            assert.doesNotMatch(node.console.output, /EXT4-fs \(sd[a-z]1\): mounted|Reached target.*Initrd Root Device/, 'the root was never reached');
+            assert.ok(!full.frontendLog.includes(secret) && !full.frontendLog.includes('WrongSecret12345'), 'no CHAP secret in the frontend log');
+            process.stdout.write(`# wrong CHAP secret: the target refused dracut's login ${((Date.now() - t) / 1000).toFixed(1)} s after power-on; no root\n`);
           } finally {
             await node.powerOff();
             writeFileSync(path, good);
