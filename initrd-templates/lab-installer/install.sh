@@ -229,7 +229,7 @@ mkdir -p "$SYSIMAGE/etc" "$SYSIMAGE/tmp" "$SYSIMAGE/dev" "$SYSIMAGE/proc" "$SYSI
 echo "UUID=$uuid / ext4 defaults 0 1" > "$SYSIMAGE/etc/fstab"
 # As Anaconda does: the installed system keeps the initiator name it was installed with (its
 # iscsid must present the name the target's ACL knows) and the host name from `network`.
-if [ -d "$SYSIMAGE/etc/iscsi" ]; then
+if [ -n "$initiator" ] && [ -d "$SYSIMAGE/etc/iscsi" ]; then
   echo "InitiatorName=$initiator" > "$SYSIMAGE/etc/iscsi/initiatorname.iscsi"
   chmod 0600 "$SYSIMAGE/etc/iscsi/initiatorname.iscsi"
 fi
