@@ -12,6 +12,7 @@
 import { copyFileSync, readdirSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { exitWithin } from '../../src/lab/lab.js';
 import { FullLab, Lab, LabSsh, PeerLab, RealOsNode, KERNEL_START, REFERENCE_IQN, labSshKey, nodeMac, LAB_INSTALL_DONE } from '../../src/lab/index.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -117,7 +118,7 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
           truncateSync(disk, 2 * 2 ** 30); // blank, the size of the LUN
         }
         const r = await full.stage(host, where === 'lun' ? life.mac : diskMac, `install ${where}`, done, done, where === 'disk' ? { disk } : {});
-        await Promise.race([r.node.exited, new Promise((res) => setTimeout(res, 30_000))]);
+        await exitWithin(r.node.exited, 30_000);
         await r.node.powerOff();
         installs[where].push(r.seconds);
         o.say(`# install ${i + 1}/${o.installRuns} onto the ${where === 'lun' ? 'iSCSI LUN' : 'local disk'}: ${f1(r.seconds)} s`);

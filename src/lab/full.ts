@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, type Firmware, type LabNode } from './lab.js';
+import { Lab, exitWithin, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -303,7 +303,7 @@ boot:
   async runNode(n: { host: string; mac: string; ip: string }, started?: { install: Promise<{ node: LabNode; seconds: number }>; at: number }): Promise<NodeLife> {
     const t0 = started?.at ?? Date.now();
     const inst = await (started?.install ?? this.installStage(n.host, n.mac));
-    const code = await Promise.race([inst.node.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    const code = await exitWithin(inst.node.exited, 30_000);
     await inst.node.powerOff();
     if (code === 'hung') throw new NetrootError('E_LAB_REBOOT', `${n.host}: the installer did not reboot`);
     const first = await this.stage(n.host, n.mac, 'diskless boot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));

@@ -1,4 +1,4 @@
-export { Lab, OVMF_CODE, OVMF_VARS, type LabOptions, type LabNode, type BootNodeOptions, type Firmware } from './lab.js';
+export { Lab, exitWithin, OVMF_CODE, OVMF_VARS, type LabOptions, type LabNode, type BootNodeOptions, type Firmware } from './lab.js';
 export { ConsoleLog } from './console.js';
 export { removeStale, deleteNamespace, namespaces, pidAlive } from './netns.js';
 export { markerInitrd, markerBootFiles, rootImage, iscsiRootInitrd, installedKernel, kernelVersion, type TestImages } from './test-images.js';

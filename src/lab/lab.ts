@@ -68,6 +68,16 @@ function firstHost(subnet: string): { address: string; prefix: number } {
   return { address: [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.'), prefix };
 }
 
+/** `exited`, or 'hung' after `ms`; the timer never outlives the race (it would hold the process open). */
+export async function exitWithin(exited: Promise<number | null>, ms: number): Promise<number | null | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([exited, new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Lab {
   readonly namespace: string;
   readonly frontendAddress: string;

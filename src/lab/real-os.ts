@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Firmware, Lab, LabNode } from './lab.js';
+import { exitWithin, type Firmware, type Lab, type LabNode } from './lab.js';
 import type { FullLab, NodeHardware } from './full.js';
 import { nodeMac } from './full.js';
 import { NetrootError } from '../errors.js';
@@ -126,7 +126,7 @@ export class LabSsh {
     const t = Date.now();
     // The connection drops as the node goes down: the command's exit status tells nothing.
     await this.ssh(ip, `systemctl ${command}`, 15_000);
-    const code = await Promise.race([node.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), deadlineMs))]);
+    const code = await exitWithin(node.exited, deadlineMs);
     const seconds = (Date.now() - t) / 1000;
     const tail = node.console.output.slice(mark);
     for (const m of tail.matchAll(/A stop job is running for ([^(\r\n]+)/g)) if (!stopJobs.includes(m[1]!.trim())) stopJobs.push(m[1]!.trim());
@@ -167,7 +167,7 @@ export class RealOsNode extends LabSsh {
     const n = await this.full.discovered(mac, 120_000);
     this.onProgress(n.host, `discovered: ${mac} → ${n.host} ${n.ip}`);
     const inst = await install;
-    const code = await Promise.race([inst.node.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    const code = await exitWithin(inst.node.exited, 30_000);
     await inst.node.powerOff();
     if (code === 'hung') throw new NetrootError('E_LAB_REBOOT', `${n.host}: the installer did not reboot`);
     const r = await ie;
