@@ -10,17 +10,10 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import { parseManifest, validImageName, type ImageManifest } from './manifest.js';
+import { pidAlive } from '../pid.js';
 
 export const MANIFEST = 'manifest.json';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Mount points at or under `dir` (from /proc/self/mountinfo; octal escapes decoded). */
 export function mountsUnder(dir: string): string[] {

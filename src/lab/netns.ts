@@ -2,6 +2,7 @@
 // prefix, so a later run can find and remove what a crashed run left behind.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { NetrootError } from '../errors.js';
+import { pidAlive } from '../pid.js';
 
 export function ip(...args: string[]): string {
   try {
@@ -30,15 +31,7 @@ export function deleteNamespace(ns: string): void {
   spawnSync('ip', ['netns', 'del', ns]);
 }
 
-/** Whether a process with this pid exists (signal 0 reaches it). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { pidAlive };
 
 /** Deletes namespaces named <prefix>-<pid>[-...] whose creating process is gone (a crashed run). */
 export function removeStale(prefix: string): string[] {
