@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget } from '../iscsi/index.js';
+import { IscsiTarget, type IscsiTargetOptions } from '../iscsi/index.js';
 import { EmbeddedBackend } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import type { StorageBackend } from '../storage/backend.js';
@@ -26,6 +26,8 @@ export interface StorageNodeOptions {
   volumesDir: string;
   limitBytes?: number | undefined;
   logger: Logger;
+  /** The embedded target's timers (iscsi.* settings). */
+  target?: Pick<IscsiTargetOptions, 'pingIdleMs' | 'pingTimeoutMs'>;
 }
 
 export interface StorageNodeService {
@@ -41,7 +43,7 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
   const iscsiPort = () => (target && target.port > 0 ? target.port : o.iscsiPort);
   let backend: StorageBackend;
   if (o.backend === 'embedded') {
-    target = new IscsiTarget({ host: o.iscsiHost, port: o.iscsiPort, logger: o.logger.child({ svc: 'iscsi' }) });
+    target = new IscsiTarget({ host: o.iscsiHost, port: o.iscsiPort, ...o.target, logger: o.logger.child({ svc: 'iscsi' }) });
     backend = new EmbeddedBackend({ target, volumesDir: o.volumesDir, limitBytes: o.limitBytes, portal: o.portal, port: iscsiPort, logger: o.logger });
   } else {
     backend = new TgtBackend({ volumesDir: o.volumesDir, portal: o.portal, port: o.iscsiPort, limitBytes: o.limitBytes, logger: o.logger });

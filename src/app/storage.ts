@@ -11,7 +11,7 @@
 // truth: the frontend's start() reconciles every export from them.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget } from '../iscsi/index.js';
+import { IscsiTarget, type IscsiTargetOptions } from '../iscsi/index.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import { LioBackend } from '../storage/lio.js';
@@ -20,6 +20,11 @@ import type { StorageNode } from '../storage/allocation.js';
 import type { StorageNodeInfo, StorageView } from '../discovery/storage-report.js';
 
 export const LOCAL_NODE = 'local';
+
+/** The embedded target's settings from iscsi.* (the frontend's local node and `storage serve`). */
+export function targetSettings(iscsi: Config['iscsi']): Pick<IscsiTargetOptions, 'pingIdleMs' | 'pingTimeoutMs'> {
+  return { pingIdleMs: iscsi.pingIdleSeconds * 1000, pingTimeoutMs: iscsi.pingTimeoutSeconds * 1000 };
+}
 
 export interface StorageSetup extends StorageView {
   readonly nodes: readonly StorageNode[];
@@ -56,7 +61,7 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
     if (s.backend === 'embedded') {
       let t: EmbeddedTargetLike;
       if (opts.offline) t = new OfflineTarget();
-      else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, logger: logger.child({ svc: 'iscsi' }) });
+      else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, ...targetSettings(config.iscsi), logger: logger.child({ svc: 'iscsi' }) });
       backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log });
     } else if (s.backend === 'tgt') {
       backend = new TgtBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, limitBytes, logger: log, ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}) });

@@ -9,7 +9,7 @@ import { parse, needPositional, noExtra, intFlag, badVerb } from './args.js';
 import { json, table } from './output.js';
 import { ApiClient, FrontendDown } from './api-client.js';
 import { UserError } from '../errors.js';
-import { buildStorage, LOCAL_NODE } from '../app/storage.js';
+import { buildStorage, LOCAL_NODE, targetSettings } from '../app/storage.js';
 import { createStorageNode } from '../app/storage-node.js';
 import { nodesReport, showReport, volumesReport, type NodeReport, type ShowReport, type StorageView, type VolumeReport } from '../discovery/storage-report.js';
 import { reconcileStorage, type NodeReconcile } from '../discovery/plugins/iscsi-allocation.js';
@@ -123,6 +123,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const node = createStorageNode({
     backend, token, httpHost: listen.host, httpPort: listen.port, iscsiHost: iscsi.host, iscsiPort: iscsi.port, portal: v.portal,
     volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(),
+    target: targetSettings(ctx.config.iscsi),
   });
   await node.start();
   ctx.io.out(`netroot: storage node serving http on ${listen.host}:${node.httpPort()}, iscsi (${backend}) on ${iscsi.host}:${node.iscsiPort()}, portal ${v.portal}\n`);

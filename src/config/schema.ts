@@ -75,6 +75,18 @@ export const configSchema = z
         port: port.default(3260),
         /** The address nodes use to reach the local target; empty: network.frontendAddress. */
         portal: z.union([ipv4, z.literal('')]).default(''),
+        /**
+         * Dead-peer detection: after this many seconds with nothing from an initiator, the
+         * embedded target pings it with a NOP-In; 0 never pings (a dead node's session then lives
+         * until it logs in again).
+         */
+        pingIdleSeconds: z.number().int().min(0).max(3600).default(30),
+        /**
+         * Seconds a ping may go unanswered before the connection ends. Generous on purpose: a node
+         * under load (or a VM on a busy host) may not answer for many seconds, and its initiator
+         * must reconnect when it is cut off.
+         */
+        pingTimeoutSeconds: z.number().int().min(5).max(3600).default(60),
       })
       .strict()
       .prefault({}),

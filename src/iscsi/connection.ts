@@ -42,6 +42,13 @@ export interface ConnectionHost {
   metrics: ConnectionMetrics;
   limits: TargetLimits;
   loginTimeoutMs: number;
+  /**
+   * Dead-peer detection in full-feature phase: after this long with nothing received, the target
+   * pings with a NOP-In (§11.19); 0 turns it off.
+   */
+  pingIdleMs: number;
+  /** A ping unanswered (nothing at all received) for this long ends the connection. */
+  pingTimeoutMs: number;
   findTarget: LoginHost['findTarget'];
   /** Create or join a session for a finished login; a number is a login status to fail with. */
   attach(result: LoginResult, conn: Connection): Session | number;
@@ -70,6 +77,10 @@ export class Connection {
   private currentBhs: Buffer | undefined;
   private readonly log: Logger;
   private paused = false;
+  private lastRx = Date.now();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingSentAt: number | undefined;
+  private nextPingTtt = 1;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
@@ -79,7 +90,9 @@ export class Connection {
     this.localPort = socket.localPort ?? 0;
     this.log = host.logger.child({ peer: `${this.remoteAddress}:${socket.remotePort ?? 0}` });
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 15_000);
+    // No TCP keepalive: Node fixes its probes at 10 × 1 s, so a guest that stalls for 10 s (a
+    // loaded hypervisor, a long console redraw) lost its root disk's connection. The NOP-In ping
+    // below detects dead peers with timers an administrator can set.
     this.loginTimer = setTimeout(() => {
       if (this.phase !== 'login') return;
       this.host.metrics.loginFailures++;
@@ -185,6 +198,7 @@ export class Connection {
     this.phase = 'closing';
     this.log.debug('iscsi: closing connection', { reason });
     if (this.loginTimer) clearTimeout(this.loginTimer);
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     this.session?.shutdown();
     this.flush();
     if (now) this.socket.destroySoon();
@@ -193,7 +207,41 @@ export class Connection {
     t.unref?.();
   }
 
+  /**
+   * Arms the dead-peer check for the next moment something can be due: the idle limit since the
+   * last received byte, or the deadline of the ping in flight. Any received byte answers a ping.
+   */
+  private armPing(): void {
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer = undefined;
+    if (this.phase !== 'full' || this.host.pingIdleMs <= 0) return;
+    const due = this.pingSentAt !== undefined ? this.pingSentAt + this.host.pingTimeoutMs : this.lastRx + this.host.pingIdleMs;
+    this.pingTimer = setTimeout(() => this.checkPeer(), Math.max(10, due - Date.now()));
+    this.pingTimer.unref?.();
+  }
+
+  private checkPeer(): void {
+    this.pingTimer = undefined;
+    if (this.phase !== 'full' || !this.session) return;
+    const now = Date.now();
+    if (this.pingSentAt !== undefined && this.lastRx >= this.pingSentAt) this.pingSentAt = undefined;
+    if (this.pingSentAt !== undefined) {
+      if (now - this.pingSentAt >= this.host.pingTimeoutMs) {
+        this.log.warn('iscsi: peer silent; closing the connection', { silentMs: now - this.lastRx, pingTimeoutMs: this.host.pingTimeoutMs });
+        this.close('no reply to NOP-In ping', true);
+        return;
+      }
+    } else if (now - this.lastRx >= this.host.pingIdleMs) {
+      const ttt = this.nextPingTtt;
+      this.nextPingTtt = this.nextPingTtt >= 0xfffffffe ? 1 : this.nextPingTtt + 1;
+      this.session.ping(this, ttt);
+      this.pingSentAt = now;
+    }
+    this.armPing();
+  }
+
   private teardown(): void {
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.phase = 'closing';
     this.session?.shutdown();
@@ -206,6 +254,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing') return;
+    this.lastRx = Date.now();
     this.host.metrics.bytesIn += chunk.length;
     this.framer.push(chunk);
     try {
@@ -295,6 +344,7 @@ export class Connection {
       this.cid = pdu.cid;
       this.phase = 'full';
       if (this.loginTimer) clearTimeout(this.loginTimer);
+      this.armPing();
       const p = session.params;
       // Digests and our MaxRecvDataSegmentLength apply from the next PDU on (§13.13).
       this.digests = { header: p.headerDigest, data: p.dataDigest };

@@ -623,6 +623,15 @@ export class Session {
     );
   }
 
+  /**
+   * A target-initiated ping (§11.19): ITT reserved, a valid TTT the initiator must echo in a
+   * NOP-Out, no data (Linux's libiscsi rejects a ping with data as a protocol error). The StatSN
+   * field carries the next StatSN without advancing it.
+   */
+  ping(conn: Connection, ttt: number): void {
+    conn.send(encodeNopIn({ lun: Buffer.alloc(8), itt: RESERVED_TAG, ttt, dataLength: 0, seq: this.seq(conn.statSN) }), []);
+  }
+
   text(conn: Connection, pdu: TextRequestPdu): void {
     const reply = (body: Buffer, ttt: number, more: boolean): void => {
       conn.send(

@@ -34,6 +34,10 @@ export interface IscsiTargetOptions {
   logger?: Logger;
   maxSessions?: number;
   loginTimeoutMs?: number;
+  /** Full-feature idle time before a NOP-In ping (0: never ping); default 30 s. */
+  pingIdleMs?: number;
+  /** How long a ping may go unanswered before the connection ends; default 60 s. */
+  pingTimeoutMs?: number;
   /** Override negotiation limits (tests); defaults follow REFERENCE.md §6. */
   limits?: Partial<TargetLimits>;
 }
@@ -88,6 +92,8 @@ export class IscsiTarget {
   private readonly log: Logger;
   private readonly maxSessions: number;
   private readonly loginTimeoutMs: number;
+  private readonly pingIdleMs: number;
+  private readonly pingTimeoutMs: number;
   private readonly limits: TargetLimits;
   private server: net.Server | undefined;
   private boundPort = 0;
@@ -119,6 +125,8 @@ export class IscsiTarget {
     this.log = opts.logger ?? silentLogger;
     this.maxSessions = opts.maxSessions ?? 1024;
     this.loginTimeoutMs = opts.loginTimeoutMs ?? 15_000;
+    this.pingIdleMs = opts.pingIdleMs ?? 30_000;
+    this.pingTimeoutMs = opts.pingTimeoutMs ?? 60_000;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
@@ -164,6 +172,8 @@ export class IscsiTarget {
       metrics: this.metrics,
       limits: this.limits,
       loginTimeoutMs: this.loginTimeoutMs,
+      pingIdleMs: this.pingIdleMs,
+      pingTimeoutMs: this.pingTimeoutMs,
       findTarget: (iqn) => this.targets.get(iqn)?.info,
       attach: (r, c) => this.attach(r, c),
       closed: (c) => this.onClosed(c),

@@ -160,6 +160,8 @@ export class FullLab {
     const fe = this.lab.frontendAddress;
     const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
     mkdirSync(this.stateDir, { recursive: true });
+    // pingIdleSeconds 5: the target pings idle nodes often, so every lab run proves that the
+    // nodes' Linux initiators answer its NOP-In pings (an unanswered one cuts the connection).
     writeFileSync(
       join(this.stateDir, 'netroot.yaml'),
       `logLevel: info
@@ -167,7 +169,7 @@ network: { privateNetwork: 10.77.0.0/24, frontendAddress: ${fe} }
 http: { host: 0.0.0.0, port: 8080 }
 dhcp: { interfaces: [br0] }
 tftp: { enabled: false }
-iscsi: { enabled: true, host: 0.0.0.0, port: 3260 }
+iscsi: { enabled: true, host: 0.0.0.0, port: 3260, pingIdleSeconds: 5 }
 storage: { defaultVolumeGiB: ${this.o.volumeGiB ?? 0.0625}${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
 boot:
   installArgs: "netroot.mode=install console=ttyS0 panic=-1"

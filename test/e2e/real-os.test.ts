@@ -126,6 +126,7 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
         assert.ok(!life.cmdline.includes(secret), 'no CHAP secret in /proc/cmdline');
         assert.ok(!life.journal.includes(secret), 'no CHAP secret in the journal');
         assert.ok(!full.frontendLog.includes(secret), 'no CHAP secret in the frontend log');
+        assert.ok(!full.frontendLog.includes('peer silent'), "the node's initiator answered every NOP-In ping of the target");
         assert.equal(life.recoveryTimeout, '86400', "the root session waits out a target outage (replacement_timeout)");
         assert.equal(life.iscsid, 'active', "the root's iscsid runs: it is what re-logs in after a connection fault");
         if (alone) {

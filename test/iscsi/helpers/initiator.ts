@@ -93,7 +93,9 @@ export class TestInitiator {
       this.buf = this.buf.subarray(total);
       const p: RxPdu = { op: whole[0]! & 0x3f, bhs: whole.subarray(0, 48), ahs: whole.subarray(48, 48 + ahsLen), data: whole.subarray(48 + ahsLen, 48 + ahsLen + dl) };
       // StatSN / ExpCmdSN / MaxCmdSN of every target PDU that carries them.
-      if (p.op !== 0x25 || (p.bhs[1]! & 0x01)) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
+      // A target's ping (NOP-In with ITT 0xffffffff) carries the next StatSN without advancing it (§11.19).
+      const ping = p.op === 0x20 && p.bhs.readUInt32BE(16) === 0xffffffff;
+      if (!ping && (p.op !== 0x25 || (p.bhs[1]! & 0x01))) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
       if (p.op !== 0x23) this.maxCmdSN = p.bhs.readUInt32BE(32);
       this.queue.push(p);
       this.wake();
@@ -323,7 +325,8 @@ export class TestInitiator {
     return { status, data, sense: s, residual: { under: (bhs[1]! & 0x02) !== 0, over: (bhs[1]! & 0x04) !== 0, count: bhs.readUInt32BE(44) } };
   }
 
-  private nopReply(nopIn: RxPdu): void {
+  /** Answers a target's NOP-In ping: NOP-Out, immediate, ITT reserved, its TTT echoed. */
+  nopReply(nopIn: RxPdu): void {
     const b = TestInitiator.bhs(0x40, 0x80, 0, 0xffffffff);
     b.writeUInt32BE(nopIn.bhs.readUInt32BE(20), 20);
     b.writeUInt32BE(this.cmdSN, 24);
