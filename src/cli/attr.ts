@@ -1,6 +1,8 @@
 // `netroot attr set|unset|list` — attributes at global, os, appliance and host level. For a host,
 // `list` shows the resolved values with Rocks' SOURCE column (D C G O A H I; see
-// store/resolve-attributes.ts).
+// store/resolve-attributes.ts). Secret attributes (names with secret, password, passwd, token or
+// crypted: the CHAP secrets, an install token) list as ******** unless --show-secrets is given, as
+// Rocks' secure attributes were.
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
@@ -8,10 +10,18 @@ import { UserError } from '../errors.js';
 import { resolveAttributes, type AttributeScope } from '../store/index.js';
 import { mustHost } from './host.js';
 import { frontendFacts, DEFAULT_ATTRIBUTES } from '../boot/kickstart.js';
+import { SECRET_ATTRIBUTE } from '../profile/kickstart-attributes.js';
+
+/** What a secret value prints as: fixed, so it does not tell the secret's length. */
+export const MASK = '********';
+
+function shown<T extends { name: string; value: string }>(rows: readonly T[], showSecrets: boolean): T[] {
+  return rows.map((a) => (showSecrets || !SECRET_ATTRIBUTE.test(a.name) || a.value === '' ? a : { ...a, value: MASK }));
+}
 
 export const USAGE = `netroot attr set NAME VALUE [--host H | --appliance A | --os OS]
        netroot attr unset NAME [--host H | --appliance A | --os OS]
-       netroot attr list [--host H | --appliance A | --os OS] [--json]`;
+       netroot attr list [--host H | --appliance A | --os OS] [--json] [--show-secrets]`;
 
 /** Attribute names are XML entity names in node files (`&Kickstart_Timezone;`). */
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
@@ -60,16 +70,17 @@ export async function attrCommand(ctx: CliContext, argv: string[]): Promise<numb
       return 0;
     }
     case 'list': {
-      const { values: v, positionals: p } = parse(rest, scopeOptions, USAGE);
+      const { values: v, positionals: p } = parse(rest, { ...scopeOptions, 'show-secrets': { type: 'boolean' } }, USAGE);
       noExtra(p, 0, USAGE);
+      const reveal = v['show-secrets'] === true;
       if (v.host !== undefined && v.appliance === undefined && v.os === undefined) {
         const h = await mustHost(ctx, v.host);
-        const list = await resolveAttributes(ctx.store, h, frontendFacts(ctx.config), DEFAULT_ATTRIBUTES);
+        const list = shown(await resolveAttributes(ctx.store, h, frontendFacts(ctx.config), DEFAULT_ATTRIBUTES), reveal);
         ctx.io.out(v.json ? json(list) : table(['ATTRIBUTE', 'VALUE', 'SOURCE'], list.map((a) => [a.name, a.value, a.source])));
         return 0;
       }
       const s = v.appliance !== undefined || v.os !== undefined ? await scopeOf(ctx, v) : undefined;
-      const rows = await ctx.store.attributes.list(s ?? {});
+      const rows = shown(await ctx.store.attributes.list(s ?? {}), reveal);
       ctx.io.out(
         v.json
           ? json(rows)
