@@ -8,7 +8,9 @@ if (!root || !host) {
   console.error('usage: tftp-netroot-server ROOT IP');
   process.exit(2);
 }
-const s = new TftpServer({ host, port: 69, resolver: rootResolver(root), maxTransfers: 4096 });
+// The load client is one address standing for a rack of nodes: the per-client and total limits
+// (tftp.maxTransfersPerClient, maxBufferedBytes) are raised so they measure serving, not refusal.
+const s = new TftpServer({ host, port: 69, resolver: rootResolver(root), maxTransfers: 4096, maxTransfersPerClient: 4096, maxBufferedBytes: 2 ** 30 });
 await s.start();
 console.log('tftp ready');
 process.on('SIGTERM', () => {

@@ -12,7 +12,14 @@ export function newTftpMetrics() {
     wrqRefused: 0,
     notFound: 0,
     refused: 0,
+    /** Requests answered "busy" (ERROR 0): maxTransfers were running, or one of the two below. */
     busy: 0,
+    /** ... because one source address already held maxTransfersPerClient transfers. */
+    busyPerClient: 0,
+    /** ... because the byte budget (maxBufferedBytes) could not hold even a lean window. */
+    busyMemory: 0,
+    /** Transfers answered a smaller windowsize/blksize than asked (maxWindowBytes or the budget). */
+    narrowed: 0,
     /** Transfers started / finished with the last ACK / ended early (timeout, client error, failure). */
     transfers: 0,
     completed: 0,
@@ -33,6 +40,10 @@ export function newTftpMetrics() {
     /** Internal failures (a resolver or a read threw something unexpected). */
     errors: 0,
     active: 0,
+    /** Bytes the running transfers are charged (windows in flight + read-ahead; budget.ts). */
+    bufferedBytes: 0,
+    /** The most bufferedBytes ever was. */
+    bufferedBytesPeak: 0,
   };
 }
 export type TftpMetrics = ReturnType<typeof newTftpMetrics>;

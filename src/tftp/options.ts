@@ -9,6 +9,11 @@
 //              than a long client timeout ignores the option instead (limit maxTimeoutS).
 //   windowsize RFC 7440: 1..65535 blocks; 0, 70000 or not a number: ignored. The server may answer
 //              a smaller value (its maximum).
+//   window     blksize × windowsize is what one transfer may have in flight (and buffered). Above
+//              maxWindowBytes the windowsize is answered smaller (RFC 7440), then, if one block
+//              alone is larger, the blksize (RFC 2348), never below 512 unless the client asked for
+//              less. A client that sent neither option gets 512 × 1, whatever the cap: the caller
+//              checks blksize × windowsize against its cap and refuses what does not fit.
 // Unknown options are ignored (RFC 2347: not included in the OACK). No accepted option → no OACK,
 // the transfer starts with DATA block 1 (RFC 1350 behaviour).
 
@@ -19,6 +24,8 @@ export interface Negotiated {
   timeoutMs: number;
   /** What the OACK carries, in the client's order; empty → no OACK. */
   oack: Map<string, string>;
+  /** The window (blksize × windowsize) was answered smaller than asked because of maxWindowBytes. */
+  narrowed: boolean;
 }
 
 export interface NegotiationLimits {
@@ -27,6 +34,8 @@ export interface NegotiationLimits {
   defaultTimeoutMs: number;
   /** Client timeouts above this are ignored (the server keeps defaultTimeoutMs). Default 255. */
   maxTimeoutS?: number;
+  /** Upper bound for blksize × windowsize in bytes (default: no bound beyond the two maxima). */
+  maxWindowBytes?: number;
 }
 
 function num(v: string): number | null {
@@ -34,7 +43,7 @@ function num(v: string): number | null {
 }
 
 export function negotiate(requested: ReadonlyMap<string, string>, fileSize: number, limits: NegotiationLimits): Negotiated {
-  const n: Negotiated = { blksize: 512, windowsize: 1, timeoutMs: limits.defaultTimeoutMs, oack: new Map() };
+  const n: Negotiated = { blksize: 512, windowsize: 1, timeoutMs: limits.defaultTimeoutMs, oack: new Map(), narrowed: false };
   for (const [name, value] of requested) {
     const v = num(value);
     switch (name) {
@@ -61,6 +70,23 @@ export function negotiate(requested: ReadonlyMap<string, string>, fileSize: numb
         break;
       default:
         break;
+    }
+  }
+  const cap = limits.maxWindowBytes;
+  if (cap !== undefined && n.blksize * n.windowsize > cap) {
+    if (n.oack.has('blksize') && n.blksize > cap) {
+      const blksize = Math.max(Math.floor(cap), Math.min(512, n.blksize));
+      if (blksize < n.blksize) {
+        n.blksize = blksize;
+        n.oack.set('blksize', String(blksize));
+        n.narrowed = true;
+      }
+    }
+    const windowsize = Math.max(1, Math.floor(cap / n.blksize));
+    if (n.oack.has('windowsize') && windowsize < n.windowsize) {
+      n.windowsize = windowsize;
+      n.oack.set('windowsize', String(windowsize));
+      n.narrowed = true;
     }
   }
   return n;

@@ -2,6 +2,14 @@
 // its own ephemeral socket (its TID, RFC 1350 section 4), so many transfers run at once and a
 // stray packet for one never disturbs another. WRQ is refused with error 2. A bad packet is
 // counted in `metrics` and answered or dropped; the server never throws on input.
+//
+// Availability limits (issue #14 items 2 and 3), each answered with ERROR 0 "server busy" from the
+// listening port or the transfer's TID, so other clients keep being served:
+//   - maxTransfers at once, and maxTransfersPerClient per source address (client-slots.ts);
+//   - maxWindowBytes per transfer (blksize × windowsize answered smaller, options.ts) and
+//     maxBufferedBytes over all transfers (budget.ts: windows get smaller as it fills, then busy);
+//   - client `timeout` options above maxTimeoutS are ignored (RFC 2349), so a transfer nobody
+//     acknowledges ends after at most max(timeoutMs, maxTimeoutS s) × (maxRetries + 1).
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { openLink, DEFAULT_SEND_BUFFER, type TransferLink } from './link.js';
 import { decodeTftp, encodeTftp, TftpError, type TftpPacket, type RequestPacket } from './packet.js';
@@ -9,6 +17,8 @@ import { negotiate } from './options.js';
 import { Transfer } from './transfer.js';
 import { refusal, type TftpClient, type TftpFile, type TftpResolver } from './source.js';
 import { newTftpMetrics } from './metrics.js';
+import { BufferBudget, plan, windowCap } from './budget.js';
+import { ClientSlots } from './client-slots.js';
 import { DecodeError, NetrootError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 
@@ -21,13 +31,30 @@ export interface TftpServerOptions {
   maxBlksize?: number;
   /** Upper bound for a negotiated windowsize (RFC 7440 allows the server to answer smaller). */
   maxWindowsize?: number;
+  /**
+   * Upper bound for blksize × windowsize of one transfer, in bytes (default 256 KiB: blksize 1468
+   * with windowsize 64 fits; blksize 65464 gets windowsize 4). Bigger requests are answered with a
+   * smaller windowsize, then blksize (RFC 7440, RFC 2348).
+   */
+  maxWindowBytes?: number;
+  /**
+   * Bytes all transfers together may hold in windows and read-ahead (budget.ts; default 64 MiB).
+   * As it fills, new transfers get smaller windows; when not even a lean one fits, "busy".
+   */
+  maxBufferedBytes?: number;
   /** Retransmission timeout when the client sends no `timeout` option. */
   timeoutMs?: number;
-  /** Client `timeout` options above this many seconds are ignored (RFC 2349 allows only echo or ignore). */
+  /**
+   * Client `timeout` options above this many seconds are ignored (RFC 2349 allows only echo or
+   * ignore); default 5. 0 ignores every client timeout.
+   */
   maxTimeoutS?: number;
   /** Timeouts in a row before a transfer is abandoned. */
   maxRetries?: number;
+  /** Transfers at once (default 1024). */
   maxTransfers?: number;
+  /** Transfers at once from one source address (default 16). */
+  maxTransfersPerClient?: number;
   /** SO_SNDBUF of each transfer socket (default 4 MiB, capped by net.core.wmem_max; 0: the kernel's default). */
   sendBufferBytes?: number;
 }
@@ -63,6 +90,9 @@ export class TftpServer {
   readonly metrics = newTftpMetrics();
   /** Active transfers by client "address:port" (exposed for tests). */
   readonly transfers = new Map<string, Transfer>();
+  /** The bytes running transfers hold (budget.ts); metrics.bufferedBytes mirrors it. */
+  readonly budget: BufferBudget;
+  private readonly slots: ClientSlots;
   private socket: Socket | undefined;
   private readonly logger: Logger;
   private readonly o: Required<Omit<TftpServerOptions, 'logger'>>;
@@ -75,12 +105,35 @@ export class TftpServer {
       resolver: opts.resolver,
       maxBlksize: opts.maxBlksize ?? 65464,
       maxWindowsize: opts.maxWindowsize ?? 64,
+      maxWindowBytes: opts.maxWindowBytes ?? 256 * 1024,
+      maxBufferedBytes: opts.maxBufferedBytes ?? 64 * 1024 * 1024,
       timeoutMs: opts.timeoutMs ?? 1000,
       maxRetries: opts.maxRetries ?? 5,
-      maxTimeoutS: opts.maxTimeoutS ?? 255,
+      maxTimeoutS: opts.maxTimeoutS ?? 5,
       maxTransfers: opts.maxTransfers ?? 1024,
+      maxTransfersPerClient: opts.maxTransfersPerClient ?? 16,
       sendBufferBytes: opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER,
     };
+    this.budget = new BufferBudget(this.o.maxBufferedBytes);
+    this.slots = new ClientSlots(this.o.maxTransfersPerClient);
+  }
+
+  /** Transfers (running or being set up) from `address`. */
+  transfersFrom(address: string): number {
+    return this.slots.count(address);
+  }
+
+  /** Reserves `key` for `entry`; a new key takes one of its address's slots. */
+  private claim(key: string, address: string, entry: Transfer): void {
+    if (!this.transfers.has(key)) this.slots.add(address);
+    this.transfers.set(key, entry);
+  }
+
+  /** Releases `key` if `entry` still holds it, and its address's slot. */
+  private release(key: string, address: string, entry: Transfer): void {
+    if (this.transfers.get(key) !== entry) return;
+    this.transfers.delete(key);
+    this.slots.remove(address);
   }
 
   async start(): Promise<void> {
@@ -103,7 +156,10 @@ export class TftpServer {
   }
 
   async stop(): Promise<void> {
-    for (const t of [...this.transfers.values()]) t.end(false);
+    for (const [key, t] of [...this.transfers]) {
+      t.end(false);
+      this.release(key, key.slice(0, key.lastIndexOf(':')), t); // a placeholder's end() does not release
+    }
     const s = this.socket;
     this.socket = undefined;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -147,6 +203,12 @@ export class TftpServer {
       this.sendError(client, TftpError.NOT_DEFINED, 'server busy, try again');
       return;
     }
+    if (this.slots.full(client.address)) {
+      this.metrics.busy++;
+      this.metrics.busyPerClient++;
+      this.sendError(client, TftpError.NOT_DEFINED, 'server busy, try again');
+      return;
+    }
     void this.begin(client, key, a.packet);
   }
 
@@ -162,7 +224,7 @@ export class TftpServer {
     }
     // Reserve the key while resolving, so a retransmitted RRQ does not start a second transfer.
     const placeholder = { starting: true, end: () => link.close() } as unknown as Transfer;
-    this.transfers.set(key, placeholder);
+    this.claim(key, client.address, placeholder);
     let file: TftpFile | null;
     try {
       file = await this.o.resolver(req.filename, client);
@@ -174,42 +236,59 @@ export class TftpServer {
       }
       if (kind === 'refused') {
         this.metrics.refused++;
-        this.finishEarly(key, placeholder, link, TftpError.ACCESS_VIOLATION, 'access violation');
+        this.finishEarly(key, client, placeholder, link, TftpError.ACCESS_VIOLATION, 'access violation');
       } else if (kind === 'not-found') {
         this.metrics.notFound++;
-        this.finishEarly(key, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
-      } else this.finishEarly(key, placeholder, link, TftpError.NOT_DEFINED, 'internal error');
+        this.finishEarly(key, client, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
+      } else this.finishEarly(key, client, placeholder, link, TftpError.NOT_DEFINED, 'internal error');
       return;
     }
     if (!file) {
       this.metrics.notFound++;
-      this.finishEarly(key, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
+      this.finishEarly(key, client, placeholder, link, TftpError.FILE_NOT_FOUND, 'file not found');
       return;
     }
     if (this.transfers.get(key) !== placeholder || !this.socket) {
       // stopped or superseded while resolving
+      this.release(key, client.address, placeholder);
       void file.close?.().catch(() => {});
       link.close();
       return;
     }
-    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS });
+    const inMemory = file.bytes !== undefined && file.bytes.length === file.size;
+    const maxWindowBytes = windowCap(file.size, inMemory, this.budget.free, this.o.maxWindowBytes);
+    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS, maxWindowBytes });
     if (Math.floor(file.size / n.blksize) + 1 > 0xffffffff) {
       // Block numbers are counted in 32 bits (the wire's 16 bits roll over); a file that needs
       // more blocks (over 32 GiB at blksize 8) is refused rather than sent wrong.
       void file.close?.().catch(() => {});
-      this.finishEarly(key, placeholder, link, TftpError.NOT_DEFINED, `file too large for blksize ${n.blksize}`);
+      this.finishEarly(key, client, placeholder, link, TftpError.NOT_DEFINED, `file too large for blksize ${n.blksize}`);
       return;
     }
+    const charge = plan(file.size, inMemory, n.blksize * n.windowsize, this.budget.free);
+    if (!charge || !this.budget.take(charge.bytes)) {
+      void file.close?.().catch(() => {});
+      this.metrics.busy++;
+      this.metrics.busyMemory++;
+      this.finishEarly(key, client, placeholder, link, TftpError.NOT_DEFINED, 'server busy, try again');
+      return;
+    }
+    this.metrics.bufferedBytes = this.budget.held;
+    this.metrics.bufferedBytesPeak = this.budget.peak;
+    if (n.narrowed) this.metrics.narrowed++;
     const size = file.size;
     const started = Date.now();
-    const t = new Transfer(link, client, file, { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null }, this.metrics, this.logger, (x, completed) => {
-      if (this.transfers.get(key) === x) this.transfers.delete(key);
+    const params = { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null, readChunk: charge.readChunk || undefined };
+    const t = new Transfer(link, client, file, params, this.metrics, this.logger, (x, completed) => {
+      this.release(key, client.address, x);
+      this.budget.give(charge.bytes);
+      this.metrics.bufferedBytes = this.budget.held;
       this.metrics.active = this.transfers.size;
       if (completed) this.logger.info('tftp sent', { client: client.address, file: req.filename, bytes: size, ms: Date.now() - started, blksize: n.blksize, windowsize: n.windowsize });
       else this.logger.info('tftp transfer ended early', { client: client.address, file: req.filename });
     });
     link.onMessage = (m) => t.onMessage(m, client);
-    this.transfers.set(key, t);
+    this.transfers.set(key, t); // same key as the placeholder: its slot carries over
     this.metrics.transfers++;
     this.metrics.active = this.transfers.size;
     this.logger.debug('tftp transfer', { client: client.address, file: req.filename, size: file.size, blksize: n.blksize, windowsize: n.windowsize });
@@ -217,8 +296,8 @@ export class TftpServer {
   }
 
   /** An error from the transfer's own TID, then the link is closed (the datagram is already in the kernel). */
-  private finishEarly(key: string, placeholder: Transfer, link: TransferLink, code: number, message: string): void {
-    if (this.transfers.get(key) === placeholder) this.transfers.delete(key);
+  private finishEarly(key: string, client: TftpClient, placeholder: Transfer, link: TransferLink, code: number, message: string): void {
+    this.release(key, client.address, placeholder);
     this.metrics.errorsSent++;
     link.send(encodeTftp({ op: 'ERROR', code, message }));
     link.close();

@@ -15,7 +15,8 @@
 //    (RFC 1350 section 4 says "should"); a stray that still reaches onMessage is counted and
 //    dropped. Either way the transfer is not disturbed.
 //  - A window goes to the link as one call (one sendmmsg), its blocks straight from memory (the
-//    file's cached bytes or the read-ahead chunk), without a copy.
+//    file's cached bytes or the read-ahead chunk), without a copy. A file not in memory is read
+//    one chunk at a time (never two reads at once), so a transfer holds at most one chunk.
 //  - When the file is in memory (file.bytes), the in-order data phase runs in the link
 //    (link.ts stream()): the ACK of a window's last block is answered there at once with the
 //    next window, which is what onMessage would do for it. Everything else still comes here —
@@ -29,6 +30,7 @@ import type { TransferLink } from './link.js';
 import type { TftpClient, TftpFile } from './source.js';
 import type { TftpMetrics } from './metrics.js';
 import type { Logger } from '../log/logger.js';
+import { READ_CHUNK } from './budget.js';
 
 export interface TransferParams {
   blksize: number;
@@ -37,9 +39,12 @@ export interface TransferParams {
   maxRetries: number;
   /** Options to acknowledge first; null → start with DATA 1. */
   oack: Map<string, string> | null;
+  /**
+   * Bytes read at once from a file not in memory (at least one window; default 1 MiB). The
+   * transfer holds one such buffer: the server's byte budget (budget.ts) counts it.
+   */
+  readChunk?: number;
 }
-
-const READ_CHUNK = 1 << 20;
 
 export class Transfer {
   private base = 0;
@@ -49,6 +54,9 @@ export class Transfer {
   private gen = 0;
   private timer: NodeJS.Timeout | undefined;
   private cache: { start: number; buf: Buffer } | null = null;
+  /** A read of the file is under way; `wanted` is the first block of the window waiting for it (0: none). */
+  private reading = false;
+  private wanted = 0;
   /** The link runs the data phase (stream armed); `seen` is its window count already synced. */
   private streaming = false;
   private seen = 0;
@@ -110,16 +118,13 @@ export class Transfer {
     this.streamFrom(0); // ACK 0 acknowledges the OACK (RFC 2347)
   }
 
-  /** The bytes [a, b): synchronous when they are in memory (the hot path). */
-  private range(a: number, b: number): Buffer | Promise<Buffer> {
+  /** The bytes [a, b) when they are in memory (the hot path) or in the read-ahead buffer. */
+  private inMemory(a: number, b: number): Buffer | undefined {
     const whole = this.file.bytes;
     if (whole) return whole.subarray(a, b);
     const c = this.cache;
     if (c && a >= c.start && b <= c.start + c.buf.length) return c.buf.subarray(a - c.start, b - c.start);
-    return this.file.read(a, Math.max(b - a, READ_CHUNK)).then((buf) => {
-      this.cache = { start: a, buf };
-      return buf.subarray(0, b - a);
-    });
+    return undefined;
   }
 
   /** The window that follows an ACK of block `after`: [from, to] and its byte range. */
@@ -159,22 +164,41 @@ export class Transfer {
   private sendWindow(from: number): void {
     const gen = ++this.gen;
     const { to, start, end } = this.windowAfter(from - 1);
-    let data: Buffer | Promise<Buffer>;
+    const data = this.inMemory(start, end);
+    if (data) {
+      this.wanted = 0;
+      this.emit(from, to, start, end, data);
+      return;
+    }
+    // One read at a time, so a transfer never holds more than one read-ahead buffer (the budget
+    // counts one): a window wanted while a read is under way is sent when that read completes.
+    this.wanted = from;
+    if (this.reading) return;
+    this.reading = true;
+    this.cache = null; // the window is not in it; let it go before the next chunk is allocated
+    let read: Promise<Buffer>;
     try {
-      data = this.range(start, end);
+      read = this.file.read(start, Math.max(end - start, this.p.readChunk ?? READ_CHUNK));
     } catch (e) {
+      this.reading = false;
       this.readFailed(e);
       return;
     }
-    if (Buffer.isBuffer(data)) this.emit(from, to, start, end, data);
-    else {
-      data.then(
-        (d) => {
-          if (gen === this.gen && !this.done) this.emit(from, to, start, end, d);
-        },
-        (e: unknown) => this.readFailed(e),
-      );
-    }
+    read.then(
+      (buf) => {
+        this.reading = false;
+        if (this.done) return;
+        this.cache = { start, buf };
+        const next = this.wanted;
+        this.wanted = 0;
+        if (gen === this.gen) this.emit(from, to, start, end, buf.subarray(0, end - start));
+        else if (next > 0) this.sendWindow(next);
+      },
+      (e: unknown) => {
+        this.reading = false;
+        this.readFailed(e);
+      },
+    );
   }
 
   private readFailed(e: unknown): void {

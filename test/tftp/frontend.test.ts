@@ -35,7 +35,7 @@ async function fetchFile(port: number, name: string, from = '127.0.0.1'): Promis
 
 test('frontend TFTP: boot root files, rendered pxelinux/iPXE/GRUB per MAC, guarded per node', async () => {
   const dir = tempStateDir('nrt-ftftp-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.host': '127.0.0.1', 'tftp.port': '0', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.host': '127.0.0.1', 'tftp.port': '0', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
   mkdirSync(config.tftp.root, { recursive: true });
   const efi = Buffer.alloc(5000, 0x5a);
   writeFileSync(join(config.tftp.root, 'ipxe.efi'), efi);

@@ -39,7 +39,7 @@ before(async () => {
   symlinkSync(join(dir, 'secret.txt'), join(root, 'link-out'));
   symlinkSync('/etc', join(root, 'etc-link'));
   symlinkSync('big.bin', join(root, 'link-in'));
-  server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: chainResolvers(rendered, rootResolver(root)), timeoutMs: 100, maxRetries: 8, maxTimeoutS: 0 });
+  server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: chainResolvers(rendered, rootResolver(root)), timeoutMs: 100, maxRetries: 8, maxTimeoutS: 0, maxTransfersPerClient: 64 });
   await server.start();
   port = server.port();
 });
