@@ -11,7 +11,7 @@
 // truth: the frontend's start() reconciles every export from them.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget, type IscsiTargetOptions } from '../iscsi/index.js';
+import { IscsiTarget, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import { LioBackend } from '../storage/lio.js';
@@ -22,8 +22,20 @@ import type { StorageNodeInfo, StorageView } from '../discovery/storage-report.j
 export const LOCAL_NODE = 'local';
 
 /** The embedded target's settings from iscsi.* (the frontend's local node and `storage serve`). */
-export function targetSettings(iscsi: Config['iscsi']): Pick<IscsiTargetOptions, 'pingIdleMs' | 'pingTimeoutMs'> {
-  return { pingIdleMs: iscsi.pingIdleSeconds * 1000, pingTimeoutMs: iscsi.pingTimeoutSeconds * 1000 };
+export function targetSettings(iscsi: Config['iscsi']): Required<IscsiTargetSettings> {
+  return {
+    pingIdleMs: iscsi.pingIdleSeconds * 1000,
+    pingTimeoutMs: iscsi.pingTimeoutSeconds * 1000,
+    maxSessions: iscsi.maxSessions,
+    loginTimeoutMs: iscsi.loginTimeoutSeconds * 1000,
+    loginIdleMs: iscsi.loginIdleSeconds * 1000,
+    maxLoginConnections: iscsi.maxLoginConnections,
+    maxLoginConnectionsPerSource: iscsi.maxLoginConnectionsPerSource,
+    maxDiscoverySessions: iscsi.maxDiscoverySessions,
+    maxDiscoverySessionsPerSource: iscsi.maxDiscoverySessionsPerSource,
+    discoveryIdleMs: iscsi.discoveryIdleSeconds * 1000,
+    discoveryMaxMs: iscsi.discoveryMaxSeconds * 1000,
+  };
 }
 
 export interface StorageSetup extends StorageView {

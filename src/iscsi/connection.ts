@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { DecodeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { CancelTimer, Clock } from './clock.js';
 import { FramingError, PduFramer } from './framer.js';
 import { LoginNegotiation, LoginStatus, Stage, type LoginHost, type LoginResult } from './login.js';
 import {
@@ -32,6 +33,10 @@ export interface ConnectionMetrics {
   rejects: number;
   malformedPdus: number;
   loginFailures: number;
+  /** Connections closed by the login-phase deadlines (loginIdleMs, loginTimeoutMs); also counted in loginFailures. */
+  loginTimeouts: number;
+  /** Discovery sessions closed by their deadlines (discoveryIdleMs, discoveryMaxMs). */
+  discoveryTimeouts: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -41,7 +46,18 @@ export interface ConnectionHost {
   logger: Logger;
   metrics: ConnectionMetrics;
   limits: TargetLimits;
+  /** Reads the time and sets every deadline and ping timer below. */
+  clock: Clock;
+  /** Login phase, from accept: it must reach full-feature phase within this (total deadline). */
   loginTimeoutMs: number;
+  /** Login phase: nothing received for this long ends the connection (idle deadline). */
+  loginIdleMs: number;
+  /**
+   * Discovery sessions (no CHAP, §4.3): nothing received for this long ends the connection, and
+   * none lasts longer than discoveryMaxMs from the end of its login, however busy.
+   */
+  discoveryIdleMs: number;
+  discoveryMaxMs: number;
   /**
    * Dead-peer detection in full-feature phase: after this long with nothing received, the target
    * pings with a NOP-In (§11.19); 0 turns it off.
@@ -70,21 +86,26 @@ export class Connection {
   private digests = { header: false, data: false };
   private login: LoginNegotiation | undefined;
   private phase: 'login' | 'full' | 'closing' = 'login';
-  private loginTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly openedAt: number;
+  private fullAt = 0;
+  private deadlineTimer: CancelTimer | undefined;
   private outq: Buffer[] = [];
   private outCbs: Array<{ at: number; cb: () => void }> = [];
   private flushScheduled = false;
   private currentBhs: Buffer | undefined;
   private readonly log: Logger;
   private paused = false;
-  private lastRx = Date.now();
-  private pingTimer: NodeJS.Timeout | undefined;
+  private lastRx: number;
+  private pingTimer: CancelTimer | undefined;
   private pingSentAt: number | undefined;
   private nextPingTtt = 1;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
     this.host = host;
+    this.clock = host.clock;
+    this.openedAt = this.lastRx = this.clock.now();
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.localAddress = normalizeAddress(socket.localAddress ?? '');
     this.localPort = socket.localPort ?? 0;
@@ -93,13 +114,7 @@ export class Connection {
     // No TCP keepalive: Node fixes its probes at 10 × 1 s, so a guest that stalls for 10 s (a
     // loaded hypervisor, a long console redraw) lost its root disk's connection. The NOP-In ping
     // below detects dead peers with timers an administrator can set.
-    this.loginTimer = setTimeout(() => {
-      if (this.phase !== 'login') return;
-      this.host.metrics.loginFailures++;
-      this.log.warn('iscsi: login did not finish in time; closing', { ms: host.loginTimeoutMs });
-      this.close('login timeout', true);
-    }, host.loginTimeoutMs);
-    this.loginTimer.unref?.();
+    this.armDeadline();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       if (this.paused && this.phase !== 'closing') {
@@ -197,8 +212,7 @@ export class Connection {
     if (this.phase === 'closing') return;
     this.phase = 'closing';
     this.log.debug('iscsi: closing connection', { reason });
-    if (this.loginTimer) clearTimeout(this.loginTimer);
-    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.stopTimers();
     this.session?.shutdown();
     this.flush();
     if (now) this.socket.destroySoon();
@@ -212,18 +226,17 @@ export class Connection {
    * last received byte, or the deadline of the ping in flight. Any received byte answers a ping.
    */
   private armPing(): void {
-    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer?.();
     this.pingTimer = undefined;
     if (this.phase !== 'full' || this.host.pingIdleMs <= 0) return;
     const due = this.pingSentAt !== undefined ? this.pingSentAt + this.host.pingTimeoutMs : this.lastRx + this.host.pingIdleMs;
-    this.pingTimer = setTimeout(() => this.checkPeer(), Math.max(10, due - Date.now()));
-    this.pingTimer.unref?.();
+    this.pingTimer = this.clock.after(Math.max(10, due - this.clock.now()), () => this.checkPeer());
   }
 
   private checkPeer(): void {
     this.pingTimer = undefined;
     if (this.phase !== 'full' || !this.session) return;
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.pingSentAt !== undefined && this.lastRx >= this.pingSentAt) this.pingSentAt = undefined;
     if (this.pingSentAt !== undefined) {
       if (now - this.pingSentAt >= this.host.pingTimeoutMs) {
@@ -240,9 +253,64 @@ export class Connection {
     this.armPing();
   }
 
+  /**
+   * The deadlines of an unauthenticated connection: in login phase loginIdleMs / loginTimeoutMs
+   * from accept; in a discovery session discoveryIdleMs / discoveryMaxMs from the end of login.
+   * Normal sessions have none (they are watched by the ping above).
+   */
+  private deadlines(): { what: 'login' | 'discovery'; idleMs: number; endAt: number } | undefined {
+    if (this.phase === 'login') return { what: 'login', idleMs: this.host.loginIdleMs, endAt: this.openedAt + this.host.loginTimeoutMs };
+    if (this.phase === 'full' && this.session?.type === 'Discovery') {
+      return { what: 'discovery', idleMs: this.host.discoveryIdleMs, endAt: this.fullAt + this.host.discoveryMaxMs };
+    }
+    return undefined;
+  }
+
+  /** Like armPing: one timer for the earliest deadline, re-armed when it fires early (no per-byte work). */
+  private armDeadline(): void {
+    this.deadlineTimer?.();
+    this.deadlineTimer = undefined;
+    const d = this.deadlines();
+    if (!d) return;
+    const due = Math.min(this.lastRx + d.idleMs, d.endAt);
+    this.deadlineTimer = this.clock.after(Math.max(0, due - this.clock.now()), () => this.checkDeadline());
+  }
+
+  private checkDeadline(): void {
+    this.deadlineTimer = undefined;
+    const d = this.deadlines();
+    if (!d) return;
+    const now = this.clock.now();
+    const why = now >= d.endAt ? 'total' : now - this.lastRx >= d.idleMs ? 'idle' : undefined;
+    if (!why) {
+      this.armDeadline();
+      return;
+    }
+    if (d.what === 'login') {
+      this.host.metrics.loginFailures++;
+      this.host.metrics.loginTimeouts++;
+      this.log.warn(why === 'total' ? 'iscsi: login did not finish in time; closing' : 'iscsi: login idle; closing', {
+        ms: why === 'total' ? this.host.loginTimeoutMs : this.host.loginIdleMs,
+      });
+      this.close(`login ${why} deadline`, true);
+    } else {
+      this.host.metrics.discoveryTimeouts++;
+      this.log.info(why === 'total' ? 'iscsi: discovery session reached its time limit; closing' : 'iscsi: discovery session idle; closing', {
+        ms: why === 'total' ? this.host.discoveryMaxMs : this.host.discoveryIdleMs,
+      });
+      this.close(`discovery ${why} deadline`, true);
+    }
+  }
+
+  private stopTimers(): void {
+    this.pingTimer?.();
+    this.pingTimer = undefined;
+    this.deadlineTimer?.();
+    this.deadlineTimer = undefined;
+  }
+
   private teardown(): void {
-    if (this.pingTimer) clearTimeout(this.pingTimer);
-    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.stopTimers();
     this.phase = 'closing';
     this.session?.shutdown();
     this.host.closed(this);
@@ -254,7 +322,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing') return;
-    this.lastRx = Date.now();
+    this.lastRx = this.clock.now();
     this.host.metrics.bytesIn += chunk.length;
     this.framer.push(chunk);
     try {
@@ -343,8 +411,10 @@ export class Connection {
       this.session = session;
       this.cid = pdu.cid;
       this.phase = 'full';
-      if (this.loginTimer) clearTimeout(this.loginTimer);
-      this.armPing();
+      this.fullAt = this.clock.now();
+      // A discovery session trades the login deadlines for its own; a normal one for the ping.
+      this.armDeadline();
+      if (session.type === 'Normal') this.armPing();
       const p = session.params;
       // Digests and our MaxRecvDataSegmentLength apply from the next PDU on (§13.13).
       this.digests = { header: p.headerDigest, data: p.dataDigest };

@@ -6,6 +6,7 @@
 // and, at the end, the facts the connection needs to create or join a session.
 import type { LoginRequestPdu } from './pdu.js';
 import { ChapAuthenticator, type ChapCredentials } from './chap.js';
+import { iscsiNameProblem } from './iscsi-name.js';
 import {
   NegotiationError,
   defaultParams,
@@ -137,8 +138,13 @@ export class LoginNegotiation {
     const reply: TextPairs = [];
 
     if (pdu === this.first) {
+      // §13.5: InitiatorName is required in the first Login Request (0x0207 when missing). A name
+      // that is not an iSCSI name (§4.2.7: at most 223 bytes, iqn./eui./naa.) is an initiator
+      // error, 0x0200 (§11.13.5); it is refused before it is stored, compared or logged.
       const who = kv.get('InitiatorName');
       if (!who) return this.fail(pdu, LoginStatus.MissingParameter, 'no InitiatorName');
+      const badName = iscsiNameProblem(who);
+      if (badName) return this.fail(pdu, LoginStatus.InitiatorError, `InitiatorName is not an iSCSI name: ${badName}`);
       this.initiatorName = who;
       const st = kv.get('SessionType') ?? 'Normal';
       if (st !== 'Normal' && st !== 'Discovery') return this.fail(pdu, LoginStatus.SessionTypeNotSupported, `SessionType ${st}`);
@@ -146,6 +152,9 @@ export class LoginNegotiation {
       if (st === 'Normal') {
         const tn = kv.get('TargetName');
         if (!tn) return this.fail(pdu, LoginStatus.MissingParameter, 'no TargetName');
+        // §13.4, §4.2.7: as for InitiatorName; a well-formed name we do not serve is 0x0203 below.
+        const badTarget = iscsiNameProblem(tn);
+        if (badTarget) return this.fail(pdu, LoginStatus.InitiatorError, `TargetName is not an iSCSI name: ${badTarget}`);
         const t = this.host.findTarget(tn);
         if (!t) return this.fail(pdu, LoginStatus.NotFound, `no target ${tn}`);
         if (!t.allows(who, this.host.remoteAddress)) {

@@ -9,7 +9,10 @@
 import * as net from 'node:net';
 import { NetrootError, UserError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { SourceLimiter } from './admission.js';
 import type { ChapCredentials } from './chap.js';
+import { systemClock, type Clock } from './clock.js';
+import { iscsiNameProblem } from './iscsi-name.js';
 import { Connection, normalizeAddress, type ConnectionMetrics } from './connection.js';
 import { LoginStatus, type LoginResult, type LoginTargetInfo } from './login.js';
 import { LunFile } from './lun-file.js';
@@ -28,26 +31,59 @@ export interface TargetDefinition {
   allowedAddresses?: string[];
 }
 
-export interface IscsiTargetOptions {
-  host?: string;
-  port?: number;
-  logger?: Logger;
+/**
+ * The limits and timers an administrator sets (config iscsi.*, mapped by src/app/storage.ts's
+ * targetSettings()). Defaults match the config schema's. Everything an unauthenticated client can
+ * hold — a connection in login phase, a discovery session — is capped per source address and in
+ * total and has an idle and a total deadline (issue #14 item 1; see admission.ts).
+ */
+export interface IscsiTargetSettings {
+  /** Normal sessions (ACL + CHAP passed); discovery sessions do not count. Default 1024. */
   maxSessions?: number;
+  /** Login phase, from accept to full-feature phase, at most this long; default 15 s. */
   loginTimeoutMs?: number;
+  /** Login phase: nothing received for this long ends the connection; default 5 s. */
+  loginIdleMs?: number;
+  /** Connections in login phase, over all sources; beyond it a new connection is reset at once. Default 256. */
+  maxLoginConnections?: number;
+  /** Connections in login phase from one source address; default 8. */
+  maxLoginConnectionsPerSource?: number;
+  /** Discovery sessions (no CHAP) over all sources; beyond it a discovery login gets 0x0302. Default 64. */
+  maxDiscoverySessions?: number;
+  /** Discovery sessions from one source address; default 4. */
+  maxDiscoverySessionsPerSource?: number;
+  /** A discovery session with nothing received for this long is closed; default 10 s. */
+  discoveryIdleMs?: number;
+  /** No discovery session lasts longer than this after its login, however busy; default 60 s. */
+  discoveryMaxMs?: number;
   /** Full-feature idle time before a NOP-In ping (0: never ping); default 30 s. */
   pingIdleMs?: number;
   /** How long a ping may go unanswered before the connection ends; default 60 s. */
   pingTimeoutMs?: number;
+}
+
+export interface IscsiTargetOptions extends IscsiTargetSettings {
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  /** Time for every protocol deadline (tests pass a manual clock). */
+  clock?: Clock;
   /** Override negotiation limits (tests); defaults follow REFERENCE.md §6. */
   limits?: Partial<TargetLimits>;
 }
 
 export interface IscsiMetrics extends ConnectionMetrics, SessionCounters {
+  /** Sessions of both kinds. */
   sessions: number;
+  discoverySessions: number;
   connections: number;
+  /** Connections still in login phase. */
+  loginConnections: number;
+  /** Connections reset on accept: maxLoginConnectionsPerSource or maxLoginConnections reached. */
+  connectionsRefused: number;
+  /** Discovery logins refused (0x0302): maxDiscoverySessionsPerSource or maxDiscoverySessions reached. */
+  discoveryRefused: number;
 }
-
-const IQN_RE = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
 
 interface TargetRecord {
   def: TargetDefinition;
@@ -91,10 +127,15 @@ export class IscsiTarget {
   private readonly requestedPort: number;
   private readonly log: Logger;
   private readonly maxSessions: number;
-  private readonly loginTimeoutMs: number;
-  private readonly pingIdleMs: number;
-  private readonly pingTimeoutMs: number;
+  private readonly timers: Pick<Required<IscsiTargetSettings>, 'loginTimeoutMs' | 'loginIdleMs' | 'discoveryIdleMs' | 'discoveryMaxMs' | 'pingIdleMs' | 'pingTimeoutMs'>;
+  private readonly clock: Clock;
   private readonly limits: TargetLimits;
+  /** Connections in login phase (admission.ts); each is released once: at login or at close. */
+  private readonly loginPhase: SourceLimiter;
+  private readonly inLogin = new Set<Connection>();
+  /** Discovery sessions and the source each was counted against. */
+  private readonly discovery: SourceLimiter;
+  private readonly discoverySource = new Map<Session, string>();
   private server: net.Server | undefined;
   private boundPort = 0;
   private readonly targets = new Map<string, TargetRecord>();
@@ -110,13 +151,19 @@ export class IscsiTarget {
     rejects: 0,
     malformedPdus: 0,
     loginFailures: 0,
+    loginTimeouts: 0,
+    discoveryTimeouts: 0,
     bytesIn: 0,
     bytesOut: 0,
     cmdSnDropped: 0,
     commands: 0,
     tmfs: 0,
     sessions: 0,
+    discoverySessions: 0,
     connections: 0,
+    loginConnections: 0,
+    connectionsRefused: 0,
+    discoveryRefused: 0,
   };
 
   constructor(opts: IscsiTargetOptions = {}) {
@@ -124,9 +171,17 @@ export class IscsiTarget {
     this.requestedPort = opts.port ?? 3260;
     this.log = opts.logger ?? silentLogger;
     this.maxSessions = opts.maxSessions ?? 1024;
-    this.loginTimeoutMs = opts.loginTimeoutMs ?? 15_000;
-    this.pingIdleMs = opts.pingIdleMs ?? 30_000;
-    this.pingTimeoutMs = opts.pingTimeoutMs ?? 60_000;
+    this.timers = {
+      loginTimeoutMs: opts.loginTimeoutMs ?? 15_000,
+      loginIdleMs: opts.loginIdleMs ?? 5_000,
+      discoveryIdleMs: opts.discoveryIdleMs ?? 10_000,
+      discoveryMaxMs: opts.discoveryMaxMs ?? 60_000,
+      pingIdleMs: opts.pingIdleMs ?? 30_000,
+      pingTimeoutMs: opts.pingTimeoutMs ?? 60_000,
+    };
+    this.clock = opts.clock ?? systemClock;
+    this.loginPhase = new SourceLimiter(opts.maxLoginConnectionsPerSource ?? 8, opts.maxLoginConnections ?? 256);
+    this.discovery = new SourceLimiter(opts.maxDiscoverySessionsPerSource ?? 4, opts.maxDiscoverySessions ?? 64);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
@@ -163,26 +218,54 @@ export class IscsiTarget {
     this.targets.clear();
     this.sessions.clear();
     this.byTsih.clear();
-    this.metrics.sessions = 0;
+    for (const [s, source] of this.discoverySource) {
+      this.discoverySource.delete(s);
+      this.discovery.release(source);
+    }
+    this.countSessions();
   }
 
   private accept(sock: net.Socket): void {
+    // Admission before any allocation: a client over its login-phase cap (or everyone, over the
+    // total) gets a TCP reset and costs nothing more — no Connection, no timer, no log line.
+    const source = normalizeAddress(sock.remoteAddress ?? '');
+    if (this.loginPhase.take(source) !== undefined) {
+      this.metrics.connectionsRefused++;
+      sock.on('error', () => undefined);
+      sock.resetAndDestroy();
+      return;
+    }
     const conn = new Connection(sock, {
       logger: this.log,
       metrics: this.metrics,
       limits: this.limits,
-      loginTimeoutMs: this.loginTimeoutMs,
-      pingIdleMs: this.pingIdleMs,
-      pingTimeoutMs: this.pingTimeoutMs,
+      clock: this.clock,
+      ...this.timers,
       findTarget: (iqn) => this.targets.get(iqn)?.info,
-      attach: (r, c) => this.attach(r, c),
+      attach: (r, c) => this.attachAndAdmit(r, c),
       closed: (c) => this.onClosed(c),
     });
+    this.inLogin.add(conn);
     this.connections.add(conn);
     this.metrics.connections = this.connections.size;
+    this.metrics.loginConnections = this.loginPhase.size;
+  }
+
+  private leaveLogin(conn: Connection): void {
+    if (!this.inLogin.delete(conn)) return;
+    this.loginPhase.release(conn.remoteAddress);
+    this.metrics.loginConnections = this.loginPhase.size;
+  }
+
+  /** attach(), and a connection whose login succeeded no longer counts as in login phase. */
+  private attachAndAdmit(r: LoginResult, conn: Connection): Session | number {
+    const s = this.attach(r, conn);
+    if (typeof s !== 'number') this.leaveLogin(conn);
+    return s;
   }
 
   private onClosed(conn: Connection): void {
+    this.leaveLogin(conn);
     this.connections.delete(conn);
     this.metrics.connections = this.connections.size;
     const s = conn.session;
@@ -195,7 +278,17 @@ export class IscsiTarget {
   private forget(s: Session): void {
     for (const [k, v] of this.sessions) if (v === s) this.sessions.delete(k);
     if (this.byTsih.get(s.tsih) === s) this.byTsih.delete(s.tsih);
+    const source = this.discoverySource.get(s);
+    if (source !== undefined) {
+      this.discoverySource.delete(s);
+      this.discovery.release(source);
+    }
+    this.countSessions();
+  }
+
+  private countSessions(): void {
     this.metrics.sessions = this.byTsih.size;
+    this.metrics.discoverySessions = this.discovery.size;
   }
 
   private allocTsih(): number {
@@ -238,11 +331,25 @@ export class IscsiTarget {
       old.conn?.close('session reinstated', true);
       this.forget(old);
     }
-    if (this.byTsih.size >= this.maxSessions) return LoginStatus.OutOfResources;
-    const tsih = this.allocTsih();
-    if (tsih === 0) return LoginStatus.OutOfResources;
+    // Separate pools (issue #14 item 1): discovery sessions need no credentials, so they are capped
+    // per source and in total on their own and never count against the normal sessions' cap.
+    // A full pool answers 0x0302 "out of resources" (§11.13.5): a retryable target error.
     const rec = r.sessionType === 'Normal' ? this.targets.get(iqn) : undefined;
     if (r.sessionType === 'Normal' && !rec) return LoginStatus.TargetRemoved;
+    if (r.sessionType === 'Normal' && this.byTsih.size - this.discovery.size >= this.maxSessions) return LoginStatus.OutOfResources;
+    if (r.sessionType === 'Discovery') {
+      const refused = this.discovery.take(conn.remoteAddress);
+      if (refused !== undefined) {
+        this.metrics.discoveryRefused++;
+        this.log.info('iscsi: discovery session refused', { limit: refused, source: conn.remoteAddress });
+        return LoginStatus.OutOfResources;
+      }
+    }
+    const tsih = this.allocTsih();
+    if (tsih === 0) {
+      if (r.sessionType === 'Discovery') this.discovery.release(conn.remoteAddress);
+      return LoginStatus.OutOfResources;
+    }
     const session = new Session({
       type: r.sessionType,
       isid: r.isid,
@@ -258,7 +365,8 @@ export class IscsiTarget {
     session.conn = conn;
     this.sessions.set(key, session);
     this.byTsih.set(tsih, session);
-    this.metrics.sessions = this.byTsih.size;
+    if (r.sessionType === 'Discovery') this.discoverySource.set(session, conn.remoteAddress);
+    this.countSessions();
     return session;
   }
 
@@ -375,7 +483,8 @@ export class IscsiTarget {
 }
 
 function validate(def: TargetDefinition): void {
-  if (!IQN_RE.test(def.iqn) || def.iqn.length > 223) throw new UserError('E_ISCSI_IQN', `invalid target name "${def.iqn}"`);
+  const bad = iscsiNameProblem(def.iqn);
+  if (bad) throw new UserError('E_ISCSI_IQN', `invalid target name "${def.iqn}": ${bad}`);
   const seen = new Set<number>();
   for (const l of def.luns) {
     if (!Number.isInteger(l.lun) || l.lun < 0 || l.lun > 16383) throw new UserError('E_ISCSI_LUN', `LUN ${l.lun} of ${def.iqn}: must be 0..16383`);

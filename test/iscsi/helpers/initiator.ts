@@ -61,9 +61,10 @@ export class TestInitiator {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<TestInitiator> {
+  /** `localAddress`: the source address to connect from (e.g. 127.0.0.2, a second loopback "host"). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<TestInitiator> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host }, () => {
+      const s = connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => {
         s.off('error', reject);
         s.setNoDelay(true);
         resolve(new TestInitiator(s));
@@ -332,6 +333,21 @@ export class TestInitiator {
     b.writeUInt32BE(this.cmdSN, 24);
     b.writeUInt32BE(this.expStatSN, 28);
     this.send(b);
+  }
+
+  /** An immediate NOP-Out with a valid ITT (§11.18); resolves true when its NOP-In comes back. */
+  async nop(timeoutMs = 5000): Promise<boolean> {
+    const itt = this.nextItt();
+    const b = TestInitiator.bhs(0x40, 0x80, 0, itt);
+    b.writeUInt32BE(0xffffffff, 20);
+    b.writeUInt32BE(this.cmdSN, 24);
+    b.writeUInt32BE(this.expStatSN, 28);
+    this.send(b);
+    for (;;) {
+      const p = await this.recv(timeoutMs);
+      if (!p) return false;
+      if (p.op === 0x20 && p.bhs.readUInt32BE(16) === itt) return true;
+    }
   }
 
   async logout(): Promise<void> {
