@@ -1,7 +1,7 @@
 // Composition root: createFrontend(config, deps) wires the services; start() opens sockets,
 // stop() closes them. Constructors open nothing, so a frontend can be built in tests and thrown
 // away. Each service a later issue adds (DHCP, TFTP, XML-RPC, iSCSI) is started here in order and
-// stopped in reverse.
+// stopped in reverse; a start() that fails closes what it had opened, in reverse, then rejects.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
@@ -78,7 +78,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const ownStore = deps.store === undefined;
   // Opening the database file is not a socket: it happens here, so every service shares one store.
-  const store: Store = deps.store ?? openStore(config.stateDir);
+  const store: Store = deps.store ?? openStore(config.stateDir, { maxEvents: config.events.maxRows });
   const kickstarts = new KickstartService(store, config);
   const booter = new Booter(store, config, kickstarts);
   const tokens = new InstallTokens(store);
@@ -93,6 +93,35 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   let server: Server | undefined;
   let dhcp: DhcpServer | undefined;
   let tftp: TftpServer | undefined;
+  // What start() opened, in order. stop() and a failed start() close it in reverse (DESIGN: every
+  // service start() opens registers its own stop; a failed start unwinds and the process exits
+  // non-zero — an iSCSI portal left listening would keep a failed `netroot serve` alive forever).
+  const opened: Array<{ name: string; stop: () => Promise<void> }> = [];
+  /** Stops everything opened, newest first; every stop runs even if one fails; the first error is returned. */
+  const closeOpened = async (): Promise<unknown> => {
+    let first: unknown;
+    for (let o = opened.pop(); o; o = opened.pop()) {
+      try {
+        await o.stop();
+      } catch (e) {
+        logger.error('stop failed', { svc: o.name, error: e });
+        first ??= e;
+      }
+    }
+    return first;
+  };
+  const unwindOnFailure = async (open: () => Promise<void>): Promise<void> => {
+    try {
+      await open();
+    } catch (e) {
+      await closeOpened();
+      // A server constructed but never listening is not running either.
+      server = undefined;
+      tftp = undefined;
+      dhcp = undefined;
+      throw e;
+    }
+  };
 
   const f: Frontend = {
     config,
@@ -103,25 +132,46 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     rpc,
     storage,
     get http() {
-      http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc)],
+      http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds, limits: config.http,
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc, config.http)],
       });
       return http;
     },
-    async start() {
+    start: () => unwindOnFailure(async () => {
       plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
       plugins.sort((a, b) => a.name.localeCompare(b.name));
       // The iSCSI target first, then every export the database records (a restart brings every
       // node's target back before DHCP can boot it).
       await storage.start();
+      opened.push({ name: 'storage', stop: () => storage.stop() });
       await reconcileStorage(store, storage.nodes, logger.child({ svc: 'storage' }));
       server = createServer(f.http.app);
-      server.keepAliveTimeout = 5000;
+      f.http.applyServerLimits(server); // keep-alive, headers and request deadlines (http.*)
       await listen(server, config.http.port, config.http.host, 'http');
+      const httpServer = server;
+      opened.push({
+        name: 'http',
+        stop: async () => {
+          await new Promise<void>((resolve) => {
+            httpServer.close(() => resolve());
+            httpServer.closeAllConnections();
+          });
+          server = undefined;
+        },
+      });
       logger.info('http listening', { host: config.http.host, port: f.httpPort() });
       if (config.tftp.enabled) {
-        tftp = new TftpServer({ host: config.tftp.host, port: config.tftp.port, resolver: tftpResolver(store, booter, config.tftp.root), logger: logger.child({ svc: 'tftp' }) });
+        const t = config.tftp;
+        tftp = new TftpServer({ host: t.host, port: t.port, resolver: tftpResolver(store, booter, t.root), logger: logger.child({ svc: 'tftp' }), maxTransfers: t.maxTransfers, maxTransfersPerClient: t.maxTransfersPerClient, maxWindowBytes: t.maxWindowBytes, maxBufferedBytes: t.maxBufferedBytes, maxTimeoutS: t.maxTimeoutSeconds });
         await tftp.start();
+        const tftpServer = tftp;
+        opened.push({
+          name: 'tftp',
+          stop: async () => {
+            await tftpServer.stop();
+            tftp = undefined;
+          },
+        });
       }
       if (config.dhcp.interfaces.length > 0) {
         const d = config.dhcp;
@@ -137,27 +187,22 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
           logger: logger.child({ svc: 'dhcp' }),
         });
         await dhcp.start();
-      }
-    },
-    async stop() {
-      if (dhcp) {
-        await dhcp.stop();
-        dhcp = undefined;
-      }
-      if (tftp) {
-        await tftp.stop();
-        tftp = undefined;
-      }
-      if (server) {
-        const s = server;
-        server = undefined;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
+        hub.setFeeders(d.interfaces);
+        const dhcpServer = dhcp;
+        opened.push({
+          name: 'dhcp',
+          stop: async () => {
+            hub.setFeeders([]);
+            await dhcpServer.stop();
+            dhcp = undefined;
+          },
         });
       }
-      await storage.stop();
+    }),
+    async stop() {
+      const failed = await closeOpened();
       if (ownStore) await store.close();
+      if (failed !== undefined) throw failed;
     },
     tftp: () => tftp,
     httpPort() {

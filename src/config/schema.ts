@@ -2,15 +2,27 @@
 // (SQLite under the state dir, the embedded iSCSI target). Paths left empty are derived from
 // stateDir or the package directory in load.ts.
 import { z } from 'zod';
+import { parseCidr, parseIPv4 } from '../net/address.js';
 
 const port = z.number().int().min(0).max(65535);
-const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be a dotted IPv4 address');
-const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 network like 10.1.0.0/16');
+const ipv4 = z.string().refine((s) => parseIPv4(s) !== null, 'must be a dotted IPv4 address (four numbers 0-255)');
+const cidr = z.string().refine((s) => parseCidr(s) !== null, 'must be an IPv4 network like 10.1.0.0/16');
 
 export const configSchema = z
   .object({
     stateDir: z.string().min(1).default('/var/lib/netroot'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    events: z
+      .object({
+        /**
+         * The events log (discoveries, kickstarts, installs, status reports) keeps the newest
+         * maxRows rows; older ones are pruned as new ones are written. Bounds the database a
+         * chatty or hostile node could otherwise grow without end (~200 bytes a row).
+         */
+        maxRows: z.number().int().min(100).max(100_000_000).default(100_000),
+      })
+      .strict()
+      .prefault({}),
     profile: z
       .object({
         rolesDir: z.string().default(''),
@@ -41,6 +53,42 @@ export const configSchema = z
         /** Requests served at once; beyond this the server answers 503 + Retry-After. */
         maxInFlight: z.number().int().min(1).max(100000).default(256),
         retryAfterSeconds: z.number().int().min(1).max(3600).default(2),
+        /** Requests one client address may have in flight; beyond this it is answered 429 + Retry-After. */
+        maxInFlightPerSource: z.number().int().min(1).max(100000).default(32),
+        /**
+         * Boot-file and overlay responses (/boot/files, /boot/node/<host>/overlay.img) in flight at
+         * once, never more than half of maxInFlight: the other half stays free for iPXE scripts,
+         * kickstarts and /RPC2 while clients stall big downloads.
+         */
+        maxFileStreams: z.number().int().min(1).max(100000).default(128),
+        /** Boot-file responses one client address may have in flight (iPXE fetches one file at a time). */
+        maxFileStreamsPerSource: z.number().int().min(1).max(100000).default(4),
+        /**
+         * Requests whose body is still arriving, never more than a quarter of maxInFlight. When they
+         * are all taken, a new request with a body cuts the oldest one (slow uploads cannot fill the
+         * server; a node's small POST arrives in one packet and is never the oldest for long).
+         */
+        maxReceivingBodies: z.number().int().min(1).max(100000).default(64),
+        /** Seconds a client may take to send a request's headers (node http.Server headersTimeout); then 408 and close. */
+        headersTimeoutSeconds: z.number().positive().max(3600).default(10),
+        /** Seconds a client may take to send a whole request, body included (http.Server requestTimeout); then 408 and close. */
+        requestTimeoutSeconds: z.number().positive().max(3600).default(30),
+        /**
+         * A response whose bytes wait for a client that reads nothing for this many seconds is cut
+         * and its slot freed (as nginx send_timeout: between two successful writes, not in total).
+         */
+        sendStallSeconds: z.number().positive().max(3600).default(60),
+        /** Largest POST /RPC2 body; a larger one is answered 413 unread. Node calls are a few hundred bytes. */
+        rpcMaxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /**
+         * Most `<` and `&` in one /RPC2 body, counted before the XML parser runs (its cost grows with
+         * elements and references: about 5 µs each); beyond it a parse-error fault. Node calls use ~40.
+         */
+        rpcMaxMarkup: z.number().int().min(64).max(1_000_000).default(1024),
+        /** /RPC2 bodies waiting to be parsed or being parsed; parses run one per event-loop turn. Beyond it 503. */
+        rpcMaxPendingParses: z.number().int().min(1).max(10000).default(16),
+        /** The same per client address; beyond it 429. */
+        rpcMaxPendingParsesPerSource: z.number().int().min(1).max(10000).default(2),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
         apiToken: z.string().default(''),
       })
@@ -52,6 +100,31 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         port: port.default(69),
         root: z.string().default(''),
+        /** Transfers at once; beyond this every request is answered "busy" (ERROR 0). */
+        maxTransfers: z.number().int().min(1).max(65536).default(1024),
+        /**
+         * Transfers at once from one source address; more are answered "busy" while other
+         * addresses are still served. A booting node runs one at a time (a few while a failed
+         * attempt times out).
+         */
+        maxTransfersPerClient: z.number().int().min(1).max(65536).default(16),
+        /**
+         * Bytes one transfer may have in flight, blksize × windowsize. Bigger requests are answered
+         * a smaller windowsize, then blksize (RFC 7440, RFC 2348): 256 KiB keeps blksize 1468 with
+         * windowsize 64 as asked and gives blksize 65464 windowsize 4.
+         */
+        maxWindowBytes: z.number().int().min(512).max(64 * 1024 * 1024).default(256 * 1024),
+        /**
+         * Bytes all transfers together may hold (windows in flight + read-ahead of files not in
+         * the cache). As it fills, new transfers get smaller windows, then "busy".
+         */
+        maxBufferedBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+        /**
+         * Client `timeout` options (RFC 2349, seconds) above this are ignored and the server keeps
+         * its own 1 s; 0 ignores them all. A transfer nobody acknowledges ends after
+         * max(1, this) × 6 seconds (5 retries).
+         */
+        maxTimeoutSeconds: z.number().int().min(0).max(255).default(5),
       })
       .strict()
       .prefault({}),
@@ -87,6 +160,28 @@ export const configSchema = z
          * must reconnect when it is cut off.
          */
         pingTimeoutSeconds: z.number().int().min(5).max(3600).default(60),
+        // Availability limits (issue #14 item 1). Whatever a client without credentials can hold —
+        // a connection still in login, a discovery session (no CHAP) — is capped per source address
+        // and in total and has an idle and a total deadline, so it can never starve the logins of
+        // nodes with credentials (normal sessions: ACL + CHAP), which have their own cap.
+        /** Normal sessions (a node's disk: ACL and CHAP passed). Discovery sessions do not count. */
+        maxSessions: z.number().int().min(1).max(65535).default(1024),
+        /** Seconds from TCP accept to the end of login; a login still going then is cut off. */
+        loginTimeoutSeconds: z.number().int().min(1).max(300).default(15),
+        /** Seconds a connection in login may send nothing before it is cut off (a real initiator answers at once). */
+        loginIdleSeconds: z.number().int().min(1).max(300).default(5),
+        /** Connections in login phase over all sources; a new one beyond it is reset at once. */
+        maxLoginConnections: z.number().int().min(1).max(65535).default(256),
+        /** Connections in login phase from one source address; a new one beyond it is reset at once. */
+        maxLoginConnectionsPerSource: z.number().int().min(1).max(1024).default(8),
+        /** Discovery sessions (SendTargets, no CHAP) over all sources; a discovery login beyond it gets "out of resources"; 0 refuses them all. */
+        maxDiscoverySessions: z.number().int().min(0).max(4096).default(64),
+        /** Discovery sessions from one source address. */
+        maxDiscoverySessionsPerSource: z.number().int().min(1).max(64).default(4),
+        /** Seconds a discovery session may send nothing before it is closed (iscsiadm's takes well under one). */
+        discoveryIdleSeconds: z.number().int().min(1).max(3600).default(10),
+        /** Seconds a discovery session may last after its login, however busy. */
+        discoveryMaxSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
       .prefault({}),

@@ -1,8 +1,14 @@
 // The frontend's HTTP application (express), built separately from listen() so handlers are
 // tested without a port. Services are passed in; this file only wires routes.
+import type { Server } from 'node:http';
 import express, { type Express, type Router } from 'express';
-import { loadShedder, type ShedStats } from './shed.js';
+import { loadShedder, newShedStats, type ShedStats } from './shed.js';
+import { SendWatchdog, type WatchdogClock } from './send-watchdog.js';
+import { applyServerLimits } from './server.js';
+import { httpLimits, type HttpLimits } from './limits.js';
+import { isBootFileRequest } from './boot-routes.js';
 import { kickstartRoutes } from './kickstart-routes.js';
+import { hostGuard } from './host-guard.js';
 import { errorHandler } from './errors.js';
 import type { Repos } from '../store/index.js';
 import type { KickstartService } from '../boot/kickstart.js';
@@ -16,17 +22,30 @@ export interface HttpDeps {
   logger: Logger;
   maxInFlight: number;
   retryAfterSeconds: number;
+  /** The other availability limits (config `http:`); what is left out takes its default. */
+  limits?: Partial<HttpLimits>;
+  /** The send watchdog's clock (tests); the real one by default. */
+  clock?: WatchdogClock;
   /** Extra routers mounted before the error handler (boot files, XML-RPC, REST API). */
   routers?: Router[];
 }
 
 export interface HttpApp {
   app: Express;
-  stats: ShedStats & { requests: number };
+  stats: ShedStats & { requests: number; sendStalled: number };
+  /** The limits in force (defaults filled in). */
+  limits: HttpLimits;
+  /** Sets the deadlines the http.Server serving `app` enforces itself (server.ts); before listen(). */
+  applyServerLimits(server: Server): void;
 }
 
 export function createHttpApp(d: HttpDeps): HttpApp {
-  const stats = { inFlight: 0, shed: 0, requests: 0 };
+  const limits = httpLimits({ ...d.limits, maxInFlight: d.maxInFlight, retryAfterSeconds: d.retryAfterSeconds });
+  const stats = { ...newShedStats(), requests: 0, sendStalled: 0 };
+  const watchdog = new SendWatchdog(limits.sendStallSeconds * 1000, d.clock, (res) => {
+    stats.sendStalled++;
+    d.logger.debug('send stalled: connection cut', { path: res.req.url?.slice(0, 200), remote: res.req.socket.remoteAddress });
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -34,18 +53,29 @@ export function createHttpApp(d: HttpDeps): HttpApp {
     stats.requests++;
     next();
   });
-  app.use(loadShedder(d.maxInFlight, d.retryAfterSeconds, stats));
+  // A download stalled for a quarter of the send deadline (at most 5 s) may make room for a node's.
+  const evictStalledAfterMs = Math.min(5000, (limits.sendStallSeconds * 1000) / 4);
+  app.use(loadShedder(limits, stats, { isFileStream: isBootFileRequest, stalledFor: (res) => watchdog.stalledFor(res), evictStalledAfterMs }));
+  app.use((_req, res, next) => {
+    watchdog.watch(res);
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
   app.get('/metrics', (_req, res) => {
-    res.type('text/plain').send(`netroot_http_requests_total ${stats.requests}\nnetroot_http_in_flight ${stats.inFlight}\nnetroot_http_shed_total ${stats.shed}\n`);
+    res.type('text/plain').send(
+      `netroot_http_requests_total ${stats.requests}\nnetroot_http_in_flight ${stats.inFlight}\nnetroot_http_shed_total ${stats.shed}\n` +
+        `netroot_http_shed_per_source_total ${stats.shedPerSource}\nnetroot_http_file_streams ${stats.fileStreams}\nnetroot_http_receiving_bodies ${stats.receiving}\n` +
+        `netroot_http_slow_bodies_cut_total ${stats.evicted}\nnetroot_http_stalled_files_cut_total ${stats.filesEvicted}\nnetroot_http_send_stalled_total ${stats.sendStalled}\n`,
+    );
   });
+  app.use(hostGuard());
   app.use(kickstartRoutes(d.repos, d.kickstarts, d.tokens));
   for (const r of d.routers ?? []) app.use(r);
   app.use((_req, res) => {
     res.status(404).json({ code: 'E_NOT_FOUND', message: 'not found' });
   });
   app.use(errorHandler(d.logger));
-  return { app, stats };
+  return { app, stats, limits, applyServerLimits: (server) => applyServerLimits(server, limits) };
 }

@@ -6,7 +6,7 @@
 //   GET /boot/files/<path>                        kernels, initrds, iPXE binaries (Range supported)
 //   GET /boot/node/<host>/overlay.img             the node's initrd overlay (holds its CHAP secret:
 //                                                 served to the node itself only)
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Booter } from '../boot/booter.js';
 import type { Repos } from '../store/index.js';
 import { resolveUnderRoot } from '../boot/files.js';
@@ -20,6 +20,32 @@ function macParam(raw: unknown): string {
   return mac;
 }
 
+/**
+ * The requests that stream a big file: the load shedder gives them their own, smaller share of the
+ * slots (shed.ts). Matches the two file routes below; the router decides what exists.
+ */
+export function isBootFileRequest(req: { method: string; path: string }): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.path.startsWith('/boot/files/') || /^\/boot\/node\/[^/]+\/overlay\.img$/.test(req.path));
+}
+
+// Streams a file already confined by resolveUnderRoot (so dotfiles are allowed), with Range and
+// HEAD support from `send`. A Range no byte satisfies (`bytes=-0`, `bytes=5-2`, a start past the
+// end) is the client's mistake: 416 with `Content-Range: bytes */<size>` (RFC 9110 §14.1.2,
+// §15.5.17). A malformed Range is ignored and the whole file sent (§14.2 allows it).
+async function sendConfined(res: Response, path: string, size: number): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => {
+      // Once bytes went out, or the client went away (ECONNABORTED), there is nobody to answer.
+      if (!e || res.headersSent || (e as { code?: string }).code === 'ECONNABORTED') return resolve();
+      if ((e as { status?: number }).status === 416) {
+        res.setHeader('Content-Range', `bytes */${size}`);
+        return reject(new UserError('E_RANGE_NOT_SATISFIABLE', `no byte of the file satisfies Range ${JSON.stringify(String(res.req.headers.range ?? '').slice(0, 60))}`));
+      }
+      reject(e);
+    }),
+  );
+}
+
 export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, stateDir: string): Router {
   const r = Router();
 
@@ -31,7 +57,7 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     onlyToHostItself(host, from, 'boot configuration');
   };
 
-  const script = (render: (mac: string) => Promise<string>, param: (req: Request) => unknown) => async (req: Request, res: import('express').Response) => {
+  const script = (render: (mac: string) => Promise<string>, param: (req: Request) => unknown) => async (req: Request, res: Response) => {
     const mac = macParam(param(req));
     await guard(req, mac);
     res.type('text/plain').set('Cache-Control', 'no-store').send(await render(mac));
@@ -44,9 +70,8 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
 
   r.get('/boot/files/*path', async (req, res) => {
     const parts = (req.params as { path?: string[] }).path ?? [];
-    const { path } = await resolveUnderRoot(bootRoot, parts.join('/'));
-    // sendFile streams with Range/HEAD support; dotfiles are allowed because the path is already confined.
-    await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
+    const { path, size } = await resolveUnderRoot(bootRoot, parts.join('/'));
+    await sendConfined(res, path, size);
   });
 
   r.get('/boot/node/:host/overlay.img', async (req, res) => {
@@ -55,9 +80,9 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     if (!host || !rec?.overlay) throw new UserError('E_NOT_FOUND', `no overlay for ${JSON.stringify(req.params.host)}`);
     const from = remoteIPv4(req);
     onlyToHostItself(host, from, 'the overlay');
-    const { path } = await resolveUnderRoot(stateDir, rec.overlay);
+    const { path, size } = await resolveUnderRoot(stateDir, rec.overlay);
     res.set('Cache-Control', 'no-store');
-    await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, cacheControl: false }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
+    await sendConfined(res, path, size);
   });
 
   return r;

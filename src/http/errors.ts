@@ -1,7 +1,7 @@
 // Maps errors to HTTP answers. Operator/client errors keep their message and code; anything else
 // is a 500 with no detail (no stack, no secret ever reaches a client).
 import type { ErrorRequestHandler } from 'express';
-import { isNetrootError } from '../errors.js';
+import { isNetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
 const STATUS: Record<string, number> = {
@@ -19,15 +19,27 @@ const STATUS: Record<string, number> = {
   E_PLUGIN_FAILED: 422,
   E_ADDRESS_EXHAUSTED: 422,
   E_BODY_TOO_LARGE: 413,
+  E_UNSUPPORTED_ENCODING: 415,
+  // A path that is not valid percent-encoding (RFC 3986 §2.1), e.g. /boot/files/%ff%fe.
+  E_BAD_PATH: 400,
+  // A Range no byte of the file satisfies; the route has set Content-Range: bytes */<size>.
+  E_RANGE_NOT_SATISFIABLE: 416,
   E_STORAGE_NOT_FOUND: 404,
   E_STORAGE_FULL: 507,
   // A host whose OS image is gone or broken: its state is the problem, not the request.
   E_IMAGE_NOT_FOUND: 409,
   E_IMAGE_INCOMPLETE: 409,
+  // A node whose boot action is `os` asked for its kickstart: reinstalling is the operator's choice.
+  E_HOST_INSTALLED: 409,
+  // A secret-bearing page asked for under a Host name that is not the frontend's (DNS rebinding).
+  E_MISDIRECTED: 421,
 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // The router could not percent-decode a path parameter (it throws decodeURIComponent's
+    // URIError with status 400): the client's mistake, answered like any user error.
+    if (err instanceof URIError && (err as { status?: unknown }).status === 400) err = new UserError('E_BAD_PATH', 'the path is not valid percent-encoding');
     // body-parser's own errors (malformed JSON, body too large) carry a 4xx status: the client's fault.
     const bp = err as { status?: number; type?: string };
     const status = typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500 && typeof bp.type === 'string' ? bp.status : undefined;

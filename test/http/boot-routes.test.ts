@@ -23,7 +23,7 @@ function get(port: number, path: string, opts: { localAddress?: string; headers?
 
 async function setup() {
   const dir = tempStateDir('nrt-boot-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
   mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
   const kernel = Buffer.alloc(100_000);
   for (let i = 0; i < kernel.length; i++) kernel[i] = i % 251;
