@@ -1,5 +1,6 @@
 // The REST API's bearer token: http.apiToken from the configuration, or a random one kept in
-// <stateDir>/api-token (mode 0600, created on first use) that the CLI on the frontend reads.
+// <stateDir>/api-token (mode 0600 from its creation, in a state directory created 0700) that the
+// CLI on the frontend reads.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ export function ensureApiToken(config: Config): string {
   } catch {
     /* created below */
   }
-  mkdirSync(config.stateDir, { recursive: true });
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
   // 'wx' fails if another process created it meanwhile; then read theirs.
   try {

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget, type IscsiTargetOptions } from '../iscsi/index.js';
+import { IscsiTarget, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import type { StorageBackend } from '../storage/backend.js';
@@ -26,8 +26,8 @@ export interface StorageNodeOptions {
   volumesDir: string;
   limitBytes?: number | undefined;
   logger: Logger;
-  /** The embedded target's timers (iscsi.* settings). */
-  target?: Pick<IscsiTargetOptions, 'pingIdleMs' | 'pingTimeoutMs'>;
+  /** The embedded target's limits and timers (iscsi.* settings, via targetSettings()). */
+  target?: IscsiTargetSettings;
 }
 
 export interface StorageNodeService {
@@ -56,10 +56,16 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
     async start() {
       await target?.start();
       const s = createServer(handler);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`, { user: true })));
-        s.listen(o.httpPort, o.httpHost, () => resolve());
-      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`, { user: true })));
+          s.listen(o.httpPort, o.httpHost, () => resolve());
+        });
+      } catch (e) {
+        // A failed start closes what it opened (the iSCSI portal would keep the process alive).
+        await target?.stop();
+        throw e;
+      }
       server = s;
     },
     async stop() {

@@ -5,7 +5,7 @@
 // booted before. Overlays are content-addressed (overlay-<sha>.img), so writing a new one never
 // changes the file the current boot record points at.
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { BootRecord, Host, Repos, Store } from '../store/index.js';
@@ -13,6 +13,7 @@ import type { KickstartService } from './kickstart.js';
 import { UserError } from '../errors.js';
 import type { NodeBootInfo } from '../initrd/index.js';
 import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 export type { NodeBootInfo };
 
@@ -28,17 +29,8 @@ export function nodeDir(config: Config, host: string): string {
   return join(config.stateDir, 'nodes', host);
 }
 
-async function writeDurably(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
+/** The final name of an overlay; temporaries (atomic-file.ts: ".<name>.<pid>-<n>-<rand>.tmp") never match. */
+const OVERLAY_FILE = /^overlay-[0-9a-f]{16}\.img$/;
 
 export class DisklessRegenerator {
   constructor(
@@ -92,7 +84,10 @@ export class DisklessRegenerator {
     const dir = nodeDir(this.config, host.name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const name = `overlay-${createHash('sha256').update(overlay).digest('hex').slice(0, 16)}.img`;
-    await writeDurably(join(dir, name), overlay);
+    // Concurrent calls for one node (one token, replayed) each write their own temporary (unique
+    // name, O_EXCL) and rename it onto the same content-addressed name; only the transaction below
+    // decides which call wins, the others fail with E_TOKEN_USED.
+    await writeFileAtomic(join(dir, name), overlay, { mode: 0o600, durable: true });
     const record = await this.store.transaction(async (tx) => {
       await spend(tx);
       const r = await tx.boot.put({ host: host.name, kernel: files?.kernel ?? this.config.boot.disklessKernel, initrd: files?.initrd ?? this.config.boot.disklessInitrd, overlay: join('nodes', host.name, name), args });
@@ -100,8 +95,8 @@ export class DisklessRegenerator {
       await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
       return r;
     });
-    // Older overlays are no longer referenced by any record.
-    for (const f of await readdir(dir)) if (f.startsWith('overlay-') && f !== name) await unlink(join(dir, f)).catch(() => {});
+    // Older overlays are no longer referenced by any record. Another call's temporary is left alone.
+    for (const f of await readdir(dir)) if (OVERLAY_FILE.test(f) && f !== name) await unlink(join(dir, f)).catch(() => {});
     return record;
   }
 }

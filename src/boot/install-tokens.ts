@@ -35,16 +35,17 @@ export class InstallTokens {
   }
 
   /**
-   * Who the token belongs to, if it is valid for a call from remoteAddress. Each refusal says why
+   * Who the token belongs to, if it is valid for a call from remoteAddress: known, unexpired, unused
+   * (every netroot.* method refuses a spent token) and bound to that address. Each refusal says why
    * (the caller holds the token; saying "expired" leaks nothing) but never echoes the token.
    */
-  async verify(token: unknown, remoteAddress: string, opts: { allowUsed?: boolean; repos?: Repos } = {}): Promise<{ host: string; hash: string }> {
+  async verify(token: unknown, remoteAddress: string, opts: { repos?: Repos } = {}): Promise<{ host: string; hash: string }> {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(token)) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
     const hash = tokenHash(token);
     const t = await (opts.repos ?? this.repos).tokens.find(hash);
     if (!t) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
     if (Date.parse(t.expiresAt) < Date.now()) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
-    if (t.usedAt && !opts.allowUsed) throw new UserError('E_TOKEN_USED', 'install token was already used');
+    if (t.usedAt) throw new UserError('E_TOKEN_USED', 'install token was already used');
     if (t.address !== remoteAddress) throw new UserError('E_TOKEN_ADDRESS', 'install token was issued to another address');
     return { host: t.host, hash };
   }

@@ -35,7 +35,7 @@ export class CliContext {
   }
 
   get store(): Store {
-    this.st ??= openStore(this.config.stateDir);
+    this.st ??= openStore(this.config.stateDir, { maxEvents: this.config.events.maxRows });
     return this.st;
   }
 

@@ -1,6 +1,9 @@
 // GET /install/kickstart/<host> and GET /install/kickstart (host found by source address, like
 // Rocks' kickstart.cgi). A kickstart carries the node's CHAP secret and install token, so it is
-// served only to the node itself (its own address) or to the frontend itself (127.0.0.1).
+// served only to the node itself (its own address) or to the frontend itself (127.0.0.1), and only
+// under a Host header that names the frontend (host-guard.ts: no DNS rebinding).
+// Only the node's own fetch changes anything (token, state kickstarted, event); a node whose boot
+// action is `os` is refused with E_HOST_INSTALLED (409).
 import { Router } from 'express';
 import type { KickstartService } from '../boot/kickstart.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
@@ -12,11 +15,22 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
   const r = Router();
 
   const serve = async (host: Host, from: string): Promise<string> => {
-    // The node itself gets a fresh single-use install token bound to its address; the frontend
-    // (an operator's curl on 127.0.0.1) gets a preview that spends nothing.
+    // The frontend itself (an operator's curl on 127.0.0.1) gets a preview with no live token and
+    // no side effect at all: no state change, no event, no token minted or revoked — the same
+    // text `netroot kickstart HOST` prints.
+    if (!isHostItself(host, from)) return kickstarts.render(host);
+    // A node that is installed and boots its diskless root (boot action os) is refused, not served
+    // a kickstart without a live token: that install would overwrite the root volume the node runs
+    // from and then fail at installComplete, leaving the boot record pointing at a root that is gone.
+    // The installer stops at "cannot fetch kickstart" instead; reinstalling is an explicit choice.
+    // (local/sanboot nodes may still be reinstalled by hand from installer media, as with Rocks.)
+    if (host.bootAction === 'os') {
+      throw new UserError('E_HOST_INSTALLED', `${host.name} is installed and boots its diskless root (boot action os); to reinstall it: netroot host set ${host.name} boot=install`);
+    }
+    // The node itself gets a fresh single-use install token bound to its address.
     // Nothing is written until the kickstart rendered: a broken profile (bad XML, undefined entity)
     // leaves the host's state, its earlier token and the events log as they were.
-    const text = isHostItself(host, from) ? await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token)) : await kickstarts.render(host);
+    const text = await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token));
     if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
     await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
     return text;

@@ -1,7 +1,8 @@
 // The netroot.* XML-RPC methods nodes call (mounted at /RPC2):
 //   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os;
 //                                          facts.boot = "local" (a disked node) → flip to local
-//   netroot.reportStatus(token, state)     installer/node progress for the insert-ethers screen
+//   netroot.reportStatus(token, state)     installer/node progress for the insert-ethers screen; only
+//                                          while the token is unspent (before installComplete)
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
 // Every refusal is a fault saying why; a refused call changes nothing.
 import type { RpcDispatcher } from './dispatcher.js';
@@ -64,7 +65,9 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
       const token = stringParam(params, 0, 'token', { maxLength: 256 });
       const state = stringParam(params, 1, 'state', { maxLength: 32 });
       if (!(STATES as readonly string[]).includes(state)) throw new UserError('E_RPC_BAD_PARAMS', `state must be one of ${STATES.join(', ')}`);
-      const { host } = await deps.tokens.verify(token, ctx.remoteAddress, { allowUsed: true });
+      // A spent token reports nothing: the install it belonged to is over, and a replayed "failed"
+      // must not mark an installed node (E_TOKEN_USED, like installComplete).
+      const { host } = await deps.tokens.verify(token, ctx.remoteAddress);
       // `installed` is only ever set by installComplete, together with the boot files.
       if (state !== 'installed') await deps.store.hosts.update(host, { state: state as (typeof STATES)[number] });
       await deps.store.events.append({ kind: 'host.status', host, detail: { state, from: ctx.remoteAddress } });

@@ -1,7 +1,8 @@
 // Small helpers shared by the backends: a promise mutex (backends serialise their mutations so
 // tid/index allocation cannot race) and an atomic JSON state file written with mode 0600.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
@@ -24,7 +25,7 @@ export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
 /** Write-to-temporary then rename: a crash leaves the old or the new file, never half of one. */
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, path);
+  // A unique temporary opened O_EXCL with mode 0600 (the file holds CHAP secrets): a leftover or
+  // planted temporary can neither widen the mode nor be written through.
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
 }

@@ -4,7 +4,7 @@
 // Inside this process, an async mutex serialises access, so an `await` inside a transaction can
 // never let another caller's statements run inside it.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants as C, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
@@ -215,12 +215,24 @@ class SqliteAttributes {
   }
 }
 
+/** The events log's default bound (config events.maxRows). */
+export const DEFAULT_MAX_EVENTS = 100_000;
+/** Rows one append prunes at most: a large backlog (a lowered maxRows) drains over the next appends
+ * instead of holding the write lock for one long DELETE. */
+const PRUNE_BATCH = 1000;
+
 class SqliteEvents {
-  constructor(private db: Db) {}
+  constructor(
+    private db: Db,
+    private readonly maxRows: number,
+  ) {}
+  /** Appends an event; in the same transaction, rows older than the newest maxRows are pruned. */
   append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): StoredEvent {
     const at = new Date().toISOString();
     const detail = e.detail ?? {};
     const id = Number(this.db.prepare('INSERT INTO events (at, kind, host, mac, detail) VALUES (?, ?, ?, ?, ?)').run(at, e.kind, e.host ?? null, e.mac ?? null, JSON.stringify(detail)).lastInsertRowid);
+    // Ids only grow (AUTOINCREMENT): everything at or below id - maxRows is older than the newest maxRows.
+    this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)').run(id - this.maxRows, PRUNE_BATCH);
     return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
   }
   list(f: { sinceId?: number; kind?: string; limit?: number } = {}): StoredEvent[] {
@@ -314,6 +326,8 @@ function wrap<T extends object, P>(impl: T, call: (fn: () => unknown, key: strin
 export interface SqliteStoreOptions {
   /** Milliseconds to wait for another process's write lock. */
   busyTimeoutMs?: number;
+  /** Rows the events log keeps (config events.maxRows; default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
 }
 
 export class SqliteStore implements Store {
@@ -329,7 +343,19 @@ export class SqliteStore implements Store {
   private inTx = false;
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
+    if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) throw new NetrootError('E_STORE_OPTIONS', `maxEvents must be a positive integer, not ${maxEvents}`);
+    if (path !== ':memory:') {
+      // The database holds CHAP secrets in clear: the state directory is created 0700 and the file
+      // 0600 before SQLite opens it (SQLite would create it 0644, and gives its -wal and -shm files
+      // the database file's mode). Modes are set at creation only; an existing file is left as it is.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      try {
+        closeSync(openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new NetrootError('E_STORE_OPEN', `cannot create database ${path}: ${(e as Error).message}`, { cause: e });
+      }
+    }
     try {
       this.db = new Database(path);
     } catch (e) {
@@ -342,7 +368,7 @@ export class SqliteStore implements Store {
     this.migrate();
     this.raw = {
       hosts: new SqliteHosts(this.db), appliances: new SqliteAppliances(this.db), attributes: new SqliteAttributes(this.db),
-      events: new SqliteEvents(this.db), boot: new SqliteBoot(this.db), tokens: new SqliteTokens(this.db),
+      events: new SqliteEvents(this.db, maxEvents), boot: new SqliteBoot(this.db), tokens: new SqliteTokens(this.db),
     };
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot

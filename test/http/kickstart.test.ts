@@ -48,7 +48,7 @@ test('kickstart by name: served to the node itself and to loopback admin, refuse
     const h = await f.store.hosts.get('compute-0-0');
     assert.equal(h?.state, 'kickstarted');
     const events = await f.store.events.list({ kind: 'host.kickstarted' });
-    assert.equal(events.length, 2);
+    assert.equal(events.length, 1, 'the node\'s fetch is an event; the loopback preview is not');
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });

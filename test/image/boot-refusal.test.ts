@@ -26,7 +26,7 @@ function get(port: number, path: string, from: string): Promise<{ status: number
 
 async function setup(): Promise<{ f: Frontend; dir: string; boot: string; port: number; log: string[] }> {
   const dir = tempStateDir('nrt-imgboot-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
   const log: string[] = [];
   const f = createFrontend(config, { logger: createLogger({ write: (l) => log.push(l) }) });
   await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, bootAction: 'os', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });

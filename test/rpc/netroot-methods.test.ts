@@ -36,7 +36,7 @@ async function call(port: number, method: string, params: XmlRpcValue[], from = 
 
 async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
   const dir = tempStateDir('nrt-rpc-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1' } });
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
   const f = createFrontend(config, { logger: silentLogger });
   await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
   await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:02', ip: '127.0.0.3', subnet: '127.0.0.0/8', device: 'eth0' }] });

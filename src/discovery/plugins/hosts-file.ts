@@ -1,7 +1,8 @@
 // Built-in plugin: keeps <stateDir>/hosts, an /etc/hosts-style list of every host, rewritten
 // atomically (write to a temporary file, then rename) whenever hosts come or go.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../atomic-file.js';
 import type { Host } from '../../store/index.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 
@@ -10,10 +11,10 @@ async function write(ctx: PluginContext, without?: string): Promise<void> {
   const domain = ctx.config.network.domain;
   const lines = [`# written by netroot; do not edit`, `${ctx.config.network.frontendAddress}\tfrontend.${domain} frontend`];
   for (const h of hosts) for (const i of h.interfaces) if (i.ip) lines.push(`${i.ip}\t${h.name}.${domain} ${h.name}`);
-  mkdirSync(ctx.config.stateDir, { recursive: true });
-  const file = join(ctx.config.stateDir, 'hosts');
-  writeFileSync(file + '.tmp', lines.join('\n') + '\n');
-  renameSync(file + '.tmp', file);
+  mkdirSync(ctx.config.stateDir, { recursive: true, mode: 0o700 });
+  // A unique temporary per write: the daemon and a CLI process may rewrite the list at once.
+  // No secret in it: readable like /etc/hosts (the state directory itself is 0700).
+  await writeFileAtomic(join(ctx.config.stateDir, 'hosts'), lines.join('\n') + '\n', { mode: 0o644 });
 }
 
 export const hostsFilePlugin: Plugin = {

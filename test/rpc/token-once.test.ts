@@ -1,0 +1,94 @@
+// Issue #14: one install token is spent exactly once. Parallel installComplete calls with one token
+// used to collide on the overlay's temporary file (`.tmp-<pid>`): the losers got -32603 (internal
+// error) instead of the "token used" fault. And reportStatus accepted a token that was already used.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFrontend, type Frontend } from '../../src/app/frontend.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { InstallTokens } from '../../src/boot/install-tokens.js';
+import { serializeMethodCall, parseMethodResponse, XmlRpcFault, type XmlRpcValue } from '../../src/rpc/index.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
+
+function call(port: number, method: string, params: XmlRpcValue[], localAddress = '127.0.0.2'): Promise<XmlRpcValue> {
+  const body = serializeMethodCall(method, params);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve(parseMethodResponse(text));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
+  const dir = tempStateDir('nrt-token-once-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const f = createFrontend(config, { logger: silentLogger });
+  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  const attrs: Record<string, string> = {
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
+    iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-0', iscsi_secret: 'Zx81SecretChap',
+  };
+  for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
+  await f.start();
+  return { f, dir, port: f.httpPort(), tokens: new InstallTokens(f.store) };
+}
+
+test('parallel installComplete with one token: exactly one succeeds, every other call gets E_TOKEN_USED, never -32603', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    for (let round = 0; round < 3; round++) {
+      await f.store.hosts.update('compute-0-0', { bootAction: 'install' });
+      const token = await tokens.issue('compute-0-0', '127.0.0.2');
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => call(port, 'netroot.installComplete', [token, { root_uuid: UUID }])));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1, `round ${round}: one winner`);
+      for (const r of results) {
+        if (r.status === 'fulfilled') continue;
+        assert.ok(r.reason instanceof XmlRpcFault, String(r.reason));
+        assert.notEqual(r.reason.faultCode, -32603, `round ${round}: ${r.reason.faultString}`);
+        assert.match(r.reason.faultString, /^E_TOKEN_USED: /);
+      }
+      assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'os');
+      const files = readdirSync(join(dir, 'nodes', 'compute-0-0'));
+      assert.deepEqual(files.filter((n) => !/^overlay-[0-9a-f]{16}\.img$/.test(n)), [], 'no temporary file is left behind');
+      assert.equal(files.length, 1, 'one overlay, the one the boot record names');
+      assert.equal(`nodes/compute-0-0/${files[0]}`, (await f.store.boot.get('compute-0-0'))?.overlay);
+    }
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('reportStatus refuses a token that installComplete already spent, and changes nothing', async () => {
+  const { f, dir, port, tokens } = await setup();
+  try {
+    const token = await tokens.issue('compute-0-0', '127.0.0.2');
+    assert.equal(await call(port, 'netroot.reportStatus', [token, 'installing']), true, 'a live token reports');
+    await call(port, 'netroot.installComplete', [token, { root_uuid: UUID }]);
+    const events = (await f.store.events.list({ kind: 'host.status' })).length;
+    await assert.rejects(call(port, 'netroot.reportStatus', [token, 'failed']), (e: unknown) => e instanceof XmlRpcFault && /^E_TOKEN_USED: /.test(e.faultString));
+    const h = await f.store.hosts.get('compute-0-0');
+    assert.equal(h?.state, 'installed', 'a spent token cannot mark an installed node failed');
+    assert.equal((await f.store.events.list({ kind: 'host.status' })).length, events, 'no event');
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
