@@ -105,6 +105,11 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   let session = await api.call<SessionView>('POST', '/api/v1/discoveries/sessions', { options, count });
   // Said once the frontend is listening: power machines on from here (a script can wait for it).
   if (!interactive) ctx.io.err(`insert-ethers: listening for new machines (appliance ${options.appliance ?? 'default'}${count !== null ? `, ${count} to add` : ''})\n`);
+  if (session.fedBy !== undefined && session.fedBy.length === 0) {
+    // Rocks' insert-ethers read syslog; ours hears the frontend's own DHCP server. With it off,
+    // waiting would look like machines that never ask.
+    ctx.io.err('insert-ethers: warning: the frontend runs no DHCP server (dhcp.interfaces is empty), so no machine will be seen; set it to the provisioning interface (e.g. dhcp.interfaces: [eth1] in netroot.yaml) and restart netroot serve\n');
+  }
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let quit = false;
   const restore = interactive ? listenForQuit(() => (quit = true)) : () => {};

@@ -6,18 +6,40 @@ import { untilStopSignal } from './until-signal.js';
 
 export const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
 
+/** The services that do not run, each with the setting that turns it off (said at start). */
+export function offServices(c: CliContext['config']): string[] {
+  const off: string[] = [];
+  if (c.dhcp.interfaces.length === 0) off.push('dhcp: dhcp.interfaces is empty (name the provisioning interface, e.g. --set dhcp.interfaces=eth1); until then no machine boots and insert-ethers sees none');
+  if (!c.tftp.enabled) off.push('tftp: tftp.enabled is false (PXE ROMs cannot load iPXE from this frontend)');
+  if (!c.iscsi.enabled) off.push('iscsi: iscsi.enabled is false');
+  else if (!c.storage.local) off.push(`iscsi: storage.local is false (volumes live on ${c.storage.nodes.length} storage node(s))`);
+  return off;
+}
+
 export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals: p } = parse(argv, {}, USAGE);
   noExtra(p, 0, USAGE);
   const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
-  await frontend.start();
+  try {
+    await frontend.start();
+  } catch (e) {
+    // start() has closed every service it opened (nothing keeps the process alive); stop() closes
+    // the store. The error reaches main.ts: `netroot: <message>`, exit non-zero, and systemd restarts.
+    await frontend.stop().catch(() => undefined);
+    throw e;
+  }
+  const c = ctx.config;
   const tftp = frontend.tftp();
   const parts = [
-    `http on ${ctx.config.http.host}:${frontend.httpPort()}`,
-    ...(tftp ? [`tftp on ${ctx.config.tftp.host}:${tftp.port()}`] : []),
-    ...(frontend.storage.target ? [`iscsi on ${ctx.config.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),
+    `http on ${c.http.host}:${frontend.httpPort()}`,
+    ...(tftp ? [`tftp on ${c.tftp.host}:${tftp.port()}`] : []),
+    ...(frontend.storage.target ? [`iscsi on ${c.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),
+    ...(c.storage.local && c.iscsi.enabled && c.storage.backend !== 'embedded' ? [`iscsi by ${c.storage.backend} on port ${c.iscsi.port}`] : []),
+    ...(c.dhcp.interfaces.length > 0 ? [`dhcp on ${c.dhcp.interfaces.join(' ')}`] : []),
   ];
-  ctx.io.out(`netroot: serving ${ctx.config.stateDir} — ${parts.join(', ')}\n`);
+  ctx.io.out(`netroot: serving ${c.stateDir} — ${parts.join(', ')}\n`);
+  const off = offServices(c);
+  if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
   await untilStopSignal();
   await frontend.stop();
   return 0;

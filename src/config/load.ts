@@ -1,4 +1,5 @@
-// Loads the configuration once: defaults ← YAML file ← NETROOT_* environment ← flags.
+// Loads the configuration once: defaults ← /etc/netroot/netroot.yaml ← <stateDir>/netroot.yaml (or
+// the one --config file) ← NETROOT_* environment ← flags.
 // Every problem is reported at once (MultiError E_CONFIG_INVALID), each naming its source and
 // field. The result is deep-frozen and passed down; there is no global config.
 import { readFileSync, existsSync } from 'node:fs';
@@ -6,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { configSchema, type Config } from './schema.js';
+import { consistencyProblems } from './consistency.js';
 import { MultiError, UserError } from '../errors.js';
 
 /** The package directory (holds roles/, graphs/, initrd-templates/). Works from src/ and dist/src/. */
@@ -19,8 +21,14 @@ export function packageDir(): string {
   throw new UserError('E_PACKAGE_DIR', 'cannot find the netroot package directory (package.json named netroot)');
 }
 
+/** The system-wide file, read first when it exists (env NETROOT_SYSTEM_CONFIG names another; '' none). */
+export const SYSTEM_CONFIG = '/etc/netroot/netroot.yaml';
+
 export interface LoadOptions {
-  /** YAML file; when absent, <stateDir>/netroot.yaml is read if it exists. */
+  /**
+   * YAML file; when absent, the system file (SYSTEM_CONFIG) and then <stateDir>/netroot.yaml are
+   * read if they exist — stateDir from flags, the environment, the system file or the default.
+   */
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
   /** Dotted overrides from flags, e.g. { 'http.port': '8081', stateDir: '/tmp/x' }. */
@@ -76,6 +84,16 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   cur[parts[parts.length - 1]!] = value;
 }
 
+/** The later file wins per leaf: a section it sets only partly keeps the earlier file's other keys. */
+function mergeInto(target: Record<string, unknown>, doc: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(doc)) {
+    const cur = target[k];
+    const isMap = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+    if (isMap(cur) && isMap(v)) mergeInto(cur, v);
+    else target[k] = v;
+  }
+}
+
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
     Object.freeze(o);
@@ -90,18 +108,25 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const raw: Record<string, unknown> = {};
 
   const overrides = opts.overrides ?? {};
-  const stateDirHint = overrides['stateDir'] ?? env[envName('stateDir')];
-  const file = opts.file ?? (stateDirHint ? join(stateDirHint, 'netroot.yaml') : undefined);
-  if (file && (opts.file !== undefined || existsSync(file))) {
+  const readFile = (file: string): void => {
     try {
       const doc = YAML.parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as unknown;
       if (doc !== null && doc !== undefined) {
         if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`${file}: the top level must be a mapping`);
-        else Object.assign(raw, doc);
+        else mergeInto(raw, doc as Record<string, unknown>);
       }
     } catch (e) {
       problems.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
     }
+  };
+  if (opts.file !== undefined) readFile(opts.file);
+  else {
+    const system = env['NETROOT_SYSTEM_CONFIG'] ?? SYSTEM_CONFIG;
+    if (system !== '' && existsSync(system)) readFile(system);
+    const fromSystem = typeof raw['stateDir'] === 'string' ? raw['stateDir'] : undefined;
+    const stateDir = overrides['stateDir'] ?? env[envName('stateDir')] ?? fromSystem ?? DEFAULTS.stateDir;
+    const local = join(stateDir, 'netroot.yaml');
+    if (resolve(local) !== resolve(system) && existsSync(local)) readFile(local);
   }
 
   for (const path of LEAVES.keys()) {
@@ -122,7 +147,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       const where = issue.path.length ? issue.path.join('.') : '(top level)';
       problems.push(`${where}: ${issue.message}`);
     }
-  }
+  } else problems.push(...consistencyProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) {
     throw new MultiError(
       'E_CONFIG_INVALID',

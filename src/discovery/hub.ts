@@ -27,6 +27,11 @@ export interface SessionView {
   open: boolean;
   /** Bumps on every change; long-poll clients wait for a newer version. */
   version: number;
+  /**
+   * The provisioning interfaces a DHCP server of this frontend listens on and reports DISCOVERs
+   * from; empty: nothing feeds the hub (DHCP off) and no machine will be discovered.
+   */
+  fedBy: string[];
 }
 
 interface Session {
@@ -55,6 +60,13 @@ export class DiscoveryHub {
     private readonly dedupeMs = 5000,
   ) {
     this.emitter.setMaxListeners(1000);
+  }
+
+  private feeders: string[] = [];
+
+  /** The frontend says which interfaces its DHCP server reports from (empty when DHCP stops). */
+  setFeeders(interfaces: readonly string[]): void {
+    this.feeders = [...interfaces];
   }
 
   private bump(): void {
@@ -134,7 +146,7 @@ export class DiscoveryHub {
   }
 
   private view(s: Session): SessionView {
-    return { id: s.id, options: s.options, count: s.count, machines: s.machines.map((m) => ({ ...m })), open: s.open, version: this.version };
+    return { id: s.id, options: s.options, count: s.count, machines: s.machines.map((m) => ({ ...m })), open: s.open, version: this.version, fedBy: [...this.feeders] };
   }
 
   /** The session's machines with their current state; waits up to waitMs for a change after `after`. */

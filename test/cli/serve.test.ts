@@ -29,15 +29,21 @@ test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async ()
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
+    let out = '';
     const [port, tftpPort] = await new Promise<[number, number]>((resolve, reject) => {
-      let out = '';
       child.stdout.on('data', (c) => {
         out += c;
-        const m = /http on 127\.0\.0\.1:(\d+), tftp on 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) resolve([Number(m[1]), Number(m[2])]);
+        const m = /http on 127\.0\.0\.1:(\d+), tftp on 127\.0\.0\.1:(\d+)\n/.exec(out);
+        if (m && out.includes('netroot: off')) resolve([Number(m[1]), Number(m[2])]);
       });
       void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
     });
+    // The start says what does not run, and why (issue #15: a first run stalled with no word).
+    assert.match(out, /netroot: off — dhcp: dhcp\.interfaces is empty \(name the provisioning interface/);
+    assert.match(out, /iscsi: iscsi\.enabled is false/);
+    // insert-ethers against this frontend warns that no DHCP server feeds it, then waits as asked.
+    const ie = await cli(dir, '--set', `http.port=${port}`, 'insert-ethers', '--count', '1', '--timeout', '1');
+    assert.match(ie.err, /insert-ethers: warning: the frontend runs no DHCP server \(dhcp\.interfaces is empty\)/, ie.err);
     assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254')).code, 0);
     const r = await fetchText(port, '/install/kickstart/compute-0-0');
     assert.equal(r.status, 200, r.body);
