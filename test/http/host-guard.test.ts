@@ -3,7 +3,7 @@
 // attacker's host). Nodes (the frontend's IP literal), the CLI (127.0.0.1) and localhost still work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { call } from './clients.js';
 import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
 import { createFrontend } from '../../src/app/frontend.js';
@@ -13,18 +13,7 @@ import { hostOf, isOwnHost } from '../../src/http/host-guard.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 /** GET with an explicit Host header (undefined: the default `127.0.0.1:<port>`). */
-function get(port: number, path: string, host: string | undefined, localAddress = '127.0.0.1'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false, headers: host ? { host } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, path: string, host: string | undefined, from = '127.0.0.1') => call(port, path, { from, headers: host ? { host } : {} });
 
 test('hostOf / isOwnHost: IP literals, localhost and this host name pass; other names do not', () => {
   const names = new Set(['frontend', 'frontend.cluster.example']);

@@ -2,7 +2,7 @@
 // side effects, and a node whose boot action is already `os` gets no new install token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { call } from './clients.js';
 import { rmSync } from 'node:fs';
 import { createFrontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -10,18 +10,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
-function get(port: number, path: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, path: string, from: string) => call(port, path, { from });
 
 const TOKEN_IN_KICKSTART = /netroot\.reportStatus<\/methodName><params><param><value><string>([A-Za-z0-9_-]{16,})<\/string>/;
 
