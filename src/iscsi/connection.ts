@@ -193,10 +193,14 @@ export class Connection {
     }
   }
 
-  /** Reject (§11.17) the PDU being handled; its BHS is the Reject's data segment. */
-  reject(reason: number, _pdu?: unknown): void {
+  /**
+   * Reject (§11.17) a PDU; its BHS is the Reject's data segment. `pdu` names it — a command held
+   * for CmdSN order runs while a later PDU is being read, so the header being read is not its
+   * own. Without `pdu` (undecodable input) the header being read is the one rejected.
+   */
+  reject(reason: number, pdu?: { bhs: Buffer }): void {
     this.host.metrics.rejects++;
-    const bhs = Buffer.from(this.currentBhs ?? Buffer.alloc(BHS_LENGTH));
+    const bhs = Buffer.from(pdu?.bhs ?? this.currentBhs ?? Buffer.alloc(BHS_LENGTH));
     const s = this.session;
     this.send(
       encodeReject({

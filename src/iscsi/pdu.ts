@@ -93,6 +93,8 @@ interface Common {
   final: boolean;
   itt: number;
   data: Buffer;
+  /** The PDU's own 48-byte header: a Reject of it echoes this (§11.17.1), even when it ran late. */
+  bhs: Buffer;
 }
 
 export interface ScsiCommandPdu extends Common {
@@ -192,6 +194,7 @@ export function decodePdu(raw: RawPdu): InitiatorPdu {
     final: (b[1]! & 0x80) !== 0,
     itt: b.readUInt32BE(16),
     data: raw.data,
+    bhs: b,
   };
   switch (op) {
     case Op.ScsiCommand: {

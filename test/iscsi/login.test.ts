@@ -111,7 +111,7 @@ function loginPdu(o: Partial<LoginRequestPdu> & { keys: TextPairs }): LoginReque
   return {
     kind: 'login', immediate: true, final: o.transit ?? true, transit: o.transit ?? true, cont: false, csg: o.csg ?? 1, nsg: o.nsg ?? 3,
     versionMax: 0, versionMin: 0, isid: Buffer.from('800000000001', 'hex'), tsih: 0, cid: 0, cmdSN: 1, expStatSN: 0, itt: 1,
-    data: encodeTextKeys(o.keys),
+    data: encodeTextKeys(o.keys), bhs: Buffer.alloc(48),
   };
 }
 const host = (chap?: { user: string; secret: string }): LoginHost => ({
