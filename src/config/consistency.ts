@@ -1,12 +1,8 @@
 // Checks between settings, after each one passed the schema on its own: addresses inside the
 // networks they serve, a DHCP pool that is whole and ordered. Returns every problem, each naming
 // the settings involved (load.ts reports them together with the schema's).
-import { formatIPv4, parseCidr, parseIPv4 } from '../net/address.js';
+import { formatIPv4, inNetwork as inside, parseCidr, parseIPv4 } from '../net/address.js';
 import type { Config } from './schema.js';
-
-function inside(addr: number, net: { network: number; mask: number }): boolean {
-  return ((addr & net.mask) >>> 0) === net.network;
-}
 
 export function consistencyProblems(c: Config): string[] {
   const problems: string[] = [];

@@ -1,7 +1,7 @@
 // Address assignment, after Rocks' insert-ethers: start at --baseip and step by --inc, skipping
 // addresses already in use, never leaving the private network and never handing out its network
 // or broadcast address. Rocks' default counts down from the top of the private network.
-import { parseCidr, parseIPv4, formatIPv4 } from '../net/address.js';
+import { parseCidr, parseIPv4, formatIPv4, inNetwork } from '../net/address.js';
 import { UserError } from '../errors.js';
 
 export interface AddressPlan {
@@ -26,7 +26,7 @@ export function nextFreeAddress(plan: AddressPlan, used: ReadonlySet<string>): s
   const base = parseIPv4(plan.baseip ?? defaultBaseIp(plan.network));
   if (base === null) throw new UserError('E_BAD_IPV4', `--baseip: not an IPv4 address: ${plan.baseip}`, { where: 'baseip' });
   const broadcast = (n.network | (~n.mask >>> 0)) >>> 0;
-  if (((base & n.mask) >>> 0) !== n.network) throw new UserError('E_BAD_IPV4', `--baseip ${plan.baseip} is outside the private network ${plan.network}`, { where: 'baseip' });
+  if (!inNetwork(base, n)) throw new UserError('E_BAD_IPV4', `--baseip ${plan.baseip} is outside the private network ${plan.network}`, { where: 'baseip' });
   for (let a = base; a > n.network && a < broadcast; a += inc) {
     const s = formatIPv4(a);
     if (!used.has(s)) return s;
