@@ -38,6 +38,10 @@ export interface LabImage {
 export interface NodeHardware {
   firmware?: Firmware;
   disk?: string;
+  /** Bus of `disk` (default ide). */
+  diskBus?: 'ide' | 'virtio';
+  /** QEMU NIC model (default e1000). */
+  nicModel?: string;
 }
 
 export interface FullLabOptions {
@@ -261,7 +265,7 @@ boot:
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
   async stage(host: string, mac: string, what: string, until: RegExp, timed = until, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     const t = Date.now();
-    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
+    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), ...(hw.diskBus ? { diskBus: hw.diskBus } : {}), ...(hw.nicModel ? { nicModel: hw.nicModel } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
     this.o.onProgress?.(host, `${what}: power on`);
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;

@@ -32,6 +32,8 @@ export interface BootNodeOptions {
   /** A raw disk image attached as the first disk (the node still boots from the network). */
   disk?: string;
   extraArgs?: string[];
+  /** Bus of `disk`: ide (default, QEMU pc's PIIX) or virtio (virtio-blk). */
+  diskBus?: 'ide' | 'virtio';
   /** QEMU NIC model (default e1000). */
   nicModel?: string;
   /**
@@ -153,7 +155,7 @@ export class Lab {
       copyFileSync(OVMF_VARS, vars);
       args.unshift('-machine', 'q35', '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`);
     }
-    if (o.disk) args.push('-drive', `file=${o.disk},format=raw,if=ide,index=0`);
+    if (o.disk) args.push('-drive', `file=${o.disk},format=raw,if=${o.diskBus ?? 'ide'},index=0`);
     args.push(...(o.extraArgs ?? []));
     this.log.info('lab: power on', { mac: o.mac, firmware: o.firmware, tap });
     const child = this.spawnInNamespace('qemu-system-x86_64', args);
