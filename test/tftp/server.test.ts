@@ -11,6 +11,7 @@ import { TftpServer, rootResolver, chainResolvers, bufferFile, decodeTftp, encod
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
 import { rawPeer, lossyRelay } from './udp-peer.js';
+import { until } from '../iscsi/helpers/wait.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -189,6 +190,8 @@ test('a packet from another port to a transfer TID is dropped and does not distu
 });
 
 test('a client that vanishes: bounded retries, then the transfer ends with an error', async () => {
+  // Transfers earlier tests left behind end first, so the counters below are this transfer's alone.
+  await until(() => server.metrics.active === 0, 'earlier transfers to end', 10_000);
   const peer = await rawPeer();
   const m0 = { ...server.metrics };
   try {
@@ -203,7 +206,9 @@ test('a client that vanishes: bounded retries, then the transfer ends with an er
     }
     // DATA 1 once plus 8 retransmissions, then ERROR (−1)
     assert.deepEqual(seen, [1, 1, 1, 1, 1, 1, 1, 1, 1, -1]);
-    assert.ok(server.metrics.aborted - m0.aborted >= 1);
+    // exactly this transfer: one abort after its eight retransmissions
+    assert.equal(server.metrics.aborted - m0.aborted, 1);
+    assert.equal(server.metrics.retransmits - m0.retransmits, 8);
   } finally {
     peer.close();
   }
