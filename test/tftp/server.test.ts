@@ -91,7 +91,7 @@ test('many transfers at once, each on its own TID, all checksums equal', async (
   const before = server.metrics.completed;
   const jobs = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432'])));
   for (const got of await Promise.all(jobs)) assert.equal(sha(got), sha(big));
-  assert.ok(server.metrics.completed - before >= 24);
+  assert.equal(server.metrics.completed - before, 24, 'each of the 24 transfers completed once');
 });
 
 async function request(buf: Buffer, waitMs = 2000) {
@@ -126,12 +126,13 @@ test('paths outside the root are refused with an error packet and never served',
 });
 
 test('WRQ is refused with error 2; curl upload fails', async () => {
+  const w0 = server.metrics.wrqRefused;
   const r = await request(encodeTftp({ op: 'WRQ', filename: 'x', mode: 'octet', options: new Map() }));
   assert.equal(r?.p.op, 'ERROR');
   if (r?.p.op === 'ERROR') assert.equal(r.p.code, 2);
   writeFileSync(join(out, 'up.txt'), 'x');
   await assert.rejects(run('curl', ['-sS', '--max-time', '10', '-T', join(out, 'up.txt'), `tftp://127.0.0.1:${port}/up.txt`]));
-  assert.ok(server.metrics.wrqRefused >= 2);
+  assert.equal(server.metrics.wrqRefused - w0, 2, 'the raw WRQ and curl\'s');
 });
 
 test('bad requests: no NULs → error 4, unknown mode → error 4, windowsize 0/70000 ignored, garbage dropped and counted', async () => {
