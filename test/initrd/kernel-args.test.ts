@@ -235,3 +235,17 @@ test('IPv6 servers: bracketed in the root path, brackets required to parse, port
   assert.throws(() => parseNetrootArg('iscsi:[]::3260:0:iqn.2009-06.dracut:t'), { code: 'E_NETROOT_ARG', message: /server is missing/ });
   assert.throws(() => parseNetrootArg('iscsi:::3260:0:iqn.2009-06.dracut:t'), { code: 'E_NETROOT_ARG', message: /server is missing/ });
 });
+
+test('init.sh agrees with parseNetrootArg at the edges: credentials, "@" in a target, LUN 16383, ports 0 and 65536', { skip: skipBusybox }, () => {
+  const accepted = ['netroot=iscsi:10.0.0.1::3260:0:tgt@a:b:c:d', 'netroot=iscsi:u:p@srv::3260:0:tgt', 'netroot=iscsi:10.0.0.1::3260:7fff:iqn.2009-06.dracut:t', 'netroot=iscsi:[fd00::1]::3260:1:x@y:z:w:v', 'netroot=iscsi:10.0.0.1::65535:0:iqn.2009-06.dracut:t'];
+  for (const line of accepted) {
+    const ts = parseNetrootArg(line);
+    const sh = runParse(line);
+    assert.ok(sh.ok, `${line}: ${sh.vars['nr_err']}`);
+    assert.deepEqual([sh.vars['nr_portal'], sh.vars['nr_port'], sh.vars['nr_lun'], sh.vars['nr_target'], sh.vars['nr_chap_user'] || undefined], [ts.server, String(ts.port), String(ts.lun), ts.targetIqn, ts.username], line);
+  }
+  for (const line of ['netroot=iscsi:10.0.0.1::0:0:iqn.2009-06.dracut:t', 'netroot=iscsi:10.0.0.1::65536:0:iqn.2009-06.dracut:t']) {
+    assert.throws(() => parseNetrootArg(line), { code: 'E_NETROOT_ARG' }, line);
+    assert.equal(runParse(line).ok, false, line);
+  }
+});
