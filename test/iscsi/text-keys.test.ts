@@ -4,7 +4,9 @@
 // function (min, max, OR, AND) — checked one key at a time so a changed bound names its key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMITS, NegotiationError, defaultParams, negotiate, parseNumber, parseTextKeys, type NegotiatedParams, type TargetLimits } from '../../src/iscsi/text-keys.js';
+import { LoginNegotiation, LoginStatus, type LoginHost } from '../../src/iscsi/login.js';
+import type { LoginRequestPdu } from '../../src/iscsi/pdu.js';
+import { DEFAULT_LIMITS, NegotiationError, encodeTextKeys, defaultParams, negotiate, parseNumber, parseTextKeys, type NegotiatedParams, type TargetLimits, type TextPairs } from '../../src/iscsi/text-keys.js';
 
 function one(key: string, value: string, opts: { limits?: TargetLimits; session?: 'Normal' | 'Discovery'; params?: NegotiatedParams } = {}): { reply: string | undefined; params: NegotiatedParams } {
   const params = opts.params ?? defaultParams();
@@ -137,4 +139,35 @@ test('discovery sessions: every normal-only key is Irrelevant whatever its value
   assert.equal(one('X-org.example.Key', '1').reply, 'NotUnderstood');
   // login keys are the login layer's: negotiate leaves them out of its reply
   assert.equal(one('InitiatorName', 'iqn.2026-12.i:a').reply, undefined);
+});
+
+// The same bounds seen from a whole login (one PDU, no authentication): a refused value fails the
+// login as an initiator error (RFC 7143 §11.13.5, 0x0200); a disallowed digest is never in force.
+function login(keys: TextPairs, limits: TargetLimits = DEFAULT_LIMITS) {
+  const host: LoginHost = { findTarget: (iqn) => (iqn === 'iqn.2026-12.t:a' ? { iqn, chap: undefined, allows: () => true } : undefined), limits, remoteAddress: '127.0.0.1', random: (n) => Buffer.alloc(n, 0x11) };
+  const pdu: LoginRequestPdu = {
+    kind: 'login', immediate: true, final: true, transit: true, cont: false, csg: 1, nsg: 3, versionMax: 0, versionMin: 0,
+    isid: Buffer.from('800000000001', 'hex'), tsih: 0, cid: 0, cmdSN: 1, expStatSN: 0, itt: 1, data: encodeTextKeys([['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a'], ...keys]), bhs: Buffer.alloc(48),
+  };
+  return new LoginNegotiation(host).step(pdu);
+}
+
+test('login: MaxRecvDataSegmentLength 0 or 511 fails the login (initiator error), 512 logs in and bounds Data-In', () => {
+  for (const v of ['0', '511']) assert.equal(login([['MaxRecvDataSegmentLength', v]]).status, LoginStatus.InitiatorError, v);
+  const ok = login([['MaxRecvDataSegmentLength', '512']]);
+  assert.equal(ok.status, LoginStatus.Success);
+  assert.equal(ok.complete?.params.initiatorMaxRecvDataSegmentLength, 512);
+});
+
+test('login: with digests disallowed, an initiator offering only CRC32C gets Reject and no digest is in force', () => {
+  const deny = { ...DEFAULT_LIMITS, allowDigests: false };
+  const r = login([['HeaderDigest', 'CRC32C'], ['DataDigest', 'CRC32C,None']], deny);
+  const keys = new Map(r.keys);
+  assert.equal(keys.get('HeaderDigest'), 'Reject');
+  assert.equal(keys.get('DataDigest'), 'None');
+  assert.equal(r.status, LoginStatus.Success);
+  assert.deepEqual([r.complete?.params.headerDigest, r.complete?.params.dataDigest], [false, false]);
+  const allow = login([['HeaderDigest', 'CRC32C'], ['DataDigest', 'CRC32C,None']]);
+  assert.equal(allow.status, LoginStatus.Success);
+  assert.deepEqual([allow.complete?.params.headerDigest, allow.complete?.params.dataDigest], [true, true]);
 });
