@@ -47,6 +47,8 @@ export class LeasePool {
   constructor(
     readonly config: PoolConfig,
     private readonly journal: string | null,
+    /** The clock (epoch ms) leases, declines and the full-pool memo are measured with; tests inject one. */
+    private readonly now: () => number = Date.now,
   ) {
     const s = parseIPv4(config.start);
     const e = parseIPv4(config.end);
@@ -71,7 +73,7 @@ export class LeasePool {
         else if (kind === 'release' && ip === undefined) this.drop(mac);
       }
     }
-    const now = Date.now();
+    const now = this.now();
     const live = [...this.byMac].filter(([, l]) => l.expires > now).map(([mac, l]) => `lease ${mac} ${l.ip} ${l.expires}\n`).join('');
     const tmp = `${this.journal}.tmp`;
     const t = openSync(tmp, 'w', 0o600);
@@ -119,7 +121,7 @@ export class LeasePool {
   candidate(mac: string, requested: string | null): string | null {
     const own = this.byMac.get(mac);
     if (own) return own.ip;
-    const now = Date.now();
+    const now = this.now();
     if (requested) {
       const n = parseIPv4(requested);
       if (n !== null && n >= this.start && n <= this.end && this.free(requested, now)) return requested;
@@ -154,7 +156,7 @@ export class LeasePool {
   commit(mac: string, ip: string): Promise<void> {
     const holder = this.byIp.get(ip);
     if (holder && holder !== mac) this.drop(holder);
-    const expires = Date.now() + this.config.leaseSeconds * 1000;
+    const expires = this.now() + this.config.leaseSeconds * 1000;
     this.set(mac, ip, expires);
     return this.write(`lease ${mac} ${ip} ${expires}\n`);
   }
@@ -166,7 +168,7 @@ export class LeasePool {
   }
 
   decline(mac: string, ip: string): Promise<void> {
-    this.declined.set(ip, Date.now() + this.config.leaseSeconds * 1000);
+    this.declined.set(ip, this.now() + this.config.leaseSeconds * 1000);
     this.exhaustedAt = null;
     return this.owns(mac, ip) ? this.release(mac) : Promise.resolve();
   }

@@ -62,3 +62,35 @@ test('checks between settings: frontend and router inside the network; the pool 
   const ok = loadConfig({ ...base, overrides: { stateDir: tmpdir(), 'network.frontendAddress': '10.1.1.1', 'dhcp.poolStart': '10.1.200.1', 'dhcp.poolEnd': '10.1.200.250' } });
   assert.equal(ok.dhcp.poolEnd, '10.1.200.250');
 });
+
+test('cross-checks at their edges: one address either side of the network and of the pool, a one-address pool, every problem at once', () => {
+  const base = { env: { NETROOT_SYSTEM_CONFIG: '' } };
+  const opts = (o: Record<string, string>) => ({ ...base, overrides: { stateDir: tmpdir(), 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...o } });
+  const accepted = (o: Record<string, string>) => assert.doesNotThrow(() => loadConfig(opts(o)), JSON.stringify(o));
+  const only = (o: Record<string, string>, re: RegExp) => {
+    const p = problems(() => loadConfig(opts(o)));
+    assert.equal(p.length, 1, `${JSON.stringify(o)}:\n${p.join('\n')}`);
+    assert.match(p[0]!, re);
+  };
+  // network edges: 10.1.0.1 and 10.1.255.254 are inside 10.1.0.0/16; 10.0.255.255 and 10.2.0.0 are not
+  accepted({ 'network.frontendAddress': '10.1.0.1', 'network.router': '10.1.255.254' });
+  only({ 'network.frontendAddress': '10.0.255.255' }, /^network\.frontendAddress: 10\.0\.255\.255 is outside network\.privateNetwork 10\.1\.0\.0\/16/);
+  only({ 'network.router': '10.2.0.0' }, /^network\.router: 10\.2\.0\.0 is outside/);
+  // a privateNetwork written with host bits is compared by its network part
+  accepted({ 'network.privateNetwork': '10.1.2.3/16' });
+  // pool edges
+  accepted({ 'dhcp.poolStart': '10.1.9.9', 'dhcp.poolEnd': '10.1.9.9' });
+  only({ 'dhcp.poolStart': '10.1.9.10', 'dhcp.poolEnd': '10.1.9.9' }, /^dhcp\.poolStart 10\.1\.9\.10 is after dhcp\.poolEnd 10\.1\.9\.9$/);
+  accepted({ 'dhcp.poolStart': '10.1.0.1', 'dhcp.poolEnd': '10.1.1.0' }); // ends just below the frontend
+  accepted({ 'dhcp.poolStart': '10.1.1.2', 'dhcp.poolEnd': '10.1.255.254' }); // starts just above it
+  only({ 'dhcp.poolStart': '10.1.1.1', 'dhcp.poolEnd': '10.1.1.9' }, /holds network\.frontendAddress 10\.1\.1\.1/);
+  only({ 'dhcp.poolStart': '10.1.0.1', 'dhcp.poolEnd': '10.1.1.1' }, /holds network\.frontendAddress 10\.1\.1\.1/);
+  only({ 'dhcp.poolStart': '10.0.255.255', 'dhcp.poolEnd': '10.1.0.9' }, /^dhcp\.poolStart: 10\.0\.255\.255 is outside/);
+  only({ 'dhcp.poolEnd': '10.1.0.9' }, /^dhcp\.poolStart\/dhcp\.poolEnd: give both or neither \(got only poolEnd\)$/);
+  // everything wrong at once: every problem reported, none hiding another
+  const p = problems(() => loadConfig(opts({ 'network.frontendAddress': '10.3.0.1', 'network.router': '10.4.0.1', 'dhcp.poolStart': '10.2.0.9', 'dhcp.poolEnd': '10.2.0.1' })));
+  assert.deepEqual(p.map((m) => m.split(/[: ]/)[0]).sort(), ['dhcp.poolEnd', 'dhcp.poolStart', 'dhcp.poolStart', 'network.frontendAddress', 'network.router'], p.join('\n'));
+  // a /32 network holds exactly one address
+  accepted({ 'network.privateNetwork': '10.1.1.1/32' });
+  only({ 'network.privateNetwork': '10.1.1.1/32', 'network.router': '10.1.1.2' }, /^network\.router: 10\.1\.1\.2 is outside network\.privateNetwork 10\.1\.1\.1\/32/);
+});

@@ -59,7 +59,9 @@ test('close() waits for the sync in flight and writes what is still queued; a re
 });
 
 test('allocation: distinct addresses in order, requested address honoured when free, a full pool says so until one is released or expires', async () => {
-  const pool = new LeasePool({ start: '10.9.0.1', end: '10.9.0.3', leaseSeconds: 1 }, null);
+  // An injected clock: expiry and the full-pool memo are checked at their exact edges, no sleeping.
+  let now = 1_700_000_000_000;
+  const pool = new LeasePool({ start: '10.9.0.1', end: '10.9.0.3', leaseSeconds: 1 }, null, () => now);
   pool.open();
   const got: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -74,11 +76,46 @@ test('allocation: distinct addresses in order, requested address honoured when f
   assert.equal(pool.candidate(mac(10), null), null); // remembered as full
   await pool.release(mac(1));
   assert.equal(pool.candidate(mac(9), null), '10.9.0.1');
-  await pool.commit(mac(9), '10.9.0.1');
+  await pool.commit(mac(9), '10.9.0.1'); // expires at now + 1000, like the others
+  assert.equal(pool.candidate(mac(10), null), null); // full again, memo set at `now`
+  // leases last 1 s: one ms before they expire the pool is still full; at the expiry instant
+  // (lease live while expires > now) and with the memo run out, addresses come back
+  now += 999;
   assert.equal(pool.candidate(mac(10), null), null);
-  // leases last 1 s: once they expired (and the full-pool memo ran out) addresses come back
-  await new Promise((r) => setTimeout(r, Math.max(1000, EXHAUSTED_RETRY_MS) + 100));
+  assert.equal(pool.candidate(mac(10), '10.9.0.2'), null, 'a requested address is still taken too');
+  now += 1;
+  assert.equal(EXHAUSTED_RETRY_MS, 1000);
+  assert.equal(pool.candidate(mac(10), '10.9.0.2'), '10.9.0.2', 'requested address free at its expiry');
   assert.ok(pool.candidate(mac(10), null)?.startsWith('10.9.0.'));
+  await pool.close();
+});
+
+test('full-pool memo: trusted for EXHAUSTED_RETRY_MS, then the pool is walked again; a decline blocks an address for leaseSeconds', async () => {
+  const t0 = 1_700_000_000_000;
+  let now = t0;
+  const pool = new LeasePool({ start: '10.9.0.1', end: '10.9.0.1', leaseSeconds: 1 }, null, () => now);
+  pool.open();
+  await pool.commit(mac(1), pool.candidate(mac(1), null)!); // expires at t0 + 1000
+  now = t0 + 500;
+  assert.equal(pool.candidate(mac(2), null), null); // walked: full, memo at t0 + 500
+  // The lease expires at t0 + 1000 without a release: the memo hides it until t0 + 1500.
+  now = t0 + 1000;
+  assert.equal(pool.candidate(mac(2), null), null);
+  now = t0 + 1499;
+  assert.equal(pool.candidate(mac(2), null), null);
+  now = t0 + 1500;
+  assert.equal(pool.candidate(mac(2), null), '10.9.0.1');
+  await pool.commit(mac(2), '10.9.0.1');
+  // A decline releases the address and blocks it for leaseSeconds, to the millisecond.
+  const declinedAt = now;
+  await pool.decline(mac(2), '10.9.0.1');
+  assert.equal(pool.owns(mac(2), '10.9.0.1'), false);
+  now = declinedAt + 1; // this walk's memo lasts past the decline's end: the requested-address check decides alone
+  assert.equal(pool.candidate(mac(3), '10.9.0.1'), null);
+  now = declinedAt + 999;
+  assert.equal(pool.candidate(mac(3), '10.9.0.1'), null);
+  now = declinedAt + 1000;
+  assert.equal(pool.candidate(mac(3), '10.9.0.1'), '10.9.0.1');
   await pool.close();
 });
 

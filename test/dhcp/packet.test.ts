@@ -109,3 +109,61 @@ test('encoder, whole message byte for byte: fixed fields, empty option, RFC 3396
   assert.throws(() => encodeDhcp({ ...base, options: new Map([[256, Buffer.from([1])]]) }), RangeError);
   assert.equal(clientMac(decodeDhcp(out)), '02:aa:bb:cc:dd:01');
 });
+
+// Fixed fields (RFC 2131 §2): chaddr is 16 bytes, so hlen may be 0..16 and no more.
+test('hlen boundary: 16 (the whole chaddr) decodes, 17 is a DecodeError at byte 2', () => {
+  const withHlen = (n: number) => {
+    const p = Buffer.from(IPXE_DISCOVER);
+    p[2] = n;
+    return p;
+  };
+  assert.equal(decodeDhcp(withHlen(16)).hlen, 16);
+  assert.equal(decodeDhcp(withHlen(0)).hlen, 0);
+  for (const n of [17, 255]) {
+    assert.throws(() => decodeDhcp(withHlen(n)), (e: unknown) => e instanceof DecodeError && e.code === 'E_DHCP_HLEN' && /hlen at byte 2/.test(e.message), String(n));
+  }
+});
+
+// RFC 2132 §9.3: overload 1 = `file` holds options, 2 = `sname` holds options, 3 = both. A field
+// that is not overloaded keeps its text, even when its bytes look like options.
+test('option overload 1 reads only file, 2 reads only sname; the other field stays a string', () => {
+  const fileOff = 236 - 128;
+  const snameOff = 236 - 128 - 64;
+  const build = (value: number) => {
+    const p = packet({ xid: '00000002', mac: '525400000002' }, '350101' + '3401' + value.toString(16).padStart(2, '0') + 'ff');
+    Buffer.from('4304' + '66696c65' + 'ff', 'hex').copy(p, fileOff); // 67 "file"
+    Buffer.from('4202' + '6869' + 'ff', 'hex').copy(p, snameOff); // 66 "hi"
+    return p;
+  };
+  // The bytes an un-overloaded field holds, read as a C string ("C\x04file\xff" and "B\x02hi\xff").
+  const fileText = Buffer.from('430466696c65ff', 'hex').toString('latin1');
+  const snameText = Buffer.from('42026869ff', 'hex').toString('latin1');
+
+  const one = decodeDhcp(build(1));
+  assert.equal(textOption(one, Opt.BOOTFILE), 'file');
+  assert.equal(one.options.has(66), false, 'overload 1: sname is not read for options');
+  assert.equal(one.file, '');
+  assert.equal(one.sname, snameText);
+
+  const two = decodeDhcp(build(2));
+  assert.equal(textOption(two, 66), 'hi');
+  assert.equal(two.options.has(Opt.BOOTFILE), false, 'overload 2: file is not read for options');
+  assert.equal(two.sname, '');
+  assert.equal(two.file, fileText);
+
+  const three = decodeDhcp(build(3));
+  assert.deepEqual([textOption(three, Opt.BOOTFILE), textOption(three, 66), three.file, three.sname], ['file', 'hi', '', '']);
+  assert.deepEqual([...three.options.keys()], [Opt.MESSAGE_TYPE, Opt.BOOTFILE, 66], 'file is read before sname (RFC 2131 §4.1)');
+
+  for (const bad of ['00', '04', 'ff']) {
+    const p = packet({ xid: '00000002', mac: '525400000002' }, '350101' + '3401' + bad + 'ff');
+    assert.throws(() => decodeDhcp(p), { code: 'E_DHCP_OVERLOAD' }, bad);
+  }
+  // a two-byte overload value is refused too
+  assert.throws(() => decodeDhcp(packet({ xid: '00000002', mac: '525400000002' }, '350101' + '3402 0101'.replace(/ /g, '') + 'ff')), { code: 'E_DHCP_OVERLOAD' });
+  // options in an overloaded field without END: tolerated (the field is fixed-size)
+  const noEnd = build(1);
+  Buffer.from('4304' + '66696c65', 'hex').copy(noEnd, fileOff);
+  noEnd.fill(0, fileOff + 6, fileOff + 128);
+  assert.equal(textOption(decodeDhcp(noEnd), Opt.BOOTFILE), 'file');
+});

@@ -206,3 +206,23 @@ test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct
   await again.stop();
   rmSync(dir, { recursive: true });
 });
+
+// RFC 2131 §2: netroot serves Ethernet (htype 1, hlen 6) BOOTREQUESTs; anything else — a reply
+// (op 2), token ring, a 16-byte hardware address — is counted as ignored and never answered,
+// even when its first six chaddr bytes are a known machine's MAC.
+test('only op 1 / htype 1 / hlen 6 is answered: each other value is ignored and counted', async () => {
+  const { s, events } = server();
+  const variants: Array<[string, number, number]> = [['op 2', 0, 2], ['htype 6 (IEEE 802)', 1, 6], ['htype 0', 1, 0], ['hlen 16', 2, 16], ['hlen 5', 2, 5], ['hlen 0', 2, 0]];
+  for (const [name, at, value] of variants) {
+    const p = Buffer.from(IPXE_DISCOVER);
+    p[at] = value;
+    assert.equal(await s.handle(p, from, 'br0'), null, name);
+  }
+  assert.equal(s.metrics.ignored, variants.length);
+  assert.equal(s.metrics.received, variants.length);
+  assert.deepEqual([s.metrics.malformed, s.metrics.discovers, s.metrics.offers, s.metrics.errors], [0, 0, 0, 0]);
+  assert.equal(events.length, 0);
+  // the unchanged packet is answered: the variants failed on the field, not on something else
+  assert.ok(await s.handle(IPXE_DISCOVER, from, 'br0'));
+  assert.deepEqual([s.metrics.ignored, s.metrics.discovers, s.metrics.offers], [variants.length, 1, 1]);
+});

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 export function assertGolden(name: string, actual: string): void {
   const file = join('test', 'golden', name);
   if (process.env.UPDATE_GOLDEN === '1') {
+    // CI checks golden files and never rewrites them (scripts/run-tests.mjs refuses it too).
+    assert.notEqual(process.env.CI, 'true', 'UPDATE_GOLDEN is refused under CI=true');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, actual);
     return;

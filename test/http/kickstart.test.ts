@@ -6,6 +6,7 @@ import { Router } from 'express';
 import { createFrontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { until } from './clients.js';
 
 function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
@@ -93,7 +94,7 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
   const port = (server.address() as { port: number }).port;
   try {
     const held = [get(port, '/slow'), get(port, '/slow')];
-    while (stats.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
+    await until(() => stats.inFlight === 2, 10_000, 'both /slow requests in flight');
     const shed = await get(port, '/healthz');
     assert.equal(shed.status, 503);
     assert.equal(shed.headers['retry-after'], '3');

@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 export function assertInitrdGolden(name: string, actual: string): void {
   const file = join('test', 'initrd', 'golden', name);
   if (process.env.UPDATE_GOLDEN === '1') {
+    // CI checks golden files and never rewrites them (scripts/run-tests.mjs refuses it too).
+    assert.notEqual(process.env.CI, 'true', 'UPDATE_GOLDEN is refused under CI=true');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, actual);
     return;

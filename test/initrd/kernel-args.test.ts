@@ -180,3 +180,72 @@ test('init.sh parses the same root paths as parseNetrootArg', { skip: skipBusybo
     );
   }
 });
+
+test('boundaries: LUN 0..16383, port 1..65535 — in validateNodeBootInfo, formatLun and parseNetrootArg alike', () => {
+  for (const lun of [0, 16383]) assert.ok(validateNodeBootInfo({ ...node, lun }), `lun ${lun}`);
+  for (const lun of [-1, 16384, 65535, Number.NaN]) {
+    assert.throws(() => validateNodeBootInfo({ ...node, lun }), { code: 'E_NODE_BOOT_INFO', message: /^lun/ }, `lun ${lun}`);
+    assert.throws(() => formatLun(lun), { code: 'E_NODE_BOOT_INFO' }, `formatLun ${lun}`);
+  }
+  assert.equal(formatLun(16383), '7fff', 'the largest flat-space LUN');
+  assert.equal(parseLun('7fff'), 16383);
+  assert.equal(parseLun('00ff'), 255);
+  assert.throws(() => parseLun('0100'), { code: 'E_NETROOT_ARG' }, 'peripheral addressing, bus 1');
+  assert.throws(() => parseLun('c000'), { code: 'E_NETROOT_ARG' }, 'extended addressing');
+  for (const port of [1, 65535]) assert.ok(validateNodeBootInfo({ ...node, port }), `port ${port}`);
+  for (const port of [0, -1, 65536, 3260.5]) assert.throws(() => validateNodeBootInfo({ ...node, port }), { code: 'E_NODE_BOOT_INFO', message: /^port/ }, `port ${port}`);
+  const path = (port: string) => `iscsi:10.0.0.1::${port}:0:iqn.2009-06.dracut:t`;
+  assert.equal(parseNetrootArg(path('1')).port, 1);
+  assert.equal(parseNetrootArg(path('65535')).port, 65535);
+  assert.equal(parseNetrootArg(path('03260')).port, 3260, 'leading zeros are decimal');
+  assert.equal(parseNetrootArg(path('')).port, 3260, 'empty port: the iSCSI default');
+  for (const bad of ['0', '00000', '65536', '99999', '123456', '-1', '+1', ' 1', '0x10']) {
+    assert.throws(() => parseNetrootArg(path(bad)), { code: 'E_NETROOT_ARG' }, `port ${JSON.stringify(bad)}`);
+  }
+});
+
+// dracut takes what precedes the first `@` as credentials only when the rest has the four `:` of
+// <server>:<proto>:<port>:<lun>:<target>; with fewer, the `@` belongs to a name.
+test('credentials: recognised with four ":" after "@", never with three; at most four fields', () => {
+  const four = parseNetrootArg('iscsi:u:p@srv::3260:0:tgt');
+  assert.deepEqual([four.username, four.password, four.server, four.port, four.lun, four.targetIqn], ['u', 'p', 'srv', 3260, 0, 'tgt']);
+  // three ":" after the "@": no credentials; the "@" is part of an RFC 4173 target name
+  const three = parseNetrootArg('iscsi:10.0.0.1::3260:0:tgt@a:b:c:d');
+  assert.deepEqual([three.username, three.server, three.port, three.lun, three.targetIqn], [undefined, '10.0.0.1', 3260, 0, 'tgt@a:b:c:d']);
+  const threeV6 = parseNetrootArg('iscsi:[fd00::1]::3260:1:x@y:z:w:v');
+  assert.deepEqual([threeV6.username, threeV6.server, threeV6.lun, threeV6.targetIqn], [undefined, 'fd00::1', 1, 'x@y:z:w:v']);
+  // one credential field alone, then all four
+  assert.deepEqual([parseNetrootArg('iscsi:u@srv::3260:0:tgt').username, parseNetrootArg('iscsi:u@srv::3260:0:tgt').password], ['u', undefined]);
+  const all = parseNetrootArg('iscsi:a:b:c:d@[2001:db8::7]::3261:2:iqn.2009-06.dracut:t');
+  assert.deepEqual([all.username, all.password, all.inUsername, all.inPassword, all.server, all.port, all.lun], ['a', 'b', 'c', 'd', '2001:db8::7', 3261, 2]);
+  assert.throws(() => parseNetrootArg('iscsi:a:b:c:d:e@srv::3260:0:tgt'), { code: 'E_NETROOT_ARG', message: /credentials/ });
+});
+
+test('IPv6 servers: bracketed in the root path, brackets required to parse, portal syntax checked', () => {
+  for (const portal of ['::1', 'fd00::1', '2001:db8::1', 'fe80::1:2:3:4', '::ffff:10.1.1.1', '2001:db8:0:0:0:0:0:1']) {
+    assert.ok(validateNodeBootInfo({ ...node, portal }), portal);
+    const p = parseNetrootArg(kernelArgs({ ...node, portal }));
+    assert.equal(p.server, portal);
+    assert.match(rootPath({ ...node, portal }), new RegExp(`^iscsi:\\[${portal.replace(/[.]/g, '\\.')}\\]::`));
+  }
+  for (const portal of ['fd00::1::2', 'fd00::g', '[fd00::1]', 'fd00::1%eth0', `${'1:'.repeat(23)}1`]) {
+    assert.throws(() => validateNodeBootInfo({ ...node, portal }), { code: 'E_NODE_BOOT_INFO', message: /^portal/ }, portal);
+  }
+  assert.throws(() => parseNetrootArg('iscsi:[fd00::1::3260:0:iqn.2009-06.dracut:t'), { code: 'E_NETROOT_ARG', message: /unterminated/ });
+  assert.throws(() => parseNetrootArg('iscsi:[]::3260:0:iqn.2009-06.dracut:t'), { code: 'E_NETROOT_ARG', message: /server is missing/ });
+  assert.throws(() => parseNetrootArg('iscsi:::3260:0:iqn.2009-06.dracut:t'), { code: 'E_NETROOT_ARG', message: /server is missing/ });
+});
+
+test('init.sh agrees with parseNetrootArg at the edges: credentials, "@" in a target, LUN 16383, ports 0 and 65536', { skip: skipBusybox }, () => {
+  const accepted = ['netroot=iscsi:10.0.0.1::3260:0:tgt@a:b:c:d', 'netroot=iscsi:u:p@srv::3260:0:tgt', 'netroot=iscsi:10.0.0.1::3260:7fff:iqn.2009-06.dracut:t', 'netroot=iscsi:[fd00::1]::3260:1:x@y:z:w:v', 'netroot=iscsi:10.0.0.1::65535:0:iqn.2009-06.dracut:t'];
+  for (const line of accepted) {
+    const ts = parseNetrootArg(line);
+    const sh = runParse(line);
+    assert.ok(sh.ok, `${line}: ${sh.vars['nr_err']}`);
+    assert.deepEqual([sh.vars['nr_portal'], sh.vars['nr_port'], sh.vars['nr_lun'], sh.vars['nr_target'], sh.vars['nr_chap_user'] || undefined], [ts.server, String(ts.port), String(ts.lun), ts.targetIqn, ts.username], line);
+  }
+  for (const line of ['netroot=iscsi:10.0.0.1::0:0:iqn.2009-06.dracut:t', 'netroot=iscsi:10.0.0.1::65536:0:iqn.2009-06.dracut:t']) {
+    assert.throws(() => parseNetrootArg(line), { code: 'E_NETROOT_ARG' }, line);
+    assert.equal(runParse(line).ok, false, line);
+  }
+});

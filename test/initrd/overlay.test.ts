@@ -9,6 +9,9 @@ import { renderNodeOverlay, renderOverlayFiles, OverlayRenderer, shellQuote, rea
 import { assertInitrdGolden } from './golden.js';
 import type { OverlayBuilder } from '../../src/boot/diskless.js';
 import { BUSYBOX, runParse, skipBusybox } from './init-shell.js';
+import { assertTools, skipUnless } from '../helpers/tools.js';
+
+const CPIO: [string, string] = ['cpio', 'cpio'];
 
 const TEMPLATES = resolve('initrd-templates');
 
@@ -63,8 +66,18 @@ test('the overlay is a gzipped newc archive: node.conf and the CHAP file 0600, d
   assert.equal(recs.find((r) => r.name === 'etc/netroot/chap.cmdline')?.data.toString(), `rd.iscsi.username=compute-0-0 rd.iscsi.password=${plain.chapSecret}\n`);
   const other = await renderNodeOverlay({ ...plain, rootUuid: '00000000-0000-4000-8000-000000000000' }, TEMPLATES);
   assert.notDeepEqual(other, img);
+});
+
+// An independent reader: GNU cpio must list the archive as the kernel's unpacker will see it.
+test('GNU cpio lists the overlay: node.conf 0600 among the same paths readCpio sees', { skip: skipUnless([CPIO]) }, async () => {
+  assertTools([CPIO]);
+  const img = await renderNodeOverlay(plain, TEMPLATES);
   const list = spawnSync('cpio', ['-tv', '--quiet'], { input: gunzipSync(img) });
-  if (list.status === 0) assert.match(list.stdout.toString(), /^-rw------- .* etc\/netroot\/node\.conf$/m);
+  assert.equal(list.status, 0, `cpio -tv failed: ${list.error?.message ?? list.stderr.toString()}`);
+  const out = list.stdout.toString();
+  assert.match(out, /^-rw------- .* etc\/netroot\/node\.conf$/m);
+  assert.match(out, /^-rw------- .* etc\/netroot\/chap\.cmdline$/m);
+  assert.deepEqual(out.trim().split('\n').map((l) => l.split(/\s+/).pop()), readCpio(img).map((r) => r.name));
 });
 
 test('dracut CHAP file: empty without CHAP; a secret dracut would alter is refused by name, never shown', async () => {

@@ -63,64 +63,99 @@ test('kill -9 during FUA and synced writes: every acknowledged write survives th
   const durable: Range[] = [];
   const attempted: Range[] = [];
   let acks = 0;
-  let stop = false;
+  /** Set just before kill -9: from then on, and only then, a closed connection is the expected end. */
+  let killed = false;
+  /** How a writer ended: `lost` = its writes attempted but not acknowledged as durable. */
+  interface End {
+    writer: string;
+    how: 'target went away' | 'volume half full';
+    during?: 'write' | 'sync';
+    lost: number;
+  }
+  // Only a connection the target closed after the kill ends a writer quietly; a bad status, a
+  // silent target, a wrong PDU or a close before the kill fails the test.
+  const wentAway = (i: TestInitiator, e: unknown): boolean => killed && i.closed && e instanceof Error && /\(connection closed\)/.test(e.message);
 
+  // Each writer runs until the kill cuts its connection.
   // Writer A: FUA writes in the first half of the volume, alternately 8 blocks and 512 blocks.
-  const fuaWriter = async (): Promise<void> => {
+  const fuaWriter = async (): Promise<End> => {
     const i = await login(port);
     let lba = 0;
-    for (let id = 1; !stop && lba < SIZE / BS / 2; id++) {
+    for (let id = 1; lba < SIZE / BS / 2; id++) {
       const n = id % 2 ? 8 : 512;
       const r: Range = { lba, n, id };
       attempted.push(r);
       lba += n;
+      let res;
       try {
-        const res = await i.scsi(cdb.rw16(0x8a, BigInt(r.lba), n, true), { write: blocks(id, r.lba, n), timeoutMs: 5000 });
-        assert.equal(res.status, 0);
-        durable.push(r);
-        acks++;
-      } catch {
-        return; // the target went away
+        res = await i.scsi(cdb.rw16(0x8a, BigInt(r.lba), n, true), { write: blocks(id, r.lba, n), timeoutMs: 5000 });
+      } catch (e) {
+        if (wentAway(i, e)) return { writer: 'FUA', how: 'target went away', during: 'write', lost: 1 };
+        throw e;
       }
+      assert.equal(res.status, 0, `FUA write w${id} at LBA ${r.lba}: status`);
+      durable.push(r);
+      acks++;
     }
+    return { writer: 'FUA', how: 'volume half full', lost: 0 };
   };
   // Writer B: plain writes in the second half; SYNCHRONIZE CACHE after every 3.
-  const syncWriter = async (): Promise<void> => {
+  const syncWriter = async (): Promise<End> => {
     const i = await login(port);
     let lba = SIZE / BS / 2;
     let pending: Range[] = [];
-    for (let id = 100_001; !stop && lba < SIZE / BS; id++) {
+    for (let id = 100_001; lba < SIZE / BS; id++) {
       const r: Range = { lba, n: 16, id };
       attempted.push(r);
       lba += 16;
+      let w;
       try {
-        const w = await i.scsi(cdb.rw10(0x2a, r.lba, 16), { write: blocks(id, r.lba, 16), timeoutMs: 5000 });
-        assert.equal(w.status, 0);
-        pending.push(r);
-        if (pending.length === 3) {
-          const covered = pending;
-          pending = [];
-          const s = await i.scsi(cdb.syncCache10(), { timeoutMs: 5000 });
-          assert.equal(s.status, 0);
-          durable.push(...covered);
-          acks++;
+        w = await i.scsi(cdb.rw10(0x2a, r.lba, 16), { write: blocks(id, r.lba, 16), timeoutMs: 5000 });
+      } catch (e) {
+        if (wentAway(i, e)) return { writer: 'sync', how: 'target went away', during: 'write', lost: pending.length + 1 };
+        throw e;
+      }
+      assert.equal(w.status, 0, `write w${id} at LBA ${r.lba}: status`);
+      pending.push(r);
+      if (pending.length === 3) {
+        let s;
+        try {
+          s = await i.scsi(cdb.syncCache10(), { timeoutMs: 5000 });
+        } catch (e) {
+          if (wentAway(i, e)) return { writer: 'sync', how: 'target went away', during: 'sync', lost: pending.length };
+          throw e;
         }
-      } catch {
-        return;
+        assert.equal(s.status, 0, `SYNCHRONIZE CACHE after w${id}: status`);
+        durable.push(...pending);
+        pending = [];
+        acks++;
       }
     }
+    return { writer: 'sync', how: 'volume half full', lost: pending.length };
   };
-  const writers = Promise.all([fuaWriter(), syncWriter()]);
-  // Kill mid-stream: once a good number of writes were acknowledged.
+  let finished = 0;
+  const writers = Promise.allSettled([fuaWriter(), syncWriter()].map((p) => p.finally(() => finished++)));
+  // Kill mid-stream: once a good number of writes were acknowledged (or a writer already ended,
+  // which the checks below report), with a deadline.
   const t0 = Date.now();
-  while (acks < 60 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
+  while (acks < 60 && finished === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50)));
+  killed = true;
   await node.kill9();
-  stop = true;
-  await writers;
+  const ends: End[] = [];
+  for (const r of await writers) {
+    if (r.status === 'rejected') throw r.reason;
+    ends.push(r.value);
+  }
+  for (const e of ends) console.log(`crash: ${e.writer} writer ended: ${e.how}${e.during ? ` during a ${e.during}` : ''}, ${e.lost} write(s) not acknowledged as durable`);
   assert.ok(acks >= 60, `only ${acks} acknowledged writes before the kill`);
-  const inFlight = attempted.length - durable.length;
-  console.log(`crash: ${durable.length} durable writes (${acks} acks), ${inFlight} not acknowledged as durable at kill -9`);
+  assert.deepEqual(ends.map((e) => e.how), ['target went away', 'target went away'], 'both writers were cut off by the kill, not by anything else');
+  // Every attempted write is either durable or counted as lost by the writer that tried it.
+  const lost = ends.reduce((n, e) => n + e.lost, 0);
+  assert.equal(attempted.length - durable.length, lost, 'attempted = durable + lost');
+  assert.equal(ends[0]!.lost, 1, 'FUA: only the write in flight');
+  assert.equal(ends[1]!.lost, ends[1]!.during === 'sync' ? 3 : (attempted.filter((r) => r.id >= 100_001).length - 1) % 3 + 1, 'sync: the writes since the last good SYNCHRONIZE CACHE');
+  console.log(`crash: ${durable.length} durable writes (${acks} acks), ${lost} not acknowledged as durable at kill -9`);
 
   // Restart on the same directory; the backend reconciles the export back.
   node = await startStorageNodeProcess({ ...cfg, port });

@@ -4,12 +4,16 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleLog, Lab, markerInitrd, rootImage, markerBootFiles, kernelVersion } from '../../src/lab/index.js';
 import { readCpio } from '../../src/initrd/index.js';
 import { NetrootError } from '../../src/errors.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { assertTools, skipUnless } from '../helpers/tools.js';
+
+const BUSYBOX: [string, string] = ['/bin/busybox', 'busybox-static'];
+const EXT4: Array<[string, string]> = [['mkfs.ext4', 'e2fsprogs'], ['debugfs', 'e2fsprogs']];
 
 test('ConsoleLog resolves on a marker split across chunks and reports lines', async () => {
   const s = new PassThrough();
@@ -46,7 +50,8 @@ test('Lab derives the namespace and frontend address from its options, and rejec
   assert.throws(() => lab.spawnInNamespace('true', []), /not up/);
 });
 
-test('markerInitrd: /init prints the marker with the command line and powers off; busybox and console present', { skip: existsSync('/bin/busybox') ? false : 'needs busybox-static' }, () => {
+test('markerInitrd: /init prints the marker with the command line and powers off; busybox and console present', { skip: skipUnless([BUSYBOX]) }, () => {
+  assertTools([BUSYBOX]);
   const recs = readCpio(gunzipSync(markerInitrd('HELLO-1')));
   const byName = new Map(recs.map((r) => [r.name, r]));
   const init = byName.get('init');
@@ -60,7 +65,8 @@ test('markerInitrd: /init prints the marker with the command line and powers off
   assert.throws(() => markerInitrd('bad"marker'), /marker/);
 });
 
-test('rootImage and markerBootFiles are cached under the kernel version; the ext4 image holds /sbin/init', { skip: existsSync('/bin/busybox') && existsSync('/sbin/mkfs.ext4') ? false : 'needs busybox-static and e2fsprogs' }, () => {
+test('rootImage and markerBootFiles are cached under the kernel version; the ext4 image holds /sbin/init', { skip: skipUnless([BUSYBOX, ...EXT4]) }, () => {
+  assertTools([BUSYBOX, ...EXT4]);
   const dir = tempStateDir('nrt-lab-img-');
   try {
     const img = rootImage(dir, 'ROOT-MARK', 8);

@@ -1,29 +1,21 @@
 // EmbeddedBackend over the real in-process target from src/iscsi, with real logins by libiscsi's
-// iscsi-inq. src/iscsi/index.ts is being written alongside this module: until it exists this test
-// skips and says so. It is loaded by path (not a static import) so type-checking does not depend
-// on it; the shape it must have is the planned one (EmbeddedTargetLike + start/stop).
+// iscsi-inq (Debian libiscsi-bin). Without iscsi-inq the test skips outside CI and fails under it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { EmbeddedBackend, type EmbeddedTargetLike } from '../../src/storage/embedded.js';
+import { join } from 'node:path';
+import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import type { ExportSpec } from '../../src/storage/backend.js';
+import { IscsiTarget } from '../../src/iscsi/index.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { freePort, have, iscsiInq, tempDir } from './helpers.js';
+import { freePort, iscsiInq, tempDir } from './helpers.js';
+import { assertTools, skipUnless } from '../helpers/tools.js';
 
-const INDEX = resolve('src/iscsi/index.ts');
-const why = !existsSync(INDEX) ? 'src/iscsi/index.ts does not exist yet' : !have('iscsi-inq') ? 'iscsi-inq missing (apt-get install libiscsi-bin)' : null;
-if (why && process.env['CI'] === 'true' && existsSync(INDEX)) throw new Error(`embedded iSCSI test prerequisites missing under CI: ${why}`);
+const INQ: [string, string] = ['iscsi-inq', 'libiscsi-bin'];
 
-interface IscsiTargetCtor {
-  new (o: { host: string; port: number; logger: typeof silentLogger }): EmbeddedTargetLike & { start(): Promise<unknown> | unknown; stop(): Promise<unknown> | unknown };
-}
-
-test('embedded target: export through the adapter, then real logins', { skip: why ?? false }, async () => {
-  const mod = (await import(pathToFileURL(INDEX).href)) as { IscsiTarget: IscsiTargetCtor };
+test('embedded target: export through the adapter, then real logins', { skip: skipUnless([INQ]) }, async () => {
+  assertTools([INQ]);
   const port = await freePort();
-  const target = new mod.IscsiTarget({ host: '127.0.0.1', port, logger: silentLogger });
+  const target = new IscsiTarget({ host: '127.0.0.1', port, logger: silentLogger });
   await target.start();
   const t = tempDir();
   try {

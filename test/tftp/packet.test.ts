@@ -105,3 +105,31 @@ test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 
   assert.equal(negotiate(new Map([['timeout', '0']]), 1, lim).oack.size, 0);
   assert.equal(negotiate(new Map([['timeout', '256']]), 1, lim).timeoutMs, 1000);
 });
+
+// RFC 2347 does not say which of two equal options counts; netroot takes the first, case-folded,
+// so a request cannot smuggle a second value past whatever looked at the first.
+test('duplicate and conflicting options: the first occurrence wins, names compared case-insensitively', () => {
+  const rrq = (...pairs: string[]) => hex('0001 6600' + ascii('octet') + '00' + pairs.map((s) => ascii(s) + '00').join(''));
+  const dup = decodeTftp(rrq('blksize', '512', 'blksize', '1468'));
+  assert.equal(dup.op, 'RRQ');
+  if (dup.op !== 'RRQ') return;
+  assert.deepEqual([...dup.options], [['blksize', '512']]);
+  const cased = decodeTftp(rrq('BlkSize', '1432', 'tsize', '0', 'BLKSIZE', '8', 'blksize', '65464'));
+  if (cased.op !== 'RRQ') return assert.fail('not an RRQ');
+  assert.deepEqual([...cased.options], [['blksize', '1432'], ['tsize', '0']]);
+  // conflicting windowsize values: the first (valid) one is negotiated, the later invalid one ignored
+  const w = decodeTftp(rrq('windowsize', '8', 'windowsize', '0'));
+  if (w.op !== 'RRQ') return assert.fail('not an RRQ');
+  assert.equal(w.options.get('windowsize'), '8');
+  const lim = { maxBlksize: 65464, maxWindowsize: 64, defaultTimeoutMs: 1000 };
+  assert.equal(negotiate(w.options, 1, lim).windowsize, 8);
+  // an invalid first value is not rescued by a valid later one
+  const first = decodeTftp(rrq('blksize', '7', 'blksize', '1432'));
+  if (first.op !== 'RRQ') return assert.fail('not an RRQ');
+  assert.equal(negotiate(first.options, 1, lim).oack.size, 0);
+  // OACK uses the same rule
+  assert.deepEqual(decodeTftp(hex('0006' + ascii('tsize') + '00' + ascii('1') + '00' + ascii('TSIZE') + '00' + ascii('2') + '00')), { op: 'OACK', options: new Map([['tsize', '1']]) });
+  // a duplicate without its value is still malformed, not silently dropped
+  assert.throws(() => decodeTftp(rrq('blksize', '512').subarray(0, -1)), DecodeError);
+  assert.throws(() => decodeTftp(Buffer.concat([rrq('blksize', '512'), Buffer.from(ascii('blksize'), 'hex')])), DecodeError);
+});

@@ -11,6 +11,7 @@ import { TftpServer, rootResolver, chainResolvers, bufferFile, decodeTftp, encod
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
 import { rawPeer, lossyRelay } from './udp-peer.js';
+import { until } from '../iscsi/helpers/wait.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -90,7 +91,7 @@ test('many transfers at once, each on its own TID, all checksums equal', async (
   const before = server.metrics.completed;
   const jobs = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432'])));
   for (const got of await Promise.all(jobs)) assert.equal(sha(got), sha(big));
-  assert.ok(server.metrics.completed - before >= 24);
+  assert.equal(server.metrics.completed - before, 24, 'each of the 24 transfers completed once');
 });
 
 async function request(buf: Buffer, waitMs = 2000) {
@@ -125,12 +126,13 @@ test('paths outside the root are refused with an error packet and never served',
 });
 
 test('WRQ is refused with error 2; curl upload fails', async () => {
+  const w0 = server.metrics.wrqRefused;
   const r = await request(encodeTftp({ op: 'WRQ', filename: 'x', mode: 'octet', options: new Map() }));
   assert.equal(r?.p.op, 'ERROR');
   if (r?.p.op === 'ERROR') assert.equal(r.p.code, 2);
   writeFileSync(join(out, 'up.txt'), 'x');
   await assert.rejects(run('curl', ['-sS', '--max-time', '10', '-T', join(out, 'up.txt'), `tftp://127.0.0.1:${port}/up.txt`]));
-  assert.ok(server.metrics.wrqRefused >= 2);
+  assert.equal(server.metrics.wrqRefused - w0, 2, 'the raw WRQ and curl\'s');
 });
 
 test('bad requests: no NULs → error 4, unknown mode → error 4, windowsize 0/70000 ignored, garbage dropped and counted', async () => {
@@ -189,6 +191,8 @@ test('a packet from another port to a transfer TID is dropped and does not distu
 });
 
 test('a client that vanishes: bounded retries, then the transfer ends with an error', async () => {
+  // Transfers earlier tests left behind end first, so the counters below are this transfer's alone.
+  await until(() => server.metrics.active === 0, 'earlier transfers to end', 10_000);
   const peer = await rawPeer();
   const m0 = { ...server.metrics };
   try {
@@ -203,7 +207,9 @@ test('a client that vanishes: bounded retries, then the transfer ends with an er
     }
     // DATA 1 once plus 8 retransmissions, then ERROR (−1)
     assert.deepEqual(seen, [1, 1, 1, 1, 1, 1, 1, 1, 1, -1]);
-    assert.ok(server.metrics.aborted - m0.aborted >= 1);
+    // exactly this transfer: one abort after its eight retransmissions
+    assert.equal(server.metrics.aborted - m0.aborted, 1);
+    assert.equal(server.metrics.retransmits - m0.retransmits, 8);
   } finally {
     peer.close();
   }
