@@ -200,7 +200,7 @@ async function set(ctx: CliContext, rest: string[]): Promise<number> {
     }
   }
   const hosts = await namedHosts(ctx, [p[0]!]);
-  if ((c.ip !== undefined || c.mac !== undefined) && hosts.length > 1) throw new UserError('E_USAGE', `ip= and mac= belong to one host, and ${p[0]} names ${hosts.length}`, { where: c.mac !== undefined ? 'mac' : 'ip' });
+  if ((c.ip !== undefined || c.mac !== undefined) && hosts.length > 1) throw new UserError('E_USAGE', `ip= and mac= belong to one host, and ${p[0]} names ${hosts.length}`);
   if (c.mac !== undefined && (await hostAttributes(ctx.store, hosts[0]!.name))[VOLUME_ATTRIBUTE])
     await confirmOrRefuse(`${hosts[0]!.name}'s iSCSI volume (its whole root filesystem) will belong to ${c.mac}`, v.yes);
   const via = new FrontendOrLocal(ctx);
