@@ -104,6 +104,13 @@ test('without a running frontend: the same service and plugins run in the CLI; h
     r = await cli(dir, ...down, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(2));
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /compute-0-0 took back the iSCSI volume compute-0-0/);
+    // insert-ethers goes through the same service and says so too.
+    r = await cli(dir, ...down, 'insert-ethers', '--remove', 'compute-0-0', '--keep-volume');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'removed compute-0-0 (volume compute-0-0 kept)\n');
+    r = await cli(dir, ...down, 'insert-ethers', '--mac', mac(3), '--appliance', 'compute-diskless', '--hostname', 'compute-0-0');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^added compute-0-0 52:54:00:00:05:03 \S+\ncompute-0-0 took back the iSCSI volume compute-0-0/);
     r = await cli(dir, ...down, 'host', 'remove', 'compute-0-0', '--yes');
     assert.equal(r.code, 0, r.err);
     assert.equal(existsSync(volume(dir, 'compute-0-0')), false);
@@ -151,11 +158,25 @@ test('REST PATCH of a host: boot action, address and attributes through the host
     }
     assert.equal((await f.store.hosts.get('compute-0-0'))!.bootAction, 'os', 'nothing changed');
 
+    // A host that becomes diskless gets its volume (the plugins' changed hook), through the frontend.
+    let r = await cli(dir, ...at, 'host', 'set', 'compute-0-1', 'appliance=compute-diskless');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(existsSync(volume(dir, 'compute-0-1')));
+    assert.ok(f.storage.target!.listTargets().some((x) => x.iqn.endsWith(':compute-0-1')));
+    // A BMC through the REST API's interface routes.
+    r = await cli(dir, ...at, 'host', 'interface', 'add', 'compute-0-1', '--mac', mac(9), '--device', 'bmc', '--ip', '10.1.100.11');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await f.store.events.list({ kind: 'host.interface_added' })).at(-1)!.detail['by'], 'api');
+    assert.match(hostsFile(dir), /^10\.1\.100\.11\tcompute-0-1-bmc\.local compute-0-1-bmc$/m);
+    r = await cli(dir, ...at, 'host', 'interface', 'remove', 'compute-0-1', 'bmc');
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(hostsFile(dir), /bmc/);
+
     // `host set` through the frontend: the same service (the event says api).
-    let r = await cli(dir, ...at, 'host', 'set', 'compute-0-[0-1]', 'boot=install');
+    r = await cli(dir, ...at, 'host', 'set', 'compute-0-[0-1]', 'boot=install');
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, 'compute-0-0: boot=install\ncompute-0-1: boot=install\n');
-    r = await cli(dir, ...at, 'host', 'set', 'compute-0-1', 'ip=10.1.0.31', 'mac=52:54:00:00:05:ff');
+    r = await cli(dir, ...at, 'host', 'set', 'compute-0-1', 'ip=10.1.0.31', 'mac=52:54:00:00:05:ff', '--yes');
     assert.equal(r.code, 0, r.err);
     assert.deepEqual((await f.store.hosts.get('compute-0-1'))!.interfaces.map((i) => [i.mac, i.ip]), [['52:54:00:00:05:ff', '10.1.0.31']]);
     assert.equal((await f.store.events.list({ kind: 'host.changed' })).at(-1)!.detail['by'], 'api');
