@@ -2,7 +2,7 @@
 // host`. Changes go through the host service (src/discovery/host-service.ts) — via the running
 // frontend's REST API, else in this process (frontend-or-local.ts) — so the insert-ethers plugins
 // run for them too: a diskless host gets (and on remove loses) its iSCSI volume, the hosts file
-// follows. NAME arguments of remove/show/set/interface are hostlists (hostlist.ts): compute-0-[0-15].
+// follows. NAME arguments of remove/show/set are hostlists (hostlist.ts): compute-0-[0-15].
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, keyValues, intFlag, badVerb } from './args.js';
 import { table, json } from './output.js';

@@ -220,6 +220,7 @@ export class HostService {
     const attrs = Object.entries(c.attributes ?? {});
     for (const [k] of attrs) if (!ATTRIBUTE_NAME.test(k)) throw new UserError('E_BAD_ATTRIBUTE', `not a valid attribute name: ${JSON.stringify(k)}`, { where: 'attributes' });
     const fields = [...Object.keys(patch), ...(mac !== undefined ? ['mac'] : []), ...(c.ip !== undefined ? ['ip'] : [])];
+    if (fields.length === 0 && attrs.length === 0) throw new UserError('E_USAGE', `nothing to change for ${name}`);
     const host = await this.store.transaction(async (tx) => {
       const before = await tx.hosts.get(name);
       if (!before) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });

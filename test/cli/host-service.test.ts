@@ -143,6 +143,7 @@ test('REST PATCH of a host: boot action, address and attributes through the host
 
     const refused: Array<[string, unknown, number, RegExp, Record<string, string>?]> = [
       ['compute-0-0', { colour: 'red' }, 400, /colour/],
+      ['compute-0-0', {}, 400, /^nothing to change for compute-0-0$/],
       ['compute-0-0', { bootAction: 'fly' }, 400, /bootAction/],
       ['compute-0-0', { ip: '10.1.300.1' }, 400, /^ip: not an IPv4 address: "10\.1\.300\.1"$/],
       ['compute-0-0', { mac: 'zz' }, 400, /^mac: not a MAC address: "zz"$/],
