@@ -4,9 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { startFrontend, noFrontend } from '../helpers/frontend.js';
+import { screenWaiter, skipWithoutTmux, tmuxServer } from '../helpers/tmux.js';
 
 const mac = (i: number) => `52:54:00:00:05:${i.toString(16).padStart(2, '0')}`;
 const TARGET = 'iqn.2026-11.local.netroot:compute-0-0';
@@ -224,6 +226,40 @@ test('host interface add|remove: a BMC next to the boot NIC, in the hosts file a
     assert.doesNotMatch(hostsFile(dir), /bmc/);
     assert.deepEqual((JSON.parse((await cli(dir, ...down, 'host', 'show', 'compute-0-0', '--json')).out) as { interfaces: unknown[] }).interfaces.length, 1);
   } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('host remove asks on a terminal (tmux), as insert-ethers --replace does: "y" removes, anything else refuses', { skip: skipWithoutTmux }, async () => {
+  const { f, dir, at } = await startFrontend();
+  const TMUX = tmuxServer('nrt-test-hostrm');
+  const first = `nrt-hostrm-${process.pid}`;
+  let session = first;
+  const waitScreen = screenWaiter(TMUX, () => session);
+  const remove = () => execFileSync('tmux', [...TMUX, 'new-session', '-d', '-s', session, '-x', '200', '-y', '30',
+    `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} ${at.join(' ')} host remove compute-0-0; echo EXIT=$?; sleep 30`]);
+  try {
+    assert.equal((await cli(dir, ...at, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(1))).code, 0);
+    remove();
+    await waitScreen(/this will remove compute-0-0 and delete its iSCSI volume compute-0-0 \(its whole root filesystem\)\. Continue\? \[y\/N\]/);
+    execFileSync('tmux', [...TMUX, 'send-keys', '-t', session, 'n', 'Enter']);
+    let s = await waitScreen(/EXIT=\d/);
+    assert.match(s, /confirm with --yes/);
+    assert.match(s, /EXIT=2/);
+    assert.ok(await f.store.hosts.get('compute-0-0'));
+    assert.ok(existsSync(volume(dir, 'compute-0-0')));
+    session = `${first}-2`; // a second session: killing the first would stop the server under us
+    remove();
+    await waitScreen(/Continue\? \[y\/N\]/);
+    execFileSync('tmux', [...TMUX, 'send-keys', '-t', session, 'y', 'Enter']);
+    s = await waitScreen(/EXIT=\d/);
+    assert.match(s, /removed compute-0-0 \(volume compute-0-0 deleted\)/);
+    assert.match(s, /EXIT=0/);
+    assert.equal(await f.store.hosts.get('compute-0-0'), null);
+    assert.equal(existsSync(volume(dir, 'compute-0-0')), false);
+  } finally {
+    spawnSync('tmux', [...TMUX, 'kill-server']);
+    await f.stop();
     rmSync(dir, { recursive: true });
   }
 });
