@@ -63,7 +63,7 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
 
   if (v.remove !== undefined) {
     const r = await via.run((a) => a.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`), (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false, by: 'insert-ethers' }));
-    out({ removed: v.remove }, `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`);
+    out({ removed: v.remove, volume: r.volume }, `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`);
     return 0;
   }
   if (v.update) {
