@@ -1,30 +1,32 @@
-// `netroot host add|list|show|remove|set` — the hosts table, like Rocks' `rocks add/list/set host`.
+// `netroot host add|list|show|remove|set|interface` — the hosts table, like Rocks' `rocks add/list/set
+// host`. Changes go through the host service (src/discovery/host-service.ts) — via the running
+// frontend's REST API, else in this process (frontend-or-local.ts) — so the insert-ethers plugins
+// run for them too: a diskless host gets (and on remove loses) its iSCSI volume, the hosts file
+// follows. NAME arguments of remove/show/set are hostlists (hostlist.ts): compute-0-[0-15].
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, keyValues, intFlag, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
-import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, type HostState } from '../store/index.js';
+import type { Host } from '../store/index.js';
 import { KickstartService } from '../boot/kickstart.js';
 import { imageOfBootPath, OS_IMAGE_ATTRIBUTE } from '../boot/os-image.js';
+import { validHostname, parseBootAction, parseHostState, type AddedHost, type HostChanges, type HostSpec, type RemovedHost } from '../discovery/host-service.js';
+import { hostAttributes, VOLUME_ATTRIBUTE } from '../discovery/plugins/iscsi-allocation.js';
+import { FrontendOrLocal } from './frontend-or-local.js';
+import { confirmOrRefuse } from './confirm.js';
+import { expandHostlists, isHostlist } from './hostlist.js';
+import { hostInterfaceCommand, INTERFACE_USAGE } from './host-interface.js';
 
-export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [--rack R] [--rank K] [--os OS] [--arch ARCH] [--device DEV] [--subnet CIDR]
+export { validHostname, parseBootAction };
+
+export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [--rack R] [--rank K] [--os OS] [--arch ARCH] [--device DEV] [--subnet CIDR] [--boot ACTION]
        netroot host list [--appliance A] [--json]
-       netroot host show NAME [--json]
-       netroot host remove NAME
-       netroot host set NAME key=value... (boot=install|os|local|sanboot, appliance=, rack=, rank=, os=, arch=, state=)`;
-
-const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-export function validHostname(name: string): string {
-  if (!HOSTNAME.test(name)) throw new UserError('E_BAD_HOSTNAME', `not a valid host name: ${JSON.stringify(name)} (lower-case letters, digits and '-', at most 63)`, { where: 'name' });
-  return name;
-}
-
-export function parseBootAction(v: string): BootAction {
-  if (!(BOOT_ACTIONS as readonly string[]).includes(v)) throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where: 'boot' });
-  return v as BootAction;
-}
+       netroot host show NAME... [--json]
+       netroot host remove NAME... [--keep-volume] [--yes]
+       netroot host set NAME key=value... [--yes] (boot=install|os|local|sanboot, appliance=, rack=, rank=, os=, arch=, state=, ip=, mac=)
+${INTERFACE_USAGE}
+  NAME may be a hostlist: compute-0-[0-15], compute-[0-1]-[0-3], compute-0-[1,3,5-7] (at most 4096 names).`;
 
 interface ImageStatus {
   name: string | null;
@@ -54,37 +56,8 @@ function hostRow(h: Host): Array<string | number | null> {
 export async function hostCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
-    case 'add': {
-      const { values: v, positionals: p } = parse(rest, {
-        appliance: { type: 'string' }, mac: { type: 'string' }, ip: { type: 'string' }, rack: { type: 'string' }, rank: { type: 'string' },
-        os: { type: 'string' }, arch: { type: 'string' }, device: { type: 'string' }, subnet: { type: 'string' }, boot: { type: 'string' },
-      }, USAGE);
-      needPositional(p, 1, USAGE);
-      noExtra(p, 1, USAGE);
-      const name = validHostname(p[0]!);
-      if (!v.appliance) throw new UserError('E_USAGE', `--appliance is required\nusage: ${USAGE}`, { where: 'appliance' });
-      if (!v.mac) throw new UserError('E_USAGE', `--mac is required\nusage: ${USAGE}`, { where: 'mac' });
-      const mac = mustMac(v.mac, 'mac');
-      if (v.ip !== undefined) mustIPv4(v.ip, 'ip');
-      // Rocks names encode rack and rank: compute-1-3 → rack 1, rank 3, unless given.
-      const m = /-(\d+)-(\d+)$/.exec(name);
-      let rack = intFlag(v.rack, 'rack') ?? (m ? Number(m[1]) : 0);
-      const appliance = await ctx.store.appliances.get(v.appliance);
-      if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v.appliance)}`, { where: 'appliance' });
-      const rank = intFlag(v.rank, 'rank') ?? (m ? Number(m[2]) : (await ctx.store.hosts.maxRank(appliance.basename, rack)) + 1);
-      const bootAction = v.boot ? parseBootAction(v.boot) : 'install';
-      // Host, interface and event in one transaction: a failure leaves none of them behind.
-      const h = await ctx.store.transaction(async (tx) => {
-        const added = await tx.hosts.add({
-          name, appliance: v.appliance!, rack, rank, os: v.os ?? 'linux', arch: v.arch ?? 'x86_64', bootAction,
-          interfaces: [{ mac, ip: v.ip ?? null, subnet: v.subnet ?? ctx.config.network.privateNetwork, device: v.device ?? 'eth0' }],
-        });
-        await tx.events.append({ kind: 'host.added', host: added.name, mac, detail: { by: 'cli' } });
-        return added;
-      });
-      ctx.io.out(v.json ? json(h) : `added ${h.name} (${h.appliance}, rack ${h.rack}, rank ${h.rank})\n`);
-      return 0;
-    }
+    case 'add':
+      return add(ctx, rest);
     case 'list': {
       const { values: v, positionals: p } = parse(rest, { appliance: { type: 'string' } }, USAGE);
       noExtra(p, 0, USAGE);
@@ -92,73 +65,152 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
       ctx.io.out(v.json ? json(hosts) : table(['HOST', 'APPLIANCE', 'RACK', 'RANK', 'MAC', 'IP', 'BOOT', 'STATE'], hosts.map(hostRow)));
       return 0;
     }
-    case 'show': {
-      const { values: v, positionals: p } = parse(rest, {}, USAGE);
-      needPositional(p, 1, USAGE);
-      noExtra(p, 1, USAGE);
-      const h = await mustHost(ctx, p[0]!);
-      const boot = await ctx.store.boot.get(h.name);
-      const { osImage, bootImage } = await imagesOf(ctx, h, boot ? [boot.kernel, boot.initrd] : []);
-      if (v.json) ctx.io.out(json({ ...h, boot, osImage: osImage.name, osImageProblem: osImage.problem, ...(bootImage ? { bootImage: bootImage.name, bootImageProblem: bootImage.problem } : {}) }));
-      else {
-        const lines = [
-          `host:       ${h.name}`, `appliance:  ${h.appliance}`, `rack/rank:  ${h.rack}/${h.rank}`, `os/arch:    ${h.os}/${h.arch}`,
-          `boot:       ${h.bootAction}`, `state:      ${h.state}${h.stateDetail ? ` (${h.stateDetail})` : ''}`, `created:    ${h.createdAt}`,
-          ...h.interfaces.map((i) => `interface:  ${i.device} ${i.mac} ${i.ip ?? '-'} ${i.subnet ?? ''}`.trimEnd()),
-          ...(boot ? [`os kernel:  ${boot.kernel}`, `os initrd:  ${boot.initrd}${boot.overlay ? ' + ' + boot.overlay : ''}`, `os args:    ${boot.args}`] : []),
-          ...(osImage.name !== null ? [`image:      ${imageLine(osImage)}`] : []),
-          ...(bootImage ? [`boot image: ${imageLine(bootImage)} (the diskless boot record's, not os_image)`] : []),
-        ];
-        ctx.io.out(lines.join('\n') + '\n');
-      }
-      return 0;
-    }
-    case 'remove': {
-      const { positionals: p } = parse(rest, {}, USAGE);
-      needPositional(p, 1, USAGE);
-      noExtra(p, 1, USAGE);
-      await mustHost(ctx, p[0]!);
-      await ctx.store.transaction(async (tx) => {
-        await tx.hosts.remove(p[0]!);
-        await tx.events.append({ kind: 'host.removed', host: p[0]!, detail: { by: 'cli' } });
-      });
-      ctx.io.out(`removed ${p[0]}\n`);
-      return 0;
-    }
-    case 'set': {
-      const { values: v, positionals: p } = parse(rest, {}, USAGE);
-      needPositional(p, 2, USAGE);
-      const name = p[0]!;
-      await mustHost(ctx, name);
-      const kv = keyValues(p.slice(1), USAGE);
-      const patch: HostPatch = {};
-      for (const [k, val] of Object.entries(kv)) {
-        switch (k) {
-          case 'boot': patch.bootAction = parseBootAction(val); break;
-          case 'appliance': patch.appliance = val; break;
-          case 'rack': patch.rack = intFlag(val, 'rack')!; break;
-          case 'rank': patch.rank = intFlag(val, 'rank')!; break;
-          case 'os': patch.os = val; break;
-          case 'arch': patch.arch = val; break;
-          case 'state':
-            if (!(HOST_STATES as readonly string[]).includes(val)) throw new UserError('E_BAD_STATE', `state must be one of ${HOST_STATES.join(', ')}`, { where: 'state' });
-            patch.state = val as HostState;
-            break;
-          default:
-            throw new UserError('E_USAGE', `unknown host field ${JSON.stringify(k)}\nusage: ${USAGE}`, { where: k });
-        }
-      }
-      const h = await ctx.store.transaction(async (tx) => {
-        const updated = await tx.hosts.update(name, patch);
-        await tx.events.append({ kind: 'host.changed', host: name, detail: { by: 'cli', ...kv } });
-        return updated;
-      });
-      ctx.io.out(v.json ? json(h) : `${h.name}: ${Object.entries(kv).map(([k, x]) => `${k}=${x}`).join(' ')}\n`);
-      return 0;
-    }
+    case 'show':
+      return show(ctx, rest);
+    case 'remove':
+      return remove(ctx, rest);
+    case 'set':
+      return set(ctx, rest);
+    case 'interface':
+      return hostInterfaceCommand(ctx, rest, USAGE);
     default:
       throw badVerb('host', verb, USAGE);
   }
+}
+
+/** What `host add` and `insert-ethers --mac` print when a name took back its kept volume. */
+export function reusedLine(h: AddedHost): string {
+  return h.reusedVolume ? `${h.name} took back the iSCSI volume ${h.reusedVolume} kept by an earlier remove --keep-volume: its old data is on it (remove it with: netroot host remove ${h.name} --yes, then add again)\n` : '';
+}
+
+async function add(ctx: CliContext, rest: string[]): Promise<number> {
+  const { values: v, positionals: p } = parse(rest, {
+    appliance: { type: 'string' }, mac: { type: 'string' }, ip: { type: 'string' }, rack: { type: 'string' }, rank: { type: 'string' },
+    os: { type: 'string' }, arch: { type: 'string' }, device: { type: 'string' }, subnet: { type: 'string' }, boot: { type: 'string' },
+  }, USAGE);
+  needPositional(p, 1, USAGE);
+  noExtra(p, 1, USAGE);
+  // Checked here too, so a bad argument is refused before the frontend is asked.
+  const spec: HostSpec = { name: validHostname(p[0]!), appliance: '', mac: '' };
+  if (!v.appliance) throw new UserError('E_USAGE', `--appliance is required\nusage: ${USAGE}`);
+  if (!v.mac) throw new UserError('E_USAGE', `--mac is required\nusage: ${USAGE}`);
+  spec.appliance = v.appliance;
+  spec.mac = mustMac(v.mac, 'mac');
+  if (v.ip !== undefined) {
+    mustIPv4(v.ip, 'ip');
+    spec.ip = v.ip;
+  }
+  spec.rack = intFlag(v.rack, 'rack');
+  spec.rank = intFlag(v.rank, 'rank');
+  spec.bootAction = v.boot === undefined ? undefined : parseBootAction(v.boot);
+  for (const k of ['os', 'arch', 'device', 'subnet'] as const) if (v[k] !== undefined) spec[k] = v[k];
+  for (const k of Object.keys(spec) as Array<keyof HostSpec>) if (spec[k] === undefined) delete spec[k];
+  const via = new FrontendOrLocal(ctx);
+  const h = await via.run((api) => api.call<AddedHost>('POST', '/api/v1/hosts', spec), (e) => e.addHost(spec, 'cli'));
+  ctx.io.out(v.json ? json(h) : `added ${h.name} (${h.appliance}, rack ${h.rack}, rank ${h.rank})\n${reusedLine(h)}`);
+  return 0;
+}
+
+/** NAME arguments → existing host names; an unknown one is refused before anything changes. */
+async function namedHosts(ctx: CliContext, args: readonly string[]): Promise<Host[]> {
+  const out: Host[] = [];
+  for (const name of expandHostlists(args)) {
+    const h = await ctx.store.hosts.get(name);
+    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}${args.length === 1 && args[0] === name ? '' : ` (from ${args.join(' ')})`}`);
+    out.push(h);
+  }
+  return out;
+}
+
+async function show(ctx: CliContext, rest: string[]): Promise<number> {
+  const { values: v, positionals: p } = parse(rest, {}, USAGE);
+  needPositional(p, 1, USAGE);
+  const hosts = await namedHosts(ctx, p);
+  const views = [];
+  for (const h of hosts) {
+    const boot = await ctx.store.boot.get(h.name);
+    const { osImage, bootImage } = await imagesOf(ctx, h, boot ? [boot.kernel, boot.initrd] : []);
+    if (v.json) views.push(json({ ...h, boot, osImage: osImage.name, osImageProblem: osImage.problem, ...(bootImage ? { bootImage: bootImage.name, bootImageProblem: bootImage.problem } : {}) }));
+    else {
+      const lines = [
+        `host:       ${h.name}`, `appliance:  ${h.appliance}`, `rack/rank:  ${h.rack}/${h.rank}`, `os/arch:    ${h.os}/${h.arch}`,
+        `boot:       ${h.bootAction}`, `state:      ${h.state}${h.stateDetail ? ` (${h.stateDetail})` : ''}`, `created:    ${h.createdAt}`,
+        ...h.interfaces.map((i) => `interface:  ${i.device} ${i.mac} ${i.ip ?? '-'} ${i.subnet ?? ''}`.trimEnd()),
+        ...(boot ? [`os kernel:  ${boot.kernel}`, `os initrd:  ${boot.initrd}${boot.overlay ? ' + ' + boot.overlay : ''}`, `os args:    ${boot.args}`] : []),
+        ...(osImage.name !== null ? [`image:      ${imageLine(osImage)}`] : []),
+        ...(bootImage ? [`boot image: ${imageLine(bootImage)} (the diskless boot record's, not os_image)`] : []),
+      ];
+      views.push(lines.join('\n') + '\n');
+    }
+  }
+  // --json: one object for one plain NAME (as before hostlists), an array otherwise.
+  if (v.json) ctx.io.out(p.length === 1 && !isHostlist(p[0]!) ? views[0]! : `[\n${views.map((x) => x.trimEnd()).join(',\n')}\n]\n`);
+  else ctx.io.out(views.join('\n'));
+  return 0;
+}
+
+async function remove(ctx: CliContext, rest: string[]): Promise<number> {
+  const { values: v, positionals: p } = parse(rest, { 'keep-volume': { type: 'boolean' }, yes: { type: 'boolean' } }, USAGE);
+  needPositional(p, 1, USAGE);
+  const hosts = await namedHosts(ctx, p);
+  const keep = v['keep-volume'] === true;
+  const volumes: string[] = [];
+  for (const h of hosts) {
+    const vol = (await hostAttributes(ctx.store, h.name))[VOLUME_ATTRIBUTE];
+    if (vol) volumes.push(vol);
+  }
+  const names = hosts.length === 1 ? hosts[0]!.name : `${hosts.length} hosts (${hosts[0]!.name} … ${hosts[hosts.length - 1]!.name})`;
+  const what = volumes.length === 0 ? '' : keep ? ` (${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} is kept` : `${volumes.length} iSCSI volumes are kept`})`
+    : ` and delete ${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} (its whole root filesystem)` : `${volumes.length} iSCSI volumes (their whole root filesystems)`}`;
+  await confirmOrRefuse(`this will remove ${names}${what}`, v.yes);
+  const via = new FrontendOrLocal(ctx);
+  const removed: RemovedHost[] = [];
+  for (const h of hosts) {
+    const r = await via.run(
+      (api) => api.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(h.name)}${keep ? '?keepVolume=1' : ''}`),
+      (e) => e.remove(h.name, { keepVolume: keep, by: 'cli' }),
+    );
+    removed.push(r);
+    if (!v.json) ctx.io.out(`removed ${r.name}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept: the next host named ${r.name} takes it back)` : ` (volume ${r.volume.name} deleted)`}\n`);
+  }
+  if (v.json) ctx.io.out(json(removed));
+  return 0;
+}
+
+const SET_KEYS = 'boot, appliance, rack, rank, os, arch, state, ip, mac';
+
+async function set(ctx: CliContext, rest: string[]): Promise<number> {
+  const { values: v, positionals: p } = parse(rest, { yes: { type: 'boolean' } }, USAGE);
+  needPositional(p, 2, USAGE);
+  const kv = keyValues(p.slice(1), USAGE);
+  const c: HostChanges = {};
+  for (const [k, val] of Object.entries(kv)) {
+    switch (k) {
+      case 'boot': c.bootAction = parseBootAction(val); break;
+      case 'appliance': c.appliance = val; break;
+      case 'rack': c.rack = intFlag(val, 'rack')!; break;
+      case 'rank': c.rank = intFlag(val, 'rank')!; break;
+      case 'os': c.os = val; break;
+      case 'arch': c.arch = val; break;
+      case 'state': c.state = parseHostState(val); break;
+      case 'ip': mustIPv4(val, 'ip'); c.ip = val; break;
+      case 'mac': c.mac = mustMac(val, 'mac'); break;
+      default:
+        throw new UserError('E_USAGE', `unknown host field ${JSON.stringify(k)} (one of ${SET_KEYS})\nusage: ${USAGE}`);
+    }
+  }
+  const hosts = await namedHosts(ctx, [p[0]!]);
+  if ((c.ip !== undefined || c.mac !== undefined) && hosts.length > 1) throw new UserError('E_USAGE', `ip= and mac= belong to one host, and ${p[0]} names ${hosts.length}`);
+  if (c.mac !== undefined && (await hostAttributes(ctx.store, hosts[0]!.name))[VOLUME_ATTRIBUTE])
+    await confirmOrRefuse(`${hosts[0]!.name}'s iSCSI volume (its whole root filesystem) will belong to ${c.mac}`, v.yes);
+  const via = new FrontendOrLocal(ctx);
+  const changed: Host[] = [];
+  for (const h of hosts) {
+    changed.push(await via.run((api) => api.call<Host>('PATCH', `/api/v1/hosts/${encodeURIComponent(h.name)}`, c), (e) => e.set(h.name, c, 'cli')));
+    if (!v.json) ctx.io.out(`${h.name}: ${Object.entries(kv).map(([k, x]) => `${k}=${x}`).join(' ')}\n`);
+  }
+  if (v.json) ctx.io.out(json(hosts.length === 1 && !isHostlist(p[0]!) ? changed[0] : changed));
+  return 0;
 }
 
 export async function mustHost(ctx: CliContext, name: string): Promise<Host> {

@@ -8,13 +8,14 @@ import type { CliContext } from './context.js';
 import { parse, noExtra, intFlag } from './args.js';
 import { json } from './output.js';
 import { UserError } from '../errors.js';
-import { ApiClient, FrontendDown } from './api-client.js';
+import { ApiClient } from './api-client.js';
 import type { Host } from '../store/index.js';
 import type { SessionView, SessionMachine } from '../discovery/hub.js';
 import type { InsertOptions } from '../discovery/engine.js';
-import { DiscoveryEngine } from '../discovery/engine.js';
-import { builtinPlugins } from '../discovery/plugins/index.js';
-import { buildStorage } from '../app/storage.js';
+import type { AddedHost, RemovedHost } from '../discovery/host-service.js';
+import { FrontendOrLocal } from './frontend-or-local.js';
+import { confirmOrRefuse } from './confirm.js';
+import { reusedLine } from './host.js';
 
 export const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
@@ -33,13 +34,16 @@ export function mark(state: string): string {
   }
 }
 
+/** A session line's note when the machine took back a kept volume (its old data is on it). */
+const reused = (m: SessionMachine) => (m.reusedVolume ? ` (took back kept volume ${m.reusedVolume}: old data)` : '');
+
 export function renderScreen(v: SessionView, appliance: string): string {
   const lines = [
     `netroot insert-ethers — appliance ${appliance}${v.count ? `, waiting for ${v.count}` : ''}`,
     'Power on the machines one by one. Press q to quit.',
     '',
     'MAC                HOST                  STATE',
-    ...v.machines.map((m: SessionMachine) => `${m.mac}  ${(m.host ?? '-').padEnd(20)}  ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}`),
+    ...v.machines.map((m: SessionMachine) => `${m.mac}  ${(m.host ?? '-').padEnd(20)}  ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`),
     '',
   ];
   return lines.join('\n') + '\n';
@@ -54,27 +58,24 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   }, USAGE);
   noExtra(p, 0, USAGE);
   const api = new ApiClient(ctx.config);
+  const via = new FrontendOrLocal(ctx);
   const out = (x: unknown, text: string) => ctx.io.out(v.json ? json(x) : text);
 
   if (v.remove !== undefined) {
-    await withFallback(ctx, () => api.call('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`), (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false }));
-    out({ removed: v.remove }, `removed ${v.remove}${v['keep-volume'] ? ' (volume kept)' : ''}\n`);
+    const r = await via.run((a) => a.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`), (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false, by: 'insert-ethers' }));
+    out({ removed: v.remove, volume: r.volume }, `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`);
     return 0;
   }
   if (v.update) {
-    await withFallback(ctx, () => api.call('POST', '/api/v1/update'), (e) => e.update());
+    await via.run((a) => a.call('POST', '/api/v1/update'), (e) => e.update());
     out({ updated: true }, 'plugins updated\n');
     return 0;
   }
   if (v.replace !== undefined) {
     if (!v.mac) throw new UserError('E_USAGE', `--replace needs --mac of the new machine\nusage: ${USAGE}`);
-    if (!v.yes) {
-      const question = `${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}`;
-      // On a terminal, ask; in scripts, --yes is the confirmation.
-      if (!(process.stdin.isTTY && process.stdout.isTTY) || !(await confirm(`${question}. Continue? [y/N] `)))
-        throw new UserError('E_CONFIRM', `${question}: confirm with --yes`);
-    }
-    const h = await withFallback(ctx, () => api.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }), (e) => e.replace(v.replace!, v.mac!));
+    // On a terminal, ask; in scripts, --yes is the confirmation.
+    await confirmOrRefuse(`${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}`, v.yes);
+    const h = await via.run((a) => a.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }), (e) => e.replace(v.replace!, v.mac!));
     out(h, `${h.name} is now ${v.mac} (name, address and volume kept)\n`);
     return 0;
   }
@@ -92,8 +93,8 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   for (const k of Object.keys(options) as Array<keyof InsertOptions>) if (options[k] === undefined) delete options[k];
 
   if (v.mac !== undefined) {
-    const h = await withFallback(ctx, () => api.call<Host>('POST', '/api/v1/hosts', { ...options, mac: v.mac }), (e) => e.add({ mac: v.mac! }, options));
-    out(h, `added ${h.name} ${h.interfaces[0]?.mac ?? ''} ${h.interfaces[0]?.ip ?? ''}\n`);
+    const h = await via.run((a) => a.call<AddedHost>('POST', '/api/v1/hosts', { ...options, mac: v.mac }), (e) => e.add({ mac: v.mac! }, options));
+    out(h, `added ${h.name} ${h.interfaces[0]?.mac ?? ''} ${h.interfaces[0]?.ip ?? ''}\n${reusedLine(h)}`);
     return 0;
   }
 
@@ -128,32 +129,8 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
     session = await api.call<SessionView>('DELETE', `/api/v1/discoveries/sessions/${session.id}`).catch(() => session);
   }
   if (v.json) ctx.io.out(json(session.machines));
-  else if (!interactive) ctx.io.out(session.machines.map((m) => `${m.mac} ${m.host ?? '-'} ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}`).join('\n') + '\n');
+  else if (!interactive) ctx.io.out(session.machines.map((m) => `${m.mac} ${m.host ?? '-'} ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`).join('\n') + '\n');
   return session.machines.some((m) => m.error) ? 1 : 0;
-}
-
-/** Through the running frontend; when it is down, the same engine and plugins in this process. */
-async function withFallback<T>(ctx: CliContext, viaApi: () => Promise<T>, local: (e: DiscoveryEngine) => Promise<T>): Promise<T> {
-  try {
-    return await viaApi();
-  } catch (e) {
-    if (!(e instanceof FrontendDown)) throw e;
-    // Offline storage: volumes are created here, their exports come up when the frontend starts
-    // (it reconciles from the database); remote storage nodes are used directly.
-    const storage = buildStorage(ctx.config, ctx.logger(), { offline: true });
-    const engine = new DiscoveryEngine(ctx.store, ctx.config, builtinPlugins({ storageNodes: storage.nodes }), ctx.logger());
-    return local(engine);
-  }
-}
-
-async function confirm(prompt: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(prompt)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 function listenForQuit(onQuit: () => void): () => void {

@@ -17,6 +17,8 @@ export interface SessionMachine {
   state: string;
   error: string | null;
   at: string;
+  /** The volume this host took back (kept by an earlier remove --keep-volume): its old data is on it. */
+  reusedVolume?: string;
 }
 
 export interface SessionView {
@@ -105,7 +107,7 @@ export class DiscoveryHub {
       this.lastFailed.delete(d.mac);
       const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
       if (i >= 0) s.machines.splice(i, 1);
-      s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at });
+      s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at, ...(h.reusedVolume ? { reusedVolume: h.reusedVolume } : {}) });
       // Rocks: an explicit --rank or --hostname/--ipaddr applies to the next machine only.
       if (s.options.rank !== undefined) s.options = { ...s.options, rank: h.rank + 1 };
       if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;

@@ -24,6 +24,9 @@ export interface Plugin {
   readonly name: string;
   added?(host: Host, ctx: PluginContext): Promise<void>;
   removed?(host: Host, ctx: PluginContext): Promise<void>;
+  /** After `host set` / `host interface add|remove` committed a change to the host (its address, MAC,
+   * interfaces, boot action, attributes...). A failure is reported; the change stays. */
+  changed?(host: Host, ctx: PluginContext): Promise<void>;
   update?(ctx: PluginContext): Promise<void>;
   done?(ctx: PluginContext): Promise<void>;
 }

@@ -160,6 +160,21 @@ class SqliteHosts {
   removeInterface(mac: string): void {
     this.db.prepare('DELETE FROM interfaces WHERE mac = ?').run(mac);
   }
+  updateInterface(mac: string, p: Partial<NetInterface>): void {
+    const cur = this.db.prepare('SELECT id, host_id, mac, ip, subnet, device FROM interfaces WHERE mac = ?').get(mac) as ({ id: number; host_id: number } & NetInterface) | undefined;
+    if (!cur) throw new UserError('E_NOT_FOUND', `no interface with MAC ${mac}`, { where: 'mac' });
+    const next: NetInterface = { mac: p.mac ?? cur.mac, ip: p.ip === undefined ? cur.ip : p.ip, subnet: p.subnet === undefined ? cur.subnet : p.subnet, device: p.device ?? cur.device };
+    try {
+      this.db.prepare('UPDATE interfaces SET mac = ?, ip = ?, subnet = ?, device = ? WHERE id = ?').run(next.mac, next.ip, next.subnet, next.device, cur.id);
+    } catch (e) {
+      const holder = (col: 'mac' | 'ip', v: string | null) =>
+        (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name ?? 'another host';
+      mapConstraint(e, {
+        'interfaces.mac': `MAC ${next.mac} is already assigned to ${holder('mac', next.mac)}`,
+        'interfaces.ip': `IP ${next.ip} is already assigned to ${holder('ip', next.ip)}`,
+      });
+    }
+  }
   maxRank(basename: string, rack: number): number {
     const r = this.db.prepare('SELECT MAX(rank) AS m FROM hosts WHERE basename = ? AND rack = ?').get(basename, rack) as { m: number | null };
     return r.m ?? -1;

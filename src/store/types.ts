@@ -104,6 +104,8 @@ export interface HostRepo {
   remove(name: string): Promise<void>;
   addInterface(host: string, iface: NetInterface): Promise<void>;
   removeInterface(mac: string): Promise<void>;
+  /** Changes one interface in place (its position, so which one is primary, stays); `mac` names it. */
+  updateInterface(mac: string, patch: Partial<NetInterface>): Promise<void>;
   /** Highest rank in `rack` among hosts named <basename>-<rack>-*, or -1. */
   maxRank(basename: string, rack: number): Promise<number>;
   /** Every assigned IPv4 address. */

@@ -56,8 +56,9 @@ const HELP = ['--help', '-h'];
 /** Complete command lines that act (add, remove, serve, build...) without --help. */
 const ACTING: string[][] = [
   ['host', 'add', 'compute-0-9', '--appliance', 'compute', '--mac', '52:54:00:aa:00:09'],
-  ['host', 'remove', 'compute-0-0'],
+  ['host', 'remove', 'compute-0-0', '--yes'],
   ['host', 'set', 'compute-0-0', 'boot=os'],
+  ['host', 'interface', 'add', 'compute-0-0', '--mac', '52:54:00:aa:00:07', '--device', 'bmc'],
   ['appliance', 'add', 'gpu', '--root-node', 'compute'],
   ['appliance', 'remove', 'compute-diskless'],
   ['attr', 'set', 'site', 'x'],
@@ -73,7 +74,7 @@ const ACTING: string[][] = [
 ];
 
 test('the verbs come from each command\'s usage', () => {
-  assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set']);
+  assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface']);
   assert.deepEqual(verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
   assert.deepEqual(verbs('kickstart'), []);
@@ -117,7 +118,7 @@ test('-h/--help on every command and verb, in any position, prints usage, exit 0
     }
     assert.ok(runs > 200, `${runs} runs`);
     // The snapshot does see a change: the same line without --help acts.
-    assert.equal((await cli(dir, 'host', 'remove', 'compute-0-0')).code, 0);
+    assert.equal((await cli(dir, 'host', 'remove', 'compute-0-0', '--yes')).code, 0);
     assert.notDeepEqual(snapshot(dir), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -22,6 +22,9 @@ test('host add / list --json / show / set / remove, the shape other issues build
   r = await cli(dir, 'host', 'list');
   assert.match(r.out, /^HOST\s+APPLIANCE\s+RACK\s+RANK\s+MAC\s+IP\s+BOOT\s+STATE\ncompute-0-0\s+compute\s+0\s+0\s+52:54:00:aa:00:01\s+10.1.255.254\s+os\s+discovered\n$/);
   r = await cli(dir, 'host', 'remove', 'compute-0-0');
+  assert.equal(r.code, 2, 'no terminal and no --yes: refused');
+  assert.equal(r.err, 'netroot: this will remove compute-0-0: confirm with --yes\n');
+  r = await cli(dir, 'host', 'remove', 'compute-0-0', '--yes');
   assert.equal(r.code, 0, r.err);
   r = await cli(dir, 'host', 'list', '--json');
   assert.deepEqual(JSON.parse(r.out), []);

@@ -98,7 +98,7 @@ test('image remove: refused (exit 2, hosts named) while os_image at any level or
     // no os_image anywhere, but a diskless boot record into the image
     await putBootRecord(dir, 'compute-0-1', 'debian-12');
     await refused(dir, ['image', 'remove', 'debian-12'], /used by 1 host\(s\): compute-0-1/);
-    await ok(dir, 'host', 'remove', 'compute-0-1');
+    await ok(dir, 'host', 'remove', 'compute-0-1', '--yes');
     assert.equal(await ok(dir, 'image', 'remove', 'debian-12'), 'removed image debian-12\n');
     assert.deepEqual(imagesDirEntries(boot), ['other'], 'no directory, no .removing- leftover');
     await refused(dir, ['image', 'remove', 'debian-12'], /no image "debian-12"/);

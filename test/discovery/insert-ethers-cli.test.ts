@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { cli } from '../helpers/cli.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { screenWaiter, skipWithoutTmux, tmuxServer } from '../helpers/tmux.js';
 
 async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
@@ -18,22 +19,9 @@ async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
 
 const mac = (i: number) => `52:54:00:00:02:${i.toString(16).padStart(2, '0')}`;
 
-/** tmux servers of this test process's own (-L), one per test: no other tmux user can race with it. */
-const TMUX = ['-L', `nrt-test-rep-${process.pid}`];
-const TMUX_SCREEN = ['-L', `nrt-test-screen-${process.pid}`];
-
-/** Polls the tmux pane of session() (on server `sock`) until it matches re (20 s), and returns it. */
-function screenWaiter(sock: string[], session: () => string): (re: RegExp) => Promise<string> {
-  const capture = () => execFileSync('tmux', [...sock, 'capture-pane', '-p', '-t', session()], { encoding: 'utf8' });
-  return async (re) => {
-    for (let i = 0; i < 200; i++) {
-      const s = capture();
-      if (re.test(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`screen never matched ${re}:\n${capture()}`);
-  };
-}
+/** tmux servers of this test process's own, one per test: no other tmux user can race with it. */
+const TMUX = tmuxServer('nrt-test-rep');
+const TMUX_SCREEN = tmuxServer('nrt-test-screen');
 
 test('insert-ethers --count 2 adds machines in order of first DISCOVER through the running frontend', async () => {
   const { f, dir, port } = await frontend();
@@ -127,7 +115,7 @@ test('REST API: reads are open, changes need the token', async () => {
   }
 });
 
-test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) marks and quits on q', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
+test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) marks and quits on q', { skip: skipWithoutTmux }, async () => {
   const { f, dir, port } = await frontend();
   const session = `nrt-ie-${process.pid}`;
   const waitScreen = screenWaiter(TMUX_SCREEN, () => session);
@@ -151,7 +139,7 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
   }
 });
 
-test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, anything else refuses', { skip: spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false }, async () => {
+test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, anything else refuses', { skip: skipWithoutTmux }, async () => {
   const { f, dir, port } = await frontend();
   const first = `nrt-ie-rep-${process.pid}`;
   let session = first;

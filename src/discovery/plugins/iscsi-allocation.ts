@@ -12,7 +12,8 @@
 // and, for netroot itself, iscsi_storage_node (which node) and iscsi_volume (the volume name).
 // If any step fails, what this plugin made is undone before it throws; when a later plugin
 // fails, the engine calls removed() and the volume goes too.
-// removed(host): unexport; delete the volume unless ctx.keepVolume. A volume of the host's name
+// removed(host): unexport; delete the volume unless ctx.keepVolume. changed(host): allocates for a
+// host that became diskless and has no volume yet (never releases one). A volume of the host's name
 // that already exists (kept by `--remove --keep-volume`) is reused by the next add of that name,
 // on the node that holds it, and a rollback of that add keeps it.
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
@@ -213,6 +214,13 @@ export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
     },
     async removed(host: Host, ctx: PluginContext) {
       await releaseVolume(host, nodes, ctx);
+    },
+    // A host that became diskless (`host set NAME appliance=compute-diskless`, a `diskless` host
+    // attribute) gets its volume now, as `update()` would. One that stops being diskless keeps its
+    // volume: deleting data is `host remove`'s, never a side effect of a change.
+    async changed(host: Host, ctx: PluginContext) {
+      if (!isDiskless(await allocationAttributes(ctx.store, host)) || (await hostAttributes(ctx.store, host.name))[STORAGE_NODE_ATTRIBUTE]) return;
+      await allocateVolume(host, nodes, ctx);
     },
     async update(ctx: PluginContext) {
       const failed: string[] = [];

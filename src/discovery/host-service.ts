@@ -1,0 +1,311 @@
+// The one host service (DESIGN: one owner per concept): every change to a host — `netroot host
+// add|remove|set|interface`, the REST API (src/http/api-routes.ts) and insert-ethers (engine.ts,
+// which extends this class with its naming) — comes through here, so the plugins always run.
+// Contracts:
+//  - add: the host row, its interface and the event are one transaction; then the plugins' `added`
+//    run as one unit: on a failure or time-out the plugins that ran are undone (`removed` with
+//    `rollback`, reverse order) and the host is removed; the reason is recorded and thrown.
+//    The host is inserted with boot action `local`, so it never PXE-installs half-provisioned;
+//    `90-boot-action` makes it `install`, and an explicit `bootAction` is applied after the plugins.
+//  - a host that took back a volume kept by an earlier `remove --keep-volume` says so
+//    (`AddedHost.reusedVolume`), and the service logs it: the caller must tell the operator.
+//  - remove: the plugins' `removed` run first (reverse order; the iSCSI plugin unexports the volume
+//    and deletes it unless keepVolume), then the host row goes; a plugin failure keeps the host.
+//  - set: validated changes in one transaction (unique MAC/IP by the database), then the plugins'
+//    `changed` hooks (the hosts file). Attribute values never reach the log or the events (only names).
+import type { Config } from '../config/index.js';
+import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, type HostState, type NetInterface, type Repos, type Store } from '../store/index.js';
+import type { Logger } from '../log/logger.js';
+import { mustMac, mustIPv4 } from '../net/address.js';
+import { NetrootError, UserError } from '../errors.js';
+import { withTimeout, type Plugin, type PluginContext } from './plugin.js';
+import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
+
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Attribute names are XML entity names in node files (`&Kickstart_Timezone;`), as `netroot attr` checks. */
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+export function validHostname(name: string, where = 'name'): string {
+  if (!HOSTNAME.test(name)) throw new UserError('E_BAD_HOSTNAME', `not a valid host name: ${JSON.stringify(name)} (lower-case letters, digits and '-', at most 63)`, { where });
+  return name;
+}
+
+export function parseBootAction(v: string, where = 'boot'): BootAction {
+  if (!(BOOT_ACTIONS as readonly string[]).includes(v)) throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where });
+  return v as BootAction;
+}
+
+export function parseHostState(v: string, where = 'state'): HostState {
+  if (!(HOST_STATES as readonly string[]).includes(v)) throw new UserError('E_BAD_STATE', `state must be one of ${HOST_STATES.join(', ')}, got ${JSON.stringify(v)}`, { where });
+  return v as HostState;
+}
+
+/** `netroot host add`: the name is the operator's; rack/rank come from a Rocks name (compute-1-3) unless given. */
+export interface HostSpec {
+  name: string;
+  appliance: string;
+  mac: string;
+  ip?: string | null | undefined;
+  rack?: number | undefined;
+  rank?: number | undefined;
+  os?: string | undefined;
+  arch?: string | undefined;
+  device?: string | undefined;
+  subnet?: string | undefined;
+  bootAction?: BootAction | undefined;
+}
+
+/** `netroot host set` / `PATCH /api/v1/hosts/:name`. `ip`/`mac` change the primary (first) interface. */
+export interface HostChanges extends HostPatch {
+  ip?: string | null;
+  mac?: string;
+  /** Host-scope attributes: a string sets, null unsets. */
+  attributes?: Record<string, string | null>;
+}
+
+export interface AddedHost extends Host {
+  /** Set when the host took back the volume of this name kept by an earlier `remove --keep-volume`. */
+  reusedVolume?: string;
+}
+
+export interface RemovedHost {
+  name: string;
+  /** The host's iSCSI volume, when it had one; kept says whether it is still on its storage node. */
+  volume: { name: string; kept: boolean } | null;
+}
+
+export type Actor = 'cli' | 'api' | 'insert-ethers';
+
+export class HostService {
+  protected readonly ctx: PluginContext;
+
+  constructor(
+    protected readonly store: Store,
+    protected readonly config: Config,
+    readonly plugins: readonly Plugin[],
+    protected readonly logger: Logger,
+    protected readonly pluginTimeoutMs = 60_000,
+  ) {
+    this.ctx = { store, config, logger };
+  }
+
+  /** `netroot host add` / `POST /api/v1/hosts` with a name. */
+  async addHost(spec: HostSpec, by: Actor = 'cli'): Promise<AddedHost> {
+    const name = validHostname(spec.name);
+    const mac = mustMac(spec.mac, 'mac');
+    if (spec.ip !== undefined && spec.ip !== null) mustIPv4(spec.ip, 'ip');
+    const host = await this.store.transaction(async (tx) => {
+      if (await tx.hosts.get(name)) throw new UserError('E_DUPLICATE', `host ${name} already exists`, { where: 'name' });
+      const appliance = await tx.appliances.get(spec.appliance);
+      if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(spec.appliance)}`, { where: 'appliance' });
+      // Rocks names encode rack and rank: compute-1-3 → rack 1, rank 3, unless given.
+      const m = /-(\d+)-(\d+)$/.exec(name);
+      const rack = spec.rack ?? (m ? Number(m[1]) : 0);
+      const rank = spec.rank ?? (m ? Number(m[2]) : (await tx.hosts.maxRank(appliance.basename, rack)) + 1);
+      const h = await tx.hosts.add({
+        name, appliance: appliance.name, rack, rank, os: spec.os ?? 'linux', arch: spec.arch ?? 'x86_64', bootAction: 'local',
+        interfaces: [{ mac, ip: spec.ip ?? null, subnet: spec.subnet ?? this.config.network.privateNetwork, device: spec.device ?? 'eth0' }],
+      });
+      await tx.events.append({ kind: 'host.added', host: name, mac, detail: { by, ip: spec.ip ?? null } });
+      return h;
+    });
+    const added = await this.provision(host);
+    if (spec.bootAction !== undefined && added.bootAction !== spec.bootAction) {
+      return { ...(await this.store.hosts.update(name, { bootAction: spec.bootAction })), ...(added.reusedVolume ? { reusedVolume: added.reusedVolume } : {}) };
+    }
+    return added;
+  }
+
+  /** Runs the plugins' `added` for a host just inserted (see the header); the host as it is after them. */
+  protected async provision(host: Host): Promise<AddedHost> {
+    const done: Plugin[] = [];
+    for (const p of this.plugins) {
+      if (!p.added) continue;
+      try {
+        await withTimeout(`plugin ${p.name}: added(${host.name})`, this.pluginTimeoutMs, () => p.added!(host, this.ctx));
+        done.push(p);
+      } catch (e) {
+        const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
+        this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error: e });
+        const undo: string[] = [];
+        for (const q of [...done].reverse()) {
+          try {
+            await withTimeout(`plugin ${q.name}: removed(${host.name})`, this.pluginTimeoutMs, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
+          } catch (u) {
+            undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
+          }
+        }
+        if (undo.length === 0) {
+          await this.store.transaction(async (tx) => {
+            await tx.hosts.remove(host.name);
+            await tx.events.append({ kind: 'host.add_failed', host: host.name, mac: host.interfaces[0]?.mac ?? null, detail: { reason } });
+          });
+        } else {
+          // Something outside the database could not be undone: keep the host, marked failed, so
+          // the operator sees what is left (`netroot host remove` cleans it up).
+          await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...undo].join('; ') });
+          await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo } });
+        }
+        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { user: true, cause: e });
+      }
+    }
+    const after = (await this.store.hosts.get(host.name))!;
+    const attrs = await hostAttributes(this.store, host.name);
+    if (attrs[REUSED_ATTRIBUTE] === 'true') {
+      const volume = attrs[VOLUME_ATTRIBUTE] ?? host.name;
+      this.logger.warn('host took back a kept volume: its old data is on it', { host: host.name, volume });
+      return { ...after, reusedVolume: volume };
+    }
+    return after;
+  }
+
+  /** `host remove` / `insert-ethers --remove` / `DELETE /api/v1/hosts/:name`. */
+  async remove(name: string, opts: { keepVolume?: boolean | undefined; by?: Actor } = {}): Promise<RemovedHost> {
+    const host = await this.mustHost(name);
+    const keepVolume = opts.keepVolume ?? false;
+    const volumeName = (await hostAttributes(this.store, name))[VOLUME_ATTRIBUTE];
+    for (const p of [...this.plugins].reverse()) {
+      if (!p.removed) continue;
+      try {
+        await withTimeout(`plugin ${p.name}: removed(${name})`, this.pluginTimeoutMs, () => p.removed!(host, { ...this.ctx, keepVolume }));
+      } catch (e) {
+        throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
+      }
+    }
+    await this.store.transaction(async (tx) => {
+      await tx.hosts.remove(name);
+      await tx.events.append({ kind: 'host.removed', host: name, detail: { keepVolume, by: opts.by ?? 'cli' } });
+    });
+    return { name, volume: volumeName ? { name: volumeName, kept: keepVolume } : null };
+  }
+
+  /** insert-ethers --replace: a new MAC takes the host's name, rack, rank and address (and its volume). */
+  async replace(name: string, newMac: string): Promise<Host> {
+    const mac = mustMac(newMac);
+    return this.store.transaction(async (tx) => {
+      const host = await tx.hosts.get(name);
+      if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      const other = await tx.hosts.byMac(mac);
+      if (other) throw new UserError('E_MAC_KNOWN', `${mac} is already ${other.name}`, { where: 'mac' });
+      const old = host.interfaces[0];
+      if (old) await tx.hosts.updateInterface(old.mac, { mac });
+      else await tx.hosts.addInterface(name, { mac, ip: null, subnet: this.config.network.privateNetwork, device: 'eth0' });
+      await tx.events.append({ kind: 'host.replaced', host: name, mac, detail: { oldMac: old?.mac ?? null } });
+      return (await tx.hosts.get(name))!;
+    });
+  }
+
+  /** `host set` / `PATCH /api/v1/hosts/:name`: validated, one transaction, then the plugins' `changed`. */
+  async set(name: string, c: HostChanges, by: Actor = 'cli'): Promise<Host> {
+    const patch: HostPatch = {};
+    if (c.bootAction !== undefined) patch.bootAction = parseBootAction(c.bootAction);
+    if (c.state !== undefined) patch.state = parseHostState(c.state);
+    if (c.stateDetail !== undefined) patch.stateDetail = c.stateDetail;
+    for (const k of ['appliance', 'os', 'arch'] as const) {
+      const v = c[k];
+      if (v !== undefined) {
+        if (v === '') throw new UserError('E_USAGE', 'must not be empty', { where: k });
+        patch[k] = v;
+      }
+    }
+    for (const k of ['rack', 'rank'] as const) {
+      const v = c[k];
+      if (v !== undefined) {
+        if (!Number.isInteger(v) || v < 0 || v > 1_000_000) throw new UserError('E_USAGE', `expected a whole number from 0 to 1000000, got ${JSON.stringify(v)}`, { where: k });
+        patch[k] = v;
+      }
+    }
+    const mac = c.mac === undefined ? undefined : mustMac(c.mac, 'mac');
+    if (c.ip !== undefined && c.ip !== null) mustIPv4(c.ip, 'ip');
+    const attrs = Object.entries(c.attributes ?? {});
+    for (const [k] of attrs) if (!ATTRIBUTE_NAME.test(k)) throw new UserError('E_BAD_ATTRIBUTE', `not a valid attribute name: ${JSON.stringify(k)}`, { where: 'attributes' });
+    const fields = [...Object.keys(patch), ...(mac !== undefined ? ['mac'] : []), ...(c.ip !== undefined ? ['ip'] : [])];
+    if (fields.length === 0 && attrs.length === 0) throw new UserError('E_USAGE', `nothing to change for ${name}`);
+    const host = await this.store.transaction(async (tx) => {
+      const before = await tx.hosts.get(name);
+      if (!before) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      if (patch.appliance !== undefined && !(await tx.appliances.get(patch.appliance))) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(patch.appliance)}`, { where: 'appliance' });
+      if (Object.keys(patch).length) await tx.hosts.update(name, patch);
+      if (mac !== undefined || c.ip !== undefined) {
+        const primary = before.interfaces[0];
+        if (!primary) throw new UserError('E_NO_INTERFACE', `${name} has no interface (add one with: netroot host interface add)`, { where: 'host' });
+        await tx.hosts.updateInterface(primary.mac, { ...(mac !== undefined ? { mac } : {}), ...(c.ip !== undefined ? { ip: c.ip } : {}) });
+      }
+      await setAttributes(tx, name, attrs);
+      await tx.events.append({ kind: 'host.changed', host: name, mac: mac ?? null, detail: { by, fields, attributes: attrs.map(([k]) => k) } });
+      return (await tx.hosts.get(name))!;
+    });
+    await this.runChanged(host);
+    return host;
+  }
+
+  /** `host interface add`: a second NIC, or a BMC (device `bmc`/`ipmi`), on an existing host. */
+  async addInterface(name: string, iface: { mac: string; ip?: string | null | undefined; device: string; subnet?: string | null | undefined }, by: Actor = 'cli'): Promise<Host> {
+    const mac = mustMac(iface.mac, 'mac');
+    if (iface.ip !== undefined && iface.ip !== null) mustIPv4(iface.ip, 'ip');
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(iface.device)) throw new UserError('E_USAGE', `not a device name: ${JSON.stringify(iface.device)}`, { where: 'device' });
+    const host = await this.store.transaction(async (tx) => {
+      const h = await tx.hosts.get(name);
+      if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      if (h.interfaces.some((i) => i.device === iface.device)) throw new UserError('E_DUPLICATE', `${name} already has an interface ${iface.device}`, { where: 'device' });
+      const row: NetInterface = { mac, ip: iface.ip ?? null, subnet: iface.subnet ?? this.config.network.privateNetwork, device: iface.device };
+      await tx.hosts.addInterface(name, row);
+      await tx.events.append({ kind: 'host.interface_added', host: name, mac, detail: { by, device: iface.device, ip: row.ip } });
+      return (await tx.hosts.get(name))!;
+    });
+    await this.runChanged(host);
+    return host;
+  }
+
+  /** `host interface remove`: by MAC or device; the primary (first) interface stays (use `host set mac=`). */
+  async removeInterface(name: string, which: string, by: Actor = 'cli'): Promise<Host> {
+    const host = await this.store.transaction(async (tx) => {
+      const h = await tx.hosts.get(name);
+      if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      const mac = /^[0-9a-fA-F:-]{12,17}$/.test(which) ? mustMac(which, 'interface') : null;
+      const i = h.interfaces.findIndex((x) => (mac !== null ? x.mac === mac : x.device === which));
+      if (i < 0) throw new UserError('E_NOT_FOUND', `${name} has no interface ${JSON.stringify(which)}`, { where: 'interface' });
+      if (i === 0) throw new UserError('E_USAGE', `${h.interfaces[0]!.device} is ${name}'s primary interface (it boots from it); change it with: netroot host set ${name} mac=…`, { where: 'interface' });
+      await tx.hosts.removeInterface(h.interfaces[i]!.mac);
+      await tx.events.append({ kind: 'host.interface_removed', host: name, mac: h.interfaces[i]!.mac, detail: { by, device: h.interfaces[i]!.device } });
+      return (await tx.hosts.get(name))!;
+    });
+    await this.runChanged(host);
+    return host;
+  }
+
+  async update(): Promise<void> {
+    for (const p of this.plugins) if (p.update) await withTimeout(`plugin ${p.name}: update()`, this.pluginTimeoutMs, () => p.update!(this.ctx));
+  }
+
+  async done(): Promise<void> {
+    for (const p of this.plugins) if (p.done) await withTimeout(`plugin ${p.name}: done()`, this.pluginTimeoutMs, () => p.done!(this.ctx));
+  }
+
+  async mustHost(name: string): Promise<Host> {
+    const h = await this.store.hosts.get(name);
+    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+    return h;
+  }
+
+  /** The change is committed; a hook that fails is reported (the operator reruns `insert-ethers --update`). */
+  private async runChanged(host: Host): Promise<void> {
+    const failed: string[] = [];
+    for (const p of this.plugins) {
+      if (!p.changed) continue;
+      try {
+        await withTimeout(`plugin ${p.name}: changed(${host.name})`, this.pluginTimeoutMs, () => p.changed!(host, this.ctx));
+      } catch (e) {
+        failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length) throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was changed, but ${failed.join('; ')} (run: netroot insert-ethers --update)`, { user: true });
+  }
+}
+
+async function setAttributes(tx: Repos, host: string, attrs: Array<[string, string | null]>): Promise<void> {
+  for (const [k, v] of attrs) {
+    if (v === null) await tx.attributes.unset('host', host, k);
+    else await tx.attributes.set({ scope: 'host', target: host, name: k, value: v });
+  }
+}
