@@ -19,6 +19,8 @@ import { openStore } from '../../src/store/index.js';
 const NETROOT = [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'];
 const IMAGE = 'debian-12';
 const DEADLINE = 600_000;
+/** QEMU NIC model of every node, both sides (BENCH_NIC; default e1000, the lab's). */
+const NIC = process.env.BENCH_NIC ?? 'e1000';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
@@ -46,11 +48,12 @@ function imageDir(o: RealOsBenchOptions): string {
 
 export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
   const img = imageDir(o);
+  o.say(`# nodes: QEMU TCG, 1024 MiB, NIC ${NIC} (BENCH_NIC) on both sides; the local disk is a raw file on IDE, the LUN a raw file on the target`);
   const key = labSshKey(o.dir);
   const log = join(o.dir, 'console-os.log');
   const full = new FullLab({
     workDir: join(o.dir, 'netroot-os'), netroot: NETROOT, nodes: 2, name: 'nrt-bench-os',
-    image: { name: IMAGE, dir: img }, volumeGiB: 2, memoryMb: 1024, sshPublicKey: key.pub, stageDeadlineMs: DEADLINE,
+    image: { name: IMAGE, dir: img }, volumeGiB: 2, memoryMb: 1024, nicModel: NIC, sshPublicKey: key.pub, stageDeadlineMs: DEADLINE,
     onProgress: (n, w) => o.say(`# ${n}: ${w}`), onConsole: (n, l) => appendFileSync(log, `netroot ${n}| ${l}\n`),
   });
   const peerLab = new Lab({ name: 'nrt-bench-osref', workDir: join(o.dir, 'peer-os') });
@@ -84,7 +87,7 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
         const lab = side === 'netroot' ? full.lab : peerLab;
         const ssh = side === 'netroot' ? node : peerSsh;
         const t = Date.now();
-        const n = lab.bootNode({ mac: life.mac, firmware: 'bios', memoryMb: 1024, onLine: (l) => appendFileSync(log, `${side} boot ${i}| +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
+        const n = lab.bootNode({ mac: life.mac, firmware: 'bios', memoryMb: 1024, nicModel: NIC, onLine: (l) => appendFileSync(log, `${side} boot ${i}| +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
         try {
           await n.waitFor(KERNEL_START, DEADLINE);
           const kernelAt = (Date.now() - n.startedAt) / 1000;

@@ -48,6 +48,8 @@ export interface FullLabOptions {
   workDir: string;
   /** Real OS: compute-diskless gets os_image=<name> (the image's dracut initrd boots the nodes). */
   image?: LabImage;
+  /** QEMU NIC model of every node this lab powers on, unless its NodeHardware names one (default e1000). */
+  nicModel?: string;
   /** Each node's iSCSI volume (GiB). Default 0.0625 (the busybox lab root); a real OS needs ~2. */
   volumeGiB?: number;
   /** Public key the kickstart installs for root (attribute ssh_authorized_key). */
@@ -265,7 +267,7 @@ boot:
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
   async stage(host: string, mac: string, what: string, until: RegExp, timed = until, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     const t = Date.now();
-    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), ...(hw.diskBus ? { diskBus: hw.diskBus } : {}), ...(hw.nicModel ? { nicModel: hw.nicModel } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
+    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), ...(hw.diskBus ? { diskBus: hw.diskBus } : {}), ...(hw.nicModel ?? this.o.nicModel ? { nicModel: hw.nicModel ?? this.o.nicModel } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
     this.o.onProgress?.(host, `${what}: power on`);
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;
