@@ -265,8 +265,8 @@ export class ProfileCompiler {
       graph: this.src.graph,
       nodes: order.join(' '),
       main: s.main,
-      // Sorted by name (ignoring the @ of groups and the - of removals), by code unit: LANG-independent.
-      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^[-@]/, ''), b.replace(/^[-@]/, '')) || byCodePoint(a, b)),
+      // Sorted by name (ignoring the @ of groups, the @^ of environments and the - of removals), by code unit: LANG-independent.
+      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^-?@?\^?/, ''), b.replace(/^-?@?\^?/, '')) || byCodePoint(a, b)),
       pre: s.pre,
       post: s.post,
     });
