@@ -65,7 +65,7 @@ export async function graphCommand(ctx: CliContext, argv: string[]): Promise<num
           : x.appliances.length === 0 ? `  ${x.e.message} (no appliance reaches it)`
           : `  broken for appliance ${x.appliances.join(', ')}: ${x.e.message}`;
         const ok = appliances.filter((a) => (r.appliances.get(a.name) ?? []).length === 0 && r.global.length === 0).map((a) => a.name);
-        const summary = errors === 0 ? 'graph ok' : `${ok.length} of ${appliances.length} appliance(s) render${ok.length > 0 ? ` (${ok.join(', ')})` : ''}`;
+        const summary = errors === 0 ? 'graph ok' : `${ok.length} of ${appliances.length} appliance(s) without a problem${ok.length > 0 ? ` (${ok.join(', ')})` : ''}`;
         ctx.io.err(`netroot: ${entries.length} problem(s) in the graph:\n${entries.map(line).join('\n')}\n${summary}; ${errors} error(s), ${entries.length - errors} warning(s)\n`);
         if (errors === 0) ctx.io.out('graph ok\n');
       }

@@ -46,6 +46,17 @@ export interface ProfileReport {
   warnings: NetrootError[];
 }
 
+function sameBytes(a: string, b: string, max: number): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    if (!sa.isFile() || !sb.isFile() || sa.size !== sb.size || sa.size > max) return false;
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
 function listXml(dir: string): string[] {
   try {
     return readdirSync(dir).filter((n) => n.endsWith('.xml')).sort().map((n) => join(dir, n));
@@ -107,10 +118,19 @@ export class ProfileCompiler {
     const nodes = new Map<string, NodeFile>();
     if (f.roles.length === 0) global.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
     const paths = new Map<string, string>();
+    const dupWarnings: NetrootError[] = [];
     for (const p of f.roles) {
       const name = basename(p, '.xml');
       const problems = problemsOf(name);
-      if (paths.has(name)) problems.push(new UserError('E_NODE_DUPLICATE', `node ${name} is defined twice (also ${paths.get(name)!})`, { where: p }));
+      if (paths.has(name)) {
+        // Rolls often carry the same node file (Rocks' base and core both ship client.xml): the
+        // same bytes are one node; different ones are a conflict netroot will not settle.
+        if (sameBytes(p, paths.get(name)!, max)) {
+          dupWarnings.push(new UserError('W_NODE_DUPLICATE', `node ${name} is also ${paths.get(name)!}, with the same content: one node`, { where: p }));
+          continue;
+        }
+        problems.push(new UserError('E_NODE_DUPLICATE', `node ${name} is defined twice with different content (also ${paths.get(name)!})`, { where: p }));
+      }
       paths.set(name, p);
       const x = read(p, problems);
       if (!x) continue;
@@ -139,7 +159,7 @@ export class ProfileCompiler {
       const x = read(p, global);
       if (x) graphFromXml(p, x, graph, global);
     }
-    const warnings: NetrootError[] = [];
+    const warnings: NetrootError[] = [...dupWarnings];
     const known = (n: string) => nodes.has(n) || byNode.has(n);
     const warned = new Set<string>();
     for (const o of graph.orders) {

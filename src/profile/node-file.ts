@@ -31,7 +31,7 @@ export interface NodeFile {
   items: Item[];
 }
 
-const IGNORED = new Set(['description', 'copyright', 'changelog', 'si_copyright', 'rocks']);
+const IGNORED = new Set(['description', 'copyright', 'changelog', 'log', 'si_copyright', 'rocks']);
 /** Rocks tags netroot parses but does not act on: a warning each (the compiler reports each tag once). */
 const NOT_ACTED_ON = new Set(['configure', 'screen', 'service', 'boot', 'debug', 'attributes', 'installclass', 'jumpstart']);
 const FILTER_ATTRS = ['arch', 'os', 'release', 'cond', 'phase'];

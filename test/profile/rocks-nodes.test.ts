@@ -124,3 +124,23 @@ test('bad input: malformed file, unknown <main> tag, bad cond, bad perms/owner â
   assert.match(compiler.render('ok', attrs), /^echo ok$/m);
   rmSync(dir, { recursive: true });
 });
+
+test('the same node file in two rolls is one node (a warning); different content is an error for the appliances that reach it', () => {
+  const same = node('<log>$Log: client.xml,v $</log>\n<post>echo client</post>');
+  const { dir, compiler } = tree({
+    'roles/base/client.xml': same,
+    'roles/core/client.xml': same,
+    'roles/base/compute.xml': node('<post>echo compute-base</post>'),
+    'roles/core/compute.xml': node('<post>echo compute-core</post>'),
+    'roles/core/nas.xml': node('<post>echo nas</post>'),
+    'graphs/g/g.xml': graph('<edge from="compute" to="client"/>\n<edge from="nas" to="client"/>'),
+  });
+  const r = compiler.report([{ name: 'compute', rootNode: 'compute' }, { name: 'nas', rootNode: 'nas' }]);
+  assert.deepEqual(r.appliances.get('compute')!.map((p) => p.code), ['E_NODE_DUPLICATE']);
+  assert.match(r.appliances.get('compute')![0]!.message, /core\/compute\.xml: node compute is defined twice with different content \(also .*base\/compute\.xml\)/);
+  assert.deepEqual(r.appliances.get('nas'), []);
+  assert.deepEqual(r.warnings.map((p) => p.code), ['W_NODE_DUPLICATE']);
+  assert.match(compiler.render('nas', attrs), /^echo client$/m);
+  assert.equal((compiler.render('nas', attrs).match(/^echo client$/gm) ?? []).length, 1, 'one node, one script');
+  rmSync(dir, { recursive: true });
+});
