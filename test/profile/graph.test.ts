@@ -163,3 +163,22 @@ test('order: a cycle through TAIL is named too; TAIL before HEAD is Rocks\' orde
   assert.deepEqual(ok.compiler.traverse('root', A), ['root', 'a']);
   rmSync(ok.dir, { recursive: true });
 });
+
+test('bad graph input: empty <to>, a cond that does not parse (entity-decoded first), unknown tags, text — all at once, each with file:line', () => {
+  const { dir, compiler } = tree({
+    ...roles(['root', 'a']),
+    'graphs/g/g.xml': graph(`<edge from="root"><to></to><to cond="a &gt;">a</to></edge>
+<edge from="root" to="a" cond="a &amp;&amp; b"/>
+<order head="root"><bogus>a</bogus></order>
+<edge from="root">stray<to>a</to></edge>
+<frobnicate/>`),
+  });
+  const got = compiler.check().map((p) => `${p.code} ${(p.where ?? '').replace(/^.*\/graphs\/g\//, '')}`).sort();
+  assert.deepEqual(got, ['E_COND_SYNTAX g.xml:3', 'E_COND_SYNTAX g.xml:4', 'E_GRAPH_EDGE g.xml:3', 'E_GRAPH_EDGE g.xml:5', 'E_GRAPH_TAG g.xml:5', 'E_GRAPH_TAG g.xml:7', 'E_GRAPH_TEXT g.xml:6']);
+  const msg = compiler.check().map((p) => p.message).join('\n');
+  assert.match(msg, /bad cond "a >": unexpected end/);
+  assert.match(msg, /bad cond "a && b": unexpected character "&"/);
+  // Graph-file problems break every appliance.
+  assert.throws(() => compiler.render('a', A), { code: 'E_PROFILE_INVALID' });
+  rmSync(dir, { recursive: true });
+});
