@@ -1,9 +1,11 @@
-// `netroot graph check` (every problem at once, exit 2 if any) and
+// `netroot graph check` (every problem at once: errors that break every appliance, errors per
+// appliance whose traversal reaches them, errors of files no appliance reaches, warnings; exit 2 if
+// any error, 0 with warnings only) and
 // `netroot graph draw [--appliance A] [--format dot|svg]` (SVG through Debian graphviz's `dot`).
 import { spawnSync } from 'node:child_process';
 import type { CliContext } from './context.js';
 import { parse, noExtra, badVerb } from './args.js';
-import { UserError } from '../errors.js';
+import { UserError, type NetrootError } from '../errors.js';
 import { ProfileCompiler } from '../profile/index.js';
 
 export const USAGE = `netroot graph check [--graph G]
@@ -26,20 +28,48 @@ export async function graphCommand(ctx: CliContext, argv: string[]): Promise<num
       const { values: v, positionals: p } = parse(rest, { graph: { type: 'string' } }, USAGE);
       noExtra(p, 0, USAGE);
       const compiler = compilerFor(ctx, v.graph);
-      const problems = compiler.check();
-      // An appliance of this graph whose root node has no node file can never get a kickstart.
       const graph = v.graph ?? ctx.config.profile.graph;
-      const names = new Set(compiler.nodeNames());
-      for (const a of await ctx.store.appliances.list()) {
-        if (a.graph === graph && !names.has(a.rootNode)) problems.push(new UserError('E_NODE_MISSING', `root node ${a.rootNode} has no node file (roles/*/${a.rootNode}.xml)`, { where: `appliance ${a.name}` }));
+      const appliances = (await ctx.store.appliances.list()).filter((a) => a.graph === graph);
+      const r = compiler.report(appliances.map((a) => ({ name: a.name, rootNode: a.rootNode })));
+      // One entry per problem: an error breaks every appliance (global), the appliances whose
+      // traversal reaches it, or none (a bad file no appliance uses); a warning breaks nothing.
+      type Entry = { severity: 'error' | 'warning'; e: NetrootError; appliances: string[] | 'all' };
+      const entries: Entry[] = r.global.map((e) => ({ severity: 'error', e, appliances: 'all' }));
+      const byKey = new Map<string, Entry>();
+      for (const [name, problems] of r.appliances) {
+        for (const e0 of problems) {
+          // An appliance whose root node has no node file can never get a kickstart.
+          const e = e0.code === 'E_NODE_MISSING' && e0.where === undefined ? new UserError('E_NODE_MISSING', e0.message, { where: `appliance ${name}` }) : e0;
+          const key = `${e.code} ${e.where ?? ''} ${e.message}`;
+          const seen = byKey.get(key);
+          if (seen) (seen.appliances as string[]).push(name);
+          else {
+            const entry: Entry = { severity: 'error', e, appliances: [name] };
+            byKey.set(key, entry);
+            entries.push(entry);
+          }
+        }
       }
-      if (v.json) ctx.io.out(JSON.stringify(problems.map((e) => ({ code: e.code, where: e.where ?? null, message: e.message })), null, 2) + '\n');
-      if (problems.length === 0) {
+      for (const e of r.unreached) entries.push({ severity: 'error', e, appliances: [] });
+      for (const e of r.warnings) entries.push({ severity: 'warning', e, appliances: [] });
+      const errors = entries.filter((x) => x.severity === 'error').length;
+      if (v.json) ctx.io.out(JSON.stringify(entries.map((x) => ({ code: x.e.code, where: x.e.where ?? null, message: x.e.message, severity: x.severity, appliances: x.appliances })), null, 2) + '\n');
+      if (entries.length === 0) {
         if (!v.json) ctx.io.out('graph ok\n');
         return 0;
       }
-      if (!v.json) ctx.io.err(`netroot: ${problems.length} problem(s) in the graph:\n${problems.map((e) => `  ${e.message}`).join('\n')}\n`);
-      return 2;
+      if (!v.json) {
+        const line = (x: Entry) =>
+          x.severity === 'warning' ? `  warning: ${x.e.message}`
+          : x.appliances === 'all' ? `  ${x.e.message}`
+          : x.appliances.length === 0 ? `  ${x.e.message} (no appliance reaches it)`
+          : `  broken for appliance ${x.appliances.join(', ')}: ${x.e.message}`;
+        const ok = appliances.filter((a) => (r.appliances.get(a.name) ?? []).length === 0 && r.global.length === 0).map((a) => a.name);
+        const summary = errors === 0 ? 'graph ok' : `${ok.length} of ${appliances.length} appliance(s) without a problem${ok.length > 0 ? ` (${ok.join(', ')})` : ''}`;
+        ctx.io.err(`netroot: ${entries.length} problem(s) in the graph:\n${entries.map(line).join('\n')}\n${summary}; ${errors} error(s), ${entries.length - errors} warning(s)\n`);
+        if (errors === 0) ctx.io.out('graph ok\n');
+      }
+      return errors > 0 ? 2 : 0;
     }
     case 'draw': {
       const { values: v, positionals: p } = parse(rest, { graph: { type: 'string' }, appliance: { type: 'string' }, format: { type: 'string' } }, USAGE);

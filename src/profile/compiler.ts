@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseXml, DEFAULT_MAX_FILE_BYTES } from './xml.js';
-import { nodeFromXml, type NodeFile } from './node-file.js';
-import { graphFromXml, traverse, orderNodes, byCodePoint, type Graph } from './graph.js';
+import { nodeFromXml, type Ignored, type NodeFile } from './node-file.js';
+import { graphFromXml, traverse, traverseGraph, orderList, orderNodes, byCodePoint, type Graph } from './graph.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
 import { checkCommentValue } from './kickstart-attributes.js';
@@ -27,7 +27,34 @@ interface Loaded {
   signature: string;
   nodes: Map<string, NodeFile>;
   graph: Graph;
-  problems: NetrootError[];
+  /** Problems that break every appliance: graph files, the roles/site directories, <order> cycles. */
+  global: NetrootError[];
+  /** Problems of one node file (or its site extend-/replace- file), by node name. */
+  byNode: Map<string, NetrootError[]>;
+  /** Not errors: tags netroot does not act on (once per tag), orders naming nodes without a file. */
+  warnings: NetrootError[];
+}
+
+/** What `graph check` reports: see ProfileCompiler.report. */
+export interface ProfileReport {
+  /** Break every appliance. */
+  global: NetrootError[];
+  /** Per appliance (by the name given), the problems its traversal reaches. */
+  appliances: Map<string, NetrootError[]>;
+  /** Problems of node files no given appliance reaches (still errors: the file is wrong). */
+  unreached: NetrootError[];
+  warnings: NetrootError[];
+}
+
+function sameBytes(a: string, b: string, max: number): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    if (!sa.isFile() || !sb.isFile() || sa.size !== sb.size || sa.size > max) return false;
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
 }
 
 function listXml(dir: string): string[] {
@@ -74,9 +101,11 @@ export class ProfileCompiler {
     const f = this.files();
     const signature = this.signature(f);
     if (this.loaded?.signature === signature) return this.loaded;
-    const problems: NetrootError[] = [];
+    const global: NetrootError[] = [];
+    const byNode = new Map<string, NetrootError[]>();
+    const ignored: Ignored[] = [];
     const max = this.src.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-    const read = (p: string) => {
+    const read = (p: string, problems: NetrootError[]) => {
       try {
         return parseXml(readFileSync(p, 'utf8'), p, max);
       } catch (e) {
@@ -85,75 +114,160 @@ export class ProfileCompiler {
         return null;
       }
     };
+    const problemsOf = (name: string) => byNode.get(name) ?? byNode.set(name, []).get(name)!;
     const nodes = new Map<string, NodeFile>();
-    if (f.roles.length === 0) problems.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
+    if (f.roles.length === 0) global.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
+    const paths = new Map<string, string>();
+    const dupWarnings: NetrootError[] = [];
     for (const p of f.roles) {
       const name = basename(p, '.xml');
-      const x = read(p);
+      const problems = problemsOf(name);
+      if (paths.has(name)) {
+        // Rolls often carry the same node file (Rocks' base and core both ship client.xml): the
+        // same bytes are one node; different ones are a conflict netroot will not settle.
+        if (sameBytes(p, paths.get(name)!, max)) {
+          dupWarnings.push(new UserError('W_NODE_DUPLICATE', `node ${name} is also ${paths.get(name)!}, with the same content: one node`, { where: p }));
+          continue;
+        }
+        problems.push(new UserError('E_NODE_DUPLICATE', `node ${name} is defined twice with different content (also ${paths.get(name)!})`, { where: p }));
+      }
+      paths.set(name, p);
+      const x = read(p, problems);
       if (!x) continue;
-      if (nodes.has(name)) problems.push(new UserError('E_NODE_DUPLICATE', `node ${name} is defined twice (also ${nodes.get(name)!.path})`, { where: p }));
-      nodes.set(name, nodeFromXml(name, p, x, problems));
+      nodes.set(name, nodeFromXml(name, p, x, problems, ignored));
     }
     for (const p of f.site) {
       const m = /^(extend|replace)-(.+)\.xml$/.exec(basename(p));
       if (!m) {
-        problems.push(new UserError('E_SITE_FILE', `site files are extend-<node>.xml or replace-<node>.xml: ${basename(p)} would be ignored`, { where: p }));
+        global.push(new UserError('E_SITE_FILE', `site files are extend-<node>.xml or replace-<node>.xml: ${basename(p)} would be ignored`, { where: p }));
         continue;
       }
-      const x = read(p);
+      const problems = problemsOf(m[2]!);
+      const x = read(p, problems);
       if (!x) continue;
-      const node = nodeFromXml(m[2]!, p, x, problems);
+      const node = nodeFromXml(m[2]!, p, x, problems, ignored);
       const base = nodes.get(m[2]!);
-      if (m[1] === 'extend' && !base) problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
+      if (m[1] === 'extend' && !base && !paths.has(m[2]!)) problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
       if (m[1] === 'replace' || !base) nodes.set(m[2]!, node);
       else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items.map((it) => ({ ...it, file: p }))] });
+      // A replace- file stands for the shipped one: the shipped file's problems no longer matter.
+      if (m[1] === 'replace') byNode.set(m[2]!, problems.filter((e) => (e.where ?? '').startsWith(p)));
     }
     const graph: Graph = { edges: [], orders: [] };
-    if (f.graph.length === 0) problems.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}`));
+    if (f.graph.length === 0) global.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}`));
     for (const p of f.graph) {
-      const x = read(p);
-      if (x) graphFromXml(p, x, graph, problems);
+      const x = read(p, global);
+      if (x) graphFromXml(p, x, graph, global);
     }
-    for (const e of graph.edges) {
-      for (const n of [e.from, e.to]) {
-        if (!nodes.has(n)) problems.push(new UserError('E_GRAPH_UNKNOWN_NODE', `edge ${e.from} → ${e.to}: node ${n} has no node file (roles/*/${n}.xml)`, { where: e.where }));
-      }
-    }
+    const warnings: NetrootError[] = [...dupWarnings];
+    const known = (n: string) => nodes.has(n) || byNode.has(n);
+    const warned = new Set<string>();
     for (const o of graph.orders) {
       for (const n of [o.head, o.tail]) {
-        if (n !== 'HEAD' && n !== 'TAIL' && !nodes.has(n)) problems.push(new UserError('E_GRAPH_UNKNOWN_NODE', `order ${o.head} → ${o.tail}: node ${n} has no node file`, { where: o.where }));
+        if (n === 'HEAD' || n === 'TAIL' || known(n) || warned.has(`${n} ${o.where}`)) continue;
+        warned.add(`${n} ${o.where}`);
+        // Rocks orders every name, file or not; netroot too: only a warning (a likely typo).
+        warnings.push(new UserError('E_GRAPH_UNKNOWN_NODE', `order ${o.head} → ${o.tail}: node ${n} has no node file`, { where: o.where }));
       }
     }
     try {
-      const unfiltered: Graph = { edges: [], orders: graph.orders.map((o) => ({ ...o, filters: {} })) };
-      orderNodes(unfiltered, [...nodes.keys()], {});
+      orderList(graph, undefined);
     } catch (e) {
-      problems.push(e as NetrootError);
+      global.push(e as NetrootError);
     }
-    // File-level problems first, then by place: a stable, readable report.
-    this.loaded = { signature, nodes, graph, problems };
+    const byTag = new Map<string, Ignored[]>();
+    for (const i of ignored) (byTag.get(i.tag) ?? byTag.set(i.tag, []).get(i.tag)!).push(i);
+    for (const [tag, uses] of byTag) {
+      const what = tag.startsWith('main/') ? `<main><${tag.slice(5)}> is not a RHEL 8/9 kickstart command` : `<${tag}> is a Rocks tag netroot does not act on`;
+      warnings.push(new UserError('W_IGNORED_TAG', `ignored: ${what} (${uses.length} use${uses.length === 1 ? '' : 's'}; first here)`, { where: uses[0]!.where }));
+    }
+    for (const [n, l] of byNode) if (l.length === 0) byNode.delete(n);
+    this.loaded = { signature, nodes, graph, global, byNode, warnings };
     return this.loaded;
   }
 
-  /** Parses (or reuses the cache); throws every problem at once. */
+  /** Problems an appliance rooted at `root` runs into, following every edge (any host) or the host's. */
+  private reachProblems(l: Loaded, root: string, attrs: Attributes | undefined): NetrootError[] {
+    if (!l.nodes.has(root) && !l.byNode.has(root)) return [new UserError('E_NODE_MISSING', `root node ${root} has no node file (roles/*/${root}.xml)`)];
+    const t = traverseGraph(l.graph, root, attrs);
+    const kept = new Set(t.nodes);
+    const out: NetrootError[] = [];
+    for (const n of t.reached) {
+      // A node its edge's cond drops is never read (Rocks does not parse it either).
+      if (!kept.has(n)) continue;
+      const own = l.byNode.get(n);
+      if (own) out.push(...own);
+      else if (!l.nodes.has(n)) {
+        const e = l.graph.edges.find((x) => x.to === n);
+        out.push(new UserError('E_GRAPH_UNKNOWN_NODE', `edge ${e?.from ?? '?'} → ${n}: node ${n} has no node file (roles/*/${n}.xml)`, { where: e?.where }));
+      }
+    }
+    return out;
+  }
+
+  /** Parses (or reuses the cache); throws the problems that break every appliance. */
   load(): void {
     const l = this.parseAll();
-    if (l.problems.length > 0) throw new MultiError('E_PROFILE_INVALID', `${l.problems.length} problem(s) in the roles and graph`, l.problems);
+    if (l.global.length > 0) throw new MultiError('E_PROFILE_INVALID', `${l.global.length} problem(s) in the roles and graph`, l.global);
+  }
+
+  /**
+   * Every problem, sorted out: global ones, per appliance (what its traversal can reach with any
+   * host's attributes: every edge followed), node files no appliance reaches, and warnings. An
+   * edge to a missing node file is an error only for the appliances that reach it; unreached, it
+   * is a warning.
+   */
+  report(appliances: ReadonlyArray<{ name: string; rootNode: string }>): ProfileReport {
+    const l = this.parseAll();
+    const perAppliance = new Map<string, NetrootError[]>();
+    const reached = new Set<NetrootError>();
+    const reachedNodes = new Set<string>();
+    for (const a of appliances) {
+      const p = this.reachProblems(l, a.rootNode, undefined);
+      perAppliance.set(a.name, p);
+      for (const e of p) reached.add(e);
+      if (l.nodes.has(a.rootNode) || l.byNode.has(a.rootNode)) for (const n of traverseGraph(l.graph, a.rootNode, undefined).reached) reachedNodes.add(n);
+    }
+    const unreached = [...l.byNode.entries()].filter(([n]) => !reachedNodes.has(n)).flatMap(([, p]) => p);
+    const warnings = [...l.warnings];
+    const seen = new Set<string>();
+    for (const e of l.graph.edges) {
+      for (const n of [e.from, e.to]) {
+        if (l.nodes.has(n) || l.byNode.has(n) || reachedNodes.has(n) || seen.has(`${n} ${e.where}`)) continue;
+        seen.add(`${n} ${e.where}`);
+        warnings.push(new UserError('E_GRAPH_UNKNOWN_NODE', `edge ${e.from} → ${e.to}: node ${n} has no node file (roles/*/${n}.xml); no appliance reaches it`, { where: e.where }));
+      }
+    }
+    return { global: [...l.global], appliances: perAppliance, unreached, warnings };
   }
 
   /** Names of every node file (shipped and site), even when other files have problems. */
   nodeNames(): string[] {
-    return [...this.parseAll().nodes.keys()].sort(byCodePoint);
+    const l = this.parseAll();
+    return [...new Set([...l.nodes.keys(), ...l.byNode.keys()])].sort(byCodePoint);
   }
 
+  /** Every error (global and every node file's), whatever reaches it; warnings are in report(). */
   check(): NetrootError[] {
-    return [...this.parseAll().problems];
+    const l = this.parseAll();
+    return [...l.global, ...[...l.byNode.values()].flat()];
   }
 
+  /** Warnings only (see report()). */
+  warnings(): NetrootError[] {
+    return this.report([]).warnings;
+  }
+
+  /**
+   * The host's node order. Throws every problem this host's traversal reaches (global ones, its
+   * node files', missing node files): a broken file elsewhere never blocks it.
+   */
   traverse(rootNode: string, attrs: Attributes): string[] {
     this.load();
     const l = this.loaded!;
-    if (!l.nodes.has(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${rootNode} has no node file (roles/*/${rootNode}.xml)`);
+    if (!l.nodes.has(rootNode) && !l.byNode.has(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${rootNode} has no node file (roles/*/${rootNode}.xml)`);
+    const problems = this.reachProblems(l, rootNode, attrs);
+    if (problems.length > 0) throw new MultiError('E_PROFILE_INVALID', `${problems.length} problem(s) in the roles and graph`, problems);
     return orderNodes(l.graph, traverse(l.graph, rootNode, attrs), attrs);
   }
 
@@ -171,8 +285,8 @@ export class ProfileCompiler {
       graph: this.src.graph,
       nodes: order.join(' '),
       main: s.main,
-      // Sorted by name (ignoring the @ of groups and the - of removals), by code unit: LANG-independent.
-      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^[-@]/, ''), b.replace(/^[-@]/, '')) || byCodePoint(a, b)),
+      // Sorted by name (ignoring the @ of groups, the @^ of environments and the - of removals), by code unit: LANG-independent.
+      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^-?@?\^?/, ''), b.replace(/^-?@?\^?/, '')) || byCodePoint(a, b)),
       pre: s.pre,
       post: s.post,
     });
@@ -183,7 +297,7 @@ export class ProfileCompiler {
     const l = this.loaded!;
     let edges = l.graph.edges;
     if (rootNode) {
-      const reach = new Set(traverse({ edges: edges.map((e) => ({ ...e, filters: {} })), orders: [] }, rootNode, {}));
+      const reach = new Set(traverseGraph(l.graph, rootNode, undefined).reached);
       edges = edges.filter((e) => reach.has(e.from));
     }
     const q = (s: string) => JSON.stringify(s);

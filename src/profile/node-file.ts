@@ -1,15 +1,18 @@
 // One Rocks node file (a "role"): <kickstart> with description/copyright/changelog (ignored),
 // package, pre, post, main, var, eval, include. Turned into a list of items in document order;
-// rendering (entities, filters) happens per host in render.ts.
+// rendering (entities, filters) happens per host in render.ts. Rocks tags netroot does not act on
+// (<configure>, <screen>, <service> ...) and <main> commands RHEL 8/9 Anaconda no longer knows are
+// kept out and reported as warnings (W_IGNORED_TAG), never as errors; any other unknown tag is an
+// error naming file and line.
 import type { XElement, XChild } from './xml.js';
 import { isElement, textOf } from './xml.js';
-import { andFilters, filtersOf, parseCond, type Filters } from './cond.js';
+import { andFilters, decodeXmlText, filtersOf, parseCond, type Filters } from './cond.js';
 import { UserError, type NetrootError } from '../errors.js';
 
 /** A piece of a pre/post/main body. */
 export type Part =
   | { kind: 'text'; text: string; raw: boolean; line: number }
-  | { kind: 'file'; name: string; mode: 'create' | 'append'; owner?: string | undefined; perms?: string | undefined; expanded: boolean; expr?: string | undefined; body: string; filters: Filters; line: number }
+  | { kind: 'file'; name: string; mode: 'create' | 'append'; owner?: string | undefined; perms?: string | undefined; expanded: boolean; expr?: string | undefined; parts: Part[]; filters: Filters; line: number }
   | { kind: 'eval'; shell: string; body: string; line: number }
   | { kind: 'include'; file: string; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
@@ -28,8 +31,26 @@ export interface NodeFile {
   items: Item[];
 }
 
-const IGNORED = new Set(['description', 'copyright', 'changelog', 'si_copyright', 'rocks']);
-const FILTER_ATTRS = ['arch', 'os', 'release', 'cond'];
+const IGNORED = new Set(['description', 'copyright', 'changelog', 'log', 'si_copyright', 'rocks']);
+/** Rocks tags netroot parses but does not act on: a warning each (the compiler reports each tag once). */
+const NOT_ACTED_ON = new Set(['configure', 'screen', 'service', 'boot', 'debug', 'attributes', 'installclass', 'jumpstart']);
+const FILTER_ATTRS = ['arch', 'os', 'release', 'cond', 'phase'];
+
+/** Kickstart commands of RHEL 8/9 Anaconda (pykickstart), the names a <main> child may have. */
+export const KICKSTART_COMMANDS = new Set([
+  'authselect', 'authconfig', 'auth', 'autopart', 'autostep', 'bootloader', 'btrfs', 'cdrom', 'clearpart', 'cmdline', 'device',
+  'deviceprobe', 'driverdisk', 'eula', 'fcoe', 'firewall', 'firstboot', 'graphical', 'group', 'halt', 'harddrive', 'hmc',
+  'ignoredisk', 'iscsi', 'iscsiname', 'keyboard', 'lang', 'liveimg', 'logging', 'logvol', 'mediacheck', 'module', 'mount',
+  'network', 'nfs', 'nvdimm', 'ostreecontainer', 'ostreesetup', 'part', 'partition', 'poweroff', 'pwpolicy', 'raid', 'realm',
+  'reboot', 'repo', 'reqpart', 'rescue', 'rhsm', 'rootpw', 'selinux', 'services', 'shutdown', 'skipx', 'snapshot', 'sshkey',
+  'sshpw', 'syspurpose', 'text', 'timesource', 'timezone', 'updates', 'url', 'user', 'vnc', 'volgroup', 'xconfig', 'zerombr',
+  'zfcp', 'zipl',
+]);
+/** Commands of older kickstarts (Rocks 5-7 files use them) that RHEL 8/9 refuses: left out with a warning. */
+export const OBSOLETE_COMMANDS = new Set(['install', 'upgrade', 'interactive', 'mouse', 'langsupport', 'lilo', 'lilocheck', 'key', 'monitor', 'dmraid', 'multipath', 'method']);
+
+/** A tag netroot does not act on: collected per node file, reported once per tag by the compiler. */
+export interface Ignored { tag: string; where: string }
 
 function checkAttrs(e: XElement, allowed: string[], where: string, problems: NetrootError[]): void {
   for (const k of Object.keys(e.attrs)) {
@@ -37,14 +58,17 @@ function checkAttrs(e: XElement, allowed: string[], where: string, problems: Net
   }
   if (e.attrs['cond'] !== undefined) {
     try {
-      parseCond(e.attrs['cond']);
+      parseCond(decodeXmlText(e.attrs['cond']));
     } catch (err) {
       problems.push(new UserError('E_COND_SYNTAX', (err as Error).message, { where }));
     }
   }
 }
 
-function parts(children: XChild[], path: string, problems: NetrootError[], parentLine: number): Part[] {
+const PERMS = /^([0-7]{1,4}|[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]*)*)$/;
+const OWNER = /^[A-Za-z0-9_&;$-][A-Za-z0-9_&;$.-]*([:.][A-Za-z0-9_&;$-][A-Za-z0-9_&;$.-]*)?$/;
+
+function parts(children: XChild[], path: string, problems: NetrootError[], parentLine: number, ignored: Ignored[], inFile = false): Part[] {
   const out: Part[] = [];
   for (const c of children) {
     if (!isElement(c)) {
@@ -54,7 +78,12 @@ function parts(children: XChild[], path: string, problems: NetrootError[], paren
     const where = `${path}:${c.line}`;
     switch (c.tag) {
       case 'file': {
-        checkAttrs(c, ['name', 'mode', 'owner', 'perms', 'vars', 'expr', ...FILTER_ATTRS], where, problems);
+        if (inFile) {
+          problems.push(new UserError('E_XML_UNKNOWN_TAG', '<file> inside a <file>', { where }));
+          break;
+        }
+        // rcs: Rocks checks the file into RCS on the node; netroot writes it only.
+        checkAttrs(c, ['name', 'mode', 'owner', 'perms', 'vars', 'expr', 'rcs', ...FILTER_ATTRS], where, problems);
         const name = c.attrs['name'];
         if (!name) {
           problems.push(new UserError('E_XML_FILE_NAME', '<file> needs a name attribute', { where }));
@@ -64,9 +93,11 @@ function parts(children: XChild[], path: string, problems: NetrootError[], paren
         if (mode !== 'create' && mode !== 'append') problems.push(new UserError('E_XML_FILE_MODE', `<file mode="${mode}">: mode is create or append`, { where }));
         const vars = c.attrs['vars'] ?? 'literal';
         if (vars !== 'literal' && vars !== 'expanded') problems.push(new UserError('E_XML_FILE_VARS', `<file vars="${vars}">: vars is literal or expanded`, { where }));
-        if (c.attrs['perms'] !== undefined && !/^[0-7]{3,4}$/.test(c.attrs['perms'])) problems.push(new UserError('E_XML_FILE_PERMS', `<file perms="${c.attrs['perms']}">: octal permissions expected`, { where }));
-        if (c.attrs['owner'] !== undefined && !/^[A-Za-z0-9_&;-]+(\.[A-Za-z0-9_&;-]+)?$/.test(c.attrs['owner'])) problems.push(new UserError('E_XML_FILE_OWNER', `<file owner="${c.attrs['owner']}">: user.group expected`, { where }));
-        out.push({ kind: 'file', name, mode: mode === 'append' ? 'append' : 'create', owner: c.attrs['owner'], perms: c.attrs['perms'], expanded: vars === 'expanded', expr: c.attrs['expr'], body: textOf(c), filters: filtersOf(c.attrs), line: c.line });
+        const perms = c.attrs['perms'] === '' ? undefined : c.attrs['perms'];
+        const owner = c.attrs['owner'] === '' ? undefined : c.attrs['owner'];
+        if (perms !== undefined && !PERMS.test(perms)) problems.push(new UserError('E_XML_FILE_PERMS', `<file perms="${perms}">: a chmod mode expected (octal like 0644 or symbolic like u+rwx,g-w)`, { where }));
+        if (owner !== undefined && !OWNER.test(owner)) problems.push(new UserError('E_XML_FILE_OWNER', `<file owner="${owner}">: user, user.group or user:group expected`, { where }));
+        out.push({ kind: 'file', name, mode: mode === 'append' ? 'append' : 'create', owner, perms, expanded: vars === 'expanded', expr: c.attrs['expr'], parts: parts(c.children, path, problems, c.line, ignored, true), filters: filtersOf(c.attrs), line: c.line });
         break;
       }
       case 'eval':
@@ -84,14 +115,15 @@ function parts(children: XChild[], path: string, problems: NetrootError[], paren
         else out.push({ kind: 'var', name: c.attrs['name'], val: c.attrs['val'], ref: c.attrs['ref'], line: c.line });
         break;
       default:
-        problems.push(new UserError('E_XML_UNKNOWN_TAG', `unknown tag <${c.tag}> inside a script`, { where }));
+        if (NOT_ACTED_ON.has(c.tag)) ignored.push({ tag: c.tag, where });
+        else problems.push(new UserError('E_XML_UNKNOWN_TAG', `unknown tag <${c.tag}> inside ${inFile ? 'a <file>' : 'a script'}`, { where }));
     }
   }
   return out;
 }
 
 /** Builds the node model; every problem found is pushed, so `check` can report all at once. */
-export function nodeFromXml(name: string, path: string, root: XElement, problems: NetrootError[]): NodeFile {
+export function nodeFromXml(name: string, path: string, root: XElement, problems: NetrootError[], ignored: Ignored[] = []): NodeFile {
   if (root.tag !== 'kickstart') problems.push(new UserError('E_XML_ROOT', `the root element must be <kickstart>, not <${root.tag}>`, { where: `${path}:${root.line}` }));
   const items: Item[] = [];
   for (const c of root.children) {
@@ -101,18 +133,29 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
     }
     const where = `${path}:${c.line}`;
     if (IGNORED.has(c.tag)) continue;
+    if (NOT_ACTED_ON.has(c.tag)) {
+      ignored.push({ tag: c.tag, where });
+      continue;
+    }
     switch (c.tag) {
       case 'package': {
         checkAttrs(c, ['type', 'disable', 'enable', ...FILTER_ATTRS], where, problems);
         const pkg = textOf(c).trim();
-        if (!/^[A-Za-z0-9_+.@&;*-][A-Za-z0-9_+.&;*: -]*$/.test(pkg)) problems.push(new UserError('E_XML_PACKAGE', `<package> has no valid package name: ${JSON.stringify(pkg)}`, { where }));
+        // A package, a group (@core, or a meta package's name: "Mail/WWW/News Tools"), an environment
+        // (@^name, or ^name as a meta package), each optionally with a group option.
+        if (!/^(@\^?|\^)?[A-Za-z0-9_+.&;*-][A-Za-z0-9_+.&;*:/() -]*?( --(nodefaults|optional))?$/.test(pkg)) problems.push(new UserError('E_XML_PACKAGE', `<package> has no valid package name: ${JSON.stringify(pkg)}`, { where }));
         items.push({ kind: 'package', name: pkg, meta: c.attrs['type'] === 'meta', disable: c.attrs['disable'] !== undefined && c.attrs['disable'] !== 'false', filters: filtersOf(c.attrs), line: c.line });
         break;
       }
       case 'pre':
       case 'post':
-        checkAttrs(c, ['interpreter', 'arg', ...FILTER_ATTRS], where, problems);
-        items.push({ kind: 'script', section: c.tag, interpreter: c.attrs['interpreter'], arg: c.attrs['arg'], filters: filtersOf(c.attrs), parts: parts(c.children, path, problems, c.line), line: c.line });
+        checkAttrs(c, ['interpreter', 'arg', 'chroot', ...FILTER_ATTRS], where, problems);
+        {
+          // chroot="no" (Rocks): the script runs outside the installed system, kickstart's --nochroot.
+          const noChroot = c.attrs['chroot'] !== undefined && ['no', 'false', 'off', 'n', '0'].includes(c.attrs['chroot'].toLowerCase());
+          const arg = noChroot && !(c.attrs['arg'] ?? '').includes('--nochroot') ? [c.attrs['arg'], '--nochroot'].filter(Boolean).join(' ') : c.attrs['arg'];
+          items.push({ kind: 'script', section: c.tag, interpreter: c.attrs['interpreter'], arg, filters: filtersOf(c.attrs), parts: parts(c.children, path, problems, c.line, ignored), line: c.line });
+        }
         break;
       case 'main':
         checkAttrs(c, FILTER_ATTRS, where, problems);
@@ -123,9 +166,16 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
           }
           const mw = `${path}:${m.line}`;
           checkAttrs(m, FILTER_ATTRS, mw, problems);
-          if (!/^[a-z][a-z0-9_-]*$/.test(m.tag)) problems.push(new UserError('E_XML_MAIN', `<${m.tag}> is not a kickstart command`, { where: mw }));
+          if (OBSOLETE_COMMANDS.has(m.tag)) {
+            ignored.push({ tag: `main/${m.tag}`, where: mw });
+            continue;
+          }
+          if (!KICKSTART_COMMANDS.has(m.tag)) {
+            problems.push(new UserError('E_XML_MAIN', `<main><${m.tag}>: not a kickstart command of RHEL 8/9 Anaconda`, { where: mw }));
+            continue;
+          }
           // A <main> filter applies to every command in it, AND-ed with the command's own.
-          items.push({ kind: 'main', command: m.tag, parts: parts(m.children, path, problems, m.line), filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
+          items.push({ kind: 'main', command: m.tag, parts: parts(m.children, path, problems, m.line, ignored), filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
         }
         break;
       case 'var':

@@ -37,11 +37,13 @@ function heredocDelimiter(body: string): string {
   return d;
 }
 
-function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, string>, where: string): string {
+function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, string>, where: string, path: string, opts: RenderOptions): string {
   const name = expandEntities(p.name, attrs, where);
   if (!name.startsWith('/') || name.includes('\0') || name.includes('\n')) throw new UserError('E_XML_FILE_NAME', `<file name="${name}">: an absolute path is expected`, { where });
   // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
-  const body = expandEntities(p.body, attrs, where).replace(/^\n/, '');
+  // The body is everything inside the tag: text (entities expanded), CDATA as is, and the output of
+  // a nested <eval> or <include>.
+  const body = renderParts(p.parts, attrs, path, opts).replace(/^\n/, '');
   const lines: string[] = [`mkdir -p "$(dirname ${shq(name)})"`];
   const redirect = p.mode === 'append' ? '>>' : '>';
   if (p.expr !== undefined) lines.push(`${expandEntities(p.expr, attrs, where)} ${redirect} ${shq(name)}`);
@@ -51,7 +53,11 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
     lines.push(`cat ${redirect} ${shq(name)} << ${p.expanded ? d : `'${d}'`}`, body.endsWith('\n') ? body.slice(0, -1) : body, d);
   }
   if (p.perms) lines.push(`chmod ${p.perms} ${shq(name)}`);
-  if (p.owner) lines.push(`chown ${shq(expandEntities(p.owner, attrs, where).replace('.', ':'))} ${shq(name)}`);
+  if (p.owner) {
+    // Rocks writes user.group; chown wants user:group (user:group is kept as written).
+    const owner = expandEntities(p.owner, attrs, where);
+    lines.push(`chown ${shq(owner.includes(':') ? owner : owner.replace('.', ':'))} ${shq(name)}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -70,7 +76,7 @@ function renderParts(parts: Part[], attrs: Record<string, string>, path: string,
         out += p.raw ? p.text : expandEntities(p.text, attrs, where);
         break;
       case 'file':
-        if (passes(p.filters, attrs)) out += fileShell(p, attrs, where);
+        if (passes(p.filters, attrs)) out += fileShell(p, attrs, where, path, opts);
         break;
       case 'var':
         setVar(p, attrs, where);

@@ -51,22 +51,55 @@ test('a cycle in <order> is an error that names the cycle', () => {
   rmSync(dir, { recursive: true });
 });
 
-test('graph check reports every problem of a broken graph at once', () => {
+test('graph check reports every problem of a broken graph at once; a broken file blocks only the appliances that reach it', () => {
   const { dir, compiler } = tree({
-    ...roles(['root', 'a', 'b']),
+    ...roles(['root', 'a', 'b', 'other']),
     'roles/r/broken.xml': '<kickstart>\n<post>\n</kickstart>',
     'roles/r/weird.xml': node('<frobnicate/>\n<package cond="a ==">x</package>'),
     'graphs/g/g.xml': graph(`<edge from="root" to="ghost"/>
       <edge from="a" to="b" cond="((("/>
-      <order head="a" tail="b"/>
-      <order head="b" tail="a"/>
+      <edge from="other" to="weird"/>
       <order head="nobody" tail="a"/>`),
   });
   const problems = compiler.check();
   const codes = problems.map((p) => p.code).sort();
-  assert.deepEqual(codes, ['E_COND_SYNTAX', 'E_COND_SYNTAX', 'E_GRAPH_CYCLE', 'E_GRAPH_UNKNOWN_NODE', 'E_GRAPH_UNKNOWN_NODE', 'E_XML_MALFORMED', 'E_XML_UNKNOWN_TAG']);
+  // Errors whatever reaches them: the graph's bad cond, the malformed file, the bad tag and cond.
+  assert.deepEqual(codes, ['E_COND_SYNTAX', 'E_COND_SYNTAX', 'E_XML_MALFORMED', 'E_XML_UNKNOWN_TAG']);
   for (const p of problems) assert.match(p.message, /\.xml:\d+: /, p.message);
-  assert.throws(() => compiler.render('root', A), (e: Error & { problems?: unknown[] }) => e.problems?.length === problems.length);
+  const r = compiler.report([{ name: 'one', rootNode: 'root' }, { name: 'two', rootNode: 'other' }, { name: 'three', rootNode: 'a' }]);
+  assert.deepEqual(r.global.map((p) => p.code), ['E_COND_SYNTAX'], 'a bad cond in the graph breaks every appliance');
+  assert.deepEqual(r.appliances.get('one')!.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE'], 'root reaches ghost, which has no file');
+  assert.match(r.appliances.get('one')![0]!.message, /g\.xml:3: edge root → ghost/);
+  assert.deepEqual(r.appliances.get('two')!.map((p) => p.code).sort(), ['E_COND_SYNTAX', 'E_XML_UNKNOWN_TAG'], 'other reaches weird.xml');
+  assert.deepEqual(r.appliances.get('three'), []);
+  assert.deepEqual(r.unreached.map((p) => p.code), ['E_XML_MALFORMED'], 'broken.xml is reached by no appliance');
+  assert.deepEqual(r.warnings.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE'], 'an order naming a node without a file is a warning');
+  // The graph's bad cond is global: every render fails with it (and the appliance's own problems).
+  assert.throws(() => compiler.render('root', A), (e: Error & { problems?: unknown[] }) => e.problems?.length === 1);
+  rmSync(dir, { recursive: true });
+});
+
+test('a broken node file or a missing one blocks only the appliances whose traversal reaches it', () => {
+  const { dir, compiler } = tree({
+    ...roles(['compute', 'nas', 'common', 'gpu']),
+    'roles/r/broken.xml': '<kickstart>\n<post>\n</kickstart>',
+    'roles/r/typo.xml': node('<main><reboott/></main>'),
+    'graphs/g/g.xml': graph(`<edge from="compute"><to>common</to><to cond="gpu">gpu</to></edge>
+      <edge from="nas" to="common"/>
+      <edge from="nas" to="broken"/>
+      <edge from="gpu" to="ghost"/>
+      <edge from="typo-user" to="typo"/>`),
+  });
+  assert.match(compiler.render('compute', { ...A, gpu: 'no' }), /^echo common$/m, 'compute renders: broken.xml and ghost are not on its way');
+  assert.throws(() => compiler.render('compute', { ...A, gpu: 'yes' }), (e: Error & { problems?: Array<{ code: string; message: string }> }) => e.problems?.length === 1 && e.problems[0]!.code === 'E_GRAPH_UNKNOWN_NODE' && /gpu → ghost/.test(e.problems[0]!.message));
+  assert.throws(() => compiler.render('nas', A), (e: Error & { problems?: Array<{ code: string; message: string }> }) => e.problems?.length === 1 && e.problems[0]!.code === 'E_XML_MALFORMED' && /broken\.xml:3/.test(e.problems[0]!.message));
+  const r = compiler.report([{ name: 'compute', rootNode: 'compute' }, { name: 'nas', rootNode: 'nas' }]);
+  // graph check follows every edge (any host could have gpu=yes): compute can reach ghost.
+  assert.deepEqual(r.appliances.get('compute')!.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE']);
+  assert.deepEqual(r.appliances.get('nas')!.map((p) => p.code), ['E_XML_MALFORMED']);
+  assert.deepEqual(r.unreached.map((p) => p.code), ['E_XML_MAIN'], '<main><reboott> is an error of typo.xml, which no appliance reaches');
+  assert.match(r.unreached[0]!.message, /typo\.xml:3: <main><reboott>/);
+  assert.deepEqual(r.warnings.map((p) => p.message.replace(/^.*: edge/, 'edge')).sort(), ['edge typo-user → typo: node typo-user has no node file (roles/*/typo-user.xml); no appliance reaches it']);
   rmSync(dir, { recursive: true });
 });
 
@@ -107,17 +140,45 @@ test('order: an order naming an untraversed node neither pulls it in nor blocks 
       <order head="HEAD" tail="z"/>
       <order head="HEAD" tail="y"/>`),
   });
-  // y, z ordered after HEAD (alphabetical tie); x and root unordered → TAIL slot, alphabetical.
-  assert.deepEqual(ok.compiler.traverse('root', A), ['y', 'z', 'root', 'x']);
+  // Rocks' OrderIterator: HEAD → z, HEAD → y, then HEAD → elsewhere (a root that does not lead to
+  // HEAD); the reverse post-order puts the later children of HEAD first: elsewhere, x, y, z. x is
+  // ordered (after elsewhere, which is not traversed: the chain still binds); root → TAIL slot.
+  assert.deepEqual(ok.compiler.traverse('root', A), ['x', 'y', 'z', 'root']);
   assert.ok(!ok.compiler.traverse('root', A).includes('elsewhere'), 'an <order> never adds a node');
   rmSync(ok.dir, { recursive: true });
 });
 
-test('order: a cycle through TAIL is named too', () => {
+test('order: a cycle through TAIL is named too; TAIL before HEAD is Rocks\' order, not a cycle', () => {
   const { dir, compiler } = tree({
+    ...roles(['root', 'a']),
+    'graphs/g/g.xml': graph('<edge from="root" to="a"/>\n<order head="TAIL" tail="a"/>\n<order head="a" tail="TAIL"/>'),
+  });
+  assert.throws(() => compiler.traverse('root', A), (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /cycle: TAIL → a → TAIL/.test(e.message) && /g\.xml:\d+/.test(e.message));
+  rmSync(dir, { recursive: true });
+  // No implicit HEAD → TAIL: with TAIL → a → HEAD, Rocks walks from TAIL (the only root).
+  const ok = tree({
     ...roles(['root', 'a']),
     'graphs/g/g.xml': graph('<edge from="root" to="a"/>\n<order head="TAIL" tail="a"/>\n<order head="a" tail="HEAD"/>'),
   });
-  assert.throws(() => compiler.traverse('root', A), (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /cycle: HEAD → TAIL → a → HEAD/.test(e.message) && /g\.xml:\d+/.test(e.message));
+  assert.deepEqual(ok.compiler.traverse('root', A), ['root', 'a']);
+  rmSync(ok.dir, { recursive: true });
+});
+
+test('bad graph input: empty <to>, a cond that does not parse (entity-decoded first), unknown tags, text — all at once, each with file:line', () => {
+  const { dir, compiler } = tree({
+    ...roles(['root', 'a']),
+    'graphs/g/g.xml': graph(`<edge from="root"><to></to><to cond="a &gt;">a</to></edge>
+<edge from="root" to="a" cond="a &amp;&amp; b"/>
+<order head="root"><bogus>a</bogus></order>
+<edge from="root">stray<to>a</to></edge>
+<frobnicate/>`),
+  });
+  const got = compiler.check().map((p) => `${p.code} ${(p.where ?? '').replace(/^.*\/graphs\/g\//, '')}`).sort();
+  assert.deepEqual(got, ['E_COND_SYNTAX g.xml:3', 'E_COND_SYNTAX g.xml:4', 'E_GRAPH_EDGE g.xml:3', 'E_GRAPH_EDGE g.xml:5', 'E_GRAPH_TAG g.xml:5', 'E_GRAPH_TAG g.xml:7', 'E_GRAPH_TEXT g.xml:6']);
+  const msg = compiler.check().map((p) => p.message).join('\n');
+  assert.match(msg, /bad cond "a >": unexpected end/);
+  assert.match(msg, /bad cond "a && b": unexpected character "&"/);
+  // Graph-file problems break every appliance.
+  assert.throws(() => compiler.render('a', A), { code: 'E_PROFILE_INVALID' });
   rmSync(dir, { recursive: true });
 });
