@@ -13,6 +13,13 @@ export const DEFAULT_GLOBAL_ATTRIBUTES: Readonly<Record<string, string>> = Objec
   Kickstart_LiveImage: '',
   ntp_server: 'frontend',
   ssh_authorized_key: '',
+  /**
+   * The Rocks release whose node-file semantics netroot follows (docs/ROCKS.md): node files test
+   * `rocks_version_major` in cond= and print `&version;`. A site on another release overrides them.
+   */
+  rocks_version: '7.0',
+  rocks_version_major: '7',
+  version: '7.0',
   os: 'linux',
   release: '9',
   arch: 'x86_64',

@@ -3,7 +3,7 @@
 //   < A (appliance) < H (host) < I (intrinsic facts of the host: hostname, rack, rank, ...).
 // Intrinsic facts win: an attribute can never rename a host or move its address.
 import type { Repos, Host, Appliance } from './types.js';
-import { netmaskOf } from '../net/address.js';
+import { formatIPv4, netmaskOf, parseCidr } from '../net/address.js';
 
 export type AttributeSource = 'D' | 'C' | 'G' | 'O' | 'A' | 'H' | 'I';
 export interface ResolvedAttribute {
@@ -20,8 +20,17 @@ export interface FrontendFacts {
   iscsiPort: number;
 }
 
+/**
+ * Derived from the frontend's configuration (source C). Only facts netroot makes true: the Rocks
+ * names of services netroot does not run (DNS, NTP, syslog, the public side) stay unset, so a
+ * node file that uses one fails naming it instead of pointing nodes at nothing.
+ */
 export function configAttributes(f: FrontendFacts): Record<string, string> {
+  const net = parseCidr(f.privateNetwork);
   return {
+    // Rocks' node files build URLs as http://&Kickstart_PrivateKickstartHost;/...: host[:port].
+    Kickstart_PrivateKickstartHost: f.httpPort === 80 ? f.frontendAddress : `${f.frontendAddress}:${f.httpPort}`,
+    ...(net ? { Kickstart_PrivateBroadcast: formatIPv4((net.network | ~net.mask) >>> 0) } : {}),
     Kickstart_PrivateAddress: f.frontendAddress,
     Kickstart_PrivateNetwork: f.privateNetwork.split('/')[0]!,
     Kickstart_PrivateNetmask: netmaskOf(f.privateNetwork),

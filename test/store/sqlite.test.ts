@@ -182,3 +182,15 @@ test("reads never wait for another process's writer: a kickstart's lookups go on
     rmSync(dir, { recursive: true });
   }
 });
+
+test("Rocks' derived attributes: KickstartHost carries the port unless 80, Broadcast is the private network's", async () => {
+  const { configAttributes } = await import('../../src/store/index.js');
+  const base = { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 8080, iscsiPort: 3260 };
+  assert.equal(configAttributes(base)['Kickstart_PrivateKickstartHost'], '10.1.1.1:8080');
+  assert.equal(configAttributes({ ...base, httpPort: 80 })['Kickstart_PrivateKickstartHost'], '10.1.1.1');
+  assert.equal(configAttributes(base)['Kickstart_PrivateBroadcast'], '10.1.255.255');
+  assert.equal(configAttributes({ ...base, privateNetwork: '192.168.7.0/24' })['Kickstart_PrivateBroadcast'], '192.168.7.255');
+  assert.equal(configAttributes({ ...base, privateNetwork: '10.0.0.0/31' })['Kickstart_PrivateBroadcast'], '10.0.0.1');
+  // Services netroot does not run have no derived value (a node file using one fails naming it).
+  for (const name of ['Kickstart_PrivateGateway', 'Kickstart_PrivateDNSServers', 'Kickstart_PrivateNTPHost', 'Kickstart_PrivateSyslogHost']) assert.equal(configAttributes(base)[name], undefined, name);
+});
