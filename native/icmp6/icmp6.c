@@ -19,8 +19,8 @@
  *   - destinations get the interface as scope id, so the kernel picks the interface's link-local
  *     address as source (RFC 4861 section 4.2: an RA's source must be link-local).
  *
- * JS API (synchronous; errors are thrown as Error with code "E_ICMP6" and the errno name in
- * the message):
+ * JS API (synchronous; errors are thrown as Error with code "E_ICMP6" and, for a failed system
+ * call, `errno` = its name, e.g. "EAFNOSUPPORT" when the kernel has no IPv6):
  *   open(ifname, onPacket[, icmpType = 133]) -> id
  *       A socket that receives ICMPv6 type icmpType only (133: it also joins ff02::2; the tests
  *       open a 134 socket to play the node's side).
@@ -70,10 +70,21 @@ struct addon {
   unsigned char buf[MAX_DATAGRAM + 1];
 };
 
+/* Throws Error{code: "E_ICMP6", errno: "<ENAME>"}: callers branch on errno, never on the text. */
 static void throw_errno(napi_env env, const char *what, const char *ifname, int e) {
   char msg[160];
-  snprintf(msg, sizeof msg, "%s%s%s: %s (%s)", what, ifname ? " " : "", ifname ? ifname : "", strerror(e), strerrorname_np(e) ? strerrorname_np(e) : "?");
-  napi_throw_error(env, "E_ICMP6", msg);
+  const char *name = strerrorname_np(e) ? strerrorname_np(e) : "EUNKNOWN";
+  snprintf(msg, sizeof msg, "%s%s%s: %s (%s)", what, ifname ? " " : "", ifname ? ifname : "", strerror(e), name);
+  napi_value code, text, err, en;
+  if (napi_create_string_utf8(env, "E_ICMP6", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text) != napi_ok ||
+      napi_create_error(env, code, text, &err) != napi_ok) {
+    napi_throw_error(env, "E_ICMP6", msg);
+    return;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &en);
+  napi_set_named_property(env, err, "errno", en);
+  napi_throw(env, err);
 }
 
 static addon_t *get_addon(napi_env env) {

@@ -208,15 +208,16 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
         // stops first.
         if (d.routerAdvertisement) {
           const responder = new RaResponder({ interfaces: [...d.interfaces], maxPerSourcePerMinute: d.raMaxPerSourcePerMinute, maxPerSecond: d.raMaxPerSecond, logger: logger.child({ svc: 'ra' }), ...(deps.icmp6 ? { io: deps.icmp6 } : {}) });
-          responder.start();
-          ra = responder;
-          opened.push({
-            name: 'ra',
-            stop: async () => {
-              await responder.stop();
-              ra = undefined;
-            },
-          });
+          if (responder.start()) {
+            ra = responder;
+            opened.push({
+              name: 'ra',
+              stop: async () => {
+                await responder.stop();
+                ra = undefined;
+              },
+            });
+          }
         }
       }
     }),

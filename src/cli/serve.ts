@@ -41,6 +41,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   ];
   ctx.io.out(`netroot: serving ${c.stateDir} — ${parts.join(', ')}\n`);
   const off = offServices(c);
+  if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser()) off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
   await untilStopSignal();
   await frontend.stop();

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { packageDir } from '../config/index.js';
 import { NetrootError } from '../errors.js';
 
-/** The I/O a router-advertisement responder needs; the native addon, or a fake in tests. */
+/**
+ * The I/O a router-advertisement responder needs; the native addon, or a fake in tests. Errors are
+ * thrown with code E_ICMP6 and, for a failed system call, `errno` (its name, e.g. EAFNOSUPPORT).
+ */
 export interface Icmp6Io {
   /**
    * Opens a socket on one interface that receives ICMPv6 type icmpType only (default 133, Router

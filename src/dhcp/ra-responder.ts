@@ -121,8 +121,13 @@ export class RaResponder {
     this.overall = new WindowLimiter(o.maxPerSecond, 1000, 1, this.now);
   }
 
-  /** Opens one socket per interface; if any fails, closes those opened and throws. */
-  start(): void {
+  /**
+   * Opens one socket per interface; if any fails, closes those opened and throws. Returns false
+   * (and runs nothing) when the kernel has no IPv6 at all (booted with ipv6.disable=1): then no
+   * node can be slowed by IPv6 router discovery from this frontend's side either way. An interface
+   * with IPv6 disabled opens fine; its sends fail and are counted (one warning).
+   */
+  start(): boolean {
     if (this.io) throw new NetrootError('E_RA_STARTED', 'the router-advertisement responder is already running');
     const io = this.o.io ?? nativeIcmp6();
     this.io = io;
@@ -133,9 +138,14 @@ export class RaResponder {
       }
     } catch (e) {
       this.closeAll();
+      if ((e as { errno?: unknown }).errno === 'EAFNOSUPPORT') {
+        this.log.warn('router advertisements off: this kernel has no IPv6', { interfaces: this.o.interfaces });
+        return false;
+      }
       throw new NetrootError('E_RA_SOCKET', `router advertisements: ${(e as Error).message} (set dhcp.routerAdvertisement=false to run without)`, { user: true, cause: e });
     }
     this.log.info('router advertisements on', { interfaces: this.o.interfaces });
+    return true;
   }
 
   async stop(): Promise<void> {

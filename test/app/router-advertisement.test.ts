@@ -15,11 +15,12 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root (SO_BINDTODEVICE)' : false;
 
-function fakeIo(log: string[], fail: boolean): Icmp6Io {
+function fakeIo(log: string[], fail: boolean | 'no-ipv6'): Icmp6Io {
   let n = 0;
   return {
     open: (ifname) => {
-      if (fail) throw new Error(`join ff02::2 on ${ifname}: No such device (ENODEV)`);
+      if (fail === 'no-ipv6') throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), { code: 'E_ICMP6', errno: 'EAFNOSUPPORT' });
+      if (fail) throw Object.assign(new Error(`join ff02::2 on ${ifname}: No such device (ENODEV)`), { code: 'E_ICMP6', errno: 'ENODEV' });
       log.push(`open ${ifname}`);
       return n++;
     },
@@ -96,6 +97,18 @@ test('a responder that cannot open its socket fails start() and unwinds DHCP and
     await assert.rejects(f.start(), (e: unknown) => (e as { code?: string }).code === 'E_RA_SOCKET' && /lo.*dhcp\.routerAdvertisement=false/.test((e as Error).message));
     assert.equal(f.routerAdvertiser(), undefined);
     assert.ok(await portIsFree(port), 'HTTP closed by the failed start');
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a kernel without IPv6: the frontend starts without the responder', { skip }, async () => {
+  const dir = tempStateDir('nrt-ra-app-');
+  const f = createFrontend(config(dir), { logger: silentLogger, icmp6: fakeIo([], 'no-ipv6') });
+  try {
+    await f.start();
+    assert.equal(f.routerAdvertiser(), undefined);
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true, force: true });

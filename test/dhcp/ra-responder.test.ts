@@ -171,6 +171,16 @@ test('start() that fails on one interface closes the sockets it opened and throw
   assert.deepEqual([...io.sockets.values()].map((s) => [s.ifname, s.closed]), [['br0', true]]);
 });
 
+test('a kernel without IPv6 (EAFNOSUPPORT) is not an error: start() returns false and runs nothing', () => {
+  const io = new FakeIo();
+  io.open = () => {
+    throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), { code: 'E_ICMP6', errno: 'EAFNOSUPPORT' });
+  };
+  const r = new RaResponder({ interfaces: ['br0'], maxPerSourcePerMinute: 10, maxPerSecond: 100, io });
+  assert.equal(r.start(), false);
+  assert.equal(r.start(), false, 'and can be asked again');
+});
+
 test('stop() closes every socket and drops pending answers', async () => {
   const io = new FakeIo();
   const r = new RaResponder({ interfaces: ['br0', 'br1'], maxPerSourcePerMinute: 10, maxPerSecond: 100, io, answerDelayMs: () => 20 });
