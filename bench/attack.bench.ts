@@ -72,7 +72,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench:attack needs root (network namespaces, DHCP and TFTP ports)');
   process.exit(2);
 }
-for (const n of ['bindtodevice', 'tftpio']) {
+for (const n of ['bindtodevice', 'tftpio', 'icmp6']) {
   if (!existsSync(`native/${n}/build/Release/${n}.node`)) {
     console.error(`bench:attack needs native/${n} built: npm run build:native`);
     process.exit(2);

@@ -23,7 +23,7 @@ import { loadPluginsFrom, type Plugin } from '../discovery/plugin.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
 import { ensureApiToken } from './api-token.js';
 import { join } from 'node:path';
-import { DhcpServer } from '../dhcp/index.js';
+import { DhcpServer, RaResponder, type Icmp6Io } from '../dhcp/index.js';
 import { dhcpDecider } from './dhcp-decider.js';
 import { netmaskOf } from '../net/address.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
@@ -37,6 +37,8 @@ import { tftpResolver } from './tftp-resolver.js';
 export interface FrontendDeps {
   store?: Store;
   logger?: Logger;
+  /** Raw ICMPv6 I/O for the router-advertisement responder (tests); default native/icmp6. */
+  icmp6?: Icmp6Io;
 }
 
 export interface Frontend {
@@ -55,6 +57,8 @@ export interface Frontend {
   httpPort(): number;
   /** The TFTP server once started (tftp.enabled), for its port and metrics. */
   tftp(): TftpServer | undefined;
+  /** The router-advertisement responder once started (dhcp.routerAdvertisement with DHCP on). */
+  routerAdvertiser(): RaResponder | undefined;
 }
 
 function listen(server: Server, port: number, host: string, what: string): Promise<void> {
@@ -93,6 +97,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   let server: Server | undefined;
   let dhcp: DhcpServer | undefined;
   let tftp: TftpServer | undefined;
+  let ra: RaResponder | undefined;
   // What start() opened, in order. stop() and a failed start() close it in reverse (DESIGN: every
   // service start() opens registers its own stop; a failed start unwinds and the process exits
   // non-zero — an iSCSI portal left listening would keep a failed `netroot serve` alive forever).
@@ -119,6 +124,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       server = undefined;
       tftp = undefined;
       dhcp = undefined;
+      ra = undefined;
       throw e;
     }
   };
@@ -197,6 +203,22 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
             dhcp = undefined;
           },
         });
+        // Issue #23: answer IPv6 router solicitations on the same interfaces, so iPXE's IPv6
+        // configurator ends at once instead of holding every boot for ~16 s. After DHCP, so it
+        // stops first.
+        if (d.routerAdvertisement) {
+          const responder = new RaResponder({ interfaces: [...d.interfaces], maxPerSourcePerMinute: d.raMaxPerSourcePerMinute, maxPerSecond: d.raMaxPerSecond, logger: logger.child({ svc: 'ra' }), ...(deps.icmp6 ? { io: deps.icmp6 } : {}) });
+          if (responder.start()) {
+            ra = responder;
+            opened.push({
+              name: 'ra',
+              stop: async () => {
+                await responder.stop();
+                ra = undefined;
+              },
+            });
+          }
+        }
       }
     }),
     async stop() {
@@ -205,6 +227,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       if (failed !== undefined) throw failed;
     },
     tftp: () => tftp,
+    routerAdvertiser: () => ra,
     httpPort() {
       return (server?.address() as AddressInfo | null)?.port ?? config.http.port;
     },

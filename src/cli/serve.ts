@@ -10,6 +10,7 @@ export const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key
 export function offServices(c: CliContext['config']): string[] {
   const off: string[] = [];
   if (c.dhcp.interfaces.length === 0) off.push('dhcp: dhcp.interfaces is empty (name the provisioning interface, e.g. --set dhcp.interfaces=eth1); until then no machine boots and insert-ethers sees none');
+  else if (!c.dhcp.routerAdvertisement) off.push('ra: dhcp.routerAdvertisement is false (iPXE waits ~16 s for IPv6 router advertisements on every boot)');
   if (!c.tftp.enabled) off.push('tftp: tftp.enabled is false (PXE ROMs cannot load iPXE from this frontend)');
   if (!c.iscsi.enabled) off.push('iscsi: iscsi.enabled is false');
   else if (!c.storage.local) off.push(`iscsi: storage.local is false (volumes live on ${c.storage.nodes.length} storage node(s))`);
@@ -36,9 +37,11 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
     ...(frontend.storage.target ? [`iscsi on ${c.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),
     ...(c.storage.local && c.iscsi.enabled && c.storage.backend !== 'embedded' ? [`iscsi by ${c.storage.backend} on port ${c.iscsi.port}`] : []),
     ...(c.dhcp.interfaces.length > 0 ? [`dhcp on ${c.dhcp.interfaces.join(' ')}`] : []),
+    ...(frontend.routerAdvertiser() ? [`router advertisements on ${c.dhcp.interfaces.join(' ')}`] : []),
   ];
   ctx.io.out(`netroot: serving ${c.stateDir} — ${parts.join(', ')}\n`);
   const off = offServices(c);
+  if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser()) off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
   await untilStopSignal();
   await frontend.stop();

@@ -138,6 +138,17 @@ export const configSchema = z
         poolStart: z.union([ipv4, z.literal('')]).default(''),
         poolEnd: z.union([ipv4, z.literal('')]).default(''),
         poolLeaseSeconds: z.number().int().min(60).default(600),
+        /**
+         * Answer IPv6 Router Solicitations on dhcp.interfaces with an RA that gives nothing (router
+         * lifetime 0, no prefix, no DHCPv6): iPXE's IPv6 configuration then ends at once instead of
+         * soliciting for ~16 s on every boot (src/dhcp/ra-responder.ts). Turn it off when an IPv6
+         * router on the provisioning network must configure the firmware.
+         */
+        routerAdvertisement: z.boolean().default(true),
+        /** Router advertisements to one source address per minute (a booting node needs one or two). */
+        raMaxPerSourcePerMinute: z.number().int().min(1).max(600).default(10),
+        /** Router advertisements per second over all sources. */
+        raMaxPerSecond: z.number().int().min(1).max(100_000).default(100),
       })
       .strict()
       .prefault({}),
