@@ -155,6 +155,11 @@ export class TftpServer {
     return this.socket?.address().port ?? this.o.port;
   }
 
+  /** Whether the listening socket is open (between start() and stop()). */
+  get listening(): boolean {
+    return this.socket !== undefined;
+  }
+
   async stop(): Promise<void> {
     for (const [key, t] of [...this.transfers]) {
       t.end(false);
