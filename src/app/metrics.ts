@@ -90,7 +90,7 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
       labelNames: ['result'],
       read: () => m().flatMap((x) => [[{ result: 'completed' }, x.completed], [{ result: 'aborted' }, x.aborted]] as const),
     });
-    gaugeFrom(registry, { name: 'netroot_tftp_transfers_active', help: 'Transfers running.', read: () => m().map((x) => [{}, x.active] as const) });
+    gaugeFrom(registry, { name: 'netroot_tftp_transfers_active', help: 'TFTP transfers running.', read: () => m().map((x) => [{}, x.active] as const) });
     counter('netroot_tftp_transferred_bytes_total', 'File bytes clients acknowledged, added when each transfer ends (the whole file when it completed).', (x) => x.bytesAcked);
     counter('netroot_tftp_timeouts_total', 'Retransmission timeouts.', (x) => x.timeouts);
     counter('netroot_tftp_retransmits_total', 'Windows sent again (after a timeout or a partial-window ACK).', (x) => x.retransmits);
@@ -129,8 +129,8 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
     counter('netroot_iscsi_written_bytes_total', 'SCSI data written by initiators (write commands that succeeded).', () => x.dataOutBytes);
     counter('netroot_iscsi_received_bytes_total', 'Bytes received on iSCSI connections (PDUs with headers).', () => x.bytesIn);
     counter('netroot_iscsi_sent_bytes_total', 'Bytes sent on iSCSI connections (PDUs with headers).', () => x.bytesOut);
-    counter('netroot_iscsi_pdus_received_total', 'PDUs received.', () => x.pdusIn);
-    counter('netroot_iscsi_pdus_sent_total', 'PDUs sent.', () => x.pdusOut);
+    counter('netroot_iscsi_pdus_received_total', 'iSCSI PDUs received from initiators.', () => x.pdusIn);
+    counter('netroot_iscsi_pdus_sent_total', 'iSCSI PDUs sent to initiators.', () => x.pdusOut);
     counter('netroot_iscsi_commands_total', 'SCSI commands received.', () => x.commands);
     counter('netroot_iscsi_task_management_requests_total', 'Task management requests (abort, LUN reset...).', () => x.tmfs);
     counter('netroot_iscsi_rejects_total', 'Reject PDUs sent.', () => x.rejects);

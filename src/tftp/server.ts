@@ -134,6 +134,7 @@ export class TftpServer {
     if (this.transfers.get(key) !== entry) return;
     this.transfers.delete(key);
     this.slots.remove(address);
+    this.metrics.active = this.transfers.size; // a placeholder released after a transfer ended left it stale
   }
 
   async start(): Promise<void> {
