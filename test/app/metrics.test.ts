@@ -116,6 +116,9 @@ async function startAll(): Promise<Fe> {
     },
   });
   mkdirSync(config.tftp.root, { recursive: true });
+  // A site plugin whose `changed` hook fails: its failures are counted by plugin and hook.
+  mkdirSync(join(dir, 'plugins'), { recursive: true });
+  writeFileSync(join(dir, 'plugins', '95-flaky.mjs'), "export default { name: '95-flaky', async changed() { throw new Error('site system down'); } };\n");
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();
   return {
@@ -151,7 +154,11 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
     assert.equal(first.get('netroot_http_request_duration_seconds')!.type, 'histogram');
     for (const s of ['http', 'iscsi', 'tftp', 'dhcp']) assert.equal(v(first, 'netroot_service_listening', { service: s }), 1, s);
 
-    // DHCP: two DISCOVERs from MACs the database does not know, one datagram that does not decode.
+    // DHCP: two DISCOVERs from MACs the database does not know, one datagram that does not decode,
+    // while an insert-ethers session for one machine is open (the first MAC becomes compute-0-0).
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${readApiToken(f.config)!}` };
+    const session = await http('/api/v1/discoveries/sessions', { method: 'POST', headers: auth, body: JSON.stringify({ options: { appliance: 'compute' }, count: 1 }) });
+    assert.equal(session.status, 201, await session.clone().text());
     const dhcpPort = f.config.dhcp.port;
     await udpSend(BIOS_DISCOVER, dhcpPort);
     await udpSend(UEFI_RELAYED_DISCOVER, dhcpPort);
@@ -167,14 +174,16 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
     // HTTP: two /healthz, a host added through the REST API (a diskless node: the iSCSI plugin
     // gives it a volume, a target and CHAP), a scanner's twenty made-up paths (one label).
     for (let i = 0; i < 2; i++) assert.equal((await http('/healthz')).status, 200);
-    const auth = { 'content-type': 'application/json', authorization: `Bearer ${readApiToken(f.config)!}` };
-    const added = await http('/api/v1/hosts', { method: 'POST', headers: auth, body: JSON.stringify({ name: 'compute-0-0', mac: '52:54:00:bb:00:01', ip: '127.0.0.2', appliance: 'compute-diskless' }) });
+    const added = await http('/api/v1/hosts', { method: 'POST', headers: auth, body: JSON.stringify({ name: 'compute-1-0', mac: '52:54:00:bb:00:01', ip: '127.0.0.2', appliance: 'compute-diskless' }) });
     assert.equal(added.status, 201, await added.clone().text());
     for (let i = 0; i < 20; i++) assert.equal((await http(`/scan/${i}/wp-login.php?x=${i}`)).status, 404);
     assert.equal((await http('/api/v1/hosts/nobody')).status, 404);
+    // A change the flaky plugin fails on: the change stays, the failure is reported and counted.
+    const changed = await http('/api/v1/hosts/compute-1-0', { method: 'PATCH', headers: auth, body: JSON.stringify({ attributes: { rack_label: 'r1' } }) });
+    assert.notEqual(changed.status, 200, 'the plugin failure is reported');
 
     // iSCSI: the node's login with its CHAP secret, a 4 KiB write and read; a login with a wrong secret.
-    const a = Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' })).map((x) => [x.name, x.value]));
+    const a = Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: 'compute-1-0' })).map((x) => [x.name, x.value]));
     const iscsiPort = f.storage.iscsiPort();
     const ini = await TestInitiator.connect(iscsiPort, '127.0.0.1', '127.0.0.2');
     try {
@@ -193,7 +202,7 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
         bad.close();
       }
 
-      const m = await scrapeUntil(port, (x) => v(x, 'netroot_dhcp_unknown_discovers_total') === 2 && v(x, 'netroot_tftp_transfers_total', { result: 'completed' }) === 1 && v(x, 'netroot_iscsi_logins_total', { result: 'failure' }) === 1, 'the DHCP, TFTP and iSCSI counts');
+      const m = await scrapeUntil(port, (x) => v(x, 'netroot_dhcp_unknown_discovers_total') === 2 && v(x, 'netroot_discovery_events_total', { event: 'added' }) === 1 && v(x, 'netroot_tftp_transfers_total', { result: 'completed' }) === 1 && v(x, 'netroot_iscsi_logins_total', { result: 'failure' }) === 1, 'the DHCP, TFTP and iSCSI counts');
       // DHCP, by message type; the malformed datagram is dropped and counted.
       assert.equal(v(m, 'netroot_dhcp_packets_received_total'), 3, 'netroot_dhcp_packets_received_total');
       assert.equal(v(m, 'netroot_dhcp_messages_received_total', { type: 'discover' }), 2, 'netroot_dhcp_messages_received_total, { type: discover }');
@@ -201,7 +210,8 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       assert.equal(v(m, 'netroot_dhcp_messages_sent_total', { type: 'offer' }), 0, 'unknown machines get no offer (no pool)');
       assert.equal(v(m, 'netroot_dhcp_packets_dropped_total', { reason: 'malformed' }), 1, 'netroot_dhcp_packets_dropped_total, { reason: malformed }');
       assert.equal(v(m, 'netroot_discovery_events_total', { event: 'discovered' }), 2, 'netroot_discovery_events_total, { event: discovered }');
-      assert.equal(v(m, 'netroot_discovery_events_total', { event: 'added' }), 0, 'netroot_discovery_events_total, { event: added }');
+      assert.equal(v(m, 'netroot_discovery_events_total', { event: 'added' }), 1, 'insert-ethers added the first machine');
+      assert.equal(v(m, 'netroot_discovery_events_total', { event: 'failed' }), 0);
       // TFTP.
       assert.equal(v(m, 'netroot_tftp_requests_total', { result: 'started' }), 1, 'netroot_tftp_requests_total, { result: started }');
       assert.equal(v(m, 'netroot_tftp_requests_total', { result: 'not_found' }), 1, 'netroot_tftp_requests_total, { result: not_found }');
@@ -229,7 +239,8 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       assert.equal(v(m, 'netroot_iscsi_read_bytes_total'), 4096, 'netroot_iscsi_read_bytes_total');
       assert.equal(v(m, 'netroot_iscsi_commands_total'), 2, 'netroot_iscsi_commands_total');
       assert.ok(v(m, 'netroot_iscsi_received_bytes_total')! > 4096);
-      assert.equal(m.get('netroot_discovery_plugin_failures_total')!.samples.length, 0);
+      assert.deepEqual(m.get('netroot_discovery_plugin_failures_total')!.samples, [{ name: 'netroot_discovery_plugin_failures_total', labels: { plugin: '95-flaky', hook: 'changed' }, value: 1 }]);
+      assert.equal(v(m, 'netroot_http_requests_total', { method: 'PATCH', route: '/api/v1/hosts/:name', status: String(changed.status) }), 1);
     } finally {
       ini.close();
     }
