@@ -33,6 +33,8 @@ import { reconcileStorage } from '../discovery/plugins/iscsi-allocation.js';
 import { storageRoutes } from '../http/storage-routes.js';
 import { TftpServer } from '../tftp/index.js';
 import { tftpResolver } from './tftp-resolver.js';
+import { Registry } from 'prom-client';
+import { registerServiceMetrics, readiness } from './metrics.js';
 
 export interface FrontendDeps {
   store?: Store;
@@ -102,6 +104,15 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   // service start() opens registers its own stop; a failed start unwinds and the process exits
   // non-zero — an iSCSI portal left listening would keep a failed `netroot serve` alive forever).
   const opened: Array<{ name: string; stop: () => Promise<void> }> = [];
+  // /metrics and /readyz (issue #15): one registry per frontend; each enabled service and whether it listens.
+  const registry = new Registry();
+  const listening = (): Record<string, boolean> => ({
+    http: server?.listening ?? false,
+    ...(storage.target ? { iscsi: storage.target.listening } : {}),
+    ...(config.tftp.enabled ? { tftp: tftp?.listening ?? false } : {}),
+    ...(config.dhcp.interfaces.length > 0 ? { dhcp: opened.some((o) => o.name === 'dhcp') } : {}),
+  });
+  registerServiceMetrics(registry, { listening, hub, hosts: engine, iscsi: storage.target, ...(config.tftp.enabled ? { tftp: () => tftp } : {}), ...(config.dhcp.interfaces.length > 0 ? { dhcp: () => dhcp } : {}) });
   /** Stops everything opened, newest first; every stop runs even if one fails; the first error is returned. */
   const closeOpened = async (): Promise<unknown> => {
     let first: unknown;
@@ -140,6 +151,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds, limits: config.http,
         routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc, config.http)],
+        registry, readiness: () => readiness(listening, store),
       });
       return http;
     },

@@ -76,8 +76,36 @@ export interface RemovedHost {
 
 export type Actor = 'cli' | 'api' | 'insert-ethers';
 
+/** Failures of one plugin hook (or its time-outs), counted for /metrics. */
+export interface PluginFailureCount {
+  plugin: string;
+  hook: 'added' | 'removed' | 'changed' | 'update' | 'done';
+  count: number;
+}
+
 export class HostService {
   protected readonly ctx: PluginContext;
+  private readonly failures = new Map<string, PluginFailureCount>();
+
+  /** Plugin hooks that failed or timed out since start, by plugin and hook (names come from plugin files: bounded). */
+  pluginFailures(): PluginFailureCount[] {
+    return [...this.failures.values()].map((f) => ({ ...f }));
+  }
+
+  protected countFailure(plugin: string, hook: PluginFailureCount['hook']): void {
+    const key = `${plugin}\u0000${hook}`;
+    const f = this.failures.get(key);
+    if (f) f.count++;
+    else this.failures.set(key, { plugin, hook, count: 1 });
+  }
+
+  /** Runs one plugin hook; a failure is counted and rethrown. */
+  private hook<T>(plugin: string, hook: PluginFailureCount['hook'], what: string, fn: () => Promise<T>): Promise<T> {
+    return withTimeout(what, this.pluginTimeoutMs, fn).catch((e: unknown) => {
+      this.countFailure(plugin, hook);
+      throw e;
+    });
+  }
 
   constructor(
     protected readonly store: Store,
@@ -122,7 +150,7 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.added) continue;
       try {
-        await withTimeout(`plugin ${p.name}: added(${host.name})`, this.pluginTimeoutMs, () => p.added!(host, this.ctx));
+        await this.hook(p.name, 'added', `plugin ${p.name}: added(${host.name})`, () => p.added!(host, this.ctx));
         done.push(p);
       } catch (e) {
         const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
@@ -130,7 +158,7 @@ export class HostService {
         const undo: string[] = [];
         for (const q of [...done].reverse()) {
           try {
-            await withTimeout(`plugin ${q.name}: removed(${host.name})`, this.pluginTimeoutMs, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
+            await this.hook(q.name, 'removed', `plugin ${q.name}: removed(${host.name})`, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }
@@ -167,7 +195,7 @@ export class HostService {
     for (const p of [...this.plugins].reverse()) {
       if (!p.removed) continue;
       try {
-        await withTimeout(`plugin ${p.name}: removed(${name})`, this.pluginTimeoutMs, () => p.removed!(host, { ...this.ctx, keepVolume }));
+        await this.hook(p.name, 'removed', `plugin ${p.name}: removed(${name})`, () => p.removed!(host, { ...this.ctx, keepVolume }));
       } catch (e) {
         throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
       }
@@ -275,11 +303,11 @@ export class HostService {
   }
 
   async update(): Promise<void> {
-    for (const p of this.plugins) if (p.update) await withTimeout(`plugin ${p.name}: update()`, this.pluginTimeoutMs, () => p.update!(this.ctx));
+    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', `plugin ${p.name}: update()`, () => p.update!(this.ctx));
   }
 
   async done(): Promise<void> {
-    for (const p of this.plugins) if (p.done) await withTimeout(`plugin ${p.name}: done()`, this.pluginTimeoutMs, () => p.done!(this.ctx));
+    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', `plugin ${p.name}: done()`, () => p.done!(this.ctx));
   }
 
   async mustHost(name: string): Promise<Host> {
@@ -294,7 +322,7 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.changed) continue;
       try {
-        await withTimeout(`plugin ${p.name}: changed(${host.name})`, this.pluginTimeoutMs, () => p.changed!(host, this.ctx));
+        await this.hook(p.name, 'changed', `plugin ${p.name}: changed(${host.name})`, () => p.changed!(host, this.ctx));
       } catch (e) {
         failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
       }

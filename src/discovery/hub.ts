@@ -54,6 +54,11 @@ export class DiscoveryHub {
   private readonly lastLogged = new Map<string, number>();
   /** A MAC whose add failed (e.g. storage full) is retried on a DISCOVER at most once per window. */
   private readonly lastFailed = new Map<string, number>();
+  /**
+   * Counters for /metrics: DISCOVERs reported from unknown MACs, machines insert-ethers added from
+   * them, and adds that failed (e.g. a plugin failed, storage full).
+   */
+  readonly metrics = { discovered: 0, added: 0, addFailed: 0 };
 
   constructor(
     private readonly store: Store,
@@ -80,6 +85,7 @@ export class DiscoveryHub {
   report(d: Discovery): void {
     const mac = normalizeMac(d.mac);
     if (!mac) return;
+    this.metrics.discovered++;
     const now = Date.now();
     if ((this.lastLogged.get(mac) ?? 0) + this.dedupeMs < now) {
       this.lastLogged.set(mac, now);
@@ -104,6 +110,7 @@ export class DiscoveryHub {
     const at = new Date().toISOString();
     try {
       const h = await this.engine.add(d, s.options);
+      this.metrics.added++;
       this.lastFailed.delete(d.mac);
       const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
       if (i >= 0) s.machines.splice(i, 1);
@@ -113,6 +120,7 @@ export class DiscoveryHub {
       if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;
       if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
     } catch (e) {
+      this.metrics.addFailed++;
       this.lastFailed.set(d.mac, Date.now());
       if (this.lastFailed.size > 10000) this.lastFailed.clear();
       // One line per machine on the screen: a retry that fails again replaces the earlier failure.

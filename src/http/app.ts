@@ -2,6 +2,7 @@
 // tested without a port. Services are passed in; this file only wires routes.
 import type { Server } from 'node:http';
 import express, { type Express, type Router } from 'express';
+import { Registry } from 'prom-client';
 import { loadShedder, newShedStats, type ShedStats } from './shed.js';
 import { SendWatchdog, type WatchdogClock } from './send-watchdog.js';
 import { applyServerLimits } from './server.js';
@@ -10,6 +11,7 @@ import { isBootFileRequest } from './boot-routes.js';
 import { kickstartRoutes } from './kickstart-routes.js';
 import { hostGuard } from './host-guard.js';
 import { errorHandler } from './errors.js';
+import { httpMetrics } from './metrics.js';
 import type { Repos } from '../store/index.js';
 import type { KickstartService } from '../boot/kickstart.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
@@ -28,6 +30,18 @@ export interface HttpDeps {
   clock?: WatchdogClock;
   /** Extra routers mounted before the error handler (boot files, XML-RPC, REST API). */
   routers?: Router[];
+  /** The frontend's registry (the other services' families are in it too); a new one by default. */
+  registry?: Registry;
+  /** What /readyz answers; without it, ready whenever the app answers. */
+  readiness?: () => Promise<Readiness>;
+}
+
+/** /readyz: 200 when `ready`, else 503; `checks` names each thing checked ("ok" or why not). */
+export interface Readiness {
+  ready: boolean;
+  /** The names of the checks that failed. */
+  notReady: string[];
+  checks: Record<string, string>;
 }
 
 export interface HttpApp {
@@ -35,6 +49,8 @@ export interface HttpApp {
   stats: ShedStats & { requests: number; sendStalled: number };
   /** The limits in force (defaults filled in). */
   limits: HttpLimits;
+  /** The registry /metrics exposes. */
+  registry: Registry;
   /** Sets the deadlines the http.Server serving `app` enforces itself (server.ts); before listen(). */
   applyServerLimits(server: Server): void;
 }
@@ -46,9 +62,11 @@ export function createHttpApp(d: HttpDeps): HttpApp {
     stats.sendStalled++;
     d.logger.debug('send stalled: connection cut', { path: res.req.url?.slice(0, 200), remote: res.req.socket.remoteAddress });
   });
+  const registry = d.registry ?? new Registry();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(httpMetrics(registry, stats));
   app.use((_req, _res, next) => {
     stats.requests++;
     next();
@@ -60,15 +78,26 @@ export function createHttpApp(d: HttpDeps): HttpApp {
     watchdog.watch(res);
     next();
   });
+  // Liveness: cheap, no store access (a stuck database must not get the process killed by a
+  // liveness probe). Readiness (/readyz) asks every service and takes a write on the store.
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain').send(
-      `netroot_http_requests_total ${stats.requests}\nnetroot_http_in_flight ${stats.inFlight}\nnetroot_http_shed_total ${stats.shed}\n` +
-        `netroot_http_shed_per_source_total ${stats.shedPerSource}\nnetroot_http_file_streams ${stats.fileStreams}\nnetroot_http_receiving_bodies ${stats.receiving}\n` +
-        `netroot_http_slow_bodies_cut_total ${stats.evicted}\nnetroot_http_stalled_files_cut_total ${stats.filesEvicted}\nnetroot_http_send_stalled_total ${stats.sendStalled}\n`,
-    );
+  app.get('/readyz', async (_req, res, next) => {
+    try {
+      const r = d.readiness ? await d.readiness() : { ready: true, notReady: [], checks: {} };
+      res.status(r.ready ? 200 : 503).json(r);
+    } catch (e) {
+      next(e);
+    }
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const text = await registry.metrics();
+      res.type(registry.contentType).send(text);
+    } catch (e) {
+      next(e);
+    }
   });
   app.use(hostGuard());
   app.use(kickstartRoutes(d.repos, d.kickstarts, d.tokens));
@@ -77,5 +106,5 @@ export function createHttpApp(d: HttpDeps): HttpApp {
     res.status(404).json({ code: 'E_NOT_FOUND', message: 'not found' });
   });
   app.use(errorHandler(d.logger));
-  return { app, stats, limits, applyServerLimits: (server) => applyServerLimits(server, limits) };
+  return { app, stats, limits, registry, applyServerLimits: (server) => applyServerLimits(server, limits) };
 }

@@ -32,6 +32,8 @@ export interface ConnectionMetrics {
   pdusOut: number;
   rejects: number;
   malformedPdus: number;
+  /** Logins that reached full-feature phase (normal and discovery sessions). */
+  logins: number;
   loginFailures: number;
   /** Connections closed by the login-phase deadlines (loginIdleMs, loginTimeoutMs); also counted in loginFailures. */
   loginTimeouts: number;
@@ -412,6 +414,7 @@ export class Connection {
     const tsih = session?.tsih ?? pdu.tsih;
     this.sendLoginResponse(pdu, step, tsih);
     if (session) {
+      this.host.metrics.logins++;
       this.session = session;
       this.cid = pdu.cid;
       this.phase = 'full';

@@ -59,6 +59,10 @@ export interface SessionCounters {
   cmdSnDropped: number;
   commands: number;
   tmfs: number;
+  /** SCSI data sent to initiators in Data-In PDUs (reads, and INQUIRY-like answers). */
+  dataInBytes: number;
+  /** SCSI data initiators wrote, counted when the write command succeeded. */
+  dataOutBytes: number;
 }
 
 interface R2tState {
@@ -458,6 +462,7 @@ export class Session {
         };
       }
       task.segments = [];
+      if (plan.dataOutLength > 0 && result.status === Status.Good && !result.sense) this.counters.dataOutBytes += plan.dataOutLength;
       if (task.aborted || this.closed) {
         this.releaseBudget(task);
         result.release?.();
@@ -486,6 +491,7 @@ export class Session {
       budgetRelease && bufRelease ? () => (budgetRelease(), bufRelease()) : (budgetRelease ?? bufRelease);
     if (data && data.length > 0 && task.edtl > 0) {
       const total = Math.min(data.length, task.edtl);
+      this.counters.dataInBytes += total;
       const mrdsl = this.params.initiatorMaxRecvDataSegmentLength;
       const burst = this.params.maxBurstLength;
       const withStatus = result.status === Status.Good && !result.sense;

@@ -150,6 +150,7 @@ export class IscsiTarget {
     pdusOut: 0,
     rejects: 0,
     malformedPdus: 0,
+    logins: 0,
     loginFailures: 0,
     loginTimeouts: 0,
     discoveryTimeouts: 0,
@@ -158,6 +159,8 @@ export class IscsiTarget {
     cmdSnDropped: 0,
     commands: 0,
     tmfs: 0,
+    dataInBytes: 0,
+    dataOutBytes: 0,
     sessions: 0,
     discoverySessions: 0,
     connections: 0,
@@ -183,6 +186,11 @@ export class IscsiTarget {
     this.loginPhase = new SourceLimiter(opts.maxLoginConnectionsPerSource ?? 8, opts.maxLoginConnections ?? 256);
     this.discovery = new SourceLimiter(opts.maxDiscoverySessionsPerSource ?? 4, opts.maxDiscoverySessions ?? 64);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  /** Whether the portal accepts connections (between start() and stop()). */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
   }
 
   /** The bound port (after start(); with port 0 the kernel's choice). */

@@ -452,6 +452,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  async probeWritable(waitMs: number): Promise<void> {
+    await this.mutex.run(() => {
+      const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(waitMs))}`);
+      try {
+        // Rewriting user_version with its own value commits one WAL frame (the header page): the
+        // write lock, the WAL and the disk all took a write, and no table or row changed.
+        this.immediate(() => {
+          const v = this.db.pragma('user_version', { simple: true }) as number;
+          this.db.pragma(`user_version = ${v}`);
+        });
+      } finally {
+        this.db.pragma(`busy_timeout = ${busy}`);
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.mutex.run(() => this.db.close());
   }

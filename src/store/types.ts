@@ -165,5 +165,10 @@ export interface Repos {
 export interface Store extends Repos {
   /** Runs fn in one transaction: all of it is written, or (on throw) none of it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /**
+   * Readiness (/readyz): commits a tiny write, waiting at most waitMs for another writer's lock;
+   * rejects when the store cannot take writes (locked, read-only, disk full, closed).
+   */
+  probeWritable(waitMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -24,6 +24,8 @@ export function newTftpMetrics() {
     transfers: 0,
     completed: 0,
     aborted: 0,
+    /** File bytes clients acknowledged, added when each transfer ends (the whole file when completed). */
+    bytesAcked: 0,
     timeouts: 0,
     /** Windows re-sent after a timeout or a partial-window ACK (RFC 7440 go-back). */
     retransmits: 0,

@@ -134,6 +134,7 @@ export class TftpServer {
     if (this.transfers.get(key) !== entry) return;
     this.transfers.delete(key);
     this.slots.remove(address);
+    this.metrics.active = this.transfers.size; // a placeholder released after a transfer ended left it stale
   }
 
   async start(): Promise<void> {
@@ -153,6 +154,11 @@ export class TftpServer {
 
   port(): number {
     return this.socket?.address().port ?? this.o.port;
+  }
+
+  /** Whether the listening socket is open (between start() and stop()). */
+  get listening(): boolean {
+    return this.socket !== undefined;
   }
 
   async stop(): Promise<void> {

@@ -300,11 +300,13 @@ export class Transfer {
 
   end(completed: boolean): void {
     if (this.done) return;
+    this.sync(); // blocks the link's stream had acknowledged count too
     this.done = true;
     this.gen++;
     clearTimeout(this.timer);
     if (completed) this.metrics.completed++;
     else this.metrics.aborted++;
+    this.metrics.bytesAcked += Math.min(this.file.size, this.base * this.p.blksize);
     this.link.close();
     void this.file.close?.().catch(() => {});
     this.onEnd(this, completed);
