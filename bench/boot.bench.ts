@@ -8,7 +8,7 @@
 //   BENCH_NODES (default 1): nodes in the netroot lab (they run in parallel, as in `netroot lab up`).
 //   BENCH_BOOT=busybox|os|busybox,os (default both); BENCH_RUNS (boots per side, default 5);
 //   BENCH_INSTALL_RUNS (installs per target, default 5); BENCH_IMAGE=<image dir> reuses an image;
-//   BENCH_NIC (QEMU NIC model of the real-OS nodes, default e1000).
+//   BENCH_NIC (QEMU NIC model of the real-OS nodes, default virtio-net-pci).
 import { appendFileSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FullLab, LAB_ROOT_BOOTED, measurePeerDisklessBoot } from '../src/lab/index.js';
