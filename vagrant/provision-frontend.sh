@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Provisions the netroot frontend VM: Node.js 20, the Debian packages netroot serves from
-# (iPXE binaries, a kernel, busybox, iscsistart), then netroot as a systemd service.
+# Provisions the netroot frontend VM so that `vagrant up node1 node2` nodes install and boot with no
+# hand work: Node.js (current LTS), the Debian packages netroot serves from and builds with, netroot
+# under systemd (packaging/netroot.service), the boot images the lab needs — the busybox base and
+# installer initrds (the installer is netroot's lab installer: Anaconda needs a distribution tree)
+# and a Debian 12 image with its own dracut initrd — and the attributes that point the
+# compute-diskless appliance at that image and let root on the frontend log in to the nodes.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+NODE_MAJOR=24 # the current Node.js LTS; netroot supports 20 and 24 (README)
+
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg ipxe linux-image-amd64 busybox-static open-iscsi cpio kmod e2fsprogs python3 make g++
-if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  # Debian 12 ships Node 18; netroot needs 20 or newer.
-  curl -fsSL https://deb.nodesource.com/setup_20.x | bash -
+apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg ipxe linux-image-amd64 \
+  busybox-static open-iscsi cpio kmod e2fsprogs python3 make g++ mmdebstrap extlinux syslinux-common openssh-client
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt "$NODE_MAJOR" ]; then
+  # Debian 12 ships Node 18.
+  curl -fsSL "https://deb.nodesource.com/setup_${NODE_MAJOR}.x" | bash -
   apt-get install -y -qq nodejs
 fi
 cd /opt/netroot
 npm ci --no-fund --no-audit
-mkdir -p /var/lib/netroot
+
+netroot() { node /opt/netroot/bin/netroot.js --state-dir /var/lib/netroot "$@"; }
+install -d -m 0700 /var/lib/netroot
 cat > /var/lib/netroot/netroot.yaml <<YAML
 network:
   privateNetwork: 10.1.0.0/16
@@ -21,20 +30,20 @@ http:
   port: 80
 dhcp:
   interfaces: [eth1]
+boot:
+  # netroot's lab installer (initrd build-installer) installs when the kernel line says so.
+  installArgs: "netroot.mode=install console=tty0 console=ttyS0,115200"
 YAML
-node bin/netroot.js --state-dir /var/lib/netroot assets import
-cat > /etc/systemd/system/netroot.service <<UNIT
-[Unit]
-Description=netroot frontend
-After=network-online.target
+netroot assets import
+kver=$(basename "$(ls -d /lib/modules/* | sort -V | tail -1)")
+netroot initrd build-base --kernel-version "$kver"
+netroot initrd build-installer --kernel-version "$kver"
+netroot image show debian-12 >/dev/null 2>&1 || netroot image build debian-12
+netroot attr set os_image debian-12 --appliance compute-diskless
+# Root on the frontend logs in to every node with this key (the kickstart installs it).
+[ -f /root/.ssh/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
+netroot attr set ssh_authorized_key "$(cat /root/.ssh/id_ed25519.pub)"
 
-[Service]
-WorkingDirectory=/opt/netroot
-ExecStart=/usr/bin/node /opt/netroot/bin/netroot.js --state-dir /var/lib/netroot serve
-Restart=on-failure
-
-[Install]
-WantedBy=multi-user.target
-UNIT
+install -m 0644 /opt/netroot/packaging/netroot.service /etc/systemd/system/netroot.service
 systemctl daemon-reload
 systemctl enable --now netroot
