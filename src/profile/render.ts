@@ -31,9 +31,11 @@ export function shq(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A delimiter no line of `body` equals (lines split at \n). */
 function heredocDelimiter(body: string): string {
+  const lines = `\n${body}\n`;
   let d = 'NETROOT_EOF';
-  while (body.split('\n').includes(d)) d += '_';
+  while (lines.includes(`\n${d}\n`)) d += '_';
   return d;
 }
 
@@ -128,9 +130,21 @@ function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, 
   return `%${section}${interpreter ? ` --interpreter=${interpreter}` : ''}${arg ? ` ${arg}` : ''}`;
 }
 
-/** Adds one node's contribution to the sections. `hostAttrs` is copied: <var> is file-local. */
+function partsSetVar(parts: readonly Part[]): boolean {
+  return parts.some((p) => p.kind === 'var' || (p.kind === 'file' && partsSetVar(p.parts)));
+}
+
+/** Whether rendering the node can set an attribute (a <var>, at top level or inside a script, command or file). */
+function setsVar(node: NodeFile): boolean {
+  return node.items.some((it) => it.kind === 'var' || (it.kind !== 'package' && partsSetVar(it.parts)));
+}
+
+/**
+ * Adds one node's contribution to the sections. <var> is file-local: a node that has one works on
+ * a copy of `hostAttrs`; the others only read them (nothing else here writes an attribute).
+ */
 export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
-  const attrs: Record<string, string> = { ...hostAttrs };
+  const attrs: Record<string, string> = setsVar(node) ? { ...hostAttrs } : (hostAttrs as Record<string, string>);
   for (const it of node.items) {
     const path = it.file ?? node.path;
     const where = `${path}:${it.line}`;
@@ -153,7 +167,8 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
         if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
-        const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        // trimEnd strips what /\s+$/ would (WhiteSpace and LineTerminator), without its quadratic backtracking.
+        const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').trimEnd();
         // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
         // inside a heredoc and after leading white space (it strips lines before looking), and reads
         // `%include` anywhere as an include: such a line would cut or change the script, so it is refused.
