@@ -326,7 +326,7 @@ export class ProfileCompiler {
       main: s.main,
       // Sorted by name (ignoring the @ of groups, the @^ of environments and the - of removals), by code unit: LANG-independent.
       packages: [...s.packages]
-        .map((p) => ({ p, key: p.replace(/^-?@?\^?/, '') }))
+        .map((p) => ({ p, key: p.charCodeAt(0) === 0x2d || p.charCodeAt(0) === 0x40 || p.charCodeAt(0) === 0x5e ? p.replace(/^-?@?\^?/, '') : p }))
         .sort((a, b) => byCodePoint(a.key, b.key) || byCodePoint(a.p, b.p))
         .map((x) => x.p),
       pre: s.pre,
