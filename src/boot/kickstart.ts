@@ -31,14 +31,20 @@ export class KickstartService {
     this.images = new ImageRegistry(config.tftp.root);
   }
 
+  /** The graph's compiler, loaded (throws what breaks every appliance). */
   compiler(graph: string): ProfileCompiler {
+    const c = this.cached(graph);
+    c.load();
+    return c;
+  }
+
+  private cached(graph: string): ProfileCompiler {
     let c = this.compilers.get(graph);
     if (!c) {
       const p = this.config.profile;
       c = new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval });
       this.compilers.set(graph, c);
     }
-    c.load();
     return c;
   }
 
@@ -73,6 +79,7 @@ export class KickstartService {
     if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `host ${host.name} has unknown appliance ${host.appliance}`);
     const attrs = await this.attributesOf(host);
     attrs['install_token'] = installToken ?? 'PREVIEW-token-is-issued-when-the-node-fetches-its-kickstart';
-    return this.compiler(appliance.graph).render(appliance.rootNode, attrs);
+    // render() loads (checks every file's mtime and size) and throws what compiler() would: once per request.
+    return this.cached(appliance.graph).render(appliance.rootNode, attrs);
   }
 }

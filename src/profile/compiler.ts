@@ -2,11 +2,12 @@
 // overrides) and the graph (graphs/<graph>/*.xml) once, caches the result, and renders a host's
 // kickstart from an appliance root node and the host's resolved attributes. load() re-reads only
 // when a file's mtime/size changed, so a request costs a traversal and a render, not a parse.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseXml, DEFAULT_MAX_FILE_BYTES } from './xml.js';
 import { nodeFromXml, type Ignored, type NodeFile } from './node-file.js';
-import { graphFromXml, traverse, traverseGraph, orderList, orderNodes, byCodePoint, type Graph } from './graph.js';
+import { graphFromXml, traverseGraph, edgesByFrom, orderList, orderNodesBy, byCodePoint, type Edge, type Graph, type Traversal } from './graph.js';
+import { noFilters } from './cond.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
 import { checkCommentValue } from './kickstart-attributes.js';
@@ -23,8 +24,17 @@ export interface ProfileSources {
 }
 export type Attributes = Readonly<Record<string, string>>;
 
+/**
+ * Every file the parse read, with its mtime and size then (size -1: gone). Compared number by
+ * number on each load() rather than joined into one string: the check runs on every request.
+ */
+interface Signature {
+  paths: string[];
+  stamps: Float64Array;
+}
+
 interface Loaded {
-  signature: string;
+  signature: Signature;
   nodes: Map<string, NodeFile>;
   graph: Graph;
   /** Problems that break every appliance: graph files, the roles/site directories, <order> cycles. */
@@ -33,6 +43,10 @@ interface Loaded {
   byNode: Map<string, NetrootError[]>;
   /** Not errors: tags netroot does not act on (once per tag), orders naming nodes without a file. */
   warnings: NetrootError[];
+  /** edgesByFrom(graph): made once per parse, not per request. */
+  byFrom: Map<string, Edge[]>;
+  /** orderList(graph) when no <order> has a filter: then it is every host's; else undefined (made per host). */
+  orderAll: Array<{ name: string; gen: string | undefined }> | undefined;
 }
 
 /** What `graph check` reports: see ProfileCompiler.report. */
@@ -57,16 +71,35 @@ function sameBytes(a: string, b: string, max: number): boolean {
   }
 }
 
-function listXml(dir: string): string[] {
+/** readdir's names → the sorted *.xml paths, kept per folder: the same names give the same paths without a join each. */
+type Listings = Map<string, { names: string[]; paths: string[] }>;
+
+function listXml(dir: string, listings: Listings): string[] {
+  // A missing folder (often the site one) is checked on every request: no exception for it.
+  if (!existsSync(dir)) return [];
+  let names: string[];
   try {
-    return readdirSync(dir).filter((n) => n.endsWith('.xml')).sort().map((n) => join(dir, n));
+    names = readdirSync(dir);
   } catch {
     return [];
   }
+  const last = listings.get(dir);
+  if (last && last.names.length === names.length && last.names.every((n, i) => n === names[i])) return last.paths;
+  const paths = names.filter((n) => n.endsWith('.xml')).sort().map((n) => join(dir, n));
+  listings.set(dir, { names, paths });
+  return paths;
+}
+
+function sameSignature(a: Signature, b: Signature): boolean {
+  if (a.paths.length !== b.paths.length) return false;
+  for (let i = 0; i < a.paths.length; i++) if (a.paths[i] !== b.paths[i]) return false;
+  for (let i = 0; i < a.stamps.length; i++) if (a.stamps[i] !== b.stamps[i]) return false;
+  return true;
 }
 
 export class ProfileCompiler {
   private loaded: Loaded | undefined;
+  private readonly listings: Listings = new Map();
   constructor(private readonly src: ProfileSources) {}
 
   private files(): { roles: string[]; site: string[]; graph: string[] } {
@@ -78,29 +111,32 @@ export class ProfileCompiler {
       }
     })();
     return {
-      roles: rolls.flatMap((r) => listXml(join(this.src.rolesDir, r))),
-      site: this.src.siteDir ? listXml(this.src.siteDir) : [],
-      graph: listXml(join(this.src.graphsDir, this.src.graph)),
+      roles: rolls.flatMap((r) => listXml(join(this.src.rolesDir, r), this.listings)),
+      site: this.src.siteDir ? listXml(this.src.siteDir, this.listings) : [],
+      graph: listXml(join(this.src.graphsDir, this.src.graph), this.listings),
     };
   }
 
-  private signature(f: { roles: string[]; site: string[]; graph: string[] }): string {
-    return [...f.roles, ...f.site, ...f.graph]
-      .map((p) => {
-        try {
-          const s = statSync(p);
-          return `${p}:${s.mtimeMs}:${s.size}`;
-        } catch {
-          return `${p}:gone`;
-        }
-      })
-      .join('|');
+  private signature(f: { roles: string[]; site: string[]; graph: string[] }): Signature {
+    const paths = [...f.roles, ...f.site, ...f.graph];
+    const stamps = new Float64Array(paths.length * 2);
+    for (let i = 0; i < paths.length; i++) {
+      try {
+        const s = statSync(paths[i]!);
+        stamps[2 * i] = s.mtimeMs;
+        stamps[2 * i + 1] = s.size;
+      } catch {
+        stamps[2 * i] = -1;
+        stamps[2 * i + 1] = -1;
+      }
+    }
+    return { paths, stamps };
   }
 
   private parseAll(): Loaded {
     const f = this.files();
     const signature = this.signature(f);
-    if (this.loaded?.signature === signature) return this.loaded;
+    if (this.loaded && sameSignature(this.loaded.signature, signature)) return this.loaded;
     const global: NetrootError[] = [];
     const byNode = new Map<string, NetrootError[]>();
     const ignored: Ignored[] = [];
@@ -170,8 +206,10 @@ export class ProfileCompiler {
         warnings.push(new UserError('E_GRAPH_UNKNOWN_NODE', `order ${o.head} → ${o.tail}: node ${n} has no node file`, { where: o.where }));
       }
     }
+    let orderAll: Loaded['orderAll'];
     try {
-      orderList(graph, undefined);
+      const all = orderList(graph, undefined);
+      if (graph.orders.every((o) => noFilters(o.filters))) orderAll = all;
     } catch (e) {
       global.push(e as NetrootError);
     }
@@ -182,14 +220,13 @@ export class ProfileCompiler {
       warnings.push(new UserError('W_IGNORED_TAG', `ignored: ${what} (${uses.length} use${uses.length === 1 ? '' : 's'}; first here)`, { where: uses[0]!.where }));
     }
     for (const [n, l] of byNode) if (l.length === 0) byNode.delete(n);
-    this.loaded = { signature, nodes, graph, global, byNode, warnings };
+    this.loaded = { signature, nodes, graph, global, byNode, warnings, byFrom: edgesByFrom(graph), orderAll };
     return this.loaded;
   }
 
   /** Problems an appliance rooted at `root` runs into, following every edge (any host) or the host's. */
-  private reachProblems(l: Loaded, root: string, attrs: Attributes | undefined): NetrootError[] {
+  private reachProblems(l: Loaded, root: string, attrs: Attributes | undefined, t: Traversal = traverseGraph(l.graph, root, attrs, l.byFrom)): NetrootError[] {
     if (!l.nodes.has(root) && !l.byNode.has(root)) return [new UserError('E_NODE_MISSING', `root node ${root} has no node file (roles/*/${root}.xml)`)];
-    const t = traverseGraph(l.graph, root, attrs);
     const kept = new Set(t.nodes);
     const out: NetrootError[] = [];
     for (const n of t.reached) {
@@ -226,7 +263,7 @@ export class ProfileCompiler {
       const p = this.reachProblems(l, a.rootNode, undefined);
       perAppliance.set(a.name, p);
       for (const e of p) reached.add(e);
-      if (l.nodes.has(a.rootNode) || l.byNode.has(a.rootNode)) for (const n of traverseGraph(l.graph, a.rootNode, undefined).reached) reachedNodes.add(n);
+      if (l.nodes.has(a.rootNode) || l.byNode.has(a.rootNode)) for (const n of traverseGraph(l.graph, a.rootNode, undefined, l.byFrom).reached) reachedNodes.add(n);
     }
     const unreached = [...l.byNode.entries()].filter(([n]) => !reachedNodes.has(n)).flatMap(([, p]) => p);
     const warnings = [...l.warnings];
@@ -266,9 +303,11 @@ export class ProfileCompiler {
     this.load();
     const l = this.loaded!;
     if (!l.nodes.has(rootNode) && !l.byNode.has(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${rootNode} has no node file (roles/*/${rootNode}.xml)`);
-    const problems = this.reachProblems(l, rootNode, attrs);
+    // One traversal serves both the problems it reaches and the order.
+    const t = traverseGraph(l.graph, rootNode, attrs, l.byFrom);
+    const problems = this.reachProblems(l, rootNode, attrs, t);
     if (problems.length > 0) throw new MultiError('E_PROFILE_INVALID', `${problems.length} problem(s) in the roles and graph`, problems);
-    return orderNodes(l.graph, traverse(l.graph, rootNode, attrs), attrs);
+    return orderNodesBy(l.orderAll ?? orderList(l.graph, attrs), t.nodes);
   }
 
   render(rootNode: string, attrs: Attributes): string {
@@ -286,7 +325,10 @@ export class ProfileCompiler {
       nodes: order.join(' '),
       main: s.main,
       // Sorted by name (ignoring the @ of groups, the @^ of environments and the - of removals), by code unit: LANG-independent.
-      packages: [...s.packages].sort((a, b) => byCodePoint(a.replace(/^-?@?\^?/, ''), b.replace(/^-?@?\^?/, '')) || byCodePoint(a, b)),
+      packages: [...s.packages]
+        .map((p) => ({ p, key: p.charCodeAt(0) === 0x2d || p.charCodeAt(0) === 0x40 || p.charCodeAt(0) === 0x5e ? p.replace(/^-?@?\^?/, '') : p }))
+        .sort((a, b) => byCodePoint(a.key, b.key) || byCodePoint(a.p, b.p))
+        .map((x) => x.p),
       pre: s.pre,
       post: s.post,
     });
@@ -297,7 +339,7 @@ export class ProfileCompiler {
     const l = this.loaded!;
     let edges = l.graph.edges;
     if (rootNode) {
-      const reach = new Set(traverseGraph(l.graph, rootNode, undefined).reached);
+      const reach = new Set(traverseGraph(l.graph, rootNode, undefined, l.byFrom).reached);
       edges = edges.filter((e) => reach.has(e.from));
     }
     const q = (s: string) => JSON.stringify(s);

@@ -370,9 +370,27 @@ export function andFilters(a: Filters, b: Filters): Filters {
 /** The phases a kickstart is made for (Rocks' default for a section without phase=). */
 export const KICKSTART_PHASES: readonly string[] = ['pre', 'post'];
 
+/** True when `passes(f, attrs)` is true whatever the attributes: no list, no phase, no cond. */
+export function noFilters(f: Filters): boolean {
+  return f.arch === undefined && f.os === undefined && f.release === undefined && f.phase === undefined && (f.cond === undefined || f.cond.trim() === '');
+}
+
+const lists = new Map<string, string[]>();
+
+function inList(list: string | undefined, v: string | undefined): boolean {
+  if (list === undefined) return true;
+  let items = lists.get(list);
+  if (!items) {
+    items = list.split(',').map((x) => x.trim());
+    if (lists.size > 10000) lists.clear();
+    lists.set(list, items);
+  }
+  return items.includes(v ?? '');
+}
+
 /** arch/os/release are comma lists (any may match), AND-ed with cond; phase must name pre or post. */
 export function passes(f: Filters, attrs: Readonly<Record<string, string>>): boolean {
-  const inList = (list: string | undefined, v: string | undefined) => list === undefined || list.split(',').map((x) => x.trim()).includes(v ?? '');
+  if (f.arch === undefined && f.os === undefined && f.release === undefined && f.phase === undefined && f.cond === undefined) return true;
   if (!inList(f.arch, attrs['arch']) || !inList(f.os, attrs['os']) || !inList(f.release, attrs['release'])) return false;
   if (f.phase !== undefined && !f.phase.split(',').some((x) => KICKSTART_PHASES.includes(x.trim()))) return false;
   return f.cond === undefined || f.cond.trim() === '' || evaluateCond(f.cond, attrs);

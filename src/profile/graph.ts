@@ -96,24 +96,31 @@ export interface Traversal {
   reached: string[];
 }
 
+/** Every edge by the node it leaves, in file order (what traverseGraph walks; the compiler keeps one per parse). */
+export function edgesByFrom(g: Graph): Map<string, Edge[]> {
+  const out = new Map<string, Edge[]>();
+  for (const e of g.edges) {
+    const l = out.get(e.from);
+    if (l) l.push(e);
+    else out.set(e.from, [e]);
+  }
+  return out;
+}
+
 /**
  * Depth-first from root, each node once, edges in file order. Pruning edges whose filters fail are
  * not followed; other edges are followed and decide whether the node they reach first is kept.
  * `attrs` undefined: every edge followed and every node kept (what any host could reach).
+ * `byFrom` is edgesByFrom(g), passed when the caller keeps it.
  */
-export function traverseGraph(g: Graph, root: string, attrs: Readonly<Record<string, string>> | undefined): Traversal {
-  const out = new Map<string, Edge[]>();
-  for (const e of g.edges) {
-    if (attrs !== undefined && e.prune && !passes(e.filters, attrs)) continue;
-    const l = out.get(e.from) ?? [];
-    l.push(e);
-    out.set(e.from, l);
-  }
+export function traverseGraph(g: Graph, root: string, attrs: Readonly<Record<string, string>> | undefined, byFrom: ReadonlyMap<string, readonly Edge[]> = edgesByFrom(g)): Traversal {
   const seen = new Set<string>();
   const reached: string[] = [];
   const kept: string[] = [];
   // Iterative pre-order DFS (the same visit order as Rocks' recursive one): children pushed in
   // reverse so the first edge is followed first; a node is visited when popped, through that edge.
+  // A pruning edge whose filters fail is skipped here, when its node is visited (filters are pure:
+  // the same as leaving it out beforehand).
   const stack: Array<[string, Edge | undefined]> = [[root, undefined]];
   while (stack.length > 0) {
     const [n, via] = stack.pop()!;
@@ -121,10 +128,16 @@ export function traverseGraph(g: Graph, root: string, attrs: Readonly<Record<str
     seen.add(n);
     reached.push(n);
     if (attrs === undefined || via === undefined || via.prune || passes(via.filters, attrs)) kept.push(n);
-    const next = out.get(n) ?? [];
-    for (let i = next.length - 1; i >= 0; i--) if (!seen.has(next[i]!.to)) stack.push([next[i]!.to, next[i]!]);
+    const next = byFrom.get(n);
+    if (next === undefined) continue;
+    for (let i = next.length - 1; i >= 0; i--) {
+      const e = next[i]!;
+      if (attrs !== undefined && e.prune && !passes(e.filters, attrs)) continue;
+      if (!seen.has(e.to)) stack.push([e.to, e]);
+    }
   }
-  return { nodes: kept.sort(byCodePoint), reached };
+  // sort() without a comparator compares strings by UTF-16 code unit: byCodePoint, without a call per comparison.
+  return { nodes: kept.sort(), reached };
 }
 
 /** Kept nodes of the traversal (alphabetical); see traverseGraph. */
@@ -234,10 +247,14 @@ function checkCycle(nodes: string[], adj: Map<string, OrderEdge[]>, orders: Orde
 
 /** Final node order for the kept nodes of a traversal (see the file comment). */
 export function orderNodes(g: Graph, traversed: readonly string[], attrs: Readonly<Record<string, string>>, generator = 'kgen'): string[] {
-  const deps = orderList(g, attrs);
+  return orderNodesBy(orderList(g, attrs), traversed, generator);
+}
+
+/** orderNodes with the host's orderList already made (the same for every host when no <order> has a filter). */
+export function orderNodesBy(deps: ReadonlyArray<{ name: string; gen: string | undefined }>, traversed: readonly string[], generator = 'kgen'): string[] {
   const kept = new Set(traversed);
   const named = new Set(deps.map((d) => d.name));
-  const unordered = traversed.filter((n) => !named.has(n)).sort(byCodePoint);
+  const unordered = traversed.filter((n) => !named.has(n)).sort(); // by code unit, as byCodePoint
   const out: string[] = [];
   for (const d of deps) {
     if (d.name === 'TAIL') out.push(...unordered);

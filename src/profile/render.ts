@@ -28,12 +28,15 @@ export interface RenderOptions {
 
 /** Shell single-quoting: safe for any value. */
 export function shq(v: string): string {
-  return `'${v.replace(/'/g, `'\\''`)}'`;
+  return v.includes("'") ? `'${v.replace(/'/g, `'\\''`)}'` : `'${v}'`;
 }
 
+/** A delimiter no line of `body` equals (lines split at \n). */
 function heredocDelimiter(body: string): string {
+  if (!body.includes('NETROOT_EOF')) return 'NETROOT_EOF';
+  const lines = `\n${body}\n`;
   let d = 'NETROOT_EOF';
-  while (body.split('\n').includes(d)) d += '_';
+  while (lines.includes(`\n${d}\n`)) d += '_';
   return d;
 }
 
@@ -43,20 +46,23 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
   // The body is everything inside the tag: text (entities expanded), CDATA as is, and the output of
   // a nested <eval> or <include>.
-  const body = renderParts(p.parts, attrs, path, opts).replace(/^\n/, '');
-  const lines: string[] = [`mkdir -p "$(dirname ${shq(name)})"`];
+  const rendered = renderParts(p.parts, attrs, path, opts);
+  const body = rendered.startsWith('\n') ? rendered.slice(1) : rendered;
+  const qname = shq(name);
+  const lines: string[] = [`mkdir -p "$(dirname ${qname})"`];
   const redirect = p.mode === 'append' ? '>>' : '>';
-  if (p.expr !== undefined) lines.push(`${expandEntities(p.expr, attrs, where)} ${redirect} ${shq(name)}`);
-  else if (body.trim() === '') lines.push(p.mode === 'append' ? `touch ${shq(name)}` : `: > ${shq(name)}`);
+  if (p.expr !== undefined) lines.push(`${expandEntities(p.expr, attrs, where)} ${redirect} ${qname}`);
+  // No non-space character: what trim() would leave empty.
+  else if (!/\S/.test(body)) lines.push(p.mode === 'append' ? `touch ${qname}` : `: > ${qname}`);
   else {
     const d = heredocDelimiter(body);
-    lines.push(`cat ${redirect} ${shq(name)} << ${p.expanded ? d : `'${d}'`}`, body.endsWith('\n') ? body.slice(0, -1) : body, d);
+    lines.push(`cat ${redirect} ${qname} << ${p.expanded ? d : `'${d}'`}`, body.endsWith('\n') ? body.slice(0, -1) : body, d);
   }
-  if (p.perms) lines.push(`chmod ${p.perms} ${shq(name)}`);
+  if (p.perms) lines.push(`chmod ${p.perms} ${qname}`);
   if (p.owner) {
     // Rocks writes user.group; chown wants user:group (user:group is kept as written).
     const owner = expandEntities(p.owner, attrs, where);
-    lines.push(`chown ${shq(owner.includes(':') ? owner : owner.replace('.', ':'))} ${shq(name)}`);
+    lines.push(`chown ${shq(owner.includes(':') ? owner : owner.replace('.', ':'))} ${qname}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -128,9 +134,21 @@ function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, 
   return `%${section}${interpreter ? ` --interpreter=${interpreter}` : ''}${arg ? ` ${arg}` : ''}`;
 }
 
-/** Adds one node's contribution to the sections. `hostAttrs` is copied: <var> is file-local. */
+function partsSetVar(parts: readonly Part[]): boolean {
+  return parts.some((p) => p.kind === 'var' || (p.kind === 'file' && partsSetVar(p.parts)));
+}
+
+/** Whether rendering the node can set an attribute (a <var>, at top level or inside a script, command or file). */
+function setsVar(node: NodeFile): boolean {
+  return node.items.some((it) => it.kind === 'var' || (it.kind !== 'package' && partsSetVar(it.parts)));
+}
+
+/**
+ * Adds one node's contribution to the sections. <var> is file-local: a node that has one works on
+ * a copy of `hostAttrs`; the others only read them (nothing else here writes an attribute).
+ */
 export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
-  const attrs: Record<string, string> = { ...hostAttrs };
+  const attrs: Record<string, string> = setsVar(node) ? { ...hostAttrs } : (hostAttrs as Record<string, string>);
   for (const it of node.items) {
     const path = it.file ?? node.path;
     const where = `${path}:${it.line}`;
@@ -153,11 +171,15 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
         if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
-        const body = renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').replace(/\s+$/, '');
+        // trimEnd strips what /\s+$/ would (WhiteSpace and LineTerminator), without its quadratic backtracking.
+        const rendered = renderParts(it.parts, attrs, path, opts);
+        let lead = 0;
+        while (rendered.charCodeAt(lead) === 10) lead++;
+        const body = rendered.slice(lead).trimEnd();
         // Anaconda (pykickstart) ends a section at a line `%end` or at the next section header, even
         // inside a heredoc and after leading white space (it strips lines before looking), and reads
         // `%include` anywhere as an include: such a line would cut or change the script, so it is refused.
-        const cut = /^[ \t]*(%end|%include|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body);
+        const cut = body.includes('%') ? /^[ \t]*(%end|%include|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body) : null;
         if (cut) throw new UserError('E_KS_SECTION_LINE', `a line starting with ${cut[1]} inside <${it.section}> would end the section in Anaconda`, { where });
         s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
         break;
