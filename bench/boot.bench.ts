@@ -5,6 +5,7 @@
 // Then the real-OS line (bench/lib/real-os-boot.ts): a Debian 12 image with its own dracut, on
 // netroot against dnsmasq + HTTP + tgt, plus image build and install times (LUN vs local disk).
 // Needs root. Not a test: the machine is shared, figures are noisy; never run in CI.
+//   BENCH_RUNS=0 skips the boot comparison (installs only).
 //   BENCH_NODES (default 1): nodes in the netroot lab (they run in parallel, as in `netroot lab up`).
 //   BENCH_BOOT=busybox|os|busybox,os (default both); BENCH_RUNS (boots per side, default 5);
 //   BENCH_INSTALL_RUNS (installs per target, default 5); BENCH_IMAGE=<image dir> reuses an image;

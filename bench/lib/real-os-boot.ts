@@ -106,9 +106,11 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
         }
       }
     }
-    const ours = median(boots.netroot);
-    const theirs = median(boots.peer);
-    o.say(`real OS diskless boot, Debian 12 + its dracut (power-on → multi-user.target, median of ${o.runs}): netroot ${f1(ours)} s (${spread(boots.netroot)}), dnsmasq+httpd+tgt ${f1(theirs)} s (${spread(boots.peer)}), ratio ${(ours / theirs).toFixed(2)} (lower is better)`);
+    if (o.runs > 0) {
+      const ours = median(boots.netroot);
+      const theirs = median(boots.peer);
+      o.say(`real OS diskless boot, Debian 12 + its dracut (power-on → multi-user.target, median of ${o.runs}): netroot ${f1(ours)} s (${spread(boots.netroot)}), dnsmasq+httpd+tgt ${f1(theirs)} s (${spread(boots.peer)}), ratio ${(ours / theirs).toFixed(2)} (lower is better)`);
+    } else o.say('# real OS diskless boot: skipped (BENCH_RUNS=0)');
 
     // Install onto the LUN (reinstall compute-0-0) and onto a local disk (a compute node), in turns.
     await full.cliOk('attr', 'set', 'os_image', IMAGE, '--appliance', 'compute');
