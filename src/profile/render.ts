@@ -53,7 +53,7 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
   // The body is everything inside the tag: text (entities expanded), CDATA as is, and the output of
   // a nested <eval> or <include>.
-  const rendered = renderParts(p.parts, attrs, path, opts);
+  const rendered = renderParts(p.parts, attrs, path, opts, undefined, true);
   const body = rendered.startsWith('\n') ? rendered.slice(1) : rendered;
   const qname = shq(name);
   const lines: string[] = [`mkdir -p "$(dirname ${qname})"`];
@@ -74,8 +74,11 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   return lines.join('\n') + '\n';
 }
 
-/** With `command` (a <main> child), each attribute is checked for its place on the command line. */
-function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions, command?: string): string {
+/**
+ * With `command` (a <main> child), each attribute is checked for its place on the command line.
+ * `inFile`: the parts are a <file>'s body (an <eval mode="xml"> there may not print a <file>).
+ */
+function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions, command?: string, inFile = false): string {
   let out = '';
   const template = command === undefined ? '' : parts.map((p) => (p.kind === 'text' ? p.text : ' ')).join('');
   let offset = 0;
@@ -122,9 +125,9 @@ function renderParts(parts: Part[], attrs: Record<string, string>, path: string,
         else {
           const root = evalXml(output, where);
           const problems: NetrootError[] = [];
-          const sub = partsFromXml(root.children, `${where} <eval> output`, problems, root.line, []);
+          const sub = partsFromXml(root.children, `${where} <eval> output`, problems, root.line, [], inFile);
           throwEvalProblems(problems, where);
-          out += nested(() => renderParts(sub, attrs, `${where} <eval> output`, opts, command));
+          out += nested(() => renderParts(sub, attrs, `${where} <eval> output`, opts, command, inFile));
         }
         break;
       }

@@ -87,6 +87,8 @@ test('malformed or invalid mode="xml" output is E_EVAL_XML naming the node file,
   fails('<post>\n<eval shell="sh" mode="xml"><![CDATA[echo "<bogus/>"]]></eval></post>', (e) => at(e) && /bogus/.test(e.message));
   fails('\n<eval shell="sh" mode="xml"><![CDATA[echo "<package>a</package><nope/>"]]></eval>', (e) => at(e) && /nope/.test(e.message));
   fails('\n<eval shell="sh" mode="xml"><![CDATA[echo "<!DOCTYPE x>"]]></eval>', at);
+  // Inside a <file>, the output may not open another <file> (a heredoc inside a heredoc).
+  fails('<post><file name="/etc/x">\n<eval shell="sh" mode="xml"><![CDATA[echo "<file name=\\"/y\\">z</file>"]]></eval></file></post>', (e) => at(e) && /<file> inside a <file>/.test(e.message));
   // A top-level <eval> only makes sense as node XML.
   const { dir, compiler } = tree({ 'roles/site/a.xml': node('<eval shell="sh">echo x</eval>'), 'graphs/g/g.xml': graph('') }, { allowEval: true });
   assert.ok(compiler.check().some((e) => e.code === 'E_XML_EVAL_MODE'));
