@@ -2,7 +2,7 @@
 // graph from the root node. One ProfileCompiler per graph, parsed once and reused (it reloads
 // only files whose mtime changed), so a request costs a traversal and a render, not a parse.
 import type { Config } from '../config/index.js';
-import { ProfileCompiler, DEFAULT_GLOBAL_ATTRIBUTES } from '../profile/index.js';
+import { ProfileCompiler, DEFAULT_GLOBAL_ATTRIBUTES, rollsFile } from '../profile/index.js';
 import { resolveAttributes, attributeMap, type FrontendFacts, type Host, type Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
 import { ImageRegistry } from '../image/index.js';
@@ -42,7 +42,7 @@ export class KickstartService {
     let c = this.compilers.get(graph);
     if (!c) {
       const p = this.config.profile;
-      c = new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval });
+      c = new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval, rollsFile: rollsFile(this.config.stateDir) });
       this.compilers.set(graph, c);
     }
     return c;

@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { validHostname } from './host.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProfileCompiler } from '../profile/index.js';
+import { ProfileCompiler, rollsFile } from '../profile/index.js';
 
 export const USAGE = `netroot appliance list [--json]
        netroot appliance add NAME --root-node NODE [--basename B] [--graph G] [--no-discover]
@@ -33,9 +33,9 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       // ever get a kickstart: refused now, naming the field, rather than at the node's install.
       const prof = ctx.config.profile;
       const graph = v.graph ?? prof.graph;
-      const compiler = new ProfileCompiler({ rolesDir: prof.rolesDir, graphsDir: prof.graphsDir, graph, siteDir: prof.siteDir });
+      const compiler = new ProfileCompiler({ rolesDir: prof.rolesDir, graphsDir: prof.graphsDir, graph, siteDir: prof.siteDir, rollsFile: rollsFile(ctx.config.stateDir) });
       if (!compiler.nodeNames().includes(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${JSON.stringify(rootNode)} has no node file (roles/*/${rootNode}.xml or a site replace-/extend- file)`, { where: 'root-node' });
-      if (!existsSync(join(prof.graphsDir, graph))) throw new UserError('E_GRAPH_MISSING', `no graph ${JSON.stringify(graph)} in ${prof.graphsDir}`, { where: 'graph' });
+      if (!existsSync(join(prof.graphsDir, graph)) && !compiler.rolls().some((r) => existsSync(join(r.dir, 'graphs', graph)))) throw new UserError('E_GRAPH_MISSING', `no graph ${JSON.stringify(graph)} in ${prof.graphsDir}`, { where: 'graph' });
       const a = await ctx.store.appliances.add({
         name, basename: validHostname(v.basename ?? name), graph, rootNode, discoverable: !v['no-discover'],
       });

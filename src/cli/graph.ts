@@ -6,14 +6,14 @@ import { spawnSync } from 'node:child_process';
 import type { CliContext } from './context.js';
 import { parse, noExtra, badVerb } from './args.js';
 import { UserError, type NetrootError } from '../errors.js';
-import { ProfileCompiler } from '../profile/index.js';
+import { ProfileCompiler, rollsFile } from '../profile/index.js';
 
 export const USAGE = `netroot graph check [--graph G]
        netroot graph draw [--graph G] [--appliance A] [--format dot|svg]`;
 
 function compilerFor(ctx: CliContext, graph: string | undefined): ProfileCompiler {
   const p = ctx.config.profile;
-  return new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph: graph ?? p.graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval });
+  return new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph: graph ?? p.graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval, rollsFile: rollsFile(ctx.config.stateDir) });
 }
 
 function haveDot(): boolean {

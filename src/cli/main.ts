@@ -12,6 +12,7 @@ import { applianceCommand, USAGE as applianceUsage } from './appliance.js';
 import { attrCommand, USAGE as attrUsage } from './attr.js';
 import { kickstartCommand, USAGE as kickstartUsage } from './kickstart.js';
 import { graphCommand, USAGE as graphUsage } from './graph.js';
+import { rollCommand, USAGE as rollUsage } from './roll.js';
 import { serveCommand, USAGE as serveUsage } from './serve.js';
 import { insertEthersCommand, USAGE as insertEthersUsage } from './insert-ethers.js';
 import { assetsCommand, USAGE as assetsUsage } from './assets.js';
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
+  roll: { run: rollCommand, usage: rollUsage, help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles" },
   lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
   initrd: { run: initrdCommand, usage: initrdUsage, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
   image: { run: imageCommand, usage: imageUsage, help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot' },

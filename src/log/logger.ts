@@ -6,6 +6,11 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /secret|password|passwd|token|chap|credential/i;
 
+/** Whether a key names a secret (the redaction rule; <eval> also keeps such attributes out of its environment). */
+export function isSecretName(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;

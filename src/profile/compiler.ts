@@ -1,5 +1,6 @@
-// ProfileCompiler: parses every node file (roles/<roll>/<name>.xml, with extend-/replace- site
-// overrides) and the graph (graphs/<graph>/*.xml) once, caches the result, and renders a host's
+// ProfileCompiler: parses every node file (roles/<roll>/<name>.xml and the site rolls'
+// <dir>/nodes/<name>.xml, with extend-/replace- site overrides) and the graph (graphs/<graph>/*.xml
+// and each site roll's <dir>/graphs/<graph>/*.xml) once, caches the result, and renders a host's
 // kickstart from an appliance root node and the host's resolved attributes. load() re-reads only
 // when a file's mtime/size changed, so a request costs a traversal and a render, not a parse.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { noFilters } from './cond.js';
 import { renderNode, type Sections } from './render.js';
 import { renderKickstart } from './kickstart-template.js';
 import { checkCommentValue } from './kickstart-attributes.js';
+import { readRolls, type Roll } from './rolls.js';
 import { MultiError, UserError, isNetrootError, type NetrootError } from '../errors.js';
 
 export interface ProfileSources {
@@ -21,6 +23,12 @@ export interface ProfileSources {
   includeDir?: string;
   allowEval?: boolean;
   maxFileBytes?: number;
+  /**
+   * `<stateDir>/rolls.json` (rolls.ts): site rolls in Rocks' layout, read on each load. Their node
+   * files come after netroot's own roles (a name defined twice with different content is
+   * E_NODE_DUPLICATE naming both files), their graph files after netroot's own.
+   */
+  rollsFile?: string;
 }
 export type Attributes = Readonly<Record<string, string>>;
 
@@ -100,7 +108,25 @@ function sameSignature(a: Signature, b: Signature): boolean {
 export class ProfileCompiler {
   private loaded: Loaded | undefined;
   private readonly listings: Listings = new Map();
+  private rollsCache: { mtime: number; size: number; rolls: Roll[] } | undefined;
   constructor(private readonly src: ProfileSources) {}
+
+  /** The recorded site rolls (re-read only when rolls.json's mtime or size changed). */
+  rolls(): Roll[] {
+    const file = this.src.rollsFile;
+    if (!file) return [];
+    let st: { mtimeMs: number; size: number } | undefined;
+    try {
+      st = statSync(file);
+    } catch {
+      st = undefined;
+    }
+    if (!st) return [];
+    if (this.rollsCache && this.rollsCache.mtime === st.mtimeMs && this.rollsCache.size === st.size) return this.rollsCache.rolls;
+    const rolls = readRolls(file);
+    this.rollsCache = { mtime: st.mtimeMs, size: st.size, rolls };
+    return rolls;
+  }
 
   private files(): { roles: string[]; site: string[]; graph: string[] } {
     const rolls = (() => {
@@ -110,10 +136,11 @@ export class ProfileCompiler {
         return [];
       }
     })();
+    const site = this.rolls();
     return {
-      roles: rolls.flatMap((r) => listXml(join(this.src.rolesDir, r), this.listings)),
+      roles: [...rolls.flatMap((r) => listXml(join(this.src.rolesDir, r), this.listings)), ...site.flatMap((r) => listXml(join(r.dir, 'nodes'), this.listings))],
       site: this.src.siteDir ? listXml(this.src.siteDir, this.listings) : [],
-      graph: listXml(join(this.src.graphsDir, this.src.graph), this.listings),
+      graph: [...listXml(join(this.src.graphsDir, this.src.graph), this.listings), ...site.flatMap((r) => listXml(join(r.dir, 'graphs', this.src.graph), this.listings))],
     };
   }
 
@@ -152,7 +179,7 @@ export class ProfileCompiler {
     };
     const problemsOf = (name: string) => byNode.get(name) ?? byNode.set(name, []).get(name)!;
     const nodes = new Map<string, NodeFile>();
-    if (f.roles.length === 0) global.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml`));
+    if (f.roles.length === 0) global.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml${this.src.rollsFile ? ' nor in a site roll\'s nodes/' : ''}`));
     const paths = new Map<string, string>();
     const dupWarnings: NetrootError[] = [];
     for (const p of f.roles) {
@@ -190,7 +217,7 @@ export class ProfileCompiler {
       if (m[1] === 'replace') byNode.set(m[2]!, problems.filter((e) => (e.where ?? '').startsWith(p)));
     }
     const graph: Graph = { edges: [], orders: [] };
-    if (f.graph.length === 0) global.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}`));
+    if (f.graph.length === 0) global.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}${this.src.rollsFile ? ` nor in a site roll's graphs/${this.src.graph}/` : ''}`));
     for (const p of f.graph) {
       const x = read(p, global);
       if (x) graphFromXml(p, x, graph, global);

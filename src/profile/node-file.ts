@@ -13,7 +13,7 @@ import { UserError, type NetrootError } from '../errors.js';
 export type Part =
   | { kind: 'text'; text: string; raw: boolean; line: number }
   | { kind: 'file'; name: string; mode: 'create' | 'append'; owner?: string | undefined; perms?: string | undefined; expanded: boolean; expr?: string | undefined; parts: Part[]; filters: Filters; line: number }
-  | { kind: 'eval'; shell: string; body: string; line: number }
+  | { kind: 'eval'; shell: string; body: string; xml: boolean; line: number }
   | { kind: 'include'; file: string; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
 
@@ -23,6 +23,7 @@ export type Item = (
   | { kind: 'script'; section: 'pre' | 'post'; interpreter?: string | undefined; arg?: string | undefined; filters: Filters; parts: Part[]; line: number }
   | { kind: 'main'; command: string; parts: Part[]; filters: Filters; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number }
+  | { kind: 'eval'; shell: string; body: string; xml: boolean; line: number }
 ) & { file?: string | undefined };
 
 export interface NodeFile {
@@ -65,10 +66,16 @@ function checkAttrs(e: XElement, allowed: string[], where: string, problems: Net
   }
 }
 
+/** Rocks' eval modes: quote (the default: the output is text) and xml (the output is node XML again). */
+function checkEvalMode(c: XElement, where: string, problems: NetrootError[]): void {
+  const mode = c.attrs['mode'];
+  if (mode !== undefined && mode !== 'quote' && mode !== 'xml') problems.push(new UserError('E_XML_EVAL_MODE', `<eval mode="${mode}">: mode is quote or xml`, { where }));
+}
+
 const PERMS = /^([0-7]{1,4}|[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]*)*)$/;
 const OWNER = /^[A-Za-z0-9_&;$-][A-Za-z0-9_&;$.-]*([:.][A-Za-z0-9_&;$-][A-Za-z0-9_&;$.-]*)?$/;
 
-function parts(children: XChild[], path: string, problems: NetrootError[], parentLine: number, ignored: Ignored[], inFile = false): Part[] {
+export function parts(children: XChild[], path: string, problems: NetrootError[], parentLine: number, ignored: Ignored[], inFile = false): Part[] {
   const out: Part[] = [];
   for (const c of children) {
     if (!isElement(c)) {
@@ -102,7 +109,8 @@ function parts(children: XChild[], path: string, problems: NetrootError[], paren
       }
       case 'eval':
         checkAttrs(c, ['shell', 'mode'], where, problems);
-        out.push({ kind: 'eval', shell: c.attrs['shell'] ?? 'sh', body: textOf(c), line: c.line });
+        checkEvalMode(c, where, problems);
+        out.push({ kind: 'eval', shell: c.attrs['shell'] ?? 'sh', body: textOf(c), xml: c.attrs['mode'] === 'xml', line: c.line });
         break;
       case 'include':
         checkAttrs(c, ['file', 'mode'], where, problems);
@@ -182,6 +190,13 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
         checkAttrs(c, ['name', 'val', 'ref'], where, problems);
         if (!c.attrs['name']) problems.push(new UserError('E_XML_VAR', '<var> needs a name attribute', { where }));
         else items.push({ kind: 'var', name: c.attrs['name'], val: c.attrs['val'], ref: c.attrs['ref'], line: c.line });
+        break;
+      case 'eval':
+        // At the top level an <eval> can only add node XML (Rocks' mode="xml": <package>, <post>...).
+        checkAttrs(c, ['shell', 'mode'], where, problems);
+        checkEvalMode(c, where, problems);
+        if (c.attrs['mode'] !== 'xml') problems.push(new UserError('E_XML_EVAL_MODE', '<eval> outside a script or <file> needs mode="xml" (its output is node XML)', { where }));
+        else items.push({ kind: 'eval', shell: c.attrs['shell'] ?? 'sh', body: textOf(c), xml: true, line: c.line });
         break;
       default:
         problems.push(new UserError('E_XML_UNKNOWN_TAG', `unknown tag <${c.tag}>`, { where }));

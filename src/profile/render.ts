@@ -5,13 +5,20 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import type { NodeFile, Part } from './node-file.js';
+import { nodeFromXml, parts as partsFromXml, type Item, type NodeFile, type Part } from './node-file.js';
+import { parseXml } from './xml.js';
+import { isSecretName } from '../log/logger.js';
 import { passes } from './cond.js';
 import { expandEntities } from './entities.js';
 import { checkCommandEntities } from './kickstart-attributes.js';
-import { UserError } from '../errors.js';
+import { UserError, type NetrootError } from '../errors.js';
 
 const INCLUDE_MAX_BYTES = 1024 * 1024;
+/** Output of one <eval> (Rocks reads all of it; netroot stops there, and fails the render). */
+const EVAL_MAX_BYTES = 1024 * 1024;
+/** mode="xml" output may hold an <eval> again: this deep at most. */
+const EVAL_MAX_DEPTH = 8;
+let evalDepth = 0;
 
 export interface Sections {
   main: string[];
@@ -46,7 +53,7 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
   // The body is everything inside the tag: text (entities expanded), CDATA as is, and the output of
   // a nested <eval> or <include>.
-  const rendered = renderParts(p.parts, attrs, path, opts);
+  const rendered = renderParts(p.parts, attrs, path, opts, undefined, true);
   const body = rendered.startsWith('\n') ? rendered.slice(1) : rendered;
   const qname = shq(name);
   const lines: string[] = [`mkdir -p "$(dirname ${qname})"`];
@@ -67,8 +74,11 @@ function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, str
   return lines.join('\n') + '\n';
 }
 
-/** With `command` (a <main> child), each attribute is checked for its place on the command line. */
-function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions, command?: string): string {
+/**
+ * With `command` (a <main> child), each attribute is checked for its place on the command line.
+ * `inFile`: the parts are a <file>'s body (an <eval mode="xml"> there may not print a <file>).
+ */
+function renderParts(parts: Part[], attrs: Record<string, string>, path: string, opts: RenderOptions, command?: string, inFile = false): string {
   let out = '';
   const template = command === undefined ? '' : parts.map((p) => (p.kind === 'text' ? p.text : ' ')).join('');
   let offset = 0;
@@ -110,15 +120,80 @@ function renderParts(parts: Part[], attrs: Record<string, string>, path: string,
         break;
       }
       case 'eval': {
-        if (!opts.allowEval) throw new UserError('E_EVAL_DISABLED', '<eval> runs code on the frontend and is disabled (set profile.allowEval: true to allow it)', { where });
-        const r = spawnSync(p.shell, [], { input: expandEntities(p.body, attrs, where), encoding: 'utf8', timeout: opts.evalTimeoutMs ?? 10_000, maxBuffer: 1024 * 1024, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
-        if (r.error || r.status !== 0) throw new UserError('E_EVAL_FAILED', `<eval shell="${p.shell}"> failed: ${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`}`, { where });
-        out += r.stdout;
+        const output = runEval(p, attrs, where, opts);
+        if (!p.xml) out += output;
+        else {
+          const root = evalXml(output, where);
+          const problems: NetrootError[] = [];
+          const sub = partsFromXml(root.children, `${where} <eval> output`, problems, root.line, [], inFile);
+          throwEvalProblems(problems, where);
+          out += nested(() => renderParts(sub, attrs, `${where} <eval> output`, opts, command, inFile));
+        }
         break;
       }
     }
   }
   return out;
+}
+
+/**
+ * The environment an <eval> runs with: PATH, and the node's attributes as Rocks exports them, as far
+ * as a shell can name them: a dotted name (os.version) is given with `_` for each `.` (os_version; an
+ * attribute really named os_version wins), names that are no shell identifier then are left out, and
+ * so are attributes named like secrets (the log redaction rule: secret, password, token, chap ...): no
+ * eval needs an iSCSI CHAP secret, and a child process could leak it.
+ */
+export function evalEnvironment(attrs: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const dotted: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(attrs)) {
+    if (isSecretName(k) || v.includes('\0')) continue;
+    if (k.includes('.')) dotted.push([k.replace(/\./g, '_'), v]);
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v;
+  }
+  for (const [k, v] of dotted) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !(k in env)) env[k] = v;
+  env['PATH'] = process.env['PATH'] ?? '/usr/bin:/bin';
+  return env;
+}
+
+function runEval(p: { shell: string; body: string }, attrs: Record<string, string>, where: string, opts: RenderOptions): string {
+  if (!opts.allowEval) throw new UserError('E_EVAL_DISABLED', '<eval> runs code on the frontend and is disabled (set profile.allowEval: true to allow it)', { where });
+  const r = spawnSync(p.shell, [], { input: expandEntities(p.body, attrs, where), encoding: 'utf8', timeout: opts.evalTimeoutMs ?? 10_000, maxBuffer: EVAL_MAX_BYTES, env: evalEnvironment(attrs) });
+  if (r.error || r.status !== 0) throw new UserError('E_EVAL_FAILED', `<eval shell="${p.shell}"> failed: ${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`}`, { where });
+  return r.stdout;
+}
+
+/**
+ * mode="xml" output, as Rocks splices it into the node file: a <kickstart> fragment or bare node-XML
+ * elements (text in between is kept). Parsed with the node files' parser (no DOCTYPE/ENTITY).
+ */
+function evalXml(output: string, where: string) {
+  const body = output.replace(/^\s*<\?xml[^>]*\?>/, '');
+  const whole = /^\s*<kickstart[\s>/]/.test(body);
+  try {
+    const root = parseXml(whole ? body : `<kickstart>${body}</kickstart>`, `${where} <eval> output`, EVAL_MAX_BYTES + 64);
+    if (root.tag !== 'kickstart') throw new UserError('E_XML_ROOT', `the root element must be <kickstart>, not <${root.tag}>`);
+    return root;
+  } catch (e) {
+    throw new UserError('E_EVAL_XML', `<eval mode="xml"> printed malformed node XML: ${(e as Error).message}${(e as UserError).where ? ` (output line ${String((e as UserError).where).split(':').pop()})` : ''}`, { where });
+  }
+}
+
+function throwEvalProblems(problems: NetrootError[], where: string): void {
+  if (problems.length === 0) return;
+  const first = problems[0]!;
+  const at = first.where?.split(':').pop();
+  throw new UserError('E_EVAL_XML', `<eval mode="xml"> printed node XML that is not valid: ${first.message}${at ? ` (output line ${at})` : ''}${problems.length > 1 ? ` and ${problems.length - 1} more problem(s)` : ''}`, { where });
+}
+
+function nested<T>(f: () => T): T {
+  if (evalDepth >= EVAL_MAX_DEPTH) throw new UserError('E_EVAL_XML', `<eval mode="xml"> output nests <eval> deeper than ${EVAL_MAX_DEPTH}`);
+  evalDepth++;
+  try {
+    return f();
+  } finally {
+    evalDepth--;
+  }
 }
 
 function setVar(v: { name: string; val?: string | undefined; ref?: string | undefined }, attrs: Record<string, string>, where: string): void {
@@ -134,13 +209,14 @@ function scriptHeader(section: 'pre' | 'post', interpreter: string | undefined, 
   return `%${section}${interpreter ? ` --interpreter=${interpreter}` : ''}${arg ? ` ${arg}` : ''}`;
 }
 
+/** An <eval mode="xml"> may print a <var>: counted as one. */
 function partsSetVar(parts: readonly Part[]): boolean {
-  return parts.some((p) => p.kind === 'var' || (p.kind === 'file' && partsSetVar(p.parts)));
+  return parts.some((p) => p.kind === 'var' || (p.kind === 'eval' && p.xml) || (p.kind === 'file' && partsSetVar(p.parts)));
 }
 
 /** Whether rendering the node can set an attribute (a <var>, at top level or inside a script, command or file). */
 function setsVar(node: NodeFile): boolean {
-  return node.items.some((it) => it.kind === 'var' || (it.kind !== 'package' && partsSetVar(it.parts)));
+  return node.items.some((it) => it.kind === 'var' || it.kind === 'eval' || ((it.kind === 'script' || it.kind === 'main') && partsSetVar(it.parts)));
 }
 
 /**
@@ -149,7 +225,11 @@ function setsVar(node: NodeFile): boolean {
  */
 export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, string>>, s: Sections, opts: RenderOptions): void {
   const attrs: Record<string, string> = setsVar(node) ? { ...hostAttrs } : (hostAttrs as Record<string, string>);
-  for (const it of node.items) {
+  renderItems(node, node.items, attrs, s, opts);
+}
+
+function renderItems(node: NodeFile, items: readonly Item[], attrs: Record<string, string>, s: Sections, opts: RenderOptions): void {
+  for (const it of items) {
     const path = it.file ?? node.path;
     const where = `${path}:${it.line}`;
     switch (it.kind) {
@@ -182,6 +262,15 @@ export function renderNode(node: NodeFile, hostAttrs: Readonly<Record<string, st
         const cut = body.includes('%') ? /^[ \t]*(%end|%include|%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda))(\s|$)/m.exec(body) : null;
         if (cut) throw new UserError('E_KS_SECTION_LINE', `a line starting with ${cut[1]} inside <${it.section}> would end the section in Anaconda`, { where });
         s[it.section].push({ header: scriptHeader(it.section, it.interpreter, args), body, node: node.name });
+        break;
+      }
+      case 'eval': {
+        // Rocks' mode="xml" at the top level: the output is node XML, its items rendered here.
+        const root = evalXml(runEval(it, attrs, where, opts), where);
+        const problems: NetrootError[] = [];
+        const sub = nodeFromXml(node.name, `${where} <eval> output`, root, problems);
+        throwEvalProblems(problems, where);
+        nested(() => renderItems({ ...node, path }, sub.items.map((x) => ({ ...x, file: `${where} <eval> output` })), attrs, s, opts));
         break;
       }
     }

@@ -71,12 +71,15 @@ const ACTING: string[][] = [
   ['initrd', 'build-lab-root'],
   ['lab', 'up', '--nodes', '1'],
   ['lab', 'down'],
+  ['roll', 'add', '.', '--name', 'site'],
+  ['roll', 'remove', 'site'],
 ];
 
 test('the verbs come from each command\'s usage', () => {
   assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface']);
   assert.deepEqual(verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
+  assert.deepEqual(verbs('roll'), ['add', 'list', 'remove']);
   assert.deepEqual(verbs('kickstart'), []);
   assert.deepEqual(verbs('serve'), []);
   assert.deepEqual(verbs('insert-ethers'), []);
