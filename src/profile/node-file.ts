@@ -48,6 +48,28 @@ export const KICKSTART_COMMANDS = new Set([
   'zfcp', 'zipl',
 ]);
 /** Commands of older kickstarts (Rocks 5-7 files use them) that RHEL 8/9 refuses: left out with a warning. */
+const INCLUDE_LINE = /^[ \t]*%include[ \t]+(\S+)[ \t]*$/;
+
+/** `%include FILE` lines in a <main> command's own text (not in CDATA), and the command without them. */
+function mainIncludes(m: XElement): { files: string[]; rest: XElement } {
+  const files: string[] = [];
+  const children: XChild[] = [];
+  for (const ch of m.children) {
+    if (isElement(ch) || ch.cdata || !ch.text.includes('%include')) {
+      children.push(ch);
+      continue;
+    }
+    const kept: string[] = [];
+    for (const line of ch.text.split('\n')) {
+      const inc = INCLUDE_LINE.exec(line);
+      if (inc) files.push(inc[1]!);
+      else kept.push(line);
+    }
+    children.push({ text: kept.join('\n'), cdata: false });
+  }
+  return { files, rest: { ...m, children } };
+}
+
 export const OBSOLETE_COMMANDS = new Set(['install', 'upgrade', 'interactive', 'mouse', 'langsupport', 'lilo', 'lilocheck', 'key', 'monitor', 'dmraid', 'multipath', 'method']);
 
 /** A tag netroot does not act on: collected per node file, reported once per tag by the compiler. */
@@ -167,13 +189,22 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
         break;
       case 'main':
         checkAttrs(c, FILTER_ATTRS, where, problems);
-        for (const m of c.children) {
+        for (let m of c.children) {
           if (!isElement(m)) {
             if (m.text.trim() !== '') problems.push(new UserError('E_XML_TEXT', '<main> holds command tags, not text', { where }));
             continue;
           }
           const mw = `${path}:${m.line}`;
           checkAttrs(m, FILTER_ATTRS, mw, problems);
+          // Rocks writes `%include FILE` inside a command (base.xml: <install>%include
+          // /tmp/partition-info</install>, the partitioning its %pre wrote). Anaconda reads
+          // %include as a line of its own in the command section: each one becomes its own item,
+          // kept even when the command around it is obsolete, and leaves the command's text.
+          const includes = mainIncludes(m);
+          for (const file of includes.files) {
+            items.push({ kind: 'main', command: '%include', parts: [{ kind: 'text', text: file, raw: true, line: m.line }], filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
+          }
+          if (includes.files.length > 0) m = includes.rest;
           if (OBSOLETE_COMMANDS.has(m.tag)) {
             ignored.push({ tag: `main/${m.tag}`, where: mw });
             continue;

@@ -144,3 +144,31 @@ test('the same node file in two rolls is one node (a warning); different content
   assert.equal((compiler.render('nas', attrs).match(/^echo client$/gm) ?? []).length, 1, 'one node, one script');
   rmSync(dir, { recursive: true });
 });
+
+test("%include in a <main> command (Rocks' <install>%include /tmp/partition-info</install>) is kept as its own command line, the obsolete command ignored", () => {
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node(`
+<main>
+<install>
+%include /tmp/partition-info
+</install>
+<reboot/>
+<bootloader cond="arch == 'x86_64'">--location=mbr
+%include /tmp/bootloader-extra
+</bootloader>
+<lang>en_US.UTF-8</lang>
+</main>
+<main cond="arch == 'aarch64'"><install>%include /tmp/never</install></main>`),
+    'graphs/g/g.xml': graph(''),
+  });
+  const ks = compiler.render('a', attrs);
+  const lines = ks.split('\n');
+  assert.ok(lines.includes('%include /tmp/partition-info'), ks);
+  assert.ok(lines.includes('%include /tmp/bootloader-extra'), ks);
+  assert.ok(lines.includes('bootloader --location=mbr'), 'the command keeps its own text, without the %include line');
+  assert.ok(!lines.some((l) => /^install\b/.test(l)), 'install is not a RHEL 8/9 command');
+  assert.ok(!ks.includes('/tmp/never'), "a <main> filter applies to the %include it holds");
+  const report = compiler.report([{ name: 'a', rootNode: 'a' }]);
+  assert.ok(report.warnings.some((w) => w.code === 'W_IGNORED_TAG' && /<main><install>/.test(w.message)), 'the obsolete <install> is still reported');
+  rmSync(dir, { recursive: true });
+});
