@@ -20,6 +20,30 @@ test('the takeover reconnect alone is reported, not counted', () => {
   assert.match(r.takeoverReconnect ?? '', /detected conn error \(1020\)/);
 });
 
+// From a UEFI node's first diskless boot in CI (2026-12-05): the guest was starved, and iscsid's
+// lines reached the journal 17 s after the reconnect its takeover made.
+const SLOW_TAKEOVER = [
+  '[   38.338890] compute-0-0.local iscsid[560]: iscsid shutting down.',
+  '[   52.186208] compute-0-0 systemd[1]: Starting iscsid.service - iSCSI initiator daemon (iscsid)...',
+  '[   57.851732] compute-0-0 iscsid[719]: iSCSI logger with pid=722 started!',
+  '[   59.597699] compute-0-0 kernel:  connection1:0: detected conn error (1020)',
+  '[   76.249798] compute-0-0 systemd[1]: Started iscsid.service - iSCSI initiator daemon (iscsid).',
+  '[   76.266874] compute-0-0 iscsid[722]: iSCSI daemon with pid=723 started!',
+  '[   76.323514] compute-0-0 iscsid[722]: Could not read data from db. Using default and currently negotiated values',
+  '[   76.350124] compute-0-0 iscsid[722]: Kernel reported iSCSI connection 1:0 error (1020 - ISCSI_ERR_TCP_CONN_CLOSE: TCP connection closed) state (1)',
+  '[   76.366460] compute-0-0 iscsid[722]: connection1:0 is operational after recovery (1 attempts)',
+];
+
+test('a takeover whose lines the journal got late is still the takeover; a reconnect before the root iscsid started is not', () => {
+  const r = journalProblems(SLOW_TAKEOVER.join('\n'));
+  assert.deepEqual(r.bad, []);
+  assert.match(r.takeoverReconnect ?? '', /59\.597699/);
+  const early = SLOW_TAKEOVER.map((l) => l.replace('[   59.597699]', '[   45.000000]'));
+  assert.equal(journalProblems(early.join('\n')).bad.length, 1, 'before systemd started the root iscsid');
+  const slowRecovery = SLOW_TAKEOVER.map((l) => l.replace('[   76.366460]', '[   95.000000]'));
+  assert.equal(journalProblems(slowRecovery.join('\n')).bad.length, 1, 'recovery more than 15 s after the takeover');
+});
+
 test('a clean journal has nothing', () => {
   assert.deepEqual(journalProblems(TAKEOVER.filter((l) => !/1020/.test(l)).join('\n')), { bad: [], takeoverReconnect: null });
 });
