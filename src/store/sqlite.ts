@@ -10,7 +10,7 @@ import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
   Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
-  Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, TokenRepo,
+  Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, EventFilter, TokenRepo,
 } from './types.js';
 
 type Db = Database.Database;
@@ -250,10 +250,15 @@ class SqliteEvents {
     this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)').run(id - this.maxRows, PRUNE_BATCH);
     return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
   }
-  list(f: { sinceId?: number; kind?: string; limit?: number } = {}): StoredEvent[] {
-    const rows = this.db
-      .prepare('SELECT * FROM events WHERE id > ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?')
-      .all(f.sinceId ?? 0, f.kind ?? null, f.kind ?? null, Math.min(f.limit ?? 1000, 10000)) as Array<{ id: number; at: string; kind: string; host: string | null; mac: string | null; detail: string }>;
+  list(f: EventFilter = {}): StoredEvent[] {
+    const limit = Math.max(0, Math.min(f.limit ?? 1000, 10000));
+    const where = 'id > ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR host = ?)';
+    const args = [f.sinceId ?? 0, f.kind ?? null, f.kind ?? null, f.host ?? null, f.host ?? null];
+    // `last`: the newest rows that match, still answered oldest first (a log's tail).
+    const sql = f.last
+      ? `SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT ?) ORDER BY id`
+      : `SELECT * FROM events WHERE ${where} ORDER BY id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit) as Array<{ id: number; at: string; kind: string; host: string | null; mac: string | null; detail: string }>;
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 }

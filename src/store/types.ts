@@ -127,7 +127,17 @@ export interface AttributeRepo {
 
 export interface EventRepo {
   append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): Promise<StoredEvent>;
-  list(filter?: { sinceId?: number; kind?: string; limit?: number }): Promise<StoredEvent[]>;
+  list(filter?: EventFilter): Promise<StoredEvent[]>;
+}
+
+/** Which events to list: ids above `sinceId`, of one kind and/or host, at most `limit` (≤ 10000, default 1000),
+ * oldest first; with `last`, the newest `limit` that match (still oldest first). */
+export interface EventFilter {
+  sinceId?: number;
+  kind?: string;
+  host?: string;
+  limit?: number;
+  last?: boolean;
 }
 
 export interface BootRepo {
