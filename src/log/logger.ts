@@ -1,15 +1,21 @@
-// Structured, levelled logging to a stream (stderr by default). Values under keys that name
-// secrets (secret, password, token, chap...) are replaced by "[redacted]" before anything is
-// written: a secret never reaches a log line.
+// Structured, levelled logging backed by pino (issue #15). Every service takes a `Logger`; values
+// under keys that name secrets (secret, password, token, chap...) are replaced by "[redacted]"
+// before pino serializes anything (redact.ts): a secret never reaches a log line, in either format.
+//
+// Formats: `pretty` (the default) — one line `<ISO time> <LEVEL> <msg> k="v" n=1`, written by an
+// in-process destination (no transport thread); `json` — pino's NDJSON with the level as a label
+// and an ISO time. Both write synchronously to stderr (or to `write`), so the last lines before an
+// exit are never lost. src/log/README.md says why.
+import { pino, stdTimeFunctions, destination, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { prettyLine } from './pretty-line.js';
+import { redact } from './redact.js';
+
+export { redact, isSecretName } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /secret|password|passwd|token|chap|credential/i;
-
-/** Whether a key names a secret (the redaction rule; <eval> also keeps such attributes out of its environment). */
-export function isSecretName(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
+export const LOG_LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+export type LogFormat = 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -19,37 +25,81 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+export interface LoggerOptions {
+  /** Lowest level written; default info. */
+  level?: Level;
+  /** Default pretty. */
+  format?: LogFormat;
+  /** Receives each line without its newline; default: stderr, synchronously. */
+  write?: (line: string) => void;
+  /** Fields on every line (redacted like any other). */
+  base?: Record<string, unknown>;
+}
+
+/** The record's own keys: a field with one of these names is written as `<name>_`. */
+const RESERVED = new Set(['level', 'time', 'msg']);
+
+/** Redacted fields, with names pino's record keys would shadow renamed. */
+function clean(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (fields === undefined) return {};
+  const out = redact(fields) as Record<string, unknown>;
+  for (const k of Object.keys(out)) {
+    if (!RESERVED.has(k)) continue;
+    out[`${k}_`] = out[k];
+    delete out[k];
+  }
   return out;
 }
 
-export function createLogger(
-  opts: { level?: Level; write?: (line: string) => void; base?: Record<string, unknown> } = {},
-): Logger {
-  const min = ORDER[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const base = opts.base ?? {};
-  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < min) return;
-    const rec = redact({ ...base, ...fields }) as Record<string, unknown>;
-    const kv = Object.entries(rec)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
-      .join(' ');
-    write(`${new Date().toISOString()} ${level.toUpperCase()} ${msg}${kv ? ' ' + kv : ''}`);
-  };
+let stderrSink: DestinationStream | undefined;
+/** One synchronous fd-2 writer per process (SonicBoom, sync: true). */
+function stderr(): DestinationStream {
+  stderrSink ??= destination({ dest: 2, sync: true });
+  return stderrSink;
+}
+
+function sink(format: LogFormat, write: ((line: string) => void) | undefined): DestinationStream {
+  if (write === undefined) {
+    if (format === 'json') return stderr();
+    return { write: (json: string) => stderr().write(prettyLine(json) + '\n') };
+  }
+  return { write: (json: string) => write(format === 'json' ? json.trimEnd() : prettyLine(json)) };
+}
+
+type Pino = PinoLogger<never>;
+
+function wrap(p: Pino): Logger {
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...opts, base: { ...base, ...fields } }),
+    debug: (m, f) => p.debug(clean(f), m),
+    info: (m, f) => p.info(clean(f), m),
+    warn: (m, f) => p.warn(clean(f), m),
+    error: (m, f) => p.error(clean(f), m),
+    child: (fields) => wrap(p.child(clean(fields))),
   };
 }
 
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const p = pino(
+    {
+      level: opts.level ?? 'info',
+      base: null,
+      messageKey: 'msg',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Fields are already plain redacted values: no serializer may bring an Error's fields back.
+      serializers: { err: (v: unknown) => v },
+    },
+    sink(opts.format ?? 'pretty', opts.write),
+  );
+  const logger = wrap(p);
+  return opts.base === undefined ? logger : logger.child(opts.base);
+}
+
 /** A logger that drops everything (tests). */
-export const silentLogger: Logger = createLogger({ write: () => {} });
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLogger,
+};
