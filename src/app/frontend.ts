@@ -81,7 +81,7 @@ function listen(server: Server, port: number, host: string, what: string): Promi
 }
 
 export function createFrontend(config: Config, deps: FrontendDeps = {}): Frontend {
-  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const logger = deps.logger ?? createLogger({ level: config.log.level ?? config.logLevel, format: config.log.format });
   const ownStore = deps.store === undefined;
   // Opening the database file is not a socket: it happens here, so every service shares one store.
   const store: Store = deps.store ?? openStore(config.stateDir, { maxEvents: config.events.maxRows });

@@ -2,7 +2,7 @@
 // profile compiler. Nothing is opened until a command asks for it, and close() releases it all.
 import { loadConfig, type Config } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Level, Logger, LogFormat } from '../log/logger.js';
 import { createLogger } from '../log/logger.js';
 
 export interface Io {
@@ -39,8 +39,10 @@ export class CliContext {
     return this.st;
   }
 
-  logger(): Logger {
-    return createLogger({ level: this.config.logLevel });
+  /** The logger of the config's log.format and log.level (or logLevel); `choice` (flags) wins. */
+  logger(choice: { format?: LogFormat; level?: Level } = {}): Logger {
+    const c = this.config;
+    return createLogger({ level: choice.level ?? c.log.level ?? c.logLevel, format: choice.format ?? c.log.format });
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,9 @@ import type { CliContext } from './context.js';
 import { parse, noExtra } from './args.js';
 import { createFrontend } from '../app/frontend.js';
 import { untilStopSignal } from './until-signal.js';
+import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logChoice } from './log-flags.js';
 
-export const USAGE = 'netroot serve [--state-dir DIR] [--config FILE] [--set key=value]...';
+export const USAGE = `netroot serve [--state-dir DIR] [--config FILE] [--set key=value]... ${LOG_FLAGS_USAGE}`;
 
 /** The services that do not run, each with the setting that turns it off (said at start). */
 export function offServices(c: CliContext['config']): string[] {
@@ -18,9 +19,9 @@ export function offServices(c: CliContext['config']): string[] {
 }
 
 export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals: p } = parse(argv, {}, USAGE);
+  const { values: v, positionals: p } = parse(argv, LOG_FLAG_OPTIONS, USAGE);
   noExtra(p, 0, USAGE);
-  const frontend = createFrontend(ctx.config, { logger: ctx.logger() });
+  const frontend = createFrontend(ctx.config, { logger: ctx.logger(logChoice(v)) });
   try {
     await frontend.start();
   } catch (e) {

@@ -15,13 +15,15 @@ import { nodesReport, showReport, volumesReport, type NodeReport, type ShowRepor
 import { reconcileStorage, type NodeReconcile } from '../discovery/plugins/iscsi-allocation.js';
 import { join } from 'node:path';
 import { untilStopSignal } from './until-signal.js';
+import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logChoice } from './log-flags.js';
 
 export const USAGE = `netroot storage nodes [--json]
        netroot storage volumes [--json]
        netroot storage show HOST|VOLUME [--json]
        netroot storage reconcile [--json]
        netroot storage serve --portal ADDR [--listen HOST:PORT] [--iscsi HOST:PORT] [--backend embedded|tgt]
-                             [--volumes DIR] [--limit-gib N] [--token-file FILE]   (token: file or env NETROOT_STORAGE_TOKEN)`;
+                             [--volumes DIR] [--limit-gib N] [--token-file FILE]   (token: file or env NETROOT_STORAGE_TOKEN)
+                             ${LOG_FLAGS_USAGE}`;
 
 const GiB = 2 ** 30;
 const gib = (b: number | null) => (b === null ? null : (b / GiB).toFixed(b % GiB === 0 ? 0 : 2));
@@ -108,7 +110,7 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
 async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const { values: v, positionals: p } = parse(argv, {
     portal: { type: 'string' }, listen: { type: 'string' }, iscsi: { type: 'string' }, backend: { type: 'string' },
-    volumes: { type: 'string' }, 'limit-gib': { type: 'string' }, 'token-file': { type: 'string' },
+    volumes: { type: 'string' }, 'limit-gib': { type: 'string' }, 'token-file': { type: 'string' }, ...LOG_FLAG_OPTIONS,
   }, USAGE);
   noExtra(p, 0, USAGE);
   if (!v.portal) throw new UserError('E_USAGE', `--portal: the address nodes use to reach this storage node is required\nusage: ${USAGE}`);
@@ -122,7 +124,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const limit = intFlag(v['limit-gib'], 'limit-gib', 1);
   const node = createStorageNode({
     backend, token, httpHost: listen.host, httpPort: listen.port, iscsiHost: iscsi.host, iscsiPort: iscsi.port, portal: v.portal,
-    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(),
+    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(logChoice(v)),
     target: targetSettings(ctx.config.iscsi),
   });
   await node.start();

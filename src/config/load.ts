@@ -37,7 +37,7 @@ export interface LoadOptions {
 
 const DEFAULTS = configSchema.parse({});
 /** Leaves that have no default but may be set (their type is string). */
-const OPTIONAL_LEAVES = ['network.router'];
+const OPTIONAL_LEAVES = ['network.router', 'log.level'];
 
 /** Dotted leaf paths of the config with the type of their default. */
 function leaves(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {

@@ -11,7 +11,17 @@ const cidr = z.string().refine((s) => parseCidr(s) !== null, 'must be an IPv4 ne
 export const configSchema = z
   .object({
     stateDir: z.string().min(1).default('/var/lib/netroot'),
+    /** The older spelling of log.level; log.level wins when both are set. */
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    log: z
+      .object({
+        /** pretty: one line `<ISO time> <LEVEL> <msg> k="v"`; json: NDJSON (pino), one object a line. */
+        format: z.enum(['json', 'pretty']).default('pretty'),
+        /** Lowest level written; unset: logLevel. `--log-level` of serve commands wins over both. */
+        level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+      })
+      .strict()
+      .prefault({}),
     events: z
       .object({
         /**
