@@ -33,6 +33,7 @@ import { reconcileStorage } from '../discovery/plugins/iscsi-allocation.js';
 import { storageRoutes } from '../http/storage-routes.js';
 import { TftpServer } from '../tftp/index.js';
 import { tftpResolver } from './tftp-resolver.js';
+import { whoIs } from './who-is.js';
 import { Registry } from 'prom-client';
 import { registerServiceMetrics, readiness } from './metrics.js';
 
@@ -180,7 +181,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
       logger.info('http listening', { host: config.http.host, port: f.httpPort() });
       if (config.tftp.enabled) {
         const t = config.tftp;
-        tftp = new TftpServer({ host: t.host, port: t.port, resolver: tftpResolver(store, booter, t.root), logger: logger.child({ svc: 'tftp' }), maxTransfers: t.maxTransfers, maxTransfersPerClient: t.maxTransfersPerClient, maxWindowBytes: t.maxWindowBytes, maxBufferedBytes: t.maxBufferedBytes, maxTimeoutS: t.maxTimeoutSeconds });
+        tftp = new TftpServer({ host: t.host, port: t.port, resolver: tftpResolver(store, booter, t.root), identify: whoIs(store), logger: logger.child({ svc: 'tftp' }), maxTransfers: t.maxTransfers, maxTransfersPerClient: t.maxTransfersPerClient, maxWindowBytes: t.maxWindowBytes, maxBufferedBytes: t.maxBufferedBytes, maxTimeoutS: t.maxTimeoutSeconds });
         await tftp.start();
         const tftpServer = tftp;
         opened.push({

@@ -178,6 +178,7 @@ export class DhcpServer {
         const lease = await this.leaseFor(info, m);
         if (!lease) return null;
         this.metrics.offers++;
+        this.logAnswer('dhcp offer', info, lease);
         return this.reply(m, MessageType.OFFER, lease);
       }
       case MessageType.REQUEST: {
@@ -193,10 +194,12 @@ export class DhcpServer {
         if (!lease) return null; // unknown, no pool: not ours to NAK
         if (wanted !== null && wanted !== lease.ip) {
           this.metrics.naks++;
+          this.log.info('dhcp nak', { host: lease.hostname ?? null, mac: info.mac, requested: wanted, ip: lease.ip, iface });
           return this.nak(m, `requested ${wanted} is not ${info.mac}'s address`);
         }
         if (this.pool && (lease as DhcpLease & { pooled?: boolean }).pooled) await this.pool.commit(info.mac, lease.ip);
         this.metrics.acks++;
+        this.logAnswer('dhcp ack', info, lease);
         return this.reply(m, MessageType.ACK, lease);
       }
       case MessageType.INFORM: {
@@ -204,20 +207,28 @@ export class DhcpServer {
         const lease = await this.leaseFor(info, m);
         if (!lease) return null;
         this.metrics.acks++;
+        this.log.debug('dhcp ack (inform)', { host: lease.hostname ?? null, mac: info.mac, ip: m.ciaddr, iface });
         return this.reply(m, MessageType.ACK, lease, true);
       }
       case MessageType.RELEASE:
         this.metrics.releases++;
+        this.log.debug('dhcp release', { mac: info.mac, ip: m.ciaddr, iface });
         await this.pool?.release(info.mac);
         return null;
       case MessageType.DECLINE:
         this.metrics.declines++;
+        this.log.info('dhcp decline: the client found its address in use', { mac: info.mac, ip: info.requestedIp, iface });
         if (info.requestedIp) await this.pool?.decline(info.mac, info.requestedIp);
         return null;
       default:
         this.metrics.ignored++;
         return null;
     }
+  }
+
+  /** The one line per OFFER / ACK: who (host when the database knows the MAC), what address, what boot file. */
+  private logAnswer(what: 'dhcp offer' | 'dhcp ack', info: DhcpClientInfo, lease: DhcpLease & { pooled?: boolean }): void {
+    this.log.info(what, { host: lease.hostname ?? null, mac: info.mac, ip: lease.ip, iface: info.interfaceName, bootfile: lease.bootFile ?? null, ...(lease.pooled ? { pooled: true } : {}) });
   }
 
   private async leaseFor(info: DhcpClientInfo, m: DhcpMessage): Promise<(DhcpLease & { pooled?: boolean }) | null> {

@@ -90,6 +90,7 @@ export class DiscoveryHub {
     if ((this.lastLogged.get(mac) ?? 0) + this.dedupeMs < now) {
       this.lastLogged.set(mac, now);
       if (this.lastLogged.size > 10000) this.lastLogged.clear();
+      this.logger.info('discovery: DISCOVER from an unknown machine', { host: null, mac, iface: d.interfaceName ?? null, arch: d.arch ?? null });
       void this.store.events.append({ kind: 'dhcp.discover', mac, detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null } }).catch((e) => this.logger.error('cannot log discovery', { error: e }));
       this.bump();
     }
@@ -112,6 +113,7 @@ export class DiscoveryHub {
       const h = await this.engine.add(d, s.options);
       this.metrics.added++;
       this.lastFailed.delete(d.mac);
+      this.logger.info('insert-ethers added a machine', { host: h.name, mac: d.mac, state: h.state });
       const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
       if (i >= 0) s.machines.splice(i, 1);
       s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at, ...(h.reusedVolume ? { reusedVolume: h.reusedVolume } : {}) });
@@ -128,7 +130,7 @@ export class DiscoveryHub {
       const entry = { mac: d.mac, host: null, state: 'failed', error: (e as Error).message, at };
       if (i >= 0) s.machines[i] = entry;
       else s.machines.push(entry);
-      this.logger.warn('insert-ethers could not add a machine', { mac: d.mac, error: e });
+      this.logger.warn('insert-ethers could not add a machine', { host: null, mac: d.mac, error: e });
     }
     this.bump();
   }

@@ -57,6 +57,17 @@ export interface TftpServerOptions {
   maxTransfersPerClient?: number;
   /** SO_SNDBUF of each transfer socket (default 4 MiB, capped by net.core.wmem_max; 0: the kernel's default). */
   sendBufferBytes?: number;
+  /**
+   * The machine behind a client address (host name and MAC), for the end-of-transfer log line;
+   * asked once per transfer, after it ends. Null, a rejection or no callback: logged as null.
+   */
+  identify?: (address: string) => Promise<ClientIdentity | null>;
+}
+
+/** Who a TFTP client is, as the database knows it. */
+export interface ClientIdentity {
+  host: string;
+  mac: string | null;
 }
 
 /** What the listening socket does with one datagram (pure; exported for tests and the fuzzer). */
@@ -95,7 +106,7 @@ export class TftpServer {
   private readonly slots: ClientSlots;
   private socket: Socket | undefined;
   private readonly logger: Logger;
-  private readonly o: Required<Omit<TftpServerOptions, 'logger'>>;
+  private readonly o: Required<Omit<TftpServerOptions, 'logger' | 'identify'>> & Pick<TftpServerOptions, 'identify'>;
 
   constructor(opts: TftpServerOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -113,6 +124,7 @@ export class TftpServer {
       maxTransfers: opts.maxTransfers ?? 1024,
       maxTransfersPerClient: opts.maxTransfersPerClient ?? 16,
       sendBufferBytes: opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER,
+      identify: opts.identify,
     };
     this.budget = new BufferBudget(this.o.maxBufferedBytes);
     this.slots = new ClientSlots(this.o.maxTransfersPerClient);
@@ -218,6 +230,16 @@ export class TftpServer {
     void this.begin(client, key, a.packet);
   }
 
+  /** `{ host, mac }` of a client address for a log line; never rejects. */
+  private async identity(address: string): Promise<{ host: string | null; mac: string | null }> {
+    try {
+      const who = this.o.identify ? await this.o.identify(address) : null;
+      return { host: who?.host ?? null, mac: who?.mac ?? null };
+    } catch {
+      return { host: null, mac: null };
+    }
+  }
+
   private async begin(client: TftpClient, key: string, req: RequestPacket): Promise<void> {
     if (!this.socket) return;
     let link: TransferLink;
@@ -290,8 +312,11 @@ export class TftpServer {
       this.budget.give(charge.bytes);
       this.metrics.bufferedBytes = this.budget.held;
       this.metrics.active = this.transfers.size;
-      if (completed) this.logger.info('tftp sent', { client: client.address, file: req.filename, bytes: size, ms: Date.now() - started, blksize: n.blksize, windowsize: n.windowsize });
-      else this.logger.info('tftp transfer ended early', { client: client.address, file: req.filename });
+      const ms = Date.now() - started;
+      void this.identity(client.address).then((who) => {
+        if (completed) this.logger.info('tftp sent', { ...who, client: client.address, file: req.filename, bytes: size, ms, blksize: n.blksize, windowsize: n.windowsize });
+        else this.logger.info('tftp transfer ended early', { ...who, client: client.address, file: req.filename });
+      });
     });
     link.onMessage = (m) => t.onMessage(m, client);
     this.transfers.set(key, t); // same key as the placeholder: its slot carries over
