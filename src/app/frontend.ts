@@ -94,7 +94,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
-  const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }) });
+  const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
   registerNetrootMethods(rpc, { store, tokens, regenerator, changed: () => hub.changed() });
   let http: HttpApp | undefined;
   let server: Server | undefined;
@@ -151,7 +151,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     storage,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds, limits: config.http,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc, config.http)],
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc, config.http)],
         registry, readiness: () => readiness(listening, store),
       });
       return http;

@@ -100,7 +100,7 @@ export function createHttpApp(d: HttpDeps): HttpApp {
     }
   });
   app.use(hostGuard());
-  app.use(kickstartRoutes(d.repos, d.kickstarts, d.tokens));
+  app.use(kickstartRoutes(d.repos, d.kickstarts, d.tokens, d.logger));
   for (const r of d.routers ?? []) app.use(r);
   app.use((_req, res) => {
     res.status(404).json({ code: 'E_NOT_FOUND', message: 'not found' });

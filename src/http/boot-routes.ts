@@ -13,6 +13,7 @@ import { resolveUnderRoot } from '../boot/files.js';
 import { normalizeMac } from '../net/address.js';
 import { UserError } from '../errors.js';
 import { remoteIPv4, onlyToHostItself } from './remote.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 
 function macParam(raw: unknown): string {
   const mac = typeof raw === 'string' ? normalizeMac(raw.replace(/^01-/, '')) : null;
@@ -46,31 +47,40 @@ async function sendConfined(res: Response, path: string, size: number): Promise<
   );
 }
 
-export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, stateDir: string): Router {
+/**
+ * Logs (issue #15): one info line per boot script answered ('boot script': kind, host, mac, boot
+ * action, from) and per overlay sent; boot files at debug (many per boot). Never the script's text.
+ */
+export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, stateDir: string, logger: Logger = silentLogger): Router {
   const r = Router();
 
   /** A known node's script may carry its CHAP secret: only the node (or the frontend) gets it. */
   const guard = async (req: Request, mac: string) => {
     const host = await repos.hosts.byMac(mac);
-    if (!host) return;
+    if (!host) return null;
     const from = remoteIPv4(req);
     onlyToHostItself(host, from, 'boot configuration');
+    return host;
   };
 
-  const script = (render: (mac: string) => Promise<string>, param: (req: Request) => unknown) => async (req: Request, res: Response) => {
+  type Kind = 'ipxe' | 'pxelinux' | 'grub';
+  const script = (kind: Kind, render: (mac: string) => Promise<string>, param: (req: Request) => unknown) => async (req: Request, res: Response) => {
     const mac = macParam(param(req));
-    await guard(req, mac);
-    res.type('text/plain').set('Cache-Control', 'no-store').send(await render(mac));
+    const host = await guard(req, mac);
+    const text = await render(mac);
+    res.type('text/plain').set('Cache-Control', 'no-store').send(text);
+    logger.info('boot script', { kind, host: host?.name ?? null, mac, action: host?.bootAction ?? null, from: remoteIPv4(req) });
   };
 
-  r.get('/boot/ipxe/:mac', script((m) => booter.ipxeScript(m), (req) => req.params['mac']));
-  r.get('/boot/ipxe', script((m) => booter.ipxeScript(m), (req) => req.query['mac']));
-  r.get('/boot/pxelinux.cfg/:name', script((m) => booter.pxelinuxConfig(m), (req) => req.params['name']));
-  r.get('/boot/grub/:name', script((m) => booter.grubConfig(m), (req) => String(req.params['name']).replace(/^grub\.cfg-/, '')));
+  r.get('/boot/ipxe/:mac', script('ipxe', (m) => booter.ipxeScript(m), (req) => req.params['mac']));
+  r.get('/boot/ipxe', script('ipxe', (m) => booter.ipxeScript(m), (req) => req.query['mac']));
+  r.get('/boot/pxelinux.cfg/:name', script('pxelinux', (m) => booter.pxelinuxConfig(m), (req) => req.params['name']));
+  r.get('/boot/grub/:name', script('grub', (m) => booter.grubConfig(m), (req) => String(req.params['name']).replace(/^grub\.cfg-/, '')));
 
   r.get('/boot/files/*path', async (req, res) => {
     const parts = (req.params as { path?: string[] }).path ?? [];
     const { path, size } = await resolveUnderRoot(bootRoot, parts.join('/'));
+    logger.debug('boot file', { file: parts.join('/').slice(0, 200), bytes: size, range: req.headers.range?.slice(0, 60) ?? null, from: remoteIPv4(req) });
     await sendConfined(res, path, size);
   });
 
@@ -82,6 +92,7 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     onlyToHostItself(host, from, 'the overlay');
     const { path, size } = await resolveUnderRoot(stateDir, rec.overlay);
     res.set('Cache-Control', 'no-store');
+    logger.info('overlay sent', { host: host.name, mac: host.interfaces.find((i) => i.ip === from)?.mac ?? host.interfaces[0]?.mac ?? null, bytes: size, from });
     await sendConfined(res, path, size);
   });
 

@@ -10,11 +10,24 @@ import type { InstallTokens } from '../boot/install-tokens.js';
 import type { Host, Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
 import { remoteIPv4, isHostItself, onlyToHostItself } from './remote.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 
-export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, tokens: InstallTokens): Router {
+/** The MAC of the interface a request came from (the host's first one when none has that address). */
+function macFrom(host: Host, from: string): string | null {
+  return host.interfaces.find((i) => i.ip === from)?.mac ?? host.interfaces[0]?.mac ?? null;
+}
+
+/** Logs one info line per kickstart served ('kickstart served': host, mac, from, preview); never its text or token. */
+export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, tokens: InstallTokens, logger: Logger = silentLogger): Router {
   const r = Router();
 
   const serve = async (host: Host, from: string): Promise<string> => {
+    const text = await render(host, from);
+    logger.info('kickstart served', { host: host.name, mac: macFrom(host, from), from, preview: !isHostItself(host, from), bytes: Buffer.byteLength(text) });
+    return text;
+  };
+
+  const render = async (host: Host, from: string): Promise<string> => {
     // The frontend itself (an operator's curl on 127.0.0.1) gets a preview with no live token and
     // no side effect at all: no state change, no event, no token minted or revoked — the same
     // text `netroot kickstart HOST` prints.

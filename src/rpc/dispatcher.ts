@@ -23,6 +23,9 @@ export interface RpcContext {
 
 export type RpcMethod = (params: XmlRpcValue[], ctx: RpcContext) => Promise<XmlRpcValue>;
 
+/** The machine behind a peer address (host name, MAC), for the call's log line only. */
+export type RpcIdentify = (address: string) => Promise<{ host: string; mac: string | null } | null>;
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 /** `secret=x`, `password: "x y"`, `chap_secret='x'`… — only key=value / key: value forms, so prose such as "install token was already used" stays intact. */
 const SECRETISH = /\b((?:chap[_-]?)?secret|password|passwd|token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
@@ -44,10 +47,16 @@ export class RpcDispatcher {
   private readonly methods = new Map<string, Entry>();
   private readonly log: Logger;
   private readonly limits: XmlRpcLimits | undefined;
+  private readonly identify: RpcIdentify | undefined;
 
-  constructor(opts: { logger?: Logger; limits?: XmlRpcLimits } = {}) {
+  /**
+   * Each call is logged once at info ('rpc call': method, host, mac, from, result, ms) — never its
+   * parameters (install tokens) or its answer. `identify` names the peer's host and MAC.
+   */
+  constructor(opts: { logger?: Logger; limits?: XmlRpcLimits; identify?: RpcIdentify } = {}) {
     this.log = opts.logger ?? silentLogger;
     this.limits = opts.limits;
+    this.identify = opts.identify;
     this.register('system.listMethods', async (params) => {
       expectArity(params, 0);
       return this.names();
@@ -75,16 +84,32 @@ export class RpcDispatcher {
   /** Parses a methodCall, runs the method and returns a methodResponse document. Never rejects. */
   async handle(body: Buffer, ctx: RpcContext): Promise<string> {
     let method = '?';
+    const started = Date.now();
     try {
       const call = parseMethodCall(body, this.limits);
       method = call.method;
       const entry = this.methods.get(call.method);
       if (!entry) throw new RpcNoMethod(call.method);
       const result = await entry.fn(call.params, ctx);
-      return serializeResponse(result);
+      const xml = serializeResponse(result);
+      await this.logCall(method, ctx, 'ok', started);
+      return xml;
     } catch (e) {
-      return this.fault(e, method, ctx);
+      const xml = this.fault(e, method, ctx);
+      if (method !== '?') await this.logCall(method, ctx, isNetrootError(e) ? e.code : e instanceof RpcNoMethod ? 'no_such_method' : 'internal_error', started);
+      return xml;
     }
+  }
+
+  /** The call's one info line; a malformed document (no method name) has only its debug line. */
+  private async logCall(method: string, ctx: RpcContext, result: string, started: number): Promise<void> {
+    let who: { host: string; mac: string | null } | null = null;
+    try {
+      who = this.identify ? await this.identify(ctx.remoteAddress) : null;
+    } catch {
+      who = null;
+    }
+    this.log.info('rpc call', { method: method.slice(0, 100), host: who?.host ?? null, mac: who?.mac ?? null, from: ctx.remoteAddress, result, ms: Date.now() - started });
   }
 
   private fault(e: unknown, method: string, ctx: RpcContext): string {
