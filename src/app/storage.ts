@@ -11,7 +11,7 @@
 // truth: the frontend's start() reconciles every export from them.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget, type IscsiTargetSettings } from '../iscsi/index.js';
+import { IscsiTarget, type IdentifyPeer, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import { LioBackend } from '../storage/lio.js';
@@ -58,7 +58,7 @@ class OfflineTarget implements EmbeddedTargetLike {
   }
 }
 
-export function buildStorage(config: Config, logger: Logger, opts: { offline?: boolean } = {}): StorageSetup {
+export function buildStorage(config: Config, logger: Logger, opts: { offline?: boolean; identify?: IdentifyPeer } = {}): StorageSetup {
   const s = config.storage;
   const nodes: StorageNode[] = [];
   const info: StorageNodeInfo[] = [];
@@ -73,7 +73,7 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
     if (s.backend === 'embedded') {
       let t: EmbeddedTargetLike;
       if (opts.offline) t = new OfflineTarget();
-      else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, ...targetSettings(config.iscsi), logger: logger.child({ svc: 'iscsi' }) });
+      else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, ...targetSettings(config.iscsi), logger: logger.child({ svc: 'iscsi' }), ...(opts.identify ? { identify: opts.identify } : {}) });
       backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log });
     } else if (s.backend === 'tgt') {
       backend = new TgtBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, limitBytes, logger: log, ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}) });

@@ -99,12 +99,22 @@ export class HostService {
     else this.failures.set(key, { plugin, hook, count: 1 });
   }
 
-  /** Runs one plugin hook; a failure is counted and rethrown. */
-  private hook<T>(plugin: string, hook: PluginFailureCount['hook'], what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(what, this.pluginTimeoutMs, fn).catch((e: unknown) => {
+  /**
+   * Runs one plugin hook (`host` null for update/done); a failure is counted and rethrown. Each run
+   * is one line: info 'plugin run' or warn 'plugin failed' with plugin, hook, host, MAC and ms.
+   */
+  private async hook<T>(plugin: string, hook: PluginFailureCount['hook'], host: Host | null, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const who = { plugin, hook, host: host?.name ?? null, mac: host?.interfaces[0]?.mac ?? null };
+    try {
+      const out = await withTimeout(`plugin ${plugin}: ${hook}(${host?.name ?? ''})`, this.pluginTimeoutMs, fn);
+      this.logger.info('plugin run', { ...who, ms: Date.now() - started });
+      return out;
+    } catch (e) {
       this.countFailure(plugin, hook);
+      this.logger.warn('plugin failed', { ...who, ms: Date.now() - started, error: e });
       throw e;
-    });
+    }
   }
 
   constructor(
@@ -150,7 +160,7 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.added) continue;
       try {
-        await this.hook(p.name, 'added', `plugin ${p.name}: added(${host.name})`, () => p.added!(host, this.ctx));
+        await this.hook(p.name, 'added', host, () => p.added!(host, this.ctx));
         done.push(p);
       } catch (e) {
         const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
@@ -158,7 +168,7 @@ export class HostService {
         const undo: string[] = [];
         for (const q of [...done].reverse()) {
           try {
-            await this.hook(q.name, 'removed', `plugin ${q.name}: removed(${host.name})`, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
+            await this.hook(q.name, 'removed', host, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }
@@ -195,7 +205,7 @@ export class HostService {
     for (const p of [...this.plugins].reverse()) {
       if (!p.removed) continue;
       try {
-        await this.hook(p.name, 'removed', `plugin ${p.name}: removed(${name})`, () => p.removed!(host, { ...this.ctx, keepVolume }));
+        await this.hook(p.name, 'removed', host, () => p.removed!(host, { ...this.ctx, keepVolume }));
       } catch (e) {
         throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
       }
@@ -303,11 +313,11 @@ export class HostService {
   }
 
   async update(): Promise<void> {
-    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', `plugin ${p.name}: update()`, () => p.update!(this.ctx));
+    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', null, () => p.update!(this.ctx));
   }
 
   async done(): Promise<void> {
-    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', `plugin ${p.name}: done()`, () => p.done!(this.ctx));
+    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', null, () => p.done!(this.ctx));
   }
 
   async mustHost(name: string): Promise<Host> {
@@ -322,7 +332,7 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.changed) continue;
       try {
-        await this.hook(p.name, 'changed', `plugin ${p.name}: changed(${host.name})`, () => p.changed!(host, this.ctx));
+        await this.hook(p.name, 'changed', host, () => p.changed!(host, this.ctx));
       } catch (e) {
         failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
       }

@@ -44,8 +44,13 @@ export interface ConnectionMetrics {
 }
 
 /** What a connection needs from the portal (target.ts). */
+/** The machine behind an initiator's address (host name, MAC): for log lines only. */
+export type IdentifyPeer = (address: string) => Promise<{ host: string; mac: string | null } | null>;
+
 export interface ConnectionHost {
   logger: Logger;
+  /** Names host and MAC on the login lines; without it they are null. */
+  identify?: IdentifyPeer;
   metrics: ConnectionMetrics;
   limits: TargetLimits;
   /** Reads the time and sets every deadline and ping timer below. */
@@ -401,7 +406,7 @@ export class Connection {
     }
     if (status !== LoginStatus.Success) {
       this.host.metrics.loginFailures++;
-      this.log.info('iscsi: login refused', {
+      this.logLogin('iscsi: login refused', {
         status: '0x' + status.toString(16).padStart(4, '0'),
         reason: step.reason ?? 'session attach failed',
         initiator: this.login.initiator,
@@ -430,7 +435,7 @@ export class Connection {
         dataDigest: p.dataDigest,
         maxDataSegmentLength: p.targetMaxRecvDataSegmentLength,
       });
-      this.log.info('iscsi: session up', {
+      this.logLogin('iscsi: session up', {
         type: session.type,
         initiator: session.initiatorName,
         target: session.target?.iqn,
@@ -443,6 +448,21 @@ export class Connection {
         digests: `${p.headerDigest ? 'CRC32C' : 'None'}/${p.dataDigest ? 'CRC32C' : 'None'}`,
       });
     }
+  }
+
+  /**
+   * A login's one info line, with the initiator's host and MAC first (null when unknown). The
+   * negotiation keys (CHAP_N, CHAP_R...) are never among the fields.
+   */
+  private logLogin(msg: string, fields: Record<string, unknown>): void {
+    const identify = this.host.identify;
+    if (!identify) {
+      this.log.info(msg, { host: null, mac: null, ...fields });
+      return;
+    }
+    void identify(this.remoteAddress)
+      .catch(() => null)
+      .then((who) => this.log.info(msg, { host: who?.host ?? null, mac: who?.mac ?? null, ...fields }));
   }
 
   private sendLoginResponse(

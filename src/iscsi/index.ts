@@ -1,3 +1,4 @@
 // Public surface of the embedded iSCSI target (what src/storage and src/app import).
 export { IscsiTarget, addressAllowed, type IscsiMetrics, type IscsiTargetOptions, type IscsiTargetSettings, type TargetDefinition } from './target.js';
+export type { IdentifyPeer } from './connection.js';
 export { LunFile, type LunBackingOptions } from './lun-file.js';

@@ -13,7 +13,7 @@ import { SourceLimiter } from './admission.js';
 import type { ChapCredentials } from './chap.js';
 import { systemClock, type Clock } from './clock.js';
 import { iscsiNameProblem } from './iscsi-name.js';
-import { Connection, normalizeAddress, type ConnectionMetrics } from './connection.js';
+import { Connection, normalizeAddress, type ConnectionMetrics, type IdentifyPeer } from './connection.js';
 import { LoginStatus, type LoginResult, type LoginTargetInfo } from './login.js';
 import { LunFile } from './lun-file.js';
 import { LogicalUnit, luIdentity } from './scsi/logical-unit.js';
@@ -70,6 +70,8 @@ export interface IscsiTargetOptions extends IscsiTargetSettings {
   clock?: Clock;
   /** Override negotiation limits (tests); defaults follow REFERENCE.md §6. */
   limits?: Partial<TargetLimits>;
+  /** Host name and MAC behind an initiator's address, for the login log lines only (never access). */
+  identify?: IdentifyPeer;
 }
 
 export interface IscsiMetrics extends ConnectionMetrics, SessionCounters {
@@ -127,6 +129,7 @@ export class IscsiTarget {
   private readonly requestedPort: number;
   private readonly log: Logger;
   private readonly maxSessions: number;
+  private readonly identify: IdentifyPeer | undefined;
   private readonly timers: Pick<Required<IscsiTargetSettings>, 'loginTimeoutMs' | 'loginIdleMs' | 'discoveryIdleMs' | 'discoveryMaxMs' | 'pingIdleMs' | 'pingTimeoutMs'>;
   private readonly clock: Clock;
   private readonly limits: TargetLimits;
@@ -173,6 +176,7 @@ export class IscsiTarget {
     this.host = opts.host ?? '0.0.0.0';
     this.requestedPort = opts.port ?? 3260;
     this.log = opts.logger ?? silentLogger;
+    this.identify = opts.identify;
     this.maxSessions = opts.maxSessions ?? 1024;
     this.timers = {
       loginTimeoutMs: opts.loginTimeoutMs ?? 15_000,
@@ -250,6 +254,7 @@ export class IscsiTarget {
       clock: this.clock,
       ...this.timers,
       findTarget: (iqn) => this.targets.get(iqn)?.info,
+      ...(this.identify ? { identify: this.identify } : {}),
       attach: (r, c) => this.attachAndAdmit(r, c),
       closed: (c) => this.onClosed(c),
     });
