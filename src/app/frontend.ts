@@ -35,7 +35,7 @@ import { TftpServer } from '../tftp/index.js';
 import { tftpResolver } from './tftp-resolver.js';
 import { whoIs } from './who-is.js';
 import { Registry } from 'prom-client';
-import { registerServiceMetrics, readiness } from './metrics.js';
+import { registerServiceMetrics, registerProcessMetrics, readiness } from './metrics.js';
 
 export interface FrontendDeps {
   store?: Store;
@@ -113,6 +113,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     ...(config.tftp.enabled ? { tftp: tftp?.listening ?? false } : {}),
     ...(config.dhcp.interfaces.length > 0 ? { dhcp: opened.some((o) => o.name === 'dhcp') } : {}),
   });
+  registerProcessMetrics(registry);
   registerServiceMetrics(registry, { listening, hub, hosts: engine, iscsi: storage.target, ...(config.tftp.enabled ? { tftp: () => tftp } : {}), ...(config.dhcp.interfaces.length > 0 ? { dhcp: () => dhcp } : {}) });
   /** Stops everything opened, newest first; every stop runs even if one fails; the first error is returned. */
   const closeOpened = async (): Promise<unknown> => {

@@ -1,10 +1,10 @@
-// The frontend's Prometheus families (issue #15; docs/METRICS.md lists them) and /readyz. One
-// Registry per frontend, never prom-client's global one, so tests and several frontends in one
-// process do not collide. Every family below copies a service's own counters at scrape time
+// The frontend's Prometheus families (issue #15; docs/METRICS.md lists them), the Node process
+// metrics, and /readyz. One Registry per frontend, never prom-client's global one, so tests and
+// several frontends in one process do not collide. Every family below copies a service's own counters at scrape time
 // (counterFrom/gaugeFrom in src/http/metrics.ts); the HTTP families are registered by the HTTP app.
 // A service that is not configured (DHCP without interfaces, TFTP off, no embedded target) has no
 // families; one configured but not started yet reports nothing until it starts.
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { counterFrom, gaugeFrom } from '../http/metrics.js';
 import type { Readiness } from '../http/app.js';
 import type { DhcpServer } from '../dhcp/index.js';
@@ -160,6 +160,25 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
     labelNames: ['plugin', 'hook'],
     read: () => src.hosts.pluginFailures().map((f) => [{ plugin: f.plugin, hook: f.hook }, f.count] as const),
   });
+}
+
+/** The process metrics' prefix: prom-client's default names (process_*, nodejs_*) behind `netroot_`. */
+export const PROCESS_METRICS_PREFIX = 'netroot_';
+
+/**
+ * prom-client's gauges whose names end in `_total` (Prometheus reserves that suffix for counters):
+ * each is the sum of the labelled gauge of the same name without it (nodejs_active_handles{type}),
+ * so they are removed rather than renamed.
+ */
+const MISNAMED_DEFAULTS = ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total'];
+
+/**
+ * Node process metrics (CPU, memory, open fds, event-loop lag, heap, GC, version) on this registry
+ * only — prom-client's collectDefaultMetrics with the `netroot_` prefix (docs/METRICS.md lists them).
+ */
+export function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(PROCESS_METRICS_PREFIX + name);
 }
 
 /** How long /readyz waits for the store's write lock, and for the whole store check. */

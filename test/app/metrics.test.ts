@@ -81,6 +81,18 @@ async function scrapeUntil(port: number, ok: (f: Map<string, PromFamily>) => boo
 
 const v = (f: Map<string, PromFamily>, family: string, labels: Record<string, string> = {}, name = family) => sampleValue(f, family, name, labels);
 
+/** The Node process families (prom-client's default metrics behind the netroot_ prefix; docs/METRICS.md). */
+const PROCESS_FAMILIES = [
+  'netroot_process_cpu_user_seconds_total', 'netroot_process_cpu_system_seconds_total', 'netroot_process_cpu_seconds_total', 'netroot_process_start_time_seconds',
+  'netroot_process_resident_memory_bytes', 'netroot_process_virtual_memory_bytes', 'netroot_process_heap_bytes', 'netroot_process_open_fds', 'netroot_process_max_fds',
+  'netroot_nodejs_eventloop_lag_seconds', 'netroot_nodejs_eventloop_lag_min_seconds', 'netroot_nodejs_eventloop_lag_max_seconds', 'netroot_nodejs_eventloop_lag_mean_seconds',
+  'netroot_nodejs_eventloop_lag_stddev_seconds', 'netroot_nodejs_eventloop_lag_p50_seconds', 'netroot_nodejs_eventloop_lag_p90_seconds', 'netroot_nodejs_eventloop_lag_p99_seconds',
+  'netroot_nodejs_active_resources', 'netroot_nodejs_active_handles', 'netroot_nodejs_active_requests',
+  'netroot_nodejs_heap_size_total_bytes', 'netroot_nodejs_heap_size_used_bytes', 'netroot_nodejs_external_memory_bytes',
+  'netroot_nodejs_heap_space_size_total_bytes', 'netroot_nodejs_heap_space_size_used_bytes', 'netroot_nodejs_heap_space_size_available_bytes',
+  'netroot_nodejs_version_info', 'netroot_nodejs_gc_duration_seconds',
+];
+
 /** Every family the frontend exports with all services on (docs/METRICS.md). */
 const FAMILIES = [
   'netroot_service_listening',
@@ -95,6 +107,7 @@ const FAMILIES = [
   'netroot_iscsi_task_management_requests_total', 'netroot_iscsi_rejects_total', 'netroot_iscsi_malformed_pdus_total', 'netroot_iscsi_cmdsn_dropped_total', 'netroot_iscsi_refused_total',
   'netroot_iscsi_discovery_timeouts_total',
   'netroot_discovery_events_total', 'netroot_discovery_plugin_failures_total',
+  ...PROCESS_FAMILIES,
 ];
 
 interface Fe {
@@ -152,6 +165,18 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       if (/bytes/.test(fam.name)) assert.match(fam.name, /_bytes(_total)?$/, `${fam.name}: unit suffix _bytes`);
     }
     assert.equal(first.get('netroot_http_request_duration_seconds')!.type, 'histogram');
+    // The process metrics are this process's: start time, CPU, memory, fds, event loop, version.
+    const startTime = v(first, 'netroot_process_start_time_seconds')!;
+    assert.ok(Math.abs(startTime - (Date.now() / 1000 - process.uptime())) < 5, `process start time ${startTime}`);
+    assert.equal(first.get('netroot_process_cpu_seconds_total')!.type, 'counter');
+    assert.ok(v(first, 'netroot_process_cpu_seconds_total')! > 0);
+    assert.ok(v(first, 'netroot_process_resident_memory_bytes')! > 10 * 2 ** 20, 'resident memory in bytes');
+    assert.ok(v(first, 'netroot_process_open_fds')! > 3);
+    assert.ok(v(first, 'netroot_nodejs_heap_size_used_bytes')! > 0);
+    assert.ok(v(first, 'netroot_nodejs_eventloop_lag_seconds')! >= 0);
+    assert.equal(first.get('netroot_nodejs_gc_duration_seconds')!.type, 'histogram');
+    assert.ok(first.get('netroot_nodejs_version_info')!.samples.some((x) => x.labels['version'] === process.version && x.value === 1), 'nodejs_version_info{version}');
+    assert.ok(!first.has('netroot_nodejs_active_handles_total'), 'no gauge named _total');
     for (const s of ['http', 'iscsi', 'tftp', 'dhcp']) assert.equal(v(first, 'netroot_service_listening', { service: s }), 1, s);
 
     // DHCP: two DISCOVERs from MACs the database does not know, one datagram that does not decode,
