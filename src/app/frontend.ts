@@ -34,6 +34,7 @@ import { storageRoutes } from '../http/storage-routes.js';
 import { TftpServer } from '../tftp/index.js';
 import { tftpResolver } from './tftp-resolver.js';
 import { whoIs } from './who-is.js';
+import { logSettings } from './log-settings.js';
 import { Registry } from 'prom-client';
 import { registerServiceMetrics, registerProcessMetrics, readiness } from './metrics.js';
 
@@ -82,7 +83,7 @@ function listen(server: Server, port: number, host: string, what: string): Promi
 }
 
 export function createFrontend(config: Config, deps: FrontendDeps = {}): Frontend {
-  const logger = deps.logger ?? createLogger({ level: config.log.level ?? config.logLevel, format: config.log.format });
+  const logger = deps.logger ?? createLogger(logSettings(config));
   const ownStore = deps.store === undefined;
   // Opening the database file is not a socket: it happens here, so every service shares one store.
   const store: Store = deps.store ?? openStore(config.stateDir, { maxEvents: config.events.maxRows });

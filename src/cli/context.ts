@@ -2,8 +2,9 @@
 // profile compiler. Nothing is opened until a command asks for it, and close() releases it all.
 import { loadConfig, type Config } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
-import type { Level, Logger, LogFormat } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import { createLogger } from '../log/logger.js';
+import { logSettings, type LogChoice } from '../app/log-settings.js';
 
 export interface Io {
   out(text: string): void;
@@ -40,9 +41,8 @@ export class CliContext {
   }
 
   /** The logger of the config's log.format and log.level (or logLevel); `choice` (flags) wins. */
-  logger(choice: { format?: LogFormat; level?: Level } = {}): Logger {
-    const c = this.config;
-    return createLogger({ level: choice.level ?? c.log.level ?? c.logLevel, format: choice.format ?? c.log.format });
+  logger(choice: LogChoice = {}): Logger {
+    return createLogger(logSettings(this.config, choice));
   }
 
   async close(): Promise<void> {

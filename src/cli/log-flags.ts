@@ -3,6 +3,7 @@
 // (and the older logLevel) of the config.
 import { UserError } from '../errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type Level, type LogFormat } from '../log/logger.js';
+import type { LogChoice } from '../app/log-settings.js';
 
 export const LOG_FLAG_OPTIONS = {
   'log-format': { type: 'string' },
@@ -10,11 +11,6 @@ export const LOG_FLAG_OPTIONS = {
 } as const;
 
 export const LOG_FLAGS_USAGE = '[--log-format json|pretty] [--log-level debug|info|warn|error]';
-
-export interface LogChoice {
-  format?: LogFormat;
-  level?: Level;
-}
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -28,3 +24,4 @@ export function logChoice(values: { 'log-format'?: string | undefined; 'log-leve
   const level = oneOf('log-level', values['log-level'], LOG_LEVELS);
   return { ...(format ? { format } : {}), ...(level ? { level } : {}) };
 }
+

@@ -113,6 +113,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
     volumes: { type: 'string' }, 'limit-gib': { type: 'string' }, 'token-file': { type: 'string' }, ...LOG_FLAG_OPTIONS,
   }, USAGE);
   noExtra(p, 0, USAGE);
+  const log = logChoice(v);
   if (!v.portal) throw new UserError('E_USAGE', `--portal: the address nodes use to reach this storage node is required\nusage: ${USAGE}`);
   const backend = v.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'tgt') throw new UserError('E_USAGE', `--backend must be embedded or tgt, got ${JSON.stringify(backend)}`);
@@ -124,7 +125,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const limit = intFlag(v['limit-gib'], 'limit-gib', 1);
   const node = createStorageNode({
     backend, token, httpHost: listen.host, httpPort: listen.port, iscsiHost: iscsi.host, iscsiPort: iscsi.port, portal: v.portal,
-    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(logChoice(v)),
+    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(log),
     target: targetSettings(ctx.config.iscsi),
   });
   await node.start();
