@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DhcpServer, type DhcpDecider } from '../../src/dhcp/index.js';
-import { createLogger } from '../../src/log/logger.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { IPXE_DISCOVER, IPXE_REQUEST, BIOS_DISCOVER } from '../fixtures/dhcp/packets.js';
 
 const known: DhcpDecider = {
@@ -14,17 +14,8 @@ const known: DhcpDecider = {
 };
 const from = { address: '0.0.0.0', port: 68 };
 
-function capture() {
-  const json: Array<Record<string, unknown>> = [];
-  const pretty: string[] = [];
-  const j = createLogger({ format: 'json', level: 'debug', write: (l) => json.push(JSON.parse(l) as Record<string, unknown>) });
-  const p = createLogger({ write: (l) => pretty.push(l) });
-  const both = { debug: (m: string, f?: Record<string, unknown>) => (j.debug(m, f), p.debug(m, f)), info: (m: string, f?: Record<string, unknown>) => (j.info(m, f), p.info(m, f)), warn: (m: string, f?: Record<string, unknown>) => (j.warn(m, f), p.warn(m, f)), error: (m: string, f?: Record<string, unknown>) => (j.error(m, f), p.error(m, f)), child: () => both };
-  return { logger: both, json, pretty };
-}
-
 test('OFFER and ACK: one info line each with host, MAC, address and boot file', async () => {
-  const { logger, json, pretty } = capture();
+  const { logger, records: json, pretty } = captureLogs();
   const s = new DhcpServer({ interfaces: [], serverIp: '10.1.1.1', decider: known, logger });
   assert.ok(await s.handle(IPXE_DISCOVER, from, 'br0'));
   assert.ok(await s.handle(IPXE_REQUEST, from, 'br0'));
@@ -38,7 +29,7 @@ test('OFFER and ACK: one info line each with host, MAC, address and boot file', 
 });
 
 test('a pool lease for an unknown MAC is logged with host null and pooled; no answer logs no offer', async () => {
-  const { logger, json } = capture();
+  const { logger, records: json } = captureLogs();
   const none = new DhcpServer({ interfaces: [], serverIp: '10.1.1.1', decider: { answer: async () => null }, logger });
   assert.equal(await none.handle(BIOS_DISCOVER, from, 'br0'), null);
   assert.equal(json.filter((r) => r['msg'] === 'dhcp offer').length, 0);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TftpServer, rootResolver } from '../../src/tftp/index.js';
 import { openStore } from '../../src/store/index.js';
 import { whoIs } from '../../src/app/who-is.js';
-import { createLogger } from '../../src/log/logger.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
 import { until } from '../iscsi/helpers/wait.js';
@@ -19,12 +19,8 @@ test('tftp sent: one info line with host, MAC, client address, file and bytes; u
   mkdirSync(join(dir, 'out'));
   writeFileSync(join(root, 'ipxe.efi'), Buffer.alloc(5000, 7));
   const store = openStore(join(dir, 'state'));
-  const lines: Array<Record<string, unknown>> = [];
-  const pretty: string[] = [];
-  const json = createLogger({ format: 'json', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
-  const text = createLogger({ write: (l) => pretty.push(l) });
-  const both = { debug: () => {}, info: (m: string, f?: Record<string, unknown>) => (json.info(m, f), text.info(m, f)), warn: json.warn, error: json.error, child: () => both };
-  const server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root), identify: whoIs(store), logger: both });
+  const { logger, records: lines, pretty } = captureLogs('info');
+  const server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root), identify: whoIs(store), logger });
   await server.start();
   try {
     const { curl } = tftpClients(join(dir, 'out'), () => server.port());
