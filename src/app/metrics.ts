@@ -1,7 +1,8 @@
 // The frontend's Prometheus families (issue #15; docs/METRICS.md lists them), the Node process
 // metrics, and /readyz. One Registry per frontend, never prom-client's global one, so tests and
-// several frontends in one process do not collide. Every family below copies a service's own counters at scrape time
-// (counterFrom/gaugeFrom in src/http/metrics.ts); the HTTP families are registered by the HTTP app.
+// several frontends in one process do not collide. Every service family below copies a service's
+// own counters at scrape time (counterFrom/gaugeFrom in src/http/metrics.ts); the HTTP families are
+// registered by the HTTP app.
 // A service that is not configured (DHCP without interfaces, TFTP off, no embedded target) has no
 // families; one configured but not started yet reports nothing until it starts.
 import { collectDefaultMetrics, type Registry } from 'prom-client';
