@@ -18,7 +18,7 @@ import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, 
 import type { Logger } from '../log/logger.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { NetrootError, UserError } from '../errors.js';
-import { withTimeout, type Plugin, type PluginContext } from './plugin.js';
+import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -100,7 +100,7 @@ export class HostService {
   }
 
   /** Runs one plugin hook; a failure is counted and rethrown. */
-  private hook<T>(plugin: string, hook: PluginFailureCount['hook'], what: string, fn: () => Promise<T>): Promise<T> {
+  private hook<T>(plugin: string, hook: PluginFailureCount['hook'], what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return withTimeout(what, this.pluginTimeoutMs, fn).catch((e: unknown) => {
       this.countFailure(plugin, hook);
       throw e;
@@ -150,15 +150,19 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.added) continue;
       try {
-        await this.hook(p.name, 'added', `plugin ${p.name}: added(${host.name})`, () => p.added!(host, this.ctx));
+        await this.hook(p.name, 'added', `plugin ${p.name}: added(${host.name})`, (signal) => p.added!(host, { ...this.ctx, signal }));
         done.push(p);
       } catch (e) {
         const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
         this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error: e });
         const undo: string[] = [];
+        // A hook cancelled at its time limit that ignored its signal may still be working; the
+        // rollback goes on (the host row goes, so its late writes find no host: see
+        // iscsi-allocation's E_STORAGE_HOST_GONE), and the log says which plugin to fix.
+        if (e instanceof PluginTimeoutError && !e.settled) this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
         for (const q of [...done].reverse()) {
           try {
-            await this.hook(q.name, 'removed', `plugin ${q.name}: removed(${host.name})`, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
+            await this.hook(q.name, 'removed', `plugin ${q.name}: removed(${host.name})`, (signal) => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true, signal }) ?? Promise.resolve());
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }
@@ -195,7 +199,7 @@ export class HostService {
     for (const p of [...this.plugins].reverse()) {
       if (!p.removed) continue;
       try {
-        await this.hook(p.name, 'removed', `plugin ${p.name}: removed(${name})`, () => p.removed!(host, { ...this.ctx, keepVolume }));
+        await this.hook(p.name, 'removed', `plugin ${p.name}: removed(${name})`, (signal) => p.removed!(host, { ...this.ctx, keepVolume, signal }));
       } catch (e) {
         throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
       }
@@ -303,11 +307,11 @@ export class HostService {
   }
 
   async update(): Promise<void> {
-    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', `plugin ${p.name}: update()`, () => p.update!(this.ctx));
+    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', `plugin ${p.name}: update()`, (signal) => p.update!({ ...this.ctx, signal }));
   }
 
   async done(): Promise<void> {
-    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', `plugin ${p.name}: done()`, () => p.done!(this.ctx));
+    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', `plugin ${p.name}: done()`, (signal) => p.done!({ ...this.ctx, signal }));
   }
 
   async mustHost(name: string): Promise<Host> {
@@ -322,7 +326,7 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.changed) continue;
       try {
-        await this.hook(p.name, 'changed', `plugin ${p.name}: changed(${host.name})`, () => p.changed!(host, this.ctx));
+        await this.hook(p.name, 'changed', `plugin ${p.name}: changed(${host.name})`, (signal) => p.changed!(host, { ...this.ctx, signal }));
       } catch (e) {
         failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
       }

@@ -6,7 +6,7 @@ import { DiscoveryEngine } from '../../src/discovery/engine.js';
 import { nextFreeAddress, defaultBaseIp } from '../../src/discovery/addresses.js';
 import { bootActionPlugin } from '../../src/discovery/plugins/boot-action.js';
 import { hostsFilePlugin } from '../../src/discovery/plugins/hosts-file.js';
-import type { Plugin } from '../../src/discovery/plugin.js';
+import { PluginTimeoutError, withTimeout, type Plugin } from '../../src/discovery/plugin.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore } from '../../src/store/index.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -128,4 +128,48 @@ test('--replace keeps name, rack, rank and address; --remove runs plugins then d
   } finally {
     await s.done();
   }
+});
+
+test('a plugin past its time limit is cancelled: it undoes its own work before the others roll back', async () => {
+  const made: string[] = [];
+  const order: string[] = [];
+  const first: Plugin = { name: '10-first', added: async () => void made.push('first'), removed: async () => void order.push(`first undone (slow left ${made.filter((m) => m === 'slow').length})`) };
+  const slow: Plugin = {
+    name: '20-slow',
+    added: (_h, ctx) =>
+      new Promise<void>((_, reject) => {
+        made.push('slow');
+        ctx.signal!.addEventListener('abort', () => {
+          // Undoing takes a while: the rollback of 10-first must wait for it.
+          setTimeout(() => {
+            made.splice(made.indexOf('slow'), 1);
+            order.push('slow undone');
+            reject(ctx.signal!.reason);
+          }, 30);
+        });
+      }),
+  };
+  const s = setup([first, slow], {}, 100);
+  try {
+    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute' }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_PLUGIN_FAILED');
+      assert.match(e.message, /plugin 20-slow failed: plugin 20-slow: added\(compute-0-0\) did not finish within 100 ms$/);
+      return true;
+    });
+    assert.deepEqual(order, ['slow undone', 'first undone (slow left 0)']);
+    assert.deepEqual(await s.store.hosts.list(), []);
+  } finally {
+    await s.done();
+  }
+});
+
+test('withTimeout: the signal fires at the limit with the timeout as reason; settled says whether fn stopped', async () => {
+  let seen: unknown;
+  const stops = withTimeout('stops', 20, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((seen = signal.reason)))), 200);
+  await assert.rejects(stops, (e: unknown) => e instanceof PluginTimeoutError && e.settled && e.code === 'E_PLUGIN_TIMEOUT');
+  assert.ok(seen instanceof PluginTimeoutError, 'the abort reason is the timeout');
+  const t = Date.now();
+  await assert.rejects(withTimeout('ignores', 20, () => new Promise(() => {}), 50), (e: unknown) => e instanceof PluginTimeoutError && !e.settled && /had not stopped 50 ms after it was cancelled/.test(e.message));
+  assert.ok(Date.now() - t >= 60, 'waited the grace period');
+  assert.equal(await withTimeout('quick', 1000, async (signal) => (signal.aborted ? 'aborted' : 'ok')), 'ok');
 });

@@ -16,6 +16,8 @@ import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { createStorageServiceHandler } from '../../src/storage/storage-service.js';
 import { DiscoveryHub } from '../../src/discovery/hub.js';
+import { allocateVolume } from '../../src/discovery/plugins/iscsi-allocation.js';
+import { openStore } from '../../src/store/index.js';
 
 const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libiscsi-bin)';
 if (why && process.env['CI'] === 'true') throw new Error(`iscsi-allocation test prerequisites missing under CI: ${why}`);
@@ -316,5 +318,34 @@ test('insert-ethers session: a machine that cannot get a volume shows one failur
   } finally {
     await fe.stop();
     rmSync(fe.dir, { recursive: true });
+  }
+});
+
+test('a cancelled allocation (its time limit passed mid-way) deletes the volume it created and exports nothing', async () => {
+  const dir = tempStateDir('nrt-alloc-cancel-');
+  const target = new IscsiTarget({ host: '127.0.0.1', port: 0 });
+  const store = openStore(dir);
+  try {
+    const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'storage.defaultVolumeGiB': String(16 / 1024) } });
+    const backend = new EmbeddedBackend({ target, volumesDir: join(dir, 'volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: 3260 });
+    const ac = new AbortController();
+    // The limit passes while the volume is being created: the create finishes, then the signal is seen.
+    const slow = Object.assign(Object.create(backend) as EmbeddedBackend, {
+      createVolume: async (v: Parameters<EmbeddedBackend['createVolume']>[0]) => {
+        const info = await backend.createVolume(v);
+        ac.abort(new Error('time limit'));
+        return info;
+      },
+    });
+    const host = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: mac(1), ip: null, subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await assert.rejects(allocateVolume(host, [{ name: 'local', backend: slow }], { store, config, logger: createLogger({ write: () => {} }), signal: ac.signal }), /time limit/);
+    assert.deepEqual(await backend.listVolumes(), [], 'the volume it created is gone');
+    assert.deepEqual(await backend.listExports(), []);
+    assert.equal(existsSync(join(dir, 'volumes', 'compute-0-0.img')), false);
+    assert.deepEqual(await store.attributes.list({ scope: 'host', target: 'compute-0-0' }), [], 'no record written');
+  } finally {
+    store.close();
+    await target.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
