@@ -3,6 +3,7 @@
 // BEGIN IMMEDIATE (the writer lock is taken up front: no upgrade deadlocks between processes).
 // Inside this process, an async mutex serialises access, so an `await` inside a transaction can
 // never let another caller's statements run inside it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { closeSync, constants as C, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -360,7 +361,9 @@ export class SqliteStore implements Store {
   readonly events: EventRepo;
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
-  private inTx = false;
+  /** The transaction the running code is part of (AsyncLocalStorage follows it across awaits):
+   * a store call or transaction() made inside one would wait on the mutex that transaction holds. */
+  private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
     const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
@@ -393,7 +396,12 @@ export class SqliteStore implements Store {
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
     // over several statements that never waits for, nor blocks, another process's writer).
-    const single = (fn: () => unknown, key: string) => this.mutex.run(() => this.immediate(fn, READ_METHOD.test(key) ? 'DEFERRED' : 'IMMEDIATE'));
+    const single = (fn: () => unknown, key: string) => {
+      if (this.txScope.getStore()?.open) {
+        return Promise.reject(new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`));
+      }
+      return this.mutex.run(() => this.immediate(fn, READ_METHOD.test(key) ? 'DEFERRED' : 'IMMEDIATE'));
+    };
     this.hosts = wrap<SqliteHosts, HostRepo>(this.raw.hosts, single);
     this.appliances = wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, single);
     this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
@@ -431,10 +439,10 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
-    if (this.inTx) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
+    if (this.txScope.getStore()?.open) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
     return this.mutex.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
-      this.inTx = true;
+      const scope = { open: true };
       const direct = (f: () => unknown) => Promise.resolve().then(f);
       const tx: Repos = {
         hosts: wrap<SqliteHosts, HostRepo>(this.raw.hosts, direct),
@@ -445,14 +453,15 @@ export class SqliteStore implements Store {
         tokens: wrap<SqliteTokens, TokenRepo>(this.raw.tokens, direct),
       };
       try {
-        const r = await fn(tx);
+        const r = await this.txScope.run(scope, () => fn(tx));
         this.db.exec('COMMIT');
         return r;
       } catch (e) {
         this.db.exec('ROLLBACK');
         throw e;
       } finally {
-        this.inTx = false;
+        // Work started inside and still running afterwards is outside the transaction.
+        scope.open = false;
       }
     });
   }
