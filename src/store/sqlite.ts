@@ -488,4 +488,3 @@ export class SqliteStore implements Store {
   }
 }
 
-export type { Asyncify };
