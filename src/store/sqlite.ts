@@ -33,7 +33,7 @@ interface HostRow {
   boot_action: string; state: string; state_detail: string | null; created_at: string;
 }
 
-class SqliteHosts {
+class SqliteHosts implements Sync<HostRepo> {
   constructor(private db: Db) {}
 
   private interfacesOf(id: number): NetInterface[] {
@@ -185,7 +185,7 @@ class SqliteHosts {
   }
 }
 
-class SqliteAppliances {
+class SqliteAppliances implements Sync<ApplianceRepo> {
   constructor(private db: Db) {}
   private static toAppliance(r: { name: string; basename: string; graph: string; root_node: string; discoverable: number }): Appliance {
     return { name: r.name, basename: r.basename, graph: r.graph, rootNode: r.root_node, discoverable: r.discoverable === 1 };
@@ -214,7 +214,7 @@ class SqliteAppliances {
   }
 }
 
-class SqliteAttributes {
+class SqliteAttributes implements Sync<AttributeRepo> {
   constructor(private db: Db) {}
   set(a: Attribute): void {
     this.db
@@ -237,7 +237,7 @@ export const DEFAULT_MAX_EVENTS = 100_000;
  * instead of holding the write lock for one long DELETE. */
 const PRUNE_BATCH = 1000;
 
-class SqliteEvents {
+class SqliteEvents implements Sync<EventRepo> {
   constructor(
     private db: Db,
     private readonly maxRows: number,
@@ -264,7 +264,7 @@ class SqliteEvents {
   }
 }
 
-class SqliteBoot {
+class SqliteBoot implements Sync<BootRepo> {
   constructor(private db: Db) {}
   get(host: string): BootRecord | null {
     const r = this.db
@@ -289,7 +289,7 @@ class SqliteBoot {
   }
 }
 
-class SqliteTokens {
+class SqliteTokens implements Sync<TokenRepo> {
   constructor(private db: Db) {}
   issue(host: string, tokenHash: string, address: string, ttlSeconds: number): InstallToken {
     const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(host) as { id: number } | undefined;
@@ -311,7 +311,24 @@ class SqliteTokens {
   }
 }
 
-type Asyncify<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
+/** A repository interface with its methods answering directly (SQLite calls are synchronous). */
+type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R> ? (...a: A) => R : never };
+
+/**
+ * Each repository method and how it runs outside a transaction: 'read' in a deferred (snapshot)
+ * transaction that takes no write lock, 'write' in an IMMEDIATE one. `satisfies` makes a method
+ * missing here, or named here but not in the interface, a compile error.
+ */
+type Modes<I> = Record<keyof I, 'read' | 'write'>;
+const HOST_MODES = {
+  add: 'write', get: 'read', byMac: 'read', byIp: 'read', list: 'read', update: 'write', remove: 'write',
+  addInterface: 'write', removeInterface: 'write', updateInterface: 'write', maxRank: 'read', usedIps: 'read',
+} as const satisfies Modes<HostRepo>;
+const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
+const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
+const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
+const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
+const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;
 
 /** Serialises callers: one holder at a time, FIFO. */
 class Mutex {
@@ -329,19 +346,14 @@ class Mutex {
   }
 }
 
-/** Repository methods that only read: they run in a deferred (snapshot) transaction, no write lock. */
-const READ_METHOD = /^(get|list|by[A-Z]|find|maxRank$|usedIps$)/;
-
-function wrap<T extends object, P>(impl: T, call: (fn: () => unknown, key: string) => Promise<unknown>): P {
+/** The async repository over a synchronous one: every method goes through `call` with its mode. */
+function bind<I>(impl: Sync<I>, modes: Modes<I>, call: (fn: () => unknown, mode: 'read' | 'write', key: string) => Promise<unknown>): I {
   const out: Record<string, unknown> = {};
-  let proto = Object.getPrototypeOf(impl) as object;
-  for (const key of Object.getOwnPropertyNames(proto)) {
-    if (key === 'constructor' || key.startsWith('_')) continue;
-    const fn = (impl as Record<string, unknown>)[key];
-    if (typeof fn !== 'function') continue;
-    out[key] = (...args: unknown[]) => call(() => (fn as (...a: unknown[]) => unknown).apply(impl, args), key);
+  for (const key of Object.keys(modes) as Array<keyof I & string>) {
+    const fn = impl[key] as unknown as (...a: unknown[]) => unknown;
+    out[key] = (...args: unknown[]) => call(() => fn.apply(impl, args), modes[key], key);
   }
-  return out as P;
+  return out as I;
 }
 
 export interface SqliteStoreOptions {
@@ -396,18 +408,18 @@ export class SqliteStore implements Store {
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
     // over several statements that never waits for, nor blocks, another process's writer).
-    const single = (fn: () => unknown, key: string) => {
+    const single = (fn: () => unknown, mode: 'read' | 'write', key: string) => {
       if (this.txScope.getStore()?.open) {
         return Promise.reject(new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`));
       }
-      return this.mutex.run(() => this.immediate(fn, READ_METHOD.test(key) ? 'DEFERRED' : 'IMMEDIATE'));
+      return this.mutex.run(() => this.immediate(fn, mode === 'read' ? 'DEFERRED' : 'IMMEDIATE'));
     };
-    this.hosts = wrap<SqliteHosts, HostRepo>(this.raw.hosts, single);
-    this.appliances = wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, single);
-    this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
-    this.events = wrap<SqliteEvents, EventRepo>(this.raw.events, single);
-    this.boot = wrap<SqliteBoot, BootRepo>(this.raw.boot, single);
-    this.tokens = wrap<SqliteTokens, TokenRepo>(this.raw.tokens, single);
+    this.hosts = bind<HostRepo>(this.raw.hosts, HOST_MODES, single);
+    this.appliances = bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, single);
+    this.attributes = bind<AttributeRepo>(this.raw.attributes, ATTRIBUTE_MODES, single);
+    this.events = bind<EventRepo>(this.raw.events, EVENT_MODES, single);
+    this.boot = bind<BootRepo>(this.raw.boot, BOOT_MODES, single);
+    this.tokens = bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, single);
   }
 
   private immediate<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
@@ -445,12 +457,12 @@ export class SqliteStore implements Store {
       const scope = { open: true };
       const direct = (f: () => unknown) => Promise.resolve().then(f);
       const tx: Repos = {
-        hosts: wrap<SqliteHosts, HostRepo>(this.raw.hosts, direct),
-        appliances: wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, direct),
-        attributes: wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, direct),
-        events: wrap<SqliteEvents, EventRepo>(this.raw.events, direct),
-        boot: wrap<SqliteBoot, BootRepo>(this.raw.boot, direct),
-        tokens: wrap<SqliteTokens, TokenRepo>(this.raw.tokens, direct),
+        hosts: bind<HostRepo>(this.raw.hosts, HOST_MODES, direct),
+        appliances: bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, direct),
+        attributes: bind<AttributeRepo>(this.raw.attributes, ATTRIBUTE_MODES, direct),
+        events: bind<EventRepo>(this.raw.events, EVENT_MODES, direct),
+        boot: bind<BootRepo>(this.raw.boot, BOOT_MODES, direct),
+        tokens: bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, direct),
       };
       try {
         const r = await this.txScope.run(scope, () => fn(tx));
