@@ -294,24 +294,32 @@ test('storage.mutualChap: the target authenticates back; a wrong mutual secret f
 test('insert-ethers session: a machine that cannot get a volume shows one failure, is retried after the window, then added', { skip: why ?? false }, async () => {
   const fe = await frontend({ set: { 'storage.localLimitGiB': String(8 / 1024) } });
   try {
-    const hub = new DiscoveryHub(fe.f.store, fe.f.engine, createLogger({ write: () => {} }), 300);
+    // The retry window is measured on this clock: the test moves it instead of sleeping.
+    let clock = 1_000_000;
+    const hub = new DiscoveryHub(fe.f.store, fe.f.engine, createLogger({ write: () => {} }), 300, () => clock);
     const s = hub.startSession({ appliance: 'compute-diskless' }, 1);
-    const settle = () => new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 5; i++) {
-      hub.report({ mac: mac(1) });
-      await settle();
-    }
+    const failures = () => hub.metrics.addFailed;
+    for (let i = 0; i < 5; i++) hub.report({ mac: mac(1) });
+    await hub.drain();
+    assert.equal(failures(), 1, 'five DISCOVERs, one attempt');
     let v = await hub.getSession(s.id);
     assert.equal(v.machines.length, 1, 'repeated DISCOVERs of a failing machine make one line');
     assert.match(v.machines[0]!.error!, /no storage node has 16777216 bytes free/);
     assert.equal(await fe.f.store.hosts.byMac(mac(1)), null);
+    // Inside the window, another DISCOVER is not retried.
+    clock += 299;
+    hub.report({ mac: mac(1) });
+    await hub.drain();
+    assert.equal(failures(), 1, 'no retry inside the window');
     // Room appears (a smaller size for this appliance); the next DISCOVER after the window adds it.
     await fe.f.store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'iscsi_volume_size', value: '4M' });
-    await new Promise((r) => setTimeout(r, 350));
+    clock += 2;
     hub.report({ mac: mac(1) });
-    for (let i = 0; i < 50 && !(await fe.f.store.hosts.byMac(mac(1))); i++) await settle();
+    await hub.drain();
+    assert.ok(await fe.f.store.hosts.byMac(mac(1)), 'retried after the window and added');
     v = await hub.getSession(s.id);
     assert.deepEqual(v.machines.map((m) => [m.mac, m.host, m.error]), [[mac(1), 'compute-0-0', null]]);
+    assert.equal(hub.metrics.addFailed, 1, 'it failed once, then was added');
     assert.equal(v.open, false);
     assert.ok((await fe.login('compute-0-0')).ok);
     await hub.endSession(s.id);
