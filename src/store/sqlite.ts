@@ -291,14 +291,14 @@ class SqliteBoot implements Sync<BootRepo> {
 
 class SqliteTokens implements Sync<TokenRepo> {
   constructor(private db: Db) {}
-  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): InstallToken {
+  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): InstallToken {
     const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(host) as { id: number } | undefined;
     if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(host)}`);
-    const now = new Date();
-    const expires = new Date(now.getTime() + ttlSeconds * 1000);
+    const issuedAt = validity.issuedAt.toISOString();
+    const expiresAt = validity.expiresAt.toISOString();
     this.db.prepare('DELETE FROM install_tokens WHERE host_id = ? AND used_at IS NULL').run(h.id);
-    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, now.toISOString(), expires.toISOString());
-    return { host, address, issuedAt: now.toISOString(), expiresAt: expires.toISOString(), usedAt: null };
+    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, issuedAt, expiresAt);
+    return { host, address, issuedAt, expiresAt, usedAt: null };
   }
   find(tokenHash: string): InstallToken | null {
     const r = this.db

@@ -156,8 +156,9 @@ export interface InstallToken {
 }
 
 export interface TokenRepo {
-  /** Stores a token (by hash) for host; earlier unused tokens of that host are revoked. */
-  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken>;
+  /** Stores a token (by hash) for host, valid from issuedAt until expiresAt (the caller's clock);
+   * earlier unused tokens of that host are revoked. */
+  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): Promise<InstallToken>;
   find(tokenHash: string): Promise<InstallToken | null>;
   /** Marks it used; false when it was already used (a replay). */
   consume(tokenHash: string): Promise<boolean>;
