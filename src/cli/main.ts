@@ -35,7 +35,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'insert-ethers': { run: insertEthersCommand, usage: insertEthersUsage, help: 'discover powered-on machines and add them as hosts' },
   storage: { run: storageCommand, usage: storageUsage, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
   host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts' },
-  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|remove appliances' },
+  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },

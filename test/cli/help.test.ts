@@ -5,25 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, run } from '../../src/cli/main.js';
 import { cli, tempStateDir, type CliResult } from '../helpers/cli.js';
-
-/** Every file and directory under dir: relative path → mode and a hash of the content. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    const abs = join(dir, rel);
-    const st = lstatSync(abs);
-    const content = st.isDirectory() ? '' : st.isSymbolicLink() ? readlinkSync(abs) : readFileSync(abs);
-    out[rel] = `${st.mode.toString(8)} ${createHash('sha256').update(content).digest('hex')}`;
-    if (st.isDirectory()) for (const e of readdirSync(abs).sort()) walk(join(rel, e));
-  };
-  walk('.');
-  return out;
-}
+import { snapshot } from '../helpers/state-snapshot.js';
 
 /** The verbs a command's usage names (`netroot host add ...` → add); none for `netroot kickstart HOST`. */
 function verbs(name: string): string[] {
@@ -60,6 +46,7 @@ const ACTING: string[][] = [
   ['host', 'set', 'compute-0-0', 'boot=os'],
   ['host', 'interface', 'add', 'compute-0-0', '--mac', '52:54:00:aa:00:07', '--device', 'bmc'],
   ['appliance', 'add', 'gpu', '--root-node', 'compute'],
+  ['appliance', 'set', 'compute', '--basename', 'cn', '--no-discover'],
   ['appliance', 'remove', 'compute-diskless'],
   ['attr', 'set', 'site', 'x'],
   ['insert-ethers', '--mac', '52:54:00:aa:00:08'],
