@@ -20,6 +20,7 @@ import { storageCommand, USAGE as storageUsage } from './storage.js';
 import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
 import { labCommand, USAGE as labUsage } from './lab.js';
 import { imageCommand, USAGE as imageUsage } from './image.js';
+import { reportCommand, USAGE as reportUsage } from './report.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
+  report: { run: reportCommand, usage: reportUsage, help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve' },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
   roll: { run: rollCommand, usage: rollUsage, help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles" },
   lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
