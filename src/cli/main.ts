@@ -21,6 +21,7 @@ import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
 import { labCommand, USAGE as labUsage } from './lab.js';
 import { imageCommand, USAGE as imageUsage } from './image.js';
 import { reportCommand, USAGE as reportUsage } from './report.js';
+import { eventsCommand, USAGE as eventsUsage } from './events.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
+  events: { run: (ctx, argv) => eventsCommand(ctx, argv), usage: eventsUsage, help: 'print the events log (discoveries, host changes, installs); --follow for new ones' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
   report: { run: reportCommand, usage: reportUsage, help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve' },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },

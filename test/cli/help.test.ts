@@ -52,6 +52,7 @@ const ACTING: string[][] = [
   ['insert-ethers', '--mac', '52:54:00:aa:00:08'],
   ['insert-ethers', '--remove', 'compute-0-0'],
   ['serve'],
+  ['events', '--follow', '--last', '5'],
   ['storage', 'serve', '--portal', '127.0.0.1'],
   ['storage', 'reconcile'],
   ['assets', 'import'],
