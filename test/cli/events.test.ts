@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { cli, cliOk, tempStateDir } from '../helpers/cli.js';
-import { snapshot } from '../helpers/state-snapshot.js';
+import { cliOk, tempStateDir } from '../helpers/cli.js';
+import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.js';
 import { openStore } from '../../src/store/index.js';
 import { CliContext } from '../../src/cli/context.js';
 import { eventsCommand } from '../../src/cli/events.js';
@@ -122,10 +122,8 @@ test('netroot events --follow as a process: prints new events and exits 0 on SIG
 });
 
 test('events: bad input is exit 2 naming the argument, nothing changed', async () => {
-  const dir = tempStateDir('nrt-events-');
+  const dir = await stateWithHost('nrt-events-');
   try {
-    await cliOk(dir)('host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254');
-    const before = snapshot(dir);
     const cases: Array<[string[], RegExp]> = [
       [['events', '--last', 'abc'], /^netroot: --last: expected a whole number from 1 to 10000, got "abc"\n$/],
       [['events', '--last', '0'], /^netroot: --last: expected a whole number from 1 to 10000, got "0"/],
@@ -142,15 +140,7 @@ test('events: bad input is exit 2 naming the argument, nothing changed', async (
       [['events', 'compute-0-0'], /^netroot: unexpected argument "compute-0-0"/],
       [['events', '--follow=yes'], /--follow/],
     ];
-    for (const [argv, re] of cases) {
-      const r = await cli(dir, ...argv);
-      const what = `netroot ${argv.join(' ')} → ${r.code}: ${r.err}`;
-      assert.equal(r.code, 2, what);
-      assert.match(r.err, re, what);
-      assert.equal(r.err.match(/netroot:/g)?.length, 1, what);
-      assert.equal(r.out, '', what);
-      assert.deepEqual(snapshot(dir), before, `${what}: the state directory changed`);
-    }
+    await assertOperatorErrors(dir, cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

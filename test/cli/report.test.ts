@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addGoldenHosts, cli, cliOk, GOLDEN_ISCSI, tempStateDir } from '../helpers/cli.js';
-import { snapshot } from '../helpers/state-snapshot.js';
+import { addGoldenHosts, cliOk, GOLDEN_ISCSI, tempStateDir } from '../helpers/cli.js';
+import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
 
 const DHCPD: Array<[string, string]> = [['dhcpd', 'isc-dhcp-server']];
@@ -118,10 +118,8 @@ test('report kickstart masks the CHAP secret and every secret attribute unless -
 
 test('report: bad input is exit 2 naming the argument, nothing changed', async () => {
   // No diskless host here: its 16 GiB sparse volume file is too big for the snapshot to hash.
-  const dir = tempStateDir('nrt-report-');
+  const dir = await stateWithHost('nrt-report-');
   try {
-    await cliOk(dir)('host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254');
-    const before = snapshot(dir);
     const cases: Array<[string[], RegExp]> = [
       [['report'], /^netroot: missing report command\nusage: netroot report hosts/],
       [['report', 'dhcpd'], /^netroot: unknown report command "dhcpd"/],
@@ -134,15 +132,7 @@ test('report: bad input is exit 2 naming the argument, nothing changed', async (
       [['report', 'hosts', '--json'], /^netroot: report prints text .*--json is not supported/],
       [['--json', 'report', 'dhcp'], /--json is not supported/],
     ];
-    for (const [argv, re] of cases) {
-      const r = await cli(dir, ...argv);
-      const what = `netroot ${argv.join(' ')} → ${r.code}: ${r.err}`;
-      assert.equal(r.code, 2, what);
-      assert.match(r.err, re, what);
-      assert.equal(r.err.match(/netroot:/g)?.length, 1, what);
-      assert.equal(r.out, '', what);
-      assert.deepEqual(snapshot(dir), before, `${what}: the state directory changed`);
-    }
+    await assertOperatorErrors(dir, cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
