@@ -40,7 +40,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
-  events: { run: (ctx, argv) => eventsCommand(ctx, argv), usage: eventsUsage, help: 'print the events log (discoveries, host changes, installs); --follow for new ones' },
+  events: { run: (ctx, argv) => eventsCommand(ctx, argv), usage: eventsUsage, help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
   report: { run: reportCommand, usage: reportUsage, help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve' },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
@@ -59,7 +59,8 @@ export function usage(): string {
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.help}`),
     '',
     'State lives under --state-dir (env NETROOT_STATE_DIR, default /var/lib/netroot).',
-    'Global flags go anywhere before `--`; --json (output as JSON) before or after the command.',
+    'Global flags go anywhere before `--`; --json (JSON output, where a command has it) before or after the command.',
+    'Exit status: 0 done; 2 the operator\'s error (usage, unknown name, refused input); 1 any other failure.',
   ].join('\n') + '\n';
 }
 
