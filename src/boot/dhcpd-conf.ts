@@ -6,6 +6,7 @@
 // address get a boot file, as in netroot; the optional pool (dhcp.poolStart..poolEnd) serves unknown
 // machines an address and nothing to boot. Every string written is quoted by `quote`.
 import type { Config } from '../config/index.js';
+import { UserError } from '../errors.js';
 import type { Host } from '../store/index.js';
 import { formatIPv4, netmaskOf, parseCidr } from '../net/address.js';
 import { interfaceName } from '../discovery/plugins/hosts-file.js';
@@ -15,9 +16,9 @@ import { bootBaseUrl } from './booter.js';
 /** Option 93 values the boot chain knows (src/boot/machine.ts); any other gets no boot file. */
 const KNOWN_ARCHES = [0, 6, 7, 9, 10, 11, 16, 19] as const;
 
-/** A dhcpd string literal: backslash and double quote escaped; control characters refused. */
-function quote(s: string): string {
-  if (/[\x00-\x1f\x7f]/.test(s)) throw new Error(`dhcpd.conf: refusing a string with a control character: ${JSON.stringify(s)}`);
+/** A dhcpd string literal: backslash and double quote escaped; a control character is refused, naming `field`. */
+function quote(s: string, field: string): string {
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('E_CONFIG_INVALID', `${JSON.stringify(s)} has a control character: it cannot be written in a dhcpd.conf`, { where: field });
   return `"${s.replace(/[\\"]/g, (c) => '\\' + c)}"`;
 }
 
@@ -38,9 +39,9 @@ function archChain(indent: string, fileFor: (f: string) => string, uefiIpxe: Con
   const out: string[] = [];
   // No option 93 at all is an old BIOS ROM (firmwareOf(null) = bios).
   const bios = firstStageFile(firmwareOf(null), uefiIpxe);
-  if (bios) out.push(`${indent}if not exists client-arch {`, `${indent}  filename ${quote(fileFor(bios))};`);
+  if (bios) out.push(`${indent}if not exists client-arch {`, `${indent}  filename ${quote(fileFor(bios), 'boot.uefiIpxe')};`);
   for (const [f, arches] of byFile) {
-    out.push(`${indent}${out.length ? '} elsif' : 'if'} ${arches.map((a) => `option client-arch = ${a}`).join(' or ')} {`, `${indent}  filename ${quote(fileFor(f))};`);
+    out.push(`${indent}${out.length ? '} elsif' : 'if'} ${arches.map((a) => `option client-arch = ${a}`).join(' or ')} {`, `${indent}  filename ${quote(fileFor(f), 'boot.uefiIpxe')};`);
   }
   if (out.length) out.push(`${indent}}`);
   return out;
@@ -57,7 +58,7 @@ export function renderDhcpdConf(hosts: readonly Host[], config: Config): string 
     'option client-arch code 93 = unsigned integer 16;',
     '# iPXE marks its requests with option 175 (its own settings) or user class "iPXE".',
     'option ipxe-encap code 175 = string;',
-    `option domain-name ${quote(n.domain)};`,
+    `option domain-name ${quote(n.domain, 'network.domain')};`,
   ];
   if (n.dns.length) lines.push(`option domain-name-servers ${n.dns.join(', ')};`);
   if (n.router) lines.push(`option routers ${n.router};`);
@@ -99,9 +100,9 @@ export function renderDhcpdConf(hosts: readonly Host[], config: Config): string 
         `  host ${interfaceName(h, k)} {`,
         `    hardware ethernet ${i.mac};`,
         `    fixed-address ${i.ip};`,
-        `    option host-name ${quote(h.name)};`,
+        `    option host-name ${quote(h.name, 'host')};`,
         `    if exists ipxe-encap or option user-class = "iPXE" {`,
-        `      filename ${quote(`${base}/boot/ipxe/${i.mac}`)};`,
+        `      filename ${quote(`${base}/boot/ipxe/${i.mac}`, 'mac')};`,
         '    }',
         '  }',
       );
