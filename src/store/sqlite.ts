@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
-  Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
+  Appliance, AppliancePatch, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
   Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, EventFilter, TokenRepo,
 } from './types.js';
 
@@ -205,6 +205,13 @@ class SqliteAppliances implements Sync<ApplianceRepo> {
   list(): Appliance[] {
     return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(SqliteAppliances.toAppliance);
   }
+  update(name: string, patch: AppliancePatch): Appliance {
+    const cur = this.get(name);
+    if (!cur) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`, { where: 'appliance' });
+    const a = { ...cur, ...patch, name };
+    this.db.prepare('UPDATE appliances SET basename = ?, graph = ?, root_node = ?, discoverable = ? WHERE name = ?').run(a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0, name);
+    return this.get(name)!;
+  }
   remove(name: string): void {
     const used = this.db.prepare('SELECT COUNT(*) AS n FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE a.name = ?').get(name) as { n: number };
     if (used.n > 0) throw new UserError('E_APPLIANCE_IN_USE', `appliance ${name} still has ${used.n} host(s)`);
@@ -324,7 +331,7 @@ const HOST_MODES = {
   add: 'write', get: 'read', byMac: 'read', byIp: 'read', list: 'read', update: 'write', remove: 'write',
   addInterface: 'write', removeInterface: 'write', updateInterface: 'write', maxRank: 'read', usedIps: 'read',
 } as const satisfies Modes<HostRepo>;
-const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
+const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
 const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
 const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
 const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
