@@ -3,10 +3,8 @@ import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
-import { validHostname } from './host.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ProfileCompiler, rollsFile } from '../profile/index.js';
+import { validHostname } from '../discovery/host-service.js';
+import { checkApplianceGraph } from '../boot/appliance-check.js';
 
 export const USAGE = `netroot appliance list [--json]
        netroot appliance add NAME --root-node NODE [--basename B] [--graph G] [--no-discover]
@@ -29,13 +27,8 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       const name = validHostname(p[0]!);
       const rootNode = v['root-node'];
       if (!rootNode) throw new UserError('E_USAGE', `--root-node is required\nusage: ${USAGE}`, { where: 'root-node' });
-      // The root node must have a node file in the appliance's graph's roles, or no host of it can
-      // ever get a kickstart: refused now, naming the field, rather than at the node's install.
-      const prof = ctx.config.profile;
-      const graph = v.graph ?? prof.graph;
-      const compiler = new ProfileCompiler({ rolesDir: prof.rolesDir, graphsDir: prof.graphsDir, graph, siteDir: prof.siteDir, rollsFile: rollsFile(ctx.config.stateDir) });
-      if (!compiler.nodeNames().includes(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${JSON.stringify(rootNode)} has no node file (roles/*/${rootNode}.xml or a site replace-/extend- file)`, { where: 'root-node' });
-      if (!existsSync(join(prof.graphsDir, graph)) && !compiler.rolls().some((r) => existsSync(join(r.dir, 'graphs', graph)))) throw new UserError('E_GRAPH_MISSING', `no graph ${JSON.stringify(graph)} in ${prof.graphsDir}`, { where: 'graph' });
+      const graph = v.graph ?? ctx.config.profile.graph;
+      checkApplianceGraph(ctx.config, graph, rootNode);
       const a = await ctx.store.appliances.add({
         name, basename: validHostname(v.basename ?? name), graph, rootNode, discoverable: !v['no-discover'],
       });

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
-  Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
+  Appliance, AppliancePatch, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
   Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, EventFilter, TokenRepo,
 } from './types.js';
 
@@ -203,6 +203,13 @@ class SqliteAppliances {
   }
   list(): Appliance[] {
     return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(SqliteAppliances.toAppliance);
+  }
+  update(name: string, patch: AppliancePatch): Appliance {
+    const cur = this.get(name);
+    if (!cur) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`);
+    const a = { ...cur, ...patch, name };
+    this.db.prepare('UPDATE appliances SET basename = ?, graph = ?, root_node = ?, discoverable = ? WHERE name = ?').run(a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0, name);
+    return this.get(name)!;
   }
   remove(name: string): void {
     const used = this.db.prepare('SELECT COUNT(*) AS n FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE a.name = ?').get(name) as { n: number };

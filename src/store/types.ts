@@ -116,8 +116,12 @@ export interface ApplianceRepo {
   add(a: Appliance): Promise<Appliance>;
   get(name: string): Promise<Appliance | null>;
   list(): Promise<Appliance[]>;
+  /** Changes what `patch` names (never the name); E_APPLIANCE_NOT_FOUND when there is none. */
+  update(name: string, patch: AppliancePatch): Promise<Appliance>;
   remove(name: string): Promise<void>;
 }
+
+export type AppliancePatch = Partial<Omit<Appliance, 'name'>>;
 
 export interface AttributeRepo {
   set(a: Attribute): Promise<void>;
