@@ -33,7 +33,7 @@ export function openApiDocument(table: ApiTable, info: { version: string }): Jso
     return fix(j);
   };
   const errorRef = { $ref: '#/components/schemas/Error' };
-  components['Error'] = convert(apiError, 'output');
+  convert(apiError, 'output'); // registers components/schemas/Error (apiError has id 'Error')
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of table.operations) {
     const p = openApiPath(op.path);
