@@ -81,7 +81,6 @@ export interface HostRoutesDeps {
   maxPageSize: number;
 }
 
-const nameParam = z.object({});
 const discoveriesQuery = z.object({ since: z.string().optional() });
 const sessionQuery = z.object({ after: z.string().optional(), wait: z.string().optional() });
 const keepVolumeQuery = z.object({ keepVolume: z.enum(['1', 'true', '0', 'false']).optional() });
@@ -96,7 +95,7 @@ export function apiRoutes(d: HostRoutesDeps): Router {
     const appliance = typeof req.query['appliance'] === 'string' ? req.query['appliance'] : undefined;
     res.json(pageAll(await repos.hosts.list(appliance ? { appliance } : {}), (h) => h.name, page));
   });
-  t.add(r, { method: 'get', path: '/api/v1/hosts/:name', summary: 'One host', auth: false, query: nameParam, response: host }, async (req, res) => {
+  t.add(r, { method: 'get', path: '/api/v1/hosts/:name', summary: 'One host', auth: false, response: host }, async (req, res) => {
     const h = await repos.hosts.get(String(req.params['name']));
     if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
     res.json(h);
