@@ -1,4 +1,4 @@
-// Masking of secret attribute values in API answers: a name isSecretName (log/logger.ts) matches
+// Masking of secret attribute values in API answers: a name isSecretAttribute matches
 // reads as MASK unless the caller is authenticated and asked for `?showSecrets=1`. The mask is
 // fixed, so it does not tell a secret's length.
 import type { Request } from 'express';
@@ -8,8 +8,17 @@ import type { ApiAuth } from './api-auth.js';
 
 export const MASK = '********';
 
+/**
+ * Whether an attribute's value is a secret: isSecretName (the log redaction rule: secret,
+ * password, passwd, token, chap, credential) or a crypt(3) hash (`crypted`, which `netroot attr
+ * list` masks too): the union of both rules, so the API never shows what the CLI hides.
+ */
+export function isSecretAttribute(name: string): boolean {
+  return isSecretName(name) || /crypted/i.test(name);
+}
+
 export function masked<T extends { name: string; value: string }>(rows: readonly T[], reveal: boolean): T[] {
-  return rows.map((a) => (reveal || a.value === '' || !isSecretName(a.name) ? a : { ...a, value: MASK }));
+  return rows.map((a) => (reveal || a.value === '' || !isSecretAttribute(a.name) ? a : { ...a, value: MASK }));
 }
 
 /** `?showSecrets=1|true`: only with the token (401 otherwise); anything else but 0/false is 400. */

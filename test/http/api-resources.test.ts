@@ -78,6 +78,7 @@ test('attributes: put/delete with ?target=, secrets masked in every read, shown 
   assert.deepEqual(put.body, { scope: 'global', target: '', name: 'Kickstart_Timezone', value: 'UTC' });
   assert.equal((await call('PUT', '/attributes/global/bmc_password', { body: { value: 'hunter2-very-secret' } })).body.value, '********');
   assert.equal((await call('PUT', '/attributes/appliance/rack_label?target=compute', { body: { value: 'r1' } })).status, 200);
+  assert.equal((await call('PUT', '/attributes/global/rootpw_crypted', { body: { value: '$6$salt$hash' } })).status, 200);
 
   assertError(await call('PUT', '/attributes/planet/x', { body: { value: 'v' } }), 400, 'E_BAD_REQUEST');
   assertError(await call('PUT', '/attributes/global/x?target=compute', { body: { value: 'v' } }), 400, 'E_BAD_REQUEST');
@@ -94,6 +95,7 @@ test('attributes: put/delete with ?target=, secrets masked in every read, shown 
   const byName = (b: any) => Object.fromEntries(b.items.map((a: { name: string; value: string }) => [a.name, a.value]));
   assert.equal(byName(open.body)['bmc_password'], '********');
   assert.equal(byName(open.body)['Kickstart_Timezone'], 'UTC');
+  assert.equal(byName(open.body)['rootpw_crypted'], '********', 'crypt hashes are masked as `attr list` masks them');
   assert.ok(!open.text.includes('hunter2'), 'no secret in an open read');
   assertError(await call('GET', '/attributes?scope=global&showSecrets=1', { auth: false }), 401, 'E_UNAUTHORIZED');
   assertError(await call('GET', '/attributes?scope=global&showSecrets=yes'), 400, 'E_BAD_REQUEST');
