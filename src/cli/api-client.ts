@@ -60,4 +60,20 @@ export class ApiClient {
     }
     return data as T;
   }
+
+  /**
+   * Every item of a paginated list (`{items, next}`): follows `next` as `?cursor=` until it is null,
+   * `pageSize` items a request. `last` is the last page (lists may carry more, e.g. errors).
+   */
+  async listAll<T, P extends { items: T[]; next: string | null } = { items: T[]; next: string | null }>(path: string, pageSize = 1000): Promise<{ items: T[]; last: P }> {
+    const items: T[] = [];
+    const sep = path.includes('?') ? '&' : '?';
+    let cursor: string | null = null;
+    for (;;) {
+      const page: P = await this.call<P>('GET', `${path}${sep}limit=${pageSize}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      items.push(...page.items);
+      if (page.next === null || page.next === cursor) return { items, last: page };
+      cursor = page.next;
+    }
+  }
 }

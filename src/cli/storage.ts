@@ -56,7 +56,11 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
     case 'volumes': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
-      const r = await viaFrontend<{ volumes: VolumeReport[]; errors: Array<{ node: string; error: string }> }>(ctx, () => api().call('GET', '/api/v1/storage/volumes'), (s) => volumesReport(ctx.store, s));
+      type VolumePage = { items: VolumeReport[]; next: string | null; errors: Array<{ node: string; error: string }> };
+      const r = await viaFrontend(ctx, async () => {
+        const all = await api().listAll<VolumeReport, VolumePage>('/api/v1/storage/volumes');
+        return { volumes: all.items, errors: all.last.errors };
+      }, (s) => volumesReport(ctx.store, s));
       if (v.json) ctx.io.out(json(r.volumes));
       else
         ctx.io.out(table(['NODE', 'VOLUME', 'HOST', 'SIZE GiB', 'USED GiB', 'TARGET', 'EXPORTED'],

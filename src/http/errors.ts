@@ -33,6 +33,14 @@ const STATUS: Record<string, number> = {
   E_HOST_INSTALLED: 409,
   // A secret-bearing page asked for under a Host name that is not the frontend's (DNS rebinding).
   E_MISDIRECTED: 421,
+  // REST API (issue #15 item 4).
+  E_METHOD_NOT_ALLOWED: 405,
+  E_TOO_MANY_STREAMS: 429,
+  E_APPLIANCE_IN_USE: 409,
+  E_ATTRIBUTE_NOT_FOUND: 404,
+  E_VOLUME_IN_USE: 409,
+  E_VOLUME_AMBIGUOUS: 409,
+  E_STORAGE_IN_USE: 409,
 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
