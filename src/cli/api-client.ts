@@ -9,7 +9,7 @@ import { isErrorCode } from '../error-codes.js';
 
 export class FrontendDown extends NetrootError {
   constructor(url: string) {
-    super('E_FRONTEND_DOWN', `the frontend is not running at ${url} (start it with: netroot serve)`, { user: true });
+    super('E_FRONTEND_DOWN', `the frontend is not running at ${url} (start it with: netroot serve)`);
   }
 }
 
