@@ -2,70 +2,61 @@
 // not readable is one line naming the flag, the path and the reason, exit 2 — never a stack trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { NetrootError } from '../../src/errors.js';
 import { operatorFileError, operatorFileReason, readOperatorFile } from '../../src/operator-file.js';
+
+/** Runs `fn` in a fresh state directory, removed afterwards. */
+async function inStateDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = tempStateDir('nrt-opfile-');
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const oneLine = (err: string) => {
   assert.equal(err.split('\n').length, 2, `one line, got: ${err}`);
   assert.doesNotMatch(err, /\n\s+at /);
 };
 
-test('storage serve --token-file: a missing file and a directory are one line naming the flag and path, exit 2', async () => {
-  const dir = tempStateDir('nrt-opfile-');
-  try {
-    const missing = join(dir, 'no-token');
-    const r = await cli(dir, 'storage', 'serve', '--portal', '127.0.0.1', '--token-file', missing);
-    assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `netroot: --token-file: ${missing}: no such file or directory\n`);
-    const r2 = await cli(dir, 'storage', 'serve', '--portal', '127.0.0.1', '--token-file', dir);
-    assert.equal(r2.code, 2, r2.err);
-    assert.equal(r2.err, `netroot: --token-file: ${dir}: is a directory, not a file\n`);
-    oneLine(r2.err);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+/** Runs netroot in `dir` and asserts exit 2 and exactly `err` on stderr (a string is one line). */
+async function refused(dir: string, argv: string[], err: string | RegExp): Promise<void> {
+  const r = await cli(dir, ...argv);
+  assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+  if (typeof err === 'string') {
+    assert.equal(r.err, err);
+    oneLine(r.err);
+  } else assert.match(r.err, err);
+}
 
-test('--config naming a missing file or a directory is one line, exit 2; a malformed one still lists its problem', async () => {
-  const dir = tempStateDir('nrt-opfile-');
-  try {
+test('storage serve --token-file: a missing file and a directory are one line naming the flag and path, exit 2', () =>
+  inStateDir(async (dir) => {
+    const missing = join(dir, 'no-token');
+    await refused(dir, ['storage', 'serve', '--portal', '127.0.0.1', '--token-file', missing], `netroot: --token-file: ${missing}: no such file or directory\n`);
+    await refused(dir, ['storage', 'serve', '--portal', '127.0.0.1', '--token-file', dir], `netroot: --token-file: ${dir}: is a directory, not a file\n`);
+  }));
+
+test('--config naming a missing file or a directory is one line, exit 2; a malformed one still lists its problem', () =>
+  inStateDir(async (dir) => {
     const missing = join(dir, 'absent.yaml');
-    const r = await cli(dir, '--config', missing, 'host', 'list');
-    assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `netroot: --config: ${missing}: no such file or directory\n`);
-    const r2 = await cli(dir, '--config', dir, 'host', 'list');
-    assert.equal(r2.code, 2, r2.err);
-    assert.equal(r2.err, `netroot: --config: ${dir}: is a directory, not a file\n`);
+    await refused(dir, ['--config', missing, 'host', 'list'], `netroot: --config: ${missing}: no such file or directory\n`);
+    await refused(dir, ['--config', dir, 'host', 'list'], `netroot: --config: ${dir}: is a directory, not a file\n`);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, '- just\n- a list\n');
-    const r3 = await cli(dir, '--config', bad, 'host', 'list');
-    assert.equal(r3.code, 2, r3.err);
-    assert.match(r3.err, /^netroot: invalid configuration:\n {2}- .*bad\.yaml: the top level must be a mapping\n$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    await refused(dir, ['--config', bad, 'host', 'list'], /^netroot: invalid configuration:\n {2}- .*bad\.yaml: the top level must be a mapping\n$/);
+  }));
 
-test('image import of a path through a file, and roll add of one, name the path and the reason, exit 2', async () => {
-  const dir = tempStateDir('nrt-opfile-');
-  try {
+test('image import of a path through a file, and roll add of one, name the path and the reason, exit 2', () =>
+  inStateDir(async (dir) => {
     const file = join(dir, 'plain');
     writeFileSync(file, 'x');
-    const r = await cli(dir, 'image', 'import', join(file, 'root'), '--name', 'site');
-    assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `netroot: source: ${join(file, 'root')}: a component of the path is not a directory\n`);
-    mkdirSync(join(dir, 'rolls'));
-    const r2 = await cli(dir, 'roll', 'add', join(file, 'roll'));
-    assert.equal(r2.code, 2, r2.err);
-    oneLine(r2.err);
-    assert.match(r2.err, /^netroot: roll directory ".*\/plain\/roll" does not exist or is not a directory\n$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    await refused(dir, ['image', 'import', join(file, 'root'), '--name', 'site'], `netroot: source: ${join(file, 'root')}: a component of the path is not a directory\n`);
+    await refused(dir, ['roll', 'add', join(file, 'roll')], `netroot: roll directory ${JSON.stringify(join(file, 'roll'))} does not exist or is not a directory\n`);
+  }));
 
 test('only the reasons an operator can fix are wrapped; any other error passes through unchanged', () => {
   assert.equal(operatorFileReason({ code: 'EACCES' }), 'permission denied');
