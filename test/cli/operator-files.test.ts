@@ -58,6 +58,13 @@ test('image import of a path through a file, and roll add of one, name the path 
     await refused(dir, ['roll', 'add', join(file, 'roll')], `netroot: roll directory ${JSON.stringify(join(file, 'roll'))} does not exist or is not a directory\n`);
   }));
 
+test('assets import --kernel naming a missing path or a directory is refused naming it, exit 2 (it was ignored)', () =>
+  inStateDir(async (dir) => {
+    const missing = join(dir, 'vmlinuz-none');
+    await refused(dir, ['assets', 'import', '--kernel', missing], `netroot: --kernel: ${missing}: no such file or directory\n`);
+    await refused(dir, ['assets', 'import', '--kernel', dir], `netroot: --kernel: ${dir}: not a regular file\n`);
+  }));
+
 test('only the reasons an operator can fix are wrapped; any other error passes through unchanged', () => {
   assert.equal(operatorFileReason({ code: 'EACCES' }), 'permission denied');
   assert.equal(operatorFileReason({ code: 'EIO' }), undefined);
