@@ -56,7 +56,7 @@ export const ERROR_CODES = {
   E_ATTRIBUTE_NOT_FOUND: operator('cli', 'no such attribute at that scope'),
   E_BAD_HOSTLIST: operator('cli', 'a host list is malformed or names too many hosts'),
   E_CONFIRM: operator('cli', 'a destructive command needs --yes'),
-  E_FILE_UNREADABLE: operator('cli', 'a file the operator named (--config, --token-file, --key, an import path) cannot be read'),
+  E_FILE_UNREADABLE: operator('cli', 'a file the operator named (--config, --token-file, --kernel) is missing, a directory or unreadable'),
   E_FRONTEND_DOWN: operator('cli', 'the frontend is not running (netroot serve)'),
   E_IMAGE_IN_USE: operator('cli', 'the image is still the os_image of some hosts'),
   E_LAB_RUNNING: operator('cli', 'lab: a lab is already running'),
