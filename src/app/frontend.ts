@@ -68,7 +68,7 @@ function listen(server: Server, port: number, host: string, what: string): Promi
     const onError = (e: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       const hint = e.code === 'EACCES' ? ' (ports below 1024 need root; set another port)' : e.code === 'EADDRINUSE' ? ' (something else listens there)' : '';
-      reject(new NetrootError('E_LISTEN', `${what}: cannot listen on ${host}:${port}: ${e.code ?? e.message}${hint}`, { user: true }));
+      reject(new NetrootError('E_LISTEN', `${what}: cannot listen on ${host}:${port}: ${e.code ?? e.message}${hint}`));
     };
     const onListening = () => {
       server.off('error', onError);

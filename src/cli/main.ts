@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliContext, type GlobalFlags, type Io } from './context.js';
-import { UserError, isNetrootError } from '../errors.js';
+import { UserError, exitCodeOf, isNetrootError } from '../errors.js';
+import { EXIT } from '../error-codes.js';
 import { hostCommand, USAGE as hostUsage } from './host.js';
 import { applianceCommand, USAGE as applianceUsage } from './appliance.js';
 import { attrCommand, USAGE as attrUsage } from './attr.js';
@@ -147,7 +148,7 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
     }
     if (name === undefined) {
       io.out(usage());
-      return 2;
+      return EXIT.operator;
     }
     const cmd = COMMANDS[name];
     if (!cmd) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
@@ -160,10 +161,10 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
   } catch (e) {
     if (isNetrootError(e)) {
       io.err(`netroot: ${e.message.trimEnd()}\n`);
-      return e.user ? 2 : 1;
+      return exitCodeOf(e);
     }
     io.err(`netroot: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    return EXIT.failure;
   } finally {
     await ctx?.close();
   }

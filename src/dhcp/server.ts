@@ -113,7 +113,7 @@ export class DhcpServer {
           resolve();
         });
       }).catch((e: NodeJS.ErrnoException) => {
-        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`, { user: true });
+        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`);
       });
       if (!this.opts.noBindToDevice) bindSocketToDevice(s, iface);
       s.setBroadcast(true);

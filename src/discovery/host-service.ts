@@ -178,7 +178,7 @@ export class HostService {
           await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...undo].join('; ') });
           await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo } });
         }
-        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { user: true, cause: e });
+        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { cause: e });
       }
     }
     const after = (await this.store.hosts.get(host.name))!;
@@ -201,7 +201,7 @@ export class HostService {
       try {
         await this.hook(p.name, 'removed', `plugin ${p.name}: removed(${name})`, (signal) => p.removed!(host, { ...this.ctx, keepVolume, signal }));
       } catch (e) {
-        throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
+        throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { cause: e });
       }
     }
     await this.store.transaction(async (tx) => {
@@ -331,7 +331,7 @@ export class HostService {
         failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
       }
     }
-    if (failed.length) throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was changed, but ${failed.join('; ')} (run: netroot insert-ethers --update)`, { user: true });
+    if (failed.length) throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was changed, but ${failed.join('; ')} (run: netroot insert-ethers --update)`);
   }
 }
 
