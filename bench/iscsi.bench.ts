@@ -16,7 +16,7 @@ import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBenchNet, type BenchNet } from './lib/iscsi-netns.js';
+import { createVethPair, type VethPair } from './lib/netns.js';
 import { statusField } from './lib/proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,9 +81,9 @@ interface Run {
 }
 
 /** Run a command in a namespace to completion (killed after RUN_TIMEOUT_MS). */
-function runIn(net: BenchNet, ns: string, cmd: string, args: string[]): Promise<Run> {
+function runIn(net: VethPair, ns: string, cmd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const p = net.exec(ns, cmd, args);
+    const p = net.spawnIn(ns, cmd, args);
     let stdout = '';
     let stderr = '';
     p.stdout!.on('data', (d) => (stdout += d));
@@ -132,15 +132,15 @@ function compileChild(outDir: string): string {
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
-async function startNetroot(net: BenchNet, lun: string, child: string): Promise<Target> {
+async function startNetroot(net: VethPair, lun: string, child: string): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
   const env = { ...process.env, ...(THREADS ? { UV_THREADPOOL_SIZE: String(THREADS) } : {}) };
-  const proc = net.exec(net.server, process.execPath, [...nodeArgs, child, net.serverAddrs[0], String(PORT), IQN_NETROOT, INITIATOR, lun], { env });
+  const proc = net.spawnIn(net.serverNs, process.execPath, [...nodeArgs, child, net.serverAddr, String(PORT), IQN_NETROOT, INITIATOR, lun], { env });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   await waitFor('netroot target', 20_000, () => /^ready \d+$/m.test(out), () => proc.exitCode === null && proc.signalCode === null, () => out);
-  return { name: 'netroot', addr: net.serverAddrs[0], iqn: IQN_NETROOT, proc, log: () => out };
+  return { name: 'netroot', addr: net.serverAddr, iqn: IQN_NETROOT, proc, log: () => out };
 }
 
 function tgtadm(ctl: number, ...args: string[]): void {
@@ -153,9 +153,9 @@ function removeTgtSockets(ctl: number): void {
   rmSync(`/var/run/tgtd/socket.${ctl}.lock`, { force: true });
 }
 
-async function startTgt(net: BenchNet, lun: string, ctl: number): Promise<Target> {
+async function startTgt(net: VethPair, lun: string, ctl: number): Promise<Target> {
   removeTgtSockets(ctl);
-  const proc = net.exec(net.server, 'tgtd', ['-f', '-C', String(ctl), '--iscsi', `portal=${net.serverAddrs[1]}:${PORT}`]);
+  const proc = net.spawnIn(net.serverNs, 'tgtd', ['-f', '-C', String(ctl), '--iscsi', `portal=${net.serverAddrs[1]!}:${PORT}`]);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -166,21 +166,21 @@ async function startTgt(net: BenchNet, lun: string, ctl: number): Promise<Target
   // Same admission rule as the embedded target: only this initiator name (-Q), from the client.
   tgtadm(ctl, '--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-name', INITIATOR);
   tgtadm(ctl, '--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-address', net.clientAddr);
-  return { name: 'tgt', addr: net.serverAddrs[1], iqn: IQN_TGT, proc, log: () => out };
+  return { name: 'tgt', addr: net.serverAddrs[1]!, iqn: IQN_TGT, proc, log: () => out };
 }
 
 interface Measure {
   label: string;
   unit: 'GB/s' | 'MB/s' | 'kIOPS';
   /** One run against a target: the figure in `unit`. */
-  run: (net: BenchNet, t: Target) => Promise<number>;
+  run: (net: VethPair, t: Target) => Promise<number>;
 }
 
 /** iscsi-perf prints "iops average N (M MB/s)" last; we convert from IOPS ourselves. */
-async function iscsiPerf(net: BenchNet, t: Target, blocks: number, random: boolean): Promise<number> {
+async function iscsiPerf(net: VethPair, t: Target, blocks: number, random: boolean): Promise<number> {
   const url = `iscsi://${t.addr}:${PORT}/${t.iqn}/1`;
   const args = ['-i', INITIATOR, '-m', String(DEPTH), '-b', String(blocks), '-t', String(PERF_SECONDS), ...(random ? ['-r'] : []), url];
-  const r = await runIn(net, net.client, 'iscsi-perf', args);
+  const r = await runIn(net, net.clientNs, 'iscsi-perf', args);
   const all = [...r.stdout.matchAll(/iops average (\d+)/g)];
   const last = all[all.length - 1];
   if (r.code !== 0 || !last) throw new Error(`iscsi-perf against ${t.name} failed (${r.code}): ${r.stdout.slice(-300)} ${r.stderr}\n${t.log()}`);
@@ -188,12 +188,12 @@ async function iscsiPerf(net: BenchNet, t: Target, blocks: number, random: boole
 }
 
 /** qemu-img bench prints "Run completed in S seconds."; returns [requests/s]. */
-async function qemuBench(net: BenchNet, t: Target, o: { write: boolean; count: number; size: number; step?: number }): Promise<number> {
+async function qemuBench(net: VethPair, t: Target, o: { write: boolean; count: number; size: number; step?: number }): Promise<number> {
   const opts = `driver=iscsi,transport=tcp,portal=${t.addr}:${PORT},target=${t.iqn},lun=1,initiator-name=${INITIATOR}`;
   const args = ['bench', ...(o.write ? ['-w'] : []), '-c', String(o.count), '-s', String(o.size), '-d', String(DEPTH), '-n'];
   if (o.step !== undefined) args.push('-S', String(o.step));
   args.push('--image-opts', opts);
-  const r = await runIn(net, net.client, 'qemu-img', args);
+  const r = await runIn(net, net.clientNs, 'qemu-img', args);
   const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`qemu-img bench against ${t.name} failed (${r.code}): ${r.stdout} ${r.stderr}\n${t.log()}`);
   return o.count / Number(m[1]);
@@ -222,7 +222,7 @@ async function main(): Promise<number> {
   }
   const ctl = 24000 + (process.pid % 8000); // tgtd refuses -C values above 32767
   const dir = mkdtempSync(join(tmpdir(), 'netroot-bench-iscsi-'));
-  let net: BenchNet | undefined;
+  let net: VethPair | undefined;
   const targets: Target[] = [];
   const cleanup = (): void => {
     for (const t of targets) if (t.proc.exitCode === null && t.proc.signalCode === null) t.proc.kill('SIGKILL');
@@ -240,7 +240,9 @@ async function main(): Promise<number> {
     const lun = join(dir, 'lun1.img');
     prewrite(lun);
     settle(lun);
-    net = createBenchNet();
+    // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.
+    const subnet = `10.250.${process.pid % 250}`;
+    net = createVethPair({ prefix: 'nrib', serverAddr: [`${subnet}.1`, `${subnet}.2`], clientAddr: `${subnet}.10`, prefixLen: 24 });
     targets.push(await startNetroot(net, lun, compileChild(join(dir, 'js'))));
     targets.push(await startTgt(net, lun, ctl));
     const idle = targets.map((t) => memMiB(t.proc.pid!, 'VmRSS'));

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { createNsPair, waitForOutput, type NsPair } from './lib/tftp-netns.js';
+import { createVethPair, onExit, waitForOutput, type VethPair } from './lib/netns.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
 
 const SIZE = 32 * 1024 * 1024;
@@ -60,10 +60,10 @@ function exitOf(c: ChildProcess): Promise<number | null> {
  * stdout through a pipe made this process a third party in every lockstep round trip, and its
  * CPU competed with the clients of (b).
  */
-async function curlGet(ns: NsPair, server: string, extra: string[] = []): Promise<{ ms: number; code: number | null; out: string; err: () => string }> {
+async function curlGet(ns: VethPair, server: string, extra: string[] = []): Promise<{ ms: number; code: number | null; out: string; err: () => string }> {
   const out = join(shm, `curl-${server}-${Math.random().toString(36).slice(2)}.bin`);
   const t0 = performance.now();
-  const c = ns.spawnIn(ns.client, 'curl', ['-sS', '--max-time', '300', '--tftp-blksize', '1432', ...extra, '-o', out, `tftp://${server}/big.bin`]);
+  const c = ns.spawnIn(ns.clientNs, 'curl', ['-sS', '--max-time', '300', '--tftp-blksize', '1432', ...extra, '-o', out, `tftp://${server}/big.bin`]);
   let err = '';
   c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const code = await exitOf(c);
@@ -85,11 +85,11 @@ function verify(r: { code: number | null; out: string; err: () => string }, serv
   return ok;
 }
 
-async function atftpGet(ns: NsPair, host: string, port: number, windowsize: number): Promise<{ ms: number; ok: boolean }> {
+async function atftpGet(ns: VethPair, host: string, port: number, windowsize: number): Promise<{ ms: number; ok: boolean }> {
   const out = join(dir, `atftp-${host}-${port}-${windowsize}.bin`);
   const opts = ['--option', 'blksize 1432', ...(windowsize > 1 ? ['--option', `windowsize ${windowsize}`] : [])];
   const t0 = performance.now();
-  const c = ns.spawnIn(ns.client, 'atftp', ['-g', '-r', 'big.bin', '-l', out, ...opts, host, String(port)]);
+  const c = ns.spawnIn(ns.clientNs, 'atftp', ['-g', '-r', 'big.bin', '-l', out, ...opts, host, String(port)]);
   c.stdout!.resume();
   c.stderr!.resume();
   const code = await exitOf(c);
@@ -112,12 +112,14 @@ async function main(): Promise<void> {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(root, { mode: 0o755 });
   writeFileSync(join(root, 'big.bin'), file, { mode: 0o644 });
-  const ns = createNsPair('tftp');
-  const [netrootIp, dnsmasqIp] = ns.serverIps as [string, string];
+  const octet = 100 + (process.pid % 100);
+  const ns = createVethPair({ prefix: 'nrb-tftp', serverAddr: [`10.${octet}.0.1`, `10.${octet}.0.2`], clientAddr: `10.${octet}.0.100`, prefixLen: 24 });
+  onExit(() => ns.destroy());
+  const [netrootIp, dnsmasqIp] = ns.serverAddrs as [string, string];
   try {
-    const netroot = ns.spawnIn(ns.server, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp]);
+    const netroot = ns.spawnIn(ns.serverNs, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp]);
     await waitForOutput(netroot, 'tftp ready');
-    const dnsmasq = ns.spawnIn(ns.server, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', `--log-facility=${process.env.TFTP_BENCH_DNSMASQ_LOG ?? '/dev/null'}`]);
+    const dnsmasq = ns.spawnIn(ns.serverNs, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', `--log-facility=${process.env.TFTP_BENCH_DNSMASQ_LOG ?? '/dev/null'}`]);
     // dnsmasq --no-daemon also logs every transfer to stderr: read it, or once the pipe is full
     // (about 300 transfers) dnsmasq blocks in write(2) and stops serving.
     let dnsmasqErr = '';
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
     if (ONLY.includes('b')) {
       const client = buildLoadClient();
       await many('transfers of one client process', async (addr) => {
-        const c = ns.spawnIn(ns.client, client, [addr, 'big.bin', '1432', String(CLIENTS), join(root, 'big.bin')]);
+        const c = ns.spawnIn(ns.clientNs, client, [addr, 'big.bin', '1432', String(CLIENTS), join(root, 'big.bin')]);
         let out = '';
         c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
         c.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
     let port = 7001;
     for (const [name, addr] of servers) {
       const relayPort = port++;
-      const relay = ns.spawnIn(ns.client, process.execPath, ['--import', 'tsx', 'bench/lib/udp-delay-relay.ts', `127.0.0.1:${relayPort}`, `${addr}:69`, String(DELAY_US)]);
+      const relay = ns.spawnIn(ns.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/udp-delay-relay.ts', `127.0.0.1:${relayPort}`, `${addr}:69`, String(DELAY_US)]);
       await waitForOutput(relay, 'relay ready');
       for (const w of [1, 16]) {
         const r = await atftpGet(ns, '127.0.0.1', relayPort, w);
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
     dnsmasq.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
   } finally {
-    ns.remove();
+    ns.destroy();
     rmSync(dir, { recursive: true, force: true });
     rmSync(shm, { recursive: true, force: true });
   }

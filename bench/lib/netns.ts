@@ -1,8 +1,12 @@
 // Two network namespaces joined by one veth pair, for benchmarks that need a client and a server
-// on separate stacks (real packets through the kernel, no loopback shortcuts). Every name starts
-// with `<prefix>-<pid>` so a later run removes what a crashed or SIGKILLed run left behind
-// (src/lab's removeStale). `destroy()` kills whatever still runs inside and deletes both
-// namespaces; `onExit` makes sure it runs on normal exit, an uncaught error, SIGINT and SIGTERM.
+// on separate stacks (real packets through the kernel, no loopback shortcuts): the one helper every
+// bench uses (DHCP, TFTP, iSCSI, attack). Every namespace name starts with `<prefix>-<pid>` so a
+// later run removes what a crashed or SIGKILLed run left behind (src/lab's removeStale). The server
+// side may carry several addresses (one per server under test, all on the same port). `spawnIn`
+// starts a process in a namespace and tracks it; `destroy()` kills those and whatever else still runs
+// inside, and deletes both namespaces; `onExit` makes sure it runs on normal exit, an uncaught error,
+// SIGINT and SIGTERM.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { ip, removeStale, deleteNamespace } from '../../src/lab/netns.js';
 import { NetrootError } from '../../src/errors.js';
 
@@ -12,9 +16,14 @@ export interface VethPair {
   clientIf: string;
   serverIf: string;
   clientAddr: string;
+  /** The server side's first address. */
   serverAddr: string;
-  /** Prefix length of both addresses (one shared subnet). */
+  /** Every server-side address, in the order given. */
+  serverAddrs: string[];
+  /** Prefix length of all addresses (one shared subnet). */
   prefixLen: number;
+  /** Starts `cmd` inside a namespace (stdin ignored, stdout/stderr piped); killed by destroy(). */
+  spawnIn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess;
   destroy(): void;
 }
 
@@ -22,31 +31,37 @@ export interface VethOptions {
   /** Namespace prefix, e.g. `nrb-dhcp`; names become `<prefix>-<pid>-c` / `-s`. */
   prefix: string;
   clientAddr: string;
-  serverAddr: string;
+  /** One address, or several (the first is `serverAddr`). */
+  serverAddr: string | string[];
   prefixLen: number;
 }
 
 export function createVethPair(o: VethOptions): VethPair {
   removeStale(o.prefix);
+  const serverAddrs = typeof o.serverAddr === 'string' ? [o.serverAddr] : [...o.serverAddr];
+  if (serverAddrs.length === 0) throw new NetrootError('E_BENCH_NETNS', 'a veth pair needs a server address');
   const base = `${o.prefix}-${process.pid}`;
   const clientNs = `${base}-c`;
   const serverNs = `${base}-s`;
-  // Interface names are limited to 15 bytes (IFNAMSIZ - 1).
+  // Interface names are limited to 15 bytes (IFNAMSIZ - 1); each is created inside its namespace.
   const clientIf = `nrbc${process.pid}`.slice(0, 15);
   const serverIf = `nrbs${process.pid}`.slice(0, 15);
+  const children: ChildProcess[] = [];
   let done = false;
   const destroy = (): void => {
     if (done) return;
     done = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     deleteNamespace(clientNs);
-    deleteNamespace(serverNs);
+    deleteNamespace(serverNs); // deleting a namespace removes its end of the veth, and so the pair
   };
   try {
     ip('netns', 'add', clientNs);
     ip('netns', 'add', serverNs);
     ip('link', 'add', clientIf, 'netns', clientNs, 'type', 'veth', 'peer', 'name', serverIf, 'netns', serverNs);
-    for (const [ns, dev, addr] of [[clientNs, clientIf, o.clientAddr], [serverNs, serverIf, o.serverAddr]] as const) {
-      ip('-n', ns, 'addr', 'add', `${addr}/${o.prefixLen}`, 'dev', dev);
+    ip('-n', clientNs, 'addr', 'add', `${o.clientAddr}/${o.prefixLen}`, 'dev', clientIf);
+    for (const a of serverAddrs) ip('-n', serverNs, 'addr', 'add', `${a}/${o.prefixLen}`, 'dev', serverIf);
+    for (const [ns, dev] of [[clientNs, clientIf], [serverNs, serverIf]] as const) {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
@@ -61,7 +76,35 @@ export function createVethPair(o: VethOptions): VethPair {
     destroy();
     throw e;
   }
-  return { clientNs, serverNs, clientIf, serverIf, clientAddr: o.clientAddr, serverAddr: o.serverAddr, prefixLen: o.prefixLen, destroy };
+  return {
+    clientNs, serverNs, clientIf, serverIf, clientAddr: o.clientAddr, serverAddr: serverAddrs[0]!, serverAddrs, prefixLen: o.prefixLen, destroy,
+    spawnIn(ns, cmd, args, opts = {}) {
+      const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+      children.push(c);
+      return c;
+    },
+  };
+}
+
+/** Resolves when the child prints `text` on stdout (or rejects when it exits first or time runs out). */
+export function waitForOutput(c: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`no "${text}" in ${timeoutMs} ms: ${err}`)), timeoutMs);
+    c.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(text)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    c.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    c.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`exited with ${code} before "${text}": ${err}`));
+    });
+  });
 }
 
 /** Runs `cleanup` once when the process ends for any reason short of SIGKILL. */

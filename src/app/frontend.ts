@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { KickstartService } from '../boot/kickstart.js';
+import { KickstartService, DEFAULT_ATTRIBUTES, frontendFacts } from '../boot/kickstart.js';
 import { Booter } from '../boot/booter.js';
 import { InstallTokens } from '../boot/install-tokens.js';
 import { DisklessRegenerator } from '../boot/diskless.js';
@@ -16,7 +16,8 @@ import { RpcDispatcher } from '../rpc/index.js';
 import { registerNetrootMethods } from '../rpc/netroot-methods.js';
 import { rpcRoute } from '../http/rpc-route.js';
 import { bootRoutes } from '../http/boot-routes.js';
-import { apiRoutes } from '../http/api-routes.js';
+import { restApi } from '../http/api.js';
+import { checkApplianceGraph } from '../boot/appliance-check.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
 import { DiscoveryHub } from '../discovery/hub.js';
 import { loadPluginsFrom, type Plugin } from '../discovery/plugin.js';
@@ -30,7 +31,6 @@ import { createHttpApp, type HttpApp } from '../http/app.js';
 import { NetrootError } from '../errors.js';
 import { buildStorage, type StorageSetup } from './storage.js';
 import { reconcileStorage } from '../discovery/plugins/iscsi-allocation.js';
-import { storageRoutes } from '../http/storage-routes.js';
 import { TftpServer } from '../tftp/index.js';
 import { tftpResolver } from './tftp-resolver.js';
 import { whoIs } from './who-is.js';
@@ -70,7 +70,7 @@ function listen(server: Server, port: number, host: string, what: string): Promi
     const onError = (e: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       const hint = e.code === 'EACCES' ? ' (ports below 1024 need root; set another port)' : e.code === 'EADDRINUSE' ? ' (something else listens there)' : '';
-      reject(new NetrootError('E_LISTEN', `${what}: cannot listen on ${host}:${port}: ${e.code ?? e.message}${hint}`, { user: true }));
+      reject(new NetrootError('E_LISTEN', `${what}: cannot listen on ${host}:${port}: ${e.code ?? e.message}${hint}`));
     };
     const onListening = () => {
       server.off('error', onError);
@@ -153,7 +153,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     storage,
     get http() {
       http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds, limits: config.http,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })), apiRoutes(store, engine, hub, ensureApiToken(config)), storageRoutes(store, storage, ensureApiToken(config), logger.child({ svc: 'storage' })), rpcRoute(rpc, config.http)],
+        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })), restApi({
+          store, engine, hub, storage, kickstarts, token: ensureApiToken(config), logger: logger.child({ svc: 'storage' }), limits: config.http,
+          facts: frontendFacts(config), defaultAttributes: DEFAULT_ATTRIBUTES, defaultGraph: config.profile.graph, checkGraph: (g, n) => checkApplianceGraph(config, g, n),
+        }).router, rpcRoute(rpc, config.http)],
         registry, readiness: () => readiness(listening, store),
       });
       return http;

@@ -58,7 +58,7 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
       const s = createServer(handler);
       try {
         await new Promise<void>((resolve, reject) => {
-          s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`, { user: true })));
+          s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`)));
           s.listen(o.httpPort, o.httpHost, () => resolve());
         });
       } catch (e) {

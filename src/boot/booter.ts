@@ -26,6 +26,11 @@ export interface DhcpAnswer {
   bootFile: string | null;
 }
 
+/** The frontend's HTTP base URL as nodes reach it (iPXE scripts, kickstarts, HTTP-boot files). */
+export function bootBaseUrl(config: Config): string {
+  return `http://${config.network.frontendAddress}:${config.http.port}`;
+}
+
 export class Booter {
   readonly urls: RenderUrls;
 
@@ -34,7 +39,7 @@ export class Booter {
     private readonly config: Config,
     private readonly kickstarts: KickstartService,
   ) {
-    this.urls = { base: `http://${config.network.frontendAddress}:${config.http.port}` };
+    this.urls = { base: bootBaseUrl(config) };
   }
 
   kickstartUrl(host: string): string {

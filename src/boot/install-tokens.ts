@@ -14,12 +14,19 @@ export class InstallTokens {
   constructor(
     private readonly repos: Repos,
     private readonly ttlSeconds = 4 * 3600,
+    /** The clock (epoch ms) tokens are issued and checked with; tests inject one. */
+    private readonly now: () => number = Date.now,
   ) {}
+
+  private validity(): { issuedAt: Date; expiresAt: Date } {
+    const t = this.now();
+    return { issuedAt: new Date(t), expiresAt: new Date(t + this.ttlSeconds * 1000) };
+  }
 
   /** A new token for host, bound to address; earlier unused ones of the host stop working. */
   async issue(host: string, address: string): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.validity());
     return token;
   }
 
@@ -30,7 +37,7 @@ export class InstallTokens {
   async issueAfter<T>(host: string, address: string, use: (token: string) => Promise<T>): Promise<T> {
     const token = randomBytes(32).toString('base64url');
     const r = await use(token);
-    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.validity());
     return r;
   }
 
@@ -44,7 +51,7 @@ export class InstallTokens {
     const hash = tokenHash(token);
     const t = await (opts.repos ?? this.repos).tokens.find(hash);
     if (!t) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
-    if (Date.parse(t.expiresAt) < Date.now()) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
+    if (Date.parse(t.expiresAt) <= this.now()) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
     if (t.usedAt) throw new UserError('E_TOKEN_USED', 'install token was already used');
     if (t.address !== remoteAddress) throw new UserError('E_TOKEN_ADDRESS', 'install token was issued to another address');
     return { host: t.host, hash };

@@ -5,10 +5,11 @@ import { request } from 'node:http';
 import type { Config } from '../config/index.js';
 import { readApiToken } from '../app/api-token.js';
 import { NetrootError, UserError } from '../errors.js';
+import { isErrorCode } from '../error-codes.js';
 
 export class FrontendDown extends NetrootError {
   constructor(url: string) {
-    super('E_FRONTEND_DOWN', `the frontend is not running at ${url} (start it with: netroot serve)`, { user: true });
+    super('E_FRONTEND_DOWN', `the frontend is not running at ${url} (start it with: netroot serve)`);
   }
 }
 
@@ -56,8 +57,25 @@ export class ApiClient {
     }
     if (status < 200 || status >= 300) {
       const d = data as { code?: string; message?: string };
-      throw new UserError(d.code ?? 'E_API', d.message ?? `HTTP ${status}`);
+      // Frontend and CLI are one version: an unknown code is a broken answer, reported as E_API.
+      throw new UserError(isErrorCode(d.code) ? d.code : 'E_API', d.message ?? `HTTP ${status}`);
     }
     return data as T;
+  }
+
+  /**
+   * Every item of a paginated list (`{items, next}`): follows `next` as `?cursor=` until it is null,
+   * `pageSize` items a request. `last` is the last page (lists may carry more, e.g. errors).
+   */
+  async listAll<T, P extends { items: T[]; next: string | null } = { items: T[]; next: string | null }>(path: string, pageSize = 1000): Promise<{ items: T[]; last: P }> {
+    const items: T[] = [];
+    const sep = path.includes('?') ? '&' : '?';
+    let cursor: string | null = null;
+    for (;;) {
+      const page: P = await this.call<P>('GET', `${path}${sep}limit=${pageSize}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      items.push(...page.items);
+      if (page.next === null || page.next === cursor) return { items, last: page };
+      cursor = page.next;
+    }
   }
 }

@@ -7,7 +7,7 @@ import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
-import { resolveAttributes, type AttributeScope } from '../store/index.js';
+import { resolveAttributes, validAttributeName, type AttributeScope } from '../store/index.js';
 import { mustHost } from './host.js';
 import { frontendFacts, DEFAULT_ATTRIBUTES } from '../boot/kickstart.js';
 import { SECRET_ATTRIBUTE } from '../profile/kickstart-attributes.js';
@@ -23,8 +23,6 @@ export const USAGE = `netroot attr set NAME VALUE [--host H | --appliance A | --
        netroot attr unset NAME [--host H | --appliance A | --os OS]
        netroot attr list [--host H | --appliance A | --os OS] [--json] [--show-secrets]`;
 
-/** Attribute names are XML entity names in node files (`&Kickstart_Timezone;`). */
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const LETTER: Record<AttributeScope, string> = { global: 'G', os: 'O', appliance: 'A', host: 'H' };
 
 const scopeOptions = { host: { type: 'string' }, appliance: { type: 'string' }, os: { type: 'string' } } as const;
@@ -41,10 +39,7 @@ async function scopeOf(ctx: CliContext, v: { host?: string | undefined; applianc
   return { scope: 'global', target: '' };
 }
 
-function validName(name: string): string {
-  if (!NAME.test(name)) throw new UserError('E_BAD_ATTRIBUTE', `not a valid attribute name: ${JSON.stringify(name)} (letters, digits, _ . -; starts with a letter or _)`, { where: 'name' });
-  return name;
-}
+const validName = validAttributeName;
 
 export async function attrCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;

@@ -149,11 +149,8 @@ async function show(ctx: CliContext, rest: string[]): Promise<number> {
   return 0;
 }
 
-async function remove(ctx: CliContext, rest: string[]): Promise<number> {
-  const { values: v, positionals: p } = parse(rest, { 'keep-volume': { type: 'boolean' }, yes: { type: 'boolean' } }, USAGE);
-  needPositional(p, 1, USAGE);
-  const hosts = await namedHosts(ctx, p);
-  const keep = v['keep-volume'] === true;
+/** What removing these hosts destroys, as the confirmation asks it (`host remove`, `insert-ethers --remove`). */
+export async function removalQuestion(ctx: CliContext, hosts: readonly Host[], keep: boolean): Promise<string> {
   const volumes: string[] = [];
   for (const h of hosts) {
     const vol = (await hostAttributes(ctx.store, h.name))[VOLUME_ATTRIBUTE];
@@ -162,7 +159,15 @@ async function remove(ctx: CliContext, rest: string[]): Promise<number> {
   const names = hosts.length === 1 ? hosts[0]!.name : `${hosts.length} hosts (${hosts[0]!.name} … ${hosts[hosts.length - 1]!.name})`;
   const what = volumes.length === 0 ? '' : keep ? ` (${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} is kept` : `${volumes.length} iSCSI volumes are kept`})`
     : ` and delete ${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} (its whole root filesystem)` : `${volumes.length} iSCSI volumes (their whole root filesystems)`}`;
-  await confirmOrRefuse(`this will remove ${names}${what}`, v.yes);
+  return `this will remove ${names}${what}`;
+}
+
+async function remove(ctx: CliContext, rest: string[]): Promise<number> {
+  const { values: v, positionals: p } = parse(rest, { 'keep-volume': { type: 'boolean' }, yes: { type: 'boolean' } }, USAGE);
+  needPositional(p, 1, USAGE);
+  const hosts = await namedHosts(ctx, p);
+  const keep = v['keep-volume'] === true;
+  await confirmOrRefuse(await removalQuestion(ctx, hosts, keep), v.yes);
   const via = new FrontendOrLocal(ctx);
   const removed: RemovedHost[] = [];
   for (const h of hosts) {

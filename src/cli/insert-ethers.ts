@@ -15,12 +15,12 @@ import type { InsertOptions } from '../discovery/engine.js';
 import type { AddedHost, RemovedHost } from '../discovery/host-service.js';
 import { FrontendOrLocal } from './frontend-or-local.js';
 import { confirmOrRefuse } from './confirm.js';
-import { reusedLine } from './host.js';
+import { removalQuestion, reusedLine } from './host.js';
 
 export const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
        netroot insert-ethers --replace HOST --mac MAC [--yes]
-       netroot insert-ethers --remove HOST [--keep-volume]
+       netroot insert-ethers --remove HOST [--keep-volume] [--yes]
        netroot insert-ethers --update`;
 
 export function mark(state: string): string {
@@ -62,6 +62,10 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
   const out = (x: unknown, text: string) => ctx.io.out(v.json ? json(x) : text);
 
   if (v.remove !== undefined) {
+    // As `host remove`: on a terminal, ask; in scripts, --yes is the confirmation.
+    const host = await ctx.store.hosts.get(v.remove);
+    if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(v.remove)}`, { where: 'remove' });
+    await confirmOrRefuse(await removalQuestion(ctx, [host], v['keep-volume'] === true), v.yes);
     const r = await via.run((a) => a.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`), (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false, by: 'insert-ethers' }));
     out({ removed: v.remove, volume: r.volume }, `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`);
     return 0;

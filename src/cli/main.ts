@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliContext, type GlobalFlags, type Io } from './context.js';
-import { UserError, isNetrootError } from '../errors.js';
+import { UserError, exitCodeOf, isNetrootError } from '../errors.js';
+import { EXIT } from '../error-codes.js';
 import { hostCommand, USAGE as hostUsage } from './host.js';
 import { applianceCommand, USAGE as applianceUsage } from './appliance.js';
 import { attrCommand, USAGE as attrUsage } from './attr.js';
@@ -20,6 +21,8 @@ import { storageCommand, USAGE as storageUsage } from './storage.js';
 import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
 import { labCommand, USAGE as labUsage } from './lab.js';
 import { imageCommand, USAGE as imageUsage } from './image.js';
+import { reportCommand, USAGE as reportUsage } from './report.js';
+import { eventsCommand, USAGE as eventsUsage } from './events.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -35,10 +38,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'insert-ethers': { run: insertEthersCommand, usage: insertEthersUsage, help: 'discover powered-on machines and add them as hosts' },
   storage: { run: storageCommand, usage: storageUsage, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
   host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts' },
-  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|remove appliances' },
+  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
+  events: { run: (ctx, argv) => eventsCommand(ctx, argv), usage: eventsUsage, help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones' },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
+  report: { run: reportCommand, usage: reportUsage, help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve' },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
   roll: { run: rollCommand, usage: rollUsage, help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles" },
   lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
@@ -55,7 +60,8 @@ export function usage(): string {
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.help}`),
     '',
     'State lives under --state-dir (env NETROOT_STATE_DIR, default /var/lib/netroot).',
-    'Global flags go anywhere before `--`; --json (output as JSON) before or after the command.',
+    'Global flags go anywhere before `--`; --json (JSON output, where a command has it) before or after the command.',
+    'Exit status: 0 done; 2 the operator\'s error (usage, unknown name, refused input); 1 any other failure.',
   ].join('\n') + '\n';
 }
 
@@ -142,7 +148,7 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
     }
     if (name === undefined) {
       io.out(usage());
-      return 2;
+      return EXIT.operator;
     }
     const cmd = COMMANDS[name];
     if (!cmd) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
@@ -155,10 +161,10 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
   } catch (e) {
     if (isNetrootError(e)) {
       io.err(`netroot: ${e.message.trimEnd()}\n`);
-      return e.user ? 2 : 1;
+      return exitCodeOf(e);
     }
     io.err(`netroot: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    return EXIT.failure;
   } finally {
     await ctx?.close();
   }

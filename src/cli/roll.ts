@@ -4,6 +4,7 @@
 // `<stateDir>/rolls.json` (src/profile/rolls.ts), replaced atomically; the roll's files are read
 // where they are (not copied), so editing them takes effect at the next kickstart.
 import { statSync } from 'node:fs';
+import { operatorFileReason } from '../operator-file.js';
 import { basename, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
@@ -31,8 +32,12 @@ export async function rollCommand(ctx: CliContext, argv: string[]): Promise<numb
       let isDir = false;
       try {
         isDir = statSync(dir).isDirectory();
-      } catch {
-        isDir = false;
+      } catch (e) {
+        const why = operatorFileReason(e);
+        if (why === undefined) throw e;
+        // Not there (or a file on the way) reads as below; a refusal (EACCES, EPERM) names itself.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') throw new UserError('E_ROLL_DIR', `roll directory ${JSON.stringify(p[0])}: ${why}`);
       }
       if (!isDir) throw new UserError('E_ROLL_DIR', `roll directory ${JSON.stringify(p[0])} does not exist or is not a directory`);
       const layout = rollLayout(dir);

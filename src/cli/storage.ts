@@ -3,7 +3,7 @@
 // not running they compute the same reports in this process (volumes on disk, no live exports;
 // reconcile then reaches only remote storage nodes — the local target is reconciled by the
 // frontend when it starts). `serve` runs a storage node (src/app/storage-node.ts).
-import { readFileSync } from 'node:fs';
+import { readOperatorFile } from '../operator-file.js';
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, intFlag, badVerb } from './args.js';
 import { json, table } from './output.js';
@@ -58,7 +58,11 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
     case 'volumes': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
-      const r = await viaFrontend<{ volumes: VolumeReport[]; errors: Array<{ node: string; error: string }> }>(ctx, () => api().call('GET', '/api/v1/storage/volumes'), (s) => volumesReport(ctx.store, s));
+      type VolumePage = { items: VolumeReport[]; next: string | null; errors: Array<{ node: string; error: string }> };
+      const r = await viaFrontend(ctx, async () => {
+        const all = await api().listAll<VolumeReport, VolumePage>('/api/v1/storage/volumes');
+        return { volumes: all.items, errors: all.last.errors };
+      }, (s) => volumesReport(ctx.store, s));
       if (v.json) ctx.io.out(json(r.volumes));
       else
         ctx.io.out(table(['NODE', 'VOLUME', 'HOST', 'SIZE GiB', 'USED GiB', 'TARGET', 'EXPORTED'],
@@ -118,7 +122,7 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const backend = v.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'tgt') throw new UserError('E_USAGE', `--backend must be embedded or tgt, got ${JSON.stringify(backend)}`);
   // The token never comes from argv (other users see a command line in ps).
-  const token = (v['token-file'] ? readFileSync(v['token-file'], 'utf8') : (ctx.env['NETROOT_STORAGE_TOKEN'] ?? '')).trim();
+  const token = (v['token-file'] ? readOperatorFile(v['token-file'], '--token-file') : (ctx.env['NETROOT_STORAGE_TOKEN'] ?? '')).trim();
   if (!token) throw new UserError('E_STORAGE_TOKEN', 'give the storage token with --token-file FILE or env NETROOT_STORAGE_TOKEN');
   const listen = hostPort(v.listen ?? '0.0.0.0:3270', 'listen');
   const iscsi = hostPort(v.iscsi ?? '0.0.0.0:3260', 'iscsi');

@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { consistencyProblems } from './consistency.js';
 import { MultiError, UserError } from '../errors.js';
+import { operatorFileError, operatorFileReason } from '../operator-file.js';
 
 /** The package directory (holds roles/, graphs/, initrd-templates/). Works from src/ and dist/src/. */
 export function packageDir(): string {
@@ -108,9 +109,18 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const raw: Record<string, unknown> = {};
 
   const overrides = opts.overrides ?? {};
-  const readFile = (file: string): void => {
+  /** `flag`: the file is the operator's --config, whose absence or unreadability is one line (exit 2). */
+  const readFile = (file: string, flag?: string): void => {
+    let text: string;
     try {
-      const doc = YAML.parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as unknown;
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if (flag !== undefined && operatorFileReason(e) !== undefined) throw operatorFileError(e, file, flag);
+      problems.push(`${file}: ${operatorFileReason(e) ?? (e as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const doc = YAML.parse(text, { maxAliasCount: 100 }) as unknown;
       if (doc !== null && doc !== undefined) {
         if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`${file}: the top level must be a mapping`);
         else mergeInto(raw, doc as Record<string, unknown>);
@@ -119,7 +129,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       problems.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
     }
   };
-  if (opts.file !== undefined) readFile(opts.file);
+  if (opts.file !== undefined) readFile(opts.file, '--config');
   else {
     const system = env['NETROOT_SYSTEM_CONFIG'] ?? SYSTEM_CONFIG;
     if (system !== '' && existsSync(system)) readFile(system);

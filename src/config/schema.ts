@@ -99,6 +99,18 @@ export const configSchema = z
         rpcMaxPendingParses: z.number().int().min(1).max(10000).default(16),
         /** The same per client address; beyond it 429. */
         rpcMaxPendingParsesPerSource: z.number().int().min(1).max(10000).default(2),
+        /** Largest page a /api/v1 list answers (`?limit=`, default 100); a bigger limit is 400. */
+        apiMaxPageSize: z.number().int().min(1).max(100000).default(1000),
+        /**
+         * Open /api/v1/events/stream connections (Server-Sent Events) at once, in all and from one
+         * client address; beyond either 429 + Retry-After. Each also holds one maxInFlight slot.
+         */
+        apiMaxEventStreams: z.number().int().min(1).max(10000).default(32),
+        apiMaxEventStreamsPerSource: z.number().int().min(1).max(10000).default(4),
+        /** How often an event stream asks the store for new events (seconds). */
+        apiEventPollSeconds: z.number().min(0.01).max(60).default(1),
+        /** An event stream with nothing to send writes a comment this often (proxies and clients see it alive). */
+        apiEventHeartbeatSeconds: z.number().min(0.01).max(3600).default(15),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
         apiToken: z.string().default(''),
       })

@@ -142,7 +142,7 @@ export class RaResponder {
         this.log.warn('router advertisements off: this kernel has no IPv6', { interfaces: this.o.interfaces });
         return false;
       }
-      throw new NetrootError('E_RA_SOCKET', `router advertisements: ${(e as Error).message} (set dhcp.routerAdvertisement=false to run without)`, { user: true, cause: e });
+      throw new NetrootError('E_RA_SOCKET', `router advertisements: ${(e as Error).message} (set dhcp.routerAdvertisement=false to run without)`, { cause: e });
     }
     this.log.info('router advertisements on', { interfaces: this.o.interfaces });
     return true;

@@ -12,6 +12,9 @@ import { bindSocketToDevice } from './bind-to-device.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { NetrootError } from '../errors.js';
 
+
+/** Option 175 holding iPXE's encapsulated setting 176 (no-pxedhcp), length 1, value 1. */
+const IPXE_NO_PXEDHCP = Buffer.from([176, 1, 1]);
 export interface DhcpClientInfo {
   mac: string;
   arch: number | null;
@@ -110,7 +113,7 @@ export class DhcpServer {
           resolve();
         });
       }).catch((e: NodeJS.ErrnoException) => {
-        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`, { user: true });
+        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`);
       });
       if (!this.opts.noBindToDevice) bindSocketToDevice(s, iface);
       s.setBroadcast(true);
@@ -279,6 +282,10 @@ export class DhcpServer {
     // BINL offer to EDK2 (OVMF, real UEFI), which then asks a boot server on port 4011 and fails
     // with PXE-E16 "No valid offer received". A plain offer with siaddr + file/66/67 is the PXE
     // "DHCP only" case every ROM boots from (PXE 2.1 §2.2.1; as dnsmasq's dhcp-boot does).
+    // iPXE waits for ProxyDHCP offers after a plain one (DHCP_DISC_PROXY_TIMEOUT_SEC: its next
+    // retransmission timer, about 3 s per boot) unless the offer sets its "no-pxedhcp" setting,
+    // encapsulated option 175.176 = 1 (iPXE's dhcp.c). netroot is the boot server: nothing to wait for.
+    if (isIpxe(m)) r.options.set(Opt.IPXE, IPXE_NO_PXEDHCP);
     const relay = m.options.get(Opt.RELAY_AGENT);
     if (relay) r.options.set(Opt.RELAY_AGENT, relay); // RFC 3046 §2.2: echoed, last
     return { packet: encodeDhcp(r), ...this.destination(m, r, false) };

@@ -59,11 +59,20 @@ export class DiscoveryEngine extends HostService {
           return h;
         });
       } catch (e) {
-        // Another process won the same rank/address between our read and insert: choose again.
-        if (e instanceof UserError && e.code === 'E_DUPLICATE' && attempt < 5 && !/MAC/.test(e.message) && o.hostname === undefined && o.ipaddr === undefined && o.rank === undefined) continue;
+        if (attempt < 5 && lostRace(e, o)) continue;
         throw e;
       }
     }
     return this.provision(host);
   }
+}
+
+/**
+ * Whether an insert failed because another writer took the name, rank or address this one chose
+ * (the store's E_DUPLICATE, whose `where` names the column): choosing again can succeed. Not when
+ * the operator fixed the name, address or rank (choosing again picks the same), nor for the MAC
+ * (`where` 'mac': the machine is already a host, and retrying would make it two).
+ */
+export function lostRace(e: unknown, o: Pick<InsertOptions, 'hostname' | 'ipaddr' | 'rank'>): boolean {
+  return e instanceof UserError && e.code === 'E_DUPLICATE' && e.where !== 'mac' && o.hostname === undefined && o.ipaddr === undefined && o.rank === undefined;
 }

@@ -18,7 +18,7 @@ import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, 
 import type { Logger } from '../log/logger.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { NetrootError, UserError } from '../errors.js';
-import { withTimeout, type Plugin, type PluginContext } from './plugin.js';
+import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -103,7 +103,7 @@ export class HostService {
    * Runs one plugin hook (`host` null for update/done); a failure is counted and rethrown. Each run
    * is one line: info 'plugin run' or warn 'plugin failed' with plugin, hook, host, MAC and ms.
    */
-  private async hook<T>(plugin: string, hook: PluginFailureCount['hook'], host: Host | null, fn: () => Promise<T>): Promise<T> {
+  private async hook<T>(plugin: string, hook: PluginFailureCount['hook'], host: Host | null, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const started = Date.now();
     const who = { plugin, hook, host: host?.name ?? null, mac: host?.interfaces[0]?.mac ?? null };
     try {
@@ -160,15 +160,19 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.added) continue;
       try {
-        await this.hook(p.name, 'added', host, () => p.added!(host, this.ctx));
+        await this.hook(p.name, 'added', host, (signal) => p.added!(host, { ...this.ctx, signal }));
         done.push(p);
       } catch (e) {
         const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
         this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error: e });
         const undo: string[] = [];
+        // A hook cancelled at its time limit that ignored its signal may still be working; the
+        // rollback goes on (the host row goes, so its late writes find no host: see
+        // iscsi-allocation's E_STORAGE_HOST_GONE), and the log says which plugin to fix.
+        if (e instanceof PluginTimeoutError && !e.settled) this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
         for (const q of [...done].reverse()) {
           try {
-            await this.hook(q.name, 'removed', host, () => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true }) ?? Promise.resolve());
+            await this.hook(q.name, 'removed', host, (signal) => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true, signal }) ?? Promise.resolve());
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }
@@ -184,7 +188,7 @@ export class HostService {
           await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...undo].join('; ') });
           await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo } });
         }
-        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { user: true, cause: e });
+        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { cause: e });
       }
     }
     const after = (await this.store.hosts.get(host.name))!;
@@ -205,9 +209,9 @@ export class HostService {
     for (const p of [...this.plugins].reverse()) {
       if (!p.removed) continue;
       try {
-        await this.hook(p.name, 'removed', host, () => p.removed!(host, { ...this.ctx, keepVolume }));
+        await this.hook(p.name, 'removed', host, (signal) => p.removed!(host, { ...this.ctx, keepVolume, signal }));
       } catch (e) {
-        throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { user: true, cause: e });
+        throw new NetrootError('E_PLUGIN_FAILED', `${name} was not removed: plugin ${p.name} failed: ${(e as Error).message}`, { cause: e });
       }
     }
     await this.store.transaction(async (tx) => {
@@ -313,11 +317,11 @@ export class HostService {
   }
 
   async update(): Promise<void> {
-    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', null, () => p.update!(this.ctx));
+    for (const p of this.plugins) if (p.update) await this.hook(p.name, 'update', null, (signal) => p.update!({ ...this.ctx, signal }));
   }
 
   async done(): Promise<void> {
-    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', null, () => p.done!(this.ctx));
+    for (const p of this.plugins) if (p.done) await this.hook(p.name, 'done', null, (signal) => p.done!({ ...this.ctx, signal }));
   }
 
   async mustHost(name: string): Promise<Host> {
@@ -332,12 +336,12 @@ export class HostService {
     for (const p of this.plugins) {
       if (!p.changed) continue;
       try {
-        await this.hook(p.name, 'changed', host, () => p.changed!(host, this.ctx));
+        await this.hook(p.name, 'changed', host, (signal) => p.changed!(host, { ...this.ctx, signal }));
       } catch (e) {
         failed.push(`plugin ${p.name} failed: ${(e as Error).message}`);
       }
     }
-    if (failed.length) throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was changed, but ${failed.join('; ')} (run: netroot insert-ethers --update)`, { user: true });
+    if (failed.length) throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was changed, but ${failed.join('; ')} (run: netroot insert-ethers --update)`);
   }
 }
 

@@ -65,6 +65,8 @@ export class DiscoveryHub {
     private readonly engine: DiscoveryEngine,
     private readonly logger: Logger,
     private readonly dedupeMs = 5000,
+    /** The clock (epoch ms) the dedupe and retry windows are measured with; tests inject one. */
+    private readonly now: () => number = Date.now,
   ) {
     this.emitter.setMaxListeners(1000);
   }
@@ -86,7 +88,7 @@ export class DiscoveryHub {
     const mac = normalizeMac(d.mac);
     if (!mac) return;
     this.metrics.discovered++;
-    const now = Date.now();
+    const now = this.now();
     if ((this.lastLogged.get(mac) ?? 0) + this.dedupeMs < now) {
       this.lastLogged.set(mac, now);
       if (this.lastLogged.size > 10000) this.lastLogged.clear();
@@ -98,7 +100,17 @@ export class DiscoveryHub {
     if (!session || this.queued.has(mac)) return;
     if ((this.lastFailed.get(mac) ?? -Infinity) + this.dedupeMs > now) return;
     this.queued.add(mac);
-    this.queue = this.queue.then(() => this.addFromSession(session, { ...d, mac })).finally(() => this.queued.delete(mac));
+    // The chain never rejects (addFromSession reports its failures; anything else is logged), or
+    // one store error would stop every later add.
+    this.queue = this.queue
+      .then(() => this.addFromSession(session, { ...d, mac }))
+      .catch((e: unknown) => this.logger.error('insert-ethers: adding a machine failed', { mac, error: e }))
+      .finally(() => this.queued.delete(mac));
+  }
+
+  /** Resolves once every add queued so far has run (tests; a caller that must not race them). */
+  drain(): Promise<void> {
+    return this.queue;
   }
 
   private openSession(): Session | undefined {
@@ -123,7 +135,7 @@ export class DiscoveryHub {
       if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
     } catch (e) {
       this.metrics.addFailed++;
-      this.lastFailed.set(d.mac, Date.now());
+      this.lastFailed.set(d.mac, this.now());
       if (this.lastFailed.size > 10000) this.lastFailed.clear();
       // One line per machine on the screen: a retry that fails again replaces the earlier failure.
       const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);

@@ -2,6 +2,9 @@
 // default export (or `plugin` export) has a `name` and any of the hooks below. Plugins run in name
 // order; `added` hooks of one host run as one unit: if one fails or exceeds its time limit, the
 // `removed` hooks of those that already ran are called in reverse order and the host is removed.
+// A hook past its time limit is cancelled through its context's `signal`: it must stop, undo what
+// that call made, and throw. One that has not stopped within the grace period is reported as still
+// running (logged, so the plugin can be fixed); the rollback goes on.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +21,10 @@ export interface PluginContext {
   keepVolume?: boolean;
   /** Set by the engine when `removed` undoes a failed `added` of the same host (rollback). */
   rollback?: boolean;
+  /** Aborted when this hook's time limit passes (reason: a PluginTimeoutError). Check it between
+   * steps (`signal.throwIfAborted()`) and pass it to I/O that takes one; on abort, undo what this
+   * call made and throw. */
+  signal?: AbortSignal;
 }
 
 export interface Plugin {
@@ -31,17 +38,49 @@ export interface Plugin {
   done?(ctx: PluginContext): Promise<void>;
 }
 
-/** Runs fn with a time limit; a plugin that hangs fails with E_PLUGIN_TIMEOUT. */
-export async function withTimeout<T>(what: string, ms: number, fn: () => Promise<T>): Promise<T> {
+/** A hook that did not finish within its time limit. `settled`: it stopped (and undid its work)
+ * within the grace period after its signal was aborted; false: it may still be running. */
+export class PluginTimeoutError extends NetrootError {
+  constructor(
+    what: string,
+    ms: number,
+    readonly settled: boolean,
+    graceMs: number,
+  ) {
+    super('E_PLUGIN_TIMEOUT', `${what} did not finish within ${ms} ms${settled ? '' : ` and had not stopped ${graceMs} ms after it was cancelled`}`);
+    this.name = 'PluginTimeoutError';
+  }
+}
+
+/**
+ * Runs fn with a time limit of `ms`. When the limit passes, fn's signal is aborted and fn gets
+ * `graceMs` more to stop; either way the answer is a PluginTimeoutError (its `settled` says whether
+ * fn stopped), so a caller's rollback never runs while the hook it undoes is still working unless it
+ * is told so.
+ */
+export async function withTimeout<T>(what: string, ms: number, fn: (signal: AbortSignal) => Promise<T>, graceMs = Math.min(ms, 5000)): Promise<T> {
+  const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NetrootError('E_PLUGIN_TIMEOUT', `${what} did not finish within ${ms} ms`)), ms);
+  const run = Promise.resolve().then(() => fn(ac.signal));
+  const limit = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
   });
   try {
-    return await Promise.race([fn(), limit]);
+    const first = await Promise.race([run.then((v) => ({ v })), limit]);
+    if (first !== 'late') return first.v;
   } finally {
     clearTimeout(timer);
   }
+  ac.abort(new PluginTimeoutError(what, ms, true, graceMs));
+  let grace: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    run.then(() => true, () => true),
+    new Promise<false>((resolve) => {
+      grace = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(grace);
+  throw new PluginTimeoutError(what, ms, settled, graceMs);
 }
 
 /** Loads site plugins (*.js, *.mjs) from dir in name order. A missing dir means none. */

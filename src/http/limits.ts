@@ -27,6 +27,14 @@ export interface HttpLimits {
   /** /RPC2 parses waiting or running at once, in all and per source. */
   rpcMaxPendingParses: number;
   rpcMaxPendingParsesPerSource: number;
+  /** Largest page of a /api/v1 list. */
+  apiMaxPageSize: number;
+  /** Open event streams (SSE), in all and per client address; beyond it 429. */
+  apiMaxEventStreams: number;
+  apiMaxEventStreamsPerSource: number;
+  /** An event stream's store poll interval and heartbeat, in seconds. */
+  apiEventPollSeconds: number;
+  apiEventHeartbeatSeconds: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -43,6 +51,11 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   rpcMaxMarkup: 1024,
   rpcMaxPendingParses: 16,
   rpcMaxPendingParsesPerSource: 2,
+  apiMaxPageSize: 1000,
+  apiMaxEventStreams: 32,
+  apiMaxEventStreamsPerSource: 4,
+  apiEventPollSeconds: 1,
+  apiEventHeartbeatSeconds: 15,
 });
 
 /** Fills what `partial` leaves out from the defaults. */

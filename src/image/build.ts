@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { NetrootError, UserError } from '../errors.js';
+import { operatorFileReason } from '../operator-file.js';
 import type { ImageManifest } from './manifest.js';
 import { validImageName } from './manifest.js';
 import { removeTree, type ImageRegistry } from './registry.js';
@@ -55,7 +56,7 @@ export function buildRequestFrom(file: string | undefined, flags: BuildRequest):
   try {
     raw = YAML.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UserError('E_IMAGE_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { where: 'from-config' });
+    throw new UserError('E_IMAGE_CONFIG', `cannot read ${file}: ${operatorFileReason(e) ?? (e as Error).message}`, { where: 'from-config' });
   }
   const bad = (why: string) => new UserError('E_IMAGE_CONFIG', `${file}: ${why}`, { where: 'from-config' });
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) throw bad('expected a mapping of distribution, name, packages');

@@ -4,10 +4,11 @@
 // checked (checkRoot names everything missing, and names the operator's DIR or TARBALL, not the
 // staging copy), then prepared like a built root. Nothing is registered unless every step
 // succeeded; the staging directory is removed on every path out.
-import { existsSync, statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
+import { operatorFileReason } from '../operator-file.js';
 import type { ImageManifest } from './manifest.js';
 import { validImageName } from './manifest.js';
 import { removeTree, type ImageRegistry } from './registry.js';
@@ -25,9 +26,16 @@ export interface ImportOptions {
 export async function importImage(source: string, nameArg: string, o: ImportOptions): Promise<ImageManifest> {
   const name = validImageName(nameArg);
   const src = resolve(source);
-  if (!existsSync(src)) throw new UserError('E_IMAGE_SOURCE', `${source} does not exist`, { where: 'source' });
-  const isDir = statSync(src).isDirectory();
-  if (!isDir && !statSync(src).isFile()) throw new UserError('E_IMAGE_SOURCE', `${source} is neither a directory nor a tarball`, { where: 'source' });
+  let st: Stats;
+  try {
+    st = statSync(src);
+  } catch (e) {
+    const why = operatorFileReason(e);
+    if (why === undefined) throw e;
+    throw new UserError('E_IMAGE_SOURCE', (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${source} does not exist` : `${source}: ${why}`, { where: 'source' });
+  }
+  const isDir = st.isDirectory();
+  if (!isDir && !st.isFile()) throw new UserError('E_IMAGE_SOURCE', `${source} is neither a directory nor a tarball`, { where: 'source' });
   if (isDir) checkRoot(src, source); // fail before copying gigabytes
   if (process.getuid?.() !== 0) throw new UserError('E_IMAGE_NEEDS_ROOT', 'image import needs root (chroot to run the image\'s dracut)');
   if (o.registry.exists(name)) throw new UserError('E_IMAGE_EXISTS', `image ${name} already exists (netroot image remove ${name} first)`, { where: 'name' });

@@ -4,7 +4,7 @@
 // own reason: an unknown package, an unreachable archive, a full disk) and keeps those lines for
 // callers that classify the failure. A full disk is never the operator's input error (exit 1).
 import { spawn } from 'node:child_process';
-import { NetrootError } from '../errors.js';
+import { NetrootError, type ErrorCode } from '../errors.js';
 
 export type Progress = (line: string) => void;
 
@@ -13,7 +13,7 @@ export interface RunOptions {
   progress?: Progress | undefined;
   label?: string;
   /** Error code on failure. */
-  code?: string;
+  code?: ErrorCode;
   env?: NodeJS.ProcessEnv;
   /** Collect stdout and return it (not streamed). */
   capture?: boolean;
@@ -28,7 +28,7 @@ export interface RunOptions {
 /** A program failed; `lines` are its last output lines (scrubbed), the message quotes the last 15. */
 export class ToolError extends NetrootError {
   readonly lines: readonly string[];
-  constructor(code: string, message: string, lines: readonly string[], user: boolean) {
+  constructor(code: ErrorCode, message: string, lines: readonly string[], user: boolean) {
     super(code, message, { user });
     this.name = 'ToolError';
     this.lines = lines;

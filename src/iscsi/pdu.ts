@@ -483,28 +483,6 @@ export function encodeReject(p: { reason: number; seq: SeqNums; dataSN?: number 
   return b;
 }
 
-/** Asynchronous Message (§11.9); event 1 = target requests logout, 4 = negotiation request. */
-export function encodeAsyncMessage(p: {
-  lun: Buffer;
-  event: number;
-  vcode: number;
-  param1: number;
-  param2: number;
-  param3: number;
-  dataLength: number;
-  seq: SeqNums;
-}): Buffer {
-  const b = header(TOp.AsyncMessage, 0x80, p.dataLength, RESERVED_TAG);
-  p.lun.copy(b, 8, 0, 8);
-  seq(b, p.seq);
-  b[36] = p.event;
-  b[37] = p.vcode;
-  b.writeUInt16BE(p.param1, 38);
-  b.writeUInt16BE(p.param2, 40);
-  b.writeUInt16BE(p.param3, 42);
-  return b;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Wire assembly helpers: padding and digests around a BHS and a data segment.
 // ---------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ export class FullLab {
   private readonly log: Logger;
 
   constructor(private readonly o: FullLabOptions) {
-    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 8) throw new NetrootError('E_LAB_NODES', `--nodes ${o.nodes}: 1..8`, { user: true });
+    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 8) throw new NetrootError('E_LAB_NODES', `--nodes ${o.nodes}: 1..8`);
     this.lab = new Lab({ workDir: join(o.workDir, 'lab'), name: o.name ?? 'nrt-full', ...(o.logger ? { logger: o.logger } : {}) });
     this.stateDir = join(o.workDir, 'state');
     this.log = o.logger ?? silentLogger;

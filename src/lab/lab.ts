@@ -61,10 +61,10 @@ export interface LabNode {
 
 function firstHost(subnet: string): { address: string; prefix: number } {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
-  if (!m) throw new NetrootError('E_LAB_SUBNET', `lab subnet ${JSON.stringify(subnet)} is not a.b.c.d/len`, { user: true });
+  if (!m) throw new NetrootError('E_LAB_SUBNET', `lab subnet ${JSON.stringify(subnet)} is not a.b.c.d/len`);
   const prefix = Number(m[5]);
   const n = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-  if (prefix > 30 || prefix < 8) throw new NetrootError('E_LAB_SUBNET', `lab subnet /${prefix} must be /8../30`, { user: true });
+  if (prefix > 30 || prefix < 8) throw new NetrootError('E_LAB_SUBNET', `lab subnet /${prefix} must be /8../30`);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const a = (((n & mask) >>> 0) + 1) >>> 0;
   return { address: [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.'), prefix };
@@ -104,7 +104,7 @@ export class Lab {
 
   constructor(opts: LabOptions) {
     this.prefix = opts.name ?? 'nrt-lab';
-    if (!/^[a-z][a-z0-9-]{0,20}$/.test(this.prefix)) throw new NetrootError('E_LAB_NAME', `lab name ${JSON.stringify(this.prefix)}: lower-case letters, digits, '-', at most 21`, { user: true });
+    if (!/^[a-z][a-z0-9-]{0,20}$/.test(this.prefix)) throw new NetrootError('E_LAB_NAME', `lab name ${JSON.stringify(this.prefix)}: lower-case letters, digits, '-', at most 21`);
     this.namespace = `${this.prefix}-${process.pid}`;
     const h = firstHost(opts.subnet ?? '10.77.0.0/24');
     this.frontendAddress = h.address;
@@ -149,7 +149,7 @@ export class Lab {
     const args = ['-accel', 'tcg', '-m', String(o.memoryMb ?? 768), '-nographic', '-no-reboot', '-boot', 'n',
       '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`];
     if (o.firmware === 'uefi') {
-      if (!existsSync(OVMF_CODE)) throw new NetrootError('E_LAB_OVMF', `UEFI needs ${OVMF_CODE}: apt-get install ovmf`, { user: true });
+      if (!existsSync(OVMF_CODE)) throw new NetrootError('E_LAB_OVMF', `UEFI needs ${OVMF_CODE}: apt-get install ovmf`);
       // OVMF writes its variable store: each node gets its own copy, the package's file stays pristine.
       const vars = join(this.workDir, `${tap}-${o.mac.replace(/:/g, '')}-OVMF_VARS.fd`);
       copyFileSync(OVMF_VARS, vars);

@@ -14,7 +14,7 @@ export const BUSYBOX = '/bin/busybox';
 export function installedKernel(): string {
   const names = existsSync('/boot') ? readdirSync('/boot').filter((n) => /^vmlinuz-\d/.test(n)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })) : [];
   const last = names.at(-1);
-  if (!last) throw new NetrootError('E_LAB_KERNEL', 'no /boot/vmlinuz-*: apt-get install linux-image-amd64', { user: true });
+  if (!last) throw new NetrootError('E_LAB_KERNEL', 'no /boot/vmlinuz-*: apt-get install linux-image-amd64');
   return join('/boot', last);
 }
 
@@ -24,12 +24,12 @@ export function kernelVersion(kernel = installedKernel()): string {
 }
 
 function needBusybox(): void {
-  if (!existsSync(BUSYBOX)) throw new NetrootError('E_LAB_BUSYBOX', `${BUSYBOX} missing: apt-get install busybox-static`, { user: true });
+  if (!existsSync(BUSYBOX)) throw new NetrootError('E_LAB_BUSYBOX', `${BUSYBOX} missing: apt-get install busybox-static`);
 }
 
 function checkMarker(marker: string): void {
   // The marker is pasted into a shell script inside double quotes.
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(marker)) throw new NetrootError('E_LAB_MARKER', `marker ${JSON.stringify(marker)}: letters, digits, _.:- only`, { user: true });
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(marker)) throw new NetrootError('E_LAB_MARKER', `marker ${JSON.stringify(marker)}: letters, digits, _.:- only`);
 }
 
 /** A gzipped newc initrd whose /init prints `<marker> cmdline=<...>` on the console and powers off. */

@@ -5,6 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { NetrootError, UserError } from '../errors.js';
+import { isErrorCode } from '../error-codes.js';
 import type {
   BackendKind,
   ExportInfo,
@@ -84,10 +85,10 @@ export class RemoteBackend implements StorageBackend {
             }
             if (status >= 200 && status < 300) return resolve(value as T);
             const err = value as { code?: unknown; message?: unknown } | undefined;
-            const code = typeof err?.code === 'string' && /^E_[A-Z0-9_]{1,64}$/.test(err.code) ? err.code : 'E_STORAGE_REMOTE';
+            const code = isErrorCode(err?.code) ? err.code : 'E_STORAGE_REMOTE';
             const message = `storage node ${where}: ${typeof err?.message === 'string' ? err.message.slice(0, 500) : `HTTP ${status}`}`;
             if (status === 401) return reject(new NetrootError('E_STORAGE_AUTH', `storage node ${where} rejected our token`));
-            reject(status < 500 || code === 'E_STORAGE_FULL' ? new UserError(code, message) : new NetrootError(code, message));
+            reject(status < 500 || code === 'E_STORAGE_FULL' ? new UserError(code, message) : new NetrootError(code, message, { user: false }));
           });
         },
       );

@@ -20,7 +20,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { NetrootError, UserError } from '../errors.js';
+import { NetrootError, UserError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { exportSpecSchema, type ExportSpec, type StorageBackend } from './backend.js';
@@ -36,20 +36,6 @@ export interface StorageServiceOptions {
 
 const sizeBody = z.object({ sizeBytes: z.number() }).strict();
 const reconcileBody = z.object({ desired: z.array(exportSpecSchema).max(100_000) }).strict();
-
-const STATUS: Record<string, number> = {
-  E_STORAGE_AUTH: 401,
-  E_STORAGE_NOT_FOUND: 404,
-  E_STORAGE_NO_ROUTE: 404,
-  E_STORAGE_METHOD: 405,
-  E_STORAGE_EXISTS: 409,
-  E_STORAGE_IN_USE: 409,
-  E_STORAGE_SHRINK: 409,
-  E_STORAGE_BODY_TOO_LARGE: 413,
-  E_STORAGE_MEDIA_TYPE: 415,
-  E_STORAGE_DOWN: 503,
-  E_STORAGE_FULL: 507,
-};
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -170,7 +156,7 @@ export function createStorageServiceHandler(opts: StorageServiceOptions): (req: 
         if (e instanceof NetrootError) {
           let message = e.message;
           for (const s of secrets) if (s) message = message.split(s).join('[redacted]');
-          const status = STATUS[e.code] ?? (e.user ? 400 : 500);
+          const status = httpStatusOf(e);
           if (status >= 500) log.warn('storage request failed', { method: req.method, path: req.url, code: e.code, message });
           send(res, status, { code: e.code, message });
         } else {

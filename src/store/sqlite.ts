@@ -3,13 +3,14 @@
 // BEGIN IMMEDIATE (the writer lock is taken up front: no upgrade deadlocks between processes).
 // Inside this process, an async mutex serialises access, so an `await` inside a transaction can
 // never let another caller's statements run inside it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { closeSync, constants as C, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
-  Appliance, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
+  Appliance, AppliancePatch, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
   Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, EventFilter, TokenRepo,
 } from './types.js';
 
@@ -32,7 +33,7 @@ interface HostRow {
   boot_action: string; state: string; state_detail: string | null; created_at: string;
 }
 
-class SqliteHosts {
+class SqliteHosts implements Sync<HostRepo> {
   constructor(private db: Db) {}
 
   private interfacesOf(id: number): NetInterface[] {
@@ -184,7 +185,7 @@ class SqliteHosts {
   }
 }
 
-class SqliteAppliances {
+class SqliteAppliances implements Sync<ApplianceRepo> {
   constructor(private db: Db) {}
   private static toAppliance(r: { name: string; basename: string; graph: string; root_node: string; discoverable: number }): Appliance {
     return { name: r.name, basename: r.basename, graph: r.graph, rootNode: r.root_node, discoverable: r.discoverable === 1 };
@@ -204,6 +205,13 @@ class SqliteAppliances {
   list(): Appliance[] {
     return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(SqliteAppliances.toAppliance);
   }
+  update(name: string, patch: AppliancePatch): Appliance {
+    const cur = this.get(name);
+    if (!cur) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`, { where: 'appliance' });
+    const a = { ...cur, ...patch, name };
+    this.db.prepare('UPDATE appliances SET basename = ?, graph = ?, root_node = ?, discoverable = ? WHERE name = ?').run(a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0, name);
+    return this.get(name)!;
+  }
   remove(name: string): void {
     const used = this.db.prepare('SELECT COUNT(*) AS n FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE a.name = ?').get(name) as { n: number };
     if (used.n > 0) throw new UserError('E_APPLIANCE_IN_USE', `appliance ${name} still has ${used.n} host(s)`);
@@ -213,7 +221,7 @@ class SqliteAppliances {
   }
 }
 
-class SqliteAttributes {
+class SqliteAttributes implements Sync<AttributeRepo> {
   constructor(private db: Db) {}
   set(a: Attribute): void {
     this.db
@@ -236,7 +244,7 @@ export const DEFAULT_MAX_EVENTS = 100_000;
  * instead of holding the write lock for one long DELETE. */
 const PRUNE_BATCH = 1000;
 
-class SqliteEvents {
+class SqliteEvents implements Sync<EventRepo> {
   constructor(
     private db: Db,
     private readonly maxRows: number,
@@ -263,7 +271,7 @@ class SqliteEvents {
   }
 }
 
-class SqliteBoot {
+class SqliteBoot implements Sync<BootRepo> {
   constructor(private db: Db) {}
   get(host: string): BootRecord | null {
     const r = this.db
@@ -288,16 +296,16 @@ class SqliteBoot {
   }
 }
 
-class SqliteTokens {
+class SqliteTokens implements Sync<TokenRepo> {
   constructor(private db: Db) {}
-  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): InstallToken {
+  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): InstallToken {
     const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(host) as { id: number } | undefined;
     if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(host)}`);
-    const now = new Date();
-    const expires = new Date(now.getTime() + ttlSeconds * 1000);
+    const issuedAt = validity.issuedAt.toISOString();
+    const expiresAt = validity.expiresAt.toISOString();
     this.db.prepare('DELETE FROM install_tokens WHERE host_id = ? AND used_at IS NULL').run(h.id);
-    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, now.toISOString(), expires.toISOString());
-    return { host, address, issuedAt: now.toISOString(), expiresAt: expires.toISOString(), usedAt: null };
+    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, issuedAt, expiresAt);
+    return { host, address, issuedAt, expiresAt, usedAt: null };
   }
   find(tokenHash: string): InstallToken | null {
     const r = this.db
@@ -310,7 +318,24 @@ class SqliteTokens {
   }
 }
 
-type Asyncify<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
+/** A repository interface with its methods answering directly (SQLite calls are synchronous). */
+type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R> ? (...a: A) => R : never };
+
+/**
+ * Each repository method and how it runs outside a transaction: 'read' in a deferred (snapshot)
+ * transaction that takes no write lock, 'write' in an IMMEDIATE one. `satisfies` makes a method
+ * missing here, or named here but not in the interface, a compile error.
+ */
+type Modes<I> = Record<keyof I, 'read' | 'write'>;
+const HOST_MODES = {
+  add: 'write', get: 'read', byMac: 'read', byIp: 'read', list: 'read', update: 'write', remove: 'write',
+  addInterface: 'write', removeInterface: 'write', updateInterface: 'write', maxRank: 'read', usedIps: 'read',
+} as const satisfies Modes<HostRepo>;
+const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
+const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
+const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
+const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
+const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;
 
 /** Serialises callers: one holder at a time, FIFO. */
 class Mutex {
@@ -328,19 +353,14 @@ class Mutex {
   }
 }
 
-/** Repository methods that only read: they run in a deferred (snapshot) transaction, no write lock. */
-const READ_METHOD = /^(get|list|by[A-Z]|find|maxRank$|usedIps$)/;
-
-function wrap<T extends object, P>(impl: T, call: (fn: () => unknown, key: string) => Promise<unknown>): P {
+/** The async repository over a synchronous one: every method goes through `call` with its mode. */
+function bind<I>(impl: Sync<I>, modes: Modes<I>, call: (fn: () => unknown, mode: 'read' | 'write', key: string) => Promise<unknown>): I {
   const out: Record<string, unknown> = {};
-  let proto = Object.getPrototypeOf(impl) as object;
-  for (const key of Object.getOwnPropertyNames(proto)) {
-    if (key === 'constructor' || key.startsWith('_')) continue;
-    const fn = (impl as Record<string, unknown>)[key];
-    if (typeof fn !== 'function') continue;
-    out[key] = (...args: unknown[]) => call(() => (fn as (...a: unknown[]) => unknown).apply(impl, args), key);
+  for (const key of Object.keys(modes) as Array<keyof I & string>) {
+    const fn = impl[key] as unknown as (...a: unknown[]) => unknown;
+    out[key] = (...args: unknown[]) => call(() => fn.apply(impl, args), modes[key], key);
   }
-  return out as P;
+  return out as I;
 }
 
 export interface SqliteStoreOptions {
@@ -360,7 +380,9 @@ export class SqliteStore implements Store {
   readonly events: EventRepo;
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
-  private inTx = false;
+  /** The transaction the running code is part of (AsyncLocalStorage follows it across awaits):
+   * a store call or transaction() made inside one would wait on the mutex that transaction holds. */
+  private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
     const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
@@ -393,13 +415,18 @@ export class SqliteStore implements Store {
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
     // over several statements that never waits for, nor blocks, another process's writer).
-    const single = (fn: () => unknown, key: string) => this.mutex.run(() => this.immediate(fn, READ_METHOD.test(key) ? 'DEFERRED' : 'IMMEDIATE'));
-    this.hosts = wrap<SqliteHosts, HostRepo>(this.raw.hosts, single);
-    this.appliances = wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, single);
-    this.attributes = wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, single);
-    this.events = wrap<SqliteEvents, EventRepo>(this.raw.events, single);
-    this.boot = wrap<SqliteBoot, BootRepo>(this.raw.boot, single);
-    this.tokens = wrap<SqliteTokens, TokenRepo>(this.raw.tokens, single);
+    const single = (fn: () => unknown, mode: 'read' | 'write', key: string) => {
+      if (this.txScope.getStore()?.open) {
+        return Promise.reject(new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`));
+      }
+      return this.mutex.run(() => this.immediate(fn, mode === 'read' ? 'DEFERRED' : 'IMMEDIATE'));
+    };
+    this.hosts = bind<HostRepo>(this.raw.hosts, HOST_MODES, single);
+    this.appliances = bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, single);
+    this.attributes = bind<AttributeRepo>(this.raw.attributes, ATTRIBUTE_MODES, single);
+    this.events = bind<EventRepo>(this.raw.events, EVENT_MODES, single);
+    this.boot = bind<BootRepo>(this.raw.boot, BOOT_MODES, single);
+    this.tokens = bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, single);
   }
 
   private immediate<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
@@ -431,28 +458,29 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
-    if (this.inTx) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
+    if (this.txScope.getStore()?.open) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
     return this.mutex.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
-      this.inTx = true;
+      const scope = { open: true };
       const direct = (f: () => unknown) => Promise.resolve().then(f);
       const tx: Repos = {
-        hosts: wrap<SqliteHosts, HostRepo>(this.raw.hosts, direct),
-        appliances: wrap<SqliteAppliances, ApplianceRepo>(this.raw.appliances, direct),
-        attributes: wrap<SqliteAttributes, AttributeRepo>(this.raw.attributes, direct),
-        events: wrap<SqliteEvents, EventRepo>(this.raw.events, direct),
-        boot: wrap<SqliteBoot, BootRepo>(this.raw.boot, direct),
-        tokens: wrap<SqliteTokens, TokenRepo>(this.raw.tokens, direct),
+        hosts: bind<HostRepo>(this.raw.hosts, HOST_MODES, direct),
+        appliances: bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, direct),
+        attributes: bind<AttributeRepo>(this.raw.attributes, ATTRIBUTE_MODES, direct),
+        events: bind<EventRepo>(this.raw.events, EVENT_MODES, direct),
+        boot: bind<BootRepo>(this.raw.boot, BOOT_MODES, direct),
+        tokens: bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, direct),
       };
       try {
-        const r = await fn(tx);
+        const r = await this.txScope.run(scope, () => fn(tx));
         this.db.exec('COMMIT');
         return r;
       } catch (e) {
         this.db.exec('ROLLBACK');
         throw e;
       } finally {
-        this.inTx = false;
+        // Work started inside and still running afterwards is outside the transaction.
+        scope.open = false;
       }
     });
   }
@@ -479,4 +507,3 @@ export class SqliteStore implements Store {
   }
 }
 
-export type { Asyncify };

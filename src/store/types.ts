@@ -116,8 +116,12 @@ export interface ApplianceRepo {
   add(a: Appliance): Promise<Appliance>;
   get(name: string): Promise<Appliance | null>;
   list(): Promise<Appliance[]>;
+  /** Changes the given fields (the name stays); an unknown appliance is E_APPLIANCE_NOT_FOUND. */
+  update(name: string, patch: AppliancePatch): Promise<Appliance>;
   remove(name: string): Promise<void>;
 }
+
+export type AppliancePatch = Partial<Omit<Appliance, 'name'>>;
 
 export interface AttributeRepo {
   set(a: Attribute): Promise<void>;
@@ -156,8 +160,9 @@ export interface InstallToken {
 }
 
 export interface TokenRepo {
-  /** Stores a token (by hash) for host; earlier unused tokens of that host are revoked. */
-  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken>;
+  /** Stores a token (by hash) for host, valid from issuedAt until expiresAt (the caller's clock);
+   * earlier unused tokens of that host are revoked. */
+  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): Promise<InstallToken>;
   find(tokenHash: string): Promise<InstallToken | null>;
   /** Marks it used; false when it was already used (a replay). */
   consume(tokenHash: string): Promise<boolean>;

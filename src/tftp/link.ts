@@ -70,7 +70,7 @@ let loaded: Loaded | undefined;
 function load(): Loaded {
   if (loaded) return loaded;
   const path = join(packageDir(), 'native', 'tftpio', 'build', 'Release', 'tftpio.node');
-  if (!existsSync(path)) throw new NetrootError('E_TFTP_NATIVE', `the TFTP I/O helper is not built (${path}): run npm run build:native (needs g++ and make)`, { user: true });
+  if (!existsSync(path)) throw new NetrootError('E_TFTP_NATIVE', `the TFTP I/O helper is not built (${path}): run npm run build:native (needs g++ and make)`);
   const io = createRequire(import.meta.url)(path) as TftpIo;
   const links: (NativeLink | undefined)[] = [];
   const slot = io.SLOT_BYTES;

@@ -156,7 +156,7 @@ export class TftpServer {
     await new Promise<void>((resolve, reject) => {
       s.once('error', (e: NodeJS.ErrnoException) => {
         const hint = e.code === 'EACCES' ? ' (ports below 1024 need root; set tftp.port)' : e.code === 'EADDRINUSE' ? ' (something else listens there)' : '';
-        reject(new NetrootError('E_LISTEN', `tftp: cannot listen on ${this.o.host}:${this.o.port}: ${e.code ?? e.message}${hint}`, { user: true }));
+        reject(new NetrootError('E_LISTEN', `tftp: cannot listen on ${this.o.host}:${this.o.port}: ${e.code ?? e.message}${hint}`));
       });
       s.bind({ address: this.o.host, port: this.o.port }, () => resolve());
     });

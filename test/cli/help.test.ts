@@ -5,25 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, run } from '../../src/cli/main.js';
 import { cli, tempStateDir, type CliResult } from '../helpers/cli.js';
-
-/** Every file and directory under dir: relative path → mode and a hash of the content. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    const abs = join(dir, rel);
-    const st = lstatSync(abs);
-    const content = st.isDirectory() ? '' : st.isSymbolicLink() ? readlinkSync(abs) : readFileSync(abs);
-    out[rel] = `${st.mode.toString(8)} ${createHash('sha256').update(content).digest('hex')}`;
-    if (st.isDirectory()) for (const e of readdirSync(abs).sort()) walk(join(rel, e));
-  };
-  walk('.');
-  return out;
-}
+import { snapshot } from '../helpers/state-snapshot.js';
+import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.js';
 
 /** The verbs a command's usage names (`netroot host add ...` → add); none for `netroot kickstart HOST`. */
 function verbs(name: string): string[] {
@@ -44,13 +31,6 @@ async function promptly(dir: string, argv: string[], ms = 10_000): Promise<CliRe
   }
 }
 
-async function stateWithHost(): Promise<string> {
-  const dir = tempStateDir('nrt-help-');
-  const r = await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254');
-  assert.equal(r.code, 0, r.err);
-  return dir;
-}
-
 const HELP = ['--help', '-h'];
 
 /** Complete command lines that act (add, remove, serve, build...) without --help. */
@@ -60,11 +40,13 @@ const ACTING: string[][] = [
   ['host', 'set', 'compute-0-0', 'boot=os'],
   ['host', 'interface', 'add', 'compute-0-0', '--mac', '52:54:00:aa:00:07', '--device', 'bmc'],
   ['appliance', 'add', 'gpu', '--root-node', 'compute'],
+  ['appliance', 'set', 'compute', '--basename', 'cn', '--no-discover'],
   ['appliance', 'remove', 'compute-diskless'],
   ['attr', 'set', 'site', 'x'],
   ['insert-ethers', '--mac', '52:54:00:aa:00:08'],
   ['insert-ethers', '--remove', 'compute-0-0'],
   ['serve'],
+  ['events', '--follow', '--last', '5'],
   ['storage', 'serve', '--portal', '127.0.0.1'],
   ['storage', 'reconcile'],
   ['assets', 'import'],
@@ -86,7 +68,7 @@ test('the verbs come from each command\'s usage', () => {
 });
 
 test('-h/--help on every command and verb, in any position, prints usage, exit 0, and changes nothing', async () => {
-  const dir = await stateWithHost();
+  const dir = await stateWithHost('nrt-help-');
   try {
     const before = snapshot(dir);
     let runs = 0;
@@ -145,7 +127,7 @@ test('--help opens nothing: a state directory that does not exist is not created
 });
 
 test('netroot --help, -h, help, help COMMAND; an unknown topic is an error', async () => {
-  const dir = await stateWithHost();
+  const dir = await stateWithHost('nrt-help-');
   try {
     const before = snapshot(dir);
     for (const argv of [['--help'], ['-h'], ['help']]) {
@@ -199,7 +181,7 @@ test('--version prints the version of package.json', async () => {
 });
 
 test('--json before the command is the same as after it', async () => {
-  const dir = await stateWithHost();
+  const dir = await stateWithHost('nrt-help-');
   try {
     const after = await cli(dir, 'host', 'list', '--json');
     assert.equal(after.code, 0, after.err);
@@ -219,9 +201,8 @@ test('--json before the command is the same as after it', async () => {
 });
 
 test('unknown flags and missing values: exit 2, one `netroot: ` naming the argument, nothing changed', async () => {
-  const dir = await stateWithHost();
+  const dir = await stateWithHost('nrt-help-');
   try {
-    const before = snapshot(dir);
     const cases: Array<[string[], RegExp]> = [
       [['host', 'remove', 'compute-0-0', '--force'], /Unknown option '--force'/],
       [['host', 'list', '--bogus'], /Unknown option '--bogus'/],
@@ -242,18 +223,7 @@ test('unknown flags and missing values: exit 2, one `netroot: ` naming the argum
       [['assets', 'export'], /^netroot: unknown assets command "export"/],
       [['host', 'host'], /^netroot: unknown host command "host"/],
     ];
-    for (const [argv, re] of cases) {
-      const r = await promptly(dir, argv);
-      const what = `netroot ${argv.join(' ')} → ${r.code}: ${r.err}`;
-      assert.equal(r.code, 2, what);
-      assert.match(r.err, re, what);
-      assert.equal(r.err.match(/netroot:/g)?.length, 1, `one netroot: prefix: ${what}`);
-      assert.doesNotMatch(r.err, /usage: usage:/, what);
-      // No prefix twice on the first line (`rack: --rack: ...`, `netroot: netroot storage: ...`).
-      const prefixes = r.err.split('\n')[0]!.split(': ').slice(0, -1).map((p) => p.replace(/^-+/, ''));
-      assert.equal(new Set(prefixes).size, prefixes.length, what);
-      assert.deepEqual(snapshot(dir), before, `${what}: the state directory changed`);
-    }
+    await assertOperatorErrors(dir, cases, promptly);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -108,6 +108,9 @@ test('without a running frontend: the same service and plugins run in the CLI; h
     assert.match(r.out, /compute-0-0 took back the iSCSI volume compute-0-0/);
     // insert-ethers goes through the same service and says so too.
     r = await cli(dir, ...down, 'insert-ethers', '--remove', 'compute-0-0', '--keep-volume');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /this will remove compute-0-0 \(its iSCSI volume compute-0-0 is kept\): confirm with --yes/);
+    r = await cli(dir, ...down, 'insert-ethers', '--remove', 'compute-0-0', '--keep-volume', '--yes');
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, 'removed compute-0-0 (volume compute-0-0 kept)\n');
     r = await cli(dir, ...down, 'insert-ethers', '--mac', mac(3), '--appliance', 'compute-diskless', '--hostname', 'compute-0-0');

@@ -46,6 +46,8 @@ test("README tour: every command works on a fresh state directory", async () => 
     assert.match(outputs.get('kickstart compute-0-0')!, /^timezone Asia\/Tokyo --utc$/m);
     assert.match(outputs.get('graph check')!, /graph ok/);
     assert.match(outputs.get('graph draw')!, /^digraph netroot \{/);
+    assert.match(outputs.get('report hosts')!, /^10\.1\.255\.254\tcompute-0-0\.local compute-0-0$/m);
+    assert.match(outputs.get('events --last')!, /^\S+ {2}host\.added {2}compute-0-\d+ {2}52:54:00:aa:00:0\d /m);
     const hosts = JSON.parse(outputs.get('host list')!) as Array<{ name: string; bootAction: string; appliance: string }>;
     assert.deepEqual(hosts.map((h) => [h.name, h.appliance, h.bootAction]), [['compute-0-0', 'compute', 'install']]);
     const after = JSON.parse((await cli(dir, 'host', 'list', '--json')).out) as Array<{ name: string; appliance: string }>;

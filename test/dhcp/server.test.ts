@@ -34,8 +34,10 @@ test('known machine: OFFER then ACK with its fixed address and boot file, broadc
   assert.equal(ipOption(o, Opt.SERVER_ID), '10.1.1.1');
   assert.equal(textOption(o, Opt.BOOTFILE), 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01');
   assert.equal(o.options.get(Opt.VENDOR_CLASS), undefined, 'no PXEClient echo: EDK2 would take it for a BINL offer');
+  assert.deepEqual([...(o.options.get(Opt.IPXE) ?? [])], [176, 1, 1], 'iPXE is told not to wait for ProxyDHCP (175.176 no-pxedhcp = 1)');
   const ack = await s.handle(IPXE_REQUEST, from, 'br0');
   const a = decodeDhcp(ack!.packet);
+  assert.deepEqual([...(a.options.get(Opt.IPXE) ?? [])], [176, 1, 1]);
   assert.equal(messageType(a), MessageType.ACK);
   assert.equal(a.yiaddr, '10.1.255.254');
   assert.equal(s.metrics.offers, 1);
@@ -51,6 +53,7 @@ test('a PXE ROM (not iPXE) gets a plain "DHCP only" offer: siaddr + boot file, n
   // Echoing "PXEClient" without option 43 makes EDK2 treat the offer as BINL (PXE-E16) and iPXE
   // wait 15 s for a ProxyDHCP answer on port 4011; the plain offer boots every ROM.
   assert.equal(textOption(o, Opt.VENDOR_CLASS), null);
+  assert.equal(o.options.get(Opt.IPXE), undefined, 'iPXE settings only for iPXE');
 });
 
 test('unknown machine: no answer, one discovery event (MAC, arch, vendor, interface, relay)', async () => {

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DiscoveryEngine } from '../../src/discovery/engine.js';
+import { DiscoveryEngine, lostRace } from '../../src/discovery/engine.js';
+import { UserError } from '../../src/errors.js';
 import { nextFreeAddress, defaultBaseIp } from '../../src/discovery/addresses.js';
 import { bootActionPlugin } from '../../src/discovery/plugins/boot-action.js';
 import { hostsFilePlugin } from '../../src/discovery/plugins/hosts-file.js';
-import type { Plugin } from '../../src/discovery/plugin.js';
+import { PluginTimeoutError, withTimeout, type Plugin } from '../../src/discovery/plugin.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore } from '../../src/store/index.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -125,6 +126,85 @@ test('--replace keeps name, rack, rank and address; --remove runs plugins then d
     assert.deepEqual(removed, [['compute-0-0', true]]);
     assert.equal(await s.store.hosts.get('compute-0-0'), null);
     assert.doesNotMatch(readFileSync(join(s.config.stateDir, 'hosts'), 'utf8'), /compute-0-0/);
+  } finally {
+    await s.done();
+  }
+});
+
+test('a plugin past its time limit is cancelled: it undoes its own work before the others roll back', async () => {
+  const made: string[] = [];
+  const order: string[] = [];
+  const first: Plugin = { name: '10-first', added: async () => void made.push('first'), removed: async () => void order.push(`first undone (slow left ${made.filter((m) => m === 'slow').length})`) };
+  const slow: Plugin = {
+    name: '20-slow',
+    added: (_h, ctx) =>
+      new Promise<void>((_, reject) => {
+        made.push('slow');
+        ctx.signal!.addEventListener('abort', () => {
+          // Undoing takes a while: the rollback of 10-first must wait for it.
+          setTimeout(() => {
+            made.splice(made.indexOf('slow'), 1);
+            order.push('slow undone');
+            reject(ctx.signal!.reason);
+          }, 30);
+        });
+      }),
+  };
+  const s = setup([first, slow], {}, 100);
+  try {
+    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute' }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_PLUGIN_FAILED');
+      assert.match(e.message, /plugin 20-slow failed: plugin 20-slow: added\(compute-0-0\) did not finish within 100 ms$/);
+      return true;
+    });
+    assert.deepEqual(order, ['slow undone', 'first undone (slow left 0)']);
+    assert.deepEqual(await s.store.hosts.list(), []);
+  } finally {
+    await s.done();
+  }
+});
+
+test('withTimeout: the signal fires at the limit with the timeout as reason; settled says whether fn stopped', async () => {
+  let seen: unknown;
+  const stops = withTimeout('stops', 20, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((seen = signal.reason)))), 200);
+  await assert.rejects(stops, (e: unknown) => e instanceof PluginTimeoutError && e.settled && e.code === 'E_PLUGIN_TIMEOUT');
+  assert.ok(seen instanceof PluginTimeoutError, 'the abort reason is the timeout');
+  const t = Date.now();
+  await assert.rejects(withTimeout('ignores', 20, () => new Promise(() => {}), 50), (e: unknown) => e instanceof PluginTimeoutError && !e.settled && /had not stopped 50 ms after it was cancelled/.test(e.message));
+  assert.ok(Date.now() - t >= 60, 'waited the grace period');
+  assert.equal(await withTimeout('quick', 1000, async (signal) => (signal.aborted ? 'aborted' : 'ok')), 'ok');
+});
+
+test('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried by its `where`, never by message text; a MAC never', async () => {
+  // Messages deliberately say "MAC" where the field is not the MAC and the reverse: only `where` counts.
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'host name compute-0-0 (MAC ...) is already taken', { where: 'name' }), {}), true);
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'IP 10.1.255.254 is already assigned', { where: 'ip' }), {}), true);
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'address 52:54:00:00:01:01 is already assigned', { where: 'mac' }), {}), false);
+  assert.equal(lostRace(new UserError('E_MAC_KNOWN', '52:54:00:00:01:01 is already compute-0-0', { where: 'mac' }), {}), false);
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'taken', { where: 'name' }), { hostname: 'special' }), false, 'the operator chose the name');
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'taken', { where: 'ip' }), { ipaddr: '10.1.0.5' }), false);
+  assert.equal(lostRace(new UserError('E_DUPLICATE', 'taken', { where: 'basename' }), { rank: 3 }), false);
+  assert.equal(lostRace(new Error('E_DUPLICATE'), {}), false);
+
+  // Through the engine and a real store: a chosen name held by a host of another basename is chosen
+  // again (each attempt its own transaction) up to the limit, then reported naming the field.
+  const s = setup([]);
+  try {
+    await s.store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
+    await s.store.hosts.add({ name: 'compute-0-0', appliance: 'gpu', rack: 9, rank: 9, interfaces: [{ mac: mac(40), ip: '10.1.0.40', subnet: '10.1.0.0/16', device: 'eth0' }] });
+    let transactions = 0;
+    const counted = new Proxy(s.store, {
+      get: (t, k) => (k === 'transaction' ? (fn: Parameters<typeof t.transaction>[0]) => (transactions++, t.transaction(fn)) : Reflect.get(t, k)),
+    });
+    const engine = new DiscoveryEngine(counted, s.config, [], silentLogger, 60_000);
+    await assert.rejects(engine.add({ mac: mac(41) }, { appliance: 'compute' }), (e: unknown) => e instanceof UserError && e.code === 'E_DUPLICATE' && e.where === 'name');
+    assert.equal(transactions, 6, 'the first try and five more');
+    transactions = 0;
+    await assert.rejects(engine.add({ mac: mac(40) }, { appliance: 'compute' }), { code: 'E_MAC_KNOWN' });
+    assert.equal(transactions, 1, 'a known MAC is not retried');
+    transactions = 0;
+    assert.equal((await engine.add({ mac: mac(41) }, { appliance: 'compute', rank: 1 })).name, 'compute-0-1');
+    assert.equal(transactions, 1);
   } finally {
     await s.done();
   }

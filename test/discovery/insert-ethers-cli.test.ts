@@ -70,6 +70,13 @@ test('insert-ethers --mac works with and without a running frontend; --replace a
     assert.equal(r.code, 0, r.err);
     assert.equal((await f.store.hosts.byMac(mac(5)))?.name, 'compute-0-0');
     r = await cli(dir, ...at, 'insert-ethers', '--remove', 'compute-0-0');
+    assert.equal(r.code, 2, 'no terminal and no --yes: refused');
+    assert.match(r.err, /this will remove compute-0-0: confirm with --yes/);
+    assert.ok(await f.store.hosts.get('compute-0-0'), 'nothing removed');
+    r = await cli(dir, ...at, 'insert-ethers', '--remove', 'compute-0-9', '--yes');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /remove: unknown host "compute-0-9"/);
+    r = await cli(dir, ...at, 'insert-ethers', '--remove', 'compute-0-0', '--yes');
     assert.equal(r.code, 0, r.err);
     assert.equal(await f.store.hosts.get('compute-0-0'), null);
   } finally {

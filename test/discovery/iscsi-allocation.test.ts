@@ -16,6 +16,8 @@ import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { createStorageServiceHandler } from '../../src/storage/storage-service.js';
 import { DiscoveryHub } from '../../src/discovery/hub.js';
+import { allocateVolume } from '../../src/discovery/plugins/iscsi-allocation.js';
+import { openStore } from '../../src/store/index.js';
 
 const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libiscsi-bin)';
 if (why && process.env['CI'] === 'true') throw new Error(`iscsi-allocation test prerequisites missing under CI: ${why}`);
@@ -292,29 +294,66 @@ test('storage.mutualChap: the target authenticates back; a wrong mutual secret f
 test('insert-ethers session: a machine that cannot get a volume shows one failure, is retried after the window, then added', { skip: why ?? false }, async () => {
   const fe = await frontend({ set: { 'storage.localLimitGiB': String(8 / 1024) } });
   try {
-    const hub = new DiscoveryHub(fe.f.store, fe.f.engine, createLogger({ write: () => {} }), 300);
+    // The retry window is measured on this clock: the test moves it instead of sleeping.
+    let clock = 1_000_000;
+    const hub = new DiscoveryHub(fe.f.store, fe.f.engine, createLogger({ write: () => {} }), 300, () => clock);
     const s = hub.startSession({ appliance: 'compute-diskless' }, 1);
-    const settle = () => new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 5; i++) {
-      hub.report({ mac: mac(1) });
-      await settle();
-    }
+    const failures = () => hub.metrics.addFailed;
+    for (let i = 0; i < 5; i++) hub.report({ mac: mac(1) });
+    await hub.drain();
+    assert.equal(failures(), 1, 'five DISCOVERs, one attempt');
     let v = await hub.getSession(s.id);
     assert.equal(v.machines.length, 1, 'repeated DISCOVERs of a failing machine make one line');
     assert.match(v.machines[0]!.error!, /no storage node has 16777216 bytes free/);
     assert.equal(await fe.f.store.hosts.byMac(mac(1)), null);
+    // Inside the window, another DISCOVER is not retried.
+    clock += 299;
+    hub.report({ mac: mac(1) });
+    await hub.drain();
+    assert.equal(failures(), 1, 'no retry inside the window');
     // Room appears (a smaller size for this appliance); the next DISCOVER after the window adds it.
     await fe.f.store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'iscsi_volume_size', value: '4M' });
-    await new Promise((r) => setTimeout(r, 350));
+    clock += 2;
     hub.report({ mac: mac(1) });
-    for (let i = 0; i < 50 && !(await fe.f.store.hosts.byMac(mac(1))); i++) await settle();
+    await hub.drain();
+    assert.ok(await fe.f.store.hosts.byMac(mac(1)), 'retried after the window and added');
     v = await hub.getSession(s.id);
     assert.deepEqual(v.machines.map((m) => [m.mac, m.host, m.error]), [[mac(1), 'compute-0-0', null]]);
+    assert.equal(hub.metrics.addFailed, 1, 'it failed once, then was added');
     assert.equal(v.open, false);
     assert.ok((await fe.login('compute-0-0')).ok);
     await hub.endSession(s.id);
   } finally {
     await fe.stop();
     rmSync(fe.dir, { recursive: true });
+  }
+});
+
+test('a cancelled allocation (its time limit passed mid-way) deletes the volume it created and exports nothing', async () => {
+  const dir = tempStateDir('nrt-alloc-cancel-');
+  const target = new IscsiTarget({ host: '127.0.0.1', port: 0 });
+  const store = openStore(dir);
+  try {
+    const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'storage.defaultVolumeGiB': String(16 / 1024) } });
+    const backend = new EmbeddedBackend({ target, volumesDir: join(dir, 'volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: 3260 });
+    const ac = new AbortController();
+    // The limit passes while the volume is being created: the create finishes, then the signal is seen.
+    const slow = Object.assign(Object.create(backend) as EmbeddedBackend, {
+      createVolume: async (v: Parameters<EmbeddedBackend['createVolume']>[0]) => {
+        const info = await backend.createVolume(v);
+        ac.abort(new Error('time limit'));
+        return info;
+      },
+    });
+    const host = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: mac(1), ip: null, subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await assert.rejects(allocateVolume(host, [{ name: 'local', backend: slow }], { store, config, logger: createLogger({ write: () => {} }), signal: ac.signal }), /time limit/);
+    assert.deepEqual(await backend.listVolumes(), [], 'the volume it created is gone');
+    assert.deepEqual(await backend.listExports(), []);
+    assert.equal(existsSync(join(dir, 'volumes', 'compute-0-0.img')), false);
+    assert.deepEqual(await store.attributes.list({ scope: 'host', target: 'compute-0-0' }), [], 'no record written');
+  } finally {
+    store.close();
+    await target.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

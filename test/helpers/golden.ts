@@ -1,10 +1,11 @@
-// Golden files: compare output with test/golden/<name>; UPDATE_GOLDEN=1 rewrites them.
+// Golden files, the one helper: compare output with <dir>/<name> (dir test/golden unless a test keeps
+// its goldens beside it, e.g. test/initrd/golden); UPDATE_GOLDEN=1 rewrites them.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 
-export function assertGolden(name: string, actual: string): void {
-  const file = join('test', 'golden', name);
+export function assertGolden(name: string, actual: string, dir = join('test', 'golden')): void {
+  const file = join(dir, name);
   if (process.env.UPDATE_GOLDEN === '1') {
     // CI checks golden files and never rewrites them (scripts/run-tests.mjs refuses it too).
     assert.notEqual(process.env.CI, 'true', 'UPDATE_GOLDEN is refused under CI=true');

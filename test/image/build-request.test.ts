@@ -35,7 +35,7 @@ test('--from-config: unknown keys, wrong types, a non-mapping, bad YAML and a mi
   withFile('name: 12\n', (f) => assert.throws(() => buildRequestFrom(f, { distribution: '' }), configError(/name must be a string/)));
   withFile('- vim\n- htop\n', (f) => assert.throws(() => buildRequestFrom(f, { distribution: '' }), configError(/expected a mapping/)));
   withFile('distribution: [unclosed\n', (f) => assert.throws(() => buildRequestFrom(f, { distribution: '' }), configError(/cannot read/)));
-  assert.throws(() => buildRequestFrom('/nonexistent/image.yaml', { distribution: '' }), configError(/cannot read \/nonexistent\/image\.yaml/));
+  assert.throws(() => buildRequestFrom('/nonexistent/image.yaml', { distribution: '' }), configError(/^from-config: cannot read \/nonexistent\/image\.yaml: no such file or directory$/));
 });
 
 test('buildImage refuses unknown distributions and bad package names before anything is made', async () => {

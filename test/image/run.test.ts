@@ -15,9 +15,9 @@ test('progress gets every line, labelled; stdout is returned when captured', asy
 test('a failing command\'s error quotes its last lines (and keeps more for callers), exit 1 unless the operator\'s', async () => {
   const lines: string[] = [];
   const script = 'for i in $(seq 1 30); do echo line$i; done; echo "E: the reason" >&2; exit 3';
-  await assert.rejects(run('sh', ['-c', script], { label: 'apt', code: 'E_X', progress: (l) => lines.push(l) }), (e: unknown) => {
+  await assert.rejects(run('sh', ['-c', script], { label: 'apt', code: 'E_IMAGE_PACKAGES', progress: (l) => lines.push(l) }), (e: unknown) => {
     assert.ok(e instanceof ToolError);
-    assert.equal(e.code, 'E_X');
+    assert.equal(e.code, 'E_IMAGE_PACKAGES');
     assert.equal(e.user, false);
     assert.match(e.message, /^apt failed \(exit status 3\):\n/);
     assert.match(e.message, /\n {2}line17\n/);

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { renderNodeOverlay, renderOverlayFiles, OverlayRenderer, shellQuote, readCpio, typeOf, kernelArgs, type NodeBootInfo } from '../../src/initrd/index.js';
-import { assertInitrdGolden } from './golden.js';
+import { assertGolden } from '../helpers/golden.js';
+
+const INITRD_GOLDEN = 'test/initrd/golden';
 import type { OverlayBuilder } from '../../src/boot/diskless.js';
 import { BUSYBOX, runParse, skipBusybox } from './init-shell.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
@@ -44,9 +46,9 @@ test('node.conf renders as the golden file', async () => {
   const conf = files.find((f) => f.path === 'etc/netroot/node.conf');
   assert.ok(conf);
   assert.equal(conf.mode, 0o600);
-  assertInitrdGolden('node.conf', conf.content.toString('utf8'));
+  assertGolden('node.conf', conf.content.toString('utf8'), INITRD_GOLDEN);
   const noChap = await renderOverlayFiles({ ...node, chapUser: undefined, chapSecret: undefined, interface: undefined, mac: undefined }, TEMPLATES);
-  assertInitrdGolden('node.conf-nochap', noChap.find((f) => f.path === 'etc/netroot/node.conf')?.content.toString('utf8') ?? '');
+  assertGolden('node.conf-nochap', noChap.find((f) => f.path === 'etc/netroot/node.conf')?.content.toString('utf8') ?? '', INITRD_GOLDEN);
 });
 
 test('the overlay is a gzipped newc archive: node.conf and the CHAP file 0600, deterministic, nothing under lib/', async () => {

@@ -43,7 +43,7 @@ function build(lines: string[] = []) {
   });
   d.register('test.leaky', async (params) => {
     const s = structParam(params, 0, 'creds');
-    throw new UserError('E_CHAP', `login refused, chap_secret=${String(s['secret'])} for user ${String(s['user'])}`);
+    throw new UserError('E_ISCSI_CHAP', `login refused, chap_secret=${String(s['secret'])} for user ${String(s['user'])}`);
   });
   d.register('test.unencodable', async () => NaN);
   d.register('test.name', async (params) => stringParam(params, 0, 'host', { pattern: /^[a-z0-9-]+$/ }));
@@ -114,11 +114,11 @@ test('application errors: user errors are shown, others are hidden and logged', 
 
   const leaky = faultOf(await d.handle(Buffer.from(serializeMethodCall('test.leaky', [{ user: 'node1', secret: 'S3cr3tValue' }])), ctx));
   assert.doesNotMatch(leaky.faultString, /S3cr3tValue/);
-  assert.equal(leaky.faultString, 'E_CHAP: login refused, chap_secret=[redacted] for user node1');
+  assert.equal(leaky.faultString, 'E_ISCSI_CHAP: login refused, chap_secret=[redacted] for user node1');
 });
 
 test('faultText cuts stacks, redacts secret-like values and bounds the length', () => {
-  const e = new NetrootError('E_X', 'boom');
+  const e = new NetrootError('E_INTERNAL', 'boom');
   assert.equal(faultText(String(e.stack)), 'NetrootError: boom');
   assert.equal(faultText('password: "a b c" token=xyz, CHAP_SECRET=\'q w\'; secret abc'), 'password: [redacted] token=[redacted], CHAP_SECRET=[redacted]; secret abc');
   // Prose about secrets is not a secret.

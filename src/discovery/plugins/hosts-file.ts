@@ -6,21 +6,33 @@ import { writeFileAtomic } from '../../atomic-file.js';
 import type { Host } from '../../store/index.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 
-async function write(ctx: PluginContext, without?: string): Promise<void> {
-  const hosts: Host[] = (await ctx.store.hosts.list()).filter((h) => h.name !== without);
-  const domain = ctx.config.network.domain;
-  const lines = [`# written by netroot; do not edit`, `${ctx.config.network.frontendAddress}\tfrontend.${domain} frontend`];
-  // One name per address: the primary (first) interface is the host's name, another one (a second
-  // NIC, a BMC) is <host>-<device> (other characters than a-z 0-9 - become -), e.g. compute-0-0-bmc.
+/**
+ * The name of a host's interface: the primary (first) interface is the host's name, another one (a
+ * second NIC, a BMC) is <host>-<device> (other characters than a-z 0-9 - become -), e.g. compute-0-0-bmc.
+ */
+export function interfaceName(host: Host, index: number): string {
+  const i = host.interfaces[index];
+  return index === 0 || !i ? host.name : `${host.name}-${i.device.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+}
+
+/** The /etc/hosts text for these hosts: the frontend, then one line per interface with an address. */
+export function hostsFileText(hosts: readonly Host[], network: { frontendAddress: string; domain: string }): string {
+  const domain = network.domain;
+  const lines = [`# written by netroot; do not edit`, `${network.frontendAddress}\tfrontend.${domain} frontend`];
   for (const h of hosts)
     h.interfaces.forEach((i, n) => {
-      const name = n === 0 ? h.name : `${h.name}-${i.device.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+      const name = interfaceName(h, n);
       if (i.ip) lines.push(`${i.ip}\t${name}.${domain} ${name}`);
     });
+  return lines.join('\n') + '\n';
+}
+
+async function write(ctx: PluginContext, without?: string): Promise<void> {
+  const text = hostsFileText((await ctx.store.hosts.list()).filter((h) => h.name !== without), ctx.config.network);
   mkdirSync(ctx.config.stateDir, { recursive: true, mode: 0o700 });
   // A unique temporary per write: the daemon and a CLI process may rewrite the list at once.
   // No secret in it: readable like /etc/hosts (the state directory itself is 0700).
-  await writeFileAtomic(join(ctx.config.stateDir, 'hosts'), lines.join('\n') + '\n', { mode: 0o644 });
+  await writeFileAtomic(join(ctx.config.stateDir, 'hosts'), text, { mode: 0o644 });
 }
 
 export const hostsFilePlugin: Plugin = {

@@ -91,7 +91,7 @@ function nodeNamed(nodes: readonly StorageNode[], name: string, host: string): S
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Creates (or re-exports, when recorded) the host's volume and writes its attributes. */
-export async function allocateVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; config: Config; logger: Logger }): Promise<void> {
+export async function allocateVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined }): Promise<void> {
   const attrs = await allocationAttributes(ctx.store, host);
   const recorded = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
   if (recorded) {
@@ -123,12 +123,16 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
   let created = false;
   let exported = false;
   try {
+    // Cancelled (the hook's time limit passed): stop between steps; the catch undoes what was made.
+    ctx.signal?.throwIfAborted();
     if (!reused) {
       await node.backend.createVolume({ name: spec.volume, sizeBytes });
       created = true;
     }
+    ctx.signal?.throwIfAborted();
     const info = await node.backend.exportVolume(spec);
     exported = true;
+    ctx.signal?.throwIfAborted();
     const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
     if (reused) values[REUSED_ATTRIBUTE] = 'true';
     await ctx.store.transaction(async (tx) => {
