@@ -30,6 +30,9 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
     await frontend.stop().catch(() => undefined);
     throw e;
   }
+  // Listening for the stop signal before the start lines are printed: whoever waits for them (a
+  // test, a supervisor) may send SIGTERM at once, and must not kill the process without its stop().
+  const stopSignal = untilStopSignal();
   const c = ctx.config;
   const tftp = frontend.tftp();
   const parts = [
@@ -44,7 +47,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   const off = offServices(c);
   if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser()) off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
-  await untilStopSignal();
+  await stopSignal;
   await frontend.stop();
   return 0;
 }

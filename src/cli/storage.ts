@@ -133,8 +133,9 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
     target: targetSettings(ctx.config.iscsi),
   });
   await node.start();
+  const stopSignal = untilStopSignal(); // before the start line: a SIGTERM right after it still stops cleanly
   ctx.io.out(`netroot: storage node serving http on ${listen.host}:${node.httpPort()}, iscsi (${backend}) on ${iscsi.host}:${node.iscsiPort()}, portal ${v.portal}\n`);
-  await untilStopSignal();
+  await stopSignal;
   await node.stop();
   return 0;
 }

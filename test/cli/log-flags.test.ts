@@ -71,7 +71,7 @@ test('netroot serve --log-format json: every stderr line is one JSON record (lev
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (c) => {
