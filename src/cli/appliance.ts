@@ -3,7 +3,7 @@ import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { table, json } from './output.js';
 import { UserError } from '../errors.js';
-import { validHostname } from '../discovery/host-service.js';
+import { validHostname } from '../validate/hostname.js';
 import { checkApplianceGraph } from '../boot/appliance-check.js';
 import type { AppliancePatch } from '../store/index.js';
 

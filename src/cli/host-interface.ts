@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import type { Host } from '../store/index.js';
 import { FrontendOrLocal } from './frontend-or-local.js';
-import { validHostname } from '../discovery/host-service.js';
+import { validHostname } from '../validate/hostname.js';
 
 export const INTERFACE_USAGE = `       netroot host interface add NAME --mac MAC [--device DEV (default eth1; bmc for a BMC)] [--ip IP] [--subnet CIDR]
        netroot host interface remove NAME MAC|DEVICE`;

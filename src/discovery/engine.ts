@@ -11,7 +11,8 @@ import type { Host } from '../store/index.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { UserError } from '../errors.js';
 import { nextFreeAddress } from './addresses.js';
-import { HostService, validHostname, type AddedHost } from './host-service.js';
+import { HostService, type AddedHost } from './host-service.js';
+import { validHostname } from '../validate/hostname.js';
 
 export interface InsertOptions {
   appliance: string;

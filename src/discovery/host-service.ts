@@ -18,17 +18,11 @@ import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, 
 import type { Logger } from '../log/logger.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { NetrootError, UserError } from '../errors.js';
+import { validHostname } from '../validate/hostname.js';
+import { validAttributeName } from '../validate/attribute-name.js';
 import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
 
-const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Attribute names are XML entity names in node files (`&Kickstart_Timezone;`), as `netroot attr` checks. */
-const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-
-export function validHostname(name: string, where = 'name'): string {
-  if (!HOSTNAME.test(name)) throw new UserError('E_BAD_HOSTNAME', `not a valid host name: ${JSON.stringify(name)} (lower-case letters, digits and '-', at most 63)`, { where });
-  return name;
-}
 
 export function parseBootAction(v: string, where = 'boot'): BootAction {
   if (!(BOOT_ACTIONS as readonly string[]).includes(v)) throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where });
@@ -260,7 +254,7 @@ export class HostService {
     const mac = c.mac === undefined ? undefined : mustMac(c.mac, 'mac');
     if (c.ip !== undefined && c.ip !== null) mustIPv4(c.ip, 'ip');
     const attrs = Object.entries(c.attributes ?? {});
-    for (const [k] of attrs) if (!ATTRIBUTE_NAME.test(k)) throw new UserError('E_BAD_ATTRIBUTE', `not a valid attribute name: ${JSON.stringify(k)}`, { where: 'attributes' });
+    for (const [k] of attrs) validAttributeName(k, 'attributes');
     const fields = [...Object.keys(patch), ...(mac !== undefined ? ['mac'] : []), ...(c.ip !== undefined ? ['ip'] : [])];
     if (fields.length === 0 && attrs.length === 0) throw new UserError('E_USAGE', `nothing to change for ${name}`);
     const host = await this.store.transaction(async (tx) => {

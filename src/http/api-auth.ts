@@ -1,10 +1,8 @@
-// The REST API's bearer token check (every /api/v1 router shares it). The token is compared as a
-// SHA-256 digest in constant time: neither its length nor a prefix leaks through timing.
+// The REST API's bearer token check (every /api/v1 router shares it), on the one bearer matcher
+// (src/validate/bearer.ts: SHA-256 digests compared in constant time).
 import type { Request } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { UserError } from '../errors.js';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
+import { bearerMatcher } from '../validate/bearer.js';
 
 export interface ApiAuth {
   /** Whether the request carries `Authorization: Bearer <the token>`. */
@@ -14,11 +12,8 @@ export interface ApiAuth {
 }
 
 export function apiAuth(token: string): ApiAuth {
-  const want = digest(token);
-  const allowed = (req: Request) => {
-    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-    return m !== null && timingSafeEqual(digest(m[1]!), want);
-  };
+  const matches = bearerMatcher(token);
+  const allowed = (req: Request) => matches(req.get('authorization'));
   return {
     allowed,
     require: (req) => {

@@ -9,7 +9,7 @@
 import { Router, json } from 'express';
 import { z } from 'zod';
 import type { Repos } from '../store/index.js';
-import { validHostname } from '../discovery/host-service.js';
+import { validHostname } from '../validate/hostname.js';
 import { UserError } from '../errors.js';
 import type { ApiAuth } from './api-auth.js';
 import type { ApiTable } from './api-table.js';

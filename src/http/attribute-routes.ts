@@ -9,7 +9,8 @@
 // as "********"; an authenticated `?showSecrets=1` shows them. Changes need the token.
 import { Router, json, type Request } from 'express';
 import { z } from 'zod';
-import { ATTRIBUTE_SCOPES, resolveAttributes, validAttributeName, type AttributeScope, type FrontendFacts, type Repos, type ResolvedAttribute } from '../store/index.js';
+import { validAttributeName } from '../validate/attribute-name.js';
+import { ATTRIBUTE_SCOPES, resolveAttributes, type AttributeScope, type FrontendFacts, type Repos, type ResolvedAttribute } from '../store/index.js';
 import { UserError } from '../errors.js';
 import type { ApiAuth } from './api-auth.js';
 import type { ApiTable } from './api-table.js';

@@ -15,6 +15,9 @@
 // A CHAP secret NEVER goes on the command line (/proc/cmdline is world-readable): it travels in
 // the per-node overlay (etc/netroot/node.conf, mode 0600).
 import { UserError } from '../errors.js';
+import { parseIPv4 } from '../net/address.js';
+import { isDnsName } from '../validate/hostname.js';
+import { validateIqn } from '../validate/iscsi-name.js';
 
 export interface NodeBootInfo {
   hostname: string;
@@ -42,11 +45,7 @@ export interface KernelArgsOptions {
 const E = 'E_NODE_BOOT_INFO';
 const bad = (field: string, why: string) => new UserError(E, `${field} ${why}`);
 
-/** iSCSI names, RFC 7143 §4.2.7: iqn., eui. (16 hex) or naa. (16 or 32 hex). */
-const IQN = /^(iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[a-z0-9.:_-]+)?|eui\.[0-9A-Fa-f]{16}|naa\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}))$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -56,19 +55,20 @@ const KERNEL_IFNAME = /^eth[0-9]+$/;
 const CHAP = /^[\x21-\x7e]{1,255}$/;
 const CONSOLE = /^[A-Za-z0-9,._-]{1,64}$/;
 
+/** An iSCSI name in the strict form netroot generates (src/validate/iscsi-name.ts). */
 export function isIscsiName(v: string): boolean {
-  return v.length <= 223 && IQN.test(v);
+  return validateIqn(v).length === 0;
 }
 
 export function isPortal(v: string): boolean {
-  if (IPV4.test(v)) return true;
+  if (parseIPv4(v) !== null) return true;
   if (v.includes(':')) return IPV6.test(v) && v.length <= 45 && (v.match(/::/g)?.length ?? 0) <= 1;
-  return v.length <= 253 && HOSTNAME.test(v) && !/^[0-9.]+$/.test(v);
+  return isDnsName(v) && !/^[0-9.]+$/.test(v); // all-numeric and not an IPv4 address: neither
 }
 
 /** Checks every field; throws UserError E_NODE_BOOT_INFO naming the first bad one (never its secret value). */
 export function validateNodeBootInfo(n: NodeBootInfo): NodeBootInfo {
-  if (!HOSTNAME.test(n.hostname) || n.hostname.length > 253) throw bad('hostname', `${JSON.stringify(n.hostname)} is not a host name`);
+  if (!isDnsName(n.hostname)) throw bad('hostname', `${JSON.stringify(n.hostname)} is not a host name`);
   if (!isIscsiName(n.initiatorIqn)) throw bad('initiatorIqn', `${JSON.stringify(n.initiatorIqn)} is not an iSCSI name`);
   if (!isIscsiName(n.targetIqn)) throw bad('targetIqn', `${JSON.stringify(n.targetIqn)} is not an iSCSI name`);
   if (!isPortal(n.portal)) throw bad('portal', `${JSON.stringify(n.portal)} is not an address or host name`);

@@ -6,7 +6,7 @@
 // and, at the end, the facts the connection needs to create or join a session.
 import type { LoginRequestPdu } from './pdu.js';
 import { ChapAuthenticator, type ChapCredentials } from './chap.js';
-import { iscsiNameProblem } from './iscsi-name.js';
+import { iscsiNameProblem } from '../validate/iscsi-name.js';
 import {
   NegotiationError,
   defaultParams,

@@ -12,7 +12,8 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { SourceLimiter } from './admission.js';
 import type { ChapCredentials } from './chap.js';
 import { systemClock, type Clock } from './clock.js';
-import { iscsiNameProblem } from './iscsi-name.js';
+import { iscsiNameProblem } from '../validate/iscsi-name.js';
+import { inNetwork, parseCidr, parseIPv4 } from '../net/address.js';
 import { Connection, normalizeAddress, type ConnectionMetrics, type IdentifyPeer } from './connection.js';
 import { LoginStatus, type LoginResult, type LoginTargetInfo } from './login.js';
 import { LunFile } from './lun-file.js';
@@ -93,14 +94,6 @@ interface TargetRecord {
   info: LoginTargetInfo;
 }
 
-function ipv4ToInt(a: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
 /** Does `addr` match an allowed entry (exact literal, or IPv4 CIDR)? */
 export function addressAllowed(addr: string, allowed: readonly string[]): boolean {
   const a = normalizeAddress(addr);
@@ -110,12 +103,9 @@ export function addressAllowed(addr: string, allowed: readonly string[]): boolea
       if (normalizeAddress(entry) === a) return true;
       continue;
     }
-    const base = ipv4ToInt(entry.slice(0, slash));
-    const bits = Number(entry.slice(slash + 1));
-    const ip = ipv4ToInt(a);
-    if (base === undefined || ip === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) continue;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if (((ip & mask) >>> 0) === ((base & mask) >>> 0)) return true;
+    const net = parseCidr(entry);
+    const ip = parseIPv4(a);
+    if (net && ip !== null && inNetwork(ip, net)) return true;
   }
   return false;
 }

@@ -4,7 +4,8 @@
 // and the remote client refuse the same inputs with the same codes.
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { validateIqn } from './iqn.js';
+import { validateIqn } from '../validate/iscsi-name.js';
+import { parseIPv4 } from '../net/address.js';
 import { validateChapSecret } from './secrets.js';
 import { validateVolumeName } from './volumes.js';
 
@@ -97,7 +98,6 @@ export function validateSize(sizeBytes: unknown, field = 'sizeBytes'): number {
 }
 
 const chapUserRe = /^[A-Za-z0-9._:@-]{1,64}$/;
-const ipv4Re = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Zod shape of an ExportSpec on the wire (storage service); semantic checks are in validateExportSpec. */
 export const exportSpecSchema = z
@@ -135,7 +135,7 @@ export function validateExportSpec(e: ExportSpec): ExportSpec {
   const i = validateIqn(s.initiatorIqn);
   if (i.length) throw new UserError('E_STORAGE_BAD_IQN', `initiator IQN ${JSON.stringify(s.initiatorIqn)}: ${i.join('; ')}`);
   if (s.targetIqn === s.initiatorIqn) throw new UserError('E_STORAGE_BAD_SPEC', 'target and initiator IQN are the same');
-  if (s.sourceAddress !== undefined && !ipv4Re.test(s.sourceAddress))
+  if (s.sourceAddress !== undefined && parseIPv4(s.sourceAddress) === null)
     throw new UserError('E_STORAGE_BAD_SPEC', `sourceAddress ${JSON.stringify(s.sourceAddress)} is not an IPv4 address`);
   if (!chapUserRe.test(s.chap.user)) throw new UserError('E_STORAGE_BAD_SPEC', 'chap.user must be 1-64 of A-Z a-z 0-9 . _ : @ -');
   validateChapSecret(s.chap.secret, 'chap.secret');

@@ -14,4 +14,3 @@ export { resolveAttributes, attributeMap, configAttributes, intrinsicAttributes,
 export function openStore(stateDir: string, opts: SqliteStoreOptions = {}): Store {
   return new SqliteStore(join(stateDir, 'netroot.db'), opts);
 }
-export { validAttributeName } from './attribute-name.js';

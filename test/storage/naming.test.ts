@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertIqn, initiatorIqnFor, targetIqnFor, validateIqn } from '../../src/storage/iqn.js';
+import { assertIqn, initiatorIqnFor, targetIqnFor } from '../../src/storage/iqn.js';
+import { validateIqn } from '../../src/validate/iscsi-name.js';
 import { CHAP_SECRET_MAX, generateChapSecret, generateNodeChap, validateChapSecret } from '../../src/storage/secrets.js';
 import { validateExportSpec, exportAttributes, defaultLun, type ExportSpec } from '../../src/storage/backend.js';
 
