@@ -8,7 +8,7 @@ import { parse, noExtra, badVerb } from './args.js';
 import { UserError, type NetrootError } from '../errors.js';
 import { ProfileCompiler, rollsFile } from '../profile/index.js';
 
-export const USAGE = `netroot graph check [--graph G]
+export const USAGE = `netroot graph check [--graph G] [--json]
        netroot graph draw [--graph G] [--appliance A] [--format dot|svg]`;
 
 function compilerFor(ctx: CliContext, graph: string | undefined): ProfileCompiler {

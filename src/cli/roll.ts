@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../atomic-file.js';
 import { readRolls, rollLayout, rollsFile, ROLL_NAME, type Roll } from '../profile/index.js';
 
 export const USAGE = `netroot roll add DIR [--name N]
-       netroot roll list
+       netroot roll list [--json]
        netroot roll remove NAME`;
 
 async function save(file: string, rolls: Roll[]): Promise<void> {

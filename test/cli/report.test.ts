@@ -131,6 +131,7 @@ test('report: bad input is exit 2 naming the argument, nothing changed', async (
       [['report', 'kickstart', 'compute-0-0', '--show'], /^netroot: Unknown option '--show'/],
       [['report', 'hosts', '--json'], /^netroot: report prints text .*--json is not supported/],
       [['--json', 'report', 'dhcp'], /--json is not supported/],
+      [['kickstart', 'compute-0-0', '--json'], /^netroot: kickstart prints the kickstart text: --json is not supported/],
       [['--set', 'network.domain=bad\nname', 'report', 'dhcp'], /^netroot: network\.domain: "bad\\nname" has a control character: it cannot be written in a dhcpd\.conf\n$/],
     ];
     await assertOperatorErrors(dir, cases);
