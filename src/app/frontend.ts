@@ -13,7 +13,7 @@ import { InstallTokens } from '../boot/install-tokens.js';
 import { DisklessRegenerator } from '../boot/diskless.js';
 import { OverlayRenderer } from '../initrd/index.js';
 import { RpcDispatcher } from '../rpc/index.js';
-import { registerNetrootMethods } from '../rpc/netroot-methods.js';
+import { registerNetrootMethods } from './netroot-methods.js';
 import { rpcRoute } from '../http/rpc-route.js';
 import { bootRoutes } from '../http/boot-routes.js';
 import { restApi } from '../http/api.js';

@@ -5,9 +5,9 @@
 //                                          while the token is unspent (before installComplete)
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
 // Every refusal is a fault saying why; a refused call changes nothing.
-import type { RpcDispatcher } from './dispatcher.js';
-import type { XmlRpcValue } from './types.js';
-import { expectArity, stringParam, structParam } from './params.js';
+import type { RpcDispatcher } from '../rpc/dispatcher.js';
+import type { XmlRpcValue } from '../rpc/types.js';
+import { expectArity, stringParam, structParam } from '../rpc/params.js';
 import type { Repos, Store } from '../store/index.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
 import type { DisklessRegenerator } from '../boot/diskless.js';
