@@ -3,7 +3,7 @@
 // (§11.13.5) before anything stores or logs it — an 8,000-character name used to be accepted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { iscsiNameProblem } from '../../src/iscsi/iscsi-name.js';
+import { iscsiNameProblem } from '../../src/validate/iscsi-name.js';
 import { LoginStatus } from '../../src/iscsi/login.js';
 import { TestInitiator } from './helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from './helpers/in-process.js';
