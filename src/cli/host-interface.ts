@@ -17,12 +17,22 @@ export async function hostInterfaceCommand(ctx: CliContext, argv: string[], usag
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'add': {
-      const { values: v, positionals: p } = parse(rest, { mac: { type: 'string' }, device: { type: 'string' }, ip: { type: 'string' }, subnet: { type: 'string' } }, usage);
+      const { values: v, positionals: p } = parse(
+        rest,
+        { mac: { type: 'string' }, device: { type: 'string' }, ip: { type: 'string' }, subnet: { type: 'string' } },
+        usage,
+      );
       needPositional(p, 1, usage);
       noExtra(p, 1, usage);
       const name = validHostname(p[0]!, 'host');
       if (!v.mac) throw new UserError('E_USAGE', `--mac is required\nusage: ${usage}`);
-      const iface = { mac: mustMac(v.mac, 'mac'), device: v.device ?? 'eth1', ...(v.ip !== undefined ? { ip: (mustIPv4(v.ip, 'ip'), v.ip) } : {}), ...(v.subnet !== undefined ? { subnet: v.subnet } : {}) };
+      if (v.ip !== undefined) mustIPv4(v.ip, 'ip');
+      const iface = {
+        mac: mustMac(v.mac, 'mac'),
+        device: v.device ?? 'eth1',
+        ...(v.ip !== undefined ? { ip: v.ip } : {}),
+        ...(v.subnet !== undefined ? { subnet: v.subnet } : {}),
+      };
       const h = await new FrontendOrLocal(ctx).run(
         (api) => api.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(name)}/interfaces`, iface),
         (e) => e.addInterface(name, iface, 'cli'),

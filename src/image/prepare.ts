@@ -53,6 +53,7 @@ function dracutVersionOf(root: string): string {
 
 async function packagesOf(root: string, tool: 'dpkg' | 'rpm' | null, signal: AbortSignal | undefined): Promise<string[]> {
   if (tool === null) return [];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
   const argv = tool === 'dpkg' ? ['dpkg-query', '-W', '-f', '${Package} ${Version}\\n'] : ['rpm', '-qa', '--qf', '%{NAME} %{VERSION}-%{RELEASE}\\n'];
   const out = await inChroot(root, argv, { capture: true, code: 'E_IMAGE_PACKAGES', label: tool, signal });
   return out.split('\n').filter(Boolean).sort();
@@ -62,7 +63,9 @@ export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
   const say = (l: string) => o.progress?.(l);
   const facts = checkRoot(o.root, o.shownAs);
   const scrub = o.scrub ?? [];
-  say(`root: ${facts.distribution}, kernel ${facts.kernelVersion}, dracut modules +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}`);
+  say(
+    `root: ${facts.distribution}, kernel ${facts.kernelVersion}, dracut modules +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}`,
+  );
   const fixed = await applyDisklessFixups(o.root, facts);
   for (const f of fixed) say(`diskless fix-up: ${f}`);
 
@@ -73,7 +76,19 @@ export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
   const compress = existsSync(inRoot(o.root, 'usr/bin/zstd')) ? ['--compress', 'zstd'] : [];
   await inChroot(
     o.root,
-    ['dracut', '--quiet', '--force', '--no-hostonly', ...compress, '--kver', facts.kernelVersion, '--add', facts.dracutAdd.join(' '), ...(facts.dracutOmit.length ? ['--omit', facts.dracutOmit.join(' ')] : []), `/${INITRD_IN_ROOT}`],
+    [
+      'dracut',
+      '--quiet',
+      '--force',
+      '--no-hostonly',
+      ...compress,
+      '--kver',
+      facts.kernelVersion,
+      '--add',
+      facts.dracutAdd.join(' '),
+      ...(facts.dracutOmit.length ? ['--omit', facts.dracutOmit.join(' ')] : []),
+      `/${INITRD_IN_ROOT}`,
+    ],
     { progress: o.progress, label: 'dracut', code: 'E_IMAGE_DRACUT', scrub, signal: o.signal },
   );
   await rename(join(o.root, INITRD_IN_ROOT), join(o.out, 'initrd.img'));
@@ -86,9 +101,24 @@ export async function prepareImage(o: PrepareOptions): Promise<ImageManifest> {
   say(`tar: packing the root (${(rootBytes / 2 ** 20).toFixed(0)} MiB) as root.tar.gz`);
   await run(
     'tar',
-    ['--create', '--gzip', '--numeric-owner', '--one-file-system', '--file', join(o.out, 'root.tar.gz'), '--directory', o.root,
-      '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '--exclude=./run/*', '--exclude=./tmp/*',
-      '--exclude=./var/cache/apt/archives/*.deb', '--exclude=./var/lib/apt/lists/*', '.'],
+    [
+      '--create',
+      '--gzip',
+      '--numeric-owner',
+      '--one-file-system',
+      '--file',
+      join(o.out, 'root.tar.gz'),
+      '--directory',
+      o.root,
+      '--exclude=./proc/*',
+      '--exclude=./sys/*',
+      '--exclude=./dev/*',
+      '--exclude=./run/*',
+      '--exclude=./tmp/*',
+      '--exclude=./var/cache/apt/archives/*.deb',
+      '--exclude=./var/lib/apt/lists/*',
+      '.',
+    ],
     { progress: o.progress, label: 'tar', code: 'E_IMAGE_TAR', scrub, signal: o.signal },
   );
   await rm(o.root, { recursive: true, force: true });

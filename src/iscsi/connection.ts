@@ -12,7 +12,6 @@ import { FramingError, PduFramer } from './framer.js';
 import { LoginNegotiation, LoginStatus, Stage, type LoginHost, type LoginResult } from './login.js';
 import {
   BHS_LENGTH,
-  Op,
   RejectReason,
   decodePdu,
   encodeLoginResponse,
@@ -187,7 +186,9 @@ export class Connection {
       if (c && c.at === i + 1) {
         const fns: Array<() => void> = [];
         while (cbs[ci] && cbs[ci]!.at === i + 1) fns.push(cbs[ci++]!.cb);
-        this.socket.write(q[i]!, () => fns.forEach((f) => f()));
+        this.socket.write(q[i]!, () => {
+          for (const f of fns) f();
+        });
       } else {
         this.socket.write(q[i]!);
       }

@@ -37,10 +37,10 @@ export const SESSION_BYTE_BUDGET = 64 * 1024 * 1024;
 
 /** RFC 1982 serial arithmetic on 32-bit sequence numbers. */
 export function snLess(a: number, b: number): boolean {
-  return a !== b && ((b - a) >>> 0) < 0x80000000;
+  return a !== b && (b - a) >>> 0 < 0x80000000;
 }
 export function snInWindow(sn: number, lo: number, hi: number): boolean {
-  return ((sn - lo) >>> 0) <= ((hi - lo) >>> 0);
+  return (sn - lo) >>> 0 <= (hi - lo) >>> 0;
 }
 
 /** What a session needs from the portal: its target's LUs and a few counters. */
@@ -377,7 +377,7 @@ export class Session {
 
   dataOut(conn: Connection, pdu: DataOutPdu): void {
     const task = this.tasks.get(pdu.itt);
-    if (!task || task.state !== 'data') {
+    if (task?.state !== 'data') {
       if (this.abortedItts.has(pdu.itt)) return; // in flight when the task was aborted
       // Data without a command: protocol error; with ERL 0 the connection cannot recover.
       this.counters.malformedPdus++;
@@ -405,12 +405,7 @@ export class Session {
       return;
     }
     const r2t = task.r2ts.get(pdu.ttt);
-    if (
-      !r2t ||
-      pdu.dataSN !== r2t.dataSN ||
-      pdu.bufferOffset !== r2t.offset + r2t.received ||
-      r2t.received + len > r2t.length
-    ) {
+    if (!r2t || pdu.dataSN !== r2t.dataSN || pdu.bufferOffset !== r2t.offset + r2t.received || r2t.received + len > r2t.length) {
       return this.dataError(conn, task, pdu, Asc.DataPhaseError, 'solicited Data-Out out of sequence');
     }
     r2t.dataSN++;
@@ -456,9 +451,10 @@ export class Session {
         const write = plan.dataOutLength > 0;
         result = {
           status: Status.CheckCondition,
-          sense: err.code === 'ENOSPC'
-            ? { key: SenseKey.DataProtect, asc: 0x2707 } // SPACE ALLOCATION FAILED WRITE PROTECT
-            : { key: SenseKey.MediumError, asc: write ? Asc.WriteError : Asc.UnrecoveredReadError },
+          sense:
+            err.code === 'ENOSPC'
+              ? { key: SenseKey.DataProtect, asc: 0x2707 } // SPACE ALLOCATION FAILED WRITE PROTECT
+              : { key: SenseKey.MediumError, asc: write ? Asc.WriteError : Asc.UnrecoveredReadError },
         };
       }
       task.segments = [];
@@ -468,7 +464,7 @@ export class Session {
         result.release?.();
         return;
       }
-      this.finish(conn, task, result, task.edtl - (plan.dataOutLength > 0 ? plan.dataOutLength : result.data?.length ?? 0));
+      this.finish(conn, task, result, task.edtl - (plan.dataOutLength > 0 ? plan.dataOutLength : (result.data?.length ?? 0)));
     })();
   }
 
@@ -488,7 +484,12 @@ export class Session {
     const budgetRelease = task.budget > 0 ? () => this.releaseBudget(task) : undefined;
     const bufRelease = result.release;
     const release =
-      budgetRelease && bufRelease ? () => (budgetRelease(), bufRelease()) : (budgetRelease ?? bufRelease);
+      budgetRelease && bufRelease
+        ? () => {
+            budgetRelease();
+            bufRelease();
+          }
+        : (budgetRelease ?? bufRelease);
     if (data && data.length > 0 && task.edtl > 0) {
       const total = Math.min(data.length, task.edtl);
       this.counters.dataInBytes += total;

@@ -42,7 +42,7 @@ function standard(lu: LogicalUnit | undefined): Buffer {
   ascii(VENDOR, 8).copy(b, 8);
   ascii(PRODUCT, 16).copy(b, 16);
   ascii(REVISION, 4).copy(b, 32);
-  VERSION_DESCRIPTORS.forEach((v, i) => b.writeUInt16BE(v, 58 + i * 2));
+  for (const [i, v] of VERSION_DESCRIPTORS.entries()) b.writeUInt16BE(v, 58 + i * 2);
   return b;
 }
 

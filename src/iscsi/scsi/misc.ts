@@ -39,7 +39,7 @@ export function reportLuns(ctx: CommandContext): Plan {
   const list = select === 0x01 || select === 0x11 || select === 0x12 ? [] : [...luns].sort((a, b) => a - b);
   const out = Buffer.alloc(8 + 8 * list.length);
   out.writeUInt32BE(8 * list.length, 0);
-  list.forEach((n, i) => numberToLun(n).copy(out, 8 + i * 8));
+  for (const [i, n] of list.entries()) numberToLun(n).copy(out, 8 + i * 8);
   return data(out, alloc);
 }
 
