@@ -134,7 +134,13 @@ const registerS = (performance.now() - t0) / 1000;
 
 const planFile = join(work, 'storm-plan.json');
 const plan: StormPlan = {
-  iface: veth.clientIf, arch: 7, nodes, spreadMs: SPREAD_MS, nodeTimeoutMs: NODE_TIMEOUT_S * 1000, readBytes: READ_BYTES, verify: VERIFY,
+  iface: veth.clientIf,
+  arch: 7,
+  nodes,
+  spreadMs: SPREAD_MS,
+  nodeTimeoutMs: NODE_TIMEOUT_S * 1000,
+  readBytes: READ_BYTES,
+  verify: VERIFY,
   files: {
     [files.ipxe.path]: files.ipxe,
     [`/boot/files/${files.kernel.path}`]: files.kernel,
@@ -146,8 +152,12 @@ writeFileSync(planFile, JSON.stringify(plan));
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 const f1 = (x: number): string => x.toFixed(1);
 const f2 = (x: number): string => x.toFixed(2);
-console.log(`# bench:attack: ${NODES} virtual nodes (start spread ${SPREAD_MS} ms), ${RUNS} round(s), attacks: ${attacks.map((a) => a.name).join(', ') || 'none found in ' + ATTACK_DIR}`);
-console.log(`# boot files: ipxe.efi ${mib(files.ipxe.bytes)} MiB (${files.ipxe.origin}), kernel ${mib(files.kernel.bytes)} MiB (${files.kernel.origin}), initrd ${mib(files.initrd.bytes)} MiB (${files.initrd.origin}); per node also the iPXE script and 1 MiB over iSCSI`);
+console.log(
+  `# bench:attack: ${NODES} virtual nodes (start spread ${SPREAD_MS} ms), ${RUNS} round(s), attacks: ${attacks.map((a) => a.name).join(', ') || 'none found in ' + ATTACK_DIR}`,
+);
+console.log(
+  `# boot files: ipxe.efi ${mib(files.ipxe.bytes)} MiB (${files.ipxe.origin}), kernel ${mib(files.kernel.bytes)} MiB (${files.kernel.origin}), initrd ${mib(files.initrd.bytes)} MiB (${files.initrd.origin}); per node also the iPXE script and 1 MiB over iSCSI`,
+);
 console.log(`# ${NODES} hosts registered (insert-ethers engine: volume, target, CHAP each) in ${registerS.toFixed(1)} s`);
 
 let frontend: Child = await startFrontend(veth.serverNs, stateDir, configFile);
@@ -157,7 +167,10 @@ const workerTimeoutMs = NODE_TIMEOUT_S * 1000 + SPREAD_MS + 60_000;
 let worker!: Child;
 let workerLines!: ChildLines;
 async function startWorker(): Promise<void> {
-  worker = startIn(veth.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/storm-worker.ts', planFile], { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+  worker = startIn(veth.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/storm-worker.ts', planFile], {
+    cwd: process.cwd(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   workerLines = new ChildLines(worker);
   if (!(await workerLines.next(['storm ready'], 60_000))) throw new Error(`the storm worker did not start:\n${worker.output()}`);
 }
@@ -220,7 +233,9 @@ async function storm(): Promise<{ result: StormResult | null; problem: string | 
     lastStormServerCpu = NaN;
   }
   if (r && r[0] === 'result ') return { result: JSON.parse(r[1]) as StormResult, problem: null };
-  const problem = r ? `storm worker: ${JSON.parse(r[1]) as string}` : `storm worker gave no result in ${workerTimeoutMs / 1000} s:\n${worker.output().slice(-2000)}`;
+  const problem = r
+    ? `storm worker: ${JSON.parse(r[1]) as string}`
+    : `storm worker gave no result in ${workerTimeoutMs / 1000} s:\n${worker.output().slice(-2000)}`;
   await stop(worker);
   await startWorker();
   return { result: null, problem };
@@ -247,13 +262,23 @@ async function runCondition(name: string): Promise<RunRecord> {
   else {
     const def = attacks.find((a) => a.name === name)!;
     const target: AttackTarget = { host: NET.server, httpPort: HTTP_PORT, tftpPort: 69, iscsiPort: 3260, sourceAddresses: attackers };
-    runner = startIn(veth.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/attack-runner.ts', def.file, JSON.stringify(target), String(SCALE)], { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+    runner = startIn(veth.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/attack-runner.ts', def.file, JSON.stringify(target), String(SCALE)], {
+      cwd: process.cwd(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     lines = new ChildLines(runner);
     const ready = await lines.next(['ready ', 'error '], 90_000);
-    if (!ready || ready[0] !== 'ready ') {
+    if (ready?.[0] !== 'ready ') {
       const why = ready ? (JSON.parse(ready[1]) as string) : `no answer in 90 s:\n${runner.output().slice(-2000)}`;
       await stop(runner);
-      return { result: null, problem: `attack did not start: ${why.split('\n').slice(0, 3).join(' | ')}`, peakKiB: frontendAlive() ? statusField(pid, 'VmHWM') : NaN, serverCpuSeconds: NaN, attackCpuSeconds: NaN, attackStats: null };
+      return {
+        result: null,
+        problem: `attack did not start: ${why.split('\n').slice(0, 3).join(' | ')}`,
+        peakKiB: frontendAlive() ? statusField(pid, 'VmHWM') : NaN,
+        serverCpuSeconds: NaN,
+        attackCpuSeconds: NaN,
+        attackStats: null,
+      };
     }
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     out = await storm();
@@ -267,7 +292,11 @@ async function runCondition(name: string): Promise<RunRecord> {
     if (stopped && stopped[0] === 'stopped ') attackStats = JSON.parse(stopped[1]) as Record<string, number>;
     else {
       const gone = runner.proc.exitCode ?? runner.proc.signalCode;
-      const why = stopped ? (JSON.parse(stopped[1]) as string).split('\n')[0] : gone !== null ? `its process ended (${gone}) during the storm:\n${runner.output().slice(-1500)}` : 'no answer in 30 s';
+      const why = stopped
+        ? (JSON.parse(stopped[1]) as string).split('\n')[0]
+        : gone !== null
+          ? `its process ended (${gone}) during the storm:\n${runner.output().slice(-1500)}`
+          : 'no answer in 30 s';
       out.problem ??= `attack did not stop cleanly: ${why}`;
     }
     await waitFor(runner, 10_000);
@@ -306,12 +335,22 @@ for (let round = 0; round < RUNS; round++) {
     const r = rec.result;
     const peak = Number.isNaN(rec.peakKiB) ? '?' : f1(rec.peakKiB / 1024);
     if (r) {
-      const fails = Object.entries(r.failed).map(([p, n]) => `${p} ${n}`).join(', ');
-      console.log(`  ${c}: ${f1(r.seconds)} s, ${r.completed}/${r.nodes} nodes${fails ? ` (failed: ${fails})` : ''}, peak RSS ${peak} MiB, CPU s frontend ${f1(rec.serverCpuSeconds)} / storm client ${f1(r.clientCpuSeconds)}${Number.isNaN(rec.attackCpuSeconds) ? '' : ` / attack ${f1(rec.attackCpuSeconds)}`}${rec.attackStats ? `, attack ${JSON.stringify(rec.attackStats)}` : ''}`);
+      const fails = Object.entries(r.failed)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ');
+      console.log(
+        `  ${c}: ${f1(r.seconds)} s, ${r.completed}/${r.nodes} nodes${fails ? ` (failed: ${fails})` : ''}, peak RSS ${peak} MiB, CPU s frontend ${f1(rec.serverCpuSeconds)} / storm client ${f1(r.clientCpuSeconds)}${Number.isNaN(rec.attackCpuSeconds) ? '' : ` / attack ${f1(rec.attackCpuSeconds)}`}${rec.attackStats ? `, attack ${JSON.stringify(rec.attackStats)}` : ''}`,
+      );
       if (VERBOSE || r.completed < r.nodes) for (const e of r.errors) console.log(`    ${e.count}× ${e.message}`);
       if (VERBOSE) {
-        console.log(`    phases p50/p99 s: ${Object.entries(r.phaseSeconds).map(([p, q]) => `${p} ${f2(q.p50)}/${f2(q.p99)}`).join(', ')}`);
-        console.log(`    retransmits: dhcp ${r.retransmits.dhcp}, tftp ${r.retransmits.tftp}, http 503 ${r.retransmits.http503}; stray dhcp replies ${r.dhcpStray}`);
+        console.log(
+          `    phases p50/p99 s: ${Object.entries(r.phaseSeconds)
+            .map(([p, q]) => `${p} ${f2(q.p50)}/${f2(q.p99)}`)
+            .join(', ')}`,
+        );
+        console.log(
+          `    retransmits: dhcp ${r.retransmits.dhcp}, tftp ${r.retransmits.tftp}, http 503 ${r.retransmits.http503}; stray dhcp replies ${r.dhcpStray}`,
+        );
       }
     }
     if (rec.problem) console.log(`  ${c}: ${rec.problem.split('\n').join('\n    ')}`);
@@ -347,9 +386,12 @@ function summarize(name: string): Summary | null {
   if (ok.length === 0) return null;
   const xs = ok.map((r) => r.seconds);
   return {
-    median: median(xs), min: Math.min(...xs), max: Math.max(...xs),
+    median: median(xs),
+    min: Math.min(...xs),
+    max: Math.max(...xs),
     worstCompleted: Math.min(...ok.map((r) => r.completed)),
-    runs: ok.length, problems: recs.filter((r) => r.problem !== null).length,
+    runs: ok.length,
+    problems: recs.filter((r) => r.problem !== null).length,
     peakKiB: Math.max(...recs.map((r) => r.peakKiB).filter((x) => !Number.isNaN(x))),
     bootP50: median(ok.map((r) => r.phaseSeconds['boot']?.p50 ?? NaN)),
     bootP99: median(ok.map((r) => r.phaseSeconds['boot']?.p99 ?? NaN)),
@@ -358,7 +400,10 @@ function summarize(name: string): Summary | null {
 const spread = (s: Summary): string => `${f1(s.median)} s (${f1(s.min)}–${f1(s.max)})`;
 const quiet = summarize(QUIET);
 console.log('');
-if (quiet) console.log(`storm quiet: netroot ${spread(quiet)}, nodes completed ${quiet.worstCompleted}/${NODES}, node boot p50/p99 ${f2(quiet.bootP50)}/${f2(quiet.bootP99)} s${quiet.problems ? ` (${quiet.problems} run(s) with a problem, see above)` : ''}`);
+if (quiet)
+  console.log(
+    `storm quiet: netroot ${spread(quiet)}, nodes completed ${quiet.worstCompleted}/${NODES}, node boot p50/p99 ${f2(quiet.bootP50)}/${f2(quiet.bootP99)} s${quiet.problems ? ` (${quiet.problems} run(s) with a problem, see above)` : ''}`,
+  );
 else console.log('storm quiet: no result (see the runs above)');
 for (const a of attacks) {
   const s = summarize(a.name);
@@ -368,16 +413,37 @@ for (const a of attacks) {
     continue;
   }
   const ratio = quiet ? f2(s.median / quiet.median) : 'n/a';
-  console.log(`storm under ${a.name}: netroot ${spread(s)}, quiet ${quiet ? spread(quiet) : 'n/a'}, ratio ${ratio} (time, lower is better; target ≤ 1.5), nodes completed ${s.worstCompleted}/${NODES}${s.problems ? ` (${s.problems} of ${recs.length} runs with a problem: ${recs.find((r) => r.problem)!.problem!.split('\n')[0]})` : ''}`);
-  if (quiet) console.log(`node boot p50/p99 under ${a.name}: netroot ${f2(s.bootP50)}/${f2(s.bootP99)} s, quiet ${f2(quiet.bootP50)}/${f2(quiet.bootP99)} s, ratio ${f2(s.bootP50 / quiet.bootP50)}/${f2(s.bootP99 / quiet.bootP99)} (time, lower is better)`);
+  console.log(
+    `storm under ${a.name}: netroot ${spread(s)}, quiet ${quiet ? spread(quiet) : 'n/a'}, ratio ${ratio} (time, lower is better; target ≤ 1.5), nodes completed ${s.worstCompleted}/${NODES}${s.problems ? ` (${s.problems} of ${recs.length} runs with a problem: ${recs.find((r) => r.problem)!.problem!.split('\n')[0]})` : ''}`,
+  );
+  if (quiet)
+    console.log(
+      `node boot p50/p99 under ${a.name}: netroot ${f2(s.bootP50)}/${f2(s.bootP99)} s, quiet ${f2(quiet.bootP50)}/${f2(quiet.bootP99)} s, ratio ${f2(s.bootP50 / quiet.bootP50)}/${f2(s.bootP99 / quiet.bootP99)} (time, lower is better)`,
+    );
 }
-const peaks = conditions.map((c) => [c, records.get(c)!.map((r) => r.peakKiB).filter((x) => !Number.isNaN(x))] as const).filter(([, xs]) => xs.length > 0);
+const peaks = conditions
+  .map(
+    (c) =>
+      [
+        c,
+        records
+          .get(c)!
+          .map((r) => r.peakKiB)
+          .filter((x) => !Number.isNaN(x)),
+      ] as const,
+  )
+  .filter(([, xs]) => xs.length > 0);
 if (peaks.length) {
   const [worst, worstXs] = peaks.reduce((a, b) => (Math.max(...b[1]) > Math.max(...a[1]) ? b : a));
-  console.log(`peak RSS: ${f1(Math.max(...worstXs) / 1024)} MiB (target ≤ 512 MiB; the frontend's VmHWM, highest under ${worst}; by condition: ${peaks.map(([c, xs]) => `${c} ${f1(Math.max(...xs) / 1024)}`).join(', ')})`);
+  console.log(
+    `peak RSS: ${f1(Math.max(...worstXs) / 1024)} MiB (target ≤ 512 MiB; the frontend's VmHWM, highest under ${worst}; by condition: ${peaks.map(([c, xs]) => `${c} ${f1(Math.max(...xs) / 1024)}`).join(', ')})`,
+  );
 }
 for (const a of attacks) {
-  const stats = records.get(a.name)!.map((r) => r.attackStats).filter((x): x is Record<string, number> => x !== null);
+  const stats = records
+    .get(a.name)!
+    .map((r) => r.attackStats)
+    .filter((x): x is Record<string, number> => x !== null);
   console.log(`# ${a.name}: ${a.what}${stats.length ? `; stats of its last run: ${JSON.stringify(stats.at(-1))}` : ''}`);
 }
 

@@ -25,7 +25,8 @@ const parts = (process.env.BENCH_BOOT ?? 'busybox,os').split(',');
 let ok = false;
 try {
   if (parts.includes('busybox')) await busyboxBench();
-  if (parts.includes('os')) await realOsBench({ dir, runs: Number(process.env.BENCH_RUNS ?? 5), installRuns: Number(process.env.BENCH_INSTALL_RUNS ?? 5), say });
+  if (parts.includes('os'))
+    await realOsBench({ dir, runs: Number(process.env.BENCH_RUNS ?? 5), installRuns: Number(process.env.BENCH_INSTALL_RUNS ?? 5), say });
   ok = true;
 } finally {
   if (ok) rmSync(dir, { recursive: true, force: true });
@@ -67,7 +68,9 @@ async function busyboxBench(): Promise<void> {
   const theirs = mean(peer.map((p) => p.seconds));
   const fmt = (x: number) => x.toFixed(1);
   for (const l of lives)
-    say(`# ${l.host}: full life ${fmt(l.lifeSeconds)} s = install ${fmt(l.installSeconds)} s (power-on → installer reboot) + diskless ${fmt(l.disklessSeconds)} s + reboot ${fmt(l.rebootSeconds)} s (power-on → root), root kept boot ${l.persistedBoot}`);
+    say(
+      `# ${l.host}: full life ${fmt(l.lifeSeconds)} s = install ${fmt(l.installSeconds)} s (power-on → installer reboot) + diskless ${fmt(l.disklessSeconds)} s + reboot ${fmt(l.rebootSeconds)} s (power-on → root), root kept boot ${l.persistedBoot}`,
+    );
   say(`# peer boots: ${peer.map((p) => fmt(p.seconds)).join(' s, ')} s`);
   say(`diskless boot (power-on → root): netroot ${fmt(ours)} s, dnsmasq+tgt ${fmt(theirs)} s, ratio ${(ours / theirs).toFixed(2)} (lower is better)`);
 }

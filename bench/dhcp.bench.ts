@@ -29,7 +29,15 @@ const MAX_TRIALS = 14; // per server: bounds the search
 const READY_MS = 20_000;
 
 // One /13 shared by relay and server: 524,288 addresses, the pool holds 524,269 of them.
-const NET = { clientAddr: '10.32.0.2', serverAddr: '10.32.0.1', prefixLen: 13, mask: '255.248.0.0', poolStart: '10.32.0.10', poolEnd: '10.39.255.250', subnet: '10.32.0.0/13' };
+const NET = {
+  clientAddr: '10.32.0.2',
+  serverAddr: '10.32.0.1',
+  prefixLen: 13,
+  mask: '255.248.0.0',
+  poolStart: '10.32.0.10',
+  poolEnd: '10.39.255.250',
+  subnet: '10.32.0.0/13',
+};
 
 if (process.getuid?.() !== 0) {
   console.error('bench:dhcp needs root (network namespaces, port 67)');
@@ -61,34 +69,58 @@ const servers: ServerDef[] = [
   {
     name: 'netroot',
     start: (dir) =>
-      startIn(veth.serverNs, process.execPath, [
-        ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []),
-        '--import', 'tsx', 'bench/lib/netroot-dhcp-server.ts',
-        veth.serverIf, NET.serverAddr, NET.poolStart, NET.poolEnd, NET.mask, join(dir, 'leases'),
-      ], { cwd: process.cwd() }),
+      startIn(
+        veth.serverNs,
+        process.execPath,
+        [
+          ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []),
+          '--import',
+          'tsx',
+          'bench/lib/netroot-dhcp-server.ts',
+          veth.serverIf,
+          NET.serverAddr,
+          NET.poolStart,
+          NET.poolEnd,
+          NET.mask,
+          join(dir, 'leases'),
+        ],
+        { cwd: process.cwd() },
+      ),
   },
   {
     name: 'dnsmasq',
     start: (dir) =>
       startIn(veth.serverNs, 'dnsmasq', [
-        '--keep-in-foreground', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--no-ping', '--quiet-dhcp',
-        `--dhcp-range=${NET.poolStart},${NET.poolEnd},${NET.mask},1h`, `--dhcp-leasefile=${join(dir, 'leases')}`,
-        `--dhcp-lease-max=${CLIENTS + 100_000}`, `--interface=${veth.serverIf}`, '--bind-interfaces', `--pid-file=${join(dir, 'pid')}`,
+        '--keep-in-foreground',
+        '--no-daemon',
+        '--conf-file=/dev/null',
+        '--port=0',
+        '--no-ping',
+        '--quiet-dhcp',
+        `--dhcp-range=${NET.poolStart},${NET.poolEnd},${NET.mask},1h`,
+        `--dhcp-leasefile=${join(dir, 'leases')}`,
+        `--dhcp-lease-max=${CLIENTS + 100_000}`,
+        `--interface=${veth.serverIf}`,
+        '--bind-interfaces',
+        `--pid-file=${join(dir, 'pid')}`,
       ]),
   },
   {
     name: 'kea',
     start: (dir) => {
       const conf = join(dir, 'kea.json');
-      writeFileSync(conf, JSON.stringify({
-        Dhcp4: {
-          'interfaces-config': { interfaces: [`${veth.serverIf}/${NET.serverAddr}`], 'dhcp-socket-type': 'udp' },
-          'lease-database': { type: 'memfile', persist: false },
-          'valid-lifetime': 3600,
-          subnet4: [{ subnet: NET.subnet, pools: [{ pool: `${NET.poolStart} - ${NET.poolEnd}` }] }],
-          loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
-        },
-      }));
+      writeFileSync(
+        conf,
+        JSON.stringify({
+          Dhcp4: {
+            'interfaces-config': { interfaces: [`${veth.serverIf}/${NET.serverAddr}`], 'dhcp-socket-type': 'udp' },
+            'lease-database': { type: 'memfile', persist: false },
+            'valid-lifetime': 3600,
+            subnet4: [{ subnet: NET.subnet, pools: [{ pool: `${NET.poolStart} - ${NET.poolEnd}` }] }],
+            loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'WARN' }],
+          },
+        }),
+      );
       mkdirSync('/run/kea', { recursive: true }); // Kea 2.2 insists on it existing
       return startIn(veth.serverNs, 'kea-dhcp4', ['-c', conf], { env: { ...process.env, KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir } });
     },
@@ -106,9 +138,26 @@ async function trial(def: ServerDef, rate: number, n: number): Promise<PerfdhcpR
   const child = def.start(dir);
   try {
     await waitUntil(child, def.name, listening67, READY_MS);
-    const r = await runPerfdhcp({ ns: veth.clientNs, relayAddr: NET.clientAddr, serverAddr: NET.serverAddr, rate, clients: CLIENTS, seconds: SECONDS, seed: n + 1 });
-    console.log(`  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived}, ack delay ${r.ackDelayMs.toFixed(1)} ms)`);
-    if (process.env.BENCH_DHCP_UDPSTATS) for (const ns of [veth.serverNs, veth.clientNs]) console.log(ns, spawnSync('ip', ['netns', 'exec', ns, 'nstat', '-az', 'UdpInErrors', 'UdpRcvbufErrors', 'UdpInDatagrams', 'UdpOutDatagrams', 'UdpSndbufErrors'], { encoding: 'utf8' }).stdout);
+    const r = await runPerfdhcp({
+      ns: veth.clientNs,
+      relayAddr: NET.clientAddr,
+      serverAddr: NET.serverAddr,
+      rate,
+      clients: CLIENTS,
+      seconds: SECONDS,
+      seed: n + 1,
+    });
+    console.log(
+      `  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived}, ack delay ${r.ackDelayMs.toFixed(1)} ms)`,
+    );
+    if (process.env.BENCH_DHCP_UDPSTATS)
+      for (const ns of [veth.serverNs, veth.clientNs])
+        console.log(
+          ns,
+          spawnSync('ip', ['netns', 'exec', ns, 'nstat', '-az', 'UdpInErrors', 'UdpRcvbufErrors', 'UdpInDatagrams', 'UdpOutDatagrams', 'UdpSndbufErrors'], {
+            encoding: 'utf8',
+          }).stdout,
+        );
     return r;
   } finally {
     await stop(child);

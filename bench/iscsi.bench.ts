@@ -125,7 +125,24 @@ interface Target {
  */
 function compileChild(outDir: string): string {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const args = [tsc, '--outDir', outDir, '--rootDir', ROOT, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', join(ROOT, 'bench/lib/iscsi-target-child.ts')];
+  const args = [
+    tsc,
+    '--outDir',
+    outDir,
+    '--rootDir',
+    ROOT,
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+    '--strict',
+    '--skipLibCheck',
+    '--types',
+    'node',
+    join(ROOT, 'bench/lib/iscsi-target-child.ts'),
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
@@ -139,7 +156,13 @@ async function startNetroot(net: VethPair, lun: string, child: string): Promise<
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  await waitFor('netroot target', 20_000, () => /^ready \d+$/m.test(out), () => proc.exitCode === null && proc.signalCode === null, () => out);
+  await waitFor(
+    'netroot target',
+    20_000,
+    () => /^ready \d+$/m.test(out),
+    () => proc.exitCode === null && proc.signalCode === null,
+    () => out,
+  );
   return { name: 'netroot', addr: net.serverAddr, iqn: IQN_NETROOT, proc, log: () => out };
 }
 
@@ -160,7 +183,13 @@ async function startTgt(net: VethPair, lun: string, ctl: number): Promise<Target
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const up = (): boolean => spawnSync('tgtadm', ['-C', String(ctl), '--op', 'show', '--mode', 'sys'], { timeout: 5000 }).status === 0;
-  await waitFor('tgtd', 10_000, up, () => proc.exitCode === null && proc.signalCode === null, () => out);
+  await waitFor(
+    'tgtd',
+    10_000,
+    up,
+    () => proc.exitCode === null && proc.signalCode === null,
+    () => out,
+  );
   tgtadm(ctl, '--op', 'new', '--mode', 'target', '--tid', '1', '-T', IQN_TGT);
   tgtadm(ctl, '--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', lun);
   // Same admission rule as the embedded target: only this initiator name (-Q), from the client.
@@ -203,11 +232,23 @@ const K = 1024;
 const MEASURES: Measure[] = [
   { label: 'seq-read 128KiB (iscsi-perf)', unit: 'GB/s', run: async (n, t) => ((await iscsiPerf(n, t, 256, false)) * 128 * K) / 1e9 },
   { label: 'rand-read 4KiB (iscsi-perf)', unit: 'kIOPS', run: async (n, t) => (await iscsiPerf(n, t, 8, true)) / 1e3 },
-  { label: 'seq-read 128KiB (qemu-img)', unit: 'GB/s', run: async (n, t) => ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9 },
-  { label: 'seq-write 128KiB (qemu-img)', unit: 'MB/s', run: async (n, t) => ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6 },
+  {
+    label: 'seq-read 128KiB (qemu-img)',
+    unit: 'GB/s',
+    run: async (n, t) => ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9,
+  },
+  {
+    label: 'seq-write 128KiB (qemu-img)',
+    unit: 'MB/s',
+    run: async (n, t) => ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6,
+  },
   { label: 'seq-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3 },
   // A stride of 1 MiB + 4 KiB wraps around the 1 GiB LUN: scattered 4 KiB writes, no two adjacent.
-  { label: 'scattered-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3 },
+  {
+    label: 'scattered-write 4KiB (qemu-img)',
+    unit: 'kIOPS',
+    run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3,
+  },
 ];
 
 function fmt(v: number): string {

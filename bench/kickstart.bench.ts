@@ -25,7 +25,8 @@ function stats(ms: number[]): { median: number; p99: number } {
   return { median: s[Math.floor(s.length / 2)]!, p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]! };
 }
 const f = (x: number) => x.toFixed(3);
-const line = (measure: string, a: number, b: number, note = '') => console.log(`${measure}: netroot ${f(a)} ms, reparse-per-request ${f(b)} ms, ratio ${(a / b).toFixed(3)} (time; lower is better${note})`);
+const line = (measure: string, a: number, b: number, note = '') =>
+  console.log(`${measure}: netroot ${f(a)} ms, reparse-per-request ${f(b)} ms, ratio ${(a / b).toFixed(3)} (time; lower is better${note})`);
 
 async function shipped(): Promise<void> {
   const dir = tempStateDir('nrt-bench-ks-');
@@ -36,9 +37,30 @@ async function shipped(): Promise<void> {
   for (let i = 0; i < HOSTS; i++) {
     const appliance = appliances[i % 3]!;
     const name = `${appliance === 'gpu' ? 'gpu' : 'compute'}-${Math.floor(i / 100)}-${i % 100}`;
-    await store.hosts.add({ name, appliance, rack: Math.floor(i / 100), rank: i % 100 + (appliance === 'compute-diskless' ? 1000 : 0), interfaces: [{ mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ip: `10.1.${i >> 8}.${(i & 255) + 1}`, subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await store.hosts.add({
+      name,
+      appliance,
+      rack: Math.floor(i / 100),
+      rank: (i % 100) + (appliance === 'compute-diskless' ? 1000 : 0),
+      interfaces: [
+        {
+          mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+          ip: `10.1.${i >> 8}.${(i & 255) + 1}`,
+          subnet: '10.1.0.0/16',
+          device: 'eth0',
+        },
+      ],
+    });
     if (appliance === 'compute-diskless') {
-      for (const [k, v] of Object.entries({ iscsi_initiator: `iqn.2026-11.local.netroot:init:${name}`, iscsi_target: `iqn.2026-11.local.netroot:${name}`, iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: name, iscsi_secret: 'BenchSecret1234' })) {
+      for (const [k, v] of Object.entries({
+        iscsi_initiator: `iqn.2026-11.local.netroot:init:${name}`,
+        iscsi_target: `iqn.2026-11.local.netroot:${name}`,
+        iscsi_portal: '10.1.1.1',
+        iscsi_port: '3260',
+        iscsi_lun: '0',
+        iscsi_user: name,
+        iscsi_secret: 'BenchSecret1234',
+      })) {
         await store.attributes.set({ scope: 'host', target: name, name: k, value: v });
       }
     }
@@ -85,8 +107,12 @@ async function shipped(): Promise<void> {
   rmSync(dir, { recursive: true });
 
   const all = (m: Map<string, number[]>) => [...m.values()].flat();
-  console.log(`kickstart: ${HOSTS} hosts over ${appliances.length} appliances (${appliances.join(', ')}); netroot renders all ${HOSTS}, the peer ${REPARSE_SAMPLE} per appliance`);
-  for (const [name, samples] of [...appliances.map((a) => [a, netroot.get(a)!, reparse.get(a)!] as const), ['all', all(netroot), all(reparse)] as const].map(([a, n, r]) => [a, [stats(n), stats(r)]] as const)) {
+  console.log(
+    `kickstart: ${HOSTS} hosts over ${appliances.length} appliances (${appliances.join(', ')}); netroot renders all ${HOSTS}, the peer ${REPARSE_SAMPLE} per appliance`,
+  );
+  for (const [name, samples] of [...appliances.map((a) => [a, netroot.get(a)!, reparse.get(a)!] as const), ['all', all(netroot), all(reparse)] as const].map(
+    ([a, n, r]) => [a, [stats(n), stats(r)]] as const,
+  )) {
     line(`kickstart ${name} median per profile`, samples[0].median, samples[1].median);
     line(`kickstart ${name} p99 per profile`, samples[0].p99, samples[1].p99);
   }
@@ -107,14 +133,21 @@ async function large(): Promise<void> {
   const files = rocksRoll(LARGE_ROLL);
   writeRoll(dir, files);
   const graph = LARGE_ROLL.graph!;
-  const config = loadConfig({ env: {}, overrides: { stateDir: join(dir, 'state'), 'profile.rolesDir': join(dir, 'roles'), 'profile.graphsDir': join(dir, 'graphs') } });
+  const config = loadConfig({
+    env: {},
+    overrides: { stateDir: join(dir, 'state'), 'profile.rolesDir': join(dir, 'roles'), 'profile.graphsDir': join(dir, 'graphs') },
+  });
   const source = () => new ProfileCompiler({ rolesDir: config.profile.rolesDir, graphsDir: config.profile.graphsDir, graph });
   // What the parser sees, not what the generator meant to write.
   const parsed = source();
   const nodeFiles = parsed.nodeNames().length;
-  const edges = parsed.dot().split('\n').filter((l) => l.includes(' -> ') && !l.includes('label="order"')).length;
+  const edges = parsed
+    .dot()
+    .split('\n')
+    .filter((l) => l.includes(' -> ') && !l.includes('label="order"')).length;
   const size = rollSize(LARGE_ROLL);
-  if (nodeFiles !== size.nodeFiles || edges !== size.edges) throw new Error(`large roll: parsed ${nodeFiles} node files and ${edges} edges, expected ${size.nodeFiles} and ${size.edges}`);
+  if (nodeFiles !== size.nodeFiles || edges !== size.edges)
+    throw new Error(`large roll: parsed ${nodeFiles} node files and ${edges} edges, expected ${size.nodeFiles} and ${size.edges}`);
 
   const store = openStore(config.stateDir);
   const roots = LARGE_ROLL.appliances!;
@@ -127,7 +160,20 @@ async function large(): Promise<void> {
   for (let i = 0; i < HOSTS; i++) {
     const k = i % roots.length;
     const name = `${roots[k]}-${Math.floor(i / 100)}-${i % 100}`;
-    await store.hosts.add({ name, appliance: appliances[k]!, rack: Math.floor(i / 100), rank: i % 100, interfaces: [{ mac: `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ip: `10.2.${i >> 8}.${(i & 255) + 1}`, subnet: '10.2.0.0/16', device: 'eth0' }] });
+    await store.hosts.add({
+      name,
+      appliance: appliances[k]!,
+      rack: Math.floor(i / 100),
+      rank: i % 100,
+      interfaces: [
+        {
+          mac: `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+          ip: `10.2.${i >> 8}.${(i & 255) + 1}`,
+          subnet: '10.2.0.0/16',
+          device: 'eth0',
+        },
+      ],
+    });
     if (roots[k] === 'compute' && i % 2 === 0) await store.attributes.set({ scope: 'host', target: name, name: 'gpu', value: 'yes' });
   }
   const hosts = await store.hosts.list();
@@ -169,11 +215,15 @@ async function large(): Promise<void> {
   const n = stats(netroot);
   const r = stats(reparse);
   const sample = `; peer sampled: ${reparse.length} of ${HOSTS} hosts, ${REPARSE_SAMPLE} per appliance, every ${every}th`;
-  console.log(`kickstart large graph: ${nodeFiles} node files, ${edges} edges (generated Rocks-style roll, test/helpers/rocks-roll.ts LARGE_ROLL), ${HOSTS} hosts over ${appliances.length} appliances (${appliances.join(', ')}); netroot renders all ${HOSTS}, the peer ${reparse.length}`);
+  console.log(
+    `kickstart large graph: ${nodeFiles} node files, ${edges} edges (generated Rocks-style roll, test/helpers/rocks-roll.ts LARGE_ROLL), ${HOSTS} hosts over ${appliances.length} appliances (${appliances.join(', ')}); netroot renders all ${HOSTS}, the peer ${reparse.length}`,
+  );
   line('kickstart large graph median per profile', n.median, r.median, `; target median <= 2 ms, ratio <= 0.5${sample}`);
   line('kickstart large graph p99 per profile', n.p99, r.p99, sample);
   const ratio = n.median / r.median;
-  console.log(`target large graph: median <= 2 ms per profile ${n.median <= 2 ? 'met' : 'NOT met'} (${f(n.median)} ms); ratio <= 0.5 ${ratio <= 0.5 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`);
+  console.log(
+    `target large graph: median <= 2 ms per profile ${n.median <= 2 ? 'met' : 'NOT met'} (${f(n.median)} ms); ratio <= 0.5 ${ratio <= 0.5 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`,
+  );
 }
 
 if (ONLY === undefined || ONLY === 'shipped') await shipped();

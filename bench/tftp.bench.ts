@@ -119,7 +119,19 @@ async function main(): Promise<void> {
   try {
     const netroot = ns.spawnIn(ns.serverNs, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp]);
     await waitForOutput(netroot, 'tftp ready');
-    const dnsmasq = ns.spawnIn(ns.serverNs, 'dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${dnsmasqIp}`, '--bind-interfaces', '--tftp-max=1000', '--pid-file=', '--user=root', `--log-facility=${process.env.TFTP_BENCH_DNSMASQ_LOG ?? '/dev/null'}`]);
+    const dnsmasq = ns.spawnIn(ns.serverNs, 'dnsmasq', [
+      '--no-daemon',
+      '--conf-file=/dev/null',
+      '--port=0',
+      '--enable-tftp',
+      `--tftp-root=${root}`,
+      `--listen-address=${dnsmasqIp}`,
+      '--bind-interfaces',
+      '--tftp-max=1000',
+      '--pid-file=',
+      '--user=root',
+      `--log-facility=${process.env.TFTP_BENCH_DNSMASQ_LOG ?? '/dev/null'}`,
+    ]);
     // dnsmasq --no-daemon also logs every transfer to stderr: read it, or once the pipe is full
     // (about 300 transfers) dnsmasq blocks in write(2) and stops serving.
     let dnsmasqErr = '';
@@ -127,23 +139,28 @@ async function main(): Promise<void> {
     dnsmasq.stderr!.on('data', (d: Buffer) => (dnsmasqErr = (dnsmasqErr + d.toString()).slice(-2000)));
     await new Promise((r) => setTimeout(r, 1000));
     if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq did not start: ${dnsmasqErr}`);
-    const servers = [['netroot', netrootIp], ['dnsmasq', dnsmasqIp]] as const;
+    const servers = [
+      ['netroot', netrootIp],
+      ['dnsmasq', dnsmasqIp],
+    ] as const;
 
     // (a) one client, lockstep. A lockstep transfer on this VM is bound by cross-CPU wake-ups
     // (each block waits for two), and where the scheduler puts client and server moves one run by
     // ±10%; so the servers take turns, ROUNDS times, the order swapped every round, and the
     // median of each is compared.
     if (ONLY.includes('a')) {
-    const times: Record<string, number[]> = { netroot: [], dnsmasq: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
-        const r = await curlGet(ns, addr);
-        if (!verify(r, addr)) throw new Error(`${name}: single transfer failed or checksum wrong`);
-        times[name]!.push(r.ms);
+      const times: Record<string, number[]> = { netroot: [], dnsmasq: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, addr] of round % 2 === 0 ? servers : [...servers].reverse()) {
+          const r = await curlGet(ns, addr);
+          if (!verify(r, addr)) throw new Error(`${name}: single transfer failed or checksum wrong`);
+          times[name]!.push(r.ms);
+        }
       }
-    }
-    const single = { netroot: mbps(SIZE, median(times.netroot!)), dnsmasq: mbps(SIZE, median(times.dnsmasq!)) };
-    console.log(`single client 32 MiB blksize 1432 lockstep (curl, median of ${ROUNDS}): netroot ${f1(single.netroot)} MB/s, dnsmasq ${f1(single.dnsmasq)} MB/s, ratio ${ratio(single.netroot, single.dnsmasq)} (higher is better)`);
+      const single = { netroot: mbps(SIZE, median(times.netroot!)), dnsmasq: mbps(SIZE, median(times.dnsmasq!)) };
+      console.log(
+        `single client 32 MiB blksize 1432 lockstep (curl, median of ${ROUNDS}): netroot ${f1(single.netroot)} MB/s, dnsmasq ${f1(single.dnsmasq)} MB/s, ratio ${ratio(single.netroot, single.dnsmasq)} (higher is better)`,
+      );
     }
 
     // (b) and (p): many clients at once, ROUNDS_B turns each, the order swapped every round,
@@ -168,12 +185,16 @@ async function main(): Promise<void> {
       }
       const m = { netroot: median(rates.netroot!), dnsmasq: median(rates.dnsmasq!) };
       const all = CLIENTS * ROUNDS_B;
-      console.log(`${CLIENTS} ${label} at once, 32 MiB each, aggregate (median of ${ROUNDS_B}): netroot ${f1(m.netroot)} MB/s, dnsmasq ${f1(m.dnsmasq)} MB/s, ratio ${ratio(m.netroot, m.dnsmasq)} (higher is better); bodies correct: netroot ${use.netroot.ok}/${all}, dnsmasq ${use.dnsmasq.ok}/${all}`);
+      console.log(
+        `${CLIENTS} ${label} at once, 32 MiB each, aggregate (median of ${ROUNDS_B}): netroot ${f1(m.netroot)} MB/s, dnsmasq ${f1(m.dnsmasq)} MB/s, ratio ${ratio(m.netroot, m.dnsmasq)} (higher is better); bodies correct: netroot ${use.netroot.ok}/${all}, dnsmasq ${use.dnsmasq.ok}/${all}`,
+      );
       const gb = (SIZE * CLIENTS * ROUNDS_B) / 1e9;
       const blocks = Math.ceil(SIZE / 1432) * CLIENTS * ROUNDS_B;
       const per = (n: 'netroot' | 'dnsmasq', k: 'server' | 'clients') => use[n][k] / gb;
       const sleepsPer1000 = (n: 'netroot' | 'dnsmasq') => ((use[n].sleeps / blocks) * 1000).toFixed(1);
-      console.log(`${CLIENTS} ${label} at once, server CPU seconds per GB served: netroot ${f2(per('netroot', 'server'))} s, dnsmasq ${f2(per('dnsmasq', 'server'))} s, ratio ${ratio(per('netroot', 'server'), per('dnsmasq', 'server'))} (lower is better); clients' CPU seconds per GB: netroot ${f2(per('netroot', 'clients'))}, dnsmasq ${f2(per('dnsmasq', 'clients'))}; server sleeps per 1000 blocks: netroot ${sleepsPer1000('netroot')}, dnsmasq ${sleepsPer1000('dnsmasq')}`);
+      console.log(
+        `${CLIENTS} ${label} at once, server CPU seconds per GB served: netroot ${f2(per('netroot', 'server'))} s, dnsmasq ${f2(per('dnsmasq', 'server'))} s, ratio ${ratio(per('netroot', 'server'), per('dnsmasq', 'server'))} (lower is better); clients' CPU seconds per GB: netroot ${f2(per('netroot', 'clients'))}, dnsmasq ${f2(per('dnsmasq', 'clients'))}; server sleeps per 1000 blocks: netroot ${sleepsPer1000('netroot')}, dnsmasq ${sleepsPer1000('dnsmasq')}`,
+      );
     };
 
     // (b) one client process holding CLIENTS transfers (bench/lib/tftp-load-client.c), which
@@ -210,23 +231,34 @@ async function main(): Promise<void> {
 
     // (c) windowsize 1 vs 16 with 250 µs each way, through relays in the client namespace
     if (ONLY.includes('c')) {
-    const ws: Record<string, Record<number, number>> = { netroot: {}, dnsmasq: {} };
-    let port = 7001;
-    for (const [name, addr] of servers) {
-      const relayPort = port++;
-      const relay = ns.spawnIn(ns.clientNs, process.execPath, ['--import', 'tsx', 'bench/lib/udp-delay-relay.ts', `127.0.0.1:${relayPort}`, `${addr}:69`, String(DELAY_US)]);
-      await waitForOutput(relay, 'relay ready');
-      for (const w of [1, 16]) {
-        const r = await atftpGet(ns, '127.0.0.1', relayPort, w);
-        if (!r.ok) console.error(`${name} windowsize ${w}: transfer failed or checksum wrong`);
-        ws[name]![w] = r.ok ? mbps(SIZE, r.ms) : NaN;
+      const ws: Record<string, Record<number, number>> = { netroot: {}, dnsmasq: {} };
+      let port = 7001;
+      for (const [name, addr] of servers) {
+        const relayPort = port++;
+        const relay = ns.spawnIn(ns.clientNs, process.execPath, [
+          '--import',
+          'tsx',
+          'bench/lib/udp-delay-relay.ts',
+          `127.0.0.1:${relayPort}`,
+          `${addr}:69`,
+          String(DELAY_US),
+        ]);
+        await waitForOutput(relay, 'relay ready');
+        for (const w of [1, 16]) {
+          const r = await atftpGet(ns, '127.0.0.1', relayPort, w);
+          if (!r.ok) console.error(`${name} windowsize ${w}: transfer failed or checksum wrong`);
+          ws[name]![w] = r.ok ? mbps(SIZE, r.ms) : NaN;
+        }
+        relay.kill('SIGTERM');
       }
-      relay.kill('SIGTERM');
-    }
-    for (const w of [1, 16]) {
-      console.log(`atftp windowsize ${w}, ${DELAY_US} µs each way: netroot ${f1(ws.netroot![w]!)} MB/s, dnsmasq ${f1(ws.dnsmasq![w]!)} MB/s, ratio ${ratio(ws.netroot![w]!, ws.dnsmasq![w]!)} (higher is better)`);
-    }
-    console.log(`windowsize 16 / windowsize 1 speed-up, ${DELAY_US} µs each way: netroot ${ratio(ws.netroot![16]!, ws.netroot![1]!)}x, dnsmasq ${ratio(ws.dnsmasq![16]!, ws.dnsmasq![1]!)}x, ratio ${ratio(ws.netroot![16]! / ws.netroot![1]!, ws.dnsmasq![16]! / ws.dnsmasq![1]!)} (higher is better; target netroot >= 5x)`);
+      for (const w of [1, 16]) {
+        console.log(
+          `atftp windowsize ${w}, ${DELAY_US} µs each way: netroot ${f1(ws.netroot![w]!)} MB/s, dnsmasq ${f1(ws.dnsmasq![w]!)} MB/s, ratio ${ratio(ws.netroot![w]!, ws.dnsmasq![w]!)} (higher is better)`,
+        );
+      }
+      console.log(
+        `windowsize 16 / windowsize 1 speed-up, ${DELAY_US} µs each way: netroot ${ratio(ws.netroot![16]!, ws.netroot![1]!)}x, dnsmasq ${ratio(ws.dnsmasq![16]!, ws.dnsmasq![1]!)}x, ratio ${ratio(ws.netroot![16]! / ws.netroot![1]!, ws.dnsmasq![16]! / ws.dnsmasq![1]!)} (higher is better; target netroot >= 5x)`,
+      );
     }
     netroot.kill('SIGTERM');
     dnsmasq.kill('SIGTERM');

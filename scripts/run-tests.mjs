@@ -54,11 +54,21 @@ const leftOut = { skipped: [], todo: [] };
 let status = 0;
 for (const [i, phase] of phases.entries()) {
   const tap = join(tmp, `phase-${i}.tap`);
-  const r = spawnSync(process.execPath, [
-    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-    '--test-reporter=tap', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...phase,
-  ], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=tap',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...phase,
+    ],
+    { stdio: 'inherit' },
+  );
   if ((r.status ?? 1) !== 0) status = r.status ?? 1;
   let text = '';
   try {

@@ -8,7 +8,10 @@ export const REGENERATE = 'node --import tsx scripts/gen-errors-doc.mjs';
 /** Where a command ends with a non-zero status without an error (it printed its own report). */
 const REPORTS: ReadonlyArray<[number, string]> = [
   [EXIT.operator, '`netroot` with no command (usage is printed); `graph check` that finds errors in the node/graph XML'],
-  [EXIT.failure, '`insert-ethers` when a machine could not be added; `storage nodes` when a node is down; `storage volumes` and `storage reconcile` when a node or a volume reported an error'],
+  [
+    EXIT.failure,
+    '`insert-ethers` when a machine could not be added; `storage nodes` when a node is down; `storage volumes` and `storage reconcile` when a node or a volume reported an error',
+  ],
 ];
 
 // Markdown table cells: a `|` would end the cell.

@@ -14,7 +14,7 @@ test('parallel writers of one path all succeed and leave exactly the final file'
     const contents = Array.from({ length: 32 }, (_, i) => `content ${i}\n`.repeat(1000));
     await Promise.all(contents.map((c) => writeFileAtomic(path, c, { durable: true })));
     assert.deepEqual(readdirSync(dir), ['overlay-0123456789abcdef.img']);
-    assert.ok(contents.includes(readFileSync(path, 'utf8')), 'one writer\'s whole content, never a mix');
+    assert.ok(contents.includes(readFileSync(path, 'utf8')), "one writer's whole content, never a mix");
   } finally {
     rmSync(dir, { recursive: true });
   }

@@ -54,9 +54,20 @@ test('each entry has an area, a one-line meaning, an HTTP error status and exit 
 
 test('statuses and exit codes that were in the two old maps are kept', () => {
   const want: Partial<Record<ErrorCode, number>> = {
-    E_HOST_NOT_FOUND: 404, E_FORBIDDEN: 403, E_UNAUTHORIZED: 401, E_MAC_KNOWN: 409, E_PLUGIN_FAILED: 422,
-    E_BODY_TOO_LARGE: 413, E_UNSUPPORTED_ENCODING: 415, E_RANGE_NOT_SATISFIABLE: 416, E_MISDIRECTED: 421,
-    E_IMAGE_NOT_FOUND: 409, E_STORAGE_AUTH: 401, E_STORAGE_METHOD: 405, E_STORAGE_FULL: 507, E_STORAGE_DOWN: 503,
+    E_HOST_NOT_FOUND: 404,
+    E_FORBIDDEN: 403,
+    E_UNAUTHORIZED: 401,
+    E_MAC_KNOWN: 409,
+    E_PLUGIN_FAILED: 422,
+    E_BODY_TOO_LARGE: 413,
+    E_UNSUPPORTED_ENCODING: 415,
+    E_RANGE_NOT_SATISFIABLE: 416,
+    E_MISDIRECTED: 421,
+    E_IMAGE_NOT_FOUND: 409,
+    E_STORAGE_AUTH: 401,
+    E_STORAGE_METHOD: 405,
+    E_STORAGE_FULL: 507,
+    E_STORAGE_DOWN: 503,
   };
   for (const [code, status] of Object.entries(want)) assert.equal(ERROR_CODES[code as ErrorCode].status, status, code);
 });
@@ -82,7 +93,7 @@ test('an error takes its kind from the table unless its site says otherwise', ()
   assert.equal(exitCodeOf(new Error('crash')), 1);
 });
 
-test('the HTTP error handler answers with the table\'s status, and 500 without detail for failures', async () => {
+test("the HTTP error handler answers with the table's status, and 500 without detail for failures", async () => {
   const app = express();
   app.get('/user/:code', (req) => {
     throw new UserError(req.params['code'] as ErrorCode, 'refused here');
@@ -95,7 +106,13 @@ test('the HTTP error handler answers with the table\'s status, and 500 without d
   await new Promise((r) => server.once('listening', r));
   try {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (const [code, status] of [['E_HOST_NOT_FOUND', 404], ['E_MISDIRECTED', 421], ['E_STORAGE_FULL', 507], ['E_BAD_MAC', 400], ['E_STORAGE_SHRINK', 409]] as const) {
+    for (const [code, status] of [
+      ['E_HOST_NOT_FOUND', 404],
+      ['E_MISDIRECTED', 421],
+      ['E_STORAGE_FULL', 507],
+      ['E_BAD_MAC', 400],
+      ['E_STORAGE_SHRINK', 409],
+    ] as const) {
       const r = await fetch(`${base}/user/${code}`);
       assert.equal(r.status, status, code);
       assert.deepEqual(await r.json(), { code, message: 'refused here' });

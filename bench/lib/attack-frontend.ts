@@ -52,7 +52,10 @@ export interface BootFile {
  * usual sizes (1 MiB, 10 MiB, 30 MiB) where there are none; `kernelMiB`/`initrdMiB` force random
  * files of those sizes (a quicker storm).
  */
-export function prepareBootRoot(root: string, o: { kernelMiB?: number | undefined; initrdMiB?: number | undefined }): { ipxe: BootFile; kernel: BootFile; initrd: BootFile } {
+export function prepareBootRoot(
+  root: string,
+  o: { kernelMiB?: number | undefined; initrdMiB?: number | undefined },
+): { ipxe: BootFile; kernel: BootFile; initrd: BootFile } {
   mkdirSync(join(root, 'install'), { recursive: true, mode: 0o755 });
   const place = (rel: string, real: string | null, randomMiB: number): BootFile => {
     const dst = join(root, rel);
@@ -63,7 +66,9 @@ export function prepareBootRoot(root: string, o: { kernelMiB?: number | undefine
   };
   const newest = (re: RegExp): string | null => {
     try {
-      const names = readdirSync('/boot').filter((n) => re.test(n)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+      const names = readdirSync('/boot')
+        .filter((n) => re.test(n))
+        .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
       const n = names.at(-1);
       if (!n) return null;
       readFileSync(join('/boot', n), { flag: 'r' }).subarray(0, 1);
@@ -126,8 +131,17 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
         closeSync(fd);
       }
       nodes.push({
-        host: h.name, mac, ip,
-        iscsi: { portal: need('iscsi_portal'), port: Number(need('iscsi_port')), target: need('iscsi_target'), initiator: need('iscsi_initiator'), user: need('iscsi_user'), secret: need('iscsi_secret') },
+        host: h.name,
+        mac,
+        ip,
+        iscsi: {
+          portal: need('iscsi_portal'),
+          port: Number(need('iscsi_port')),
+          target: need('iscsi_target'),
+          initiator: need('iscsi_initiator'),
+          user: need('iscsi_user'),
+          secret: need('iscsi_secret'),
+        },
         firstMiBSha256: createHash('sha256').update(first).digest('hex'),
       });
       if (Number(need('iscsi_lun')) !== 0) throw new Error(`${h.name}: LUN ${a['iscsi_lun']}, the storm reads LUN 0`);
@@ -142,7 +156,12 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
 export async function startFrontend(ns: string, stateDir: string, configFile: string, extraNodeArgs: string[] = []): Promise<Child> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETROOT_')) env[k] = v;
-  const c = startIn(ns, process.execPath, [...extraNodeArgs, '--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, '--config', configFile, 'serve'], { cwd: process.cwd(), env });
+  const c = startIn(
+    ns,
+    process.execPath,
+    [...extraNodeArgs, '--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, '--config', configFile, 'serve'],
+    { cwd: process.cwd(), env },
+  );
   await waitUntil(c, 'netroot serve', () => c.output().includes('netroot: serving'), 120_000);
   return c;
 }

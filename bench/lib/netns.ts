@@ -61,14 +61,22 @@ export function createVethPair(o: VethOptions): VethPair {
     ip('link', 'add', clientIf, 'netns', clientNs, 'type', 'veth', 'peer', 'name', serverIf, 'netns', serverNs);
     ip('-n', clientNs, 'addr', 'add', `${o.clientAddr}/${o.prefixLen}`, 'dev', clientIf);
     for (const a of serverAddrs) ip('-n', serverNs, 'addr', 'add', `${a}/${o.prefixLen}`, 'dev', serverIf);
-    for (const [ns, dev] of [[clientNs, clientIf], [serverNs, serverIf]] as const) {
+    for (const [ns, dev] of [
+      [clientNs, clientIf],
+      [serverNs, serverIf],
+    ] as const) {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
     // The carrier comes up a moment after `link set up`; Kea refuses an interface that is not
     // RUNNING yet, so wait (bounded) for LOWER_UP on both ends.
     const deadline = Date.now() + 5000;
-    while (![[clientNs, clientIf], [serverNs, serverIf]].every(([ns, dev]) => ip('-n', ns!, 'link', 'show', 'dev', dev!).includes('LOWER_UP'))) {
+    while (
+      ![
+        [clientNs, clientIf],
+        [serverNs, serverIf],
+      ].every(([ns, dev]) => ip('-n', ns!, 'link', 'show', 'dev', dev!).includes('LOWER_UP'))
+    ) {
       if (Date.now() > deadline) throw new NetrootError('E_BENCH_NETNS', `veth ${clientIf}/${serverIf} has no carrier after 5 s`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     }
@@ -77,7 +85,15 @@ export function createVethPair(o: VethOptions): VethPair {
     throw e;
   }
   return {
-    clientNs, serverNs, clientIf, serverIf, clientAddr: o.clientAddr, serverAddr: serverAddrs[0]!, serverAddrs, prefixLen: o.prefixLen, destroy,
+    clientNs,
+    serverNs,
+    clientIf,
+    serverIf,
+    clientAddr: o.clientAddr,
+    serverAddr: serverAddrs[0]!,
+    serverAddrs,
+    prefixLen: o.prefixLen,
+    destroy,
     spawnIn(ns, cmd, args, opts = {}) {
       const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
       children.push(c);

@@ -45,7 +45,10 @@ function imageDir(o: RealOsBenchOptions): string {
     return given;
   }
   const t = Date.now();
-  const r = spawnSync(NETROOT[0]!, [...NETROOT.slice(1), '--state-dir', join(o.dir, 'image-state'), 'image', 'build', IMAGE], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(NETROOT[0]!, [...NETROOT.slice(1), '--state-dir', join(o.dir, 'image-state'), 'image', 'build', IMAGE], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
   if (r.status !== 0) throw new Error(`image build failed:\n${r.stderr.slice(-3000)}`);
   o.say(`image build ${IMAGE} (mmdebstrap + dracut + root tarball): ${f1((Date.now() - t) / 1000)} s`);
   return join(o.dir, 'image-state', 'tftpboot', 'images', IMAGE);
@@ -57,16 +60,27 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
   const key = labSshKey(o.dir);
   const log = join(o.dir, 'console-os.log');
   const full = new FullLab({
-    workDir: join(o.dir, 'netroot-os'), netroot: NETROOT, nodes: 2, name: 'nrt-bench-os',
-    image: { name: IMAGE, dir: img }, volumeGiB: 2, memoryMb: 1024, nicModel: NIC, sshPublicKey: key.pub, stageDeadlineMs: DEADLINE,
-    onProgress: (n, w) => o.say(`# ${n}: ${w}`), onConsole: (n, l) => appendFileSync(log, `netroot ${n}| ${l}\n`),
+    workDir: join(o.dir, 'netroot-os'),
+    netroot: NETROOT,
+    nodes: 2,
+    name: 'nrt-bench-os',
+    image: { name: IMAGE, dir: img },
+    volumeGiB: 2,
+    memoryMb: 1024,
+    nicModel: NIC,
+    sshPublicKey: key.pub,
+    stageDeadlineMs: DEADLINE,
+    onProgress: (n, w) => o.say(`# ${n}: ${w}`),
+    onConsole: (n, l) => appendFileSync(log, `netroot ${n}| ${l}\n`),
   });
   const peerLab = new Lab({ name: 'nrt-bench-osref', workDir: join(o.dir, 'peer-os') });
   try {
     await full.up();
     const node = new RealOsNode(full, key.key, (n, w) => o.say(`# ${n}: ${w}`));
     const life = await node.life({ index: 0, firmware: 'bios', stageDeadlineMs: DEADLINE });
-    o.say(`# netroot life: install ${f1(life.installSeconds)} s, multi-user.target ${f1(life.bootSeconds)} s (again ${f1(life.secondBootSeconds)} s), systemctl reboot ${f1(life.rebootSeconds)} s, poweroff ${f1(life.poweroffSeconds)} s`);
+    o.say(
+      `# netroot life: install ${f1(life.installSeconds)} s, multi-user.target ${f1(life.bootSeconds)} s (again ${f1(life.secondBootSeconds)} s), systemctl reboot ${f1(life.rebootSeconds)} s, poweroff ${f1(life.poweroffSeconds)} s`,
+    );
 
     // The peer serves exactly what netroot's node boots: the image's kernel and initrd, the node's
     // overlay, and a copy of its installed LUN (as tgt LUN 1, no CHAP: dracut offers CHAP,None).
@@ -80,8 +94,13 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
     const args = rec.args.replace(/netroot=iscsi:\S+/, `netroot=iscsi:${fe}::3260:1:${REFERENCE_IQN}`);
     await peerLab.up();
     const peer = new PeerLab(peerLab, {
-      kernel: join(img, 'vmlinuz'), initrd: join(img, 'initrd.img'), moreInitrds: [join(full.stateDir, rec.overlay)],
-      cmdline: args, http: true, hosts: [{ mac: life.mac, ip: life.ip }], iscsi: { iqn: REFERENCE_IQN, backingFile: lun },
+      kernel: join(img, 'vmlinuz'),
+      initrd: join(img, 'initrd.img'),
+      moreInitrds: [join(full.stateDir, rec.overlay)],
+      cmdline: args,
+      http: true,
+      hosts: [{ mac: life.mac, ip: life.ip }],
+      iscsi: { iqn: REFERENCE_IQN, backingFile: lun },
     });
     await peer.start();
     const peerSsh = new LabSsh(peerLab, key.key);
@@ -92,7 +111,13 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
         const lab = side === 'netroot' ? full.lab : peerLab;
         const ssh = side === 'netroot' ? node : peerSsh;
         const t = Date.now();
-        const n = lab.bootNode({ mac: life.mac, firmware: 'bios', memoryMb: 1024, nicModel: NIC, onLine: (l) => appendFileSync(log, `${side} boot ${i}| +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
+        const n = lab.bootNode({
+          mac: life.mac,
+          firmware: 'bios',
+          memoryMb: 1024,
+          nicModel: NIC,
+          onLine: (l) => appendFileSync(log, `${side} boot ${i}| +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`),
+        });
         try {
           await n.waitFor(KERNEL_START, DEADLINE);
           const kernelAt = (Date.now() - n.startedAt) / 1000;
@@ -109,7 +134,9 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
     if (o.runs > 0) {
       const ours = median(boots.netroot);
       const theirs = median(boots.peer);
-      o.say(`real OS diskless boot, Debian 12 + its dracut (power-on → multi-user.target, median of ${o.runs}): netroot ${f1(ours)} s (${spread(boots.netroot)}), dnsmasq+httpd+tgt ${f1(theirs)} s (${spread(boots.peer)}), ratio ${(ours / theirs).toFixed(2)} (lower is better)`);
+      o.say(
+        `real OS diskless boot, Debian 12 + its dracut (power-on → multi-user.target, median of ${o.runs}): netroot ${f1(ours)} s (${spread(boots.netroot)}), dnsmasq+httpd+tgt ${f1(theirs)} s (${spread(boots.peer)}), ratio ${(ours / theirs).toFixed(2)} (lower is better)`,
+      );
     } else o.say('# real OS diskless boot: skipped (BENCH_RUNS=0)');
 
     // Install onto the LUN (reinstall compute-0-0) and onto a local disk (a compute node), in turns.
@@ -136,7 +163,9 @@ export async function realOsBench(o: RealOsBenchOptions): Promise<void> {
     }
     const lunT = median(installs.lun);
     const diskT = median(installs.disk);
-    o.say(`install Debian 12 image (power-on → installer reboot, median of ${o.installRuns}): iSCSI LUN ${f1(lunT)} s (${spread(installs.lun)}), local disk ${f1(diskT)} s (${spread(installs.disk)}), ratio ${(lunT / diskT).toFixed(2)} (lower is better; target ≤ 1.05)`);
+    o.say(
+      `install Debian 12 image (power-on → installer reboot, median of ${o.installRuns}): iSCSI LUN ${f1(lunT)} s (${spread(installs.lun)}), local disk ${f1(diskT)} s (${spread(installs.disk)}), ratio ${(lunT / diskT).toFixed(2)} (lower is better; target ≤ 1.05)`,
+    );
     for (const f of readdirSync(o.dir)) if (f.endsWith('.img')) truncateSync(join(o.dir, f), 0);
   } finally {
     await full.down();

@@ -104,8 +104,21 @@ export class DhcpClientPort {
     const chaddr = Buffer.alloc(16);
     macToBuffer(o.mac).copy(chaddr);
     return encodeDhcp({
-      op: 1, htype: 1, hlen: 6, hops: 0, xid, secs, flags: 0x8000, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0',
-      chaddr, sname: '', file: '', options,
+      op: 1,
+      htype: 1,
+      hlen: 6,
+      hops: 0,
+      xid,
+      secs,
+      flags: 0x8000,
+      ciaddr: '0.0.0.0',
+      yiaddr: '0.0.0.0',
+      siaddr: '0.0.0.0',
+      giaddr: '0.0.0.0',
+      chaddr,
+      sname: '',
+      file: '',
+      options,
     });
   }
 
@@ -113,7 +126,13 @@ export class DhcpClientPort {
    * Sends `packet` and waits for a reply accepted by `want`, retransmitting after each timeout;
    * rejects after the last timeout or on abort.
    */
-  private ask(xid: number, packet: (attempt: number) => Buffer, want: (m: DhcpMessage) => boolean, o: DhcpExchange, what: string): Promise<{ m: DhcpMessage; attempts: number }> {
+  private ask(
+    xid: number,
+    packet: (attempt: number) => Buffer,
+    want: (m: DhcpMessage) => boolean,
+    o: DhcpExchange,
+    what: string,
+  ): Promise<{ m: DhcpMessage; attempts: number }> {
     return new Promise((resolve, reject) => {
       let attempt = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -152,12 +171,22 @@ export class DhcpClientPort {
     const xid = this.newXid();
     const t0 = Date.now();
     const secs = () => Math.min(0xffff, Math.floor((Date.now() - t0) / 1000));
-    const offer = await this.ask(xid, () => this.message(o, xid, secs(), MessageType.DISCOVER, []), (m) => messageType(m) === MessageType.OFFER, o, 'DISCOVER');
+    const offer = await this.ask(
+      xid,
+      () => this.message(o, xid, secs(), MessageType.DISCOVER, []),
+      (m) => messageType(m) === MessageType.OFFER,
+      o,
+      'DISCOVER',
+    );
     const serverId = ipOption(offer.m, Opt.SERVER_ID) ?? offer.m.siaddr;
     const ip = offer.m.yiaddr;
     const ack = await this.ask(
       xid,
-      () => this.message(o, xid, secs(), MessageType.REQUEST, [[Opt.REQUESTED_IP, Buffer.from(ip.split('.').map(Number))], [Opt.SERVER_ID, Buffer.from(serverId.split('.').map(Number))]]),
+      () =>
+        this.message(o, xid, secs(), MessageType.REQUEST, [
+          [Opt.REQUESTED_IP, Buffer.from(ip.split('.').map(Number))],
+          [Opt.SERVER_ID, Buffer.from(serverId.split('.').map(Number))],
+        ]),
       (m) => messageType(m) === MessageType.ACK || messageType(m) === MessageType.NAK,
       o,
       'REQUEST',

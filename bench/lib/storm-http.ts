@@ -33,26 +33,41 @@ export function nodeHttp(localAddress: string): NodeHttp {
 /** What to do with a body: keep it (the script), hash it (BENCH_VERIFY), or only count it. */
 export type BodyUse = 'keep' | 'hash' | 'count';
 
-function once(url: string, c: NodeHttp, use: BodyUse, signal: AbortSignal): Promise<{ status: number; retryAfter: number; bytes: number; sha256: string | null; body: string | null }> {
+function once(
+  url: string,
+  c: NodeHttp,
+  use: BodyUse,
+  signal: AbortSignal,
+): Promise<{ status: number; retryAfter: number; bytes: number; sha256: string | null; body: string | null }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: c.agent, localAddress: c.localAddress, signal, headers: { 'user-agent': 'iPXE/1.21.1 (netroot bench:attack)' } }, (res) => {
-      const hash = use === 'count' ? null : createHash('sha256');
-      const parts: Buffer[] = [];
-      let bytes = 0;
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        hash?.update(c);
-        if (use === 'keep') parts.push(c);
-      });
-      res.on('error', (e) => reject(new Error(`GET ${url}: ${e.message}`)));
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        const len = res.headers['content-length'];
-        if (status === 200 && len !== undefined && Number(len) !== bytes) return reject(new Error(`GET ${url}: ${bytes} of ${len} bytes`));
-        if (!res.complete) return reject(new Error(`GET ${url}: connection closed after ${bytes} bytes`));
-        resolve({ status, retryAfter: Number(res.headers['retry-after'] ?? 1) || 1, bytes, sha256: hash ? hash.digest('hex') : null, body: use === 'keep' ? Buffer.concat(parts).toString('utf8') : null });
-      });
-    });
+    const req = request(
+      url,
+      { agent: c.agent, localAddress: c.localAddress, signal, headers: { 'user-agent': 'iPXE/1.21.1 (netroot bench:attack)' } },
+      (res) => {
+        const hash = use === 'count' ? null : createHash('sha256');
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          hash?.update(c);
+          if (use === 'keep') parts.push(c);
+        });
+        res.on('error', (e) => reject(new Error(`GET ${url}: ${e.message}`)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const len = res.headers['content-length'];
+          if (status === 200 && len !== undefined && Number(len) !== bytes) return reject(new Error(`GET ${url}: ${bytes} of ${len} bytes`));
+          if (!res.complete) return reject(new Error(`GET ${url}: connection closed after ${bytes} bytes`));
+          resolve({
+            status,
+            retryAfter: Number(res.headers['retry-after'] ?? 1) || 1,
+            bytes,
+            sha256: hash ? hash.digest('hex') : null,
+            body: use === 'keep' ? Buffer.concat(parts).toString('utf8') : null,
+          });
+        });
+      },
+    );
     req.setTimeout(IDLE_MS, () => req.destroy(new Error(`GET ${url}: idle for ${IDLE_MS / 1000} s`)));
     req.on('error', (e) => reject(new Error(`GET ${url}: ${e.message}`)));
     req.end();
@@ -66,10 +81,14 @@ export async function httpGet(url: string, c: NodeHttp, signal: AbortSignal, use
     if (r.status !== 503 || retries >= MAX_503) throw new Error(`GET ${url}: HTTP ${r.status}${retries ? ` after ${retries} 503s` : ''}`);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, Math.min(r.retryAfter, 10) * 1000);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(new Error(`GET ${url}: aborted while waiting out a 503`));
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(new Error(`GET ${url}: aborted while waiting out a 503`));
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -46,7 +46,10 @@ export class StormInitiator {
   /** Target NOP-In pings answered (iscsi.pingIdleSeconds). */
   pings = 0;
 
-  private constructor(private readonly socket: Socket, private readonly signal: AbortSignal) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly signal: AbortSignal,
+  ) {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
       this.have += d.length;
@@ -118,7 +121,7 @@ export class StormInitiator {
         continue;
       }
       // StatSN of every PDU that carries one (Data-In only with the S bit).
-      if (p.op !== 0x25 || (p.bhs[1]! & 0x01)) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
+      if (p.op !== 0x25 || p.bhs[1]! & 0x01) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
       this.queue.push(p);
       this.wake();
     }
@@ -176,22 +179,42 @@ export class StormInitiator {
       return { flags: p.bhs[1]!, keys: parseKeys(p.data) };
     };
     // Security stage (CSG 0 → NSG 1), as open-iscsi/iscsistart with CHAP configured.
-    req(0x81, [['InitiatorName', o.initiator], ['SessionType', 'Normal'], ['TargetName', o.target], ['AuthMethod', 'CHAP']]);
+    req(0x81, [
+      ['InitiatorName', o.initiator],
+      ['SessionType', 'Normal'],
+      ['TargetName', o.target],
+      ['AuthMethod', 'CHAP'],
+    ]);
     let r = await resp('AuthMethod');
     if (r.keys.get('AuthMethod') !== 'CHAP') throw new Error(`iscsi login: target chose AuthMethod=${r.keys.get('AuthMethod')}`);
     req(0x01, [['CHAP_A', '5']]);
     r = await resp('CHAP_A');
     const id = Number(r.keys.get('CHAP_I'));
     const challenge = Buffer.from((r.keys.get('CHAP_C') ?? '0x').slice(2), 'hex');
-    const answer = createHash('md5').update(Buffer.of(id & 0xff)).update(o.secret).update(challenge).digest();
-    req(0x81, [['CHAP_N', o.user], ['CHAP_R', '0x' + answer.toString('hex')]]);
+    const answer = createHash('md5')
+      .update(Buffer.of(id & 0xff))
+      .update(o.secret)
+      .update(challenge)
+      .digest();
+    req(0x81, [
+      ['CHAP_N', o.user],
+      ['CHAP_R', '0x' + answer.toString('hex')],
+    ]);
     r = await resp('CHAP_R');
     for (let i = 0; i < 4 && (r.flags & 0x80) === 0; i++) {
       req(0x81, []);
       r = await resp('security');
     }
     // Operational stage (CSG 1 → NSG 3, full feature phase).
-    req(0x87, [['HeaderDigest', 'None'], ['DataDigest', 'None'], ['MaxRecvDataSegmentLength', '262144'], ['InitialR2T', 'Yes'], ['ImmediateData', 'Yes'], ['MaxBurstLength', '262144'], ['FirstBurstLength', '65536']]);
+    req(0x87, [
+      ['HeaderDigest', 'None'],
+      ['DataDigest', 'None'],
+      ['MaxRecvDataSegmentLength', '262144'],
+      ['InitialR2T', 'Yes'],
+      ['ImmediateData', 'Yes'],
+      ['MaxBurstLength', '262144'],
+      ['FirstBurstLength', '65536'],
+    ]);
     r = await resp('operational');
     for (let i = 0; i < 4 && ((r.flags & 0x80) === 0 || (r.flags & 0x03) !== 3); i++) {
       req(0x87, []);
@@ -224,7 +247,8 @@ export class StormInitiator {
           return out.subarray(0, got);
         }
       } else if (p.op === 0x21) {
-        if (p.bhs[2] !== 0 || p.bhs[3] !== 0) throw new Error(`iscsi: response 0x${p.bhs[2]!.toString(16)} status 0x${p.bhs[3]!.toString(16)} for opcode 0x${cdb[0]!.toString(16)}`);
+        if (p.bhs[2] !== 0 || p.bhs[3] !== 0)
+          throw new Error(`iscsi: response 0x${p.bhs[2]!.toString(16)} status 0x${p.bhs[3]!.toString(16)} for opcode 0x${cdb[0]!.toString(16)}`);
         return out.subarray(0, got);
       } else throw new Error(`iscsi: unexpected opcode 0x${p.op.toString(16)}`);
     }

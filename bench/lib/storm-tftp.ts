@@ -48,7 +48,15 @@ export function tftpGet(o: TftpRead): Promise<TftpResult> {
     let tsize: number | null = null;
     let tid: number | null = null;
     let connected = false;
-    let last: Buffer = encodeTftp({ op: 'RRQ', filename: o.file, mode: 'octet', options: new Map([['blksize', String(o.blksize)], ['tsize', '0']]) });
+    let last: Buffer = encodeTftp({
+      op: 'RRQ',
+      filename: o.file,
+      mode: 'octet',
+      options: new Map([
+        ['blksize', String(o.blksize)],
+        ['tsize', '0'],
+      ]),
+    });
     let silent = 0;
     let retransmits = 0;
     let lastRx = performance.now();

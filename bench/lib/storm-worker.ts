@@ -144,7 +144,10 @@ async function storm(): Promise<StormResult> {
       http.agent.destroy();
       const p: Phase = signal.aborted ? 'timeout' : phase;
       failed[p] = (failed[p] ?? 0) + 1;
-      const msg = `${p === 'timeout' ? `timeout in ${phase}` : p}: ${(e as Error).message}`.replace(new RegExp(n.mac, 'g'), '<mac>').replace(new RegExp(`\\b${n.ip.replace(/\./g, '\\.')}\\b`, 'g'), '<node ip>').replace(new RegExp(n.host, 'g'), '<host>');
+      const msg = `${p === 'timeout' ? `timeout in ${phase}` : p}: ${(e as Error).message}`
+        .replace(new RegExp(n.mac, 'g'), '<mac>')
+        .replace(new RegExp(`\\b${n.ip.replace(/\./g, '\\.')}\\b`, 'g'), '<node ip>')
+        .replace(new RegExp(n.host, 'g'), '<host>');
       errors.set(msg, (errors.get(msg) ?? 0) + 1);
     }
   };
@@ -173,9 +176,18 @@ async function storm(): Promise<StormResult> {
   const phaseSeconds: StormResult['phaseSeconds'] = {};
   for (const [p, xs] of Object.entries(times)) if (xs.length) phaseSeconds[p] = { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) };
   return {
-    seconds, nodes: plan.nodes.length, completed, failed,
-    errors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([message, count]) => ({ message, count })),
-    phaseSeconds, retransmits, dhcpStray, clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    seconds,
+    nodes: plan.nodes.length,
+    completed,
+    failed,
+    errors: [...errors]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([message, count]) => ({ message, count })),
+    phaseSeconds,
+    retransmits,
+    dhcpStray,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
 

@@ -16,7 +16,13 @@ const [lip, lport] = listen.split(':') as [string, string];
 const [sip, sport] = server.split(':') as [string, string];
 const delay = BigInt(Math.round(Number(delayArg) * 1000));
 
-interface Item { due: bigint; sock: Socket; msg: Buffer; port: number; addr: string }
+interface Item {
+  due: bigint;
+  sock: Socket;
+  msg: Buffer;
+  port: number;
+  addr: string;
+}
 const queue: Item[] = [];
 let head = 0;
 let spinning = false;

@@ -115,7 +115,14 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     ...(config.dhcp.interfaces.length > 0 ? { dhcp: opened.some((o) => o.name === 'dhcp') } : {}),
   });
   registerProcessMetrics(registry);
-  registerServiceMetrics(registry, { listening, hub, hosts: engine, iscsi: storage.target, ...(config.tftp.enabled ? { tftp: () => tftp } : {}), ...(config.dhcp.interfaces.length > 0 ? { dhcp: () => dhcp } : {}) });
+  registerServiceMetrics(registry, {
+    listening,
+    hub,
+    hosts: engine,
+    iscsi: storage.target,
+    ...(config.tftp.enabled ? { tftp: () => tftp } : {}),
+    ...(config.dhcp.interfaces.length > 0 ? { dhcp: () => dhcp } : {}),
+  });
   /** Stops everything opened, newest first; every stop runs even if one fails; the first error is returned. */
   const closeOpened = async (): Promise<unknown> => {
     let first: unknown;
@@ -152,93 +159,142 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     rpc,
     storage,
     get http() {
-      http ??= createHttpApp({ repos: store, kickstarts, tokens, logger: logger.child({ svc: 'http' }), maxInFlight: config.http.maxInFlight, retryAfterSeconds: config.http.retryAfterSeconds, limits: config.http,
-        routers: [bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })), restApi({
-          store, engine, hub, storage, kickstarts, token: ensureApiToken(config), logger: logger.child({ svc: 'storage' }), limits: config.http,
-          facts: frontendFacts(config), defaultAttributes: DEFAULT_ATTRIBUTES, defaultGraph: config.profile.graph, checkGraph: (g, n) => checkApplianceGraph(config, g, n),
-        }).router, rpcRoute(rpc, config.http)],
-        registry, readiness: () => readiness(listening, store),
+      http ??= createHttpApp({
+        repos: store,
+        kickstarts,
+        tokens,
+        logger: logger.child({ svc: 'http' }),
+        maxInFlight: config.http.maxInFlight,
+        retryAfterSeconds: config.http.retryAfterSeconds,
+        limits: config.http,
+        routers: [
+          bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })),
+          restApi({
+            store,
+            engine,
+            hub,
+            storage,
+            kickstarts,
+            token: ensureApiToken(config),
+            logger: logger.child({ svc: 'storage' }),
+            limits: config.http,
+            facts: frontendFacts(config),
+            defaultAttributes: DEFAULT_ATTRIBUTES,
+            defaultGraph: config.profile.graph,
+            checkGraph: (g, n) => checkApplianceGraph(config, g, n),
+          }).router,
+          rpcRoute(rpc, config.http),
+        ],
+        registry,
+        readiness: () => readiness(listening, store),
       });
       return http;
     },
-    start: () => unwindOnFailure(async () => {
-      plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
-      plugins.sort((a, b) => a.name.localeCompare(b.name));
-      // The iSCSI target first, then every export the database records (a restart brings every
-      // node's target back before DHCP can boot it).
-      await storage.start();
-      opened.push({ name: 'storage', stop: () => storage.stop() });
-      await reconcileStorage(store, storage.nodes, logger.child({ svc: 'storage' }));
-      server = createServer(f.http.app);
-      f.http.applyServerLimits(server); // keep-alive, headers and request deadlines (http.*)
-      await listen(server, config.http.port, config.http.host, 'http');
-      const httpServer = server;
-      opened.push({
-        name: 'http',
-        stop: async () => {
-          await new Promise<void>((resolve) => {
-            httpServer.close(() => resolve());
-            httpServer.closeAllConnections();
-          });
-          server = undefined;
-        },
-      });
-      logger.info('http listening', { host: config.http.host, port: f.httpPort() });
-      if (config.tftp.enabled) {
-        const t = config.tftp;
-        tftp = new TftpServer({ host: t.host, port: t.port, resolver: tftpResolver(store, booter, t.root), identify: whoIs(store), logger: logger.child({ svc: 'tftp' }), maxTransfers: t.maxTransfers, maxTransfersPerClient: t.maxTransfersPerClient, maxWindowBytes: t.maxWindowBytes, maxBufferedBytes: t.maxBufferedBytes, maxTimeoutS: t.maxTimeoutSeconds });
-        await tftp.start();
-        const tftpServer = tftp;
+    start: () =>
+      unwindOnFailure(async () => {
+        plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
+        plugins.sort((a, b) => a.name.localeCompare(b.name));
+        // The iSCSI target first, then every export the database records (a restart brings every
+        // node's target back before DHCP can boot it).
+        await storage.start();
+        opened.push({ name: 'storage', stop: () => storage.stop() });
+        await reconcileStorage(store, storage.nodes, logger.child({ svc: 'storage' }));
+        server = createServer(f.http.app);
+        f.http.applyServerLimits(server); // keep-alive, headers and request deadlines (http.*)
+        await listen(server, config.http.port, config.http.host, 'http');
+        const httpServer = server;
         opened.push({
-          name: 'tftp',
+          name: 'http',
           stop: async () => {
-            await tftpServer.stop();
-            tftp = undefined;
-          },
-        });
-      }
-      if (config.dhcp.interfaces.length > 0) {
-        const d = config.dhcp;
-        const poolOn = d.poolStart !== '' && d.poolEnd !== '';
-        dhcp = new DhcpServer({
-          interfaces: [...d.interfaces],
-          serverIp: config.network.frontendAddress,
-          port: d.port,
-          decider: dhcpDecider(booter),
-          onDiscovery: (e) => hub.report({ mac: e.mac, arch: e.arch, vendorClass: e.vendorClass, interfaceName: e.interfaceName, giaddr: e.giaddr }),
-          pool: poolOn ? { start: d.poolStart, end: d.poolEnd, leaseSeconds: d.poolLeaseSeconds, subnetMask: netmaskOf(config.network.privateNetwork), router: config.network.router ?? null, dns: [...config.network.dns] } : undefined,
-          leaseFile: join(config.stateDir, 'dhcp-leases'),
-          logger: logger.child({ svc: 'dhcp' }),
-        });
-        await dhcp.start();
-        hub.setFeeders(d.interfaces);
-        const dhcpServer = dhcp;
-        opened.push({
-          name: 'dhcp',
-          stop: async () => {
-            hub.setFeeders([]);
-            await dhcpServer.stop();
-            dhcp = undefined;
-          },
-        });
-        // Issue #23: answer IPv6 router solicitations on the same interfaces, so iPXE's IPv6
-        // configurator ends at once instead of holding every boot for ~16 s. After DHCP, so it
-        // stops first.
-        if (d.routerAdvertisement) {
-          const responder = new RaResponder({ interfaces: [...d.interfaces], maxPerSourcePerMinute: d.raMaxPerSourcePerMinute, maxPerSecond: d.raMaxPerSecond, logger: logger.child({ svc: 'ra' }), ...(deps.icmp6 ? { io: deps.icmp6 } : {}) });
-          if (responder.start()) {
-            ra = responder;
-            opened.push({
-              name: 'ra',
-              stop: async () => {
-                await responder.stop();
-                ra = undefined;
-              },
+            await new Promise<void>((resolve) => {
+              httpServer.close(() => resolve());
+              httpServer.closeAllConnections();
             });
+            server = undefined;
+          },
+        });
+        logger.info('http listening', { host: config.http.host, port: f.httpPort() });
+        if (config.tftp.enabled) {
+          const t = config.tftp;
+          tftp = new TftpServer({
+            host: t.host,
+            port: t.port,
+            resolver: tftpResolver(store, booter, t.root),
+            identify: whoIs(store),
+            logger: logger.child({ svc: 'tftp' }),
+            maxTransfers: t.maxTransfers,
+            maxTransfersPerClient: t.maxTransfersPerClient,
+            maxWindowBytes: t.maxWindowBytes,
+            maxBufferedBytes: t.maxBufferedBytes,
+            maxTimeoutS: t.maxTimeoutSeconds,
+          });
+          await tftp.start();
+          const tftpServer = tftp;
+          opened.push({
+            name: 'tftp',
+            stop: async () => {
+              await tftpServer.stop();
+              tftp = undefined;
+            },
+          });
+        }
+        if (config.dhcp.interfaces.length > 0) {
+          const d = config.dhcp;
+          const poolOn = d.poolStart !== '' && d.poolEnd !== '';
+          dhcp = new DhcpServer({
+            interfaces: [...d.interfaces],
+            serverIp: config.network.frontendAddress,
+            port: d.port,
+            decider: dhcpDecider(booter),
+            onDiscovery: (e) => hub.report({ mac: e.mac, arch: e.arch, vendorClass: e.vendorClass, interfaceName: e.interfaceName, giaddr: e.giaddr }),
+            pool: poolOn
+              ? {
+                  start: d.poolStart,
+                  end: d.poolEnd,
+                  leaseSeconds: d.poolLeaseSeconds,
+                  subnetMask: netmaskOf(config.network.privateNetwork),
+                  router: config.network.router ?? null,
+                  dns: [...config.network.dns],
+                }
+              : undefined,
+            leaseFile: join(config.stateDir, 'dhcp-leases'),
+            logger: logger.child({ svc: 'dhcp' }),
+          });
+          await dhcp.start();
+          hub.setFeeders(d.interfaces);
+          const dhcpServer = dhcp;
+          opened.push({
+            name: 'dhcp',
+            stop: async () => {
+              hub.setFeeders([]);
+              await dhcpServer.stop();
+              dhcp = undefined;
+            },
+          });
+          // Issue #23: answer IPv6 router solicitations on the same interfaces, so iPXE's IPv6
+          // configurator ends at once instead of holding every boot for ~16 s. After DHCP, so it
+          // stops first.
+          if (d.routerAdvertisement) {
+            const responder = new RaResponder({
+              interfaces: [...d.interfaces],
+              maxPerSourcePerMinute: d.raMaxPerSourcePerMinute,
+              maxPerSecond: d.raMaxPerSecond,
+              logger: logger.child({ svc: 'ra' }),
+              ...(deps.icmp6 ? { io: deps.icmp6 } : {}),
+            });
+            if (responder.start()) {
+              ra = responder;
+              opened.push({
+                name: 'ra',
+                stop: async () => {
+                  await responder.stop();
+                  ra = undefined;
+                },
+              });
+            }
           }
         }
-      }
-    }),
+      }),
     async stop() {
       const failed = await closeOpened();
       if (ownStore) await store.close();

@@ -51,19 +51,45 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
       name: 'netroot_dhcp_messages_received_total',
       help: 'Client messages handled, by DHCP message type (RFC 2132 option 53).',
       labelNames: ['type'],
-      read: () => m().flatMap((x) => [[{ type: 'discover' }, x.discovers], [{ type: 'request' }, x.requests], [{ type: 'inform' }, x.informs], [{ type: 'release' }, x.releases], [{ type: 'decline' }, x.declines]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ type: 'discover' }, x.discovers],
+              [{ type: 'request' }, x.requests],
+              [{ type: 'inform' }, x.informs],
+              [{ type: 'release' }, x.releases],
+              [{ type: 'decline' }, x.declines],
+            ] as const,
+        ),
     });
     counterFrom(registry, {
       name: 'netroot_dhcp_messages_sent_total',
       help: 'Answers sent, by DHCP message type.',
       labelNames: ['type'],
-      read: () => m().flatMap((x) => [[{ type: 'offer' }, x.offers], [{ type: 'ack' }, x.acks], [{ type: 'nak' }, x.naks]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ type: 'offer' }, x.offers],
+              [{ type: 'ack' }, x.acks],
+              [{ type: 'nak' }, x.naks],
+            ] as const,
+        ),
     });
     counterFrom(registry, {
       name: 'netroot_dhcp_packets_dropped_total',
       help: 'Datagrams dropped: malformed (did not decode), ignored (not a client request for this server, unknown type) or error (answering failed).',
       labelNames: ['reason'],
-      read: () => m().flatMap((x) => [[{ reason: 'malformed' }, x.malformed], [{ reason: 'ignored' }, x.ignored], [{ reason: 'error' }, x.errors]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ reason: 'malformed' }, x.malformed],
+              [{ reason: 'ignored' }, x.ignored],
+              [{ reason: 'error' }, x.errors],
+            ] as const,
+        ),
     });
     one('netroot_dhcp_unknown_discovers_total', 'DISCOVERs from MACs the database does not know (each is reported to insert-ethers).', (x) => x.discoveries);
   }
@@ -71,28 +97,59 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
   if (src.tftp) {
     const m = current(src.tftp);
     type T = TftpServer['metrics'];
-    const counter = (name: string, help: string, pick: (x: T) => number) => counterFrom(registry, { name, help, read: () => m().map((x) => [{}, pick(x)] as const) });
+    const counter = (name: string, help: string, pick: (x: T) => number) =>
+      counterFrom(registry, { name, help, read: () => m().map((x) => [{}, pick(x)] as const) });
     counter('netroot_tftp_packets_received_total', 'Datagrams received on the TFTP listening port.', (x) => x.received);
     counterFrom(registry, {
       name: 'netroot_tftp_requests_total',
       help: 'Requests on the listening port by outcome: started (a transfer), not_found, refused, busy (a limit), write_refused (WRQ: read-only server), malformed.',
       labelNames: ['result'],
-      read: () => m().flatMap((x) => [[{ result: 'started' }, x.transfers], [{ result: 'not_found' }, x.notFound], [{ result: 'refused' }, x.refused], [{ result: 'busy' }, x.busy], [{ result: 'write_refused' }, x.wrqRefused], [{ result: 'malformed' }, x.malformed]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ result: 'started' }, x.transfers],
+              [{ result: 'not_found' }, x.notFound],
+              [{ result: 'refused' }, x.refused],
+              [{ result: 'busy' }, x.busy],
+              [{ result: 'write_refused' }, x.wrqRefused],
+              [{ result: 'malformed' }, x.malformed],
+            ] as const,
+        ),
     });
     counterFrom(registry, {
       name: 'netroot_tftp_busy_total',
       help: 'Requests answered busy, by the limit reached: max_transfers (tftp.maxTransfers), per_client (tftp.maxTransfersPerClient), memory (tftp.maxBufferedBytes).',
       labelNames: ['limit'],
-      read: () => m().flatMap((x) => [[{ limit: 'max_transfers' }, x.busy - x.busyPerClient - x.busyMemory], [{ limit: 'per_client' }, x.busyPerClient], [{ limit: 'memory' }, x.busyMemory]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ limit: 'max_transfers' }, x.busy - x.busyPerClient - x.busyMemory],
+              [{ limit: 'per_client' }, x.busyPerClient],
+              [{ limit: 'memory' }, x.busyMemory],
+            ] as const,
+        ),
     });
     counterFrom(registry, {
       name: 'netroot_tftp_transfers_total',
       help: 'Transfers ended: completed (last block acknowledged) or aborted (timeout, client error, failure).',
       labelNames: ['result'],
-      read: () => m().flatMap((x) => [[{ result: 'completed' }, x.completed], [{ result: 'aborted' }, x.aborted]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ result: 'completed' }, x.completed],
+              [{ result: 'aborted' }, x.aborted],
+            ] as const,
+        ),
     });
     gaugeFrom(registry, { name: 'netroot_tftp_transfers_active', help: 'TFTP transfers running.', read: () => m().map((x) => [{}, x.active] as const) });
-    counter('netroot_tftp_transferred_bytes_total', 'File bytes clients acknowledged, added when each transfer ends (the whole file when it completed).', (x) => x.bytesAcked);
+    counter(
+      'netroot_tftp_transferred_bytes_total',
+      'File bytes clients acknowledged, added when each transfer ends (the whole file when it completed).',
+      (x) => x.bytesAcked,
+    );
     counter('netroot_tftp_timeouts_total', 'Retransmission timeouts.', (x) => x.timeouts);
     counter('netroot_tftp_retransmits_total', 'Windows sent again (after a timeout or a partial-window ACK).', (x) => x.retransmits);
     counter('netroot_tftp_error_packets_sent_total', 'ERROR packets sent to clients.', (x) => x.errorsSent);
@@ -102,9 +159,22 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
       name: 'netroot_tftp_packets_dropped_total',
       help: 'Datagrams dropped: ignored (not a request, on the listening port), bad_transfer_packet, unknown_tid (from another address or port), duplicate_ack.',
       labelNames: ['reason'],
-      read: () => m().flatMap((x) => [[{ reason: 'ignored' }, x.ignored], [{ reason: 'bad_transfer_packet' }, x.badTransferPackets], [{ reason: 'unknown_tid' }, x.unknownTid], [{ reason: 'duplicate_ack' }, x.duplicateAcks]] as const),
+      read: () =>
+        m().flatMap(
+          (x) =>
+            [
+              [{ reason: 'ignored' }, x.ignored],
+              [{ reason: 'bad_transfer_packet' }, x.badTransferPackets],
+              [{ reason: 'unknown_tid' }, x.unknownTid],
+              [{ reason: 'duplicate_ack' }, x.duplicateAcks],
+            ] as const,
+        ),
     });
-    gaugeFrom(registry, { name: 'netroot_tftp_buffered_bytes', help: 'Bytes running transfers hold (windows in flight and read-ahead; limit tftp.maxBufferedBytes).', read: () => m().map((x) => [{}, x.bufferedBytes] as const) });
+    gaugeFrom(registry, {
+      name: 'netroot_tftp_buffered_bytes',
+      help: 'Bytes running transfers hold (windows in flight and read-ahead; limit tftp.maxBufferedBytes).',
+      read: () => m().map((x) => [{}, x.bufferedBytes] as const),
+    });
   }
 
   const target = src.iscsi;
@@ -114,9 +184,12 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
     const gauge = (name: string, help: string, pick: () => number) => gaugeFrom(registry, { name, help, read: () => [[{}, pick()]] });
     gaugeFrom(registry, {
       name: 'netroot_iscsi_sessions',
-      help: 'iSCSI sessions of the embedded target, by type (normal: a node\'s disk; discovery: SendTargets).',
+      help: "iSCSI sessions of the embedded target, by type (normal: a node's disk; discovery: SendTargets).",
       labelNames: ['type'],
-      read: () => [[{ type: 'normal' }, x.sessions - x.discoverySessions], [{ type: 'discovery' }, x.discoverySessions]],
+      read: () => [
+        [{ type: 'normal' }, x.sessions - x.discoverySessions],
+        [{ type: 'discovery' }, x.discoverySessions],
+      ],
     });
     gauge('netroot_iscsi_connections', 'TCP connections to the portal.', () => x.connections);
     gauge('netroot_iscsi_login_connections', 'Connections still in login phase (limit iscsi.maxLoginConnections).', () => x.loginConnections);
@@ -124,7 +197,11 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
       name: 'netroot_iscsi_logins_total',
       help: 'Logins by result: success (full-feature phase reached), failure (refused: bad CHAP, unknown target, not allowed, out of resources, protocol error) or timeout (login deadlines).',
       labelNames: ['result'],
-      read: () => [[{ result: 'success' }, x.logins], [{ result: 'failure' }, x.loginFailures - x.loginTimeouts], [{ result: 'timeout' }, x.loginTimeouts]],
+      read: () => [
+        [{ result: 'success' }, x.logins],
+        [{ result: 'failure' }, x.loginFailures - x.loginTimeouts],
+        [{ result: 'timeout' }, x.loginTimeouts],
+      ],
     });
     counter('netroot_iscsi_read_bytes_total', 'SCSI data sent to initiators (Data-In: reads and command answers).', () => x.dataInBytes);
     counter('netroot_iscsi_written_bytes_total', 'SCSI data written by initiators (write commands that succeeded).', () => x.dataOutBytes);
@@ -141,7 +218,10 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
       name: 'netroot_iscsi_refused_total',
       help: 'Admission refusals: connection (reset on accept, login-phase limits) or discovery_session (discovery session limits).',
       labelNames: ['what'],
-      read: () => [[{ what: 'connection' }, x.connectionsRefused], [{ what: 'discovery_session' }, x.discoveryRefused]],
+      read: () => [
+        [{ what: 'connection' }, x.connectionsRefused],
+        [{ what: 'discovery_session' }, x.discoveryRefused],
+      ],
     });
     counter('netroot_iscsi_discovery_timeouts_total', 'Discovery sessions closed by their deadlines.', () => x.discoveryTimeouts);
   }
@@ -152,7 +232,11 @@ export function registerServiceMetrics(registry: Registry, src: MetricSources): 
     labelNames: ['event'],
     read: () => {
       const h = src.hub.metrics;
-      return [[{ event: 'discovered' }, h.discovered], [{ event: 'added' }, h.added], [{ event: 'failed' }, h.addFailed]];
+      return [
+        [{ event: 'discovered' }, h.discovered],
+        [{ event: 'added' }, h.added],
+        [{ event: 'failed' }, h.addFailed],
+      ];
     },
   });
   counterFrom(registry, {

@@ -91,6 +91,6 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
       const rec = await deps.store.boot.get(host.name);
       return { host: host.name, action: host.bootAction, state: host.state, kernel: rec?.kernel ?? null, initrd: rec?.initrd ?? null, args: rec?.args ?? null };
     },
-    'getBootConfig(host) — the host\'s boot action and diskless kernel/initrd/arguments (no secrets).',
+    "getBootConfig(host) — the host's boot action and diskless kernel/initrd/arguments (no secrets).",
   );
 }

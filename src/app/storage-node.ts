@@ -58,7 +58,9 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
       const s = createServer(handler);
       try {
         await new Promise<void>((resolve, reject) => {
-          s.once('error', (e: NodeJS.ErrnoException) => reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`)));
+          s.once('error', (e: NodeJS.ErrnoException) =>
+            reject(new NetrootError('E_LISTEN', `storage service: cannot listen on ${o.httpHost}:${o.httpPort}: ${e.code ?? e.message}`)),
+          );
           s.listen(o.httpPort, o.httpHost, () => resolve());
         });
       } catch (e) {
@@ -71,7 +73,11 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
     async stop() {
       const s = server;
       server = undefined;
-      if (s) await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); });
+      if (s)
+        await new Promise<void>((r) => {
+          s.close(() => r());
+          s.closeAllConnections();
+        });
       await target?.stop();
     },
     httpPort: () => (server?.address() as AddressInfo | null)?.port ?? o.httpPort,

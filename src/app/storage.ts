@@ -73,12 +73,34 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
     if (s.backend === 'embedded') {
       let t: EmbeddedTargetLike;
       if (opts.offline) t = new OfflineTarget();
-      else t = target = new IscsiTarget({ host: config.iscsi.host, port: config.iscsi.port, ...targetSettings(config.iscsi), logger: logger.child({ svc: 'iscsi' }), ...(opts.identify ? { identify: opts.identify } : {}) });
+      else
+        t = target = new IscsiTarget({
+          host: config.iscsi.host,
+          port: config.iscsi.port,
+          ...targetSettings(config.iscsi),
+          logger: logger.child({ svc: 'iscsi' }),
+          ...(opts.identify ? { identify: opts.identify } : {}),
+        });
       backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log });
     } else if (s.backend === 'tgt') {
-      backend = new TgtBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, limitBytes, logger: log, ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}) });
+      backend = new TgtBackend({
+        volumesDir: s.volumesDir,
+        portal,
+        port: config.iscsi.port,
+        limitBytes,
+        logger: log,
+        ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}),
+      });
     } else {
-      backend = new LioBackend({ volumesDir: s.volumesDir, portal, port: config.iscsi.port, listenAddress: config.iscsi.host, listenPort: config.iscsi.port, limitBytes, logger: log });
+      backend = new LioBackend({
+        volumesDir: s.volumesDir,
+        portal,
+        port: config.iscsi.port,
+        listenAddress: config.iscsi.host,
+        listenPort: config.iscsi.port,
+        limitBytes,
+        logger: log,
+      });
     }
     nodes.push({ name: LOCAL_NODE, backend });
     info.push({ name: LOCAL_NODE, kind: s.backend, url: null });

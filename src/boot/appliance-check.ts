@@ -11,7 +11,17 @@ import { UserError } from '../errors.js';
 /** Throws E_NODE_MISSING (where: root-node) or E_GRAPH_MISSING (where: graph). */
 export function checkApplianceGraph(config: Config, graph: string, rootNode: string): void {
   const prof = config.profile;
-  const compiler = new ProfileCompiler({ rolesDir: prof.rolesDir, graphsDir: prof.graphsDir, graph, siteDir: prof.siteDir, rollsFile: rollsFile(config.stateDir) });
-  if (!compiler.nodeNames().includes(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${JSON.stringify(rootNode)} has no node file (roles/*/${rootNode}.xml or a site replace-/extend- file)`, { where: 'root-node' });
-  if (!existsSync(join(prof.graphsDir, graph)) && !compiler.rolls().some((r) => existsSync(join(r.dir, 'graphs', graph)))) throw new UserError('E_GRAPH_MISSING', `no graph ${JSON.stringify(graph)} in ${prof.graphsDir}`, { where: 'graph' });
+  const compiler = new ProfileCompiler({
+    rolesDir: prof.rolesDir,
+    graphsDir: prof.graphsDir,
+    graph,
+    siteDir: prof.siteDir,
+    rollsFile: rollsFile(config.stateDir),
+  });
+  if (!compiler.nodeNames().includes(rootNode))
+    throw new UserError('E_NODE_MISSING', `root node ${JSON.stringify(rootNode)} has no node file (roles/*/${rootNode}.xml or a site replace-/extend- file)`, {
+      where: 'root-node',
+    });
+  if (!existsSync(join(prof.graphsDir, graph)) && !compiler.rolls().some((r) => existsSync(join(r.dir, 'graphs', graph))))
+    throw new UserError('E_GRAPH_MISSING', `no graph ${JSON.stringify(graph)} in ${prof.graphsDir}`, { where: 'graph' });
 }

@@ -19,7 +19,13 @@ export const ASSETS: readonly AssetSource[] = [
   { dest: 'undionly.kpxe', from: ['usr/lib/ipxe/undionly.kpxe'], package: 'ipxe', required: true, why: 'iPXE for BIOS PXE ROMs' },
   { dest: 'ipxe.efi', from: ['usr/lib/ipxe/ipxe.efi', 'boot/ipxe.efi'], package: 'ipxe', required: true, why: 'iPXE for x86-64 UEFI' },
   { dest: 'snponly.efi', from: ['usr/lib/ipxe/snponly.efi'], package: 'ipxe', required: false, why: 'iPXE for UEFI using the firmware NIC driver' },
-  { dest: 'ipxe.lkrn', from: ['usr/lib/ipxe/ipxe.lkrn', 'boot/ipxe.lkrn'], package: 'ipxe', required: false, why: 'iPXE as a kernel, for pxelinux/GRUB sanboot' },
+  {
+    dest: 'ipxe.lkrn',
+    from: ['usr/lib/ipxe/ipxe.lkrn', 'boot/ipxe.lkrn'],
+    package: 'ipxe',
+    required: false,
+    why: 'iPXE as a kernel, for pxelinux/GRUB sanboot',
+  },
   { dest: 'ipxe-arm64.efi', from: ['usr/lib/ipxe/arm64-efi/ipxe.efi'], package: 'ipxe (arm64 build)', required: false, why: 'iPXE for arm64 UEFI' },
   { dest: 'pxelinux.0', from: ['usr/lib/PXELINUX/pxelinux.0'], package: 'pxelinux', required: false, why: 'pxelinux for old BIOS clients' },
   { dest: 'ldlinux.c32', from: ['usr/lib/syslinux/modules/bios/ldlinux.c32'], package: 'syslinux-common', required: false, why: 'pxelinux core module' },
@@ -63,10 +69,11 @@ export async function importAssets(bootRoot: string, opts: { systemRoot?: string
   const result: ImportResult = { copied: [], missing: [] };
   for (const a of ASSETS) {
     let found: string | null = null;
-    for (const f of a.from) if (await exists(join(sys, f))) {
-      found = join(sys, f);
-      break;
-    }
+    for (const f of a.from)
+      if (await exists(join(sys, f))) {
+        found = join(sys, f);
+        break;
+      }
     if (!found) {
       result.missing.push({ dest: a.dest, package: a.package, why: a.why });
       continue;
@@ -84,7 +91,10 @@ export async function importAssets(bootRoot: string, opts: { systemRoot?: string
   const requiredMissing = result.missing.filter((m) => ASSETS.find((a) => a.dest === m.dest)?.required ?? m.dest === 'diskless/vmlinuz');
   if (requiredMissing.length > 0) {
     const pkgs = [...new Set(requiredMissing.map((m) => m.package))].join(' ');
-    throw new UserError('E_ASSETS_MISSING', `missing boot assets: ${requiredMissing.map((m) => `${m.dest} (${m.why})`).join(', ')}; install them with: apt-get install ${pkgs}`);
+    throw new UserError(
+      'E_ASSETS_MISSING',
+      `missing boot assets: ${requiredMissing.map((m) => `${m.dest} (${m.why})`).join(', ')}; install them with: apt-get install ${pkgs}`,
+    );
   }
   return result;
 }

@@ -64,7 +64,9 @@ export class Booter {
         // resolve (an os_image that is gone refuses the install rather than installing nothing).
         const src = installSource(await this.kickstarts.attributesOf(host), { kernel: b.installKernel, initrd: b.installInitrd });
         return {
-          action: 'install', host: host.name, mac,
+          action: 'install',
+          host: host.name,
+          mac,
           kernel: src.kernel,
           initrds: [{ name: 'initrd.img', path: src.initrd }],
           args: `inst.ks=${this.kickstartUrl(host.name)} ip=dhcp${src.args ? ' ' + src.args : ''} ${b.installArgs}`,
@@ -72,7 +74,11 @@ export class Booter {
       }
       case 'os': {
         const rec = await this.repos.boot.get(host.name);
-        if (!rec) throw new UserError('E_NO_BOOT_RECORD', `${host.name} has boot action os but no diskless boot files yet (install it first: netroot host set ${host.name} boot=install)`);
+        if (!rec)
+          throw new UserError(
+            'E_NO_BOOT_RECORD',
+            `${host.name} has boot action os but no diskless boot files yet (install it first: netroot host set ${host.name} boot=install)`,
+          );
         // A record that points into an OS image is served only while that image is whole: a removed
         // or broken image refuses the boot (and says so) instead of booting half of it.
         const image = imageOfBootPath(rec.kernel) ?? imageOfBootPath(rec.initrd);
@@ -92,7 +98,9 @@ export class Booter {
         };
         const lun = Number(need('iscsi_lun'));
         return {
-          action: 'sanboot', host: host.name, mac,
+          action: 'sanboot',
+          host: host.name,
+          mac,
           rootPath: `iscsi:${need('iscsi_portal')}::${need('iscsi_port')}:${lun.toString(16)}:${need('iscsi_target')}`,
           initiatorIqn: need('iscsi_initiator'),
           chap: a['iscsi_user'] && a['iscsi_secret'] ? { user: a['iscsi_user'], secret: a['iscsi_secret'] } : null,

@@ -18,7 +18,8 @@ const KNOWN_ARCHES = [0, 6, 7, 9, 10, 11, 16, 19] as const;
 
 /** A dhcpd string literal: backslash and double quote escaped; a control character is refused, naming `field`. */
 function quote(s: string, field: string): string {
-  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('E_CONFIG_INVALID', `${JSON.stringify(s)} has a control character: it cannot be written in a dhcpd.conf`, { where: field });
+  if (/[\x00-\x1f\x7f]/.test(s))
+    throw new UserError('E_CONFIG_INVALID', `${JSON.stringify(s)} has a control character: it cannot be written in a dhcpd.conf`, { where: field });
   return `"${s.replace(/[\\"]/g, (c) => '\\' + c)}"`;
 }
 
@@ -41,7 +42,10 @@ function archChain(indent: string, fileFor: (f: string) => string, uefiIpxe: Con
   const bios = firstStageFile(firmwareOf(null), uefiIpxe);
   if (bios) out.push(`${indent}if not exists client-arch {`, `${indent}  filename ${quote(fileFor(bios), 'boot.uefiIpxe')};`);
   for (const [f, arches] of byFile) {
-    out.push(`${indent}${out.length ? '} elsif' : 'if'} ${arches.map((a) => `option client-arch = ${a}`).join(' or ')} {`, `${indent}  filename ${quote(fileFor(f), 'boot.uefiIpxe')};`);
+    out.push(
+      `${indent}${out.length ? '} elsif' : 'if'} ${arches.map((a) => `option client-arch = ${a}`).join(' or ')} {`,
+      `${indent}  filename ${quote(fileFor(f), 'boot.uefiIpxe')};`,
+    );
   }
   if (out.length) out.push(`${indent}}`);
   return out;
@@ -84,7 +88,7 @@ export function renderDhcpdConf(hosts: readonly Host[], config: Config): string 
   }
 
   lines.push('# Known interfaces: fixed address, host name, and the first stage their firmware needs.', 'group {');
-  lines.push('  if exists ipxe-encap or option user-class = "iPXE" {', '    # iPXE: its host\'s own script URL (in each host below).');
+  lines.push('  if exists ipxe-encap or option user-class = "iPXE" {', "    # iPXE: its host's own script URL (in each host below).");
   lines.push('  } elsif substring(option vendor-class-identifier, 0, 10) = "HTTPClient" {');
   lines.push(...archChain('    ', (f) => `${base}/boot/files/${f}`, config.boot.uefiIpxe));
   lines.push('  } else {');

@@ -90,7 +90,13 @@ export class DisklessRegenerator {
     await writeFileAtomic(join(dir, name), overlay, { mode: 0o600, durable: true });
     const record = await this.store.transaction(async (tx) => {
       await spend(tx);
-      const r = await tx.boot.put({ host: host.name, kernel: files?.kernel ?? this.config.boot.disklessKernel, initrd: files?.initrd ?? this.config.boot.disklessInitrd, overlay: join('nodes', host.name, name), args });
+      const r = await tx.boot.put({
+        host: host.name,
+        kernel: files?.kernel ?? this.config.boot.disklessKernel,
+        initrd: files?.initrd ?? this.config.boot.disklessInitrd,
+        overlay: join('nodes', host.name, name),
+        args,
+      });
       await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: null });
       await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
       return r;

@@ -51,7 +51,8 @@ export class InstallTokens {
     const hash = tokenHash(token);
     const t = await (opts.repos ?? this.repos).tokens.find(hash);
     if (!t) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
-    if (Date.parse(t.expiresAt) <= this.now()) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
+    if (Date.parse(t.expiresAt) <= this.now())
+      throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
     if (t.usedAt) throw new UserError('E_TOKEN_USED', 'install token was already used');
     if (t.address !== remoteAddress) throw new UserError('E_TOKEN_ADDRESS', 'install token was issued to another address');
     return { host: t.host, hash };

@@ -42,7 +42,15 @@ export class KickstartService {
     let c = this.compilers.get(graph);
     if (!c) {
       const p = this.config.profile;
-      c = new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval, rollsFile: rollsFile(this.config.stateDir) });
+      c = new ProfileCompiler({
+        rolesDir: p.rolesDir,
+        graphsDir: p.graphsDir,
+        graph,
+        siteDir: p.siteDir,
+        includeDir: p.includeDir,
+        allowEval: p.allowEval,
+        rollsFile: rollsFile(this.config.stateDir),
+      });
       this.compilers.set(graph, c);
     }
     return c;

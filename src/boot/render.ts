@@ -16,7 +16,11 @@ const TOKEN = /^[A-Za-z0-9._:/\-?=&%@+,~[\]]+$/;
 const ARGS = /^[\x20-\x7e]*$/;
 
 export function checkToken(v: string, field: string): string {
-  if (!TOKEN.test(v)) throw new NetrootError('E_BOOT_UNSAFE_VALUE', `${field} has characters a boot script cannot carry: ${JSON.stringify(field.includes('secret') ? '[redacted]' : v)}`);
+  if (!TOKEN.test(v))
+    throw new NetrootError(
+      'E_BOOT_UNSAFE_VALUE',
+      `${field} has characters a boot script cannot carry: ${JSON.stringify(field.includes('secret') ? '[redacted]' : v)}`,
+    );
   return v;
 }
 

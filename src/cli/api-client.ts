@@ -31,7 +31,11 @@ export class ApiClient {
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
         {
-          host: this.host, port: this.port, path, method, agent: false,
+          host: this.host,
+          port: this.port,
+          path,
+          method,
+          agent: false,
           headers: {
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
             ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -67,7 +71,10 @@ export class ApiClient {
    * Every item of a paginated list (`{items, next}`): follows `next` as `?cursor=` until it is null,
    * `pageSize` items a request. `last` is the last page (lists may carry more, e.g. errors).
    */
-  async listAll<T, P extends { items: T[]; next: string | null } = { items: T[]; next: string | null }>(path: string, pageSize = 1000): Promise<{ items: T[]; last: P }> {
+  async listAll<T, P extends { items: T[]; next: string | null } = { items: T[]; next: string | null }>(
+    path: string,
+    pageSize = 1000,
+  ): Promise<{ items: T[]; last: P }> {
     const items: T[] = [];
     const sep = path.includes('?') ? '&' : '?';
     let cursor: string | null = null;

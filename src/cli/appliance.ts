@@ -19,11 +19,22 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
       const list = await ctx.store.appliances.list();
-      ctx.io.out(v.json ? json(list) : table(['APPLIANCE', 'BASENAME', 'GRAPH', 'ROOT NODE', 'DISCOVER'], list.map((a) => [a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 'yes' : 'no'])));
+      ctx.io.out(
+        v.json
+          ? json(list)
+          : table(
+              ['APPLIANCE', 'BASENAME', 'GRAPH', 'ROOT NODE', 'DISCOVER'],
+              list.map((a) => [a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 'yes' : 'no']),
+            ),
+      );
       return 0;
     }
     case 'add': {
-      const { values: v, positionals: p } = parse(rest, { 'root-node': { type: 'string' }, basename: { type: 'string' }, graph: { type: 'string' }, 'no-discover': { type: 'boolean' } }, USAGE);
+      const { values: v, positionals: p } = parse(
+        rest,
+        { 'root-node': { type: 'string' }, basename: { type: 'string' }, graph: { type: 'string' }, 'no-discover': { type: 'boolean' } },
+        USAGE,
+      );
       needPositional(p, 1, USAGE);
       noExtra(p, 1, USAGE);
       const name = validHostname(p[0]!);
@@ -32,13 +43,27 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       const graph = v.graph ?? ctx.config.profile.graph;
       checkApplianceGraph(ctx.config, graph, rootNode);
       const a = await ctx.store.appliances.add({
-        name, basename: validHostname(v.basename ?? name), graph, rootNode, discoverable: !v['no-discover'],
+        name,
+        basename: validHostname(v.basename ?? name),
+        graph,
+        rootNode,
+        discoverable: !v['no-discover'],
       });
       ctx.io.out(v.json ? json(a) : `added appliance ${a.name}\n`);
       return 0;
     }
     case 'set': {
-      const { values: v, positionals: p } = parse(rest, { 'root-node': { type: 'string' }, basename: { type: 'string' }, graph: { type: 'string' }, discover: { type: 'boolean' }, 'no-discover': { type: 'boolean' } }, USAGE);
+      const { values: v, positionals: p } = parse(
+        rest,
+        {
+          'root-node': { type: 'string' },
+          basename: { type: 'string' },
+          graph: { type: 'string' },
+          discover: { type: 'boolean' },
+          'no-discover': { type: 'boolean' },
+        },
+        USAGE,
+      );
       needPositional(p, 1, USAGE);
       noExtra(p, 1, USAGE);
       if (v.discover && v['no-discover']) throw new UserError('E_USAGE', `give --discover or --no-discover, not both\nusage: ${USAGE}`);
@@ -47,7 +72,8 @@ export async function applianceCommand(ctx: CliContext, argv: string[]): Promise
       if (v.graph !== undefined) patch.graph = v.graph;
       if (v['root-node'] !== undefined) patch.rootNode = v['root-node'];
       if (v.discover || v['no-discover']) patch.discoverable = v.discover === true;
-      if (Object.keys(patch).length === 0) throw new UserError('E_USAGE', `nothing to set: give --basename, --graph, --root-node, --discover or --no-discover\nusage: ${USAGE}`);
+      if (Object.keys(patch).length === 0)
+        throw new UserError('E_USAGE', `nothing to set: give --basename, --graph, --root-node, --discover or --no-discover\nusage: ${USAGE}`);
       const cur = await ctx.store.appliances.get(p[0]!);
       if (!cur) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(p[0])}`, { where: 'appliance' });
       // The appliance as it will be must still compile: its root node in its (maybe new) graph's roles.

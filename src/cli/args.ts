@@ -41,6 +41,7 @@ export function keyValues(items: string[], usage: string): Record<string, string
 
 export function intFlag(v: string | undefined, field: string, min = 0, max = 1_000_000): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UserError('E_USAGE', `--${field}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UserError('E_USAGE', `--${field}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return Number(v);
 }

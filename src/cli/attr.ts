@@ -28,12 +28,16 @@ const LETTER: Record<AttributeScope, string> = { global: 'G', os: 'O', appliance
 
 const scopeOptions = { host: { type: 'string' }, appliance: { type: 'string' }, os: { type: 'string' } } as const;
 
-async function scopeOf(ctx: CliContext, v: { host?: string | undefined; appliance?: string | undefined; os?: string | undefined }): Promise<{ scope: AttributeScope; target: string }> {
+async function scopeOf(
+  ctx: CliContext,
+  v: { host?: string | undefined; appliance?: string | undefined; os?: string | undefined },
+): Promise<{ scope: AttributeScope; target: string }> {
   const given = [v.host, v.appliance, v.os].filter((x) => x !== undefined);
   if (given.length > 1) throw new UserError('E_USAGE', `give at most one of --host, --appliance, --os\nusage: ${USAGE}`);
   if (v.host !== undefined) return { scope: 'host', target: (await mustHost(ctx, v.host)).name };
   if (v.appliance !== undefined) {
-    if (!(await ctx.store.appliances.get(v.appliance))) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v.appliance)}`, { where: 'appliance' });
+    if (!(await ctx.store.appliances.get(v.appliance)))
+      throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v.appliance)}`, { where: 'appliance' });
     return { scope: 'appliance', target: v.appliance };
   }
   if (v.os !== undefined) return { scope: 'os', target: v.os };
@@ -72,7 +76,14 @@ export async function attrCommand(ctx: CliContext, argv: string[]): Promise<numb
       if (v.host !== undefined && v.appliance === undefined && v.os === undefined) {
         const h = await mustHost(ctx, v.host);
         const list = shown(await resolveAttributes(ctx.store, h, frontendFacts(ctx.config), DEFAULT_ATTRIBUTES), reveal);
-        ctx.io.out(v.json ? json(list) : table(['ATTRIBUTE', 'VALUE', 'SOURCE'], list.map((a) => [a.name, a.value, a.source])));
+        ctx.io.out(
+          v.json
+            ? json(list)
+            : table(
+                ['ATTRIBUTE', 'VALUE', 'SOURCE'],
+                list.map((a) => [a.name, a.value, a.source]),
+              ),
+        );
         return 0;
       }
       const s = v.appliance !== undefined || v.os !== undefined ? await scopeOf(ctx, v) : undefined;
@@ -80,7 +91,10 @@ export async function attrCommand(ctx: CliContext, argv: string[]): Promise<numb
       ctx.io.out(
         v.json
           ? json(rows)
-          : table(['ATTRIBUTE', 'VALUE', 'SOURCE', 'TARGET'], rows.map((a) => [a.name, a.value, LETTER[a.scope], a.target || null])),
+          : table(
+              ['ATTRIBUTE', 'VALUE', 'SOURCE', 'TARGET'],
+              rows.map((a) => [a.name, a.value, LETTER[a.scope], a.target || null]),
+            ),
       );
       return 0;
     }

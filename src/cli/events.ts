@@ -36,7 +36,9 @@ function shown(v: unknown): string {
 }
 
 export function eventLine(e: StoredEvent): string {
-  const detail = Object.entries(redact(e.detail) as Record<string, unknown>).map(([k, v]) => `${shown(k)}=${shown(v)}`).join(' ');
+  const detail = Object.entries(redact(e.detail) as Record<string, unknown>)
+    .map(([k, v]) => `${shown(k)}=${shown(v)}`)
+    .join(' ');
   const cut = detail.length > DETAIL_CHARS ? detail.slice(0, DETAIL_CHARS - 1) + '…' : detail;
   return [shown(e.at), shown(e.kind), e.host === null ? '-' : shown(e.host), e.mac === null ? '-' : shown(e.mac), cut].join('  ').trimEnd() + '\n';
 }
@@ -46,10 +48,15 @@ export function eventJson(e: StoredEvent): string {
 }
 
 export async function eventsCommand(ctx: CliContext, argv: string[], deps: EventsDeps = DEFAULT_DEPS): Promise<number> {
-  const { values: v, positionals: p } = parse(argv, { host: { type: 'string' }, kind: { type: 'string' }, last: { type: 'string' }, follow: { type: 'boolean' } }, USAGE);
+  const { values: v, positionals: p } = parse(
+    argv,
+    { host: { type: 'string' }, kind: { type: 'string' }, last: { type: 'string' }, follow: { type: 'boolean' } },
+    USAGE,
+  );
   noExtra(p, 0, USAGE);
   const last = intFlag(v.last, 'last', 1, MAX_LAST) ?? DEFAULT_LAST;
-  if (v.kind !== undefined && !KIND.test(v.kind)) throw new UserError('E_USAGE', `--kind: expected an event kind like host.added (letters, digits, _ . : -; at most 64), got ${JSON.stringify(v.kind)}`);
+  if (v.kind !== undefined && !KIND.test(v.kind))
+    throw new UserError('E_USAGE', `--kind: expected an event kind like host.added (letters, digits, _ . : -; at most 64), got ${JSON.stringify(v.kind)}`);
   const filter: EventFilter = {};
   if (v.kind !== undefined) filter.kind = v.kind;
   if (v.host !== undefined) {

@@ -13,7 +13,15 @@ export const USAGE = `netroot graph check [--graph G] [--json]
 
 function compilerFor(ctx: CliContext, graph: string | undefined): ProfileCompiler {
   const p = ctx.config.profile;
-  return new ProfileCompiler({ rolesDir: p.rolesDir, graphsDir: p.graphsDir, graph: graph ?? p.graph, siteDir: p.siteDir, includeDir: p.includeDir, allowEval: p.allowEval, rollsFile: rollsFile(ctx.config.stateDir) });
+  return new ProfileCompiler({
+    rolesDir: p.rolesDir,
+    graphsDir: p.graphsDir,
+    graph: graph ?? p.graph,
+    siteDir: p.siteDir,
+    includeDir: p.includeDir,
+    allowEval: p.allowEval,
+    rollsFile: rollsFile(ctx.config.stateDir),
+  });
 }
 
 function haveDot(): boolean {
@@ -53,20 +61,33 @@ export async function graphCommand(ctx: CliContext, argv: string[]): Promise<num
       for (const e of r.unreached) entries.push({ severity: 'error', e, appliances: [] });
       for (const e of r.warnings) entries.push({ severity: 'warning', e, appliances: [] });
       const errors = entries.filter((x) => x.severity === 'error').length;
-      if (v.json) ctx.io.out(JSON.stringify(entries.map((x) => ({ code: x.e.code, where: x.e.where ?? null, message: x.e.message, severity: x.severity, appliances: x.appliances })), null, 2) + '\n');
+      if (v.json)
+        ctx.io.out(
+          JSON.stringify(
+            entries.map((x) => ({ code: x.e.code, where: x.e.where ?? null, message: x.e.message, severity: x.severity, appliances: x.appliances })),
+            null,
+            2,
+          ) + '\n',
+        );
       if (entries.length === 0) {
         if (!v.json) ctx.io.out('graph ok\n');
         return 0;
       }
       if (!v.json) {
         const line = (x: Entry) =>
-          x.severity === 'warning' ? `  warning: ${x.e.message}`
-          : x.appliances === 'all' ? `  ${x.e.message}`
-          : x.appliances.length === 0 ? `  ${x.e.message} (no appliance reaches it)`
-          : `  broken for appliance ${x.appliances.join(', ')}: ${x.e.message}`;
+          x.severity === 'warning'
+            ? `  warning: ${x.e.message}`
+            : x.appliances === 'all'
+              ? `  ${x.e.message}`
+              : x.appliances.length === 0
+                ? `  ${x.e.message} (no appliance reaches it)`
+                : `  broken for appliance ${x.appliances.join(', ')}: ${x.e.message}`;
         const ok = appliances.filter((a) => (r.appliances.get(a.name) ?? []).length === 0 && r.global.length === 0).map((a) => a.name);
-        const summary = errors === 0 ? 'graph ok' : `${ok.length} of ${appliances.length} appliance(s) without a problem${ok.length > 0 ? ` (${ok.join(', ')})` : ''}`;
-        ctx.io.err(`netroot: ${entries.length} problem(s) in the graph:\n${entries.map(line).join('\n')}\n${summary}; ${errors} error(s), ${entries.length - errors} warning(s)\n`);
+        const summary =
+          errors === 0 ? 'graph ok' : `${ok.length} of ${appliances.length} appliance(s) without a problem${ok.length > 0 ? ` (${ok.join(', ')})` : ''}`;
+        ctx.io.err(
+          `netroot: ${entries.length} problem(s) in the graph:\n${entries.map(line).join('\n')}\n${summary}; ${errors} error(s), ${entries.length - errors} warning(s)\n`,
+        );
         if (errors === 0) ctx.io.out('graph ok\n');
       }
       return errors > 0 ? 2 : 0;

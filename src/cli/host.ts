@@ -40,7 +40,13 @@ async function imagesOf(ctx: CliContext, h: Host, bootPaths: string[]): Promise<
   const k = new KickstartService(ctx.store, ctx.config);
   const status = async (name: string | null): Promise<ImageStatus> => ({
     name,
-    problem: name === null ? null : await k.images.get(name, null).then(() => null, (e: Error) => e.message),
+    problem:
+      name === null
+        ? null
+        : await k.images.get(name, null).then(
+            () => null,
+            (e: Error) => e.message,
+          ),
   });
   const chosen = (await k.storedAttributesOf(h))[OS_IMAGE_ATTRIBUTE] || null;
   const booted = bootPaths.map(imageOfBootPath).find((n) => n !== null) ?? null;
@@ -81,14 +87,28 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
 
 /** What `host add` and `insert-ethers --mac` print when a name took back its kept volume. */
 export function reusedLine(h: AddedHost): string {
-  return h.reusedVolume ? `${h.name} took back the iSCSI volume ${h.reusedVolume} kept by an earlier remove --keep-volume: its old data is on it (remove it with: netroot host remove ${h.name} --yes, then add again)\n` : '';
+  return h.reusedVolume
+    ? `${h.name} took back the iSCSI volume ${h.reusedVolume} kept by an earlier remove --keep-volume: its old data is on it (remove it with: netroot host remove ${h.name} --yes, then add again)\n`
+    : '';
 }
 
 async function add(ctx: CliContext, rest: string[]): Promise<number> {
-  const { values: v, positionals: p } = parse(rest, {
-    appliance: { type: 'string' }, mac: { type: 'string' }, ip: { type: 'string' }, rack: { type: 'string' }, rank: { type: 'string' },
-    os: { type: 'string' }, arch: { type: 'string' }, device: { type: 'string' }, subnet: { type: 'string' }, boot: { type: 'string' },
-  }, USAGE);
+  const { values: v, positionals: p } = parse(
+    rest,
+    {
+      appliance: { type: 'string' },
+      mac: { type: 'string' },
+      ip: { type: 'string' },
+      rack: { type: 'string' },
+      rank: { type: 'string' },
+      os: { type: 'string' },
+      arch: { type: 'string' },
+      device: { type: 'string' },
+      subnet: { type: 'string' },
+      boot: { type: 'string' },
+    },
+    USAGE,
+  );
   needPositional(p, 1, USAGE);
   noExtra(p, 1, USAGE);
   // Checked here too, so a bad argument is refused before the frontend is asked.
@@ -107,7 +127,10 @@ async function add(ctx: CliContext, rest: string[]): Promise<number> {
   for (const k of ['os', 'arch', 'device', 'subnet'] as const) if (v[k] !== undefined) spec[k] = v[k];
   for (const k of Object.keys(spec) as Array<keyof HostSpec>) if (spec[k] === undefined) delete spec[k];
   const via = new FrontendOrLocal(ctx);
-  const h = await via.run((api) => api.call<AddedHost>('POST', '/api/v1/hosts', spec), (e) => e.addHost(spec, 'cli'));
+  const h = await via.run(
+    (api) => api.call<AddedHost>('POST', '/api/v1/hosts', spec),
+    (e) => e.addHost(spec, 'cli'),
+  );
   ctx.io.out(v.json ? json(h) : `added ${h.name} (${h.appliance}, rack ${h.rack}, rank ${h.rank})\n${reusedLine(h)}`);
   return 0;
 }
@@ -117,7 +140,11 @@ async function namedHosts(ctx: CliContext, args: readonly string[]): Promise<Hos
   const out: Host[] = [];
   for (const name of expandHostlists(args)) {
     const h = await ctx.store.hosts.get(name);
-    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}${args.length === 1 && args[0] === name ? '' : ` (from ${args.join(' ')})`}`);
+    if (!h)
+      throw new UserError(
+        'E_HOST_NOT_FOUND',
+        `unknown host ${JSON.stringify(name)}${args.length === 1 && args[0] === name ? '' : ` (from ${args.join(' ')})`}`,
+      );
     out.push(h);
   }
   return out;
@@ -131,11 +158,25 @@ async function show(ctx: CliContext, rest: string[]): Promise<number> {
   for (const h of hosts) {
     const boot = await ctx.store.boot.get(h.name);
     const { osImage, bootImage } = await imagesOf(ctx, h, boot ? [boot.kernel, boot.initrd] : []);
-    if (v.json) views.push(json({ ...h, boot, osImage: osImage.name, osImageProblem: osImage.problem, ...(bootImage ? { bootImage: bootImage.name, bootImageProblem: bootImage.problem } : {}) }));
+    if (v.json)
+      views.push(
+        json({
+          ...h,
+          boot,
+          osImage: osImage.name,
+          osImageProblem: osImage.problem,
+          ...(bootImage ? { bootImage: bootImage.name, bootImageProblem: bootImage.problem } : {}),
+        }),
+      );
     else {
       const lines = [
-        `host:       ${h.name}`, `appliance:  ${h.appliance}`, `rack/rank:  ${h.rack}/${h.rank}`, `os/arch:    ${h.os}/${h.arch}`,
-        `boot:       ${h.bootAction}`, `state:      ${h.state}${h.stateDetail ? ` (${h.stateDetail})` : ''}`, `created:    ${h.createdAt}`,
+        `host:       ${h.name}`,
+        `appliance:  ${h.appliance}`,
+        `rack/rank:  ${h.rack}/${h.rank}`,
+        `os/arch:    ${h.os}/${h.arch}`,
+        `boot:       ${h.bootAction}`,
+        `state:      ${h.state}${h.stateDetail ? ` (${h.stateDetail})` : ''}`,
+        `created:    ${h.createdAt}`,
         ...h.interfaces.map((i) => `interface:  ${i.device} ${i.mac} ${i.ip ?? '-'} ${i.subnet ?? ''}`.trimEnd()),
         ...(boot ? [`os kernel:  ${boot.kernel}`, `os initrd:  ${boot.initrd}${boot.overlay ? ' + ' + boot.overlay : ''}`, `os args:    ${boot.args}`] : []),
         ...(osImage.name !== null ? [`image:      ${imageLine(osImage)}`] : []),
@@ -158,8 +199,12 @@ export async function removalQuestion(ctx: CliContext, hosts: readonly Host[], k
     if (vol) volumes.push(vol);
   }
   const names = hosts.length === 1 ? hosts[0]!.name : `${hosts.length} hosts (${hosts[0]!.name} … ${hosts[hosts.length - 1]!.name})`;
-  const what = volumes.length === 0 ? '' : keep ? ` (${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} is kept` : `${volumes.length} iSCSI volumes are kept`})`
-    : ` and delete ${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} (its whole root filesystem)` : `${volumes.length} iSCSI volumes (their whole root filesystems)`}`;
+  const what =
+    volumes.length === 0
+      ? ''
+      : keep
+        ? ` (${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} is kept` : `${volumes.length} iSCSI volumes are kept`})`
+        : ` and delete ${volumes.length === 1 ? `its iSCSI volume ${volumes[0]} (its whole root filesystem)` : `${volumes.length} iSCSI volumes (their whole root filesystems)`}`;
   return `this will remove ${names}${what}`;
 }
 
@@ -177,7 +222,10 @@ async function remove(ctx: CliContext, rest: string[]): Promise<number> {
       (e) => e.remove(h.name, { keepVolume: keep, by: 'cli' }),
     );
     removed.push(r);
-    if (!v.json) ctx.io.out(`removed ${r.name}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept: the next host named ${r.name} takes it back)` : ` (volume ${r.volume.name} deleted)`}\n`);
+    if (!v.json)
+      ctx.io.out(
+        `removed ${r.name}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept: the next host named ${r.name} takes it back)` : ` (volume ${r.volume.name} deleted)`}\n`,
+      );
   }
   if (v.json) ctx.io.out(json(removed));
   return 0;
@@ -192,28 +240,58 @@ async function set(ctx: CliContext, rest: string[]): Promise<number> {
   const c: HostChanges = {};
   for (const [k, val] of Object.entries(kv)) {
     switch (k) {
-      case 'boot': c.bootAction = parseBootAction(val); break;
-      case 'appliance': c.appliance = val; break;
-      case 'rack': c.rack = intFlag(val, 'rack')!; break;
-      case 'rank': c.rank = intFlag(val, 'rank')!; break;
-      case 'os': c.os = val; break;
-      case 'arch': c.arch = val; break;
-      case 'state': c.state = parseHostState(val); break;
-      case 'ip': mustIPv4(val, 'ip'); c.ip = val; break;
-      case 'mac': c.mac = mustMac(val, 'mac'); break;
+      case 'boot':
+        c.bootAction = parseBootAction(val);
+        break;
+      case 'appliance':
+        c.appliance = val;
+        break;
+      case 'rack':
+        c.rack = intFlag(val, 'rack')!;
+        break;
+      case 'rank':
+        c.rank = intFlag(val, 'rank')!;
+        break;
+      case 'os':
+        c.os = val;
+        break;
+      case 'arch':
+        c.arch = val;
+        break;
+      case 'state':
+        c.state = parseHostState(val);
+        break;
+      case 'ip':
+        mustIPv4(val, 'ip');
+        c.ip = val;
+        break;
+      case 'mac':
+        c.mac = mustMac(val, 'mac');
+        break;
       default:
         throw new UserError('E_USAGE', `unknown host field ${JSON.stringify(k)} (one of ${SET_KEYS})\nusage: ${USAGE}`);
     }
   }
   const hosts = await namedHosts(ctx, [p[0]!]);
-  if ((c.ip !== undefined || c.mac !== undefined) && hosts.length > 1) throw new UserError('E_USAGE', `ip= and mac= belong to one host, and ${p[0]} names ${hosts.length}`);
+  if ((c.ip !== undefined || c.mac !== undefined) && hosts.length > 1)
+    throw new UserError('E_USAGE', `ip= and mac= belong to one host, and ${p[0]} names ${hosts.length}`);
   if (c.mac !== undefined && (await hostAttributes(ctx.store, hosts[0]!.name))[VOLUME_ATTRIBUTE])
     await confirmOrRefuse(`${hosts[0]!.name}'s iSCSI volume (its whole root filesystem) will belong to ${c.mac}`, v.yes);
   const via = new FrontendOrLocal(ctx);
   const changed: Host[] = [];
   for (const h of hosts) {
-    changed.push(await via.run((api) => api.call<Host>('PATCH', `/api/v1/hosts/${encodeURIComponent(h.name)}`, c), (e) => e.set(h.name, c, 'cli')));
-    if (!v.json) ctx.io.out(`${h.name}: ${Object.entries(kv).map(([k, x]) => `${k}=${x}`).join(' ')}\n`);
+    changed.push(
+      await via.run(
+        (api) => api.call<Host>('PATCH', `/api/v1/hosts/${encodeURIComponent(h.name)}`, c),
+        (e) => e.set(h.name, c, 'cli'),
+      ),
+    );
+    if (!v.json)
+      ctx.io.out(
+        `${h.name}: ${Object.entries(kv)
+          .map(([k, x]) => `${k}=${x}`)
+          .join(' ')}\n`,
+      );
   }
   if (v.json) ctx.io.out(json(hosts.length === 1 && !isHostlist(p[0]!) ? changed[0] : changed));
   return 0;

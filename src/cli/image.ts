@@ -39,13 +39,15 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 function summary(m: ImageManifest): string {
-  return [
-    `image ${m.name}: ${m.distribution} (${m.source}, ${m.createdAt})`,
-    `  kernel   ${m.kernelVersion}  vmlinuz ${(m.kernel.size / MiB).toFixed(1)} MiB  sha256 ${m.kernel.sha256}`,
-    `  initrd   dracut ${m.dracut.version} +${m.dracut.modules.join(' +')}${m.dracut.omitted.map((x) => ` -${x}`).join('')}  ${(m.initrd.size / MiB).toFixed(1)} MiB  sha256 ${m.initrd.sha256}`,
-    `  root     ${(m.rootBytes / MiB).toFixed(0)} MiB unpacked, root.tar.gz ${(m.rootTarball.size / MiB).toFixed(1)} MiB  sha256 ${m.rootTarball.sha256}`,
-    `  packages ${m.packages.length}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `image ${m.name}: ${m.distribution} (${m.source}, ${m.createdAt})`,
+      `  kernel   ${m.kernelVersion}  vmlinuz ${(m.kernel.size / MiB).toFixed(1)} MiB  sha256 ${m.kernel.sha256}`,
+      `  initrd   dracut ${m.dracut.version} +${m.dracut.modules.join(' +')}${m.dracut.omitted.map((x) => ` -${x}`).join('')}  ${(m.initrd.size / MiB).toFixed(1)} MiB  sha256 ${m.initrd.sha256}`,
+      `  root     ${(m.rootBytes / MiB).toFixed(0)} MiB unpacked, root.tar.gz ${(m.rootTarball.size / MiB).toFixed(1)} MiB  sha256 ${m.rootTarball.sha256}`,
+      `  packages ${m.packages.length}`,
+    ].join('\n') + '\n'
+  );
 }
 
 export async function imageCommand(ctx: CliContext, argv: string[]): Promise<number> {
@@ -55,7 +57,16 @@ export async function imageCommand(ctx: CliContext, argv: string[]): Promise<num
     case 'build': {
       const { values: v, positionals: p } = parse(rest, { name: { type: 'string' }, packages: { type: 'string' }, 'from-config': { type: 'string' } }, USAGE);
       noExtra(p, 1, USAGE);
-      const flags = { distribution: p[0] ?? '', name: v.name, packages: v.packages ? v.packages.split(',').map((s) => s.trim()).filter(Boolean) : undefined };
+      const flags = {
+        distribution: p[0] ?? '',
+        name: v.name,
+        packages: v.packages
+          ? v.packages
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : undefined,
+      };
       const req = buildRequestFrom(v['from-config'], flags);
       if (!req.distribution) throw new UserError('E_USAGE', `missing DISTRIBUTION\nusage: ${USAGE}`, { where: 'distribution' });
       const m = await interruptible((signal) => buildImage(req, { registry: kickstarts().images, progress: progress(ctx), signal }));
@@ -76,7 +87,20 @@ export async function imageCommand(ctx: CliContext, argv: string[]): Promise<num
       noExtra(p, 0, USAGE);
       const all = await kickstarts().images.list();
       if (v.json) ctx.io.out(json(all));
-      else ctx.io.out(table(['IMAGE', 'DISTRIBUTION', 'KERNEL', 'ROOT MiB', 'CREATED', 'PROBLEM'], all.map((i) => [i.name, i.manifest?.distribution, i.manifest?.kernelVersion, i.manifest ? (i.manifest.rootBytes / MiB).toFixed(0) : null, i.manifest?.createdAt, i.problem])));
+      else
+        ctx.io.out(
+          table(
+            ['IMAGE', 'DISTRIBUTION', 'KERNEL', 'ROOT MiB', 'CREATED', 'PROBLEM'],
+            all.map((i) => [
+              i.name,
+              i.manifest?.distribution,
+              i.manifest?.kernelVersion,
+              i.manifest ? (i.manifest.rootBytes / MiB).toFixed(0) : null,
+              i.manifest?.createdAt,
+              i.problem,
+            ]),
+          ),
+        );
       return 0;
     }
     case 'show': {
@@ -87,7 +111,10 @@ export async function imageCommand(ctx: CliContext, argv: string[]): Promise<num
       const name = p[0]!;
       if (!k.images.exists(name)) throw new UserError('E_IMAGE_NOT_FOUND', `no image ${JSON.stringify(name)} (netroot image list)`, { where: 'name' });
       // A broken image is shown with its problem (and who uses it), so the operator can act on it.
-      const [m, problem] = await k.images.get(name, null).then((x) => [x, null] as const, (e: Error) => [null, e.message] as const);
+      const [m, problem] = await k.images.get(name, null).then(
+        (x) => [x, null] as const,
+        (e: Error) => [null, e.message] as const,
+      );
       const users = await hostsUsingImage(ctx.store, (h) => k.storedAttributesOf(h), name);
       if (v.json) ctx.io.out(json(m ? { ...m, problem, hosts: users } : { name, problem, hosts: users }));
       else ctx.io.out((m ? summary(m) : `image ${name}: PROBLEM: ${problem}\n`) + `  hosts    ${users.length ? users.join(' ') : '-'}\n`);
@@ -101,12 +128,18 @@ export async function imageCommand(ctx: CliContext, argv: string[]): Promise<num
       const name = p[0]!;
       if (!k.images.exists(name)) throw new UserError('E_IMAGE_NOT_FOUND', `no image ${JSON.stringify(name)}`, { where: 'name' });
       const users = await hostsUsingImage(ctx.store, (h) => k.storedAttributesOf(h), name);
-      if (users.length) throw new UserError('E_IMAGE_IN_USE', `image ${name} is used by ${users.length} host(s): ${users.slice(0, 10).join(' ')}${users.length > 10 ? ' ...' : ''} (change their os_image first)`, { where: 'name' });
+      if (users.length)
+        throw new UserError(
+          'E_IMAGE_IN_USE',
+          `image ${name} is used by ${users.length} host(s): ${users.slice(0, 10).join(' ')}${users.length > 10 ? ' ...' : ''} (change their os_image first)`,
+          { where: 'name' },
+        );
       await k.images.remove(name);
       ctx.io.out(`removed image ${name}\n`);
       // No host uses it, but an appliance or os level may still choose it for hosts to come.
       const still = (await ctx.store.attributes.list()).filter((a) => a.name === OS_IMAGE_ATTRIBUTE && a.value === name);
-      for (const a of still) ctx.io.err(`netroot: note: os_image is still ${name} at ${a.scope}${a.target ? ` ${a.target}` : ''} (hosts added there will not install or boot)\n`);
+      for (const a of still)
+        ctx.io.err(`netroot: note: os_image is still ${name} at ${a.scope}${a.target ? ` ${a.target}` : ''} (hosts added there will not install or boot)\n`);
       return 0;
     }
     default:

@@ -20,7 +20,10 @@ export const USAGE = [
 /** The newest kernel with both modules (/lib/modules/V) and an image (/boot/vmlinuz-V). */
 async function defaultKernelVersion(): Promise<string> {
   const all = await readdir('/lib/modules').catch(() => [] as string[]);
-  const v = all.sort().reverse().find((k) => existsSync(join('/lib/modules', k, 'modules.dep')) && existsSync(`/boot/vmlinuz-${k}`));
+  const v = all
+    .sort()
+    .reverse()
+    .find((k) => existsSync(join('/lib/modules', k, 'modules.dep')) && existsSync(`/boot/vmlinuz-${k}`));
   if (!v) throw new UserError('E_INITRD_INPUT', 'no kernel with modules and /boot/vmlinuz-VERSION (Debian package: linux-image-amd64); pass --kernel-version');
   return v;
 }
@@ -67,6 +70,11 @@ export async function initrdCommand(ctx: CliContext, argv: string[]): Promise<nu
       throw badVerb('initrd', verb, USAGE);
   }
   if (v.json) ctx.io.out(json(result));
-  else ctx.io.out(Object.entries(result).map(([k, x]) => `${k}: ${String(x)}`).join('\n') + '\n');
+  else
+    ctx.io.out(
+      Object.entries(result)
+        .map(([k, x]) => `${k}: ${String(x)}`)
+        .join('\n') + '\n',
+    );
   return 0;
 }

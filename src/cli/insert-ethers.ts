@@ -43,19 +43,38 @@ export function renderScreen(v: SessionView, appliance: string): string {
     'Power on the machines one by one. Press q to quit.',
     '',
     'MAC                HOST                  STATE',
-    ...v.machines.map((m: SessionMachine) => `${m.mac}  ${(m.host ?? '-').padEnd(20)}  ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`),
+    ...v.machines.map(
+      (m: SessionMachine) => `${m.mac}  ${(m.host ?? '-').padEnd(20)}  ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`,
+    ),
     '',
   ];
   return lines.join('\n') + '\n';
 }
 
 export async function insertEthersCommand(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values: v, positionals: p } = parse(argv, {
-    appliance: { type: 'string' }, basename: { type: 'string' }, rack: { type: 'string' }, cabinet: { type: 'string' }, rank: { type: 'string' },
-    hostname: { type: 'string' }, ipaddr: { type: 'string' }, baseip: { type: 'string' }, inc: { type: 'string' },
-    replace: { type: 'string' }, remove: { type: 'string' }, 'keep-volume': { type: 'boolean' }, update: { type: 'boolean' },
-    count: { type: 'string' }, mac: { type: 'string' }, timeout: { type: 'string' }, yes: { type: 'boolean' },
-  }, USAGE);
+  const { values: v, positionals: p } = parse(
+    argv,
+    {
+      appliance: { type: 'string' },
+      basename: { type: 'string' },
+      rack: { type: 'string' },
+      cabinet: { type: 'string' },
+      rank: { type: 'string' },
+      hostname: { type: 'string' },
+      ipaddr: { type: 'string' },
+      baseip: { type: 'string' },
+      inc: { type: 'string' },
+      replace: { type: 'string' },
+      remove: { type: 'string' },
+      'keep-volume': { type: 'boolean' },
+      update: { type: 'boolean' },
+      count: { type: 'string' },
+      mac: { type: 'string' },
+      timeout: { type: 'string' },
+      yes: { type: 'boolean' },
+    },
+    USAGE,
+  );
   noExtra(p, 0, USAGE);
   const api = new ApiClient(ctx.config);
   const via = new FrontendOrLocal(ctx);
@@ -66,12 +85,21 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
     const host = await ctx.store.hosts.get(v.remove);
     if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(v.remove)}`, { where: 'remove' });
     await confirmOrRefuse(await removalQuestion(ctx, [host], v['keep-volume'] === true), v.yes);
-    const r = await via.run((a) => a.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`), (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false, by: 'insert-ethers' }));
-    out({ removed: v.remove, volume: r.volume }, `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`);
+    const r = await via.run(
+      (a) => a.call<RemovedHost>('DELETE', `/api/v1/hosts/${encodeURIComponent(v.remove!)}${v['keep-volume'] ? '?keepVolume=1' : ''}`),
+      (e) => e.remove(v.remove!, { keepVolume: v['keep-volume'] ?? false, by: 'insert-ethers' }),
+    );
+    out(
+      { removed: v.remove, volume: r.volume },
+      `removed ${v.remove}${r.volume === null ? '' : r.volume.kept ? ` (volume ${r.volume.name} kept)` : ` (volume ${r.volume.name} deleted)`}\n`,
+    );
     return 0;
   }
   if (v.update) {
-    await via.run((a) => a.call('POST', '/api/v1/update'), (e) => e.update());
+    await via.run(
+      (a) => a.call('POST', '/api/v1/update'),
+      (e) => e.update(),
+    );
     out({ updated: true }, 'plugins updated\n');
     return 0;
   }
@@ -79,7 +107,10 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
     if (!v.mac) throw new UserError('E_USAGE', `--replace needs --mac of the new machine\nusage: ${USAGE}`);
     // On a terminal, ask; in scripts, --yes is the confirmation.
     await confirmOrRefuse(`${v.replace}'s iSCSI volume (its whole root filesystem) will belong to ${v.mac}`, v.yes);
-    const h = await via.run((a) => a.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }), (e) => e.replace(v.replace!, v.mac!));
+    const h = await via.run(
+      (a) => a.call<Host>('POST', `/api/v1/hosts/${encodeURIComponent(v.replace!)}/replace`, { mac: v.mac }),
+      (e) => e.replace(v.replace!, v.mac!),
+    );
     out(h, `${h.name} is now ${v.mac} (name, address and volume kept)\n`);
     return 0;
   }
@@ -92,12 +123,22 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
     hostname: v.hostname,
     ipaddr: v.ipaddr,
     baseip: v.baseip,
-    inc: v.inc === undefined ? undefined : Number.isInteger(Number(v.inc)) && v.inc.trim() !== '' ? Number(v.inc) : (() => { throw new UserError('E_USAGE', `--inc: expected a whole number, got ${JSON.stringify(v.inc)}`); })(),
+    inc:
+      v.inc === undefined
+        ? undefined
+        : Number.isInteger(Number(v.inc)) && v.inc.trim() !== ''
+          ? Number(v.inc)
+          : (() => {
+              throw new UserError('E_USAGE', `--inc: expected a whole number, got ${JSON.stringify(v.inc)}`);
+            })(),
   };
   for (const k of Object.keys(options) as Array<keyof InsertOptions>) if (options[k] === undefined) delete options[k];
 
   if (v.mac !== undefined) {
-    const h = await via.run((a) => a.call<AddedHost>('POST', '/api/v1/hosts', { ...options, mac: v.mac }), (e) => e.add({ mac: v.mac! }, options));
+    const h = await via.run(
+      (a) => a.call<AddedHost>('POST', '/api/v1/hosts', { ...options, mac: v.mac }),
+      (e) => e.add({ mac: v.mac! }, options),
+    );
     out(h, `added ${h.name} ${h.interfaces[0]?.mac ?? ''} ${h.interfaces[0]?.ip ?? ''}\n${reusedLine(h)}`);
     return 0;
   }
@@ -109,11 +150,14 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
 
   let session = await api.call<SessionView>('POST', '/api/v1/discoveries/sessions', { options, count });
   // Said once the frontend is listening: power machines on from here (a script can wait for it).
-  if (!interactive) ctx.io.err(`insert-ethers: listening for new machines (appliance ${options.appliance ?? 'default'}${count !== null ? `, ${count} to add` : ''})\n`);
+  if (!interactive)
+    ctx.io.err(`insert-ethers: listening for new machines (appliance ${options.appliance ?? 'default'}${count !== null ? `, ${count} to add` : ''})\n`);
   if (session.fedBy !== undefined && session.fedBy.length === 0) {
     // Rocks' insert-ethers read syslog; ours hears the frontend's own DHCP server. With it off,
     // waiting would look like machines that never ask.
-    ctx.io.err('insert-ethers: warning: the frontend runs no DHCP server (dhcp.interfaces is empty), so no machine will be seen; set it to the provisioning interface (e.g. dhcp.interfaces: [eth1] in netroot.yaml) and restart netroot serve\n');
+    ctx.io.err(
+      'insert-ethers: warning: the frontend runs no DHCP server (dhcp.interfaces is empty), so no machine will be seen; set it to the provisioning interface (e.g. dhcp.interfaces: [eth1] in netroot.yaml) and restart netroot serve\n',
+    );
   }
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let quit = false;
@@ -133,7 +177,10 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
     session = await api.call<SessionView>('DELETE', `/api/v1/discoveries/sessions/${session.id}`).catch(() => session);
   }
   if (v.json) ctx.io.out(json(session.machines));
-  else if (!interactive) ctx.io.out(session.machines.map((m) => `${m.mac} ${m.host ?? '-'} ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`).join('\n') + '\n');
+  else if (!interactive)
+    ctx.io.out(
+      session.machines.map((m) => `${m.mac} ${m.host ?? '-'} ${mark(m.state)} ${m.state}${m.error ? ': ' + m.error : ''}${reused(m)}`).join('\n') + '\n',
+    );
   return session.machines.some((m) => m.error) ? 1 : 0;
 }
 

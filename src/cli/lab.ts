@@ -28,7 +28,18 @@ function selfCommand(): string[] {
 
 export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  const { values: v, positionals: p } = parse(rest, { nodes: { type: 'string' }, dir: { type: 'string' }, exit: { type: 'boolean' }, image: { type: 'string' }, uefi: { type: 'boolean' }, disked: { type: 'boolean' } }, USAGE);
+  const { values: v, positionals: p } = parse(
+    rest,
+    {
+      nodes: { type: 'string' },
+      dir: { type: 'string' },
+      exit: { type: 'boolean' },
+      image: { type: 'string' },
+      uefi: { type: 'boolean' },
+      disked: { type: 'boolean' },
+    },
+    USAGE,
+  );
   noExtra(p, 0, USAGE);
   const dir = v.dir ?? join(ctx.config.stateDir, 'lab');
   const pidFile = join(dir, 'lab.pid');
@@ -40,7 +51,11 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       // The image is checked before anything starts: a missing or broken one is the operator's to fix.
       const image = v.image ? { name: v.image, dir: new ImageRegistry(ctx.config.tftp.root).imageDir(v.image) } : undefined;
       if (image) await new ImageRegistry(ctx.config.tftp.root).get(image.name);
-      if (existsSync(pidFile) && pidAlive(Number(readFileSync(pidFile, 'utf8')))) throw new UserError('E_LAB_RUNNING', `a lab is already running from ${dir} (pid ${readFileSync(pidFile, 'utf8').trim()}): netroot lab down --dir ${dir}`);
+      if (existsSync(pidFile) && pidAlive(Number(readFileSync(pidFile, 'utf8'))))
+        throw new UserError(
+          'E_LAB_RUNNING',
+          `a lab is already running from ${dir} (pid ${readFileSync(pidFile, 'utf8').trim()}): netroot lab down --dir ${dir}`,
+        );
       rmSync(join(dir, 'state'), { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       writeFileSync(pidFile, `${process.pid}\n`);
@@ -49,7 +64,10 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       mkdirSync(dir, { recursive: true });
       const key = image ? labSshKey(dir) : undefined;
       const full = new FullLab({
-        workDir: dir, netroot: selfCommand(), nodes, onProgress: progress,
+        workDir: dir,
+        netroot: selfCommand(),
+        nodes,
+        onProgress: progress,
         ...(image && key ? { image, volumeGiB: 2, memoryMb: 1024, sshPublicKey: key.pub, stageDeadlineMs: 600_000 } : {}),
       });
       try {
@@ -68,7 +86,9 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
           if (v.json) ctx.io.out(json(lives.map(({ journal: _j, ...l }) => l)));
           else
             for (const l of lives)
-              ctx.io.out(`${l.host} ${l.mac} ${l.ip} (${l.firmware}${v.disked ? ', disked' : ', diskless'}): install ${l.installSeconds.toFixed(1)} s, power-on to multi-user.target ${l.bootSeconds.toFixed(1)} s (again ${l.secondBootSeconds.toFixed(1)} s), systemctl reboot ${l.rebootSeconds.toFixed(1)} s, poweroff ${l.poweroffSeconds.toFixed(1)} s, file kept across reboot: ${l.persisted ? 'yes' : 'NO'}\n`);
+              ctx.io.out(
+                `${l.host} ${l.mac} ${l.ip} (${l.firmware}${v.disked ? ', disked' : ', diskless'}): install ${l.installSeconds.toFixed(1)} s, power-on to multi-user.target ${l.bootSeconds.toFixed(1)} s (again ${l.secondBootSeconds.toFixed(1)} s), systemctl reboot ${l.rebootSeconds.toFixed(1)} s, poweroff ${l.poweroffSeconds.toFixed(1)} s, file kept across reboot: ${l.persisted ? 'yes' : 'NO'}\n`,
+              );
           if (!v.exit) {
             ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
             await new Promise<never>(() => {});
@@ -79,7 +99,9 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
         if (v.json) ctx.io.out(json(lives));
         else
           for (const l of lives)
-            ctx.io.out(`${l.host} ${l.mac} ${l.ip}: install ${l.installSeconds.toFixed(1)} s, power-on to diskless root ${l.disklessSeconds.toFixed(1)} s, after reboot ${l.rebootSeconds.toFixed(1)} s (root kept boot ${l.persistedBoot}), whole life ${l.lifeSeconds.toFixed(1)} s\n`);
+            ctx.io.out(
+              `${l.host} ${l.mac} ${l.ip}: install ${l.installSeconds.toFixed(1)} s, power-on to diskless root ${l.disklessSeconds.toFixed(1)} s, after reboot ${l.rebootSeconds.toFixed(1)} s (root kept boot ${l.persistedBoot}), whole life ${l.lifeSeconds.toFixed(1)} s\n`,
+            );
         if (!v.exit) {
           ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
           // The Lab's SIGINT/SIGTERM handlers kill every lab process and delete the namespace.
@@ -92,7 +114,8 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     case 'down': {
-      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked) throw new UserError('E_USAGE', `lab down takes only --dir\nusage: ${USAGE}`);
+      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked)
+        throw new UserError('E_USAGE', `lab down takes only --dir\nusage: ${USAGE}`);
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       if (pid > 0 && pidAlive(pid)) {
         process.kill(pid, 'SIGTERM');

@@ -2,7 +2,7 @@
 // run services (`netroot serve`, `netroot storage serve`). A flag wins over log.format / log.level
 // (and the older logLevel) of the config.
 import { UserError } from '../errors.js';
-import { LOG_FORMATS, LOG_LEVELS, type Level, type LogFormat } from '../log/logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/logger.js';
 import type { LogChoice } from '../app/log-settings.js';
 
 export const LOG_FLAG_OPTIONS = {
@@ -24,4 +24,3 @@ export function logChoice(values: { 'log-format'?: string | undefined; 'log-leve
   const level = oneOf('log-level', values['log-level'], LOG_LEVELS);
   return { ...(format ? { format } : {}), ...(level ? { level } : {}) };
 }
-

@@ -41,9 +41,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
   appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
-  events: { run: (ctx, argv) => eventsCommand(ctx, argv), usage: eventsUsage, help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones' },
+  events: {
+    run: (ctx, argv) => eventsCommand(ctx, argv),
+    usage: eventsUsage,
+    help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones',
+  },
   kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
-  report: { run: reportCommand, usage: reportUsage, help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve' },
+  report: {
+    run: reportCommand,
+    usage: reportUsage,
+    help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve',
+  },
   graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
   roll: { run: rollCommand, usage: rollUsage, help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles" },
   lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
@@ -53,16 +61,18 @@ export const COMMANDS: Record<string, CommandSpec> = {
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  return [
-    'usage: netroot [--state-dir DIR] [--config FILE] [--set key=value]... COMMAND ...',
-    '       netroot COMMAND --help | netroot help [COMMAND] | netroot --version',
-    '',
-    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.help}`),
-    '',
-    'State lives under --state-dir (env NETROOT_STATE_DIR, default /var/lib/netroot).',
-    'Global flags go anywhere before `--`; --json (JSON output, where a command has it) before or after the command.',
-    'Exit status: 0 done; 2 the operator\'s error (usage, unknown name, refused input); 1 any other failure.',
-  ].join('\n') + '\n';
+  return (
+    [
+      'usage: netroot [--state-dir DIR] [--config FILE] [--set key=value]... COMMAND ...',
+      '       netroot COMMAND --help | netroot help [COMMAND] | netroot --version',
+      '',
+      ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.help}`),
+      '',
+      'State lives under --state-dir (env NETROOT_STATE_DIR, default /var/lib/netroot).',
+      'Global flags go anywhere before `--`; --json (JSON output, where a command has it) before or after the command.',
+      "Exit status: 0 done; 2 the operator's error (usage, unknown name, refused input); 1 any other failure.",
+    ].join('\n') + '\n'
+  );
 }
 
 export function commandUsage(name: string): string {

@@ -41,12 +41,21 @@ export async function rollCommand(ctx: CliContext, argv: string[]): Promise<numb
       }
       if (!isDir) throw new UserError('E_ROLL_DIR', `roll directory ${JSON.stringify(p[0])} does not exist or is not a directory`);
       const layout = rollLayout(dir);
-      if (!layout.nodes && !layout.graphs) throw new UserError('E_ROLL_DIR', `${JSON.stringify(p[0])} is not a roll in Rocks' layout: it has neither nodes/ (node XML files) nor graphs/ (graphs/<graph>/*.xml)`);
+      if (!layout.nodes && !layout.graphs)
+        throw new UserError(
+          'E_ROLL_DIR',
+          `${JSON.stringify(p[0])} is not a roll in Rocks' layout: it has neither nodes/ (node XML files) nor graphs/ (graphs/<graph>/*.xml)`,
+        );
       const name = v.name ?? basename(dir);
-      if (!ROLL_NAME.test(name)) throw new UserError('E_USAGE', `roll name ${JSON.stringify(name)}: letters, digits, _ . - (up to 64, starting with a letter or digit)${v.name === undefined ? '; give one with --name' : ''}`);
+      if (!ROLL_NAME.test(name))
+        throw new UserError(
+          'E_USAGE',
+          `roll name ${JSON.stringify(name)}: letters, digits, _ . - (up to 64, starting with a letter or digit)${v.name === undefined ? '; give one with --name' : ''}`,
+        );
       const file = rollsFile(ctx.config.stateDir);
       const rolls = readRolls(file);
-      if (rolls.some((r) => r.name === name)) throw new UserError('E_ROLL_EXISTS', `a roll named ${JSON.stringify(name)} is already recorded (netroot roll list); choose another with --name`);
+      if (rolls.some((r) => r.name === name))
+        throw new UserError('E_ROLL_EXISTS', `a roll named ${JSON.stringify(name)} is already recorded (netroot roll list); choose another with --name`);
       const same = rolls.find((r) => r.dir === dir);
       if (same) throw new UserError('E_ROLL_EXISTS', `${dir} is already recorded as roll ${JSON.stringify(same.name)}`);
       const roll = { name, dir };
@@ -60,7 +69,13 @@ export async function rollCommand(ctx: CliContext, argv: string[]): Promise<numb
       const rolls = readRolls(rollsFile(ctx.config.stateDir)).map((r) => ({ ...r, ...rollLayout(r.dir) }));
       if (v.json) ctx.io.out(json(rolls));
       else if (rolls.length === 0) ctx.io.out('no site rolls (netroot roll add DIR)\n');
-      else ctx.io.out(table(['NAME', 'DIR', 'NODES', 'GRAPHS'], rolls.map((r) => [r.name, r.dir, r.nodes ? 'yes' : 'missing', r.graphs ? 'yes' : 'missing'])));
+      else
+        ctx.io.out(
+          table(
+            ['NAME', 'DIR', 'NODES', 'GRAPHS'],
+            rolls.map((r) => [r.name, r.dir, r.nodes ? 'yes' : 'missing', r.graphs ? 'yes' : 'missing']),
+          ),
+        );
       return 0;
     }
     case 'remove': {
@@ -70,8 +85,15 @@ export async function rollCommand(ctx: CliContext, argv: string[]): Promise<numb
       const file = rollsFile(ctx.config.stateDir);
       const rolls = readRolls(file);
       const gone = rolls.find((r) => r.name === p[0]);
-      if (!gone) throw new UserError('E_ROLL_NOT_FOUND', `unknown roll ${JSON.stringify(p[0])}${rolls.length > 0 ? ` (recorded: ${rolls.map((r) => r.name).join(', ')})` : ' (no site rolls recorded)'}`);
-      await save(file, rolls.filter((r) => r !== gone));
+      if (!gone)
+        throw new UserError(
+          'E_ROLL_NOT_FOUND',
+          `unknown roll ${JSON.stringify(p[0])}${rolls.length > 0 ? ` (recorded: ${rolls.map((r) => r.name).join(', ')})` : ' (no site rolls recorded)'}`,
+        );
+      await save(
+        file,
+        rolls.filter((r) => r !== gone),
+      );
       ctx.io.out(v.json ? json(gone) : `removed roll ${gone.name} (its files in ${gone.dir} are left as they are)\n`);
       return 0;
     }

@@ -10,7 +10,10 @@ export const USAGE = `netroot serve [--state-dir DIR] [--config FILE] [--set key
 /** The services that do not run, each with the setting that turns it off (said at start). */
 export function offServices(c: CliContext['config']): string[] {
   const off: string[] = [];
-  if (c.dhcp.interfaces.length === 0) off.push('dhcp: dhcp.interfaces is empty (name the provisioning interface, e.g. --set dhcp.interfaces=eth1); until then no machine boots and insert-ethers sees none');
+  if (c.dhcp.interfaces.length === 0)
+    off.push(
+      'dhcp: dhcp.interfaces is empty (name the provisioning interface, e.g. --set dhcp.interfaces=eth1); until then no machine boots and insert-ethers sees none',
+    );
   else if (!c.dhcp.routerAdvertisement) off.push('ra: dhcp.routerAdvertisement is false (iPXE waits ~16 s for IPv6 router advertisements on every boot)');
   if (!c.tftp.enabled) off.push('tftp: tftp.enabled is false (PXE ROMs cannot load iPXE from this frontend)');
   if (!c.iscsi.enabled) off.push('iscsi: iscsi.enabled is false');
@@ -45,7 +48,8 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   ];
   ctx.io.out(`netroot: serving ${c.stateDir} — ${parts.join(', ')}\n`);
   const off = offServices(c);
-  if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser()) off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
+  if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser())
+    off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
   await stopSignal;
   await frontend.stop();

@@ -50,23 +50,49 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
     case 'nodes': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
-      const nodes = await viaFrontend<NodeReport[]>(ctx, () => api().call('GET', '/api/v1/storage/nodes'), (s) => nodesReport(s));
+      const nodes = await viaFrontend<NodeReport[]>(
+        ctx,
+        () => api().call('GET', '/api/v1/storage/nodes'),
+        (s) => nodesReport(s),
+      );
       if (v.json) ctx.io.out(json(nodes));
-      else ctx.io.out(table(['NODE', 'KIND', 'URL', 'STATE', 'TOTAL GiB', 'FREE GiB', 'VOLUMES'], nodes.map((n) => [n.name, n.kind, n.url, n.up ? 'up' : `down: ${n.error}`, gib(n.totalBytes), gib(n.freeBytes), n.volumes])));
+      else
+        ctx.io.out(
+          table(
+            ['NODE', 'KIND', 'URL', 'STATE', 'TOTAL GiB', 'FREE GiB', 'VOLUMES'],
+            nodes.map((n) => [n.name, n.kind, n.url, n.up ? 'up' : `down: ${n.error}`, gib(n.totalBytes), gib(n.freeBytes), n.volumes]),
+          ),
+        );
       return nodes.every((n) => n.up) ? 0 : 1;
     }
     case 'volumes': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
       type VolumePage = { items: VolumeReport[]; next: string | null; errors: Array<{ node: string; error: string }> };
-      const r = await viaFrontend(ctx, async () => {
-        const all = await api().listAll<VolumeReport, VolumePage>('/api/v1/storage/volumes');
-        return { volumes: all.items, errors: all.last.errors };
-      }, (s) => volumesReport(ctx.store, s));
+      const r = await viaFrontend(
+        ctx,
+        async () => {
+          const all = await api().listAll<VolumeReport, VolumePage>('/api/v1/storage/volumes');
+          return { volumes: all.items, errors: all.last.errors };
+        },
+        (s) => volumesReport(ctx.store, s),
+      );
       if (v.json) ctx.io.out(json(r.volumes));
       else
-        ctx.io.out(table(['NODE', 'VOLUME', 'HOST', 'SIZE GiB', 'USED GiB', 'TARGET', 'EXPORTED'],
-          r.volumes.map((x) => [x.node, x.volume, x.host, gib(x.sizeBytes), gib(x.allocatedBytes), x.target, x.exported === null ? '?' : x.exported ? 'yes' : 'no'])));
+        ctx.io.out(
+          table(
+            ['NODE', 'VOLUME', 'HOST', 'SIZE GiB', 'USED GiB', 'TARGET', 'EXPORTED'],
+            r.volumes.map((x) => [
+              x.node,
+              x.volume,
+              x.host,
+              gib(x.sizeBytes),
+              gib(x.allocatedBytes),
+              x.target,
+              x.exported === null ? '?' : x.exported ? 'yes' : 'no',
+            ]),
+          ),
+        );
       for (const e of r.errors) ctx.io.err(`netroot: storage node ${e.node}: ${e.error}\n`);
       return r.errors.length ? 1 : 0;
     }
@@ -75,18 +101,27 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
       needPositional(p, 1, USAGE);
       noExtra(p, 1, USAGE);
       const name = p[0]!;
-      const r = await viaFrontend<ShowReport>(ctx, () => api().call('GET', `/api/v1/storage/volumes/${encodeURIComponent(name)}`), (s) => showReport(ctx.store, s, name));
+      const r = await viaFrontend<ShowReport>(
+        ctx,
+        () => api().call('GET', `/api/v1/storage/volumes/${encodeURIComponent(name)}`),
+        (s) => showReport(ctx.store, s, name),
+      );
       if (v.json) {
         ctx.io.out(json(r));
         return 0;
       }
       const b = r.backend;
       const lines: Array<[string, string | number | null | undefined]> = [
-        ['host', r.host], ['node', r.node], ['volume', r.volume],
+        ['host', r.host],
+        ['node', r.node],
+        ['volume', r.volume],
         ['size', b ? `${b.sizeBytes} bytes (${gib(b.sizeBytes)} GiB), ${b.allocatedBytes} allocated` : 'missing on the storage node'],
-        ['target', r.record?.target ?? b?.target], ['initiator', r.record?.initiator ?? b?.initiator],
+        ['target', r.record?.target ?? b?.target],
+        ['initiator', r.record?.initiator ?? b?.initiator],
         ['portal', r.record ? `${r.record.portal}:${r.record.port}` : b?.portal ? `${b.portal}:${b.port}` : null],
-        ['lun', r.record?.lun ?? b?.lun], ['chap user', r.record?.chapUser ?? b?.chapUser], ['chap secret', r.record ? 'set (netroot attr list shows host attributes)' : null],
+        ['lun', r.record?.lun ?? b?.lun],
+        ['chap user', r.record?.chapUser ?? b?.chapUser],
+        ['chap secret', r.record ? 'set (netroot attr list shows host attributes)' : null],
         ['exported', b?.exported === null || b === null ? '?' : b.exported ? 'yes' : 'no'],
       ];
       ctx.io.out(lines.map(([k, val]) => `${k.padEnd(12)} ${val ?? '-'}`).join('\n') + '\n');
@@ -95,13 +130,27 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
     case 'reconcile': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
-      const r = await viaFrontend<NodeReconcile[]>(ctx, () => api().call('POST', '/api/v1/storage/reconcile'), async (s) => {
-        const out = await reconcileStorage(ctx.store, s.nodes, ctx.logger(), { skip: [LOCAL_NODE] });
-        if (s.nodes.some((n) => n.name === LOCAL_NODE)) out.unshift({ node: LOCAL_NODE, error: 'the frontend is not running; it reconciles its own target when it starts' });
-        return out;
-      });
+      const r = await viaFrontend<NodeReconcile[]>(
+        ctx,
+        () => api().call('POST', '/api/v1/storage/reconcile'),
+        async (s) => {
+          const out = await reconcileStorage(ctx.store, s.nodes, ctx.logger(), { skip: [LOCAL_NODE] });
+          if (s.nodes.some((n) => n.name === LOCAL_NODE))
+            out.unshift({ node: LOCAL_NODE, error: 'the frontend is not running; it reconciles its own target when it starts' });
+          return out;
+        },
+      );
       if (v.json) ctx.io.out(json(r));
-      else ctx.io.out(r.map((x) => (x.result ? `${x.node}: ${x.result.added.length} added, ${x.result.updated.length} updated, ${x.result.removed.length} removed` : `${x.node}: ${x.error}`)).join('\n') + '\n');
+      else
+        ctx.io.out(
+          r
+            .map((x) =>
+              x.result
+                ? `${x.node}: ${x.result.added.length} added, ${x.result.updated.length} updated, ${x.result.removed.length} removed`
+                : `${x.node}: ${x.error}`,
+            )
+            .join('\n') + '\n',
+        );
       return r.some((x) => x.error) ? 1 : 0;
     }
     case 'serve':
@@ -112,10 +161,20 @@ export async function storageCommand(ctx: CliContext, argv: string[]): Promise<n
 }
 
 async function serve(ctx: CliContext, argv: string[]): Promise<number> {
-  const { values: v, positionals: p } = parse(argv, {
-    portal: { type: 'string' }, listen: { type: 'string' }, iscsi: { type: 'string' }, backend: { type: 'string' },
-    volumes: { type: 'string' }, 'limit-gib': { type: 'string' }, 'token-file': { type: 'string' }, ...LOG_FLAG_OPTIONS,
-  }, USAGE);
+  const { values: v, positionals: p } = parse(
+    argv,
+    {
+      portal: { type: 'string' },
+      listen: { type: 'string' },
+      iscsi: { type: 'string' },
+      backend: { type: 'string' },
+      volumes: { type: 'string' },
+      'limit-gib': { type: 'string' },
+      'token-file': { type: 'string' },
+      ...LOG_FLAG_OPTIONS,
+    },
+    USAGE,
+  );
   noExtra(p, 0, USAGE);
   const log = logChoice(v);
   if (!v.portal) throw new UserError('E_USAGE', `--portal: the address nodes use to reach this storage node is required\nusage: ${USAGE}`);
@@ -128,13 +187,23 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const iscsi = hostPort(v.iscsi ?? '0.0.0.0:3260', 'iscsi');
   const limit = intFlag(v['limit-gib'], 'limit-gib', 1);
   const node = createStorageNode({
-    backend, token, httpHost: listen.host, httpPort: listen.port, iscsiHost: iscsi.host, iscsiPort: iscsi.port, portal: v.portal,
-    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'), limitBytes: limit === undefined ? undefined : limit * 2 ** 30, logger: ctx.logger(log),
+    backend,
+    token,
+    httpHost: listen.host,
+    httpPort: listen.port,
+    iscsiHost: iscsi.host,
+    iscsiPort: iscsi.port,
+    portal: v.portal,
+    volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'),
+    limitBytes: limit === undefined ? undefined : limit * 2 ** 30,
+    logger: ctx.logger(log),
     target: targetSettings(ctx.config.iscsi),
   });
   await node.start();
   const stopSignal = untilStopSignal(); // before the start line: a SIGTERM right after it still stops cleanly
-  ctx.io.out(`netroot: storage node serving http on ${listen.host}:${node.httpPort()}, iscsi (${backend}) on ${iscsi.host}:${node.iscsiPort()}, portal ${v.portal}\n`);
+  ctx.io.out(
+    `netroot: storage node serving http on ${listen.host}:${node.httpPort()}, iscsi (${backend}) on ${iscsi.host}:${node.iscsiPort()}, portal ${v.portal}\n`,
+  );
   await stopSignal;
   await node.stop();
   return 0;

@@ -25,10 +25,14 @@ export function consistencyProblems(c: Config): string[] {
     const b = parseIPv4(poolEnd);
     if (a !== null && b !== null) {
       if (a > b) problems.push(`dhcp.poolStart ${poolStart} is after dhcp.poolEnd ${poolEnd}`);
-      for (const [k, v, n] of [['dhcp.poolStart', poolStart, a], ['dhcp.poolEnd', poolEnd, b]] as const) {
+      for (const [k, v, n] of [
+        ['dhcp.poolStart', poolStart, a],
+        ['dhcp.poolEnd', poolEnd, b],
+      ] as const) {
         if (!inside(n, net)) problems.push(`${k}: ${v} is outside network.privateNetwork ${where}`);
       }
-      if (fe !== null && a <= fe && fe <= b) problems.push(`dhcp.poolStart..poolEnd (${poolStart}-${poolEnd}) holds network.frontendAddress ${c.network.frontendAddress}`);
+      if (fe !== null && a <= fe && fe <= b)
+        problems.push(`dhcp.poolStart..poolEnd (${poolStart}-${poolEnd}) holds network.frontendAddress ${c.network.frontendAddress}`);
     }
   }
   return problems;

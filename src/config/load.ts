@@ -50,11 +50,20 @@ function leaves(obj: Record<string, unknown>, prefix = ''): Array<[string, unkno
   }
   return out;
 }
-const LEAVES = new Map<string, unknown>([...leaves(DEFAULTS as unknown as Record<string, unknown>), ...OPTIONAL_LEAVES.map((p) => [p, ''] as [string, unknown])]);
+const LEAVES = new Map<string, unknown>([
+  ...leaves(DEFAULTS as unknown as Record<string, unknown>),
+  ...OPTIONAL_LEAVES.map((p) => [p, ''] as [string, unknown]),
+]);
 
 /** http.maxInFlight → NETROOT_HTTP_MAX_IN_FLIGHT */
 export function envName(path: string): string {
-  return 'NETROOT_' + path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return (
+    'NETROOT_' +
+    path
+      .replace(/\./g, '_')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toUpperCase()
+  );
 }
 
 function coerce(path: string, raw: string, source: string, problems: string[]): unknown {
@@ -70,7 +79,11 @@ function coerce(path: string, raw: string, source: string, problems: string[]): 
     problems.push(`${source}: ${path}: not a boolean: ${JSON.stringify(raw)}`);
     return raw;
   }
-  if (Array.isArray(sample)) return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(sample))
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   return raw;
 }
 

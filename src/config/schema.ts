@@ -37,7 +37,10 @@ export const configSchema = z
       .object({
         rolesDir: z.string().default(''),
         graphsDir: z.string().default(''),
-        graph: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('default'),
+        graph: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/)
+          .default('default'),
         siteDir: z.string().default(''),
         includeDir: z.string().default(''),
         allowEval: z.boolean().default(false),
@@ -89,7 +92,12 @@ export const configSchema = z
          */
         sendStallSeconds: z.number().positive().max(3600).default(60),
         /** Largest POST /RPC2 body; a larger one is answered 413 unread. Node calls are a few hundred bytes. */
-        rpcMaxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        rpcMaxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
         /**
          * Most `<` and `&` in one /RPC2 body, counted before the XML parser runs (its cost grows with
          * elements and references: about 5 µs each); beyond it a parse-error fault. Node calls use ~40.
@@ -135,12 +143,21 @@ export const configSchema = z
          * a smaller windowsize, then blksize (RFC 7440, RFC 2348): 256 KiB keeps blksize 1468 with
          * windowsize 64 as asked and gives blksize 65464 windowsize 4.
          */
-        maxWindowBytes: z.number().int().min(512).max(64 * 1024 * 1024).default(256 * 1024),
+        maxWindowBytes: z
+          .number()
+          .int()
+          .min(512)
+          .max(64 * 1024 * 1024)
+          .default(256 * 1024),
         /**
          * Bytes all transfers together may hold (windows in flight + read-ahead of files not in
          * the cache). As it fills, new transfers get smaller windows, then "busy".
          */
-        maxBufferedBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(64 * 1024 * 1024),
         /**
          * Client `timeout` options (RFC 2349, seconds) above this are ignored and the server keeps
          * its own 1 s; 0 ignores them all. A transfer nobody acknowledges ends after
@@ -252,8 +269,14 @@ export const configSchema = z
         tgtControlPort: z.number().int().min(0).max(65535).default(0),
         volumesDir: z.string().default(''),
         /** IQN naming: iqn.<iqnDate>.<reversed iqnDomain>:<host> */
-        iqnDomain: z.string().regex(/^[a-z0-9.-]+$/).default('netroot.local'),
-        iqnDate: z.string().regex(/^\d{4}-\d{2}$/).default('2026-11'),
+        iqnDomain: z
+          .string()
+          .regex(/^[a-z0-9.-]+$/)
+          .default('netroot.local'),
+        iqnDate: z
+          .string()
+          .regex(/^\d{4}-\d{2}$/)
+          .default('2026-11'),
         defaultVolumeGiB: z.number().positive().default(16),
         /** The frontend is a storage node itself ("local": the iscsi.* target, volumes under volumesDir). */
         local: z.boolean().default(true),

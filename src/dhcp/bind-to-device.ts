@@ -12,7 +12,8 @@ let addon: { bindToDevice(fd: number, ifname: string): void } | undefined;
 function load(): { bindToDevice(fd: number, ifname: string): void } {
   if (addon) return addon;
   const path = join(packageDir(), 'native', 'bindtodevice', 'build', 'Release', 'bindtodevice.node');
-  if (!existsSync(path)) throw new NetrootError('E_DHCP_NATIVE', `the SO_BINDTODEVICE helper is not built (${path}): run npm run build:native (needs g++ and make)`, { user: true });
+  if (!existsSync(path))
+    throw new NetrootError('E_DHCP_NATIVE', `the SO_BINDTODEVICE helper is not built (${path}): run npm run build:native (needs g++ and make)`, { user: true });
   addon = createRequire(import.meta.url)(path) as { bindToDevice(fd: number, ifname: string): void };
   return addon;
 }

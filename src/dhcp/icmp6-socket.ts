@@ -26,7 +26,11 @@ let addon: Icmp6Io | undefined;
 export function nativeIcmp6(): Icmp6Io {
   if (addon) return addon;
   const path = join(packageDir(), 'native', 'icmp6', 'build', 'Release', 'icmp6.node');
-  if (!existsSync(path)) throw new NetrootError('E_RA_NATIVE', `the ICMPv6 socket helper is not built (${path}): run npm run build:native (needs g++ and make), or set dhcp.routerAdvertisement=false`);
+  if (!existsSync(path))
+    throw new NetrootError(
+      'E_RA_NATIVE',
+      `the ICMPv6 socket helper is not built (${path}): run npm run build:native (needs g++ and make), or set dhcp.routerAdvertisement=false`,
+    );
   addon = createRequire(import.meta.url)(path) as Icmp6Io;
   return addon;
 }

@@ -74,7 +74,10 @@ export class LeasePool {
       }
     }
     const now = this.now();
-    const live = [...this.byMac].filter(([, l]) => l.expires > now).map(([mac, l]) => `lease ${mac} ${l.ip} ${l.expires}\n`).join('');
+    const live = [...this.byMac]
+      .filter(([, l]) => l.expires > now)
+      .map(([mac, l]) => `lease ${mac} ${l.ip} ${l.expires}\n`)
+      .join('');
     const tmp = `${this.journal}.tmp`;
     const t = openSync(tmp, 'w', 0o600);
     writeSync(t, live);

@@ -81,7 +81,8 @@ export function decodeDhcp(buf: Buffer): DhcpMessage {
   let file = cstr(fileRaw);
   const overload = options.get(Opt.OVERLOAD);
   if (overload) {
-    if (overload.length !== 1 || overload[0]! < 1 || overload[0]! > 3) throw new DecodeError('E_DHCP_OVERLOAD', 'option 52', cookieAt + 4, 'overload value must be 1, 2 or 3');
+    if (overload.length !== 1 || overload[0]! < 1 || overload[0]! > 3)
+      throw new DecodeError('E_DHCP_OVERLOAD', 'option 52', cookieAt + 4, 'overload value must be 1, 2 or 3');
     options.delete(Opt.OVERLOAD);
     const more = new Map<number, Buffer>();
     if (overload[0]! & 1) {
@@ -193,13 +194,13 @@ export function textOption(m: DhcpMessage, code: number): string | null {
 export function isIpxe(m: DhcpMessage): boolean {
   if (m.options.has(Opt.IPXE)) return true;
   const uc = m.options.get(Opt.USER_CLASS);
-  return uc !== undefined && uc.toString('latin1').includes('iPXE');
+  return uc?.toString('latin1').includes('iPXE');
 }
 
 /** Option 97 (RFC 4578 §2.3): type 0 + 16-byte GUID. */
 export function clientUuid(m: DhcpMessage): string | null {
   const v = m.options.get(Opt.CLIENT_UUID);
-  if (!v || v.length !== 17 || v[0] !== 0) return null;
+  if (v?.length !== 17 || v[0] !== 0) return null;
   const h = v.subarray(1).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -63,7 +63,8 @@ function decodeOptions(r: BufferReader): NdOption[] {
     const type = r.u8('option type');
     const units = r.u8('option length');
     if (units === 0) throw new DecodeError('E_ND_OPTION_LENGTH', 'option length', at + 1, 'an ND option of length 0 is invalid (RFC 4861 §4.6)');
-    if (units * 8 - 2 > r.remaining) throw new DecodeError('E_ND_OPTION_LENGTH', 'option length', at + 1, `option of ${units * 8} bytes runs past the message (${r.remaining + 2} left)`);
+    if (units * 8 - 2 > r.remaining)
+      throw new DecodeError('E_ND_OPTION_LENGTH', 'option length', at + 1, `option of ${units * 8} bytes runs past the message (${r.remaining + 2} left)`);
     out.push({ type, body: r.bytes(units * 8 - 2, `option ${type}`) });
   }
   return out;
@@ -92,7 +93,17 @@ export function decodeRouterAdvertisement(buf: Buffer): RouterAdvertisement {
   const routerLifetime = r.u16('router lifetime');
   const reachableTimeMs = r.u32('reachable time');
   const retransTimerMs = r.u32('retrans timer');
-  return { code, curHopLimit, managed: (flags & 0x80) !== 0, other: (flags & 0x40) !== 0, flags, routerLifetime, reachableTimeMs, retransTimerMs, options: decodeOptions(r) };
+  return {
+    code,
+    curHopLimit,
+    managed: (flags & 0x80) !== 0,
+    other: (flags & 0x40) !== 0,
+    flags,
+    routerLifetime,
+    reachableTimeMs,
+    retransTimerMs,
+    options: decodeOptions(r),
+  };
 }
 
 /**

@@ -12,7 +12,6 @@ import { bindSocketToDevice } from './bind-to-device.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { NetrootError } from '../errors.js';
 
-
 /** Option 175 holding iPXE's encapsulated setting 176 (no-pxedhcp), length 1, value 1. */
 const IPXE_NO_PXEDHCP = Buffer.from([176, 1, 1]);
 export interface DhcpClientInfo {
@@ -82,7 +81,22 @@ export interface Reply {
 const ZERO = '0.0.0.0';
 
 export class DhcpServer {
-  readonly metrics = { received: 0, malformed: 0, dropped: 0, ignored: 0, discovers: 0, offers: 0, requests: 0, acks: 0, naks: 0, informs: 0, releases: 0, declines: 0, discoveries: 0, errors: 0 };
+  readonly metrics = {
+    received: 0,
+    malformed: 0,
+    dropped: 0,
+    ignored: 0,
+    discovers: 0,
+    offers: 0,
+    requests: 0,
+    acks: 0,
+    naks: 0,
+    informs: 0,
+    releases: 0,
+    declines: 0,
+    discoveries: 0,
+    errors: 0,
+  };
   private readonly sockets: Socket[] = [];
   private readonly pool: LeasePool | null;
   private readonly log: Logger;
@@ -113,7 +127,10 @@ export class DhcpServer {
           resolve();
         });
       }).catch((e: NodeJS.ErrnoException) => {
-        throw new NetrootError('E_LISTEN', `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`);
+        throw new NetrootError(
+          'E_LISTEN',
+          `dhcp: cannot listen on port ${this.port} for ${iface}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (needs root)' : ''}`,
+        );
       });
       if (!this.opts.noBindToDevice) bindSocketToDevice(s, iface);
       s.setBroadcast(true);
@@ -231,7 +248,14 @@ export class DhcpServer {
 
   /** The one line per OFFER / ACK: who (host when the database knows the MAC), what address, what boot file. */
   private logAnswer(what: 'dhcp offer' | 'dhcp ack', info: DhcpClientInfo, lease: DhcpLease & { pooled?: boolean }): void {
-    this.log.info(what, { host: lease.hostname ?? null, mac: info.mac, ip: lease.ip, iface: info.interfaceName, bootfile: lease.bootFile ?? null, ...(lease.pooled ? { pooled: true } : {}) });
+    this.log.info(what, {
+      host: lease.hostname ?? null,
+      mac: info.mac,
+      ip: lease.ip,
+      iface: info.interfaceName,
+      bootfile: lease.bootFile ?? null,
+      ...(lease.pooled ? { pooled: true } : {}),
+    });
   }
 
   private async leaseFor(info: DhcpClientInfo, m: DhcpMessage): Promise<(DhcpLease & { pooled?: boolean }) | null> {
@@ -239,7 +263,16 @@ export class DhcpServer {
     if (known) return known;
     if (messageType(m) === MessageType.DISCOVER) {
       this.metrics.discoveries++;
-      this.opts.onDiscovery?.({ mac: info.mac, arch: info.arch, vendorClass: info.vendorClass, userClass: info.userClass, interfaceName: info.interfaceName, giaddr: info.giaddr, relayInfo: info.relayInfo ? info.relayInfo.toString('hex') : null, at: new Date() });
+      this.opts.onDiscovery?.({
+        mac: info.mac,
+        arch: info.arch,
+        vendorClass: info.vendorClass,
+        userClass: info.userClass,
+        interfaceName: info.interfaceName,
+        giaddr: info.giaddr,
+        relayInfo: info.relayInfo ? info.relayInfo.toString('hex') : null,
+        at: new Date(),
+      });
     }
     const p = this.opts.pool;
     if (!this.pool || !p) return null;
@@ -248,12 +281,39 @@ export class DhcpServer {
       this.log.warn('dhcp pool exhausted', { mac: info.mac });
       return null;
     }
-    return { ip, subnetMask: p.subnetMask, router: p.router ?? null, dns: p.dns ?? [], leaseSeconds: p.leaseSeconds, nextServer: this.opts.serverIp, pooled: true };
+    return {
+      ip,
+      subnetMask: p.subnetMask,
+      router: p.router ?? null,
+      dns: p.dns ?? [],
+      leaseSeconds: p.leaseSeconds,
+      nextServer: this.opts.serverIp,
+      pooled: true,
+    };
   }
 
   private base(m: DhcpMessage, type: number): DhcpMessage {
-    const options = new Map<number, Buffer>([[Opt.MESSAGE_TYPE, Buffer.from([type])], [Opt.SERVER_ID, ipBuf(this.opts.serverIp)]]);
-    return { op: 2, htype: 1, hlen: 6, hops: 0, xid: m.xid, secs: 0, flags: m.flags, ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO, giaddr: m.giaddr, chaddr: m.chaddr, sname: '', file: '', options };
+    const options = new Map<number, Buffer>([
+      [Opt.MESSAGE_TYPE, Buffer.from([type])],
+      [Opt.SERVER_ID, ipBuf(this.opts.serverIp)],
+    ]);
+    return {
+      op: 2,
+      htype: 1,
+      hlen: 6,
+      hops: 0,
+      xid: m.xid,
+      secs: 0,
+      flags: m.flags,
+      ciaddr: ZERO,
+      yiaddr: ZERO,
+      siaddr: ZERO,
+      giaddr: m.giaddr,
+      chaddr: m.chaddr,
+      sname: '',
+      file: '',
+      options,
+    };
   }
 
   private reply(m: DhcpMessage, type: number, l: DhcpLease, inform = false): Reply {

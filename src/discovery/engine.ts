@@ -51,12 +51,27 @@ export class DiscoveryEngine extends HostService {
           const rack = o.rack ?? 0;
           const rank = o.rank ?? (await tx.hosts.maxRank(basename, rack)) + 1;
           const name = o.hostname ?? `${basename}-${rack}-${rank}`;
-          const ip = o.ipaddr ?? nextFreeAddress({ network: this.config.network.privateNetwork, baseip: o.baseip, inc: o.inc }, new Set([...(await tx.hosts.usedIps()), this.config.network.frontendAddress]));
+          const ip =
+            o.ipaddr ??
+            nextFreeAddress(
+              { network: this.config.network.privateNetwork, baseip: o.baseip, inc: o.inc },
+              new Set([...(await tx.hosts.usedIps()), this.config.network.frontendAddress]),
+            );
           const h = await tx.hosts.add({
-            name, appliance: appliance.name, rack, rank, bootAction: 'local', state: 'discovered',
+            name,
+            appliance: appliance.name,
+            rack,
+            rank,
+            bootAction: 'local',
+            state: 'discovered',
             interfaces: [{ mac, ip, subnet: this.config.network.privateNetwork, device: d.interfaceName ?? 'eth0' }],
           });
-          await tx.events.append({ kind: 'host.added', host: name, mac, detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip } });
+          await tx.events.append({
+            kind: 'host.added',
+            host: name,
+            mac,
+            detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip },
+          });
           return h;
         });
       } catch (e) {

@@ -14,7 +14,17 @@
 //  - set: validated changes in one transaction (unique MAC/IP by the database), then the plugins'
 //    `changed` hooks (the hosts file). Attribute values never reach the log or the events (only names).
 import type { Config } from '../config/index.js';
-import { BOOT_ACTIONS, HOST_STATES, type BootAction, type Host, type HostPatch, type HostState, type NetInterface, type Repos, type Store } from '../store/index.js';
+import {
+  BOOT_ACTIONS,
+  HOST_STATES,
+  type BootAction,
+  type Host,
+  type HostPatch,
+  type HostState,
+  type NetInterface,
+  type Repos,
+  type Store,
+} from '../store/index.js';
 import type { Logger } from '../log/logger.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { NetrootError, UserError } from '../errors.js';
@@ -23,14 +33,15 @@ import { validAttributeName } from '../validate/attribute-name.js';
 import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
 
-
 export function parseBootAction(v: string, where = 'boot'): BootAction {
-  if (!(BOOT_ACTIONS as readonly string[]).includes(v)) throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where });
+  if (!(BOOT_ACTIONS as readonly string[]).includes(v))
+    throw new UserError('E_BAD_BOOT_ACTION', `boot action must be one of ${BOOT_ACTIONS.join(', ')}, got ${JSON.stringify(v)}`, { where });
   return v as BootAction;
 }
 
 export function parseHostState(v: string, where = 'state'): HostState {
-  if (!(HOST_STATES as readonly string[]).includes(v)) throw new UserError('E_BAD_STATE', `state must be one of ${HOST_STATES.join(', ')}, got ${JSON.stringify(v)}`, { where });
+  if (!(HOST_STATES as readonly string[]).includes(v))
+    throw new UserError('E_BAD_STATE', `state must be one of ${HOST_STATES.join(', ')}, got ${JSON.stringify(v)}`, { where });
   return v as HostState;
 }
 
@@ -135,7 +146,13 @@ export class HostService {
       const rack = spec.rack ?? (m ? Number(m[1]) : 0);
       const rank = spec.rank ?? (m ? Number(m[2]) : (await tx.hosts.maxRank(appliance.basename, rack)) + 1);
       const h = await tx.hosts.add({
-        name, appliance: appliance.name, rack, rank, os: spec.os ?? 'linux', arch: spec.arch ?? 'x86_64', bootAction: 'local',
+        name,
+        appliance: appliance.name,
+        rack,
+        rank,
+        os: spec.os ?? 'linux',
+        arch: spec.arch ?? 'x86_64',
+        bootAction: 'local',
         interfaces: [{ mac, ip: spec.ip ?? null, subnet: spec.subnet ?? this.config.network.privateNetwork, device: spec.device ?? 'eth0' }],
       });
       await tx.events.append({ kind: 'host.added', host: name, mac, detail: { by, ip: spec.ip ?? null } });
@@ -163,10 +180,16 @@ export class HostService {
         // A hook cancelled at its time limit that ignored its signal may still be working; the
         // rollback goes on (the host row goes, so its late writes find no host: see
         // iscsi-allocation's E_STORAGE_HOST_GONE), and the log says which plugin to fix.
-        if (e instanceof PluginTimeoutError && !e.settled) this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
+        if (e instanceof PluginTimeoutError && !e.settled)
+          this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
         for (const q of [...done].reverse()) {
           try {
-            await this.hook(q.name, 'removed', host, (signal) => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true, signal }) ?? Promise.resolve());
+            await this.hook(
+              q.name,
+              'removed',
+              host,
+              (signal) => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true, signal }) ?? Promise.resolve(),
+            );
           } catch (u) {
             undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
           }
@@ -247,7 +270,8 @@ export class HostService {
     for (const k of ['rack', 'rank'] as const) {
       const v = c[k];
       if (v !== undefined) {
-        if (!Number.isInteger(v) || v < 0 || v > 1_000_000) throw new UserError('E_USAGE', `expected a whole number from 0 to 1000000, got ${JSON.stringify(v)}`, { where: k });
+        if (!Number.isInteger(v) || v < 0 || v > 1_000_000)
+          throw new UserError('E_USAGE', `expected a whole number from 0 to 1000000, got ${JSON.stringify(v)}`, { where: k });
         patch[k] = v;
       }
     }
@@ -260,7 +284,8 @@ export class HostService {
     const host = await this.store.transaction(async (tx) => {
       const before = await tx.hosts.get(name);
       if (!before) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
-      if (patch.appliance !== undefined && !(await tx.appliances.get(patch.appliance))) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(patch.appliance)}`, { where: 'appliance' });
+      if (patch.appliance !== undefined && !(await tx.appliances.get(patch.appliance)))
+        throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(patch.appliance)}`, { where: 'appliance' });
       if (Object.keys(patch).length) await tx.hosts.update(name, patch);
       if (mac !== undefined || c.ip !== undefined) {
         const primary = before.interfaces[0];
@@ -276,14 +301,20 @@ export class HostService {
   }
 
   /** `host interface add`: a second NIC, or a BMC (device `bmc`/`ipmi`), on an existing host. */
-  async addInterface(name: string, iface: { mac: string; ip?: string | null | undefined; device: string; subnet?: string | null | undefined }, by: Actor = 'cli'): Promise<Host> {
+  async addInterface(
+    name: string,
+    iface: { mac: string; ip?: string | null | undefined; device: string; subnet?: string | null | undefined },
+    by: Actor = 'cli',
+  ): Promise<Host> {
     const mac = mustMac(iface.mac, 'mac');
     if (iface.ip !== undefined && iface.ip !== null) mustIPv4(iface.ip, 'ip');
-    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(iface.device)) throw new UserError('E_USAGE', `not a device name: ${JSON.stringify(iface.device)}`, { where: 'device' });
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(iface.device))
+      throw new UserError('E_USAGE', `not a device name: ${JSON.stringify(iface.device)}`, { where: 'device' });
     const host = await this.store.transaction(async (tx) => {
       const h = await tx.hosts.get(name);
       if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
-      if (h.interfaces.some((i) => i.device === iface.device)) throw new UserError('E_DUPLICATE', `${name} already has an interface ${iface.device}`, { where: 'device' });
+      if (h.interfaces.some((i) => i.device === iface.device))
+        throw new UserError('E_DUPLICATE', `${name} already has an interface ${iface.device}`, { where: 'device' });
       const row: NetInterface = { mac, ip: iface.ip ?? null, subnet: iface.subnet ?? this.config.network.privateNetwork, device: iface.device };
       await tx.hosts.addInterface(name, row);
       await tx.events.append({ kind: 'host.interface_added', host: name, mac, detail: { by, device: iface.device, ip: row.ip } });
@@ -301,7 +332,12 @@ export class HostService {
       const mac = /^[0-9a-fA-F:-]{12,17}$/.test(which) ? mustMac(which, 'interface') : null;
       const i = h.interfaces.findIndex((x) => (mac !== null ? x.mac === mac : x.device === which));
       if (i < 0) throw new UserError('E_NOT_FOUND', `${name} has no interface ${JSON.stringify(which)}`, { where: 'interface' });
-      if (i === 0) throw new UserError('E_USAGE', `${h.interfaces[0]!.device} is ${name}'s primary interface (it boots from it); change it with: netroot host set ${name} mac=…`, { where: 'interface' });
+      if (i === 0)
+        throw new UserError(
+          'E_USAGE',
+          `${h.interfaces[0]!.device} is ${name}'s primary interface (it boots from it); change it with: netroot host set ${name} mac=…`,
+          { where: 'interface' },
+        );
       await tx.hosts.removeInterface(h.interfaces[i]!.mac);
       await tx.events.append({ kind: 'host.interface_removed', host: name, mac: h.interfaces[i]!.mac, detail: { by, device: h.interfaces[i]!.device } });
       return (await tx.hosts.get(name))!;

@@ -93,7 +93,13 @@ export class DiscoveryHub {
       this.lastLogged.set(mac, now);
       if (this.lastLogged.size > 10000) this.lastLogged.clear();
       this.logger.info('discovery: DISCOVER from an unknown machine', { host: null, mac, iface: d.interfaceName ?? null, arch: d.arch ?? null });
-      void this.store.events.append({ kind: 'dhcp.discover', mac, detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null } }).catch((e) => this.logger.error('cannot log discovery', { error: e }));
+      void this.store.events
+        .append({
+          kind: 'dhcp.discover',
+          mac,
+          detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null },
+        })
+        .catch((e) => this.logger.error('cannot log discovery', { error: e }));
       this.bump();
     }
     const session = this.openSession();
@@ -170,7 +176,15 @@ export class DiscoveryHub {
   }
 
   private view(s: Session): SessionView {
-    return { id: s.id, options: s.options, count: s.count, machines: s.machines.map((m) => ({ ...m })), open: s.open, version: this.version, fedBy: [...this.feeders] };
+    return {
+      id: s.id,
+      options: s.options,
+      count: s.count,
+      machines: s.machines.map((m) => ({ ...m })),
+      open: s.open,
+      version: this.version,
+      fedBy: [...this.feeders],
+    };
   }
 
   /** The session's machines with their current state; waits up to waitMs for a change after `after`. */

@@ -74,7 +74,10 @@ export async function withTimeout<T>(what: string, ms: number, fn: (signal: Abor
   ac.abort(new PluginTimeoutError(what, ms, true, graceMs));
   let grace: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
-    run.then(() => true, () => true),
+    run.then(
+      () => true,
+      () => true,
+    ),
     new Promise<false>((resolve) => {
       grace = setTimeout(() => resolve(false), graceMs);
     }),
@@ -87,7 +90,9 @@ export async function withTimeout<T>(what: string, ms: number, fn: (signal: Abor
 export async function loadPluginsFrom(dir: string): Promise<Plugin[]> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.(m?js)$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /\.(m?js)$/.test(n))
+      .sort();
   } catch {
     return [];
   }

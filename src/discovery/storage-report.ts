@@ -110,7 +110,16 @@ export interface ShowReport {
   node: string;
   volume: string;
   /** What the database records (no secret: `chapSecret` says only whether one is set). */
-  record: { target: string; initiator: string; lun: number; chapUser: string; chapSecret: 'set'; mutualChap: boolean; portal: string | null; port: string | null } | null;
+  record: {
+    target: string;
+    initiator: string;
+    lun: number;
+    chapUser: string;
+    chapSecret: 'set';
+    mutualChap: boolean;
+    portal: string | null;
+    port: string | null;
+  } | null;
   backend: VolumeReport | null;
 }
 
@@ -127,8 +136,14 @@ export async function showReport(store: Store, v: StorageView, name: string): Pr
       node: rec.node,
       volume: rec.spec.volume,
       record: {
-        target: rec.spec.targetIqn, initiator: rec.spec.initiatorIqn, lun: rec.spec.lun, chapUser: rec.spec.chap.user, chapSecret: 'set',
-        mutualChap: rec.spec.chap.mutualUser !== undefined, portal: attrs['iscsi_portal'] ?? null, port: attrs['iscsi_port'] ?? null,
+        target: rec.spec.targetIqn,
+        initiator: rec.spec.initiatorIqn,
+        lun: rec.spec.lun,
+        chapUser: rec.spec.chap.user,
+        chapSecret: 'set',
+        mutualChap: rec.spec.chap.mutualUser !== undefined,
+        portal: attrs['iscsi_portal'] ?? null,
+        port: attrs['iscsi_port'] ?? null,
       },
       backend: volumes.find((x) => x.node === rec.node && x.volume === rec.spec.volume) ?? null,
     };

@@ -17,7 +17,12 @@ export interface DeletedVolume {
   host: string | null;
 }
 
-export async function deleteVolumeByName(store: Store, nodes: readonly StorageNode[], name: string, opts: { node?: string | undefined; force: boolean; logger: Logger }): Promise<DeletedVolume> {
+export async function deleteVolumeByName(
+  store: Store,
+  nodes: readonly StorageNode[],
+  name: string,
+  opts: { node?: string | undefined; force: boolean; logger: Logger },
+): Promise<DeletedVolume> {
   for (const h of await store.hosts.list()) {
     let rec;
     try {
@@ -35,8 +40,13 @@ export async function deleteVolumeByName(store: Store, nodes: readonly StorageNo
     if (opts.node !== undefined && n.name !== opts.node) continue;
     if ((await n.backend.listVolumes()).some((v) => v.name === name)) holders.push(n);
   }
-  if (holders.length === 0) throw new UserError('E_STORAGE_NOT_FOUND', `no volume ${JSON.stringify(name)}${opts.node !== undefined ? ` on storage node ${JSON.stringify(opts.node)}` : ''}`);
-  if (holders.length > 1) throw new UserError('E_VOLUME_AMBIGUOUS', `volume ${name} is on storage nodes ${holders.map((n) => n.name).join(', ')}: name one with ?node=`);
+  if (holders.length === 0)
+    throw new UserError(
+      'E_STORAGE_NOT_FOUND',
+      `no volume ${JSON.stringify(name)}${opts.node !== undefined ? ` on storage node ${JSON.stringify(opts.node)}` : ''}`,
+    );
+  if (holders.length > 1)
+    throw new UserError('E_VOLUME_AMBIGUOUS', `volume ${name} is on storage nodes ${holders.map((n) => n.name).join(', ')}: name one with ?node=`);
   const node = holders[0]!;
   await node.backend.deleteVolume(name);
   await store.events.append({ kind: 'storage.deleted', detail: { node: node.name, volume: name } });

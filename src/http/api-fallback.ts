@@ -9,7 +9,10 @@ export function apiFallback(table: ApiTable): RequestHandler {
     if (req.path !== '/api' && !req.path.startsWith('/api/')) return next();
     const allow = table.methodsAt(req.path);
     if (allow.length > 0) {
-      res.set('Allow', allow.join(', ')).status(405).json({ code: 'E_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here (allowed: ${allow.join(', ')})` });
+      res
+        .set('Allow', allow.join(', '))
+        .status(405)
+        .json({ code: 'E_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here (allowed: ${allow.join(', ')})` });
       return;
     }
     res.status(404).json({ code: 'E_NOT_FOUND', message: 'no such API resource' });

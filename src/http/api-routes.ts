@@ -62,7 +62,9 @@ const hostChanges = z
     attributes: z.record(z.string(), z.string().nullable()).optional(),
   })
   .strict();
-const newInterface = z.object({ mac: z.string().min(1), device: z.string().min(1), ip: z.string().nullable().optional(), subnet: z.string().nullable().optional() }).strict();
+const newInterface = z
+  .object({ mac: z.string().min(1), device: z.string().min(1), ip: z.string().nullable().optional(), subnet: z.string().nullable().optional() })
+  .strict();
 const replaceBody = z.object({ mac: z.string().min(1) }).strict();
 const startSession = z.object({ options: insertOptions, count: z.number().int().min(1).nullable().optional() }).strict();
 
@@ -90,80 +92,190 @@ export function apiRoutes(d: HostRoutesDeps): Router {
   const r = Router();
   const body = json({ limit: '64kb' });
 
-  t.add(r, { method: 'get', path: '/api/v1/hosts', summary: 'List hosts (by name)', auth: false, query: z.object({ ...pageQuery, appliance: z.string().optional() }), response: pageOf(host) }, async (req, res) => {
-    const page = pageRequest(req.query, d.maxPageSize);
-    const appliance = typeof req.query['appliance'] === 'string' ? req.query['appliance'] : undefined;
-    res.json(pageAll(await repos.hosts.list(appliance ? { appliance } : {}), (h) => h.name, page));
-  });
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/hosts',
+      summary: 'List hosts (by name)',
+      auth: false,
+      query: z.object({ ...pageQuery, appliance: z.string().optional() }),
+      response: pageOf(host),
+    },
+    async (req, res) => {
+      const page = pageRequest(req.query, d.maxPageSize);
+      const appliance = typeof req.query['appliance'] === 'string' ? req.query['appliance'] : undefined;
+      res.json(pageAll(await repos.hosts.list(appliance ? { appliance } : {}), (h) => h.name, page));
+    },
+  );
   t.add(r, { method: 'get', path: '/api/v1/hosts/:name', summary: 'One host', auth: false, response: host }, async (req, res) => {
     const h = await repos.hosts.get(String(req.params['name']));
     if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
     res.json(h);
   });
-  t.add(r, { method: 'post', path: '/api/v1/hosts', summary: 'Add a host: with a name = `host add`; without = insert-ethers naming', auth: true, body: z.union([namedHost, addHost]), status: 201, response: host }, async (req, res) => {
-    auth.require(req);
-    let h;
-    if (typeof req.body === 'object' && req.body !== null && 'name' in req.body) {
-      h = await engine.addHost(parseBody(namedHost, req.body), 'api');
-    } else {
-      const { mac, arch, ...o } = parseBody(addHost, req.body);
-      h = await engine.add({ mac, arch: arch ?? null }, o as InsertOptions);
-    }
-    hub.changed();
-    res.status(201).json(h);
-  }, body);
-  t.add(r, { method: 'patch', path: '/api/v1/hosts/:name', summary: '`host set`: boot action, ip, mac, attributes (null unsets)…', auth: true, body: hostChanges, response: host }, async (req, res) => {
-    auth.require(req);
-    const h = await engine.set(String(req.params['name']), parseBody(hostChanges, req.body), 'api');
-    hub.changed();
-    res.json(h);
-  }, body);
-  t.add(r, { method: 'delete', path: '/api/v1/hosts/:name', summary: '`host remove`; ?keepVolume=1 keeps its iSCSI volume', auth: true, query: keepVolumeQuery, response: removedHost }, async (req, res) => {
-    auth.require(req);
-    const removed = await engine.remove(String(req.params['name']), { keepVolume: req.query['keepVolume'] === '1' || req.query['keepVolume'] === 'true', by: 'api' });
-    hub.changed();
-    res.json(removed);
-  });
-  t.add(r, { method: 'post', path: '/api/v1/hosts/:name/interfaces', summary: 'Add an interface', auth: true, body: newInterface, status: 201, response: host }, async (req, res) => {
-    auth.require(req);
-    const h = await engine.addInterface(String(req.params['name']), parseBody(newInterface, req.body), 'api');
-    hub.changed();
-    res.status(201).json(h);
-  }, body);
-  t.add(r, { method: 'delete', path: '/api/v1/hosts/:name/interfaces/:which', summary: 'Remove an interface (by MAC or device)', auth: true, response: host }, async (req, res) => {
-    auth.require(req);
-    const h = await engine.removeInterface(String(req.params['name']), String(req.params['which']), 'api');
-    hub.changed();
-    res.json(h);
-  });
-  t.add(r, { method: 'post', path: '/api/v1/hosts/:name/replace', summary: 'insert-ethers --replace: the host gets a new MAC', auth: true, body: replaceBody, response: host }, async (req, res) => {
-    auth.require(req);
-    const { mac } = parseBody(replaceBody, req.body);
-    const h = await engine.replace(String(req.params['name']), mac);
-    hub.changed();
-    res.json(h);
-  }, body);
-  t.add(r, { method: 'post', path: '/api/v1/update', summary: 'insert-ethers --update: run every plugin\'s update', auth: true, status: 204, response: 'empty' }, async (req, res) => {
-    auth.require(req);
-    await engine.update();
-    res.status(204).end();
-  });
+  t.add(
+    r,
+    {
+      method: 'post',
+      path: '/api/v1/hosts',
+      summary: 'Add a host: with a name = `host add`; without = insert-ethers naming',
+      auth: true,
+      body: z.union([namedHost, addHost]),
+      status: 201,
+      response: host,
+    },
+    async (req, res) => {
+      auth.require(req);
+      let h;
+      if (typeof req.body === 'object' && req.body !== null && 'name' in req.body) {
+        h = await engine.addHost(parseBody(namedHost, req.body), 'api');
+      } else {
+        const { mac, arch, ...o } = parseBody(addHost, req.body);
+        h = await engine.add({ mac, arch: arch ?? null }, o as InsertOptions);
+      }
+      hub.changed();
+      res.status(201).json(h);
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'patch',
+      path: '/api/v1/hosts/:name',
+      summary: '`host set`: boot action, ip, mac, attributes (null unsets)…',
+      auth: true,
+      body: hostChanges,
+      response: host,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const h = await engine.set(String(req.params['name']), parseBody(hostChanges, req.body), 'api');
+      hub.changed();
+      res.json(h);
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'delete',
+      path: '/api/v1/hosts/:name',
+      summary: '`host remove`; ?keepVolume=1 keeps its iSCSI volume',
+      auth: true,
+      query: keepVolumeQuery,
+      response: removedHost,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const removed = await engine.remove(String(req.params['name']), {
+        keepVolume: req.query['keepVolume'] === '1' || req.query['keepVolume'] === 'true',
+        by: 'api',
+      });
+      hub.changed();
+      res.json(removed);
+    },
+  );
+  t.add(
+    r,
+    { method: 'post', path: '/api/v1/hosts/:name/interfaces', summary: 'Add an interface', auth: true, body: newInterface, status: 201, response: host },
+    async (req, res) => {
+      auth.require(req);
+      const h = await engine.addInterface(String(req.params['name']), parseBody(newInterface, req.body), 'api');
+      hub.changed();
+      res.status(201).json(h);
+    },
+    body,
+  );
+  t.add(
+    r,
+    { method: 'delete', path: '/api/v1/hosts/:name/interfaces/:which', summary: 'Remove an interface (by MAC or device)', auth: true, response: host },
+    async (req, res) => {
+      auth.require(req);
+      const h = await engine.removeInterface(String(req.params['name']), String(req.params['which']), 'api');
+      hub.changed();
+      res.json(h);
+    },
+  );
+  t.add(
+    r,
+    {
+      method: 'post',
+      path: '/api/v1/hosts/:name/replace',
+      summary: 'insert-ethers --replace: the host gets a new MAC',
+      auth: true,
+      body: replaceBody,
+      response: host,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const { mac } = parseBody(replaceBody, req.body);
+      const h = await engine.replace(String(req.params['name']), mac);
+      hub.changed();
+      res.json(h);
+    },
+    body,
+  );
+  t.add(
+    r,
+    { method: 'post', path: '/api/v1/update', summary: "insert-ethers --update: run every plugin's update", auth: true, status: 204, response: 'empty' },
+    async (req, res) => {
+      auth.require(req);
+      await engine.update();
+      res.status(204).end();
+    },
+  );
 
-  t.add(r, { method: 'get', path: '/api/v1/discoveries', summary: 'DHCP discover events after ?since=ID (at most 1000)', auth: false, query: discoveriesQuery, response: z.array(event) }, async (req, res) => {
-    const since = Number(req.query['since'] ?? 0);
-    const list = await repos.events.list({ kind: 'dhcp.discover', sinceId: Number.isFinite(since) ? since : 0, limit: 1000 });
-    res.json(list);
-  });
-  t.add(r, { method: 'post', path: '/api/v1/discoveries/sessions', summary: 'Start an insert-ethers session', auth: true, body: startSession, status: 201, response: anyObject }, async (req, res) => {
-    auth.require(req);
-    const b = parseBody(startSession, req.body);
-    res.status(201).json(hub.startSession(b.options as InsertOptions, b.count ?? null));
-  }, body);
-  t.add(r, { method: 'get', path: '/api/v1/discoveries/sessions/:id', summary: 'A session (long poll: ?after=VERSION&wait=MS)', auth: false, query: sessionQuery, response: anyObject }, async (req, res) => {
-    const after = Number(req.query['after'] ?? -1);
-    const wait = Number(req.query['wait'] ?? 0);
-    res.json(await hub.getSession(String(req.params['id']), Number.isFinite(after) ? after : -1, Number.isFinite(wait) ? wait : 0));
-  });
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/discoveries',
+      summary: 'DHCP discover events after ?since=ID (at most 1000)',
+      auth: false,
+      query: discoveriesQuery,
+      response: z.array(event),
+    },
+    async (req, res) => {
+      const since = Number(req.query['since'] ?? 0);
+      const list = await repos.events.list({ kind: 'dhcp.discover', sinceId: Number.isFinite(since) ? since : 0, limit: 1000 });
+      res.json(list);
+    },
+  );
+  t.add(
+    r,
+    {
+      method: 'post',
+      path: '/api/v1/discoveries/sessions',
+      summary: 'Start an insert-ethers session',
+      auth: true,
+      body: startSession,
+      status: 201,
+      response: anyObject,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const b = parseBody(startSession, req.body);
+      res.status(201).json(hub.startSession(b.options as InsertOptions, b.count ?? null));
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/discoveries/sessions/:id',
+      summary: 'A session (long poll: ?after=VERSION&wait=MS)',
+      auth: false,
+      query: sessionQuery,
+      response: anyObject,
+    },
+    async (req, res) => {
+      const after = Number(req.query['after'] ?? -1);
+      const wait = Number(req.query['wait'] ?? 0);
+      res.json(await hub.getSession(String(req.params['id']), Number.isFinite(after) ? after : -1, Number.isFinite(wait) ? wait : 0));
+    },
+  );
   t.add(r, { method: 'delete', path: '/api/v1/discoveries/sessions/:id', summary: 'End a session', auth: true, response: anyObject }, async (req, res) => {
     auth.require(req);
     res.json(await hub.endSession(String(req.params['id'])));

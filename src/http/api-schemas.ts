@@ -27,7 +27,9 @@ export const host = z
 
 export const removedHost = z.object({ name: z.string(), volume: z.object({ name: z.string(), kept: z.boolean() }).nullable() });
 
-export const appliance = z.object({ name: z.string(), basename: z.string(), graph: z.string(), rootNode: z.string(), discoverable: z.boolean() }).meta({ id: 'Appliance' });
+export const appliance = z
+  .object({ name: z.string(), basename: z.string(), graph: z.string(), rootNode: z.string(), discoverable: z.boolean() })
+  .meta({ id: 'Appliance' });
 
 export const attribute = z.object({ scope: z.enum(ATTRIBUTE_SCOPES), target: z.string(), name: z.string(), value: z.string() }).meta({ id: 'Attribute' });
 
@@ -35,7 +37,14 @@ export const attribute = z.object({ scope: z.enum(ATTRIBUTE_SCOPES), target: z.s
 export const resolvedAttribute = z.object({ name: z.string(), value: z.string(), source: z.string() }).meta({ id: 'ResolvedAttribute' });
 
 export const event = z
-  .object({ id: z.number().int(), at: z.string(), kind: z.string(), host: z.string().nullable(), mac: z.string().nullable(), detail: z.record(z.string(), z.unknown()) })
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    kind: z.string(),
+    host: z.string().nullable(),
+    mac: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+  })
   .meta({ id: 'Event' });
 
 export const volumeReport = z

@@ -49,7 +49,14 @@ const patterns = new Map<string, RegExp>();
 function patternOf(path: string): RegExp {
   let re = patterns.get(path);
   if (!re) {
-    re = new RegExp('^' + path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/') + '/?$');
+    re = new RegExp(
+      '^' +
+        path
+          .split('/')
+          .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/') +
+        '/?$',
+    );
     patterns.set(path, re);
   }
   return re;

@@ -53,7 +53,18 @@ export function restApi(d: ApiDeps): Api {
   router.use(applianceRoutes({ ...common, repos: d.store, defaultGraph: d.defaultGraph, checkGraph: d.checkGraph }));
   router.use(attributeRoutes({ ...common, repos: d.store, facts: d.facts, defaults: d.defaultAttributes }));
   router.use(kickstartPreviewRoutes({ repos: d.store, kickstarts: d.kickstarts, auth, table }));
-  router.use(eventRoutes({ repos: d.store, table, maxPageSize: l.apiMaxPageSize, maxStreams: l.apiMaxEventStreams, maxStreamsPerSource: l.apiMaxEventStreamsPerSource, pollSeconds: l.apiEventPollSeconds, heartbeatSeconds: l.apiEventHeartbeatSeconds, retryAfterSeconds: l.retryAfterSeconds }));
+  router.use(
+    eventRoutes({
+      repos: d.store,
+      table,
+      maxPageSize: l.apiMaxPageSize,
+      maxStreams: l.apiMaxEventStreams,
+      maxStreamsPerSource: l.apiMaxEventStreamsPerSource,
+      pollSeconds: l.apiEventPollSeconds,
+      heartbeatSeconds: l.apiEventHeartbeatSeconds,
+      retryAfterSeconds: l.retryAfterSeconds,
+    }),
+  );
   router.use(storageRoutes({ ...common, store: d.store, storage: d.storage, logger: d.logger }));
   let doc: Record<string, unknown> | undefined;
   const docs = Router();
@@ -65,4 +76,3 @@ export function restApi(d: ApiDeps): Api {
   router.use(apiFallback(table));
   return { router, table };
 }
-

@@ -30,7 +30,9 @@ export interface ApplianceRoutesDeps {
 
 const text = z.string().min(1).max(255);
 const newAppliance = z.object({ name: text, rootNode: text, basename: text.optional(), graph: text.optional(), discoverable: z.boolean().optional() }).strict();
-const appliancePatch = z.object({ basename: text.optional(), graph: text.optional(), rootNode: text.optional(), discoverable: z.boolean().optional() }).strict();
+const appliancePatch = z
+  .object({ basename: text.optional(), graph: text.optional(), rootNode: text.optional(), discoverable: z.boolean().optional() })
+  .strict();
 
 export function applianceRoutes(d: ApplianceRoutesDeps): Router {
   const { repos, auth, table: t } = d;
@@ -42,33 +44,73 @@ export function applianceRoutes(d: ApplianceRoutesDeps): Router {
     return a;
   };
 
-  t.add(r, { method: 'get', path: '/api/v1/appliances', summary: 'List appliances (by name)', auth: false, query: z.object(pageQuery), response: pageOf(appliance) }, async (req, res) => {
-    const page = pageRequest(req.query, d.maxPageSize);
-    res.json(pageAll(await repos.appliances.list(), (a) => a.name, page));
-  });
+  t.add(
+    r,
+    { method: 'get', path: '/api/v1/appliances', summary: 'List appliances (by name)', auth: false, query: z.object(pageQuery), response: pageOf(appliance) },
+    async (req, res) => {
+      const page = pageRequest(req.query, d.maxPageSize);
+      res.json(pageAll(await repos.appliances.list(), (a) => a.name, page));
+    },
+  );
   t.add(r, { method: 'get', path: '/api/v1/appliances/:name', summary: 'One appliance', auth: false, response: appliance }, async (req, res) => {
     res.json(await mustGet(String(req.params['name'])));
   });
-  t.add(r, { method: 'post', path: '/api/v1/appliances', summary: '`appliance add`', auth: true, body: newAppliance, status: 201, response: appliance }, async (req, res) => {
-    auth.require(req);
-    const b = parseBody(newAppliance, req.body);
-    const name = validHostname(b.name);
-    const graph = b.graph ?? d.defaultGraph;
-    d.checkGraph(graph, b.rootNode);
-    res.status(201).json(await repos.appliances.add({ name, basename: validHostname(b.basename ?? name, 'basename'), graph, rootNode: b.rootNode, discoverable: b.discoverable ?? true }));
-  }, body);
-  t.add(r, { method: 'patch', path: '/api/v1/appliances/:name', summary: 'Change basename, graph, root node or discoverable', auth: true, body: appliancePatch, response: appliance }, async (req, res) => {
-    auth.require(req);
-    const p = parseBody(appliancePatch, req.body);
-    const cur = await mustGet(String(req.params['name']));
-    if (p.basename !== undefined) validHostname(p.basename, 'basename');
-    if (p.graph !== undefined || p.rootNode !== undefined) d.checkGraph(p.graph ?? cur.graph, p.rootNode ?? cur.rootNode);
-    res.json(await repos.appliances.update(cur.name, p));
-  }, body);
-  t.add(r, { method: 'delete', path: '/api/v1/appliances/:name', summary: '`appliance remove` (refused while hosts use it)', auth: true, status: 204, response: 'empty' }, async (req, res) => {
-    auth.require(req);
-    await repos.appliances.remove(String(req.params['name']));
-    res.status(204).end();
-  });
+  t.add(
+    r,
+    { method: 'post', path: '/api/v1/appliances', summary: '`appliance add`', auth: true, body: newAppliance, status: 201, response: appliance },
+    async (req, res) => {
+      auth.require(req);
+      const b = parseBody(newAppliance, req.body);
+      const name = validHostname(b.name);
+      const graph = b.graph ?? d.defaultGraph;
+      d.checkGraph(graph, b.rootNode);
+      res.status(201).json(
+        await repos.appliances.add({
+          name,
+          basename: validHostname(b.basename ?? name, 'basename'),
+          graph,
+          rootNode: b.rootNode,
+          discoverable: b.discoverable ?? true,
+        }),
+      );
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'patch',
+      path: '/api/v1/appliances/:name',
+      summary: 'Change basename, graph, root node or discoverable',
+      auth: true,
+      body: appliancePatch,
+      response: appliance,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const p = parseBody(appliancePatch, req.body);
+      const cur = await mustGet(String(req.params['name']));
+      if (p.basename !== undefined) validHostname(p.basename, 'basename');
+      if (p.graph !== undefined || p.rootNode !== undefined) d.checkGraph(p.graph ?? cur.graph, p.rootNode ?? cur.rootNode);
+      res.json(await repos.appliances.update(cur.name, p));
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'delete',
+      path: '/api/v1/appliances/:name',
+      summary: '`appliance remove` (refused while hosts use it)',
+      auth: true,
+      status: 204,
+      response: 'empty',
+    },
+    async (req, res) => {
+      auth.require(req);
+      await repos.appliances.remove(String(req.params['name']));
+      res.status(204).end();
+    },
+  );
   return r;
 }

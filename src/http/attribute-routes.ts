@@ -54,45 +54,94 @@ export function attributeRoutes(d: AttributeRoutesDeps): Router {
     }
     if (v === undefined || v === '') throw new UserError('E_BAD_REQUEST', `required for ${scope} attributes`, { where: 'target' });
     if (scope === 'host' && !(await repos.hosts.get(v))) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(v)}`, { where: 'target' });
-    if (scope === 'appliance' && !(await repos.appliances.get(v))) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v)}`, { where: 'target' });
+    if (scope === 'appliance' && !(await repos.appliances.get(v)))
+      throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(v)}`, { where: 'target' });
     return v;
   };
 
-  t.add(r, { method: 'get', path: '/api/v1/attributes', summary: 'Stored attributes, of one scope (and target) or all; secrets masked unless ?showSecrets=1 with the token', auth: false, query: z.object({ ...pageQuery, scope: z.enum(ATTRIBUTE_SCOPES).optional(), target: z.string().optional(), showSecrets }), response: pageOf(attribute) }, async (req, res) => {
-    const page = pageRequest(req.query, d.maxPageSize);
-    const reveal = wantsSecrets(req, auth);
-    let filter = {};
-    if (req.query['scope'] !== undefined) {
-      const scope = scopeOf(req.query['scope']);
-      filter = req.query['target'] === undefined && scope !== 'global' ? { scope } : { scope, target: await targetOf(req, scope) };
-    } else if (req.query['target'] !== undefined) throw new UserError('E_BAD_REQUEST', 'needs a scope', { where: 'target' });
-    const rows = await repos.attributes.list(filter);
-    res.json(pageAll(masked(rows, reveal), (a) => `${a.scope}\u0000${a.target}\u0000${a.name}`, page));
-  });
-  t.add(r, { method: 'put', path: '/api/v1/attributes/:scope/:name', summary: '`attr set` (target in ?target=)', auth: true, query: targetQuery, body: attributeValue, response: attribute }, async (req, res) => {
-    auth.require(req);
-    const scope = scopeOf(req.params['scope']);
-    const name = validAttributeName(String(req.params['name']));
-    const target = await targetOf(req, scope);
-    const { value } = parseBody(attributeValue, req.body);
-    await repos.attributes.set({ scope, target, name, value });
-    res.json(masked([{ scope, target, name, value }], false)[0]);
-  }, body);
-  t.add(r, { method: 'delete', path: '/api/v1/attributes/:scope/:name', summary: '`attr unset` (target in ?target=)', auth: true, query: targetQuery, status: 204, response: 'empty' }, async (req, res) => {
-    auth.require(req);
-    const scope = scopeOf(req.params['scope']);
-    const name = validAttributeName(String(req.params['name']));
-    const target = await targetOf(req, scope);
-    if (!(await repos.attributes.unset(scope, target, name))) throw new UserError('E_ATTRIBUTE_NOT_FOUND', `no ${scope} attribute ${name}${target ? ' for ' + target : ''}`);
-    res.status(204).end();
-  });
-  t.add(r, { method: 'get', path: '/api/v1/hosts/:name/attributes', summary: 'A host\'s resolved attributes with their source letter; secrets masked unless ?showSecrets=1 with the token', auth: false, query: z.object({ ...pageQuery, showSecrets }), response: pageOf(resolvedAttribute) }, async (req, res) => {
-    const page = pageRequest(req.query, d.maxPageSize);
-    const reveal = wantsSecrets(req, auth);
-    const h = await repos.hosts.get(String(req.params['name']));
-    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
-    const rows: ResolvedAttribute[] = await resolveAttributes(repos, h, d.facts, d.defaults);
-    res.json(pageAll(masked(rows, reveal), (a) => a.name, page));
-  });
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/attributes',
+      summary: 'Stored attributes, of one scope (and target) or all; secrets masked unless ?showSecrets=1 with the token',
+      auth: false,
+      query: z.object({ ...pageQuery, scope: z.enum(ATTRIBUTE_SCOPES).optional(), target: z.string().optional(), showSecrets }),
+      response: pageOf(attribute),
+    },
+    async (req, res) => {
+      const page = pageRequest(req.query, d.maxPageSize);
+      const reveal = wantsSecrets(req, auth);
+      let filter = {};
+      if (req.query['scope'] !== undefined) {
+        const scope = scopeOf(req.query['scope']);
+        filter = req.query['target'] === undefined && scope !== 'global' ? { scope } : { scope, target: await targetOf(req, scope) };
+      } else if (req.query['target'] !== undefined) throw new UserError('E_BAD_REQUEST', 'needs a scope', { where: 'target' });
+      const rows = await repos.attributes.list(filter);
+      res.json(pageAll(masked(rows, reveal), (a) => `${a.scope}\u0000${a.target}\u0000${a.name}`, page));
+    },
+  );
+  t.add(
+    r,
+    {
+      method: 'put',
+      path: '/api/v1/attributes/:scope/:name',
+      summary: '`attr set` (target in ?target=)',
+      auth: true,
+      query: targetQuery,
+      body: attributeValue,
+      response: attribute,
+    },
+    async (req, res) => {
+      auth.require(req);
+      const scope = scopeOf(req.params['scope']);
+      const name = validAttributeName(String(req.params['name']));
+      const target = await targetOf(req, scope);
+      const { value } = parseBody(attributeValue, req.body);
+      await repos.attributes.set({ scope, target, name, value });
+      res.json(masked([{ scope, target, name, value }], false)[0]);
+    },
+    body,
+  );
+  t.add(
+    r,
+    {
+      method: 'delete',
+      path: '/api/v1/attributes/:scope/:name',
+      summary: '`attr unset` (target in ?target=)',
+      auth: true,
+      query: targetQuery,
+      status: 204,
+      response: 'empty',
+    },
+    async (req, res) => {
+      auth.require(req);
+      const scope = scopeOf(req.params['scope']);
+      const name = validAttributeName(String(req.params['name']));
+      const target = await targetOf(req, scope);
+      if (!(await repos.attributes.unset(scope, target, name)))
+        throw new UserError('E_ATTRIBUTE_NOT_FOUND', `no ${scope} attribute ${name}${target ? ' for ' + target : ''}`);
+      res.status(204).end();
+    },
+  );
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/hosts/:name/attributes',
+      summary: "A host's resolved attributes with their source letter; secrets masked unless ?showSecrets=1 with the token",
+      auth: false,
+      query: z.object({ ...pageQuery, showSecrets }),
+      response: pageOf(resolvedAttribute),
+    },
+    async (req, res) => {
+      const page = pageRequest(req.query, d.maxPageSize);
+      const reveal = wantsSecrets(req, auth);
+      const h = await repos.hosts.get(String(req.params['name']));
+      if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
+      const rows: ResolvedAttribute[] = await resolveAttributes(repos, h, d.facts, d.defaults);
+      res.json(pageAll(masked(rows, reveal), (a) => a.name, page));
+    },
+  );
   return r;
 }

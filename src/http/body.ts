@@ -15,9 +15,11 @@ export function readBody(req: Request, res: Response, maxBytes: number): Promise
     return Promise.reject(e);
   };
   const enc = req.headers['content-encoding'];
-  if (enc !== undefined && enc.toLowerCase() !== 'identity') return refuse(new UserError('E_UNSUPPORTED_ENCODING', `request bodies with Content-Encoding ${JSON.stringify(enc.slice(0, 40))} are not accepted`));
+  if (enc !== undefined && enc.toLowerCase() !== 'identity')
+    return refuse(new UserError('E_UNSUPPORTED_ENCODING', `request bodies with Content-Encoding ${JSON.stringify(enc.slice(0, 40))} are not accepted`));
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) return refuse(new UserError('E_BODY_TOO_LARGE', `request body of ${Number(declared)} bytes exceeds the limit of ${maxBytes}`));
+  if (declared !== undefined && Number(declared) > maxBytes)
+    return refuse(new UserError('E_BODY_TOO_LARGE', `request body of ${Number(declared)} bytes exceeds the limit of ${maxBytes}`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -40,7 +40,9 @@ async function sendConfined(res: Response, path: string, size: number): Promise<
       if (!e || res.headersSent || (e as { code?: string }).code === 'ECONNABORTED') return resolve();
       if ((e as { status?: number }).status === 416) {
         res.setHeader('Content-Range', `bytes */${size}`);
-        return reject(new UserError('E_RANGE_NOT_SATISFIABLE', `no byte of the file satisfies Range ${JSON.stringify(String(res.req.headers.range ?? '').slice(0, 60))}`));
+        return reject(
+          new UserError('E_RANGE_NOT_SATISFIABLE', `no byte of the file satisfies Range ${JSON.stringify(String(res.req.headers.range ?? '').slice(0, 60))}`),
+        );
       }
       reject(e);
     }),
@@ -72,10 +74,38 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     logger.info('boot script', { kind, host: host?.name ?? null, mac, action: host?.bootAction ?? null, from: remoteIPv4(req) });
   };
 
-  r.get('/boot/ipxe/:mac', script('ipxe', (m) => booter.ipxeScript(m), (req) => req.params['mac']));
-  r.get('/boot/ipxe', script('ipxe', (m) => booter.ipxeScript(m), (req) => req.query['mac']));
-  r.get('/boot/pxelinux.cfg/:name', script('pxelinux', (m) => booter.pxelinuxConfig(m), (req) => req.params['name']));
-  r.get('/boot/grub/:name', script('grub', (m) => booter.grubConfig(m), (req) => String(req.params['name']).replace(/^grub\.cfg-/, '')));
+  r.get(
+    '/boot/ipxe/:mac',
+    script(
+      'ipxe',
+      (m) => booter.ipxeScript(m),
+      (req) => req.params['mac'],
+    ),
+  );
+  r.get(
+    '/boot/ipxe',
+    script(
+      'ipxe',
+      (m) => booter.ipxeScript(m),
+      (req) => req.query['mac'],
+    ),
+  );
+  r.get(
+    '/boot/pxelinux.cfg/:name',
+    script(
+      'pxelinux',
+      (m) => booter.pxelinuxConfig(m),
+      (req) => req.params['name'],
+    ),
+  );
+  r.get(
+    '/boot/grub/:name',
+    script(
+      'grub',
+      (m) => booter.grubConfig(m),
+      (req) => String(req.params['name']).replace(/^grub\.cfg-/, ''),
+    ),
+  );
 
   r.get('/boot/files/*path', async (req, res) => {
     const parts = (req.params as { path?: string[] }).path ?? [];
@@ -92,7 +122,12 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     onlyToHostItself(host, from, 'the overlay');
     const { path, size } = await resolveUnderRoot(stateDir, rec.overlay);
     res.set('Cache-Control', 'no-store');
-    logger.info('overlay sent', { host: host.name, mac: host.interfaces.find((i) => i.ip === from)?.mac ?? host.interfaces[0]?.mac ?? null, bytes: size, from });
+    logger.info('overlay sent', {
+      host: host.name,
+      mac: host.interfaces.find((i) => i.ip === from)?.mac ?? host.interfaces[0]?.mac ?? null,
+      bytes: size,
+      from,
+    });
     await sendConfined(res, path, size);
   });
 

@@ -22,7 +22,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (status) {
-      res.status(status).json(status === 413 ? { code: 'E_BODY_TOO_LARGE', message: 'request body too large' } : { code: 'E_BAD_REQUEST', message: 'malformed request body' });
+      res
+        .status(status)
+        .json(status === 413 ? { code: 'E_BODY_TOO_LARGE', message: 'request body too large' } : { code: 'E_BAD_REQUEST', message: 'malformed request body' });
       return;
     }
     logger.error('request failed', { path: req.path, error: err });

@@ -32,12 +32,20 @@ export interface EventRoutesDeps {
 const STREAM_BATCH = 100;
 const MAX_FILTER_CHARS = 255;
 
-const filterQuery = { host: z.string().max(MAX_FILTER_CHARS).optional(), kind: z.string().max(MAX_FILTER_CHARS).optional(), after: z.string().regex(/^\d{1,15}$/).optional() };
+const filterQuery = {
+  host: z.string().max(MAX_FILTER_CHARS).optional(),
+  kind: z.string().max(MAX_FILTER_CHARS).optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional(),
+};
 
 function text(req: Request, name: string): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FILTER_CHARS) throw new UserError('E_BAD_REQUEST', `one value of 1 to ${MAX_FILTER_CHARS} characters`, { where: name });
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FILTER_CHARS)
+    throw new UserError('E_BAD_REQUEST', `one value of 1 to ${MAX_FILTER_CHARS} characters`, { where: name });
   return v;
 }
 
@@ -64,56 +72,78 @@ export function eventRoutes(d: EventRoutesDeps): Router {
   const r = Router();
   const slots = new StreamSlots(d.maxStreams, d.maxStreamsPerSource);
 
-  t.add(r, { method: 'get', path: '/api/v1/events', summary: 'Events, oldest first, filtered by host and kind, after an id', auth: false, query: z.object({ ...pageQuery, ...filterQuery }), response: pageOf(event) }, async (req, res) => {
-    const page = pageRequest(req.query, d.maxPageSize);
-    if (page.after !== null && typeof page.after !== 'number') throw new UserError('E_BAD_REQUEST', 'not one this server gave out', { where: 'cursor' });
-    const after = Math.max(page.after ?? 0, eventId(req.query['after'], 'after') ?? 0);
-    const rows = await repos.events.list({ ...filterOf(req), sinceId: after, limit: page.limit + 1 });
-    const items = rows.slice(0, page.limit);
-    res.json({ items, next: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null });
-  });
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/events',
+      summary: 'Events, oldest first, filtered by host and kind, after an id',
+      auth: false,
+      query: z.object({ ...pageQuery, ...filterQuery }),
+      response: pageOf(event),
+    },
+    async (req, res) => {
+      const page = pageRequest(req.query, d.maxPageSize);
+      if (page.after !== null && typeof page.after !== 'number') throw new UserError('E_BAD_REQUEST', 'not one this server gave out', { where: 'cursor' });
+      const after = Math.max(page.after ?? 0, eventId(req.query['after'], 'after') ?? 0);
+      const rows = await repos.events.list({ ...filterOf(req), sinceId: after, limit: page.limit + 1 });
+      const items = rows.slice(0, page.limit);
+      res.json({ items, next: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null });
+    },
+  );
 
-  t.add(r, { method: 'get', path: '/api/v1/events/stream', summary: 'New events as Server-Sent Events (id = event id; honours Last-Event-ID)', auth: false, query: z.object(filterQuery), response: 'sse' }, async (req, res) => {
-    const filter = filterOf(req);
-    const resume = eventId(req.get('last-event-id'), 'Last-Event-ID') ?? eventId(req.query['after'], 'after');
-    const release = slots.take(remoteIPv4(req));
-    if (!release) {
-      res.set('Retry-After', String(d.retryAfterSeconds));
-      throw new UserError('E_TOO_MANY_STREAMS', `too many open event streams (at most ${d.maxStreamsPerSource} per client, ${d.maxStreams} in all)`);
-    }
-    let last = resume ?? (await repos.events.list({ last: true, limit: 1 }))[0]?.id ?? 0;
-    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
-    res.write(': connected\n\n');
-    let closed = false;
-    let pollTimer: NodeJS.Timeout | undefined;
-    const heartbeat = setInterval(() => {
-      if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
-    }, d.heartbeatSeconds * 1000);
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      clearTimeout(pollTimer);
-      release();
-    };
-    res.on('close', close);
-    const poll = async () => {
-      if (closed) return;
-      try {
-        if (!res.writableNeedDrain) {
-          const batch = await repos.events.list({ ...filter, sinceId: last, limit: STREAM_BATCH });
-          if (closed) return;
-          for (const e of batch) res.write(sseFrame(e));
-          if (batch.length > 0) last = batch[batch.length - 1]!.id;
-        }
-      } catch {
-        res.destroy(); // the store failed: the client reconnects with Last-Event-ID
-        return;
+  t.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/events/stream',
+      summary: 'New events as Server-Sent Events (id = event id; honours Last-Event-ID)',
+      auth: false,
+      query: z.object(filterQuery),
+      response: 'sse',
+    },
+    async (req, res) => {
+      const filter = filterOf(req);
+      const resume = eventId(req.get('last-event-id'), 'Last-Event-ID') ?? eventId(req.query['after'], 'after');
+      const release = slots.take(remoteIPv4(req));
+      if (!release) {
+        res.set('Retry-After', String(d.retryAfterSeconds));
+        throw new UserError('E_TOO_MANY_STREAMS', `too many open event streams (at most ${d.maxStreamsPerSource} per client, ${d.maxStreams} in all)`);
       }
-      if (!closed) pollTimer = setTimeout(() => void poll(), d.pollSeconds * 1000);
-    };
-    await poll();
-  });
+      let last = resume ?? (await repos.events.list({ last: true, limit: 1 }))[0]?.id ?? 0;
+      res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+      res.flushHeaders();
+      res.write(': connected\n\n');
+      let closed = false;
+      let pollTimer: NodeJS.Timeout | undefined;
+      const heartbeat = setInterval(() => {
+        if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+      }, d.heartbeatSeconds * 1000);
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        clearTimeout(pollTimer);
+        release();
+      };
+      res.on('close', close);
+      const poll = async () => {
+        if (closed) return;
+        try {
+          if (!res.writableNeedDrain) {
+            const batch = await repos.events.list({ ...filter, sinceId: last, limit: STREAM_BATCH });
+            if (closed) return;
+            for (const e of batch) res.write(sseFrame(e));
+            if (batch.length > 0) last = batch[batch.length - 1]!.id;
+          }
+        } catch {
+          res.destroy(); // the store failed: the client reconnects with Last-Event-ID
+          return;
+        }
+        if (!closed) pollTimer = setTimeout(() => void poll(), d.pollSeconds * 1000);
+      };
+      await poll();
+    },
+  );
   return r;
 }

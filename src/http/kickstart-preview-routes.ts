@@ -12,14 +12,26 @@ import { isSecretAttribute, maskText } from './secret-mask.js';
 
 export function kickstartPreviewRoutes(d: { repos: Repos; kickstarts: KickstartService; auth: ApiAuth; table: ApiTable }): Router {
   const r = Router();
-  d.table.add(r, { method: 'get', path: '/api/v1/hosts/:name/kickstart', summary: 'The host\'s kickstart as `netroot kickstart` prints it, secrets masked', auth: true, response: 'text' }, async (req, res) => {
-    d.auth.require(req);
-    const h = await d.repos.hosts.get(String(req.params['name']));
-    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
-    const text = await d.kickstarts.render(h);
-    const attrs = await d.kickstarts.attributesOf(h);
-    const secrets = Object.entries(attrs).filter(([k]) => isSecretAttribute(k)).map(([, v]) => v);
-    res.type('text/plain').send(maskText(text, secrets));
-  });
+  d.table.add(
+    r,
+    {
+      method: 'get',
+      path: '/api/v1/hosts/:name/kickstart',
+      summary: "The host's kickstart as `netroot kickstart` prints it, secrets masked",
+      auth: true,
+      response: 'text',
+    },
+    async (req, res) => {
+      d.auth.require(req);
+      const h = await d.repos.hosts.get(String(req.params['name']));
+      if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(req.params['name'])}`);
+      const text = await d.kickstarts.render(h);
+      const attrs = await d.kickstarts.attributesOf(h);
+      const secrets = Object.entries(attrs)
+        .filter(([k]) => isSecretAttribute(k))
+        .map(([, v]) => v);
+      res.type('text/plain').send(maskText(text, secrets));
+    },
+  );
   return r;
 }

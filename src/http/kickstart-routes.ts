@@ -38,7 +38,10 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
     // The installer stops at "cannot fetch kickstart" instead; reinstalling is an explicit choice.
     // (local/sanboot nodes may still be reinstalled by hand from installer media, as with Rocks.)
     if (host.bootAction === 'os') {
-      throw new UserError('E_HOST_INSTALLED', `${host.name} is installed and boots its diskless root (boot action os); to reinstall it: netroot host set ${host.name} boot=install`);
+      throw new UserError(
+        'E_HOST_INSTALLED',
+        `${host.name} is installed and boots its diskless root (boot action os); to reinstall it: netroot host set ${host.name} boot=install`,
+      );
     }
     // The node itself gets a fresh single-use install token bound to its address.
     // Nothing is written until the kickstart rendered: a broken profile (bad XML, undefined entity)

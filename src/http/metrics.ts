@@ -80,23 +80,50 @@ export function httpMetrics(registry: Registry, stats: HttpCounters): RequestHan
   });
   const duration = new Histogram({
     name: 'netroot_http_request_duration_seconds',
-    help: 'Time from the end of a request\'s headers to the end of its response (or the connection\'s close), by method and matched route pattern.',
+    help: "Time from the end of a request's headers to the end of its response (or the connection's close), by method and matched route pattern.",
     labelNames: ['method', 'route'] as const,
     buckets: HTTP_DURATION_BUCKETS,
     registers: [registry],
   });
-  gaugeFrom(registry, { name: 'netroot_http_requests_in_flight', help: 'Requests admitted and not yet answered (limit http.maxInFlight).', read: () => [[{}, stats.inFlight]] });
+  gaugeFrom(registry, {
+    name: 'netroot_http_requests_in_flight',
+    help: 'Requests admitted and not yet answered (limit http.maxInFlight).',
+    read: () => [[{}, stats.inFlight]],
+  });
   counterFrom(registry, {
     name: 'netroot_http_shed_requests_total',
     help: 'Requests refused by the load shedder: status 503 (http.maxInFlight or a file-stream limit) or 429 (a per-source limit).',
     labelNames: ['status'],
-    read: () => [[{ status: '503' }, stats.shed - stats.shedPerSource], [{ status: '429' }, stats.shedPerSource]],
+    read: () => [
+      [{ status: '503' }, stats.shed - stats.shedPerSource],
+      [{ status: '429' }, stats.shedPerSource],
+    ],
   });
-  gaugeFrom(registry, { name: 'netroot_http_file_streams', help: 'Boot file and overlay downloads being sent (limit http.maxFileStreams).', read: () => [[{}, stats.fileStreams]] });
-  gaugeFrom(registry, { name: 'netroot_http_receiving_bodies', help: 'Requests still receiving their body (limit http.maxReceivingBodies).', read: () => [[{}, stats.receiving]] });
-  counterFrom(registry, { name: 'netroot_http_slow_bodies_cut_total', help: 'Slow uploads cut to make room for a newcomer (http.maxReceivingBodies).', read: () => [[{}, stats.evicted]] });
-  counterFrom(registry, { name: 'netroot_http_stalled_files_cut_total', help: 'Stalled downloads cut to make room for a node\'s download.', read: () => [[{}, stats.filesEvicted]] });
-  counterFrom(registry, { name: 'netroot_http_send_stalled_total', help: 'Responses cut because the client read nothing for http.sendStallSeconds.', read: () => [[{}, stats.sendStalled]] });
+  gaugeFrom(registry, {
+    name: 'netroot_http_file_streams',
+    help: 'Boot file and overlay downloads being sent (limit http.maxFileStreams).',
+    read: () => [[{}, stats.fileStreams]],
+  });
+  gaugeFrom(registry, {
+    name: 'netroot_http_receiving_bodies',
+    help: 'Requests still receiving their body (limit http.maxReceivingBodies).',
+    read: () => [[{}, stats.receiving]],
+  });
+  counterFrom(registry, {
+    name: 'netroot_http_slow_bodies_cut_total',
+    help: 'Slow uploads cut to make room for a newcomer (http.maxReceivingBodies).',
+    read: () => [[{}, stats.evicted]],
+  });
+  counterFrom(registry, {
+    name: 'netroot_http_stalled_files_cut_total',
+    help: "Stalled downloads cut to make room for a node's download.",
+    read: () => [[{}, stats.filesEvicted]],
+  });
+  counterFrom(registry, {
+    name: 'netroot_http_send_stalled_total',
+    help: 'Responses cut because the client read nothing for http.sendStallSeconds.',
+    read: () => [[{}, stats.sendStalled]],
+  });
   return (req, res: Response, next) => {
     const start = process.hrtime.bigint();
     res.once('close', () => {

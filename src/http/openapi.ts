@@ -42,7 +42,12 @@ export function openApiDocument(table: ApiTable, info: { version: string }): Jso
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'netroot REST API', version: info.version, description: 'Reads are open; changes (and secret-bearing reads) need `Authorization: Bearer <token>`. Errors are `{code, message}`. Lists answer `{items, next}`: pass `next` as `?cursor=` for the next page; `?limit=` is 1..http.apiMaxPageSize (default 100).' },
+    info: {
+      title: 'netroot REST API',
+      version: info.version,
+      description:
+        'Reads are open; changes (and secret-bearing reads) need `Authorization: Bearer <token>`. Errors are `{code, message}`. Lists answer `{items, next}`: pass `next` as `?cursor=` for the next page; `?limit=` is 1..http.apiMaxPageSize (default 100).',
+    },
     paths,
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   };
@@ -67,7 +72,15 @@ function operation(op: ApiOperation, convert: (s: z.ZodType, io: 'input' | 'outp
   for (const [code, description] of Object.entries(ERRORS)) responses[code] = err(description);
   if (op.auth) responses['401'] = err('The API token is missing or wrong');
   responses['default'] = err('Any other error');
-  const out: Json = { operationId: `${op.method}${op.path.replace(/^\/api\/v1/, '').replace(/[:/](\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}`, summary: op.summary, parameters, responses };
+  const out: Json = {
+    operationId: `${op.method}${op.path
+      .replace(/^\/api\/v1/, '')
+      .replace(/[:/](\w)/g, (_m, c: string) => c.toUpperCase())
+      .replace(/[^A-Za-z0-9]/g, '')}`,
+    summary: op.summary,
+    parameters,
+    responses,
+  };
   if (op.auth) out['security'] = [{ bearer: [] }];
   if (op.body) out['requestBody'] = { required: true, content: { 'application/json': { schema: convert(op.body, 'input') } } };
   return out;

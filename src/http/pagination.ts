@@ -30,7 +30,8 @@ export function pageRequest(query: Record<string, unknown>, maxPageSize: number)
   const l = one(query['limit'], 'limit');
   let limit = Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
   if (l !== undefined) {
-    if (!/^\d{1,7}$/.test(l) || Number(l) < 1 || Number(l) > maxPageSize) throw new UserError('E_BAD_REQUEST', `must be an integer from 1 to ${maxPageSize}`, { where: 'limit' });
+    if (!/^\d{1,7}$/.test(l) || Number(l) < 1 || Number(l) > maxPageSize)
+      throw new UserError('E_BAD_REQUEST', `must be an integer from 1 to ${maxPageSize}`, { where: 'limit' });
     limit = Number(l);
   }
   const c = one(query['cursor'], 'cursor');

@@ -14,7 +14,10 @@ import { tooMuchMarkup } from './rpc-precheck.js';
 import { TurnGate } from './turn-gate.js';
 import { httpLimits, type HttpLimits } from './limits.js';
 
-export type RpcRouteLimits = Pick<HttpLimits, 'rpcMaxBodyBytes' | 'rpcMaxMarkup' | 'rpcMaxPendingParses' | 'rpcMaxPendingParsesPerSource' | 'retryAfterSeconds'>;
+export type RpcRouteLimits = Pick<
+  HttpLimits,
+  'rpcMaxBodyBytes' | 'rpcMaxMarkup' | 'rpcMaxPendingParses' | 'rpcMaxPendingParsesPerSource' | 'retryAfterSeconds'
+>;
 
 export function rpcRoute(dispatcher: RpcDispatcher, limits: Partial<RpcRouteLimits> = {}): Router {
   const l = httpLimits(limits);
@@ -33,7 +36,10 @@ export function rpcRoute(dispatcher: RpcDispatcher, limits: Partial<RpcRouteLimi
     const ran = gate.run(from, () => dispatcher.handle(body, { remoteAddress: from }));
     if (typeof ran === 'string') {
       res.setHeader('Retry-After', String(l.retryAfterSeconds));
-      res.status(ran === 'busy' ? 503 : 429).type('text/plain').send(ran === 'busy' ? 'busy: try again later\n' : 'too many calls from your address: try again later\n');
+      res
+        .status(ran === 'busy' ? 503 : 429)
+        .type('text/plain')
+        .send(ran === 'busy' ? 'busy: try again later\n' : 'too many calls from your address: try again later\n');
       return;
     }
     const xml = await ran;

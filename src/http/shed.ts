@@ -22,7 +22,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import { remoteIPv4 } from './remote.js';
 import type { HttpLimits } from './limits.js';
 
-export type ShedLimits = Pick<HttpLimits, 'maxInFlight' | 'maxInFlightPerSource' | 'maxFileStreams' | 'maxFileStreamsPerSource' | 'maxReceivingBodies' | 'retryAfterSeconds'>;
+export type ShedLimits = Pick<
+  HttpLimits,
+  'maxInFlight' | 'maxInFlightPerSource' | 'maxFileStreams' | 'maxFileStreamsPerSource' | 'maxReceivingBodies' | 'retryAfterSeconds'
+>;
 
 export interface ShedStats {
   inFlight: number;

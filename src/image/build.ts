@@ -29,12 +29,31 @@ export const DISTRIBUTIONS: Readonly<Record<string, Distribution>> = Object.free
 /** What every diskless node needs besides minbase: init, devices, its kernel, dracut with iSCSI and
  *  a network module, the initiator tools, SSH for the administrator, curl for the %post callback. */
 export const BASE_PACKAGES: readonly string[] = [
-  'systemd-sysv', 'udev', 'dbus', 'dracut', 'dracut-network', 'open-iscsi', 'openssh-server', 'curl',
-  'iproute2', 'iputils-ping', 'kmod', 'procps', 'e2fsprogs', 'netbase', 'zstd',
+  'systemd-sysv',
+  'udev',
+  'dbus',
+  'dracut',
+  'dracut-network',
+  'open-iscsi',
+  'openssh-server',
+  'curl',
+  'iproute2',
+  'iputils-ping',
+  'kmod',
+  'procps',
+  'e2fsprogs',
+  'netbase',
+  'zstd',
 ];
 
 /** Documentation and translations are left out (as Debian's slim container images do). */
-const DPKG_EXCLUDES = ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
+const DPKG_EXCLUDES = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/locale/*',
+  'path-exclude=/usr/share/info/*',
+];
 
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]{0,99}$/;
 
@@ -62,7 +81,8 @@ export function buildRequestFrom(file: string | undefined, flags: BuildRequest):
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) throw bad('expected a mapping of distribution, name, packages');
   const o = (raw ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!CONFIG_KEYS.includes(k)) throw bad(`unknown key ${JSON.stringify(k)} (${CONFIG_KEYS.join(', ')})`);
-  if (o['packages'] !== undefined && (!Array.isArray(o['packages']) || o['packages'].some((p) => typeof p !== 'string'))) throw bad('packages must be a list of names');
+  if (o['packages'] !== undefined && (!Array.isArray(o['packages']) || o['packages'].some((p) => typeof p !== 'string')))
+    throw bad('packages must be a list of names');
   for (const k of ['distribution', 'name']) if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(`${k} must be a string`);
   const str = (k: string) => o[k] as string | undefined;
   return {
@@ -93,7 +113,11 @@ export interface BuildOptions {
 }
 
 /** apt's words for a package the archive does not have: the operator's to fix (exit 2). */
-const UNKNOWN_PACKAGE = [/Unable to locate package (\S+)/, /Package '([^']+)' has no installation candidate/, /Couldn't find any package by (?:glob|regex) '([^']+)'/];
+const UNKNOWN_PACKAGE = [
+  /Unable to locate package (\S+)/,
+  /Package '([^']+)' has no installation candidate/,
+  /Couldn't find any package by (?:glob|regex) '([^']+)'/,
+];
 const UNREACHABLE = /Failed to fetch|Could not connect|Could not resolve|Temporary failure resolving|Unable to connect/;
 
 /** mmdebstrap's failure, told as the operator's (unknown packages) or as a failure naming the archive or the full disk. */
@@ -102,7 +126,9 @@ function mmdebstrapFailure(e: unknown, what: string, sources: string | null, ima
   const unknown = [...new Set(e.lines.flatMap((l) => UNKNOWN_PACKAGE.map((re) => re.exec(l)?.[1]).filter((p): p is string => !!p)))];
   if (unknown.length) {
     const apt = e.lines.filter((l) => UNKNOWN_PACKAGE.some((re) => re.test(l))).join('; ');
-    return new UserError('E_IMAGE_PACKAGE', `${what}: unknown package${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (apt: ${apt})`, { where: 'packages' });
+    return new UserError('E_IMAGE_PACKAGE', `${what}: unknown package${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (apt: ${apt})`, {
+      where: 'packages',
+    });
   }
   const why = saysDiskFull(e.lines)
     ? ` — no space left on the file system holding ${imagesDir}`
@@ -114,7 +140,12 @@ function mmdebstrapFailure(e: unknown, what: string, sources: string | null, ima
 
 export async function buildImage(req: BuildRequest, o: BuildOptions): Promise<ImageManifest> {
   const dist = Object.hasOwn(DISTRIBUTIONS, req.distribution) ? DISTRIBUTIONS[req.distribution] : undefined;
-  if (!dist) throw new UserError('E_IMAGE_DISTRIBUTION', `cannot build ${JSON.stringify(req.distribution)}: image build knows ${Object.keys(DISTRIBUTIONS).join(', ')} (use image import for others)`, { where: 'distribution' });
+  if (!dist)
+    throw new UserError(
+      'E_IMAGE_DISTRIBUTION',
+      `cannot build ${JSON.stringify(req.distribution)}: image build knows ${Object.keys(DISTRIBUTIONS).join(', ')} (use image import for others)`,
+      { where: 'distribution' },
+    );
   const name = validImageName(req.name ?? req.distribution);
   const extra = req.packages ?? [];
   for (const p of extra) if (!PACKAGE.test(p)) throw new UserError('E_IMAGE_PACKAGE', `not a Debian package name: ${JSON.stringify(p)}`, { where: 'packages' });
@@ -125,7 +156,10 @@ export async function buildImage(req: BuildRequest, o: BuildOptions): Promise<Im
   const staging = await o.registry.staging(name);
   const root = join(staging, 'root');
   // Staging paths mean nothing to the operator (and are gone when the message is read).
-  const scrub: Array<[string, string]> = [[root, '<image root>'], [staging, '<staging>']];
+  const scrub: Array<[string, string]> = [
+    [root, '<image root>'],
+    [staging, '<staging>'],
+  ];
   try {
     const packages = [...new Set([...BASE_PACKAGES, dist.kernelPackage, ...extra])];
     const sources = o.sources === undefined ? frontendSources() : o.sources;
@@ -134,7 +168,20 @@ export async function buildImage(req: BuildRequest, o: BuildOptions): Promise<Im
     const mmdebstrap = (more: string[], target: string, label: string) =>
       run(
         'unshare',
-        ['--mount', '--propagation', 'private', '--', o.mmdebstrap ?? 'mmdebstrap', '--variant=minbase', '--mode=root', `--include=${packages.join(',')}`, ...more, dist.suite, target, ...(sources ? [sources] : [])],
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          o.mmdebstrap ?? 'mmdebstrap',
+          '--variant=minbase',
+          '--mode=root',
+          `--include=${packages.join(',')}`,
+          ...more,
+          dist.suite,
+          target,
+          ...(sources ? [sources] : []),
+        ],
         // INITRD=No: the kernel's postinst skips its own initrd; prepare.ts builds the one netroot serves.
         { progress: o.progress, label, code: 'E_IMAGE_BUILD', env: { ...process.env, INITRD: 'No' }, scrub, signal: o.signal },
       ).catch((e: unknown) => {
@@ -146,15 +193,30 @@ export async function buildImage(req: BuildRequest, o: BuildOptions): Promise<Im
       await mmdebstrap(['--simulate'], join(staging, 'simulate'), 'apt');
     }
     say(`mmdebstrap: ${dist.suite} minbase + ${packages.length} packages from ${sources ?? 'the default Debian mirror'} (takes minutes)`);
-    await mmdebstrap(DPKG_EXCLUDES.map((x) => `--dpkgopt=${x}`), root, 'mmdebstrap');
+    await mmdebstrap(
+      DPKG_EXCLUDES.map((x) => `--dpkgopt=${x}`),
+      root,
+      'mmdebstrap',
+    );
     const out = join(staging, 'image');
     await mkdir(out);
-    const manifest = await prepareImage({ name, root, out, source: 'build', distribution: req.distribution, shownAs: `the ${name} root built by mmdebstrap`, scrub, progress: o.progress, signal: o.signal });
+    const manifest = await prepareImage({
+      name,
+      root,
+      out,
+      source: 'build',
+      distribution: req.distribution,
+      shownAs: `the ${name} root built by mmdebstrap`,
+      scrub,
+      progress: o.progress,
+      signal: o.signal,
+    });
     await o.registry.commit(out, name);
     say(`registered image ${name}: kernel ${manifest.kernelVersion}, root.tar.gz ${(manifest.rootTarball.size / 2 ** 20).toFixed(0)} MiB`);
     return manifest;
   } catch (e) {
-    if (e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED') throw new NetrootError(e.code, `image build ${name} interrupted (${e.message}): nothing registered`);
+    if (e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED')
+      throw new NetrootError(e.code, `image build ${name} interrupted (${e.message}): nothing registered`);
     if (e instanceof NetrootError) throw e;
     const msg = scrub.reduce((m, [path, shown]) => m.split(path).join(shown), (e as Error).message);
     throw new NetrootError('E_IMAGE_BUILD', `image build failed: ${msg}`, { cause: e });

@@ -57,7 +57,7 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
   }
   if (existsIn(root, 'etc/hostname')) {
     await remove(root, 'etc/hostname');
-    done.push('etc/hostname: removed (the build host\'s name)');
+    done.push("etc/hostname: removed (the build host's name)");
   }
   const startupChecks = debian && existsIn(root, 'lib/open-iscsi/startup-checks.sh') ? '/lib/open-iscsi/startup-checks.sh' : null;
   await put(
@@ -72,12 +72,18 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
       '',
     ].join('\n'),
   );
-  done.push(`etc/dracut.conf.d/90-netroot.conf: +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}${startupChecks ? `, installs ${startupChecks}` : ''}`);
+  done.push(
+    `etc/dracut.conf.d/90-netroot.conf: +${facts.dracutAdd.join(' +')}${facts.dracutOmit.map((m) => ` -${m}`).join('')}${startupChecks ? `, installs ${startupChecks}` : ''}`,
+  );
   if (debian && existsIn(root, 'lib/open-iscsi/logout-all.sh')) {
     await put(root, 'etc/iscsi/iscsi.initramfs', '# netroot: the root file system is on iSCSI (set up by the initrd)\n');
     const def = 'etc/default/open-iscsi';
     const old = existsIn(root, def) ? await readFile(inRoot(root, def), 'utf8') : '';
-    const kept = old.split('\n').filter((l) => !/^\s*ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=/.test(l)).join('\n').trimEnd();
+    const kept = old
+      .split('\n')
+      .filter((l) => !/^\s*ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=/.test(l))
+      .join('\n')
+      .trimEnd();
     await put(root, def, `${kept}${kept ? '\n' : ''}ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1\n`);
     done.push('open-iscsi: keeps the root session at shutdown (iscsi.initramfs, ISCSI_ROOT_KEEP_ALL_SESSIONS_AT_SHUTDOWN=1)');
   }
@@ -108,7 +114,7 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
     });
     for (const [k, v] of Object.entries(want)) if (!seen.has(k)) out.push(`${k} = ${v}`);
     await put(root, conf, out.join('\n').replace(/\n*$/, '\n'));
-    done.push('etc/iscsi/iscsid.conf: root session timers (replacement_timeout 86400, no NOP-Out pings) for the root iscsid\'s takeover');
+    done.push("etc/iscsi/iscsid.conf: root session timers (replacement_timeout 86400, no NOP-Out pings) for the root iscsid's takeover");
   }
   // Debian's packages make host keys at install time; EL's sshd-keygen units make missing ones at
   // boot already. Debian's ssh.service checks its config (sshd -t) first, which fails without keys,

@@ -32,19 +32,24 @@ export async function importImage(source: string, nameArg: string, o: ImportOpti
   } catch (e) {
     const why = operatorFileReason(e);
     if (why === undefined) throw e;
-    throw new UserError('E_IMAGE_SOURCE', (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${source} does not exist` : `${source}: ${why}`, { where: 'source' });
+    throw new UserError('E_IMAGE_SOURCE', (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${source} does not exist` : `${source}: ${why}`, {
+      where: 'source',
+    });
   }
   const isDir = st.isDirectory();
   if (!isDir && !st.isFile()) throw new UserError('E_IMAGE_SOURCE', `${source} is neither a directory nor a tarball`, { where: 'source' });
   if (isDir) checkRoot(src, source); // fail before copying gigabytes
-  if (process.getuid?.() !== 0) throw new UserError('E_IMAGE_NEEDS_ROOT', 'image import needs root (chroot to run the image\'s dracut)');
+  if (process.getuid?.() !== 0) throw new UserError('E_IMAGE_NEEDS_ROOT', "image import needs root (chroot to run the image's dracut)");
   if (o.registry.exists(name)) throw new UserError('E_IMAGE_EXISTS', `image ${name} already exists (netroot image remove ${name} first)`, { where: 'name' });
   const say = (l: string) => o.progress?.(l);
   await o.registry.sweep().catch((e: Error) => say(`warning: ${e.message}`));
   const staging = await o.registry.staging(name);
   const root = join(staging, 'root');
   const shown = isDir ? source : `${source} (unpacked)`;
-  const scrub: Array<[string, string]> = [[root, '<image root>'], [staging, '<staging>']];
+  const scrub: Array<[string, string]> = [
+    [root, '<image root>'],
+    [staging, '<staging>'],
+  ];
   try {
     await mkdir(root);
     if (isDir) {
@@ -53,7 +58,14 @@ export async function importImage(source: string, nameArg: string, o: ImportOpti
     } else {
       say(`unpacking ${src}`);
       // GNU tar detects the compression, drops leading '/' and refuses members that climb out with '..'.
-      await run('tar', ['--extract', '--numeric-owner', '--file', src, '--directory', root], { progress: o.progress, label: 'tar', code: 'E_IMAGE_IMPORT', userError: true, scrub, signal: o.signal });
+      await run('tar', ['--extract', '--numeric-owner', '--file', src, '--directory', root], {
+        progress: o.progress,
+        label: 'tar',
+        code: 'E_IMAGE_IMPORT',
+        userError: true,
+        scrub,
+        signal: o.signal,
+      });
       checkRoot(root, shown);
     }
     const out = join(staging, 'image');
@@ -63,7 +75,8 @@ export async function importImage(source: string, nameArg: string, o: ImportOpti
     say(`registered image ${name}: ${manifest.distribution}, kernel ${manifest.kernelVersion}`);
     return manifest;
   } catch (e) {
-    if (e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED') throw new NetrootError(e.code, `image import ${name} interrupted (${e.message}): nothing registered`);
+    if (e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED')
+      throw new NetrootError(e.code, `image import ${name} interrupted (${e.message}): nothing registered`);
     if (e instanceof NetrootError) throw e;
     const msg = scrub.reduce((m, [path, label]) => m.split(path).join(label), (e as Error).message);
     throw new NetrootError('E_IMAGE_IMPORT', `image import failed: ${msg}`, { cause: e });

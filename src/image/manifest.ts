@@ -9,7 +9,9 @@ export const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export function validImageName(name: string): string {
   if (!IMAGE_NAME.test(name) || name.includes('..')) {
-    throw new UserError('E_BAD_IMAGE_NAME', `not a valid image name: ${JSON.stringify(name)} (lower-case letters, digits, '.', '_', '-'; at most 63)`, { where: 'name' });
+    throw new UserError('E_BAD_IMAGE_NAME', `not a valid image name: ${JSON.stringify(name)} (lower-case letters, digits, '.', '_', '-'; at most 63)`, {
+      where: 'name',
+    });
   }
   return name;
 }

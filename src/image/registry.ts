@@ -14,7 +14,6 @@ import { pidAlive } from '../pid.js';
 
 export const MANIFEST = 'manifest.json';
 
-
 /** Mount points at or under `dir` (from /proc/self/mountinfo; octal escapes decoded). */
 export function mountsUnder(dir: string): string[] {
   let info: string;
@@ -96,7 +95,10 @@ export class ImageRegistry {
   async list(): Promise<ImageListing[]> {
     let names: string[];
     try {
-      names = (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+      names = (await readdir(this.dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => e.name)
+        .sort();
     } catch {
       return [];
     }

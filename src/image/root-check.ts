@@ -85,13 +85,15 @@ export function checkRoot(root: string, shown = root): RootFacts {
   if (!firstExisting(root, ['etc/os-release', 'usr/lib/os-release'])) miss('not a root file system: no /etc/os-release (or /usr/lib/os-release)');
   if (!firstExisting(root, ['bin/sh', 'usr/bin/sh'])) miss('not a root file system: no /bin/sh');
   const kernels = kernelsOf(root);
-  if (kernels.length === 0) miss('no kernel: no /boot/vmlinuz-<version> or /lib/modules/<version>/vmlinuz with its modules (install linux-image-amd64 or kernel-core)');
+  if (kernels.length === 0)
+    miss('no kernel: no /boot/vmlinuz-<version> or /lib/modules/<version>/vmlinuz with its modules (install linux-image-amd64 or kernel-core)');
   if (!firstExisting(root, ['usr/bin/dracut', 'usr/sbin/dracut', 'sbin/dracut', 'bin/dracut'])) miss('no dracut (install dracut)');
   const mods = dracutModules(root);
   if (!mods.has('iscsi')) miss('no dracut iscsi module (usr/lib/dracut/modules.d/95iscsi: install dracut-network)');
   const net = ['network-legacy', 'network-manager', 'network'].find((m) => mods.has(m));
   if (mods.size > 0 && !net) miss('no dracut network module (install dracut-network)');
-  if (!firstExisting(root, ['usr/sbin/iscsistart', 'sbin/iscsistart', 'usr/bin/iscsistart'])) miss('no iscsistart (install open-iscsi or iscsi-initiator-utils)');
+  if (!firstExisting(root, ['usr/sbin/iscsistart', 'sbin/iscsistart', 'usr/bin/iscsistart']))
+    miss('no iscsistart (install open-iscsi or iscsi-initiator-utils)');
   if (problems.length === 1) throw new UserError('E_IMAGE_NOT_A_ROOT', `${shown} cannot boot diskless: ${problems[0]!.message}`);
   if (problems.length > 1) throw new MultiError('E_IMAGE_NOT_A_ROOT', `${shown} cannot boot diskless`, problems);
   // network-legacy (dhclient) is the one that works on Debian 12's dracut; the systemd-networkd

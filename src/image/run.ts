@@ -47,7 +47,11 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<st
   return new Promise((resolve, reject) => {
     const name = o.label ?? cmd;
     if (o.signal?.aborted) return reject(new NetrootError('E_IMAGE_INTERRUPTED', `${name}: interrupted`));
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env, ...(o.signal ? { signal: o.signal, killSignal: 'SIGTERM' as const } : {}) });
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: o.env ?? process.env,
+      ...(o.signal ? { signal: o.signal, killSignal: 'SIGTERM' as const } : {}),
+    });
     const tail: string[] = [];
     let captured = '';
     const scrub = (l: string) => (o.scrub ?? []).reduce((s, [path, shown]) => s.split(path).join(shown), l);
@@ -84,8 +88,18 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<st
       if (code === 0) return resolve(captured);
       const why = signal ? `killed by ${signal}` : `exit status ${code}`;
       const full = saysDiskFull(tail);
-      const quoted = tail.slice(-TAIL_LINES).map((l) => `  ${l}`).join('\n');
-      reject(new ToolError(o.code ?? 'E_IMAGE_TOOL', `${name} failed (${why}${full ? ': the disk is full' : ''}):\n${quoted}`, [...tail], !full && (o.userError ?? false)));
+      const quoted = tail
+        .slice(-TAIL_LINES)
+        .map((l) => `  ${l}`)
+        .join('\n');
+      reject(
+        new ToolError(
+          o.code ?? 'E_IMAGE_TOOL',
+          `${name} failed (${why}${full ? ': the disk is full' : ''}):\n${quoted}`,
+          [...tail],
+          !full && (o.userError ?? false),
+        ),
+      );
     });
   });
 }

@@ -97,10 +97,18 @@ async function sharedLibraries(binary: string): Promise<string[]> {
 
 async function appletPaths(busybox: string): Promise<string[]> {
   const r = await run(busybox, ['--list-full']);
-  if (r.code === 0 && r.stdout.trim() !== '') return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (r.code === 0 && r.stdout.trim() !== '')
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   const plain = await run(busybox, ['--list']);
   if (plain.code !== 0) throw new NetrootError('E_INITRD_TOOL', `${busybox} --list failed`);
-  return plain.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '').map((a) => `bin/${a}`);
+  return plain.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map((a) => `bin/${a}`);
 }
 
 async function moduleBytes(file: string): Promise<Buffer> {
@@ -165,10 +173,28 @@ export async function buildBaseInitrd(opts: BaseInitrdOptions): Promise<BaseInit
   }
   w.file('lib/modules/netroot.load', loadList.map((l) => `${l}\n`).join(''));
   const included = new Set(modules.map((m) => m.path));
-  w.file(`${kdir}/modules.dep`, modules.map((m) => `${stored(m.path)}: ${m.deps.filter((d) => included.has(d)).map(stored).join(' ')}`.trimEnd() + '\n').join(''));
+  w.file(
+    `${kdir}/modules.dep`,
+    modules
+      .map(
+        (m) =>
+          `${stored(m.path)}: ${m.deps
+            .filter((d) => included.has(d))
+            .map(stored)
+            .join(' ')}`.trimEnd() + '\n',
+      )
+      .join(''),
+  );
   const names = new Set(modules.map((m) => m.name));
   const alias = await readFile(join(index.dir, 'modules.alias'), 'utf8').catch(() => '');
-  w.file(`${kdir}/modules.alias`, alias.split('\n').filter((l) => l.startsWith('alias ') && names.has((l.split(/\s+/)[2] ?? '').replace(/-/g, '_'))).map((l) => `${l}\n`).join(''));
+  w.file(
+    `${kdir}/modules.alias`,
+    alias
+      .split('\n')
+      .filter((l) => l.startsWith('alias ') && names.has((l.split(/\s+/)[2] ?? '').replace(/-/g, '_')))
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
   const builtin = await readFile(join(index.dir, 'modules.builtin')).catch(() => Buffer.alloc(0));
   w.file(`${kdir}/modules.builtin`, builtin);
   w.file('etc/netroot/base.info', `kernel=${index.kernelVersion}\nmodules=${modules.map((m) => m.name).join(',')}\n`);

@@ -138,7 +138,18 @@ export class CpioWriter {
         break;
     }
     this.seen.set(path, entry.type);
-    this.record(path, typeBits | perm, checkU32(entry.uid ?? 0, 'uid'), checkU32(entry.gid ?? 0, 'gid'), nlink, checkU32(entry.mtime ?? this.mtime, 'mtime'), data, rdevMajor, rdevMinor, ++this.ino);
+    this.record(
+      path,
+      typeBits | perm,
+      checkU32(entry.uid ?? 0, 'uid'),
+      checkU32(entry.gid ?? 0, 'gid'),
+      nlink,
+      checkU32(entry.mtime ?? this.mtime, 'mtime'),
+      data,
+      rdevMajor,
+      rdevMinor,
+      ++this.ino,
+    );
     return this;
   }
 
@@ -174,12 +185,21 @@ export class CpioWriter {
     this.add({ type: 'dir', path });
   }
 
-  private record(name: string, mode: number, uid: number, gid: number, nlink: number, mtime: number, data: Buffer, rdevMajor: number, rdevMinor: number, ino: number): void {
+  private record(
+    name: string,
+    mode: number,
+    uid: number,
+    gid: number,
+    nlink: number,
+    mtime: number,
+    data: Buffer,
+    rdevMajor: number,
+    rdevMinor: number,
+    ino: number,
+  ): void {
     checkU32(data.length, 'file size');
     const nameBytes = Buffer.from(name + '\0', 'utf8');
-    const header =
-      MAGIC +
-      [ino, mode, uid, gid, nlink, mtime, data.length, 0, 0, rdevMajor, rdevMinor, nameBytes.length, 0].map(hex8).join('');
+    const header = MAGIC + [ino, mode, uid, gid, nlink, mtime, data.length, 0, 0, rdevMajor, rdevMinor, nameBytes.length, 0].map(hex8).join('');
     const head = Buffer.concat([Buffer.from(header, 'latin1'), nameBytes, Buffer.alloc(pad4(HEADER + nameBytes.length))]);
     this.chunks.push(head);
     this.size += head.length;

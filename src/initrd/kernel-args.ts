@@ -79,7 +79,8 @@ export function validateNodeBootInfo(n: NodeBootInfo): NodeBootInfo {
   if (n.mac !== undefined) {
     if (!MAC.test(n.mac)) throw bad('mac', `${JSON.stringify(n.mac)} is not a lower-case MAC address`);
     if (n.interface === undefined) throw bad('mac', 'needs an interface name to bind');
-    if (KERNEL_IFNAME.test(n.interface)) throw bad('interface', `${JSON.stringify(n.interface)} is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`);
+    if (KERNEL_IFNAME.test(n.interface))
+      throw bad('interface', `${JSON.stringify(n.interface)} is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`);
   }
   const hasUser = n.chapUser !== undefined && n.chapUser !== '';
   const hasSecret = n.chapSecret !== undefined && n.chapSecret !== '';
@@ -183,7 +184,11 @@ export function parseNetrootArg(input: string): NetrootArg {
   let value = input.trim();
   if (/\s/.test(value) || /^(netroot|root)=/.test(value)) {
     const words = value.split(/\s+/);
-    const pick = (key: string) => words.filter((w) => w.startsWith(`${key}=`)).map((w) => w.slice(key.length + 1)).pop();
+    const pick = (key: string) =>
+      words
+        .filter((w) => w.startsWith(`${key}=`))
+        .map((w) => w.slice(key.length + 1))
+        .pop();
     const root = pick('root');
     const netroot = pick('netroot');
     const chosen = root?.startsWith('iscsi:') ? root : netroot;

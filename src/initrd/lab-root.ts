@@ -47,7 +47,7 @@ export function writeTar(entries: readonly TarEntry[], opts: { mtime?: number } 
     octal(h, 100, 8, e.mode & 0o7777, 'mode');
     octal(h, 108, 8, 0, 'uid');
     octal(h, 116, 8, 0, 'gid');
-    const data = e.type === 'file' ? e.data ?? Buffer.alloc(0) : Buffer.alloc(0);
+    const data = e.type === 'file' ? (e.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
     octal(h, 124, 12, data.length, 'size');
     octal(h, 136, 12, mtime, 'mtime');
     h.fill(0x20, 148, 156);
@@ -104,7 +104,11 @@ export async function buildLabRootTarball(opts: LabRootOptions): Promise<LabRoot
   entries.push({ path: 'etc/hostname', type: 'file', mode: 0o644, data: Buffer.from('netroot-lab\n') });
   const taken = new Set(entries.map((e) => e.path));
   let applets = 0;
-  for (const a of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
+  for (const a of list.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort()) {
     const p = posix.normalize(a.replace(/^\/+/, ''));
     if (taken.has(p) || p.startsWith('..') || !dirs.includes(posix.dirname(p))) continue;
     taken.add(p);

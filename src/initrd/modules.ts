@@ -71,7 +71,11 @@ export function parseModulesDep(text: string): ModuleInfo[] {
     const colon = line.indexOf(':');
     if (colon <= 0) throw new NetrootError('E_MODULES_DEP', `modules.dep line ${i + 1}: no ':'`);
     const path = line.slice(0, colon).trim();
-    const deps = line.slice(colon + 1).trim().split(/\s+/).filter((d) => d !== '');
+    const deps = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .filter((d) => d !== '');
     out.push({ name: moduleName(path), path, deps });
   });
   return out;
@@ -84,7 +88,10 @@ export async function readModuleIndex(modulesDir: string, kernelVersion: string)
   try {
     dep = await readFile(join(dir, 'modules.dep'), 'utf8');
   } catch {
-    throw new UserError('E_INITRD_INPUT', `${join(dir, 'modules.dep')} not found: install the kernel's modules (Debian: linux-image-amd64) or pass another kernel version`);
+    throw new UserError(
+      'E_INITRD_INPUT',
+      `${join(dir, 'modules.dep')} not found: install the kernel's modules (Debian: linux-image-amd64) or pass another kernel version`,
+    );
   }
   const builtinText = await readFile(join(dir, 'modules.builtin'), 'utf8').catch(() => '');
   const byName = new Map<string, ModuleInfo>();
@@ -93,7 +100,12 @@ export async function readModuleIndex(modulesDir: string, kernelVersion: string)
     byName.set(m.name, m);
     byPath.set(m.path, m);
   }
-  const builtin = new Set(builtinText.split('\n').filter((l) => l.trim() !== '').map(moduleName));
+  const builtin = new Set(
+    builtinText
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(moduleName),
+  );
   return { kernelVersion, dir, byName, byPath, builtin };
 }
 

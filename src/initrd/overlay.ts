@@ -50,7 +50,7 @@ hb.registerHelper('shq', (v: unknown) => {
 hb.registerHelper('cmdarg', (v: unknown, options: { hash?: { name?: unknown } }) => {
   const what = typeof options?.hash?.name === 'string' ? options.hash.name : 'value';
   if (v === undefined) throw new NetrootError('E_TEMPLATE', 'cmdarg was given an undefined field (misspelt name?)');
-  if (typeof v !== 'string' || !/^[A-Za-z0-9._:@+=\/~-]{1,255}$/.test(v)) {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9._:@+=/~-]{1,255}$/.test(v)) {
     throw new NetrootError('E_TEMPLATE_VALUE', `the ${what} cannot go on dracut's command line: only letters, digits and . _ : @ + = / ~ - are allowed`);
   }
   return v;

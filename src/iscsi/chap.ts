@@ -83,7 +83,13 @@ export class ChapAuthenticator {
     if (challenge.equals(this.challenge)) return { ok: false, reason: 'initiator reflected our challenge' };
     if (this.creds.mutualSecret === this.creds.secret) return { ok: false, reason: 'mutual secret equals the initiator secret' };
     const resp = chapResponse(Number(ci), this.creds.mutualSecret, challenge);
-    return { ok: true, reply: [['CHAP_N', this.creds.mutualUser], ['CHAP_R', hex(resp)]] };
+    return {
+      ok: true,
+      reply: [
+        ['CHAP_N', this.creds.mutualUser],
+        ['CHAP_R', hex(resp)],
+      ],
+    };
   }
 }
 

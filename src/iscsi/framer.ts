@@ -103,12 +103,7 @@ export class PduFramer {
     const ahsLen = this.byteAt(4) * 4;
     const dataLen = (this.byteAt(5) << 16) | (this.byteAt(6) << 8) | this.byteAt(7);
     if (dataLen > this.limits.maxDataSegmentLength) {
-      throw new FramingError(
-        'E_ISCSI_DSL',
-        'DataSegmentLength',
-        5,
-        `${dataLen} exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`,
-      );
+      throw new FramingError('E_ISCSI_DSL', 'DataSegmentLength', 5, `${dataLen} exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`);
     }
     const hd = this.limits.headerDigest ? 4 : 0;
     const dd = this.limits.dataDigest && dataLen > 0 ? 4 : 0;

@@ -7,15 +7,7 @@
 import type { LoginRequestPdu } from './pdu.js';
 import { ChapAuthenticator, type ChapCredentials } from './chap.js';
 import { iscsiNameProblem } from '../validate/iscsi-name.js';
-import {
-  NegotiationError,
-  defaultParams,
-  negotiate,
-  parseTextKeys,
-  type NegotiatedParams,
-  type TargetLimits,
-  type TextPairs,
-} from './text-keys.js';
+import { NegotiationError, defaultParams, negotiate, parseTextKeys, type NegotiatedParams, type TargetLimits, type TextPairs } from './text-keys.js';
 
 /** Login status (§11.13.5): class in the high byte, detail in the low byte. */
 export const LoginStatus = {

@@ -247,11 +247,8 @@ export class LunFile {
     if (len === 0) return;
     if (len >= PUNCH_MIN && this.punchTool !== false) {
       const ok = await new Promise<boolean>((res) => {
-        execFile(
-          'fallocate',
-          ['--punch-hole', '--keep-size', '--offset', String(pos), '--length', String(len), this.path],
-          { timeout: 60_000 },
-          (err) => res(!err),
+        execFile('fallocate', ['--punch-hole', '--keep-size', '--offset', String(pos), '--length', String(len), this.path], { timeout: 60_000 }, (err) =>
+          res(!err),
         );
       });
       if (ok) {
@@ -277,10 +274,7 @@ export class LunFile {
     if (this.writesInFlight > 0) {
       // Bounded: a write stuck in the kernel (a hung device) must not hang shutdown forever.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((r) => (this.idle = r)),
-        new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS))),
-      ]);
+      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
       clearTimeout(timer);
     }
     this.idle = undefined;

@@ -167,15 +167,7 @@ export interface SnackPdu extends Common {
   kind: 'snack';
   type: number;
 }
-export type InitiatorPdu =
-  | ScsiCommandPdu
-  | DataOutPdu
-  | NopOutPdu
-  | TaskMgmtPdu
-  | LoginRequestPdu
-  | TextRequestPdu
-  | LogoutRequestPdu
-  | SnackPdu;
+export type InitiatorPdu = ScsiCommandPdu | DataOutPdu | NopOutPdu | TaskMgmtPdu | LoginRequestPdu | TextRequestPdu | LogoutRequestPdu | SnackPdu;
 
 export function opcodeOf(bhs: Buffer): number {
   return bhs[0]! & 0x3f;
@@ -364,15 +356,7 @@ export function encodeLoginResponse(p: {
   return b;
 }
 
-export function encodeTextResponse(p: {
-  final: boolean;
-  cont: boolean;
-  lun: Buffer;
-  itt: number;
-  ttt: number;
-  dataLength: number;
-  seq: SeqNums;
-}): Buffer {
+export function encodeTextResponse(p: { final: boolean; cont: boolean; lun: Buffer; itt: number; ttt: number; dataLength: number; seq: SeqNums }): Buffer {
   const b = header(TOp.TextResponse, (p.final ? 0x80 : 0) | (p.cont ? 0x40 : 0), p.dataLength, p.itt);
   p.lun.copy(b, 8, 0, 8);
   b.writeUInt32BE(p.ttt >>> 0, 20);
@@ -439,15 +423,7 @@ export function encodeDataIn(p: {
   return b;
 }
 
-export function encodeR2T(p: {
-  lun: Buffer;
-  itt: number;
-  ttt: number;
-  r2tSN: number;
-  bufferOffset: number;
-  desiredLength: number;
-  seq: SeqNums;
-}): Buffer {
+export function encodeR2T(p: { lun: Buffer; itt: number; ttt: number; r2tSN: number; bufferOffset: number; desiredLength: number; seq: SeqNums }): Buffer {
   const b = header(TOp.R2T, 0x80, 0, p.itt);
   p.lun.copy(b, 8, 0, 8);
   b.writeUInt32BE(p.ttt >>> 0, 20);
@@ -505,11 +481,7 @@ export function digestBytes(crc: number): Buffer {
  * The buffers that put one PDU on the wire: BHS [HeaderDigest] [data, padding [DataDigest]].
  * `data` may be several buffers (one logical data segment); nothing is copied.
  */
-export function pduParts(
-  bhs: Buffer,
-  data: readonly Buffer[],
-  digests: { header: boolean; data: boolean },
-): Buffer[] {
+export function pduParts(bhs: Buffer, data: readonly Buffer[], digests: { header: boolean; data: boolean }): Buffer[] {
   const out: Buffer[] = [bhs];
   if (digests.header) out.push(digestBytes(crc32c(bhs)));
   let len = 0;

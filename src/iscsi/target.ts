@@ -120,7 +120,10 @@ export class IscsiTarget {
   private readonly log: Logger;
   private readonly maxSessions: number;
   private readonly identify: IdentifyPeer | undefined;
-  private readonly timers: Pick<Required<IscsiTargetSettings>, 'loginTimeoutMs' | 'loginIdleMs' | 'discoveryIdleMs' | 'discoveryMaxMs' | 'pingIdleMs' | 'pingTimeoutMs'>;
+  private readonly timers: Pick<
+    Required<IscsiTargetSettings>,
+    'loginTimeoutMs' | 'loginIdleMs' | 'discoveryIdleMs' | 'discoveryMaxMs' | 'pingIdleMs' | 'pingTimeoutMs'
+  >;
   private readonly clock: Clock;
   private readonly limits: TargetLimits;
   /** Connections in login phase (admission.ts); each is released once: at login or at close. */
@@ -197,7 +200,8 @@ export class IscsiTarget {
     const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
     server.on('error', (e) => this.log.error('iscsi: server error', { err: e }));
     await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error): void => reject(new NetrootError('E_ISCSI_LISTEN', `cannot listen on ${this.host}:${this.requestedPort}: ${e.message}`, { cause: e }));
+      const onErr = (e: Error): void =>
+        reject(new NetrootError('E_ISCSI_LISTEN', `cannot listen on ${this.host}:${this.requestedPort}: ${e.message}`, { cause: e }));
       server.once('error', onErr);
       server.listen(this.requestedPort, this.host, () => {
         server.off('error', onErr);

@@ -120,18 +120,7 @@ export const DEFAULT_LIMITS: TargetLimits = {
 };
 
 /** Keys handled by the login layer itself, not by operational negotiation. */
-const LOGIN_KEYS = new Set([
-  'InitiatorName',
-  'InitiatorAlias',
-  'TargetName',
-  'SessionType',
-  'AuthMethod',
-  'CHAP_A',
-  'CHAP_I',
-  'CHAP_C',
-  'CHAP_N',
-  'CHAP_R',
-]);
+const LOGIN_KEYS = new Set(['InitiatorName', 'InitiatorAlias', 'TargetName', 'SessionType', 'AuthMethod', 'CHAP_A', 'CHAP_I', 'CHAP_C', 'CHAP_N', 'CHAP_R']);
 
 /** Keys that only make sense in a normal session (§13: "Irrelevant" in discovery). */
 const NORMAL_ONLY = new Set([

@@ -8,7 +8,11 @@ export class ConsoleLog {
   private readonly waiters = new Set<() => void>();
   private closed = false;
 
-  constructor(stream: Readable, private readonly onLine?: (line: string) => void, private readonly maxBytes = 4 * 1024 * 1024) {
+  constructor(
+    stream: Readable,
+    private readonly onLine?: (line: string) => void,
+    private readonly maxBytes = 4 * 1024 * 1024,
+  ) {
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -33,7 +37,11 @@ export class ConsoleLog {
   }
 
   tail(n = 40): string {
-    return this.text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/).slice(-n).join('\n');
+    return this.text
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .split(/\r?\n/)
+      .slice(-n)
+      .join('\n');
   }
 
   /** Resolves when `marker` appears (searching from `from`); returns the index just after the match. */

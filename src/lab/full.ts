@@ -133,7 +133,19 @@ export class FullLab {
    */
   insertEthers(appliance: string, count: number, timeoutSeconds: number): { listening: Promise<void>; done: Promise<CliResult> } {
     const [cmd, ...pre] = this.o.netroot;
-    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, 'insert-ethers', '--appliance', appliance, '--count', String(count), '--json', '--timeout', String(timeoutSeconds)]);
+    const child = this.lab.spawnInNamespace(cmd!, [
+      ...pre,
+      '--state-dir',
+      this.stateDir,
+      'insert-ethers',
+      '--appliance',
+      appliance,
+      '--count',
+      String(count),
+      '--json',
+      '--timeout',
+      String(timeoutSeconds),
+    ]);
     let out = '';
     let err = '';
     let ready: () => void = () => {};
@@ -143,10 +155,12 @@ export class FullLab {
       err += d;
       if (err.includes('insert-ethers: listening')) ready();
     });
-    const done = new Promise<CliResult>((resolve) => child.once('exit', (code) => {
-      ready();
-      resolve({ code, out, err });
-    }));
+    const done = new Promise<CliResult>((resolve) =>
+      child.once('exit', (code) => {
+        ready();
+        resolve({ code, out, err });
+      }),
+    );
     return { listening, done };
   }
 
@@ -267,7 +281,15 @@ boot:
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
   async stage(host: string, mac: string, what: string, until: RegExp, timed = until, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     const t = Date.now();
-    const node = this.lab.bootNode({ mac, firmware: hw.firmware ?? 'bios', ...(hw.disk ? { disk: hw.disk } : {}), ...(hw.diskBus ? { diskBus: hw.diskBus } : {}), ...(hw.nicModel ?? this.o.nicModel ? { nicModel: hw.nicModel ?? this.o.nicModel } : {}), memoryMb: this.o.memoryMb ?? 512, onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`) });
+    const node = this.lab.bootNode({
+      mac,
+      firmware: hw.firmware ?? 'bios',
+      ...(hw.disk ? { disk: hw.disk } : {}),
+      ...(hw.diskBus ? { diskBus: hw.diskBus } : {}),
+      ...((hw.nicModel ?? this.o.nicModel) ? { nicModel: hw.nicModel ?? this.o.nicModel } : {}),
+      memoryMb: this.o.memoryMb ?? 512,
+      onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`),
+    });
     this.o.onProgress?.(host, `${what}: power on`);
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;
@@ -291,7 +313,11 @@ boot:
   async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
-      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; bootAction?: string; interfaces?: Array<{ mac: string; ip: string | null }> }>;
+      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{
+        name: string;
+        bootAction?: string;
+        interfaces?: Array<{ mac: string; ip: string | null }>;
+      }>;
       for (const h of hosts) {
         const iface = h.interfaces?.find((x) => x.mac === mac);
         if (iface && h.bootAction === 'install') return { host: h.name, mac, ip: iface.ip ?? '' };
@@ -308,7 +334,10 @@ boot:
   }
 
   /** One node's life after it was added: install (already powered on, or now), diskless boot, diskless boot again. */
-  async runNode(n: { host: string; mac: string; ip: string }, started?: { install: Promise<{ node: LabNode; seconds: number }>; at: number }): Promise<NodeLife> {
+  async runNode(
+    n: { host: string; mac: string; ip: string },
+    started?: { install: Promise<{ node: LabNode; seconds: number }>; at: number },
+  ): Promise<NodeLife> {
     const t0 = started?.at ?? Date.now();
     const inst = await (started?.install ?? this.installStage(n.host, n.mac));
     const code = await exitWithin(inst.node.exited, 30_000);
@@ -324,7 +353,9 @@ boot:
     const m = /netroot-root: persisted boot (\d+)/.exec(out2);
     if (!m) throw new NetrootError('E_LAB_PERSIST', `${n.host}: the second diskless boot found no boot count on its root`);
     const life: NodeLife = {
-      host: n.host, mac: n.mac, ip: n.ip,
+      host: n.host,
+      mac: n.mac,
+      ip: n.ip,
       installSeconds: inst.seconds,
       disklessSeconds: first.seconds,
       rebootSeconds: second.seconds,
@@ -361,7 +392,10 @@ boot:
       const install = this.installStage(mac, mac);
       install.catch(() => {}); // awaited in runNode; a failure before that must not be unhandled
       const n = await this.discovered(mac, 120_000);
-      this.o.onProgress?.(n.host, `discovered: ${mac} → ${n.host} ${n.ip} (${((Date.now() - at) / 1000).toFixed(1)} s after power-on), volume allocated, boot=install`);
+      this.o.onProgress?.(
+        n.host,
+        `discovered: ${mac} → ${n.host} ${n.ip} (${((Date.now() - at) / 1000).toFixed(1)} s after power-on), volume allocated, boot=install`,
+      );
       const life = this.runNode(n, { install, at });
       life.catch(() => {});
       lives.push(life);

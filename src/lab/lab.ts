@@ -104,7 +104,8 @@ export class Lab {
 
   constructor(opts: LabOptions) {
     this.prefix = opts.name ?? 'nrt-lab';
-    if (!/^[a-z][a-z0-9-]{0,20}$/.test(this.prefix)) throw new NetrootError('E_LAB_NAME', `lab name ${JSON.stringify(this.prefix)}: lower-case letters, digits, '-', at most 21`);
+    if (!/^[a-z][a-z0-9-]{0,20}$/.test(this.prefix))
+      throw new NetrootError('E_LAB_NAME', `lab name ${JSON.stringify(this.prefix)}: lower-case letters, digits, '-', at most 21`);
     this.namespace = `${this.prefix}-${process.pid}`;
     const h = firstHost(opts.subnet ?? '10.77.0.0/24');
     this.frontendAddress = h.address;
@@ -146,8 +147,20 @@ export class Lab {
     ip('-n', this.namespace, 'tuntap', 'add', 'dev', tap, 'mode', 'tap');
     ip('-n', this.namespace, 'link', 'set', tap, 'master', 'br0');
     ip('-n', this.namespace, 'link', 'set', tap, 'up');
-    const args = ['-accel', 'tcg', '-m', String(o.memoryMb ?? 768), '-nographic', '-no-reboot', '-boot', 'n',
-      '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`];
+    const args = [
+      '-accel',
+      'tcg',
+      '-m',
+      String(o.memoryMb ?? 768),
+      '-nographic',
+      '-no-reboot',
+      '-boot',
+      'n',
+      '-netdev',
+      `tap,id=n0,ifname=${tap},script=no,downscript=no`,
+      '-device',
+      `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`,
+    ];
     if (o.firmware === 'uefi') {
       if (!existsSync(OVMF_CODE)) throw new NetrootError('E_LAB_OVMF', `UEFI needs ${OVMF_CODE}: apt-get install ovmf`);
       // OVMF writes its variable store: each node gets its own copy, the package's file stays pristine.
@@ -170,7 +183,11 @@ export class Lab {
     );
     const startedAt = Date.now();
     return {
-      mac: o.mac, tap, console, exited, startedAt,
+      mac: o.mac,
+      tap,
+      console,
+      exited,
+      startedAt,
       waitFor: async (marker, timeoutMs) => {
         await console.waitFor(marker, timeoutMs).catch((e: unknown) => {
           if (stderr.trim() && e instanceof Error) e.message += `\nqemu stderr:\n${stderr.trim()}`;

@@ -15,13 +15,19 @@ export function ip(...args: string[]): string {
 
 export function namespaces(): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
+  return (r.stdout ?? '')
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n !== '');
 }
 
 /** Kills what still runs inside a namespace, then deletes it. */
 export function deleteNamespace(ns: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-  for (const p of pids.split('\n').map(Number).filter((x) => x > 0)) {
+  for (const p of pids
+    .split('\n')
+    .map(Number)
+    .filter((x) => x > 0)) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {

@@ -83,7 +83,10 @@ export class PeerLab {
   private dnsmasqLog: () => string = () => '';
   private tgtLog: () => string = () => '';
 
-  constructor(private readonly lab: Lab, private readonly opts: PeerLabOptions) {
+  constructor(
+    private readonly lab: Lab,
+    private readonly opts: PeerLabOptions,
+  ) {
     this.tftpRoot = join(lab.workDir, 'peer-tftp');
     this.tgtControlPort = 1000 + (process.pid % 20000);
   }
@@ -125,13 +128,25 @@ export class PeerLab {
     const best = this.opts.best ?? true;
     if (best) ip('-n', this.lab.namespace, '-6', 'addr', 'add', PEER_RA_ADDRESS, 'dev', 'br0', 'nodad');
     const dnsmasq = this.lab.spawnInNamespace('dnsmasq', [
-      '--no-daemon', '--conf-file=/dev/null', '--port=0', '--user=root', '--pid-file=',
-      '--interface=br0', '--bind-interfaces', '--log-dhcp', '--dhcp-authoritative',
-      `--dhcp-range=${lo},${hi},1h`, `--dhcp-leasefile=${leases}`,
+      '--no-daemon',
+      '--conf-file=/dev/null',
+      '--port=0',
+      '--user=root',
+      '--pid-file=',
+      '--interface=br0',
+      '--bind-interfaces',
+      '--log-dhcp',
+      '--dhcp-authoritative',
+      `--dhcp-range=${lo},${hi},1h`,
+      `--dhcp-leasefile=${leases}`,
       ...(this.opts.hosts ?? []).map((h) => `--dhcp-host=${h.mac},${h.ip}`),
-      '--enable-tftp', `--tftp-root=${this.tftpRoot}`,
-      '--dhcp-match=set:ipxe,175', '--dhcp-match=set:efi64,option:client-arch,7',
-      '--dhcp-boot=tag:ipxe,boot.ipxe', '--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi', '--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe',
+      '--enable-tftp',
+      `--tftp-root=${this.tftpRoot}`,
+      '--dhcp-match=set:ipxe,175',
+      '--dhcp-match=set:efi64,option:client-arch,7',
+      '--dhcp-boot=tag:ipxe,boot.ipxe',
+      '--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi',
+      '--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe',
       ...(best ? ['--enable-ra', '--dhcp-range=::,constructor:br0,ra-only'] : []),
     ]);
     this.dnsmasqLog = output(dnsmasq);
@@ -156,11 +171,17 @@ export class PeerLab {
     });
     const tgtd = this.lab.spawnInNamespace('tgtd', ['-f', '-C', String(this.tgtControlPort), '--iscsi', `portal=${this.lab.frontendAddress}:3260`]);
     this.tgtLog = output(tgtd);
-    await until('tgtd', () => tgtd.exitCode !== null || spawnSync('tgtadm', ['-C', String(this.tgtControlPort), '--op', 'show', '--mode', 'sys']).status === 0, 10_000, this.tgtLog);
+    await until(
+      'tgtd',
+      () => tgtd.exitCode !== null || spawnSync('tgtadm', ['-C', String(this.tgtControlPort), '--op', 'show', '--mode', 'sys']).status === 0,
+      10_000,
+      this.tgtLog,
+    );
     if (tgtd.exitCode !== null) throw new NetrootError('E_LAB_PEER', `tgtd exited ${tgtd.exitCode}:\n${this.tgtLog()}`);
     this.tgtadm('--op', 'new', '--mode', 'target', '--tid', '1', '-T', o.iqn);
     this.tgtadm('--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', o.backingFile);
-    if (this.opts.best ?? true) for (const [name, value] of TGT_TUNED) this.tgtadm('--op', 'update', '--mode', 'target', '--tid', '1', '--name', name, '--value', value);
+    if (this.opts.best ?? true)
+      for (const [name, value] of TGT_TUNED) this.tgtadm('--op', 'update', '--mode', 'target', '--tid', '1', '--name', name, '--value', value);
     this.tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '-I', 'ALL');
   }
 }

@@ -72,8 +72,20 @@ export class LabSsh {
   /** Runs a command on the node as root over SSH (from inside the lab namespace). */
   async ssh(ip: string, command: string, timeoutMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
     const child = this.lab.spawnInNamespace('ssh', [
-      '-i', this.sshKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `root@${ip}`, command,
+      '-i',
+      this.sshKey,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=5',
+      '-o',
+      'LogLevel=ERROR',
+      `root@${ip}`,
+      command,
     ]);
     let out = '';
     let err = '';
@@ -137,7 +149,6 @@ export class LabSsh {
     if (/timed out/i.test(tail)) throw new NetrootError('E_LAB_SHUTDOWN', `systemctl ${command}: a stop job timed out; console tail:\n${tail.slice(-3000)}`);
     return seconds;
   }
-
 }
 
 export class RealOsNode extends LabSsh {
@@ -178,7 +189,10 @@ export class RealOsNode extends LabSsh {
     const first = await this.full.stage(n.host, mac, kind, KERNEL_START, KERNEL_START, hw);
     await this.waitForSsh(n.ip, stageDeadlineMs);
     const bootSeconds = first.seconds + (await this.multiUserSeconds(n.ip));
-    this.onProgress(n.host, `multi-user.target ${bootSeconds.toFixed(1)} s after power-on (kernel started at ${first.seconds.toFixed(1)} s); root logged in over SSH`);
+    this.onProgress(
+      n.host,
+      `multi-user.target ${bootSeconds.toFixed(1)} s after power-on (kernel started at ${first.seconds.toFixed(1)} s); root logged in over SSH`,
+    );
     const cmdline = (await this.sshOk(n.ip, 'cat /proc/cmdline')).trim();
     const token = `netroot-persist-${process.pid}-${Date.now()}`;
     await this.sshOk(n.ip, `echo ${token} > /root/netroot-persist && sync`);
@@ -195,9 +209,21 @@ export class RealOsNode extends LabSsh {
     const poweroffSeconds = await this.shutdown(second.node, n.ip, 'poweroff', stageDeadlineMs, stopJobs);
     this.onProgress(n.host, `systemctl poweroff: ${poweroffSeconds.toFixed(1)} s`);
     return {
-      host: n.host, mac, ip: n.ip, firmware,
-      installSeconds: inst.seconds, bootSeconds, rebootSeconds, secondBootSeconds, poweroffSeconds,
-      persisted, stopJobs, cmdline, journal, iscsid, recoveryTimeout,
+      host: n.host,
+      mac,
+      ip: n.ip,
+      firmware,
+      installSeconds: inst.seconds,
+      bootSeconds,
+      rebootSeconds,
+      secondBootSeconds,
+      poweroffSeconds,
+      persisted,
+      stopJobs,
+      cmdline,
+      journal,
+      iscsid,
+      recoveryTimeout,
     };
   }
 }

@@ -60,7 +60,10 @@ export async function measurePeerDisklessBoot(o: PeerBootOptions): Promise<PeerB
           throw e;
         });
         const seconds = (Date.now() - node.startedAt) / 1000;
-        const line = node.console.output.split(/\r?\n/).find((l) => l.includes(marker))!.trim();
+        const line = node.console.output
+          .split(/\r?\n/)
+          .find((l) => l.includes(marker))!
+          .trim();
         results.push({ firmware, seconds, line });
       } finally {
         await node.powerOff();

@@ -12,7 +12,11 @@ export const BUSYBOX = '/bin/busybox';
 
 /** The newest installed kernel image (/boot/vmlinuz-*). */
 export function installedKernel(): string {
-  const names = existsSync('/boot') ? readdirSync('/boot').filter((n) => /^vmlinuz-\d/.test(n)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })) : [];
+  const names = existsSync('/boot')
+    ? readdirSync('/boot')
+        .filter((n) => /^vmlinuz-\d/.test(n))
+        .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+    : [];
   const last = names.at(-1);
   if (!last) throw new NetrootError('E_LAB_KERNEL', 'no /boot/vmlinuz-*: apt-get install linux-image-amd64');
   return join('/boot', last);

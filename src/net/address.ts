@@ -52,7 +52,7 @@ export function parseCidr(s: string): { network: number; prefix: number; mask: n
 
 /** Whether `addr` (a parsed IPv4) lies in `net` (a parseCidr result). */
 export function inNetwork(addr: number, net: { network: number; mask: number }): boolean {
-  return ((addr & net.mask) >>> 0) === net.network;
+  return (addr & net.mask) >>> 0 === net.network;
 }
 
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;

@@ -93,7 +93,10 @@ function listXml(dir: string, listings: Listings): string[] {
   }
   const last = listings.get(dir);
   if (last && last.names.length === names.length && last.names.every((n, i) => n === names[i])) return last.paths;
-  const paths = names.filter((n) => n.endsWith('.xml')).sort().map((n) => join(dir, n));
+  const paths = names
+    .filter((n) => n.endsWith('.xml'))
+    .sort()
+    .map((n) => join(dir, n));
   listings.set(dir, { names, paths });
   return paths;
 }
@@ -131,16 +134,25 @@ export class ProfileCompiler {
   private files(): { roles: string[]; site: string[]; graph: string[] } {
     const rolls = (() => {
       try {
-        return readdirSync(this.src.rolesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+        return readdirSync(this.src.rolesDir, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
+          .sort();
       } catch {
         return [];
       }
     })();
     const site = this.rolls();
     return {
-      roles: [...rolls.flatMap((r) => listXml(join(this.src.rolesDir, r), this.listings)), ...site.flatMap((r) => listXml(join(r.dir, 'nodes'), this.listings))],
+      roles: [
+        ...rolls.flatMap((r) => listXml(join(this.src.rolesDir, r), this.listings)),
+        ...site.flatMap((r) => listXml(join(r.dir, 'nodes'), this.listings)),
+      ],
       site: this.src.siteDir ? listXml(this.src.siteDir, this.listings) : [],
-      graph: [...listXml(join(this.src.graphsDir, this.src.graph), this.listings), ...site.flatMap((r) => listXml(join(r.dir, 'graphs', this.src.graph), this.listings))],
+      graph: [
+        ...listXml(join(this.src.graphsDir, this.src.graph), this.listings),
+        ...site.flatMap((r) => listXml(join(r.dir, 'graphs', this.src.graph), this.listings)),
+      ],
     };
   }
 
@@ -179,7 +191,10 @@ export class ProfileCompiler {
     };
     const problemsOf = (name: string) => byNode.get(name) ?? byNode.set(name, []).get(name)!;
     const nodes = new Map<string, NodeFile>();
-    if (f.roles.length === 0) global.push(new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml${this.src.rollsFile ? ' nor in a site roll\'s nodes/' : ''}`));
+    if (f.roles.length === 0)
+      global.push(
+        new UserError('E_ROLES_MISSING', `no node files in ${this.src.rolesDir}/<roll>/*.xml${this.src.rollsFile ? " nor in a site roll's nodes/" : ''}`),
+      );
     const paths = new Map<string, string>();
     const dupWarnings: NetrootError[] = [];
     for (const p of f.roles) {
@@ -210,14 +225,25 @@ export class ProfileCompiler {
       if (!x) continue;
       const node = nodeFromXml(m[2]!, p, x, problems, ignored);
       const base = nodes.get(m[2]!);
-      if (m[1] === 'extend' && !base && !paths.has(m[2]!)) problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
+      if (m[1] === 'extend' && !base && !paths.has(m[2]!))
+        problems.push(new UserError('E_NODE_MISSING', `extends node ${m[2]}, which has no node file (roles/*/${m[2]}.xml)`, { where: p }));
       if (m[1] === 'replace' || !base) nodes.set(m[2]!, node);
       else nodes.set(m[2]!, { ...base, items: [...base.items, ...node.items.map((it) => ({ ...it, file: p }))] });
       // A replace- file stands for the shipped one: the shipped file's problems no longer matter.
-      if (m[1] === 'replace') byNode.set(m[2]!, problems.filter((e) => (e.where ?? '').startsWith(p)));
+      if (m[1] === 'replace')
+        byNode.set(
+          m[2]!,
+          problems.filter((e) => (e.where ?? '').startsWith(p)),
+        );
     }
     const graph: Graph = { edges: [], orders: [] };
-    if (f.graph.length === 0) global.push(new UserError('E_GRAPH_MISSING', `no graph files in ${join(this.src.graphsDir, this.src.graph)}${this.src.rollsFile ? ` nor in a site roll's graphs/${this.src.graph}/` : ''}`));
+    if (f.graph.length === 0)
+      global.push(
+        new UserError(
+          'E_GRAPH_MISSING',
+          `no graph files in ${join(this.src.graphsDir, this.src.graph)}${this.src.rollsFile ? ` nor in a site roll's graphs/${this.src.graph}/` : ''}`,
+        ),
+      );
     for (const p of f.graph) {
       const x = read(p, global);
       if (x) graphFromXml(p, x, graph, global);
@@ -244,7 +270,9 @@ export class ProfileCompiler {
     for (const i of ignored) (byTag.get(i.tag) ?? byTag.set(i.tag, []).get(i.tag)!).push(i);
     for (const [tag, uses] of byTag) {
       const what = tag.startsWith('main/') ? `<main><${tag.slice(5)}> is not a RHEL 8/9 kickstart command` : `<${tag}> is a Rocks tag netroot does not act on`;
-      warnings.push(new UserError('W_IGNORED_TAG', `ignored: ${what} (${uses.length} use${uses.length === 1 ? '' : 's'}; first here)`, { where: uses[0]!.where }));
+      warnings.push(
+        new UserError('W_IGNORED_TAG', `ignored: ${what} (${uses.length} use${uses.length === 1 ? '' : 's'}; first here)`, { where: uses[0]!.where }),
+      );
     }
     for (const [n, l] of byNode) if (l.length === 0) byNode.delete(n);
     this.loaded = { signature, nodes, graph, global, byNode, warnings, byFrom: edgesByFrom(graph), orderAll };
@@ -290,7 +318,8 @@ export class ProfileCompiler {
       const p = this.reachProblems(l, a.rootNode, undefined);
       perAppliance.set(a.name, p);
       for (const e of p) reached.add(e);
-      if (l.nodes.has(a.rootNode) || l.byNode.has(a.rootNode)) for (const n of traverseGraph(l.graph, a.rootNode, undefined, l.byFrom).reached) reachedNodes.add(n);
+      if (l.nodes.has(a.rootNode) || l.byNode.has(a.rootNode))
+        for (const n of traverseGraph(l.graph, a.rootNode, undefined, l.byFrom).reached) reachedNodes.add(n);
     }
     const unreached = [...l.byNode.entries()].filter(([n]) => !reachedNodes.has(n)).flatMap(([, p]) => p);
     const warnings = [...l.warnings];
@@ -299,7 +328,11 @@ export class ProfileCompiler {
       for (const n of [e.from, e.to]) {
         if (l.nodes.has(n) || l.byNode.has(n) || reachedNodes.has(n) || seen.has(`${n} ${e.where}`)) continue;
         seen.add(`${n} ${e.where}`);
-        warnings.push(new UserError('E_GRAPH_UNKNOWN_NODE', `edge ${e.from} → ${e.to}: node ${n} has no node file (roles/*/${n}.xml); no appliance reaches it`, { where: e.where }));
+        warnings.push(
+          new UserError('E_GRAPH_UNKNOWN_NODE', `edge ${e.from} → ${e.to}: node ${n} has no node file (roles/*/${n}.xml); no appliance reaches it`, {
+            where: e.where,
+          }),
+        );
       }
     }
     return { global: [...l.global], appliances: perAppliance, unreached, warnings };
@@ -329,7 +362,8 @@ export class ProfileCompiler {
   traverse(rootNode: string, attrs: Attributes): string[] {
     this.load();
     const l = this.loaded!;
-    if (!l.nodes.has(rootNode) && !l.byNode.has(rootNode)) throw new UserError('E_NODE_MISSING', `root node ${rootNode} has no node file (roles/*/${rootNode}.xml)`);
+    if (!l.nodes.has(rootNode) && !l.byNode.has(rootNode))
+      throw new UserError('E_NODE_MISSING', `root node ${rootNode} has no node file (roles/*/${rootNode}.xml)`);
     // One traversal serves both the problems it reaches and the order.
     const t = traverseGraph(l.graph, rootNode, attrs, l.byFrom);
     const problems = this.reachProblems(l, rootNode, attrs, t);
@@ -371,8 +405,13 @@ export class ProfileCompiler {
     }
     const q = (s: string) => JSON.stringify(s);
     const lines = ['digraph netroot {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
-    for (const e of edges) lines.push(`  ${q(e.from)} -> ${q(e.to)}${e.filters.cond || e.filters.arch || e.filters.os ? ` [label=${q([e.filters.arch, e.filters.os, e.filters.cond].filter(Boolean).join(' '))}, style=dashed]` : ''};`);
-    for (const o of l.graph.orders) if (!rootNode || edges.some((e) => e.from === o.head || e.to === o.head)) lines.push(`  ${q(o.head)} -> ${q(o.tail)} [color=gray, constraint=false, label="order"];`);
+    for (const e of edges)
+      lines.push(
+        `  ${q(e.from)} -> ${q(e.to)}${e.filters.cond || e.filters.arch || e.filters.os ? ` [label=${q([e.filters.arch, e.filters.os, e.filters.cond].filter(Boolean).join(' '))}, style=dashed]` : ''};`,
+      );
+    for (const o of l.graph.orders)
+      if (!rootNode || edges.some((e) => e.from === o.head || e.to === o.head))
+        lines.push(`  ${q(o.head)} -> ${q(o.tail)} [color=gray, constraint=false, label="order"];`);
     lines.push('}');
     return lines.join('\n') + '\n';
   }

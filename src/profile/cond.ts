@@ -37,11 +37,26 @@ function tokenize(s: string): Tok[] {
   let i = 0;
   while (i < s.length) {
     const c = s[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') { i++; continue; }
-    if ('()[],'.includes(c)) { out.push({ t: c as Tok['t'], v: c, at: i }); i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    if ('()[],'.includes(c)) {
+      out.push({ t: c as Tok['t'], v: c, at: i });
+      i++;
+      continue;
+    }
     const two = s.slice(i, i + 2);
-    if (['==', '!=', '<=', '>=', '<>'].includes(two)) { out.push({ t: 'op', v: two === '<>' ? '!=' : two, at: i }); i += 2; continue; }
-    if (c === '<' || c === '>') { out.push({ t: 'op', v: c, at: i }); i++; continue; }
+    if (['==', '!=', '<=', '>=', '<>'].includes(two)) {
+      out.push({ t: 'op', v: two === '<>' ? '!=' : two, at: i });
+      i += 2;
+      continue;
+    }
+    if (c === '<' || c === '>') {
+      out.push({ t: 'op', v: c, at: i });
+      i++;
+      continue;
+    }
     if (c === '"' || c === "'") {
       let v = '';
       let j = i + 1;
@@ -70,9 +85,17 @@ function tokenize(s: string): Tok[] {
       i += num[0].length;
       continue;
     }
-    if (c === '-') { out.push({ t: 'op', v: '-', at: i }); i++; continue; }
+    if (c === '-') {
+      out.push({ t: 'op', v: '-', at: i });
+      i++;
+      continue;
+    }
     const name = /^[A-Za-z_][\w.]*/.exec(s.slice(i, i + 256));
-    if (name) { out.push({ t: 'name', v: name[0], at: i }); i += name[0].length; continue; }
+    if (name) {
+      out.push({ t: 'name', v: name[0], at: i });
+      i += name[0].length;
+      continue;
+    }
     throw syntax(s, i, `unexpected character ${JSON.stringify(c)}`);
   }
   return out;
@@ -92,12 +115,18 @@ export function parseCond(s: string): Ast {
   };
   const orE = (): Ast => {
     let a = andE();
-    while (isWord('or')) { p++; a = { k: 'or', a, b: andE() }; }
+    while (isWord('or')) {
+      p++;
+      a = { k: 'or', a, b: andE() };
+    }
     return a;
   };
   const andE = (): Ast => {
     let a = notE();
-    while (isWord('and')) { p++; a = { k: 'and', a, b: notE() }; }
+    while (isWord('and')) {
+      p++;
+      a = { k: 'and', a, b: notE() };
+    }
     return a;
   };
   const notE = (): Ast => {
@@ -112,12 +141,24 @@ export function parseCond(s: string): Ast {
   };
   const compOp = (): string | undefined => {
     const t = peek();
-    if (t?.t === 'op' && t.v !== '-') { p++; return t.v; }
-    if (isWord('in')) { p++; return 'in'; }
-    if (isWord('not') && isWord('in', 1)) { p += 2; return 'not in'; }
+    if (t?.t === 'op' && t.v !== '-') {
+      p++;
+      return t.v;
+    }
+    if (isWord('in')) {
+      p++;
+      return 'in';
+    }
+    if (isWord('not') && isWord('in', 1)) {
+      p += 2;
+      return 'not in';
+    }
     if (isWord('is')) {
       p++;
-      if (isWord('not')) { p++; return 'is not'; }
+      if (isWord('not')) {
+        p++;
+        return 'is not';
+      }
       return 'is';
     }
     return undefined;
@@ -197,7 +238,10 @@ export function attrValue(v: string | undefined): Val {
   if (['off', 'false', 'no', 'n'].includes(l)) return false;
   if (INT.test(v)) return Number(v.trim());
   if (FLOAT.test(v)) {
-    const t = v.trim().toLowerCase().replace(/^([+-]?)inf(inity)?$/, '$1Infinity');
+    const t = v
+      .trim()
+      .toLowerCase()
+      .replace(/^([+-]?)inf(inity)?$/, '$1Infinity');
     return t.endsWith('nan') ? NaN : Number(t);
   }
   return v;
@@ -243,10 +287,14 @@ function pyCmp(a: Val, b: Val): number {
 
 function compare(op: string, a: Val, b: Val): boolean {
   switch (op) {
-    case '==': return pyEq(a, b);
-    case '!=': return !pyEq(a, b);
-    case 'is': return a === null || b === null || typeof a === 'boolean' || typeof b === 'boolean' ? a === b : typeof a === typeof b && pyEq(a, b);
-    case 'is not': return !compare('is', a, b);
+    case '==':
+      return pyEq(a, b);
+    case '!=':
+      return !pyEq(a, b);
+    case 'is':
+      return a === null || b === null || typeof a === 'boolean' || typeof b === 'boolean' ? a === b : typeof a === typeof b && pyEq(a, b);
+    case 'is not':
+      return !compare('is', a, b);
     case 'in':
     case 'not in': {
       let r: boolean;
@@ -260,19 +308,27 @@ function compare(op: string, a: Val, b: Val): boolean {
   if ((typeof a === 'number' && Number.isNaN(a)) || (typeof b === 'number' && Number.isNaN(b))) return false;
   const c = pyCmp(a, b);
   switch (op) {
-    case '<': return c < 0;
-    case '<=': return c <= 0;
-    case '>': return c > 0;
-    default: return c >= 0;
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '>':
+      return c > 0;
+    default:
+      return c >= 0;
   }
 }
 
 function evalAst(n: Ast, attrs: Readonly<Record<string, string>>): Val {
   switch (n.k) {
-    case 'lit': return n.v;
-    case 'name': return attrValue(Object.prototype.hasOwnProperty.call(attrs, n.v) ? attrs[n.v] : undefined);
-    case 'seq': return n.items.map((x) => evalAst(x, attrs));
-    case 'not': return !truthy(evalAst(n.a, attrs));
+    case 'lit':
+      return n.v;
+    case 'name':
+      return attrValue(Object.hasOwn(attrs, n.v) ? attrs[n.v] : undefined);
+    case 'seq':
+      return n.items.map((x) => evalAst(x, attrs));
+    case 'not':
+      return !truthy(evalAst(n.a, attrs));
     case 'and': {
       const a = evalAst(n.a, attrs);
       return truthy(a) ? evalAst(n.b, attrs) : a;
@@ -349,7 +405,11 @@ export function decodeXmlText(v: string): string {
  * intersected, conds AND-ed. An empty intersection can never pass.
  */
 export function andFilters(a: Filters, b: Filters): Filters {
-  const list = (x: string | undefined) => x?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const list = (x: string | undefined) =>
+    x
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   let never = false;
   const meet = (x: string | undefined, y: string | undefined): string | undefined => {
     if (x === undefined) return y;

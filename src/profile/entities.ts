@@ -65,6 +65,7 @@ export function entityNames(text: string): string[] {
 /** Attribute entities of a text with their offsets (for checks that depend on the place). */
 export function attributeRefs(text: string): Array<{ name: string; index: number; length: number }> {
   const out: Array<{ name: string; index: number; length: number }> = [];
-  for (const m of text.matchAll(ENTITY)) if (!m[1]!.startsWith('#') && BUILTIN[m[1]!] === undefined) out.push({ name: m[1]!, index: m.index, length: m[0].length });
+  for (const m of text.matchAll(ENTITY))
+    if (!m[1]!.startsWith('#') && BUILTIN[m[1]!] === undefined) out.push({ name: m[1]!, index: m.index, length: m[0].length });
   return out;
 }

@@ -20,9 +20,24 @@ import { andFilters, filtersOf, parseCond, passes, type Filters } from './cond.j
 import { UserError, type NetrootError } from '../errors.js';
 
 /** `prune`: written with <to>/<from> children, left out when its filters fail; otherwise it is followed and its filters decide whether the node it reaches is kept. */
-export interface Edge { from: string; to: string; filters: Filters; where: string; prune: boolean }
-export interface Order { head: string; tail: string; filters: Filters; where: string; gen?: string | undefined }
-export interface Graph { edges: Edge[]; orders: Order[] }
+export interface Edge {
+  from: string;
+  to: string;
+  filters: Filters;
+  where: string;
+  prune: boolean;
+}
+export interface Order {
+  head: string;
+  tail: string;
+  filters: Filters;
+  where: string;
+  gen?: string | undefined;
+}
+export interface Graph {
+  edges: Edge[];
+  orders: Order[];
+}
 
 function condProblems(f: Filters, where: string, problems: NetrootError[]): void {
   if (f.cond === undefined) return;
@@ -34,7 +49,8 @@ function condProblems(f: Filters, where: string, problems: NetrootError[]): void
 }
 
 export function graphFromXml(path: string, root: XElement, into: Graph, problems: NetrootError[]): void {
-  if (root.tag !== 'graph') problems.push(new UserError('E_XML_ROOT', `the root element must be <graph>, not <${root.tag}>`, { where: `${path}:${root.line}` }));
+  if (root.tag !== 'graph')
+    problems.push(new UserError('E_XML_ROOT', `the root element must be <graph>, not <${root.tag}>`, { where: `${path}:${root.line}` }));
   for (const c of root.children) {
     if (!isElement(c)) continue;
     const where = `${path}:${c.line}`;
@@ -83,7 +99,6 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
   }
 }
 
-
 /** "Alphabetical" is by UTF-16 code unit, never locale collation: the order must not depend on LANG. */
 export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -113,7 +128,12 @@ export function edgesByFrom(g: Graph): Map<string, Edge[]> {
  * `attrs` undefined: every edge followed and every node kept (what any host could reach).
  * `byFrom` is edgesByFrom(g), passed when the caller keeps it.
  */
-export function traverseGraph(g: Graph, root: string, attrs: Readonly<Record<string, string>> | undefined, byFrom: ReadonlyMap<string, readonly Edge[]> = edgesByFrom(g)): Traversal {
+export function traverseGraph(
+  g: Graph,
+  root: string,
+  attrs: Readonly<Record<string, string>> | undefined,
+  byFrom: ReadonlyMap<string, readonly Edge[]> = edgesByFrom(g),
+): Traversal {
   const seen = new Set<string>();
   const reached: string[] = [];
   const kept: string[] = [];
@@ -145,7 +165,10 @@ export function traverse(g: Graph, root: string, attrs: Readonly<Record<string, 
   return traverseGraph(g, root, attrs).nodes;
 }
 
-interface OrderEdge { to: string; gen: string | undefined }
+interface OrderEdge {
+  to: string;
+  gen: string | undefined;
+}
 
 /**
  * Rocks' OrderIterator on the <order> graph (orders whose own filters fail left out): the list of
@@ -184,7 +207,7 @@ export function orderList(g: Graph, attrs: Readonly<Record<string, string>> | un
     const stack = [from];
     while (stack.length > 0) {
       const n = stack.pop()!;
-      for (const m of reverse ? back.get(n) ?? [] : adj.get(n)!.map((e) => e.to)) {
+      for (const m of reverse ? (back.get(n) ?? []) : adj.get(n)!.map((e) => e.to)) {
         if (!seen.has(m)) {
           seen.add(m);
           stack.push(m);
@@ -239,7 +262,10 @@ function checkCycle(nodes: string[], adj: Map<string, OrderEdge[]>, orders: Orde
   }
   if (done === nodes.length) return;
   const succ = new Map<string, Set<string>>(nodes.map((n) => [n, new Set(adj.get(n)!.map((e) => e.to))]));
-  const cycle = findCycle(nodes.filter((n) => indeg.get(n)! > 0), succ);
+  const cycle = findCycle(
+    nodes.filter((n) => indeg.get(n)! > 0),
+    succ,
+  );
   const pairs = cycle.slice(1).map((t, i) => [cycle[i]!, t] as const);
   const e = pairs.map(([h, t]) => orders.find((x) => x.head === h && x.tail === t)).find((x) => x !== undefined);
   throw new UserError('E_GRAPH_CYCLE', `<order> has a cycle: ${cycle.join(' → ')}`, { where: e?.where });

@@ -36,20 +36,45 @@ const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const KINDS = {
   locale: { what: 'one locale like en_US.UTF-8', check: matches(/^([a-z]{2,3}(_[A-Z]{2})?|C|POSIX)(\.[A-Za-z0-9-]+)?(@[A-Za-z0-9]+)?$/, 'is not a locale') },
-  keymap: { what: 'one keyboard layout like us or de-nodeadkeys', check: matches(/^[A-Za-z0-9][A-Za-z0-9_.+-]*(\([A-Za-z0-9_.+-]+\))?$/, 'is not a keyboard layout') },
-  timezone: { what: 'one Olson time zone name like Europe/Paris, UTC or Etc/GMT+5', check: matches(/^[A-Z][A-Za-z0-9_+-]*(\/[A-Z][A-Za-z0-9_+-]*){0,2}$/, 'is not an Olson time zone name') },
+  keymap: {
+    what: 'one keyboard layout like us or de-nodeadkeys',
+    check: matches(/^[A-Za-z0-9][A-Za-z0-9_.+-]*(\([A-Za-z0-9_.+-]+\))?$/, 'is not a keyboard layout'),
+  },
+  timezone: {
+    what: 'one Olson time zone name like Europe/Paris, UTC or Etc/GMT+5',
+    check: matches(/^[A-Z][A-Za-z0-9_+-]*(\/[A-Z][A-Za-z0-9_+-]*){0,2}$/, 'is not an Olson time zone name'),
+  },
   crypted: { what: 'one crypt(3) hash like $6$salt$hash', check: matches(/^(\$[0-9a-z]+\$[./0-9A-Za-z$=,]+|[./0-9A-Za-z]{13})$/, 'is not a crypt(3) hash') },
   word: { what: 'one word', check: () => undefined },
   bootproto: { what: 'one of dhcp, static, bootp, ibft, query', check: matches(/^(dhcp|static|bootp|ibft|query)$/, 'is not a boot protocol') },
   location: { what: 'one of mbr, partition, none, boot', check: matches(/^(mbr|partition|none|boot)$/, 'is not a boot loader location') },
   // Linux's HOST_NAME_MAX is 64: Anaconda refuses a longer static host name.
-  hostname: { what: 'a host name (letters, digits and -, labels joined by ., at most 64 characters)', check: (v: string) => (v.length <= 64 && v.split('.').every((l) => LABEL.test(l)) ? undefined : 'is not a host name') },
+  hostname: {
+    what: 'a host name (letters, digits and -, labels joined by ., at most 64 characters)',
+    check: (v: string) => (v.length <= 64 && v.split('.').every((l) => LABEL.test(l)) ? undefined : 'is not a host name'),
+  },
   url: { what: 'an http, https, ftp or nfs URL with a host', check: urlProblem },
   address: { what: 'an IP address', check: (v: string) => (isIP(v) ? undefined : 'is not an IP address') },
-  port: { what: 'a port number 1-65535', check: (v: string) => (/^[0-9]{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'is not a port number') },
+  port: {
+    what: 'a port number 1-65535',
+    check: (v: string) => (/^[0-9]{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'is not a port number'),
+  },
   // RFC 3720 §3.2.6 names in their normalised (lower-case) form, at most 223 bytes.
-  iqn: { what: 'an iSCSI name like iqn.2026-01.com.example:node', check: (v: string) => (v.length <= 223 && /^(iqn\.[0-9]{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]+)?|eui\.[0-9A-Fa-f]{16}|naa\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}))$/.test(v) ? undefined : 'is not an iSCSI name') },
-  disks: { what: 'a comma-separated list of disks', check: (v: string) => (v.split(',').some((d) => d === '') ? 'has an empty disk name' : undefined), part: [/,/, 'a comma'] },
+  iqn: {
+    what: 'an iSCSI name like iqn.2026-01.com.example:node',
+    check: (v: string) =>
+      v.length <= 223 &&
+      /^(iqn\.[0-9]{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]+)?|eui\.[0-9A-Fa-f]{16}|naa\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}))$/.test(
+        v,
+      )
+        ? undefined
+        : 'is not an iSCSI name',
+  },
+  disks: {
+    what: 'a comma-separated list of disks',
+    check: (v: string) => (v.split(',').some((d) => d === '') ? 'has an empty disk name' : undefined),
+    part: [/,/, 'a comma'],
+  },
 } satisfies Record<string, Kind>;
 
 /** `command` (its argument) or `command --option` (that option's value) → the kind of value. */
@@ -205,7 +230,8 @@ function cachedPlaces(command: string, template: string): Place[] {
 /** What is wrong with `value` at `p`, or undefined (rules 1-4 of the header). */
 function problemAt(p: Place, value: string): string | undefined {
   const ctl = CONTROL.exec(value);
-  if (ctl) return `has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): a kickstart command is one line`;
+  if (ctl)
+    return `has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): a kickstart command is one line`;
   if (p.free) return undefined;
   if (p.quote === '"' && /["\\]/.test(value)) return 'has a " or \\, which would end or escape the quotes around it';
   if (p.quote === "'" && value.includes("'")) return "has a ', which would end the quotes around it";
@@ -224,7 +250,14 @@ function problemAt(p: Place, value: string): string | undefined {
  * `template` is the whole text of the command child (other parts as spaces), `offset` where
  * `text` starts in it; `where` (file:line) is named in the message.
  */
-export function checkCommandEntities(command: string, template: string, offset: number, text: string, attrs: Readonly<Record<string, string>>, where: string): void {
+export function checkCommandEntities(
+  command: string,
+  template: string,
+  offset: number,
+  text: string,
+  attrs: Readonly<Record<string, string>>,
+  where: string,
+): void {
   if (!text.includes('&')) return;
   for (const p of cachedPlaces(command, template)) {
     if (p.at < offset || p.at >= offset + text.length) continue;
@@ -241,5 +274,10 @@ export function checkCommandEntities(command: string, template: string, offset: 
 /** A value shown on a kickstart comment line (the header): one line, like any other. */
 export function checkCommentValue(name: string, value: string): void {
   const ctl = CONTROL.exec(value);
-  if (ctl) throw new UserError('E_KICKSTART_ATTRIBUTE', `${SECRET_ATTRIBUTE.test(name) ? 'the value' : `the value ${show(value)}`} has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): the kickstart's header comment is one line`, { where: name });
+  if (ctl)
+    throw new UserError(
+      'E_KICKSTART_ATTRIBUTE',
+      `${SECRET_ATTRIBUTE.test(name) ? 'the value' : `the value ${show(value)}`} has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): the kickstart's header comment is one line`,
+      { where: name },
+    );
 }

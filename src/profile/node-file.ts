@@ -12,7 +12,18 @@ import { UserError, type NetrootError } from '../errors.js';
 /** A piece of a pre/post/main body. */
 export type Part =
   | { kind: 'text'; text: string; raw: boolean; line: number }
-  | { kind: 'file'; name: string; mode: 'create' | 'append'; owner?: string | undefined; perms?: string | undefined; expanded: boolean; expr?: string | undefined; parts: Part[]; filters: Filters; line: number }
+  | {
+      kind: 'file';
+      name: string;
+      mode: 'create' | 'append';
+      owner?: string | undefined;
+      perms?: string | undefined;
+      expanded: boolean;
+      expr?: string | undefined;
+      parts: Part[];
+      filters: Filters;
+      line: number;
+    }
   | { kind: 'eval'; shell: string; body: string; xml: boolean; line: number }
   | { kind: 'include'; file: string; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number };
@@ -39,13 +50,76 @@ const FILTER_ATTRS = ['arch', 'os', 'release', 'cond', 'phase'];
 
 /** Kickstart commands of RHEL 8/9 Anaconda (pykickstart), the names a <main> child may have. */
 export const KICKSTART_COMMANDS = new Set([
-  'authselect', 'authconfig', 'auth', 'autopart', 'autostep', 'bootloader', 'btrfs', 'cdrom', 'clearpart', 'cmdline', 'device',
-  'deviceprobe', 'driverdisk', 'eula', 'fcoe', 'firewall', 'firstboot', 'graphical', 'group', 'halt', 'harddrive', 'hmc',
-  'ignoredisk', 'iscsi', 'iscsiname', 'keyboard', 'lang', 'liveimg', 'logging', 'logvol', 'mediacheck', 'module', 'mount',
-  'network', 'nfs', 'nvdimm', 'ostreecontainer', 'ostreesetup', 'part', 'partition', 'poweroff', 'pwpolicy', 'raid', 'realm',
-  'reboot', 'repo', 'reqpart', 'rescue', 'rhsm', 'rootpw', 'selinux', 'services', 'shutdown', 'skipx', 'snapshot', 'sshkey',
-  'sshpw', 'syspurpose', 'text', 'timesource', 'timezone', 'updates', 'url', 'user', 'vnc', 'volgroup', 'xconfig', 'zerombr',
-  'zfcp', 'zipl',
+  'authselect',
+  'authconfig',
+  'auth',
+  'autopart',
+  'autostep',
+  'bootloader',
+  'btrfs',
+  'cdrom',
+  'clearpart',
+  'cmdline',
+  'device',
+  'deviceprobe',
+  'driverdisk',
+  'eula',
+  'fcoe',
+  'firewall',
+  'firstboot',
+  'graphical',
+  'group',
+  'halt',
+  'harddrive',
+  'hmc',
+  'ignoredisk',
+  'iscsi',
+  'iscsiname',
+  'keyboard',
+  'lang',
+  'liveimg',
+  'logging',
+  'logvol',
+  'mediacheck',
+  'module',
+  'mount',
+  'network',
+  'nfs',
+  'nvdimm',
+  'ostreecontainer',
+  'ostreesetup',
+  'part',
+  'partition',
+  'poweroff',
+  'pwpolicy',
+  'raid',
+  'realm',
+  'reboot',
+  'repo',
+  'reqpart',
+  'rescue',
+  'rhsm',
+  'rootpw',
+  'selinux',
+  'services',
+  'shutdown',
+  'skipx',
+  'snapshot',
+  'sshkey',
+  'sshpw',
+  'syspurpose',
+  'text',
+  'timesource',
+  'timezone',
+  'updates',
+  'url',
+  'user',
+  'vnc',
+  'volgroup',
+  'xconfig',
+  'zerombr',
+  'zfcp',
+  'zipl',
 ]);
 /** Commands of older kickstarts (Rocks 5-7 files use them) that RHEL 8/9 refuses: left out with a warning. */
 const INCLUDE_LINE = /^[ \t]*%include[ \t]+(\S+)[ \t]*$/;
@@ -70,10 +144,26 @@ function mainIncludes(m: XElement): { files: string[]; rest: XElement } {
   return { files, rest: { ...m, children } };
 }
 
-export const OBSOLETE_COMMANDS = new Set(['install', 'upgrade', 'interactive', 'mouse', 'langsupport', 'lilo', 'lilocheck', 'key', 'monitor', 'dmraid', 'multipath', 'method']);
+export const OBSOLETE_COMMANDS = new Set([
+  'install',
+  'upgrade',
+  'interactive',
+  'mouse',
+  'langsupport',
+  'lilo',
+  'lilocheck',
+  'key',
+  'monitor',
+  'dmraid',
+  'multipath',
+  'method',
+]);
 
 /** A tag netroot does not act on: collected per node file, reported once per tag by the compiler. */
-export interface Ignored { tag: string; where: string }
+export interface Ignored {
+  tag: string;
+  where: string;
+}
 
 function checkAttrs(e: XElement, allowed: string[], where: string, problems: NetrootError[]): void {
   for (const k of Object.keys(e.attrs)) {
@@ -91,7 +181,8 @@ function checkAttrs(e: XElement, allowed: string[], where: string, problems: Net
 /** Rocks' eval modes: quote (the default: the output is text) and xml (the output is node XML again). */
 function checkEvalMode(c: XElement, where: string, problems: NetrootError[]): void {
   const mode = c.attrs['mode'];
-  if (mode !== undefined && mode !== 'quote' && mode !== 'xml') problems.push(new UserError('E_XML_EVAL_MODE', `<eval mode="${mode}">: mode is quote or xml`, { where }));
+  if (mode !== undefined && mode !== 'quote' && mode !== 'xml')
+    problems.push(new UserError('E_XML_EVAL_MODE', `<eval mode="${mode}">: mode is quote or xml`, { where }));
 }
 
 const PERMS = /^([0-7]{1,4}|[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]*)*)$/;
@@ -119,14 +210,31 @@ export function parts(children: XChild[], path: string, problems: NetrootError[]
           break;
         }
         const mode = c.attrs['mode'] ?? 'create';
-        if (mode !== 'create' && mode !== 'append') problems.push(new UserError('E_XML_FILE_MODE', `<file mode="${mode}">: mode is create or append`, { where }));
+        if (mode !== 'create' && mode !== 'append')
+          problems.push(new UserError('E_XML_FILE_MODE', `<file mode="${mode}">: mode is create or append`, { where }));
         const vars = c.attrs['vars'] ?? 'literal';
-        if (vars !== 'literal' && vars !== 'expanded') problems.push(new UserError('E_XML_FILE_VARS', `<file vars="${vars}">: vars is literal or expanded`, { where }));
+        if (vars !== 'literal' && vars !== 'expanded')
+          problems.push(new UserError('E_XML_FILE_VARS', `<file vars="${vars}">: vars is literal or expanded`, { where }));
         const perms = c.attrs['perms'] === '' ? undefined : c.attrs['perms'];
         const owner = c.attrs['owner'] === '' ? undefined : c.attrs['owner'];
-        if (perms !== undefined && !PERMS.test(perms)) problems.push(new UserError('E_XML_FILE_PERMS', `<file perms="${perms}">: a chmod mode expected (octal like 0644 or symbolic like u+rwx,g-w)`, { where }));
-        if (owner !== undefined && !OWNER.test(owner)) problems.push(new UserError('E_XML_FILE_OWNER', `<file owner="${owner}">: user, user.group or user:group expected`, { where }));
-        out.push({ kind: 'file', name, mode: mode === 'append' ? 'append' : 'create', owner, perms, expanded: vars === 'expanded', expr: c.attrs['expr'], parts: parts(c.children, path, problems, c.line, ignored, true), filters: filtersOf(c.attrs), line: c.line });
+        if (perms !== undefined && !PERMS.test(perms))
+          problems.push(
+            new UserError('E_XML_FILE_PERMS', `<file perms="${perms}">: a chmod mode expected (octal like 0644 or symbolic like u+rwx,g-w)`, { where }),
+          );
+        if (owner !== undefined && !OWNER.test(owner))
+          problems.push(new UserError('E_XML_FILE_OWNER', `<file owner="${owner}">: user, user.group or user:group expected`, { where }));
+        out.push({
+          kind: 'file',
+          name,
+          mode: mode === 'append' ? 'append' : 'create',
+          owner,
+          perms,
+          expanded: vars === 'expanded',
+          expr: c.attrs['expr'],
+          parts: parts(c.children, path, problems, c.line, ignored, true),
+          filters: filtersOf(c.attrs),
+          line: c.line,
+        });
         break;
       }
       case 'eval':
@@ -154,7 +262,8 @@ export function parts(children: XChild[], path: string, problems: NetrootError[]
 
 /** Builds the node model; every problem found is pushed, so `check` can report all at once. */
 export function nodeFromXml(name: string, path: string, root: XElement, problems: NetrootError[], ignored: Ignored[] = []): NodeFile {
-  if (root.tag !== 'kickstart') problems.push(new UserError('E_XML_ROOT', `the root element must be <kickstart>, not <${root.tag}>`, { where: `${path}:${root.line}` }));
+  if (root.tag !== 'kickstart')
+    problems.push(new UserError('E_XML_ROOT', `the root element must be <kickstart>, not <${root.tag}>`, { where: `${path}:${root.line}` }));
   const items: Item[] = [];
   for (const c of root.children) {
     if (!isElement(c)) {
@@ -173,8 +282,16 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
         const pkg = textOf(c).trim();
         // A package, a group (@core, or a meta package's name: "Mail/WWW/News Tools"), an environment
         // (@^name, or ^name as a meta package), each optionally with a group option.
-        if (!/^(@\^?|\^)?[A-Za-z0-9_+.&;*-][A-Za-z0-9_+.&;*:/() -]*?( --(nodefaults|optional))?$/.test(pkg)) problems.push(new UserError('E_XML_PACKAGE', `<package> has no valid package name: ${JSON.stringify(pkg)}`, { where }));
-        items.push({ kind: 'package', name: pkg, meta: c.attrs['type'] === 'meta', disable: c.attrs['disable'] !== undefined && c.attrs['disable'] !== 'false', filters: filtersOf(c.attrs), line: c.line });
+        if (!/^(@\^?|\^)?[A-Za-z0-9_+.&;*-][A-Za-z0-9_+.&;*:/() -]*?( --(nodefaults|optional))?$/.test(pkg))
+          problems.push(new UserError('E_XML_PACKAGE', `<package> has no valid package name: ${JSON.stringify(pkg)}`, { where }));
+        items.push({
+          kind: 'package',
+          name: pkg,
+          meta: c.attrs['type'] === 'meta',
+          disable: c.attrs['disable'] !== undefined && c.attrs['disable'] !== 'false',
+          filters: filtersOf(c.attrs),
+          line: c.line,
+        });
         break;
       }
       case 'pre':
@@ -184,7 +301,15 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
           // chroot="no" (Rocks): the script runs outside the installed system, kickstart's --nochroot.
           const noChroot = c.attrs['chroot'] !== undefined && ['no', 'false', 'off', 'n', '0'].includes(c.attrs['chroot'].toLowerCase());
           const arg = noChroot && !(c.attrs['arg'] ?? '').includes('--nochroot') ? [c.attrs['arg'], '--nochroot'].filter(Boolean).join(' ') : c.attrs['arg'];
-          items.push({ kind: 'script', section: c.tag, interpreter: c.attrs['interpreter'], arg, filters: filtersOf(c.attrs), parts: parts(c.children, path, problems, c.line, ignored), line: c.line });
+          items.push({
+            kind: 'script',
+            section: c.tag,
+            interpreter: c.attrs['interpreter'],
+            arg,
+            filters: filtersOf(c.attrs),
+            parts: parts(c.children, path, problems, c.line, ignored),
+            line: c.line,
+          });
         }
         break;
       case 'main':
@@ -202,7 +327,13 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
           // kept even when the command around it is obsolete, and leaves the command's text.
           const includes = mainIncludes(m);
           for (const file of includes.files) {
-            items.push({ kind: 'main', command: '%include', parts: [{ kind: 'text', text: file, raw: true, line: m.line }], filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
+            items.push({
+              kind: 'main',
+              command: '%include',
+              parts: [{ kind: 'text', text: file, raw: true, line: m.line }],
+              filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)),
+              line: m.line,
+            });
           }
           if (includes.files.length > 0) m = includes.rest;
           if (OBSOLETE_COMMANDS.has(m.tag)) {
@@ -214,7 +345,13 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
             continue;
           }
           // A <main> filter applies to every command in it, AND-ed with the command's own.
-          items.push({ kind: 'main', command: m.tag, parts: parts(m.children, path, problems, m.line, ignored), filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)), line: m.line });
+          items.push({
+            kind: 'main',
+            command: m.tag,
+            parts: parts(m.children, path, problems, m.line, ignored),
+            filters: andFilters(filtersOf(c.attrs), filtersOf(m.attrs)),
+            line: m.line,
+          });
         }
         break;
       case 'var':
@@ -226,7 +363,8 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
         // At the top level an <eval> can only add node XML (Rocks' mode="xml": <package>, <post>...).
         checkAttrs(c, ['shell', 'mode'], where, problems);
         checkEvalMode(c, where, problems);
-        if (c.attrs['mode'] !== 'xml') problems.push(new UserError('E_XML_EVAL_MODE', '<eval> outside a script or <file> needs mode="xml" (its output is node XML)', { where }));
+        if (c.attrs['mode'] !== 'xml')
+          problems.push(new UserError('E_XML_EVAL_MODE', '<eval> outside a script or <file> needs mode="xml" (its output is node XML)', { where }));
         else items.push({ kind: 'eval', shell: c.attrs['shell'] ?? 'sh', body: textOf(c), xml: true, line: c.line });
         break;
       default:

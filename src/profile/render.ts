@@ -49,7 +49,8 @@ function heredocDelimiter(body: string): string {
 
 function fileShell(p: Extract<Part, { kind: 'file' }>, attrs: Record<string, string>, where: string, path: string, opts: RenderOptions): string {
   const name = expandEntities(p.name, attrs, where);
-  if (!name.startsWith('/') || name.includes('\0') || name.includes('\n')) throw new UserError('E_XML_FILE_NAME', `<file name="${name}">: an absolute path is expected`, { where });
+  if (!name.startsWith('/') || name.includes('\0') || name.includes('\n'))
+    throw new UserError('E_XML_FILE_NAME', `<file name="${name}">: an absolute path is expected`, { where });
   // vars="expanded": the shell expands $VARS when the script runs; literal: written as is.
   // The body is everything inside the tag: text (entities expanded), CDATA as is, and the output of
   // a nested <eval> or <include>.
@@ -110,11 +111,14 @@ function renderParts(parts: Part[], attrs: Record<string, string>, path: string,
         if (!real.startsWith(root + sep)) throw new UserError('E_INCLUDE_OUTSIDE', `<include file="${file}"> leaves the include directory`, { where });
         let text: string;
         try {
-          if (statSync(real).size > INCLUDE_MAX_BYTES) throw new UserError('E_FILE_TOO_LARGE', `<include file="${file}"> is larger than ${INCLUDE_MAX_BYTES} bytes: refused`, { where });
+          if (statSync(real).size > INCLUDE_MAX_BYTES)
+            throw new UserError('E_FILE_TOO_LARGE', `<include file="${file}"> is larger than ${INCLUDE_MAX_BYTES} bytes: refused`, { where });
           text = readFileSync(real, 'utf8');
         } catch (e) {
           if (e instanceof UserError) throw e;
-          throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { where });
+          throw new UserError('E_INCLUDE_MISSING', `<include file="${file}">: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+            where,
+          });
         }
         out += text;
         break;
@@ -157,9 +161,21 @@ export function evalEnvironment(attrs: Readonly<Record<string, string>>): Record
 }
 
 function runEval(p: { shell: string; body: string }, attrs: Record<string, string>, where: string, opts: RenderOptions): string {
-  if (!opts.allowEval) throw new UserError('E_EVAL_DISABLED', '<eval> runs code on the frontend and is disabled (set profile.allowEval: true to allow it)', { where });
-  const r = spawnSync(p.shell, [], { input: expandEntities(p.body, attrs, where), encoding: 'utf8', timeout: opts.evalTimeoutMs ?? 10_000, maxBuffer: EVAL_MAX_BYTES, env: evalEnvironment(attrs) });
-  if (r.error || r.status !== 0) throw new UserError('E_EVAL_FAILED', `<eval shell="${p.shell}"> failed: ${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`}`, { where });
+  if (!opts.allowEval)
+    throw new UserError('E_EVAL_DISABLED', '<eval> runs code on the frontend and is disabled (set profile.allowEval: true to allow it)', { where });
+  const r = spawnSync(p.shell, [], {
+    input: expandEntities(p.body, attrs, where),
+    encoding: 'utf8',
+    timeout: opts.evalTimeoutMs ?? 10_000,
+    maxBuffer: EVAL_MAX_BYTES,
+    env: evalEnvironment(attrs),
+  });
+  if (r.error || r.status !== 0)
+    throw new UserError(
+      'E_EVAL_FAILED',
+      `<eval shell="${p.shell}"> failed: ${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`}`,
+      { where },
+    );
   return r.stdout;
 }
 
@@ -175,7 +191,17 @@ function evalXml(output: string, where: string) {
     if (root.tag !== 'kickstart') throw new UserError('E_XML_ROOT', `the root element must be <kickstart>, not <${root.tag}>`);
     return root;
   } catch (e) {
-    throw new UserError('E_EVAL_XML', `<eval mode="xml"> printed malformed node XML: ${(e as Error).message}${(e as UserError).where ? ` (output line ${String((e as UserError).where).split(':').pop()})` : ''}`, { where });
+    throw new UserError(
+      'E_EVAL_XML',
+      `<eval mode="xml"> printed malformed node XML: ${(e as Error).message}${
+        (e as UserError).where
+          ? ` (output line ${String((e as UserError).where)
+              .split(':')
+              .pop()})`
+          : ''
+      }`,
+      { where },
+    );
   }
 }
 
@@ -183,7 +209,11 @@ function throwEvalProblems(problems: NetrootError[], where: string): void {
   if (problems.length === 0) return;
   const first = problems[0]!;
   const at = first.where?.split(':').pop();
-  throw new UserError('E_EVAL_XML', `<eval mode="xml"> printed node XML that is not valid: ${first.message}${at ? ` (output line ${at})` : ''}${problems.length > 1 ? ` and ${problems.length - 1} more problem(s)` : ''}`, { where });
+  throw new UserError(
+    'E_EVAL_XML',
+    `<eval mode="xml"> printed node XML that is not valid: ${first.message}${at ? ` (output line ${at})` : ''}${problems.length > 1 ? ` and ${problems.length - 1} more problem(s)` : ''}`,
+    { where },
+  );
 }
 
 function nested<T>(f: () => T): T {
@@ -240,12 +270,18 @@ function renderItems(node: NodeFile, items: readonly Item[], attrs: Record<strin
         if (!passes(it.filters, attrs)) break;
         const name = expandEntities(it.name, attrs, where);
         // An attribute value must not smuggle a second line (or a section header) into %packages.
-        if (!/^[^\s%#][^\r\n%#]*$/.test(name)) throw new UserError('E_XML_PACKAGE', `<package> expands to ${JSON.stringify(name)}: one package name expected`, { where });
+        if (!/^[^\s%#][^\r\n%#]*$/.test(name))
+          throw new UserError('E_XML_PACKAGE', `<package> expands to ${JSON.stringify(name)}: one package name expected`, { where });
         s.packages.add(`${it.disable ? '-' : ''}${it.meta && !name.startsWith('@') ? '@' : ''}${name}`);
         break;
       }
       case 'main':
-        if (passes(it.filters, attrs)) s.main.push(`${it.command} ${renderParts(it.parts, attrs, path, opts, it.command).trim().replace(/\s*\n\s*/g, ' ')}`.trimEnd());
+        if (passes(it.filters, attrs))
+          s.main.push(
+            `${it.command} ${renderParts(it.parts, attrs, path, opts, it.command)
+              .trim()
+              .replace(/\s*\n\s*/g, ' ')}`.trimEnd(),
+          );
         break;
       case 'script': {
         if (!passes(it.filters, attrs)) break;
@@ -270,7 +306,15 @@ function renderItems(node: NodeFile, items: readonly Item[], attrs: Record<strin
         const problems: NetrootError[] = [];
         const sub = nodeFromXml(node.name, `${where} <eval> output`, root, problems);
         throwEvalProblems(problems, where);
-        nested(() => renderItems({ ...node, path }, sub.items.map((x) => ({ ...x, file: `${where} <eval> output` })), attrs, s, opts));
+        nested(() =>
+          renderItems(
+            { ...node, path },
+            sub.items.map((x) => ({ ...x, file: `${where} <eval> output` })),
+            attrs,
+            s,
+            opts,
+          ),
+        );
         break;
       }
     }

@@ -37,7 +37,10 @@ export function readRolls(file: string): Roll[] {
   } catch (e) {
     throw new UserError('E_ROLLS_FILE', `not JSON: ${(e as Error).message}`, { where: file });
   }
-  if (!Array.isArray(v) || !v.every((r) => r && typeof r === 'object' && typeof r.name === 'string' && ROLL_NAME.test(r.name) && typeof r.dir === 'string' && r.dir.startsWith('/'))) {
+  if (
+    !Array.isArray(v) ||
+    !v.every((r) => r && typeof r === 'object' && typeof r.name === 'string' && ROLL_NAME.test(r.name) && typeof r.dir === 'string' && r.dir.startsWith('/'))
+  ) {
     throw new UserError('E_ROLLS_FILE', 'expected a list of { "name": roll name, "dir": absolute path }', { where: file });
   }
   return (v as Roll[]).map((r) => ({ name: r.name, dir: r.dir }));

@@ -60,7 +60,10 @@ export function parseXml(text: string, file: string, maxBytes = DEFAULT_MAX_FILE
   // masking keeps every offset, so the line reported is the real one.
   const masked = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, (m) => m.replace(/[^\n]/g, ' '));
   const decl = /<!(DOCTYPE|ENTITY)/i.exec(masked);
-  if (decl) throw new UserError('E_XML_ENTITY', `<!${decl[1]}> declarations are refused (entity expansion attacks); attributes are supplied by netroot`, { where: `${file}:${lineAt(text, decl.index)}` });
+  if (decl)
+    throw new UserError('E_XML_ENTITY', `<!${decl[1]}> declarations are refused (entity expansion attacks); attributes are supplied by netroot`, {
+      where: `${file}:${lineAt(text, decl.index)}`,
+    });
   // fast-xml-parser's validator rejects long entity names (Rocks attribute names are long): validate
   // a copy in which every well-formed named entity is `&amp;`; the parse below keeps the original.
   const v = XMLValidator.validate(text.replace(/&[A-Za-z_][\w.-]*;/g, '&amp;'), { allowBooleanAttributes: false });

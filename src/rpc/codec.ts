@@ -49,7 +49,6 @@ interface Element {
 
 type FxpNode = Record<string, unknown>;
 
-
 /** XML 1.0 Char production, minus what a well-formed document cannot contain. */
 const ILLEGAL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -140,7 +139,8 @@ function parseDocument(body: string | Buffer, limits: XmlRpcLimits | undefined):
   // No DTDs at all: internal subsets are where entity bombs and external entities live.
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) throw malformed('DOCTYPE and ENTITY declarations are not allowed');
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw malformed(valid.err.msg, valid.err.col === undefined ? `line ${valid.err.line}` : `line ${valid.err.line}, column ${valid.err.col}`);
+  if (valid !== true)
+    throw malformed(valid.err.msg, valid.err.col === undefined ? `line ${valid.err.line}` : `line ${valid.err.line}, column ${valid.err.col}`);
   let tree: unknown;
   try {
     // Each array/struct level costs 3 elements (value, array|struct, data|member); the envelope ~5.
@@ -354,7 +354,8 @@ export function parseMethodResponse(body: string | Buffer, limits?: XmlRpcLimits
     if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Date || Buffer.isBuffer(v)) throw malformed('fault value is not a struct');
     const code = v['faultCode'];
     const str = v['faultString'];
-    if (typeof code !== 'number' || !Number.isInteger(code) || typeof str !== 'string') throw malformed('fault needs an int faultCode and a string faultString');
+    if (typeof code !== 'number' || !Number.isInteger(code) || typeof str !== 'string')
+      throw malformed('fault needs an int faultCode and a string faultString');
     throw new XmlRpcFault(code, str);
   }
   if (first.name !== 'params') throw malformed(`unexpected element <${first.name}> in <methodResponse>`);
@@ -394,7 +395,8 @@ function encodeValue(v: unknown, out: string[], ancestors: Set<object>): void {
     else if (Number.isSafeInteger(v)) out.push('<i8>', String(v), '</i8>');
     else out.push('<double>', String(v), '</double>');
   } else if (v instanceof Date) out.push('<dateTime.iso8601>', formatIsoDate(v), '</dateTime.iso8601>');
-  else if (Buffer.isBuffer(v) || v instanceof Uint8Array) out.push('<base64>', Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), '</base64>');
+  else if (Buffer.isBuffer(v) || v instanceof Uint8Array)
+    out.push('<base64>', Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), '</base64>');
   else if (typeof v === 'object') {
     if (ancestors.has(v)) throw badValue('a value contains itself');
     ancestors.add(v);

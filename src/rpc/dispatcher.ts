@@ -57,17 +57,25 @@ export class RpcDispatcher {
     this.log = opts.logger ?? silentLogger;
     this.limits = opts.limits;
     this.identify = opts.identify;
-    this.register('system.listMethods', async (params) => {
-      expectArity(params, 0);
-      return this.names();
-    }, 'Returns the names of all methods, sorted.');
-    this.register('system.methodHelp', async (params) => {
-      expectArity(params, 1);
-      const name = stringParam(params, 0, 'method name', { maxLength: 200 });
-      const e = this.methods.get(name);
-      if (!e) throw new RpcNoMethod(name);
-      return e.help;
-    }, 'Returns the help text of a method.');
+    this.register(
+      'system.listMethods',
+      async (params) => {
+        expectArity(params, 0);
+        return this.names();
+      },
+      'Returns the names of all methods, sorted.',
+    );
+    this.register(
+      'system.methodHelp',
+      async (params) => {
+        expectArity(params, 1);
+        const name = stringParam(params, 0, 'method name', { maxLength: 200 });
+        const e = this.methods.get(name);
+        if (!e) throw new RpcNoMethod(name);
+        return e.help;
+      },
+      'Returns the help text of a method.',
+    );
   }
 
   /** Adds a method. Names are dotted identifiers (`netroot.installComplete`); each only once. */
@@ -109,7 +117,14 @@ export class RpcDispatcher {
     } catch {
       who = null;
     }
-    this.log.info('rpc call', { method: method.slice(0, 100), host: who?.host ?? null, mac: who?.mac ?? null, from: ctx.remoteAddress, result, ms: Date.now() - started });
+    this.log.info('rpc call', {
+      method: method.slice(0, 100),
+      host: who?.host ?? null,
+      mac: who?.mac ?? null,
+      from: ctx.remoteAddress,
+      result,
+      ms: Date.now() - started,
+    });
   }
 
   private fault(e: unknown, method: string, ctx: RpcContext): string {

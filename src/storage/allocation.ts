@@ -70,7 +70,10 @@ export async function pickStorageNode(nodes: readonly StorageNode[], sizeBytes: 
   const considered = answers.map((a) => ('cap' in a && a.cap ? a.cap : { name: a.node.name, error: a.error ?? 'unknown' }));
   const up = answers.filter((a): a is { node: StorageNode; cap: NodeCapacity } => 'cap' in a && a.cap !== undefined);
   if (up.length === 0)
-    throw new NetrootError('E_STORAGE_DOWN', `no storage node answered: ${considered.map((c) => ('error' in c ? `${c.name} (${c.error})` : c.name)).join(', ')}`);
+    throw new NetrootError(
+      'E_STORAGE_DOWN',
+      `no storage node answered: ${considered.map((c) => ('error' in c ? `${c.name} (${c.error})` : c.name)).join(', ')}`,
+    );
   const fits = up.filter((a) => a.cap.freeBytes >= sizeBytes);
   if (fits.length === 0) {
     const down = answers.length - up.length;

@@ -106,7 +106,10 @@ export class LioBackend implements StorageBackend {
       try {
         this.mode = (await statfs(this.root)).type === CONFIGFS_MAGIC ? 'kernel' : 'directory';
       } catch {
-        throw new NetrootError('E_STORAGE_DOWN', `configfs root ${this.root} is missing (mount -t configfs none /sys/kernel/config; modprobe target_core_mod iscsi_target_mod)`);
+        throw new NetrootError(
+          'E_STORAGE_DOWN',
+          `configfs root ${this.root} is missing (mount -t configfs none /sys/kernel/config; modprobe target_core_mod iscsi_target_mod)`,
+        );
       }
     }
     return this.mode;
@@ -116,9 +119,10 @@ export class LioBackend implements StorageBackend {
 
   private async mkItem(path: string): Promise<void> {
     if ((await this.fsMode()) === 'directory') await mkdir(path, { recursive: true });
-    else await mkdir(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
+    else
+      await mkdir(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
   }
 
   private async setAttr(path: string, value: string): Promise<void> {
@@ -435,7 +439,14 @@ export class LioBackend implements StorageBackend {
         attributes: {},
         chap_password: x.spec.chap.secret,
         chap_userid: x.spec.chap.user,
-        mapped_luns: [{ alias: alias(join(this.T, 'iscsi', x.spec.targetIqn, TPG, 'lun', `lun_${x.spec.lun}`)), index: x.spec.lun, tpg_lun: x.spec.lun, write_protect: false }],
+        mapped_luns: [
+          {
+            alias: alias(join(this.T, 'iscsi', x.spec.targetIqn, TPG, 'lun', `lun_${x.spec.lun}`)),
+            index: x.spec.lun,
+            tpg_lun: x.spec.lun,
+            write_protect: false,
+          },
+        ],
         node_wwn: x.spec.initiatorIqn,
       };
       if (x.spec.chap.mutualUser && x.spec.chap.mutualSecret) {
@@ -448,7 +459,14 @@ export class LioBackend implements StorageBackend {
           {
             attributes: { authentication: 1, cache_dynamic_acls: 0, generate_node_acls: 0 },
             enable: x.enabled,
-            luns: [{ alias: alias(x.backstore ?? ''), alua_tg_pt_gp_name: 'default_tg_pt_gp', index: x.spec.lun, storage_object: `/backstores/fileio/${so?.name ?? x.spec.volume}` }],
+            luns: [
+              {
+                alias: alias(x.backstore ?? ''),
+                alua_tg_pt_gp_name: 'default_tg_pt_gp',
+                index: x.spec.lun,
+                storage_object: `/backstores/fileio/${so?.name ?? x.spec.volume}`,
+              },
+            ],
             node_acls: [acl],
             parameters: { AuthMethod: 'CHAP' },
             portals: x.portals.map((p) => {
@@ -502,7 +520,10 @@ export interface SaveConfig {
 
 /** A stable 10-hex-digit link name (rtslib uses the tail of a random UUID). */
 function alias(target: string): string {
-  return createHash('sha256').update(`netroot-lio-alias:${target.split('/target/').pop()}`).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(`netroot-lio-alias:${target.split('/target/').pop()}`)
+    .digest('hex')
+    .slice(0, 10);
 }
 
 /** A stable UUID-shaped T10 unit serial for a volume (same disk identity after re-export). */

@@ -6,15 +6,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { NetrootError, UserError } from '../errors.js';
 import { isErrorCode } from '../error-codes.js';
-import type {
-  BackendKind,
-  ExportInfo,
-  ExportSpec,
-  ReconcileResult,
-  StorageBackend,
-  VolumeInfo,
-  VolumeSpec,
-} from './backend.js';
+import type { BackendKind, ExportInfo, ExportSpec, ReconcileResult, StorageBackend, VolumeInfo, VolumeSpec } from './backend.js';
 import { validateDesired, validateExportSpec, validateSize } from './backend.js';
 import { validateVolumeName } from './volumes.js';
 import { assertIqn } from './iqn.js';
@@ -42,7 +34,8 @@ export class RemoteBackend implements StorageBackend {
     this.opts = opts;
     this.kind = opts.kind;
     this.base = new URL(opts.url);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new UserError('E_STORAGE_BAD_URL', `storage node URL ${opts.url} is not http(s)`);
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:')
+      throw new UserError('E_STORAGE_BAD_URL', `storage node URL ${opts.url} is not http(s)`);
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -81,7 +74,9 @@ export class RemoteBackend implements StorageBackend {
             try {
               value = text ? JSON.parse(text) : undefined;
             } catch {
-              return reject(new NetrootError('E_STORAGE_BAD_RESPONSE', `storage node ${where}: ${method} ${url.pathname} answered ${status} with a body that is not JSON`));
+              return reject(
+                new NetrootError('E_STORAGE_BAD_RESPONSE', `storage node ${where}: ${method} ${url.pathname} answered ${status} with a body that is not JSON`),
+              );
             }
             if (status >= 200 && status < 300) return resolve(value as T);
             const err = value as { code?: unknown; message?: unknown } | undefined;

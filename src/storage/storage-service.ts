@@ -37,9 +37,9 @@ export interface StorageServiceOptions {
 const sizeBody = z.object({ sizeBytes: z.number() }).strict();
 const reconcileBody = z.object({ desired: z.array(exportSpecSchema).max(100_000) }).strict();
 
-
 export function createStorageServiceHandler(opts: StorageServiceOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  if (typeof opts.token !== 'string' || opts.token.length < 32) throw new UserError('E_STORAGE_TOKEN', 'the storage service token must be at least 32 characters');
+  if (typeof opts.token !== 'string' || opts.token.length < 32)
+    throw new UserError('E_STORAGE_TOKEN', 'the storage service token must be at least 32 characters');
   const tokenMatches = bearerMatcher(opts.token);
   const authorized = (req: IncomingMessage): boolean => tokenMatches(req.headers.authorization);
   const limit = opts.maxBodyBytes ?? 4 << 20;
@@ -76,19 +76,23 @@ export function createStorageServiceHandler(opts: StorageServiceOptions): (req: 
 
   const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
     const r = schema.safeParse(body);
-    if (!r.success) throw new UserError('E_STORAGE_BAD_SPEC', `request body is malformed (${r.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')})`);
+    if (!r.success)
+      throw new UserError('E_STORAGE_BAD_SPEC', `request body is malformed (${r.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')})`);
     return r.data;
   };
 
   const route = async (req: IncomingMessage, secrets: string[]): Promise<[number, unknown]> => {
     const url = new URL(req.url ?? '/', 'http://storage.invalid');
-    const parts = url.pathname.split('/').filter(Boolean).map((p) => {
-      try {
-        return decodeURIComponent(p);
-      } catch {
-        throw new UserError('E_STORAGE_NO_ROUTE', 'malformed path');
-      }
-    });
+    const parts = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          throw new UserError('E_STORAGE_NO_ROUTE', 'malformed path');
+        }
+      });
     const method = req.method ?? 'GET';
     const is = (m: string, n: number) => method === m && parts.length === n;
     if (parts[0] !== 'v1') throw new UserError('E_STORAGE_NO_ROUTE', 'no such endpoint');
@@ -134,7 +138,14 @@ export function createStorageServiceHandler(opts: StorageServiceOptions): (req: 
       return;
     }
     const text = JSON.stringify(value);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...extra }).end(text);
+    res
+      .writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+        ...extra,
+      })
+      .end(text);
   };
 
   return (req, res) => {

@@ -133,7 +133,10 @@ export class TgtBackend implements StorageBackend {
         if (!err) return resolveP(stdout);
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') return reject(new NetrootError('E_STORAGE_DOWN', 'tgtadm is not installed (apt-get install tgt)'));
-        const msg = `${stderr || stdout}`.trim().replace(/password\S*\s+\S+/gi, 'password [redacted]').slice(0, 300);
+        const msg = `${stderr || stdout}`
+          .trim()
+          .replace(/password\S*\s+\S+/gi, 'password [redacted]')
+          .slice(0, 300);
         if ((err as { code?: unknown }).code === 107 || /not connected|connection refused|can't connect/i.test(msg))
           return reject(new NetrootError('E_STORAGE_DOWN', `tgtd is not running (control port ${this.opts.controlPort ?? 0}): ${msg}`));
         reject(new NetrootError('E_STORAGE_BACKEND', `${what} failed: ${msg}`));
@@ -152,7 +155,11 @@ export class TgtBackend implements StorageBackend {
   private async saveState(s: StateFile): Promise<void> {
     s.exports.sort((a, b) => (a.targetIqn < b.targetIqn ? -1 : 1));
     const known = new Set(s.exports.map((x) => x.targetIqn));
-    s.sizes = Object.fromEntries(Object.entries(s.sizes ?? {}).filter(([k]) => known.has(k)).sort());
+    s.sizes = Object.fromEntries(
+      Object.entries(s.sizes ?? {})
+        .filter(([k]) => known.has(k))
+        .sort(),
+    );
     await writeJsonFile(this.stateFile, s);
   }
 
@@ -196,7 +203,10 @@ export class TgtBackend implements StorageBackend {
   private checkSupported(e: ExportSpec): void {
     if (e.lun === 0) throw new UserError('E_STORAGE_BAD_SPEC', 'tgt reserves LUN 0 for its controller; export the disk as LUN 1');
     if (e.sourceAddress !== undefined)
-      throw new UserError('E_STORAGE_UNSUPPORTED', "tgt cannot restrict a target to an initiator name AND a source address (its ACLs match either), so sourceAddress is refused");
+      throw new UserError(
+        'E_STORAGE_UNSUPPORTED',
+        'tgt cannot restrict a target to an initiator name AND a source address (its ACLs match either), so sourceAddress is refused',
+      );
   }
 
   async exportVolume(spec: ExportSpec): Promise<ExportInfo> {
@@ -216,7 +226,10 @@ export class TgtBackend implements StorageBackend {
       if (other.targetIqn === e.targetIqn) continue;
       const users = [other.chap.user, other.chap.mutualUser].filter(Boolean);
       if (users.includes(e.chap.user) || (e.chap.mutualUser && users.includes(e.chap.mutualUser)))
-        throw new UserError('E_STORAGE_BAD_SPEC', `CHAP user ${e.chap.user} is already used by ${other.targetIqn} (tgt accounts are global: use one user per node)`);
+        throw new UserError(
+          'E_STORAGE_BAD_SPEC',
+          `CHAP user ${e.chap.user} is already used by ${other.targetIqn} (tgt accounts are global: use one user per node)`,
+        );
       if (other.volume === e.volume) throw new UserError('E_STORAGE_IN_USE', `volume ${e.volume} is already exported as ${other.targetIqn}`);
     }
     const cur = live.find((t) => t.iqn === e.targetIqn);

@@ -12,7 +12,10 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** A volume name: 1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..". */
 export function validateVolumeName(name: unknown): string {
   if (typeof name !== 'string' || !NAME_RE.test(name) || name.includes('..'))
-    throw new UserError('E_STORAGE_BAD_NAME', `volume name ${JSON.stringify(String(name)).slice(0, 80)} is invalid (1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..")`);
+    throw new UserError(
+      'E_STORAGE_BAD_NAME',
+      `volume name ${JSON.stringify(String(name)).slice(0, 80)} is invalid (1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..")`,
+    );
   return name;
 }
 
@@ -115,10 +118,12 @@ export class FileVolumes {
   async resize(name: string, sizeBytes: number): Promise<VolumeInfo> {
     const size = validateSize(sizeBytes);
     const cur = await this.require(name);
-    if (size < cur.sizeBytes) throw new UserError('E_STORAGE_SHRINK', `volume ${name} has ${cur.sizeBytes} bytes; shrinking to ${size} would lose data and is refused`);
+    if (size < cur.sizeBytes)
+      throw new UserError('E_STORAGE_SHRINK', `volume ${name} has ${cur.sizeBytes} bytes; shrinking to ${size} would lose data and is refused`);
     if (size === cur.sizeBytes) return cur;
     const cap = await this.capacity();
-    if (size - cur.sizeBytes > cap.freeBytes) throw new UserError('E_STORAGE_FULL', `growing ${name} needs ${size - cur.sizeBytes} more bytes, ${cap.freeBytes} free`);
+    if (size - cur.sizeBytes > cap.freeBytes)
+      throw new UserError('E_STORAGE_FULL', `growing ${name} needs ${size - cur.sizeBytes} more bytes, ${cap.freeBytes} free`);
     const fh = await open(cur.path!, C.O_RDWR | C.O_NOFOLLOW);
     try {
       await fh.truncate(size);

@@ -4,7 +4,15 @@ import type { Store } from './types.js';
 
 export * from './types.js';
 export { SqliteStore, DEFAULT_MAX_EVENTS, type SqliteStoreOptions } from './sqlite.js';
-export { resolveAttributes, attributeMap, configAttributes, intrinsicAttributes, type ResolvedAttribute, type AttributeSource, type FrontendFacts } from './resolve-attributes.js';
+export {
+  resolveAttributes,
+  attributeMap,
+  configAttributes,
+  intrinsicAttributes,
+  type ResolvedAttribute,
+  type AttributeSource,
+  type FrontendFacts,
+} from './resolve-attributes.js';
 
 /**
  * Opens the default store: SQLite at <stateDir>/netroot.db (created and migrated on first use; the

@@ -10,8 +10,28 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
-  Appliance, AppliancePatch, ApplianceRepo, Attribute, AttributeRepo, AttributeScope, BootAction, BootRecord, BootRepo, EventRepo,
-  Host, HostPatch, HostRepo, HostState, InstallToken, NetInterface, NewHost, Repos, Store, StoredEvent, EventFilter, TokenRepo,
+  Appliance,
+  AppliancePatch,
+  ApplianceRepo,
+  Attribute,
+  AttributeRepo,
+  AttributeScope,
+  BootAction,
+  BootRecord,
+  BootRepo,
+  EventRepo,
+  Host,
+  HostPatch,
+  HostRepo,
+  HostState,
+  InstallToken,
+  NetInterface,
+  NewHost,
+  Repos,
+  Store,
+  StoredEvent,
+  EventFilter,
+  TokenRepo,
 } from './types.js';
 
 type Db = Database.Database;
@@ -29,17 +49,24 @@ function mapConstraint(e: unknown, what: Record<string, string>): never {
 }
 
 interface HostRow {
-  id: number; name: string; appliance: string; rack: number; rank: number; os: string; arch: string;
-  boot_action: string; state: string; state_detail: string | null; created_at: string;
+  id: number;
+  name: string;
+  appliance: string;
+  rack: number;
+  rank: number;
+  os: string;
+  arch: string;
+  boot_action: string;
+  state: string;
+  state_detail: string | null;
+  created_at: string;
 }
 
 class SqliteHosts implements Sync<HostRepo> {
   constructor(private db: Db) {}
 
   private interfacesOf(id: number): NetInterface[] {
-    return this.db
-      .prepare('SELECT mac, ip, subnet, device FROM interfaces WHERE host_id = ? ORDER BY id')
-      .all(id) as NetInterface[];
+    return this.db.prepare('SELECT mac, ip, subnet, device FROM interfaces WHERE host_id = ? ORDER BY id').all(id) as NetInterface[];
   }
   private row(where: string, arg: unknown): Host | null {
     const r = this.db
@@ -52,9 +79,17 @@ class SqliteHosts implements Sync<HostRepo> {
   }
   private toHost(r: HostRow): Host {
     return {
-      name: r.name, appliance: r.appliance, rack: r.rack, rank: r.rank, os: r.os, arch: r.arch,
-      bootAction: r.boot_action as BootAction, state: r.state as HostState, stateDetail: r.state_detail,
-      createdAt: r.created_at, interfaces: this.interfacesOf(r.id),
+      name: r.name,
+      appliance: r.appliance,
+      rack: r.rack,
+      rank: r.rank,
+      os: r.os,
+      arch: r.arch,
+      bootAction: r.boot_action as BootAction,
+      state: r.state as HostState,
+      stateDetail: r.state_detail,
+      createdAt: r.created_at,
+      interfaces: this.interfacesOf(r.id),
     };
   }
   private applianceId(name: string): { id: number; basename: string } {
@@ -74,7 +109,10 @@ class SqliteHosts implements Sync<HostRepo> {
       // Name the holder: the operator's next step is usually `netroot host show <it>`.
       const constraint = (e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT') === true;
       const holder = (col: 'mac' | 'ip', v: string | null) =>
-        (constraint ? (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name : undefined) ?? 'another host';
+        (constraint
+          ? (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)
+              ?.name
+          : undefined) ?? 'another host';
       mapConstraint(e, {
         'interfaces.mac': `MAC ${i.mac} is already assigned to ${holder('mac', i.mac)}`,
         'interfaces.ip': `IP ${i.ip} is already assigned to ${holder('ip', i.ip)}`,
@@ -92,8 +130,18 @@ class SqliteHosts implements Sync<HostRepo> {
             `INSERT INTO hosts (name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(h.name, a.id, a.basename, h.rack, h.rank, h.os ?? 'linux', h.arch ?? 'x86_64', h.bootAction ?? 'install', h.state ?? 'discovered', new Date().toISOString())
-          .lastInsertRowid,
+          .run(
+            h.name,
+            a.id,
+            a.basename,
+            h.rack,
+            h.rank,
+            h.os ?? 'linux',
+            h.arch ?? 'x86_64',
+            h.bootAction ?? 'install',
+            h.state ?? 'discovered',
+            new Date().toISOString(),
+          ).lastInsertRowid,
       );
     } catch (e) {
       mapConstraint(e, {
@@ -133,7 +181,13 @@ class SqliteHosts implements Sync<HostRepo> {
       args.push(a.id, a.basename);
     }
     const cols: Array<[keyof HostPatch, string]> = [
-      ['rack', 'rack'], ['rank', 'rank'], ['os', 'os'], ['arch', 'arch'], ['bootAction', 'boot_action'], ['state', 'state'], ['stateDetail', 'state_detail'],
+      ['rack', 'rack'],
+      ['rank', 'rank'],
+      ['os', 'os'],
+      ['arch', 'arch'],
+      ['bootAction', 'boot_action'],
+      ['state', 'state'],
+      ['stateDetail', 'state_detail'],
     ];
     for (const [k, col] of cols) {
       if (p[k] !== undefined) {
@@ -162,14 +216,22 @@ class SqliteHosts implements Sync<HostRepo> {
     this.db.prepare('DELETE FROM interfaces WHERE mac = ?').run(mac);
   }
   updateInterface(mac: string, p: Partial<NetInterface>): void {
-    const cur = this.db.prepare('SELECT id, host_id, mac, ip, subnet, device FROM interfaces WHERE mac = ?').get(mac) as ({ id: number; host_id: number } & NetInterface) | undefined;
+    const cur = this.db.prepare('SELECT id, host_id, mac, ip, subnet, device FROM interfaces WHERE mac = ?').get(mac) as
+      | ({ id: number; host_id: number } & NetInterface)
+      | undefined;
     if (!cur) throw new UserError('E_NOT_FOUND', `no interface with MAC ${mac}`, { where: 'mac' });
-    const next: NetInterface = { mac: p.mac ?? cur.mac, ip: p.ip === undefined ? cur.ip : p.ip, subnet: p.subnet === undefined ? cur.subnet : p.subnet, device: p.device ?? cur.device };
+    const next: NetInterface = {
+      mac: p.mac ?? cur.mac,
+      ip: p.ip === undefined ? cur.ip : p.ip,
+      subnet: p.subnet === undefined ? cur.subnet : p.subnet,
+      device: p.device ?? cur.device,
+    };
     try {
       this.db.prepare('UPDATE interfaces SET mac = ?, ip = ?, subnet = ?, device = ? WHERE id = ?').run(next.mac, next.ip, next.subnet, next.device, cur.id);
     } catch (e) {
       const holder = (col: 'mac' | 'ip', v: string | null) =>
-        (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name ?? 'another host';
+        (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name ??
+        'another host';
       mapConstraint(e, {
         'interfaces.mac': `MAC ${next.mac} is already assigned to ${holder('mac', next.mac)}`,
         'interfaces.ip': `IP ${next.ip} is already assigned to ${holder('ip', next.ip)}`,
@@ -192,7 +254,9 @@ class SqliteAppliances implements Sync<ApplianceRepo> {
   }
   add(a: Appliance): Appliance {
     try {
-      this.db.prepare('INSERT INTO appliances (name, basename, graph, root_node, discoverable) VALUES (?, ?, ?, ?, ?)').run(a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0);
+      this.db
+        .prepare('INSERT INTO appliances (name, basename, graph, root_node, discoverable) VALUES (?, ?, ?, ?, ?)')
+        .run(a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0);
     } catch (e) {
       mapConstraint(e, { 'appliances.name': `appliance ${a.name} already exists` });
     }
@@ -203,13 +267,17 @@ class SqliteAppliances implements Sync<ApplianceRepo> {
     return r ? SqliteAppliances.toAppliance(r) : null;
   }
   list(): Appliance[] {
-    return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(SqliteAppliances.toAppliance);
+    return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(
+      SqliteAppliances.toAppliance,
+    );
   }
   update(name: string, patch: AppliancePatch): Appliance {
     const cur = this.get(name);
     if (!cur) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(name)}`, { where: 'appliance' });
     const a = { ...cur, ...patch, name };
-    this.db.prepare('UPDATE appliances SET basename = ?, graph = ?, root_node = ?, discoverable = ? WHERE name = ?').run(a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0, name);
+    this.db
+      .prepare('UPDATE appliances SET basename = ?, graph = ?, root_node = ?, discoverable = ? WHERE name = ?')
+      .run(a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0, name);
     return this.get(name)!;
   }
   remove(name: string): void {
@@ -253,7 +321,11 @@ class SqliteEvents implements Sync<EventRepo> {
   append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): StoredEvent {
     const at = new Date().toISOString();
     const detail = e.detail ?? {};
-    const id = Number(this.db.prepare('INSERT INTO events (at, kind, host, mac, detail) VALUES (?, ?, ?, ?, ?)').run(at, e.kind, e.host ?? null, e.mac ?? null, JSON.stringify(detail)).lastInsertRowid);
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO events (at, kind, host, mac, detail) VALUES (?, ?, ?, ?, ?)')
+        .run(at, e.kind, e.host ?? null, e.mac ?? null, JSON.stringify(detail)).lastInsertRowid,
+    );
     // Ids only grow (AUTOINCREMENT): everything at or below id - maxRows is older than the newest maxRows.
     this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)').run(id - this.maxRows, PRUNE_BATCH);
     return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
@@ -266,7 +338,14 @@ class SqliteEvents implements Sync<EventRepo> {
     const sql = f.last
       ? `SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT ?) ORDER BY id`
       : `SELECT * FROM events WHERE ${where} ORDER BY id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit) as Array<{ id: number; at: string; kind: string; host: string | null; mac: string | null; detail: string }>;
+    const rows = this.db.prepare(sql).all(...args, limit) as Array<{
+      id: number;
+      at: string;
+      kind: string;
+      host: string | null;
+      mac: string | null;
+      detail: string;
+    }>;
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 }
@@ -275,7 +354,9 @@ class SqliteBoot implements Sync<BootRepo> {
   constructor(private db: Db) {}
   get(host: string): BootRecord | null {
     const r = this.db
-      .prepare('SELECT h.name AS host, b.kernel, b.initrd, b.overlay, b.args, b.updated_at AS updatedAt FROM boot b JOIN hosts h ON h.id = b.host_id WHERE h.name = ?')
+      .prepare(
+        'SELECT h.name AS host, b.kernel, b.initrd, b.overlay, b.args, b.updated_at AS updatedAt FROM boot b JOIN hosts h ON h.id = b.host_id WHERE h.name = ?',
+      )
       .get(host) as BootRecord | undefined;
     return r ?? null;
   }
@@ -304,17 +385,23 @@ class SqliteTokens implements Sync<TokenRepo> {
     const issuedAt = validity.issuedAt.toISOString();
     const expiresAt = validity.expiresAt.toISOString();
     this.db.prepare('DELETE FROM install_tokens WHERE host_id = ? AND used_at IS NULL').run(h.id);
-    this.db.prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, h.id, address, issuedAt, expiresAt);
+    this.db
+      .prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(tokenHash, h.id, address, issuedAt, expiresAt);
     return { host, address, issuedAt, expiresAt, usedAt: null };
   }
   find(tokenHash: string): InstallToken | null {
     const r = this.db
-      .prepare('SELECT h.name AS host, t.address, t.issued_at AS issuedAt, t.expires_at AS expiresAt, t.used_at AS usedAt FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = ?')
+      .prepare(
+        'SELECT h.name AS host, t.address, t.issued_at AS issuedAt, t.expires_at AS expiresAt, t.used_at AS usedAt FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = ?',
+      )
       .get(tokenHash) as InstallToken | undefined;
     return r ?? null;
   }
   consume(tokenHash: string): boolean {
-    return this.db.prepare('UPDATE install_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(new Date().toISOString(), tokenHash).changes === 1;
+    return (
+      this.db.prepare('UPDATE install_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(new Date().toISOString(), tokenHash).changes === 1
+    );
   }
 }
 
@@ -328,8 +415,18 @@ type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R
  */
 type Modes<I> = Record<keyof I, 'read' | 'write'>;
 const HOST_MODES = {
-  add: 'write', get: 'read', byMac: 'read', byIp: 'read', list: 'read', update: 'write', remove: 'write',
-  addInterface: 'write', removeInterface: 'write', updateInterface: 'write', maxRank: 'read', usedIps: 'read',
+  add: 'write',
+  get: 'read',
+  byMac: 'read',
+  byIp: 'read',
+  list: 'read',
+  update: 'write',
+  remove: 'write',
+  addInterface: 'write',
+  removeInterface: 'write',
+  updateInterface: 'write',
+  maxRank: 'read',
+  usedIps: 'read',
 } as const satisfies Modes<HostRepo>;
 const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
 const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
@@ -373,7 +470,14 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Db;
   private readonly mutex = new Mutex();
-  private readonly raw: { hosts: SqliteHosts; appliances: SqliteAppliances; attributes: SqliteAttributes; events: SqliteEvents; boot: SqliteBoot; tokens: SqliteTokens };
+  private readonly raw: {
+    hosts: SqliteHosts;
+    appliances: SqliteAppliances;
+    attributes: SqliteAttributes;
+    events: SqliteEvents;
+    boot: SqliteBoot;
+    tokens: SqliteTokens;
+  };
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
   readonly attributes: AttributeRepo;
@@ -384,7 +488,10 @@ export class SqliteStore implements Store {
    * a store call or transaction() made inside one would wait on the mutex that transaction holds. */
   private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
 
-  constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: SqliteStoreOptions = {},
+  ) {
     const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
     if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) throw new NetrootError('E_STORE_OPTIONS', `maxEvents must be a positive integer, not ${maxEvents}`);
     if (path !== ':memory:') {
@@ -395,7 +502,8 @@ export class SqliteStore implements Store {
       try {
         closeSync(openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new NetrootError('E_STORE_OPEN', `cannot create database ${path}: ${(e as Error).message}`, { cause: e });
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new NetrootError('E_STORE_OPEN', `cannot create database ${path}: ${(e as Error).message}`, { cause: e });
       }
     }
     try {
@@ -409,15 +517,21 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.raw = {
-      hosts: new SqliteHosts(this.db), appliances: new SqliteAppliances(this.db), attributes: new SqliteAttributes(this.db),
-      events: new SqliteEvents(this.db, maxEvents), boot: new SqliteBoot(this.db), tokens: new SqliteTokens(this.db),
+      hosts: new SqliteHosts(this.db),
+      appliances: new SqliteAppliances(this.db),
+      attributes: new SqliteAttributes(this.db),
+      events: new SqliteEvents(this.db, maxEvents),
+      boot: new SqliteBoot(this.db),
+      tokens: new SqliteTokens(this.db),
     };
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
     // over several statements that never waits for, nor blocks, another process's writer).
     const single = (fn: () => unknown, mode: 'read' | 'write', key: string) => {
       if (this.txScope.getStore()?.open) {
-        return Promise.reject(new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`));
+        return Promise.reject(
+          new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`),
+        );
       }
       return this.mutex.run(() => this.immediate(fn, mode === 'read' ? 'DEFERRED' : 'IMMEDIATE'));
     };
@@ -506,4 +620,3 @@ export class SqliteStore implements Store {
     await this.mutex.run(() => this.db.close());
   }
 }
-

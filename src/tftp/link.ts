@@ -154,7 +154,10 @@ export function openLink(localAddress: string, client: { address: string; port: 
   try {
     idPort = l.io.open(localAddress, client.address, client.port, sendBufferBytes);
   } catch (e) {
-    throw new NetrootError('E_TFTP_LINK', `tftp: cannot open a transfer socket to ${client.address}:${client.port}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new NetrootError(
+      'E_TFTP_LINK',
+      `tftp: cannot open a transfer socket to ${client.address}:${client.port}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   return new NativeLink(l, idPort[0], idPort[1]);
 }

@@ -91,7 +91,8 @@ export function classifyRequest(msg: Buffer): RequestAction {
     }
     return { kind: 'drop' };
   }
-  if (p.op === 'WRQ') return { kind: 'error', code: TftpError.ACCESS_VIOLATION, message: 'read-only server: write requests are refused', counter: 'wrqRefused' };
+  if (p.op === 'WRQ')
+    return { kind: 'error', code: TftpError.ACCESS_VIOLATION, message: 'read-only server: write requests are refused', counter: 'wrqRefused' };
   if (p.op !== 'RRQ') return { kind: 'drop' };
   if (p.mode === 'mail') return { kind: 'error', code: TftpError.ILLEGAL_OPERATION, message: 'mail mode is not a read mode', counter: 'malformed' };
   return { kind: 'read', packet: p };
@@ -214,7 +215,7 @@ export class TftpServer {
     const old = this.transfers.get(key);
     // A repeated RRQ before the first ACK is the client retransmitting its request: the running
     // transfer's own timer answers it. A later RRQ from the same port is a new request.
-    if (old && old.starting) return;
+    if (old?.starting) return;
     if (old) old.end(false);
     if (this.transfers.size >= this.o.maxTransfers) {
       this.metrics.busy++;
@@ -285,7 +286,13 @@ export class TftpServer {
     }
     const inMemory = file.bytes !== undefined && file.bytes.length === file.size;
     const maxWindowBytes = windowCap(file.size, inMemory, this.budget.free, this.o.maxWindowBytes);
-    const n = negotiate(req.options, file.size, { maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxTimeoutS: this.o.maxTimeoutS, maxWindowBytes });
+    const n = negotiate(req.options, file.size, {
+      maxBlksize: this.o.maxBlksize,
+      maxWindowsize: this.o.maxWindowsize,
+      defaultTimeoutMs: this.o.timeoutMs,
+      maxTimeoutS: this.o.maxTimeoutS,
+      maxWindowBytes,
+    });
     if (Math.floor(file.size / n.blksize) + 1 > 0xffffffff) {
       // Block numbers are counted in 32 bits (the wire's 16 bits roll over); a file that needs
       // more blocks (over 32 GiB at blksize 8) is refused rather than sent wrong.
@@ -306,7 +313,14 @@ export class TftpServer {
     if (n.narrowed) this.metrics.narrowed++;
     const size = file.size;
     const started = Date.now();
-    const params = { blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, maxRetries: this.o.maxRetries, oack: n.oack.size > 0 ? n.oack : null, readChunk: charge.readChunk || undefined };
+    const params = {
+      blksize: n.blksize,
+      windowsize: n.windowsize,
+      timeoutMs: n.timeoutMs,
+      maxRetries: this.o.maxRetries,
+      oack: n.oack.size > 0 ? n.oack : null,
+      readChunk: charge.readChunk || undefined,
+    };
     const t = new Transfer(link, client, file, params, this.metrics, this.logger, (x, completed) => {
       this.release(key, client.address, x);
       this.budget.give(charge.bytes);
@@ -314,7 +328,8 @@ export class TftpServer {
       this.metrics.active = this.transfers.size;
       const ms = Date.now() - started;
       void this.identity(client.address).then((who) => {
-        if (completed) this.logger.info('tftp sent', { ...who, client: client.address, file: req.filename, bytes: size, ms, blksize: n.blksize, windowsize: n.windowsize });
+        if (completed)
+          this.logger.info('tftp sent', { ...who, client: client.address, file: req.filename, bytes: size, ms, blksize: n.blksize, windowsize: n.windowsize });
         else this.logger.info('tftp transfer ended early', { ...who, client: client.address, file: req.filename });
       });
     });

@@ -6,6 +6,11 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 /** The name, or E_BAD_ATTRIBUTE naming it (`where`: the field it came in). */
 export function validAttributeName(name: string, where = 'name'): string {
-  if (!NAME.test(name)) throw new UserError('E_BAD_ATTRIBUTE', `not a valid attribute name: ${JSON.stringify(name.slice(0, 200))} (letters, digits, _ . -; starts with a letter or _)`, { where });
+  if (!NAME.test(name))
+    throw new UserError(
+      'E_BAD_ATTRIBUTE',
+      `not a valid attribute name: ${JSON.stringify(name.slice(0, 200))} (letters, digits, _ . -; starts with a letter or _)`,
+      { where },
+    );
   return name;
 }

@@ -23,6 +23,7 @@ export function isDnsName(name: string): boolean {
 
 /** The node name, or E_BAD_HOSTNAME naming the field it came in. */
 export function validHostname(name: string, where = 'name'): string {
-  if (!isNodeName(name)) throw new UserError('E_BAD_HOSTNAME', `not a valid host name: ${JSON.stringify(name)} (lower-case letters, digits and '-', at most 63)`, { where });
+  if (!isNodeName(name))
+    throw new UserError('E_BAD_HOSTNAME', `not a valid host name: ${JSON.stringify(name)} (lower-case letters, digits and '-', at most 63)`, { where });
   return name;
 }

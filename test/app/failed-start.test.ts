@@ -43,7 +43,17 @@ test('start() with the HTTP port taken rejects E_LISTEN and closes the iSCSI por
   const blocker = await listenOn(0);
   const httpPort = (blocker.address() as { port: number }).port;
   const iscsiPort = await freePort();
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': String(httpPort), 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': String(iscsiPort) } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': String(httpPort),
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': String(iscsiPort),
+    },
+  });
   const f = createFrontend(config, { logger: silentLogger });
   try {
     await assert.rejects(f.start(), { code: 'E_LISTEN' });
@@ -58,7 +68,7 @@ test('start() with the HTTP port taken rejects E_LISTEN and closes the iSCSI por
     if (blocker.listening) await close(blocker);
     rmSync(dir, { recursive: true });
   }
-  assert.ok(await isFree(iscsiPort) && await isFree(httpPort), 'stop() closed both');
+  assert.ok((await isFree(iscsiPort)) && (await isFree(httpPort)), 'stop() closed both');
 });
 
 test('netroot serve with the HTTP port taken exits non-zero within seconds and frees the iSCSI port', async () => {
@@ -66,9 +76,22 @@ test('netroot serve with the HTTP port taken exits non-zero within seconds and f
   const blocker = await listenOn(0);
   const httpPort = (blocker.address() as { port: number }).port;
   const iscsiPort = await freePort();
-  const flags = ['--set', 'http.host=127.0.0.1', '--set', `http.port=${httpPort}`, '--set', 'tftp.enabled=false', '--set', 'iscsi.host=127.0.0.1', '--set', `iscsi.port=${iscsiPort}`];
+  const flags = [
+    '--set',
+    'http.host=127.0.0.1',
+    '--set',
+    `http.port=${httpPort}`,
+    '--set',
+    'tftp.enabled=false',
+    '--set',
+    'iscsi.host=127.0.0.1',
+    '--set',
+    `iscsi.port=${iscsiPort}`,
+  ];
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   child.stdout.resume();
@@ -107,8 +130,15 @@ test('a storage node (netroot storage serve) with its HTTP port taken closes its
   const httpPort = (blocker.address() as { port: number }).port;
   const iscsiPort = await freePort();
   const node = createStorageNode({
-    backend: 'embedded', token: 'x'.repeat(40), httpHost: '127.0.0.1', httpPort, iscsiHost: '127.0.0.1', iscsiPort, portal: '127.0.0.1',
-    volumesDir: dir, logger: silentLogger,
+    backend: 'embedded',
+    token: 'x'.repeat(40),
+    httpHost: '127.0.0.1',
+    httpPort,
+    iscsiHost: '127.0.0.1',
+    iscsiPort,
+    portal: '127.0.0.1',
+    volumesDir: dir,
+    logger: silentLogger,
   });
   try {
     await assert.rejects(node.start(), { code: 'E_LISTEN' });

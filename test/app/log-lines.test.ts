@@ -26,7 +26,10 @@ test('plugin run, discovery, iSCSI session up and login refused: host and mac on
     const runs = lines().filter((r) => r['msg'] === 'plugin run');
     assert.ok(runs.length >= 2, raw.join('\n'));
     for (const r of runs) assert.deepEqual([r['level'], r['hook'], r['host'], r['mac']], ['info', 'added', 'compute-0-0', MAC]);
-    assert.ok(runs.some((r) => /iscsi/.test(String(r['plugin']))), 'the iSCSI allocation plugin ran');
+    assert.ok(
+      runs.some((r) => /iscsi/.test(String(r['plugin']))),
+      'the iSCSI allocation plugin ran',
+    );
 
     f.hub.report({ mac: '52:54:00:cc:00:99', interfaceName: 'eth1' });
     const d = lines().find((r) => r['msg'] === 'discovery: DISCOVER from an unknown machine');
@@ -36,7 +39,10 @@ test('plugin run, discovery, iSCSI session up and login refused: host and mac on
     const a = Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' })).map((x) => [x.name, x.value]));
     const secret = a['iscsi_secret']!;
     assert.ok(secret.length >= 12);
-    for (const [pass, shouldLogIn] of [[secret, true], [WRONG, false]] as const) {
+    for (const [pass, shouldLogIn] of [
+      [secret, true],
+      [WRONG, false],
+    ] as const) {
       const ini = await TestInitiator.connect(f.storage.iscsiPort(), '127.0.0.1', '127.0.0.2');
       try {
         const l = await ini.login({ initiator: a['iscsi_initiator']!, target: a['iscsi_target']!, chap: { user: a['iscsi_user']!, secret: pass } });
@@ -47,7 +53,10 @@ test('plugin run, discovery, iSCSI session up and login refused: host and mac on
     }
     await until(() => lines().some((r) => r['msg'] === 'iscsi: login refused'), 'the login refused line');
     const up = lines().find((r) => r['msg'] === 'iscsi: session up')!;
-    assert.deepEqual([up['level'], up['svc'], up['host'], up['mac'], up['initiator'], up['target']], ['info', 'iscsi', 'compute-0-0', MAC, a['iscsi_initiator'], a['iscsi_target']]);
+    assert.deepEqual(
+      [up['level'], up['svc'], up['host'], up['mac'], up['initiator'], up['target']],
+      ['info', 'iscsi', 'compute-0-0', MAC, a['iscsi_initiator'], a['iscsi_target']],
+    );
     const refused = lines().find((r) => r['msg'] === 'iscsi: login refused')!;
     assert.deepEqual([refused['level'], refused['host'], refused['mac'], refused['status']], ['info', 'compute-0-0', MAC, '0x0201']);
 

@@ -52,7 +52,9 @@ async function tftpRead(port: number, name: string): Promise<Buffer | { code: nu
       if (p.op === 'ERROR') return { code: p.code };
       if (p.op !== 'DATA') throw new Error(`unexpected ${p.op}`);
       parts.push(p.data);
-      await new Promise<void>((res, rej) => peer.socket.send(encodeTftp({ op: 'ACK', block: p.block }), r.rinfo.port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        peer.socket.send(encodeTftp({ op: 'ACK', block: p.block }), r.rinfo.port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+      );
       if (p.data.length < 512) return Buffer.concat(parts);
     }
   } finally {
@@ -83,30 +85,85 @@ const v = (f: Map<string, PromFamily>, family: string, labels: Record<string, st
 
 /** The Node process families (prom-client's default metrics behind the netroot_ prefix; docs/METRICS.md). */
 const PROCESS_FAMILIES = [
-  'netroot_process_cpu_user_seconds_total', 'netroot_process_cpu_system_seconds_total', 'netroot_process_cpu_seconds_total', 'netroot_process_start_time_seconds',
-  'netroot_process_resident_memory_bytes', 'netroot_process_virtual_memory_bytes', 'netroot_process_heap_bytes', 'netroot_process_open_fds', 'netroot_process_max_fds',
-  'netroot_nodejs_eventloop_lag_seconds', 'netroot_nodejs_eventloop_lag_min_seconds', 'netroot_nodejs_eventloop_lag_max_seconds', 'netroot_nodejs_eventloop_lag_mean_seconds',
-  'netroot_nodejs_eventloop_lag_stddev_seconds', 'netroot_nodejs_eventloop_lag_p50_seconds', 'netroot_nodejs_eventloop_lag_p90_seconds', 'netroot_nodejs_eventloop_lag_p99_seconds',
-  'netroot_nodejs_active_resources', 'netroot_nodejs_active_handles', 'netroot_nodejs_active_requests',
-  'netroot_nodejs_heap_size_total_bytes', 'netroot_nodejs_heap_size_used_bytes', 'netroot_nodejs_external_memory_bytes',
-  'netroot_nodejs_heap_space_size_total_bytes', 'netroot_nodejs_heap_space_size_used_bytes', 'netroot_nodejs_heap_space_size_available_bytes',
-  'netroot_nodejs_version_info', 'netroot_nodejs_gc_duration_seconds',
+  'netroot_process_cpu_user_seconds_total',
+  'netroot_process_cpu_system_seconds_total',
+  'netroot_process_cpu_seconds_total',
+  'netroot_process_start_time_seconds',
+  'netroot_process_resident_memory_bytes',
+  'netroot_process_virtual_memory_bytes',
+  'netroot_process_heap_bytes',
+  'netroot_process_open_fds',
+  'netroot_process_max_fds',
+  'netroot_nodejs_eventloop_lag_seconds',
+  'netroot_nodejs_eventloop_lag_min_seconds',
+  'netroot_nodejs_eventloop_lag_max_seconds',
+  'netroot_nodejs_eventloop_lag_mean_seconds',
+  'netroot_nodejs_eventloop_lag_stddev_seconds',
+  'netroot_nodejs_eventloop_lag_p50_seconds',
+  'netroot_nodejs_eventloop_lag_p90_seconds',
+  'netroot_nodejs_eventloop_lag_p99_seconds',
+  'netroot_nodejs_active_resources',
+  'netroot_nodejs_active_handles',
+  'netroot_nodejs_active_requests',
+  'netroot_nodejs_heap_size_total_bytes',
+  'netroot_nodejs_heap_size_used_bytes',
+  'netroot_nodejs_external_memory_bytes',
+  'netroot_nodejs_heap_space_size_total_bytes',
+  'netroot_nodejs_heap_space_size_used_bytes',
+  'netroot_nodejs_heap_space_size_available_bytes',
+  'netroot_nodejs_version_info',
+  'netroot_nodejs_gc_duration_seconds',
 ];
 
 /** Every family the frontend exports with all services on (docs/METRICS.md). */
 const FAMILIES = [
   'netroot_service_listening',
-  'netroot_http_requests_total', 'netroot_http_request_duration_seconds', 'netroot_http_requests_in_flight', 'netroot_http_shed_requests_total',
-  'netroot_http_file_streams', 'netroot_http_receiving_bodies', 'netroot_http_slow_bodies_cut_total', 'netroot_http_stalled_files_cut_total', 'netroot_http_send_stalled_total',
-  'netroot_dhcp_packets_received_total', 'netroot_dhcp_messages_received_total', 'netroot_dhcp_messages_sent_total', 'netroot_dhcp_packets_dropped_total', 'netroot_dhcp_unknown_discovers_total',
-  'netroot_tftp_packets_received_total', 'netroot_tftp_requests_total', 'netroot_tftp_busy_total', 'netroot_tftp_transfers_total', 'netroot_tftp_transfers_active',
-  'netroot_tftp_transferred_bytes_total', 'netroot_tftp_timeouts_total', 'netroot_tftp_retransmits_total', 'netroot_tftp_error_packets_sent_total', 'netroot_tftp_client_errors_total',
-  'netroot_tftp_internal_errors_total', 'netroot_tftp_packets_dropped_total', 'netroot_tftp_buffered_bytes',
-  'netroot_iscsi_sessions', 'netroot_iscsi_connections', 'netroot_iscsi_login_connections', 'netroot_iscsi_logins_total', 'netroot_iscsi_read_bytes_total', 'netroot_iscsi_written_bytes_total',
-  'netroot_iscsi_received_bytes_total', 'netroot_iscsi_sent_bytes_total', 'netroot_iscsi_pdus_received_total', 'netroot_iscsi_pdus_sent_total', 'netroot_iscsi_commands_total',
-  'netroot_iscsi_task_management_requests_total', 'netroot_iscsi_rejects_total', 'netroot_iscsi_malformed_pdus_total', 'netroot_iscsi_cmdsn_dropped_total', 'netroot_iscsi_refused_total',
+  'netroot_http_requests_total',
+  'netroot_http_request_duration_seconds',
+  'netroot_http_requests_in_flight',
+  'netroot_http_shed_requests_total',
+  'netroot_http_file_streams',
+  'netroot_http_receiving_bodies',
+  'netroot_http_slow_bodies_cut_total',
+  'netroot_http_stalled_files_cut_total',
+  'netroot_http_send_stalled_total',
+  'netroot_dhcp_packets_received_total',
+  'netroot_dhcp_messages_received_total',
+  'netroot_dhcp_messages_sent_total',
+  'netroot_dhcp_packets_dropped_total',
+  'netroot_dhcp_unknown_discovers_total',
+  'netroot_tftp_packets_received_total',
+  'netroot_tftp_requests_total',
+  'netroot_tftp_busy_total',
+  'netroot_tftp_transfers_total',
+  'netroot_tftp_transfers_active',
+  'netroot_tftp_transferred_bytes_total',
+  'netroot_tftp_timeouts_total',
+  'netroot_tftp_retransmits_total',
+  'netroot_tftp_error_packets_sent_total',
+  'netroot_tftp_client_errors_total',
+  'netroot_tftp_internal_errors_total',
+  'netroot_tftp_packets_dropped_total',
+  'netroot_tftp_buffered_bytes',
+  'netroot_iscsi_sessions',
+  'netroot_iscsi_connections',
+  'netroot_iscsi_login_connections',
+  'netroot_iscsi_logins_total',
+  'netroot_iscsi_read_bytes_total',
+  'netroot_iscsi_written_bytes_total',
+  'netroot_iscsi_received_bytes_total',
+  'netroot_iscsi_sent_bytes_total',
+  'netroot_iscsi_pdus_received_total',
+  'netroot_iscsi_pdus_sent_total',
+  'netroot_iscsi_commands_total',
+  'netroot_iscsi_task_management_requests_total',
+  'netroot_iscsi_rejects_total',
+  'netroot_iscsi_malformed_pdus_total',
+  'netroot_iscsi_cmdsn_dropped_total',
+  'netroot_iscsi_refused_total',
   'netroot_iscsi_discovery_timeouts_total',
-  'netroot_discovery_events_total', 'netroot_discovery_plugin_failures_total',
+  'netroot_discovery_events_total',
+  'netroot_discovery_plugin_failures_total',
   ...PROCESS_FAMILIES,
 ];
 
@@ -122,10 +179,15 @@ async function startAll(): Promise<Fe> {
   const config = loadConfig({
     env: {},
     overrides: {
-      ...frontendOverrides(dir), 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8',
-      'tftp.enabled': 'true', 'tftp.host': '127.0.0.1', 'tftp.port': '0',
+      ...frontendOverrides(dir),
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+      'tftp.enabled': 'true',
+      'tftp.host': '127.0.0.1',
+      'tftp.port': '0',
       // The frontend's own DHCP server, bound to lo (SO_BINDTODEVICE; the tests run as root) on a free port.
-      'dhcp.interfaces': 'lo', 'dhcp.port': String(await freeUdpPort()),
+      'dhcp.interfaces': 'lo',
+      'dhcp.port': String(await freeUdpPort()),
     },
   });
   mkdirSync(config.tftp.root, { recursive: true });
@@ -135,7 +197,9 @@ async function startAll(): Promise<Fe> {
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();
   return {
-    f, dir, port: f.httpPort(),
+    f,
+    dir,
+    port: f.httpPort(),
     close: async () => {
       await f.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -143,7 +207,9 @@ async function startAll(): Promise<Fe> {
   };
 }
 
-test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: valid exposition format, HELP and TYPE for every family, exact counters', { timeout: 60_000 }, async () => {
+test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: valid exposition format, HELP and TYPE for every family, exact counters', {
+  timeout: 60_000,
+}, async () => {
   const fe = await startAll();
   try {
     const { f, port } = fe;
@@ -175,14 +241,21 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
     assert.ok(v(first, 'netroot_nodejs_heap_size_used_bytes')! > 0);
     assert.ok(v(first, 'netroot_nodejs_eventloop_lag_seconds')! >= 0);
     assert.equal(first.get('netroot_nodejs_gc_duration_seconds')!.type, 'histogram');
-    assert.ok(first.get('netroot_nodejs_version_info')!.samples.some((x) => x.labels['version'] === process.version && x.value === 1), 'nodejs_version_info{version}');
+    assert.ok(
+      first.get('netroot_nodejs_version_info')!.samples.some((x) => x.labels['version'] === process.version && x.value === 1),
+      'nodejs_version_info{version}',
+    );
     assert.ok(!first.has('netroot_nodejs_active_handles_total'), 'no gauge named _total');
     for (const s of ['http', 'iscsi', 'tftp', 'dhcp']) assert.equal(v(first, 'netroot_service_listening', { service: s }), 1, s);
 
     // DHCP: two DISCOVERs from MACs the database does not know, one datagram that does not decode,
     // while an insert-ethers session for one machine is open (the first MAC becomes compute-0-0).
     const auth = { 'content-type': 'application/json', authorization: `Bearer ${readApiToken(f.config)!}` };
-    const session = await http('/api/v1/discoveries/sessions', { method: 'POST', headers: auth, body: JSON.stringify({ options: { appliance: 'compute' }, count: 1 }) });
+    const session = await http('/api/v1/discoveries/sessions', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ options: { appliance: 'compute' }, count: 1 }),
+    });
     assert.equal(session.status, 201, await session.clone().text());
     const dhcpPort = f.config.dhcp.port;
     await udpSend(BIOS_DISCOVER, dhcpPort);
@@ -199,7 +272,11 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
     // HTTP: two /healthz, a host added through the REST API (a diskless node: the iSCSI plugin
     // gives it a volume, a target and CHAP), a scanner's twenty made-up paths (one label).
     for (let i = 0; i < 2; i++) assert.equal((await http('/healthz')).status, 200);
-    const added = await http('/api/v1/hosts', { method: 'POST', headers: auth, body: JSON.stringify({ name: 'compute-1-0', mac: '52:54:00:bb:00:01', ip: '127.0.0.2', appliance: 'compute-diskless' }) });
+    const added = await http('/api/v1/hosts', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'compute-1-0', mac: '52:54:00:bb:00:01', ip: '127.0.0.2', appliance: 'compute-diskless' }),
+    });
     assert.equal(added.status, 201, await added.clone().text());
     for (let i = 0; i < 20; i++) assert.equal((await http(`/scan/${i}/wp-login.php?x=${i}`)).status, 404);
     assert.equal((await http('/api/v1/hosts/nobody')).status, 404);
@@ -221,13 +298,25 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       assert.ok(r.data.equals(data));
       const bad = await TestInitiator.connect(iscsiPort, '127.0.0.1', '127.0.0.2');
       try {
-        const lb = await bad.login({ initiator: a['iscsi_initiator']!, target: a['iscsi_target']!, chap: { user: a['iscsi_user']!, secret: 'Wrong0123456789a' } });
+        const lb = await bad.login({
+          initiator: a['iscsi_initiator']!,
+          target: a['iscsi_target']!,
+          chap: { user: a['iscsi_user']!, secret: 'Wrong0123456789a' },
+        });
         assert.notEqual(lb.statusClass, 0, 'a wrong secret is refused');
       } finally {
         bad.close();
       }
 
-      const m = await scrapeUntil(port, (x) => v(x, 'netroot_dhcp_unknown_discovers_total') === 2 && v(x, 'netroot_discovery_events_total', { event: 'added' }) === 1 && v(x, 'netroot_tftp_transfers_total', { result: 'completed' }) === 1 && v(x, 'netroot_iscsi_logins_total', { result: 'failure' }) === 1, 'the DHCP, TFTP and iSCSI counts');
+      const m = await scrapeUntil(
+        port,
+        (x) =>
+          v(x, 'netroot_dhcp_unknown_discovers_total') === 2 &&
+          v(x, 'netroot_discovery_events_total', { event: 'added' }) === 1 &&
+          v(x, 'netroot_tftp_transfers_total', { result: 'completed' }) === 1 &&
+          v(x, 'netroot_iscsi_logins_total', { result: 'failure' }) === 1,
+        'the DHCP, TFTP and iSCSI counts',
+      );
       // DHCP, by message type; the malformed datagram is dropped and counted.
       assert.equal(v(m, 'netroot_dhcp_packets_received_total'), 3, 'netroot_dhcp_packets_received_total');
       assert.equal(v(m, 'netroot_dhcp_messages_received_total', { type: 'discover' }), 2, 'netroot_dhcp_messages_received_total, { type: discover }');
@@ -244,14 +333,38 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       assert.equal(v(m, 'netroot_tftp_error_packets_sent_total'), 1, 'netroot_tftp_error_packets_sent_total');
       assert.equal(v(m, 'netroot_tftp_transfers_active'), 0, 'netroot_tftp_transfers_active');
       // HTTP: by route pattern and status; the made-up paths share route="unmatched".
-      assert.equal(v(m, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }), 2, 'netroot_http_requests_total, { method: GET, route: /healthz, status: 200 }');
-      assert.equal(v(m, 'netroot_http_requests_total', { method: 'POST', route: '/api/v1/hosts', status: '201' }), 1, 'netroot_http_requests_total, { method: POST, route: /api/v1/hosts, status: 201 }');
-      assert.equal(v(m, 'netroot_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 20, 'netroot_http_requests_total, { method: GET, route: unmatched, status: 404 }');
-      assert.equal(v(m, 'netroot_http_requests_total', { method: 'GET', route: '/api/v1/hosts/:name', status: '404' }), 1, 'netroot_http_requests_total, { method: GET, route: /api/v1/hosts/:name, status: 404 }');
+      assert.equal(
+        v(m, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }),
+        2,
+        'netroot_http_requests_total, { method: GET, route: /healthz, status: 200 }',
+      );
+      assert.equal(
+        v(m, 'netroot_http_requests_total', { method: 'POST', route: '/api/v1/hosts', status: '201' }),
+        1,
+        'netroot_http_requests_total, { method: POST, route: /api/v1/hosts, status: 201 }',
+      );
+      assert.equal(
+        v(m, 'netroot_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }),
+        20,
+        'netroot_http_requests_total, { method: GET, route: unmatched, status: 404 }',
+      );
+      assert.equal(
+        v(m, 'netroot_http_requests_total', { method: 'GET', route: '/api/v1/hosts/:name', status: '404' }),
+        1,
+        'netroot_http_requests_total, { method: GET, route: /api/v1/hosts/:name, status: 404 }',
+      );
       const routes = new Set(m.get('netroot_http_requests_total')!.samples.map((s) => s.labels['route']));
       assert.ok(![...routes].some((r) => r?.includes('wp-login')), `no raw URL as a label: ${[...routes].join(' ')}`);
-      assert.equal(v(m, 'netroot_http_request_duration_seconds', { method: 'GET', route: '/healthz' }, 'netroot_http_request_duration_seconds_count'), 2, 'netroot_http_request_duration_seconds, { method: GET, route: /healthz }, netroot_http_request_duration_seconds_count');
-      assert.equal(v(m, 'netroot_http_request_duration_seconds', { method: 'GET', route: '/healthz', le: '+Inf' }, 'netroot_http_request_duration_seconds_bucket'), 2, 'netroot_http_request_duration_seconds, { method: GET, route: /healthz, le: +Inf }, netroot_http_request_duration_seconds_bucket');
+      assert.equal(
+        v(m, 'netroot_http_request_duration_seconds', { method: 'GET', route: '/healthz' }, 'netroot_http_request_duration_seconds_count'),
+        2,
+        'netroot_http_request_duration_seconds, { method: GET, route: /healthz }, netroot_http_request_duration_seconds_count',
+      );
+      assert.equal(
+        v(m, 'netroot_http_request_duration_seconds', { method: 'GET', route: '/healthz', le: '+Inf' }, 'netroot_http_request_duration_seconds_bucket'),
+        2,
+        'netroot_http_request_duration_seconds, { method: GET, route: /healthz, le: +Inf }, netroot_http_request_duration_seconds_bucket',
+      );
       assert.ok(v(m, 'netroot_http_request_duration_seconds', { method: 'GET', route: '/healthz' }, 'netroot_http_request_duration_seconds_sum')! > 0);
       assert.ok(v(m, 'netroot_http_requests_total', { method: 'GET', route: '/metrics', status: '200' })! >= 1, 'earlier scrapes are counted');
       assert.equal(v(m, 'netroot_http_requests_in_flight'), 1, 'the scrape itself');
@@ -264,7 +377,9 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
       assert.equal(v(m, 'netroot_iscsi_read_bytes_total'), 4096, 'netroot_iscsi_read_bytes_total');
       assert.equal(v(m, 'netroot_iscsi_commands_total'), 2, 'netroot_iscsi_commands_total');
       assert.ok(v(m, 'netroot_iscsi_received_bytes_total')! > 4096);
-      assert.deepEqual(m.get('netroot_discovery_plugin_failures_total')!.samples, [{ name: 'netroot_discovery_plugin_failures_total', labels: { plugin: '95-flaky', hook: 'changed' }, value: 1 }]);
+      assert.deepEqual(m.get('netroot_discovery_plugin_failures_total')!.samples, [
+        { name: 'netroot_discovery_plugin_failures_total', labels: { plugin: '95-flaky', hook: 'changed' }, value: 1 },
+      ]);
       assert.equal(v(m, 'netroot_http_requests_total', { method: 'PATCH', route: '/api/v1/hosts/:name', status: String(changed.status) }), 1);
     } finally {
       ini.close();
@@ -274,7 +389,9 @@ test('/metrics of a real frontend after DHCP, TFTP, HTTP and iSCSI traffic: vali
   }
 });
 
-test('/readyz: 200 with every check ok; 503 naming the store while its write lock is held elsewhere, then iscsi once the target stops listening; /healthz stays 200', { timeout: 30_000 }, async () => {
+test('/readyz: 200 with every check ok; 503 naming the store while its write lock is held elsewhere, then iscsi once the target stops listening; /healthz stays 200', {
+  timeout: 30_000,
+}, async () => {
   const fe = await startAll();
   const other = new Database(join(fe.dir, 'netroot.db'));
   try {
@@ -315,7 +432,11 @@ test('two frontends in one process keep separate registries', { timeout: 30_000 
   const b = await startAll();
   try {
     await fetch(`http://127.0.0.1:${a.port}/healthz`);
-    const ma = await scrapeUntil(a.port, (x) => v(x, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }) === 1, 'a /healthz on a');
+    const ma = await scrapeUntil(
+      a.port,
+      (x) => v(x, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }) === 1,
+      'a /healthz on a',
+    );
     assert.equal(v(ma, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }), 1);
     const mb = (await scrape(b.port)).families;
     assert.equal(v(mb, 'netroot_http_requests_total', { method: 'GET', route: '/healthz', status: '200' }), undefined, 'b saw no /healthz');

@@ -19,7 +19,11 @@ function fakeIo(log: string[], fail: boolean | 'no-ipv6'): Icmp6Io {
   let n = 0;
   return {
     open: (ifname) => {
-      if (fail === 'no-ipv6') throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), { code: 'E_ICMP6', errno: 'EAFNOSUPPORT' });
+      if (fail === 'no-ipv6')
+        throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), {
+          code: 'E_ICMP6',
+          errno: 'EAFNOSUPPORT',
+        });
       if (fail) throw Object.assign(new Error(`join ff02::2 on ${ifname}: No such device (ENODEV)`), { code: 'E_ICMP6', errno: 'ENODEV' });
       log.push(`open ${ifname}`);
       return n++;
@@ -49,7 +53,19 @@ function freePort(): Promise<number> {
 }
 
 function config(dir: string, extra: Record<string, string> = {}) {
-  return loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.enabled': 'false', 'dhcp.interfaces': 'lo', 'dhcp.port': '0', ...extra } });
+  return loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.enabled': 'false',
+      'dhcp.interfaces': 'lo',
+      'dhcp.port': '0',
+      ...extra,
+    },
+  });
 }
 
 test('dhcp.routerAdvertisement (default on) starts the responder on the DHCP interfaces and stop() closes it', { skip }, async () => {
@@ -94,7 +110,10 @@ test('a responder that cannot open its socket fails start() and unwinds DHCP and
   const port = await freePort();
   const f = createFrontend(config(dir, { 'http.port': String(port) }), { logger: silentLogger, icmp6: fakeIo([], true) });
   try {
-    await assert.rejects(f.start(), (e: unknown) => (e as { code?: string }).code === 'E_RA_SOCKET' && /lo.*dhcp\.routerAdvertisement=false/.test((e as Error).message));
+    await assert.rejects(
+      f.start(),
+      (e: unknown) => (e as { code?: string }).code === 'E_RA_SOCKET' && /lo.*dhcp\.routerAdvertisement=false/.test((e as Error).message),
+    );
     assert.equal(f.routerAdvertiser(), undefined);
     assert.ok(await portIsFree(port), 'HTTP closed by the failed start');
   } finally {

@@ -12,13 +12,19 @@ import { startFrontend, NODE } from '../http/fixture.js';
 import { nodeTraffic, summary, worst } from '../http/node-traffic.js';
 import { attack } from './http-stall.js';
 
-test('http-stall at 256 stalled downloads + 64 slow POSTs from 64 addresses: the node\'s small requests are served within a second, its kernel download too', { timeout: 120_000 }, async (t) => {
+test("http-stall at 256 stalled downloads + 64 slow POSTs from 64 addresses: the node's small requests are served within a second, its kernel download too", {
+  timeout: 120_000,
+}, async (t) => {
   const d = configSchema.parse({}).http; // the frontend's defaults
   const x = await startFrontend();
   const stats = x.f.http.stats;
   let peak = { inFlight: 0, fileStreams: 0, receiving: 0 };
   const sampler = setInterval(() => {
-    peak = { inFlight: Math.max(peak.inFlight, stats.inFlight), fileStreams: Math.max(peak.fileStreams, stats.fileStreams), receiving: Math.max(peak.receiving, stats.receiving) };
+    peak = {
+      inFlight: Math.max(peak.inFlight, stats.inFlight),
+      fileStreams: Math.max(peak.fileStreams, stats.fileStreams),
+      receiving: Math.max(peak.receiving, stats.receiving),
+    };
   }, 20);
   const running = await attack.start({ host: '127.0.0.1', httpPort: x.port, tftpPort: 0, iscsiPort: 0, sourceAddresses: sources(64, 4) }, { scale: 1 });
   try {

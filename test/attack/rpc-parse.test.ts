@@ -12,7 +12,9 @@ import { startFrontend } from '../http/fixture.js';
 import { nodeTraffic, summary, worst } from '../http/node-traffic.js';
 import { attack } from './rpc-parse.js';
 
-test('rpc-parse with 8 clients: /healthz stays under 200 ms, the node\'s iPXE script, kickstart and /RPC2 call under a second', { timeout: 60_000 }, async (t) => {
+test("rpc-parse with 8 clients: /healthz stays under 200 ms, the node's iPXE script, kickstart and /RPC2 call under a second", {
+  timeout: 60_000,
+}, async (t) => {
   const x = await startFrontend();
   const running = await attack.start({ host: '127.0.0.1', httpPort: x.port, tftpPort: 0, iscsiPort: 0, sourceAddresses: sources(8, 5) }, { scale: 1 });
   try {

@@ -62,25 +62,36 @@ export const attack: Attack = {
     const post = (from: string | undefined, body: Buffer): Promise<void> =>
       new Promise((done) => {
         st.posts++;
-        const req = request({ host: t.host, port: t.httpPort, path: '/RPC2', method: 'POST', agent: false, headers: { 'content-type': 'text/xml', 'content-length': String(body.length) }, ...(from ? { localAddress: from } : {}) }, (res) => {
-          const s = res.statusCode ?? 0;
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            if (text.length < 512) text += c;
-          });
-          res.on('end', () => {
-            if (s === 200) {
-              st.ok++;
-              if (text.includes('<fault>')) st.faults++;
-            } else if (s === 413) st.tooLarge++;
-            else if (s === 429) st.perSource++;
-            else if (s === 503) st.busy++;
-            else st.other++;
-            done();
-          });
-          res.on('error', () => done());
-        });
+        const req = request(
+          {
+            host: t.host,
+            port: t.httpPort,
+            path: '/RPC2',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'text/xml', 'content-length': String(body.length) },
+            ...(from ? { localAddress: from } : {}),
+          },
+          (res) => {
+            const s = res.statusCode ?? 0;
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              if (text.length < 512) text += c;
+            });
+            res.on('end', () => {
+              if (s === 200) {
+                st.ok++;
+                if (text.includes('<fault>')) st.faults++;
+              } else if (s === 413) st.tooLarge++;
+              else if (s === 429) st.perSource++;
+              else if (s === 503) st.busy++;
+              else st.other++;
+              done();
+            });
+            res.on('error', () => done());
+          },
+        );
         open.add(req);
         req.on('close', () => {
           open.delete(req);

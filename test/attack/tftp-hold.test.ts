@@ -28,7 +28,9 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<void>
   }
 }
 
-test('tftp-hold at 1,030 requests from one address: another address is served completely, buffers stay within the budget, held transfers end', { timeout: 120_000 }, async (t) => {
+test('tftp-hold at 1,030 requests from one address: another address is served completely, buffers stay within the budget, held transfers end', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = tempStateDir('nrt-attack-tftp-');
   const root = join(dir, 'root');
   mkdirSync(join(root, 'install'), { recursive: true });
@@ -60,7 +62,18 @@ test('tftp-hold at 1,030 requests from one address: another address is served co
 
     const out = join(dir, 'node.bin');
     const t0 = performance.now();
-    await run('curl', ['-sS', '--max-time', '60', '--interface', '127.0.0.2', '--tftp-blksize', '1432', '-o', out, `tftp://127.0.0.1:${server.port()}/install/initrd.img`]);
+    await run('curl', [
+      '-sS',
+      '--max-time',
+      '60',
+      '--interface',
+      '127.0.0.2',
+      '--tftp-blksize',
+      '1432',
+      '-o',
+      out,
+      `tftp://127.0.0.1:${server.port()}/install/initrd.img`,
+    ]);
     const ms = performance.now() - t0;
     assert.equal(sha(readFileSync(out)), sha(initrd), 'the node at 127.0.0.2 got the whole file');
 
@@ -69,7 +82,9 @@ test('tftp-hold at 1,030 requests from one address: another address is served co
     assert.ok(peakSeen <= c.maxBufferedBytes && server.metrics.bufferedBytesPeak <= c.maxBufferedBytes, `buffered peak ${server.metrics.bufferedBytesPeak}`);
     assert.ok(server.metrics.bufferedBytesPeak > 0);
     t.diagnostic(`attack ${JSON.stringify(s())}`);
-    t.diagnostic(`server busy ${server.metrics.busy} (per client ${server.metrics.busyPerClient}, memory ${server.metrics.busyMemory}), buffered peak ${server.metrics.bufferedBytesPeak} of ${c.maxBufferedBytes}, node download ${Math.round(ms)} ms`);
+    t.diagnostic(
+      `server busy ${server.metrics.busy} (per client ${server.metrics.busyPerClient}, memory ${server.metrics.busyMemory}), buffered peak ${server.metrics.bufferedBytesPeak} of ${c.maxBufferedBytes}, node download ${Math.round(ms)} ms`,
+    );
   } finally {
     clearInterval(sampler);
     await running.stop();

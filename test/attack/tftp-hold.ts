@@ -120,7 +120,19 @@ export function tftpHold(o: { files?: readonly string[] } = {}): Attack {
       const file = await probe(t, sources[0]!, o.files ?? DEFAULT_FILES);
       const rrq = encodeTftp({ op: 'RRQ', filename: file, mode: 'octet', options: new Map(OPTIONS) });
       const ack0 = encodeTftp({ op: 'ACK', block: 0 });
-      const st: Stats = { requests: 0, oacks: 0, dataFirst: 0, refusals: 0, busy: 0, held: 0, heldPeak: 0, ended: 0, dataBytes: 0, maxWindowBytes: 0, sockets: 0 };
+      const st: Stats = {
+        requests: 0,
+        oacks: 0,
+        dataFirst: 0,
+        refusals: 0,
+        busy: 0,
+        held: 0,
+        heldPeak: 0,
+        ended: 0,
+        dataBytes: 0,
+        maxWindowBytes: 0,
+        sockets: 0,
+      };
       const all: Requester[] = [];
       let stopped = false;
 

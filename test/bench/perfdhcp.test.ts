@@ -46,11 +46,26 @@ test('perfdhcp report: rate, per-exchange counts, ACK delay, drops = DISCOVERs t
   const r = parsePerfdhcp(1500, REPORT);
   assert.deepEqual(
     { ...r, dropPercent: Number(r.dropPercent.toFixed(3)) },
-    { offered: 1500, rate: 246.751, discoversSent: 7499, offersReceived: 1492, requestsSent: 1492, acksReceived: 1234, ackDelayMs: 242.984, dropPercent: 83.544 },
+    {
+      offered: 1500,
+      rate: 246.751,
+      discoversSent: 7499,
+      offersReceived: 1492,
+      requestsSent: 1492,
+      acksReceived: 1234,
+      ackDelayMs: 242.984,
+      dropPercent: 83.544,
+    },
   );
 });
 
 test('perfdhcp report without the statistics it must have: an error naming the missing field', () => {
-  assert.throws(() => parsePerfdhcp(100, 'Rate: 12 4-way exchanges/second\n'), (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && /DISCOVER-OFFER sent packets/.test(e.message));
-  assert.throws(() => parsePerfdhcp(100, 'garbage'), (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && /Rate/.test(e.message));
+  assert.throws(
+    () => parsePerfdhcp(100, 'Rate: 12 4-way exchanges/second\n'),
+    (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && /DISCOVER-OFFER sent packets/.test(e.message),
+  );
+  assert.throws(
+    () => parsePerfdhcp(100, 'garbage'),
+    (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && /Rate/.test(e.message),
+  );
 });

@@ -11,12 +11,15 @@ test('without attributes: the configured installer and no extra arguments', () =
 });
 
 test('a site with an EL tree: its pxeboot kernel and initrd, inst.stage2 and inst.repo on the boot line', () => {
-  const s = installSource({
-    install_kernel: 'rocky9/images/pxeboot/vmlinuz',
-    install_initrd: 'http://10.1.1.1/rocky/9/BaseOS/x86_64/os/images/pxeboot/initrd.img',
-    install_stage2: 'http://10.1.1.1/rocky/9/BaseOS/x86_64/os',
-    install_repo: 'nfs://10.1.1.1/export/rocky9',
-  }, DEFAULTS);
+  const s = installSource(
+    {
+      install_kernel: 'rocky9/images/pxeboot/vmlinuz',
+      install_initrd: 'http://10.1.1.1/rocky/9/BaseOS/x86_64/os/images/pxeboot/initrd.img',
+      install_stage2: 'http://10.1.1.1/rocky/9/BaseOS/x86_64/os',
+      install_repo: 'nfs://10.1.1.1/export/rocky9',
+    },
+    DEFAULTS,
+  );
   assert.equal(s.kernel, 'rocky9/images/pxeboot/vmlinuz');
   assert.equal(s.initrd, 'http://10.1.1.1/rocky/9/BaseOS/x86_64/os/images/pxeboot/initrd.img');
   assert.equal(s.args, 'inst.stage2=http://10.1.1.1/rocky/9/BaseOS/x86_64/os inst.repo=nfs://10.1.1.1/export/rocky9');
@@ -33,11 +36,15 @@ test('bad values are refused naming the attribute (E_INSTALL_SOURCE), never put 
     [{ install_initrd: 'a b' }, 'install_initrd'],
   ];
   for (const [attrs, name] of cases) {
-    assert.throws(() => installSource(attrs, DEFAULTS), (e: unknown) => {
-      const err = e as { code: string; where: string };
-      assert.equal(err.code, 'E_INSTALL_SOURCE');
-      assert.equal(err.where, name);
-      return true;
-    }, JSON.stringify(attrs));
+    assert.throws(
+      () => installSource(attrs, DEFAULTS),
+      (e: unknown) => {
+        const err = e as { code: string; where: string };
+        assert.equal(err.code, 'E_INSTALL_SOURCE');
+        assert.equal(err.where, name);
+        return true;
+      },
+      JSON.stringify(attrs),
+    );
   }
 });

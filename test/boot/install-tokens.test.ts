@@ -11,7 +11,13 @@ test('install tokens: expiry on the injected clock, the bound address, single us
   const dir = tempStateDir('nrt-tokens-');
   const store = openStore(dir);
   try {
-    await store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:00:0b:01', ip: '10.1.0.5', subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await store.hosts.add({
+      name: 'compute-0-0',
+      appliance: 'compute-diskless',
+      rack: 0,
+      rank: 0,
+      interfaces: [{ mac: '52:54:00:00:0b:01', ip: '10.1.0.5', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
     let clock = Date.UTC(2026, 11, 5, 12, 0, 0);
     const tokens = new InstallTokens(store, 60, () => clock);
     const t = await tokens.issue('compute-0-0', '10.1.0.5');

@@ -7,7 +7,13 @@ import { rmSync } from 'node:fs';
 import { cli, cliOk, tempStateDir } from '../helpers/cli.js';
 import { assertOperatorErrors } from '../helpers/operator-errors.js';
 
-interface ApplianceRow { name: string; basename: string; graph: string; rootNode: string; discoverable: boolean }
+interface ApplianceRow {
+  name: string;
+  basename: string;
+  graph: string;
+  rootNode: string;
+  discoverable: boolean;
+}
 
 test('appliance set changes basename, root node and discover; list shows it; the kickstart follows the root node', async () => {
   const dir = tempStateDir('nrt-appl-');

@@ -37,9 +37,19 @@ test('events: the last 50 oldest first by default, --last, --kind, --host, --jso
   const dir = tempStateDir('nrt-events-');
   try {
     const ok = cliOk(dir);
-    await append(dir, Array.from({ length: 60 }, (_, i) => ({ kind: i % 2 ? 'test.odd' : 'test.even', detail: { i } })));
+    await append(
+      dir,
+      Array.from({ length: 60 }, (_, i) => ({ kind: i % 2 ? 'test.odd' : 'test.even', detail: { i } })),
+    );
     await ok('host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254');
-    await append(dir, [{ kind: 'node.status', host: 'compute-0-0', mac: '52:54:00:aa:00:01', detail: { iscsi_secret: SECRET, nested: { password: SECRET, token: SECRET }, msg: 'red \x1b[31malert' } }]);
+    await append(dir, [
+      {
+        kind: 'node.status',
+        host: 'compute-0-0',
+        mac: '52:54:00:aa:00:01',
+        detail: { iscsi_secret: SECRET, nested: { password: SECRET, token: SECRET }, msg: 'red \x1b[31malert' },
+      },
+    ]);
 
     const lines = (await ok('events')).trimEnd().split('\n');
     assert.equal(lines.length, 50);
@@ -47,17 +57,38 @@ test('events: the last 50 oldest first by default, --last, --kind, --host, --jso
     assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\S+Z {2}test\.even {2}- {2}- {2}i=12$/);
     assert.match(lines[48]!, /^\S+ {2}host\.added {2}compute-0-0 {2}52:54:00:aa:00:01 {2}by=cli ip=10\.1\.255\.254$/);
     const status = lines[49]!;
-    assert.match(status, /^\S+ {2}node\.status {2}compute-0-0 {2}52:54:00:aa:00:01 {2}iscsi_secret=\[redacted\] nested=\{"password":"\[redacted\]","token":"\[redacted\]"\} msg="red \\u001b\[31malert"$/);
+    assert.match(
+      status,
+      /^\S+ {2}node\.status {2}compute-0-0 {2}52:54:00:aa:00:01 {2}iscsi_secret=\[redacted\] nested=\{"password":"\[redacted\]","token":"\[redacted\]"\} msg="red \\u001b\[31malert"$/,
+    );
     assert.ok(!status.includes(SECRET) && !status.includes('\x1b'), status);
 
-    assert.deepEqual((await ok('events', '--last', '3', '--kind', 'test.odd')).trimEnd().split('\n').map((l) => l.split('  ').at(-1)), ['i=55', 'i=57', 'i=59']);
-    assert.deepEqual((await ok('events', '--host', 'compute-0-0')).trimEnd().split('\n').map((l) => l.split('  ')[1]), ['host.added', 'node.status']);
+    assert.deepEqual(
+      (await ok('events', '--last', '3', '--kind', 'test.odd'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('  ').at(-1)),
+      ['i=55', 'i=57', 'i=59'],
+    );
+    assert.deepEqual(
+      (await ok('events', '--host', 'compute-0-0'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('  ')[1]),
+      ['host.added', 'node.status'],
+    );
 
-    const json = (await ok('events', '--json', '--last', '2')).trimEnd().split('\n').map((l) => JSON.parse(l) as { id: number; kind: string; host: string | null; mac: string | null; at: string; detail: Record<string, unknown> });
-    assert.deepEqual(json.map((e) => e.kind), ['host.added', 'node.status']);
+    const json = (await ok('events', '--json', '--last', '2'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; kind: string; host: string | null; mac: string | null; at: string; detail: Record<string, unknown> });
+    assert.deepEqual(
+      json.map((e) => e.kind),
+      ['host.added', 'node.status'],
+    );
     assert.ok(json[0]!.id < json[1]!.id);
     assert.deepEqual(json[1]!.detail, { iscsi_secret: '[redacted]', nested: { password: '[redacted]', token: '[redacted]' }, msg: 'red \x1b[31malert' });
-    assert.equal((await ok('--json', 'events', '--last', '2')), (await ok('events', '--last', '2', '--json')));
+    assert.equal(await ok('--json', 'events', '--last', '2'), await ok('events', '--last', '2', '--json'));
     // A removed host keeps its events, and they can still be asked for by name.
     await ok('host', 'remove', 'compute-0-0', '--yes');
     assert.match(await ok('events', '--host', 'compute-0-0', '--last', '1'), /host\.removed {2}compute-0-0/);
@@ -73,19 +104,40 @@ test('events --follow (in-process): prints the tail, then new matching events as
   let out = '';
   const ctx = new CliContext({ stateDir: dir, set: {} }, { out: (t) => (out += t), err: (t) => assert.fail(t) }, {});
   try {
-    await append(dir, [{ kind: 'test.a', detail: { n: 1 } }, { kind: 'test.b', detail: { n: 2 } }]);
+    await append(dir, [
+      { kind: 'test.a', detail: { n: 1 } },
+      { kind: 'test.b', detail: { n: 2 } },
+    ]);
     let stop!: () => void;
     const stopped = new Promise<void>((r) => (stop = r));
     const done = eventsCommand(ctx, ['--follow', '--kind', 'test.a'], { pollMs: 20, stop: () => stopped });
-    await eventually(() => out.includes('n=1'), () => out);
-    await append(dir, [{ kind: 'test.b', detail: { n: 3 } }, { kind: 'test.a', detail: { n: 4 } }]);
-    await eventually(() => out.includes('n=4'), () => out);
+    await eventually(
+      () => out.includes('n=1'),
+      () => out,
+    );
+    await append(dir, [
+      { kind: 'test.b', detail: { n: 3 } },
+      { kind: 'test.a', detail: { n: 4 } },
+    ]);
+    await eventually(
+      () => out.includes('n=4'),
+      () => out,
+    );
     // A burst: all of it, in order, once.
-    await append(dir, Array.from({ length: 30 }, (_, i) => ({ kind: 'test.a', detail: { n: 100 + i } })));
-    await eventually(() => out.includes('n=129'), () => out);
+    await append(
+      dir,
+      Array.from({ length: 30 }, (_, i) => ({ kind: 'test.a', detail: { n: 100 + i } })),
+    );
+    await eventually(
+      () => out.includes('n=129'),
+      () => out,
+    );
     stop();
     assert.equal(await done, 0);
-    const ns = out.trimEnd().split('\n').map((l) => Number(/n=(\d+)$/.exec(l)?.[1]));
+    const ns = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => Number(/n=(\d+)$/.exec(l)?.[1]));
     assert.deepEqual(ns, [1, 4, ...Array.from({ length: 30 }, (_, i) => 100 + i)], 'no test.b, nothing twice');
   } finally {
     await ctx.close();
@@ -97,23 +149,38 @@ test('netroot events --follow as a process: prints new events and exits 0 on SIG
   const dir = tempStateDir('nrt-events-');
   try {
     await append(dir, [{ kind: 'test.first', detail: { n: 1 } }]);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, 'events', '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, 'events', '--follow', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, signal) => r([code, signal])));
     try {
-      await eventually(() => out.includes('test.first'), () => `${out}${err}`, 30_000);
+      await eventually(
+        () => out.includes('test.first'),
+        () => `${out}${err}`,
+        30_000,
+      );
       await append(dir, [{ kind: 'test.second', detail: { chap_secret: SECRET } }]);
-      await eventually(() => out.includes('test.second'), () => `${out}${err}`);
+      await eventually(
+        () => out.includes('test.second'),
+        () => `${out}${err}`,
+      );
       child.kill('SIGTERM');
       assert.deepEqual(await exited, [0, null], err);
     } finally {
       child.kill('SIGKILL');
     }
-    const events = out.trimEnd().split('\n').map((l) => JSON.parse(l) as { kind: string; detail: Record<string, unknown> });
-    assert.deepEqual(events.map((e) => e.kind), ['test.first', 'test.second']);
+    const events = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; detail: Record<string, unknown> });
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['test.first', 'test.second'],
+    );
     assert.deepEqual(events[1]!.detail, { chap_secret: '[redacted]' });
     assert.equal(err, '');
   } finally {

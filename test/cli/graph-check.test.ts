@@ -37,7 +37,14 @@ test('graph check: every problem of the broken fixture at once, by code and file
     const store = openStore(dir);
     await store.appliances.add({ name: 'lost', basename: 'lost', graph: 'default', rootNode: 'no-such-node', discoverable: false });
     await store.close();
-    const flags = ['--set', `profile.rolesDir=${join(tree, 'roles')}`, '--set', `profile.graphsDir=${join(tree, 'graphs')}`, '--set', `profile.siteDir=${join(tree, 'site')}`];
+    const flags = [
+      '--set',
+      `profile.rolesDir=${join(tree, 'roles')}`,
+      '--set',
+      `profile.graphsDir=${join(tree, 'graphs')}`,
+      '--set',
+      `profile.siteDir=${join(tree, 'site')}`,
+    ];
     // compute and compute-diskless (shipped appliances) have no root node in this tree either.
     const expected = [...EXPECTED, ['E_NODE_MISSING', 'appliance compute'], ['E_NODE_MISSING', 'appliance compute-diskless']];
     const rel = (w: string | null) => (w === null ? '' : w.startsWith('/') ? relative(tree, w) : w);

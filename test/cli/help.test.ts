@@ -15,7 +15,13 @@ import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.
 /** The verbs a command's usage names (`netroot host add ...` → add); none for `netroot kickstart HOST`. */
 function verbs(name: string): string[] {
   const re = new RegExp(`^netroot ${name} ([a-z][a-z-]*)(?: |$)`);
-  return [...new Set(COMMANDS[name]!.usage.split('\n').map((l) => re.exec(l.trim())?.[1]).filter((v) => v !== undefined))];
+  return [
+    ...new Set(
+      COMMANDS[name]!.usage.split('\n')
+        .map((l) => re.exec(l.trim())?.[1])
+        .filter((v) => v !== undefined),
+    ),
+  ];
 }
 
 /** A run that has not answered in `ms` started something it should not have. */
@@ -57,7 +63,7 @@ const ACTING: string[][] = [
   ['roll', 'remove', 'site'],
 ];
 
-test('the verbs come from each command\'s usage', () => {
+test("the verbs come from each command's usage", () => {
   assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface']);
   assert.deepEqual(verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
@@ -76,7 +82,10 @@ test('-h/--help on every command and verb, in any position, prints usage, exit 0
       const vs = verbs(name);
       const heads = vs.length ? vs.map((v) => [name, v]) : [[name]];
       for (const flag of HELP) {
-        const lines: string[][] = [[flag, name], [name, flag]];
+        const lines: string[][] = [
+          [flag, name],
+          [name, flag],
+        ];
         for (const head of heads) {
           lines.push(
             [...head, flag],
@@ -146,7 +155,7 @@ test('netroot --help, -h, help, help COMMAND; an unknown topic is an error', asy
     assert.equal(r.code, 2);
     assert.match(r.err, /^netroot: unknown command "frobnicate"/);
     r = await cli(dir);
-    assert.equal(r.code, 2, 'no command at all is the operator\'s error');
+    assert.equal(r.code, 2, "no command at all is the operator's error");
     assert.match(r.out, /^usage: netroot /);
     assert.deepEqual(snapshot(dir), before);
   } finally {
@@ -158,7 +167,12 @@ test('serve, storage serve and insert-ethers with --help return at once as a pro
   const dir = tempStateDir('nrt-help-');
   try {
     const before = snapshot(dir);
-    for (const argv of [['serve', '--help'], ['serve', '-h'], ['storage', 'serve', '--portal', '127.0.0.1', '--help'], ['insert-ethers', '--count', '1', '-h']]) {
+    for (const argv of [
+      ['serve', '--help'],
+      ['serve', '-h'],
+      ['storage', 'serve', '--portal', '127.0.0.1', '--help'],
+      ['insert-ethers', '--count', '1', '-h'],
+    ]) {
       const t0 = Date.now();
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...argv], { encoding: 'utf8', timeout: 30_000 });
       const what = `netroot ${argv.join(' ')} (${Date.now() - t0} ms): ${r.stderr}`;
@@ -185,7 +199,10 @@ test('--json before the command is the same as after it', async () => {
   try {
     const after = await cli(dir, 'host', 'list', '--json');
     assert.equal(after.code, 0, after.err);
-    assert.deepEqual((JSON.parse(after.out) as Array<{ name: string }>).map((h) => h.name), ['compute-0-0']);
+    assert.deepEqual(
+      (JSON.parse(after.out) as Array<{ name: string }>).map((h) => h.name),
+      ['compute-0-0'],
+    );
     const before = await cli(dir, '--json', 'host', 'list');
     assert.equal(before.code, 0, before.err);
     assert.equal(before.out, after.out);

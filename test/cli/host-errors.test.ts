@@ -29,7 +29,8 @@ test('bad input to host commands: one message naming the argument, exit 2, nothi
     for (const argv of [
       ['host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', '52:54:00:00:06:01', '--ip', '10.1.0.10'],
       ['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:00:06:02', '--ip', '10.1.0.11'],
-    ]) assert.equal((await cli(dir, ...down, ...argv)).code, 0);
+    ])
+      assert.equal((await cli(dir, ...down, ...argv)).code, 0);
     const before = await snapshot(dir, down);
     const cases: Array<[string[], RegExp]> = [
       // unknown flags, missing values and arguments
@@ -49,12 +50,18 @@ test('bad input to host commands: one message naming the argument, exit 2, nothi
       [['host', 'set', 'compute-0-0', 'state=gone'], /^netroot: state: state must be one of/],
       // bad MAC or IP, and ones another host holds
       [['host', 'add', 'compute-0-2', '--appliance', 'compute', '--mac', 'zz:54:00:aa:00:02'], /^netroot: mac: not a MAC address: "zz:54:00:aa:00:02"$/],
-      [['host', 'add', 'compute-0-2', '--appliance', 'compute', '--mac', '52:54:00:00:06:03', '--ip', '10.1.300.1'], /^netroot: ip: not an IPv4 address: "10\.1\.300\.1"$/],
+      [
+        ['host', 'add', 'compute-0-2', '--appliance', 'compute', '--mac', '52:54:00:00:06:03', '--ip', '10.1.300.1'],
+        /^netroot: ip: not an IPv4 address: "10\.1\.300\.1"$/,
+      ],
       [['host', 'set', 'compute-0-1', 'mac=52:54:00:00:06'], /^netroot: mac: not a MAC address: "52:54:00:00:06"$/],
       [['host', 'set', 'compute-0-1', 'ip=10.1.0'], /^netroot: ip: not an IPv4 address: "10\.1\.0"$/],
       [['host', 'set', 'compute-0-1', 'ip=10.1.0.10'], /^netroot: ip: IP 10\.1\.0\.10 is already assigned to compute-0-0$/],
       [['host', 'set', 'compute-0-1', 'mac=52:54:00:00:06:01'], /^netroot: mac: MAC 52:54:00:00:06:01 is already assigned to compute-0-0$/],
-      [['host', 'add', 'compute-0-2', '--appliance', 'compute', '--mac', '52:54:00:00:06:01'], /^netroot: mac: MAC 52:54:00:00:06:01 is already assigned to compute-0-0$/],
+      [
+        ['host', 'add', 'compute-0-2', '--appliance', 'compute', '--mac', '52:54:00:00:06:01'],
+        /^netroot: mac: MAC 52:54:00:00:06:01 is already assigned to compute-0-0$/,
+      ],
       [['host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:00:06:09'], /^netroot: name: host compute-0-0 already exists$/],
       [['host', 'add', 'Bad_Name', '--appliance', 'compute', '--mac', '52:54:00:00:06:09'], /^netroot: name: not a valid host name: "Bad_Name"/],
       // unknown host or appliance
@@ -72,7 +79,10 @@ test('bad input to host commands: one message naming the argument, exit 2, nothi
       [['host', 'remove', 'compute-[0-99]-[0-99]', '--yes'], /^netroot: host list "compute-\[0-99\]-\[0-99\]": expands to more than 4096 names$/],
       [['host', 'set', 'compute-0-[0-1]', 'ip=10.1.0.50'], /^netroot: ip= and mac= belong to one host, and compute-0-\[0-1\] names 2$/],
       // destructive without a terminal or --yes
-      [['host', 'remove', 'compute-0-[0-1]'], /^netroot: this will remove 2 hosts \(compute-0-0 … compute-0-1\) and delete its iSCSI volume compute-0-0 \(its whole root filesystem\): confirm with --yes$/],
+      [
+        ['host', 'remove', 'compute-0-[0-1]'],
+        /^netroot: this will remove 2 hosts \(compute-0-0 … compute-0-1\) and delete its iSCSI volume compute-0-0 \(its whole root filesystem\): confirm with --yes$/,
+      ],
     ];
     for (const [argv, re] of cases) {
       const r = await cli(dir, ...down, ...argv);

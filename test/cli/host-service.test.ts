@@ -56,7 +56,10 @@ test('through the running frontend: add allocates and exports; remove asks, --ke
     assert.equal(r.code, 0, r.err);
     r = await cli(dir, ...at, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(2));
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^added compute-0-0 .*\ncompute-0-0 took back the iSCSI volume compute-0-0 kept by an earlier remove --keep-volume: its old data is on it/);
+    assert.match(
+      r.out,
+      /^added compute-0-0 .*\ncompute-0-0 took back the iSCSI volume compute-0-0 kept by an earlier remove --keep-volume: its old data is on it/,
+    );
     assert.deepEqual(exported(), [TARGET]);
     assert.notEqual((await t.attrs('compute-0-0'))['iscsi_secret'], secret, 'a new CHAP secret');
 
@@ -79,18 +82,28 @@ test('without a running frontend: the same service and plugins run in the CLI; h
     let r = await cli(dir, ...down, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(1), '--ip', '10.1.0.10');
     assert.equal(r.code, 0, r.err);
     assert.ok(existsSync(volume(dir, 'compute-0-0')), 'a plain host add of a diskless appliance allocates its volume');
-    for (let i = 1; i <= 3; i++) assert.equal((await cli(dir, ...down, 'host', 'add', `compute-0-${i}`, '--appliance', 'compute', '--mac', mac(10 + i), '--ip', `10.1.0.${20 + i}`)).code, 0);
+    for (let i = 1; i <= 3; i++)
+      assert.equal(
+        (await cli(dir, ...down, 'host', 'add', `compute-0-${i}`, '--appliance', 'compute', '--mac', mac(10 + i), '--ip', `10.1.0.${20 + i}`)).code,
+        0,
+      );
     assert.match(hostsFile(dir), /10\.1\.0\.23\tcompute-0-3/);
 
     r = await cli(dir, ...down, 'host', 'show', 'compute-0-[0-1]', '--json');
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual((JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name), ['compute-0-0', 'compute-0-1']);
+    assert.deepEqual(
+      (JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name),
+      ['compute-0-0', 'compute-0-1'],
+    );
     r = await cli(dir, ...down, 'host', 'show', 'compute-0-1', '--json');
     assert.equal(JSON.parse(r.out).name, 'compute-0-1', 'one plain NAME: one object');
 
     r = await cli(dir, ...down, 'host', 'remove', 'compute-0-[0-3]');
     assert.equal(r.code, 2);
-    assert.equal(r.err, 'netroot: this will remove 4 hosts (compute-0-0 … compute-0-3) and delete its iSCSI volume compute-0-0 (its whole root filesystem): confirm with --yes\n');
+    assert.equal(
+      r.err,
+      'netroot: this will remove 4 hosts (compute-0-0 … compute-0-3) and delete its iSCSI volume compute-0-0 (its whole root filesystem): confirm with --yes\n',
+    );
     r = await cli(dir, ...down, 'host', 'remove', 'compute-0-[2-3,9]', '--yes');
     assert.equal(r.code, 2, 'one unknown name refuses them all');
     assert.match(r.err, /^netroot: unknown host "compute-0-9" \(from compute-0-\[2-3,9\]\)\n$/);
@@ -98,9 +111,15 @@ test('without a running frontend: the same service and plugins run in the CLI; h
 
     r = await cli(dir, ...down, 'host', 'remove', 'compute-0-[1,3]', 'compute-0-0', '--keep-volume', '--yes');
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out, 'removed compute-0-1\nremoved compute-0-3\nremoved compute-0-0 (volume compute-0-0 kept: the next host named compute-0-0 takes it back)\n');
+    assert.equal(
+      r.out,
+      'removed compute-0-1\nremoved compute-0-3\nremoved compute-0-0 (volume compute-0-0 kept: the next host named compute-0-0 takes it back)\n',
+    );
     assert.ok(existsSync(volume(dir, 'compute-0-0')));
-    assert.deepEqual(JSON.parse((await cli(dir, ...down, 'host', 'list', '--json')).out).map((h: { name: string }) => h.name), ['compute-0-2']);
+    assert.deepEqual(
+      JSON.parse((await cli(dir, ...down, 'host', 'list', '--json')).out).map((h: { name: string }) => h.name),
+      ['compute-0-2'],
+    );
     assert.doesNotMatch(hostsFile(dir), /compute-0-[013]/);
 
     r = await cli(dir, ...down, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(2));
@@ -136,7 +155,10 @@ test('REST PATCH of a host: boot action, address and attributes through the host
     assert.equal(res.status, 200);
     const h = (await res.json()) as { bootAction: string; interfaces: Array<{ mac: string; ip: string }> };
     assert.equal(h.bootAction, 'os');
-    assert.deepEqual(h.interfaces.map((i) => [i.mac, i.ip]), [[mac(1), '10.1.0.20']]);
+    assert.deepEqual(
+      h.interfaces.map((i) => [i.mac, i.ip]),
+      [[mac(1), '10.1.0.20']],
+    );
     assert.equal((await t.attrs('compute-0-0'))['site_rack'], 'B7');
     assert.match(hostsFile(dir), /^10\.1\.0\.20\tcompute-0-0\.local compute-0-0$/m, 'the hosts file follows');
     assert.doesNotMatch(hostsFile(dir), /10\.1\.0\.10/);
@@ -184,7 +206,10 @@ test('REST PATCH of a host: boot action, address and attributes through the host
     assert.equal(r.out, 'compute-0-0: boot=install\ncompute-0-1: boot=install\n');
     r = await cli(dir, ...at, 'host', 'set', 'compute-0-1', 'ip=10.1.0.31', 'mac=52:54:00:00:05:ff', '--yes');
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual((await f.store.hosts.get('compute-0-1'))!.interfaces.map((i) => [i.mac, i.ip]), [['52:54:00:00:05:ff', '10.1.0.31']]);
+    assert.deepEqual(
+      (await f.store.hosts.get('compute-0-1'))!.interfaces.map((i) => [i.mac, i.ip]),
+      [['52:54:00:00:05:ff', '10.1.0.31']],
+    );
     assert.equal((await f.store.events.list({ kind: 'host.changed' })).at(-1)!.detail['by'], 'api');
     // A new MAC for a host with a volume hands the volume over: confirmed like insert-ethers --replace.
     r = await cli(dir, ...at, 'host', 'set', 'compute-0-0', 'mac=52:54:00:00:05:fe');
@@ -209,11 +234,17 @@ test('host interface add|remove: a BMC next to the boot NIC, in the hosts file a
     assert.equal(r.out, `compute-0-0: interface bmc ${mac(2)} 10.1.100.10 added\n`);
     assert.match(hostsFile(dir), /^10\.1\.100\.10\tcompute-0-0-bmc\.local compute-0-0-bmc$/m);
     r = await cli(dir, ...down, 'host', 'show', 'compute-0-0');
-    assert.match(r.out, /interface:  eth0 52:54:00:00:05:01 10\.1\.0\.10 .*\ninterface:  bmc 52:54:00:00:05:02 10\.1\.100\.10/);
+    assert.match(r.out, /interface: {2}eth0 52:54:00:00:05:01 10\.1\.0\.10 .*\ninterface: {2}bmc 52:54:00:00:05:02 10\.1\.100\.10/);
     const refused: Array<[string[], RegExp]> = [
       [['host', 'interface', 'add', 'compute-0-0', '--mac', mac(3), '--device', 'bmc'], /^netroot: device: compute-0-0 already has an interface bmc\n$/],
-      [['host', 'interface', 'add', 'compute-0-0', '--mac', mac(1), '--device', 'eth1'], /^netroot: mac: MAC 52:54:00:00:05:01 is already assigned to compute-0-0\n$/],
-      [['host', 'interface', 'add', 'compute-0-0', '--mac', mac(3), '--ip', '10.1.0.10'], /^netroot: ip: IP 10\.1\.0\.10 is already assigned to compute-0-0\n$/],
+      [
+        ['host', 'interface', 'add', 'compute-0-0', '--mac', mac(1), '--device', 'eth1'],
+        /^netroot: mac: MAC 52:54:00:00:05:01 is already assigned to compute-0-0\n$/,
+      ],
+      [
+        ['host', 'interface', 'add', 'compute-0-0', '--mac', mac(3), '--ip', '10.1.0.10'],
+        /^netroot: ip: IP 10\.1\.0\.10 is already assigned to compute-0-0\n$/,
+      ],
       [['host', 'interface', 'add', 'compute-0-0', '--mac', 'nope'], /^netroot: mac: not a MAC address: "nope"\n$/],
       [['host', 'interface', 'add', 'nope', '--mac', mac(3)], /^netroot: host: unknown host "nope"\n$/],
       [['host', 'interface', 'remove', 'compute-0-0', 'eth0'], /^netroot: interface: eth0 is compute-0-0's primary interface/],
@@ -239,8 +270,19 @@ test('host remove asks on a terminal (tmux), as insert-ethers --replace does: "y
   const first = `nrt-hostrm-${process.pid}`;
   let session = first;
   const waitScreen = screenWaiter(TMUX, () => session);
-  const remove = () => execFileSync('tmux', [...TMUX, 'new-session', '-d', '-s', session, '-x', '200', '-y', '30',
-    `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} ${at.join(' ')} host remove compute-0-0; echo EXIT=$?; sleep 30`]);
+  const remove = () =>
+    execFileSync('tmux', [
+      ...TMUX,
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '200',
+      '-y',
+      '30',
+      `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} ${at.join(' ')} host remove compute-0-0; echo EXIT=$?; sleep 30`,
+    ]);
   try {
     assert.equal((await cli(dir, ...at, 'host', 'add', 'compute-0-0', '--appliance', 'compute-diskless', '--mac', mac(1))).code, 0);
     remove();

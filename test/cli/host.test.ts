@@ -20,7 +20,10 @@ test('host add / list --json / show / set / remove, the shape other issues build
   r = await cli(dir, 'host', 'show', 'compute-0-0');
   assert.match(r.out, /boot:\s+os/);
   r = await cli(dir, 'host', 'list');
-  assert.match(r.out, /^HOST\s+APPLIANCE\s+RACK\s+RANK\s+MAC\s+IP\s+BOOT\s+STATE\ncompute-0-0\s+compute\s+0\s+0\s+52:54:00:aa:00:01\s+10.1.255.254\s+os\s+discovered\n$/);
+  assert.match(
+    r.out,
+    /^HOST\s+APPLIANCE\s+RACK\s+RANK\s+MAC\s+IP\s+BOOT\s+STATE\ncompute-0-0\s+compute\s+0\s+0\s+52:54:00:aa:00:01\s+10.1.255.254\s+os\s+discovered\n$/,
+  );
   r = await cli(dir, 'host', 'remove', 'compute-0-0');
   assert.equal(r.code, 2, 'no terminal and no --yes: refused');
   assert.equal(r.err, 'netroot: this will remove compute-0-0: confirm with --yes\n');
@@ -44,8 +47,14 @@ test('operator errors exit 2 with `netroot: ...` naming the field; nothing half-
   const dir = tempStateDir();
   assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254')).code, 0);
   const cases: Array<[string[], RegExp]> = [
-    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.253'], /mac: MAC 52:54:00:aa:00:01 is already assigned to compute-0-0/],
-    [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.255.254'], /ip: IP 10.1.255.254 is already assigned to compute-0-0/],
+    [
+      ['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.253'],
+      /mac: MAC 52:54:00:aa:00:01 is already assigned to compute-0-0/,
+    ],
+    [
+      ['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.255.254'],
+      /ip: IP 10.1.255.254 is already assigned to compute-0-0/,
+    ],
     [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', 'zz:54:00:aa:00:02'], /mac: not a MAC address/],
     [['host', 'add', 'compute-0-1', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02', '--ip', '10.1.300.1'], /ip: not an IPv4 address/],
     [['host', 'add', 'Bad_Name', '--appliance', 'compute', '--mac', '52:54:00:aa:00:02'], /not a valid host name/],
@@ -65,14 +74,20 @@ test('operator errors exit 2 with `netroot: ...` naming the field; nothing half-
     assert.match(r.err, re, argv.join(' '));
   }
   const r = await cli(dir, 'host', 'list', '--json');
-  assert.deepEqual((JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name), ['compute-0-0']);
+  assert.deepEqual(
+    (JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name),
+    ['compute-0-0'],
+  );
   rmSync(dir, { recursive: true });
 });
 
 test('appliance list/add and attr set/list with SOURCE letters', async () => {
   const dir = tempStateDir();
   let r = await cli(dir, 'appliance', 'list', '--json');
-  assert.deepEqual((JSON.parse(r.out) as Array<{ name: string }>).map((a) => a.name), ['compute', 'compute-diskless']);
+  assert.deepEqual(
+    (JSON.parse(r.out) as Array<{ name: string }>).map((a) => a.name),
+    ['compute', 'compute-diskless'],
+  );
   r = await cli(dir, 'appliance', 'add', 'gpu', '--root-node', 'compute', '--basename', 'gpu');
   assert.equal(r.code, 0, r.err);
   assert.equal((await cli(dir, 'host', 'add', 'gpu-0-0', '--appliance', 'gpu', '--mac', '52:54:00:aa:00:09', '--ip', '10.1.255.200')).code, 0);

@@ -28,12 +28,15 @@ test('a malformed or too-large hostlist is one UserError naming the argument', (
     ['c-[0-99]-[0-99]', /expands to more than 4096 names/],
   ];
   for (const [arg, re] of cases) {
-    assert.throws(() => expandHostlist(arg), (e: Error & { code?: string; user?: boolean }) => {
-      assert.equal(e.code, 'E_BAD_HOSTLIST', arg);
-      assert.equal(e.user, true);
-      assert.match(e.message, re, arg);
-      return true;
-    });
+    assert.throws(
+      () => expandHostlist(arg),
+      (e: Error & { code?: string; user?: boolean }) => {
+        assert.equal(e.code, 'E_BAD_HOSTLIST', arg);
+        assert.equal(e.user, true);
+        assert.match(e.message, re, arg);
+        return true;
+      },
+    );
   }
   assert.equal(expandHostlist(`n[1-${MAX_HOSTLIST}]`).length, MAX_HOSTLIST, 'the limit itself is allowed');
   assert.throws(() => expandHostlists(['a[1-4000]', 'b[1-200]']), /name more than 4096 hosts/);

@@ -7,8 +7,17 @@ import { join } from 'node:path';
 import { readCpio } from '../../src/initrd/index.js';
 import { cli, tempStateDir } from '../helpers/cli.js';
 
-const kver = existsSync('/lib/modules') ? readdirSync('/lib/modules').sort().reverse().find((k) => existsSync(`/boot/vmlinuz-${k}`) && existsSync(join('/lib/modules', k, 'modules.dep'))) : undefined;
-const missing = [kver ? null : 'no kernel with modules and /boot/vmlinuz (linux-image-amd64)', existsSync('/bin/busybox') ? null : 'no /bin/busybox', existsSync('/usr/sbin/iscsistart') ? null : 'no iscsistart'].filter(Boolean);
+const kver = existsSync('/lib/modules')
+  ? readdirSync('/lib/modules')
+      .sort()
+      .reverse()
+      .find((k) => existsSync(`/boot/vmlinuz-${k}`) && existsSync(join('/lib/modules', k, 'modules.dep')))
+  : undefined;
+const missing = [
+  kver ? null : 'no kernel with modules and /boot/vmlinuz (linux-image-amd64)',
+  existsSync('/bin/busybox') ? null : 'no /bin/busybox',
+  existsSync('/usr/sbin/iscsistart') ? null : 'no iscsistart',
+].filter(Boolean);
 const skip = missing.length === 0 || process.env.CI === 'true' ? false : missing.join('; ');
 
 test('netroot initrd build-base writes diskless/initrd.img and copies its kernel to diskless/vmlinuz', { skip, timeout: 120_000 }, async () => {

@@ -8,15 +8,20 @@ import { addGoldenHosts, cli, cliOk, tempStateDir, GOLDEN_ISCSI as ISCSI, PREVIE
 import { openStore } from '../../src/store/index.js';
 import { BAD_VALUES, secretPieces } from '../profile/kickstart-bad-values.js';
 
-
 test('netroot kickstart: a bad attribute value exits 2 naming it, never echoing a secret', async () => {
   const dir = tempStateDir();
   try {
     const ok = cliOk(dir);
     await addGoldenHosts(ok);
     const golden = async () => {
-      assert.equal((await ok('kickstart', 'compute-0-0')).replaceAll(PREVIEW, 'GOLDEN-TOKEN-compute'), readFileSync('test/golden/kickstart/compute.ks', 'utf8'));
-      assert.equal((await ok('kickstart', 'compute-0-1')).replaceAll(PREVIEW, 'GOLDEN-TOKEN-diskless'), readFileSync('test/golden/kickstart/compute-diskless.ks', 'utf8'));
+      assert.equal(
+        (await ok('kickstart', 'compute-0-0')).replaceAll(PREVIEW, 'GOLDEN-TOKEN-compute'),
+        readFileSync('test/golden/kickstart/compute.ks', 'utf8'),
+      );
+      assert.equal(
+        (await ok('kickstart', 'compute-0-1')).replaceAll(PREVIEW, 'GOLDEN-TOKEN-diskless'),
+        readFileSync('test/golden/kickstart/compute-diskless.ks', 'utf8'),
+      );
     };
     await golden();
     const host = (h: string) => (h === 'compute-0-1' ? ISCSI : {}) as Record<string, string>;

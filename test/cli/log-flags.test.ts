@@ -15,13 +15,22 @@ import { cli, tempStateDir } from '../helpers/cli.js';
 test('logChoice: the flags given, checked; malformed values name the flag', () => {
   assert.deepEqual(logChoice({}), {});
   assert.deepEqual(logChoice({ 'log-format': 'json', 'log-level': 'debug' }), { format: 'json', level: 'debug' });
-  for (const [flag, value] of [['log-format', 'xml'], ['log-format', ''], ['log-level', 'trace'], ['log-level', 'INFO'], ['log-format', 'x'.repeat(5000)]] as const) {
-    assert.throws(() => logChoice({ [flag]: value }), (e: unknown) => {
-      assert.ok(isNetrootError(e) && e.code === 'E_USAGE' && e.user);
-      assert.match((e as Error).message, new RegExp(`^--${flag} must be one of `));
-      assert.ok((e as Error).message.length < 200, 'a long value is cut');
-      return true;
-    });
+  for (const [flag, value] of [
+    ['log-format', 'xml'],
+    ['log-format', ''],
+    ['log-level', 'trace'],
+    ['log-level', 'INFO'],
+    ['log-format', 'x'.repeat(5000)],
+  ] as const) {
+    assert.throws(
+      () => logChoice({ [flag]: value }),
+      (e: unknown) => {
+        assert.ok(isNetrootError(e) && e.code === 'E_USAGE' && e.user);
+        assert.match((e as Error).message, new RegExp(`^--${flag} must be one of `));
+        assert.ok((e as Error).message.length < 200, 'a long value is cut');
+        return true;
+      },
+    );
   }
 });
 
@@ -31,7 +40,10 @@ test('log settings: defaults pretty/info; log.* from file, env and --set; logLev
     const base = { stateDir: dir };
     assert.deepEqual(logSettings(loadConfig({ env: {}, overrides: base })), { format: 'pretty', level: 'info' });
     assert.deepEqual(logSettings(loadConfig({ env: {}, overrides: { ...base, logLevel: 'warn' } })), { format: 'pretty', level: 'warn' });
-    assert.deepEqual(logSettings(loadConfig({ env: {}, overrides: { ...base, logLevel: 'warn', 'log.level': 'error', 'log.format': 'json' } })), { format: 'json', level: 'error' });
+    assert.deepEqual(logSettings(loadConfig({ env: {}, overrides: { ...base, logLevel: 'warn', 'log.level': 'error', 'log.format': 'json' } })), {
+      format: 'json',
+      level: 'error',
+    });
     assert.deepEqual(logSettings(loadConfig({ env: { NETROOT_LOG_FORMAT: 'json' }, overrides: base })), { format: 'json', level: 'info' });
     const file = join(dir, 'netroot.yaml');
     writeFileSync(file, 'log:\n  format: json\n  level: debug\n');
@@ -39,12 +51,15 @@ test('log settings: defaults pretty/info; log.* from file, env and --set; logLev
     assert.deepEqual(logSettings(fromFile), { format: 'json', level: 'debug' });
     assert.deepEqual(logSettings(fromFile, { format: 'pretty', level: 'warn' }), { format: 'pretty', level: 'warn' });
     writeFileSync(file, 'log:\n  format: xml\n  colour: true\n');
-    assert.throws(() => loadConfig({ file, env: {}, overrides: base }), (e: Error) => {
-      assert.ok(isNetrootError(e) && e.code === 'E_CONFIG_INVALID');
-      assert.match(e.message, /log\.format/);
-      assert.match(e.message, /colour/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ file, env: {}, overrides: base }),
+      (e: Error) => {
+        assert.ok(isNetrootError(e) && e.code === 'E_CONFIG_INVALID');
+        assert.match(e.message, /log\.format/);
+        assert.match(e.message, /colour/);
+        return true;
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,7 +82,11 @@ test('netroot serve --log-format xml and storage serve --log-level loud: exit 2 
 test('netroot serve --log-format json: every stderr line is one JSON record (level label, ISO time, msg)', { timeout: 60_000 }, async () => {
   const dir = tempStateDir('nrt-logjson-');
   const flags = ['--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.enabled=false', '--set', 'iscsi.enabled=false'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve', '--log-format', 'json', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve', '--log-format', 'json', '--log-level', 'debug'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (c) => (stderr += c));

@@ -36,7 +36,11 @@ async function refused(dir: string, argv: string[], err: string | RegExp): Promi
 test('storage serve --token-file: a missing file and a directory are one line naming the flag and path, exit 2', () =>
   inStateDir(async (dir) => {
     const missing = join(dir, 'no-token');
-    await refused(dir, ['storage', 'serve', '--portal', '127.0.0.1', '--token-file', missing], `netroot: --token-file: ${missing}: no such file or directory\n`);
+    await refused(
+      dir,
+      ['storage', 'serve', '--portal', '127.0.0.1', '--token-file', missing],
+      `netroot: --token-file: ${missing}: no such file or directory\n`,
+    );
     await refused(dir, ['storage', 'serve', '--portal', '127.0.0.1', '--token-file', dir], `netroot: --token-file: ${dir}: is a directory, not a file\n`);
   }));
 
@@ -54,8 +58,16 @@ test('image import of a path through a file, and roll add of one, name the path 
   inStateDir(async (dir) => {
     const file = join(dir, 'plain');
     writeFileSync(file, 'x');
-    await refused(dir, ['image', 'import', join(file, 'root'), '--name', 'site'], `netroot: source: ${join(file, 'root')}: a component of the path is not a directory\n`);
-    await refused(dir, ['roll', 'add', join(file, 'roll')], `netroot: roll directory ${JSON.stringify(join(file, 'roll'))} does not exist or is not a directory\n`);
+    await refused(
+      dir,
+      ['image', 'import', join(file, 'root'), '--name', 'site'],
+      `netroot: source: ${join(file, 'root')}: a component of the path is not a directory\n`,
+    );
+    await refused(
+      dir,
+      ['roll', 'add', join(file, 'roll')],
+      `netroot: roll directory ${JSON.stringify(join(file, 'roll'))} does not exist or is not a directory\n`,
+    );
   }));
 
 test('assets import --kernel naming a missing path or a directory is refused naming it, exit 2 (it was ignored)', () =>
@@ -78,5 +90,9 @@ test('only the reasons an operator can fix are wrapped; any other error passes t
   assert.equal(wrapped.where, '--key');
   assert.equal(wrapped.user, true);
   assert.equal(wrapped.message, '--key: /root/key: permission denied');
-  assert.throws(() => readOperatorFile('/nonexistent-netroot-path/x', '--token-file'), (e: unknown) => e instanceof NetrootError && e.code === 'E_FILE_UNREADABLE' && e.message === '--token-file: /nonexistent-netroot-path/x: no such file or directory');
+  assert.throws(
+    () => readOperatorFile('/nonexistent-netroot-path/x', '--token-file'),
+    (e: unknown) =>
+      e instanceof NetrootError && e.code === 'E_FILE_UNREADABLE' && e.message === '--token-file: /nonexistent-netroot-path/x: no such file or directory',
+  );
 });

@@ -42,7 +42,15 @@ test('netroot graph check: ok for the shipped graph; every problem of a broken o
   writeFileSync(join(roles, 'b.xml'), '<kickstart><package cond="x ==">p</package></kickstart>\n');
   writeFileSync(join(roles, 'c.xml'), '<kickstart/>\n');
   writeFileSync(join(graphs, 'g.xml'), '<graph>\n<edge from="c" to="ghost"/>\n<order head="b" tail="c"/>\n<order head="c" tail="b"/>\n</graph>\n');
-  r = await cli(dir, '--set', `profile.rolesDir=${join(dir, 'broken', 'roles')}`, '--set', `profile.graphsDir=${join(dir, 'broken', 'graphs')}`, 'graph', 'check');
+  r = await cli(
+    dir,
+    '--set',
+    `profile.rolesDir=${join(dir, 'broken', 'roles')}`,
+    '--set',
+    `profile.graphsDir=${join(dir, 'broken', 'graphs')}`,
+    'graph',
+    'check',
+  );
   assert.equal(r.code, 2);
   assert.match(r.err, /^netroot: 6 problem\(s\) in the graph:/);
   assert.match(r.err, /a\.xml:3: malformed XML/);
@@ -52,7 +60,16 @@ test('netroot graph check: ok for the shipped graph; every problem of a broken o
   // the shipped appliances' root nodes (compute, compute-diskless) have no file in this tree
   assert.match(r.err, /appliance compute: root node compute has no node file/);
   assert.match(r.err, /appliance compute-diskless: root node compute-diskless has no node file/);
-  r = await cli(dir, '--set', `profile.rolesDir=${join(dir, 'broken', 'roles')}`, '--set', `profile.graphsDir=${join(dir, 'broken', 'graphs')}`, 'graph', 'check', '--json');
+  r = await cli(
+    dir,
+    '--set',
+    `profile.rolesDir=${join(dir, 'broken', 'roles')}`,
+    '--set',
+    `profile.graphsDir=${join(dir, 'broken', 'graphs')}`,
+    'graph',
+    'check',
+    '--json',
+  );
   assert.equal(JSON.parse(r.out).length, 6);
   rmSync(dir, { recursive: true });
 });
@@ -86,13 +103,22 @@ test('entity precedence through `netroot kickstart`: global < os < appliance < h
     assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254')).code, 0);
     const tz = async () => /^timezone (\S+) --utc$/m.exec((await cli(dir, 'kickstart', 'compute-0-0')).out)?.[1];
     assert.equal(await tz(), 'UTC', 'the shipped default');
-    const levels: Array<[string[], string]> = [[[], 'Europe/Global'], [['--os', 'linux'], 'Europe/Os'], [['--appliance', 'compute'], 'Europe/Appliance'], [['--host', 'compute-0-0'], 'Europe/Host']];
+    const levels: Array<[string[], string]> = [
+      [[], 'Europe/Global'],
+      [['--os', 'linux'], 'Europe/Os'],
+      [['--appliance', 'compute'], 'Europe/Appliance'],
+      [['--host', 'compute-0-0'], 'Europe/Host'],
+    ];
     for (const [scope, value] of levels) {
       assert.equal((await cli(dir, 'attr', 'set', 'Kickstart_Timezone', value, ...scope)).code, 0);
       assert.equal(await tz(), value, `after setting ${scope.join(' ') || 'global'}`);
     }
     // unset from the most specific level down: each removal uncovers the next level
-    for (const [scope, value] of [[['--host', 'compute-0-0'], 'Europe/Appliance'], [['--appliance', 'compute'], 'Europe/Os'], [['--os', 'linux'], 'Europe/Global']] as Array<[string[], string]>) {
+    for (const [scope, value] of [
+      [['--host', 'compute-0-0'], 'Europe/Appliance'],
+      [['--appliance', 'compute'], 'Europe/Os'],
+      [['--os', 'linux'], 'Europe/Global'],
+    ] as Array<[string[], string]>) {
       assert.equal((await cli(dir, 'attr', 'unset', 'Kickstart_Timezone', ...scope)).code, 0);
       assert.equal(await tz(), value);
     }
@@ -113,8 +139,14 @@ test('attr list --json at every level; appliance add refuses a root node without
     await cli(dir, 'attr', 'set', 'g1', 'x');
     await cli(dir, 'attr', 'set', 'o1', 'y', '--os', 'linux');
     await cli(dir, 'attr', 'set', 'a1', 'z', '--appliance', 'compute');
-    const list = async (...scope: string[]) => JSON.parse((await cli(dir, 'attr', 'list', ...scope, '--json')).out) as Array<{ scope: string; target: string; name: string; value: string }>;
-    assert.deepEqual((await list()).map((a) => [a.scope, a.name]).sort(), [['appliance', 'a1'], ['appliance', 'diskless'], ['global', 'g1'], ['os', 'o1']]);
+    const list = async (...scope: string[]) =>
+      JSON.parse((await cli(dir, 'attr', 'list', ...scope, '--json')).out) as Array<{ scope: string; target: string; name: string; value: string }>;
+    assert.deepEqual((await list()).map((a) => [a.scope, a.name]).sort(), [
+      ['appliance', 'a1'],
+      ['appliance', 'diskless'],
+      ['global', 'g1'],
+      ['os', 'o1'],
+    ]);
     assert.deepEqual(await list('--os', 'linux'), [{ scope: 'os', target: 'linux', name: 'o1', value: 'y' }]);
     assert.deepEqual(await list('--appliance', 'compute'), [{ scope: 'appliance', target: 'compute', name: 'a1', value: 'z' }]);
     const r = await cli(dir, 'appliance', 'add', 'gpu', '--root-node', 'no-such-node');
@@ -155,7 +187,10 @@ test('site overrides and <eval> through the CLI: <stateDir>/site-roles extend- f
   try {
     assert.equal((await cli(dir, 'host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01')).code, 0);
     mkdirSync(join(dir, 'site-roles'));
-    writeFileSync(join(dir, 'site-roles', 'extend-ssh.xml'), '<?xml version="1.0"?>\n<kickstart>\n<package>site-tool</package>\n<post>\n<eval shell="sh">echo evaluated-$((6*7))</eval>\n</post>\n</kickstart>\n');
+    writeFileSync(
+      join(dir, 'site-roles', 'extend-ssh.xml'),
+      '<?xml version="1.0"?>\n<kickstart>\n<package>site-tool</package>\n<post>\n<eval shell="sh">echo evaluated-$((6*7))</eval>\n</post>\n</kickstart>\n',
+    );
     let r = await cli(dir, 'kickstart', 'compute-0-0');
     assert.equal(r.code, 2);
     assert.match(r.err, /^netroot: .*site-roles\/extend-ssh\.xml:5: <eval> runs code on the frontend and is disabled/);

@@ -47,14 +47,30 @@ test('report hosts is the text the hosts-file plugin wrote to <stateDir>/hosts',
   }
 });
 
-test('report dhcp is a dhcpd.conf that ISC dhcpd accepts, with a host stanza per interface and the boot chain\'s files', { skip: skipUnless(DHCPD) }, async () => {
+test("report dhcp is a dhcpd.conf that ISC dhcpd accepts, with a host stanza per interface and the boot chain's files", {
+  skip: skipUnless(DHCPD),
+}, async () => {
   assertTools(DHCPD);
   const dir = await cluster();
   try {
     const ok = cliOk(dir);
     // A domain with a double quote and a backslash must be quoted, not break the file.
-    const out = await ok('--set', 'dhcp.poolStart=10.1.200.1', '--set', 'dhcp.poolEnd=10.1.200.50', '--set', 'network.router=10.1.1.254',
-      '--set', 'network.dns=10.1.1.1,10.1.1.2', '--set', 'network.domain=clu"ster\\x', '--set', 'boot.uefiIpxe=snponly.efi', 'report', 'dhcp');
+    const out = await ok(
+      '--set',
+      'dhcp.poolStart=10.1.200.1',
+      '--set',
+      'dhcp.poolEnd=10.1.200.50',
+      '--set',
+      'network.router=10.1.1.254',
+      '--set',
+      'network.dns=10.1.1.1,10.1.1.2',
+      '--set',
+      'network.domain=clu"ster\\x',
+      '--set',
+      'boot.uefiIpxe=snponly.efi',
+      'report',
+      'dhcp',
+    );
     const check = dhcpdCheck(dir, out);
     assert.equal(check.status, 0, `dhcpd -t refused it:\n${check.output}\n${out}`);
     assert.match(out, /^option domain-name "clu\\"ster\\\\x";$/m);
@@ -65,7 +81,10 @@ test('report dhcp is a dhcpd.conf that ISC dhcpd accepts, with a host stanza per
     assert.match(out, /^subnet 10\.1\.0\.0 netmask 255\.255\.0\.0 \{$/m);
     assert.match(out, /^ {4}range 10\.1\.200\.1 10\.1\.200\.50;\n {4}default-lease-time 600;$/m);
     const stanza = (name: string, mac: string, ip: string, host = name) =>
-      new RegExp(`^  host ${name} \\{\\n    hardware ethernet ${mac};\\n    fixed-address ${ip.replace(/\./g, '\\.')};\\n    option host-name "${host}";\\n.*\\n      filename "http://10\\.1\\.1\\.1:8080/boot/ipxe/${mac}";$`, 'm');
+      new RegExp(
+        `^  host ${name} \\{\\n    hardware ethernet ${mac};\\n    fixed-address ${ip.replace(/\./g, '\\.')};\\n    option host-name "${host}";\\n.*\\n      filename "http://10\\.1\\.1\\.1:8080/boot/ipxe/${mac}";$`,
+        'm',
+      );
     assert.match(out, stanza('compute-0-0', '52:54:00:aa:00:01', '10.1.255.254'));
     assert.match(out, stanza('compute-0-0-bmc', '52:54:00:aa:00:07', '10.2.0.5', 'compute-0-0'));
     assert.match(out, stanza('compute-0-1', '52:54:00:aa:00:02', '10.1.255.253'));
@@ -132,7 +151,10 @@ test('report: bad input is exit 2 naming the argument, nothing changed', async (
       [['report', 'hosts', '--json'], /^netroot: report prints text .*--json is not supported/],
       [['--json', 'report', 'dhcp'], /--json is not supported/],
       [['kickstart', 'compute-0-0', '--json'], /^netroot: kickstart prints the kickstart text: --json is not supported/],
-      [['--set', 'network.domain=bad\nname', 'report', 'dhcp'], /^netroot: network\.domain: "bad\\nname" has a control character: it cannot be written in a dhcpd\.conf\n$/],
+      [
+        ['--set', 'network.domain=bad\nname', 'report', 'dhcp'],
+        /^netroot: network\.domain: "bad\\nname" has a control character: it cannot be written in a dhcpd\.conf\n$/,
+      ],
     ];
     await assertOperatorErrors(dir, cases);
   } finally {

@@ -17,7 +17,8 @@ function write(root: string, files: Record<string, string>): void {
   }
 }
 
-const rocksNode = (body: string) => `<?xml version="1.0" standalone="no"?>\n<kickstart>\n  <description>\n  A site node\n  </description>\n${body}\n</kickstart>\n`;
+const rocksNode = (body: string) =>
+  `<?xml version="1.0" standalone="no"?>\n<kickstart>\n  <description>\n  A site node\n  </description>\n${body}\n</kickstart>\n`;
 const rocksGraph = (body: string) => `<?xml version="1.0" standalone="no"?>\n<graph>\n  <description>\n  A site roll\n  </description>\n${body}\n</graph>\n`;
 
 function snapshot(dir: string): Record<string, string> {
@@ -54,7 +55,14 @@ test('roll add/list/remove; kickstart, graph check and graph draw use the merged
     assert.match(await ok('roll', 'add', join(rolls, 'extra'), '--name', 'site-extra-roll'), /added roll site-extra-roll .*no graphs\//);
     assert.match(await ok('roll', 'add', join(rolls, 'graphsonly')), /no nodes\//);
     const list = JSON.parse(await ok('roll', 'list', '--json')) as Array<{ name: string; dir: string; nodes: boolean; graphs: boolean }>;
-    assert.deepEqual(list.map((r) => [r.name, r.nodes, r.graphs]), [['tools', true, true], ['site-extra-roll', true, false], ['graphsonly', false, true]]);
+    assert.deepEqual(
+      list.map((r) => [r.name, r.nodes, r.graphs]),
+      [
+        ['tools', true, true],
+        ['site-extra-roll', true, false],
+        ['graphsonly', false, true],
+      ],
+    );
     assert.match(await ok('roll', 'list'), /^NAME +DIR +NODES +GRAPHS\ntools +\/.*\/rolls\/tools +yes +yes\n/);
     assert.ok(existsSync(join(dir, 'rolls.json')));
 
@@ -62,7 +70,7 @@ test('roll add/list/remove; kickstart, graph check and graph draw use the merged
     assert.match(ks, /^site-tools$/m);
     assert.match(ks, /^site-extra$/m);
     assert.match(ks, /^echo "site tools on compute-0-0"$/m);
-    assert.match(ks, /site-tools site-extra/, 'the roll graph\'s <order> puts site-tools before site-extra');
+    assert.match(ks, /site-tools site-extra/, "the roll graph's <order> puts site-tools before site-extra");
     assert.match(await ok('graph', 'check'), /graph ok/);
     const dot = await ok('graph', 'draw', '--format', 'dot');
     assert.match(dot, /"compute" -> "site-tools";/);
@@ -97,7 +105,12 @@ test('a node a roll defines again with other content is E_NODE_DUPLICATE naming 
     await ok('roll', 'add', join(rolls, 'clash'));
     let r = await cli(dir, 'graph', 'check');
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, new RegExp(`broken for appliance compute: ${join(rolls, 'clash', 'nodes', 'site-tools.xml')}: node site-tools is defined twice with different content \\(also ${join(rolls, 'tools', 'nodes', 'site-tools.xml')}\\)`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `broken for appliance compute: ${join(rolls, 'clash', 'nodes', 'site-tools.xml')}: node site-tools is defined twice with different content \\(also ${join(rolls, 'tools', 'nodes', 'site-tools.xml')}\\)`,
+      ),
+    );
     const entries = JSON.parse((await cli(dir, 'graph', 'check', '--json')).out) as Array<{ code: string; where: string }>;
     assert.ok(entries.some((e) => e.code === 'E_NODE_DUPLICATE' && e.where === join(rolls, 'clash', 'nodes', 'site-tools.xml')));
     r = await cli(dir, 'kickstart', 'compute-0-0');
@@ -108,14 +121,19 @@ test('a node a roll defines again with other content is E_NODE_DUPLICATE naming 
     write(rolls, { 'own/nodes/ntp.xml': rocksNode('  <package>chrony-other</package>') });
     await ok('roll', 'add', join(rolls, 'own'));
     r = await cli(dir, 'graph', 'check', '--json');
-    assert.ok((JSON.parse(r.out) as Array<{ code: string; message: string }>).some((e) => e.code === 'E_NODE_DUPLICATE' && /roles\/base\/ntp\.xml/.test(e.message)));
+    assert.ok(
+      (JSON.parse(r.out) as Array<{ code: string; message: string }>).some((e) => e.code === 'E_NODE_DUPLICATE' && /roles\/base\/ntp\.xml/.test(e.message)),
+    );
     // The same bytes as the other roll's file: one node and a warning.
     await ok('roll', 'remove', 'own');
     write(rolls, { 'same/nodes/site-tools.xml': readFileSync(join(rolls, 'tools', 'nodes', 'site-tools.xml'), 'utf8') });
     await ok('roll', 'add', join(rolls, 'same'));
     r = await cli(dir, 'graph', 'check');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /warning: .*\/rolls\/same\/nodes\/site-tools\.xml: node site-tools is also .*\/rolls\/tools\/nodes\/site-tools\.xml, with the same content/);
+    assert.match(
+      r.err,
+      /warning: .*\/rolls\/same\/nodes\/site-tools\.xml: node site-tools is also .*\/rolls\/tools\/nodes\/site-tools\.xml, with the same content/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -130,8 +148,14 @@ test('bad input: missing dir, unknown layout, duplicate name or dir, unknown rol
     const before = snapshot(dir);
     const cases: Array<[string[], RegExp]> = [
       [['roll', 'add', join(rolls, 'nope')], /^netroot: roll directory ".*\/rolls\/nope" does not exist or is not a directory\n$/],
-      [['roll', 'add', join(rolls, 'tools', 'nodes', 'site-tools.xml')], /^netroot: roll directory ".*site-tools\.xml" does not exist or is not a directory\n$/],
-      [['roll', 'add', join(rolls, 'flat')], /^netroot: ".*\/rolls\/flat" is not a roll in Rocks' layout: it has neither nodes\/ \(node XML files\) nor graphs\//],
+      [
+        ['roll', 'add', join(rolls, 'tools', 'nodes', 'site-tools.xml')],
+        /^netroot: roll directory ".*site-tools\.xml" does not exist or is not a directory\n$/,
+      ],
+      [
+        ['roll', 'add', join(rolls, 'flat')],
+        /^netroot: ".*\/rolls\/flat" is not a roll in Rocks' layout: it has neither nodes\/ \(node XML files\) nor graphs\//,
+      ],
       [['roll', 'add', join(rolls, 'extra'), '--name', 'tools'], /^netroot: a roll named "tools" is already recorded/],
       [['roll', 'add', join(rolls, 'tools'), '--name', 'again'], /^netroot: .*\/rolls\/tools is already recorded as roll "tools"\n$/],
       [['roll', 'add', join(rolls, 'extra'), '--name', '../x'], /^netroot: roll name "..\/x"/],

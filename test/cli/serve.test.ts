@@ -23,8 +23,21 @@ function fetchText(port: number, path: string): Promise<{ status: number; body: 
 
 test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async () => {
   const dir = tempStateDir('nrt-serve-');
-  const flags = ['--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.host=127.0.0.1', '--set', 'tftp.port=0', '--set', 'iscsi.enabled=false'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const flags = [
+    '--set',
+    'http.host=127.0.0.1',
+    '--set',
+    'http.port=0',
+    '--set',
+    'tftp.host=127.0.0.1',
+    '--set',
+    'tftp.port=0',
+    '--set',
+    'iscsi.enabled=false',
+  ];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -27,7 +27,11 @@ test('state dir: --state-dir > NETROOT_STATE_DIR > /var/lib/netroot', async () =
     assert.deepEqual(JSON.parse(r.out), [], 'the flag wins: a different, empty database');
     assert.ok(existsSync(join(fromFlag, 'netroot.db')));
     r = await netroot(['host', 'list', '--json', `--state-dir=${fromEnv}`], {});
-    assert.deepEqual((JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name), ['compute-0-0'], 'global flags anywhere on the line, --flag=value form');
+    assert.deepEqual(
+      (JSON.parse(r.out) as Array<{ name: string }>).map((h) => h.name),
+      ['compute-0-0'],
+      'global flags anywhere on the line, --flag=value form',
+    );
   } finally {
     rmSync(fromEnv, { recursive: true });
     rmSync(fromFlag, { recursive: true });

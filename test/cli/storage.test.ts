@@ -17,7 +17,16 @@ const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libis
 if (why && process.env['CI'] === 'true') throw new Error(`storage CLI test prerequisites missing under CI: ${why}`);
 
 const mac = (i: number) => `52:54:00:00:04:${i.toString(16).padStart(2, '0')}`;
-const base = (dir: string) => ({ stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': String(16 / 1024) });
+const base = (dir: string) => ({
+  stateDir: dir,
+  'http.host': '127.0.0.1',
+  'http.port': '0',
+  'tftp.enabled': 'false',
+  'iscsi.host': '127.0.0.1',
+  'iscsi.port': '0',
+  'iscsi.portal': '127.0.0.1',
+  'storage.defaultVolumeGiB': String(16 / 1024),
+});
 
 async function frontend(dir: string, file?: string): Promise<Frontend> {
   const f = createFrontend(loadConfig({ env: {}, file, overrides: base(dir) }), { logger: silentLogger });
@@ -37,7 +46,10 @@ test('netroot storage nodes|volumes|show|reconcile through the running frontend,
     let r = await cli(dir, ...at, 'storage', 'nodes', '--json');
     assert.equal(r.code, 0, r.err);
     const nodes = JSON.parse(r.out) as Array<{ name: string; kind: string; up: boolean; volumes: number; freeBytes: number }>;
-    assert.deepEqual(nodes.map((n) => [n.name, n.kind, n.up, n.volumes]), [['local', 'embedded', true, 1]]);
+    assert.deepEqual(
+      nodes.map((n) => [n.name, n.kind, n.up, n.volumes]),
+      [['local', 'embedded', true, 1]],
+    );
     assert.ok(nodes[0]!.freeBytes > 0);
     r = await cli(dir, ...at, 'storage', 'nodes');
     assert.match(r.out, /^NODE\s+KIND\s+URL\s+STATE\s+TOTAL GiB\s+FREE GiB\s+VOLUMES\nlocal\s+embedded\s+-\s+up\s+\S+\s+\S+\s+1\n$/);
@@ -46,12 +58,28 @@ test('netroot storage nodes|volumes|show|reconcile through the running frontend,
     assert.equal(r.code, 0, r.err);
     const vols = JSON.parse(r.out) as Array<Record<string, unknown>>;
     assert.equal(vols.length, 1);
-    assert.deepEqual({ ...vols[0], allocatedBytes: 0 }, {
-      node: 'local', volume: 'compute-0-0', host: 'compute-0-0', sizeBytes: 16 << 20, allocatedBytes: 0, target: 'iqn.2026-11.local.netroot:compute-0-0',
-      initiator: 'iqn.2026-11.local.netroot:initiator.compute-0-0', portal: '127.0.0.1', port: f.storage.iscsiPort(), lun: 0, chapUser: 'compute-0-0', exported: true,
-    });
+    assert.deepEqual(
+      { ...vols[0], allocatedBytes: 0 },
+      {
+        node: 'local',
+        volume: 'compute-0-0',
+        host: 'compute-0-0',
+        sizeBytes: 16 << 20,
+        allocatedBytes: 0,
+        target: 'iqn.2026-11.local.netroot:compute-0-0',
+        initiator: 'iqn.2026-11.local.netroot:initiator.compute-0-0',
+        portal: '127.0.0.1',
+        port: f.storage.iscsiPort(),
+        lun: 0,
+        chapUser: 'compute-0-0',
+        exported: true,
+      },
+    );
     r = await cli(dir, ...at, 'storage', 'volumes');
-    assert.match(r.out, /^NODE\s+VOLUME\s+HOST\s+SIZE GiB\s+USED GiB\s+TARGET\s+EXPORTED\nlocal\s+compute-0-0\s+compute-0-0\s+0\.02\s+0(\.00)?\s+iqn\.2026-11\.local\.netroot:compute-0-0\s+yes\n$/);
+    assert.match(
+      r.out,
+      /^NODE\s+VOLUME\s+HOST\s+SIZE GiB\s+USED GiB\s+TARGET\s+EXPORTED\nlocal\s+compute-0-0\s+compute-0-0\s+0\.02\s+0(\.00)?\s+iqn\.2026-11\.local\.netroot:compute-0-0\s+yes\n$/,
+    );
 
     for (const name of ['compute-0-0']) {
       r = await cli(dir, ...at, 'storage', 'show', name);
@@ -88,7 +116,10 @@ test('netroot storage nodes|volumes|show|reconcile through the running frontend,
     const at = ['--set', `http.port=${f.httpPort()}`];
     let r = await cli(dir, ...at, 'storage', 'volumes', '--json');
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual((JSON.parse(r.out) as Array<{ volume: string; host: string; exported: unknown }>).map((v) => [v.volume, v.host, v.exported]), [['compute-0-0', 'compute-0-0', null]]);
+    assert.deepEqual(
+      (JSON.parse(r.out) as Array<{ volume: string; host: string; exported: unknown }>).map((v) => [v.volume, v.host, v.exported]),
+      [['compute-0-0', 'compute-0-0', null]],
+    );
     r = await cli(dir, ...at, 'storage', 'reconcile');
     assert.equal(r.code, 1);
     assert.match(r.out, /^local: the frontend is not running; it reconciles its own target when it starts\n$/);
@@ -104,8 +135,29 @@ test('netroot storage serve: a storage node process the frontend allocates on; r
   const dir = tempStateDir('nrt-sserve-');
   const token = 'S'.repeat(24) + 'tokentokentoken1';
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', join(dir, 'sn'), 'storage', 'serve', '--portal', '127.0.0.1',
-    '--listen', '127.0.0.1:0', '--iscsi', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--limit-gib', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/helpers/netroot.ts',
+      '--state-dir',
+      join(dir, 'sn'),
+      'storage',
+      'serve',
+      '--portal',
+      '127.0.0.1',
+      '--listen',
+      '127.0.0.1:0',
+      '--iscsi',
+      '127.0.0.1:0',
+      '--token-file',
+      join(dir, 'token'),
+      '--limit-gib',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -125,11 +177,22 @@ test('netroot storage serve: a storage node process the frontend allocates on; r
     const a = Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' })).map((x) => [x.name, x.value]));
     assert.equal(a['iscsi_storage_node'], 'sn1');
     assert.equal(a['iscsi_port'], m[2]);
-    const ok = await iscsiInq({ host: '127.0.0.1', port: Number(m[2]), targetIqn: a['iscsi_target']!, lun: 0, initiatorIqn: a['iscsi_initiator']!, user: a['iscsi_user']!, secret: a['iscsi_secret']! });
+    const ok = await iscsiInq({
+      host: '127.0.0.1',
+      port: Number(m[2]),
+      targetIqn: a['iscsi_target']!,
+      lun: 0,
+      initiatorIqn: a['iscsi_initiator']!,
+      user: a['iscsi_user']!,
+      secret: a['iscsi_secret']!,
+    });
     assert.ok(ok.ok, ok.stderr);
     const r = await cli(dir, '--set', `http.port=${f.httpPort()}`, '--set', 'http.host=127.0.0.1', 'storage', 'nodes', '--json');
     const nodes = JSON.parse(r.out) as Array<{ name: string; url: string; up: boolean; totalBytes: number; volumes: number }>;
-    assert.deepEqual(nodes.map((n) => [n.name, n.url, n.up, n.totalBytes, n.volumes]), [['sn1', `http://127.0.0.1:${m[1]}`, true, 2 ** 30, 1]]);
+    assert.deepEqual(
+      nodes.map((n) => [n.name, n.url, n.up, n.totalBytes, n.volumes]),
+      [['sn1', `http://127.0.0.1:${m[1]}`, true, 2 ** 30, 1]],
+    );
     assert.ok(!err.includes(a['iscsi_secret']!) && !out.includes(a['iscsi_secret']!), 'the storage node logged a CHAP secret');
     assert.ok(!err.includes(token), 'the storage node logged its token');
   } finally {

@@ -27,7 +27,7 @@ function tourLines(): string[][] {
   return commands;
 }
 
-test("README tour: every command works on a fresh state directory", async () => {
+test('README tour: every command works on a fresh state directory', async () => {
   const dir = tempStateDir('nrt-tour-');
   try {
     const commands = tourLines();
@@ -49,9 +49,15 @@ test("README tour: every command works on a fresh state directory", async () => 
     assert.match(outputs.get('report hosts')!, /^10\.1\.255\.254\tcompute-0-0\.local compute-0-0$/m);
     assert.match(outputs.get('events --last')!, /^\S+ {2}host\.added {2}compute-0-\d+ {2}52:54:00:aa:00:0\d /m);
     const hosts = JSON.parse(outputs.get('host list')!) as Array<{ name: string; bootAction: string; appliance: string }>;
-    assert.deepEqual(hosts.map((h) => [h.name, h.appliance, h.bootAction]), [['compute-0-0', 'compute', 'install']]);
+    assert.deepEqual(
+      hosts.map((h) => [h.name, h.appliance, h.bootAction]),
+      [['compute-0-0', 'compute', 'install']],
+    );
     const after = JSON.parse((await cli(dir, 'host', 'list', '--json')).out) as Array<{ name: string; appliance: string }>;
-    assert.ok(after.some((h) => h.appliance === 'compute-diskless'), 'insert-ethers added a compute-diskless host');
+    assert.ok(
+      after.some((h) => h.appliance === 'compute-diskless'),
+      'insert-ethers added a compute-diskless host',
+    );
   } finally {
     rmSync(dir, { recursive: true });
   }

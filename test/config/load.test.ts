@@ -21,7 +21,10 @@ test('defaults need no file and derive paths from the state dir', () => {
 test('file < environment < flags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nrt-cfg-'));
   writeFileSync(join(dir, 'netroot.yaml'), 'http:\n  port: 81\n  maxInFlight: 5\ndhcp:\n  interfaces: [br0]\n');
-  const c = loadConfig({ env: { NETROOT_STATE_DIR: dir, NETROOT_HTTP_PORT: '82', NETROOT_DHCP_INTERFACES: 'eth1, eth2' }, overrides: { 'http.maxInFlight': '7' } });
+  const c = loadConfig({
+    env: { NETROOT_STATE_DIR: dir, NETROOT_HTTP_PORT: '82', NETROOT_DHCP_INTERFACES: 'eth1, eth2' },
+    overrides: { 'http.maxInFlight': '7' },
+  });
   assert.equal(c.http.port, 82);
   assert.equal(c.http.maxInFlight, 7);
   assert.deepEqual(c.dhcp.interfaces, ['eth1', 'eth2']);
@@ -46,6 +49,9 @@ test('every problem is reported at once, each naming its field and source', () =
     assert.ok(e.problems.length >= 6);
   }
   writeFileSync(file, 'http: [unclosed\n');
-  assert.throws(() => loadConfig({ file, env: {}, overrides: { stateDir: dir } }), (e: unknown) => e instanceof MultiError && e.message.includes(file));
+  assert.throws(
+    () => loadConfig({ file, env: {}, overrides: { stateDir: dir } }),
+    (e: unknown) => e instanceof MultiError && e.message.includes(file),
+  );
   rmSync(dir, { recursive: true });
 });

@@ -40,32 +40,67 @@ test('the system file is read first; the state directory it names holds the file
 });
 
 test('addresses: out-of-range octets and bad networks are refused', () => {
-  const p = problems(() => loadConfig({ env: { NETROOT_SYSTEM_CONFIG: '' }, overrides: { stateDir: tmpdir(), 'network.frontendAddress': '999.1.1.1', 'network.privateNetwork': '10.1.0.0/33' } }));
-  assert.ok(p.some((m) => m.startsWith('network.frontendAddress:')), p.join('\n'));
-  assert.ok(p.some((m) => m.startsWith('network.privateNetwork:')), p.join('\n'));
+  const p = problems(() =>
+    loadConfig({
+      env: { NETROOT_SYSTEM_CONFIG: '' },
+      overrides: { stateDir: tmpdir(), 'network.frontendAddress': '999.1.1.1', 'network.privateNetwork': '10.1.0.0/33' },
+    }),
+  );
+  assert.ok(
+    p.some((m) => m.startsWith('network.frontendAddress:')),
+    p.join('\n'),
+  );
+  assert.ok(
+    p.some((m) => m.startsWith('network.privateNetwork:')),
+    p.join('\n'),
+  );
 });
 
 test('checks between settings: frontend and router inside the network; the pool whole, ordered, inside and not over the frontend', () => {
   const base = { env: { NETROOT_SYSTEM_CONFIG: '' } };
   const load = (o: Record<string, string>) => () => loadConfig({ ...base, overrides: { stateDir: tmpdir(), 'network.privateNetwork': '10.1.0.0/16', ...o } });
   let p = problems(load({ 'network.frontendAddress': '10.2.0.1', 'network.router': '192.168.0.1' }));
-  assert.ok(p.some((m) => /network\.frontendAddress: 10\.2\.0\.1 is outside network\.privateNetwork 10\.1\.0\.0\/16/.test(m)), p.join('\n'));
-  assert.ok(p.some((m) => /network\.router: 192\.168\.0\.1 is outside/.test(m)), p.join('\n'));
+  assert.ok(
+    p.some((m) => /network\.frontendAddress: 10\.2\.0\.1 is outside network\.privateNetwork 10\.1\.0\.0\/16/.test(m)),
+    p.join('\n'),
+  );
+  assert.ok(
+    p.some((m) => /network\.router: 192\.168\.0\.1 is outside/.test(m)),
+    p.join('\n'),
+  );
   p = problems(load({ 'dhcp.poolStart': '10.1.9.0' }));
-  assert.ok(p.some((m) => /give both or neither/.test(m)), p.join('\n'));
+  assert.ok(
+    p.some((m) => /give both or neither/.test(m)),
+    p.join('\n'),
+  );
   p = problems(load({ 'dhcp.poolStart': '10.1.9.200', 'dhcp.poolEnd': '10.1.9.100' }));
-  assert.ok(p.some((m) => /poolStart 10\.1\.9\.200 is after dhcp\.poolEnd/.test(m)), p.join('\n'));
+  assert.ok(
+    p.some((m) => /poolStart 10\.1\.9\.200 is after dhcp\.poolEnd/.test(m)),
+    p.join('\n'),
+  );
   p = problems(load({ 'dhcp.poolStart': '10.1.9.1', 'dhcp.poolEnd': '10.3.0.1' }));
-  assert.ok(p.some((m) => /dhcp\.poolEnd: 10\.3\.0\.1 is outside/.test(m)), p.join('\n'));
+  assert.ok(
+    p.some((m) => /dhcp\.poolEnd: 10\.3\.0\.1 is outside/.test(m)),
+    p.join('\n'),
+  );
   p = problems(load({ 'network.frontendAddress': '10.1.1.1', 'dhcp.poolStart': '10.1.1.0', 'dhcp.poolEnd': '10.1.1.9' }));
-  assert.ok(p.some((m) => /holds network\.frontendAddress 10\.1\.1\.1/.test(m)), p.join('\n'));
-  const ok = loadConfig({ ...base, overrides: { stateDir: tmpdir(), 'network.frontendAddress': '10.1.1.1', 'dhcp.poolStart': '10.1.200.1', 'dhcp.poolEnd': '10.1.200.250' } });
+  assert.ok(
+    p.some((m) => /holds network\.frontendAddress 10\.1\.1\.1/.test(m)),
+    p.join('\n'),
+  );
+  const ok = loadConfig({
+    ...base,
+    overrides: { stateDir: tmpdir(), 'network.frontendAddress': '10.1.1.1', 'dhcp.poolStart': '10.1.200.1', 'dhcp.poolEnd': '10.1.200.250' },
+  });
   assert.equal(ok.dhcp.poolEnd, '10.1.200.250');
 });
 
 test('cross-checks at their edges: one address either side of the network and of the pool, a one-address pool, every problem at once', () => {
   const base = { env: { NETROOT_SYSTEM_CONFIG: '' } };
-  const opts = (o: Record<string, string>) => ({ ...base, overrides: { stateDir: tmpdir(), 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...o } });
+  const opts = (o: Record<string, string>) => ({
+    ...base,
+    overrides: { stateDir: tmpdir(), 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...o },
+  });
   const accepted = (o: Record<string, string>) => assert.doesNotThrow(() => loadConfig(opts(o)), JSON.stringify(o));
   const only = (o: Record<string, string>, re: RegExp) => {
     const p = problems(() => loadConfig(opts(o)));
@@ -88,9 +123,18 @@ test('cross-checks at their edges: one address either side of the network and of
   only({ 'dhcp.poolStart': '10.0.255.255', 'dhcp.poolEnd': '10.1.0.9' }, /^dhcp\.poolStart: 10\.0\.255\.255 is outside/);
   only({ 'dhcp.poolEnd': '10.1.0.9' }, /^dhcp\.poolStart\/dhcp\.poolEnd: give both or neither \(got only poolEnd\)$/);
   // everything wrong at once: every problem reported, none hiding another
-  const p = problems(() => loadConfig(opts({ 'network.frontendAddress': '10.3.0.1', 'network.router': '10.4.0.1', 'dhcp.poolStart': '10.2.0.9', 'dhcp.poolEnd': '10.2.0.1' })));
-  assert.deepEqual(p.map((m) => m.split(/[: ]/)[0]).sort(), ['dhcp.poolEnd', 'dhcp.poolStart', 'dhcp.poolStart', 'network.frontendAddress', 'network.router'], p.join('\n'));
+  const p = problems(() =>
+    loadConfig(opts({ 'network.frontendAddress': '10.3.0.1', 'network.router': '10.4.0.1', 'dhcp.poolStart': '10.2.0.9', 'dhcp.poolEnd': '10.2.0.1' })),
+  );
+  assert.deepEqual(
+    p.map((m) => m.split(/[: ]/)[0]).sort(),
+    ['dhcp.poolEnd', 'dhcp.poolStart', 'dhcp.poolStart', 'network.frontendAddress', 'network.router'],
+    p.join('\n'),
+  );
   // a /32 network holds exactly one address
   accepted({ 'network.privateNetwork': '10.1.1.1/32' });
-  only({ 'network.privateNetwork': '10.1.1.1/32', 'network.router': '10.1.1.2' }, /^network\.router: 10\.1\.1\.2 is outside network\.privateNetwork 10\.1\.1\.1\/32/);
+  only(
+    { 'network.privateNetwork': '10.1.1.1/32', 'network.router': '10.1.1.2' },
+    /^network\.router: 10\.1\.1\.2 is outside network\.privateNetwork 10\.1\.1\.1\/32/,
+  );
 });

@@ -17,7 +17,10 @@ function cleanup(): void {
 }
 
 function runClient(ns: string, mac: string): string {
-  return execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/netns-client.ts', mac], { encoding: 'utf8', timeout: 20_000 }).trim();
+  return execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/netns-client.ts', mac], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  }).trim();
 }
 
 test('a client on a non-provisioning interface gets no DHCP answer; one on the provisioning interface does', { skip, timeout: 60_000 }, async () => {
@@ -29,10 +32,21 @@ test('a client on a non-provisioning interface gets no DHCP answer; one on the p
     ip('-n', NS.server, 'link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS.other);
     ip('-n', NS.server, 'addr', 'add', '10.88.1.1/24', 'dev', 'prov0');
     ip('-n', NS.server, 'addr', 'add', '10.88.2.1/24', 'dev', 'other0');
-    for (const [ns, dev] of [[NS.server, 'prov0'], [NS.server, 'other0'], [NS.server, 'lo'], [NS.prov, 'eth0'], [NS.other, 'eth0'], [NS.prov, 'lo'], [NS.other, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
+    for (const [ns, dev] of [
+      [NS.server, 'prov0'],
+      [NS.server, 'other0'],
+      [NS.server, 'lo'],
+      [NS.prov, 'eth0'],
+      [NS.other, 'eth0'],
+      [NS.prov, 'lo'],
+      [NS.other, 'lo'],
+    ] as const)
+      ip('-n', ns, 'link', 'set', dev, 'up');
     // clients have no address yet (like a PXE ROM); give the broadcast a route out of eth0
     for (const ns of [NS.prov, NS.other]) ip('-n', ns, 'route', 'add', '255.255.255.255', 'dev', 'eth0');
-    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/netns-server.ts', 'prov0', '10.88.1.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/netns-server.ts', 'prov0', '10.88.1.1'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         server.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());

@@ -7,7 +7,8 @@ import { EXHAUSTED_RETRY_MS } from '../../src/dhcp/leases.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const CONFIG = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600 };
-const mac = (i: number): string => `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+const mac = (i: number): string =>
+  `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
 test('group commit: concurrent leases share fdatasyncs, and each resolves only once its record is in the journal', async () => {
   const dir = tempStateDir('nrt-leases-');
@@ -20,9 +21,11 @@ test('group commit: concurrent leases share fdatasyncs, and each resolves only o
   for (let i = 0; i < N; i++) {
     const ip = pool.candidate(mac(i), null);
     assert.ok(ip);
-    commits.push(pool.commit(mac(i), ip).then(() => {
-      seen[i] = readFileSync(file, 'utf8').includes(`lease ${mac(i)} ${ip} `);
-    }));
+    commits.push(
+      pool.commit(mac(i), ip).then(() => {
+        seen[i] = readFileSync(file, 'utf8').includes(`lease ${mac(i)} ${ip} `);
+      }),
+    );
     // half of them arrive in a later event-loop turn, while the first batch is syncing
     if (i === N / 2) await new Promise((r) => setImmediate(r));
   }
@@ -123,20 +126,29 @@ test('journal replay keeps complete records only: a torn last line (kill -9 mid-
   const dir = tempStateDir('nrt-leases-');
   const file = join(dir, 'leases');
   const far = Date.now() + 3_600_000;
-  writeFileSync(file, [
-    `lease ${mac(1)} 10.32.0.10 ${far}`,
-    `lease ${mac(2)} 10.32.0.11 ${far}`,
-    `release ${mac(2)}`,
-    `lease ${mac(3)} 10.32.0.12 12abc`,
-    `lease not-a-mac 10.32.0.13 ${far}`,
-    `lease ${mac(4)} 10.32.0.300 ${far}`,
-    `lease ${mac(5)} 10.32.0.15 ${far} extra`,
-  ].join('\n') + `\nlease ${mac(6)} 10.32.0.16 17`);
+  writeFileSync(
+    file,
+    [
+      `lease ${mac(1)} 10.32.0.10 ${far}`,
+      `lease ${mac(2)} 10.32.0.11 ${far}`,
+      `release ${mac(2)}`,
+      `lease ${mac(3)} 10.32.0.12 12abc`,
+      `lease not-a-mac 10.32.0.13 ${far}`,
+      `lease ${mac(4)} 10.32.0.300 ${far}`,
+      `lease ${mac(5)} 10.32.0.15 ${far} extra`,
+    ].join('\n') + `\nlease ${mac(6)} 10.32.0.16 17`,
+  );
   const pool = new LeasePool(CONFIG, file);
   pool.open();
   assert.equal(pool.size, 1);
   assert.equal(pool.owns(mac(1), '10.32.0.10'), true);
-  for (const [i, ip] of [[2, '10.32.0.11'], [3, '10.32.0.12'], [5, '10.32.0.15'], [6, '10.32.0.16']] as const) assert.equal(pool.owns(mac(i), ip), false, mac(i));
+  for (const [i, ip] of [
+    [2, '10.32.0.11'],
+    [3, '10.32.0.12'],
+    [5, '10.32.0.15'],
+    [6, '10.32.0.16'],
+  ] as const)
+    assert.equal(pool.owns(mac(i), ip), false, mac(i));
   await pool.close();
   // compaction on open rewrote the journal with the live lease only
   assert.equal(readFileSync(file, 'utf8'), `lease ${mac(1)} 10.32.0.10 ${far}\n`);

@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeDhcp, encodeDhcp, messageType, clientMac, clientArch, isIpxe, clientUuid, textOption, ipOption, Opt, MessageType } from '../../src/dhcp/index.js';
+import {
+  decodeDhcp,
+  encodeDhcp,
+  messageType,
+  clientMac,
+  clientArch,
+  isIpxe,
+  clientUuid,
+  textOption,
+  ipOption,
+  Opt,
+  MessageType,
+} from '../../src/dhcp/index.js';
 import { DecodeError } from '../../src/errors.js';
 import { IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST, packet } from '../fixtures/dhcp/packets.js';
 
@@ -48,8 +60,16 @@ test('PAD bytes, repeated options (RFC 3396) and option overload into file and s
 test('encodes an OFFER whose key fields match hand-built bytes', () => {
   const req = decodeDhcp(IPXE_DISCOVER);
   const out = encodeDhcp({
-    ...req, op: 2, yiaddr: '10.1.255.254', siaddr: '10.1.1.1', file: 'undionly.kpxe',
-    options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([2])], [Opt.SERVER_ID, Buffer.from([10, 1, 1, 1])], [Opt.LEASE_TIME, Buffer.from('00015180', 'hex')]]),
+    ...req,
+    op: 2,
+    yiaddr: '10.1.255.254',
+    siaddr: '10.1.1.1',
+    file: 'undionly.kpxe',
+    options: new Map([
+      [Opt.MESSAGE_TYPE, Buffer.from([2])],
+      [Opt.SERVER_ID, Buffer.from([10, 1, 1, 1])],
+      [Opt.LEASE_TIME, Buffer.from('00015180', 'hex')],
+    ]),
   });
   assert.ok(out.length >= 300);
   assert.equal(out.subarray(0, 4).toString('hex'), '02010600');
@@ -62,7 +82,15 @@ test('encodes an OFFER whose key fields match hand-built bytes', () => {
   assert.equal(out.subarray(240, 256).toString('hex'), '350102' + '36040a010101' + '330400015180' + 'ff');
   // long option values split per RFC 3396 and read back whole
   const long = Buffer.alloc(600, 0x41);
-  const again = decodeDhcp(encodeDhcp({ ...req, options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([1])], [Opt.BOOTFILE, long]]) }));
+  const again = decodeDhcp(
+    encodeDhcp({
+      ...req,
+      options: new Map([
+        [Opt.MESSAGE_TYPE, Buffer.from([1])],
+        [Opt.BOOTFILE, long],
+      ]),
+    }),
+  );
   assert.ok(again.options.get(Opt.BOOTFILE)!.equals(long));
 });
 
@@ -77,15 +105,41 @@ test('malformed input: each a DecodeError naming field and offset', () => {
     [Buffer.concat([IPXE_DISCOVER.subarray(0, 2), Buffer.from('20', 'hex'), IPXE_DISCOVER.subarray(3)]), /hlen/],
   ];
   for (const [buf, re] of cases) {
-    assert.throws(() => decodeDhcp(buf), (e: unknown) => e instanceof DecodeError && re.test(e.message), re.source);
+    assert.throws(
+      () => decodeDhcp(buf),
+      (e: unknown) => e instanceof DecodeError && re.test(e.message),
+      re.source,
+    );
   }
 });
 
 test('encoder, whole message byte for byte: fixed fields, empty option, RFC 3396 split, END, BOOTP padding; bad fields rejected', () => {
   const chaddr = Buffer.from('02aabbccdd0100000000000000000000', 'hex');
-  const base = { op: 2, htype: 1, hlen: 6, hops: 1, xid: 0xdeadbeef, secs: 3, flags: 0x8000, ciaddr: '0.0.0.0', yiaddr: '10.32.0.10', siaddr: '10.32.0.1', giaddr: '10.32.0.2', chaddr, sname: 'fe', file: 'ipxe.efi' };
+  const base = {
+    op: 2,
+    htype: 1,
+    hlen: 6,
+    hops: 1,
+    xid: 0xdeadbeef,
+    secs: 3,
+    flags: 0x8000,
+    ciaddr: '0.0.0.0',
+    yiaddr: '10.32.0.10',
+    siaddr: '10.32.0.1',
+    giaddr: '10.32.0.2',
+    chaddr,
+    sname: 'fe',
+    file: 'ipxe.efi',
+  };
   const long = Buffer.alloc(300, 0x42);
-  const out = encodeDhcp({ ...base, options: new Map([[Opt.MESSAGE_TYPE, Buffer.from([5])], [Opt.USER_CLASS, Buffer.alloc(0)], [Opt.BOOTFILE, long]]) });
+  const out = encodeDhcp({
+    ...base,
+    options: new Map([
+      [Opt.MESSAGE_TYPE, Buffer.from([5])],
+      [Opt.USER_CLASS, Buffer.alloc(0)],
+      [Opt.BOOTFILE, long],
+    ]),
+  });
   // Built by hand, independently of the encoder.
   const expected = Buffer.concat([
     Buffer.from('02010601' + 'deadbeef' + '0003' + '8000' + '00000000' + '0a20000a' + '0a200001' + '0a200002', 'hex'),
@@ -93,7 +147,10 @@ test('encoder, whole message byte for byte: fixed fields, empty option, RFC 3396
     Buffer.concat([Buffer.from('fe', 'latin1'), Buffer.alloc(62)]),
     Buffer.concat([Buffer.from('ipxe.efi', 'latin1'), Buffer.alloc(120)]),
     Buffer.from('63825363' + '350105' + '4d00', 'hex'),
-    Buffer.from([67, 255]), long.subarray(0, 255), Buffer.from([67, 45]), long.subarray(255),
+    Buffer.from([67, 255]),
+    long.subarray(0, 255),
+    Buffer.from([67, 45]),
+    long.subarray(255),
     Buffer.from([255]),
   ]);
   assert.equal(out.toString('hex'), expected.toString('hex'));
@@ -120,7 +177,11 @@ test('hlen boundary: 16 (the whole chaddr) decodes, 17 is a DecodeError at byte 
   assert.equal(decodeDhcp(withHlen(16)).hlen, 16);
   assert.equal(decodeDhcp(withHlen(0)).hlen, 0);
   for (const n of [17, 255]) {
-    assert.throws(() => decodeDhcp(withHlen(n)), (e: unknown) => e instanceof DecodeError && e.code === 'E_DHCP_HLEN' && /hlen at byte 2/.test(e.message), String(n));
+    assert.throws(
+      () => decodeDhcp(withHlen(n)),
+      (e: unknown) => e instanceof DecodeError && e.code === 'E_DHCP_HLEN' && /hlen at byte 2/.test(e.message),
+      String(n),
+    );
   }
 });
 
@@ -160,7 +221,9 @@ test('option overload 1 reads only file, 2 reads only sname; the other field sta
     assert.throws(() => decodeDhcp(p), { code: 'E_DHCP_OVERLOAD' }, bad);
   }
   // a two-byte overload value is refused too
-  assert.throws(() => decodeDhcp(packet({ xid: '00000002', mac: '525400000002' }, '350101' + '3402 0101'.replace(/ /g, '') + 'ff')), { code: 'E_DHCP_OVERLOAD' });
+  assert.throws(() => decodeDhcp(packet({ xid: '00000002', mac: '525400000002' }, '350101' + '3402 0101'.replace(/ /g, '') + 'ff')), {
+    code: 'E_DHCP_OVERLOAD',
+  });
   // options in an overloaded field without END: tolerated (the field is fixed-size)
   const noEnd = build(1);
   Buffer.from('4304' + '66696c65', 'hex').copy(noEnd, fileOff);

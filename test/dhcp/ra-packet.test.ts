@@ -3,7 +3,14 @@
 // truncation and random bytes give a DecodeError or a reason, never another exception.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRouterAdvertisement, decodeRouterSolicitation, encodeRouterAdvertisement, invalidSolicitation, isLinkLocal, isUnspecified } from '../../src/dhcp/ra-packet.js';
+import {
+  decodeRouterAdvertisement,
+  decodeRouterSolicitation,
+  encodeRouterAdvertisement,
+  invalidSolicitation,
+  isLinkLocal,
+  isUnspecified,
+} from '../../src/dhcp/ra-packet.js';
 import { DecodeError } from '../../src/errors.js';
 
 // What iPXE's ndp_tx_router_solicitation sends: type 133, code 0, checksum, reserved, then a
@@ -14,7 +21,17 @@ test('the RA netroot sends: 16 bytes, type 134, hop limit/flags/lifetime/timers 
   const b = encodeRouterAdvertisement();
   assert.equal(b.toString('hex'), '86000000' + '00' + '00' + '0000' + '00000000' + '00000000');
   const ra = decodeRouterAdvertisement(b);
-  assert.deepEqual(ra, { code: 0, curHopLimit: 0, managed: false, other: false, flags: 0, routerLifetime: 0, reachableTimeMs: 0, retransTimerMs: 0, options: [] });
+  assert.deepEqual(ra, {
+    code: 0,
+    curHopLimit: 0,
+    managed: false,
+    other: false,
+    flags: 0,
+    routerLifetime: 0,
+    reachableTimeMs: 0,
+    retransTimerMs: 0,
+    options: [],
+  });
 });
 
 test('RA decoder reads M, O, lifetime and options of a real-router RA', () => {
@@ -27,7 +44,10 @@ test('RA decoder reads M, O, lifetime and options of a real-router RA', () => {
   assert.equal(ra.routerLifetime, 1800);
   assert.equal(ra.reachableTimeMs, 30000);
   assert.equal(ra.retransTimerMs, 1000);
-  assert.deepEqual(ra.options.map((o) => [o.type, o.body.length]), [[5, 6]]);
+  assert.deepEqual(
+    ra.options.map((o) => [o.type, o.body.length]),
+    [[5, 6]],
+  );
 });
 
 test("iPXE's solicitation decodes with its source link-layer address and is valid", () => {
@@ -55,11 +75,18 @@ test('RFC 4861 §6.1.1: invalid solicitations are named, not answered', () => {
 
 test('every truncation of a solicitation and of an advertisement is a DecodeError naming a byte offset', () => {
   const ra = Buffer.from('8600000040c00708' + '00007530' + '000003e8' + '0501000000000500', 'hex');
-  for (const [buf, decode] of [[IPXE_RS, decodeRouterSolicitation], [ra, decodeRouterAdvertisement]] as const) {
+  for (const [buf, decode] of [
+    [IPXE_RS, decodeRouterSolicitation],
+    [ra, decodeRouterAdvertisement],
+  ] as const) {
     for (let n = 0; n < buf.length; n++) {
       if (n === 8 && buf === IPXE_RS) continue; // a bare RS is complete
       if (n === 16 && buf === ra) continue;
-      assert.throws(() => decode(buf.subarray(0, n)), (e: unknown) => e instanceof DecodeError && /at byte \d+/.test(e.message), `length ${n}`);
+      assert.throws(
+        () => decode(buf.subarray(0, n)),
+        (e: unknown) => e instanceof DecodeError && /at byte \d+/.test(e.message),
+        `length ${n}`,
+      );
     }
   }
 });

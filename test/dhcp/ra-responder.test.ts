@@ -42,16 +42,27 @@ const tick = () => new Promise((r) => setTimeout(r, 1));
 function setup(o: { perSource?: number; perSecond?: number; interfaces?: string[]; maxTrackedSources?: number } = {}) {
   const io = new FakeIo();
   let now = 1_000_000;
-  const r = new RaResponder({ interfaces: o.interfaces ?? ['br0'], maxPerSourcePerMinute: o.perSource ?? 10, maxPerSecond: o.perSecond ?? 100, io, now: () => now, answerDelayMs: () => 0, ...(o.maxTrackedSources ? { maxTrackedSources: o.maxTrackedSources } : {}) });
+  const r = new RaResponder({
+    interfaces: o.interfaces ?? ['br0'],
+    maxPerSourcePerMinute: o.perSource ?? 10,
+    maxPerSecond: o.perSecond ?? 100,
+    io,
+    now: () => now,
+    answerDelayMs: () => 0,
+    ...(o.maxTrackedSources ? { maxTrackedSources: o.maxTrackedSources } : {}),
+  });
   return { io, r, advance: (ms: number) => (now += ms) };
 }
 
-test("a valid solicitation from a link-local address is answered by unicast with the minimal RA, on the interface it came in on", async () => {
+test('a valid solicitation from a link-local address is answered by unicast with the minimal RA, on the interface it came in on', async () => {
   const { io, r } = setup({ interfaces: ['br0', 'br1'] });
   r.start();
   io.deliver('br1', RS, NODE);
   await tick();
-  assert.deepEqual(io.sent.map((s) => [s.ifname, s.to, s.data.toString('hex')]), [['br1', NODE, encodeRouterAdvertisement().toString('hex')]]);
+  assert.deepEqual(
+    io.sent.map((s) => [s.ifname, s.to, s.data.toString('hex')]),
+    [['br1', NODE, encodeRouterAdvertisement().toString('hex')]],
+  );
   assert.deepEqual(r.stats(), { received: 1, invalid: 0, limited: 0, coalesced: 0, answered: 1, sendErrors: 0 });
   await r.stop();
 });
@@ -106,7 +117,10 @@ test('from :: or a non-link-local source the answer goes to ff02::1, at most onc
   advance(3000);
   io.deliver('br0', bare, '::');
   await tick();
-  assert.deepEqual(io.sent.map((s) => s.to), ['ff02::1', 'ff02::1']);
+  assert.deepEqual(
+    io.sent.map((s) => s.to),
+    ['ff02::1', 'ff02::1'],
+  );
   assert.equal(r.stats().limited, 1);
   await r.stop();
 });
@@ -167,14 +181,23 @@ test('start() that fails on one interface closes the sockets it opened and throw
   const io = new FakeIo();
   io.failOpen.add('br1');
   const r = new RaResponder({ interfaces: ['br0', 'br1'], maxPerSourcePerMinute: 10, maxPerSecond: 100, io });
-  assert.throws(() => r.start(), (e: unknown) => (e as { code?: string }).code === 'E_RA_SOCKET' && /br1.*dhcp\.routerAdvertisement=false/.test((e as Error).message));
-  assert.deepEqual([...io.sockets.values()].map((s) => [s.ifname, s.closed]), [['br0', true]]);
+  assert.throws(
+    () => r.start(),
+    (e: unknown) => (e as { code?: string }).code === 'E_RA_SOCKET' && /br1.*dhcp\.routerAdvertisement=false/.test((e as Error).message),
+  );
+  assert.deepEqual(
+    [...io.sockets.values()].map((s) => [s.ifname, s.closed]),
+    [['br0', true]],
+  );
 });
 
 test('a kernel without IPv6 (EAFNOSUPPORT) is not an error: start() returns false and runs nothing', () => {
   const io = new FakeIo();
   io.open = () => {
-    throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), { code: 'E_ICMP6', errno: 'EAFNOSUPPORT' });
+    throw Object.assign(new Error('socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6): Address family not supported by protocol (EAFNOSUPPORT)'), {
+      code: 'E_ICMP6',
+      errno: 'EAFNOSUPPORT',
+    });
   };
   const r = new RaResponder({ interfaces: ['br0'], maxPerSourcePerMinute: 10, maxPerSecond: 100, io });
   assert.equal(r.start(), false);

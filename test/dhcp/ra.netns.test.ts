@@ -44,8 +44,15 @@ interface Got {
 }
 
 function solicit(ns: string, count: number, waitMs: number): Got[] {
-  const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/ra-netns-client.ts', 'eth0', String(count), String(waitMs)], { encoding: 'utf8', timeout: 30_000 });
-  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Got);
+  const out = execFileSync(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/ra-netns-client.ts', 'eth0', String(count), String(waitMs)],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Got);
 }
 
 function snmp6(ns: string, name: string): number {
@@ -53,19 +60,35 @@ function snmp6(ns: string, name: string): number {
   return Number(new RegExp(`^${name}\\s+(\\d+)$`, 'm').exec(out)?.[1] ?? NaN);
 }
 
-test('router solicitations: answered on the provisioning interface only, with the minimal RA, and at most raMaxPerSourcePerMinute times per source', { skip, timeout: 120_000 }, async (t) => {
+test('router solicitations: answered on the provisioning interface only, with the minimal RA, and at most raMaxPerSourcePerMinute times per source', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   cleanup();
   let server: ChildProcess | undefined;
   try {
     for (const ns of Object.values(NS)) ip('netns', 'add', ns);
     ip('-n', NS.server, 'link', 'add', 'prov0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS.prov);
     ip('-n', NS.server, 'link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS.other);
-    for (const [ns, dev] of [[NS.server, 'prov0'], [NS.server, 'other0'], [NS.server, 'lo'], [NS.prov, 'eth0'], [NS.other, 'eth0'], [NS.prov, 'lo'], [NS.other, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
+    for (const [ns, dev] of [
+      [NS.server, 'prov0'],
+      [NS.server, 'other0'],
+      [NS.server, 'lo'],
+      [NS.prov, 'eth0'],
+      [NS.other, 'eth0'],
+      [NS.prov, 'lo'],
+      [NS.other, 'lo'],
+    ] as const)
+      ip('-n', ns, 'link', 'set', dev, 'up');
     const serverLl = await waitLinkLocal(NS.server, 'prov0');
     const nodeLl = await waitLinkLocal(NS.prov, 'eth0');
     await waitLinkLocal(NS.other, 'eth0');
 
-    server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/ra-netns-server.ts', 'prov0', String(PER_SOURCE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(
+      'ip',
+      ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/dhcp/ra-netns-server.ts', 'prov0', String(PER_SOURCE)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let serverOut = '';
     server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -98,7 +121,10 @@ test('router solicitations: answered on the provisioning interface only, with th
       assert.equal(snmp6(NS.prov, 'Icmp6InErrors'), 0);
       assert.equal(ip('-n', NS.prov, '-6', 'route', 'show', 'default').trim(), '');
       const addrs = ip('-n', NS.prov, '-6', 'addr', 'show', 'dev', 'eth0');
-      assert.deepEqual([...addrs.matchAll(/inet6 ([0-9a-f:]+)\//g)].map((m) => m[1]), [nodeLl]);
+      assert.deepEqual(
+        [...addrs.matchAll(/inet6 ([0-9a-f:]+)\//g)].map((m) => m[1]),
+        [nodeLl],
+      );
     });
 
     await t.test(`attack: a flood of 300 solicitations from one address is answered at most ${PER_SOURCE} times in total`, () => {
@@ -108,7 +134,14 @@ test('router solicitations: answered on the provisioning interface only, with th
 
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
-    const stats = JSON.parse(serverOut.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { received: number; answered: number; limited: number; coalesced: number; invalid: number; sendErrors: number };
+    const stats = JSON.parse(serverOut.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+      received: number;
+      answered: number;
+      limited: number;
+      coalesced: number;
+      invalid: number;
+      sendErrors: number;
+    };
     // The kernel may drop part of the burst at the socket's receive buffer; most arrive.
     assert.ok(stats.received >= 100, JSON.stringify(stats));
     assert.ok(stats.answered >= 1 && stats.answered <= PER_SOURCE, JSON.stringify(stats));

@@ -10,7 +10,17 @@ import { tempStateDir } from '../helpers/tmp.js';
 const known: DhcpDecider = {
   async answer(info) {
     if (info.mac !== '52:54:00:aa:00:01') return null;
-    return { ip: '10.1.255.254', subnetMask: '255.255.0.0', router: '10.1.1.1', dns: ['10.1.1.1'], domain: 'local', hostname: 'compute-0-0', leaseSeconds: 3600, nextServer: '10.1.1.1', bootFile: info.isIpxe ? 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01' : 'undionly.kpxe' };
+    return {
+      ip: '10.1.255.254',
+      subnetMask: '255.255.0.0',
+      router: '10.1.1.1',
+      dns: ['10.1.1.1'],
+      domain: 'local',
+      hostname: 'compute-0-0',
+      leaseSeconds: 3600,
+      nextServer: '10.1.1.1',
+      bootFile: info.isIpxe ? 'http://10.1.1.1:8080/boot/ipxe/52:54:00:aa:00:01' : 'undionly.kpxe',
+    };
   },
 };
 const from = { address: '0.0.0.0', port: 68 };
@@ -45,7 +55,21 @@ test('known machine: OFFER then ACK with its fixed address and boot file, broadc
 });
 
 test('a PXE ROM (not iPXE) gets a plain "DHCP only" offer: siaddr + boot file, no option 60 (PXE 2.1 §2.2.1)', async () => {
-  const { s } = server({ decider: { answer: async (info) => ({ ip: '10.1.255.250', subnetMask: '255.255.0.0', router: null, dns: [], domain: 'local', hostname: 'compute-0-5', leaseSeconds: 3600, nextServer: '10.1.1.1', bootFile: info.isIpxe ? null : 'undionly.kpxe' }) } });
+  const { s } = server({
+    decider: {
+      answer: async (info) => ({
+        ip: '10.1.255.250',
+        subnetMask: '255.255.0.0',
+        router: null,
+        dns: [],
+        domain: 'local',
+        hostname: 'compute-0-5',
+        leaseSeconds: 3600,
+        nextServer: '10.1.1.1',
+        bootFile: info.isIpxe ? null : 'undionly.kpxe',
+      }),
+    },
+  });
   const offer = await s.handle(BIOS_DISCOVER, from, 'br0');
   const o = decodeDhcp(offer!.packet);
   assert.equal(textOption(o, Opt.BOOTFILE), 'undionly.kpxe');
@@ -60,10 +84,13 @@ test('unknown machine: no answer, one discovery event (MAC, arch, vendor, interf
   const { s, events } = server();
   assert.equal(await s.handle(BIOS_DISCOVER, from, 'br0'), null);
   assert.equal(await s.handle(UEFI_RELAYED_DISCOVER, from, 'br0'), null);
-  assert.deepEqual(events.map((e) => [e.mac, e.arch, e.vendorClass, e.interfaceName, e.giaddr]), [
-    ['00:11:22:33:44:55', 0, 'PXEClient:Arch:00000:UNDI:002001', 'br0', null],
-    ['52:54:00:aa:00:02', 7, 'PXEClient:Arch:00007:UNDI:003000', 'br0', '10.77.0.1'],
-  ]);
+  assert.deepEqual(
+    events.map((e) => [e.mac, e.arch, e.vendorClass, e.interfaceName, e.giaddr]),
+    [
+      ['00:11:22:33:44:55', 0, 'PXEClient:Arch:00000:UNDI:002001', 'br0', null],
+      ['52:54:00:aa:00:02', 7, 'PXEClient:Arch:00007:UNDI:003000', 'br0', '10.77.0.1'],
+    ],
+  );
   assert.equal(events[1]!.relayInfo, '0106657468302f31');
 });
 
@@ -85,7 +112,10 @@ test('REQUEST rules: another server id is ignored; a wrong address is NAKed', as
 });
 
 test('relayed requests are answered to the relay on port 67 with option 82 echoed', async () => {
-  const decider: DhcpDecider = { answer: async (i) => (i.mac === '52:54:00:aa:00:02' ? { ip: '10.77.0.50', subnetMask: '255.255.255.0', leaseSeconds: 600, nextServer: '10.1.1.1', bootFile: 'ipxe.efi' } : null) };
+  const decider: DhcpDecider = {
+    answer: async (i) =>
+      i.mac === '52:54:00:aa:00:02' ? { ip: '10.77.0.50', subnetMask: '255.255.255.0', leaseSeconds: 600, nextServer: '10.1.1.1', bootFile: 'ipxe.efi' } : null,
+  };
   const { s } = server({ decider });
   const r = await s.handle(UEFI_RELAYED_DISCOVER, from, 'br0');
   assert.deepEqual([r!.address, r!.port], ['10.77.0.1', 67]);
@@ -129,7 +159,12 @@ test('pool leases for unknown machines are durable: they survive kill -9', async
   });
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  const { s } = server({ decider: { answer: async () => null }, pool: { start: '10.9.0.100', end: '10.9.0.110', leaseSeconds: 3600, subnetMask: '255.255.255.0' }, leaseFile, serverIp: '10.9.0.1' });
+  const { s } = server({
+    decider: { answer: async () => null },
+    pool: { start: '10.9.0.100', end: '10.9.0.110', leaseSeconds: 3600, subnetMask: '255.255.255.0' },
+    leaseFile,
+    serverIp: '10.9.0.1',
+  });
   await s.start();
   // the same machine gets its address back; another one does not get it
   const again = await s.handle(packet({ xid: '00000002', mac: '02aabbccdd01' }, '350101ff'), from, 'x');
@@ -144,7 +179,7 @@ test('fuzz: 100,000 mutated real packets never throw out of the codec or the ser
   const { s } = server({ pool: { start: '10.9.0.100', end: '10.9.0.200', leaseSeconds: 60, subnetMask: '255.255.255.0' } });
   const seeds = [IPXE_DISCOVER, BIOS_DISCOVER, UEFI_RELAYED_DISCOVER, IPXE_REQUEST];
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   let decoded = 0;
   for (let i = 0; i < 100_000; i++) {
     const base = seeds[i % seeds.length]!;
@@ -180,16 +215,25 @@ test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct
   const relay = { address: '10.32.0.2', port: 67 };
   const macHex = (i: number) => `02000000${i.toString(16).padStart(4, '0')}`;
   const N = 2000;
-  const offers = await Promise.all(Array.from({ length: N }, (_, i) => s.handle(packet({ xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' }, '350101ff'), relay, 'veth0')));
+  const offers = await Promise.all(
+    Array.from({ length: N }, (_, i) =>
+      s.handle(packet({ xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' }, '350101ff'), relay, 'veth0'),
+    ),
+  );
   const offered = offers.map((o) => decodeDhcp(o!.packet).yiaddr);
   const journalAtAck: boolean[] = [];
-  const acks = await Promise.all(offered.map((ip, i) => {
-    const req = packet({ xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' }, `350103 3204 ${Buffer.from(ip.split('.').map(Number)).toString('hex')} 3604 0a200001 ff`.replace(/ /g, ''));
-    return s.handle(req, relay, 'veth0').then((r) => {
-      journalAtAck[i] = readFileSync(leaseFile, 'utf8').includes(` ${ip} `);
-      return r;
-    });
-  }));
+  const acks = await Promise.all(
+    offered.map((ip, i) => {
+      const req = packet(
+        { xid: i.toString(16).padStart(8, '0'), mac: macHex(i), giaddr: '0a200002', flags: '0000' },
+        `350103 3204 ${Buffer.from(ip.split('.').map(Number)).toString('hex')} 3604 0a200001 ff`.replace(/ /g, ''),
+      );
+      return s.handle(req, relay, 'veth0').then((r) => {
+        journalAtAck[i] = readFileSync(leaseFile, 'utf8').includes(` ${ip} `);
+        return r;
+      });
+    }),
+  );
   const acked = acks.map((a) => {
     const m = decodeDhcp(a!.packet);
     assert.equal(messageType(m), MessageType.ACK);
@@ -215,7 +259,14 @@ test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct
 // even when its first six chaddr bytes are a known machine's MAC.
 test('only op 1 / htype 1 / hlen 6 is answered: each other value is ignored and counted', async () => {
   const { s, events } = server();
-  const variants: Array<[string, number, number]> = [['op 2', 0, 2], ['htype 6 (IEEE 802)', 1, 6], ['htype 0', 1, 0], ['hlen 16', 2, 16], ['hlen 5', 2, 5], ['hlen 0', 2, 0]];
+  const variants: Array<[string, number, number]> = [
+    ['op 2', 0, 2],
+    ['htype 6 (IEEE 802)', 1, 6],
+    ['htype 0', 1, 0],
+    ['hlen 16', 2, 16],
+    ['hlen 5', 2, 5],
+    ['hlen 0', 2, 0],
+  ];
   for (const [name, at, value] of variants) {
     const p = Buffer.from(IPXE_DISCOVER);
     p[at] = value;

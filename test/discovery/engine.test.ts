@@ -15,10 +15,22 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 function setup(plugins: Plugin[] = [hostsFilePlugin, bootActionPlugin], overrides: Record<string, string> = {}, timeoutMs = 60_000) {
   const dir = tempStateDir('nrt-disc-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: { stateDir: dir, 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...overrides },
+  });
   const store = openStore(dir);
   const engine = new DiscoveryEngine(store, config, plugins, silentLogger, timeoutMs);
-  return { dir, config, store, engine, done: async () => { await store.close(); rmSync(dir, { recursive: true }); } };
+  return {
+    dir,
+    config,
+    store,
+    engine,
+    done: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true });
+    },
+  };
 }
 
 const mac = (i: number) => `52:54:00:00:01:${i.toString(16).padStart(2, '0')}`;
@@ -67,7 +79,10 @@ test('machines powered on at once never share a name or an address', async () =>
     assert.equal(new Set(hosts.map((h) => h.name)).size, 12);
     assert.equal(new Set(hosts.map((h) => h.interfaces[0]!.ip)).size, 12);
     // assignment follows arrival order
-    assert.deepEqual(hosts.map((h) => h.name), Array.from({ length: 12 }, (_, i) => `compute-0-${i}`));
+    assert.deepEqual(
+      hosts.map((h) => h.name),
+      Array.from({ length: 12 }, (_, i) => `compute-0-${i}`),
+    );
     const all = await s.store.hosts.list();
     assert.ok(all.every((h) => h.bootAction === 'install'));
     const hostsFile = readFileSync(join(s.config.stateDir, 'hosts'), 'utf8');
@@ -79,12 +94,25 @@ test('machines powered on at once never share a name or an address', async () =>
 
 test('a failing plugin rolls back: earlier plugins undone, host gone, reason recorded; next machine still works', async () => {
   const log: string[] = [];
-  const recorder: Plugin = { name: '10-recorder', added: async (h) => void log.push(`added ${h.name}`), removed: async (h) => void log.push(`removed ${h.name}`) };
+  const recorder: Plugin = {
+    name: '10-recorder',
+    added: async (h) => void log.push(`added ${h.name}`),
+    removed: async (h) => void log.push(`removed ${h.name}`),
+  };
   let fail = true;
-  const flaky: Plugin = { name: '20-flaky', added: async () => { if (fail) throw new Error('storage node is full'); } };
+  const flaky: Plugin = {
+    name: '20-flaky',
+    added: async () => {
+      if (fail) throw new Error('storage node is full');
+    },
+  };
   const s = setup([recorder, flaky, bootActionPlugin]);
   try {
-    await assert.rejects(s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' }), (e: Error & { code?: string }) => e.code === 'E_PLUGIN_FAILED' && /compute-0-0 was not added: plugin 20-flaky failed: storage node is full/.test(e.message));
+    await assert.rejects(
+      s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' }),
+      (e: Error & { code?: string }) =>
+        e.code === 'E_PLUGIN_FAILED' && /compute-0-0 was not added: plugin 20-flaky failed: storage node is full/.test(e.message),
+    );
     assert.deepEqual(log, ['added compute-0-0', 'removed compute-0-0']);
     assert.equal(await s.store.hosts.byMac(mac(1)), null);
     const ev = await s.store.events.list({ kind: 'host.add_failed' });
@@ -134,7 +162,11 @@ test('--replace keeps name, rack, rank and address; --remove runs plugins then d
 test('a plugin past its time limit is cancelled: it undoes its own work before the others roll back', async () => {
   const made: string[] = [];
   const order: string[] = [];
-  const first: Plugin = { name: '10-first', added: async () => void made.push('first'), removed: async () => void order.push(`first undone (slow left ${made.filter((m) => m === 'slow').length})`) };
+  const first: Plugin = {
+    name: '10-first',
+    added: async () => void made.push('first'),
+    removed: async () => void order.push(`first undone (slow left ${made.filter((m) => m === 'slow').length})`),
+  };
   const slow: Plugin = {
     name: '20-slow',
     added: (_h, ctx) =>
@@ -170,7 +202,10 @@ test('withTimeout: the signal fires at the limit with the timeout as reason; set
   await assert.rejects(stops, (e: unknown) => e instanceof PluginTimeoutError && e.settled && e.code === 'E_PLUGIN_TIMEOUT');
   assert.ok(seen instanceof PluginTimeoutError, 'the abort reason is the timeout');
   const t = Date.now();
-  await assert.rejects(withTimeout('ignores', 20, () => new Promise(() => {}), 50), (e: unknown) => e instanceof PluginTimeoutError && !e.settled && /had not stopped 50 ms after it was cancelled/.test(e.message));
+  await assert.rejects(
+    withTimeout('ignores', 20, () => new Promise(() => {}), 50),
+    (e: unknown) => e instanceof PluginTimeoutError && !e.settled && /had not stopped 50 ms after it was cancelled/.test(e.message),
+  );
   assert.ok(Date.now() - t >= 60, 'waited the grace period');
   assert.equal(await withTimeout('quick', 1000, async (signal) => (signal.aborted ? 'aborted' : 'ok')), 'ok');
 });
@@ -191,13 +226,22 @@ test('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried b
   const s = setup([]);
   try {
     await s.store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
-    await s.store.hosts.add({ name: 'compute-0-0', appliance: 'gpu', rack: 9, rank: 9, interfaces: [{ mac: mac(40), ip: '10.1.0.40', subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await s.store.hosts.add({
+      name: 'compute-0-0',
+      appliance: 'gpu',
+      rack: 9,
+      rank: 9,
+      interfaces: [{ mac: mac(40), ip: '10.1.0.40', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
     let transactions = 0;
     const counted = new Proxy(s.store, {
       get: (t, k) => (k === 'transaction' ? (fn: Parameters<typeof t.transaction>[0]) => (transactions++, t.transaction(fn)) : Reflect.get(t, k)),
     });
     const engine = new DiscoveryEngine(counted, s.config, [], silentLogger, 60_000);
-    await assert.rejects(engine.add({ mac: mac(41) }, { appliance: 'compute' }), (e: unknown) => e instanceof UserError && e.code === 'E_DUPLICATE' && e.where === 'name');
+    await assert.rejects(
+      engine.add({ mac: mac(41) }, { appliance: 'compute' }),
+      (e: unknown) => e instanceof UserError && e.code === 'E_DUPLICATE' && e.where === 'name',
+    );
     assert.equal(transactions, 6, 'the first try and five more');
     transactions = 0;
     await assert.rejects(engine.add({ mac: mac(40) }, { appliance: 'compute' }), { code: 'E_MAC_KNOWN' });

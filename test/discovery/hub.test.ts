@@ -18,7 +18,14 @@ function setup() {
   const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1' } });
   const store = openStore(dir);
   const engine = new DiscoveryEngine(store, config, [bootActionPlugin], silentLogger);
-  return { store, engine, done: () => { store.close(); rmSync(dir, { recursive: true }); } };
+  return {
+    store,
+    engine,
+    done: () => {
+      store.close();
+      rmSync(dir, { recursive: true });
+    },
+  };
 }
 
 test('a DISCOVER event is logged once per MAC and window, measured on the injected clock', async () => {
@@ -51,7 +58,10 @@ test('a store error while adding one machine is logged, and the next machine is 
     // The real store, except that one lookup fails as a broken database would.
     const flaky: Store = Object.create(s.store) as Store;
     Object.defineProperty(flaky, 'hosts', {
-      value: { ...s.store.hosts, byMac: (m: string) => (failNext ? ((failNext = false), Promise.reject(new Error('disk I/O error'))) : s.store.hosts.byMac(m)) },
+      value: {
+        ...s.store.hosts,
+        byMac: (m: string) => (failNext ? ((failNext = false), Promise.reject(new Error('disk I/O error'))) : s.store.hosts.byMac(m)),
+      },
     });
     const lines: string[] = [];
     const hub = new DiscoveryHub(flaky, s.engine, createLogger({ write: (l) => lines.push(l) }));
@@ -59,9 +69,15 @@ test('a store error while adding one machine is logged, and the next machine is 
     hub.report({ mac: mac(1) });
     hub.report({ mac: mac(2) });
     await hub.drain();
-    assert.ok(lines.some((l) => l.includes('insert-ethers: adding a machine failed') && l.includes(mac(1)) && l.includes('disk I/O error')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('insert-ethers: adding a machine failed') && l.includes(mac(1)) && l.includes('disk I/O error')),
+      lines.join('\n'),
+    );
     assert.equal((await s.store.hosts.byMac(mac(2)))?.name, 'compute-0-0', 'the machine after the failure was added');
-    assert.deepEqual((await hub.getSession(session.id)).machines.map((m) => m.mac), [mac(2)]);
+    assert.deepEqual(
+      (await hub.getSession(session.id)).machines.map((m) => m.mac),
+      [mac(2)],
+    );
   } finally {
     s.done();
   }

@@ -11,7 +11,19 @@ import { screenWaiter, skipWithoutTmux, tmuxServer } from '../helpers/tmux.js';
 
 async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': '0.0625' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'iscsi.portal': '127.0.0.1',
+      'storage.defaultVolumeGiB': '0.0625',
+    },
+  });
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();
   return { f, dir, port: String(f.httpPort()) };
@@ -27,7 +39,21 @@ test('insert-ethers --count 2 adds machines in order of first DISCOVER through t
   const { f, dir, port } = await frontend();
   try {
     let finished = false;
-    const run = cli(dir, '--set', `http.port=${port}`, '--set', 'http.host=127.0.0.1', 'insert-ethers', '--count', '2', '--appliance', 'compute-diskless', '--json', '--timeout', '30').finally(() => (finished = true));
+    const run = cli(
+      dir,
+      '--set',
+      `http.port=${port}`,
+      '--set',
+      'http.host=127.0.0.1',
+      'insert-ethers',
+      '--count',
+      '2',
+      '--appliance',
+      'compute-diskless',
+      '--json',
+      '--timeout',
+      '30',
+    ).finally(() => (finished = true));
     // A machine that is already known and DISCOVERs from MACs before the session are not added twice.
     while (!finished) {
       f.hub.report({ mac: mac(1), arch: 0, interfaceName: 'br0' });
@@ -38,7 +64,13 @@ test('insert-ethers --count 2 adds machines in order of first DISCOVER through t
     const r = await run;
     assert.equal(r.code, 0, r.err);
     const machines = JSON.parse(r.out) as Array<{ mac: string; host: string; state: string }>;
-    assert.deepEqual(machines.map((m) => [m.mac, m.host]), [[mac(1), 'compute-0-0'], [mac(2), 'compute-0-1']]);
+    assert.deepEqual(
+      machines.map((m) => [m.mac, m.host]),
+      [
+        [mac(1), 'compute-0-0'],
+        [mac(2), 'compute-0-1'],
+      ],
+    );
     assert.equal((await f.store.hosts.list()).length, 2);
     assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'install');
     // the session is over: a third machine is only logged
@@ -99,7 +131,11 @@ test('REST API: reads are open, changes need the token', async () => {
     const base = `http://127.0.0.1:${port}/api/v1`;
     let res = await fetch(`${base}/hosts`);
     assert.equal(res.status, 200);
-    res = await fetch(`${base}/hosts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appliance: 'compute', mac: mac(1) }) });
+    res = await fetch(`${base}/hosts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appliance: 'compute', mac: mac(1) }),
+    });
     assert.equal(res.status, 401);
     res = await fetch(`${base}/hosts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
     assert.equal(res.status, 401);
@@ -110,7 +146,7 @@ test('REST API: reads are open, changes need the token', async () => {
     assert.equal(res.status, 400);
     res = await fetch(`${base}/hosts`, { method: 'POST', headers: auth, body: JSON.stringify({ appliance: 'compute', mac: mac(1), colour: 'red' }) });
     assert.equal(res.status, 400);
-    assert.match((await res.json() as { message: string }).message, /colour/);
+    assert.match(((await res.json()) as { message: string }).message, /colour/);
     res = await fetch(`${base}/hosts`, { method: 'POST', headers: auth, body: JSON.stringify({ appliance: 'compute', mac: 'x'.repeat(100_000) }) });
     assert.equal(res.status, 413);
     res = await fetch(`${base}/hosts`, { method: 'POST', headers: auth, body: JSON.stringify({ appliance: 'compute', mac: mac(1) }) });
@@ -127,8 +163,18 @@ test('interactive screen in a real terminal (tmux): lists machines with ( )/(*) 
   const session = `nrt-ie-${process.pid}`;
   const waitScreen = screenWaiter(TMUX_SCREEN, () => session);
   try {
-    execFileSync('tmux', [...TMUX_SCREEN, 'new-session', '-d', '-s', session, '-x', '100', '-y', '30',
-      `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --appliance compute-diskless; echo EXIT=$?; sleep 30`]);
+    execFileSync('tmux', [
+      ...TMUX_SCREEN,
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '100',
+      '-y',
+      '30',
+      `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --appliance compute-diskless; echo EXIT=$?; sleep 30`,
+    ]);
     await waitScreen(/Press q to quit/);
     f.hub.report({ mac: mac(1) });
     let s = await waitScreen(/compute-0-0/);
@@ -151,8 +197,19 @@ test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, 
   const first = `nrt-ie-rep-${process.pid}`;
   let session = first;
   const waitScreen = screenWaiter(TMUX, () => session);
-  const replace = (m: string) => execFileSync('tmux', [...TMUX, 'new-session', '-d', '-s', session, '-x', '150', '-y', '30',
-    `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --replace compute-0-0 --mac ${m}; echo EXIT=$?; sleep 30`]);
+  const replace = (m: string) =>
+    execFileSync('tmux', [
+      ...TMUX,
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '150',
+      '-y',
+      '30',
+      `${process.execPath} --import tsx test/helpers/netroot.ts --state-dir ${dir} --set http.port=${port} --set http.host=127.0.0.1 insert-ethers --replace compute-0-0 --mac ${m}; echo EXIT=$?; sleep 30`,
+    ]);
   try {
     await f.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
     const before = await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' });
@@ -171,7 +228,11 @@ test('--replace asks on a terminal (tmux): "y" hands the volume to the new MAC, 
     assert.match(s, /EXIT=0/);
     assert.equal((await f.store.hosts.byMac(mac(2)))?.name, 'compute-0-0');
     assert.equal(await f.store.hosts.byMac(mac(1)), null);
-    assert.deepEqual(await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' }), before, 'the volume, target, initiator and CHAP stay with the host');
+    assert.deepEqual(
+      await f.store.attributes.list({ scope: 'host', target: 'compute-0-0' }),
+      before,
+      'the volume, target, initiator and CHAP stay with the host',
+    );
   } finally {
     spawnSync('tmux', [...TMUX, 'kill-server']);
     await f.stop();

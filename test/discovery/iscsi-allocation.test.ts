@@ -41,8 +41,14 @@ async function frontend(o: { dir?: string; iscsiPort?: number; set?: Record<stri
     env: {},
     file: o.file,
     overrides: {
-      stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1', 'iscsi.port': String(o.iscsiPort ?? 0), 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': String(16 / 1024),
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': String(o.iscsiPort ?? 0),
+      'iscsi.portal': '127.0.0.1',
+      'storage.defaultVolumeGiB': String(16 / 1024),
       ...o.set,
     },
   });
@@ -50,10 +56,21 @@ async function frontend(o: { dir?: string; iscsiPort?: number; set?: Record<stri
   await f.start();
   const attrs = async (host: string) => Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: host })).map((a) => [a.name, a.value]));
   return {
-    f, dir, logs, attrs,
+    f,
+    dir,
+    logs,
+    attrs,
     login: async (host, l = {}) => {
       const a = await attrs(host);
-      return iscsiInq({ host: a['iscsi_portal']!, port: Number(a['iscsi_port']), targetIqn: a['iscsi_target']!, lun: Number(a['iscsi_lun']), initiatorIqn: l.initiator ?? a['iscsi_initiator']!, user: a['iscsi_user']!, secret: l.secret ?? a['iscsi_secret']! });
+      return iscsiInq({
+        host: a['iscsi_portal']!,
+        port: Number(a['iscsi_port']),
+        targetIqn: a['iscsi_target']!,
+        lun: Number(a['iscsi_lun']),
+        initiatorIqn: l.initiator ?? a['iscsi_initiator']!,
+        user: a['iscsi_user']!,
+        secret: l.secret ?? a['iscsi_secret']!,
+      });
     },
     stop: () => f.stop(),
   };
@@ -82,14 +99,25 @@ test('added: a compute-diskless node gets a volume and a target only its initiat
     const ok = await fe.login('compute-0-0');
     assert.ok(ok.ok, ok.stderr);
     assert.match(ok.stdout, /DIRECT_ACCESS/);
-    assert.equal((await fe.login('compute-0-0', { initiator: 'iqn.2026-11.local.netroot:initiator.compute-0-1' })).ok, false, 'another initiator name is refused');
+    assert.equal(
+      (await fe.login('compute-0-0', { initiator: 'iqn.2026-11.local.netroot:initiator.compute-0-1' })).ok,
+      false,
+      'another initiator name is refused',
+    );
     assert.equal((await fe.login('compute-0-0', { secret: 'Wrong0123456789a' })).ok, false, 'a wrong CHAP secret is refused');
 
     // The kickstart (roles/diskless/diskless.xml) reads these attributes.
     const ks = await cli(fe.dir, 'kickstart', 'compute-0-0');
     assert.equal(ks.code, 0, ks.err);
     assert.match(ks.out, /^iscsiname iqn\.2026-11\.local\.netroot:initiator\.compute-0-0$/m);
-    assert.ok(ks.out.split('\n').includes(`iscsi --ipaddr=127.0.0.1 --port=${a['iscsi_port']} --target=iqn.2026-11.local.netroot:compute-0-0 --user=compute-0-0 --password=${a['iscsi_secret']}`), ks.out);
+    assert.ok(
+      ks.out
+        .split('\n')
+        .includes(
+          `iscsi --ipaddr=127.0.0.1 --port=${a['iscsi_port']} --target=iqn.2026-11.local.netroot:compute-0-0 --user=compute-0-0 --password=${a['iscsi_secret']}`,
+        ),
+      ks.out,
+    );
 
     // Per-node secrets; a disked appliance gets no volume at all.
     await fe.f.engine.add({ mac: mac(2) }, { appliance: 'compute-diskless' });
@@ -102,22 +130,35 @@ test('added: a compute-diskless node gets a volume and a target only its initiat
     await fe.f.store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'iscsi_volume_size', value: '24M' });
     await fe.f.engine.add({ mac: mac(4) }, { appliance: 'compute-diskless' });
     const vols = await fe.f.storage.nodes[0]!.backend.listVolumes();
-    assert.deepEqual(vols.map((v) => [v.name, v.sizeBytes]), [['compute-0-0', 16 * MiB], ['compute-0-1', 16 * MiB], ['compute-0-3', 24 * MiB]]);
+    assert.deepEqual(
+      vols.map((v) => [v.name, v.sizeBytes]),
+      [
+        ['compute-0-0', 16 * MiB],
+        ['compute-0-1', 16 * MiB],
+        ['compute-0-3', 24 * MiB],
+      ],
+    );
 
     const all = fe.logs.join('\n');
     assert.match(all, /iscsi volume allocated/);
-    for (const h of ['compute-0-0', 'compute-0-1', 'compute-0-3']) assert.ok(!all.includes((await fe.attrs(h))['iscsi_secret']!), 'a CHAP secret reached the log');
+    for (const h of ['compute-0-0', 'compute-0-1', 'compute-0-3'])
+      assert.ok(!all.includes((await fe.attrs(h))['iscsi_secret']!), 'a CHAP secret reached the log');
   } finally {
     await fe.stop();
     rmSync(fe.dir, { recursive: true });
   }
 });
 
-test('a failing later plugin rolls the volume back (file gone, no export); the next machine is still added; a kept volume is reused', { skip: why ?? false }, async () => {
+test('a failing later plugin rolls the volume back (file gone, no export); the next machine is still added; a kept volume is reused', {
+  skip: why ?? false,
+}, async () => {
   const dir = tempStateDir('nrt-alloc-');
   const marker = join(dir, 'refuse');
   mkdirSync(join(dir, 'plugins'));
-  writeFileSync(join(dir, 'plugins', '70-site.mjs'), `import { existsSync } from 'node:fs';\nexport default { name: '70-site', async added() { if (existsSync(${JSON.stringify(marker)})) throw new Error('site plugin refused'); } };\n`);
+  writeFileSync(
+    join(dir, 'plugins', '70-site.mjs'),
+    `import { existsSync } from 'node:fs';\nexport default { name: '70-site', async added() { if (existsSync(${JSON.stringify(marker)})) throw new Error('site plugin refused'); } };\n`,
+  );
   const fe = await frontend({ dir });
   try {
     writeFileSync(marker, '');
@@ -172,8 +213,14 @@ test('a full storage node: a clear error, db and backend consistent, the next ma
       return true;
     });
     assert.equal(await fe.f.store.hosts.byMac(mac(3)), null);
-    assert.deepEqual((await fe.f.storage.nodes[0]!.backend.listVolumes()).map((v) => v.name), ['compute-0-0', 'compute-0-1']);
-    assert.deepEqual((await fe.f.storage.nodes[0]!.backend.listExports()).map((x) => x.volume), ['compute-0-0', 'compute-0-1']);
+    assert.deepEqual(
+      (await fe.f.storage.nodes[0]!.backend.listVolumes()).map((v) => v.name),
+      ['compute-0-0', 'compute-0-1'],
+    );
+    assert.deepEqual(
+      (await fe.f.storage.nodes[0]!.backend.listExports()).map((x) => x.volume),
+      ['compute-0-0', 'compute-0-1'],
+    );
     // a disked node needs no storage; after a removal the diskless one fits again
     assert.equal((await fe.f.engine.add({ mac: mac(4) }, { appliance: 'compute' })).name, 'compute-0-2');
     await fe.f.engine.remove('compute-0-1');
@@ -191,7 +238,13 @@ test('storage nodes: a down remote node is skipped, only-down is a clear error, 
   // A real storage node in this process: `netroot storage serve`'s handler over an embedded target.
   const snTarget = new IscsiTarget({ host: '127.0.0.1', port: 0 });
   await snTarget.start();
-  const snBackend = new EmbeddedBackend({ target: snTarget, volumesDir: join(dir, 'sn-volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: snTarget.port });
+  const snBackend = new EmbeddedBackend({
+    target: snTarget,
+    volumesDir: join(dir, 'sn-volumes'),
+    limitBytes: 1 << 30,
+    portal: '127.0.0.1',
+    port: snTarget.port,
+  });
   const token = 'T'.repeat(40);
   const sn = createServer(createStorageServiceHandler({ backend: snBackend, token }));
   await new Promise<void>((r) => sn.listen(0, '127.0.0.1', r));
@@ -241,13 +294,30 @@ test('restart reconciles exports from the database; --replace keeps access; --re
     await fe.f.engine.add({ mac: mac(2) }, { appliance: 'compute-diskless' });
     const before = await fe.attrs('compute-0-0');
     await fe.stop();
-    assert.equal((await iscsiInq({ host: '127.0.0.1', port, targetIqn: before['iscsi_target']!, lun: 0, initiatorIqn: before['iscsi_initiator']!, user: 'compute-0-0', secret: before['iscsi_secret']! })).ok, false, 'target down with the frontend');
+    assert.equal(
+      (
+        await iscsiInq({
+          host: '127.0.0.1',
+          port,
+          targetIqn: before['iscsi_target']!,
+          lun: 0,
+          initiatorIqn: before['iscsi_initiator']!,
+          user: 'compute-0-0',
+          secret: before['iscsi_secret']!,
+        })
+      ).ok,
+      false,
+      'target down with the frontend',
+    );
 
     fe = await frontend({ dir, iscsiPort: port });
     assert.deepEqual(await fe.attrs('compute-0-0'), before, 'a restart changes no record');
     assert.ok((await fe.login('compute-0-0')).ok, 'the restart brought compute-0-0 back');
     assert.ok((await fe.login('compute-0-1')).ok, 'the restart brought compute-0-1 back');
-    assert.ok(fe.logs.some((l) => /storage reconciled .*node="local" added=2 updated=0 removed=0/.test(l)), fe.logs.join('\n'));
+    assert.ok(
+      fe.logs.some((l) => /storage reconciled .*node="local" added=2 updated=0 removed=0/.test(l)),
+      fe.logs.join('\n'),
+    );
 
     // --replace: the new MAC is the same host, so the name-based initiator IQN and CHAP carry over.
     await fe.f.engine.replace('compute-0-0', mac(9));
@@ -263,7 +333,21 @@ test('restart reconciles exports from the database; --replace keeps access; --re
     const a1 = await fe.attrs('compute-0-1');
     await fe.f.engine.remove('compute-0-1', { keepVolume: true });
     assert.ok(existsSync(volumeFile(fe, 'compute-0-1')), '--keep-volume keeps the file');
-    assert.equal((await iscsiInq({ host: '127.0.0.1', port, targetIqn: a1['iscsi_target']!, lun: 0, initiatorIqn: a1['iscsi_initiator']!, user: 'compute-0-1', secret: a1['iscsi_secret']! })).ok, false, 'no export after remove');
+    assert.equal(
+      (
+        await iscsiInq({
+          host: '127.0.0.1',
+          port,
+          targetIqn: a1['iscsi_target']!,
+          lun: 0,
+          initiatorIqn: a1['iscsi_initiator']!,
+          user: 'compute-0-1',
+          secret: a1['iscsi_secret']!,
+        })
+      ).ok,
+      false,
+      'no export after remove',
+    );
     await fe.f.engine.remove('compute-0-0');
     assert.equal(existsSync(volumeFile(fe, 'compute-0-0')), false, 'without --keep-volume the file goes');
     assert.deepEqual(fe.f.storage.target!.listTargets(), []);
@@ -281,7 +365,16 @@ test('storage.mutualChap: the target authenticates back; a wrong mutual secret f
     assert.equal(a['iscsi_mutual_user'], 'target-compute-0-0');
     assert.match(a['iscsi_mutual_secret']!, /^[A-Za-z0-9]{16}$/);
     assert.notEqual(a['iscsi_mutual_secret'], a['iscsi_secret']);
-    const base = { host: '127.0.0.1', port: Number(a['iscsi_port']), targetIqn: a['iscsi_target']!, lun: 0, initiatorIqn: a['iscsi_initiator']!, user: a['iscsi_user']!, secret: a['iscsi_secret']!, mutualUser: a['iscsi_mutual_user']! };
+    const base = {
+      host: '127.0.0.1',
+      port: Number(a['iscsi_port']),
+      targetIqn: a['iscsi_target']!,
+      lun: 0,
+      initiatorIqn: a['iscsi_initiator']!,
+      user: a['iscsi_user']!,
+      secret: a['iscsi_secret']!,
+      mutualUser: a['iscsi_mutual_user']!,
+    };
     const ok = await iscsiInq({ ...base, mutualSecret: a['iscsi_mutual_secret']! });
     assert.ok(ok.ok, ok.stderr);
     assert.equal((await iscsiInq({ ...base, mutualSecret: 'Wrong0123456789a' })).ok, false);
@@ -291,7 +384,9 @@ test('storage.mutualChap: the target authenticates back; a wrong mutual secret f
   }
 });
 
-test('insert-ethers session: a machine that cannot get a volume shows one failure, is retried after the window, then added', { skip: why ?? false }, async () => {
+test('insert-ethers session: a machine that cannot get a volume shows one failure, is retried after the window, then added', {
+  skip: why ?? false,
+}, async () => {
   const fe = await frontend({ set: { 'storage.localLimitGiB': String(8 / 1024) } });
   try {
     // The retry window is measured on this clock: the test moves it instead of sleeping.
@@ -318,7 +413,10 @@ test('insert-ethers session: a machine that cannot get a volume shows one failur
     await hub.drain();
     assert.ok(await fe.f.store.hosts.byMac(mac(1)), 'retried after the window and added');
     v = await hub.getSession(s.id);
-    assert.deepEqual(v.machines.map((m) => [m.mac, m.host, m.error]), [[mac(1), 'compute-0-0', null]]);
+    assert.deepEqual(
+      v.machines.map((m) => [m.mac, m.host, m.error]),
+      [[mac(1), 'compute-0-0', null]],
+    );
     assert.equal(hub.metrics.addFailed, 1, 'it failed once, then was added');
     assert.equal(v.open, false);
     assert.ok((await fe.login('compute-0-0')).ok);
@@ -345,8 +443,18 @@ test('a cancelled allocation (its time limit passed mid-way) deletes the volume 
         return info;
       },
     });
-    const host = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: mac(1), ip: null, subnet: '10.1.0.0/16', device: 'eth0' }] });
-    await assert.rejects(allocateVolume(host, [{ name: 'local', backend: slow }], { store, config, logger: createLogger({ write: () => {} }), signal: ac.signal }), /time limit/);
+    const host = await store.hosts.add({
+      name: 'compute-0-0',
+      appliance: 'compute-diskless',
+      rack: 0,
+      rank: 0,
+      bootAction: 'install',
+      interfaces: [{ mac: mac(1), ip: null, subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
+    await assert.rejects(
+      allocateVolume(host, [{ name: 'local', backend: slow }], { store, config, logger: createLogger({ write: () => {} }), signal: ac.signal }),
+      /time limit/,
+    );
     assert.deepEqual(await backend.listVolumes(), [], 'the volume it created is gone');
     assert.deepEqual(await backend.listExports(), []);
     assert.equal(existsSync(join(dir, 'volumes', 'compute-0-0.img')), false);

@@ -17,7 +17,10 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 const MAC = '52:54:00:12:35:01';
 
-test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, it gets its iSCSI volume and its install boot', { skip: e2eSkip, timeout: 240_000 }, async () => {
+test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, it gets its iSCSI volume and its install boot', {
+  skip: e2eSkip,
+  timeout: 240_000,
+}, async () => {
   const dir = tempStateDir('nrt-e2e-disc-');
   const lab = new Lab({ workDir: join(dir, 'lab') });
   const netroot = (...args: string[]) => netrootIn(lab, dir, ...args);
@@ -39,19 +42,37 @@ test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, 
       const r = await ie;
       assert.equal(r.code, 0, `insert-ethers failed: ${r.err}`);
       const machines = JSON.parse(r.out) as Array<{ mac: string; host: string; error: string | null }>;
-      assert.deepEqual(machines.map((m) => [m.mac, m.host, m.error]), [[MAC, 'compute-0-0', null]]);
+      assert.deepEqual(
+        machines.map((m) => [m.mac, m.host, m.error]),
+        [[MAC, 'compute-0-0', null]],
+      );
       process.stdout.write(`# discovered and added: ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
 
       const vr = await netroot('storage', 'volumes', '--json');
       assert.equal(vr.code, 0, vr.err);
       const vols = JSON.parse(vr.out) as Array<{ node: string; volume: string; host: string; target: string; portal: string; port: number; exported: boolean }>;
-      assert.deepEqual(vols.map((v) => [v.node, v.volume, v.host, v.target, v.portal, v.port, v.exported]), [['local', 'compute-0-0', 'compute-0-0', 'iqn.2026-11.local.netroot:compute-0-0', lab.frontendAddress, 3260, true]]);
+      assert.deepEqual(
+        vols.map((v) => [v.node, v.volume, v.host, v.target, v.portal, v.port, v.exported]),
+        [['local', 'compute-0-0', 'compute-0-0', 'iqn.2026-11.local.netroot:compute-0-0', lab.frontendAddress, 3260, true]],
+      );
 
       const store = openStore(dir);
       const a = Object.fromEntries((await store.attributes.list({ scope: 'host', target: 'compute-0-0' })).map((x) => [x.name, x.value]));
       await store.close();
       const inq = (initiator: string) =>
-        spawnSync('ip', ['netns', 'exec', lab.namespace, 'iscsi-inq', '--initiator-name', initiator, `iscsi://${a['iscsi_user']}%${a['iscsi_secret']}@${a['iscsi_portal']}:${a['iscsi_port']}/${a['iscsi_target']}/${a['iscsi_lun']}`], { encoding: 'utf8', timeout: 30_000 });
+        spawnSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            lab.namespace,
+            'iscsi-inq',
+            '--initiator-name',
+            initiator,
+            `iscsi://${a['iscsi_user']}%${a['iscsi_secret']}@${a['iscsi_portal']}:${a['iscsi_port']}/${a['iscsi_target']}/${a['iscsi_lun']}`,
+          ],
+          { encoding: 'utf8', timeout: 30_000 },
+        );
       const ok = inq(a['iscsi_initiator']!);
       assert.equal(ok.status, 0, ok.stderr);
       assert.match(ok.stdout, /DIRECT_ACCESS/);

@@ -1,7 +1,8 @@
 // What a real-OS node's journal may and may not say about its root disk (the real-OS e2e test
 // checks the first boot's journal with it; test/lab/journal-check.test.ts checks it on real lines).
 /** Journal lines that mean the root disk or its iSCSI connection failed. */
-const JOURNAL_ERRORS = /I\/O error|detected conn error|connection\d*:\d+: .*(error|fail)|iscsi.*(timed out|recovery timed out)|Buffer I\/O|EXT4-fs error|blk_update_request/i;
+const JOURNAL_ERRORS =
+  /I\/O error|detected conn error|connection\d*:\d+: .*(error|fail)|iscsi.*(timed out|recovery timed out)|Buffer I\/O|EXT4-fs error|blk_update_request/i;
 
 const stamp = (l: string): number => Number(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1] ?? NaN);
 

@@ -25,8 +25,15 @@ async function gone(pid: number, ms = 5000): Promise<boolean> {
   return !alive(pid);
 }
 
-async function runChild(dir: string, env: Record<string, string>, signal?: NodeJS.Signals): Promise<{ ns: string; pid: number; code: number | null; sig: NodeJS.Signals | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'e2e', 'lab-child.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+async function runChild(
+  dir: string,
+  env: Record<string, string>,
+  signal?: NodeJS.Signals,
+): Promise<{ ns: string; pid: number; code: number | null; sig: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'e2e', 'lab-child.ts'), dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   const ready = new Promise<[string, number]>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -43,7 +50,9 @@ async function runChild(dir: string, env: Record<string, string>, signal?: NodeJ
     assert.ok(alive(pid));
     child.kill(signal);
   }
-  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => (child.exitCode !== null ? r([child.exitCode, null]) : child.once('exit', (c, s) => r([c, s]))));
+  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    child.exitCode !== null ? r([child.exitCode, null]) : child.once('exit', (c, s) => r([c, s])),
+  );
   return { ns, pid, code, sig };
 }
 

@@ -31,10 +31,15 @@ async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<vo
   let ok = false;
   try {
     const lives = await full.run();
-    assert.deepEqual(lives.map((l) => l.host), ['compute-0-0', 'compute-0-1'].slice(0, nodes));
+    assert.deepEqual(
+      lives.map((l) => l.host),
+      ['compute-0-0', 'compute-0-1'].slice(0, nodes),
+    );
     for (const l of lives) {
       assert.equal(l.persistedBoot, 1, `${l.host}: the second diskless boot reads the count the first one wrote`);
-      process.stdout.write(`# ${backend} ${l.host}: install ${l.installSeconds.toFixed(1)} s, power-on to diskless root ${l.disklessSeconds.toFixed(1)} s (again: ${l.rebootSeconds.toFixed(1)} s), whole life ${l.lifeSeconds.toFixed(1)} s\n`);
+      process.stdout.write(
+        `# ${backend} ${l.host}: install ${l.installSeconds.toFixed(1)} s, power-on to diskless root ${l.disklessSeconds.toFixed(1)} s (again: ${l.rebootSeconds.toFixed(1)} s), whole life ${l.lifeSeconds.toFixed(1)} s\n`,
+      );
     }
     const store = openStore(full.stateDir);
     try {
@@ -62,7 +67,15 @@ async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<vo
   }
 }
 
-test('lifecycle: two blank nodes install onto their own LUNs on the embedded target, boot diskless, and keep a file across a reboot', { skip: e2eSkip, timeout: 12 * 60_000 }, () => lifecycle('embedded', 2));
+test(
+  'lifecycle: two blank nodes install onto their own LUNs on the embedded target, boot diskless, and keep a file across a reboot',
+  { skip: e2eSkip, timeout: 12 * 60_000 },
+  () => lifecycle('embedded', 2),
+);
 
 // The same flow with storage.backend tgt (a tgtd in the lab namespace); one node, to keep CI short.
-test('lifecycle (tgt variant): a blank node installs onto its LUN on tgt, boots diskless, and keeps a file across a reboot', { skip: e2eSkip, timeout: 10 * 60_000 }, () => lifecycle('tgt', 1));
+test(
+  'lifecycle (tgt variant): a blank node installs onto its LUN on tgt, boots diskless, and keeps a file across a reboot',
+  { skip: e2eSkip, timeout: 10 * 60_000 },
+  () => lifecycle('tgt', 1),
+);

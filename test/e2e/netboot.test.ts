@@ -32,7 +32,10 @@ test('PXE boot through netroot DHCP → (TFTP →) iPXE → HTTP, BIOS and UEFI'
       { name: 'compute-0-2', mac: '52:54:00:12:34:58', ip: '10.77.0.52', firmware: 'uefi' as const, tftp: true },
     ];
     for (const n of nodes) {
-      assert.equal(await run(['--state-dir', dir, 'host', 'add', n.name, '--appliance', 'compute', '--mac', n.mac, '--ip', n.ip, '--subnet', '10.77.0.0/24'], quiet, {}), 0);
+      assert.equal(
+        await run(['--state-dir', dir, 'host', 'add', n.name, '--appliance', 'compute', '--mac', n.mac, '--ip', n.ip, '--subnet', '10.77.0.0/24'], quiet, {}),
+        0,
+      );
     }
     const frontendLog: string[] = [];
     const frontend = await startFrontend(lab, dir, (l) => frontendLog.push(l));
@@ -48,7 +51,10 @@ test('PXE boot through netroot DHCP → (TFTP →) iPXE → HTTP, BIOS and UEFI'
           if (n.firmware === 'uefi') assert.match(line, /initrd=initrd\.img/, 'the EFI-stub quirk: initrd named on the command line');
           if ('tftp' in n) {
             // The first stage came over netroot's TFTP: the frontend logged the completed transfer.
-            assert.ok(frontendLog.some((l) => l.includes('tftp sent') && l.includes('ipxe.efi') && l.includes(n.ip)), 'ipxe.efi sent over TFTP');
+            assert.ok(
+              frontendLog.some((l) => l.includes('tftp sent') && l.includes('ipxe.efi') && l.includes(n.ip)),
+              'ipxe.efi sent over TFTP',
+            );
           }
           process.stdout.write(`# ${n.firmware}${how ? ' (TFTP)' : ''} PXE boot to marker: ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
         } finally {

@@ -17,7 +17,10 @@ test('peer lab: diskless boot, root on a tgt iSCSI LUN, BIOS and UEFI', { skip: 
   const dir = tempStateDir('nrt-e2e-diskless-');
   try {
     const results = await measurePeerDisklessBoot({ workDir: join(dir, 'lab'), firmwares: ['bios', 'uefi'], deadlineMs: BOOT_DEADLINE_MS });
-    assert.deepEqual(results.map((r) => r.firmware), ['bios', 'uefi']);
+    assert.deepEqual(
+      results.map((r) => r.firmware),
+      ['bios', 'uefi'],
+    );
     for (const r of results) {
       assert.match(r.line, /^NRT-ISCSI-ROOT root=\/dev\/sd[a-z]$/, 'the root /sbin/init runs with / on the iSCSI disk');
       assert.ok(r.seconds > 1 && r.seconds < BOOT_DEADLINE_MS / 1000);

@@ -12,7 +12,10 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 const BOOT_DEADLINE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 180_000);
 
-test('peer lab: PXE boot through dnsmasq → iPXE → TFTP kernel + marker initrd, BIOS and UEFI', { skip: e2eSkip, timeout: 2 * BOOT_DEADLINE_MS + 60_000 }, async (t) => {
+test('peer lab: PXE boot through dnsmasq → iPXE → TFTP kernel + marker initrd, BIOS and UEFI', {
+  skip: e2eSkip,
+  timeout: 2 * BOOT_DEADLINE_MS + 60_000,
+}, async (t) => {
   const dir = tempStateDir('nrt-e2e-peer-');
   const lab = new Lab({ name: 'nrt-peer', workDir: join(dir, 'lab') });
   try {

@@ -31,7 +31,10 @@ before(async () => {
   if (e2eSkip || imageDir) return;
   buildDir = tempStateDir('nrt-e2e-image-');
   const t = Date.now();
-  const r = spawnSync(NETROOT[0]!, [...NETROOT.slice(1), '--state-dir', join(buildDir, 'state'), 'image', 'build', IMAGE], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(NETROOT[0]!, [...NETROOT.slice(1), '--state-dir', join(buildDir, 'state'), 'image', 'build', IMAGE], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
   assert.equal(r.status, 0, `image build failed:\n${r.stderr.slice(-4000)}`);
   imageDir = join(buildDir, 'state', 'tftpboot', 'images', IMAGE);
   process.stdout.write(`# image build ${IMAGE}: ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
@@ -56,7 +59,6 @@ function overlayWithWrongSecret(overlay: Buffer, secret: string): Buffer {
   }
   return gzip(w.finish());
 }
-
 
 /**
  * `alone`: no other node runs at the same time, so the shutdown times are the node's own and must
@@ -91,7 +93,12 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
       writeFileSync(disk, '');
       truncateSync(disk, 2 * 2 ** 30);
     }
-    const life: RealOsLife = await new RealOsNode(full, ssh.key, (n, w) => process.stdout.write(`# ${n}: ${w}\n`)).life({ index: 0, firmware, stageDeadlineMs: STAGE_MS, ...(disk ? { disk } : {}) });
+    const life: RealOsLife = await new RealOsNode(full, ssh.key, (n, w) => process.stdout.write(`# ${n}: ${w}\n`)).life({
+      index: 0,
+      firmware,
+      stageDeadlineMs: STAGE_MS,
+      ...(disk ? { disk } : {}),
+    });
     process.stdout.write(
       `# ${firmware}${disked ? ' disked' : ' diskless'} ${life.host}: install ${life.installSeconds.toFixed(1)} s, power-on to multi-user.target ${life.bootSeconds.toFixed(1)} s ` +
         `(again ${life.secondBootSeconds.toFixed(1)} s), systemctl reboot ${life.rebootSeconds.toFixed(1)} s, systemctl poweroff ${life.poweroffSeconds.toFixed(1)} s` +
@@ -130,7 +137,7 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
         assert.ok(!life.cmdline.includes(secret), 'no CHAP secret in /proc/cmdline');
         assert.ok(!life.journal.includes(secret), 'no CHAP secret in the journal');
         assert.ok(!full.frontendLog.includes(secret), 'no CHAP secret in the frontend log');
-        assert.equal(life.recoveryTimeout, '86400', "the root session waits out a target outage (replacement_timeout)");
+        assert.equal(life.recoveryTimeout, '86400', 'the root session waits out a target outage (replacement_timeout)');
         assert.equal(life.iscsid, 'active', "the root's iscsid runs: it is what re-logs in after a connection fault");
         if (alone) {
           // The real dracut with a wrong secret: the target refuses the login and the root never mounts.
@@ -138,7 +145,12 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
           const good = readFileSync(path);
           writeFileSync(path, overlayWithWrongSecret(good, secret));
           const t = Date.now();
-          const node = full.lab.bootNode({ mac: life.mac, firmware, memoryMb: 1024, onLine: (l) => appendFileSync(consoleLog, `wrong secret +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`) });
+          const node = full.lab.bootNode({
+            mac: life.mac,
+            firmware,
+            memoryMb: 1024,
+            onLine: (l) => appendFileSync(consoleLog, `wrong secret +${((Date.now() - t) / 1000).toFixed(1)}s ${l}\n`),
+          });
           try {
             // dracut's iscsiadm reports to the initrd's journal, not the console: the target's own
             // refusal (status 0x0201, authentication failure) is what proves the login failed.
@@ -170,7 +182,10 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
   }
 }
 
-test('real OS (BIOS): a blank node installs the Debian 12 image onto its LUN, boots diskless with its own dracut into multi-user.target, SSH, a file kept across systemctl reboot, clean power-off', { skip: e2eSkip, timeout: 30 * 60_000 }, async () => {
+test('real OS (BIOS): a blank node installs the Debian 12 image onto its LUN, boots diskless with its own dracut into multi-user.target, SSH, a file kept across systemctl reboot, clean power-off', {
+  skip: e2eSkip,
+  timeout: 30 * 60_000,
+}, async () => {
   assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
   await realOsLife('bios');
 });
@@ -182,7 +197,10 @@ describe('real OS, two nodes at once', { concurrency: 2 }, () => {
     await realOsLife('uefi', false, false);
   });
 
-  test('real OS (disked): a compute node installs the same image onto its own disk once, then boots from that disk', { skip: e2eSkip, timeout: 40 * 60_000 }, async () => {
+  test('real OS (disked): a compute node installs the same image onto its own disk once, then boots from that disk', {
+    skip: e2eSkip,
+    timeout: 40 * 60_000,
+  }, async () => {
     assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
     await realOsLife('bios', true, false);
   });

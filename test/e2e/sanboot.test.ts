@@ -36,7 +36,9 @@ const MARKER = 'NETROOT-SANBOOT-OK';
  *   0x1FE 55 AA    boot signature
  */
 function markerBootSector(text = `${MARKER}\r\n`): Buffer {
-  const code = Buffer.from([0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x16, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xfa, 0xf4, 0xeb, 0xfc]);
+  const code = Buffer.from([
+    0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x16, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xfa, 0xf4, 0xeb, 0xfc,
+  ]);
   assert.equal(code.length, 0x16, 'the text starts right after the code');
   const s = Buffer.alloc(512);
   code.copy(s, 0);
@@ -47,7 +49,10 @@ function markerBootSector(text = `${MARKER}\r\n`): Buffer {
   return s;
 }
 
-test('sanboot: iPXE logs into the embedded iSCSI target with the node\'s IQN and CHAP, reads sector 0 and boots it', { skip: e2eSkip, timeout: 240_000 }, async () => {
+test("sanboot: iPXE logs into the embedded iSCSI target with the node's IQN and CHAP, reads sector 0 and boots it", {
+  skip: e2eSkip,
+  timeout: 240_000,
+}, async () => {
   const dir = tempStateDir('nrt-e2e-sanboot-');
   const lab = new Lab({ workDir: join(dir, 'lab') });
   const netroot = (...args: string[]) => netrootIn(lab, dir, ...args);

@@ -29,8 +29,13 @@ export const PREVIEW_TOKEN = 'PREVIEW-token-is-issued-when-the-node-fetches-its-
 
 /** iSCSI attributes of the golden compute-diskless host (test/golden/kickstart/compute-diskless.ks). */
 export const GOLDEN_ISCSI: Readonly<Record<string, string>> = {
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-  iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123',
+  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
+  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
+  iscsi_portal: '10.1.1.1',
+  iscsi_port: '3260',
+  iscsi_lun: '0',
+  iscsi_user: 'compute-0-1',
+  iscsi_secret: 'GoldenSecret123',
 };
 
 /**

@@ -9,7 +9,16 @@ import { freePort } from '../storage/helpers.js';
 import { tempStateDir } from './tmp.js';
 
 export function frontendOverrides(dir: string): Record<string, string> {
-  return { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'iscsi.portal': '127.0.0.1', 'storage.defaultVolumeGiB': String(16 / 1024) };
+  return {
+    stateDir: dir,
+    'http.host': '127.0.0.1',
+    'http.port': '0',
+    'tftp.enabled': 'false',
+    'iscsi.host': '127.0.0.1',
+    'iscsi.port': '0',
+    'iscsi.portal': '127.0.0.1',
+    'storage.defaultVolumeGiB': String(16 / 1024),
+  };
 }
 
 export interface TestFrontend {
@@ -28,7 +37,9 @@ export async function startFrontend(dir = tempStateDir('nrt-fe-')): Promise<Test
   await f.start();
   const port = f.httpPort();
   return {
-    f, dir, at: ['--set', `http.port=${port}`, '--set', 'http.host=127.0.0.1'],
+    f,
+    dir,
+    at: ['--set', `http.port=${port}`, '--set', 'http.host=127.0.0.1'],
     api: `http://127.0.0.1:${port}/api/v1`,
     auth: { 'content-type': 'application/json', authorization: `Bearer ${readApiToken(f.config)!}` },
     attrs: async (host) => Object.fromEntries((await f.store.attributes.list({ scope: 'host', target: host })).map((a) => [a.name, a.value])),

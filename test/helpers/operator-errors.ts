@@ -28,7 +28,11 @@ export async function assertOperatorErrors(
     assert.equal(r.err.match(/netroot:/g)?.length, 1, `one netroot: prefix: ${what}`);
     assert.doesNotMatch(r.err, /usage: usage:/, what);
     // No prefix twice on the first line (`rack: --rack: ...`, `netroot: netroot storage: ...`).
-    const prefixes = r.err.split('\n')[0]!.split(': ').slice(0, -1).map((p) => p.replace(/^-+/, ''));
+    const prefixes = r.err
+      .split('\n')[0]!
+      .split(': ')
+      .slice(0, -1)
+      .map((p) => p.replace(/^-+/, ''));
     assert.equal(new Set(prefixes).size, prefixes.length, what);
     assert.deepEqual(snapshot(dir), before, `${what}: the state directory changed`);
   }

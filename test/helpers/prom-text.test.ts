@@ -87,6 +87,9 @@ const BAD: Array<[string, string, RegExp]> = [
 
 for (const [what, text, message] of BAD) {
   test(`refuses: ${what}`, () => {
-    assert.throws(() => parsePrometheusText(text), (e: unknown) => e instanceof PromParseError && message.test(e.message));
+    assert.throws(
+      () => parsePrometheusText(text),
+      (e: unknown) => e instanceof PromParseError && message.test(e.message),
+    );
   });
 }

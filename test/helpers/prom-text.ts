@@ -12,7 +12,10 @@
 //    +Inf) whose +Inf bucket equals _count, per label set; a histogram's `le` and a summary's
 //    `quantile` are only on its _bucket / plain samples.
 export class PromParseError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
     this.name = 'PromParseError';
   }
@@ -175,7 +178,10 @@ export function parsePrometheusText(text: string): Map<string, PromFamily> {
     if ('le' in labels && !(type === 'histogram' && suffix === '_bucket')) throw new PromParseError(line, `le label outside a histogram bucket (${name})`);
     if ('quantile' in labels && !(type === 'summary' && suffix === '')) throw new PromParseError(line, `quantile label outside a summary (${name})`);
     if (type === 'counter' && (Number.isNaN(value) || value < 0)) throw new PromParseError(line, `counter ${name} is ${vm[1]}`);
-    const key = `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+    const key = `${name}{${Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+      .join(',')}}`;
     if (seenSeries.has(key)) throw new PromParseError(line, `series ${key} given twice`);
     seenSeries.add(key);
     f.samples.push({ name, labels, value, ...(timestamp !== undefined ? { timestamp } : {}) });
@@ -186,7 +192,12 @@ export function parsePrometheusText(text: string): Map<string, PromFamily> {
 
 function checkHistogram(f: PromFamily): void {
   const groups = new Map<string, { buckets: Array<[number, number]>; count?: number }>();
-  const keyOf = (l: Record<string, string>) => JSON.stringify(Object.entries(l).filter(([k]) => k !== 'le').sort(([a], [b]) => a.localeCompare(b)));
+  const keyOf = (l: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(l)
+        .filter(([k]) => k !== 'le')
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
   for (const s of f.samples) {
     const g = groups.get(keyOf(s.labels)) ?? { buckets: [] };
     groups.set(keyOf(s.labels), g);
@@ -201,7 +212,8 @@ function checkHistogram(f: PromFamily): void {
     }
     const last = g.buckets[g.buckets.length - 1]!;
     if (last[0] !== Infinity) throw new PromParseError(0, `histogram ${f.name}${k} has no +Inf bucket`);
-    if (g.count !== undefined && g.count !== last[1]) throw new PromParseError(0, `histogram ${f.name}${k}: _count ${g.count} is not the +Inf bucket ${last[1]}`);
+    if (g.count !== undefined && g.count !== last[1])
+      throw new PromParseError(0, `histogram ${f.name}${k}: _count ${g.count} is not the +Inf bucket ${last[1]}`);
   }
 }
 

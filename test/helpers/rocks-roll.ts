@@ -26,7 +26,13 @@ export interface RollOptions {
 export const ROLL_DEFAULTS = { appliances: ['compute', 'nas', 'login'], features: 20, services: 4, crossEdges: 0, graph: 'g' } as const;
 
 /** bench:kickstart's "large graph" (issue #16): 150 node files, 300 edges, 5 appliances. */
-export const LARGE_ROLL: RollOptions = { appliances: ['compute', 'nas', 'login', 'storage', 'viz'], features: 34, services: 3, crossEdges: 143, graph: 'large' };
+export const LARGE_ROLL: RollOptions = {
+  appliances: ['compute', 'nas', 'login', 'storage', 'viz'],
+  features: 34,
+  services: 3,
+  crossEdges: 143,
+  graph: 'large',
+};
 
 function nodeXml(name: string, body: string): string {
   return `<?xml version="1.0" standalone="no"?>
@@ -73,13 +79,18 @@ export function rocksRoll(opts: RollOptions = {}): Record<string, string> {
   const files: Record<string, string> = {};
   const put = (name: string, body: string) => (files[`roles/big/${name}.xml`] = nodeXml(name, body));
   for (const app of appliances) put(app, `  <package>${app}-tools</package>\n  <post>echo node ${app}</post>`);
-  put('client', `  <package os='linux'>rocks-client</package>\n  <package os='sunos'>SUNWclient</package>\n  <post>
+  put(
+    'client',
+    `  <package os='linux'>rocks-client</package>\n  <package os='sunos'>SUNWclient</package>\n  <post>
 <file name="/etc/hosts" mode="append" owner="root.root" perms="0644">
 &Kickstart_PrivateAddress;	&Kickstart_PrivateHostname;.&Kickstart_PrivateDNSDomain; &Kickstart_PrivateHostname;
 </file>
 echo node client
-</post>`);
-  put('base', `  <main>
+</post>`,
+  );
+  put(
+    'base',
+    `  <main>
     <lang>&Kickstart_Lang;</lang>
     <keyboard>&Kickstart_Keyboard;</keyboard>
     <timezone>&Kickstart_Timezone; --utc</timezone>
@@ -90,16 +101,23 @@ echo node client
   <package type="meta">core</package>
   <package disable="true">firewalld</package>
   <post cond="rocks_version_major &gt;= 7">echo node base</post>
-  <post cond="rocks_version_major &lt; 7">echo node base-old</post>`);
+  <post cond="rocks_version_major &lt; 7">echo node base-old</post>`,
+  );
   for (let i = 0; i < FEATURES; i++) {
-    put(`feature-${i}`, `  <package>feature-${i}</package>\n  <configure phase="reconfigure">echo reconfigure ${i}</configure>\n  <post>\necho node feature-${i}\n<service name="feature-${i}" enabled="yes"/>\n</post>`);
+    put(
+      `feature-${i}`,
+      `  <package>feature-${i}</package>\n  <configure phase="reconfigure">echo reconfigure ${i}</configure>\n  <post>\necho node feature-${i}\n<service name="feature-${i}" enabled="yes"/>\n</post>`,
+    );
     for (let j = 0; j < SERVICES; j++) {
-      put(`svc-${i}-${j}`, `  <package arch="x86_64,aarch64">svc-${i}-${j}</package>\n  <post>
+      put(
+        `svc-${i}-${j}`,
+        `  <package arch="x86_64,aarch64">svc-${i}-${j}</package>\n  <post>
 <file name="/etc/svc/${i}-${j}.conf" perms="u+rw,go-rwx" owner="root:root" vars="expanded">
 host=&hostname; rack=&rack; rank=&rank;
 </file>
 echo node svc-${i}-${j}
-</post>`);
+</post>`,
+      );
     }
   }
   put('x11', '  <package>xorg-x11-server-Xorg</package>\n  <post>echo node x11</post>');

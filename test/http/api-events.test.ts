@@ -16,7 +16,13 @@ let dir: string;
 let port: number;
 before(async () => {
   dir = tempStateDir('nrt-events-');
-  const overrides = { ...frontendOverrides(dir), 'http.apiMaxEventStreams': '3', 'http.apiMaxEventStreamsPerSource': '2', 'http.apiEventPollSeconds': '0.05', 'http.apiEventHeartbeatSeconds': '0.2' };
+  const overrides = {
+    ...frontendOverrides(dir),
+    'http.apiMaxEventStreams': '3',
+    'http.apiMaxEventStreamsPerSource': '2',
+    'http.apiEventPollSeconds': '0.05',
+    'http.apiEventHeartbeatSeconds': '0.2',
+  };
   f = createFrontend(loadConfig({ env: {}, overrides }), { logger: silentLogger });
   await f.start();
   port = f.httpPort();
@@ -38,28 +44,31 @@ interface Stream {
 
 function openStream(path: string, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<Stream> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), headers: opts.headers ?? {} }, (res) => {
-      let buf = '';
-      const waiters: Array<() => void> = [];
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        for (const w of waiters.splice(0)) w();
-      });
-      res.on('error', () => {});
-      const until = (ok: (t: string) => boolean, ms = 5000) =>
-        new Promise<string>((done, fail) => {
-          const timer = setTimeout(() => fail(new Error(`stream: timed out; got ${JSON.stringify(buf.slice(-500))}`)), ms);
-          const check = () => {
-            if (ok(buf)) {
-              clearTimeout(timer);
-              done(buf);
-            } else waiters.push(check);
-          };
-          check();
+    const req = request(
+      { host: '127.0.0.1', port, path, agent: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), headers: opts.headers ?? {} },
+      (res) => {
+        let buf = '';
+        const waiters: Array<() => void> = [];
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          for (const w of waiters.splice(0)) w();
         });
-      resolve({ res, req, text: () => buf, until, close: () => req.destroy() });
-    });
+        res.on('error', () => {});
+        const until = (ok: (t: string) => boolean, ms = 5000) =>
+          new Promise<string>((done, fail) => {
+            const timer = setTimeout(() => fail(new Error(`stream: timed out; got ${JSON.stringify(buf.slice(-500))}`)), ms);
+            const check = () => {
+              if (ok(buf)) {
+                clearTimeout(timer);
+                done(buf);
+              } else waiters.push(check);
+            };
+            check();
+          });
+        resolve({ res, req, text: () => buf, until, close: () => req.destroy() });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -88,7 +97,10 @@ test('GET /api/v1/events: filters by host and kind, after an id, and pages with 
   for (let i = 0; i < 5; i++) await f.store.events.append({ kind: 'test.tick', host: i % 2 ? 'odd-0-0' : 'even-0-0', detail: { i } });
   const ticks = await get(`/events?kind=test.tick&after=${base}&limit=2`);
   assert.equal(ticks.status, 200);
-  assert.deepEqual(ticks.body.items.map((e: { detail: { i: number } }) => e.detail.i), [0, 1]);
+  assert.deepEqual(
+    ticks.body.items.map((e: { detail: { i: number } }) => e.detail.i),
+    [0, 1],
+  );
   const walked = [...ticks.body.items];
   let next: string | null = ticks.body.next;
   while (next) {
@@ -96,9 +108,15 @@ test('GET /api/v1/events: filters by host and kind, after an id, and pages with 
     walked.push(...p.body.items);
     next = p.body.next;
   }
-  assert.deepEqual(walked.map((e) => e.detail.i), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    walked.map((e) => e.detail.i),
+    [0, 1, 2, 3, 4],
+  );
   const odd = await get(`/events?host=odd-0-0&after=${base}`);
-  assert.deepEqual(odd.body.items.map((e: { detail: { i: number } }) => e.detail.i), [1, 3]);
+  assert.deepEqual(
+    odd.body.items.map((e: { detail: { i: number } }) => e.detail.i),
+    [1, 3],
+  );
   assert.equal(odd.body.next, null);
   for (const q of ['after=-1', 'after=x', 'host=', `kind=${'k'.repeat(300)}`]) {
     const r = await get(`/events?${q}`);

@@ -16,9 +16,17 @@ after(async () => {
   rmSync(fe.dir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, opts: { body?: unknown; auth?: boolean; raw?: string } = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  opts: { body?: unknown; auth?: boolean; raw?: string } = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
   const headers: Record<string, string> = opts.auth === false ? { 'content-type': 'application/json' } : fe.auth;
-  const res = await fetch(`${fe.api}${path}`, { method, headers, ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+  const res = await fetch(`${fe.api}${path}`, {
+    method,
+    headers,
+    ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
   const text = await res.text();
   let body: unknown = null;
   try {
@@ -62,7 +70,13 @@ test('appliances: list, one, add (root node checked), patch, delete (refused whi
   assert.equal(patched.body.discoverable, true);
   assert.equal((await fe.f.store.appliances.get('gpu'))!.basename, 'g');
 
-  await fe.f.store.hosts.add({ name: 'g-0-0', appliance: 'gpu', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:cc:00:01', ip: null, subnet: null, device: 'eth0' }] });
+  await fe.f.store.hosts.add({
+    name: 'g-0-0',
+    appliance: 'gpu',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: '52:54:00:cc:00:01', ip: null, subnet: null, device: 'eth0' }],
+  });
   assertError(await call('DELETE', '/appliances/gpu'), 409, 'E_APPLIANCE_IN_USE');
   await fe.f.store.hosts.remove('g-0-0');
   assertError(await call('DELETE', '/appliances/gpu', { auth: false }), 401, 'E_UNAUTHORIZED');
@@ -102,7 +116,10 @@ test('attributes: put/delete with ?target=, secrets masked in every read, shown 
   assert.equal(byName((await call('GET', '/attributes?scope=global&showSecrets=1')).body)['bmc_password'], 'hunter2-very-secret');
   assert.equal(byName((await call('GET', '/attributes?scope=global')).body)['bmc_password'], '********', 'the token alone does not reveal');
   const app = await call('GET', '/attributes?scope=appliance&target=compute', { auth: false });
-  assert.deepEqual(app.body.items.map((a: { name: string }) => a.name), ['rack_label']);
+  assert.deepEqual(
+    app.body.items.map((a: { name: string }) => a.name),
+    ['rack_label'],
+  );
   assertError(await call('GET', '/attributes?target=compute', { auth: false }), 400, 'E_BAD_REQUEST');
 
   assertError(await call('DELETE', '/attributes/appliance/rack_label?target=compute', { auth: false }), 401, 'E_UNAUTHORIZED');
@@ -166,7 +183,14 @@ test('a diskless host: resolved attributes with source (CHAP masked), kickstart 
 });
 
 test('pagination: a walk with ?limit= and the cursor returns every host once, in order; bad limit/cursor are 400 naming the parameter', async () => {
-  for (let i = 0; i < 7; i++) await fe.f.store.hosts.add({ name: `page-0-${i}`, appliance: 'compute', rack: 0, rank: i, interfaces: [{ mac: `52:54:00:ee:00:0${i}`, ip: null, subnet: null, device: 'eth0' }] });
+  for (let i = 0; i < 7; i++)
+    await fe.f.store.hosts.add({
+      name: `page-0-${i}`,
+      appliance: 'compute',
+      rack: 0,
+      rank: i,
+      interfaces: [{ mac: `52:54:00:ee:00:0${i}`, ip: null, subnet: null, device: 'eth0' }],
+    });
   const all = (await fe.f.store.hosts.list()).map((h) => h.name).sort();
   const seen: string[] = [];
   let cursor: string | null = null;
@@ -184,7 +208,19 @@ test('pagination: a walk with ?limit= and the cursor returns every host once, in
   const filtered = await call('GET', '/hosts?appliance=compute&limit=1000', { auth: false });
   assert.ok(filtered.body.items.every((h: { appliance: string }) => h.appliance === 'compute'));
 
-  for (const [q, param] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'], ['limit=-1', 'limit'], ['limit=1&limit=2', 'limit'], ['limit=1e3', 'limit'], ['cursor=', 'cursor'], ['cursor=%25%25', 'cursor'], ['cursor=bm90IGpzb24', 'cursor'], [`cursor=${Buffer.from('{"k":{"x":1}}').toString('base64url')}`, 'cursor'], [`cursor=${'A'.repeat(600)}`, 'cursor']] as const) {
+  for (const [q, param] of [
+    ['limit=0', 'limit'],
+    ['limit=1001', 'limit'],
+    ['limit=abc', 'limit'],
+    ['limit=-1', 'limit'],
+    ['limit=1&limit=2', 'limit'],
+    ['limit=1e3', 'limit'],
+    ['cursor=', 'cursor'],
+    ['cursor=%25%25', 'cursor'],
+    ['cursor=bm90IGpzb24', 'cursor'],
+    [`cursor=${Buffer.from('{"k":{"x":1}}').toString('base64url')}`, 'cursor'],
+    [`cursor=${'A'.repeat(600)}`, 'cursor'],
+  ] as const) {
     for (const list of ['/hosts', '/appliances', '/attributes', '/events', '/storage/volumes']) {
       const r = await call('GET', `${list}?${q}`, { auth: false });
       assertError(r, 400, 'E_BAD_REQUEST');

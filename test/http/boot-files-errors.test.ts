@@ -12,7 +12,11 @@ import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
       let body = '';
@@ -27,7 +31,10 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 
 test('/boot/files: bad percent-encoding is 400, an unsatisfiable Range 416 with Content-Range; none is logged at ERROR', { timeout: 20000 }, async () => {
   const dir = tempStateDir('nrt-bootfiles-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
+  const config = loadConfig({
+    env: {},
+    overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' },
+  });
   mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
   writeFileSync(join(config.tftp.root, 'install', 'vmlinuz'), Buffer.alloc(10_000, 7));
   const logs: string[] = [];
@@ -50,7 +57,11 @@ test('/boot/files: bad percent-encoding is 400, an unsatisfiable Range 416 with 
     assert.equal((await get(port, '/boot/files/install/vmlinuz', { Range: 'bytes=9999-' })).status, 206);
     assert.equal((await get(port, '/boot/files/install/vmlinuz', { Range: 'pages=1-2' })).status, 200);
     assert.equal((await get(port, '/boot/files/install/vmlinuz')).status, 200);
-    assert.deepEqual(logs.filter((l) => / ERROR /.test(l)), [], 'nothing at ERROR');
+    assert.deepEqual(
+      logs.filter((l) => / ERROR /.test(l)),
+      [],
+      'nothing at ERROR',
+    );
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });

@@ -8,7 +8,11 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
-interface Res { status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }
+interface Res {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
 function get(port: number, path: string, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, localAddress: opts.localAddress ?? '127.0.0.1', headers: opts.headers ?? {}, agent: false }, (res) => {
@@ -23,7 +27,19 @@ function get(port: number, path: string, opts: { localAddress?: string; headers?
 
 async function setup() {
   const dir = tempStateDir('nrt-boot-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
   const kernel = Buffer.alloc(100_000);
   for (let i = 0; i < kernel.length; i++) kernel[i] = i % 251;
@@ -31,7 +47,13 @@ async function setup() {
   writeFileSync(join(dir, 'secret.txt'), 'outside the boot root');
   symlinkSync(join(dir, 'secret.txt'), join(config.tftp.root, 'escape'));
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   await f.start();
   return { f, dir, kernel, port: f.httpPort() };
 }
@@ -42,7 +64,10 @@ test('iPXE script per MAC: path and query forms, unknown MACs wait, others refus
     for (const path of ['/boot/ipxe/52:54:00:aa:00:01', '/boot/ipxe/52-54-00-AA-00-01', '/boot/ipxe?mac=525400aa0001']) {
       const r = await get(port, path, { localAddress: '127.0.0.2' });
       assert.equal(r.status, 200, path);
-      assert.match(r.body.toString(), /^#!ipxe\n# netroot: 52:54:00:aa:00:01 is compute-0-0, action install\nkernel http:\/\/127\.0\.0\.1:\d+\/boot\/files\/install\/vmlinuz initrd=initrd\.img inst\.ks=http:\/\/127\.0\.0\.1:\d+\/install\/kickstart\/compute-0-0 ip=dhcp/);
+      assert.match(
+        r.body.toString(),
+        /^#!ipxe\n# netroot: 52:54:00:aa:00:01 is compute-0-0, action install\nkernel http:\/\/127\.0\.0\.1:\d+\/boot\/files\/install\/vmlinuz initrd=initrd\.img inst\.ks=http:\/\/127\.0\.0\.1:\d+\/install\/kickstart\/compute-0-0 ip=dhcp/,
+      );
     }
     const wait = await get(port, '/boot/ipxe/52:54:00:aa:00:99', { localAddress: '127.0.0.5' });
     assert.equal(wait.status, 200);

@@ -11,16 +11,23 @@ export interface Answer {
   ms: number;
 }
 
-export function call(port: number, path: string, o: { from?: string; method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
+export function call(
+  port: number,
+  path: string,
+  o: { from?: string; method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Answer> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'GET', localAddress: o.from ?? '127.0.0.1', headers: o.headers ?? {}, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ms: performance.now() - t0 }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: o.method ?? 'GET', localAddress: o.from ?? '127.0.0.1', headers: o.headers ?? {}, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ms: performance.now() - t0 }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error(`${o.method ?? 'GET'} ${path}: no answer in ${o.timeoutMs ?? 10_000} ms`)));
     req.on('error', reject);
     req.end(o.body);
@@ -77,14 +84,19 @@ export function stalledGet(port: number, path: string, from = '127.0.0.1'): Held
 export function slowPost(port: number, path: string, o: { from?: string; length?: number; everyMs?: number } = {}): Held {
   const length = o.length ?? 1000;
   let timer: NodeJS.Timeout | undefined;
-  const h = hold(port, o.from ?? '127.0.0.1', `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: text/xml\r\nContent-Length: ${length}\r\n\r\n`, (s) => {
-    let sent = 0;
-    timer = setInterval(() => {
-      if (s.destroyed || sent >= length) return clearInterval(timer);
-      s.write('<');
-      sent++;
-    }, o.everyMs ?? 50);
-  });
+  const h = hold(
+    port,
+    o.from ?? '127.0.0.1',
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: text/xml\r\nContent-Length: ${length}\r\n\r\n`,
+    (s) => {
+      let sent = 0;
+      timer = setInterval(() => {
+        if (s.destroyed || sent >= length) return clearInterval(timer);
+        s.write('<');
+        sent++;
+      }, o.everyMs ?? 50);
+    },
+  );
   h.socket.once('close', () => clearInterval(timer));
   return h;
 }

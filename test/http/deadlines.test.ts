@@ -12,7 +12,10 @@ test('a POST whose body trickles is cut at requestTimeoutSeconds with 408, and i
   const x = await startFrontend({ 'http.requestTimeoutSeconds': '1', 'http.headersTimeoutSeconds': '1' });
   const stats = x.f.http.stats;
   try {
-    const posts = [slowPost(x.port, '/RPC2', { from: '127.0.0.7', length: 10_000, everyMs: 50 }), slowPost(x.port, '/RPC2', { from: '127.0.0.8', length: 10_000, everyMs: 50 })];
+    const posts = [
+      slowPost(x.port, '/RPC2', { from: '127.0.0.7', length: 10_000, everyMs: 50 }),
+      slowPost(x.port, '/RPC2', { from: '127.0.0.8', length: 10_000, everyMs: 50 }),
+    ];
     await until(() => stats.inFlight === 2, 2000, 'both uploads admitted');
     const status = await within(Promise.all(posts.map((p) => p.status)), 5000, 'the 408s');
     const closed = await within(Promise.all(posts.map((p) => p.closed)), 5000, 'the connections closed');
@@ -51,7 +54,9 @@ test('headers that trickle are cut at headersTimeoutSeconds; they never held a s
   }
 });
 
-test('slow uploads from 32 addresses fill at most maxReceivingBodies slots (the oldest is cut); the node\'s /RPC2 call and /healthz are served', { timeout: 20000 }, async (t) => {
+test("slow uploads from 32 addresses fill at most maxReceivingBodies slots (the oldest is cut); the node's /RPC2 call and /healthz are served", {
+  timeout: 20000,
+}, async (t) => {
   const x = await startFrontend({ 'http.maxInFlight': '16', 'http.requestTimeoutSeconds': '60' });
   const stats = x.f.http.stats;
   const posts = sources(32).map((from) => slowPost(x.port, '/RPC2', { from, length: 10_000, everyMs: 200 }));

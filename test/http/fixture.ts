@@ -20,14 +20,31 @@ export interface Fixture {
 
 export async function startFrontend(overrides: Record<string, string> = {}, logger: Logger = silentLogger): Promise<Fixture> {
   const dir = tempStateDir('nrt-http-limits-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      ...overrides,
+    },
+  });
   mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
   writeFileSync(join(config.tftp.root, 'install', 'vmlinuz'), Buffer.alloc(4096, 1));
   const initrd = join(config.tftp.root, 'install', 'initrd.img');
   writeFileSync(initrd, '');
   truncateSync(initrd, BIG_FILE_BYTES);
   const f = createFrontend(config, { logger });
-  await f.store.hosts.add({ name: NODE.name, appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: NODE.mac, ip: NODE.ip, subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: NODE.name,
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: NODE.mac, ip: NODE.ip, subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   await f.start();
   return {
     f,

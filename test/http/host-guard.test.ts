@@ -21,19 +21,70 @@ test('hostOf / isOwnHost: IP literals, localhost and this host name pass; other 
   assert.equal(hostOf('[::1]:8080'), '[::1]');
   assert.equal(hostOf('Evil.Example.:80'), 'evil.example');
   assert.equal(hostOf('a:b:c'), null);
-  for (const ok of [undefined, '10.1.1.1', '10.1.1.1:8080', '127.0.0.1:1', '[::1]:8080', '[fe80::1]', 'localhost', 'LOCALHOST:8080', 'localhost.', 'frontend', 'Frontend.Cluster.Example:8080']) assert.ok(isOwnHost(ok, names), String(ok));
-  for (const bad of ['evil.example', 'evil.example:8080', '127.0.0.1.evil.example', 'localhost.evil.example', '127.1', '[not-v6]', '::1', '', ' ', 'frontend.evil.example', '10.1.1.1:8080:1']) assert.ok(!isOwnHost(bad, names), bad);
+  for (const ok of [
+    undefined,
+    '10.1.1.1',
+    '10.1.1.1:8080',
+    '127.0.0.1:1',
+    '[::1]:8080',
+    '[fe80::1]',
+    'localhost',
+    'LOCALHOST:8080',
+    'localhost.',
+    'frontend',
+    'Frontend.Cluster.Example:8080',
+  ])
+    assert.ok(isOwnHost(ok, names), String(ok));
+  for (const bad of [
+    'evil.example',
+    'evil.example:8080',
+    '127.0.0.1.evil.example',
+    'localhost.evil.example',
+    '127.1',
+    '[not-v6]',
+    '::1',
+    '',
+    ' ',
+    'frontend.evil.example',
+    '10.1.1.1:8080:1',
+  ])
+    assert.ok(!isOwnHost(bad, names), bad);
 });
 
 test('kickstart, iPXE script and overlay refuse a rebinding Host (421 E_MISDIRECTED); nodes, the CLI and localhost are served', async () => {
   const dir = tempStateDir('nrt-host-guard-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    bootAction: 'install',
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   await f.start();
   const port = f.httpPort();
   try {
-    const secret = ['/install/kickstart/compute-0-0', '/INSTALL/Kickstart/compute-0-0', '/boot/ipxe/52:54:00:aa:00:01', '/boot/ipxe?mac=52:54:00:aa:00:01', '/boot/node/compute-0-0/overlay.img'];
+    const secret = [
+      '/install/kickstart/compute-0-0',
+      '/INSTALL/Kickstart/compute-0-0',
+      '/boot/ipxe/52:54:00:aa:00:01',
+      '/boot/ipxe?mac=52:54:00:aa:00:01',
+      '/boot/node/compute-0-0/overlay.img',
+    ];
     for (const path of secret) {
       for (const evil of ['rebind.attacker.example', `rebind.attacker.example:${port}`, `127.0.0.1.nip.example:${port}`]) {
         const r = await get(port, path, evil);

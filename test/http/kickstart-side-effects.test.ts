@@ -16,9 +16,18 @@ const TOKEN_IN_KICKSTART = /netroot\.reportStatus<\/methodName><params><param><v
 
 async function frontend() {
   const dir = tempStateDir('nrt-ks-side-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
+  const config = loadConfig({
+    env: {},
+    overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' },
+  });
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   await f.start();
   return { f, dir, port: f.httpPort() };
 }
@@ -38,14 +47,14 @@ test('a preview from the frontend itself changes no state, adds no event and spe
     assert.match(preview.body, /%packages/);
     assert.equal((await f.store.hosts.get('compute-0-0'))?.state, 'discovered', 'the preview leaves the state alone');
     assert.deepEqual(await f.store.events.list(), before, 'the preview adds no event');
-    assert.equal((await new InstallTokens(f.store).verify(token, '127.0.0.2')).host, 'compute-0-0', 'the node\'s token still works');
+    assert.equal((await new InstallTokens(f.store).verify(token, '127.0.0.2')).host, 'compute-0-0', "the node's token still works");
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });
   }
 });
 
-test('boot action os: the node\'s kickstart fetch is refused (409 E_HOST_INSTALLED) and mints no token; the preview still works', async () => {
+test("boot action os: the node's kickstart fetch is refused (409 E_HOST_INSTALLED) and mints no token; the preview still works", async () => {
   const { f, dir, port } = await frontend();
   try {
     const first = await get(port, '/install/kickstart/compute-0-0', '127.0.0.2');
@@ -66,7 +75,7 @@ test('boot action os: the node\'s kickstart fetch is refused (409 E_HOST_INSTALL
     assert.equal((await f.store.hosts.get('compute-0-0'))?.state, 'installed');
     assert.deepEqual(await f.store.events.list(), events);
     const preview = await get(port, '/install/kickstart/compute-0-0', '127.0.0.1');
-    assert.equal(preview.status, 200, 'an operator can still read an installed node\'s kickstart');
+    assert.equal(preview.status, 200, "an operator can still read an installed node's kickstart");
     const shown = TOKEN_IN_KICKSTART.exec(preview.body)?.[1];
     if (shown) await assert.rejects(new InstallTokens(f.store).verify(shown, '127.0.0.2'), { code: 'E_TOKEN_INVALID' }, 'the preview carries no live token');
     // Reinstalling: boot=install arms the kickstart again.

@@ -8,7 +8,11 @@ import { loadConfig } from '../../src/config/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { until } from './clients.js';
 
-function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+function get(
+  port: number,
+  path: string,
+  localAddress = '127.0.0.1',
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
       let body = '';
@@ -23,9 +27,26 @@ function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<{ 
 
 async function frontendWith(overrides: Record<string, string> = {}) {
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      ...overrides,
+    },
+  });
   const f = createFrontend(config, { logger: (await import('../../src/log/logger.js')).silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   return { f, dir };
 }
 
@@ -49,7 +70,7 @@ test('kickstart by name: served to the node itself and to loopback admin, refuse
     const h = await f.store.hosts.get('compute-0-0');
     assert.equal(h?.state, 'kickstarted');
     const events = await f.store.events.list({ kind: 'host.kickstarted' });
-    assert.equal(events.length, 1, 'the node\'s fetch is an event; the loopback preview is not');
+    assert.equal(events.length, 1, "the node's fetch is an event; the loopback preview is not");
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });
@@ -74,7 +95,19 @@ test('kickstart by source address, like Rocks', async () => {
 
 test('under load the server sheds with 503 + Retry-After instead of queuing', async () => {
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'http.maxInFlight': '2', 'http.retryAfterSeconds': '3', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'http.maxInFlight': '2',
+      'http.retryAfterSeconds': '3',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+    },
+  });
   const { createHttpApp } = await import('../../src/http/app.js');
   const { KickstartService } = await import('../../src/boot/kickstart.js');
   const { openStore } = await import('../../src/store/index.js');
@@ -88,7 +121,15 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
     res.send('done');
   });
   const { InstallTokens } = await import('../../src/boot/install-tokens.js');
-  const { app, stats } = createHttpApp({ repos: store, kickstarts: new KickstartService(store, config), tokens: new InstallTokens(store), logger: silentLogger, maxInFlight: 2, retryAfterSeconds: 3, routers: [slow] });
+  const { app, stats } = createHttpApp({
+    repos: store,
+    kickstarts: new KickstartService(store, config),
+    tokens: new InstallTokens(store),
+    logger: silentLogger,
+    maxInFlight: 2,
+    retryAfterSeconds: 3,
+    routers: [slow],
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as { port: number }).port;
@@ -100,7 +141,10 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
     assert.equal(shed.headers['retry-after'], '3');
     release();
     const done = await Promise.all(held);
-    assert.deepEqual(done.map((d) => d.status), [200, 200]);
+    assert.deepEqual(
+      done.map((d) => d.status),
+      [200, 200],
+    );
     const after = await get(port, '/healthz');
     assert.equal(after.status, 200);
     assert.equal(stats.shed, 1);
@@ -148,13 +192,24 @@ test('a bad attribute value: the node gets an error naming the attribute, never 
   const { BAD_VALUES, secretPieces } = await import('../profile/kickstart-bad-values.js');
   const { createLogger } = await import('../../src/log/logger.js');
   const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' } });
+  const config = loadConfig({
+    env: {},
+    overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' },
+  });
   const logs: string[] = [];
   const f = createFrontend(config, { logger: createLogger({ write: (l) => logs.push(l) }) });
   const iface = (n: number) => [{ mac: `52:54:00:aa:00:0${n}`, ip: `127.0.0.${n + 1}`, subnet: '127.0.0.0/8', device: 'eth0' }];
   await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: iface(1) });
   await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, interfaces: iface(2) });
-  const iscsi: Record<string, string> = { iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1', iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123' };
+  const iscsi: Record<string, string> = {
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
+    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
+    iscsi_portal: '10.1.1.1',
+    iscsi_port: '3260',
+    iscsi_lun: '0',
+    iscsi_user: 'compute-0-1',
+    iscsi_secret: 'GoldenSecret123',
+  };
   for (const [name, value] of Object.entries(iscsi)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-1', name, value });
   await f.start();
   try {
@@ -187,7 +242,8 @@ test('a bad attribute value: the node gets an error naming the attribute, never 
     const r = await get(f.httpPort(), '/install/kickstart/compute_0_9');
     assert.equal(r.status, 400);
     assert.match(JSON.parse(r.body).message, /^hostname: the value "compute_0_9" is not a host name/);
-    for (const h of ['compute-0-0', 'compute-0-1'] as const) assert.equal((await get(f.httpPort(), `/install/kickstart/${h}`, from[h])).status, 200, `${h} is served again`);
+    for (const h of ['compute-0-0', 'compute-0-1'] as const)
+      assert.equal((await get(f.httpPort(), `/install/kickstart/${h}`, from[h])).status, 200, `${h} is served again`);
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });

@@ -17,12 +17,23 @@ const MAC = '52:54:00:aa:00:01';
 
 function http(port: number, path: string, opts: { method?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', localAddress: '127.0.0.2', agent: false, headers: opts.body ? { 'content-type': 'text/xml' } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        localAddress: '127.0.0.2',
+        agent: false,
+        headers: opts.body ? { 'content-type': 'text/xml' } : {},
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -30,13 +41,37 @@ function http(port: number, path: string, opts: { method?: string; body?: string
 
 test('boot script, kickstart, rpc call and overlay: one info line each with host and mac, no secret', async () => {
   const dir = tempStateDir('nrt-http-log-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   const raw: string[] = [];
   const f = createFrontend(config, { logger: createLogger({ format: 'json', write: (l) => raw.push(l) }) });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: MAC, ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute-diskless',
+    rack: 0,
+    rank: 0,
+    bootAction: 'install',
+    interfaces: [{ mac: MAC, ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   const attrs: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
-    iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-0', iscsi_secret: CHAP,
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
+    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
+    iscsi_portal: '10.1.1.1',
+    iscsi_port: '3260',
+    iscsi_lun: '0',
+    iscsi_user: 'compute-0-0',
+    iscsi_secret: CHAP,
   };
   for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
   await f.start();
@@ -52,7 +87,10 @@ test('boot script, kickstart, rpc call and overlay: one info line each with host
     const script = await http(port, `/boot/ipxe/${MAC}`);
     assert.equal(script.status, 200, script.body);
     const b = one('boot script');
-    assert.deepEqual([b['level'], b['svc'], b['kind'], b['host'], b['mac'], b['action'], b['from']], ['info', 'http', 'ipxe', 'compute-0-0', MAC, 'install', '127.0.0.2']);
+    assert.deepEqual(
+      [b['level'], b['svc'], b['kind'], b['host'], b['mac'], b['action'], b['from']],
+      ['info', 'http', 'ipxe', 'compute-0-0', MAC, 'install', '127.0.0.2'],
+    );
 
     const ks = await http(port, '/install/kickstart/compute-0-0');
     assert.equal(ks.status, 200, ks.body);
@@ -63,16 +101,28 @@ test('boot script, kickstart, rpc call and overlay: one info line each with host
 
     // A call with a wrong token: a fault, logged with its code and without the token.
     const bogus = 'bogus-token-0123456789abcdef';
-    const fault = await http(port, '/RPC2', { method: 'POST', body: serializeMethodCall('netroot.installComplete', [bogus, { root_uuid: '0f1e2d3c-aaaa-4bbb-8ccc-000000000001' }]) });
+    const fault = await http(port, '/RPC2', {
+      method: 'POST',
+      body: serializeMethodCall('netroot.installComplete', [bogus, { root_uuid: '0f1e2d3c-aaaa-4bbb-8ccc-000000000001' }]),
+    });
     assert.throws(() => parseMethodResponse(fault.body), XmlRpcFault);
     const r = one('rpc call');
-    assert.deepEqual([r['level'], r['svc'], r['method'], r['host'], r['mac'], r['from']], ['info', 'rpc', 'netroot.installComplete', 'compute-0-0', MAC, '127.0.0.2']);
+    assert.deepEqual(
+      [r['level'], r['svc'], r['method'], r['host'], r['mac'], r['from']],
+      ['info', 'rpc', 'netroot.installComplete', 'compute-0-0', MAC, '127.0.0.2'],
+    );
     assert.match(String(r['result']), /^E_/);
 
-    const done = await http(port, '/RPC2', { method: 'POST', body: serializeMethodCall('netroot.installComplete', [token, { root_uuid: '0f1e2d3c-aaaa-4bbb-8ccc-000000000001' }]) });
+    const done = await http(port, '/RPC2', {
+      method: 'POST',
+      body: serializeMethodCall('netroot.installComplete', [token, { root_uuid: '0f1e2d3c-aaaa-4bbb-8ccc-000000000001' }]),
+    });
     parseMethodResponse(done.body);
     const ok = lines().filter((x) => x['msg'] === 'rpc call' && x['result'] === 'ok');
-    assert.deepEqual(ok.map((x) => [x['method'], x['host'], x['mac']]), [['netroot.installComplete', 'compute-0-0', MAC]]);
+    assert.deepEqual(
+      ok.map((x) => [x['method'], x['host'], x['mac']]),
+      [['netroot.installComplete', 'compute-0-0', MAC]],
+    );
 
     const overlay = await http(port, '/boot/node/compute-0-0/overlay.img');
     assert.equal(overlay.status, 200);

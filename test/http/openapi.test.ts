@@ -49,12 +49,34 @@ function registered(router: Router): string[] {
 
 test('(b) every route the API routers register is documented, and every documented operation is served', async () => {
   const f = fe.f;
-  const api = restApi({ store: f.store, engine: f.engine, hub: f.hub, storage: f.storage, kickstarts: new KickstartService(f.store, f.config), token: 't', logger: silentLogger, facts: frontendFacts(f.config), defaultAttributes: DEFAULT_ATTRIBUTES, defaultGraph: f.config.profile.graph, checkGraph: (g, n) => checkApplianceGraph(f.config, g, n) });
+  const api = restApi({
+    store: f.store,
+    engine: f.engine,
+    hub: f.hub,
+    storage: f.storage,
+    kickstarts: new KickstartService(f.store, f.config),
+    token: 't',
+    logger: silentLogger,
+    facts: frontendFacts(f.config),
+    defaultAttributes: DEFAULT_ATTRIBUTES,
+    defaultGraph: f.config.profile.graph,
+    checkGraph: (g, n) => checkApplianceGraph(f.config, g, n),
+  });
   const routes = registered(api.router);
-  const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+  const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+    .sort();
   assert.ok(routes.length >= 25, `routes found on the stack: ${routes.length}`);
   assert.deepEqual(routes, documented);
-  for (const must of ['GET /api/v1/appliances', 'PUT /api/v1/attributes/{scope}/{name}', 'GET /api/v1/events/stream', 'DELETE /api/v1/storage/volumes/{name}', 'GET /api/v1/hosts/{name}/kickstart', 'GET /api/v1/openapi.json']) assert.ok(documented.includes(must), must);
+  for (const must of [
+    'GET /api/v1/appliances',
+    'PUT /api/v1/attributes/{scope}/{name}',
+    'GET /api/v1/events/stream',
+    'DELETE /api/v1/storage/volumes/{name}',
+    'GET /api/v1/hosts/{name}/kickstart',
+    'GET /api/v1/openapi.json',
+  ])
+    assert.ok(documented.includes(must), must);
   // Every documented operation answers something other than the API's 404/405.
   for (const op of documented.filter((o) => o.startsWith('GET ') && !o.includes('{') && !o.endsWith('/stream'))) {
     const res = await fetch(`${fe.api.replace('/api/v1', '')}${op.slice(4)}`);
@@ -75,7 +97,11 @@ test('(c) real answers validate against the response schemas of the document', a
     // and the schema is not vacuous: a wrong shape fails it
     assert.equal(validate({ unexpected: true }), false, `${method} ${path} ${status} rejects a wrong shape`);
   };
-  const added = await fetch(`${fe.api}/hosts`, { method: 'POST', headers: fe.auth, body: JSON.stringify({ name: 'compute-5-0', mac: '52:54:00:ff:00:01', appliance: 'compute' }) });
+  const added = await fetch(`${fe.api}/hosts`, {
+    method: 'POST',
+    headers: fe.auth,
+    body: JSON.stringify({ name: 'compute-5-0', mac: '52:54:00:ff:00:01', appliance: 'compute' }),
+  });
   assert.equal(added.status, 201);
   check('/api/v1/hosts', 'post', '201', await added.json());
   check('/api/v1/hosts/{name}', 'get', '200', await (await fetch(`${fe.api}/hosts/compute-5-0`)).json());

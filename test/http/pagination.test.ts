@@ -21,7 +21,19 @@ test('cursor: round-trips strings and integers; anything else is refused', () =>
   assert.equal(decodeCursor(encodeCursor('compute-0-1')), 'compute-0-1');
   assert.equal(decodeCursor(encodeCursor(42)), 42);
   const enc = (v: string) => Buffer.from(v).toString('base64url');
-  for (const bad of ['', '!!', 'a'.repeat(513), enc('null'), enc('[]'), enc('{"k":1.5}'), enc('{"k":{"a":1}}'), enc('{"x":1}'), enc('{"k":'), enc(`{"k":${2 ** 60}}`)]) refused(() => decodeCursor(bad), 'cursor');
+  for (const bad of [
+    '',
+    '!!',
+    'a'.repeat(513),
+    enc('null'),
+    enc('[]'),
+    enc('{"k":1.5}'),
+    enc('{"k":{"a":1}}'),
+    enc('{"x":1}'),
+    enc('{"k":'),
+    enc(`{"k":${2 ** 60}}`),
+  ])
+    refused(() => decodeCursor(bad), 'cursor');
   refused(() => pageRequest({ cursor: ['a', 'b'] }, 10), 'cursor');
 });
 
@@ -34,6 +46,13 @@ test('pages follow the key, not an offset: inserts and removals between pages ne
   assert.deepEqual(p2.items, ['e', 'g']);
   const p3 = pageOf(rows, (x) => x, { limit: 2, after: decodeCursor(p2.next!) });
   assert.deepEqual(p3, { items: ['i'], next: null });
-  assert.deepEqual(pageOf([], (x: string) => x, { limit: 5, after: null }), { items: [], next: null });
-  assert.deepEqual(pageOf([3, 1, 2], (x) => x, { limit: 3, after: null }), { items: [1, 2, 3], next: null }, 'a full last page has no next');
+  assert.deepEqual(
+    pageOf([], (x: string) => x, { limit: 5, after: null }),
+    { items: [], next: null },
+  );
+  assert.deepEqual(
+    pageOf([3, 1, 2], (x) => x, { limit: 3, after: null }),
+    { items: [1, 2, 3], next: null },
+    'a full last page has no next',
+  );
 });

@@ -52,10 +52,20 @@ test('an /RPC2 body over rpcMaxBodyBytes is 413 at once, unread, whether declare
 
     // Chunked: refused once it passes the limit.
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: x.port, path: '/RPC2', method: 'POST', agent: false, headers: { 'content-type': 'text/xml', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: x.port,
+          path: '/RPC2',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'text/xml', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', () => {}); // the server closes while we still write
       const piece = Buffer.alloc(16 * 1024, 0x20);
       let sent = 0;
@@ -91,13 +101,15 @@ test('an /RPC2 body with more markup than rpcMaxMarkup is a parse-error fault, f
     assert.equal(r.status, 200);
     assert.match(r.body, /<name>faultCode<\/name><value><int>-32700<\/int>/);
     assert.match(r.body, /more than 1024 tags and references/);
-    t.diagnostic(`parse time (median of 5): 64 KiB dense ${parseMs(dense).toFixed(1)} ms (now refused unparsed), 64 KiB at the markup limit ${parseMs(worstAcceptedCall(LIMIT, 1024)).toFixed(1)} ms (the most one request costs), 1 MiB dense ${parseMs(denseCall(1024 * 1024), 3).toFixed(1)} ms (what one request cost before)`);
+    t.diagnostic(
+      `parse time (median of 5): 64 KiB dense ${parseMs(dense).toFixed(1)} ms (now refused unparsed), 64 KiB at the markup limit ${parseMs(worstAcceptedCall(LIMIT, 1024)).toFixed(1)} ms (the most one request costs), 1 MiB dense ${parseMs(denseCall(1024 * 1024), 3).toFixed(1)} ms (what one request cost before)`,
+    );
   } finally {
     await x.close();
   }
 });
 
-test('eight clients posting max-size /RPC2 bodies in a loop: /healthz stays under 200 ms, the node\'s call is served', { timeout: 30000 }, async (t) => {
+test("eight clients posting max-size /RPC2 bodies in a loop: /healthz stays under 200 ms, the node's call is served", { timeout: 30000 }, async (t) => {
   const x = await startFrontend();
   try {
     // In turn: the old limit's largest (1 MiB, now 413 unread), the new limit's densest (now a fault
@@ -108,7 +120,10 @@ test('eight clients posting max-size /RPC2 bodies in a loop: /healthz stays unde
     const posters = sources(8, 3).map(async (from, i) => {
       for (let k = i; !stop; k++) {
         // The server may close on a 1 MiB body before the client has written it all: a reset is an answer too.
-        const r = await rpc(x.port, bodies[k % bodies.length]!, from).then((a) => String(a.status), () => 'reset');
+        const r = await rpc(x.port, bodies[k % bodies.length]!, from).then(
+          (a) => String(a.status),
+          () => 'reset',
+        );
         answers[r] = (answers[r] ?? 0) + 1;
       }
     });
@@ -124,7 +139,9 @@ test('eight clients posting max-size /RPC2 bodies in a loop: /healthz stays unde
     stop = true;
     await Promise.all(posters);
     const max = Math.max(...lat);
-    t.diagnostic(`/healthz under 8 parallel max-size posts: ${lat.length} requests, p50 ${median(lat).toFixed(1)} ms, max ${max.toFixed(1)} ms; the posts were answered ${JSON.stringify(answers)}; the node's call took ${node.ms.toFixed(1)} ms`);
+    t.diagnostic(
+      `/healthz under 8 parallel max-size posts: ${lat.length} requests, p50 ${median(lat).toFixed(1)} ms, max ${max.toFixed(1)} ms; the posts were answered ${JSON.stringify(answers)}; the node's call took ${node.ms.toFixed(1)} ms`,
+    );
     assert.equal(node.status, 200);
     assert.ok((answers['200'] ?? 0) > 16, 'the posts were answered');
     assert.ok(max < 200, `/healthz took ${max.toFixed(1)} ms`);

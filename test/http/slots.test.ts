@@ -30,21 +30,28 @@ async function stallMany(x: Fixture, froms: string[], perSource: number): Promis
   return { held: all.filter((_, i) => statuses[i] === 200), refused: statuses.filter((s) => s !== 200) };
 }
 
-test('256 stalled readers of a big boot file from 64 addresses: scripts, kickstarts, /RPC2 and /healthz are served, a node\'s download takes a stalled one\'s slot, the stalls are cut after sendStallSeconds (6 s here)', { timeout: 40000 }, async (t) => {
+test("256 stalled readers of a big boot file from 64 addresses: scripts, kickstarts, /RPC2 and /healthz are served, a node's download takes a stalled one's slot, the stalls are cut after sendStallSeconds (6 s here)", {
+  timeout: 40000,
+}, async (t) => {
   const x = await startFrontend({ 'http.sendStallSeconds': '6' });
   const stats = x.f.http.stats;
   try {
     const t0 = performance.now();
     const { held, refused } = await stallMany(x, sources(64), 4);
     const setup = performance.now() - t0;
-    t.diagnostic(`${Math.round(setup)} ms to open 256: held ${held.length}, refused ${refused.length} (${[...new Set(refused)].join(',')}), in flight ${stats.inFlight}, file streams ${stats.fileStreams}, stalled ones cut for a newcomer ${stats.filesEvicted}`);
+    t.diagnostic(
+      `${Math.round(setup)} ms to open 256: held ${held.length}, refused ${refused.length} (${[...new Set(refused)].join(',')}), in flight ${stats.inFlight}, file streams ${stats.fileStreams}, stalled ones cut for a newcomer ${stats.filesEvicted}`,
+    );
     assert.equal(stats.sendStalled, 0, 'nothing cut at the send deadline yet');
     // Boot files take half of the 256 slots; once that share is full a newcomer either takes the
     // place of a download stalled for 1.5 s (a quarter of the send deadline) or is told the server is busy.
     assert.equal(stats.fileStreams, 128);
     assert.equal(held.length, 128 + stats.filesEvicted);
     assert.equal(refused.length, 128 - stats.filesEvicted);
-    assert.ok(refused.every((s) => s === 503), `${[...new Set(refused)]}`);
+    assert.ok(
+      refused.every((s) => s === 503),
+      `${[...new Set(refused)]}`,
+    );
     const ms = await legitimate(x);
     t.diagnostic(`answered while 128 downloads stall: ${JSON.stringify(ms)} (ms)`);
     assert.equal(stats.fileStreams, 128, 'the stalls were still held while the node was served');
@@ -56,7 +63,9 @@ test('256 stalled readers of a big boot file from 64 addresses: scripts, kicksta
     assert.equal(kernel.status, 206, 'the node downloads');
     assert.equal(stats.filesEvicted, cutBefore + 1, 'in the place of one stalled download');
     await until(() => stats.inFlight === 0, 12_000, 'every slot released');
-    t.diagnostic(`all cut and released ${Math.round(performance.now() - t0)} ms after the first connection (deadline 6000 ms from each stall): ${stats.sendStalled} at the send deadline, ${stats.filesEvicted} for a newcomer`);
+    t.diagnostic(
+      `all cut and released ${Math.round(performance.now() - t0)} ms after the first connection (deadline 6000 ms from each stall): ${stats.sendStalled} at the send deadline, ${stats.filesEvicted} for a newcomer`,
+    );
     assert.ok(performance.now() - t0 >= 5900, 'not before the deadline');
     assert.equal(stats.fileStreams, 0);
     assert.equal(stats.sendStalled + stats.filesEvicted, held.length);
@@ -70,14 +79,19 @@ test('256 stalled readers of a big boot file from 64 addresses: scripts, kicksta
   }
 });
 
-test('256 stalled readers from one address: it keeps maxFileStreamsPerSource of them, the rest is 429; everyone else, that address included, is served', { timeout: 40000 }, async (t) => {
+test('256 stalled readers from one address: it keeps maxFileStreamsPerSource of them, the rest is 429; everyone else, that address included, is served', {
+  timeout: 40000,
+}, async (t) => {
   const x = await startFrontend({ 'http.sendStallSeconds': '3' });
   const stats = x.f.http.stats;
   try {
     const { held, refused } = await stallMany(x, ['127.0.0.9'], 256);
     t.diagnostic(`held ${held.length}, refused ${refused.length}`);
     assert.equal(held.length, 4);
-    assert.ok(refused.every((s) => s === 429), `${[...new Set(refused)]}`);
+    assert.ok(
+      refused.every((s) => s === 429),
+      `${[...new Set(refused)]}`,
+    );
     assert.equal(stats.shedPerSource, 252);
     await legitimate(x);
     assert.equal((await call(x.port, '/healthz', { from: '127.0.0.9' })).status, 200, 'the same address still gets small answers');
@@ -90,7 +104,9 @@ test('256 stalled readers from one address: it keeps maxFileStreamsPerSource of 
   }
 });
 
-test('one address gets at most maxInFlightPerSource slots (429 + Retry-After), other addresses are unaffected; slots come back when its requests end', { timeout: 40000 }, async () => {
+test('one address gets at most maxInFlightPerSource slots (429 + Retry-After), other addresses are unaffected; slots come back when its requests end', {
+  timeout: 40000,
+}, async () => {
   const x = await startFrontend({ 'http.maxInFlightPerSource': '4', 'http.maxFileStreamsPerSource': '2', 'http.requestTimeoutSeconds': '30' });
   const stats = x.f.http.stats;
   const held: Held[] = [];

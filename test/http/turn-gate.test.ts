@@ -12,15 +12,20 @@ function busy(ms: number): void {
 test('jobs run in order, one per turn, and a timer due meanwhile runs between two of them', async () => {
   const gate = new TurnGate(16, 16);
   const order: string[] = [];
-  const jobs = [1, 2, 3].map((n) => gate.run('a', () => {
-    order.push(`job${n}`);
-    busy(20);
-    return n;
-  }));
+  const jobs = [1, 2, 3].map((n) =>
+    gate.run('a', () => {
+      order.push(`job${n}`);
+      busy(20);
+      return n;
+    }),
+  );
   setTimeout(() => order.push('timer'), 1);
   const results = await Promise.all(jobs.map((j) => (typeof j === 'string' ? Promise.reject(new Error(j)) : j)));
   assert.deepEqual(results, [1, 2, 3]);
-  assert.deepEqual(order.filter((o) => o.startsWith('job')), ['job1', 'job2', 'job3']);
+  assert.deepEqual(
+    order.filter((o) => o.startsWith('job')),
+    ['job1', 'job2', 'job3'],
+  );
   assert.ok(order.indexOf('timer') < order.indexOf('job3'), `the timer waited for at most one job: ${order}`);
   assert.equal(gate.pending, 0);
 });
@@ -31,9 +36,15 @@ test('beyond maxPending "busy", beyond the per-source share "source-busy"; a thr
   const a2 = gate.run('a', () => {
     throw new Error('bad document');
   });
-  assert.equal(gate.run('a', () => 3), 'source-busy');
+  assert.equal(
+    gate.run('a', () => 3),
+    'source-busy',
+  );
   const b1 = gate.run('b', () => 4);
-  assert.equal(gate.run('c', () => 5), 'busy');
+  assert.equal(
+    gate.run('c', () => 5),
+    'busy',
+  );
   assert.equal(await a1, 1);
   await assert.rejects(a2 as Promise<number>, /bad document/);
   assert.equal(await b1, 4);

@@ -37,15 +37,23 @@ async function skipReason(): Promise<string | false> {
 }
 const skip = await skipReason();
 
-const noStaging = (boot: string) => assert.deepEqual(imagesDirEntries(boot).filter((n) => n.startsWith('.')), [], 'no .staging-* left');
+const noStaging = (boot: string) =>
+  assert.deepEqual(
+    imagesDirEntries(boot).filter((n) => n.startsWith('.')),
+    [],
+    'no .staging-* left',
+  );
 
-test('image build with an unknown package: exit 2 naming it (apt\'s words), nothing registered, no staging', { skip, timeout: 300_000 }, async () => {
+test("image build with an unknown package: exit 2 naming it (apt's words), nothing registered, no staging", { skip, timeout: 300_000 }, async () => {
   const dir = tempStateDir('nrt-build-');
   try {
     const t0 = Date.now();
     const r = await cli(dir, 'image', 'build', 'debian-12', '--packages', 'no-such-package-netroot');
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /\nnetroot: packages: image build debian-12: unknown package no-such-package-netroot \(apt: E: Unable to locate package no-such-package-netroot\)\n$/);
+    assert.match(
+      r.err,
+      /\nnetroot: packages: image build debian-12: unknown package no-such-package-netroot \(apt: E: Unable to locate package no-such-package-netroot\)\n$/,
+    );
     assert.doesNotMatch(r.err, /\.staging-/, 'no internal staging path in the output');
     assert.ok(Date.now() - t0 < 120_000, `found before building (took ${Date.now() - t0} ms)`);
     const list = await cli(dir, 'image', 'list', '--json');
@@ -89,7 +97,12 @@ test('image build on a full disk: a failure (exit 1), nothing registered, no sta
     await assert.rejects(buildImage({ distribution: 'debian-12' }, { registry }), (e: unknown) => {
       assert.ok(e instanceof NetrootError, String(e));
       assert.equal(e.user, false, e.message);
-      assert.match(e.message, new RegExp(`^image build failed — no space left on the file system holding ${small}/tftpboot/images: mmdebstrap failed \\(exit status \\d+: the disk is full\\)`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `^image build failed — no space left on the file system holding ${small}/tftpboot/images: mmdebstrap failed \\(exit status \\d+: the disk is full\\)`,
+        ),
+      );
       assert.doesNotMatch(e.message, /\.staging-/);
       return true;
     });

@@ -63,7 +63,8 @@ export function fakeRoot(root: string, kind: RootKind, omit: string[] = []): str
           'usr/lib/open-iscsi/logout-all.sh': '',
           'usr/lib/systemd/system/ssh.service': '[Service]\n',
           'usr/lib/systemd/system/iscsid.service': '[Unit]\nDescription=iSCSI initiator daemon (iscsid)\n',
-          'etc/iscsi/iscsid.conf': '# node.session.timeo.replacement_timeout = 15\nnode.session.timeo.replacement_timeout = 120\nnode.conn[0].timeo.noop_out_interval = 5\nnode.startup = manual\n',
+          'etc/iscsi/iscsid.conf':
+            '# node.session.timeo.replacement_timeout = 15\nnode.session.timeo.replacement_timeout = 120\nnode.conn[0].timeo.noop_out_interval = 5\nnode.startup = manual\n',
           'etc/iscsi/initiatorname.iscsi': 'InitiatorName=iqn.1993-08.org.debian:01:buildhost\n',
           'etc/hostname': 'buildhost\n',
           'etc/ssh/ssh_host_ed25519_key': 'PRIVATE\n',
@@ -92,7 +93,8 @@ export function fakeRoot(root: string, kind: RootKind, omit: string[] = []): str
     writeFileSync(join(root, rel), text);
   }
   for (const d of ['bin', 'sbin', 'lib']) if (!omit.includes(d)) symlinkSync(`usr/${d}`, join(root, d)); // merged /usr
-  if (kind === 'debian' && !omit.includes('etc/os-release') && !omit.includes('usr/lib/os-release')) symlinkSync('../usr/lib/os-release', join(root, 'etc/os-release'));
+  if (kind === 'debian' && !omit.includes('etc/os-release') && !omit.includes('usr/lib/os-release'))
+    symlinkSync('../usr/lib/os-release', join(root, 'etc/os-release'));
   return root;
 }
 

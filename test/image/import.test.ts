@@ -33,7 +33,11 @@ test('import of a directory that is not a root names each missing piece, all at 
     for (const [omit, re] of PIECES) {
       const src = fakeRoot(join(dir, `src-${omit[0]!.replace(/\//g, '_')}`), 'debian', omit);
       const before = treeHash(src);
-      await assert.rejects(importImage(src, 'site', { registry }), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_NOT_A_ROOT' && e.user && re.test(e.message), omit.join(' '));
+      await assert.rejects(
+        importImage(src, 'site', { registry }),
+        (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_NOT_A_ROOT' && e.user && re.test(e.message),
+        omit.join(' '),
+      );
       assert.equal(treeHash(src), before);
     }
     const src = join(dir, 'bare');
@@ -46,9 +50,12 @@ test('import of a directory that is not a root names each missing piece, all at 
       for (const [, re] of PIECES) assert.match(e.message, re);
       return true;
     });
-    assert.equal(treeHash(src), before, 'the operator\'s directory is never modified');
+    assert.equal(treeHash(src), before, "the operator's directory is never modified");
     assert.deepEqual(imagesDirEntries(boot), [], 'nothing registered, no staging');
-    await assert.rejects(importImage(join(dir, 'absent'), 'site', { registry }), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_SOURCE' && /absent does not exist/.test(e.message));
+    await assert.rejects(
+      importImage(join(dir, 'absent'), 'site', { registry }),
+      (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_SOURCE' && /absent does not exist/.test(e.message),
+    );
     await assert.rejects(importImage(src, 'Bad/Name', { registry }), (e: unknown) => e instanceof NetrootError && e.code === 'E_BAD_IMAGE_NAME');
   }));
 
@@ -70,9 +77,13 @@ test('import of a tarball that is not a root: the tarball is named (not the stag
     assert.deepEqual(imagesDirEntries(boot), []);
     // not a tarball at all: the operator's (exit 2), staging gone too
     writeFileSync(join(dir, 'notes.txt'), 'not a tarball\n');
-    await assert.rejects(importImage(join(dir, 'notes.txt'), 'half', { registry }), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_IMPORT' && e.user && /tar failed/.test(e.message) && !/\.staging-/.test(e.message));
+    await assert.rejects(
+      importImage(join(dir, 'notes.txt'), 'half', { registry }),
+      (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_IMPORT' && e.user && /tar failed/.test(e.message) && !/\.staging-/.test(e.message),
+    );
     assert.deepEqual(imagesDirEntries(boot), []);
-  }));
+  }),
+);
 
 test('a whole-looking root whose dracut fails: the fix-ups touched only the copy, nothing registered, staging removed', { skip: rootSkip }, () =>
   withDirs(async ({ dir, boot, registry }) => {
@@ -87,20 +98,32 @@ test('a whole-looking root whose dracut fails: the fix-ups touched only the copy
       assert.doesNotMatch(e.message, /\.staging-/);
       return true;
     });
-    assert.ok(lines.some((l) => /diskless fix-up: etc\/hostname: removed/.test(l)), lines.join('\n'));
-    assert.equal(treeHash(src), before, 'the operator\'s root is unchanged (initiator name, host name, SSH keys)');
+    assert.ok(
+      lines.some((l) => /diskless fix-up: etc\/hostname: removed/.test(l)),
+      lines.join('\n'),
+    );
+    assert.equal(treeHash(src), before, "the operator's root is unchanged (initiator name, host name, SSH keys)");
     assert.deepEqual(imagesDirEntries(boot), []);
     // an existing name is refused before any copy
     writeImage(boot, 'taken');
     await assert.rejects(importImage(src, 'taken', { registry }), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_EXISTS');
     assert.deepEqual(imagesDirEntries(boot), ['taken']);
-  }));
+  }),
+);
 
-test('an interrupted import (the CLI\'s SIGINT aborts the signal) registers nothing and removes its staging', { skip: rootSkip }, () =>
+test("an interrupted import (the CLI's SIGINT aborts the signal) registers nothing and removes its staging", { skip: rootSkip }, () =>
   withDirs(async ({ dir, boot, registry }) => {
     const src = fakeRoot(join(dir, 'src'), 'debian');
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(importImage(src, 'site', { registry, signal: ac.signal }), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED' && e.user === false && e.message === 'image import site interrupted (cp: interrupted): nothing registered');
+    await assert.rejects(
+      importImage(src, 'site', { registry, signal: ac.signal }),
+      (e: unknown) =>
+        e instanceof NetrootError &&
+        e.code === 'E_IMAGE_INTERRUPTED' &&
+        e.user === false &&
+        e.message === 'image import site interrupted (cp: interrupted): nothing registered',
+    );
     assert.deepEqual(imagesDirEntries(boot), []);
-  }));
+  }),
+);

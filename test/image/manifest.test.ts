@@ -4,23 +4,32 @@ import { parseManifest, validImageName, type ImageManifest } from '../../src/ima
 import { NetrootError } from '../../src/errors.js';
 
 const good: ImageManifest = {
-  version: 1, name: 'debian-12', distribution: 'debian-12', source: 'build', createdAt: '2026-01-01T00:00:00.000Z', kernelVersion: '6.1.0-28-amd64',
+  version: 1,
+  name: 'debian-12',
+  distribution: 'debian-12',
+  source: 'build',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  kernelVersion: '6.1.0-28-amd64',
   kernel: { file: 'vmlinuz', size: 10, sha256: 'a'.repeat(64) },
   initrd: { file: 'initrd.img', size: 20, sha256: 'b'.repeat(64) },
   rootTarball: { file: 'root.tar.gz', size: 30, sha256: 'c'.repeat(64) },
   dracut: { version: '059', modules: ['iscsi', 'network-legacy'], omitted: [] },
-  packages: ['dracut 059-4'], rootBytes: 1000,
+  packages: ['dracut 059-4'],
+  rootBytes: 1000,
 };
 
 function rejects(text: string, re: RegExp): void {
-  assert.throws(() => parseManifest(text, 'image x'), (e: unknown) => {
-    assert.ok(e instanceof NetrootError);
-    assert.equal(e.code, 'E_IMAGE_INCOMPLETE');
-    assert.equal(e.user, true);
-    assert.match(e.message, /^image x: /);
-    assert.match(e.message, re);
-    return true;
-  });
+  assert.throws(
+    () => parseManifest(text, 'image x'),
+    (e: unknown) => {
+      assert.ok(e instanceof NetrootError);
+      assert.equal(e.code, 'E_IMAGE_INCOMPLETE');
+      assert.equal(e.user, true);
+      assert.match(e.message, /^image x: /);
+      assert.match(e.message, re);
+      return true;
+    },
+  );
 }
 
 test('parseManifest accepts a whole manifest and returns it', () => {
@@ -46,6 +55,10 @@ test('parseManifest rejects bad JSON and bad fields, naming the field', () => {
 test('validImageName: lower-case letters, digits, . _ -; no "..", "/", upper case; at most 63', () => {
   for (const ok of ['debian-12', 'rocky-9.4', 'a', 'x_y', '0abc', 'a'.repeat(63)]) assert.equal(validImageName(ok), ok);
   for (const bad of ['..', 'a..b', '../etc', 'a/b', '/abs', 'Debian', 'DEBIAN-12', 'a'.repeat(64), '', '.hidden', '-dash', 'sp ace', 'a\nb']) {
-    assert.throws(() => validImageName(bad), (e: unknown) => e instanceof NetrootError && e.code === 'E_BAD_IMAGE_NAME' && e.user && /not a valid image name/.test(e.message), JSON.stringify(bad));
+    assert.throws(
+      () => validImageName(bad),
+      (e: unknown) => e instanceof NetrootError && e.code === 'E_BAD_IMAGE_NAME' && e.user && /not a valid image name/.test(e.message),
+      JSON.stringify(bad),
+    );
   }
 });

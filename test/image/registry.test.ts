@@ -23,7 +23,10 @@ test('get: a whole image returns its manifest; a missing file, a wrong size, no 
     await assert.rejects(reg.get('../etc'), code('E_BAD_IMAGE_NAME'));
 
     truncateSync(join(boot, 'images/debian-12/initrd.img'), m.initrd.size - 1);
-    await assert.rejects(reg.get('debian-12'), code('E_IMAGE_INCOMPLETE', new RegExp(`initrd\\.img is ${m.initrd.size - 1} bytes, the manifest says ${m.initrd.size}`)));
+    await assert.rejects(
+      reg.get('debian-12'),
+      code('E_IMAGE_INCOMPLETE', new RegExp(`initrd\\.img is ${m.initrd.size - 1} bytes, the manifest says ${m.initrd.size}`)),
+    );
     unlinkSync(join(boot, 'images/debian-12/initrd.img'));
     await assert.rejects(reg.get('debian-12'), code('E_IMAGE_INCOMPLETE', /image debian-12: initrd\.img is missing/));
 
@@ -50,7 +53,13 @@ test('list: sorted, whole images with their manifest, broken ones with their pro
     await reg.staging('c-image');
     writeFileSync(join(boot, 'images/stray-file'), '');
     const all = await reg.list();
-    assert.deepEqual(all.map((i) => [i.name, i.problem]), [['a-image', 'image a-image: root.tar.gz is missing'], ['b-image', null]]);
+    assert.deepEqual(
+      all.map((i) => [i.name, i.problem]),
+      [
+        ['a-image', 'image a-image: root.tar.gz is missing'],
+        ['b-image', null],
+      ],
+    );
     assert.equal(all[1]!.manifest?.name, 'b-image');
   } finally {
     rmSync(boot, { recursive: true, force: true });
@@ -81,7 +90,7 @@ test('staging + commit registers by one rename; commit refuses an existing name;
   }
 });
 
-test('sweep removes staging of dead processes and removal leftovers, keeps a live process\'s', async () => {
+test("sweep removes staging of dead processes and removal leftovers, keeps a live process's", async () => {
   const boot = tempStateDir('nrt-reg-');
   try {
     const reg = new ImageRegistry(boot);
@@ -100,7 +109,7 @@ test('sweep removes staging of dead processes and removal leftovers, keeps a liv
   }
 });
 
-test('sweep never deletes through a mount (a root\'s /dev left bound by a killed build)', { skip: rootSkip }, async () => {
+test("sweep never deletes through a mount (a root's /dev left bound by a killed build)", { skip: rootSkip }, async () => {
   const boot = tempStateDir('nrt-reg-');
   const leftover = join(boot, 'images', '.staging-x-999999999-0123abcd');
   const mnt = join(leftover, 'root/dev');

@@ -46,7 +46,10 @@ test('kernels: newest first; a /boot/vmlinuz-V without /lib/modules/V is no kern
     writeFileSync(join(root, 'boot/vmlinuz-6.10.0-new-amd64'), '');
     mkdirSync(join(root, 'usr/lib/modules/6.10.0-new-amd64'));
     writeFileSync(join(root, 'boot/vmlinuz-7.0.0-nomodules'), '');
-    assert.deepEqual(kernelsOf(root).map((k) => k.version), ['6.10.0-new-amd64', '6.1.0-test-amd64']);
+    assert.deepEqual(
+      kernelsOf(root).map((k) => k.version),
+      ['6.10.0-new-amd64', '6.1.0-test-amd64'],
+    );
     assert.equal(checkRoot(root).kernelVersion, '6.10.0-new-amd64');
   }));
 
@@ -54,18 +57,25 @@ test('everything missing is named at once, naming the root as the caller shows i
   withDir((dir) => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
-    assert.throws(() => checkRoot(empty, 'my-root/'), (e: unknown) => {
-      assert.ok(e instanceof MultiError);
-      assert.equal(e.code, 'E_IMAGE_NOT_A_ROOT');
-      assert.equal(e.user, true);
-      assert.match(e.message, /^my-root\/ cannot boot diskless:\n/);
-      for (const re of [/no \/etc\/os-release/, /no \/bin\/sh/, /no kernel/, /no dracut \(install dracut\)/, /no dracut iscsi module/, /no iscsistart/]) assert.match(e.message, re);
-      assert.equal(e.problems.length, 6);
-      return true;
-    });
+    assert.throws(
+      () => checkRoot(empty, 'my-root/'),
+      (e: unknown) => {
+        assert.ok(e instanceof MultiError);
+        assert.equal(e.code, 'E_IMAGE_NOT_A_ROOT');
+        assert.equal(e.user, true);
+        assert.match(e.message, /^my-root\/ cannot boot diskless:\n/);
+        for (const re of [/no \/etc\/os-release/, /no \/bin\/sh/, /no kernel/, /no dracut \(install dracut\)/, /no dracut iscsi module/, /no iscsistart/])
+          assert.match(e.message, re);
+        assert.equal(e.problems.length, 6);
+        return true;
+      },
+    );
     // one missing piece: one error, still naming the root
     const one = fakeRoot(join(dir, 'one'), 'debian', ['usr/sbin/iscsistart']);
-    assert.throws(() => checkRoot(one, 'one/'), (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_NOT_A_ROOT' && /^one\/ cannot boot diskless: no iscsistart/.test(e.message));
+    assert.throws(
+      () => checkRoot(one, 'one/'),
+      (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_NOT_A_ROOT' && /^one\/ cannot boot diskless: no iscsistart/.test(e.message),
+    );
     // dracut modules present but no network module
     const nonet = fakeRoot(join(dir, 'nonet'), 'el', ['usr/lib/dracut/modules.d/35network-manager']);
     assert.throws(() => checkRoot(nonet), /no dracut network module/);
@@ -89,7 +99,7 @@ test('distributionOf: ID and VERSION_ID, quoted either way; "linux" without os-r
     assert.equal(distributionOf(join(dir, 'r')), 'linux');
   }));
 
-test('paths resolve inside the root: an absolute symlink means the root\'s file, never the frontend\'s', () =>
+test("paths resolve inside the root: an absolute symlink means the root's file, never the frontend's", () =>
   withDir((dir) => {
     const root = fakeRoot(join(dir, 'root'), 'el', ['etc/os-release']);
     // /etc/os-release -> /usr/lib/os-release (absolute): the root's, not this machine's

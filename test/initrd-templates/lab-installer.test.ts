@@ -43,7 +43,13 @@ function plan(ks: string): { code: number | null; out: string } {
   writeFileSync(join(dir, 'cmdline'), 'console=ttyS0 inst.ks=http://10.1.1.1/ks');
   const r = spawnSync('busybox', ['sh', SCRIPT], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NETROOT_INSTALLER_MODE: 'plan', NETROOT_KS: join(dir, 'ks.cfg'), NETROOT_CMDLINE: join(dir, 'cmdline'), NETROOT_WORK: join(dir, 'work') },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NETROOT_INSTALLER_MODE: 'plan',
+      NETROOT_KS: join(dir, 'ks.cfg'),
+      NETROOT_CMDLINE: join(dir, 'cmdline'),
+      NETROOT_WORK: join(dir, 'work'),
+    },
   });
   rmSync(dir, { recursive: true });
   return { code: r.status, out: r.stdout + r.stderr };
@@ -68,8 +74,11 @@ test('plans the diskless subset of a kickstart in Anaconda order', { skip }, () 
 });
 
 test('a disked kickstart (no iscsi): the first local disk, autopart as one ext4 root, an MBR bootloader', { skip }, () => {
-  const disked = KS.replace(/^iscsiname.*\n/m, '').replace(/^iscsi .*\n/m, '').replace(/^ignoredisk.*\n/m, '')
-    .replace('part / --fstype=ext4 --grow', 'autopart --type=plain').replace('bootloader --location=none', 'bootloader --location=mbr');
+  const disked = KS.replace(/^iscsiname.*\n/m, '')
+    .replace(/^iscsi .*\n/m, '')
+    .replace(/^ignoredisk.*\n/m, '')
+    .replace('part / --fstype=ext4 --grow', 'autopart --type=plain')
+    .replace('bootloader --location=none', 'bootloader --location=mbr');
   const r = plan(disked);
   assert.equal(r.code, 0, r.out);
   const lines = r.out.split('\n').filter((l) => l.startsWith('plan:'));

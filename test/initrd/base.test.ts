@@ -12,7 +12,10 @@ import { buildBaseInitrd, parseLdd, parseModulesDep, readCpio, readModuleIndex, 
 
 function installedKernel(): string | undefined {
   if (!existsSync('/lib/modules')) return undefined;
-  return readdirSync('/lib/modules').sort().reverse().find((k) => existsSync(join('/lib/modules', k, 'modules.dep')) && existsSync(join('/lib/modules', k, 'kernel')));
+  return readdirSync('/lib/modules')
+    .sort()
+    .reverse()
+    .find((k) => existsSync(join('/lib/modules', k, 'modules.dep')) && existsSync(join('/lib/modules', k, 'kernel')));
 }
 
 const kver = installedKernel();
@@ -35,7 +38,23 @@ test('builds a base initrd from the installed kernel that cpio lists completely'
     const list = spawnSync('cpio', ['-t', '--quiet'], { input: raw, maxBuffer: 64 * 1024 * 1024 });
     assert.equal(list.status, 0, list.stderr.toString());
     const names = new Set(list.stdout.toString().trim().split('\n'));
-    for (const p of ['init', 'bin/busybox', 'bin/sh', 'sbin/switch_root', 'sbin/insmod', 'sbin/udhcpc', 'sbin/findfs', 'usr/sbin/iscsistart', 'sbin/iscsistart', 'dev/console', 'etc/netroot/udhcpc.script', 'lib/modules/netroot.load', 'newroot', 'proc', 'sys']) {
+    for (const p of [
+      'init',
+      'bin/busybox',
+      'bin/sh',
+      'sbin/switch_root',
+      'sbin/insmod',
+      'sbin/udhcpc',
+      'sbin/findfs',
+      'usr/sbin/iscsistart',
+      'sbin/iscsistart',
+      'dev/console',
+      'etc/netroot/udhcpc.script',
+      'lib/modules/netroot.load',
+      'newroot',
+      'proc',
+      'sys',
+    ]) {
       assert.ok(names.has(p), `${p} missing from the initrd`);
     }
     // Every library ldd lists for iscsistart, at the path ldd printed.
@@ -46,13 +65,26 @@ test('builds a base initrd from the installed kernel that cpio lists completely'
     // The modules, decompressed, in an order where every dependency precedes its user.
     const kdir = `lib/modules/${kver}`;
     for (const m of ['e1000', 'virtio_net', 'iscsi_tcp', 'libiscsi', 'scsi_transport_iscsi', 'sd_mod', 'ext4', 'jbd2', 'mbcache', 'crc32c_generic']) {
-      assert.ok(r.modules.some((p) => moduleName(p) === m), `module ${m} not in ${r.modules.join(' ')}`);
+      assert.ok(
+        r.modules.some((p) => moduleName(p) === m),
+        `module ${m} not in ${r.modules.join(' ')}`,
+      );
     }
     for (const p of r.modules) assert.ok(names.has(`${kdir}/${p}`), `${p} not in the archive`);
     const recs = readCpio(raw);
-    const load = recs.find((x) => x.name === 'lib/modules/netroot.load')?.data.toString().trim().split('\n') ?? [];
+    const load =
+      recs
+        .find((x) => x.name === 'lib/modules/netroot.load')
+        ?.data.toString()
+        .trim()
+        .split('\n') ?? [];
     assert.deepEqual(load, r.modules);
-    const dep = new Map(parseModulesDep(readFileSync(join('/lib/modules', kver ?? '', 'modules.dep'), 'utf8')).map((m) => [m.path.replace(/\.(xz|zst|gz)$/, ''), m.deps.map((d) => d.replace(/\.(xz|zst|gz)$/, ''))]));
+    const dep = new Map(
+      parseModulesDep(readFileSync(join('/lib/modules', kver ?? '', 'modules.dep'), 'utf8')).map((m) => [
+        m.path.replace(/\.(xz|zst|gz)$/, ''),
+        m.deps.map((d) => d.replace(/\.(xz|zst|gz)$/, '')),
+      ]),
+    );
     load.forEach((p, i) => {
       for (const d of dep.get(p) ?? []) assert.ok(load.indexOf(d) >= 0 && load.indexOf(d) < i, `${d} must load before ${p}`);
     });
@@ -76,7 +108,8 @@ test('builds a base initrd from the installed kernel that cpio lists completely'
 
 const kernelImage = kver ? `/boot/vmlinuz-${kver}` : '';
 const hasQemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
-const skipQemu = skip || (hasQemu && existsSync(kernelImage) ? false : process.env.CI === 'true' ? false : `needs qemu-system-x86_64 and ${kernelImage || 'a kernel image'}`);
+const skipQemu =
+  skip || (hasQemu && existsSync(kernelImage) ? false : process.env.CI === 'true' ? false : `needs qemu-system-x86_64 and ${kernelImage || 'a kernel image'}`);
 
 test('the base initrd boots under QEMU: /init runs, every module loads, a missing setting is a FATAL', { skip: skipQemu, timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'netroot-qemu-'));
@@ -84,22 +117,45 @@ test('the base initrd boots under QEMU: /init runs, every module loads, a missin
     const r = await buildBaseInitrd({ kernelVersion: kver ?? '', out: join(dir, 'base.img') });
     // No network device and no initiator: the boot must stop at check_config, say why, and reboot
     // (which -no-reboot turns into QEMU exiting).
-    const qemu = spawn('qemu-system-x86_64', [
-      '-accel', 'tcg', '-m', '512', '-nographic', '-no-reboot', '-net', 'none',
-      '-kernel', kernelImage, '-initrd', r.out, '-append', 'console=ttyS0 quiet panic=-1 root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-accel',
+        'tcg',
+        '-m',
+        '512',
+        '-nographic',
+        '-no-reboot',
+        '-net',
+        'none',
+        '-kernel',
+        kernelImage,
+        '-initrd',
+        r.out,
+        '-append',
+        'console=ttyS0 quiet panic=-1 root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     qemu.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const deadline = setTimeout(() => qemu.kill('SIGKILL'), 150_000);
     await new Promise((resolve) => qemu.on('exit', resolve));
     clearTimeout(deadline);
-    const lines = out.split(/\r?\n/).filter((l) => l.includes('netroot-initrd:')).map((l) => l.slice(l.indexOf('netroot-initrd:')));
-    assert.deepEqual(lines, [
-      `netroot-initrd: start ${kver}`,
-      'netroot-initrd: modules loaded',
-      'netroot-initrd: FATAL: no initiator name (rd.iscsi.initiator= or node.conf)',
-      'netroot-initrd: rebooting in 10 seconds',
-    ], out);
+    const lines = out
+      .split(/\r?\n/)
+      .filter((l) => l.includes('netroot-initrd:'))
+      .map((l) => l.slice(l.indexOf('netroot-initrd:')));
+    assert.deepEqual(
+      lines,
+      [
+        `netroot-initrd: start ${kver}`,
+        'netroot-initrd: modules loaded',
+        'netroot-initrd: FATAL: no initiator name (rd.iscsi.initiator= or node.conf)',
+        'netroot-initrd: rebooting in 10 seconds',
+      ],
+      out,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -107,9 +163,17 @@ test('the base initrd boots under QEMU: /init runs, every module loads, a missin
 
 test('missing inputs are user errors that name the package', async () => {
   await assert.rejects(buildBaseInitrd({ kernelVersion: '0.0.0-none', out: '/tmp/x.img', busybox: '/nonexistent/busybox' }), /busybox-static/);
-  await assert.rejects(buildBaseInitrd({ kernelVersion: '0.0.0-none', out: '/tmp/x.img', busybox: process.execPath, iscsistart: '/nonexistent/iscsistart' }), /open-iscsi/);
-  await assert.rejects(buildBaseInitrd({ kernelVersion: '0.0.0-none', out: '/tmp/x.img', busybox: process.execPath, iscsistart: process.execPath }), { code: 'E_INITRD_INPUT' });
-  await assert.rejects(buildBaseInitrd({ kernelVersion: '../etc', out: '/tmp/x.img', busybox: process.execPath, iscsistart: process.execPath }), /bad kernel version/);
+  await assert.rejects(
+    buildBaseInitrd({ kernelVersion: '0.0.0-none', out: '/tmp/x.img', busybox: process.execPath, iscsistart: '/nonexistent/iscsistart' }),
+    /open-iscsi/,
+  );
+  await assert.rejects(buildBaseInitrd({ kernelVersion: '0.0.0-none', out: '/tmp/x.img', busybox: process.execPath, iscsistart: process.execPath }), {
+    code: 'E_INITRD_INPUT',
+  });
+  await assert.rejects(
+    buildBaseInitrd({ kernelVersion: '../etc', out: '/tmp/x.img', busybox: process.execPath, iscsistart: process.execPath }),
+    /bad kernel version/,
+  );
 });
 
 test('parseLdd: paths after =>, the loader, vdso skipped, not found is an error', () => {
@@ -146,7 +210,14 @@ test('resolveModules: dependencies first, each once; builtin and optional; all m
     );
     writeFileSync(join(dir, '9.9.9', 'modules.builtin'), 'kernel/drivers/net/virtio_net.ko\n');
     const idx = await readModuleIndex(dir, '9.9.9');
-    const order = resolveModules(idx, [{ name: 'crc32c_generic' }, { name: 'iscsi_tcp' }, { name: 'ext4' }, { name: 'scsi_mod' }, { name: 'virtio_net' }, { name: 'e1000e', optional: true }]).map((m) => m.name);
+    const order = resolveModules(idx, [
+      { name: 'crc32c_generic' },
+      { name: 'iscsi_tcp' },
+      { name: 'ext4' },
+      { name: 'scsi_mod' },
+      { name: 'virtio_net' },
+      { name: 'e1000e', optional: true },
+    ]).map((m) => m.name);
     // Depth-first post-order: scsi_mod before libiscsi before iscsi_tcp, ext4's deps before it, none twice.
     assert.deepEqual(order, ['crc32c_generic', 'scsi_mod', 'libiscsi', 'iscsi_tcp', 'crc16', 'mbcache', 'jbd2', 'ext4']);
     assert.throws(() => resolveModules(idx, [{ name: 'e1000' }, { name: 'sd_mod' }, { name: 'ext4' }]), /no module e1000, sd_mod/);

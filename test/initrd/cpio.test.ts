@@ -26,8 +26,22 @@ function sample(): Buffer {
 test('header layout matches the newc format byte for byte (fixture written by hand)', () => {
   const a = writeCpio([{ type: 'file', path: 'a', data: Buffer.from('hi'), mode: 0o644 }]);
   const expected =
-    '070701' + '00000001' + '000081a4' + '00000000' + '00000000' + '00000001' + '00000000' + '00000002' +
-    '00000000' + '00000000' + '00000000' + '00000000' + '00000002' + '00000000' + 'a\0' + 'hi\0\0';
+    '070701' +
+    '00000001' +
+    '000081a4' +
+    '00000000' +
+    '00000000' +
+    '00000001' +
+    '00000000' +
+    '00000002' +
+    '00000000' +
+    '00000000' +
+    '00000000' +
+    '00000000' +
+    '00000002' +
+    '00000000' +
+    'a\0' +
+    'hi\0\0';
   assert.equal(a.subarray(0, expected.length).toString('latin1'), expected);
   const trailer = a.subarray(expected.length).toString('latin1');
   assert.ok(trailer.startsWith('070701' + '00000000' + '00000000'), trailer);
@@ -45,26 +59,32 @@ test('deterministic: inode numbers in order, mtime fixed, same bytes twice, gzip
   assert.deepEqual(sample(), sample());
   assert.deepEqual(gzip(sample()), gzip(sample()));
   const recs = readCpio(sample());
-  assert.deepEqual(recs.map((r) => r.ino), recs.map((_r, i) => i + 1));
+  assert.deepEqual(
+    recs.map((r) => r.ino),
+    recs.map((_r, i) => i + 1),
+  );
   assert.ok(recs.every((r) => r.mtime === 1_700_000_000));
   assert.ok(readCpio(writeCpio([{ type: 'file', path: 'x', data: Buffer.from('y') }])).every((r) => r.mtime === 0));
 });
 
 test('parent directories are added before their children, once', () => {
   const recs = readCpio(sample());
-  assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${r.name}`), [
-    'dir etc',
-    'dir etc/netroot',
-    'file etc/netroot/node.conf',
-    'dir bin',
-    'file bin/tool',
-    'file empty',
-    'symlink bin/sh',
-    'dir newroot',
-    'dir dev',
-    'char dev/console',
-    'block dev/sda',
-  ]);
+  assert.deepEqual(
+    recs.map((r) => `${typeOf(r.mode)} ${r.name}`),
+    [
+      'dir etc',
+      'dir etc/netroot',
+      'file etc/netroot/node.conf',
+      'dir bin',
+      'file bin/tool',
+      'file empty',
+      'symlink bin/sh',
+      'dir newroot',
+      'dir dev',
+      'char dev/console',
+      'block dev/sda',
+    ],
+  );
   const byName = new Map(recs.map((r) => [r.name, r]));
   assert.equal(byName.get('etc/netroot/node.conf')?.mode, 0o100600);
   assert.equal(byName.get('bin/tool')?.uid, 1000);
@@ -79,7 +99,8 @@ test('writer refuses duplicates, unsafe paths and out-of-range fields', () => {
   assert.throws(() => w.file('a/b', 'y'), { code: 'E_CPIO_DUPLICATE' });
   assert.throws(() => w.file('a/b/c', 'y'), { code: 'E_CPIO_ENTRY' }); // a/b is a file
   w.dir('a'); // an existing directory again is fine
-  for (const p of ['', '/', '../etc/passwd', 'a/../b', 'a/./b', 'a//b', 'nul\0']) assert.throws(() => new CpioWriter().file(p, 'x'), { code: 'E_CPIO_ENTRY' }, p);
+  for (const p of ['', '/', '../etc/passwd', 'a/../b', 'a/./b', 'a//b', 'nul\0'])
+    assert.throws(() => new CpioWriter().file(p, 'x'), { code: 'E_CPIO_ENTRY' }, p);
   assert.throws(() => new CpioWriter().file('x', 'x', { mode: 0o10000 }), { code: 'E_CPIO_ENTRY' });
   assert.throws(() => new CpioWriter().file('x', 'x', { uid: -1 }), { code: 'E_CPIO_ENTRY' });
   assert.throws(() => new CpioWriter().file('x', 'x', { mtime: 2 ** 32 }), { code: 'E_CPIO_ENTRY' });
@@ -104,7 +125,16 @@ test('Debian cpio lists and extracts what we write', { skip: skipCpio }, () => {
     const list = spawnSync('cpio', ['-t', '--quiet'], { input: archive });
     assert.equal(list.status, 0, list.stderr.toString());
     assert.deepEqual(list.stdout.toString().trim().split('\n'), [
-      'etc', 'etc/netroot', 'etc/netroot/node.conf', 'bin', 'bin/tool', 'odd name with spaces', 'bin/sh', 'newroot', 'dev', 'dev/console',
+      'etc',
+      'etc/netroot',
+      'etc/netroot/node.conf',
+      'bin',
+      'bin/tool',
+      'odd name with spaces',
+      'bin/sh',
+      'newroot',
+      'dev',
+      'dev/console',
     ]);
     const verbose = spawnSync('cpio', ['-tv', '--quiet'], { input: gunzipSync(gzip(archive)) }).stdout.toString();
     assert.match(verbose, /^crw------- .* 5,\s+1 .* dev\/console$/m);
@@ -134,7 +164,10 @@ test('our reader reads an archive written by Debian cpio -o -H newc (independent
     const made = spawnSync('cpio', ['-o', '-H', 'newc', '--quiet'], { input: 'sub\nsub/file.txt\nthree\nlink\n', cwd: dir });
     assert.equal(made.status, 0, made.stderr.toString());
     const recs = readCpio(made.stdout);
-    assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${r.name}`), ['dir sub', 'file sub/file.txt', 'file three', 'symlink link']);
+    assert.deepEqual(
+      recs.map((r) => `${typeOf(r.mode)} ${r.name}`),
+      ['dir sub', 'file sub/file.txt', 'file three', 'symlink link'],
+    );
     assert.equal(recs[1]?.data.toString(), 'hello cpio\n');
     assert.equal(recs[2]?.data.toString(), 'abc');
     assert.equal(recs[3]?.data.toString(), 'sub/file.txt');

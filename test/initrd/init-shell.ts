@@ -9,9 +9,31 @@ export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => spawnSyn
 export const skipBusybox = BUSYBOX || process.env.CI === 'true' ? false : 'busybox is not installed (Debian: busybox-static)';
 
 const VARS = [
-  'nr_root', 'nr_netroot', 'nr_target', 'nr_portal', 'nr_port', 'nr_lun', 'nr_initiator', 'nr_iface', 'nr_autoconf',
-  'nr_addr', 'nr_gw', 'nr_mask', 'nr_hostname', 'nr_mode', 'nr_shell', 'nr_rw', 'nr_rootfstype', 'nr_init', 'nr_timeout',
-  'nr_chap_user', 'nr_chap_secret', 'nr_err', 'nr_ifname', 'nr_ifmac', 'nr_params',
+  'nr_root',
+  'nr_netroot',
+  'nr_target',
+  'nr_portal',
+  'nr_port',
+  'nr_lun',
+  'nr_initiator',
+  'nr_iface',
+  'nr_autoconf',
+  'nr_addr',
+  'nr_gw',
+  'nr_mask',
+  'nr_hostname',
+  'nr_mode',
+  'nr_shell',
+  'nr_rw',
+  'nr_rootfstype',
+  'nr_init',
+  'nr_timeout',
+  'nr_chap_user',
+  'nr_chap_secret',
+  'nr_err',
+  'nr_ifname',
+  'nr_ifmac',
+  'nr_params',
 ];
 
 export interface ShellResult {
@@ -31,7 +53,10 @@ export function runParse(cmdline: string, opts: { nodeConf?: string; env?: Recor
     if (opts.nodeConf !== undefined) writeFileSync(join(dir, 'node.conf'), opts.nodeConf);
     const dump = VARS.map((v) => `printf '%s=%s\\n' ${v} "$${v}"`).join('; ');
     const script = `. "$1"; nr_reset; load_node_conf "$2/node.conf"; if parse_cmdline "$2/cmdline"; then echo RESULT=ok; else echo RESULT=fail; fi; ${dump}`;
-    const r = spawnSync(BUSYBOX ?? 'busybox', ['sh', '-c', script, 'sh', INIT_SH, dir], { env: { PATH: process.env.PATH ?? '', ...opts.env }, encoding: 'utf8' });
+    const r = spawnSync(BUSYBOX ?? 'busybox', ['sh', '-c', script, 'sh', INIT_SH, dir], {
+      env: { PATH: process.env.PATH ?? '', ...opts.env },
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`busybox sh failed (${r.status}): ${r.stderr}`);
     const vars: Record<string, string> = {};
     const lines = r.stdout.split('\n');

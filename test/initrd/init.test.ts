@@ -13,7 +13,9 @@ test('init.sh and udhcpc.script pass busybox sh -n', { skip: skipBusybox }, () =
 });
 
 test('sourced outside PID 1, init.sh only defines functions', { skip: skipBusybox }, () => {
-  const r = spawnSync(BUSYBOX ?? 'busybox', ['sh', '-c', '. "$1"; echo sourced; type parse_cmdline >/dev/null && echo has-parse', 'sh', INIT_SH], { encoding: 'utf8' });
+  const r = spawnSync(BUSYBOX ?? 'busybox', ['sh', '-c', '. "$1"; echo sourced; type parse_cmdline >/dev/null && echo has-parse', 'sh', INIT_SH], {
+    encoding: 'utf8',
+  });
   assert.equal(r.stdout, 'sourced\nhas-parse\n');
 });
 
@@ -25,20 +27,43 @@ test('parses the command line netroot generates', { skip: skipBusybox }, () => {
   const r = runParse(DIAGNOSTIC);
   assert.ok(r.ok, r.vars['nr_err']);
   assert.deepEqual(
-    [r.vars['nr_root'], r.vars['nr_portal'], r.vars['nr_port'], r.vars['nr_lun'], r.vars['nr_target'], r.vars['nr_initiator'], r.vars['nr_iface'], r.vars['nr_autoconf']],
-    ['UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab', '10.1.1.1', '3260', '1', 'iqn.2026-11.org.netroot.frontend:compute-0-0.root', 'iqn.2026-11.org.netroot:compute-0-0', 'eth0', 'dhcp'],
+    [
+      r.vars['nr_root'],
+      r.vars['nr_portal'],
+      r.vars['nr_port'],
+      r.vars['nr_lun'],
+      r.vars['nr_target'],
+      r.vars['nr_initiator'],
+      r.vars['nr_iface'],
+      r.vars['nr_autoconf'],
+    ],
+    [
+      'UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab',
+      '10.1.1.1',
+      '3260',
+      '1',
+      'iqn.2026-11.org.netroot.frontend:compute-0-0.root',
+      'iqn.2026-11.org.netroot:compute-0-0',
+      'eth0',
+      'dhcp',
+    ],
   );
   assert.deepEqual([r.vars['nr_rw'], r.vars['nr_init'], r.vars['nr_timeout'], r.vars['nr_shell'], r.vars['nr_mode']], ['0', '/sbin/init', '60', '0', '']);
 });
 
 test('ip= forms, rw/ro, init=, rd.timeout=, rd.shell, rootfstype=, netroot.mode=install', { skip: skipBusybox }, () => {
-  const s = runParse(`${DIAGNOSTIC} ip=10.1.255.254::10.1.1.1:255.255.0.0:compute-0-0:eth1:none rw init=/lib/systemd/systemd rd.timeout=5 rd.shell rootfstype=ext4 netroot.mode=install`);
+  const s = runParse(
+    `${DIAGNOSTIC} ip=10.1.255.254::10.1.1.1:255.255.0.0:compute-0-0:eth1:none rw init=/lib/systemd/systemd rd.timeout=5 rd.shell rootfstype=ext4 netroot.mode=install`,
+  );
   assert.ok(s.ok, s.vars['nr_err']);
   assert.deepEqual(
     [s.vars['nr_autoconf'], s.vars['nr_addr'], s.vars['nr_gw'], s.vars['nr_mask'], s.vars['nr_hostname'], s.vars['nr_iface']],
     ['static', '10.1.255.254', '10.1.1.1', '255.255.0.0', 'compute-0-0', 'eth1'],
   );
-  assert.deepEqual([s.vars['nr_rw'], s.vars['nr_init'], s.vars['nr_timeout'], s.vars['nr_shell'], s.vars['nr_rootfstype'], s.vars['nr_mode']], ['1', '/lib/systemd/systemd', '5', '1', 'ext4', 'install']);
+  assert.deepEqual(
+    [s.vars['nr_rw'], s.vars['nr_init'], s.vars['nr_timeout'], s.vars['nr_shell'], s.vars['nr_rootfstype'], s.vars['nr_mode']],
+    ['1', '/lib/systemd/systemd', '5', '1', 'ext4', 'install'],
+  );
   const d = runParse('ip=dhcp root=LABEL=root');
   assert.ok(d.ok);
   assert.deepEqual([d.vars['nr_autoconf'], d.vars['nr_iface'], d.vars['nr_root']], ['dhcp', '', 'LABEL=root']);
@@ -49,7 +74,10 @@ test('ip= forms, rw/ro, init=, rd.timeout=, rd.shell, rootfstype=, netroot.mode=
 test('root=iscsi: names the whole LUN as root and wins over netroot=', { skip: skipBusybox }, () => {
   const r = runParse('netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:other root=iscsi:10.0.0.9::3261:2:iqn.2009-06.dracut:root');
   assert.ok(r.ok, r.vars['nr_err']);
-  assert.deepEqual([r.vars['nr_root'], r.vars['nr_portal'], r.vars['nr_port'], r.vars['nr_lun'], r.vars['nr_target']], ['iscsi', '10.0.0.9', '3261', '2', 'iqn.2009-06.dracut:root']);
+  assert.deepEqual(
+    [r.vars['nr_root'], r.vars['nr_portal'], r.vars['nr_port'], r.vars['nr_lun'], r.vars['nr_target']],
+    ['iscsi', '10.0.0.9', '3261', '2', 'iqn.2009-06.dracut:root'],
+  );
 });
 
 test('the command line wins over node.conf, except CHAP which only node.conf gives', { skip: skipBusybox }, () => {
@@ -68,10 +96,20 @@ test('the command line wins over node.conf, except CHAP which only node.conf giv
   const onlyConf = runParse('quiet', { nodeConf: conf });
   assert.ok(onlyConf.ok);
   assert.deepEqual(
-    [onlyConf.vars['nr_portal'], onlyConf.vars['nr_port'], onlyConf.vars['nr_target'], onlyConf.vars['nr_root'], onlyConf.vars['nr_chap_user'], onlyConf.vars['nr_chap_secret']],
+    [
+      onlyConf.vars['nr_portal'],
+      onlyConf.vars['nr_port'],
+      onlyConf.vars['nr_target'],
+      onlyConf.vars['nr_root'],
+      onlyConf.vars['nr_chap_user'],
+      onlyConf.vars['nr_chap_secret'],
+    ],
     ['10.9.9.9', '3262', 'iqn.2026-11.org.netroot:conf-target', 'UUID=11111111-2222-4333-8444-555555555555', 'conf-user', 'conf secret'],
   );
-  const both = runParse('netroot=iscsi:u:cmdline-pass@10.1.1.1::3260:1:iqn.2026-11.org.netroot:cmd-target rd.iscsi.initiator=iqn.2026-11.org.netroot:from-cmd', { nodeConf: conf });
+  const both = runParse(
+    'netroot=iscsi:u:cmdline-pass@10.1.1.1::3260:1:iqn.2026-11.org.netroot:cmd-target rd.iscsi.initiator=iqn.2026-11.org.netroot:from-cmd',
+    { nodeConf: conf },
+  );
   assert.ok(both.ok);
   assert.deepEqual(
     [both.vars['nr_portal'], both.vars['nr_target'], both.vars['nr_initiator'], both.vars['nr_chap_user'], both.vars['nr_chap_secret']],
@@ -85,9 +123,14 @@ test('the command line wins over node.conf, except CHAP which only node.conf giv
 
 test('variables the kernel passes to init as environment cannot pre-set state', { skip: skipBusybox }, () => {
   // Unknown name=value boot arguments become init's environment: nr_reset must clear them.
-  const r = runParse('quiet', { env: { nr_target: 'iqn.evil:x', nr_chap_secret: 'planted', nr_init: '/bin/sh', netroot: 'iscsi:6.6.6.6::1:0:iqn.evil:y', nr_timeout: '1' } });
+  const r = runParse('quiet', {
+    env: { nr_target: 'iqn.evil:x', nr_chap_secret: 'planted', nr_init: '/bin/sh', netroot: 'iscsi:6.6.6.6::1:0:iqn.evil:y', nr_timeout: '1' },
+  });
   assert.ok(r.ok);
-  assert.deepEqual([r.vars['nr_target'], r.vars['nr_chap_secret'], r.vars['nr_init'], r.vars['nr_portal'], r.vars['nr_timeout']], ['', '', '/sbin/init', '', '60']);
+  assert.deepEqual(
+    [r.vars['nr_target'], r.vars['nr_chap_secret'], r.vars['nr_init'], r.vars['nr_portal'], r.vars['nr_timeout']],
+    ['', '', '/sbin/init', '', '60'],
+  );
 });
 
 test('globs and odd words on the command line are inert', { skip: skipBusybox }, () => {
@@ -119,10 +162,25 @@ test('bad arguments fail with a message', { skip: skipBusybox }, () => {
 
 test('check_config names what is missing', { skip: skipBusybox }, () => {
   const run = (line: string) =>
-    spawnSync(BUSYBOX ?? 'busybox', ['sh', '-c', '. "$1"; nr_reset; printf "%s" "$2" > "$3"; parse_cmdline "$3" && check_config; echo "$nr_err"', 'sh', INIT_SH, line, `/tmp/netroot-cc-${process.pid}`], { encoding: 'utf8' }).stdout.trim();
+    spawnSync(
+      BUSYBOX ?? 'busybox',
+      [
+        'sh',
+        '-c',
+        '. "$1"; nr_reset; printf "%s" "$2" > "$3"; parse_cmdline "$3" && check_config; echo "$nr_err"',
+        'sh',
+        INIT_SH,
+        line,
+        `/tmp/netroot-cc-${process.pid}`,
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim();
   assert.equal(run('quiet'), 'no initiator name (rd.iscsi.initiator= or node.conf)');
   assert.equal(run('rd.iscsi.initiator=iqn.2026-11.org.netroot:n'), 'no iSCSI target (netroot= or node.conf)');
-  assert.equal(run('rd.iscsi.initiator=iqn.2026-11.org.netroot:n netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t'), 'no root file system (root= or node.conf)');
+  assert.equal(
+    run('rd.iscsi.initiator=iqn.2026-11.org.netroot:n netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t'),
+    'no root file system (root= or node.conf)',
+  );
   assert.equal(run(DIAGNOSTIC), '');
   spawnSync('rm', ['-f', `/tmp/netroot-cc-${process.pid}`]);
 });

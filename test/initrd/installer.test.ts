@@ -11,7 +11,10 @@ import { buildInstallerInitrd } from '../../src/initrd/installer.js';
 import { readCpio, typeOf } from '../../src/initrd/index.js';
 
 const kver = existsSync('/lib/modules')
-  ? readdirSync('/lib/modules').sort().reverse().find((k) => existsSync(join('/lib/modules', k, 'modules.dep')))
+  ? readdirSync('/lib/modules')
+      .sort()
+      .reverse()
+      .find((k) => existsSync(join('/lib/modules', k, 'modules.dep')))
   : undefined;
 const missing = [
   kver ? null : 'no kernel modules in /lib/modules (linux-image-amd64)',
@@ -34,7 +37,10 @@ test('installer initrd = base + install.sh + mkfs.ext4 with its libraries', { sk
     assert.equal(inst?.data.toString(), readFileSync('initrd-templates/lab-installer/install.sh', 'utf8'));
     assert.equal((inst?.mode ?? 0) & 0o111, 0o111);
     assert.equal(typeOf(byName.get('sbin/mkfs.ext4')?.mode ?? 0), 'file');
-    assert.ok(r.installerLibraries.some((l) => /libext2fs\.so/.test(l)), r.installerLibraries.join(' '));
+    assert.ok(
+      r.installerLibraries.some((l) => /libext2fs\.so/.test(l)),
+      r.installerLibraries.join(' '),
+    );
     for (const l of r.installerLibraries) assert.ok(byName.has(l.replace(/^\//, '')), `${l} missing`);
     assert.equal(r.bytes, readFileSync(out).length);
   } finally {

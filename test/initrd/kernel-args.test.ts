@@ -39,7 +39,9 @@ test("kernelArgs with the boot NIC's MAC: the interface name is bound to it (dra
 });
 
 test('the busybox /init finds the NIC bound by ifname= by its MAC', { skip: skipBusybox }, () => {
-  const r = runParse('root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab netroot=iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp');
+  const r = runParse(
+    'root=UUID=3f1c2b7e-9a5d-4c1b-8e2f-0123456789ab netroot=iscsi:10.1.1.1::3260:1:iqn.2026-11.org.netroot.frontend:compute-0-0.root ifname=bootnet:52:54:00:12:34:56 ip=bootnet:dhcp',
+  );
   assert.ok(r.ok, r.vars['nr_err']);
   assert.equal(r.vars['nr_iface'], 'bootnet');
   assert.equal(r.vars['nr_ifname'], 'bootnet');
@@ -49,11 +51,14 @@ test('the busybox /init finds the NIC bound by ifname= by its MAC', { skip: skip
 test('the busybox /init takes the root session parameters kernelArgs renders (for iscsistart -P)', { skip: skipBusybox }, () => {
   const r = runParse(kernelArgs({ ...node, interface: 'bootnet', mac: '52:54:00:12:34:56' }));
   assert.ok(r.ok, r.vars['nr_err']);
-  assert.equal(r.vars['nr_params']?.trim(), 'node.session.timeo.replacement_timeout=86400 node.conn[0].timeo.noop_out_interval=0 node.conn[0].timeo.noop_out_timeout=0');
+  assert.equal(
+    r.vars['nr_params']?.trim(),
+    'node.session.timeo.replacement_timeout=86400 node.conn[0].timeo.noop_out_interval=0 node.conn[0].timeo.noop_out_timeout=0',
+  );
 });
 
 test('kernelArgs never carries the CHAP secret or user, whatever they are', () => {
-  const secrets = ['Zq8#kP2!vL9w@x', 'compute-0-0-secret', 'a', '3260', 'iqn', 'dhcp', 'x'.repeat(255), "q'uote\"d$(x)`y`"];
+  const secrets = ['Zq8#kP2!vL9w@x', 'compute-0-0-secret', 'a', '3260', 'iqn', 'dhcp', 'x'.repeat(255), 'q\'uote"d$(x)`y`'];
   for (const chapSecret of secrets) {
     const n = { ...node, chapUser: 'chapuser-unique-17', chapSecret };
     const args = kernelArgs(n);
@@ -70,10 +75,7 @@ test('kernelArgs never carries the CHAP secret or user, whatever they are', () =
 test('IPv6 portals go in brackets; LUNs are hexadecimal (RFC 4173)', () => {
   const v6 = kernelArgs({ ...node, portal: 'fd00:1::1', lun: 26 });
   assert.match(v6, / netroot=iscsi:\[fd00:1::1\]::3260:1a:iqn\./);
-  assert.deepEqual(
-    { server: parseNetrootArg(v6).server, lun: parseNetrootArg(v6).lun },
-    { server: 'fd00:1::1', lun: 26 },
-  );
+  assert.deepEqual({ server: parseNetrootArg(v6).server, lun: parseNetrootArg(v6).lun }, { server: 'fd00:1::1', lun: 26 });
   assert.equal(formatLun(0), '0');
   assert.equal(formatLun(255), 'ff');
   assert.equal(formatLun(256), '4100');
@@ -103,13 +105,16 @@ test('validateNodeBootInfo names the bad field and never echoes a secret', () =>
     [{ chapSecret: 'line\nbreak' }, /^chapSecret/],
   ];
   for (const [patch, re] of cases) {
-    assert.throws(() => validateNodeBootInfo({ ...node, ...patch }), (e: unknown) => {
-      const err = e as { code: string; message: string };
-      assert.equal(err.code, 'E_NODE_BOOT_INFO');
-      assert.match(err.message, re);
-      assert.ok(!err.message.includes('has space') && !err.message.includes('line\nbreak'));
-      return true;
-    });
+    assert.throws(
+      () => validateNodeBootInfo({ ...node, ...patch }),
+      (e: unknown) => {
+        const err = e as { code: string; message: string };
+        assert.equal(err.code, 'E_NODE_BOOT_INFO');
+        assert.match(err.message, re);
+        assert.ok(!err.message.includes('has space') && !err.message.includes('line\nbreak'));
+        return true;
+      },
+    );
   }
   assert.ok(validateNodeBootInfo({ ...node, chapUser: undefined, chapSecret: undefined, portal: 'frontend.local', targetIqn: 'eui.0123456789ABCDEF' }));
   assert.ok(validateNodeBootInfo({ ...node, targetIqn: 'naa.60014055f8d3a3f0c3b14e3c8e2bd4a1' }));
@@ -117,16 +122,25 @@ test('validateNodeBootInfo names the bad field and never echoes a secret', () =>
 
 // Root paths as dracut documents them (dracut.cmdline(7), 95iscsi) and what they mean.
 const DRACUT_CASES: Array<[string, Record<string, unknown>]> = [
-  ['netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target0', { server: '192.168.50.1', protocol: '', port: 3260, lun: 0, targetIqn: 'iqn.2009-06.dracut:target0' }],
+  [
+    'netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target0',
+    { server: '192.168.50.1', protocol: '', port: 3260, lun: 0, targetIqn: 'iqn.2009-06.dracut:target0' },
+  ],
   ['netroot=iscsi:192.168.50.1::3260:1:iqn.2009-06.dracut:target1', { server: '192.168.50.1', port: 3260, lun: 1, targetIqn: 'iqn.2009-06.dracut:target1' }],
   ['netroot=iscsi:[2001:DB8::1]::3261:0:iqn.2009-06.dracut:target0', { server: '2001:DB8::1', port: 3261, lun: 0, targetIqn: 'iqn.2009-06.dracut:target0' }],
   ['netroot=iscsi:user:secret@192.168.50.1::3260::iqn.2009-06.dracut:target0', { username: 'user', password: 'secret', server: '192.168.50.1', lun: 0 }],
   ['netroot=iscsi:u:p:iu:ip@10.0.0.1::3260:2:iqn.2009-06.dracut:t', { username: 'u', password: 'p', inUsername: 'iu', inPassword: 'ip', lun: 2 }],
-  ['netroot=iscsi:@192.168.1.100::3260::iqn.2009-01.com.example:testdi@sk', { server: '192.168.1.100', targetIqn: 'iqn.2009-01.com.example:testdi@sk', username: undefined }],
+  [
+    'netroot=iscsi:@192.168.1.100::3260::iqn.2009-01.com.example:testdi@sk',
+    { server: '192.168.1.100', targetIqn: 'iqn.2009-01.com.example:testdi@sk', username: undefined },
+  ],
   ['netroot=iscsi:10.0.0.1:6:3260:default:eth0:3:iqn.2009-06.dracut:t', { ifaceName: 'default', netdevName: 'eth0', lun: 3, protocol: '6' }],
   ['netroot=iscsi:10.0.0.1::3260::legacy-target-name', { server: '10.0.0.1', lun: 0, targetIqn: 'legacy-target-name' }],
   ['netroot=iscsi:10.0.0.1::3260:5:my:odd:target', { server: '10.0.0.1', lun: 5, targetIqn: 'my:odd:target' }],
-  ['root=iscsi:10.0.0.9::3260:1:iqn.2009-06.dracut:root netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:other', { server: '10.0.0.9', targetIqn: 'iqn.2009-06.dracut:root' }],
+  [
+    'root=iscsi:10.0.0.9::3260:1:iqn.2009-06.dracut:root netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:other',
+    { server: '10.0.0.9', targetIqn: 'iqn.2009-06.dracut:root' },
+  ],
   ['iscsi:10.0.0.1::::eui.0123456789ABCDEF', { targetIqn: 'eui.0123456789ABCDEF', lun: 0 }],
 ];
 
@@ -147,7 +161,8 @@ test('parseNetrootArg reads root paths the way dracut documents them', () => {
     'netroot=iscsi:a:b:c:d:e@10.0.0.1::3260:1:iqn.2009-06.dracut:t',
     'netroot=iscsi:10.0.0.1::3260:a:b:c:1:iqn.2009-06.dracut:t',
     'quiet splash',
-  ]) assert.throws(() => parseNetrootArg(bad), { code: 'E_NETROOT_ARG' }, bad);
+  ])
+    assert.throws(() => parseNetrootArg(bad), { code: 'E_NETROOT_ARG' }, bad);
 });
 
 test('kernelArgs round-trips through parseNetrootArg for many nodes', () => {
@@ -193,7 +208,8 @@ test('boundaries: LUN 0..16383, port 1..65535 — in validateNodeBootInfo, forma
   assert.throws(() => parseLun('0100'), { code: 'E_NETROOT_ARG' }, 'peripheral addressing, bus 1');
   assert.throws(() => parseLun('c000'), { code: 'E_NETROOT_ARG' }, 'extended addressing');
   for (const port of [1, 65535]) assert.ok(validateNodeBootInfo({ ...node, port }), `port ${port}`);
-  for (const port of [0, -1, 65536, 3260.5]) assert.throws(() => validateNodeBootInfo({ ...node, port }), { code: 'E_NODE_BOOT_INFO', message: /^port/ }, `port ${port}`);
+  for (const port of [0, -1, 65536, 3260.5])
+    assert.throws(() => validateNodeBootInfo({ ...node, port }), { code: 'E_NODE_BOOT_INFO', message: /^port/ }, `port ${port}`);
   const path = (port: string) => `iscsi:10.0.0.1::${port}:0:iqn.2009-06.dracut:t`;
   assert.equal(parseNetrootArg(path('1')).port, 1);
   assert.equal(parseNetrootArg(path('65535')).port, 65535);
@@ -237,12 +253,22 @@ test('IPv6 servers: bracketed in the root path, brackets required to parse, port
 });
 
 test('init.sh agrees with parseNetrootArg at the edges: credentials, "@" in a target, LUN 16383, ports 0 and 65536', { skip: skipBusybox }, () => {
-  const accepted = ['netroot=iscsi:10.0.0.1::3260:0:tgt@a:b:c:d', 'netroot=iscsi:u:p@srv::3260:0:tgt', 'netroot=iscsi:10.0.0.1::3260:7fff:iqn.2009-06.dracut:t', 'netroot=iscsi:[fd00::1]::3260:1:x@y:z:w:v', 'netroot=iscsi:10.0.0.1::65535:0:iqn.2009-06.dracut:t'];
+  const accepted = [
+    'netroot=iscsi:10.0.0.1::3260:0:tgt@a:b:c:d',
+    'netroot=iscsi:u:p@srv::3260:0:tgt',
+    'netroot=iscsi:10.0.0.1::3260:7fff:iqn.2009-06.dracut:t',
+    'netroot=iscsi:[fd00::1]::3260:1:x@y:z:w:v',
+    'netroot=iscsi:10.0.0.1::65535:0:iqn.2009-06.dracut:t',
+  ];
   for (const line of accepted) {
     const ts = parseNetrootArg(line);
     const sh = runParse(line);
     assert.ok(sh.ok, `${line}: ${sh.vars['nr_err']}`);
-    assert.deepEqual([sh.vars['nr_portal'], sh.vars['nr_port'], sh.vars['nr_lun'], sh.vars['nr_target'], sh.vars['nr_chap_user'] || undefined], [ts.server, String(ts.port), String(ts.lun), ts.targetIqn, ts.username], line);
+    assert.deepEqual(
+      [sh.vars['nr_portal'], sh.vars['nr_port'], sh.vars['nr_lun'], sh.vars['nr_target'], sh.vars['nr_chap_user'] || undefined],
+      [ts.server, String(ts.port), String(ts.lun), ts.targetIqn, ts.username],
+      line,
+    );
   }
   for (const line of ['netroot=iscsi:10.0.0.1::0:0:iqn.2009-06.dracut:t', 'netroot=iscsi:10.0.0.1::65536:0:iqn.2009-06.dracut:t']) {
     assert.throws(() => parseNetrootArg(line), { code: 'E_NETROOT_ARG' }, line);

@@ -59,13 +59,30 @@ test('the overlay is a gzipped newc archive: node.conf and the CHAP file 0600, d
   const recs = readCpio(img);
   // Only directories that are real directories in a dracut initrd: a `lib` or `bin` entry would make
   // the kernel's unpacker replace dracut's usr-merge symlink with an empty directory.
-  assert.deepEqual(recs.map((r) => `${typeOf(r.mode)} ${(r.mode & 0o7777).toString(8)} ${r.name}`), [
-    'dir 755 etc', 'dir 755 etc/conf.d', 'file 644 etc/conf.d/90-netroot-chap.conf', 'dir 755 etc/iscsi', 'file 644 etc/iscsi/initiatorname.iscsi',
-    'dir 755 etc/netroot', 'file 600 etc/netroot/chap.cmdline', 'file 600 etc/netroot/node.conf',
-  ]);
-  assert.ok(recs.find((r) => r.name === 'etc/netroot/node.conf')?.data.toString().includes('NETROOT_CHAP_SECRET='));
+  assert.deepEqual(
+    recs.map((r) => `${typeOf(r.mode)} ${(r.mode & 0o7777).toString(8)} ${r.name}`),
+    [
+      'dir 755 etc',
+      'dir 755 etc/conf.d',
+      'file 644 etc/conf.d/90-netroot-chap.conf',
+      'dir 755 etc/iscsi',
+      'file 644 etc/iscsi/initiatorname.iscsi',
+      'dir 755 etc/netroot',
+      'file 600 etc/netroot/chap.cmdline',
+      'file 600 etc/netroot/node.conf',
+    ],
+  );
+  assert.ok(
+    recs
+      .find((r) => r.name === 'etc/netroot/node.conf')
+      ?.data.toString()
+      .includes('NETROOT_CHAP_SECRET='),
+  );
   assert.equal(recs.find((r) => r.name === 'etc/iscsi/initiatorname.iscsi')?.data.toString(), `InitiatorName=${node.initiatorIqn}\n`);
-  assert.equal(recs.find((r) => r.name === 'etc/netroot/chap.cmdline')?.data.toString(), `rd.iscsi.username=compute-0-0 rd.iscsi.password=${plain.chapSecret}\n`);
+  assert.equal(
+    recs.find((r) => r.name === 'etc/netroot/chap.cmdline')?.data.toString(),
+    `rd.iscsi.username=compute-0-0 rd.iscsi.password=${plain.chapSecret}\n`,
+  );
   const other = await renderNodeOverlay({ ...plain, rootUuid: '00000000-0000-4000-8000-000000000000' }, TEMPLATES);
   assert.notDeepEqual(other, img);
 });
@@ -79,7 +96,13 @@ test('GNU cpio lists the overlay: node.conf 0600 among the same paths readCpio s
   const out = list.stdout.toString();
   assert.match(out, /^-rw------- .* etc\/netroot\/node\.conf$/m);
   assert.match(out, /^-rw------- .* etc\/netroot\/chap\.cmdline$/m);
-  assert.deepEqual(out.trim().split('\n').map((l) => l.split(/\s+/).pop()), readCpio(img).map((r) => r.name));
+  assert.deepEqual(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/).pop()),
+    readCpio(img).map((r) => r.name),
+  );
 });
 
 test('dracut CHAP file: empty without CHAP; a secret dracut would alter is refused by name, never shown', async () => {
@@ -162,10 +185,17 @@ test('templates are strict: a misspelt field fails instead of rendering empty', 
     writeFileSync(join(dir, 'overlay', 'etc', 'motd'), 'hello\n', { mode: 0o640 });
     writeFileSync(join(dir, 'overlay', 'etc', 'hostname.hbs'), '{{hostname}}\n');
     const files = await renderOverlayFiles(plain, dir);
-    assert.deepEqual(files.map((f) => [f.path, f.mode.toString(8)]), [
-      ['etc/conf.d/90-netroot-chap.conf', '644'], ['etc/hostname', '644'], ['etc/iscsi/initiatorname.iscsi', '644'], ['etc/motd', '640'],
-      ['etc/netroot/chap.cmdline', '600'], ['etc/netroot/node.conf', '600'],
-    ]);
+    assert.deepEqual(
+      files.map((f) => [f.path, f.mode.toString(8)]),
+      [
+        ['etc/conf.d/90-netroot-chap.conf', '644'],
+        ['etc/hostname', '644'],
+        ['etc/iscsi/initiatorname.iscsi', '644'],
+        ['etc/motd', '640'],
+        ['etc/netroot/chap.cmdline', '600'],
+        ['etc/netroot/node.conf', '600'],
+      ],
+    );
     assert.equal(files[1]?.content.toString(), 'compute-0-0\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

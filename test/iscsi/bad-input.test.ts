@@ -172,7 +172,10 @@ test('CHAP: one-way and mutual succeed with the right secrets; wrong secret, mis
   const mutual = await attempt({ initiator: INITIATOR, target: chapIqn, chap: { ...good, mutualUser: 'tgt1', mutualSecret: 'Mutual9876543210' } });
   assert.equal(mutual.statusClass, 0, 'mutual CHAP');
   // Mutual with the wrong expected target secret: the initiator side detects it.
-  await assert.rejects(attempt({ initiator: INITIATOR, target: chapIqn, chap: { ...good, mutualUser: 'tgt1', mutualSecret: 'WrongWrongWrong0' } }), /mutual CHAP/);
+  await assert.rejects(
+    attempt({ initiator: INITIATOR, target: chapIqn, chap: { ...good, mutualUser: 'tgt1', mutualSecret: 'WrongWrongWrong0' } }),
+    /mutual CHAP/,
+  );
   const wrong = await attempt({ initiator: INITIATOR, target: chapIqn, chap: { user: 'node1', secret: 'Secret0123456780' } });
   assert.deepEqual([wrong.statusClass, wrong.statusDetail], [2, 1], 'wrong secret: authentication failure');
   const wrongUser = await attempt({ initiator: INITIATOR, target: chapIqn, chap: { user: 'node2', secret: 'Secret0123456789' } });

@@ -78,13 +78,13 @@ after(async () => {
 });
 
 test('iscsi-test-cu -d: the embedded target passes at least as many tests as tgt', { skip: skip ?? false, timeout: 480_000 }, async () => {
-  const [e, t] = await Promise.all([
-    runTestCu(`iscsi://127.0.0.1:${emb!.port}/${EMB_IQN}/1`),
-    runTestCu(`iscsi://127.0.0.1:${tgtd!.port}/${TGT_IQN}/1`),
-  ]);
-  console.log(`iscsi-test-cu -d: netroot ${e.passed}/${e.total} passed (${(e.wallMs / 1000).toFixed(0)} s), tgt ${t.passed}/${t.total} passed (${(t.wallMs / 1000).toFixed(0)} s)`);
+  const [e, t] = await Promise.all([runTestCu(`iscsi://127.0.0.1:${emb!.port}/${EMB_IQN}/1`), runTestCu(`iscsi://127.0.0.1:${tgtd!.port}/${TGT_IQN}/1`)]);
+  console.log(
+    `iscsi-test-cu -d: netroot ${e.passed}/${e.total} passed (${(e.wallMs / 1000).toFixed(0)} s), tgt ${t.passed}/${t.total} passed (${(t.wallMs / 1000).toFixed(0)} s)`,
+  );
   // A suite appears in several test families, so one failing test can be counted more than once.
-  const names = (f: string[]): string => [...new Set(f)].map((n) => `${n}${f.filter((x) => x === n).length > 1 ? ` ×${f.filter((x) => x === n).length}` : ''}`).join(', ') || 'none';
+  const names = (f: string[]): string =>
+    [...new Set(f)].map((n) => `${n}${f.filter((x) => x === n).length > 1 ? ` ×${f.filter((x) => x === n).length}` : ''}`).join(', ') || 'none';
   console.log(`netroot failures (${e.failures.length}): ${names(e.failures)}`);
   console.log(`tgt failures (${t.failures.length}): ${names(t.failures)}`);
   assert.ok(e.total > 500, `suite ran only ${e.total} tests`);

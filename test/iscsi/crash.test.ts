@@ -147,14 +147,23 @@ test('kill -9 during FUA and synced writes: every acknowledged write survives th
     if (r.status === 'rejected') throw r.reason;
     ends.push(r.value);
   }
-  for (const e of ends) console.log(`crash: ${e.writer} writer ended: ${e.how}${e.during ? ` during a ${e.during}` : ''}, ${e.lost} write(s) not acknowledged as durable`);
+  for (const e of ends)
+    console.log(`crash: ${e.writer} writer ended: ${e.how}${e.during ? ` during a ${e.during}` : ''}, ${e.lost} write(s) not acknowledged as durable`);
   assert.ok(acks >= 60, `only ${acks} acknowledged writes before the kill`);
-  assert.deepEqual(ends.map((e) => e.how), ['target went away', 'target went away'], 'both writers were cut off by the kill, not by anything else');
+  assert.deepEqual(
+    ends.map((e) => e.how),
+    ['target went away', 'target went away'],
+    'both writers were cut off by the kill, not by anything else',
+  );
   // Every attempted write is either durable or counted as lost by the writer that tried it.
   const lost = ends.reduce((n, e) => n + e.lost, 0);
   assert.equal(attempted.length - durable.length, lost, 'attempted = durable + lost');
   assert.equal(ends[0]!.lost, 1, 'FUA: only the write in flight');
-  assert.equal(ends[1]!.lost, ends[1]!.during === 'sync' ? 3 : (attempted.filter((r) => r.id >= 100_001).length - 1) % 3 + 1, 'sync: the writes since the last good SYNCHRONIZE CACHE');
+  assert.equal(
+    ends[1]!.lost,
+    ends[1]!.during === 'sync' ? 3 : ((attempted.filter((r) => r.id >= 100_001).length - 1) % 3) + 1,
+    'sync: the writes since the last good SYNCHRONIZE CACHE',
+  );
   console.log(`crash: ${durable.length} durable writes (${acks} acks), ${lost} not acknowledged as durable at kill -9`);
 
   // Restart on the same directory; the backend reconciles the export back.
@@ -172,7 +181,11 @@ test('kill -9 during FUA and synced writes: every acknowledged write survives th
   // Blocks beyond everything attempted were never written: zeros (nothing strayed).
   const endA = Math.max(...attempted.filter((r) => r.id < 100_001).map((r) => r.lba + r.n));
   const endB = Math.max(...attempted.filter((r) => r.id >= 100_001).map((r) => r.lba + r.n));
-  for (const [lba, n] of [[endA, 256], [endB, 256], [SIZE / BS / 2 - 256, 256]] as const) {
+  for (const [lba, n] of [
+    [endA, 256],
+    [endB, 256],
+    [SIZE / BS / 2 - 256, 256],
+  ] as const) {
     if (lba + n > SIZE / BS || (lba < endA && lba >= 0 && lba + n <= endA)) continue;
     const z = await i.scsi(cdb.rw16(0x88, BigInt(lba), n), { readLength: n * BS });
     assert.ok(z.data.equals(Buffer.alloc(n * BS)), `never-written LBA ${lba} reads zeros`);

@@ -20,10 +20,7 @@ test('RFC 3720 B.4: 32 decrementing bytes → 5c db 3f 11', () => {
   assert.equal(wire(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), '5cdb3f11');
 });
 test('RFC 3720 B.4: an iSCSI READ command PDU → 56 3a 96 d9', () => {
-  const pdu = Buffer.from(
-    '01c00000000000000000000000000000' + '14000000000004000000001400000018' + '28000000000000000200000000000000',
-    'hex',
-  );
+  const pdu = Buffer.from('01c00000000000000000000000000000' + '14000000000004000000001400000018' + '28000000000000000200000000000000', 'hex');
   assert.equal(pdu.length, 48);
   assert.equal(wire(pdu), '563a96d9');
 });

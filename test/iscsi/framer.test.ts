@@ -54,7 +54,10 @@ test('byte-by-byte feeding yields each PDU exactly when its last byte arrives', 
     f.push(stream.subarray(i, i + 1));
     for (const p of drain(f)) got.push({ at: i + 1, p });
   }
-  assert.deepEqual(got.map((g) => g.at), [a.length, a.length + b.length, stream.length]);
+  assert.deepEqual(
+    got.map((g) => g.at),
+    [a.length, a.length + b.length, stream.length],
+  );
   assert.equal(got[0]!.p.data.toString(), 'hello');
   assert.equal(got[1]!.p.data.length, 0);
   assert.equal(got[2]!.p.ahs.toString('hex'), '0001ff00');
@@ -79,7 +82,11 @@ test('every split point of a three-PDU stream (with both digests) frames the sam
       ps.push(...drain(f));
       f.push(stream.subarray(cut2));
       ps.push(...drain(f));
-      assert.deepEqual(ps.map((p) => p.bhs[0]), [0x01, 0x06, 0x04], `cut ${cut}/${cut2}`);
+      assert.deepEqual(
+        ps.map((p) => p.bhs[0]),
+        [0x01, 0x06, 0x04],
+        `cut ${cut}/${cut2}`,
+      );
       assert.equal(ps[0]!.data.toString(), 'abc');
       assert.equal(ps[2]!.ahs.length, 8);
       assert.ok(ps.every((p) => !p.dataDigestError));
@@ -96,7 +103,10 @@ test('a bad data digest is reported on the PDU (not fatal); a bad header digest 
   const bad = wirePdu({ op: 0x05, hd: true });
   bad[bad.length - 1]! ^= 0xff;
   f.push(bad);
-  assert.throws(() => f.next(), (e: unknown) => e instanceof FramingError && e.code === 'E_ISCSI_HDIGEST' && /HeaderDigest/.test(e.message));
+  assert.throws(
+    () => f.next(),
+    (e: unknown) => e instanceof FramingError && e.code === 'E_ISCSI_HDIGEST' && /HeaderDigest/.test(e.message),
+  );
 });
 
 test('a data segment over MaxRecvDataSegmentLength is fatal as soon as the BHS is in, naming offset 5', () => {
@@ -105,7 +115,10 @@ test('a data segment over MaxRecvDataSegmentLength is fatal as soon as the BHS i
   f.push(big.subarray(0, 47));
   assert.equal(f.next(), null);
   f.push(big.subarray(47, 48));
-  assert.throws(() => f.next(), (e: unknown) => e instanceof FramingError && e.code === 'E_ISCSI_DSL' && /DataSegmentLength/.test(e.message) && /5/.test(e.message));
+  assert.throws(
+    () => f.next(),
+    (e: unknown) => e instanceof FramingError && e.code === 'E_ISCSI_DSL' && /DataSegmentLength/.test(e.message) && /5/.test(e.message),
+  );
   // Exactly the limit is fine.
   const g = new PduFramer(limits);
   g.push(wirePdu({ op: 0x05, data: Buffer.alloc(8192) }));

@@ -181,5 +181,9 @@ test('session fuzz: 20,000 PDUs (a third mutated) in sequences over TCP; the tar
     process.off('unhandledRejection', onUncaught);
     await t.done();
   }
-  assert.deepEqual(problems.filter((l) => /internal error|threw|uncaught/i.test(l)), [], 'no internal errors');
+  assert.deepEqual(
+    problems.filter((l) => /internal error|threw|uncaught/i.test(l)),
+    [],
+    'no internal errors',
+  );
 });

@@ -86,7 +86,11 @@ test('iscsi-readcapacity16 matches the volume; data written over iSCSI lands in 
   const data = Buffer.alloc(4096, 0x6b);
   assert.equal((await i.scsi(cdb.rw10(0x2a, 2048, 8, true), { write: data })).status, 0);
   await i.logout();
-  assert.ok(readFileSync(t.path).subarray(2048 * 512, 2048 * 512 + 4096).equals(data));
+  assert.ok(
+    readFileSync(t.path)
+      .subarray(2048 * 512, 2048 * 512 + 4096)
+      .equals(data),
+  );
 });
 
 test('libiscsi with one-way + mutual CHAP logs in; a wrong secret and a foreign initiator are refused', { skip: skip ?? false }, async () => {

@@ -81,6 +81,10 @@ test('names at the edge: 223 bytes logs in, 224 bytes and a bad TargetName are r
   assert.equal((await login({ initiator: prefix + 'x'.repeat(224 - prefix.length) })).status, LoginStatus.InitiatorError);
   assert.equal((await login({ initiator: 'not-an-iscsi-name' })).status, LoginStatus.InitiatorError);
   assert.equal((await login({ initiator: INITIATOR, target: 'iqn.2026-12.x:' + 'y'.repeat(300) })).status, LoginStatus.InitiatorError);
-  assert.equal((await login({ initiator: INITIATOR, target: 'iqn.2026-12.local.netroot:absent' })).status, LoginStatus.NotFound, 'well-formed but not ours: 0x0203');
+  assert.equal(
+    (await login({ initiator: INITIATOR, target: 'iqn.2026-12.local.netroot:absent' })).status,
+    LoginStatus.NotFound,
+    'well-formed but not ours: 0x0203',
+  );
   assert.equal((await login({ initiator: INITIATOR, target: IQN })).status, LoginStatus.Success);
 });

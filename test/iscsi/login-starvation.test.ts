@@ -94,7 +94,15 @@ test('(a) idle discovery sessions from one source: refused beyond the per-source
   const statuses: Array<[number, number]> = [];
   for (let n = 0; n < 10; n++) statuses.push(await discovery('127.0.0.1', n));
   await nodeLogsInAndReads('127.0.0.1');
-  assert.deepEqual(statuses.slice(0, 3), [[0, 0], [0, 0], [0, 0]], 'three discovery sessions up');
+  assert.deepEqual(
+    statuses.slice(0, 3),
+    [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ],
+    'three discovery sessions up',
+  );
   assert.deepEqual(statuses.slice(3), Array(7).fill([3, 2]), 'the rest: 0x0302 out of resources');
   assert.equal(tg.metrics.discoveryRefused, 7);
   assert.equal(tg.metrics.discoverySessions, 3, 'the three idle discovery sessions are still held');
@@ -119,7 +127,10 @@ test('(c) per-source login-phase cap: a connection beyond it is reset at once; a
   assert.equal(await refusedAtOnce('127.0.0.1'), true, 'the fourth connection from 127.0.0.1 is closed at once');
   assert.equal(tg.metrics.connectionsRefused, 1);
   assert.equal(tg.metrics.loginConnections, 3);
-  assert.ok(held.every((h) => !h.closed), 'the refusal touched only the new connection');
+  assert.ok(
+    held.every((h) => !h.closed),
+    'the refusal touched only the new connection',
+  );
   await nodeLogsInAndReads('127.0.0.2');
   // A slot given back (the client hung up) is usable again by the same source.
   held[0]!.close();

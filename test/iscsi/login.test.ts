@@ -7,15 +7,33 @@ import { createHash } from 'node:crypto';
 import { ChapAuthenticator, chapResponse } from '../../src/iscsi/chap.js';
 import { LoginNegotiation, LoginStatus, type LoginHost } from '../../src/iscsi/login.js';
 import type { LoginRequestPdu } from '../../src/iscsi/pdu.js';
-import { DEFAULT_LIMITS, defaultParams, encodeTextKeys, negotiate, parseBinary, parseNumber, parseTextKeys, type TextPairs } from '../../src/iscsi/text-keys.js';
+import {
+  DEFAULT_LIMITS,
+  defaultParams,
+  encodeTextKeys,
+  negotiate,
+  parseBinary,
+  parseNumber,
+  parseTextKeys,
+  type TextPairs,
+} from '../../src/iscsi/text-keys.js';
 
 test('parseTextKeys: NUL-separated pairs; errors name the offset; duplicates refused', () => {
-  assert.deepEqual(parseTextKeys(Buffer.from('A=1\0B=x=y\0\0')), [['A', '1'], ['B', 'x=y']]);
+  assert.deepEqual(parseTextKeys(Buffer.from('A=1\0B=x=y\0\0')), [
+    ['A', '1'],
+    ['B', 'x=y'],
+  ]);
   assert.deepEqual(parseTextKeys(Buffer.from('A=1')), [['A', '1']], 'last NUL may be missing');
   assert.throws(() => parseTextKeys(Buffer.from('A=1\0novalue\0')), { code: 'E_ISCSI_TEXT', message: /4/ });
   assert.throws(() => parseTextKeys(Buffer.from('A=1\0A=2\0')), { code: 'E_ISCSI_TEXT', message: /twice/ });
   assert.throws(() => parseTextKeys(Buffer.from('bad key=1\0')), { code: 'E_ISCSI_TEXT' });
-  assert.equal(encodeTextKeys([['K', 'v'], ['L', '']]).toString(), 'K=v\0L=\0');
+  assert.equal(
+    encodeTextKeys([
+      ['K', 'v'],
+      ['L', ''],
+    ]).toString(),
+    'K=v\0L=\0',
+  );
   assert.equal(parseNumber('0x10'), 16);
   assert.ok(Number.isNaN(parseNumber('12a')));
   assert.deepEqual(parseBinary('0x0a0b'), Buffer.from([10, 11]));
@@ -60,7 +78,20 @@ test('negotiation table (REFERENCE.md §6): what the target answers to a typical
   assert.equal(params.headerDigest, true);
   // OR/AND functions: InitialR2T=Yes and ImmediateData=No from the initiator win.
   const p2 = defaultParams();
-  const r2 = new Map(negotiate([['InitialR2T', 'Yes'], ['ImmediateData', 'No'], ['FirstBurstLength', '1048576'], ['MaxBurstLength', '65536']], p2, DEFAULT_LIMITS, 'Normal', { mrdsl: true }));
+  const r2 = new Map(
+    negotiate(
+      [
+        ['InitialR2T', 'Yes'],
+        ['ImmediateData', 'No'],
+        ['FirstBurstLength', '1048576'],
+        ['MaxBurstLength', '65536'],
+      ],
+      p2,
+      DEFAULT_LIMITS,
+      'Normal',
+      { mrdsl: true },
+    ),
+  );
   assert.equal(r2.get('InitialR2T'), 'Yes');
   assert.equal(r2.get('ImmediateData'), 'No');
   assert.equal(p2.firstBurstLength, 65536, 'FirstBurstLength never above MaxBurstLength');
@@ -70,22 +101,64 @@ test('negotiation table (REFERENCE.md §6): what the target answers to a typical
   assert.throws(() => negotiate([['ImmediateData', 'maybe']], defaultParams(), DEFAULT_LIMITS, 'Normal', { mrdsl: false }), /ImmediateData/);
 });
 
-const fixed = (b: number) => (n: number): Buffer => Buffer.alloc(n, b);
+const fixed =
+  (b: number) =>
+  (n: number): Buffer =>
+    Buffer.alloc(n, b);
 
 test('CHAP MD5 (RFC 1994 §4.1): response = MD5(id || secret || challenge); one-way right/wrong', () => {
   const ch = Buffer.alloc(16, 0x22);
-  assert.deepEqual(chapResponse(0x11, 'secret', ch), createHash('md5').update(Buffer.concat([Buffer.of(0x11), Buffer.from('secret'), ch])).digest());
+  assert.deepEqual(
+    chapResponse(0x11, 'secret', ch),
+    createHash('md5')
+      .update(Buffer.concat([Buffer.of(0x11), Buffer.from('secret'), ch]))
+      .digest(),
+  );
   const a = new ChapAuthenticator({ user: 'u', secret: 'Secret0123456789' }, fixed(0x11));
-  assert.deepEqual(a.challengeKeys(), [['CHAP_A', '5'], ['CHAP_I', '17'], ['CHAP_C', '0x' + '11'.repeat(16)]]);
+  assert.deepEqual(a.challengeKeys(), [
+    ['CHAP_A', '5'],
+    ['CHAP_I', '17'],
+    ['CHAP_C', '0x' + '11'.repeat(16)],
+  ]);
   const right = '0x' + chapResponse(17, 'Secret0123456789', Buffer.alloc(16, 0x11)).toString('hex');
-  assert.deepEqual(a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', right]])), { ok: true, reply: [] });
+  assert.deepEqual(
+    a.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', right],
+      ]),
+    ),
+    { ok: true, reply: [] },
+  );
   const wrong = '0x' + chapResponse(17, 'Secret0123456780', Buffer.alloc(16, 0x11)).toString('hex');
-  const bad = a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', wrong]]));
+  const bad = a.verify(
+    new Map([
+      ['CHAP_N', 'u'],
+      ['CHAP_R', wrong],
+    ]),
+  );
   assert.equal(bad.ok, false);
   assert.ok(!bad.ok && !bad.reason.includes('Secret'), 'reason carries no secret');
-  assert.equal(a.verify(new Map([['CHAP_N', 'v'], ['CHAP_R', right]])).ok, false, 'wrong CHAP name');
+  assert.equal(
+    a.verify(
+      new Map([
+        ['CHAP_N', 'v'],
+        ['CHAP_R', right],
+      ]),
+    ).ok,
+    false,
+    'wrong CHAP name',
+  );
   assert.equal(a.verify(new Map([['CHAP_N', 'u']])).ok, false, 'missing CHAP_R');
-  assert.equal(a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', 'nothex']])).ok, false);
+  assert.equal(
+    a.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', 'nothex'],
+      ]),
+    ).ok,
+    false,
+  );
 });
 
 test('CHAP mutual: the target answers the initiator challenge; reflection and equal secrets refused', () => {
@@ -93,25 +166,90 @@ test('CHAP mutual: the target answers the initiator challenge; reflection and eq
   const a = new ChapAuthenticator(creds, fixed(0x11));
   const r = '0x' + chapResponse(17, creds.secret, Buffer.alloc(16, 0x11)).toString('hex');
   const ic = Buffer.alloc(16, 0x33);
-  const ok = a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', r], ['CHAP_I', '9'], ['CHAP_C', '0x' + ic.toString('hex')]]));
-  assert.deepEqual(ok, { ok: true, reply: [['CHAP_N', 't'], ['CHAP_R', '0x' + chapResponse(9, creds.mutualSecret, ic).toString('hex')]] });
+  const ok = a.verify(
+    new Map([
+      ['CHAP_N', 'u'],
+      ['CHAP_R', r],
+      ['CHAP_I', '9'],
+      ['CHAP_C', '0x' + ic.toString('hex')],
+    ]),
+  );
+  assert.deepEqual(ok, {
+    ok: true,
+    reply: [
+      ['CHAP_N', 't'],
+      ['CHAP_R', '0x' + chapResponse(9, creds.mutualSecret, ic).toString('hex')],
+    ],
+  });
   // Mutual configured but the initiator does not ask: refused.
-  assert.equal(a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', r]])).ok, false);
+  assert.equal(
+    a.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', r],
+      ]),
+    ).ok,
+    false,
+  );
   // Reflection: the initiator sends our own challenge back.
-  assert.equal(a.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', r], ['CHAP_I', '9'], ['CHAP_C', '0x' + '11'.repeat(16)]])).ok, false);
+  assert.equal(
+    a.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', r],
+        ['CHAP_I', '9'],
+        ['CHAP_C', '0x' + '11'.repeat(16)],
+      ]),
+    ).ok,
+    false,
+  );
   // Same secret both ways: refused (RFC 7143 §12.1.3).
   const same = new ChapAuthenticator({ ...creds, mutualSecret: creds.secret }, fixed(0x11));
-  assert.equal(same.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', r], ['CHAP_I', '9'], ['CHAP_C', '0x' + ic.toString('hex')]])).ok, false);
+  assert.equal(
+    same.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', r],
+        ['CHAP_I', '9'],
+        ['CHAP_C', '0x' + ic.toString('hex')],
+      ]),
+    ).ok,
+    false,
+  );
   // Not configured for mutual but asked: refused.
   const oneWay = new ChapAuthenticator({ user: 'u', secret: creds.secret }, fixed(0x11));
-  assert.equal(oneWay.verify(new Map([['CHAP_N', 'u'], ['CHAP_R', r], ['CHAP_I', '9'], ['CHAP_C', '0x' + ic.toString('hex')]])).ok, false);
+  assert.equal(
+    oneWay.verify(
+      new Map([
+        ['CHAP_N', 'u'],
+        ['CHAP_R', r],
+        ['CHAP_I', '9'],
+        ['CHAP_C', '0x' + ic.toString('hex')],
+      ]),
+    ).ok,
+    false,
+  );
 });
 
 function loginPdu(o: Partial<LoginRequestPdu> & { keys: TextPairs }): LoginRequestPdu {
   return {
-    kind: 'login', immediate: true, final: o.transit ?? true, transit: o.transit ?? true, cont: false, csg: o.csg ?? 1, nsg: o.nsg ?? 3,
-    versionMax: 0, versionMin: 0, isid: Buffer.from('800000000001', 'hex'), tsih: 0, cid: 0, cmdSN: 1, expStatSN: 0, itt: 1,
-    data: encodeTextKeys(o.keys), bhs: Buffer.alloc(48),
+    kind: 'login',
+    immediate: true,
+    final: o.transit ?? true,
+    transit: o.transit ?? true,
+    cont: false,
+    csg: o.csg ?? 1,
+    nsg: o.nsg ?? 3,
+    versionMax: 0,
+    versionMin: 0,
+    isid: Buffer.from('800000000001', 'hex'),
+    tsih: 0,
+    cid: 0,
+    cmdSN: 1,
+    expStatSN: 0,
+    itt: 1,
+    data: encodeTextKeys(o.keys),
+    bhs: Buffer.alloc(48),
   };
 }
 const host = (chap?: { user: string; secret: string }): LoginHost => ({
@@ -122,21 +260,54 @@ const host = (chap?: { user: string; secret: string }): LoginHost => ({
 });
 
 test('login state machine: one-PDU login, refusals with the right status class/detail', () => {
-  const ok = new LoginNegotiation(host()).step(loginPdu({ keys: [['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a'], ['MaxRecvDataSegmentLength', '8192']] }));
+  const ok = new LoginNegotiation(host()).step(
+    loginPdu({
+      keys: [
+        ['InitiatorName', 'iqn.2026-12.i:a'],
+        ['TargetName', 'iqn.2026-12.t:a'],
+        ['MaxRecvDataSegmentLength', '8192'],
+      ],
+    }),
+  );
   assert.equal(ok.status, LoginStatus.Success);
   assert.equal(ok.transit, true);
   assert.equal(ok.complete?.params.initiatorMaxRecvDataSegmentLength, 8192);
   assert.ok(ok.keys.some(([k, v]) => k === 'TargetPortalGroupTag' && v === '1'));
   const st = (keys: TextPairs, h = host()): number => new LoginNegotiation(h).step(loginPdu({ keys })).status;
-  assert.equal(st([['InitiatorName', 'iqn.2026-12.i:b'], ['TargetName', 'iqn.2026-12.t:a']]), LoginStatus.AuthorizationFailure);
-  assert.equal(st([['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:zz']]), LoginStatus.NotFound);
+  assert.equal(
+    st([
+      ['InitiatorName', 'iqn.2026-12.i:b'],
+      ['TargetName', 'iqn.2026-12.t:a'],
+    ]),
+    LoginStatus.AuthorizationFailure,
+  );
+  assert.equal(
+    st([
+      ['InitiatorName', 'iqn.2026-12.i:a'],
+      ['TargetName', 'iqn.2026-12.t:zz'],
+    ]),
+    LoginStatus.NotFound,
+  );
   assert.equal(st([['TargetName', 'iqn.2026-12.t:a']]), LoginStatus.MissingParameter);
-  assert.equal(st([['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a']], host({ user: 'u', secret: 'Secret0123456789' })), LoginStatus.AuthenticationFailure, 'CHAP target, security stage skipped');
+  assert.equal(
+    st(
+      [
+        ['InitiatorName', 'iqn.2026-12.i:a'],
+        ['TargetName', 'iqn.2026-12.t:a'],
+      ],
+      host({ user: 'u', secret: 'Secret0123456789' }),
+    ),
+    LoginStatus.AuthenticationFailure,
+    'CHAP target, security stage skipped',
+  );
 });
 
 test('login: a key repeated unchanged in a later PDU is accepted (libiscsi), a changed one refused', () => {
   const h = host({ user: 'u', secret: 'Secret0123456789' });
-  const first = [['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a']] as TextPairs;
+  const first = [
+    ['InitiatorName', 'iqn.2026-12.i:a'],
+    ['TargetName', 'iqn.2026-12.t:a'],
+  ] as TextPairs;
   const run = (again: TextPairs): number => {
     const n = new LoginNegotiation(h);
     assert.equal(n.step(loginPdu({ csg: 0, nsg: 1, keys: [...first, ['AuthMethod', 'CHAP']] })).status, 0);

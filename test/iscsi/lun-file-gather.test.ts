@@ -33,7 +33,10 @@ test('256 concurrent adjacent 4 KiB writes land in place and are gathered into f
     await Promise.all(order.map((i) => lun.write([block(i, 4096)], i * 4096)));
     const file = readFileSync(path);
     for (let i = 0; i < 256; i++) assert.ok(file.subarray(i * 4096, (i + 1) * 4096).equals(block(i, 4096)), `block ${i}`);
-    assert.ok(file.subarray(256 * 4096).every((x) => x === 0), 'nothing written past the last block');
+    assert.ok(
+      file.subarray(256 * 4096).every((x) => x === 0),
+      'nothing written past the last block',
+    );
     assert.equal(lun.writeStats.writes, 256);
     assert.ok(lun.writeStats.requests < 256, `expected gathering, got ${lun.writeStats.requests} requests`);
   });
@@ -117,7 +120,12 @@ test('bounds are checked before anything is queued; writes on a closed volume ar
 
 test('close() waits for in-flight writes and refuses queued ones (never a write on a closed descriptor)', async () => {
   await withLun(4 << 20, async (lun) => {
-    const jobs = Array.from({ length: 64 }, (_, i) => lun.write([block(i, 4096)], i * 4096).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code ?? 'error'));
+    const jobs = Array.from({ length: 64 }, (_, i) =>
+      lun.write([block(i, 4096)], i * 4096).then(
+        () => 'ok',
+        (e: NodeJS.ErrnoException) => e.code ?? 'error',
+      ),
+    );
     await lun.close();
     const outcomes = await Promise.all(jobs);
     assert.equal(outcomes.length, 64);

@@ -103,12 +103,15 @@ test('AHS errors name the field and the byte offset', () => {
   const cmd = `01 80 00 00  01 00 00 00  00000000 00000000 00000001 00000000 00000001 00000000
                00000000 00000000 00000000 00000000`;
   // TotalAHSLength 1 word, but AHSLength claims 40 bytes.
-  assert.throws(() => dec(cmd, Buffer.alloc(0), Buffer.from('00280100', 'hex')), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'E_ISCSI_FIELD');
-    assert.match(e.message, /AHSLength/);
-    assert.match(e.message, /48/);
-    return true;
-  });
+  assert.throws(
+    () => dec(cmd, Buffer.alloc(0), Buffer.from('00280100', 'hex')),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_ISCSI_FIELD');
+      assert.match(e.message, /AHSLength/);
+      assert.match(e.message, /48/);
+      return true;
+    },
+  );
   // Unknown AHS type 9, at offset 48+2.
   assert.throws(() => dec(cmd, Buffer.alloc(0), Buffer.from('00010900', 'hex')), { code: 'E_ISCSI_FIELD', message: /AHSType.*50|50.*AHSType/ });
   // A truncated AHS header (2 bytes).
@@ -120,8 +123,11 @@ test('AHS errors name the field and the byte offset', () => {
 });
 
 test('SCSI Data-Out (§11.7): F, LUN, ITT, TTT, ExpStatSN, DataSN, Buffer Offset', () => {
-  const p = dec(`05 80 00 00  00 00 02 00  00 01 00 00 00 00 00 00  00 00 00 10  00 00 00 07
-     00000000  00 00 00 04  00000000  00 00 00 02  00 00 04 00  00000000`, Buffer.alloc(512));
+  const p = dec(
+    `05 80 00 00  00 00 02 00  00 01 00 00 00 00 00 00  00 00 00 10  00 00 00 07
+     00000000  00 00 00 04  00000000  00 00 00 02  00 00 04 00  00000000`,
+    Buffer.alloc(512),
+  );
   assert.equal(p.kind, 'data-out');
   if (p.kind !== 'data-out') return;
   assert.equal(p.final, true);
@@ -139,8 +145,11 @@ test('NOP-Out (§11.18), Text Request (§11.10), Logout Request (§11.14), Task 
   assert.deepEqual([nop.kind, nop.immediate, nop.itt], ['nop-out', true, 0x21]);
   if (nop.kind === 'nop-out') assert.deepEqual([nop.ttt, nop.cmdSN, nop.expStatSN], [0xffffffff, 9, 2]);
 
-  const text = dec(`04 c0 00 00  00 00 00 10  00000000 00000000  00 00 00 05  ff ff ff ff  00 00 00 03  00 00 00 02
-     00000000 00000000 00000000 00000000`, Buffer.from('SendTargets=All\0'));
+  const text = dec(
+    `04 c0 00 00  00 00 00 10  00000000 00000000  00 00 00 05  ff ff ff ff  00 00 00 03  00 00 00 02
+     00000000 00000000 00000000 00000000`,
+    Buffer.from('SendTargets=All\0'),
+  );
   assert.equal(text.kind, 'text');
   if (text.kind === 'text') assert.deepEqual([text.final, text.cont, text.ttt, text.cmdSN], [true, true, 0xffffffff, 3]);
 
@@ -173,15 +182,39 @@ test('target opcodes and unknown opcodes are refused with E_ISCSI_OPCODE; a shor
 
 test('Login Response (§11.13) byte for byte', () => {
   const got = encodeLoginResponse({
-    transit: true, cont: false, csg: 1, nsg: 3, versionMax: 0, versionActive: 0,
-    isid: Buffer.from('80123456789a', 'hex'), tsih: 0x0102, itt: 0x2a,
-    statusClass: 0, statusDetail: 0, dataLength: 0x1d, seq: SEQ,
+    transit: true,
+    cont: false,
+    csg: 1,
+    nsg: 3,
+    versionMax: 0,
+    versionActive: 0,
+    isid: Buffer.from('80123456789a', 'hex'),
+    tsih: 0x0102,
+    itt: 0x2a,
+    statusClass: 0,
+    statusDetail: 0,
+    dataLength: 0x1d,
+    seq: SEQ,
   });
-  assert.equal(got.toString('hex'), bhs(`23 87 00 00  00 00 00 1d  80 12 34 56  78 9a 01 02  00 00 00 2a  00 00 00 00
-     11 22 33 44  55 66 77 88  99 aa bb cc  00 00 00 00  00000000 00000000`).toString('hex'));
+  assert.equal(
+    got.toString('hex'),
+    bhs(`23 87 00 00  00 00 00 1d  80 12 34 56  78 9a 01 02  00 00 00 2a  00 00 00 00
+     11 22 33 44  55 66 77 88  99 aa bb cc  00 00 00 00  00000000 00000000`).toString('hex'),
+  );
   const fail = encodeLoginResponse({
-    transit: false, cont: false, csg: 0, nsg: 0, versionMax: 0, versionActive: 0,
-    isid: Buffer.alloc(6), tsih: 0, itt: 1, statusClass: 2, statusDetail: 1, dataLength: 0, seq: SEQ,
+    transit: false,
+    cont: false,
+    csg: 0,
+    nsg: 0,
+    versionMax: 0,
+    versionActive: 0,
+    isid: Buffer.alloc(6),
+    tsih: 0,
+    itt: 1,
+    statusClass: 2,
+    statusDetail: 1,
+    dataLength: 0,
+    seq: SEQ,
   });
   assert.equal(fail[36], 2);
   assert.equal(fail[37], 1);
@@ -190,8 +223,11 @@ test('Login Response (§11.13) byte for byte', () => {
 
 test('SCSI Response (§11.4): status, response, underflow/overflow residual, ExpDataSN', () => {
   const under = encodeScsiResponse({ itt: 0x10, response: 0, status: 0x02, residual: 512, dataLength: 20, expDataSN: 3, seq: SEQ });
-  assert.equal(under.toString('hex'), bhs(`21 82 00 02  00 00 00 14  00000000 00000000  00 00 00 10  00 00 00 00
-     11 22 33 44  55 66 77 88  99 aa bb cc  00 00 00 03  00000000  00 00 02 00`).toString('hex'));
+  assert.equal(
+    under.toString('hex'),
+    bhs(`21 82 00 02  00 00 00 14  00000000 00000000  00 00 00 10  00 00 00 00
+     11 22 33 44  55 66 77 88  99 aa bb cc  00 00 00 03  00000000  00 00 02 00`).toString('hex'),
+  );
   const over = encodeScsiResponse({ itt: 1, response: 0, status: 0, residual: -4096, dataLength: 0, expDataSN: 0, seq: SEQ });
   assert.equal(over[1], 0x84);
   assert.equal(over.readUInt32BE(44), 4096);
@@ -200,14 +236,26 @@ test('SCSI Response (§11.4): status, response, underflow/overflow residual, Exp
 
 test('Data-In (§11.7.1): plain and with status (S bit, phase collapse)', () => {
   const plain = encodeDataIn({ final: false, itt: 0x10, dataLength: 8192, dataSN: 1, bufferOffset: 8192, expCmdSN: 6, maxCmdSN: 0x85 });
-  assert.equal(plain.toString('hex'), bhs(`25 00 00 00  00 00 20 00  00000000 00000000  00 00 00 10  ff ff ff ff
-     00 00 00 00  00 00 00 06  00 00 00 85  00 00 00 01  00 00 20 00  00 00 00 00`).toString('hex'));
+  assert.equal(
+    plain.toString('hex'),
+    bhs(`25 00 00 00  00 00 20 00  00000000 00000000  00 00 00 10  ff ff ff ff
+     00 00 00 00  00 00 00 06  00 00 00 85  00 00 00 01  00 00 20 00  00 00 00 00`).toString('hex'),
+  );
   const last = encodeDataIn({
-    final: true, itt: 0x10, dataLength: 512, dataSN: 2, bufferOffset: 16384, expCmdSN: 6, maxCmdSN: 0x85,
+    final: true,
+    itt: 0x10,
+    dataLength: 512,
+    dataSN: 2,
+    bufferOffset: 16384,
+    expCmdSN: 6,
+    maxCmdSN: 0x85,
     status: { status: 0, statSN: 9, residual: 512 },
   });
-  assert.equal(last.toString('hex'), bhs(`25 83 00 00  00 00 02 00  00000000 00000000  00 00 00 10  ff ff ff ff
-     00 00 00 09  00 00 00 06  00 00 00 85  00 00 00 02  00 00 40 00  00 00 02 00`).toString('hex'));
+  assert.equal(
+    last.toString('hex'),
+    bhs(`25 83 00 00  00 00 02 00  00000000 00000000  00 00 00 10  ff ff ff ff
+     00 00 00 09  00 00 00 06  00 00 00 85  00 00 00 02  00 00 40 00  00 00 02 00`).toString('hex'),
+  );
 });
 
 test('R2T (§11.8), NOP-In (§11.19), Text Response (§11.11), Logout Response (§11.15), TMF Response (§11.6), Reject (§11.17)', () => {

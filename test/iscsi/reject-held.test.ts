@@ -29,7 +29,7 @@ test('a held command released later is rejected with its own header', async () =
   const got: Array<{ op: number; itt: number; data: Buffer }> = [];
   for (let k = 0; k < 2; k++) {
     const p = await i.recv(5000);
-    assert.ok(p, 'two answers: B\'s response and A\'s Reject');
+    assert.ok(p, "two answers: B's response and A's Reject");
     got.push({ op: p.op, itt: p.bhs.readUInt32BE(16), data: p.data });
   }
   const response = got.find((p) => p.op === 0x21);

@@ -103,7 +103,12 @@ test('WRITE/READ 6, 10, 12, 16 round trip through the file', async () => {
     const r = await ini.scsi(c.r, { readLength: data.length });
     assert.equal(r.status, GOOD, `READ ${c.name}`);
     assert.ok(r.data.equals(data), `READ ${c.name} returns what was written`);
-    assert.ok(readFileSync(t.path).subarray(c.lba * 512, (c.lba + c.n) * 512).equals(data), `file holds WRITE ${c.name}`);
+    assert.ok(
+      readFileSync(t.path)
+        .subarray(c.lba * 512, (c.lba + c.n) * 512)
+        .equals(data),
+      `file holds WRITE ${c.name}`,
+    );
   }
   // A large write (beyond FirstBurstLength: R2T path) and read back (several Data-In PDUs).
   const big = pattern(1 << 20, 99);
@@ -224,7 +229,8 @@ test('REPORT LUNS, REPORT SUPPORTED OPERATION CODES, unknown opcode and unknown 
   assert.equal(ops.status, GOOD);
   const listed = new Set<number>();
   for (let i = 4; i + 8 <= 4 + ops.data.readUInt32BE(0); i += 8 + (ops.data[i + 5]! & 0x02 ? 12 : 0)) listed.add(ops.data[i]!);
-  for (const op of [0x00, 0x12, 0x25, 0x28, 0x2a, 0x35, 0x88, 0x8a, 0x9e, 0xa0, 0x42, 0x93, 0x89]) assert.ok(listed.has(op), `opcode 0x${op.toString(16)} listed`);
+  for (const op of [0x00, 0x12, 0x25, 0x28, 0x2a, 0x35, 0x88, 0x8a, 0x9e, 0xa0, 0x42, 0x93, 0x89])
+    assert.ok(listed.has(op), `opcode 0x${op.toString(16)} listed`);
   assertSense(await ini.scsi(Buffer.from([0xd7, 0, 0, 0, 0, 0])), ILLEGAL, 0x20, 0, 'unknown opcode');
   assertSense(await ini.scsi(cdb.tur(), { lun: 5 }), ILLEGAL, 0x25, 0, 'unknown LUN');
 });

@@ -6,15 +6,34 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LoginNegotiation, LoginStatus, type LoginHost } from '../../src/iscsi/login.js';
 import type { LoginRequestPdu } from '../../src/iscsi/pdu.js';
-import { DEFAULT_LIMITS, NegotiationError, encodeTextKeys, defaultParams, negotiate, parseNumber, parseTextKeys, type NegotiatedParams, type TargetLimits, type TextPairs } from '../../src/iscsi/text-keys.js';
+import {
+  DEFAULT_LIMITS,
+  NegotiationError,
+  encodeTextKeys,
+  defaultParams,
+  negotiate,
+  parseNumber,
+  parseTextKeys,
+  type NegotiatedParams,
+  type TargetLimits,
+  type TextPairs,
+} from '../../src/iscsi/text-keys.js';
 
-function one(key: string, value: string, opts: { limits?: TargetLimits; session?: 'Normal' | 'Discovery'; params?: NegotiatedParams } = {}): { reply: string | undefined; params: NegotiatedParams } {
+function one(
+  key: string,
+  value: string,
+  opts: { limits?: TargetLimits; session?: 'Normal' | 'Discovery'; params?: NegotiatedParams } = {},
+): { reply: string | undefined; params: NegotiatedParams } {
   const params = opts.params ?? defaultParams();
   const reply = negotiate([[key, value]], params, opts.limits ?? DEFAULT_LIMITS, opts.session ?? 'Normal', { mrdsl: false });
   return { reply: new Map(reply).get(key), params };
 }
 function refused(key: string, value: string): void {
-  assert.throws(() => one(key, value), (e: unknown) => e instanceof NegotiationError && e.key === key, `${key}=${value} must be refused`);
+  assert.throws(
+    () => one(key, value),
+    (e: unknown) => e instanceof NegotiationError && e.key === key,
+    `${key}=${value} must be refused`,
+  );
 }
 
 test('parseTextKeys: a value of 8192 bytes is accepted, 8193 is refused naming the key', () => {
@@ -58,7 +77,14 @@ test('digests: the first acceptable choice in the initiator order; CRC32C never 
 // [key, min, max, what we answer to min, to max, the params field it sets (or null)]
 const NUMERIC: Array<[string, number, number, string, string, keyof NegotiatedParams | null]> = [
   // declarative: we declare our own MRDSL; the initiator's bounds our Data-In (a 0 would stall it)
-  ['MaxRecvDataSegmentLength', 512, 16777215, String(DEFAULT_LIMITS.maxRecvDataSegmentLength), String(DEFAULT_LIMITS.maxRecvDataSegmentLength), 'initiatorMaxRecvDataSegmentLength'],
+  [
+    'MaxRecvDataSegmentLength',
+    512,
+    16777215,
+    String(DEFAULT_LIMITS.maxRecvDataSegmentLength),
+    String(DEFAULT_LIMITS.maxRecvDataSegmentLength),
+    'initiatorMaxRecvDataSegmentLength',
+  ],
   ['MaxBurstLength', 512, 16777215, '512', String(DEFAULT_LIMITS.maxBurstLength), 'maxBurstLength'], // min
   ['FirstBurstLength', 512, 16777215, '512', String(DEFAULT_LIMITS.firstBurstLength), null], // min (then ≤ MaxBurstLength)
   ['MaxOutstandingR2T', 1, 65535, '1', String(DEFAULT_LIMITS.maxOutstandingR2T), 'maxOutstandingR2T'], // min
@@ -102,7 +128,16 @@ test('MaxRecvDataSegmentLength is declared once per login; FirstBurstLength neve
   assert.deepEqual(again, []);
   assert.deepEqual([params.initiatorMaxRecvDataSegmentLength, params.targetMaxRecvDataSegmentLength], [1024, DEFAULT_LIMITS.maxRecvDataSegmentLength]);
   const p = defaultParams();
-  negotiate([['MaxBurstLength', '512'], ['FirstBurstLength', '16777215']], p, DEFAULT_LIMITS, 'Normal', { mrdsl: true });
+  negotiate(
+    [
+      ['MaxBurstLength', '512'],
+      ['FirstBurstLength', '16777215'],
+    ],
+    p,
+    DEFAULT_LIMITS,
+    'Normal',
+    { mrdsl: true },
+  );
   assert.deepEqual([p.maxBurstLength, p.firstBurstLength], [512, 512]);
 });
 
@@ -129,7 +164,16 @@ test('every Yes/No key: exactly "Yes" and "No", with its result function', () =>
 });
 
 test('discovery sessions: every normal-only key is Irrelevant whatever its value; the rest still negotiate', () => {
-  for (const key of ['MaxConnections', 'InitialR2T', 'ImmediateData', 'MaxBurstLength', 'FirstBurstLength', 'MaxOutstandingR2T', 'DataPDUInOrder', 'DataSequenceInOrder']) {
+  for (const key of [
+    'MaxConnections',
+    'InitialR2T',
+    'ImmediateData',
+    'MaxBurstLength',
+    'FirstBurstLength',
+    'MaxOutstandingR2T',
+    'DataPDUInOrder',
+    'DataSequenceInOrder',
+  ]) {
     assert.equal(one(key, 'nonsense', { session: 'Discovery' }).reply, 'Irrelevant', key);
   }
   assert.throws(() => one('MaxRecvDataSegmentLength', '0', { session: 'Discovery' }), NegotiationError);
@@ -144,10 +188,30 @@ test('discovery sessions: every normal-only key is Irrelevant whatever its value
 // The same bounds seen from a whole login (one PDU, no authentication): a refused value fails the
 // login as an initiator error (RFC 7143 §11.13.5, 0x0200); a disallowed digest is never in force.
 function login(keys: TextPairs, limits: TargetLimits = DEFAULT_LIMITS) {
-  const host: LoginHost = { findTarget: (iqn) => (iqn === 'iqn.2026-12.t:a' ? { iqn, chap: undefined, allows: () => true } : undefined), limits, remoteAddress: '127.0.0.1', random: (n) => Buffer.alloc(n, 0x11) };
+  const host: LoginHost = {
+    findTarget: (iqn) => (iqn === 'iqn.2026-12.t:a' ? { iqn, chap: undefined, allows: () => true } : undefined),
+    limits,
+    remoteAddress: '127.0.0.1',
+    random: (n) => Buffer.alloc(n, 0x11),
+  };
   const pdu: LoginRequestPdu = {
-    kind: 'login', immediate: true, final: true, transit: true, cont: false, csg: 1, nsg: 3, versionMax: 0, versionMin: 0,
-    isid: Buffer.from('800000000001', 'hex'), tsih: 0, cid: 0, cmdSN: 1, expStatSN: 0, itt: 1, data: encodeTextKeys([['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a'], ...keys]), bhs: Buffer.alloc(48),
+    kind: 'login',
+    immediate: true,
+    final: true,
+    transit: true,
+    cont: false,
+    csg: 1,
+    nsg: 3,
+    versionMax: 0,
+    versionMin: 0,
+    isid: Buffer.from('800000000001', 'hex'),
+    tsih: 0,
+    cid: 0,
+    cmdSN: 1,
+    expStatSN: 0,
+    itt: 1,
+    data: encodeTextKeys([['InitiatorName', 'iqn.2026-12.i:a'], ['TargetName', 'iqn.2026-12.t:a'], ...keys]),
+    bhs: Buffer.alloc(48),
   };
   return new LoginNegotiation(host).step(pdu);
 }
@@ -161,13 +225,22 @@ test('login: MaxRecvDataSegmentLength 0 or 511 fails the login (initiator error)
 
 test('login: with digests disallowed, an initiator offering only CRC32C gets Reject and no digest is in force', () => {
   const deny = { ...DEFAULT_LIMITS, allowDigests: false };
-  const r = login([['HeaderDigest', 'CRC32C'], ['DataDigest', 'CRC32C,None']], deny);
+  const r = login(
+    [
+      ['HeaderDigest', 'CRC32C'],
+      ['DataDigest', 'CRC32C,None'],
+    ],
+    deny,
+  );
   const keys = new Map(r.keys);
   assert.equal(keys.get('HeaderDigest'), 'Reject');
   assert.equal(keys.get('DataDigest'), 'None');
   assert.equal(r.status, LoginStatus.Success);
   assert.deepEqual([r.complete?.params.headerDigest, r.complete?.params.dataDigest], [false, false]);
-  const allow = login([['HeaderDigest', 'CRC32C'], ['DataDigest', 'CRC32C,None']]);
+  const allow = login([
+    ['HeaderDigest', 'CRC32C'],
+    ['DataDigest', 'CRC32C,None'],
+  ]);
   assert.equal(allow.status, LoginStatus.Success);
   assert.deepEqual([allow.complete?.params.headerDigest, allow.complete?.params.dataDigest], [true, true]);
 });

@@ -13,7 +13,10 @@ import { tempStateDir } from '../helpers/tmp.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
 
 const BUSYBOX: [string, string] = ['/bin/busybox', 'busybox-static'];
-const EXT4: Array<[string, string]> = [['mkfs.ext4', 'e2fsprogs'], ['debugfs', 'e2fsprogs']];
+const EXT4: Array<[string, string]> = [
+  ['mkfs.ext4', 'e2fsprogs'],
+  ['debugfs', 'e2fsprogs'],
+];
 
 test('ConsoleLog resolves on a marker split across chunks and reports lines', async () => {
   const s = new PassThrough();
@@ -31,7 +34,10 @@ test('ConsoleLog times out with the last console lines, and rejects when the con
   const s = new PassThrough();
   const con = new ConsoleLog(s);
   s.write('line one\n\x1b[2Jline two\n');
-  await assert.rejects(con.waitFor('NEVER', 50), (e: unknown) => e instanceof NetrootError && e.code === 'E_LAB_TIMEOUT' && /line one\nline two/.test(e.message));
+  await assert.rejects(
+    con.waitFor('NEVER', 50),
+    (e: unknown) => e instanceof NetrootError && e.code === 'E_LAB_TIMEOUT' && /line one\nline two/.test(e.message),
+  );
   const p = con.waitFor('NEVER', 5000);
   s.destroy();
   await assert.rejects(p, (e: unknown) => e instanceof NetrootError && e.code === 'E_LAB_CONSOLE');

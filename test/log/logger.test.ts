@@ -95,7 +95,8 @@ test('secrets are redacted at any depth, in arrays, in child bindings and in Err
       Credential: 'cred',
     });
     const line = lines.join('\n');
-    for (const s of ['pw-inner', 'tok-deep', 'chap-own', 'pw-child', 'deep-chap', 'tok-list', 'cred"']) assert.ok(!line.includes(s), `${format}: ${s} leaked: ${line}`);
+    for (const s of ['pw-inner', 'tok-deep', 'chap-own', 'pw-child', 'deep-chap', 'tok-list', 'cred"'])
+      assert.ok(!line.includes(s), `${format}: ${s} leaked: ${line}`);
     assert.ok(line.includes('outer') && line.includes('inner'), 'the messages of the error and its cause are kept');
     assert.ok(line.includes('[redacted]'));
     assert.ok(line.includes('c0'));
@@ -103,7 +104,11 @@ test('secrets are redacted at any depth, in arrays, in child bindings and in Err
 });
 
 test('redact: contract (secret keys at any depth, Errors as name/message/code/cause, too deep and cycles replaced)', () => {
-  assert.deepEqual(redact({ chap: 'x', ok: 1, n: { Token: 'y', z: [{ secretKey: 's' }] } }), { chap: '[redacted]', ok: 1, n: { Token: '[redacted]', z: [{ secretKey: '[redacted]' }] } });
+  assert.deepEqual(redact({ chap: 'x', ok: 1, n: { Token: 'y', z: [{ secretKey: 's' }] } }), {
+    chap: '[redacted]',
+    ok: 1,
+    n: { Token: '[redacted]', z: [{ secretKey: '[redacted]' }] },
+  });
   const e = Object.assign(new Error('m', { cause: new Error('c') }), { code: 'E_X', password: 'p' });
   assert.deepEqual(redact(e), { name: 'Error', message: 'm', code: 'E_X', cause: { name: 'Error', message: 'c', code: undefined } });
   const cyclic: Record<string, unknown> = { password: 'p' };

@@ -13,7 +13,12 @@ import { assertTools, skipUnless } from '../helpers/tools.js';
 
 const UNIT = 'packaging/netroot.service';
 const isRoot = process.getuid?.() === 0;
-const TOOLS: Array<[string, string]> = [['systemd-analyze', 'systemd'], ['setpriv', 'util-linux'], ['ip', 'iproute2'], ['curl', 'curl']];
+const TOOLS: Array<[string, string]> = [
+  ['systemd-analyze', 'systemd'],
+  ['setpriv', 'util-linux'],
+  ['ip', 'iproute2'],
+  ['curl', 'curl'],
+];
 const skip = skipUnless(TOOLS) || (!isRoot && process.env.CI !== 'true' ? 'needs root (network namespace, port 80)' : false);
 
 /** `Key=value` lines of the [Service] section (the last one wins, as in systemd). */
@@ -44,8 +49,29 @@ function ns(name: string, ...args: string[]): void {
 /** Runs `netroot serve` as the unit would (same capability sets), in namespace `name`; resolves with its output once it said it serves or exited. */
 async function serveWithCaps(name: string, stateDir: string, caps: string[]): Promise<{ ready: string; out: string; code: number | null }> {
   const c = setprivCaps(caps);
-  const child = spawn('ip', ['netns', 'exec', name, 'setpriv', '--bounding-set', c, '--inh-caps', c, '--ambient-caps', c,
-    process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      name,
+      'setpriv',
+      '--bounding-set',
+      c,
+      '--inh-caps',
+      c,
+      '--ambient-caps',
+      c,
+      process.execPath,
+      '--import',
+      'tsx',
+      'test/helpers/netroot.ts',
+      '--state-dir',
+      stateDir,
+      'serve',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -76,7 +102,10 @@ test('packaging/netroot.service: systemd-analyze verify accepts it; ExecStart se
   assert.equal(k.get('CapabilityBoundingSet'), k.get('AmbientCapabilities'));
 });
 
-test('netroot serve runs with exactly the unit\'s capabilities (DHCP on an interface, HTTP on 80, TFTP on 69, RA), and fails without CAP_NET_RAW', { skip, timeout: 180_000 }, async () => {
+test("netroot serve runs with exactly the unit's capabilities (DHCP on an interface, HTTP on 80, TFTP on 69, RA), and fails without CAP_NET_RAW", {
+  skip,
+  timeout: 180_000,
+}, async () => {
   assertTools(TOOLS);
   const caps = (serviceKeys(readFileSync(UNIT, 'utf8')).get('CapabilityBoundingSet') ?? '').split(/\s+/).filter(Boolean);
   assert.deepEqual([...caps].sort(), ['CAP_NET_BIND_SERVICE', 'CAP_NET_RAW']);
@@ -90,7 +119,10 @@ test('netroot serve runs with exactly the unit\'s capabilities (DHCP on an inter
     ns(name, 'link', 'set', 'prov0', 'up');
     ns(name, 'link', 'set', 'prov1', 'up');
     const stateDir = tempStateDir('nrt-unit-');
-    writeFileSync(join(stateDir, 'netroot.yaml'), 'network: { privateNetwork: 10.99.0.0/24, frontendAddress: 10.99.0.1 }\nhttp: { host: 0.0.0.0, port: 80 }\ndhcp: { interfaces: [prov0] }\ntftp: { enabled: true }\n');
+    writeFileSync(
+      join(stateDir, 'netroot.yaml'),
+      'network: { privateNetwork: 10.99.0.0/24, frontendAddress: 10.99.0.1 }\nhttp: { host: 0.0.0.0, port: 80 }\ndhcp: { interfaces: [prov0] }\ntftp: { enabled: true }\n',
+    );
 
     const ok = await serveWithCaps(name, stateDir, caps);
     assert.match(ok.out, /netroot: serving .*http on 0\.0\.0\.0:80, tftp on 0\.0\.0\.0:69, .*dhcp on prov0, router advertisements on prov0/, ok.out);
@@ -99,7 +131,11 @@ test('netroot serve runs with exactly the unit\'s capabilities (DHCP on an inter
     assert.deepEqual(Object.keys(ready.checks).sort(), ['dhcp', 'http', 'iscsi', 'store', 'tftp']);
     assert.equal(ok.code, 0, `SIGTERM should stop serve cleanly:\n${ok.out}`);
 
-    const noRaw = await serveWithCaps(name, stateDir, caps.filter((c) => c !== 'CAP_NET_RAW'));
+    const noRaw = await serveWithCaps(
+      name,
+      stateDir,
+      caps.filter((c) => c !== 'CAP_NET_RAW'),
+    );
     assert.notEqual(noRaw.code, 0, `serve started without CAP_NET_RAW:\n${noRaw.out}`);
     assert.doesNotMatch(noRaw.out, /netroot: serving/);
   } finally {

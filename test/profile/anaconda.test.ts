@@ -58,7 +58,11 @@ test('a script line that Anaconda would read as %end, a section header or %inclu
   for (const line of ['%end', '%packages', '%post --nochroot', '  %end', '\t%pre', '%include /tmp/part.ks']) {
     const { dir, compiler } = tree({ 'roles/r/a.xml': node(`<post>\n<file name="/etc/x">\nok\n${line}\n</file>\n</post>`), 'graphs/g/g.xml': graph('') });
     try {
-      assert.throws(() => compiler.render('a', { hostname: 'h' }), (e: Error & { code?: string }) => e.code === 'E_KS_SECTION_LINE' && /roles\/r\/a\.xml:3: /.test(e.message), line);
+      assert.throws(
+        () => compiler.render('a', { hostname: 'h' }),
+        (e: Error & { code?: string }) => e.code === 'E_KS_SECTION_LINE' && /roles\/r\/a\.xml:3: /.test(e.message),
+        line,
+      );
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -75,11 +79,17 @@ test('attribute values cannot inject kickstart lines: packages, script args and 
   const { dir, compiler } = tree(files);
   try {
     const evil = 'x\n%end\n%pre\nrm -rf /';
-    assert.throws(() => compiler.render('a', { pkg: evil }), (e: Error & { code?: string }) => e.code === 'E_XML_PACKAGE' && /a\.xml:3/.test(e.message));
+    assert.throws(
+      () => compiler.render('a', { pkg: evil }),
+      (e: Error & { code?: string }) => e.code === 'E_XML_PACKAGE' && /a\.xml:3/.test(e.message),
+    );
     assert.equal(/^pkg-ok$/m.test(compiler.render('a', { pkg: 'pkg-ok' })), true);
     assert.throws(() => compiler.render('b', { arg: '--nochroot\n%packages' }), { code: 'E_XML_SCRIPT_ARG' });
     // A main command's attribute is checked for its place (kickstart-attributes.ts): refused by name.
-    assert.throws(() => compiler.render('c', { tz: 'UTC\n%pre\nreboot' }), (e: Error & { code?: string; where?: string }) => e.code === 'E_KICKSTART_ATTRIBUTE' && e.where === 'tz' && /c\.xml:3\)$/.test(e.message));
+    assert.throws(
+      () => compiler.render('c', { tz: 'UTC\n%pre\nreboot' }),
+      (e: Error & { code?: string; where?: string }) => e.code === 'E_KICKSTART_ATTRIBUTE' && e.where === 'tz' && /c\.xml:3\)$/.test(e.message),
+    );
     const ks = compiler.render('c', { tz: 'Europe/Paris' });
     assert.match(ks, /^timezone Europe\/Paris$/m);
     assert.deepEqual(anacondaProblems(ks), []);

@@ -27,9 +27,11 @@ export function anacondaProblems(ks: string): string[] {
         open = undefined;
         return;
       }
-      if (/^%\S/.test(text) && open.name !== '%pre' && open.name !== '%post') problems.push(`line ${n}: ${text} inside ${open.name} (opened line ${open.line}) without %end`);
+      if (/^%\S/.test(text) && open.name !== '%pre' && open.name !== '%post')
+        problems.push(`line ${n}: ${text} inside ${open.name} (opened line ${open.line}) without %end`);
       if (open.name === '%pre' || open.name === '%post') {
-        if (/^%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda)\b/.test(text)) problems.push(`line ${n}: ${text} starts inside ${open.name} (opened line ${open.line}) without %end`);
+        if (/^%(packages|pre|post|pre-install|onerror|traceback|addon|anaconda)\b/.test(text))
+          problems.push(`line ${n}: ${text} starts inside ${open.name} (opened line ${open.line}) without %end`);
       }
       if (open.name === '%packages' && text.trim() !== '' && !text.startsWith('#')) {
         if (!/^-?@?[A-Za-z0-9_+.*:-][A-Za-z0-9_+.*: -]*$/.test(text)) problems.push(`line ${n}: not a package entry: ${JSON.stringify(text)}`);
@@ -46,7 +48,10 @@ export function anacondaProblems(ks: string): string[] {
       if (allowed) {
         for (let k = 0; k < opts.length; k++) {
           const o = opts[k]!;
-          if (o === '--interpreter' && opts[k + 1]) { k++; continue; }
+          if (o === '--interpreter' && opts[k + 1]) {
+            k++;
+            continue;
+          }
           if (!allowed.test(o)) problems.push(`line ${n}: ${head} does not take the option ${o}`);
         }
       }

@@ -7,8 +7,16 @@ import { rmSync } from 'node:fs';
 import { tree, node, graph } from './helpers.js';
 
 const attrs = {
-  hostname: 'compute-0-4', appliance: 'compute', arch: 'x86_64', os: 'linux', release: '9',
-  'os.version': '9.4', rack: '0', iscsi_secret: 'Do-Not-Export-Me', Kickstart_Password: 'nope', 'bad-name': 'x',
+  hostname: 'compute-0-4',
+  appliance: 'compute',
+  arch: 'x86_64',
+  os: 'linux',
+  release: '9',
+  'os.version': '9.4',
+  rack: '0',
+  iscsi_secret: 'Do-Not-Export-Me',
+  Kickstart_Password: 'nope',
+  'bad-name': 'x',
 };
 
 function render(body: string, extra = { allowEval: true }): string {
@@ -23,10 +31,13 @@ function render(body: string, extra = { allowEval: true }): string {
 function fails(body: string, check: (e: Error & { code?: string; where?: string }) => boolean): void {
   const { dir, compiler } = tree({ 'roles/site/a.xml': node(body), 'graphs/g/g.xml': graph('') }, { allowEval: true });
   try {
-    assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string; where?: string }) => {
-      assert.ok(check(e), `${e.code} ${e.where} ${e.message}`);
-      return true;
-    });
+    assert.throws(
+      () => compiler.render('a', attrs),
+      (e: Error & { code?: string; where?: string }) => {
+        assert.ok(check(e), `${e.code} ${e.where} ${e.message}`);
+        return true;
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true });
   }
@@ -82,13 +93,17 @@ printf '<kickstart><var name="v" val="\\046hostname;-v"/><package>pkg-\\046v;</p
 });
 
 test('malformed or invalid mode="xml" output is E_EVAL_XML naming the node file, the <eval> line and <eval>', () => {
-  const at = (e: Error & { code?: string; where?: string }) => e.code === 'E_EVAL_XML' && /a\.xml:4$/.test(e.where ?? '') && /<eval mode="xml">/.test(e.message);
+  const at = (e: Error & { code?: string; where?: string }) =>
+    e.code === 'E_EVAL_XML' && /a\.xml:4$/.test(e.where ?? '') && /<eval mode="xml">/.test(e.message);
   fails('<post>\n<eval shell="sh" mode="xml"><![CDATA[echo "<file name=/x>unclosed"]]></eval></post>', at);
   fails('<post>\n<eval shell="sh" mode="xml"><![CDATA[echo "<bogus/>"]]></eval></post>', (e) => at(e) && /bogus/.test(e.message));
   fails('\n<eval shell="sh" mode="xml"><![CDATA[echo "<package>a</package><nope/>"]]></eval>', (e) => at(e) && /nope/.test(e.message));
   fails('\n<eval shell="sh" mode="xml"><![CDATA[echo "<!DOCTYPE x>"]]></eval>', at);
   // Inside a <file>, the output may not open another <file> (a heredoc inside a heredoc).
-  fails('<post><file name="/etc/x">\n<eval shell="sh" mode="xml"><![CDATA[echo "<file name=\\"/y\\">z</file>"]]></eval></file></post>', (e) => at(e) && /<file> inside a <file>/.test(e.message));
+  fails(
+    '<post><file name="/etc/x">\n<eval shell="sh" mode="xml"><![CDATA[echo "<file name=\\"/y\\">z</file>"]]></eval></file></post>',
+    (e) => at(e) && /<file> inside a <file>/.test(e.message),
+  );
   // A top-level <eval> only makes sense as node XML.
   const { dir, compiler } = tree({ 'roles/site/a.xml': node('<eval shell="sh">echo x</eval>'), 'graphs/g/g.xml': graph('') }, { allowEval: true });
   assert.ok(compiler.check().some((e) => e.code === 'E_XML_EVAL_MODE'));
@@ -98,11 +113,17 @@ test('malformed or invalid mode="xml" output is E_EVAL_XML naming the node file,
 test('still off unless profile.allowEval, and nested mode="xml" output that keeps evaluating is bounded', () => {
   assert.throws(() => render('<eval shell="sh" mode="xml"><![CDATA[echo "<package>x</package>"]]></eval>', { allowEval: false }), { code: 'E_EVAL_DISABLED' });
   // A script that prints an <eval> running itself again: a recursion netroot stops.
-  const { dir, compiler } = tree({
-    'roles/site/a.xml': node('<post><eval shell="sh" mode="xml">sh &script;</eval></post>'),
-    'graphs/g/g.xml': graph(''),
-    'again.sh': `echo '<eval shell="sh" mode="xml">sh '"$script"'</eval>'\n`,
-  }, { allowEval: true });
-  assert.throws(() => compiler.render('a', { ...attrs, script: `${dir}/again.sh` }), (e: Error & { code?: string }) => e.code === 'E_EVAL_XML' && /deeper than 8/.test(e.message));
+  const { dir, compiler } = tree(
+    {
+      'roles/site/a.xml': node('<post><eval shell="sh" mode="xml">sh &script;</eval></post>'),
+      'graphs/g/g.xml': graph(''),
+      'again.sh': `echo '<eval shell="sh" mode="xml">sh '"$script"'</eval>'\n`,
+    },
+    { allowEval: true },
+  );
+  assert.throws(
+    () => compiler.render('a', { ...attrs, script: `${dir}/again.sh` }),
+    (e: Error & { code?: string }) => e.code === 'E_EVAL_XML' && /deeper than 8/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });

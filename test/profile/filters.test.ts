@@ -22,19 +22,23 @@ const attr = (f: string, v: string) => `${f}="${v.replace(/"/g, '&quot;')}"`;
 
 test('every filter on every element: matching values keep it, others drop it', () => {
   const body = cases
-    .map(({ f, v, id }) => `
+    .map(
+      ({ f, v, id }) => `
   <package ${attr(f, v)}>pkg-${id}</package>
   <pre ${attr(f, v)}>echo pre-${id}</pre>
   <post ${attr(f, v)}>echo post-${id}</post>
   <main ${attr(f, v)}><firewall>--service=main-${id}</firewall></main>
   <main><selinux ${attr(f, v)}>--label=cmd-${id}</selinux></main>
-  <post><file name="/etc/file-${id}" ${attr(f, v)}>x</file></post>`)
+  <post><file name="/etc/file-${id}" ${attr(f, v)}>x</file></post>`,
+    )
     .join('\n');
   const edgeTargets = cases.flatMap(({ id }) => [`edge-${id}`, `to-${id}`]);
   const files: Record<string, string> = {
     'roles/r/root.xml': node(body),
     ...Object.fromEntries(edgeTargets.map((n) => [`roles/r/${n}.xml`, node(`<post>echo node-${n}</post>`)])),
-    'graphs/g/g.xml': graph(cases.map(({ f, v, id }) => `<edge from="root" to="edge-${id}" ${attr(f, v)}/>\n<edge from="root"><to ${attr(f, v)}>to-${id}</to></edge>`).join('\n')),
+    'graphs/g/g.xml': graph(
+      cases.map(({ f, v, id }) => `<edge from="root" to="edge-${id}" ${attr(f, v)}/>\n<edge from="root"><to ${attr(f, v)}>to-${id}</to></edge>`).join('\n'),
+    ),
   };
   const { dir, compiler } = tree(files);
   try {
@@ -101,7 +105,9 @@ test('arch/os/release of an edge and its child (or a <main> and its command) int
 <main arch="x86_64"><network arch="aarch64,x86_64">--kept-too</network></main>`),
     'roles/r/never.xml': node(''),
     'roles/r/yes.xml': node(''),
-    'graphs/g/g.xml': graph('<edge from="root" arch="x86_64"><to arch="aarch64">never</to></edge>\n<edge from="root" arch="x86_64,aarch64"><to arch="x86_64">yes</to></edge>'),
+    'graphs/g/g.xml': graph(
+      '<edge from="root" arch="x86_64"><to arch="aarch64">never</to></edge>\n<edge from="root" arch="x86_64,aarch64"><to arch="x86_64">yes</to></edge>',
+    ),
   });
   try {
     assert.deepEqual(compiler.traverse('root', HOST), ['root', 'yes']);

@@ -47,7 +47,10 @@ test('a cycle in <order> is an error that names the cycle', () => {
       <order head="b" tail="c"/>
       <order head="c" tail="a"/>`),
   });
-  assert.throws(() => compiler.traverse('root', A), (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /<order> has a cycle: a → b → c → a/.test(e.message) && /g\.xml:\d+/.test(e.message));
+  assert.throws(
+    () => compiler.traverse('root', A),
+    (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /<order> has a cycle: a → b → c → a/.test(e.message) && /g\.xml:\d+/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -66,16 +69,46 @@ test('graph check reports every problem of a broken graph at once; a broken file
   // Errors whatever reaches them: the graph's bad cond, the malformed file, the bad tag and cond.
   assert.deepEqual(codes, ['E_COND_SYNTAX', 'E_COND_SYNTAX', 'E_XML_MALFORMED', 'E_XML_UNKNOWN_TAG']);
   for (const p of problems) assert.match(p.message, /\.xml:\d+: /, p.message);
-  const r = compiler.report([{ name: 'one', rootNode: 'root' }, { name: 'two', rootNode: 'other' }, { name: 'three', rootNode: 'a' }]);
-  assert.deepEqual(r.global.map((p) => p.code), ['E_COND_SYNTAX'], 'a bad cond in the graph breaks every appliance');
-  assert.deepEqual(r.appliances.get('one')!.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE'], 'root reaches ghost, which has no file');
+  const r = compiler.report([
+    { name: 'one', rootNode: 'root' },
+    { name: 'two', rootNode: 'other' },
+    { name: 'three', rootNode: 'a' },
+  ]);
+  assert.deepEqual(
+    r.global.map((p) => p.code),
+    ['E_COND_SYNTAX'],
+    'a bad cond in the graph breaks every appliance',
+  );
+  assert.deepEqual(
+    r.appliances.get('one')!.map((p) => p.code),
+    ['E_GRAPH_UNKNOWN_NODE'],
+    'root reaches ghost, which has no file',
+  );
   assert.match(r.appliances.get('one')![0]!.message, /g\.xml:3: edge root → ghost/);
-  assert.deepEqual(r.appliances.get('two')!.map((p) => p.code).sort(), ['E_COND_SYNTAX', 'E_XML_UNKNOWN_TAG'], 'other reaches weird.xml');
+  assert.deepEqual(
+    r.appliances
+      .get('two')!
+      .map((p) => p.code)
+      .sort(),
+    ['E_COND_SYNTAX', 'E_XML_UNKNOWN_TAG'],
+    'other reaches weird.xml',
+  );
   assert.deepEqual(r.appliances.get('three'), []);
-  assert.deepEqual(r.unreached.map((p) => p.code), ['E_XML_MALFORMED'], 'broken.xml is reached by no appliance');
-  assert.deepEqual(r.warnings.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE'], 'an order naming a node without a file is a warning');
+  assert.deepEqual(
+    r.unreached.map((p) => p.code),
+    ['E_XML_MALFORMED'],
+    'broken.xml is reached by no appliance',
+  );
+  assert.deepEqual(
+    r.warnings.map((p) => p.code),
+    ['E_GRAPH_UNKNOWN_NODE'],
+    'an order naming a node without a file is a warning',
+  );
   // The graph's bad cond is global: every render fails with it (and the appliance's own problems).
-  assert.throws(() => compiler.render('root', A), (e: Error & { problems?: unknown[] }) => e.problems?.length === 1);
+  assert.throws(
+    () => compiler.render('root', A),
+    (e: Error & { problems?: unknown[] }) => e.problems?.length === 1,
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -91,15 +124,38 @@ test('a broken node file or a missing one blocks only the appliances whose trave
       <edge from="typo-user" to="typo"/>`),
   });
   assert.match(compiler.render('compute', { ...A, gpu: 'no' }), /^echo common$/m, 'compute renders: broken.xml and ghost are not on its way');
-  assert.throws(() => compiler.render('compute', { ...A, gpu: 'yes' }), (e: Error & { problems?: Array<{ code: string; message: string }> }) => e.problems?.length === 1 && e.problems[0]!.code === 'E_GRAPH_UNKNOWN_NODE' && /gpu → ghost/.test(e.problems[0]!.message));
-  assert.throws(() => compiler.render('nas', A), (e: Error & { problems?: Array<{ code: string; message: string }> }) => e.problems?.length === 1 && e.problems[0]!.code === 'E_XML_MALFORMED' && /broken\.xml:3/.test(e.problems[0]!.message));
-  const r = compiler.report([{ name: 'compute', rootNode: 'compute' }, { name: 'nas', rootNode: 'nas' }]);
+  assert.throws(
+    () => compiler.render('compute', { ...A, gpu: 'yes' }),
+    (e: Error & { problems?: Array<{ code: string; message: string }> }) =>
+      e.problems?.length === 1 && e.problems[0]!.code === 'E_GRAPH_UNKNOWN_NODE' && /gpu → ghost/.test(e.problems[0]!.message),
+  );
+  assert.throws(
+    () => compiler.render('nas', A),
+    (e: Error & { problems?: Array<{ code: string; message: string }> }) =>
+      e.problems?.length === 1 && e.problems[0]!.code === 'E_XML_MALFORMED' && /broken\.xml:3/.test(e.problems[0]!.message),
+  );
+  const r = compiler.report([
+    { name: 'compute', rootNode: 'compute' },
+    { name: 'nas', rootNode: 'nas' },
+  ]);
   // graph check follows every edge (any host could have gpu=yes): compute can reach ghost.
-  assert.deepEqual(r.appliances.get('compute')!.map((p) => p.code), ['E_GRAPH_UNKNOWN_NODE']);
-  assert.deepEqual(r.appliances.get('nas')!.map((p) => p.code), ['E_XML_MALFORMED']);
-  assert.deepEqual(r.unreached.map((p) => p.code), ['E_XML_MAIN'], '<main><reboott> is an error of typo.xml, which no appliance reaches');
+  assert.deepEqual(
+    r.appliances.get('compute')!.map((p) => p.code),
+    ['E_GRAPH_UNKNOWN_NODE'],
+  );
+  assert.deepEqual(
+    r.appliances.get('nas')!.map((p) => p.code),
+    ['E_XML_MALFORMED'],
+  );
+  assert.deepEqual(
+    r.unreached.map((p) => p.code),
+    ['E_XML_MAIN'],
+    '<main><reboott> is an error of typo.xml, which no appliance reaches',
+  );
   assert.match(r.unreached[0]!.message, /typo\.xml:3: <main><reboott>/);
-  assert.deepEqual(r.warnings.map((p) => p.message.replace(/^.*: edge/, 'edge')).sort(), ['edge typo-user → typo: node typo-user has no node file (roles/*/typo-user.xml); no appliance reaches it']);
+  assert.deepEqual(r.warnings.map((p) => p.message.replace(/^.*: edge/, 'edge')).sort(), [
+    'edge typo-user → typo: node typo-user has no node file (roles/*/typo-user.xml); no appliance reaches it',
+  ]);
   rmSync(dir, { recursive: true });
 });
 
@@ -110,7 +166,10 @@ test('a missing root node file is a clear error', () => {
 });
 
 test('dot output draws edges (conditional ones dashed) and orders', () => {
-  const { dir, compiler } = tree({ ...roles(['root', 'a', 'b']), 'graphs/g/g.xml': graph('<edge from="root" to="a"/><edge from="a" to="b" cond="x"/><order head="a" tail="b"/>') });
+  const { dir, compiler } = tree({
+    ...roles(['root', 'a', 'b']),
+    'graphs/g/g.xml': graph('<edge from="root" to="a"/><edge from="a" to="b" cond="x"/><order head="a" tail="b"/>'),
+  });
   const dot = compiler.dot();
   assert.match(dot, /^digraph netroot \{/);
   assert.match(dot, /"root" -> "a";/);
@@ -148,12 +207,15 @@ test('order: an order naming an untraversed node neither pulls it in nor blocks 
   rmSync(ok.dir, { recursive: true });
 });
 
-test('order: a cycle through TAIL is named too; TAIL before HEAD is Rocks\' order, not a cycle', () => {
+test("order: a cycle through TAIL is named too; TAIL before HEAD is Rocks' order, not a cycle", () => {
   const { dir, compiler } = tree({
     ...roles(['root', 'a']),
     'graphs/g/g.xml': graph('<edge from="root" to="a"/>\n<order head="TAIL" tail="a"/>\n<order head="a" tail="TAIL"/>'),
   });
-  assert.throws(() => compiler.traverse('root', A), (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /cycle: TAIL → a → TAIL/.test(e.message) && /g\.xml:\d+/.test(e.message));
+  assert.throws(
+    () => compiler.traverse('root', A),
+    (e: Error & { code?: string }) => e.code === 'E_PROFILE_INVALID' && /cycle: TAIL → a → TAIL/.test(e.message) && /g\.xml:\d+/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
   // No implicit HEAD → TAIL: with TAIL → a → HEAD, Rocks walks from TAIL (the only root).
   const ok = tree({
@@ -173,9 +235,23 @@ test('bad graph input: empty <to>, a cond that does not parse (entity-decoded fi
 <edge from="root">stray<to>a</to></edge>
 <frobnicate/>`),
   });
-  const got = compiler.check().map((p) => `${p.code} ${(p.where ?? '').replace(/^.*\/graphs\/g\//, '')}`).sort();
-  assert.deepEqual(got, ['E_COND_SYNTAX g.xml:3', 'E_COND_SYNTAX g.xml:4', 'E_GRAPH_EDGE g.xml:3', 'E_GRAPH_EDGE g.xml:5', 'E_GRAPH_TAG g.xml:5', 'E_GRAPH_TAG g.xml:7', 'E_GRAPH_TEXT g.xml:6']);
-  const msg = compiler.check().map((p) => p.message).join('\n');
+  const got = compiler
+    .check()
+    .map((p) => `${p.code} ${(p.where ?? '').replace(/^.*\/graphs\/g\//, '')}`)
+    .sort();
+  assert.deepEqual(got, [
+    'E_COND_SYNTAX g.xml:3',
+    'E_COND_SYNTAX g.xml:4',
+    'E_GRAPH_EDGE g.xml:3',
+    'E_GRAPH_EDGE g.xml:5',
+    'E_GRAPH_TAG g.xml:5',
+    'E_GRAPH_TAG g.xml:7',
+    'E_GRAPH_TEXT g.xml:6',
+  ]);
+  const msg = compiler
+    .check()
+    .map((p) => p.message)
+    .join('\n');
   assert.match(msg, /bad cond "a >": unexpected end/);
   assert.match(msg, /bad cond "a && b": unexpected character "&"/);
   // Graph-file problems break every appliance.

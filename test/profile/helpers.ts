@@ -10,7 +10,14 @@ export function tree(files: Record<string, string>, extra: Partial<ProfileSource
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), text);
   }
-  const compiler = new ProfileCompiler({ rolesDir: join(dir, 'roles'), graphsDir: join(dir, 'graphs'), graph: 'g', siteDir: join(dir, 'site'), includeDir: join(dir, 'include'), ...extra });
+  const compiler = new ProfileCompiler({
+    rolesDir: join(dir, 'roles'),
+    graphsDir: join(dir, 'graphs'),
+    graph: 'g',
+    siteDir: join(dir, 'site'),
+    includeDir: join(dir, 'include'),
+    ...extra,
+  });
   return { dir, compiler };
 }
 

@@ -9,10 +9,23 @@ import { tree, node, graph } from './helpers.js';
 
 const shipped = new ProfileCompiler({ rolesDir: 'roles', graphsDir: 'graphs', graph: 'default' });
 const HOST = {
-  ...DEFAULT_GLOBAL_ATTRIBUTES, hostname: 'compute-0-1', appliance: 'compute-diskless', rack: '0', rank: '1', install_token: 'T',
-  Kickstart_PrivateAddress: '10.1.1.1', Kickstart_PrivateHostname: 'frontend', Kickstart_PrivateDNSDomain: 'local', netroot_http_port: '8080',
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1', iscsi_portal: '10.1.1.1',
-  iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123',
+  ...DEFAULT_GLOBAL_ATTRIBUTES,
+  hostname: 'compute-0-1',
+  appliance: 'compute-diskless',
+  rack: '0',
+  rank: '1',
+  install_token: 'T',
+  Kickstart_PrivateAddress: '10.1.1.1',
+  Kickstart_PrivateHostname: 'frontend',
+  Kickstart_PrivateDNSDomain: 'local',
+  netroot_http_port: '8080',
+  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
+  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
+  iscsi_portal: '10.1.1.1',
+  iscsi_port: '3260',
+  iscsi_lun: '0',
+  iscsi_user: 'compute-0-1',
+  iscsi_secret: 'GoldenSecret123',
 };
 const render = (over: Record<string, string>, root = 'compute-diskless') => shipped.render(root, { ...HOST, ...over });
 
@@ -39,7 +52,12 @@ test('issue 13: each bad value is refused naming the attribute, what is wrong an
   refused({ rootpw_crypted: 'plaintext' }, 'rootpw_crypted', /is not a crypt\(3\) hash/, base);
   refused({ Kickstart_Lang: '' }, 'Kickstart_Lang', /"" is empty; lang takes one locale/, base);
   refused({ Kickstart_Lang: 'en US' }, 'Kickstart_Lang', /"en US" has white space/, base);
-  refused({ Kickstart_InstallUrl: 'http://mirror.local/rocky 9/os' }, 'Kickstart_InstallUrl', /white space.*url --url= takes an http, https, ftp or nfs URL/, base);
+  refused(
+    { Kickstart_InstallUrl: 'http://mirror.local/rocky 9/os' },
+    'Kickstart_InstallUrl',
+    /white space.*url --url= takes an http, https, ftp or nfs URL/,
+    base,
+  );
   refused({ Kickstart_InstallUrl: 'http:///rocky/9' }, 'Kickstart_InstallUrl', /has no host/, base);
   refused({ Kickstart_InstallUrl: 'file:///srv/os' }, 'Kickstart_InstallUrl', /scheme file/, base);
   refused({ Kickstart_LiveImage: 'http://10.1.1.1/images/my root.tar' }, 'Kickstart_LiveImage', /white space.*liveimg --url=/, base);
@@ -61,7 +79,12 @@ test('issue 13: each bad value is refused naming the attribute, what is wrong an
 });
 
 test('a secret attribute is never shown: "the value" instead', () => {
-  for (const [name, value] of [['rootpw_crypted', '$6$S3cr3tSalt$zz yy'], ['iscsi_secret', 'Sup3rSecret #1'], ['iscsi_secret', 'Sup3rSecret\nx'], ['iscsi_secret', 'Sup3r"Secret']] as const) {
+  for (const [name, value] of [
+    ['rootpw_crypted', '$6$S3cr3tSalt$zz yy'],
+    ['iscsi_secret', 'Sup3rSecret #1'],
+    ['iscsi_secret', 'Sup3rSecret\nx'],
+    ['iscsi_secret', 'Sup3r"Secret'],
+  ] as const) {
     const message = refused({ [name]: value }, name, /^\w+: the value (has|is) /, /\.xml:\d+\)$/);
     for (const piece of value.split(/[\s#"]+/).filter((p) => p.length >= 3)) assert.ok(!message.includes(piece), `${message} shows ${piece}`);
   }
@@ -69,11 +92,20 @@ test('a secret attribute is never shown: "the value" instead', () => {
 
 test('good values pass, and the shipped kickstarts are unchanged by the check', () => {
   const goods: Array<Record<string, string>> = [
-    { Kickstart_Timezone: 'Etc/GMT+5' }, { Kickstart_Timezone: 'America/Argentina/Buenos_Aires' }, { Kickstart_Timezone: 'UTC' },
-    { Kickstart_Lang: 'sr_RS.UTF-8@latin' }, { Kickstart_Lang: 'C.UTF-8' }, { Kickstart_Keyboard: 'de-latin1-nodeadkeys' },
-    { rootpw_crypted: '$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7' }, { rootpw_crypted: '$6$rounds=5000$salt$abc/def.' },
-    { Kickstart_InstallUrl: 'nfs://10.1.1.1/export/rocky' }, { Kickstart_InstallUrl: 'nfs:10.1.1.1:/export/rocky' }, { Kickstart_InstallUrl: 'https://[fd00::1]:8443/os?x=1' },
-    { Kickstart_LiveImage: 'http://10.1.1.1:8080/boot/files/img/root.tar.gz' }, { Kickstart_Bootproto: 'static' }, { iscsi_portal: 'fd00::1' },
+    { Kickstart_Timezone: 'Etc/GMT+5' },
+    { Kickstart_Timezone: 'America/Argentina/Buenos_Aires' },
+    { Kickstart_Timezone: 'UTC' },
+    { Kickstart_Lang: 'sr_RS.UTF-8@latin' },
+    { Kickstart_Lang: 'C.UTF-8' },
+    { Kickstart_Keyboard: 'de-latin1-nodeadkeys' },
+    { rootpw_crypted: '$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7' },
+    { rootpw_crypted: '$6$rounds=5000$salt$abc/def.' },
+    { Kickstart_InstallUrl: 'nfs://10.1.1.1/export/rocky' },
+    { Kickstart_InstallUrl: 'nfs:10.1.1.1:/export/rocky' },
+    { Kickstart_InstallUrl: 'https://[fd00::1]:8443/os?x=1' },
+    { Kickstart_LiveImage: 'http://10.1.1.1:8080/boot/files/img/root.tar.gz' },
+    { Kickstart_Bootproto: 'static' },
+    { iscsi_portal: 'fd00::1' },
   ];
   for (const over of goods) assert.doesNotThrow(() => render(over), JSON.stringify(over));
   assert.match(render({ Kickstart_LiveImage: 'http://10.1.1.1:8080/r.tar' }), /^liveimg --url=http:\/\/10\.1\.1\.1:8080\/r\.tar$/m);

@@ -30,13 +30,34 @@ test('the shipped appliances, rendered fresh with each variant of the shipped ro
     const hosts = appliances.map((a, i) => ({ appliance: a, name: `compute-0-${i}` }));
     for (const [i, h] of hosts.entries()) {
       await ok('host', 'add', h.name, '--appliance', h.appliance, '--mac', `52:54:00:aa:01:0${i}`, '--ip', `10.1.255.${250 - i}`);
-      const iscsi = { iscsi_initiator: `iqn.2026-11.local.netroot:init:${h.name}`, iscsi_target: `iqn.2026-11.local.netroot:${h.name}`, iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: h.name, iscsi_secret: 'GrammarSecret123' };
+      const iscsi = {
+        iscsi_initiator: `iqn.2026-11.local.netroot:init:${h.name}`,
+        iscsi_target: `iqn.2026-11.local.netroot:${h.name}`,
+        iscsi_portal: '10.1.1.1',
+        iscsi_port: '3260',
+        iscsi_lun: '0',
+        iscsi_user: h.name,
+        iscsi_secret: 'GrammarSecret123',
+      };
       for (const [k, v] of Object.entries(iscsi)) await ok('attr', 'set', k, v, '--host', h.name);
     }
     const variants: Array<[string, Record<string, string>]> = [
       ['defaults', {}],
-      ['liveimg, crypted root password', { Kickstart_LiveImage: 'http://10.1.1.1:8080/boot/files/images/rocky9/root.tar.gz', rootpw_crypted: '$6$salt$0123456789abcdefABCDEF./' }],
-      ['static, nfs, another locale', { Kickstart_Bootproto: 'static', Kickstart_InstallUrl: 'nfs://10.1.1.1/export/rocky', Kickstart_Lang: 'de_DE.UTF-8', Kickstart_Keyboard: 'de-nodeadkeys', Kickstart_Timezone: 'Etc/GMT+5', ntp_server: '' }],
+      [
+        'liveimg, crypted root password',
+        { Kickstart_LiveImage: 'http://10.1.1.1:8080/boot/files/images/rocky9/root.tar.gz', rootpw_crypted: '$6$salt$0123456789abcdefABCDEF./' },
+      ],
+      [
+        'static, nfs, another locale',
+        {
+          Kickstart_Bootproto: 'static',
+          Kickstart_InstallUrl: 'nfs://10.1.1.1/export/rocky',
+          Kickstart_Lang: 'de_DE.UTF-8',
+          Kickstart_Keyboard: 'de-nodeadkeys',
+          Kickstart_Timezone: 'Etc/GMT+5',
+          ntp_server: '',
+        },
+      ],
     ];
     const seen = new Set<string>();
     for (const [what, attrs] of variants) {
@@ -49,13 +70,34 @@ test('the shipped appliances, rendered fresh with each variant of the shipped ro
       for (const k of Object.keys(attrs)) await ok('attr', 'unset', k);
     }
     // Every command the shipped roles can emit was rendered and checked.
-    assert.deepEqual([...seen].sort(), ['autopart', 'bootloader', 'clearpart', 'firewall', 'ignoredisk', 'iscsi', 'iscsiname', 'keyboard', 'lang', 'liveimg', 'network', 'part', 'reboot', 'rootpw', 'selinux', 'text', 'timezone', 'url', 'zerombr']);
+    assert.deepEqual([...seen].sort(), [
+      'autopart',
+      'bootloader',
+      'clearpart',
+      'firewall',
+      'ignoredisk',
+      'iscsi',
+      'iscsiname',
+      'keyboard',
+      'lang',
+      'liveimg',
+      'network',
+      'part',
+      'reboot',
+      'rootpw',
+      'selinux',
+      'text',
+      'timezone',
+      'url',
+      'zerombr',
+    ]);
   } finally {
     rmSync(dir, { recursive: true });
   }
 });
 
-const GOOD = 'lang en_US.UTF-8\nkeyboard us\ntimezone UTC --utc\nrootpw --lock\nurl --url=http://m/os\n%packages --ignoremissing\n@core\n-firewalld\n%end\n%post --erroronfail\necho ok\n%end\n';
+const GOOD =
+  'lang en_US.UTF-8\nkeyboard us\ntimezone UTC --utc\nrootpw --lock\nurl --url=http://m/os\n%packages --ignoremissing\n@core\n-firewalld\n%end\n%post --erroronfail\necho ok\n%end\n';
 const problems = (ks: string, v: Version = 'RHEL9') => kickstartProblems(ks, v).join('\n');
 
 test('the grammar catches an unknown command, an unknown option, a missing value, a retired option, a section without %end', () => {
@@ -84,8 +126,15 @@ test('the grammar catches an unknown command, an unknown option, a missing value
   assert.equal(problems(`rootpw --allow-ssh --lock\n`, 'RHEL9'), '');
   // Sections.
   assert.match(problems(GOOD.replace(/%end\n$/, '')), /^line 10: %post: section does not end with %end$/);
-  assert.match(problems(GOOD.replace('-firewalld\n%end\n', '-firewalld\n')), /^line 9: %packages: section opened on line 6 does not end with %end before %post$/);
-  assert.match(problems(GOOD.replace('echo ok', '  %end\nreboot --bogus')), /^line 12: reboot --bogus: unknown option$/m, 'an indented %end still ends the section, as in pykickstart');
+  assert.match(
+    problems(GOOD.replace('-firewalld\n%end\n', '-firewalld\n')),
+    /^line 9: %packages: section opened on line 6 does not end with %end before %post$/,
+  );
+  assert.match(
+    problems(GOOD.replace('echo ok', '  %end\nreboot --bogus')),
+    /^line 12: reboot --bogus: unknown option$/m,
+    'an indented %end still ends the section, as in pykickstart',
+  );
   assert.match(problems(GOOD.replace('echo ok', '%include /tmp/part.ks')), /line 11: %post: a %include line is read by Anaconda as an include/);
   assert.match(problems('%packages\n%end\n%bogus\n%end\n'), /^line 3: %bogus: unknown section$/m);
   assert.match(problems('%pre --nochroot\n%end\n'), /^line 1: %pre --nochroot: unknown option$/);
@@ -105,6 +154,9 @@ test('the grammar reads lines and words the way pykickstart does', () => {
   assert.match(problems('zerombr --all\n'), /zerombr --all: unknown option/);
   assert.match(problems('autopart\npart / --grow\n'), /^line 2: part: cannot be used with autopart \(line 1\)$/);
   assert.match(problems('part / --grow\npart / --size=1\n'), /^line 2: part: a partition with the mount point \/ is already defined$/);
-  assert.match(problems('%packages\nbad name here\n- \n%end\n'), /line 2: %packages: "bad name here" is not a package[\s\S]*line 3: %packages: "-" is not a package/);
+  assert.match(
+    problems('%packages\nbad name here\n- \n%end\n'),
+    /line 2: %packages: "bad name here" is not a package[\s\S]*line 3: %packages: "-" is not a package/,
+  );
   assert.equal(problems('%packages\n@Development Tools\n@^server-product-environment\nkernel* # the kernel\n%end\n'), '');
 });

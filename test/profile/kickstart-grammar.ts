@@ -18,18 +18,40 @@ export const VERSIONS = ['RHEL8', 'RHEL9', 'RHEL10', 'F45'] as const;
 export type Version = (typeof VERSIONS)[number];
 type Status = 'deprecated' | 'removed' | 'absent';
 
-interface Opt { names: string[]; value: boolean; required: boolean; int: boolean; choices?: string[]; status: Partial<Record<Version, Status>> }
-interface Spec { opts: Opt[]; args: [number, number]; status: Partial<Record<Version, Status>>; anyArgs?: boolean; rule?: (o: Set<string>, args: string[]) => string | undefined }
+interface Opt {
+  names: string[];
+  value: boolean;
+  required: boolean;
+  int: boolean;
+  choices?: string[];
+  status: Partial<Record<Version, Status>>;
+}
+interface Spec {
+  opts: Opt[];
+  args: [number, number];
+  status: Partial<Record<Version, Status>>;
+  anyArgs?: boolean;
+  rule?: (o: Set<string>, args: string[]) => string | undefined;
+}
 
 // Option notation: --a|--alias (a flag), --a= (takes a value), ! required, :int, =[x|y] choices,
 // {RHEL9:deprecated,RHEL10:removed} per-version status ("absent": not yet in that version).
 function opts(spec: string): Opt[] {
-  return spec.split(/\s+/).filter(Boolean).map((s) => {
-    const m = /^([-|a-zA-Z0-9]+)(=)?(\[[^\]]*\])?(:int)?(!)?(\{[^}]*\})?$/.exec(s);
-    if (!m) throw new Error(`bad option spec ${s}`);
-    const status = Object.fromEntries((m[6] ?? '').slice(1, -1).split(',').filter(Boolean).map((kv) => kv.split(':')));
-    return { names: m[1]!.split('|'), value: m[2] === '=', required: m[5] === '!', int: m[4] !== undefined, choices: m[3]?.slice(1, -1).split('|'), status };
-  });
+  return spec
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => {
+      const m = /^([-|a-zA-Z0-9]+)(=)?(\[[^\]]*\])?(:int)?(!)?(\{[^}]*\})?$/.exec(s);
+      if (!m) throw new Error(`bad option spec ${s}`);
+      const status = Object.fromEntries(
+        (m[6] ?? '')
+          .slice(1, -1)
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => kv.split(':')),
+      );
+      return { names: m[1]!.split('|'), value: m[2] === '=', required: m[5] === '!', int: m[4] !== undefined, choices: m[3]?.slice(1, -1).split('|'), status };
+    });
 }
 const GONE = '{RHEL8:removed,RHEL9:removed,RHEL10:removed,F45:removed}'; // removed before RHEL8 (%packages --nobase: F22)
 const LATER = '{RHEL9:deprecated,RHEL10:removed,F45:deprecated}'; // timezone/%packages spellings retired after RHEL8
@@ -40,28 +62,42 @@ const LUKS = '--luks-version= --pbkdf= --pbkdf-memory=:int --pbkdf-time=:int --p
 export const COMMANDS: Record<string, Spec> = {
   text: cmd('--non-interactive'),
   lang: cmd('--addsupport=', [1, 1]),
-  keyboard: cmd('--vckeymap= --xlayouts= --switch=', [0, 1], { rule: (o, a) => (a.length || has(o, '--vckeymap', '--xlayouts') ? undefined : 'needs a layout argument, --vckeymap or --xlayouts') }),
-  timezone: cmd(`--utc --isUtc${LATER} --nontp${LATER} --ntpservers=${LATER}`, [0, 1], { rule: (o, a) => (a.length || o.size ? undefined : 'needs a time zone or an option') }),
-  rootpw: cmd('--iscrypted --plaintext --lock --allow-ssh{RHEL8:absent}', [0, 1], { rule: (o, a) => (a.length || o.has('--lock') ? undefined : 'needs a password or --lock') }),
+  keyboard: cmd('--vckeymap= --xlayouts= --switch=', [0, 1], {
+    rule: (o, a) => (a.length || has(o, '--vckeymap', '--xlayouts') ? undefined : 'needs a layout argument, --vckeymap or --xlayouts'),
+  }),
+  timezone: cmd(`--utc --isUtc${LATER} --nontp${LATER} --ntpservers=${LATER}`, [0, 1], {
+    rule: (o, a) => (a.length || o.size ? undefined : 'needs a time zone or an option'),
+  }),
+  rootpw: cmd('--iscrypted --plaintext --lock --allow-ssh{RHEL8:absent}', [0, 1], {
+    rule: (o, a) => (a.length || o.has('--lock') ? undefined : 'needs a password or --lock'),
+  }),
   network: cmd(`--bootproto=[dhcp|bootp|static|query|ibft] --dhcpclass= --device= --essid= --ethtool= --gateway= --hostname= --ip= --mtu= --nameserver=
     --netmask= --nodns --onboot= --wepkey= --notksdevice --noipv4 --noipv6 --ipv6= --activate --no-activate --nodefroute --wpakey= --bondslaves= --bondopts=
     --vlanid= --ipv6gateway= --teamslaves={RHEL10:deprecated} --teamconfig={RHEL10:deprecated} --interfacename= --bridgeslaves= --bridgeopts= --bindto=[mac]
     --ipv4-dns-search={RHEL8:absent} --ipv6-dns-search={RHEL8:absent} --ipv4-ignore-auto-dns{RHEL8:absent} --ipv6-ignore-auto-dns{RHEL8:absent}`),
   selinux: cmd('--disabled --enforcing --permissive'),
   firewall: cmd('--disabled|--disable --enabled|--enable --port= --trust= --service= --remove-service= --ftp --http --smtp --ssh --use-system-defaults'),
-  url: cmd('--url= --mirrorlist= --metalink= --proxy= --noverifyssl --sslcacert= --sslclientcert= --sslclientkey=', [0, 0], { rule: (o) => (has(o, '--url', '--mirrorlist', '--metalink') === 1 ? undefined : 'needs exactly one of --url, --mirrorlist, --metalink') }),
+  url: cmd('--url= --mirrorlist= --metalink= --proxy= --noverifyssl --sslcacert= --sslclientcert= --sslclientkey=', [0, 0], {
+    rule: (o) => (has(o, '--url', '--mirrorlist', '--metalink') === 1 ? undefined : 'needs exactly one of --url, --mirrorlist, --metalink'),
+  }),
   liveimg: cmd('--url=! --proxy= --noverifyssl --checksum='),
   reboot: cmd('--eject --kexec'),
   iscsiname: cmd('', [1, 1]),
   iscsi: cmd('--ipaddr=! --target= --port=:int --user= --password= --reverse-user= --reverse-password= --iface='),
-  ignoredisk: cmd('--drives= --only-use= --interactive{RHEL8:deprecated,RHEL9:removed,RHEL10:removed,F45:removed}', [0, 0], { rule: (o) => (has(o, '--drives', '--only-use') === 1 ? undefined : 'needs exactly one of --drives, --only-use') }),
+  ignoredisk: cmd('--drives= --only-use= --interactive{RHEL8:deprecated,RHEL9:removed,RHEL10:removed,F45:removed}', [0, 0], {
+    rule: (o) => (has(o, '--drives', '--only-use') === 1 ? undefined : 'needs exactly one of --drives, --only-use'),
+  }),
   zerombr: cmd(''),
   clearpart: cmd('--all --initlabel --linux --none --disklabel= --drives= --list= --cdl'),
-  autopart: cmd(`--type=[lvm|plain|partition|thinp|btrfs] --fstype= --nolvm --encrypted --passphrase= --escrowcert= --backuppassphrase --cipher= --nohome --noboot --noswap
+  autopart:
+    cmd(`--type=[lvm|plain|partition|thinp|btrfs] --fstype= --nolvm --encrypted --passphrase= --escrowcert= --backuppassphrase --cipher= --nohome --noboot --noswap
     --hibernation{RHEL8:absent,RHEL9:absent} ${LUKS}`),
-  part: cmd(`--asprimary --fstype|--type= --grow --maxsize=:int --noformat --onbiosdisk= --ondisk|--ondrive= --onpart|--usepart= --recommended --size=:int
+  part: cmd(
+    `--asprimary --fstype|--type= --grow --maxsize=:int --noformat --onbiosdisk= --ondisk|--ondrive= --onpart|--usepart= --recommended --size=:int
     --fsoptions= --label= --fsprofile= --mkfsoptions= --encrypted --passphrase= --escrowcert= --backuppassphrase --cipher= --resize --hibernation
-    --active{RHEL8:deprecated,RHEL9:removed,RHEL10:removed,F45:removed} ${LUKS}`, [1, 1]),
+    --active{RHEL8:deprecated,RHEL9:removed,RHEL10:removed,F45:removed} ${LUKS}`,
+    [1, 1],
+  ),
   bootloader: cmd(`--append= --location=[mbr|partition|none|boot] --password= --iscrypted --md5pass= --driveorder= --timeout=:int --default= --boot-drive=
     --leavebootorder --extlinux --sdboot{RHEL8:absent,RHEL9:absent} --disabled --nombr --upgrade{RHEL8:deprecated,RHEL9:removed,RHEL10:removed,F45:removed}`),
   auth: cmd('', [0, 0], { anyArgs: true, status: { RHEL8: 'deprecated', RHEL9: 'deprecated', RHEL10: 'removed', F45: 'removed' } }),
@@ -72,8 +108,11 @@ COMMANDS['authconfig'] = COMMANDS['auth']!;
 
 const SCRIPT = '--erroronfail --interpreter= --log|--logfile=';
 export const SECTIONS: Record<string, Spec & { script: boolean }> = {
-  '%packages': { ...cmd(`--excludedocs --ignoremissing --default --multilib --nocore --timeout=:int --retries=:int --instLangs=${LATER} --excludeWeakdeps${LATER}
-    --inst-langs={RHEL8:absent} --exclude-weakdeps{RHEL8:absent} --ignorebroken{RHEL8:absent,RHEL9:absent,RHEL10:absent} --nobase${GONE}`), script: false },
+  '%packages': {
+    ...cmd(`--excludedocs --ignoremissing --default --multilib --nocore --timeout=:int --retries=:int --instLangs=${LATER} --excludeWeakdeps${LATER}
+    --inst-langs={RHEL8:absent} --exclude-weakdeps{RHEL8:absent} --ignorebroken{RHEL8:absent,RHEL9:absent,RHEL10:absent} --nobase${GONE}`),
+    script: false,
+  },
   '%pre': { ...cmd(SCRIPT), script: true },
   '%pre-install': { ...cmd(SCRIPT), script: true },
   '%post': { ...cmd(`${SCRIPT} --nochroot`), script: true },
@@ -83,7 +122,8 @@ export const SECTIONS: Record<string, Spec & { script: boolean }> = {
 };
 
 /** Python's str.splitlines (keepends=False). */
-export const splitLines = (s: string) => s.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).slice(0, s.match(/(\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])$/) ? -1 : undefined);
+export const splitLines = (s: string) =>
+  s.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).slice(0, s.match(/(\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])$/) ? -1 : undefined);
 
 /** shlex.split(line, comments) in POSIX mode: words split at space, tab, CR, LF; quotes; backslash escapes; '#' starts a comment. */
 export function shlexSplit(line: string, comments: boolean): string[] {
@@ -210,7 +250,8 @@ export function kickstartProblems(ks: string, v: Version): string[] {
         }
         if (sec.script || body.trim() === '' || body.trimStart().startsWith('#')) continue;
         const entry = body.split('#')[0]!.trim();
-        if (entry !== '' && !/^-?(@\^?[^\s@^-][^@]*|[^\s@^-]\S*)$/.test(entry)) at(i + 1, [`%packages: ${JSON.stringify(entry)} is not a package, @group or -exclusion`]);
+        if (entry !== '' && !/^-?(@\^?[^\s@^-][^@]*|[^\s@^-]\S*)$/.test(entry))
+          at(i + 1, [`%packages: ${JSON.stringify(entry)} is not a package, @group or -exclusion`]);
       }
       if (!closed) at(n, [`${name}: section does not end with %end`]);
       continue;
@@ -222,7 +263,8 @@ export function kickstartProblems(ks: string, v: Version): string[] {
     }
     at(n, argProblems(name, spec, words.slice(1), v));
     const key = name === 'partition' ? 'part' : name;
-    if ((key === 'part' && seen.has('autopart')) || (key === 'autopart' && seen.has('part'))) at(n, [`${name}: cannot be used with ${key === 'part' ? 'autopart' : 'part'} (line ${seen.get(key === 'part' ? 'autopart' : 'part')})`]);
+    if ((key === 'part' && seen.has('autopart')) || (key === 'autopart' && seen.has('part')))
+      at(n, [`${name}: cannot be used with ${key === 'part' ? 'autopart' : 'part'} (line ${seen.get(key === 'part' ? 'autopart' : 'part')})`]);
     if (key === 'part' && words[1] && !words[1].startsWith('-')) {
       if (mounts.has(words[1])) at(n, [`${name}: a partition with the mount point ${words[1]} is already defined`]);
       mounts.add(words[1]);

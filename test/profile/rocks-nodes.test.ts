@@ -9,8 +9,9 @@ import { tree, node, graph } from './helpers.js';
 const attrs = { hostname: 'c-0-0', arch: 'x86_64', os: 'linux', release: '9', rocks_version_major: '7', Kickstart_PrivateAddress: '10.1.255.254' };
 
 test('<file> keeps its nested content: entities, CDATA, <eval> output, append, symbolic perms, owner forms, vars', () => {
-  const { dir, compiler } = tree({
-    'roles/r/a.xml': node(`
+  const { dir, compiler } = tree(
+    {
+      'roles/r/a.xml': node(`
 <post>
 <file name="/etc/hosts" mode="append" perms="u+rw,g+r,o-rwx" owner="root:root">
 &Kickstart_PrivateAddress;	frontend &lt;private&gt; &amp; more
@@ -19,18 +20,30 @@ test('<file> keeps its nested content: entities, CDATA, <eval> output, append, s
 <file name="/etc/sh.conf" vars="expanded"><![CDATA[x=$HOME && <raw>]]> host=&hostname;</file>
 <file name="/etc/none" owner="" perms="">keep</file>
 </post>`),
-    'graphs/g/g.xml': graph(''),
-  }, { allowEval: true });
+      'graphs/g/g.xml': graph(''),
+    },
+    { allowEval: true },
+  );
   const ks = compiler.render('a', attrs);
-  assert.match(ks, /cat >> '\/etc\/hosts' << 'NETROOT_EOF'\n10\.1\.255\.254\tfrontend <private> & more\nNETROOT_EOF\nchmod u\+rw,g\+r,o-rwx '\/etc\/hosts'\nchown 'root:root' '\/etc\/hosts'/);
-  assert.match(ks, /cat > '\/etc\/motd' << 'NETROOT_EOF'\nbuilt-by-eval\nNETROOT_EOF\nchmod 0644 '\/etc\/motd'\nchown 'root:wheel' '\/etc\/motd'/, 'the <eval> output is the file, not an empty file');
+  assert.match(
+    ks,
+    /cat >> '\/etc\/hosts' << 'NETROOT_EOF'\n10\.1\.255\.254\tfrontend <private> & more\nNETROOT_EOF\nchmod u\+rw,g\+r,o-rwx '\/etc\/hosts'\nchown 'root:root' '\/etc\/hosts'/,
+  );
+  assert.match(
+    ks,
+    /cat > '\/etc\/motd' << 'NETROOT_EOF'\nbuilt-by-eval\nNETROOT_EOF\nchmod 0644 '\/etc\/motd'\nchown 'root:wheel' '\/etc\/motd'/,
+    'the <eval> output is the file, not an empty file',
+  );
   assert.match(ks, /cat > '\/etc\/sh\.conf' << NETROOT_EOF\nx=\$HOME && <raw> host=c-0-0\nNETROOT_EOF/);
   assert.match(ks, /cat > '\/etc\/none' << 'NETROOT_EOF'\nkeep\nNETROOT_EOF\n/);
   assert.doesNotMatch(ks, /ch(own|mod) [^\n]*'\/etc\/none'/, 'owner="" and perms="" mean none');
   rmSync(dir, { recursive: true });
   // Without profile.allowEval, an <eval> inside a <file> is refused with its place, not dropped.
   const off = tree({ 'roles/r/a.xml': node('<post>\n<file name="/etc/x"><eval>echo x</eval></file>\n</post>'), 'graphs/g/g.xml': graph('') });
-  assert.throws(() => off.compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_EVAL_DISABLED' && /a\.xml:4:/.test(e.message));
+  assert.throws(
+    () => off.compiler.render('a', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_EVAL_DISABLED' && /a\.xml:4:/.test(e.message),
+  );
   rmSync(off.dir, { recursive: true });
 });
 
@@ -53,7 +66,14 @@ test('packages: @group, @^environment, meta groups and environments, group optio
   const ks = compiler.render('a', attrs);
   const pkgs = ks.split('%packages --ignoremissing\n')[1]!.split('%end')[0]!.trim().split('\n');
   // Sorted by name without -, @ or @^, by code unit (upper case first).
-  assert.deepEqual(pkgs, ['@Mail/WWW/News Tools', '@core', '@development --optional', '@^graphical-server-environment', 'kernel-devel', '@^minimal-environment']);
+  assert.deepEqual(pkgs, [
+    '@Mail/WWW/News Tools',
+    '@core',
+    '@development --optional',
+    '@^graphical-server-environment',
+    'kernel-devel',
+    '@^minimal-environment',
+  ]);
   assert.match(ks, /%post --nochroot\necho outside\n%end/);
   assert.doesNotMatch(ks, /reconfigure-only/);
   assert.match(ks, /echo post-too/);
@@ -77,7 +97,10 @@ echo post
   });
   assert.deepEqual(compiler.check(), []);
   const w = compiler.warnings();
-  assert.deepEqual(w.map((x) => x.code), ['W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG']);
+  assert.deepEqual(
+    w.map((x) => x.code),
+    ['W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG', 'W_IGNORED_TAG'],
+  );
   const text = w.map((x) => x.message).join('\n');
   assert.match(text, /a\.xml:4: ignored: <configure> is a Rocks tag netroot does not act on \(2 uses; first here\)/);
   assert.match(text, /a\.xml:5: ignored: <screen> .*\(1 use; first here\)/);
@@ -135,11 +158,23 @@ test('the same node file in two rolls is one node (a warning); different content
     'roles/core/nas.xml': node('<post>echo nas</post>'),
     'graphs/g/g.xml': graph('<edge from="compute" to="client"/>\n<edge from="nas" to="client"/>'),
   });
-  const r = compiler.report([{ name: 'compute', rootNode: 'compute' }, { name: 'nas', rootNode: 'nas' }]);
-  assert.deepEqual(r.appliances.get('compute')!.map((p) => p.code), ['E_NODE_DUPLICATE']);
-  assert.match(r.appliances.get('compute')![0]!.message, /core\/compute\.xml: node compute is defined twice with different content \(also .*base\/compute\.xml\)/);
+  const r = compiler.report([
+    { name: 'compute', rootNode: 'compute' },
+    { name: 'nas', rootNode: 'nas' },
+  ]);
+  assert.deepEqual(
+    r.appliances.get('compute')!.map((p) => p.code),
+    ['E_NODE_DUPLICATE'],
+  );
+  assert.match(
+    r.appliances.get('compute')![0]!.message,
+    /core\/compute\.xml: node compute is defined twice with different content \(also .*base\/compute\.xml\)/,
+  );
   assert.deepEqual(r.appliances.get('nas'), []);
-  assert.deepEqual(r.warnings.map((p) => p.code), ['W_NODE_DUPLICATE']);
+  assert.deepEqual(
+    r.warnings.map((p) => p.code),
+    ['W_NODE_DUPLICATE'],
+  );
   assert.match(compiler.render('nas', attrs), /^echo client$/m);
   assert.equal((compiler.render('nas', attrs).match(/^echo client$/gm) ?? []).length, 1, 'one node, one script');
   rmSync(dir, { recursive: true });
@@ -167,8 +202,11 @@ test("%include in a <main> command (Rocks' <install>%include /tmp/partition-info
   assert.ok(lines.includes('%include /tmp/bootloader-extra'), ks);
   assert.ok(lines.includes('bootloader --location=mbr'), 'the command keeps its own text, without the %include line');
   assert.ok(!lines.some((l) => /^install\b/.test(l)), 'install is not a RHEL 8/9 command');
-  assert.ok(!ks.includes('/tmp/never'), "a <main> filter applies to the %include it holds");
+  assert.ok(!ks.includes('/tmp/never'), 'a <main> filter applies to the %include it holds');
   const report = compiler.report([{ name: 'a', rootNode: 'a' }]);
-  assert.ok(report.warnings.some((w) => w.code === 'W_IGNORED_TAG' && /<main><install>/.test(w.message)), 'the obsolete <install> is still reported');
+  assert.ok(
+    report.warnings.some((w) => w.code === 'W_IGNORED_TAG' && /<main><install>/.test(w.message)),
+    'the obsolete <install> is still reported',
+  );
   rmSync(dir, { recursive: true });
 });

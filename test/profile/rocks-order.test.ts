@@ -15,21 +15,39 @@ const compiler = new ProfileCompiler({ rolesDir: join(FIXTURE, 'roles'), graphsD
 const CASES: Array<[string, Record<string, string>, string[]]> = [
   // x11 unset: x11 (reached by an attribute-form edge with a false cond) is dropped, its child fonts
   // stays; gpu unset: the child-form edge to cuda is pruned, cuda-libs never reached.
-  ['appliance', { arch: 'x86_64', os: 'linux', rocks_version_major: '7' },
-    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'zeta', 'omega', 'last']],
-  ['appliance', { arch: 'x86_64', os: 'linux', x11: 'yes', gpu: 'on', rocks_version_major: '7' },
-    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'x11', 'zeta', 'omega', 'last']],
+  [
+    'appliance',
+    { arch: 'x86_64', os: 'linux', rocks_version_major: '7' },
+    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'zeta', 'omega', 'last'],
+  ],
+  [
+    'appliance',
+    { arch: 'x86_64', os: 'linux', x11: 'yes', gpu: 'on', rocks_version_major: '7' },
+    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'x11', 'zeta', 'omega', 'last'],
+  ],
   // arch not in the <to arch> list: client pruned with base and ssh; rocks_version_major 6: no cuda.
-  ['appliance', { arch: 'armv7hl', os: 'sunos', gpu: 'yes', rocks_version_major: '6' },
-    ['partition', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'zeta', 'omega', 'last']],
+  [
+    'appliance',
+    { arch: 'armv7hl', os: 'sunos', gpu: 'yes', rocks_version_major: '6' },
+    ['partition', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'zeta', 'omega', 'last'],
+  ],
   // "7.0" is the float 7.0 (>= 7); "true" is True; "no" is False.
-  ['appliance', { arch: 'aarch64', os: 'linux', x11: 'no', gpu: 'true', rocks_version_major: '7.0' },
-    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'zeta', 'omega', 'last']],
-  ['appliance', { arch: 'x86_64', os: 'linux', gpu: 'yes', rocks_version_major: '10' },
-    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'zeta', 'omega', 'last']],
+  [
+    'appliance',
+    { arch: 'aarch64', os: 'linux', x11: 'no', gpu: 'true', rocks_version_major: '7.0' },
+    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'zeta', 'omega', 'last'],
+  ],
+  [
+    'appliance',
+    { arch: 'x86_64', os: 'linux', gpu: 'yes', rocks_version_major: '10' },
+    ['partition', 'base', 'ssh', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'cuda', 'cuda-libs', 'zeta', 'omega', 'last'],
+  ],
   // os=rhel: the attribute-form edge client → ssh (os="linux") is followed but ssh is dropped.
-  ['appliance', { arch: 'x86_64', os: 'rhel', x11: 'off', rocks_version_major: '7' },
-    ['partition', 'base', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'zeta', 'omega', 'last']],
+  [
+    'appliance',
+    { arch: 'x86_64', os: 'rhel', x11: 'off', rocks_version_major: '7' },
+    ['partition', 'base', 'fonts', 'alpha', 'gamma', 'first', 'mid', 'beta', 'appliance', 'client', 'zeta', 'omega', 'last'],
+  ],
   ['client', { arch: 'x86_64', os: 'linux' }, ['base', 'ssh', 'client']],
 ];
 

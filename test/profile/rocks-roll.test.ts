@@ -16,9 +16,18 @@ const SERVICES = ROLL_DEFAULTS.services;
 const roll = () => rocksRoll();
 
 const ATTRS = {
-  arch: 'x86_64', os: 'linux', release: '9', rocks_version_major: '7', rack: '0', rank: '3',
-  Kickstart_PrivateAddress: '10.1.1.1', Kickstart_PrivateHostname: 'frontend', Kickstart_PrivateDNSDomain: 'local',
-  Kickstart_Lang: 'en_US.UTF-8', Kickstart_Keyboard: 'us', Kickstart_Timezone: 'UTC',
+  arch: 'x86_64',
+  os: 'linux',
+  release: '9',
+  rocks_version_major: '7',
+  rack: '0',
+  rank: '3',
+  Kickstart_PrivateAddress: '10.1.1.1',
+  Kickstart_PrivateHostname: 'frontend',
+  Kickstart_PrivateDNSDomain: 'local',
+  Kickstart_Lang: 'en_US.UTF-8',
+  Kickstart_Keyboard: 'us',
+  Kickstart_Timezone: 'UTC',
 };
 
 test('a generated roll of more than 100 Rocks-style node files: every appliance renders valid RHEL 9 kickstarts in <order>', () => {
@@ -27,10 +36,17 @@ test('a generated roll of more than 100 Rocks-style node files: every appliance 
   assert.ok(nodeFiles.length >= 100, `${nodeFiles.length} node files`);
   const { dir, compiler } = tree(files);
   try {
-    const r = compiler.report([{ name: 'compute', rootNode: 'compute' }, { name: 'nas', rootNode: 'nas' }, { name: 'login', rootNode: 'login' }]);
+    const r = compiler.report([
+      { name: 'compute', rootNode: 'compute' },
+      { name: 'nas', rootNode: 'nas' },
+      { name: 'login', rootNode: 'login' },
+    ]);
     assert.deepEqual(r.global, []);
     for (const a of ['compute', 'nas', 'login']) assert.deepEqual(r.appliances.get(a), [], a);
-    assert.deepEqual(r.unreached.map((p) => p.code), ['E_XML_MALFORMED']);
+    assert.deepEqual(
+      r.unreached.map((p) => p.code),
+      ['E_XML_MALFORMED'],
+    );
     const ignored = r.warnings.filter((w) => w.code === 'W_IGNORED_TAG').map((w) => w.message.replace(/^.*ignored: /, ''));
     assert.deepEqual(ignored.sort(), [
       `<configure> is a Rocks tag netroot does not act on (${FEATURES} uses; first here)`,
@@ -54,7 +70,10 @@ test('a generated roll of more than 100 Rocks-style node files: every appliance 
       assert.equal(order.length, common.length + FEATURES * SERVICES + present.length);
       // Script order is node order.
       const posts = [...ks.matchAll(/^echo node ([\w-]+)$/gm)].map((m) => m[1]!.replace(/^base-old$/, 'base'));
-      assert.deepEqual(posts, order.filter((n) => posts.includes(n)));
+      assert.deepEqual(
+        posts,
+        order.filter((n) => posts.includes(n)),
+      );
       const at = (n: string) => order.indexOf(n);
       assert.equal(order[0], 'partition', 'partition → HEAD');
       assert.equal(order.at(-1), 'install-final', 'TAIL → install-final');
@@ -78,12 +97,20 @@ test("bench:kickstart's large roll: 150 node files and 300 edges as the parser c
   assert.equal(Object.keys(files).filter((p) => p.startsWith('roles/')).length, 150);
   const { dir, compiler } = tree(files, { graph: LARGE_ROLL.graph! });
   try {
-    const edges = compiler.dot().split('\n').filter((l) => l.includes(' -> ') && !l.includes('label="order"'));
+    const edges = compiler
+      .dot()
+      .split('\n')
+      .filter((l) => l.includes(' -> ') && !l.includes('label="order"'));
     assert.equal(edges.length, 300);
     const r = compiler.report(LARGE_ROLL.appliances!.map((a) => ({ name: a, rootNode: a })));
     assert.deepEqual(r.global, []);
     for (const a of LARGE_ROLL.appliances!) assert.deepEqual(r.appliances.get(a), [], a);
-    for (const [root, extra] of [['compute', { gpu: 'yes' }], ['login', { x11: 'yes' }], ['storage', {}], ['viz', { rocks_version_major: '6' }]] as const) {
+    for (const [root, extra] of [
+      ['compute', { gpu: 'yes' }],
+      ['login', { x11: 'yes' }],
+      ['storage', {}],
+      ['viz', { rocks_version_major: '6' }],
+    ] as const) {
       const ks = compiler.render(root, { ...ATTRS, hostname: `${root}-0-0`, ...extra });
       assert.deepEqual(kickstartProblems(ks, 'RHEL9'), [], root);
       const order = /^# nodes, in order: (.*)$/m.exec(ks)![1]!.split(' ');

@@ -16,7 +16,10 @@ test('a roll recorded after the first render is used at the next one, and forgot
   const c = new ProfileCompiler({ rolesDir: join(dir, 'roles'), graphsDir: join(dir, 'graphs'), graph: 'g', rollsFile });
   try {
     assert.doesNotMatch(c.render('a', attrs), /^rolled$/m);
-    for (const [p, t] of Object.entries({ 'hpc/nodes/rolled.xml': node('<package>rolled</package>'), 'hpc/graphs/g/hpc.xml': graph('<edge from="a" to="rolled"/>') })) {
+    for (const [p, t] of Object.entries({
+      'hpc/nodes/rolled.xml': node('<package>rolled</package>'),
+      'hpc/graphs/g/hpc.xml': graph('<edge from="a" to="rolled"/>'),
+    })) {
       mkdirSync(dirname(join(dir, p)), { recursive: true });
       writeFileSync(join(dir, p), t);
     }
@@ -26,7 +29,10 @@ test('a roll recorded after the first render is used at the next one, and forgot
     writeFileSync(rollsFile, '[]');
     assert.doesNotMatch(c.render('a', attrs), /^rolled$/m);
     writeFileSync(rollsFile, '[{"name": "x", "dir": "relative"}]');
-    assert.throws(() => c.render('a', attrs), (e: Error & { code?: string; where?: string }) => e.code === 'E_ROLLS_FILE' && e.where === rollsFile);
+    assert.throws(
+      () => c.render('a', attrs),
+      (e: Error & { code?: string; where?: string }) => e.code === 'E_ROLLS_FILE' && e.where === rollsFile,
+    );
     assert.deepEqual(readRolls(join(dir, 'none.json')), []);
   } finally {
     rmSync(dir, { recursive: true });

@@ -11,13 +11,21 @@ import { assertGolden } from '../helpers/golden.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const ISCSI = {
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-  iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-1', iscsi_secret: 'GoldenSecret123',
+  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
+  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
+  iscsi_portal: '10.1.1.1',
+  iscsi_port: '3260',
+  iscsi_lun: '0',
+  iscsi_user: 'compute-0-1',
+  iscsi_secret: 'GoldenSecret123',
 };
 
 test('the shipped roles and graph pass graph check', () => {
   const c = new ProfileCompiler({ rolesDir: 'roles', graphsDir: 'graphs', graph: 'default' });
-  assert.deepEqual(c.check().map((p) => p.message), []);
+  assert.deepEqual(
+    c.check().map((p) => p.message),
+    [],
+  );
 });
 
 test('golden kickstarts: compute and compute-diskless hosts', async () => {
@@ -25,8 +33,20 @@ test('golden kickstarts: compute and compute-diskless hosts', async () => {
   const config = loadConfig({ env: {}, overrides: { stateDir: dir } });
   const store = openStore(dir);
   try {
-    const compute = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '10.1.255.254', subnet: '10.1.0.0/16', device: 'eth0' }] });
-    const diskless = await store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, interfaces: [{ mac: '52:54:00:aa:00:02', ip: '10.1.255.253', subnet: '10.1.0.0/16', device: 'eth0' }] });
+    const compute = await store.hosts.add({
+      name: 'compute-0-0',
+      appliance: 'compute',
+      rack: 0,
+      rank: 0,
+      interfaces: [{ mac: '52:54:00:aa:00:01', ip: '10.1.255.254', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
+    const diskless = await store.hosts.add({
+      name: 'compute-0-1',
+      appliance: 'compute-diskless',
+      rack: 0,
+      rank: 1,
+      interfaces: [{ mac: '52:54:00:aa:00:02', ip: '10.1.255.253', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
     await store.attributes.set({ scope: 'appliance', target: 'compute', name: 'Kickstart_Timezone', value: 'Asia/Tokyo' });
     for (const [name, value] of Object.entries(ISCSI)) await store.attributes.set({ scope: 'host', target: 'compute-0-1', name, value });
     const ks = new KickstartService(store, config);

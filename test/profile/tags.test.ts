@@ -64,7 +64,10 @@ test('every tag: package (meta, disable, filters), main, pre/post (interpreter, 
 test('<eval> is refused unless the operator enables it; then its output replaces the tag', () => {
   const files = { 'roles/r/a.xml': node('<post><eval shell="sh">echo evaluated-on-frontend</eval></post>'), 'graphs/g/g.xml': graph('') };
   const off = tree(files);
-  assert.throws(() => off.compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_EVAL_DISABLED' && /a\.xml:\d+/.test(e.message));
+  assert.throws(
+    () => off.compiler.render('a', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_EVAL_DISABLED' && /a\.xml:\d+/.test(e.message),
+  );
   const on = tree(files, { allowEval: true });
   assert.match(on.compiler.render('a', attrs), /^evaluated-on-frontend$/m);
   rmSync(off.dir, { recursive: true });
@@ -79,13 +82,22 @@ test('<include> cannot leave the include directory', () => {
 
 test('an undefined entity is an error naming file, line and the attribute', () => {
   const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post>\necho ok\n</post>\n<post>\necho &Nope_Undefined;\n</post>'), 'graphs/g/g.xml': graph('') });
-  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /roles\/r\/a\.xml:6: undefined entity &Nope_Undefined;/.test(e.message));
+  assert.throws(
+    () => compiler.render('a', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /roles\/r\/a\.xml:6: undefined entity &Nope_Undefined;/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });
 
 test('entity bombs, DOCTYPEs, huge files and malformed XML are refused with file:line', () => {
-  const bomb = '<?xml version="1.0"?>\n<!DOCTYPE kickstart [\n<!ENTITY a "aaaaaaaaaa">\n<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n<kickstart><post>&b;</post></kickstart>';
-  const { dir, compiler } = tree({ 'roles/r/bomb.xml': bomb, 'roles/r/bad.xml': '<kickstart>\n<post>\n</pre>\n</kickstart>', 'roles/r/big.xml': node(`<post>${'x'.repeat(2 * 1024 * 1024)}</post>`), 'graphs/g/g.xml': graph('') });
+  const bomb =
+    '<?xml version="1.0"?>\n<!DOCTYPE kickstart [\n<!ENTITY a "aaaaaaaaaa">\n<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n<kickstart><post>&b;</post></kickstart>';
+  const { dir, compiler } = tree({
+    'roles/r/bomb.xml': bomb,
+    'roles/r/bad.xml': '<kickstart>\n<post>\n</pre>\n</kickstart>',
+    'roles/r/big.xml': node(`<post>${'x'.repeat(2 * 1024 * 1024)}</post>`),
+    'graphs/g/g.xml': graph(''),
+  });
   const problems = compiler.check();
   const text = problems.map((p) => `${p.code} ${p.message}`).join('\n');
   assert.match(text, /E_XML_ENTITY .*bomb\.xml:2: <!DOCTYPE> declarations are refused/);
@@ -127,7 +139,10 @@ test('an undefined entity in a site extend- file names that file and its line, n
     'site/extend-a.xml': node('<package>ok</package>\n<post>\necho &Site_Undefined;\n</post>'),
     'graphs/g/g.xml': graph(''),
   });
-  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /site\/extend-a\.xml:4: undefined entity &Site_Undefined;/.test(e.message));
+  assert.throws(
+    () => compiler.render('a', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /site\/extend-a\.xml:4: undefined entity &Site_Undefined;/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -137,7 +152,11 @@ test('character references: valid ones expand, out-of-range ones are E_XML_ENTIT
   rmSync(ok.dir, { recursive: true });
   for (const ref of ['&#x110000;', '&#0;', '&#xD800;', '&#9999999;']) {
     const bad = tree({ 'roles/r/a.xml': node(`<post>echo ${ref}</post>`), 'graphs/g/g.xml': graph('') });
-    assert.throws(() => bad.compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /a\.xml:3: character reference/.test(e.message), ref);
+    assert.throws(
+      () => bad.compiler.render('a', attrs),
+      (e: Error & { code?: string }) => e.code === 'E_XML_ENTITY' && /a\.xml:3: character reference/.test(e.message),
+      ref,
+    );
     rmSync(bad.dir, { recursive: true });
   }
 });
@@ -172,10 +191,15 @@ test('tag errors name file:line: missing include, <var> without val/ref, failing
       rmSync(dir, { recursive: true });
     }
   };
-  const fails = (body: string, code: string, extra = {}) => assert.throws(() => render(body, extra), (e: Error & { code?: string; problems?: Array<{ code: string; message: string }> }) => {
-    const all = e.problems ?? [e as { code: string; message: string }];
-    return all.some((p) => p.code === code && /roles\/r\/a\.xml:3: /.test(p.message));
-  }, `${code}: ${body}`);
+  const fails = (body: string, code: string, extra = {}) =>
+    assert.throws(
+      () => render(body, extra),
+      (e: Error & { code?: string; problems?: Array<{ code: string; message: string }> }) => {
+        const all = e.problems ?? [e as { code: string; message: string }];
+        return all.some((p) => p.code === code && /roles\/r\/a\.xml:3: /.test(p.message));
+      },
+      `${code}: ${body}`,
+    );
   fails('<post><include file="nope.sh"/></post>', 'E_INCLUDE_MISSING');
   fails('<var name="x"/>', 'E_XML_VAR');
   fails('<var ref="x"/>', 'E_XML_VAR');
@@ -192,11 +216,23 @@ test('tag errors name file:line: missing include, <var> without val/ref, failing
 });
 
 test('deeply nested XML and unreadable node files are reported with the file, never thrown raw', () => {
-  const { dir, compiler } = tree({ 'roles/r/deep.xml': `<kickstart>${'<post>'.repeat(5000)}${'</post>'.repeat(5000)}</kickstart>`, 'graphs/g/g.xml': graph('') });
+  const { dir, compiler } = tree({
+    'roles/r/deep.xml': `<kickstart>${'<post>'.repeat(5000)}${'</post>'.repeat(5000)}</kickstart>`,
+    'graphs/g/g.xml': graph(''),
+  });
   mkdirSync(join(dir, 'roles', 'r', 'adir.xml'));
   const problems = compiler.check();
-  assert.ok(problems.every((p) => typeof p.code === 'string' && p.user), problems.map((p) => p.message).join('\n'));
-  assert.deepEqual(problems.map((p) => [p.code, p.where?.replace(dir + '/', '')]).sort(), [['E_XML_MALFORMED', 'roles/r/deep.xml'], ['E_XML_READ', 'roles/r/adir.xml']].sort());
+  assert.ok(
+    problems.every((p) => typeof p.code === 'string' && p.user),
+    problems.map((p) => p.message).join('\n'),
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.where?.replace(dir + '/', '')]).sort(),
+    [
+      ['E_XML_MALFORMED', 'roles/r/deep.xml'],
+      ['E_XML_READ', 'roles/r/adir.xml'],
+    ].sort(),
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -209,22 +245,43 @@ test('site directory: a misnamed file and an extend- of a node that does not exi
     'graphs/g/g.xml': graph(''),
   });
   const got = compiler.check().map((p) => [p.code, p.where?.replace(dir + '/', '')]);
-  assert.deepEqual(got.sort(), [['E_NODE_MISSING', 'site/extend-ghost.xml'], ['E_SITE_FILE', 'site/extnd-a.xml']]);
+  assert.deepEqual(got.sort(), [
+    ['E_NODE_MISSING', 'site/extend-ghost.xml'],
+    ['E_SITE_FILE', 'site/extnd-a.xml'],
+  ]);
   rmSync(dir, { recursive: true });
 });
 
 test('"<!DOCTYPE" inside CDATA or a comment is text, not a declaration; outside them it is refused', () => {
-  const ok = tree({ 'roles/r/a.xml': node('<!-- <!DOCTYPE x> in a comment -->\n<post><![CDATA[cat > /var/www/index.html << EOF\n<!DOCTYPE html>\nEOF]]></post>'), 'graphs/g/g.xml': graph('') });
+  const ok = tree({
+    'roles/r/a.xml': node('<!-- <!DOCTYPE x> in a comment -->\n<post><![CDATA[cat > /var/www/index.html << EOF\n<!DOCTYPE html>\nEOF]]></post>'),
+    'graphs/g/g.xml': graph(''),
+  });
   assert.match(ok.compiler.render('a', attrs), /^<!DOCTYPE html>$/m);
   rmSync(ok.dir, { recursive: true });
   const bad = tree({ 'roles/r/a.xml': '<?xml version="1.0"?>\n<!-- fine -->\n<!ENTITY x "y">\n<kickstart/>\n', 'graphs/g/g.xml': graph('') });
-  assert.deepEqual(bad.compiler.check().map((p) => [p.code, p.where?.replace(bad.dir + '/', '')]), [['E_XML_ENTITY', 'roles/r/a.xml:3']]);
+  assert.deepEqual(
+    bad.compiler.check().map((p) => [p.code, p.where?.replace(bad.dir + '/', '')]),
+    [['E_XML_ENTITY', 'roles/r/a.xml:3']],
+  );
   rmSync(bad.dir, { recursive: true });
 });
 
 test('<include> of a directory or a huge file is a UserError with file:line, not a crash', () => {
-  const { dir, compiler } = tree({ 'roles/r/a.xml': node('<post><include file="adir"/></post>'), 'roles/r/b.xml': node('<post><include file="big"/></post>'), 'include/adir/x': 'x', 'include/big': 'y'.repeat(1024 * 1024 + 1), 'graphs/g/g.xml': graph('') });
-  assert.throws(() => compiler.render('a', attrs), (e: Error & { code?: string }) => e.code === 'E_INCLUDE_MISSING' && /a\.xml:3: .*EISDIR/.test(e.message));
-  assert.throws(() => compiler.render('b', attrs), (e: Error & { code?: string }) => e.code === 'E_FILE_TOO_LARGE' && /b\.xml:3: /.test(e.message));
+  const { dir, compiler } = tree({
+    'roles/r/a.xml': node('<post><include file="adir"/></post>'),
+    'roles/r/b.xml': node('<post><include file="big"/></post>'),
+    'include/adir/x': 'x',
+    'include/big': 'y'.repeat(1024 * 1024 + 1),
+    'graphs/g/g.xml': graph(''),
+  });
+  assert.throws(
+    () => compiler.render('a', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_INCLUDE_MISSING' && /a\.xml:3: .*EISDIR/.test(e.message),
+  );
+  assert.throws(
+    () => compiler.render('b', attrs),
+    (e: Error & { code?: string }) => e.code === 'E_FILE_TOO_LARGE' && /b\.xml:3: /.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });

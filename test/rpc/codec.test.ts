@@ -11,8 +11,7 @@ import {
 } from '../../src/rpc/index.js';
 import { UserError } from '../../src/errors.js';
 
-const call = (params: string, name = 'x.y') =>
-  `<?xml version="1.0"?><methodCall><methodName>${name}</methodName><params>${params}</params></methodCall>`;
+const call = (params: string, name = 'x.y') => `<?xml version="1.0"?><methodCall><methodName>${name}</methodName><params>${params}</params></methodCall>`;
 const one = (value: string) => parseMethodCall(call(`<param>${value}</param>`)).params[0];
 
 function assertMalformed(body: string | Buffer, pattern?: RegExp, limits?: { maxBytes?: number; maxDepth?: number }) {
@@ -69,7 +68,9 @@ test('parses arrays, structs, whitespace between elements, and no params', () =>
 });
 
 test('a struct member named __proto__ is plain data', () => {
-  const v = one('<value><struct><member><name>__proto__</name><value><struct><member><name>polluted</name><value>1</value></member></struct></value></member></struct></value>') as Record<string, XmlRpcValue>;
+  const v = one(
+    '<value><struct><member><name>__proto__</name><value><struct><member><name>polluted</name><value>1</value></member></struct></value></member></struct></value>',
+  ) as Record<string, XmlRpcValue>;
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   assert.equal(Object.getPrototypeOf(v), Object.prototype);
   assert.deepEqual(Object.keys(v), ['__proto__']);
@@ -124,7 +125,8 @@ test('serializes the expected wire types', () => {
     '<value><string>a&lt;&amp;&gt;b&#13;</string></value>',
     '<value><dateTime.iso8601>20260102T03:04:05</dateTime.iso8601></value>',
     '<value><base64>aGk=</base64></value>',
-  ]) assert.ok(doc.includes(frag), `missing ${frag} in ${doc}`);
+  ])
+    assert.ok(doc.includes(frag), `missing ${frag} in ${doc}`);
 });
 
 test('values that XML-RPC cannot carry are refused with E_XMLRPC_VALUE', () => {
@@ -143,12 +145,15 @@ test('values that XML-RPC cannot carry are refused with E_XMLRPC_VALUE', () => {
 
 test('faults: serialize and raise as XmlRpcFault', () => {
   const doc = serializeFault(-32601, 'no such method: a.b\u0000');
-  assert.throws(() => parseMethodResponse(doc), (e: unknown) => {
-    assert.ok(e instanceof XmlRpcFault);
-    assert.equal(e.faultCode, -32601);
-    assert.equal(e.faultString, 'no such method: a.b\uFFFD');
-    return true;
-  });
+  assert.throws(
+    () => parseMethodResponse(doc),
+    (e: unknown) => {
+      assert.ok(e instanceof XmlRpcFault);
+      assert.equal(e.faultCode, -32601);
+      assert.equal(e.faultString, 'no such method: a.b\uFFFD');
+      return true;
+    },
+  );
   const hand = `<?xml version="1.0"?><methodResponse><fault><value><struct>
     <member><name>faultCode</name><value><int>4</int></value></member>
     <member><name>faultString</name><value><string>Too many parameters.</string></value></member>
@@ -189,7 +194,8 @@ test('malformed documents: unknown types and bad scalars', () => {
   assertMalformed(call('<param><value><i8>9007199254740992</i8></value></param>'), /range/);
   assertMalformed(call(`<param><value><i4>${'9'.repeat(100)}</i4></value></param>`));
   for (const bad of ['2', 'true', '', 'yes']) assertMalformed(call(`<param><value><boolean>${bad}</boolean></value></param>`), /boolean/);
-  for (const bad of ['nan', 'inf', '-inf', '1e999', '1.2.3', '', '0x1p3']) assertMalformed(call(`<param><value><double>${bad}</double></value></param>`), /double/);
+  for (const bad of ['nan', 'inf', '-inf', '1e999', '1.2.3', '', '0x1p3'])
+    assertMalformed(call(`<param><value><double>${bad}</double></value></param>`), /double/);
   for (const bad of ['aGk', 'a===', 'aGk*', 'a=Gk']) assertMalformed(call(`<param><value><base64>${bad}</base64></value></param>`), /base64/);
   for (const bad of ['2026-13-01T00:00:00', '20260230T00:00:00', '20260101T24:00:00', 'yesterday', '20260101T00:00:00+25:00']) {
     assertMalformed(call(`<param><value><dateTime.iso8601>${bad}</dateTime.iso8601></value></param>`), /dateTime|time zone/);
@@ -197,7 +203,8 @@ test('malformed documents: unknown types and bad scalars', () => {
 });
 
 test('malformed documents: entities, DTDs and encodings', () => {
-  const bomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>` +
+  const bomb =
+    `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>` +
     call('<param><value>&lol2;</value></param>').replace('<?xml version="1.0"?>', '');
   assertMalformed(bomb, /DOCTYPE/);
   assertMalformed('<!DOCTYPE methodCall SYSTEM "file:///etc/passwd"><methodCall><methodName>a</methodName></methodCall>', /DOCTYPE/);

@@ -72,7 +72,10 @@ test('system.listMethods and system.methodHelp are built in', async () => {
     'test.unencodable',
     'test.userError',
   ]);
-  assert.equal(parseMethodResponse(await d.handle(Buffer.from(serializeMethodCall('system.methodHelp', ['test.echo'])), ctx)), 'Returns its parameters as an array.');
+  assert.equal(
+    parseMethodResponse(await d.handle(Buffer.from(serializeMethodCall('system.methodHelp', ['test.echo'])), ctx)),
+    'Returns its parameters as an array.',
+  );
   assert.equal(faultOf(await d.handle(Buffer.from(serializeMethodCall('system.methodHelp', ['nope'])), ctx)).faultCode, -32601);
 });
 
@@ -107,7 +110,10 @@ test('application errors: user errors are shown, others are hidden and logged', 
   const crash = faultOf(await d.handle(Buffer.from(serializeMethodCall('test.crash', [])), ctx));
   assert.equal(crash.faultCode, -32603);
   assert.equal(crash.faultString, 'internal error in test.crash');
-  assert.ok(lines.some((l) => l.includes('xmlrpc: method failed') && l.includes('test.crash')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('xmlrpc: method failed') && l.includes('test.crash')),
+    lines.join('\n'),
+  );
 
   const unencodable = faultOf(await d.handle(Buffer.from(serializeMethodCall('test.unencodable', [])), ctx));
   assert.equal(unencodable.faultCode, -32603);
@@ -120,7 +126,10 @@ test('application errors: user errors are shown, others are hidden and logged', 
 test('faultText cuts stacks, redacts secret-like values and bounds the length', () => {
   const e = new NetrootError('E_INTERNAL', 'boom');
   assert.equal(faultText(String(e.stack)), 'NetrootError: boom');
-  assert.equal(faultText('password: "a b c" token=xyz, CHAP_SECRET=\'q w\'; secret abc'), 'password: [redacted] token=[redacted], CHAP_SECRET=[redacted]; secret abc');
+  assert.equal(
+    faultText('password: "a b c" token=xyz, CHAP_SECRET=\'q w\'; secret abc'),
+    'password: [redacted] token=[redacted], CHAP_SECRET=[redacted]; secret abc',
+  );
   // Prose about secrets is not a secret.
   assert.equal(faultText('E_TOKEN_USED: install token was already used'), 'E_TOKEN_USED: install token was already used');
   assert.equal(faultText('x'.repeat(2000)).length, 512);

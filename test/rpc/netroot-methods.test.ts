@@ -17,12 +17,15 @@ const SECRET = 'Zx81SecretChap';
 
 function post(port: number, body: string | Buffer, localAddress = '127.0.0.2'): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -36,13 +39,44 @@ async function call(port: number, method: string, params: XmlRpcValue[], from = 
 
 async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
   const dir = tempStateDir('nrt-rpc-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
-  await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:02', ip: '127.0.0.3', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute-diskless',
+    rack: 0,
+    rank: 0,
+    bootAction: 'install',
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
+  await f.store.hosts.add({
+    name: 'compute-0-1',
+    appliance: 'compute-diskless',
+    rack: 0,
+    rank: 1,
+    bootAction: 'install',
+    interfaces: [{ mac: '52:54:00:aa:00:02', ip: '127.0.0.3', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   const attrs: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
-    iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-0', iscsi_secret: SECRET,
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
+    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
+    iscsi_portal: '10.1.1.1',
+    iscsi_port: '3260',
+    iscsi_lun: '0',
+    iscsi_user: 'compute-0-0',
+    iscsi_secret: SECRET,
   };
   for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
   await f.start();
@@ -55,7 +89,12 @@ test('installComplete: regenerates overlay + kernel args, flips to os atomically
     const token = await tokens.issue('compute-0-0', '127.0.0.2');
     const r = (await call(port, 'netroot.installComplete', [token, { root_uuid: UUID }])) as Record<string, string>;
     assert.equal(r['action'], 'os');
-    assert.match(r['args']!, new RegExp(`^root=UUID=${UUID} netroot=iscsi:10\\.1\\.1\\.1::3260:0:iqn\\.2026-11\\.local\\.netroot:compute-0-0 rd\\.iscsi\\.initiator=iqn\\.2026-11\\.local\\.netroot:init:compute-0-0`));
+    assert.match(
+      r['args']!,
+      new RegExp(
+        `^root=UUID=${UUID} netroot=iscsi:10\\.1\\.1\\.1::3260:0:iqn\\.2026-11\\.local\\.netroot:compute-0-0 rd\\.iscsi\\.initiator=iqn\\.2026-11\\.local\\.netroot:init:compute-0-0`,
+      ),
+    );
     assert.doesNotMatch(JSON.stringify(r), new RegExp(SECRET), 'no secret on the kernel command line or in the answer');
     const h = await f.store.hosts.get('compute-0-0');
     assert.equal(h?.bootAction, 'os');
@@ -76,7 +115,12 @@ test('installComplete: regenerates overlay + kernel args, flips to os atomically
     assert.match(script, /initrd=initrd\.img initrd=overlay\.img root=UUID=/);
     // overlay served to the node only
     const { request: req } = await import('node:http');
-    const status = await new Promise<number>((resolve) => req({ host: '127.0.0.1', port, path: '/boot/node/compute-0-0/overlay.img', localAddress: '127.0.0.9', agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).end());
+    const status = await new Promise<number>((resolve) =>
+      req({ host: '127.0.0.1', port, path: '/boot/node/compute-0-0/overlay.img', localAddress: '127.0.0.9', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).end(),
+    );
     assert.equal(status, 403);
   } finally {
     await f.stop();
@@ -96,7 +140,8 @@ test('forged, foreign, misplaced and malformed calls fault and change nothing', 
     assert.equal((await f.store.hosts.get('compute-0-1'))?.bootAction, 'install');
     await assert.rejects(call(port, 'netroot.installComplete', [token, { root_uuid: 'not-a-uuid' }]), /root_uuid/);
     await assert.rejects(call(port, 'netroot.installComplete', [token]), /expected 2 parameters/);
-    const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><methodCall><methodName>netroot.installComplete</methodName><params><param><value>&b;</value></param></params></methodCall>';
+    const bomb =
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><methodCall><methodName>netroot.installComplete</methodName><params><param><value>&b;</value></param></params></methodCall>';
     const r1 = await post(port, bomb);
     assert.match(r1.text, /<fault>/);
     const r2 = await post(port, Buffer.alloc(2 * 1024 * 1024, 'a'));
@@ -112,7 +157,10 @@ test('forged, foreign, misplaced and malformed calls fault and change nothing', 
     // two racing calls with one token: exactly one wins
     await f.store.hosts.update('compute-0-0', { bootAction: 'install' });
     const t2 = await tokens.issue('compute-0-0', '127.0.0.2');
-    const results = await Promise.allSettled([call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }]), call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }])]);
+    const results = await Promise.allSettled([
+      call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }]),
+      call(port, 'netroot.installComplete', [t2, { root_uuid: UUID }]),
+    ]);
     assert.equal(results.filter((x) => x.status === 'fulfilled').length, 1);
     // only one overlay file remains referenced on disk
     assert.equal(readdirSync(join(dir, 'nodes', 'compute-0-0')).filter((n) => n.startsWith('overlay-') && !n.includes('.tmp')).length, 1);
@@ -143,7 +191,14 @@ test('reportStatus and getBootConfig; system.listMethods lists the netroot metho
 test('installComplete {boot: "local"}: a disked node flips to local boot once, with the same token rules', async () => {
   const { f, dir, port, tokens } = await setup();
   try {
-    await f.store.hosts.add({ name: 'compute-1-0', appliance: 'compute', rack: 1, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:01:01', ip: '127.0.0.4', subnet: '127.0.0.0/8', device: 'eth0' }] });
+    await f.store.hosts.add({
+      name: 'compute-1-0',
+      appliance: 'compute',
+      rack: 1,
+      rank: 0,
+      bootAction: 'install',
+      interfaces: [{ mac: '52:54:00:aa:01:01', ip: '127.0.0.4', subnet: '127.0.0.0/8', device: 'eth0' }],
+    });
     const token = await tokens.issue('compute-1-0', '127.0.0.4');
     // From another address, with a bad boot value, or a forged token: refused, nothing changes.
     await assert.rejects(call(port, 'netroot.installComplete', [token, { boot: 'local' }], '127.0.0.2'), /another address/);

@@ -119,7 +119,10 @@ print(json.dumps({"call": call, "resp": resp, "fault": fault, "name": name, "own
   sent[9] = tag((VALUES[9] as string).replace('\r', '\n'));
   assert.deepEqual(parsed.params.map(tag), sent);
   assert.deepEqual(tag(parseMethodResponse(out.resp)), tag(VALUES[VALUES.length - 1] as XmlRpcValue));
-  assert.throws(() => parseMethodResponse(out.fault), (e: unknown) => e instanceof XmlRpcFault && e.faultCode === 4 && e.faultString === 'Too <many> & parameters');
+  assert.throws(
+    () => parseMethodResponse(out.fault),
+    (e: unknown) => e instanceof XmlRpcFault && e.faultCode === 4 && e.faultString === 'Too <many> & parameters',
+  );
 });
 
 test('documents we write are read by Python xmlrpc.client.loads', { skip }, async () => {

@@ -18,18 +18,21 @@ const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
 function call(port: number, method: string, params: XmlRpcValue[], localAddress = '127.0.0.2'): Promise<XmlRpcValue> {
   const body = serializeMethodCall(method, params);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(parseMethodResponse(text));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          try {
+            resolve(parseMethodResponse(text));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -37,12 +40,36 @@ function call(port: number, method: string, params: XmlRpcValue[], localAddress 
 
 async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
   const dir = tempStateDir('nrt-token-once-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.enabled': 'false',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, bootAction: 'install', interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute-diskless',
+    rack: 0,
+    rank: 0,
+    bootAction: 'install',
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   const attrs: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0', iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
-    iscsi_portal: '10.1.1.1', iscsi_port: '3260', iscsi_lun: '0', iscsi_user: 'compute-0-0', iscsi_secret: 'Zx81SecretChap',
+    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
+    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
+    iscsi_portal: '10.1.1.1',
+    iscsi_port: '3260',
+    iscsi_lun: '0',
+    iscsi_user: 'compute-0-0',
+    iscsi_secret: 'Zx81SecretChap',
   };
   for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
   await f.start();
@@ -66,7 +93,11 @@ test('parallel installComplete with one token: exactly one succeeds, every other
       }
       assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'os');
       const files = readdirSync(join(dir, 'nodes', 'compute-0-0'));
-      assert.deepEqual(files.filter((n) => !/^overlay-[0-9a-f]{16}\.img$/.test(n)), [], 'no temporary file is left behind');
+      assert.deepEqual(
+        files.filter((n) => !/^overlay-[0-9a-f]{16}\.img$/.test(n)),
+        [],
+        'no temporary file is left behind',
+      );
       assert.equal(files.length, 1, 'one overlay, the one the boot record names');
       assert.equal(`nodes/compute-0-0/${files[0]}`, (await f.store.boot.get('compute-0-0'))?.overlay);
     }
@@ -83,7 +114,10 @@ test('reportStatus refuses a token that installComplete already spent, and chang
     assert.equal(await call(port, 'netroot.reportStatus', [token, 'installing']), true, 'a live token reports');
     await call(port, 'netroot.installComplete', [token, { root_uuid: UUID }]);
     const events = (await f.store.events.list({ kind: 'host.status' })).length;
-    await assert.rejects(call(port, 'netroot.reportStatus', [token, 'failed']), (e: unknown) => e instanceof XmlRpcFault && /^E_TOKEN_USED: /.test(e.faultString));
+    await assert.rejects(
+      call(port, 'netroot.reportStatus', [token, 'failed']),
+      (e: unknown) => e instanceof XmlRpcFault && /^E_TOKEN_USED: /.test(e.faultString),
+    );
     const h = await f.store.hosts.get('compute-0-0');
     assert.equal(h?.state, 'installed', 'a spent token cannot mark an installed node failed');
     assert.equal((await f.store.events.list({ kind: 'host.status' })).length, events, 'no event');

@@ -44,8 +44,15 @@ test('the node with the most free space that fits wins', async () => {
 });
 
 test('ties break by name, whatever the order given', async () => {
-  for (const order of [['b', 'a', 'c'], ['c', 'b', 'a'], ['a', 'c', 'b']]) {
-    const p = await pickStorageNode(order.map((n) => node(n, 100 * GiB)), GiB);
+  for (const order of [
+    ['b', 'a', 'c'],
+    ['c', 'b', 'a'],
+    ['a', 'c', 'b'],
+  ]) {
+    const p = await pickStorageNode(
+      order.map((n) => node(n, 100 * GiB)),
+      GiB,
+    );
     assert.equal(p.node.name, 'a');
   }
 });
@@ -54,13 +61,22 @@ test('a node that is down is skipped; all down is E_STORAGE_DOWN', async () => {
   const p = await pickStorageNode([node('s1', 'down'), node('s2', 10 * GiB)], GiB);
   assert.equal(p.node.name, 's2');
   assert.ok(p.considered.some((c) => 'error' in c && c.name === 's1' && /E_STORAGE_DOWN/.test(c.error)));
-  await assert.rejects(pickStorageNode([node('s1', 'down'), node('s2', 'down')], GiB), (e: NetrootError) => e.code === 'E_STORAGE_DOWN' && /s1/.test(e.message) && /s2/.test(e.message));
+  await assert.rejects(
+    pickStorageNode([node('s1', 'down'), node('s2', 'down')], GiB),
+    (e: NetrootError) => e.code === 'E_STORAGE_DOWN' && /s1/.test(e.message) && /s2/.test(e.message),
+  );
   await assert.rejects(pickStorageNode([], GiB), { code: 'E_STORAGE_DOWN' });
 });
 
 test('nothing fits is E_STORAGE_FULL (and says how many are down)', async () => {
-  await assert.rejects(pickStorageNode([node('s1', GiB), node('s2', 2 * GiB)], 3 * GiB), (e: NetrootError) => e.code === 'E_STORAGE_FULL' && /largest free: 2147483648/.test(e.message));
-  await assert.rejects(pickStorageNode([node('s1', GiB), node('s2', 'down')], 3 * GiB), (e: NetrootError) => e.code === 'E_STORAGE_FULL' && /1 node\(s\) down/.test(e.message));
+  await assert.rejects(
+    pickStorageNode([node('s1', GiB), node('s2', 2 * GiB)], 3 * GiB),
+    (e: NetrootError) => e.code === 'E_STORAGE_FULL' && /largest free: 2147483648/.test(e.message),
+  );
+  await assert.rejects(
+    pickStorageNode([node('s1', GiB), node('s2', 'down')], 3 * GiB),
+    (e: NetrootError) => e.code === 'E_STORAGE_FULL' && /1 node\(s\) down/.test(e.message),
+  );
   // Exactly fitting is fine.
   assert.equal((await pickStorageNode([node('s1', 3 * GiB)], 3 * GiB)).node.name, 's1');
 });

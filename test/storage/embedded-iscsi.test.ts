@@ -31,7 +31,15 @@ test('embedded target: export through the adapter, then real logins', { skip: sk
     };
     await be.exportVolume(spec);
     const login = (o: { initiatorIqn?: string; secret?: string } = {}) =>
-      iscsiInq({ host: '127.0.0.1', port, targetIqn: spec.targetIqn, lun: 0, initiatorIqn: o.initiatorIqn ?? spec.initiatorIqn, user: 'compute-0-0', secret: o.secret ?? spec.chap.secret });
+      iscsiInq({
+        host: '127.0.0.1',
+        port,
+        targetIqn: spec.targetIqn,
+        lun: 0,
+        initiatorIqn: o.initiatorIqn ?? spec.initiatorIqn,
+        user: 'compute-0-0',
+        secret: o.secret ?? spec.chap.secret,
+      });
     const ok = await login();
     assert.ok(ok.ok, ok.stderr);
     assert.match(ok.stdout, /DIRECT_ACCESS/);

@@ -32,7 +32,7 @@ class MemoryTarget implements EmbeddedTargetLike {
   /** The login decision the real target makes from this config. */
   login(iqn: string, o: { initiator: string; address: string; user: string; secret: string }): boolean {
     const t = this.targets.get(iqn);
-    if (!t || !t.allowedInitiators.includes(o.initiator)) return false;
+    if (!t?.allowedInitiators.includes(o.initiator)) return false;
     if (t.allowedAddresses && !t.allowedAddresses.includes(o.address)) return false;
     return !t.chap || (t.chap.user === o.user && t.chap.secret === o.secret);
   }
@@ -119,7 +119,12 @@ test('reconcile after a frontend restart: stale targets removed, missing added, 
   const target = new MemoryTarget();
   const first = setup(target);
   try {
-    const s1: ExportSpec = { ...spec, volume: 'compute-0-1', targetIqn: 'iqn.2026-11.local.netroot:compute-0-1', initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-1' };
+    const s1: ExportSpec = {
+      ...spec,
+      volume: 'compute-0-1',
+      targetIqn: 'iqn.2026-11.local.netroot:compute-0-1',
+      initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-1',
+    };
     delete s1.sourceAddress;
     await first.be.createVolume({ name: 'compute-0-0', sizeBytes: 16 * MiB });
     await first.be.createVolume({ name: 'compute-0-1', sizeBytes: 16 * MiB });
@@ -134,7 +139,10 @@ test('reconcile after a frontend restart: stale targets removed, missing added, 
     await be.resizeVolume('compute-0-0', 32 * MiB);
     assert.deepEqual(await be.reconcile([spec, s1]), { added: [s1.targetIqn], removed: [], updated: [spec.targetIqn] });
     assert.equal(target.targets.get(spec.targetIqn)!.luns[0]!.sizeBytes, 32 * MiB);
-    assert.deepEqual((await be.listVolumes()).map((v) => v.name), ['compute-0-0', 'compute-0-1']);
+    assert.deepEqual(
+      (await be.listVolumes()).map((v) => v.name),
+      ['compute-0-0', 'compute-0-1'],
+    );
     await assert.rejects(be.reconcile([{ ...spec, lun: -1 }]), { code: 'E_STORAGE_BAD_SPEC' });
   } finally {
     first.t.cleanup();

@@ -139,12 +139,24 @@ test('reconcile: adds missing, replaces changed (secret, size), removes undesire
     assert.equal(readFileSync(acl, 'utf8'), 'Changed012345678');
     await be.resizeVolume('compute-0-1', 48 * MiB);
     assert.deepEqual(await be.reconcile([changed, s1]), { added: [], removed: [], updated: [s1.targetIqn] });
-    const so1 = readdirSync(join(root, 'target', 'core')).map((h) => join(root, 'target', 'core', h, 'compute-0-1')).find((p) => { try { return lstatSync(p).isDirectory(); } catch { return false; } })!;
+    const so1 = readdirSync(join(root, 'target', 'core'))
+      .map((h) => join(root, 'target', 'core', h, 'compute-0-1'))
+      .find((p) => {
+        try {
+          return lstatSync(p).isDirectory();
+        } catch {
+          return false;
+        }
+      })!;
     assert.match(readFileSync(join(so1, 'control'), 'utf8'), new RegExp(`fd_dev_size=${48 * MiB}`));
     assert.deepEqual(await be.reconcile([s1]), { added: [], removed: [s0.targetIqn], updated: [] });
     assert.deepEqual(readdirSync(join(root, 'target', 'iscsi')).sort(), ['iqn.2003-01.org.linux-iscsi.x:sn.1', s1.targetIqn]);
     assert.ok(lstatSync(foreignSo).isDirectory(), 'foreign storage object untouched');
-    assert.deepEqual((await be.listVolumes()).map((v) => v.name), ['compute-0-0', 'compute-0-1'], 'no volume data deleted');
+    assert.deepEqual(
+      (await be.listVolumes()).map((v) => v.name),
+      ['compute-0-0', 'compute-0-1'],
+      'no volume data deleted',
+    );
     await assert.rejects(be.reconcile([s1, s1]), { code: 'E_STORAGE_BAD_SPEC' });
   } finally {
     t.cleanup();

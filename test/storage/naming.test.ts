@@ -78,7 +78,10 @@ test('CHAP secrets: 16 alphanumerics by default, unbiased enough, always distinc
 test('CHAP secret validation (length 12-16, alphanumerics) never echoes the secret', () => {
   assert.equal(validateChapSecret('abcdefABCDEF'), 'abcdefABCDEF');
   for (const bad of ['short', 'abcdefghijklmnopq', 'abcdef ghijklm', 'abcdef%ghijklm', 'abcdef@ghijklm']) {
-    assert.throws(() => validateChapSecret(bad), (e: Error & { code?: string }) => e.code === 'E_STORAGE_BAD_SECRET' && !e.message.includes(bad));
+    assert.throws(
+      () => validateChapSecret(bad),
+      (e: Error & { code?: string }) => e.code === 'E_STORAGE_BAD_SECRET' && !e.message.includes(bad),
+    );
   }
   const c = generateNodeChap('compute-0-0', { mutual: true });
   assert.equal(c.user, 'compute-0-0');

@@ -30,7 +30,12 @@ function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: 
   });
 }
 
-function raw(port: number, method: string, path: string, o: { token?: string | null; body?: string | Buffer; type?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function raw(
+  port: number,
+  method: string,
+  path: string,
+  o: { token?: string | null; body?: string | Buffer; type?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = {};
     if (o.token !== null) headers['authorization'] = `Bearer ${o.token ?? TOKEN}`;
@@ -60,7 +65,9 @@ describe('storage service + RemoteBackend on 127.0.0.1', () => {
     tmp = tempDir();
     mkdirSync(join(tmp.dir, 'configfs'));
     backend = new LioBackend({ volumesDir: join(tmp.dir, 'volumes'), configfsRoot: join(tmp.dir, 'configfs'), portal: '10.1.1.2', limitBytes: 256 * MiB });
-    ({ server, port } = await listen(createStorageServiceHandler({ backend, token: TOKEN, maxBodyBytes: 64 * 1024, logger: createLogger({ level: 'debug', write: (l) => logged.push(l) }) })));
+    ({ server, port } = await listen(
+      createStorageServiceHandler({ backend, token: TOKEN, maxBodyBytes: 64 * 1024, logger: createLogger({ level: 'debug', write: (l) => logged.push(l) }) }),
+    ));
     remote = new RemoteBackend({ url: `http://127.0.0.1:${port}`, token: TOKEN, kind: 'lio' });
   });
   after(async () => {
@@ -85,7 +92,10 @@ describe('storage service + RemoteBackend on 127.0.0.1', () => {
     assert.deepEqual(await remote.reconcile([spec]), { added: [], removed: [], updated: [] });
     assert.deepEqual(await remote.reconcile([]), { added: [], removed: [spec.targetIqn], updated: [] });
     await remote.unexport(spec.targetIqn);
-    assert.deepEqual((await remote.listVolumes()).map((x) => x.name), ['compute-0-0']);
+    assert.deepEqual(
+      (await remote.listVolumes()).map((x) => x.name),
+      ['compute-0-0'],
+    );
     await remote.deleteVolume('compute-0-0');
     await remote.deleteVolume('compute-0-0');
     assert.deepEqual(await remote.listVolumes(), []);
@@ -108,7 +118,10 @@ describe('storage service + RemoteBackend on 127.0.0.1', () => {
 
   test('a wrong or missing token is 401 and leaks nothing', async () => {
     const bad = new RemoteBackend({ url: `http://127.0.0.1:${port}`, token: 'wrong-token-wrong-token-wrong-token!', kind: 'lio' });
-    await assert.rejects(bad.capacity(), (e: Error & { code?: string }) => e.code === 'E_STORAGE_AUTH' && !e.message.includes(TOKEN) && !e.message.includes('wrong-token'));
+    await assert.rejects(
+      bad.capacity(),
+      (e: Error & { code?: string }) => e.code === 'E_STORAGE_AUTH' && !e.message.includes(TOKEN) && !e.message.includes('wrong-token'),
+    );
     for (const token of [null, 'x', TOKEN.slice(0, -1), TOKEN + 'x']) {
       const r = await raw(port, 'GET', '/v1/volumes', { token });
       assert.equal(r.status, 401);
@@ -158,7 +171,9 @@ test('a backend crash is a 500 "internal error": its message (with a secret) goe
       throw new Error(`boom while using ${e.chap.secret}`);
     },
   } as unknown as StorageBackend;
-  const { server, port } = await listen(createStorageServiceHandler({ backend: crashing, token: TOKEN, logger: createLogger({ write: (l) => lines.push(l) }) }));
+  const { server, port } = await listen(
+    createStorageServiceHandler({ backend: crashing, token: TOKEN, logger: createLogger({ write: (l) => lines.push(l) }) }),
+  );
   try {
     const r = await raw(port, 'PUT', '/v1/exports', { body: JSON.stringify(spec) });
     assert.equal(r.status, 500);

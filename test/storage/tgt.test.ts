@@ -144,13 +144,19 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     const mutual: ExportSpec = { ...spec, chap: { ...spec.chap, mutualUser: 'target-compute-0-0', mutualSecret: 'Mutual0123456789' } };
     await be.exportVolume(mutual);
     const t = (await be.show()).find((x) => x.iqn === IQN)!;
-    assert.deepEqual(t.accounts.find((a) => a.outgoing), { user: 'target-compute-0-0', outgoing: true });
+    assert.deepEqual(
+      t.accounts.find((a) => a.outgoing),
+      { user: 'target-compute-0-0', outgoing: true },
+    );
     const ok = await login({ mutualUser: 'target-compute-0-0', mutualSecret: 'Mutual0123456789' });
     assert.ok(ok.ok, ok.stderr);
     const bad = await login({ mutualUser: 'target-compute-0-0', mutualSecret: 'Wrong01234567890' });
     assert.equal(bad.ok, false);
     await be.exportVolume(spec);
-    assert.equal((await be.show()).find((x) => x.iqn === IQN)!.accounts.some((a) => a.outgoing), false);
+    assert.equal(
+      (await be.show()).find((x) => x.iqn === IQN)!.accounts.some((a) => a.outgoing),
+      false,
+    );
   });
 
   test('bad specs are refused before tgtd is touched', async () => {
@@ -158,7 +164,9 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     await assert.rejects(be.exportVolume({ ...spec, sourceAddress: '127.0.0.1' }), { code: 'E_STORAGE_UNSUPPORTED' });
     await assert.rejects(be.exportVolume({ ...spec, volume: '../etc/passwd' }), { code: 'E_STORAGE_BAD_NAME' });
     await assert.rejects(be.exportVolume({ ...spec, targetIqn: 'iqn.2026-13.local.netroot:x' }), { code: 'E_STORAGE_BAD_IQN' });
-    await assert.rejects(be.exportVolume({ ...spec, volume: 'missing', targetIqn: IQN + '-b', chap: { user: 'other', secret: 'Abcdef123456Xyz0' } }), { code: 'E_STORAGE_NOT_FOUND' });
+    await assert.rejects(be.exportVolume({ ...spec, volume: 'missing', targetIqn: IQN + '-b', chap: { user: 'other', secret: 'Abcdef123456Xyz0' } }), {
+      code: 'E_STORAGE_NOT_FOUND',
+    });
     await be.createVolume({ name: 'compute-0-1', sizeBytes: 1 << 20 });
     await assert.rejects(
       be.exportVolume({ ...spec, volume: 'compute-0-1', targetIqn: IQN.replace('0-0', '0-1'), initiatorIqn: INIT.replace('0-0', '0-1') }),
@@ -171,14 +179,33 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     await assert.rejects(be.listExports(), { code: 'E_STORAGE_DOWN' });
     tgtd = await startTgtd(tgtd.port, ctl);
     assert.deepEqual(await be.listExports(), []);
-    const spec1: ExportSpec = { volume: 'compute-0-1', targetIqn: IQN.replace('0-0', '0-1'), initiatorIqn: INIT.replace('0-0', '0-1'), chap: { user: 'compute-0-1', secret: 'Other0123456789a' }, lun: 1 };
+    const spec1: ExportSpec = {
+      volume: 'compute-0-1',
+      targetIqn: IQN.replace('0-0', '0-1'),
+      initiatorIqn: INIT.replace('0-0', '0-1'),
+      chap: { user: 'compute-0-1', secret: 'Other0123456789a' },
+      lun: 1,
+    };
     const r1 = await be.reconcile([spec, spec1]);
     assert.deepEqual(r1, { added: [IQN, spec1.targetIqn], removed: [], updated: [] });
     assert.ok((await login()).ok);
     const r2 = await be.reconcile([spec, spec1]);
     assert.deepEqual(r2, { added: [], removed: [], updated: [] });
     // A target someone else made in the same tgtd (not our volumes dir) is left alone.
-    spawnSync('tgtadm', ['-C', String(ctl), '--lld', 'iscsi', '--op', 'new', '--mode', 'target', '--tid', '9', '--targetname', 'iqn.2026-11.org.example:foreign']);
+    spawnSync('tgtadm', [
+      '-C',
+      String(ctl),
+      '--lld',
+      'iscsi',
+      '--op',
+      'new',
+      '--mode',
+      'target',
+      '--tid',
+      '9',
+      '--targetname',
+      'iqn.2026-11.org.example:foreign',
+    ]);
     const r3 = await be.reconcile([{ ...spec, chap: { ...spec.chap, secret: 'Changed012345678' } }]);
     assert.deepEqual(r3, { added: [], removed: [spec1.targetIqn], updated: [IQN] });
     const iqns = (await be.show()).map((t) => t.iqn).sort();
@@ -191,7 +218,10 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     assert.ok((await login({ secret: 'Changed012345678' })).ok);
     assert.match(tgtSize(ctl, IQN), /Size: 101 MB/, '96 MiB in decimal MB');
     // Volume data survives: both volume files are still there.
-    assert.deepEqual((await be.listVolumes()).map((v) => v.name), ['compute-0-0', 'compute-0-1']);
+    assert.deepEqual(
+      (await be.listVolumes()).map((v) => v.name),
+      ['compute-0-0', 'compute-0-1'],
+    );
   });
 
   test('unexport is idempotent and then the volume can be deleted', async () => {
@@ -200,7 +230,10 @@ describe('TgtBackend with a real tgtd', { skip: skip ?? false }, () => {
     assert.equal((await login({ secret: 'Changed012345678' })).ok, false);
     await be.deleteVolume('compute-0-0');
     await be.deleteVolume('compute-0-0');
-    assert.deepEqual((await be.listVolumes()).map((v) => v.name), ['compute-0-1']);
+    assert.deepEqual(
+      (await be.listVolumes()).map((v) => v.name),
+      ['compute-0-1'],
+    );
     const accounts = spawnSync('tgtadm', ['-C', String(ctl), '--lld', 'iscsi', '--op', 'show', '--mode', 'account'], { encoding: 'utf8' }).stdout;
     assert.doesNotMatch(accounts, /compute-0-0/, 'its CHAP account went with it');
   });

@@ -32,7 +32,10 @@ test('create is sparse and idempotent; another size is refused; resize grows onl
     for (const bad of [0, -512, 1000, 1.5, Number.NaN, 2 ** 60]) {
       await assert.rejects(v.create({ name: 'x', sizeBytes: bad }), { code: 'E_STORAGE_BAD_SIZE' }, String(bad));
     }
-    assert.deepEqual((await v.list()).map((x) => x.name), ['compute-0-0']);
+    assert.deepEqual(
+      (await v.list()).map((x) => x.name),
+      ['compute-0-0'],
+    );
     await v.delete('compute-0-0');
     await v.delete('compute-0-0');
     assert.deepEqual(await v.list(), []);
@@ -59,7 +62,11 @@ test('no write outside the volumes directory: names and planted symlinks', async
     await assert.rejects(v.create({ name: 'evil', sizeBytes: MiB }), { code: 'E_STORAGE_NOT_FILE' });
     await assert.rejects(v.resize('evil', 2 * MiB), { code: 'E_STORAGE_NOT_FILE' });
     assert.equal(readFileSync(victim, 'utf8'), 'keep');
-    assert.deepEqual((await v.list()).map((x) => x.name), [], 'symlinks are not listed as volumes');
+    assert.deepEqual(
+      (await v.list()).map((x) => x.name),
+      [],
+      'symlinks are not listed as volumes',
+    );
     assert.equal(v.nameOf(join(dir, 'a.img')), 'a');
     assert.equal(v.nameOf(join(t.dir, 'a.img')), null);
     assert.equal(v.nameOf(join(dir, 'a.raw')), null);

@@ -13,7 +13,13 @@ test('appliances.update changes the given fields only; unknown appliance is E_AP
   const store = new SqliteStore(join(dir, 'netroot.db'));
   try {
     await store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
-    await store.hosts.add({ name: 'gpu-0-0', appliance: 'gpu', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '10.1.255.254', subnet: '10.1.0.0/16', device: 'eth0' }] });
+    await store.hosts.add({
+      name: 'gpu-0-0',
+      appliance: 'gpu',
+      rack: 0,
+      rank: 0,
+      interfaces: [{ mac: '52:54:00:aa:00:01', ip: '10.1.255.254', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
     await store.attributes.set({ scope: 'appliance', target: 'gpu', name: 'Kickstart_Timezone', value: 'UTC' });
 
     let a = await store.appliances.update('gpu', { basename: 'gpunode', discoverable: false });
@@ -29,13 +35,19 @@ test('appliances.update changes the given fields only; unknown appliance is E_AP
     assert.equal((await store.appliances.get('compute'))?.basename, 'compute');
 
     const before = await store.appliances.list();
-    await assert.rejects(store.appliances.update('nope', { basename: 'x' }), (e: unknown) => e instanceof UserError && e.code === 'E_APPLIANCE_NOT_FOUND' && /"nope"/.test(e.message));
+    await assert.rejects(
+      store.appliances.update('nope', { basename: 'x' }),
+      (e: unknown) => e instanceof UserError && e.code === 'E_APPLIANCE_NOT_FOUND' && /"nope"/.test(e.message),
+    );
     assert.deepEqual(await store.appliances.list(), before);
     // Inside a transaction that fails, the update is rolled back.
-    await assert.rejects(store.transaction(async (tx) => {
-      await tx.appliances.update('gpu', { basename: 'rolled' });
-      throw new Error('abort');
-    }), /abort/);
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.appliances.update('gpu', { basename: 'rolled' });
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
     assert.equal((await store.appliances.get('gpu'))?.basename, 'gpunode');
   } finally {
     await store.close();

@@ -19,7 +19,9 @@ test('two CLI writers + the daemon at once: every host, attribute and event is t
     let running = 2;
     const child = (rack: number) =>
       new Promise<number>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/cli-writer.ts', dir, 'compute', String(PER_CHILD), String(rack)], { stdio: ['ignore', 'inherit', 'inherit'] });
+        const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/cli-writer.ts', dir, 'compute', String(PER_CHILD), String(rack)], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+        });
         p.on('error', reject);
         p.on('exit', (code) => {
           running--;

@@ -9,12 +9,30 @@ test('events list: host and kind filters, sinceId, and the last N oldest first',
   try {
     for (let i = 0; i < 6; i++) await store.events.append({ kind: i % 2 ? 'host.added' : 'dhcp.discover', host: i < 3 ? 'a' : 'b', detail: { i } });
     const all = await store.events.list();
-    assert.deepEqual(all.map((e) => e.detail['i']), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual((await store.events.list({ host: 'a' })).map((e) => e.detail['i']), [0, 1, 2]);
-    assert.deepEqual((await store.events.list({ host: 'b', kind: 'host.added' })).map((e) => e.detail['i']), [3, 5]);
-    assert.deepEqual((await store.events.list({ sinceId: all[3]!.id })).map((e) => e.detail['i']), [4, 5]);
-    assert.deepEqual((await store.events.list({ last: true, limit: 2 })).map((e) => e.detail['i']), [4, 5]);
-    assert.deepEqual((await store.events.list({ last: true, limit: 2, host: 'a' })).map((e) => e.detail['i']), [1, 2]);
+    assert.deepEqual(
+      all.map((e) => e.detail['i']),
+      [0, 1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ host: 'a' })).map((e) => e.detail['i']),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      (await store.events.list({ host: 'b', kind: 'host.added' })).map((e) => e.detail['i']),
+      [3, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ sinceId: all[3]!.id })).map((e) => e.detail['i']),
+      [4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ last: true, limit: 2 })).map((e) => e.detail['i']),
+      [4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ last: true, limit: 2, host: 'a' })).map((e) => e.detail['i']),
+      [1, 2],
+    );
     assert.deepEqual(await store.events.list({ limit: 0 }), []);
   } finally {
     store.close();

@@ -16,14 +16,23 @@ test('the events log keeps the newest maxRows rows, inside transactions too', as
   try {
     for (let i = 0; i < 12; i++) await store.events.append({ kind: 'test.tick', detail: { i } });
     let rows = await store.events.list();
-    assert.deepEqual(rows.map((r) => r.detail['i']), [7, 8, 9, 10, 11]);
+    assert.deepEqual(
+      rows.map((r) => r.detail['i']),
+      [7, 8, 9, 10, 11],
+    );
     await store.transaction(async (tx) => {
       for (let i = 12; i < 15; i++) await tx.events.append({ kind: 'test.tick', detail: { i } });
     });
     rows = await store.events.list();
-    assert.deepEqual(rows.map((r) => r.detail['i']), [10, 11, 12, 13, 14]);
+    assert.deepEqual(
+      rows.map((r) => r.detail['i']),
+      [10, 11, 12, 13, 14],
+    );
     // sinceId readers (insert-ethers screens) keep working across pruning.
-    assert.deepEqual((await store.events.list({ sinceId: rows[2]!.id })).map((r) => r.detail['i']), [13, 14]);
+    assert.deepEqual(
+      (await store.events.list({ sinceId: rows[2]!.id })).map((r) => r.detail['i']),
+      [13, 14],
+    );
   } finally {
     await store.close();
     rmSync(dir, { recursive: true });

@@ -68,7 +68,10 @@ test('duplicates are refused by the database, naming the field, and leave nothin
     await assert.rejects(store.hosts.add(h), (e: unknown) => e instanceof UserError && re.test(e.message));
   }
   // the host whose interface was refused was rolled back with it
-  assert.deepEqual((await store.hosts.list()).map((h) => h.name), ['compute-0-0']);
+  assert.deepEqual(
+    (await store.hosts.list()).map((h) => h.name),
+    ['compute-0-0'],
+  );
   await assert.rejects(store.hosts.add({ name: 'x', appliance: 'nope', rack: 0, rank: 9, interfaces: [] }), { code: 'E_APPLIANCE_NOT_FOUND' });
   await assert.rejects(store.hosts.update('nope', { rack: 1 }), { code: 'E_HOST_NOT_FOUND' });
   await store.close();
@@ -87,7 +90,7 @@ test('transaction rolls back everything on throw, and an await inside it cannot 
   );
   assert.equal(await store.hosts.get('a-0-0'), null);
   // a concurrent non-transaction write waits for the transaction
-  let order: string[] = [];
+  const order: string[] = [];
   const t = store.transaction(async (tx) => {
     await new Promise((r) => setTimeout(r, 30));
     await tx.events.append({ kind: 'first' });
@@ -96,7 +99,10 @@ test('transaction rolls back everything on throw, and an await inside it cannot 
   const w = store.events.append({ kind: 'second' }).then(() => order.push('outside'));
   await Promise.all([t, w]);
   assert.deepEqual(order, ['tx', 'outside']);
-  assert.deepEqual((await store.events.list()).map((e) => e.kind), ['first', 'second']);
+  assert.deepEqual(
+    (await store.events.list()).map((e) => e.kind),
+    ['first', 'second'],
+  );
   await store.close();
   rmSync(dir, { recursive: true });
 });
@@ -106,7 +112,9 @@ test('two processes writing at once lose no rows', async () => {
   await store.close();
   const run = (rack: number) =>
     new Promise<number>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-writer.ts', path, 'compute', '120', String(rack)], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-writer.ts', path, 'compute', '120', String(rack)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       p.on('error', reject);
       p.on('exit', (code) => resolve(code ?? -1));
     });
@@ -147,9 +155,13 @@ test('attribute precedence: defaults < config < global < os < appliance < host <
 
 test('resolved attributes are listed in the same order whatever LANG says', async () => {
   const { spawnSync } = await import('node:child_process');
-  const script = "import { resolveAttributes } from './src/store/resolve-attributes.ts'; const repos = { appliances: { get: async () => ({ name: 'a', basename: 'a', graph: 'g', rootNode: 'r', discoverable: true }) }, attributes: { list: async () => [] } }; const host = { name: 'h', appliance: 'a', rack: 0, rank: 0, os: 'linux', arch: 'x86_64', bootAction: 'os', state: 'discovered', interfaces: [] }; const r = await resolveAttributes(repos, host, { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 1, iscsiPort: 2 }, { 'å_x': '1', aa: '2', Z: '3', 'ı': '4', i: '5', I: '6' }); console.log(r.map((a) => a.name).join(' '));";
+  const script =
+    "import { resolveAttributes } from './src/store/resolve-attributes.ts'; const repos = { appliances: { get: async () => ({ name: 'a', basename: 'a', graph: 'g', rootNode: 'r', discoverable: true }) }, attributes: { list: async () => [] } }; const host = { name: 'h', appliance: 'a', rack: 0, rank: 0, os: 'linux', arch: 'x86_64', bootAction: 'os', state: 'discovered', interfaces: [] }; const r = await resolveAttributes(repos, host, { frontendAddress: '10.1.1.1', privateNetwork: '10.1.0.0/16', domain: 'local', httpPort: 1, iscsiPort: 2 }, { 'å_x': '1', aa: '2', Z: '3', 'ı': '4', i: '5', I: '6' }); console.log(r.map((a) => a.name).join(' '));";
   const orders = ['C', 'sv_SE.UTF-8', 'tr_TR.UTF-8'].map((lang) => {
-    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LANG: lang, LC_ALL: lang } });
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, LANG: lang, LC_ALL: lang },
+    });
     assert.equal(p.status, 0, p.stderr);
     return p.stdout.trim();
   });
@@ -192,5 +204,6 @@ test("Rocks' derived attributes: KickstartHost carries the port unless 80, Broad
   assert.equal(configAttributes({ ...base, privateNetwork: '192.168.7.0/24' })['Kickstart_PrivateBroadcast'], '192.168.7.255');
   assert.equal(configAttributes({ ...base, privateNetwork: '10.0.0.0/31' })['Kickstart_PrivateBroadcast'], '10.0.0.1');
   // Services netroot does not run have no derived value (a node file using one fails naming it).
-  for (const name of ['Kickstart_PrivateGateway', 'Kickstart_PrivateDNSServers', 'Kickstart_PrivateNTPHost', 'Kickstart_PrivateSyslogHost']) assert.equal(configAttributes(base)[name], undefined, name);
+  for (const name of ['Kickstart_PrivateGateway', 'Kickstart_PrivateDNSServers', 'Kickstart_PrivateNTPHost', 'Kickstart_PrivateSyslogHost'])
+    assert.equal(configAttributes(base)[name], undefined, name);
 });

@@ -39,7 +39,10 @@ test('a plain store call or a nested transaction inside a transaction fails at o
       }),
       { code: 'E_STORE_IN_TX' },
     );
-    await assert.rejects(store.transaction(() => store.transaction(async () => 1)), { code: 'E_STORE_NESTED_TX' });
+    await assert.rejects(
+      store.transaction(() => store.transaction(async () => 1)),
+      { code: 'E_STORE_NESTED_TX' },
+    );
     assert.deepEqual(await later, []);
     assert.equal(await store.transaction(async (t) => (await t.hosts.list()).length), 0);
   } finally {

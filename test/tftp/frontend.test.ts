@@ -25,7 +25,9 @@ async function fetchFile(port: number, name: string, from = '127.0.0.1'): Promis
       assert.equal(p.op, 'DATA');
       if (p.op !== 'DATA') throw new Error('unreachable');
       parts.push(p.data);
-      await new Promise<void>((res, rej) => peer.socket.send(encodeTftp({ op: 'ACK', block: p.block }), r.rinfo.port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        peer.socket.send(encodeTftp({ op: 'ACK', block: p.block }), r.rinfo.port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+      );
       if (p.data.length < 512) return Buffer.concat(parts);
     }
   } finally {
@@ -35,12 +37,31 @@ async function fetchFile(port: number, name: string, from = '127.0.0.1'): Promis
 
 test('frontend TFTP: boot root files, rendered pxelinux/iPXE/GRUB per MAC, guarded per node', async () => {
   const dir = tempStateDir('nrt-ftftp-');
-  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.host': '127.0.0.1', 'tftp.port': '0', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      stateDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.host': '127.0.0.1',
+      'tftp.port': '0',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+    },
+  });
   mkdirSync(config.tftp.root, { recursive: true });
   const efi = Buffer.alloc(5000, 0x5a);
   writeFileSync(join(config.tftp.root, 'ipxe.efi'), efi);
   const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }] });
+  await f.store.hosts.add({
+    name: 'compute-0-0',
+    appliance: 'compute',
+    rack: 0,
+    rank: 0,
+    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  });
   await f.start();
   try {
     const tftp = f.tftp();

@@ -9,9 +9,38 @@ import { DecodeError } from '../../src/errors.js';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 const SEEDS = [
-  hex('0001' + ascii('ipxe.efi') + '00' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('1468') + '00' + ascii('tsize') + '00' + '3000' + ascii('windowsize') + '00' + '3400'),
+  hex(
+    '0001' +
+      ascii('ipxe.efi') +
+      '00' +
+      ascii('octet') +
+      '00' +
+      ascii('blksize') +
+      '00' +
+      ascii('1468') +
+      '00' +
+      ascii('tsize') +
+      '00' +
+      '3000' +
+      ascii('windowsize') +
+      '00' +
+      '3400',
+  ),
   hex('0001 756e64696f6e6c792e6b70786500 6f6374657400 7473697a6500 3000 626c6b73697a6500 3134333200'),
-  hex('0001' + ascii('pxelinux.cfg/01-52-54-00-12-34-56') + '00' + ascii('octet') + '00' + ascii('tsize') + '00' + '3000' + ascii('blksize') + '00' + ascii('1408') + '00'),
+  hex(
+    '0001' +
+      ascii('pxelinux.cfg/01-52-54-00-12-34-56') +
+      '00' +
+      ascii('octet') +
+      '00' +
+      ascii('tsize') +
+      '00' +
+      '3000' +
+      ascii('blksize') +
+      '00' +
+      ascii('1408') +
+      '00',
+  ),
   hex('0001' + ascii('/pxelinux.0') + '00' + ascii('netascii') + '00'),
   hex('0002' + ascii('upload') + '00' + ascii('octet') + '00'),
   hex('0004 0000'),
@@ -89,7 +118,18 @@ test('100,000 mutated packets into the live server: request handler and a transf
     // decodes as ERROR ends a transfer: then the next one starts.
     const live = async (port: number) => {
       const c = { address: '127.0.0.1', port };
-      srv2.handleRequest(encodeTftp({ op: 'RRQ', filename: 'f', mode: 'octet', options: new Map([['blksize', '512'], ['windowsize', '4']]) }), c);
+      srv2.handleRequest(
+        encodeTftp({
+          op: 'RRQ',
+          filename: 'f',
+          mode: 'octet',
+          options: new Map([
+            ['blksize', '512'],
+            ['windowsize', '4'],
+          ]),
+        }),
+        c,
+      );
       for (let i = 0; i < 200 && typeof srv2.transfers.get(`127.0.0.1:${port}`)?.onMessage !== 'function'; i++) await new Promise((res) => setTimeout(res, 5));
       const t = srv2.transfers.get(`127.0.0.1:${port}`);
       assert.ok(t && typeof t.onMessage === 'function', 'transfer running');

@@ -36,7 +36,8 @@ export async function hold(serverPort: number, file: string, options: [string, s
     dataBytes: 0,
     ended: new Promise<ErrorPacket>((r) => (onEnd = r)),
     abort() {
-      if (h.first?.op === 'OACK' || h.first?.op === 'DATA') socket.send(encodeTftp({ op: 'ERROR', code: 0, message: 'test done' }), h.from, '127.0.0.1', () => h.close());
+      if (h.first?.op === 'OACK' || h.first?.op === 'DATA')
+        socket.send(encodeTftp({ op: 'ERROR', code: 0, message: 'test done' }), h.from, '127.0.0.1', () => h.close());
       else h.close();
     },
     close() {

@@ -23,7 +23,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const dir = tempStateDir('nrt-tftp-limits-');
 const root = join(dir, 'root');
 const big = randomBytes(8 * 1024 * 1024 + 5);
-const HUGE: [string, string][] = [['blksize', '65464'], ['windowsize', '64'], ['tsize', '0']];
+const HUGE: [string, string][] = [
+  ['blksize', '65464'],
+  ['windowsize', '64'],
+  ['tsize', '0'],
+];
 
 before(() => {
   mkdirSync(root, { recursive: true });
@@ -54,11 +58,41 @@ test('negotiation under a window cap: windowsize first, then blksize (never belo
     const n = negotiate(new Map(o), 1 << 30, { ...lim, maxWindowBytes: cap });
     return { b: n.blksize, w: n.windowsize, oack: Object.fromEntries(n.oack), narrowed: n.narrowed };
   };
-  assert.deepEqual(ask([['blksize', '65464'], ['windowsize', '64']]), { b: 65464, w: 4, oack: { blksize: '65464', windowsize: '4' }, narrowed: true });
-  assert.deepEqual(ask([['blksize', '1468'], ['windowsize', '64']]), { b: 1468, w: 64, oack: { blksize: '1468', windowsize: '64' }, narrowed: false });
+  assert.deepEqual(
+    ask([
+      ['blksize', '65464'],
+      ['windowsize', '64'],
+    ]),
+    { b: 65464, w: 4, oack: { blksize: '65464', windowsize: '4' }, narrowed: true },
+  );
+  assert.deepEqual(
+    ask([
+      ['blksize', '1468'],
+      ['windowsize', '64'],
+    ]),
+    { b: 1468, w: 64, oack: { blksize: '1468', windowsize: '64' }, narrowed: false },
+  );
   assert.deepEqual(ask([['blksize', '65464']], 4096), { b: 4096, w: 1, oack: { blksize: '4096' }, narrowed: true });
-  assert.deepEqual(ask([['blksize', '1468'], ['windowsize', '8']], 100), { b: 512, w: 1, oack: { blksize: '512', windowsize: '1' }, narrowed: true });
-  assert.deepEqual(ask([['blksize', '16'], ['windowsize', '8']], 100), { b: 16, w: 6, oack: { blksize: '16', windowsize: '6' }, narrowed: true });
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '1468'],
+        ['windowsize', '8'],
+      ],
+      100,
+    ),
+    { b: 512, w: 1, oack: { blksize: '512', windowsize: '1' }, narrowed: true },
+  );
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '16'],
+        ['windowsize', '8'],
+      ],
+      100,
+    ),
+    { b: 16, w: 6, oack: { blksize: '16', windowsize: '6' }, narrowed: true },
+  );
   assert.deepEqual(ask([], 100), { b: 512, w: 1, oack: {}, narrowed: false }, 'RFC 1350 defaults: the caller compares with its cap');
 });
 
@@ -91,7 +125,26 @@ test('(a) blksize 65464 × windowsize 64 is answered a window within maxWindowBy
       h.abort();
     }
     // What PXE ROMs, iPXE and the benchmark ask for is answered exactly as asked.
-    for (const opts of [[['blksize', '1468'], ['windowsize', '8']], [['blksize', '1432'], ['windowsize', '16'], ['tsize', '0']], [['blksize', '1432'], ['windowsize', '64']], [['blksize', '1468']], [['blksize', '8192'], ['windowsize', '32']]] as [string, string][][]) {
+    for (const opts of [
+      [
+        ['blksize', '1468'],
+        ['windowsize', '8'],
+      ],
+      [
+        ['blksize', '1432'],
+        ['windowsize', '16'],
+        ['tsize', '0'],
+      ],
+      [
+        ['blksize', '1432'],
+        ['windowsize', '64'],
+      ],
+      [['blksize', '1468']],
+      [
+        ['blksize', '8192'],
+        ['windowsize', '32'],
+      ],
+    ] as [string, string][][]) {
       const p = await hold(s.port(), 'big.bin', opts);
       try {
         assert.equal(p.first?.op, 'OACK');
@@ -116,7 +169,10 @@ test('(a) many held transfers keep the byte budget: windows shrink as it fills, 
       assert.ok(granted <= budget, `the OACKs grant ${granted} bytes of windows in all, within ${budget}`);
       assert.ok(s.metrics.bufferedBytesPeak <= budget && s.metrics.bufferedBytesPeak > 0, `server's peak ${s.metrics.bufferedBytesPeak}`);
       assert.ok(held.length >= 4, `${held.length} served`);
-      assert.ok(held.some((h) => h.windowBytes < 4 * 65464), 'a later transfer was answered a smaller window');
+      assert.ok(
+        held.some((h) => h.windowBytes < 4 * 65464),
+        'a later transfer was answered a smaller window',
+      );
       assert.ok(busy.length > 0 && s.metrics.busyMemory === busy.length, `${busy.length} refused`);
       for (const b of busy) assert.deepEqual(b.first, { op: 'ERROR', code: 0, message: 'server busy, try again' });
     } finally {
@@ -151,7 +207,11 @@ test('(a) a file read from disk: window + read-ahead are charged and bounded; th
 test('(b) timeout 255 is not echoed (RFC 2349: the server ignores it) and a held transfer ends within the capped lifetime', async () => {
   await withServer({ timeoutMs: 200, maxRetries: 2 }, async (s) => {
     const t0 = performance.now();
-    const h = await hold(s.port(), 'big.bin', [['blksize', '1432'], ['timeout', '255'], ['tsize', '0']]);
+    const h = await hold(s.port(), 'big.bin', [
+      ['blksize', '1432'],
+      ['timeout', '255'],
+      ['tsize', '0'],
+    ]);
     try {
       assert.equal(h.first?.op, 'OACK');
       assert.equal(h.oack.has('timeout'), false, `OACK ${JSON.stringify([...h.oack])}`);
@@ -166,7 +226,11 @@ test('(b) timeout 255 is not echoed (RFC 2349: the server ignores it) and a held
       h.close();
     }
     // Within the cap (default 5 s) the client's timeout is honoured and echoed.
-    for (const [asked, echoed] of [['3', 3], ['5', 5], ['6', undefined]] as const) {
+    for (const [asked, echoed] of [
+      ['3', 3],
+      ['5', 5],
+      ['6', undefined],
+    ] as const) {
       const p = await hold(s.port(), 'big.bin', [['timeout', asked]]);
       assert.equal(p.oack.get('timeout'), echoed, `timeout ${asked}`);
       p.abort();
@@ -198,16 +262,35 @@ test('(c) one address holding maxTransfersPerClient is refused more ("busy"); a 
   });
 });
 
-test('config: the tftp limits have safe defaults and reach the frontend\'s TFTP server', async () => {
+test("config: the tftp limits have safe defaults and reach the frontend's TFTP server", async () => {
   const d = configSchema.parse({}).tftp;
   assert.deepEqual(
-    { maxTransfers: d.maxTransfers, maxTransfersPerClient: d.maxTransfersPerClient, maxWindowBytes: d.maxWindowBytes, maxBufferedBytes: d.maxBufferedBytes, maxTimeoutSeconds: d.maxTimeoutSeconds },
+    {
+      maxTransfers: d.maxTransfers,
+      maxTransfersPerClient: d.maxTransfersPerClient,
+      maxWindowBytes: d.maxWindowBytes,
+      maxBufferedBytes: d.maxBufferedBytes,
+      maxTimeoutSeconds: d.maxTimeoutSeconds,
+    },
     { maxTransfers: 1024, maxTransfersPerClient: 16, maxWindowBytes: 256 * 1024, maxBufferedBytes: 64 * 1024 * 1024, maxTimeoutSeconds: 5 },
   );
   const state = tempStateDir('nrt-tftp-limits-fe-');
   const config = loadConfig({
     env: {},
-    overrides: { stateDir: state, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.host': '127.0.0.1', 'tftp.port': '0', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0', 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8', 'tftp.maxTransfersPerClient': '1', 'tftp.maxWindowBytes': '65536', 'tftp.maxTimeoutSeconds': '2' },
+    overrides: {
+      stateDir: state,
+      'http.host': '127.0.0.1',
+      'http.port': '0',
+      'tftp.host': '127.0.0.1',
+      'tftp.port': '0',
+      'iscsi.host': '127.0.0.1',
+      'iscsi.port': '0',
+      'network.frontendAddress': '127.0.0.1',
+      'network.privateNetwork': '127.0.0.0/8',
+      'tftp.maxTransfersPerClient': '1',
+      'tftp.maxWindowBytes': '65536',
+      'tftp.maxTimeoutSeconds': '2',
+    },
   });
   mkdirSync(config.tftp.root, { recursive: true });
   writeFileSync(join(config.tftp.root, 'ipxe.efi'), big);

@@ -30,15 +30,16 @@ async function pair(): Promise<{ client: Socket; link: TransferLink; got: Buffer
   links.push(link);
   const seen: Buffer[] = [];
   link.onMessage = (m) => seen.push(Buffer.from(m));
-  const next = () => new Promise<Buffer>((resolve, reject) => {
-    const b = got.shift();
-    if (b) return resolve(b);
-    const t = setTimeout(() => reject(new Error('no datagram within 2 s')), 2000);
-    waiters.push((m) => {
-      clearTimeout(t);
-      resolve(m);
+  const next = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const b = got.shift();
+      if (b) return resolve(b);
+      const t = setTimeout(() => reject(new Error('no datagram within 2 s')), 2000);
+      waiters.push((m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
     });
-  });
   return { client, link, got, next, seen };
 }
 
@@ -55,9 +56,18 @@ test('sendBlocks: DATA packets with 16-bit block numbers (65535 → 0) and a sho
   const data = randomBytes(3 * 512 + 100);
   link.sendBlocks(65534, data, 0, data.length, 512, 4);
   const pkts = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(pkts.map((p) => p.readUInt16BE(0)), [3, 3, 3, 3]);
-  assert.deepEqual(pkts.map((p) => p.readUInt16BE(2)), [65534, 65535, 0, 1]);
-  assert.deepEqual(pkts.map((p) => p.length - 4), [512, 512, 512, 100]);
+  assert.deepEqual(
+    pkts.map((p) => p.readUInt16BE(0)),
+    [3, 3, 3, 3],
+  );
+  assert.deepEqual(
+    pkts.map((p) => p.readUInt16BE(2)),
+    [65534, 65535, 0, 1],
+  );
+  assert.deepEqual(
+    pkts.map((p) => p.length - 4),
+    [512, 512, 512, 100],
+  );
   assert.deepEqual(Buffer.concat(pkts.map((p) => p.subarray(4))), data);
 });
 
@@ -66,8 +76,14 @@ test('sendBlocks: an empty last block when the length is a multiple of blksize; 
   const data = randomBytes(2048);
   link.sendBlocks(7, data, 1024, 1024, 512, 3);
   const pkts = [await next(), await next(), await next()];
-  assert.deepEqual(pkts.map((p) => p.readUInt16BE(2)), [7, 8, 9]);
-  assert.deepEqual(pkts.map((p) => p.length), [516, 516, 4]);
+  assert.deepEqual(
+    pkts.map((p) => p.readUInt16BE(2)),
+    [7, 8, 9],
+  );
+  assert.deepEqual(
+    pkts.map((p) => p.length),
+    [516, 516, 4],
+  );
   assert.deepEqual(Buffer.concat([pkts[0]!.subarray(4), pkts[1]!.subarray(4)]), data.subarray(1024));
 });
 
@@ -93,14 +109,23 @@ test('stream: in-order ACKs are answered by the link and not delivered; others a
   link.stream(0, last, 4, 100, file);
   await sendTo(client, link.localPort, ack(0));
   const w1 = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(w1.map((p) => p.readUInt16BE(2)), [1, 2, 3, 4]);
+  assert.deepEqual(
+    w1.map((p) => p.readUInt16BE(2)),
+    [1, 2, 3, 4],
+  );
   await sendTo(client, link.localPort, ack(2)); // partial: not the stream's, delivered
   await sendTo(client, link.localPort, ack(4));
   const w2 = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(w2.map((p) => p.readUInt16BE(2)), [5, 6, 7, 8]);
+  assert.deepEqual(
+    w2.map((p) => p.readUInt16BE(2)),
+    [5, 6, 7, 8],
+  );
   await sendTo(client, link.localPort, ack(8));
   const w3 = [await next(), await next(), await next()];
-  assert.deepEqual(w3.map((p) => p.readUInt16BE(2)), [9, 10, 11]);
+  assert.deepEqual(
+    w3.map((p) => p.readUInt16BE(2)),
+    [9, 10, 11],
+  );
   assert.equal(w3[2]!.length, 4 + 30);
   assert.deepEqual(Buffer.concat([...w1, ...w2, ...w3].map((p) => p.subarray(4))), file);
   await sendTo(client, link.localPort, ack(11)); // the final ACK: the stream has stopped, delivered
@@ -120,11 +145,17 @@ test('stream: block numbers roll over on the wire while progress stays absolute'
   link.stream(65534, last, 2, 8, file);
   await sendTo(client, link.localPort, ack(65534));
   const w = [await next(), await next()];
-  assert.deepEqual(w.map((p) => p.readUInt16BE(2)), [65535, 0]);
+  assert.deepEqual(
+    w.map((p) => p.readUInt16BE(2)),
+    [65535, 0],
+  );
   assert.deepEqual(w[1]!.subarray(4), file.subarray(65535 * 8, 65536 * 8));
   await sendTo(client, link.localPort, ack(0)); // block 65536 on the wire
   const w2 = [await next(), await next()];
-  assert.deepEqual(w2.map((p) => p.readUInt16BE(2)), [1, 2]);
+  assert.deepEqual(
+    w2.map((p) => p.readUInt16BE(2)),
+    [1, 2],
+  );
   assert.equal(link.progress().sentTo, 65538);
 });
 
@@ -170,9 +201,18 @@ test('bad arguments throw E_TFTPIO range/type errors and leave the link usable',
 });
 
 test('openLink refuses an address that is not IPv4 with a NetrootError naming the client', () => {
-  assert.throws(() => openLink('localhost', { address: '127.0.0.1', port: 9 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK' && /127\.0\.0\.1:9/.test(e.message));
-  assert.throws(() => openLink('127.0.0.1', { address: '::1', port: 9 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
-  assert.throws(() => openLink('127.0.0.1', { address: '127.0.0.1', port: 0 }), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
+  assert.throws(
+    () => openLink('localhost', { address: '127.0.0.1', port: 9 }),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK' && /127\.0\.0\.1:9/.test(e.message),
+  );
+  assert.throws(
+    () => openLink('127.0.0.1', { address: '::1', port: 9 }),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK',
+  );
+  assert.throws(
+    () => openLink('127.0.0.1', { address: '127.0.0.1', port: 0 }),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK',
+  );
 });
 
 test('an ICMP error (port unreachable) does not deafen the link: the next datagram from the client still arrives', async () => {

@@ -29,11 +29,20 @@ test('tftp sent: one info line with host, MAC, client address, file and bytes; u
     const anon = lines.find((r) => r['msg'] === 'tftp sent')!;
     assert.equal(anon['host'], null);
     assert.equal(anon['mac'], null);
-    await store.hosts.add({ name: 'compute-0-0', appliance: 'compute-diskless', rack: 0, rank: 0, interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.1', subnet: '127.0.0.0/8', device: 'eth0' }] });
+    await store.hosts.add({
+      name: 'compute-0-0',
+      appliance: 'compute-diskless',
+      rack: 0,
+      rank: 0,
+      interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.1', subnet: '127.0.0.0/8', device: 'eth0' }],
+    });
     assert.equal((await curl('ipxe.efi')).length, 5000);
     await until(() => lines.filter((r) => r['msg'] === 'tftp sent').length === 2, 'the tftp sent line');
     const known = lines.filter((r) => r['msg'] === 'tftp sent')[1]!;
-    assert.deepEqual([known['level'], known['host'], known['mac'], known['client'], known['file'], known['bytes']], ['info', 'compute-0-0', '52:54:00:aa:00:01', '127.0.0.1', 'ipxe.efi', 5000]);
+    assert.deepEqual(
+      [known['level'], known['host'], known['mac'], known['client'], known['file'], known['bytes']],
+      ['info', 'compute-0-0', '52:54:00:aa:00:01', '127.0.0.1', 'ipxe.efi', 5000],
+    );
     // The pretty line keeps 'tftp sent', the file and the address on one line (netboot.test.ts greps it).
     const sent = pretty.filter((l) => l.includes(' tftp sent '));
     assert.equal(sent.length, 2, pretty.join('\n'));

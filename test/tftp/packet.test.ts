@@ -9,7 +9,23 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 
 // EDK2 (OVMF) PXE: RRQ "ipxe.efi" octet blksize 1468 tsize 0 windowsize 4 (its defaults)
-const EDK2_RRQ = hex('0001' + ascii('ipxe.efi') + '00' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('1468') + '00' + ascii('tsize') + '00' + '3000' + ascii('windowsize') + '00' + '3400');
+const EDK2_RRQ = hex(
+  '0001' +
+    ascii('ipxe.efi') +
+    '00' +
+    ascii('octet') +
+    '00' +
+    ascii('blksize') +
+    '00' +
+    ascii('1468') +
+    '00' +
+    ascii('tsize') +
+    '00' +
+    '3000' +
+    ascii('windowsize') +
+    '00' +
+    '3400',
+);
 // iPXE: RRQ "undionly.kpxe" octet tsize 0 blksize 1432 (upper-case option name to test case folding)
 const IPXE_RRQ = hex('0001 756e64696f6e6c792e6b70786500 6f6374657400 5453495a4500 3000 626c6b73697a6500 3134333200');
 const WRQ = hex('0002 6600 4f4354455400');
@@ -24,12 +40,25 @@ test('decodes golden RRQs (EDK2 and iPXE): filename, mode, options in order, nam
   if (e.op !== 'RRQ') return;
   assert.equal(e.filename, 'ipxe.efi');
   assert.equal(e.mode, 'octet');
-  assert.deepEqual([...e.options], [['blksize', '1468'], ['tsize', '0'], ['windowsize', '4']]);
+  assert.deepEqual(
+    [...e.options],
+    [
+      ['blksize', '1468'],
+      ['tsize', '0'],
+      ['windowsize', '4'],
+    ],
+  );
   const i = decodeTftp(IPXE_RRQ);
   assert.equal(i.op, 'RRQ');
   if (i.op !== 'RRQ') return;
   assert.equal(i.filename, 'undionly.kpxe');
-  assert.deepEqual([...i.options], [['tsize', '0'], ['blksize', '1432']]);
+  assert.deepEqual(
+    [...i.options],
+    [
+      ['tsize', '0'],
+      ['blksize', '1432'],
+    ],
+  );
 });
 
 test('decodes golden WRQ, DATA, ACK, ERROR, OACK', () => {
@@ -42,17 +71,44 @@ test('decodes golden WRQ, DATA, ACK, ERROR, OACK', () => {
   }
   assert.deepEqual(decodeTftp(ACK), { op: 'ACK', block: 0x0102 });
   assert.deepEqual(decodeTftp(ERROR), { op: 'ERROR', code: 1, message: 'file not found' });
-  assert.deepEqual(decodeTftp(OACK), { op: 'OACK', options: new Map([['blksize', '1432'], ['tsize', '12345']]) });
+  assert.deepEqual(decodeTftp(OACK), {
+    op: 'OACK',
+    options: new Map([
+      ['blksize', '1432'],
+      ['tsize', '12345'],
+    ]),
+  });
 });
 
 test('encodes to the golden bytes', () => {
   const cases: [TftpPacket, Buffer][] = [
-    [{ op: 'RRQ', filename: 'ipxe.efi', mode: 'octet', options: new Map([['blksize', '1468'], ['tsize', '0'], ['windowsize', '4']]) }, EDK2_RRQ],
+    [
+      {
+        op: 'RRQ',
+        filename: 'ipxe.efi',
+        mode: 'octet',
+        options: new Map([
+          ['blksize', '1468'],
+          ['tsize', '0'],
+          ['windowsize', '4'],
+        ]),
+      },
+      EDK2_RRQ,
+    ],
     [{ op: 'DATA', block: 65535, data: hex('01020304') }, DATA],
     [{ op: 'DATA', block: 65536, data: hex('01020304') }, hex('0003 0000 01020304')],
     [{ op: 'ACK', block: 0x0102 }, ACK],
     [{ op: 'ERROR', code: 1, message: 'file not found' }, ERROR],
-    [{ op: 'OACK', options: new Map([['blksize', '1432'], ['tsize', '12345']]) }, OACK],
+    [
+      {
+        op: 'OACK',
+        options: new Map([
+          ['blksize', '1432'],
+          ['tsize', '12345'],
+        ]),
+      },
+      OACK,
+    ],
   ];
   for (const [p, want] of cases) assert.equal(encodeTftp(p).toString('hex'), want.toString('hex'), p.op);
 });
@@ -72,12 +128,16 @@ test('malformed packets: DecodeError naming field and offset', () => {
     ['oversized DATA', Buffer.concat([hex('0003 0001'), Buffer.alloc(65465)]), 'data', 4],
   ];
   for (const [name, buf, field, offset] of bad) {
-    assert.throws(() => decodeTftp(buf), (e: unknown) => {
-      assert.ok(e instanceof DecodeError, name);
-      assert.equal(e.field, field, name);
-      assert.equal(e.offset, offset, name);
-      return true;
-    }, name);
+    assert.throws(
+      () => decodeTftp(buf),
+      (e: unknown) => {
+        assert.ok(e instanceof DecodeError, name);
+        assert.equal(e.field, field, name);
+        assert.equal(e.offset, offset, name);
+        return true;
+      },
+      name,
+    );
   }
 });
 
@@ -89,9 +149,27 @@ test('tolerated input: NUL padding after the options, mode in capitals, ERROR wi
 
 test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 1..65535 (0 and 70000 ignored)', () => {
   const lim = { maxBlksize: 65464, maxWindowsize: 64, defaultTimeoutMs: 1000 };
-  const n = negotiate(new Map([['blksize', '1432'], ['tsize', '0'], ['timeout', '3'], ['windowsize', '16'], ['multicast', '']]), 5000, lim);
+  const n = negotiate(
+    new Map([
+      ['blksize', '1432'],
+      ['tsize', '0'],
+      ['timeout', '3'],
+      ['windowsize', '16'],
+      ['multicast', ''],
+    ]),
+    5000,
+    lim,
+  );
   assert.deepEqual({ b: n.blksize, w: n.windowsize, t: n.timeoutMs }, { b: 1432, w: 16, t: 3000 });
-  assert.deepEqual([...n.oack], [['blksize', '1432'], ['tsize', '5000'], ['timeout', '3'], ['windowsize', '16']]);
+  assert.deepEqual(
+    [...n.oack],
+    [
+      ['blksize', '1432'],
+      ['tsize', '5000'],
+      ['timeout', '3'],
+      ['windowsize', '16'],
+    ],
+  );
   for (const w of ['0', '70000', '-1', 'x', '']) {
     const m = negotiate(new Map([['windowsize', w]]), 1, lim);
     assert.equal(m.windowsize, 1, w);
@@ -116,7 +194,13 @@ test('duplicate and conflicting options: the first occurrence wins, names compar
   assert.deepEqual([...dup.options], [['blksize', '512']]);
   const cased = decodeTftp(rrq('BlkSize', '1432', 'tsize', '0', 'BLKSIZE', '8', 'blksize', '65464'));
   if (cased.op !== 'RRQ') return assert.fail('not an RRQ');
-  assert.deepEqual([...cased.options], [['blksize', '1432'], ['tsize', '0']]);
+  assert.deepEqual(
+    [...cased.options],
+    [
+      ['blksize', '1432'],
+      ['tsize', '0'],
+    ],
+  );
   // conflicting windowsize values: the first (valid) one is negotiated, the later invalid one ignored
   const w = decodeTftp(rrq('windowsize', '8', 'windowsize', '0'));
   if (w.op !== 'RRQ') return assert.fail('not an RRQ');
@@ -128,7 +212,10 @@ test('duplicate and conflicting options: the first occurrence wins, names compar
   if (first.op !== 'RRQ') return assert.fail('not an RRQ');
   assert.equal(negotiate(first.options, 1, lim).oack.size, 0);
   // OACK uses the same rule
-  assert.deepEqual(decodeTftp(hex('0006' + ascii('tsize') + '00' + ascii('1') + '00' + ascii('TSIZE') + '00' + ascii('2') + '00')), { op: 'OACK', options: new Map([['tsize', '1']]) });
+  assert.deepEqual(decodeTftp(hex('0006' + ascii('tsize') + '00' + ascii('1') + '00' + ascii('TSIZE') + '00' + ascii('2') + '00')), {
+    op: 'OACK',
+    options: new Map([['tsize', '1']]),
+  });
   // a duplicate without its value is still malformed, not silently dropped
   assert.throws(() => decodeTftp(rrq('blksize', '512').subarray(0, -1)), DecodeError);
   assert.throws(() => decodeTftp(Buffer.concat([rrq('blksize', '512'), Buffer.from(ascii('blksize'), 'hex')])), DecodeError);

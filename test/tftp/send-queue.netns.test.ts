@@ -43,9 +43,19 @@ async function pacedFetch(file: Buffer, rate: string, timeoutMs: number, atftpOp
     ip('-n', NS.server, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', NS.client);
     ip('-n', NS.server, 'addr', 'add', '10.89.0.1/24', 'dev', 'veth0');
     ip('-n', NS.client, 'addr', 'add', '10.89.0.2/24', 'dev', 'veth1');
-    for (const [ns, dev] of [[NS.server, 'veth0'], [NS.client, 'veth1'], [NS.server, 'lo'], [NS.client, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
+    for (const [ns, dev] of [
+      [NS.server, 'veth0'],
+      [NS.client, 'veth1'],
+      [NS.server, 'lo'],
+      [NS.client, 'lo'],
+    ] as const)
+      ip('-n', ns, 'link', 'set', dev, 'up');
     ip('netns', 'exec', NS.server, 'tc', 'qdisc', 'add', 'dev', 'veth0', 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s');
-    const server = spawn('ip', ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', NS.server, process.execPath, '--import', 'tsx', 'test/fixtures/tftp/netns-server.ts', root, '10.89.0.1', String(timeoutMs)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     server.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -55,7 +65,10 @@ async function pacedFetch(file: Buffer, rate: string, timeoutMs: number, atftpOp
       });
       const dest = join(dir, 'got.bin');
       const opts = atftpOptions.flatMap((o) => ['--option', o]);
-      execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, ...opts, '10.89.0.1', '69'], { timeout: 90_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, ...opts, '10.89.0.1', '69'], {
+        timeout: 90_000,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       const body = readFileSync(dest);
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));

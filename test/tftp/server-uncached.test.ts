@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync, readFileSync, mkdirSync, rmSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
+import { writeFileSync, mkdirSync, rmSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TftpServer, rootResolver, FileCache, decodeTftp, encodeTftp } from '../../src/tftp/index.js';
@@ -34,7 +34,14 @@ before(async () => {
   writeFileSync(join(root, 'chunk-exact.bin'), chunkExact);
   writeFileSync(join(root, 'small.bin'), small);
   writeFileSync(join(root, 'roll.bin'), roll);
-  server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root, new FileCache({ maxFileBytes: 0 })), timeoutMs: 100, maxRetries: 8, maxTimeoutS: 0 });
+  server = new TftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    resolver: rootResolver(root, new FileCache({ maxFileBytes: 0 })),
+    timeoutMs: 100,
+    maxRetries: 8,
+    maxTimeoutS: 0,
+  });
   await server.start();
   port = server.port();
 });
@@ -149,7 +156,9 @@ test('raw client: the last block of the exact file is empty and the final ACK co
 
 test('many transfers at once, each reading its own handle, all checksums equal', async () => {
   const m0 = { ...server.metrics };
-  const jobs = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432'])));
+  const jobs = Array.from({ length: 12 }, (_, i) =>
+    i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432']),
+  );
   for (const got of await Promise.all(jobs)) assert.equal(sha(got), sha(big));
   await ended(m0, 12);
   await noneOpenUnderRoot();
@@ -161,7 +170,9 @@ test('lossy link (lockstep): drops recovered by retransmission, every ACK duplic
   // Drop every 17th datagram either way, except the final ACK (a client that exits after it
   // cannot repeat it, RFC 1350 section 6); duplicate every ACK going up.
   const finalAck = (dir: 'up' | 'down', msg: Buffer) => dir === 'up' && msg.readUInt16BE(0) === 4 && msg.readUInt16BE(2) === blocks;
-  const relay = await lossyRelay(port, (dir, n, msg) => (n % 17 === 16 && !finalAck(dir, msg) ? 'drop' : dir === 'up' && msg.readUInt16BE(0) === 4 ? 'dup' : 'pass'));
+  const relay = await lossyRelay(port, (dir, n, msg) =>
+    n % 17 === 16 && !finalAck(dir, msg) ? 'drop' : dir === 'up' && msg.readUInt16BE(0) === 4 ? 'dup' : 'pass',
+  );
   try {
     const got = await curl('small.bin', ['--tftp-blksize', '1432'], relay.port);
     assert.equal(sha(got), sha(small));

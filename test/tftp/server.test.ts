@@ -40,7 +40,15 @@ before(async () => {
   symlinkSync(join(dir, 'secret.txt'), join(root, 'link-out'));
   symlinkSync('/etc', join(root, 'etc-link'));
   symlinkSync('big.bin', join(root, 'link-in'));
-  server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: chainResolvers(rendered, rootResolver(root)), timeoutMs: 100, maxRetries: 8, maxTimeoutS: 0, maxTransfersPerClient: 64 });
+  server = new TftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    resolver: chainResolvers(rendered, rootResolver(root)),
+    timeoutMs: 100,
+    maxRetries: 8,
+    maxTimeoutS: 0,
+    maxTransfersPerClient: 64,
+  });
   await server.start();
   port = server.port();
 });
@@ -89,7 +97,9 @@ test('an empty file: curl and atftp get zero bytes (no tsize 0 in the OACK, whic
 
 test('many transfers at once, each on its own TID, all checksums equal', async () => {
   const before = server.metrics.completed;
-  const jobs = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432'])));
+  const jobs = Array.from({ length: 24 }, (_, i) =>
+    i % 2 === 0 ? curl('big.bin', ['--tftp-blksize', '1432']) : atftp('big.bin', ['windowsize 8', 'blksize 1432']),
+  );
   for (const got of await Promise.all(jobs)) assert.equal(sha(got), sha(big));
   assert.equal(server.metrics.completed - before, 24, 'each of the 24 transfers completed once');
 });
@@ -109,7 +119,16 @@ const rrq = (filename: string, options: [string, string][] = []) => encodeTftp({
 
 test('paths outside the root are refused with an error packet and never served', async () => {
   const secret = readFileSync(join(dir, 'secret.txt'));
-  for (const [path, code] of [['../secret.txt', 2], ['sub/../../secret.txt', 2], ['link-out', 2], ['etc-link/passwd', 2], ['/etc/passwd', 1], ['..', 2], ['sub\\..\\..\\secret.txt', 2], ['nope.bin', 1]] as const) {
+  for (const [path, code] of [
+    ['../secret.txt', 2],
+    ['sub/../../secret.txt', 2],
+    ['link-out', 2],
+    ['etc-link/passwd', 2],
+    ['/etc/passwd', 1],
+    ['..', 2],
+    ['sub\\..\\..\\secret.txt', 2],
+    ['nope.bin', 1],
+  ] as const) {
     const r = await request(rrq(path));
     assert.ok(r, path);
     assert.equal(r.p.op, 'ERROR', path);
@@ -132,7 +151,7 @@ test('WRQ is refused with error 2; curl upload fails', async () => {
   if (r?.p.op === 'ERROR') assert.equal(r.p.code, 2);
   writeFileSync(join(out, 'up.txt'), 'x');
   await assert.rejects(run('curl', ['-sS', '--max-time', '10', '-T', join(out, 'up.txt'), `tftp://127.0.0.1:${port}/up.txt`]));
-  assert.equal(server.metrics.wrqRefused - w0, 2, 'the raw WRQ and curl\'s');
+  assert.equal(server.metrics.wrqRefused - w0, 2, "the raw WRQ and curl's");
 });
 
 test('bad requests: no NULs → error 4, unknown mode → error 4, windowsize 0/70000 ignored, garbage dropped and counted', async () => {
@@ -147,7 +166,12 @@ test('bad requests: no NULs → error 4, unknown mode → error 4, windowsize 0/
     assert.match(mode.p.message, /mode/);
   }
   for (const w of ['0', '70000']) {
-    const r = await request(rrq('big.bin', [['windowsize', w], ['tsize', '0']]));
+    const r = await request(
+      rrq('big.bin', [
+        ['windowsize', w],
+        ['tsize', '0'],
+      ]),
+    );
     assert.equal(r?.p.op, 'OACK', `windowsize ${w}`);
     if (r?.p.op === 'OACK') assert.deepEqual([...r.p.options], [['tsize', String(big.length)]]);
   }

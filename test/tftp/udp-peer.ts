@@ -26,8 +26,15 @@ export async function rawPeer(address = '127.0.0.1'): Promise<RawPeer> {
     async next(timeoutMs = 2000) {
       if (queue.length === 0) {
         await new Promise<void>((r) => {
-          const t = setTimeout(() => { waiter = null; r(); }, timeoutMs);
-          waiter = () => { clearTimeout(t); waiter = null; r(); };
+          const t = setTimeout(() => {
+            waiter = null;
+            r();
+          }, timeoutMs);
+          waiter = () => {
+            clearTimeout(t);
+            waiter = null;
+            r();
+          };
         });
       }
       return queue.shift() ?? null;

@@ -10,7 +10,11 @@ test('node names: one lower-case RFC 1123 label of at most 63', () => {
   for (const ok of ['compute-0-1', 'a', '0', 'x'.repeat(63), 'nas-1']) assert.ok(isNodeName(ok), ok);
   for (const bad of ['', 'Compute-0-1', '-a', 'a-', 'a.b', 'x'.repeat(64), 'a_b', 'a b', 'é']) assert.equal(isNodeName(bad), false, bad);
   assert.equal(validHostname('compute-0-0'), 'compute-0-0');
-  assert.throws(() => validHostname('Bad', 'hostname'), (e: Error & { code?: string; where?: string }) => e.code === 'E_BAD_HOSTNAME' && e.where === 'hostname' && /^hostname: not a valid host name: "Bad"/.test(e.message));
+  assert.throws(
+    () => validHostname('Bad', 'hostname'),
+    (e: Error & { code?: string; where?: string }) =>
+      e.code === 'E_BAD_HOSTNAME' && e.where === 'hostname' && /^hostname: not a valid host name: "Bad"/.test(e.message),
+  );
 });
 
 test('DNS names: labels of letters, digits and - joined by dots, any case, at most 253', () => {
@@ -21,13 +25,25 @@ test('DNS names: labels of letters, digits and - joined by dots, any case, at mo
 
 test('attribute names: XML entity names, at most 128, the field named in the error', () => {
   for (const ok of ['Kickstart_Timezone', '_x', 'os.version', 'a-b', 'A'.repeat(128)]) assert.equal(validAttributeName(ok), ok);
-  for (const bad of ['', '1a', '.a', 'a b', 'a&b', 'A'.repeat(129)]) assert.throws(() => validAttributeName(bad, 'attributes'), { code: 'E_BAD_ATTRIBUTE', where: 'attributes' }, bad);
+  for (const bad of ['', '1a', '.a', 'a b', 'a&b', 'A'.repeat(129)])
+    assert.throws(() => validAttributeName(bad, 'attributes'), { code: 'E_BAD_ATTRIBUTE', where: 'attributes' }, bad);
 });
 
 test('bearer matcher: exactly "Bearer <token>"; anything else, or a token too long, is no match', () => {
   const m = bearerMatcher('s3cret-TOKEN_0123456789');
   assert.equal(m('Bearer s3cret-TOKEN_0123456789'), true);
-  for (const bad of [undefined, '', 'Bearer', 'Bearer ', 'bearer s3cret-TOKEN_0123456789', 'Basic s3cret-TOKEN_0123456789', 'Bearer s3cret-TOKEN_012345678', 'Bearer s3cret-TOKEN_0123456789 ', 'Bearer  s3cret-TOKEN_0123456789', 'Bearer s3cret-TOKEN_0123456789\n'])
+  for (const bad of [
+    undefined,
+    '',
+    'Bearer',
+    'Bearer ',
+    'bearer s3cret-TOKEN_0123456789',
+    'Basic s3cret-TOKEN_0123456789',
+    'Bearer s3cret-TOKEN_012345678',
+    'Bearer s3cret-TOKEN_0123456789 ',
+    'Bearer  s3cret-TOKEN_0123456789',
+    'Bearer s3cret-TOKEN_0123456789\n',
+  ])
     assert.equal(m(bad), false, JSON.stringify(bad));
   const long = 'T'.repeat(MAX_BEARER_CHARS + 1);
   assert.equal(bearerMatcher(long)(`Bearer ${long}`), false, 'over the bound: refused even when equal');

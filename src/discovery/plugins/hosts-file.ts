@@ -28,7 +28,10 @@ export function hostsFileText(hosts: readonly Host[], network: { frontendAddress
 }
 
 async function write(ctx: PluginContext, without?: string): Promise<void> {
-  const text = hostsFileText((await ctx.store.hosts.list()).filter((h) => h.name !== without), ctx.config.network);
+  const text = hostsFileText(
+    (await ctx.store.hosts.list()).filter((h) => h.name !== without),
+    ctx.config.network,
+  );
   mkdirSync(ctx.config.stateDir, { recursive: true, mode: 0o700 });
   // A unique temporary per write: the daemon and a CLI process may rewrite the list at once.
   // No secret in it: readable like /etc/hosts (the state directory itself is 0700).

@@ -36,8 +36,18 @@ export const VOLUME_ATTRIBUTE = 'iscsi_volume';
 export const REUSED_ATTRIBUTE = 'iscsi_volume_reused';
 /** Every host attribute this plugin writes (and removes). */
 export const ISCSI_HOST_ATTRIBUTES = [
-  'iscsi_initiator', 'iscsi_target', 'iscsi_portal', 'iscsi_port', 'iscsi_lun', 'iscsi_user', 'iscsi_secret',
-  'iscsi_mutual_user', 'iscsi_mutual_secret', STORAGE_NODE_ATTRIBUTE, VOLUME_ATTRIBUTE, REUSED_ATTRIBUTE,
+  'iscsi_initiator',
+  'iscsi_target',
+  'iscsi_portal',
+  'iscsi_port',
+  'iscsi_lun',
+  'iscsi_user',
+  'iscsi_secret',
+  'iscsi_mutual_user',
+  'iscsi_mutual_secret',
+  STORAGE_NODE_ATTRIBUTE,
+  VOLUME_ATTRIBUTE,
+  REUSED_ATTRIBUTE,
 ] as const;
 
 const TRUE = /^(1|true|yes|on)$/i;
@@ -45,7 +55,11 @@ const TRUE = /^(1|true|yes|on)$/i;
 /** global < appliance < host attribute values for a host (what the allocation decisions read). */
 export async function allocationAttributes(repos: Repos, host: Host): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [scope, target] of [['global', ''], ['appliance', host.appliance], ['host', host.name]] as const)
+  for (const [scope, target] of [
+    ['global', ''],
+    ['appliance', host.appliance],
+    ['host', host.name],
+  ] as const)
     for (const a of await repos.attributes.list({ scope, target })) out[a.name] = a.value;
   return out;
 }
@@ -65,7 +79,8 @@ export function recordedExport(host: string, attrs: Readonly<Record<string, stri
   if (!node) return null;
   const need = (k: string) => {
     const v = attrs[k];
-    if (v === undefined || v === '') throw new NetrootError('E_STORAGE_RECORD', `host ${host}: attribute ${k} is missing (its iSCSI record is incomplete; run insert-ethers --update)`);
+    if (v === undefined || v === '')
+      throw new NetrootError('E_STORAGE_RECORD', `host ${host}: attribute ${k} is missing (its iSCSI record is incomplete; run insert-ethers --update)`);
     return v;
   };
   const spec: ExportSpec = {
@@ -84,14 +99,19 @@ export function recordedExport(host: string, attrs: Readonly<Record<string, stri
 
 function nodeNamed(nodes: readonly StorageNode[], name: string, host: string): StorageNode {
   const n = nodes.find((x) => x.name === name);
-  if (!n) throw new UserError('E_STORAGE_NODE_UNKNOWN', `host ${host}'s volume is on storage node ${JSON.stringify(name)}, which is not configured (storage.nodes)`);
+  if (!n)
+    throw new UserError('E_STORAGE_NODE_UNKNOWN', `host ${host}'s volume is on storage node ${JSON.stringify(name)}, which is not configured (storage.nodes)`);
   return n;
 }
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Creates (or re-exports, when recorded) the host's volume and writes its attributes. */
-export async function allocateVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined }): Promise<void> {
+export async function allocateVolume(
+  host: Host,
+  nodes: readonly StorageNode[],
+  ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined },
+): Promise<void> {
   const attrs = await allocationAttributes(ctx.store, host);
   const recorded = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
   if (recorded) {
@@ -139,7 +159,11 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
       // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
       if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
       for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
-      await tx.events.append({ kind: 'storage.allocated', host: host.name, detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused } });
+      await tx.events.append({
+        kind: 'storage.allocated',
+        host: host.name,
+        detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused },
+      });
     });
     ctx.logger.info('iscsi volume allocated', { host: host.name, node: target.name, target: spec.targetIqn, sizeBytes, reused });
   } catch (e) {
@@ -152,7 +176,11 @@ export async function allocateVolume(host: Host, nodes: readonly StorageNode[], 
 }
 
 /** Unexports the host's volume and, unless keepVolume, deletes it; clears its attributes. */
-export async function releaseVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger; keepVolume?: boolean | undefined; rollback?: boolean | undefined }): Promise<void> {
+export async function releaseVolume(
+  host: Host,
+  nodes: readonly StorageNode[],
+  ctx: { store: Store; logger: Logger; keepVolume?: boolean | undefined; rollback?: boolean | undefined },
+): Promise<void> {
   const attrs = await hostAttributes(ctx.store, host.name);
   const rec = recordedExport(host.name, attrs);
   if (!rec) return;
@@ -179,7 +207,12 @@ export interface NodeReconcile {
  * `netroot storage reconcile`, insert-ethers --update). A node that fails is reported, not thrown:
  * the others are still reconciled.
  */
-export async function reconcileStorage(store: Store, nodes: readonly StorageNode[], logger: Logger, opts: { skip?: readonly string[] } = {}): Promise<NodeReconcile[]> {
+export async function reconcileStorage(
+  store: Store,
+  nodes: readonly StorageNode[],
+  logger: Logger,
+  opts: { skip?: readonly string[] } = {},
+): Promise<NodeReconcile[]> {
   const desired = new Map<string, ExportSpec[]>(nodes.map((n) => [n.name, []]));
   for (const h of await store.hosts.list()) {
     let rec;

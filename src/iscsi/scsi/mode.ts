@@ -79,7 +79,7 @@ function modeSense(ctx: Ctx, ten: boolean): Plan {
       desc.writeUInt32BE(lu.blockSize, 12);
     } else {
       desc = Buffer.alloc(8);
-      desc.writeUInt32BE(lu.blockCount > 0xffffffff ? 0xffffffff : lu.blockCount, 0);
+      desc.writeUInt32BE(Math.min(lu.blockCount, 0xffffffff), 0);
       desc.writeUIntBE(lu.blockSize, 5, 3);
     }
   }

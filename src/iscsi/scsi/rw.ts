@@ -3,17 +3,7 @@
 // Every command checks LBA + length against the capacity before touching the file, with
 // arithmetic that cannot overflow (64-bit LBAs are compared as bigint when they are large).
 import { Asc, SenseKey, Status } from './sense.js';
-import {
-  GOOD,
-  badField,
-  check,
-  concat,
-  done,
-  lbaOutOfRange,
-  type CommandContext,
-  type DataOut,
-  type Plan,
-} from './types.js';
+import { GOOD, badField, check, concat, done, lbaOutOfRange, type CommandContext, type DataOut, type Plan } from './types.js';
 import type { LogicalUnit } from './logical-unit.js';
 
 /** Largest single transfer we accept (advertised in the Block Limits VPD page). */
@@ -190,10 +180,7 @@ export function compareAndWrite(ctx: Ctx): Plan {
 /** SYNCHRONIZE CACHE 10/16: fdatasync, whatever the range (the page cache is per file). */
 export function synchronizeCache(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
-  const r =
-    cdb[0] === 0x35
-      ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) }
-      : lbaAndLength(cdb);
+  const r = cdb[0] === 0x35 ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) } : lbaAndLength(cdb);
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return {
     kind: 'exec',
@@ -212,4 +199,3 @@ export function prefetch(ctx: Ctx): Plan {
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return done(GOOD);
 }
-

@@ -8,7 +8,9 @@ import { IscsiTarget, type IscsiTargetOptions, type TargetDefinition } from '../
 export const IQN = 'iqn.2026-12.local.netroot:unit';
 export const INITIATOR = 'iqn.2026-12.local.netroot:initiator.unit';
 
-export async function inProcessTarget(o: { sizeBytes?: number; blockSize?: 512 | 4096; def?: Partial<TargetDefinition>; opts?: Partial<IscsiTargetOptions> } = {}): Promise<{
+export async function inProcessTarget(
+  o: { sizeBytes?: number; blockSize?: 512 | 4096; def?: Partial<TargetDefinition>; opts?: Partial<IscsiTargetOptions> } = {},
+): Promise<{
   target: IscsiTarget;
   port: number;
   path: string;

@@ -92,11 +92,16 @@ export class TestInitiator {
       if (this.buf.length < total) return;
       const whole = Buffer.from(this.buf.subarray(0, total));
       this.buf = this.buf.subarray(total);
-      const p: RxPdu = { op: whole[0]! & 0x3f, bhs: whole.subarray(0, 48), ahs: whole.subarray(48, 48 + ahsLen), data: whole.subarray(48 + ahsLen, 48 + ahsLen + dl) };
+      const p: RxPdu = {
+        op: whole[0]! & 0x3f,
+        bhs: whole.subarray(0, 48),
+        ahs: whole.subarray(48, 48 + ahsLen),
+        data: whole.subarray(48 + ahsLen, 48 + ahsLen + dl),
+      };
       // StatSN / ExpCmdSN / MaxCmdSN of every target PDU that carries them.
       // A target's ping (NOP-In with ITT 0xffffffff) carries the next StatSN without advancing it (§11.19).
       const ping = p.op === 0x20 && p.bhs.readUInt32BE(16) === 0xffffffff;
-      if (!ping && (p.op !== 0x25 || (p.bhs[1]! & 0x01))) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
+      if (!ping && (p.op !== 0x25 || p.bhs[1]! & 0x01)) this.expStatSN = (p.bhs.readUInt32BE(24) + 1) >>> 0;
       if (p.op !== 0x23) this.maxCmdSN = p.bhs.readUInt32BE(32);
       this.queue.push(p);
       this.wake();
@@ -189,10 +194,22 @@ export class TestInitiator {
       ['HeaderDigest', 'None'],
       ['DataDigest', 'None'],
       ['MaxRecvDataSegmentLength', '262144'],
-      ...(o.target ? ([['InitialR2T', 'No'], ['ImmediateData', 'Yes'], ['MaxBurstLength', '1048576'], ['FirstBurstLength', '262144'], ['MaxOutstandingR2T', '1']] as Array<[string, string]>) : []),
+      ...(o.target
+        ? ([
+            ['InitialR2T', 'No'],
+            ['ImmediateData', 'Yes'],
+            ['MaxBurstLength', '1048576'],
+            ['FirstBurstLength', '262144'],
+            ['MaxOutstandingR2T', '1'],
+          ] as Array<[string, string]>)
+        : []),
       ...(o.extraKeys ?? []),
     ];
-    const first: Array<[string, string]> = [['InitiatorName', o.initiator], ['SessionType', o.target ? 'Normal' : 'Discovery'], ...(o.target ? ([['TargetName', o.target]] as Array<[string, string]>) : [])];
+    const first: Array<[string, string]> = [
+      ['InitiatorName', o.initiator],
+      ['SessionType', o.target ? 'Normal' : 'Discovery'],
+      ...(o.target ? ([['TargetName', o.target]] as Array<[string, string]>) : []),
+    ];
     let r;
     if (o.chap) {
       // Security stage: CSG 0 → NSG 1 with CHAP.
@@ -204,8 +221,15 @@ export class TestInitiator {
       if (r.sc !== 0) return { statusClass: r.sc, statusDetail: r.sd, keys: all };
       const id = Number(r.keys.get('CHAP_I'));
       const ch = Buffer.from((r.keys.get('CHAP_C') ?? '0x').slice(2), 'hex');
-      const resp5 = createHash('md5').update(Buffer.of(id & 0xff)).update(o.chap.secret).update(ch).digest();
-      const keys: Array<[string, string]> = [['CHAP_N', o.chap.user], ['CHAP_R', '0x' + resp5.toString('hex')]];
+      const resp5 = createHash('md5')
+        .update(Buffer.of(id & 0xff))
+        .update(o.chap.secret)
+        .update(ch)
+        .digest();
+      const keys: Array<[string, string]> = [
+        ['CHAP_N', o.chap.user],
+        ['CHAP_R', '0x' + resp5.toString('hex')],
+      ];
       const myId = 7;
       const myCh = randomBytes(16);
       if (o.chap.mutualUser) keys.push(['CHAP_I', String(myId)], ['CHAP_C', '0x' + myCh.toString('hex')]);
@@ -213,7 +237,11 @@ export class TestInitiator {
       r = await resp();
       if (r.sc !== 0) return { statusClass: r.sc, statusDetail: r.sd, keys: all };
       if (o.chap.mutualUser) {
-        const want = createHash('md5').update(Buffer.of(myId)).update(o.chap.mutualSecret ?? '').update(myCh).digest();
+        const want = createHash('md5')
+          .update(Buffer.of(myId))
+          .update(o.chap.mutualSecret ?? '')
+          .update(myCh)
+          .digest();
         if (r.keys.get('CHAP_N') !== o.chap.mutualUser || r.keys.get('CHAP_R') !== '0x' + want.toString('hex')) {
           throw new Error('target failed mutual CHAP');
         }
@@ -244,7 +272,17 @@ export class TestInitiator {
   }
 
   /** A SCSI Command BHS for `cdb` (≤ 16 bytes) on `lun` (peripheral addressing, < 256). */
-  commandBhs(o: { cdb: Buffer; lun?: number; itt: number; edtl: number; read: boolean; write: boolean; immediateLength?: number; final?: boolean; cmdSN?: number }): Buffer {
+  commandBhs(o: {
+    cdb: Buffer;
+    lun?: number;
+    itt: number;
+    edtl: number;
+    read: boolean;
+    write: boolean;
+    immediateLength?: number;
+    final?: boolean;
+    cmdSN?: number;
+  }): Buffer {
     const b = TestInitiator.bhs(0x01, (o.final === false ? 0 : 0x80) | (o.read ? 0x40 : 0) | (o.write ? 0x20 : 0) | 0x01, o.immediateLength ?? 0, o.itt);
     b[9] = o.lun ?? 0;
     b.writeUInt32BE(o.edtl >>> 0, 20);
@@ -301,7 +339,9 @@ export class TestInitiator {
         for (let at = off; at < off + len; ) {
           const n = Math.min(this.targetMrdsl, off + len - at);
           const slice = w.subarray(at, at + n);
-          this.send(this.dataOut(itt, ttt, dsn++, at, slice.length === n ? slice : Buffer.concat([slice, Buffer.alloc(n - slice.length)]), at + n >= off + len, o.lun));
+          this.send(
+            this.dataOut(itt, ttt, dsn++, at, slice.length === n ? slice : Buffer.concat([slice, Buffer.alloc(n - slice.length)]), at + n >= off + len, o.lun),
+          );
           at += n;
         }
       } else if (p.op === 0x25) {
@@ -321,7 +361,8 @@ export class TestInitiator {
     const data = Buffer.alloc(end);
     for (const c of chunks) c.d.copy(data, c.off);
     let s: ScsiReply['sense'];
-    if (sense.length >= 14 && (sense[0]! & 0x7f) >= 0x70 && (sense[0]! & 0x7f) <= 0x71) s = { key: sense[2]! & 0x0f, asc: sense[12]!, ascq: sense[13]!, raw: sense };
+    if (sense.length >= 14 && (sense[0]! & 0x7f) >= 0x70 && (sense[0]! & 0x7f) <= 0x71)
+      s = { key: sense[2]! & 0x0f, asc: sense[12]!, ascq: sense[13]!, raw: sense };
     else if (sense.length >= 4 && (sense[0]! & 0x7f) >= 0x72) s = { key: sense[1]! & 0x0f, asc: sense[2]!, ascq: sense[3]!, raw: sense };
     return { status, data, sense: s, residual: { under: (bhs[1]! & 0x02) !== 0, over: (bhs[1]! & 0x04) !== 0, count: bhs.readUInt32BE(44) } };
   }
