@@ -194,7 +194,7 @@ export function textOption(m: DhcpMessage, code: number): string | null {
 export function isIpxe(m: DhcpMessage): boolean {
   if (m.options.has(Opt.IPXE)) return true;
   const uc = m.options.get(Opt.USER_CLASS);
-  return uc?.toString('latin1').includes('iPXE');
+  return uc?.toString('latin1').includes('iPXE') === true;
 }
 
 /** Option 97 (RFC 4578 §2.3): type 0 + 16-byte GUID. */
