@@ -11,14 +11,7 @@ import { resolveAttributes, type AttributeScope } from '../store/index.js';
 import { validAttributeName } from '../validate/attribute-name.js';
 import { mustHost } from './host.js';
 import { frontendFacts, DEFAULT_ATTRIBUTES } from '../boot/kickstart.js';
-import { SECRET_ATTRIBUTE } from '../profile/kickstart-attributes.js';
-
-/** What a secret value prints as: fixed, so it does not tell the secret's length. */
-export const MASK = '********';
-
-function shown<T extends { name: string; value: string }>(rows: readonly T[], showSecrets: boolean): T[] {
-  return rows.map((a) => (showSecrets || !SECRET_ATTRIBUTE.test(a.name) || a.value === '' ? a : { ...a, value: MASK }));
-}
+import { maskedRows as shown } from '../log/secret-values.js';
 
 export const USAGE = `netroot attr set NAME VALUE [--host H | --appliance A | --os OS]
        netroot attr unset NAME [--host H | --appliance A | --os OS]

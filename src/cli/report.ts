@@ -7,26 +7,15 @@
 import type { CliContext } from './context.js';
 import { parse, needPositional, noExtra, badVerb } from './args.js';
 import { mustHost } from './host.js';
-import { MASK } from './attr.js';
 import { UserError } from '../errors.js';
 import { KickstartService } from '../boot/kickstart.js';
 import { renderDhcpdConf } from '../boot/dhcpd-conf.js';
 import { hostsFileText } from '../discovery/plugins/hosts-file.js';
-import { SECRET_ATTRIBUTE } from '../profile/kickstart-attributes.js';
-import { isSecretName } from '../log/logger.js';
+import { maskSecretValues } from '../log/secret-values.js';
 
 export const USAGE = `netroot report hosts
        netroot report dhcp
        netroot report kickstart HOST [--show-secrets]`;
-
-/** text with each secret attribute's value (longest first, so no part of one is left) as MASK. */
-export function maskSecretValues(text: string, attributes: Readonly<Record<string, string>>): string {
-  const secrets = Object.entries(attributes)
-    .filter(([name, value]) => value !== '' && (SECRET_ATTRIBUTE.test(name) || isSecretName(name)))
-    .map(([, value]) => value)
-    .sort((a, b) => b.length - a.length);
-  return secrets.reduce((t, s) => t.split(s).join(MASK), text);
-}
 
 export async function reportCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;

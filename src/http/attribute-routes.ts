@@ -17,7 +17,8 @@ import type { ApiTable } from './api-table.js';
 import { parseBody } from './api-routes.js';
 import { pageRequest, pageOf as pageAll } from './pagination.js';
 import { attribute, pageOf, pageQuery, resolvedAttribute } from './api-schemas.js';
-import { masked, wantsSecrets } from './secret-mask.js';
+import { wantsSecrets } from './secret-mask.js';
+import { maskedRows as masked } from '../log/secret-values.js';
 
 export interface AttributeRoutesDeps {
   repos: Repos;

@@ -2,7 +2,8 @@
 // names a secret becomes "[redacted]", at any depth, and an Error keeps only name, message, code and
 // (redacted) cause — never its own enumerable fields, which may carry a CHAP secret or a token.
 
-const SECRET_KEY = /secret|password|passwd|token|chap|credential/i;
+// crypt(3) hashes (`rootpw_crypted`) count: they can be cracked offline.
+const SECRET_KEY = /secret|password|passwd|token|chap|credential|crypted/i;
 
 /** How deep redact() looks; anything deeper is replaced (never written unredacted). */
 export const REDACT_MAX_DEPTH = 8;

@@ -14,12 +14,11 @@
 //  4. An entity that is a command's whole argument string, where the command has no known
 //     argument (e.g. `<bootloader>&site_opts;</bootloader>`), may hold several words: rule 1 only.
 // A refusal is a UserError E_KICKSTART_ATTRIBUTE with where = the attribute's name; it never
-// shows the value of an attribute whose name matches SECRET_ATTRIBUTE ("the value" instead).
+// shows the value of an attribute whose name is a secret's (isSecretName: "the value" instead).
 import { isIP } from 'node:net';
 import { UserError } from '../errors.js';
+import { isSecretName } from '../log/logger.js';
 import { attributeRefs } from './entities.js';
-
-export const SECRET_ATTRIBUTE = /secret|password|passwd|token|crypted/i;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -265,7 +264,7 @@ export function checkCommandEntities(
     if (value === undefined) continue; // expandEntities reports it, with file:line
     const problem = problemAt(p, value);
     if (problem) {
-      const subject = SECRET_ATTRIBUTE.test(p.name) ? 'the value' : `the value ${show(value)}`;
+      const subject = isSecretName(p.name) ? 'the value' : `the value ${show(value)}`;
       throw new UserError('E_KICKSTART_ATTRIBUTE', `${subject} ${problem}; ${p.label} takes ${p.kind?.what ?? 'one word'} (${where})`, { where: p.name });
     }
   }
@@ -277,7 +276,7 @@ export function checkCommentValue(name: string, value: string): void {
   if (ctl)
     throw new UserError(
       'E_KICKSTART_ATTRIBUTE',
-      `${SECRET_ATTRIBUTE.test(name) ? 'the value' : `the value ${show(value)}`} has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): the kickstart's header comment is one line`,
+      `${isSecretName(name) ? 'the value' : `the value ${show(value)}`} has a control character or line break (U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}): the kickstart's header comment is one line`,
       { where: name },
     );
 }
