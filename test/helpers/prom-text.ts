@@ -43,9 +43,12 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set<PromType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
 function parseValue(s: string, line: number, what: string): number {
-  if (s === 'NaN') return NaN;
-  if (s === '+Inf' || s === 'Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
+  // Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case;
+  // prom-client writes NaN as "Nan" (a gauge with no sample yet, e.g. on Node 24).
+  const l = s.toLowerCase();
+  if (l === 'nan') return NaN;
+  if (l === '+inf' || l === 'inf') return Infinity;
+  if (l === '-inf') return -Infinity;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new PromParseError(line, `${what} is not a number: ${JSON.stringify(s)}`);
   return Number(s);
 }
