@@ -16,11 +16,12 @@
 //     3. diskless boot again: the root prints `persisted boot 1` (the write survived)
 // Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, exitWithin, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
+import { waitReady, writeLabConfig } from './frontend-setup.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 
 export const LAB_ROOT_BOOTED = 'netroot-root: booted';
@@ -182,20 +183,15 @@ export class FullLab {
     mkdirSync(this.stateDir, { recursive: true });
     // pingIdleSeconds 5: the target pings idle nodes often, so every lab run proves that the
     // nodes' Linux initiators answer its NOP-In pings (an unanswered one cuts the connection).
-    writeFileSync(
-      join(this.stateDir, 'netroot.yaml'),
-      `logLevel: info
-network: { privateNetwork: 10.77.0.0/24, frontendAddress: ${fe} }
-http: { host: 0.0.0.0, port: 8080 }
-dhcp: { interfaces: [br0] }
-tftp: { enabled: false }
-iscsi: { enabled: true, host: 0.0.0.0, port: 3260, pingIdleSeconds: 5 }
-storage: { defaultVolumeGiB: ${this.o.volumeGiB ?? 0.0625}${tgt ? `, backend: tgt, tgtControlPort: ${tgt}` : ''} }
-boot:
-  installArgs: "netroot.mode=install console=ttyS0 panic=-1"
-  disklessArgs: "${this.o.image ? 'console=ttyS0 panic=-1' : 'console=ttyS0 panic=-1 netroot.lab=poweroff'}"
-`,
-    );
+    writeLabConfig(this.stateDir, {
+      frontendAddress: fe,
+      iscsi: true,
+      pingIdleSeconds: 5,
+      ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
+      ...(tgt ? { tgtControlPort: tgt } : {}),
+      installArgs: 'netroot.mode=install console=ttyS0 panic=-1',
+      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1' : 'console=ttyS0 panic=-1 netroot.lab=poweroff',
+    });
     const step = async (what: string, ...args: string[]) => {
       const t = Date.now();
       await this.cliOk(...args);
@@ -253,18 +249,12 @@ boot:
     const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, 'serve']);
     this.frontend = child;
     child.stderr!.on('data', (d: Buffer) => (this.frontendErr = (this.frontendErr + d.toString()).slice(-200_000)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NetrootError('E_LAB_FRONTEND', `netroot serve did not start in 60 s:\n${this.frontendErr}`)), 60_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('serving')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new NetrootError('E_LAB_FRONTEND', `netroot serve exited with ${code}:\n${this.frontendErr}`));
-      });
+    child.stdout!.resume();
+    await waitReady({
+      spawnIn: (c, a) => this.lab.spawnInNamespace(c, a),
+      address: this.lab.frontendAddress,
+      frontend: child,
+      why: () => this.frontendErr.slice(-8000),
     });
   }
 

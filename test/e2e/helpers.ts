@@ -1,8 +1,7 @@
 // Shared pieces of the lab end-to-end tests: a frontend running inside the lab namespace.
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from '../../src/lab/index.js';
+import { waitReady, writeLabConfig as writeLabConfigFile } from '../../src/lab/frontend-setup.js';
 
 export const isRoot = process.getuid?.() === 0;
 /** e2e tests need root; outside CI they say so and skip, under CI=true they never skip. */
@@ -13,29 +12,9 @@ export const e2eSkip = !isRoot && process.env.CI !== 'true' ? 'needs root (netwo
  * `o.iscsi`: run the embedded iSCSI target on <frontend>:3260 with 64 MiB volumes, so the
  * iscsi-allocation plugin can give compute-diskless nodes their volume (default off).
  */
+/** The e2e frontend's netroot.yaml (src/lab/frontend-setup.ts); `extra` is YAML appended as is. */
 export function writeLabConfig(stateDir: string, lab: Lab, extra = '', o: { tftp?: boolean; iscsi?: boolean } = {}): void {
-  mkdirSync(stateDir, { recursive: true });
-  writeFileSync(
-    join(stateDir, 'netroot.yaml'),
-    `logLevel: info
-network:
-  privateNetwork: 10.77.0.0/24
-  frontendAddress: ${lab.frontendAddress}
-http:
-  host: 0.0.0.0
-  port: 8080
-dhcp:
-  interfaces: [br0]
-tftp:
-  enabled: ${o.tftp === true}
-iscsi:
-  enabled: ${o.iscsi === true}
-  host: 0.0.0.0
-  port: 3260
-storage:
-  defaultVolumeGiB: 0.0625
-${extra}`,
-  );
+  writeLabConfigFile(stateDir, { frontendAddress: lab.frontendAddress, tftp: o.tftp === true, iscsi: o.iscsi === true, extra });
 }
 
 export interface CliRun {
@@ -54,7 +33,7 @@ export function netrootIn(lab: Lab, stateDir: string, ...args: string[]): Promis
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
 }
 
-/** Starts `netroot serve` inside the lab namespace and waits until it listens. */
+/** Starts `netroot serve` inside the lab namespace and waits until its /readyz answers 200. */
 export async function startFrontend(lab: Lab, stateDir: string, log: (line: string) => void = () => {}): Promise<ChildProcess> {
   const child = lab.spawnInNamespace(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, 'serve']);
   let err = '';
@@ -62,10 +41,7 @@ export async function startFrontend(lab: Lab, stateDir: string, log: (line: stri
     err = (err + d.toString()).slice(-8000);
     for (const l of d.toString().split('\n')) if (l.trim()) log(l);
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
-    child.once('exit', (code) => reject(new Error(`frontend exited with ${code}:\n${err}`)));
-    setTimeout(() => reject(new Error(`frontend did not start in 60 s:\n${err}`)), 60_000);
-  });
+  child.stdout!.resume();
+  await waitReady({ spawnIn: (c, a) => lab.spawnInNamespace(c, a), address: lab.frontendAddress, frontend: child, why: () => err });
   return child;
 }
