@@ -184,6 +184,12 @@ export const configSchema = z
          * router on the provisioning network must configure the firmware.
          */
         routerAdvertisement: z.boolean().default(true),
+        /**
+         * Tell iPXE not to wait for ProxyDHCP offers (encapsulated option 175.176 no-pxedhcp = 1 in
+         * its offers and acks): without it iPXE collects them for about 3 s on every boot. Turn it
+         * off when a ProxyDHCP server on the provisioning network must reach iPXE.
+         */
+        ipxeNoProxyDhcp: z.boolean().default(true),
         /** Router advertisements to one source address per minute (a booting node needs one or two). */
         raMaxPerSourcePerMinute: z.number().int().min(1).max(600).default(10),
         /** Router advertisements per second over all sources. */

@@ -65,6 +65,8 @@ export interface DhcpServerOptions {
   onDiscovery?: (e: DiscoveryEvent) => void;
   pool?: (PoolConfig & { subnetMask: string; router?: string | null; dns?: string[] }) | undefined;
   leaseFile?: string | undefined;
+  /** Send iPXE 175.176 no-pxedhcp = 1 (default true; config dhcp.ipxeNoProxyDhcp). */
+  ipxeNoProxyDhcp?: boolean;
   logger?: Logger;
   /** SO_RCVBUF per socket (default 4 MiB, capped by net.core.rmem_max): absorbs a rack powering on at once. */
   recvBufferBytes?: number;
@@ -345,7 +347,7 @@ export class DhcpServer {
     // iPXE waits for ProxyDHCP offers after a plain one (DHCP_DISC_PROXY_TIMEOUT_SEC: its next
     // retransmission timer, about 3 s per boot) unless the offer sets its "no-pxedhcp" setting,
     // encapsulated option 175.176 = 1 (iPXE's dhcp.c). netroot is the boot server: nothing to wait for.
-    if (isIpxe(m)) r.options.set(Opt.IPXE, IPXE_NO_PXEDHCP);
+    if (this.opts.ipxeNoProxyDhcp !== false && isIpxe(m)) r.options.set(Opt.IPXE, IPXE_NO_PXEDHCP);
     const relay = m.options.get(Opt.RELAY_AGENT);
     if (relay) r.options.set(Opt.RELAY_AGENT, relay); // RFC 3046 §2.2: echoed, last
     return { packet: encodeDhcp(r), ...this.destination(m, r, false) };

@@ -54,6 +54,13 @@ test('known machine: OFFER then ACK with its fixed address and boot file, broadc
   assert.equal(s.metrics.acks, 1);
 });
 
+test('dhcp.ipxeNoProxyDhcp off: iPXE gets no 175.176 (a site ProxyDHCP must reach it)', async () => {
+  const { s } = server({ ipxeNoProxyDhcp: false });
+  const o = decodeDhcp((await s.handle(IPXE_DISCOVER, from, 'br0'))!.packet);
+  assert.equal(messageType(o), MessageType.OFFER);
+  assert.equal(o.options.get(Opt.IPXE), undefined);
+});
+
 test('a PXE ROM (not iPXE) gets a plain "DHCP only" offer: siaddr + boot file, no option 60 (PXE 2.1 §2.2.1)', async () => {
   const { s } = server({
     decider: {
