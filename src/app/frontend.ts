@@ -258,7 +258,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
                 }
               : undefined,
             leaseFile: join(config.stateDir, 'dhcp-leases'),
-          ipxeNoProxyDhcp: d.ipxeNoProxyDhcp,
+            ipxeNoProxyDhcp: d.ipxeNoProxyDhcp,
             logger: logger.child({ svc: 'dhcp' }),
           });
           await dhcp.start();
