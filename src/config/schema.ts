@@ -120,7 +120,10 @@ export const configSchema = z
         /** An event stream with nothing to send writes a comment this often (proxies and clients see it alive). */
         apiEventHeartbeatSeconds: z.number().min(0.01).max(3600).default(15),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
-        apiToken: z.string().default(''),
+        apiToken: z
+          .string()
+          .regex(/^[\x21-\x7e]{0,512}$/, 'must be at most 512 printable ASCII characters with no space (it travels as `Authorization: Bearer <token>`)')
+          .default(''),
       })
       .strict()
       .prefault({}),

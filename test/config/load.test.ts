@@ -55,3 +55,20 @@ test('every problem is reported at once, each naming its field and source', () =
   );
   rmSync(dir, { recursive: true });
 });
+
+test('http.apiToken: printable ASCII without spaces (it travels in a Bearer header); the error never shows the token', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nrt-cfg-'));
+  try {
+    for (const bad of ['my secret token', 'tab\there', 'é-token', 'T'.repeat(513)]) {
+      assert.throws(
+        () => loadConfig({ env: {}, overrides: { stateDir: dir, 'http.apiToken': bad } }),
+        (e: unknown) => e instanceof MultiError && e.message.includes('http.apiToken') && !e.message.includes(bad.slice(0, 12)),
+        JSON.stringify(bad.slice(0, 20)),
+      );
+    }
+    assert.equal(loadConfig({ env: {}, overrides: { stateDir: dir, 'http.apiToken': 'T'.repeat(512) } }).http.apiToken, 'T'.repeat(512));
+    assert.equal(loadConfig({ env: {}, overrides: { stateDir: dir } }).http.apiToken, '');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
