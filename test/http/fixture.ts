@@ -1,4 +1,4 @@
-// A started frontend on loopback for the HTTP availability tests: HTTP only (TFTP off, the iSCSI
+// A started frontend on loopback for the HTTP tests (availability limits, log lines): HTTP only (TFTP off, the iSCSI
 // target on an ephemeral loopback port), one registered node compute-0-0 at 127.0.0.2 with MAC
 // 52:54:00:aa:00:01, and a big installer initrd (sparse: reading it costs no disk).
 import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';

@@ -5,15 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { rmSync } from 'node:fs';
-import { createFrontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serializeMethodCall, parseMethodResponse, XmlRpcFault } from '../../src/rpc/index.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { NODE, startFrontend } from './fixture.js';
 
 const CHAP = 'Zx81SecretChap';
-const MAC = '52:54:00:aa:00:01';
+const MAC = NODE.mac;
 
 function http(port: number, path: string, opts: { method?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -40,30 +37,15 @@ function http(port: number, path: string, opts: { method?: string; body?: string
 }
 
 test('boot script, kickstart, rpc call and overlay: one info line each with host and mac, no secret', async () => {
-  const dir = tempStateDir('nrt-http-log-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
-    },
-  });
   const raw: string[] = [];
-  const f = createFrontend(config, { logger: createLogger({ format: 'json', write: (l) => raw.push(l) }) });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute-diskless',
-    rack: 0,
-    rank: 0,
-    bootAction: 'install',
-    interfaces: [{ mac: MAC, ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
+  // The loopback frontend of the HTTP tests (compute-0-0 at 127.0.0.2, MAC above), logging JSON
+  // lines; the node made diskless and due for install, with its iSCSI attributes.
+  const fx = await startFrontend(
+    { 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' },
+    createLogger({ format: 'json', write: (l) => raw.push(l) }),
+  );
+  const f = fx.f;
+  await f.store.hosts.update(NODE.name, { appliance: 'compute-diskless', bootAction: 'install' });
   const attrs: Record<string, string> = {
     iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
     iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
@@ -74,9 +56,8 @@ test('boot script, kickstart, rpc call and overlay: one info line each with host
     iscsi_secret: CHAP,
   };
   for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
-  await f.start();
   try {
-    const port = f.httpPort();
+    const port = fx.port;
     const lines = () => raw.map((l) => JSON.parse(l) as Record<string, unknown>);
     const one = (msg: string) => {
       const found = lines().filter((r) => r['msg'] === msg);
@@ -135,7 +116,6 @@ test('boot script, kickstart, rpc call and overlay: one info line each with host
     assert.ok(!all.includes(bogus), 'no token in any line');
     assert.ok(!all.includes(token), 'no install token in any line');
   } finally {
-    await f.stop();
-    rmSync(dir, { recursive: true });
+    await fx.close();
   }
 });
