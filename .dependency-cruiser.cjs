@@ -47,7 +47,8 @@ module.exports = {
     only('tftp', ['^src/config/', '^src/boot/files\\.ts$']),
     only('discovery', ['^src/store/', '^src/storage/', '^src/config/']),
     only('boot', ['^src/(profile|discovery|storage|initrd|image|store|config)/']),
-    only('http', ['^src/(boot|discovery|store|rpc|config)/']),
+    only('http', ['^src/(boot|discovery|store|rpc|config|power)/']),
+    only('power', [], 'src/power/README.md: only the leaves'),
     {
       name: 'only-cli-imports-app-and-lab',
       severity: 'error',

@@ -34,6 +34,16 @@ const operator = (area: string, meaning: string, status = 400): ErrorCodeInfo =>
 const failure = (area: string, meaning: string, status = 500): ErrorCodeInfo => ({ area, meaning, status, exit: EXIT.failure });
 
 export const ERROR_CODES = {
+  // power (src/power: BMC drivers and the power runner)
+  E_BMC_AUTH: operator('power', 'the BMC refused the user or password'),
+  E_BMC_BAD: operator('power', 'invalid BMC entry (driver, address, port, user or secret)'),
+  E_BMC_NOT_SET: operator('power', 'the host has no BMC entry (netroot host bmc set)', 404),
+  E_BMC_PROTOCOL: failure('power', 'the BMC answered something the driver cannot read', 502),
+  E_BMC_TIMEOUT: failure('power', 'the BMC did not answer in time', 504),
+  E_BMC_TLS: operator('power', "the BMC's certificate cannot be verified (set insecure-tls on the BMC entry to accept it)", 502),
+  E_BMC_UNREACHABLE: failure('power', 'the BMC cannot be reached', 502),
+  E_BMC_UNSUPPORTED: operator('power', 'the BMC does not support that action'),
+  E_POWER_PARTIAL: failure('power', 'some hosts of a power command failed'),
   // bench (the benchmarks under bench/, not the product)
   E_BENCH_CHILD: failure('bench', 'a benchmark child process exited or was not ready in time'),
   E_BENCH_NETNS: failure('bench', 'a benchmark network namespace link has no carrier'),
