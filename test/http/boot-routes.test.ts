@@ -3,10 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFrontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 
 interface Res {
   status: number;
@@ -26,36 +23,19 @@ function get(port: number, path: string, opts: { localAddress?: string; headers?
 }
 
 async function setup() {
-  const dir = tempStateDir('nrt-boot-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
-    },
-  });
-  mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
   const kernel = Buffer.alloc(100_000);
   for (let i = 0; i < kernel.length; i++) kernel[i] = i % 251;
-  writeFileSync(join(config.tftp.root, 'install', 'vmlinuz'), kernel);
-  writeFileSync(join(dir, 'secret.txt'), 'outside the boot root');
-  symlinkSync(join(dir, 'secret.txt'), join(config.tftp.root, 'escape'));
-  const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute',
-    rack: 0,
-    rank: 0,
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
+  const { f, dir, port } = await loopbackFrontend({
+    prefix: 'nrt-boot-',
+    overrides: LOOPBACK_NETWORK,
+    prepare: (config, dir) => {
+      mkdirSync(join(config.tftp.root, 'install'), { recursive: true });
+      writeFileSync(join(config.tftp.root, 'install', 'vmlinuz'), kernel);
+      writeFileSync(join(dir, 'secret.txt'), 'outside the boot root');
+      symlinkSync(join(dir, 'secret.txt'), join(config.tftp.root, 'escape'));
+    },
   });
-  await f.start();
-  return { f, dir, kernel, port: f.httpPort() };
+  return { f, dir, kernel, port };
 }
 
 test('iPXE script per MAC: path and query forms, unknown MACs wait, others refused', async () => {

@@ -6,11 +6,8 @@ import assert from 'node:assert/strict';
 import { call } from './clients.js';
 import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
-import { createFrontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { hostOf, isOwnHost } from '../../src/http/host-guard.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { fixtureHost, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 
 /** GET with an explicit Host header (undefined: the default `127.0.0.1:<port>`). */
 const get = (port: number, path: string, host: string | undefined, from = '127.0.0.1') => call(port, path, { from, headers: host ? { host } : {} });
@@ -52,31 +49,11 @@ test('hostOf / isOwnHost: IP literals, localhost and this host name pass; other 
 });
 
 test('kickstart, iPXE script and overlay refuse a rebinding Host (421 E_MISDIRECTED); nodes, the CLI and localhost are served', async () => {
-  const dir = tempStateDir('nrt-host-guard-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
-    },
+  const { f, dir, port } = await loopbackFrontend({
+    prefix: 'nrt-host-guard-',
+    overrides: LOOPBACK_NETWORK,
+    hosts: [fixtureHost(0, { bootAction: 'install' })],
   });
-  const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute',
-    rack: 0,
-    rank: 0,
-    bootAction: 'install',
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  await f.start();
-  const port = f.httpPort();
   try {
     const secret = [
       '/install/kickstart/compute-0-0',

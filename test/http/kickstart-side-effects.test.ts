@@ -4,32 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from './clients.js';
 import { rmSync } from 'node:fs';
-import { createFrontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { loopbackFrontend } from '../helpers/loopback-frontend.js';
 
 const get = (port: number, path: string, from: string) => call(port, path, { from });
 
 const TOKEN_IN_KICKSTART = /netroot\.reportStatus<\/methodName><params><param><value><string>([A-Za-z0-9_-]{16,})<\/string>/;
 
-async function frontend() {
-  const dir = tempStateDir('nrt-ks-side-');
-  const config = loadConfig({
-    env: {},
-    overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' },
-  });
-  const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute',
-    rack: 0,
-    rank: 0,
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  await f.start();
-  return { f, dir, port: f.httpPort() };
+function frontend() {
+  return loopbackFrontend({ prefix: 'nrt-ks-side-' });
 }
 
 test('a preview from the frontend itself changes no state, adds no event and spends or mints no token', async () => {

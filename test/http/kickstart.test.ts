@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { rmSync } from 'node:fs';
 import { Router } from 'express';
-import { createFrontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { fixtureHost, iscsiAttrs, loopbackFrontend } from '../helpers/loopback-frontend.js';
 import { until } from './clients.js';
 
 function get(
@@ -25,34 +25,13 @@ function get(
   });
 }
 
-async function frontendWith(overrides: Record<string, string> = {}) {
-  const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      ...overrides,
-    },
-  });
-  const f = createFrontend(config, { logger: (await import('../../src/log/logger.js')).silentLogger });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute',
-    rack: 0,
-    rank: 0,
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  return { f, dir };
+/** The loopback frontend (compute-0-0 at 127.0.0.2), started. */
+function frontendWith(overrides: Record<string, string> = {}) {
+  return loopbackFrontend({ prefix: 'nrt-http-', overrides });
 }
 
 test('kickstart by name: served to the node itself and to loopback admin, refused to others', async () => {
   const { f, dir } = await frontendWith();
-  await f.start();
   try {
     const own = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.2');
     assert.equal(own.status, 200, own.body);
@@ -79,7 +58,6 @@ test('kickstart by name: served to the node itself and to loopback admin, refuse
 
 test('kickstart by source address, like Rocks', async () => {
   const { f, dir } = await frontendWith();
-  await f.start();
   try {
     const r = await get(f.httpPort(), '/install/kickstart', '127.0.0.2');
     assert.equal(r.status, 200);
@@ -163,7 +141,6 @@ test('a broken profile: the node gets an error, and its state, its earlier token
   const rolesCopy = join(tempStateDir('nrt-roles-'), 'roles');
   cpSync('roles', rolesCopy, { recursive: true });
   const { f, dir } = await frontendWith({ 'profile.rolesDir': rolesCopy });
-  await f.start();
   try {
     const first = await get(f.httpPort(), '/install/kickstart/compute-0-0', '127.0.0.2');
     assert.equal(first.status, 200, first.body);
@@ -191,27 +168,13 @@ test('a broken profile: the node gets an error, and its state, its earlier token
 test('a bad attribute value: the node gets an error naming the attribute, never a broken kickstart or a secret; it is logged', async () => {
   const { BAD_VALUES, secretPieces } = await import('../profile/kickstart-bad-values.js');
   const { createLogger } = await import('../../src/log/logger.js');
-  const dir = tempStateDir('nrt-http-');
-  const config = loadConfig({
-    env: {},
-    overrides: { stateDir: dir, 'http.host': '127.0.0.1', 'http.port': '0', 'tftp.enabled': 'false', 'iscsi.host': '127.0.0.1', 'iscsi.port': '0' },
-  });
   const logs: string[] = [];
-  const f = createFrontend(config, { logger: createLogger({ write: (l) => logs.push(l) }) });
-  const iface = (n: number) => [{ mac: `52:54:00:aa:00:0${n}`, ip: `127.0.0.${n + 1}`, subnet: '127.0.0.0/8', device: 'eth0' }];
-  await f.store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: iface(1) });
-  await f.store.hosts.add({ name: 'compute-0-1', appliance: 'compute-diskless', rack: 0, rank: 1, interfaces: iface(2) });
-  const iscsi: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
-    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-    iscsi_portal: '10.1.1.1',
-    iscsi_port: '3260',
-    iscsi_lun: '0',
-    iscsi_user: 'compute-0-1',
-    iscsi_secret: 'GoldenSecret123',
-  };
-  for (const [name, value] of Object.entries(iscsi)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-1', name, value });
-  await f.start();
+  const iscsi = iscsiAttrs('compute-0-1', 'GoldenSecret123');
+  const { f, dir } = await loopbackFrontend({
+    prefix: 'nrt-http-',
+    logger: createLogger({ write: (l) => logs.push(l) }),
+    hosts: [fixtureHost(0), fixtureHost(1, { appliance: 'compute-diskless', attrs: iscsi })],
+  });
   try {
     const from = { 'compute-0-0': '127.0.0.2', 'compute-0-1': '127.0.0.3' } as const;
     for (const h of ['compute-0-0', 'compute-0-1'] as const) assert.equal((await get(f.httpPort(), `/install/kickstart/${h}`, from[h])).status, 200, h);

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { createLogger } from '../../src/log/logger.js';
 import { serializeMethodCall, parseMethodResponse, XmlRpcFault } from '../../src/rpc/index.js';
 import { NODE, startFrontend } from './fixture.js';
+import { iscsiAttrs, LOOPBACK_NETWORK } from '../helpers/loopback-frontend.js';
 
 const CHAP = 'Zx81SecretChap';
 const MAC = NODE.mac;
@@ -40,22 +41,10 @@ test('boot script, kickstart, rpc call and overlay: one info line each with host
   const raw: string[] = [];
   // The loopback frontend of the HTTP tests (compute-0-0 at 127.0.0.2, MAC above), logging JSON
   // lines; the node made diskless and due for install, with its iSCSI attributes.
-  const fx = await startFrontend(
-    { 'network.frontendAddress': '127.0.0.1', 'network.privateNetwork': '127.0.0.0/8' },
-    createLogger({ format: 'json', write: (l) => raw.push(l) }),
-  );
+  const fx = await startFrontend(LOOPBACK_NETWORK, createLogger({ format: 'json', write: (l) => raw.push(l) }));
   const f = fx.f;
   await f.store.hosts.update(NODE.name, { appliance: 'compute-diskless', bootAction: 'install' });
-  const attrs: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
-    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
-    iscsi_portal: '10.1.1.1',
-    iscsi_port: '3260',
-    iscsi_lun: '0',
-    iscsi_user: 'compute-0-0',
-    iscsi_secret: CHAP,
-  };
-  for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
+  for (const [name, value] of Object.entries(iscsiAttrs(NODE.name, CHAP))) await f.store.attributes.set({ scope: 'host', target: NODE.name, name, value });
   try {
     const port = fx.port;
     const lines = () => raw.map((l) => JSON.parse(l) as Record<string, unknown>);

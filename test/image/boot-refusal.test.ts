@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFrontend, type Frontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
+import type { Frontend } from '../../src/app/frontend.js';
 import { createLogger } from '../../src/log/logger.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { fixtureHost, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 import { writeImage } from './helpers.js';
 
 function get(port: number, path: string, from: string): Promise<{ status: number; text: string }> {
@@ -25,48 +24,23 @@ function get(port: number, path: string, from: string): Promise<{ status: number
 }
 
 async function setup(): Promise<{ f: Frontend; dir: string; boot: string; port: number; log: string[] }> {
-  const dir = tempStateDir('nrt-imgboot-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
+  const log: string[] = [];
+  const { f, dir, config, port } = await loopbackFrontend({
+    prefix: 'nrt-imgboot-',
+    overrides: LOOPBACK_NETWORK,
+    logger: createLogger({ write: (l) => log.push(l) }),
+    hosts: [fixtureHost(0, { bootAction: 'os', attrs: { os_image: 'debian-12' } }), fixtureHost(1, { bootAction: 'install' })],
+    seed: async (f) => {
+      await f.store.boot.put({
+        host: 'compute-0-0',
+        kernel: 'images/debian-12/vmlinuz',
+        initrd: 'images/debian-12/initrd.img',
+        overlay: null,
+        args: 'root=UUID=x',
+      });
     },
   });
-  const log: string[] = [];
-  const f = createFrontend(config, { logger: createLogger({ write: (l) => log.push(l) }) });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute',
-    rack: 0,
-    rank: 0,
-    bootAction: 'os',
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  await f.store.hosts.add({
-    name: 'compute-0-1',
-    appliance: 'compute',
-    rack: 0,
-    rank: 1,
-    bootAction: 'install',
-    interfaces: [{ mac: '52:54:00:aa:00:02', ip: '127.0.0.3', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'os_image', value: 'debian-12' });
-  await f.store.boot.put({
-    host: 'compute-0-0',
-    kernel: 'images/debian-12/vmlinuz',
-    initrd: 'images/debian-12/initrd.img',
-    overlay: null,
-    args: 'root=UUID=x',
-  });
-  await f.start();
-  return { f, dir, boot: config.tftp.root, port: f.httpPort(), log };
+  return { f, dir, boot: config.tftp.root, port, log };
 }
 
 test('the iPXE script of a host booting a removed or incomplete image is refused, with a log line', async (_t) => {

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFrontend, type Frontend } from '../../src/app/frontend.js';
-import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log/logger.js';
+import type { Frontend } from '../../src/app/frontend.js';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
 import { serializeMethodCall, parseMethodResponse, XmlRpcFault, type XmlRpcValue } from '../../src/rpc/index.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { fixtureHost, iscsiAttrs, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 
 const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
 
@@ -39,41 +37,12 @@ function call(port: number, method: string, params: XmlRpcValue[], localAddress 
 }
 
 async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
-  const dir = tempStateDir('nrt-token-once-');
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
-    },
+  const { f, dir, port } = await loopbackFrontend({
+    prefix: 'nrt-token-once-',
+    overrides: LOOPBACK_NETWORK,
+    hosts: [fixtureHost(0, { appliance: 'compute-diskless', bootAction: 'install', attrs: iscsiAttrs('compute-0-0', 'Zx81SecretChap') })],
   });
-  const f = createFrontend(config, { logger: silentLogger });
-  await f.store.hosts.add({
-    name: 'compute-0-0',
-    appliance: 'compute-diskless',
-    rack: 0,
-    rank: 0,
-    bootAction: 'install',
-    interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.2', subnet: '127.0.0.0/8', device: 'eth0' }],
-  });
-  const attrs: Record<string, string> = {
-    iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-0',
-    iscsi_target: 'iqn.2026-11.local.netroot:compute-0-0',
-    iscsi_portal: '10.1.1.1',
-    iscsi_port: '3260',
-    iscsi_lun: '0',
-    iscsi_user: 'compute-0-0',
-    iscsi_secret: 'Zx81SecretChap',
-  };
-  for (const [name, value] of Object.entries(attrs)) await f.store.attributes.set({ scope: 'host', target: 'compute-0-0', name, value });
-  await f.start();
-  return { f, dir, port: f.httpPort(), tokens: new InstallTokens(f.store) };
+  return { f, dir, port, tokens: new InstallTokens(f.store) };
 }
 
 test('parallel installComplete with one token: exactly one succeeds, every other call gets E_TOKEN_USED, never -32603', async () => {
