@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { offServices } from '../../src/cli/serve.js';
 import type { Icmp6Io } from '../../src/dhcp/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { loopbackOverrides } from '../helpers/loopback-frontend.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root (SO_BINDTODEVICE)' : false;
 
@@ -56,10 +57,7 @@ function config(dir: string, extra: Record<string, string> = {}) {
   return loadConfig({
     env: {},
     overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
+      ...loopbackOverrides(dir),
       'iscsi.enabled': 'false',
       'dhcp.interfaces': 'lo',
       'dhcp.port': '0',

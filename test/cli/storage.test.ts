@@ -10,6 +10,7 @@ import { createFrontend, type Frontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { cli } from '../helpers/cli.js';
+import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { have, iscsiInq } from '../storage/helpers.js';
 
@@ -17,16 +18,7 @@ const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libis
 if (why && process.env['CI'] === 'true') throw new Error(`storage CLI test prerequisites missing under CI: ${why}`);
 
 const mac = (i: number) => `52:54:00:00:04:${i.toString(16).padStart(2, '0')}`;
-const base = (dir: string) => ({
-  stateDir: dir,
-  'http.host': '127.0.0.1',
-  'http.port': '0',
-  'tftp.enabled': 'false',
-  'iscsi.host': '127.0.0.1',
-  'iscsi.port': '0',
-  'iscsi.portal': '127.0.0.1',
-  'storage.defaultVolumeGiB': String(16 / 1024),
-});
+const base = frontendOverrides;
 
 async function frontend(dir: string, file?: string): Promise<Frontend> {
   const f = createFrontend(loadConfig({ env: {}, file, overrides: base(dir) }), { logger: silentLogger });

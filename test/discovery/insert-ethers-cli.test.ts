@@ -6,6 +6,7 @@ import { createFrontend, type Frontend } from '../../src/app/frontend.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { cli } from '../helpers/cli.js';
+import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { screenWaiter, skipWithoutTmux, tmuxServer } from '../helpers/tmux.js';
 
@@ -13,16 +14,7 @@ async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
   const config = loadConfig({
     env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      'iscsi.portal': '127.0.0.1',
-      'storage.defaultVolumeGiB': '0.0625',
-    },
+    overrides: { ...frontendOverrides(dir), 'storage.defaultVolumeGiB': '0.0625' },
   });
   const f = createFrontend(config, { logger: silentLogger });
   await f.start();

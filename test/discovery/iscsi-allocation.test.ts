@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { freePort, have, iscsiInq } from '../storage/helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { cli } from '../helpers/cli.js';
+import { frontendOverrides } from '../helpers/frontend.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { createStorageServiceHandler } from '../../src/storage/storage-service.js';
@@ -41,14 +42,8 @@ async function frontend(o: { dir?: string; iscsiPort?: number; set?: Record<stri
     env: {},
     file: o.file,
     overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
+      ...frontendOverrides(dir),
       'iscsi.port': String(o.iscsiPort ?? 0),
-      'iscsi.portal': '127.0.0.1',
-      'storage.defaultVolumeGiB': String(16 / 1024),
       ...o.set,
     },
   });

@@ -7,15 +7,11 @@ import { silentLogger } from '../../src/log/logger.js';
 import { readApiToken } from '../../src/app/api-token.js';
 import { freePort } from '../storage/helpers.js';
 import { tempStateDir } from './tmp.js';
+import { loopbackOverrides } from './loopback-frontend.js';
 
 export function frontendOverrides(dir: string): Record<string, string> {
   return {
-    stateDir: dir,
-    'http.host': '127.0.0.1',
-    'http.port': '0',
-    'tftp.enabled': 'false',
-    'iscsi.host': '127.0.0.1',
-    'iscsi.port': '0',
+    ...loopbackOverrides(dir),
     'iscsi.portal': '127.0.0.1',
     'storage.defaultVolumeGiB': String(16 / 1024),
   };

@@ -50,6 +50,19 @@ export function iscsiAttrs(host: string, secret: string): Record<string, string>
   };
 }
 
+/** The settings every loopback test frontend shares: state in `dir`, HTTP on 127.0.0.1 at a port the
+ * kernel picks, TFTP off, the embedded iSCSI target on an ephemeral loopback port. */
+export function loopbackOverrides(dir: string): Record<string, string> {
+  return {
+    stateDir: dir,
+    'http.host': '127.0.0.1',
+    'http.port': '0',
+    'tftp.enabled': 'false',
+    'iscsi.host': '127.0.0.1',
+    'iscsi.port': '0',
+  };
+}
+
 export interface LoopbackOptions {
   /** Prefix of the temporary state directory. */
   prefix?: string;
@@ -76,15 +89,7 @@ export async function loopbackFrontend(o: LoopbackOptions = {}): Promise<Loopbac
   const dir = tempStateDir(o.prefix ?? 'nrt-loopback-');
   const config = loadConfig({
     env: {},
-    overrides: {
-      stateDir: dir,
-      'http.host': '127.0.0.1',
-      'http.port': '0',
-      'tftp.enabled': 'false',
-      'iscsi.host': '127.0.0.1',
-      'iscsi.port': '0',
-      ...o.overrides,
-    },
+    overrides: { ...loopbackOverrides(dir), ...o.overrides },
   });
   o.prepare?.(config, dir);
   const f = createFrontend(config, { logger: o.logger ?? silentLogger });
