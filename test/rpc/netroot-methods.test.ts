@@ -1,51 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Frontend } from '../../src/app/frontend.js';
-import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { serializeMethodCall, parseMethodResponse, type XmlRpcValue } from '../../src/rpc/index.js';
+import { call, installingNodes, SECRET, UUID } from './installing-node.js';
+import { rpc } from '../http/clients.js';
 import { readCpio } from '../../src/initrd/index.js';
-import { fixtureHost, iscsiAttrs, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 
-const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
-const SECRET = 'Zx81SecretChap';
+const post = (port: number, body: string | Buffer) => rpc(port, body, '127.0.0.2');
 
-function post(port: number, body: string | Buffer, localAddress = '127.0.0.2'): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function call(port: number, method: string, params: XmlRpcValue[], from = '127.0.0.2'): Promise<XmlRpcValue> {
-  const r = await post(port, serializeMethodCall(method, params), from);
-  assert.equal(r.status, 200);
-  return parseMethodResponse(r.text);
-}
-
-async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
-  const { f, dir, port } = await loopbackFrontend({
-    prefix: 'nrt-rpc-',
-    overrides: LOOPBACK_NETWORK,
-    hosts: [
-      fixtureHost(0, { appliance: 'compute-diskless', bootAction: 'install', attrs: iscsiAttrs('compute-0-0', SECRET) }),
-      fixtureHost(1, { appliance: 'compute-diskless', bootAction: 'install' }),
-    ],
-  });
-  return { f, dir, port, tokens: new InstallTokens(f.store) };
-}
+const setup = () => installingNodes('nrt-rpc-');
 
 test('installComplete: regenerates overlay + kernel args, flips to os atomically, token single-use', async () => {
   const { f, dir, port, tokens } = await setup();
@@ -107,12 +71,12 @@ test('forged, foreign, misplaced and malformed calls fault and change nothing', 
     const bomb =
       '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><methodCall><methodName>netroot.installComplete</methodName><params><param><value>&b;</value></param></params></methodCall>';
     const r1 = await post(port, bomb);
-    assert.match(r1.text, /<fault>/);
+    assert.match(r1.body, /<fault>/);
     const r2 = await post(port, Buffer.alloc(2 * 1024 * 1024, 'a'));
-    assert.ok(r2.status === 413 || /<fault>/.test(r2.text));
+    assert.ok(r2.status === 413 || /<fault>/.test(r2.body));
     const r3 = await post(port, '<methodCall><methodName>netroot.installComplete</methodName><params>');
-    assert.match(r3.text, /<fault>/);
-    assert.doesNotMatch(r3.text, /at .*\.ts:\d+/, 'no stack trace in a fault');
+    assert.match(r3.body, /<fault>/);
+    assert.doesNotMatch(r3.body, /at .*\.ts:\d+/, 'no stack trace in a fault');
     assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'install');
     assert.equal(await f.store.boot.get('compute-0-0'), null);
     // still works afterwards

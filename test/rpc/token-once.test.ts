@@ -3,47 +3,12 @@
 // error) instead of the "token used" fault. And reportStatus accepted a token that was already used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frontend } from '../../src/app/frontend.js';
-import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { serializeMethodCall, parseMethodResponse, XmlRpcFault, type XmlRpcValue } from '../../src/rpc/index.js';
-import { fixtureHost, iscsiAttrs, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
+import { XmlRpcFault } from '../../src/rpc/index.js';
+import { call, installingNodes, UUID } from './installing-node.js';
 
-const UUID = '0f1e2d3c-aaaa-4bbb-8ccc-000000000001';
-
-function call(port: number, method: string, params: XmlRpcValue[], localAddress = '127.0.0.2'): Promise<XmlRpcValue> {
-  const body = serializeMethodCall(method, params);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/RPC2', method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          try {
-            resolve(parseMethodResponse(text));
-          } catch (e) {
-            reject(e);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function setup(): Promise<{ f: Frontend; dir: string; port: number; tokens: InstallTokens }> {
-  const { f, dir, port } = await loopbackFrontend({
-    prefix: 'nrt-token-once-',
-    overrides: LOOPBACK_NETWORK,
-    hosts: [fixtureHost(0, { appliance: 'compute-diskless', bootAction: 'install', attrs: iscsiAttrs('compute-0-0', 'Zx81SecretChap') })],
-  });
-  return { f, dir, port, tokens: new InstallTokens(f.store) };
-}
+const setup = () => installingNodes('nrt-token-once-');
 
 test('parallel installComplete with one token: exactly one succeeds, every other call gets E_TOKEN_USED, never -32603', async () => {
   const { f, dir, port, tokens } = await setup();
