@@ -1,5 +1,6 @@
 // Runs the CLI in-process against a temporary state directory and captures its output.
 import { run } from '../../src/cli/main.js';
+import { iscsiAttrs } from './iscsi-attrs.js';
 export { tempStateDir } from './tmp.js';
 
 export interface CliResult {
@@ -28,15 +29,7 @@ export function cliOk(stateDir: string): (...argv: string[]) => Promise<string> 
 export const PREVIEW_TOKEN = 'PREVIEW-token-is-issued-when-the-node-fetches-its-kickstart';
 
 /** iSCSI attributes of the golden compute-diskless host (test/golden/kickstart/compute-diskless.ks). */
-export const GOLDEN_ISCSI: Readonly<Record<string, string>> = {
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
-  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-  iscsi_portal: '10.1.1.1',
-  iscsi_port: '3260',
-  iscsi_lun: '0',
-  iscsi_user: 'compute-0-1',
-  iscsi_secret: 'GoldenSecret123',
-};
+export const GOLDEN_ISCSI: Readonly<Record<string, string>> = iscsiAttrs('compute-0-1', 'GoldenSecret123');
 
 /**
  * The hosts the golden kickstarts are made from, through the CLI only: compute-0-0 (compute,

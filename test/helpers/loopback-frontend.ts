@@ -10,6 +10,8 @@ import { silentLogger, type Logger } from '../../src/log/logger.js';
 import type { BootAction } from '../../src/store/types.js';
 import { tempStateDir } from './tmp.js';
 
+export { iscsiAttrs } from './iscsi-attrs.js';
+
 /** The node most tests use: compute-0-0, MAC 52:54:00:aa:00:01, at 127.0.0.2. */
 export const NODE = { name: 'compute-0-0', mac: '52:54:00:aa:00:01', ip: '127.0.0.2' } as const;
 
@@ -35,19 +37,6 @@ export interface FixtureHost {
 /** Host `n` of rack 0 (n = 0…8): compute-0-n, MAC 52:54:00:aa:00:0(n+1), at 127.0.0.(n+2). */
 export function fixtureHost(n: number, o: Omit<FixtureHost, 'name' | 'mac' | 'ip'> = {}): FixtureHost {
   return { name: `compute-0-${n}`, mac: `52:54:00:aa:00:0${n + 1}`, ip: `127.0.0.${n + 2}`, rank: n, ...o };
-}
-
-/** The iscsi_* host attributes of a node whose volume is LUN 0 of a target on 10.1.1.1 (what allocation writes). */
-export function iscsiAttrs(host: string, secret: string): Record<string, string> {
-  return {
-    iscsi_initiator: `iqn.2026-11.local.netroot:init:${host}`,
-    iscsi_target: `iqn.2026-11.local.netroot:${host}`,
-    iscsi_portal: '10.1.1.1',
-    iscsi_port: '3260',
-    iscsi_lun: '0',
-    iscsi_user: host,
-    iscsi_secret: secret,
-  };
 }
 
 /** The settings every loopback test frontend shares: state in `dir`, HTTP on 127.0.0.1 at a port the

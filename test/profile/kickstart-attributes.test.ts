@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { ProfileCompiler, DEFAULT_GLOBAL_ATTRIBUTES } from '../../src/profile/index.js';
 import { tree, node, graph } from './helpers.js';
+import { GOLDEN_ISCSI } from '../helpers/cli.js';
 
 const shipped = new ProfileCompiler({ rolesDir: 'roles', graphsDir: 'graphs', graph: 'default' });
 const HOST = {
@@ -19,13 +20,7 @@ const HOST = {
   Kickstart_PrivateHostname: 'frontend',
   Kickstart_PrivateDNSDomain: 'local',
   netroot_http_port: '8080',
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
-  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-  iscsi_portal: '10.1.1.1',
-  iscsi_port: '3260',
-  iscsi_lun: '0',
-  iscsi_user: 'compute-0-1',
-  iscsi_secret: 'GoldenSecret123',
+  ...GOLDEN_ISCSI,
 };
 const render = (over: Record<string, string>, root = 'compute-diskless') => shipped.render(root, { ...HOST, ...over });
 

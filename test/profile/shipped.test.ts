@@ -8,17 +8,10 @@ import { openStore } from '../../src/store/index.js';
 import { KickstartService } from '../../src/boot/kickstart.js';
 import { ProfileCompiler } from '../../src/profile/index.js';
 import { assertGolden } from '../helpers/golden.js';
+import { GOLDEN_ISCSI } from '../helpers/cli.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
-const ISCSI = {
-  iscsi_initiator: 'iqn.2026-11.local.netroot:init:compute-0-1',
-  iscsi_target: 'iqn.2026-11.local.netroot:compute-0-1',
-  iscsi_portal: '10.1.1.1',
-  iscsi_port: '3260',
-  iscsi_lun: '0',
-  iscsi_user: 'compute-0-1',
-  iscsi_secret: 'GoldenSecret123',
-};
+const ISCSI = GOLDEN_ISCSI;
 
 test('the shipped roles and graph pass graph check', () => {
   const c = new ProfileCompiler({ rolesDir: 'roles', graphsDir: 'graphs', graph: 'default' });
