@@ -200,7 +200,7 @@ export const ERROR_CODES = {
   E_LAB_PEER: failure('lab', 'lab: a peer (dnsmasq, tgtd, httpd) is missing or failed'),
   E_LAB_PERSIST: failure('lab', 'lab: the diskless root did not persist across a reboot'),
   E_LAB_REBOOT: failure('lab', 'lab: the installer did not reboot'),
-  E_LAB_ROOT: failure('lab', 'lab: needs root, or the first diskless boot was not fresh'),
+  E_LAB_ROOT: failure('lab', 'lab: needs root, or a diskless root was not fresh or not on its own iSCSI volume'),
   E_LAB_SHUTDOWN: failure('lab', 'lab: a node did not shut down in time'),
   E_LAB_SSH: failure('lab', 'lab: ssh-keygen or ssh to a node failed'),
   E_LAB_SUBNET: operator('lab', 'lab: the subnet is not a.b.c.d/len within /8../30'),

@@ -23,6 +23,7 @@ import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
 import { waitReady, writeLabConfig } from './frontend-setup.js';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { parseGuestProof, type GuestProof } from './guest-proof.js';
 
 export const LAB_ROOT_BOOTED = 'netroot-root: booted';
 export const LAB_ROOT_READY = 'netroot-root: ready';
@@ -90,6 +91,8 @@ export interface NodeLife {
   persistedBoot: number;
   /** The whole life: sum of the three stages plus the frontend's work between them. */
   lifeSeconds: number;
+  /** What the first diskless root said about its own boot: its root device and iSCSI sessions. */
+  guest: GuestProof;
 }
 
 export interface CliResult {
@@ -336,6 +339,7 @@ export class FullLab {
     const first = await this.stage(n.host, n.mac, 'diskless boot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
     const firstRoot = first.node.console.output;
     await first.node.powerOff();
+    const guest = parseGuestProof(firstRoot, n.host);
     if (/persisted boot/.test(firstRoot)) throw new NetrootError('E_LAB_ROOT', `${n.host}: the first diskless boot found a boot count: not a fresh install`);
     const second = await this.stage(n.host, n.mac, 'diskless reboot', new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
     const out2 = second.node.console.output;
@@ -351,6 +355,7 @@ export class FullLab {
       rebootSeconds: second.seconds,
       persistedBoot: Number(m[1]),
       lifeSeconds: (Date.now() - t0) / 1000,
+      guest,
     };
     return life;
   }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FullLab, namespaces } from '../../src/lab/index.js';
+import { checkGuestProof } from '../../src/lab/guest-proof.js';
 import { openStore } from '../../src/store/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
@@ -49,7 +50,12 @@ async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<vo
         const rec = await store.boot.get(l.host);
         assert.ok(rec?.overlay, `${l.host} has an overlay`);
         assert.match(rec.args, /root=UUID=[0-9a-f-]{36} netroot=iscsi:/);
-        const secret = (await store.attributes.list({ scope: 'host', target: l.host })).find((a) => a.name === 'iscsi_secret')?.value;
+        const attrs = new Map((await store.attributes.list({ scope: 'host', target: l.host })).map((a) => [a.name, a.value]));
+        // The guest proves its own boot: its root is on a disk of its one session with the target
+        // netroot allocated to this host, logged in with the host's initiator name.
+        checkGuestProof(l.guest, { target: attrs.get('iscsi_target') ?? '?', initiator: attrs.get('iscsi_initiator') ?? '?' }, l.host);
+        process.stdout.write(`# ${l.host}: root ${l.guest.rootDevice}, session ${JSON.stringify(l.guest.sessions)}\n`);
+        const secret = attrs.get('iscsi_secret');
         assert.ok(secret && !rec.args.includes(secret), 'no CHAP secret on the kernel command line');
         assert.ok(!full.frontendLog.includes(secret), 'no CHAP secret in the frontend log');
         // tgt's LUN 0 is its controller: the disk is LUN 1 there, LUN 0 on the embedded target.
