@@ -8,6 +8,7 @@
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { UserError } from '../errors.js';
+import type { StorageBackend } from './backend.js';
 import {
   sameExport,
   validateDesired,
@@ -15,10 +16,9 @@ import {
   type ExportInfo,
   type ExportSpec,
   type ReconcileResult,
-  type StorageBackend,
   type VolumeInfo,
   type VolumeSpec,
-} from './backend.js';
+} from './spec.js';
 import { FileVolumes } from './volumes.js';
 import { assertIqn } from './iqn.js';
 import { Mutex } from './util.js';

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
+import type { StorageBackend } from './backend.js';
 import {
   sameExport,
   validateDesired,
@@ -22,10 +23,9 @@ import {
   type ExportInfo,
   type ExportSpec,
   type ReconcileResult,
-  type StorageBackend,
   type VolumeInfo,
   type VolumeSpec,
-} from './backend.js';
+} from './spec.js';
 import { FileVolumes } from './volumes.js';
 import { assertIqn } from './iqn.js';
 import { Mutex, readJsonFile, writeJsonFile } from './util.js';

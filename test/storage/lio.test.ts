@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LioBackend, unitSerial } from '../../src/storage/lio.js';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { assertGolden } from '../helpers/golden.js';
 import { tempDir } from './helpers.js';
 

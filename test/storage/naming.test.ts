@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertIqn, initiatorIqnFor, targetIqnFor } from '../../src/storage/iqn.js';
 import { validateIqn } from '../../src/validate/iscsi-name.js';
-import { CHAP_SECRET_MAX, generateChapSecret, generateNodeChap, validateChapSecret } from '../../src/storage/secrets.js';
-import { validateExportSpec, exportAttributes, defaultLun, type ExportSpec } from '../../src/storage/backend.js';
+import { generateChapSecret, generateNodeChap } from '../../src/storage/secrets.js';
+import { exportAttributes, defaultLun } from '../../src/storage/backend.js';
+import { CHAP_SECRET_MAX, validateChapSecret, validateExportSpec, type ExportSpec } from '../../src/storage/spec.js';
 
 test('IQNs that RFC 3720 §3.2.6 allows', () => {
   for (const good of [

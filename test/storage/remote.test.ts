@@ -9,7 +9,8 @@ import { createStorageServiceHandler } from '../../src/storage/storage-service.j
 import { RemoteBackend } from '../../src/storage/remote.js';
 import { LioBackend } from '../../src/storage/lio.js';
 import { pickStorageNode } from '../../src/storage/allocation.js';
-import type { ExportSpec, StorageBackend } from '../../src/storage/backend.js';
+import type { StorageBackend } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { createLogger } from '../../src/log/logger.js';
 import { freePort, tempDir } from './helpers.js';
 
