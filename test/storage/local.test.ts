@@ -11,9 +11,8 @@ import { NetrootError } from '../../src/errors.js';
 import { EmbeddedBackend, type EmbeddedTargetLike } from '../../src/storage/embedded.js';
 import { LioBackend } from '../../src/storage/lio.js';
 import { LocalBackend } from '../../src/storage/local.js';
-import type { ExportSpec } from '../../src/storage/spec.js';
 import { TgtBackend } from '../../src/storage/tgt.js';
-import { tempDir } from './helpers.js';
+import { nodeSpec, tempDir } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -35,13 +34,7 @@ class UnreachableTarget implements EmbeddedTargetLike {
   }
 }
 
-const spec: ExportSpec = {
-  volume: 'compute-0-0',
-  targetIqn: 'iqn.2026-11.local.netroot:compute-0-0',
-  initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-0',
-  chap: { user: 'compute-0-0', secret: 'Abcdef123456Xyz0' },
-  lun: 1,
-};
+const spec = nodeSpec(1);
 
 const unreachable = new UnreachableTarget();
 const kinds = {
