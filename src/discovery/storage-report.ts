@@ -3,7 +3,7 @@
 // CHAP shows as the user name and `secret: "set"`.
 import type { Store } from '../store/index.js';
 import type { StorageNode } from '../storage/allocation.js';
-import type { BackendKind, ExportInfo, VolumeInfo } from '../storage/backend.js';
+import type { BackendKind, ExportInfo, VolumeInfo } from '../storage/spec.js';
 import { UserError } from '../errors.js';
 import { hostAttributes, recordedExport } from './plugins/iscsi-allocation.js';
 

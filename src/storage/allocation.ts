@@ -4,7 +4,7 @@
 // E_STORAGE_FULL (some node answered, none had room) or E_STORAGE_DOWN (no node answered).
 import { NetrootError, UserError } from '../errors.js';
 import type { StorageBackend } from './backend.js';
-import { SECTOR } from './backend.js';
+import { SECTOR } from './spec.js';
 
 export interface StorageNode {
   /** A stable name (host name of the storage node, or "local"). */

@@ -8,20 +8,9 @@
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { UserError } from '../errors.js';
-import {
-  sameExport,
-  validateDesired,
-  validateExportSpec,
-  type ExportInfo,
-  type ExportSpec,
-  type ReconcileResult,
-  type StorageBackend,
-  type VolumeInfo,
-  type VolumeSpec,
-} from './backend.js';
+import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
+import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
-import { assertIqn } from './iqn.js';
-import { Mutex } from './util.js';
 
 /** One target as src/iscsi's IscsiTarget.addTarget() takes it. */
 export interface EmbeddedTargetConfig {
@@ -66,24 +55,26 @@ export function toTargetConfig(e: ExportSpec, vol: VolumeInfo): EmbeddedTargetCo
   return c;
 }
 
-export class EmbeddedBackend implements StorageBackend {
+/** The export half over the embedded target (LocalBackend holds the lock around every call). */
+export class EmbeddedExports implements TargetExports {
   readonly kind = 'embedded' as const;
-  readonly volumes: FileVolumes;
-  private readonly opts: EmbeddedBackendOptions;
-  private readonly log: Logger;
-  private readonly mutex = new Mutex();
   /** What we handed the target, with the volume size it was exported at. */
   private readonly applied = new Map<string, { spec: ExportSpec; sizeBytes: number }>();
+  private readonly log: Logger;
 
-  constructor(opts: EmbeddedBackendOptions) {
-    this.opts = opts;
-    this.volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
+  constructor(
+    private readonly volumes: FileVolumes,
+    private readonly opts: EmbeddedBackendOptions,
+  ) {
     this.log = opts.logger ?? silentLogger;
   }
 
-  private info(e: ExportSpec): ExportInfo {
-    return { ...e, chap: { ...e.chap }, portal: this.opts.portal, port: typeof this.opts.port === 'function' ? this.opts.port() : (this.opts.port ?? 3260) };
+  address(): { portal: string; port: number } {
+    return { portal: this.opts.portal, port: typeof this.opts.port === 'function' ? this.opts.port() : (this.opts.port ?? 3260) };
   }
+
+  /** The embedded target enforces every field of a spec, sourceAddress included. */
+  refuse(_e: ExportSpec): void {}
 
   private async liveIqns(): Promise<Set<string>> {
     const s = new Set<string>();
@@ -91,37 +82,12 @@ export class EmbeddedBackend implements StorageBackend {
     return s;
   }
 
-  capacity() {
-    return this.volumes.capacity();
-  }
-  createVolume(v: VolumeSpec): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.create(v));
-  }
-  /** Grows the file; an exported LUN is re-added with the new size by the next reconcile. */
-  resizeVolume(name: string, sizeBytes: number): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.resize(name, sizeBytes));
-  }
-  listVolumes(): Promise<VolumeInfo[]> {
-    return this.volumes.list();
-  }
-  deleteVolume(name: string): Promise<void> {
-    return this.mutex.run(async () => {
-      this.volumes.pathOf(name);
-      const user = [...this.applied.values()].find((a) => a.spec.volume === name);
-      if (user) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${user.spec.targetIqn}; unexport it first`);
-      await this.volumes.delete(name);
-    });
+  async exporterOf(volume: string): Promise<string | undefined> {
+    return [...this.applied.values()].find((a) => a.spec.volume === volume)?.spec.targetIqn;
   }
 
-  async exportVolume(spec: ExportSpec): Promise<ExportInfo> {
-    const e = validateExportSpec(spec);
-    return this.mutex.run(async () => {
-      await this.apply(e, await this.liveIqns());
-      return this.info(e);
-    });
-  }
-
-  private async apply(e: ExportSpec, live: Set<string>): Promise<'added' | 'updated' | 'same'> {
+  async apply(e: ExportSpec): Promise<ApplyResult> {
+    const live = await this.liveIqns();
     const vol = await this.volumes.require(e.volume);
     const other = [...this.applied.values()].find((a) => a.spec.volume === e.volume && a.spec.targetIqn !== e.targetIqn);
     if (other) throw new UserError('E_STORAGE_IN_USE', `volume ${e.volume} is already exported as ${other.spec.targetIqn}`);
@@ -136,48 +102,38 @@ export class EmbeddedBackend implements StorageBackend {
     return isLive || cur ? 'updated' : 'added';
   }
 
-  async unexport(targetIqn: string): Promise<void> {
-    assertIqn(targetIqn, 'target IQN');
-    return this.mutex.run(async () => {
-      if ((await this.liveIqns()).has(targetIqn)) await this.opts.target.removeTarget(targetIqn);
-      this.applied.delete(targetIqn);
-    });
+  async remove(targetIqn: string): Promise<void> {
+    if ((await this.liveIqns()).has(targetIqn)) await this.opts.target.removeTarget(targetIqn);
+    this.applied.delete(targetIqn);
   }
 
   /** The exports this adapter made that the target still serves. */
-  async listExports(): Promise<ExportInfo[]> {
+  async list(): Promise<ExportSpec[]> {
     const live = await this.liveIqns();
-    return [...this.applied.values()]
-      .filter((a) => live.has(a.spec.targetIqn))
-      .map((a) => this.info(a.spec))
-      .sort((a, b) => (a.targetIqn < b.targetIqn ? -1 : 1));
+    return [...this.applied.values()].filter((a) => live.has(a.spec.targetIqn)).map((a) => a.spec);
   }
 
   /**
-   * Everything the embedded target serves belongs to netroot, so targets not desired are removed
+   * Everything the embedded target serves belongs to netroot, so targets not wanted are removed
    * (including ones added by an earlier adapter instance before a restart of the frontend).
    */
-  async reconcile(desired: ExportSpec[]): Promise<ReconcileResult> {
-    const want = validateDesired(desired);
-    return this.mutex.run(async () => {
-      const res: ReconcileResult = { added: [], removed: [], updated: [] };
-      const wanted = new Set(want.map((e) => e.targetIqn));
-      const live = await this.liveIqns();
-      for (const iqn of [...live].sort()) {
-        if (wanted.has(iqn)) continue;
-        await this.opts.target.removeTarget(iqn);
-        this.applied.delete(iqn);
-        live.delete(iqn);
-        res.removed.push(iqn);
-      }
-      for (const iqn of [...this.applied.keys()]) if (!wanted.has(iqn)) this.applied.delete(iqn);
-      for (const e of want) {
-        const r = await this.apply(e, live);
-        if (r === 'added') res.added.push(e.targetIqn);
-        if (r === 'updated') res.updated.push(e.targetIqn);
-        live.add(e.targetIqn);
-      }
-      return res;
-    });
+  async prune(wanted: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const iqn of [...(await this.liveIqns())].sort()) {
+      if (wanted.has(iqn)) continue;
+      await this.opts.target.removeTarget(iqn);
+      this.applied.delete(iqn);
+      removed.push(iqn);
+    }
+    for (const iqn of [...this.applied.keys()]) if (!wanted.has(iqn)) this.applied.delete(iqn);
+    return removed;
+  }
+}
+
+/** The embedded target's StorageBackend: the volume store and EmbeddedExports. */
+export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
+  constructor(opts: EmbeddedBackendOptions) {
+    const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
+    super(volumes, new EmbeddedExports(volumes, opts));
   }
 }

@@ -28,20 +28,9 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import {
-  sameExport,
-  validateDesired,
-  validateExportSpec,
-  type ExportInfo,
-  type ExportSpec,
-  type ReconcileResult,
-  type StorageBackend,
-  type VolumeInfo,
-  type VolumeSpec,
-} from './backend.js';
+import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
+import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
-import { assertIqn } from './iqn.js';
-import { Mutex } from './util.js';
 
 const CONFIGFS_MAGIC = 0x62656570;
 const TPG = 'tpgt_1';
@@ -73,18 +62,17 @@ interface LiveExport {
   enabled: boolean;
 }
 
-export class LioBackend implements StorageBackend {
+/** The export half over the kernel target's configfs tree (LocalBackend holds the lock around every call but list()). */
+export class LioExports implements TargetExports {
   readonly kind = 'lio' as const;
-  readonly volumes: FileVolumes;
   readonly root: string;
-  private readonly opts: LioBackendOptions;
   private readonly log: Logger;
-  private readonly mutex = new Mutex();
   private mode: 'kernel' | 'directory' | undefined;
 
-  constructor(opts: LioBackendOptions) {
-    this.opts = opts;
-    this.volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
+  constructor(
+    private readonly volumes: FileVolumes,
+    private readonly opts: LioBackendOptions,
+  ) {
     this.root = opts.configfsRoot ?? '/sys/kernel/config';
     this.mode = opts.mode;
     this.log = opts.logger ?? silentLogger;
@@ -97,8 +85,8 @@ export class LioBackend implements StorageBackend {
     const a = this.opts.listenAddress ?? '0.0.0.0';
     return `${a.includes(':') ? `[${a}]` : a}:${this.opts.listenPort ?? 3260}`;
   }
-  private get port(): number {
-    return this.opts.port ?? this.opts.listenPort ?? 3260;
+  address(): { portal: string; port: number } {
+    return { portal: this.opts.portal, port: this.opts.port ?? this.opts.listenPort ?? 3260 };
   }
 
   private async fsMode(): Promise<'kernel' | 'directory'> {
@@ -143,28 +131,8 @@ export class LioBackend implements StorageBackend {
     for (const n of await ls(dir)) if ((await lstat(join(dir, n))).isSymbolicLink()) await unlink(join(dir, n));
   }
 
-  // ---- volumes ----
-
-  capacity() {
-    return this.volumes.capacity();
-  }
-  createVolume(v: VolumeSpec): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.create(v));
-  }
-  /** Grows the file; an exported LUN shows the new size after the next reconcile (it re-creates the export). */
-  resizeVolume(name: string, sizeBytes: number): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.resize(name, sizeBytes));
-  }
-  listVolumes(): Promise<VolumeInfo[]> {
-    return this.volumes.list();
-  }
-  deleteVolume(name: string): Promise<void> {
-    return this.mutex.run(async () => {
-      this.volumes.pathOf(name);
-      const user = (await this.inspect()).find((x) => x.spec.volume === name);
-      if (user) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${user.spec.targetIqn}; unexport it first`);
-      await this.volumes.delete(name);
-    });
+  async exporterOf(volume: string): Promise<string | undefined> {
+    return (await this.inspect()).find((x) => x.spec.volume === volume)?.spec.targetIqn;
   }
 
   // ---- reading the tree ----
@@ -259,25 +227,14 @@ export class LioBackend implements StorageBackend {
 
   // ---- writing ----
 
-  private info(e: ExportSpec): ExportInfo {
-    return { ...e, chap: { ...e.chap }, portal: this.opts.portal, port: this.port };
-  }
-
-  private checkSupported(e: ExportSpec): void {
+  /** LIO ACLs are per initiator name: a sourceAddress cannot be enforced (file header). */
+  refuse(e: ExportSpec): void {
     if (e.sourceAddress !== undefined)
       throw new UserError('E_STORAGE_UNSUPPORTED', 'LIO ACLs name initiators only; a sourceAddress restriction cannot be enforced and is refused');
   }
 
-  async exportVolume(spec: ExportSpec): Promise<ExportInfo> {
-    const e = validateExportSpec(spec);
-    this.checkSupported(e);
-    return this.mutex.run(async () => {
-      await this.apply(e, await this.inspect());
-      return this.info(e);
-    });
-  }
-
-  private async apply(e: ExportSpec, live: LiveExport[]): Promise<'added' | 'updated' | 'same'> {
+  async apply(e: ExportSpec): Promise<ApplyResult> {
+    const live = await this.inspect();
     const vol = await this.volumes.require(e.volume);
     const other = live.find((x) => x.spec.volume === e.volume && x.spec.targetIqn !== e.targetIqn);
     if (other) throw new UserError('E_STORAGE_IN_USE', `volume ${e.volume} is already exported as ${other.spec.targetIqn}`);
@@ -379,37 +336,25 @@ export class LioBackend implements StorageBackend {
     }
   }
 
-  async unexport(targetIqn: string): Promise<void> {
-    assertIqn(targetIqn, 'target IQN');
-    return this.mutex.run(async () => {
-      if (!(await isDir(join(this.T, 'iscsi', targetIqn)))) return;
-      await this.removeTarget(targetIqn);
-      this.log.info('lio unexport', { target: targetIqn });
-    });
+  async remove(targetIqn: string): Promise<void> {
+    if (!(await isDir(join(this.T, 'iscsi', targetIqn)))) return;
+    await this.removeTarget(targetIqn);
+    this.log.info('lio unexport', { target: targetIqn });
   }
 
-  async listExports(): Promise<ExportInfo[]> {
-    return (await this.inspect()).map((x) => this.info(x.spec));
+  async list(): Promise<ExportSpec[]> {
+    return (await this.inspect()).map((x) => x.spec);
   }
 
-  async reconcile(desired: ExportSpec[]): Promise<ReconcileResult> {
-    const want = validateDesired(desired);
-    for (const e of want) this.checkSupported(e);
-    return this.mutex.run(async () => {
-      const res: ReconcileResult = { added: [], removed: [], updated: [] };
-      const wanted = new Set(want.map((e) => e.targetIqn));
-      for (const x of await this.inspect()) {
-        if (wanted.has(x.spec.targetIqn)) continue;
-        await this.removeTarget(x.spec.targetIqn);
-        res.removed.push(x.spec.targetIqn);
-      }
-      for (const e of want) {
-        const r = await this.apply(e, await this.inspect());
-        if (r === 'added') res.added.push(e.targetIqn);
-        if (r === 'updated') res.updated.push(e.targetIqn);
-      }
-      return res;
-    });
+  /** Managed = a target whose LUN is a file of our volumes directory (inspect()). */
+  async prune(wanted: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const x of await this.inspect()) {
+      if (wanted.has(x.spec.targetIqn)) continue;
+      await this.removeTarget(x.spec.targetIqn);
+      removed.push(x.spec.targetIqn);
+    }
+    return removed;
   }
 
   /**
@@ -480,6 +425,22 @@ export class LioBackend implements StorageBackend {
       });
     }
     return { fabric_modules: [], storage_objects, targets };
+  }
+}
+
+/** LIO's StorageBackend: the volume store and LioExports. */
+export class LioBackend extends LocalBackend<LioExports> {
+  readonly root: string;
+
+  constructor(opts: LioBackendOptions) {
+    const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
+    super(volumes, new LioExports(volumes, opts));
+    this.root = this.exports.root;
+  }
+
+  /** The live tree as targetcli's saveconfig.json (LioExports.exportSaveconfig). */
+  exportSaveconfig(): Promise<SaveConfig> {
+    return this.exports.exportSaveconfig();
   }
 }
 

@@ -6,9 +6,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { NetrootError, UserError } from '../errors.js';
 import { isErrorCode } from '../error-codes.js';
-import type { BackendKind, ExportInfo, ExportSpec, ReconcileResult, StorageBackend, VolumeInfo, VolumeSpec } from './backend.js';
-import { validateDesired, validateExportSpec, validateSize } from './backend.js';
-import { validateVolumeName } from './volumes.js';
+import type { StorageBackend } from './backend.js';
+import type { BackendKind, ExportInfo, ExportSpec, ReconcileResult, VolumeInfo, VolumeSpec } from './spec.js';
+import { validateDesired, validateExportSpec, validateSize, validateVolumeName } from './spec.js';
 import { assertIqn } from './iqn.js';
 
 export interface RemoteBackendOptions {

@@ -23,7 +23,8 @@ import { z } from 'zod';
 import { NetrootError, UserError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { exportSpecSchema, type ExportSpec, type StorageBackend } from './backend.js';
+import type { StorageBackend } from './backend.js';
+import { exportSpecSchema, type ExportSpec } from './spec.js';
 
 export interface StorageServiceOptions {
   backend: StorageBackend;

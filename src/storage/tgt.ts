@@ -15,20 +15,10 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import {
-  sameExport,
-  validateDesired,
-  validateExportSpec,
-  type ExportInfo,
-  type ExportSpec,
-  type ReconcileResult,
-  type StorageBackend,
-  type VolumeInfo,
-  type VolumeSpec,
-} from './backend.js';
+import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
+import { sameExport, type ExportSpec } from './spec.js';
 import { FileVolumes } from './volumes.js';
-import { assertIqn } from './iqn.js';
-import { Mutex, readJsonFile, writeJsonFile } from './util.js';
+import { readJsonFile, writeJsonFile } from './util.js';
 
 export interface TgtBackendOptions {
   volumesDir: string;
@@ -105,23 +95,22 @@ interface StateFile {
   sizes?: Record<string, number>;
 }
 
-export class TgtBackend implements StorageBackend {
+/** The export half over tgtd (LocalBackend holds the lock around every call but list()). */
+export class TgtExports implements TargetExports {
   readonly kind = 'tgt' as const;
-  readonly volumes: FileVolumes;
   private readonly stateFile: string;
-  private readonly opts: TgtBackendOptions;
   private readonly log: Logger;
-  private readonly mutex = new Mutex();
 
-  constructor(opts: TgtBackendOptions) {
-    this.opts = opts;
-    this.volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
-    this.stateFile = opts.stateFile ?? join(this.volumes.dir, '..', 'tgt-exports.json');
+  constructor(
+    private readonly volumes: FileVolumes,
+    private readonly opts: TgtBackendOptions,
+  ) {
+    this.stateFile = opts.stateFile ?? join(volumes.dir, '..', 'tgt-exports.json');
     this.log = opts.logger ?? silentLogger;
   }
 
-  private get port(): number {
-    return this.opts.port ?? 3260;
+  address(): { portal: string; port: number } {
+    return { portal: this.opts.portal, port: this.opts.port ?? 3260 };
   }
 
   /** Runs tgtadm; argv is never echoed in errors (it carries passwords). */
@@ -163,31 +152,10 @@ export class TgtBackend implements StorageBackend {
     await writeJsonFile(this.stateFile, s);
   }
 
-  capacity() {
-    return this.volumes.capacity();
-  }
-  createVolume(v: VolumeSpec): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.create(v));
-  }
-  resizeVolume(name: string, sizeBytes: number): Promise<VolumeInfo> {
-    return this.mutex.run(() => this.volumes.resize(name, sizeBytes));
-  }
-  listVolumes(): Promise<VolumeInfo[]> {
-    return this.volumes.list();
-  }
-
-  deleteVolume(name: string): Promise<void> {
-    return this.mutex.run(async () => {
-      const path = this.volumes.pathOf(name);
-      const live = await this.show();
-      const user = live.find((t) => t.luns.some((l) => l.path === path));
-      if (user) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${user.iqn}; unexport it first`);
-      await this.volumes.delete(name);
-    });
-  }
-
-  private info(e: ExportSpec): ExportInfo {
-    return { ...e, chap: { ...e.chap }, portal: this.opts.portal, port: this.port };
+  /** tgtd's own view: a target whose LUN is the volume's file, ours or not. */
+  async exporterOf(volume: string): Promise<string | undefined> {
+    const path = this.volumes.pathOf(volume);
+    return (await this.show()).find((t) => t.luns.some((l) => l.path === path))?.iqn;
   }
 
   /** Does the live target match the spec (LUN path, ACL, accounts)? Secrets are checked via the state file. */
@@ -200,7 +168,8 @@ export class TgtBackend implements StorageBackend {
     return want.join(',') === have.join(',');
   }
 
-  private checkSupported(e: ExportSpec): void {
+  /** LUN 0 is tgt's controller; sourceAddress would widen its ACL (file header). */
+  refuse(e: ExportSpec): void {
     if (e.lun === 0) throw new UserError('E_STORAGE_BAD_SPEC', 'tgt reserves LUN 0 for its controller; export the disk as LUN 1');
     if (e.sourceAddress !== undefined)
       throw new UserError(
@@ -209,17 +178,9 @@ export class TgtBackend implements StorageBackend {
       );
   }
 
-  async exportVolume(spec: ExportSpec): Promise<ExportInfo> {
-    const e = validateExportSpec(spec);
-    this.checkSupported(e);
-    return this.mutex.run(async () => {
-      await this.applyExport(e, await this.show());
-      return this.info(e);
-    });
-  }
-
-  /** Creates or replaces one export; returns what it did. Caller holds the mutex. */
-  private async applyExport(e: ExportSpec, live: TgtTarget[]): Promise<'added' | 'updated' | 'same'> {
+  /** Creates or replaces one export; returns what it did. */
+  async apply(e: ExportSpec): Promise<ApplyResult> {
+    const live = await this.show();
     const vol = await this.volumes.require(e.volume);
     const st = await this.state();
     for (const other of st.exports) {
@@ -283,28 +244,25 @@ export class TgtBackend implements StorageBackend {
     }
   }
 
-  async unexport(targetIqn: string): Promise<void> {
-    assertIqn(targetIqn, 'target IQN');
-    return this.mutex.run(async () => {
-      const st = await this.state();
-      const recorded = st.exports.find((x) => x.targetIqn === targetIqn);
-      const live = (await this.show()).find((t) => t.iqn === targetIqn);
-      if (live) await this.removeTarget(live, recorded);
-      if (recorded) {
-        st.exports = st.exports.filter((x) => x !== recorded);
-        await this.saveState(st);
-      }
-      if (live) this.log.info('tgt unexport', { target: targetIqn });
-    });
+  async remove(targetIqn: string): Promise<void> {
+    const st = await this.state();
+    const recorded = st.exports.find((x) => x.targetIqn === targetIqn);
+    const live = (await this.show()).find((t) => t.iqn === targetIqn);
+    if (live) await this.removeTarget(live, recorded);
+    if (recorded) {
+      st.exports = st.exports.filter((x) => x !== recorded);
+      await this.saveState(st);
+    }
+    if (live) this.log.info('tgt unexport', { target: targetIqn });
   }
 
-  async listExports(): Promise<ExportInfo[]> {
+  async list(): Promise<ExportSpec[]> {
     const [live, st] = await Promise.all([this.show(), this.state()]);
-    const out: ExportInfo[] = [];
+    const out: ExportSpec[] = [];
     for (const t of live) {
       const rec = st.exports.find((x) => x.targetIqn === t.iqn);
       if (rec && this.liveMatches(t, rec)) {
-        out.push(this.info(rec));
+        out.push(rec);
         continue;
       }
       // Not ours, or changed behind our back: describe what tgtd shows (tgt never reveals passwords).
@@ -313,14 +271,12 @@ export class TgtBackend implements StorageBackend {
       if (!disk || !vol) continue;
       const inUser = t.accounts.find((a) => !a.outgoing);
       const outUser = t.accounts.find((a) => a.outgoing);
-      const e: ExportInfo = {
+      const e: ExportSpec = {
         volume: vol,
         targetIqn: t.iqn,
         initiatorIqn: t.acls[0] ?? '',
         chap: { user: inUser?.user ?? '', secret: '' },
         lun: disk.lun,
-        portal: this.opts.portal,
-        port: this.port,
       };
       if (outUser) {
         e.chap.mutualUser = outUser.user;
@@ -328,38 +284,42 @@ export class TgtBackend implements StorageBackend {
       }
       out.push(e);
     }
-    return out.sort((a, b) => (a.targetIqn < b.targetIqn ? -1 : 1));
+    return out;
   }
 
-  async reconcile(desired: ExportSpec[]): Promise<ReconcileResult> {
-    const want = validateDesired(desired);
-    for (const e of want) this.checkSupported(e);
-    return this.mutex.run(async () => {
-      const res: ReconcileResult = { added: [], removed: [], updated: [] };
-      const st = await this.state();
-      let live = await this.show();
-      const wanted = new Set(want.map((e) => e.targetIqn));
-      // Managed = recorded in our state file or backed by a file in our volumes directory;
-      // anything else in this tgtd belongs to someone else and is left alone.
-      for (const t of live) {
-        if (wanted.has(t.iqn)) continue;
-        const rec = st.exports.find((x) => x.targetIqn === t.iqn);
-        const ours = rec !== undefined || t.luns.some((l) => l.path !== null && this.volumes.nameOf(l.path) !== null);
-        if (!ours) continue;
-        await this.removeTarget(t, rec);
-        res.removed.push(t.iqn);
-      }
-      const st2 = await this.state();
-      st2.exports = st2.exports.filter((x) => wanted.has(x.targetIqn) && live.some((t) => t.iqn === x.targetIqn));
-      await this.saveState(st2);
-      live = await this.show();
-      for (const e of want) {
-        const r = await this.applyExport(e, live);
-        if (r === 'added') res.added.push(e.targetIqn);
-        if (r === 'updated') res.updated.push(e.targetIqn);
-        if (r !== 'same') live = await this.show();
-      }
-      return res;
-    });
+  /**
+   * Managed = recorded in our state file or backed by a file in our volumes directory; anything
+   * else in this tgtd belongs to someone else and is left alone. The state file keeps only wanted
+   * exports that tgtd still has (the others are re-added as new).
+   */
+  async prune(wanted: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    const st = await this.state();
+    const live = await this.show();
+    for (const t of live) {
+      if (wanted.has(t.iqn)) continue;
+      const rec = st.exports.find((x) => x.targetIqn === t.iqn);
+      const ours = rec !== undefined || t.luns.some((l) => l.path !== null && this.volumes.nameOf(l.path) !== null);
+      if (!ours) continue;
+      await this.removeTarget(t, rec);
+      removed.push(t.iqn);
+    }
+    const st2 = await this.state();
+    st2.exports = st2.exports.filter((x) => wanted.has(x.targetIqn) && live.some((t) => t.iqn === x.targetIqn));
+    await this.saveState(st2);
+    return removed;
+  }
+}
+
+/** tgt's StorageBackend: the volume store and TgtExports. */
+export class TgtBackend extends LocalBackend<TgtExports> {
+  constructor(opts: TgtBackendOptions) {
+    const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
+    super(volumes, new TgtExports(volumes, opts));
+  }
+
+  /** The live targets as `tgtadm --op show --mode target` lists them. */
+  show(): Promise<TgtTarget[]> {
+    return this.exports.show();
   }
 }

@@ -5,19 +5,7 @@ import { constants as C } from 'node:fs';
 import { lstat, mkdir, open, readdir, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
-import { validateSize, type VolumeInfo, type VolumeSpec } from './backend.js';
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** A volume name: 1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..". */
-export function validateVolumeName(name: unknown): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name) || name.includes('..'))
-    throw new UserError(
-      'E_STORAGE_BAD_NAME',
-      `volume name ${JSON.stringify(String(name)).slice(0, 80)} is invalid (1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..")`,
-    );
-  return name;
-}
+import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
 
 export interface FileVolumesOptions {
   dir: string;
@@ -50,7 +38,7 @@ export class FileVolumes {
     const p = resolve(path);
     if (dirname(p) !== this.dir || !p.endsWith('.img')) return null;
     const n = p.slice(this.dir.length + 1, -'.img'.length);
-    return NAME_RE.test(n) && !n.includes('..') ? n : null;
+    return isVolumeName(n) ? n : null;
   }
 
   private async ensureDir(): Promise<void> {

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { TestInitiator, cdb } from './helpers/initiator.js';
 import { startStorageNodeProcess, type TargetProcess } from './helpers/target-process.js';
 

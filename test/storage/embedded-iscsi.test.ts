@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { freePort, iscsiInq, tempDir } from './helpers.js';

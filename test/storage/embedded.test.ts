@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../../src/storage/embedded.js';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { tempDir } from './helpers.js';
 
 const MiB = 1 << 20;

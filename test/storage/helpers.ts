@@ -5,10 +5,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExportSpec } from '../../src/storage/spec.js';
 
 export function tempDir(prefix = 'netroot-storage-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One node's export as the storage tests write it: CHAP user = host, a fixed 16-character secret. */
+export function nodeSpec(lun: number, host = 'compute-0-0'): ExportSpec {
+  return {
+    volume: host,
+    targetIqn: `iqn.2026-11.local.netroot:${host}`,
+    initiatorIqn: `iqn.2026-11.local.netroot:initiator.${host}`,
+    chap: { user: host, secret: 'Abcdef123456Xyz0' },
+    lun,
+  };
 }
 
 export function freePort(): Promise<number> {

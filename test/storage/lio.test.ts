@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LioBackend, unitSerial } from '../../src/storage/lio.js';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { assertGolden } from '../helpers/golden.js';
-import { tempDir } from './helpers.js';
+import { nodeSpec, tempDir } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -40,13 +40,7 @@ function setup() {
   return { t, root, volumesDir, be, snap: () => snapshot(root, volumesDir) };
 }
 
-const s0: ExportSpec = {
-  volume: 'compute-0-0',
-  targetIqn: 'iqn.2026-11.local.netroot:compute-0-0',
-  initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-0',
-  chap: { user: 'compute-0-0', secret: 'Abcdef123456Xyz0' },
-  lun: 0,
-};
+const s0: ExportSpec = nodeSpec(0);
 const s1: ExportSpec = {
   volume: 'compute-0-1',
   targetIqn: 'iqn.2026-11.local.netroot:compute-0-1',

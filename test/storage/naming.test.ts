@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertIqn, initiatorIqnFor, targetIqnFor } from '../../src/storage/iqn.js';
 import { validateIqn } from '../../src/validate/iscsi-name.js';
-import { CHAP_SECRET_MAX, generateChapSecret, generateNodeChap, validateChapSecret } from '../../src/storage/secrets.js';
-import { validateExportSpec, exportAttributes, defaultLun, type ExportSpec } from '../../src/storage/backend.js';
+import { generateChapSecret, generateNodeChap } from '../../src/storage/secrets.js';
+import { exportAttributes, defaultLun } from '../../src/storage/backend.js';
+import { CHAP_SECRET_MAX, validateChapSecret, validateExportSpec, type ExportSpec } from '../../src/storage/spec.js';
+import { nodeSpec } from './helpers.js';
 
 test('IQNs that RFC 3720 §3.2.6 allows', () => {
   for (const good of [
@@ -90,13 +92,7 @@ test('CHAP secret validation (length 12-16, alphanumerics) never echoes the secr
   assert.equal(generateNodeChap('c').mutualUser, undefined);
 });
 
-const spec: ExportSpec = {
-  volume: 'compute-0-0',
-  targetIqn: 'iqn.2026-11.local.netroot:compute-0-0',
-  initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-0',
-  chap: { user: 'compute-0-0', secret: 'Abcdef123456Xyz0' },
-  lun: 1,
-};
+const spec: ExportSpec = nodeSpec(1);
 
 test('validateExportSpec accepts a good spec and normalises it', () => {
   assert.deepEqual(validateExportSpec(spec), spec);

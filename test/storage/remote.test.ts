@@ -9,19 +9,14 @@ import { createStorageServiceHandler } from '../../src/storage/storage-service.j
 import { RemoteBackend } from '../../src/storage/remote.js';
 import { LioBackend } from '../../src/storage/lio.js';
 import { pickStorageNode } from '../../src/storage/allocation.js';
-import type { ExportSpec, StorageBackend } from '../../src/storage/backend.js';
+import type { StorageBackend } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { createLogger } from '../../src/log/logger.js';
-import { freePort, tempDir } from './helpers.js';
+import { freePort, nodeSpec, tempDir } from './helpers.js';
 
 const MiB = 1 << 20;
 const TOKEN = 'storage-token-0123456789abcdefghijklmnop';
-const spec: ExportSpec = {
-  volume: 'compute-0-0',
-  targetIqn: 'iqn.2026-11.local.netroot:compute-0-0',
-  initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-0',
-  chap: { user: 'compute-0-0', secret: 'Abcdef123456Xyz0' },
-  lun: 0,
-};
+const spec: ExportSpec = nodeSpec(0);
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
   return new Promise((resolve) => {

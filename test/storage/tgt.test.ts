@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TgtBackend, parseTgtShow } from '../../src/storage/tgt.js';
-import type { ExportSpec } from '../../src/storage/backend.js';
+import type { ExportSpec } from '../../src/storage/spec.js';
 import { freePort, iscsiInq, rootToolsMissing, startTgtd, tempDir, type Tgtd } from './helpers.js';
 
 const SAMPLE = `Target 1: iqn.2026-11.local.netroot:compute-0-0

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileVolumes, validateVolumeName } from '../../src/storage/volumes.js';
+import { FileVolumes } from '../../src/storage/volumes.js';
+import { validateVolumeName } from '../../src/storage/spec.js';
 import { tempDir } from './helpers.js';
 
 const MiB = 1 << 20;

@@ -26,7 +26,8 @@ import type { Logger } from '../../log/logger.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 import { NetrootError, UserError } from '../../errors.js';
 import { pickStorageNode, volumeSizeFor, type StorageNode } from '../../storage/allocation.js';
-import { defaultLun, exportAttributes, type ExportSpec, type ReconcileResult } from '../../storage/backend.js';
+import { defaultLun, exportAttributes } from '../../storage/backend.js';
+import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
 import { generateNodeChap } from '../../storage/secrets.js';
 

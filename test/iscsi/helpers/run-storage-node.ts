@@ -6,7 +6,7 @@
 import { IscsiTarget } from '../../../src/iscsi/index.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { EmbeddedBackend } from '../../../src/storage/embedded.js';
-import type { ExportSpec } from '../../../src/storage/backend.js';
+import type { ExportSpec } from '../../../src/storage/spec.js';
 
 interface Config {
   port?: number;
