@@ -76,7 +76,11 @@ test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, 
       const ok = inq(a['iscsi_initiator']!);
       assert.equal(ok.status, 0, ok.stderr);
       assert.match(ok.stdout, /DIRECT_ACCESS/);
-      assert.notEqual(inq('iqn.2026-11.local.netroot:initiator.compute-0-9').status, 0, 'another initiator name is refused');
+      // Another initiator name with the right CHAP: refused at login with the target's authorization
+      // failure (RFC 7143 §11.13.5, status 0x0202 = 514), not any other error.
+      const foreign = inq('iqn.2026-11.local.netroot:initiator.compute-0-9');
+      assert.notEqual(foreign.status, 0, 'another initiator name is refused');
+      assert.match(foreign.stderr, /Status: Authorization failure\(514\)/, foreign.stderr);
 
       await node.console.waitFor(/NETROOT-E2E-INSTALLER cmdline=[^\n]*\n/, 150_000);
       const line = node.console.output.split('\n').find((l) => l.includes('NETROOT-E2E-INSTALLER cmdline='))!;

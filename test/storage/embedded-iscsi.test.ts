@@ -43,8 +43,14 @@ test('embedded target: export through the adapter, then real logins', { skip: sk
     const ok = await login();
     assert.ok(ok.ok, ok.stderr);
     assert.match(ok.stdout, /DIRECT_ACCESS/);
-    assert.equal((await login({ secret: 'Wrong0123456789a' })).ok, false);
-    assert.equal((await login({ initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-1' })).ok, false);
+    // Each refusal is the login failure it should be (RFC 7143 §11.13.5: 0x0201 authentication,
+    // 0x0202 authorization), as libiscsi reports it.
+    const wrongSecret = await login({ secret: 'Wrong0123456789a' });
+    assert.equal(wrongSecret.ok, false);
+    assert.match(wrongSecret.stderr, /Status: Authentication failure\(513\)/, wrongSecret.stderr);
+    const wrongInitiator = await login({ initiatorIqn: 'iqn.2026-11.local.netroot:initiator.compute-0-1' });
+    assert.equal(wrongInitiator.ok, false);
+    assert.match(wrongInitiator.stderr, /Status: Authorization failure\(514\)/, wrongInitiator.stderr);
     // Only 127.0.0.2 allowed: our login from 127.0.0.1 must fail.
     await be.exportVolume({ ...spec, sourceAddress: '127.0.0.2' });
     assert.equal((await login()).ok, false);
