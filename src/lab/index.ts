@@ -4,7 +4,19 @@ export { removeStale, deleteNamespace, namespaces, pidAlive } from './netns.js';
 export { markerInitrd, markerBootFiles, rootImage, iscsiRootInitrd, installedKernel, kernelVersion, type TestImages } from './test-images.js';
 export { PeerLab, IPXE_BIOS, IPXE_EFI, type PeerLabOptions } from './peer.js';
 export { measurePeerDisklessBoot, REFERENCE_IQN, REFERENCE_ROOT_MARKER, type PeerBootResult, type PeerBootOptions } from './reference.js';
-export { FullLab, nodeMac, LAB_ROOT_BOOTED, LAB_ROOT_READY, LAB_INSTALL_DONE, type FullLabOptions, type NodeLife, type CliResult } from './full.js';
+export {
+  FullLab,
+  nodeMac,
+  ipmitoolPowerOn,
+  type LabPowerOn,
+  type LabPowerOnRequest,
+  LAB_ROOT_BOOTED,
+  LAB_ROOT_READY,
+  LAB_INSTALL_DONE,
+  type FullLabOptions,
+  type NodeLife,
+  type CliResult,
+} from './full.js';
 export { RealOsNode, LabSsh, labSshKey, KERNEL_START, type RealOsLife } from './real-os.js';
 export {
   IpmiBmc,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { IpmiBmcs, IPMI_VM_PORT, Lab, exitWithin, namespaces } from '../../src/lab/index.js';
+import { FullLab, IpmiBmcs, IPMI_VM_PORT, Lab, exitWithin, ipmitoolPowerOn, namespaces, nodeMac } from '../../src/lab/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
@@ -82,6 +82,47 @@ test('lab IPMI BMC: ipmitool chassis power on/status/bootdev/cycle/soft/off driv
   } finally {
     await lab.down();
     assert.ok(!namespaces().includes(lab.namespace), 'down() deletes the namespace');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FullLab power ipmi: a stage powers its node on through the BMC (powerOn hook), and bmc.json lists the BMCs (mode 0600)', {
+  skip: e2eSkip,
+  timeout: BOOT_DEADLINE_MS + 60_000,
+}, async () => {
+  const dir = tempStateDir('nrt-e2e-ipmi-full-');
+  const calls: Array<{ host: string | null; mac: string; stage: string }> = [];
+  const full = new FullLab({
+    workDir: dir,
+    name: 'nrt-ipmif',
+    netroot: [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'],
+    nodes: 1,
+    power: 'ipmi',
+    memoryMb: 256,
+    // The hook the lead switches to `netroot power on <host>`: here the default (ipmitool), recorded.
+    powerOn: async (req) => {
+      calls.push({ host: req.host, mac: req.mac, stage: req.stage });
+      await ipmitoolPowerOn(req);
+    },
+  });
+  try {
+    await full.lab.up();
+    await full.startBmcs();
+    const [info] = full.bmcInfo();
+    assert.ok(info);
+    assert.equal(info.mac, nodeMac(0));
+    assert.equal(statSync(full.bmcFile).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(readFileSync(full.bmcFile, 'utf8')), [info]);
+    const { node, seconds } = await full.stage(nodeMac(0), nodeMac(0), 'boot', new RegExp(`net0: ${nodeMac(0)} using`));
+    assert.deepEqual(calls, [{ host: null, mac: nodeMac(0), stage: 'boot' }], 'a blank node: no host name yet');
+    const bmc = full.bmcs!.byMac(nodeMac(0))!;
+    assert.equal(bmc.bootDevice, 'pxe');
+    assert.equal(bmc.node, node);
+    process.stdout.write(`# ipmi full lab: power on through the BMC → iPXE net0 ${seconds.toFixed(1)} s\n`);
+    await node.powerOff();
+    assert.equal(bmc.powerState, 'off');
+  } finally {
+    await full.down();
     rmSync(dir, { recursive: true, force: true });
   }
 });
