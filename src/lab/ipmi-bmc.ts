@@ -459,7 +459,7 @@ export class IpmiBmc {
 
 /**
  * The BMCs of one lab: a unix socket the chassis_control programs call (`<lab workDir>/bmc/chassis.sock`)
- * and one ipmi_sim per node in the lab namespace. Everything is killed by lab.down(); stop() ends it earlier.
+ * and one ipmi_sim per node in the lab namespace. lab.down() kills them all and removes the socket.
  */
 export class IpmiBmcs {
   private readonly bmcs = new Map<string, IpmiBmc>();
@@ -583,22 +583,5 @@ export class IpmiBmcs {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new NetrootError('E_LAB_BMC', `ipmi_sim for BMC ${bmc.name} did not listen on ${want}: ${bmc.simLog.slice(-2000) || '(no output)'}`);
-  }
-
-  /** Kills every ipmi_sim and powers every node off; the lab stays up. */
-  async stop(): Promise<void> {
-    await Promise.all(
-      this.list().map(async (b) => {
-        await b.handle({ op: 'set', sets: [{ param: 'power', on: false }] });
-        if (b.sim && b.sim.exitCode === null && b.sim.signalCode === null) {
-          const exited = new Promise((r) => b.sim!.once('exit', r));
-          b.sim.kill('SIGKILL');
-          await exited;
-        }
-      }),
-    );
-    this.server?.close();
-    this.server = null;
-    rmSync(this.socket, { force: true });
   }
 }
