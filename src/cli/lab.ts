@@ -6,7 +6,10 @@
 // With --image NAME (an image of this frontend: netroot image build|import), each node instead
 // installs that real OS onto its LUN (or, --disked, onto its own virtual disk), boots it with the
 // image's dracut into multi-user.target, is logged in to over SSH, rebooted and powered off
-// (src/lab/real-os.ts); --uefi boots the nodes with OVMF.
+// (src/lab/real-os.ts); --uefi boots the nodes with OVMF. With --power ipmi every node gets an
+// emulated IPMI BMC (ipmi_sim, src/lab/ipmi-bmc.ts) and is powered on through it (ipmitool over
+// lanplus) instead of the lab starting QEMU; the BMCs (address, port, user, password) are listed in
+// <dir>/bmc.json (mode 0600) and keep answering while the lab runs.
 // Needs root (network namespaces, tap devices, QEMU).
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,13 +20,22 @@ import { UserError } from '../errors.js';
 import { FullLab, RealOsNode, labSshKey, pidAlive, removeStale } from '../lab/index.js';
 import { ImageRegistry } from '../image/index.js';
 
-export const USAGE = `netroot lab up [--nodes N] [--dir DIR] [--exit] [--json]
-       netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--dir DIR] [--exit] [--json]
+export const USAGE = `netroot lab up [--nodes N] [--power ipmi] [--dir DIR] [--exit] [--json]
+       netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--power ipmi] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
 
 /** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
 function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, process.argv[1]!];
+}
+
+/** With --power: how to reach the BMCs while the lab runs (the password stays in the file). */
+function bmcHint(ctx: CliContext, full: FullLab): void {
+  const b = full.bmcInfo()[0];
+  if (!b) return;
+  ctx.io.err(
+    `the nodes' IPMI BMCs keep answering (${full.bmcFile}), e.g.: IPMI_PASSWORD=... ip netns exec ${full.lab.namespace} ipmitool -I lanplus -C 3 -H ${b.address} -U ${b.user} -E chassis power status\n`,
+  );
 }
 
 export async function labCommand(ctx: CliContext, argv: string[]): Promise<number> {
@@ -37,6 +49,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       image: { type: 'string' },
       uefi: { type: 'boolean' },
       disked: { type: 'boolean' },
+      power: { type: 'string' },
     },
     USAGE,
   );
@@ -47,6 +60,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
     case 'up': {
       if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
       if ((v.uefi || v.disked) && !v.image) throw new UserError('E_USAGE', `--uefi and --disked go with --image\nusage: ${USAGE}`);
+      if (v.power !== undefined && v.power !== 'ipmi') throw new UserError('E_USAGE', `--power ${JSON.stringify(v.power)}: only ipmi\nusage: ${USAGE}`);
       const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? (v.image ? 1 : 2);
       // The image is checked before anything starts: a missing or broken one is the operator's to fix.
       const image = v.image ? { name: v.image, dir: new ImageRegistry(ctx.config.tftp.root).imageDir(v.image) } : undefined;
@@ -68,6 +82,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
         netroot: selfCommand(),
         nodes,
         onProgress: progress,
+        ...(v.power === 'ipmi' ? { power: 'ipmi' as const } : {}),
         ...(image && key ? { image, volumeGiB: 2, memoryMb: 1024, sshPublicKey: key.pub, stageDeadlineMs: 600_000 } : {}),
       });
       try {
@@ -91,6 +106,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
               );
           if (!v.exit) {
             ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
+            bmcHint(ctx, full);
             await new Promise<never>(() => {});
           }
           return 0;
@@ -104,6 +120,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
             );
         if (!v.exit) {
           ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
+          bmcHint(ctx, full);
           // The Lab's SIGINT/SIGTERM handlers kill every lab process and delete the namespace.
           await new Promise<never>(() => {});
         }
@@ -114,7 +131,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     case 'down': {
-      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked)
+      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked || v.power !== undefined)
         throw new UserError('E_USAGE', `lab down takes only --dir\nusage: ${USAGE}`);
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       if (pid > 0 && pidAlive(pid)) {

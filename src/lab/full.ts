@@ -14,9 +14,12 @@
 //     1. install: iPXE → installer kernel + initrd → kickstart → LUN → %post installComplete → reboot
 //     2. diskless boot: base initrd + overlay → root=UUID on its LUN → root init writes boot count 1
 //     3. diskless boot again: the root prints `persisted boot 1` (the write survived)
+// With `power: 'ipmi'` every node has an emulated BMC (ipmi-bmc.ts: ipmi_sim in the lab namespace)
+// and every power-on above goes through it (`powerOn`, default ipmitool; netroot's own
+// `netroot power on` once it exists) instead of the lab starting QEMU itself.
 // Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, exitWithin, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
@@ -24,6 +27,7 @@ import { NetrootError } from '../errors.js';
 import { waitReady, writeLabConfig } from './frontend-setup.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { parseGuestProof, type GuestProof } from './guest-proof.js';
+import { IpmiBmcs, type BmcMachine, type IpmiBmc, type LabBmcInfo } from './ipmi-bmc.js';
 
 export const LAB_ROOT_BOOTED = 'netroot-root: booted';
 export const LAB_ROOT_READY = 'netroot-root: ready';
@@ -45,6 +49,31 @@ export interface NodeHardware {
   /** QEMU NIC model (default e1000). */
   nicModel?: string;
 }
+
+/** What a power-on hook gets: the node, its BMC, the lab (to run `netroot` through `full.cliOk`). */
+export interface LabPowerOnRequest {
+  /** The node's host name, or null while a blank node is being discovered (netroot knows no host for it yet). */
+  host: string | null;
+  mac: string;
+  /** The stage being powered on: 'install', 'diskless boot', ... */
+  stage: string;
+  bmc: IpmiBmc;
+  full: FullLab;
+}
+
+/** Powers a node on through its BMC; resolves once the BMC accepted it (the lab then waits for QEMU to start). */
+export type LabPowerOn = (req: LabPowerOnRequest) => Promise<void>;
+
+/** The default power-on: ipmitool inside the lab namespace — `chassis bootdev pxe`, then `chassis power on`. */
+export const ipmitoolPowerOn: LabPowerOn = async ({ bmc }) => {
+  for (const args of [
+    ['chassis', 'bootdev', 'pxe'],
+    ['chassis', 'power', 'on'],
+  ]) {
+    const r = await bmc.ipmitool(args);
+    if (r.code !== 0) throw new NetrootError('E_LAB_BMC', `ipmitool ${args.join(' ')} (BMC ${bmc.address}) exited ${r.code}: ${r.err.trim().slice(-500)}`);
+  }
+};
 
 export interface FullLabOptions {
   workDir: string;
@@ -75,6 +104,22 @@ export interface FullLabOptions {
   onProgress?: (node: string, what: string) => void;
   /** Each console line, prefixed with the stage and the seconds since its power-on (for a log file). */
   onConsole?: (node: string, line: string) => void;
+  /**
+   * 'ipmi': each node gets an emulated IPMI BMC (ipmi_sim, ipmi-bmc.ts; addresses 10.78.0.10, .11, ...
+   * inside the lab namespace, port 623, user admin, a random password; all listed in `bmcs` and in
+   * `<workDir>/bmc.json`, mode 0600) and every power-on goes through `powerOn` instead of the lab
+   * starting QEMU. Default: the lab starts QEMU itself.
+   */
+  power?: 'ipmi';
+  /** How a node is powered on through its BMC (`power` set). Default ipmitoolPowerOn. */
+  powerOn?: LabPowerOn;
+  /**
+   * Called once a node's host name is known (discovered or added), with its BMC (`power` set):
+   * e.g. `netroot host bmc set`, so that `netroot power` can reach it. Default: nothing.
+   */
+  registerBmc?: (host: string, bmc: LabBmcInfo, full: FullLab) => Promise<void>;
+  /** From the power-on request to QEMU starting (`power` set). Default 60 s. */
+  powerOnDeadlineMs?: number;
 }
 
 export interface NodeLife {
@@ -111,6 +156,10 @@ export class FullLab {
   private frontend: ReturnType<Lab['spawnInNamespace']> | null = null;
   private frontendErr = '';
   private readonly log: Logger;
+  /** The nodes' BMCs (`power: 'ipmi'`), started by up(). */
+  bmcs: IpmiBmcs | null = null;
+  /** MAC → host name, once discovered or added. */
+  private readonly hosts = new Map<string, string>();
 
   constructor(private readonly o: FullLabOptions) {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 8) throw new NetrootError('E_LAB_NODES', `--nodes ${o.nodes}: 1..8`);
@@ -219,6 +268,39 @@ export class FullLab {
     if (this.o.sshPublicKey) await this.cliOk('attr', 'set', 'ssh_authorized_key', this.o.sshPublicKey);
     await this.startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
+    if (this.o.power === 'ipmi') await this.startBmcs();
+  }
+
+  /**
+   * One IPMI BMC per node (node i: MAC nodeMac(i), BMC `node<i>`); their list, with passwords, in
+   * <workDir>/bmc.json (0600). Called by up() with `power: 'ipmi'`; the lab must be up.
+   */
+  async startBmcs(): Promise<void> {
+    if (this.bmcs) return;
+    const bmcs = new IpmiBmcs(this.lab, this.o.logger ? { logger: this.o.logger } : {});
+    this.bmcs = bmcs;
+    for (let i = 0; i < this.o.nodes; i++) {
+      const b = await bmcs.add({ name: `node${i}`, machine: { mac: nodeMac(i), firmware: 'bios' } });
+      this.o.onProgress?.('bmc', `${b.mac}: IPMI BMC ${b.address}:${b.port} (lanplus, cipher suite 3), user ${b.user}, password in ${this.bmcFile}`);
+    }
+    writeFileSync(this.bmcFile, `${JSON.stringify(this.bmcInfo(), null, 2)}\n`, { mode: 0o600 });
+  }
+
+  /** Where up() lists the BMCs with their passwords (mode 0600). */
+  get bmcFile(): string {
+    return join(this.o.workDir, 'bmc.json');
+  }
+
+  /** Each node's BMC (empty without `power`): what `netroot host bmc set` needs. Holds the passwords. */
+  bmcInfo(): LabBmcInfo[] {
+    return this.bmcs?.list().map((b) => b.info) ?? [];
+  }
+
+  /** Records a node's host name; with BMCs, hands its BMC to `registerBmc`. */
+  private async known(host: string, mac: string): Promise<void> {
+    this.hosts.set(mac, host);
+    const bmc = this.bmcs?.byMac(mac);
+    if (bmc && this.o.registerBmc) await this.o.registerBmc(host, bmc.info, this);
   }
 
   /** tgtd in the lab namespace on <frontend>:3260; its control port is per lab (unix sockets are not per namespace). */
@@ -268,22 +350,28 @@ export class FullLab {
     const h = JSON.parse(out) as { name?: string; interfaces?: Array<{ mac: string; ip: string | null }> };
     const iface = h.interfaces?.find((x) => x.mac === mac);
     if (!h.name || !iface) throw new NetrootError('E_LAB_ADD', `insert-ethers --mac ${mac}: unexpected answer ${out.slice(0, 200)}`);
+    await this.known(h.name, mac);
     return { host: h.name, mac, ip: iface.ip ?? '' };
   }
 
   /** Powers the node on; `seconds` is power-on to `timed` (default `until`), then waits for `until`. */
   async stage(host: string, mac: string, what: string, until: RegExp, timed = until, hw: NodeHardware = {}): Promise<{ node: LabNode; seconds: number }> {
     const t = Date.now();
-    const node = this.lab.bootNode({
+    const machine = {
       mac,
       firmware: hw.firmware ?? 'bios',
       ...(hw.disk ? { disk: hw.disk } : {}),
       ...(hw.diskBus ? { diskBus: hw.diskBus } : {}),
       ...((hw.nicModel ?? this.o.nicModel) ? { nicModel: hw.nicModel ?? this.o.nicModel } : {}),
       memoryMb: this.o.memoryMb ?? 512,
-      onLine: (l) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`),
-    });
-    this.o.onProgress?.(host, `${what}: power on`);
+      onLine: (l: string) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`),
+    };
+    let node: LabNode;
+    if (this.bmcs) node = await this.powerOnThroughBmc(host, what, machine);
+    else {
+      node = this.lab.bootNode(machine);
+      this.o.onProgress?.(host, `${what}: power on`);
+    }
     try {
       const deadline = this.o.stageDeadlineMs ?? 300_000;
       await node.waitFor(timed, deadline);
@@ -296,6 +384,26 @@ export class FullLab {
       if (e instanceof Error) e.message = `${host} ${what}: ${e.message}\nfrontend log tail:\n${this.frontendErr.slice(-4000)}`;
       throw e;
     }
+  }
+
+  /** Powers the node on through its BMC (the `powerOn` hook) and returns the QEMU that the BMC started. */
+  private async powerOnThroughBmc(label: string, what: string, machine: BmcMachine): Promise<LabNode> {
+    const bmc = this.bmcs?.byMac(machine.mac);
+    if (!bmc) throw new NetrootError('E_LAB_BMC', `${label}: no BMC for ${machine.mac}`);
+    // Every stage is a fresh boot: a node still running from the last one is switched off first.
+    await bmc.node?.powerOff();
+    bmc.configure(machine);
+    const t = Date.now();
+    const next = bmc.nextPowerOn(this.o.powerOnDeadlineMs ?? 60_000);
+    next.catch(() => {}); // awaited below, unless the hook fails first
+    try {
+      await (this.o.powerOn ?? ipmitoolPowerOn)({ host: this.hosts.get(machine.mac) ?? null, mac: machine.mac, stage: what, bmc, full: this });
+    } catch (e) {
+      throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through BMC ${bmc.address} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const node = await next;
+    this.o.onProgress?.(label, `${what}: BMC ${bmc.address} powered it on (${((Date.now() - t) / 1000).toFixed(1)} s after the request)`);
+    return node;
   }
 
   /**
@@ -313,7 +421,10 @@ export class FullLab {
       }>;
       for (const h of hosts) {
         const iface = h.interfaces?.find((x) => x.mac === mac);
-        if (iface && h.bootAction === 'install') return { host: h.name, mac, ip: iface.ip ?? '' };
+        if (iface && h.bootAction === 'install') {
+          await this.known(h.name, mac);
+          return { host: h.name, mac, ip: iface.ip ?? '' };
+        }
       }
       await new Promise((r) => setTimeout(r, 500));
     }

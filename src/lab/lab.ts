@@ -44,6 +44,41 @@ export interface BootNodeOptions {
   nicRom?: boolean;
   /** Called with each console line (e.g. to mirror the console into a log). */
   onLine?: (line: string) => void;
+  /**
+   * A tap of this lab to reuse (created on its first use): a node powered on again and again
+   * through its BMC (ipmi-bmc.ts) keeps one tap. Default: a new tap per power-on.
+   */
+  tap?: string;
+}
+
+/**
+ * QEMU's arguments for a node on `tap` (no side effects; bootNode adds nothing else): TCG, the
+ * serial console on stdio (-nographic), -no-reboot (a guest reset ends the process: a lab node
+ * keeps no state, so a power cycle is its reboot), boot from the network. UEFI needs `ovmfVars`,
+ * the node's own copy of the OVMF variable store.
+ */
+export function qemuArgs(o: BootNodeOptions, tap: string, ovmfVars?: string): string[] {
+  const args = [
+    '-accel',
+    'tcg',
+    '-m',
+    String(o.memoryMb ?? 768),
+    '-nographic',
+    '-no-reboot',
+    '-boot',
+    'n',
+    '-netdev',
+    `tap,id=n0,ifname=${tap},script=no,downscript=no`,
+    '-device',
+    `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`,
+  ];
+  if (o.firmware === 'uefi') {
+    if (!ovmfVars) throw new NetrootError('E_LAB_OVMF', 'a UEFI node needs its own copy of the OVMF variable store');
+    args.unshift('-machine', 'q35', '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${ovmfVars}`);
+  }
+  if (o.disk) args.push('-drive', `file=${o.disk},format=raw,if=${o.diskBus ?? 'ide'},index=0`);
+  args.push(...(o.extraArgs ?? []));
+  return args;
 }
 
 export interface LabNode {
@@ -89,6 +124,7 @@ export class Lab {
   private readonly children = new Set<ChildProcess>();
   private readonly cleanups: Array<() => void> = [];
   private taps = 0;
+  private readonly tapNames = new Set<string>();
   private created = false;
   private readonly log: Logger;
   private readonly onExit = (): void => {
@@ -141,35 +177,23 @@ export class Lab {
     return child;
   }
 
-  /** Powers on a QEMU node (TCG, e1000 with QEMU's iPXE ROM, boot from the network) on a new tap on br0. */
+  /** Powers on a QEMU node (TCG, e1000 with QEMU's iPXE ROM, boot from the network) on a tap on br0 (qemuArgs). */
   bootNode(o: BootNodeOptions): LabNode {
-    const tap = `tap${this.taps++}`;
-    ip('-n', this.namespace, 'tuntap', 'add', 'dev', tap, 'mode', 'tap');
-    ip('-n', this.namespace, 'link', 'set', tap, 'master', 'br0');
-    ip('-n', this.namespace, 'link', 'set', tap, 'up');
-    const args = [
-      '-accel',
-      'tcg',
-      '-m',
-      String(o.memoryMb ?? 768),
-      '-nographic',
-      '-no-reboot',
-      '-boot',
-      'n',
-      '-netdev',
-      `tap,id=n0,ifname=${tap},script=no,downscript=no`,
-      '-device',
-      `${o.nicModel ?? 'e1000'},netdev=n0,mac=${o.mac}${o.nicRom === false ? ',romfile=,bootindex=1' : ''}`,
-    ];
+    const tap = o.tap ?? `tap${this.taps++}`;
+    if (!this.tapNames.has(tap)) {
+      ip('-n', this.namespace, 'tuntap', 'add', 'dev', tap, 'mode', 'tap');
+      ip('-n', this.namespace, 'link', 'set', tap, 'master', 'br0');
+      ip('-n', this.namespace, 'link', 'set', tap, 'up');
+      this.tapNames.add(tap);
+    }
+    let vars: string | undefined;
     if (o.firmware === 'uefi') {
       if (!existsSync(OVMF_CODE)) throw new NetrootError('E_LAB_OVMF', `UEFI needs ${OVMF_CODE}: apt-get install ovmf`);
       // OVMF writes its variable store: each node gets its own copy, the package's file stays pristine.
-      const vars = join(this.workDir, `${tap}-${o.mac.replace(/:/g, '')}-OVMF_VARS.fd`);
+      vars = join(this.workDir, `${tap}-${o.mac.replace(/:/g, '')}-OVMF_VARS.fd`);
       copyFileSync(OVMF_VARS, vars);
-      args.unshift('-machine', 'q35', '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`);
     }
-    if (o.disk) args.push('-drive', `file=${o.disk},format=raw,if=${o.diskBus ?? 'ide'},index=0`);
-    args.push(...(o.extraArgs ?? []));
+    const args = qemuArgs(o, tap, vars);
     this.log.info('lab: power on', { mac: o.mac, firmware: o.firmware, tap });
     const child = this.spawnInNamespace('qemu-system-x86_64', args);
     const console = new ConsoleLog(child.stdout!, o.onLine);
@@ -226,6 +250,7 @@ export class Lab {
     await Promise.all([...this.children].map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
     if (this.created) deleteNamespace(this.namespace);
     this.created = false;
+    this.tapNames.clear();
     this.runCleanups();
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSignal);

@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 
-test('netroot lab: unknown verb, bad --nodes and extra arguments are usage errors (exit 2)', async () => {
+test('netroot lab: unknown verb, bad --nodes or --power and extra arguments are usage errors (exit 2)', async () => {
   const dir = tempStateDir('nrt-labcli-');
   try {
-    for (const argv of [['lab'], ['lab', 'sideways'], ['lab', 'up', 'extra'], ['lab', 'down', '--nodes', '2']]) {
+    for (const argv of [['lab'], ['lab', 'sideways'], ['lab', 'up', 'extra'], ['lab', 'down', '--nodes', '2'], ['lab', 'down', '--power', 'ipmi']]) {
       const r = await cli(dir, ...argv);
       assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
       assert.match(r.err, /usage: netroot lab up/);
@@ -20,6 +20,9 @@ test('netroot lab: unknown verb, bad --nodes and extra arguments are usage error
         assert.equal(r.code, 2, r.err);
         assert.match(r.err, /--nodes: expected a whole number from 1 to 8/);
       }
+      const r = await cli(dir, 'lab', 'up', '--power', 'redfish', '--dir', join(dir, 'lab'));
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /--power "redfish": only ipmi/);
     } else {
       const r = await cli(dir, 'lab', 'up');
       assert.equal(r.code, 2);
