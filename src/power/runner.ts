@@ -8,6 +8,16 @@ import type { BmcEntry, PowerDriver, PowerDriverName, PowerRequest, PowerState }
 
 export const DEFAULT_POWER_PARALLEL = 32;
 
+/** The codes a driver may reject with (types.ts PowerDriver.run); anything else is a driver bug. */
+const DRIVER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'E_BMC_UNREACHABLE',
+  'E_BMC_AUTH',
+  'E_BMC_PROTOCOL',
+  'E_BMC_TLS',
+  'E_BMC_TIMEOUT',
+  'E_BMC_UNSUPPORTED',
+]);
+
 /** The drivers a runner may use, by name; a BMC entry whose driver is missing is E_BMC_UNSUPPORTED. */
 export type PowerDrivers = Partial<Record<PowerDriverName, PowerDriver>>;
 
@@ -44,7 +54,7 @@ export async function powerOne(t: PowerTarget, req: PowerRequest, drivers: Power
     const r = await driver.run(t.bmc, req);
     return { host: t.host, ok: true, state: r.state };
   } catch (e) {
-    if (isNetrootError(e) && e.code.startsWith('E_BMC_')) return { host: t.host, ok: false, code: e.code, message: e.message };
+    if (isNetrootError(e) && DRIVER_CODES.has(e.code)) return { host: t.host, ok: false, code: e.code, message: e.message };
     // A driver bug must not take the other hosts down; its text may be anything, so it is not shown.
     return { host: t.host, ok: false, code: 'E_BMC_PROTOCOL', message: `${t.host}: the ${t.bmc.driver} driver failed unexpectedly` };
   }

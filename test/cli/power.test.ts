@@ -224,3 +224,25 @@ test('with a running frontend: bmc set goes through REST, power runs and records
     await fe.f.stop();
   }
 });
+
+test('power: the progress line (stderr is a terminal) counts done and failed hosts', { skip }, async () => {
+  const { dir, at, secretFile } = await setup();
+  const ok = cliOk(dir);
+  await ok(...at, 'host', 'bmc', 'set', 'compute-0-0', ...bmcFlags(secretFile));
+  const { CliContext } = await import('../../src/cli/context.js');
+  const { powerCommand } = await import('../../src/cli/power.js');
+  let out = '';
+  let err = '';
+  const ctx = new CliContext(
+    { stateDir: dir, set: Object.fromEntries([at.slice(0, 2), at.slice(2, 4)].map(([, kv]) => kv!.split('=') as [string, string])) },
+    { out: (t) => (out += t), err: (t) => (err += t) },
+    {},
+  );
+  try {
+    await assert.rejects(powerCommand(ctx, ['status', 'compute-0-[0-1]', '--parallel', '1'], { progressTty: true }), /1 of 2 hosts failed/);
+  } finally {
+    await ctx.close();
+  }
+  assert.equal(err, '\rpower status: 1/2 done, 0 failed\rpower status: 2/2 done, 1 failed\n');
+  assert.equal(out.split('\n').length, 3);
+});
