@@ -43,6 +43,9 @@ export function validBmcEntry(host: string, b: BmcInput): BmcEntry {
   const systemId = b.systemId ?? null;
   if (systemId !== null && (systemId.length < 1 || systemId.length > BMC_MAX_SYSTEM_ID || !/^[A-Za-z0-9._~-]+$/.test(systemId)))
     throw bad('systemId', `must be 1 to ${BMC_MAX_SYSTEM_ID} URL-safe characters (letters, digits, . _ ~ -)`);
+  // IPMI 2.0 §22.27/§22.28: user names are at most 16 bytes, passwords at most 20 (ipmitool refuses longer).
+  if (b.driver === 'ipmi' && b.user.length > 16) throw bad('user', 'must be at most 16 characters for IPMI');
+  if (b.driver === 'ipmi' && b.secret.length > 20) throw bad('secret', 'must be at most 20 characters for IPMI (its value is not shown)');
   if (b.driver === 'ipmi' && (b.insecureTls || systemId !== null)) throw bad(b.insecureTls ? 'insecureTls' : 'systemId', 'applies to the redfish driver only');
   return {
     host,
