@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { startFrontend, type TestFrontend } from '../helpers/frontend.js';
 import { startIpmiSim, freeUdpPort, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
@@ -139,4 +140,32 @@ test('REST power: on/status/off --pxe through ipmi_sim; each is a power event; f
   assert.deepEqual(events[0]!.detail, { action: 'on', pxe: true, ok: true, state: 'on' });
   assert.equal(events[3]!.detail['code'], 'E_BMC_AUTH');
   assert.ok(!JSON.stringify(events).includes(sim.password) && !JSON.stringify(events).includes('WrongPass1'));
+});
+
+test('REST power: a client that goes away aborts the BMC call (recorded as E_BMC_TIMEOUT, long before the deadline)', { skip }, async () => {
+  // A BMC that reads and never answers: ipmitool would wait out its retries, the route's deadline 20 s.
+  const silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  try {
+    const entry = { driver: 'ipmi', address: '127.0.0.1', port: silent.address().port, user: sim.user, secret: sim.password };
+    await call('PUT', '/hosts/compute-0-2/bmc', entry);
+    const before = (await call('GET', '/events?kind=power&host=compute-0-2')).body.items.length as number;
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const pending = fetch(`${fe.api}/hosts/compute-0-2/power`, { method: 'POST', headers: fe.auth, body: JSON.stringify({ action: 'on' }), signal: ac.signal });
+    setTimeout(() => ac.abort(), 300);
+    await assert.rejects(pending);
+    let items: Array<{ detail: Record<string, unknown> }> = [];
+    while (Date.now() - t0 < 10_000) {
+      items = (await call('GET', '/events?kind=power&host=compute-0-2')).body.items;
+      if (items.length > before) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(items.length, before + 1);
+    assert.equal(items.at(-1)!.detail['code'], 'E_BMC_TIMEOUT');
+    assert.match(String(items.at(-1)!.detail['message']), /aborted/);
+    assert.ok(Date.now() - t0 < 5000, `aborted after ${Date.now() - t0} ms`);
+  } finally {
+    silent.close();
+  }
 });
