@@ -2,6 +2,7 @@
 // stop() closes them. Constructors open nothing, so a frontend can be built in tests and thrown
 // away. Each service a later issue adds (DHCP, TFTP, XML-RPC, iSCSI) is started here in order and
 // stopped in reverse; a start() that fails closes what it had opened, in reverse, then rejects.
+import { powerDrivers } from './power.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
@@ -182,6 +183,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
             defaultAttributes: DEFAULT_ATTRIBUTES,
             defaultGraph: config.profile.graph,
             checkGraph: (g, n) => checkApplianceGraph(config, g, n),
+            powerDrivers: powerDrivers(config),
           }).router,
           rpcRoute(rpc, config.http),
         ],

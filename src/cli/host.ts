@@ -18,6 +18,8 @@ import { FrontendOrLocal } from './frontend-or-local.js';
 import { confirmOrRefuse } from './confirm.js';
 import { expandHostlists, isHostlist } from './hostlist.js';
 import { hostInterfaceCommand, INTERFACE_USAGE } from './host-interface.js';
+import { hostBmcCommand, BMC_USAGE } from './host-bmc.js';
+import { rebootIntoNewBoot } from './power.js';
 
 export { validHostname, parseBootAction };
 
@@ -25,8 +27,10 @@ export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [-
        netroot host list [--appliance A] [--json]
        netroot host show NAME... [--json]
        netroot host remove NAME... [--keep-volume] [--yes]
-       netroot host set NAME key=value... [--yes] (boot=install|os|local|sanboot, appliance=, rack=, rank=, os=, arch=, state=, ip=, mac=)
+       netroot host set NAME key=value... [--yes] [--reboot] (boot=install|os|local|sanboot, appliance=, rack=, rank=, os=, arch=, state=, ip=, mac=)
+         --reboot: then power-cycle each host into its new boot through its BMC (next boot: PXE)
 ${INTERFACE_USAGE}
+${BMC_USAGE}
   NAME may be a hostlist: compute-0-[0-15], compute-[0-1]-[0-3], compute-0-[1,3,5-7] (at most 4096 names).`;
 
 interface ImageStatus {
@@ -80,6 +84,8 @@ export async function hostCommand(ctx: CliContext, argv: string[]): Promise<numb
       return set(ctx, rest);
     case 'interface':
       return hostInterfaceCommand(ctx, rest, USAGE);
+    case 'bmc':
+      return hostBmcCommand(ctx, rest, USAGE);
     default:
       throw badVerb('host', verb, USAGE);
   }
@@ -234,7 +240,7 @@ async function remove(ctx: CliContext, rest: string[]): Promise<number> {
 const SET_KEYS = 'boot, appliance, rack, rank, os, arch, state, ip, mac';
 
 async function set(ctx: CliContext, rest: string[]): Promise<number> {
-  const { values: v, positionals: p } = parse(rest, { yes: { type: 'boolean' } }, USAGE);
+  const { values: v, positionals: p } = parse(rest, { yes: { type: 'boolean' }, reboot: { type: 'boolean' } }, USAGE);
   needPositional(p, 2, USAGE);
   const kv = keyValues(p.slice(1), USAGE);
   const c: HostChanges = {};
@@ -294,6 +300,12 @@ async function set(ctx: CliContext, rest: string[]): Promise<number> {
       );
   }
   if (v.json) ctx.io.out(json(hosts.length === 1 && !isHostlist(p[0]!) ? changed[0] : changed));
+  // The change is made; a power failure is reported (stderr, a 'power' event) but does not fail it.
+  if (v.reboot === true)
+    await rebootIntoNewBoot(
+      ctx,
+      hosts.map((h) => h.name),
+    );
   return 0;
 }
 

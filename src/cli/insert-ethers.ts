@@ -16,10 +16,13 @@ import type { AddedHost, RemovedHost } from '../discovery/host-service.js';
 import { FrontendOrLocal } from './frontend-or-local.js';
 import { confirmOrRefuse } from './confirm.js';
 import { removalQuestion, reusedLine } from './host.js';
+import { rebootIntoNewBoot } from './power.js';
 
 export const USAGE = `netroot insert-ethers [--appliance A] [--basename B] [--rack R|--cabinet R] [--rank K] [--hostname H] [--ipaddr IP]
                              [--baseip IP] [--inc N] [--count N] [--mac MAC] [--timeout SECONDS] [--json]
-       netroot insert-ethers --replace HOST --mac MAC [--yes]
+       netroot insert-ethers --replace HOST --mac MAC [--yes] [--reboot]
+         --reboot: then power-cycle HOST into its boot through its BMC entry (next boot: PXE; set the
+                   new machine's BMC first with netroot host bmc set if it has another one)
        netroot insert-ethers --remove HOST [--keep-volume] [--yes]
        netroot insert-ethers --update`;
 
@@ -72,10 +75,12 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
       mac: { type: 'string' },
       timeout: { type: 'string' },
       yes: { type: 'boolean' },
+      reboot: { type: 'boolean' },
     },
     USAGE,
   );
   noExtra(p, 0, USAGE);
+  if (v.reboot === true && v.replace === undefined) throw new UserError('E_USAGE', `--reboot goes with --replace\nusage: ${USAGE}`);
   const api = new ApiClient(ctx.config);
   const via = new FrontendOrLocal(ctx);
   const out = (x: unknown, text: string) => ctx.io.out(v.json ? json(x) : text);
@@ -112,6 +117,8 @@ export async function insertEthersCommand(ctx: CliContext, argv: string[]): Prom
       (e) => e.replace(v.replace!, v.mac!),
     );
     out(h, `${h.name} is now ${v.mac} (name, address and volume kept)\n`);
+    // The replacement is made; a power failure is reported (stderr, a 'power' event), never fatal.
+    if (v.reboot === true) await rebootIntoNewBoot(ctx, [h.name]);
     return 0;
   }
 

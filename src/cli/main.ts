@@ -23,6 +23,7 @@ import { labCommand, USAGE as labUsage } from './lab.js';
 import { imageCommand, USAGE as imageUsage } from './image.js';
 import { reportCommand, USAGE as reportUsage } from './report.js';
 import { eventsCommand, USAGE as eventsUsage } from './events.js';
+import { powerCommand, USAGE as powerUsage } from './power.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -37,7 +38,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
   serve: { run: serveCommand, usage: serveUsage, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
   'insert-ethers': { run: insertEthersCommand, usage: insertEthersUsage, help: 'discover powered-on machines and add them as hosts' },
   storage: { run: storageCommand, usage: storageUsage, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
-  host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts' },
+  host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts; bmc set|show|unset' },
+  power: {
+    run: (ctx, argv) => powerCommand(ctx, argv),
+    usage: powerUsage,
+    help: 'on|off|cycle|reset|soft|status hosts through their BMCs (IPMI, Redfish), in parallel; --pxe for a network boot',
+  },
   appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
   attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
   assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },

@@ -59,6 +59,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    power: z
+      .object({
+        /** BMCs one power command (CLI or REST) talks to at once. */
+        parallel: z.number().int().min(1).max(1024).default(32),
+        /** Deadline of one BMC call (one ipmitool run, one Redfish request), seconds. */
+        timeoutSeconds: z.number().int().min(1).max(600).default(20),
+        /** ipmitool binary (Debian package ipmitool). */
+        ipmitool: z.string().min(1).default('ipmitool'),
+        /** ipmitool -C: the RMCP+ cipher suite (3 = HMAC-SHA1/AES-CBC-128, which every IPMI 2.0 BMC offers). */
+        ipmiCipherSuite: z.number().int().min(0).max(17).default(3),
+        /** ipmitool -R: retries of one IPMI request (each after -N 1 s). */
+        ipmiRetries: z.number().int().min(0).max(10).default(2),
+      })
+      .strict()
+      .prefault({}),
     http: z
       .object({
         host: z.string().default('0.0.0.0'),

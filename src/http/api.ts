@@ -18,6 +18,8 @@ import { applianceRoutes } from './appliance-routes.js';
 import { attributeRoutes } from './attribute-routes.js';
 import { kickstartPreviewRoutes } from './kickstart-preview-routes.js';
 import { eventRoutes } from './event-routes.js';
+import { powerRoutes } from './power-routes.js';
+import type { PowerDrivers } from '../power/runner.js';
 import { openApiDocument } from './openapi.js';
 import { anyObject } from './api-schemas.js';
 import { httpLimits, type HttpLimits } from './limits.js';
@@ -36,6 +38,8 @@ export interface ApiDeps {
   defaultAttributes: Readonly<Record<string, string>>;
   defaultGraph: string;
   checkGraph(graph: string, rootNode: string): void;
+  /** The power drivers (app/power.ts); none: every power call is E_BMC_UNSUPPORTED per host. */
+  powerDrivers?: PowerDrivers;
 }
 
 export interface Api {
@@ -65,6 +69,7 @@ export function restApi(d: ApiDeps): Api {
       retryAfterSeconds: l.retryAfterSeconds,
     }),
   );
+  router.use(powerRoutes({ repos: d.store, auth, table, drivers: d.powerDrivers ?? {} }));
   router.use(storageRoutes({ ...common, store: d.store, storage: d.storage, logger: d.logger }));
   let doc: Record<string, unknown> | undefined;
   const docs = Router();

@@ -82,4 +82,20 @@ export const MIGRATIONS: readonly string[] = [
   `
   INSERT OR IGNORE INTO attributes (scope, target, name, value) VALUES ('appliance', 'compute-diskless', 'diskless', 'true');
   `,
+  // 4: each host's BMC for power control (src/power): the secret is kept like a CHAP secret (the
+  // database is 0600) and masked in every answer; the row goes with its host (ON DELETE CASCADE) and
+  // follows it through any change of name (keyed by host id).
+  `
+  CREATE TABLE bmcs (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    driver TEXT NOT NULL CHECK (driver IN ('ipmi','redfish')),
+    address TEXT NOT NULL,
+    port INTEGER CHECK (port IS NULL OR (port BETWEEN 1 AND 65535)),
+    user TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    insecure_tls INTEGER NOT NULL DEFAULT 0,
+    system_id TEXT,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -19,6 +19,8 @@ import type {
   BootAction,
   BootRecord,
   BootRepo,
+  BmcRecord,
+  BmcRepo,
   EventRepo,
   Host,
   HostPatch,
@@ -405,6 +407,63 @@ class SqliteTokens implements Sync<TokenRepo> {
   }
 }
 
+interface BmcRow {
+  host: string;
+  driver: string;
+  address: string;
+  port: number | null;
+  user: string;
+  secret: string;
+  insecure_tls: number;
+  system_id: string | null;
+}
+const BMC_SELECT =
+  'SELECT h.name AS host, b.driver, b.address, b.port, b.user, b.secret, b.insecure_tls, b.system_id FROM bmcs b JOIN hosts h ON h.id = b.host_id';
+
+class SqliteBmcs implements Sync<BmcRepo> {
+  constructor(private db: Db) {}
+  private static toRecord(r: BmcRow): BmcRecord {
+    return {
+      host: r.host,
+      driver: r.driver as BmcRecord['driver'],
+      address: r.address,
+      port: r.port,
+      user: r.user,
+      secret: r.secret,
+      insecureTls: r.insecure_tls === 1,
+      systemId: r.system_id,
+    };
+  }
+  get(host: string): BmcRecord | null {
+    const r = this.db.prepare(`${BMC_SELECT} WHERE h.name = ?`).get(host) as BmcRow | undefined;
+    return r ? SqliteBmcs.toRecord(r) : null;
+  }
+  set(b: BmcRecord): BmcRecord {
+    const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(b.host) as { id: number } | undefined;
+    if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(b.host)}`, { where: 'host' });
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO bmcs (host_id, driver, address, port, user, secret, insecure_tls, system_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (host_id) DO UPDATE SET driver = excluded.driver, address = excluded.address, port = excluded.port, user = excluded.user,
+             secret = excluded.secret, insecure_tls = excluded.insecure_tls, system_id = excluded.system_id, updated_at = excluded.updated_at`,
+        )
+        .run(h.id, b.driver, b.address, b.port, b.user, b.secret, b.insecureTls ? 1 : 0, b.systemId, new Date().toISOString());
+    } catch (e) {
+      // The CHECKs (driver, port): never echo the row (it holds the secret).
+      if ((e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT')) throw new UserError('E_BMC_BAD', 'driver or port rejected by the database');
+      throw e;
+    }
+    return this.get(b.host)!;
+  }
+  remove(host: string): boolean {
+    return this.db.prepare('DELETE FROM bmcs WHERE host_id = (SELECT id FROM hosts WHERE name = ?)').run(host).changes > 0;
+  }
+  list(): BmcRecord[] {
+    return (this.db.prepare(`${BMC_SELECT} ORDER BY h.name`).all() as BmcRow[]).map(SqliteBmcs.toRecord);
+  }
+}
+
 /** A repository interface with its methods answering directly (SQLite calls are synchronous). */
 type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R> ? (...a: A) => R : never };
 
@@ -433,6 +492,7 @@ const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const 
 const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
 const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
 const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;
+const BMC_MODES = { get: 'read', set: 'write', remove: 'write', list: 'read' } as const satisfies Modes<BmcRepo>;
 
 /** Serialises callers: one holder at a time, FIFO. */
 class Mutex {
@@ -477,6 +537,7 @@ export class SqliteStore implements Store {
     events: SqliteEvents;
     boot: SqliteBoot;
     tokens: SqliteTokens;
+    bmcs: SqliteBmcs;
   };
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -484,6 +545,7 @@ export class SqliteStore implements Store {
   readonly events: EventRepo;
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
+  readonly bmcs: BmcRepo;
   /** The transaction the running code is part of (AsyncLocalStorage follows it across awaits):
    * a store call or transaction() made inside one would wait on the mutex that transaction holds. */
   private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
@@ -523,6 +585,7 @@ export class SqliteStore implements Store {
       events: new SqliteEvents(this.db, maxEvents),
       boot: new SqliteBoot(this.db),
       tokens: new SqliteTokens(this.db),
+      bmcs: new SqliteBmcs(this.db),
     };
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
@@ -541,6 +604,7 @@ export class SqliteStore implements Store {
     this.events = bind<EventRepo>(this.raw.events, EVENT_MODES, single);
     this.boot = bind<BootRepo>(this.raw.boot, BOOT_MODES, single);
     this.tokens = bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, single);
+    this.bmcs = bind<BmcRepo>(this.raw.bmcs, BMC_MODES, single);
   }
 
   private immediate<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
@@ -584,6 +648,7 @@ export class SqliteStore implements Store {
         events: bind<EventRepo>(this.raw.events, EVENT_MODES, direct),
         boot: bind<BootRepo>(this.raw.boot, BOOT_MODES, direct),
         tokens: bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, direct),
+        bmcs: bind<BmcRepo>(this.raw.bmcs, BMC_MODES, direct),
       };
       try {
         const r = await this.txScope.run(scope, () => fn(tx));

@@ -168,6 +168,29 @@ export interface TokenRepo {
   consume(tokenHash: string): Promise<boolean>;
 }
 
+/** A host's BMC (src/power/types.ts BmcEntry has the same shape; store/ imports no power/). */
+export interface BmcRecord {
+  host: string;
+  driver: 'ipmi' | 'redfish';
+  address: string;
+  port: number | null;
+  user: string;
+  /** A secret like a CHAP secret: every answer masks it. */
+  secret: string;
+  insecureTls: boolean;
+  systemId: string | null;
+}
+
+export interface BmcRepo {
+  get(host: string): Promise<BmcRecord | null>;
+  /** Creates or replaces the host's BMC entry; an unknown host is E_HOST_NOT_FOUND. */
+  set(b: BmcRecord): Promise<BmcRecord>;
+  /** false when the host had none. */
+  remove(host: string): Promise<boolean>;
+  /** Every entry, by host name. */
+  list(): Promise<BmcRecord[]>;
+}
+
 export interface Repos {
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -175,6 +198,7 @@ export interface Repos {
   readonly events: EventRepo;
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
+  readonly bmcs: BmcRepo;
 }
 
 export interface Store extends Repos {

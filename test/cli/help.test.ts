@@ -61,10 +61,15 @@ const ACTING: string[][] = [
   ['lab', 'down'],
   ['roll', 'add', '.', '--name', 'site'],
   ['roll', 'remove', 'site'],
+  ['host', 'bmc', 'set', 'compute-0-0', '--driver', 'ipmi', '--address', '127.0.0.1', '--user', 'u', '--secret-stdin'],
+  ['host', 'bmc', 'unset', 'compute-0-0'],
+  ['host', 'set', 'compute-0-0', 'boot=install', '--reboot'],
+  ['power', 'cycle', 'compute-0-0', '--pxe'],
 ];
 
 test("the verbs come from each command's usage", () => {
-  assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface']);
+  assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface', 'bmc']);
+  assert.deepEqual(verbs('power'), []);
   assert.deepEqual(verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
   assert.deepEqual(verbs('roll'), ['add', 'list', 'remove']);
