@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   E_BMC_NOT_SET: operator('power', 'the host has no BMC entry (netroot host bmc set)', 404),
   E_BMC_PROTOCOL: failure('power', 'the BMC answered something the driver cannot read', 502),
   E_BMC_TIMEOUT: failure('power', 'the BMC did not answer in time', 504),
-  E_BMC_TLS: operator('power', "the BMC's certificate cannot be verified (set insecure-tls on the BMC entry to accept it)", 502),
+  E_BMC_TLS: failure('power', "the BMC's certificate cannot be verified (set insecure-tls on the BMC entry to accept it)", 502),
   E_BMC_UNREACHABLE: failure('power', 'the BMC cannot be reached', 502),
   E_BMC_UNSUPPORTED: operator('power', 'the BMC does not support that action'),
   E_POWER_PARTIAL: failure('power', 'some hosts of a power command failed'),
