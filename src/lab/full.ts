@@ -75,6 +75,23 @@ export const ipmitoolPowerOn: LabPowerOn = async ({ bmc }) => {
   }
 };
 
+/**
+ * netroot's own power-on, the lab's default with `power: 'ipmi'`: once netroot knows the node,
+ * `netroot power on HOST --pxe` (the CLI reaches the BMC from the lab namespace). A blank node has
+ * no host yet — netroot cannot power what it has not discovered — so it gets ipmitool directly.
+ */
+export const netrootPowerOn: LabPowerOn = async (req) => {
+  if (req.host === null) return ipmitoolPowerOn(req);
+  await req.full.cliOk('power', 'on', req.host, '--pxe');
+};
+
+/** Registers a node's lab BMC with netroot (`netroot host bmc set`, the password on stdin, never in argv). */
+export async function netrootRegisterBmc(host: string, bmc: LabBmcInfo, full: FullLab): Promise<void> {
+  const args = ['host', 'bmc', 'set', host, '--driver', 'ipmi', '--address', bmc.address, '--port', String(bmc.port), '--user', bmc.user, '--secret-stdin'];
+  const r = await full.cli({ input: `${bmc.password}\n` }, ...args);
+  if (r.code !== 0) throw new NetrootError('E_LAB_CLI', `netroot ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
+}
+
 export interface FullLabOptions {
   workDir: string;
   /** Real OS: compute-diskless gets os_image=<name> (the image's dracut initrd boots the nodes). */
@@ -111,11 +128,11 @@ export interface FullLabOptions {
    * starting QEMU. Default: the lab starts QEMU itself.
    */
   power?: 'ipmi';
-  /** How a node is powered on through its BMC (`power` set). Default ipmitoolPowerOn. */
+  /** How a node is powered on through its BMC (`power` set). Default netrootPowerOn. */
   powerOn?: LabPowerOn;
   /**
    * Called once a node's host name is known (discovered or added), with its BMC (`power` set):
-   * e.g. `netroot host bmc set`, so that `netroot power` can reach it. Default: nothing.
+   * so that `netroot power` can reach it. Default netrootRegisterBmc (`netroot host bmc set`).
    */
   registerBmc?: (host: string, bmc: LabBmcInfo, full: FullLab) => Promise<void>;
   /** From the power-on request to QEMU starting (`power` set). Default 60 s. */
@@ -169,9 +186,14 @@ export class FullLab {
   }
 
   /** Runs the netroot CLI inside the lab namespace against this lab's state directory. */
-  cli(...args: string[]): Promise<CliResult> {
+  /** Runs the netroot CLI in the lab namespace; a first argument `{ input }` is written to its stdin. */
+  cli(...argv: [{ input: string }, ...string[]] | string[]): Promise<CliResult> {
+    const [first, ...rest] = argv;
+    const input = typeof first === 'object' ? first.input : undefined;
+    const args = (typeof first === 'object' ? rest : argv) as string[];
     const [cmd, ...pre] = this.o.netroot;
-    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, ...args]);
+    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, ...args], input === undefined ? {} : { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
@@ -300,7 +322,7 @@ export class FullLab {
   private async known(host: string, mac: string): Promise<void> {
     this.hosts.set(mac, host);
     const bmc = this.bmcs?.byMac(mac);
-    if (bmc && this.o.registerBmc) await this.o.registerBmc(host, bmc.info, this);
+    if (bmc) await (this.o.registerBmc ?? netrootRegisterBmc)(host, bmc.info, this);
   }
 
   /** tgtd in the lab namespace on <frontend>:3260; its control port is per lab (unix sockets are not per namespace). */
@@ -397,7 +419,7 @@ export class FullLab {
     const next = bmc.nextPowerOn(this.o.powerOnDeadlineMs ?? 60_000);
     next.catch(() => {}); // awaited below, unless the hook fails first
     try {
-      await (this.o.powerOn ?? ipmitoolPowerOn)({ host: this.hosts.get(machine.mac) ?? null, mac: machine.mac, stage: what, bmc, full: this });
+      await (this.o.powerOn ?? netrootPowerOn)({ host: this.hosts.get(machine.mac) ?? null, mac: machine.mac, stage: what, bmc, full: this });
     } catch (e) {
       throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through BMC ${bmc.address} failed: ${e instanceof Error ? e.message : String(e)}`);
     }

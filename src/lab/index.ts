@@ -8,6 +8,8 @@ export {
   FullLab,
   nodeMac,
   ipmitoolPowerOn,
+  netrootPowerOn,
+  netrootRegisterBmc,
   type LabPowerOn,
   type LabPowerOnRequest,
   LAB_ROOT_BOOTED,
