@@ -183,6 +183,7 @@ export const ERROR_CODES = {
   // lab
   E_LAB_ADD: failure('lab', 'lab: insert-ethers gave an unexpected answer'),
   E_LAB_BOOT: failure('lab', "lab: a node's boot ended with failed units"),
+  E_LAB_BMC: failure('lab', 'lab: the Redfish BMC emulator cannot start (certificate, address or system)'),
   E_LAB_BUSYBOX: operator('lab', 'lab: busybox-static is not installed'),
   E_LAB_CLI: failure('lab', 'lab: a netroot command failed'),
   E_LAB_CONSOLE: failure('lab', 'lab: a node console closed before the expected line'),
