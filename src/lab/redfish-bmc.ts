@@ -69,6 +69,51 @@ export class MemorySystem implements SystemBackend {
   }
 }
 
+/** What `ProcessSystem` needs of a running machine: `Lab.bootNode()`'s LabNode fits. */
+export interface PoweredProcess {
+  /** Hard power-off: kill the machine and wait for it. */
+  powerOff(): Promise<void>;
+  /** Settles when the machine is gone (killed, or the guest powered itself off). */
+  readonly exited: Promise<unknown>;
+}
+
+/**
+ * A system that is a process, e.g. a lab QEMU node: `start(boot)` powers it on (`lab.bootNode(...)`),
+ * it is On while the process lives (a guest `poweroff` ends QEMU, and the system reads Off). Lab
+ * nodes run `-no-reboot` and boot from the network, so a restart is stop + start, and a graceful
+ * shutdown is a hard one (no ACPI agent between the emulator and QEMU). Nmi does nothing.
+ */
+export class ProcessSystem implements SystemBackend {
+  private running: PoweredProcess | null = null;
+  /** Boot sources of each start, as in MemorySystem. */
+  readonly boots: string[] = [];
+  constructor(private readonly start: (boot: BootSource) => PoweredProcess) {}
+  powerState(): RedfishPowerState {
+    return this.running ? 'On' : 'Off';
+  }
+  on(boot: BootSource): void {
+    if (this.running) return;
+    const p = this.start(boot);
+    this.boots.push(boot ?? 'None');
+    this.running = p;
+    void p.exited.then(
+      () => this.running === p && (this.running = null),
+      () => this.running === p && (this.running = null),
+    );
+  }
+  async off(_mode: 'force' | 'graceful'): Promise<void> {
+    const p = this.running;
+    if (!p) return;
+    await p.powerOff();
+    if (this.running === p) this.running = null;
+  }
+  async reset(kind: ResetKind, boot: BootSource): Promise<void> {
+    if (kind === 'nmi') return;
+    await this.off('force');
+    this.on(boot);
+  }
+}
+
 /** DSP8010 ResetType values; the emulator implements all of them. */
 export const RESET_TYPES = [
   'On',

@@ -126,8 +126,9 @@ class Call {
     const root = await this.serviceRoot();
     const systems = this.refOf(root, ['Systems'], 'the service root');
     await this.login(root);
-    const sysPath = await this.findSystem(systems);
-    const sys = await this.getSystem(sysPath);
+    const found = await this.findSystem(systems);
+    const sysPath = found.path;
+    const sys = await this.getSystem(sysPath, found.answer);
     const action = req.action;
     if (action === 'status') return { state: sys.state };
     if (req.pxe && (action === 'on' || action === 'cycle' || action === 'reset')) await this.setPxe(sysPath, sys);
@@ -198,20 +199,18 @@ class Call {
     this.auth = { token, session: loc === null ? null : this.sameOrigin(loc, 'the session Location') };
   }
 
-  private async findSystem(systems: string): Promise<string> {
+  /** The system's path, and its GET answer when that was already read (a given systemId). */
+  private async findSystem(systems: string): Promise<{ path: string; answer?: Answer }> {
     const id = this.bmc.systemId;
     if (id !== null) {
       const path = `${systems.replace(/\/+$/, '')}/${encodeURIComponent(id)}`;
       const a = await this.request('GET', path);
-      if (a.status !== 404) {
-        this.expectObject(a, [200], `GET ${path}`);
-        return path;
-      }
+      if (a.status !== 404) return { path, answer: a };
       const members = await this.members(systems);
       throw this.fail('E_BMC_BAD', `no system ${JSON.stringify(id)} at ${systems} (there: ${members.map(lastSegment).join(', ') || 'none'})`);
     }
     const members = await this.members(systems);
-    if (members.length === 1 && members[0] !== undefined) return members[0];
+    if (members.length === 1 && members[0] !== undefined) return { path: members[0] };
     if (members.length === 0) throw this.fail('E_BMC_PROTOCOL', `${systems} has no system`);
     throw this.fail(
       'E_BMC_BAD',
@@ -230,8 +229,9 @@ class Call {
 
   private async getSystem(
     path: string,
+    read?: Answer,
   ): Promise<{ raw: string | null; state: PowerState; target: string; resetTypes: string[] | null; bootTargets: string[] | null; etag: string | null }> {
-    const a = await this.request('GET', path);
+    const a = read ?? (await this.request('GET', path));
     const s = this.expectObject(a, [200], `GET ${path}`);
     const raw = typeof s.PowerState === 'string' ? s.PowerState : null;
     const actions = s.Actions;

@@ -6,11 +6,11 @@
 // takes its password only as `-p` (it has no other way), sushy gets it through its environment.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { request } from 'node:https';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MemorySystem, RedfishBmc, selfSignedCert, startMemoryBmcs } from '../../src/lab/redfish-bmc.js';
+import { MemorySystem, ProcessSystem, RedfishBmc, selfSignedCert, startMemoryBmcs } from '../../src/lab/redfish-bmc.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
 const USER = 'admin';
@@ -515,6 +515,55 @@ test('200 BMCs in one process: 200 ports, one system each, every one answering; 
     console.log(`200 BMCs: listening in ${startMs.toFixed(0)} ms, RSS +${rssMiB.toFixed(1)} MiB after one PowerCycle each`);
     assert.ok(rssMiB < 150, `RSS grew ${rssMiB} MiB`);
   } finally {
+    await bmc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ProcessSystem: a system that is a process (as a lab QEMU node is): On while it runs, Off when killed or when it ends itself', async () => {
+  const dir = tempStateDir('nrt-rfbmc-');
+  const children: ChildProcess[] = [];
+  const sys = new ProcessSystem(() => {
+    // The "guest" powers itself off after 2 s unless killed before.
+    const child = spawn('sleep', [children.length === 0 ? '600' : '2'], { stdio: 'ignore' });
+    children.push(child);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return {
+      exited,
+      powerOff: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  });
+  const bmc = await RedfishBmc.create({ systems: [{ id: 'qemu-0', backend: sys }], users: [{ name: USER, password: PASSWORD }], workDir: dir });
+  try {
+    const { port } = await bmc.listen();
+    const ca = (await selfSignedCert(dir)).cert;
+    const basic: [string, string] = [USER, PASSWORD];
+    const reset = (t: string) =>
+      call(port, 'POST', '/redfish/v1/Systems/qemu-0/Actions/ComputerSystem.Reset', { ca, basic, body: JSON.stringify({ ResetType: t }) });
+    const state = async () => ((await call(port, 'GET', '/redfish/v1/Systems/qemu-0', { ca, basic })).json as { PowerState: string }).PowerState;
+    assert.equal(await state(), 'Off');
+    await call(port, 'PATCH', '/redfish/v1/Systems/qemu-0', {
+      ca,
+      basic,
+      body: '{"Boot":{"BootSourceOverrideTarget":"Pxe","BootSourceOverrideEnabled":"Once"}}',
+    });
+    assert.equal((await reset('On')).status, 204);
+    assert.equal(await state(), 'On');
+    assert.equal(children.length, 1);
+    assert.equal((await reset('On')).status, 204, 'On when on: nothing started');
+    assert.equal(children.length, 1);
+    assert.equal((await reset('ForceRestart')).status, 204);
+    assert.equal(children[0]?.signalCode, 'SIGKILL');
+    assert.equal(children.length, 2);
+    assert.deepEqual(sys.boots, ['Pxe', 'None']);
+    await new Promise<void>((r) => children[1]?.once('exit', () => r()));
+    assert.equal(await state(), 'Off', 'the guest powered itself off');
+    assert.equal((await reset('ForceOff')).status, 204, 'ForceOff when off');
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
     await bmc.close();
     rmSync(dir, { recursive: true, force: true });
   }
