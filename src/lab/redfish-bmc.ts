@@ -411,7 +411,10 @@ export class RedfishBmc {
       const sys = this.systemOf(view, rest[1] ?? '', path);
       if (rest.length === 2) {
         if (method === 'PATCH') return this.patchSystem(sys, req, res);
-        return this.only(method, ['GET', 'PATCH'], async () => this.sendJson(res, 200, await this.systemResource(sys)));
+        return this.only(method, ['GET', 'PATCH'], async () => {
+          const r = await this.systemResource(sys);
+          this.sendJson(res, 200, r, { ETag: etagOf(r) });
+        });
       }
       if (rest.length === 4 && rest[2] === 'Actions' && rest[3] === 'ComputerSystem.Reset') {
         return this.only(method, ['POST'], () => this.resetSystem(sys, req, res));
@@ -611,6 +614,11 @@ export class RedfishBmc {
   /** PATCH of a ComputerSystem: only Boot's three override properties are writable; all-or-nothing. */
   private async patchSystem(s: SystemState, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.readJson(req);
+    // DSP0266 §7.5 (ETags): a PATCH with If-Match applies only to the representation it names.
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(await this.systemResource(s))) {
+      throw new RfError(412, [msg('PreconditionFailed', 'The ETag supplied did not match the ETag required to change this resource.')]);
+    }
     const problems: ReturnType<typeof msg>[] = [];
     const next = { ...s.boot };
     for (const [k, v] of Object.entries(body)) {
@@ -662,7 +670,8 @@ export class RedfishBmc {
     }
     if (problems.length > 0) throw new RfError(400, problems);
     s.boot = next;
-    this.sendJson(res, 200, await this.systemResource(s));
+    const r = await this.systemResource(s);
+    this.sendJson(res, 200, r, { ETag: etagOf(r) });
   }
 
   /** POST …/Actions/ComputerSystem.Reset {ResetType} (DSP0266 §7.10 actions; 204 on success). */
@@ -824,6 +833,11 @@ export class RedfishBmc {
       e.headers,
     );
   }
+}
+
+/** A weak ETag of a representation (DSP0266 §7.5): changes whenever the resource does. */
+function etagOf(resource: object): string {
+  return `W/"${createHash('sha256').update(JSON.stringify(resource)).digest('hex').slice(0, 16)}"`;
 }
 
 function notFound(path: string): RfError {

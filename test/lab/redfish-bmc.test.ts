@@ -440,6 +440,33 @@ describe('Redfish BMC emulator', () => {
     assert.deepEqual(bmc.bootOverride('n0'), { target: 'Hdd', enabled: 'Continuous', mode: 'Legacy' });
     assert.equal((await patch({ Boot: { BootSourceOverrideEnabled: 'Disabled' } })).status, 200);
   });
+
+  test('ETag: GET gives one; a PATCH with a stale If-Match is 412 and changes nothing, the current one or * applies', async () => {
+    const basic: [string, string] = [USER, PASSWORD];
+    const get = await call(port, 'GET', '/redfish/v1/Systems/n0', { ca: cert, basic });
+    const etag = String(get.headers.etag);
+    assert.match(etag, /^W\/"[0-9a-f]{16}"$/);
+    const body = JSON.stringify({ Boot: { BootSourceOverrideTarget: 'Cd', BootSourceOverrideEnabled: 'Once' } });
+    const ok = await call(port, 'PATCH', '/redfish/v1/Systems/n0', { ca: cert, basic, body, headers: { 'If-Match': etag } });
+    assert.equal(ok.status, 200);
+    assert.notEqual(ok.headers.etag, etag, 'the representation changed');
+    const stale = await call(port, 'PATCH', '/redfish/v1/Systems/n0', {
+      ca: cert,
+      basic,
+      body: '{"Boot":{"BootSourceOverrideTarget":"Usb"}}',
+      headers: { 'If-Match': etag },
+    });
+    assert.equal(stale.status, 412);
+    assert.equal((stale.json as { error: { code: string } }).error.code, 'Base.1.15.0.PreconditionFailed');
+    assert.equal(bmc.bootOverride('n0').target, 'Cd');
+    const any = await call(port, 'PATCH', '/redfish/v1/Systems/n0', {
+      ca: cert,
+      basic,
+      body: '{"Boot":{"BootSourceOverrideEnabled":"Disabled","BootSourceOverrideTarget":"None"}}',
+      headers: { 'If-Match': '*' },
+    });
+    assert.equal(any.status, 200);
+  });
 });
 
 test('a service without a SessionService (Basic only): the root has no SessionService link and login is 404', async () => {
@@ -564,6 +591,58 @@ test('ProcessSystem: a system that is a process (as a lab QEMU node is): On whil
     assert.equal((await reset('ForceOff')).status, 204, 'ForceOff when off');
   } finally {
     for (const c of children) c.kill('SIGKILL');
+    await bmc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BMCs on 127.0.0.x addresses: the same port on two loopback addresses is two BMCs with their own systems', async () => {
+  const dir = tempStateDir('nrt-rfbmc-');
+  const tls = await selfSignedCert(dir, ['IP:127.0.0.2', 'IP:127.0.0.3']);
+  const a = new MemorySystem();
+  const b = new MemorySystem();
+  const bmc = await RedfishBmc.create({
+    systems: [
+      { id: 'a', backend: a },
+      { id: 'b', backend: b },
+    ],
+    users: [{ name: USER, password: PASSWORD }],
+    tls,
+  });
+  try {
+    const first = await bmc.listen({ host: '127.0.0.2', systems: ['a'] });
+    const second = await bmc.listen({ host: '127.0.0.3', port: first.port, systems: ['b'] });
+    assert.equal(second.port, first.port);
+    assert.deepEqual(
+      bmc.listeners.map((l) => l.host),
+      ['127.0.0.2', '127.0.0.3'],
+    );
+    for (const [host, id] of [
+      ['127.0.0.2', 'a'],
+      ['127.0.0.3', 'b'],
+    ] as const) {
+      const got = await new Promise<string>((resolve, reject) => {
+        const req = request(
+          {
+            host,
+            port: first.port,
+            path: '/redfish/v1/Systems',
+            ca: tls.cert,
+            agent: false,
+            headers: { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
+          },
+          (res) => {
+            let t = '';
+            res.on('data', (c: Buffer) => (t += c.toString()));
+            res.on('end', () => resolve(t));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual((JSON.parse(got) as { Members: unknown[] }).Members, [{ '@odata.id': `/redfish/v1/Systems/${id}` }]);
+    }
+  } finally {
     await bmc.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -346,6 +346,45 @@ describe('Redfish driver against BMCs that answer garbage', () => {
     assert.deepEqual(await driver.run(e(), { action: 'status' }), { state: 'unknown' });
   });
 
+  test('PXE override: the PATCH carries If-Match with the ETag the GET gave (BMCs that require it answer 412 otherwise)', async () => {
+    const seen: { method: string; url: string; ifMatch: string | undefined; body: string }[] = [];
+    handler = (q, s) => {
+      let body = '';
+      q.on('data', (c: Buffer) => (body += c.toString()));
+      q.on('end', () => {
+        seen.push({ method: q.method ?? '', url: q.url ?? '', ifMatch: q.headers['if-match'], body });
+        if (q.url === '/redfish/v1/Systems') return json(s, 200, { Members: [{ '@odata.id': '/redfish/v1/Systems/1' }] });
+        if (q.url === '/redfish/v1/Systems/1' && q.method === 'GET') {
+          return json(
+            s,
+            200,
+            { PowerState: 'Off', Actions: { '#ComputerSystem.Reset': { target: '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' } } },
+            { ETag: '"v7"' },
+          );
+        }
+        if (q.method === 'PATCH') return q.headers['if-match'] === '"v7"' ? s.writeHead(204).end() : json(s, 412, {});
+        if (q.method === 'POST') return s.writeHead(204).end();
+        return json(s, 200, { ...root, Links: {} });
+      });
+    };
+    assert.deepEqual(await driver.run(e(), { action: 'on', pxe: true }), { state: 'off' });
+    const patch = seen.find((x) => x.method === 'PATCH');
+    assert.equal(patch?.ifMatch, '"v7"');
+    assert.deepEqual(JSON.parse(patch?.body ?? ''), { Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' } });
+    assert.deepEqual(
+      seen.map((x) => `${x.method} ${x.url}`),
+      [
+        'GET /redfish/v1/',
+        'GET /redfish/v1/Systems',
+        'GET /redfish/v1/Systems/1',
+        'PATCH /redfish/v1/Systems/1',
+        'POST /redfish/v1/Systems/1/Actions/ComputerSystem.Reset',
+        'GET /redfish/v1/Systems/1',
+      ],
+    );
+    assert.deepEqual(JSON.parse(seen[4]?.body ?? ''), { ResetType: 'On' }, 'no allowable values listed: every DSP8010 value is allowed');
+  });
+
   test('a BMC that never answers: E_BMC_TIMEOUT after the request timeout', async () => {
     handler = () => undefined;
     const quick = new RedfishDriver({ requestTimeoutMs: 300 });
