@@ -647,3 +647,27 @@ test('BMCs on 127.0.0.x addresses: the same port on two loopback addresses is tw
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sessions expire after SessionTimeout seconds idle', async () => {
+  const dir = tempStateDir('nrt-rfbmc-');
+  const bmc = await RedfishBmc.create({
+    systems: [{ id: 'a', backend: new MemorySystem() }],
+    users: [{ name: USER, password: PASSWORD }],
+    workDir: dir,
+    sessionTimeoutSec: 1,
+  });
+  try {
+    const { port } = await bmc.listen();
+    const ca = (await selfSignedCert(dir)).cert;
+    const login = await call(port, 'POST', '/redfish/v1/SessionService/Sessions', { ca, body: JSON.stringify({ UserName: USER, Password: PASSWORD }) });
+    const token = String(login.headers['x-auth-token']);
+    assert.equal(((await call(port, 'GET', '/redfish/v1/SessionService', { ca, token })).json as { SessionTimeout: number }).SessionTimeout, 1);
+    assert.equal((await call(port, 'GET', '/redfish/v1/Systems', { ca, token })).status, 200);
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal((await call(port, 'GET', '/redfish/v1/Systems', { ca, token })).status, 401);
+    assert.equal(bmc.sessionCount, 0, 'the expired session is gone');
+  } finally {
+    await bmc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
