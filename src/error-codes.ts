@@ -182,7 +182,7 @@ export const ERROR_CODES = {
   E_ISCSI_TEXT: failure('iscsi', 'malformed iSCSI text key=value data'),
   // lab
   E_LAB_ADD: failure('lab', 'lab: insert-ethers gave an unexpected answer'),
-  E_LAB_BMC: failure('lab', 'lab: an emulated BMC (ipmi_sim) is missing, did not start, or failed a power action'),
+  E_LAB_BMC: failure('lab', 'lab: an emulated BMC (ipmi_sim, or the Redfish emulator) is missing, did not start, or failed a power action'),
   E_LAB_BOOT: failure('lab', "lab: a node's boot ended with failed units"),
   E_LAB_BUSYBOX: operator('lab', 'lab: busybox-static is not installed'),
   E_LAB_CLI: failure('lab', 'lab: a netroot command failed'),
