@@ -71,6 +71,15 @@ export const configSchema = z
         ipmiCipherSuite: z.number().int().min(0).max(17).default(3),
         /** ipmitool -R: retries of one IPMI request (each after -N 1 s). */
         ipmiRetries: z.number().int().min(0).max(10).default(2),
+        /** Largest Redfish response body read, bytes; a larger one is E_BMC_PROTOCOL. */
+        redfishMaxResponseBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+        /** PEM file of extra CAs that sign BMC certificates (a site CA), besides Node's roots. */
+        redfishCaFile: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),
