@@ -626,13 +626,13 @@ static napi_value block_value(napi_env env, uint32_t block) {
 
 /* provide(id, offset, buf) -> the block still waiting (0: none). */
 static napi_value js_provide(napi_env env, napi_callback_info info) {
+  uint64_t off;
+  unsigned char *data;
+  size_t len;
   napi_value argv[3];
   size_t argc;
   sock_t *s = socket_call(env, info, argv, 3, 3, 3, "provide(id, offset, buf)", &argc, NULL);
   if (!s) return NULL;
-  uint64_t off;
-  unsigned char *data;
-  size_t len;
   if (!get_offset(env, argv[1], &off, "offset") || !get_buffer(env, argv[2], &data, &len)) return NULL;
   if (!s->data_ref || data != s->data || len != s->data_len) {
     drop_data(env, s);
@@ -652,11 +652,11 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   size_t argc;
   sock_t *s = socket_call(env, info, argv, 7, 7, 7, "start(id, oack, size, blksize, windowsize, timeoutMs, maxRetries)", &argc, NULL);
   if (!s) return NULL;
+  uint64_t size;
+  uint32_t bs, ws, timeout_ms, retries;
   napi_valuetype t;
   unsigned char *oack = NULL;
   size_t oack_len = 0;
-  uint64_t size;
-  uint32_t bs, ws, timeout_ms, retries;
   if (napi_typeof(env, argv[1], &t) != napi_ok) return NULL;
   if (t != napi_null && !get_buffer(env, argv[1], &oack, &oack_len)) return NULL;
   if (!get_offset(env, argv[2], &size, "size") || !get_u32(env, argv[3], &bs, "blksize") || !get_u32(env, argv[4], &ws, "windowsize") ||

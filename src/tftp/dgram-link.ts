@@ -8,6 +8,7 @@ import { isIPv4 } from 'node:net';
 import { NetrootError } from '../errors.js';
 import { DataPhase } from './data-phase.js';
 import type { LinkState, LinkStats, PhaseParams, TransferLink } from './link.js';
+import { LinkBase } from './link-base.js';
 
 /** What native/tftpio cuts a datagram to (one Ethernet MTU): the same here, so both links deliver the same bytes. */
 const SLOT_BYTES = 1500;
@@ -15,17 +16,12 @@ const SLOT_BYTES = 1500;
 /** Counters of this process's dgram links (linkStats() adds them to the native ones). */
 export const dgramStats: LinkStats = { queued: 0, dropped: 0, superseded: 0, sendErrors: 0, socketErrors: 0, spunWindows: 0 };
 
-class DgramLink implements TransferLink {
+class DgramLink extends LinkBase {
   readonly kind = 'dgram' as const;
-  readonly localPort: number;
-  onNeed: (block: number) => void = () => {};
-  onEnd: (completed: boolean) => void = () => {};
-  onMessage: (msg: Buffer) => void = () => {};
-  private open = true;
   private readonly phase: DataPhase;
 
   constructor(private readonly socket: Socket) {
-    this.localPort = socket.address().port;
+    super(socket.address().port);
     this.phase = new DataPhase(
       {
         sendBlocks: (first, data, offset, length, bs, count) => {
@@ -61,16 +57,12 @@ class DgramLink implements TransferLink {
     }
   }
 
-  provide(offset: number, data: Buffer): void {
-    if (!this.open) return;
-    const need = this.phase.provide(offset, data);
-    if (need) this.onNeed(need);
+  protected provideBytes(offset: number, data: Buffer): number {
+    return this.phase.provide(offset, data);
   }
 
-  start(p: PhaseParams): void {
-    if (!this.open) return;
-    const need = this.phase.start(p);
-    if (need) this.onNeed(need);
+  protected startPhase(p: PhaseParams): number {
+    return this.phase.start(p);
   }
 
   state(): LinkState {
@@ -82,9 +74,7 @@ class DgramLink implements TransferLink {
     this.datagram([packet]);
   }
 
-  close(): void {
-    if (!this.open) return;
-    this.open = false;
+  protected shut(): void {
     this.phase.stop();
     // Node sends on a connected socket synchronously when the kernel takes them (uv_udp_try_send),
     // so an ERROR sent just before is already out; only one the kernel held back is lost.

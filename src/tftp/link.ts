@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { packageDir } from '../config/index.js';
 import { NetrootError } from '../errors.js';
 import { dgramStats, openDgramLink } from './dgram-link.js';
+import { LinkBase } from './link-base.js';
 
 export type LinkKind = 'native' | 'dgram';
 export type LinkChoice = LinkKind | 'auto';
@@ -153,33 +154,24 @@ function load(path: string): Loaded {
   return l;
 }
 
-class NativeLink implements TransferLink {
+class NativeLink extends LinkBase {
   readonly kind = 'native' as const;
-  readonly localPort: number;
-  onNeed: (block: number) => void = () => {};
-  onEnd: (completed: boolean) => void = () => {};
-  onMessage: (msg: Buffer) => void = () => {};
-  private open = true;
 
   constructor(
     private readonly l: Loaded,
     private readonly id: number,
     port: number,
   ) {
-    this.localPort = port;
+    super(port);
     l.links[id] = this;
   }
 
-  provide(offset: number, data: Buffer): void {
-    if (!this.open) return;
-    const need = this.l.io.provide(this.id, offset, data);
-    if (need) this.onNeed(need);
+  protected provideBytes(offset: number, data: Buffer): number {
+    return this.l.io.provide(this.id, offset, data);
   }
 
-  start(p: PhaseParams): void {
-    if (!this.open) return;
-    const need = this.l.io.start(this.id, p.oack, p.size, p.blksize, p.windowsize, p.timeoutMs, p.maxRetries);
-    if (need) this.onNeed(need);
+  protected startPhase(p: PhaseParams): number {
+    return this.l.io.start(this.id, p.oack, p.size, p.blksize, p.windowsize, p.timeoutMs, p.maxRetries);
   }
 
   state(): LinkState {
@@ -192,9 +184,7 @@ class NativeLink implements TransferLink {
     if (this.open) this.l.io.send(this.id, packet);
   }
 
-  close(): void {
-    if (!this.open) return;
-    this.open = false;
+  protected shut(): void {
     this.l.links[this.id] = undefined;
     this.l.io.close(this.id);
   }
