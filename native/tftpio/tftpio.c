@@ -1,62 +1,73 @@
 /*
- * tftpio: the datagram I/O of TFTP transfers, for src/tftp/link.ts.
+ * tftpio: the transfer link of TFTP read transfers, for src/tftp/link.ts. It owns the data phase
+ * (RFC 1350 section 2, RFC 2347 option acknowledgement, RFC 7440 windows); src/tftp/transfer.ts
+ * owns what comes before and after (negotiation, the file, the end). The same contract in
+ * TypeScript, on node:dgram, is src/tftp/data-phase.ts: the reference the tests run this against.
  *
  * Why it exists: a lockstep TFTP transfer is one ACK in, one DATA out. Through node:dgram each
  * ACK costs two 64 KiB buffer allocations (one for the datagram, one for the recvmsg that finds
  * the queue empty), an address object and an event emit, and each DATA a SendWrap and argument
- * checks: about 15 us of user time per block here, against dnsmasq's ~1.5 us. This module keeps
- * the protocol decisions in TypeScript and does the I/O, plus one narrow fast path (stream,
- * below: the in-order ACK of a file held in memory):
+ * checks: about 15 us of user time per block here, against dnsmasq's ~1.5 us. Here an ACK is
+ * answered in the poll callback that reads it, and no JS runs until something needs a decision
+ * that is not the protocol's (bytes of a file not in memory, the end):
  *
- *   - every transfer still has its own UDP socket (its TID, RFC 1350 section 4), bound to the
- *     server address and connected to the client, so the kernel drops other TIDs' datagrams;
+ *   - every transfer has its own UDP socket (its TID, RFC 1350 section 4), bound to the server
+ *     address and connected to the client, so the kernel drops other TIDs' datagrams;
  *   - sockets are watched by uv_poll_t handles on Node's own loop; a readable socket gives one
- *     datagram per loop iteration into a shared slab, and one uv_check callback per iteration
- *     hands every datagram read in that iteration to JS in a single call (no allocation);
+ *     datagram per loop iteration; ACKs are taken by the data phase, everything else (ERROR,
+ *     garbage) goes into a shared slab, and one uv_check callback per iteration hands every
+ *     datagram and event of that iteration to JS in a single call (no allocation);
  *   - a window of DATA blocks goes out with one sendmmsg(2), each packet two iovecs: a 4-byte
  *     header built here and the block's bytes straight from the caller's buffer (no copy);
  *   - when the socket buffer is full, the unsent packets are copied to a per-socket queue and
  *     written when the socket is writable again (bounded; beyond the bound they are dropped,
  *     which TFTP's retransmission recovers from, as from any lost datagram);
- *   - stream(): for a file in memory, the ACK of a window's last block is answered with the next
- *     window right in the poll callback, so the in-order path runs no JS at all;
- *   - spin(): while exactly one stream is active and nothing else on the loop is ready, it
- *     polls its socket for the next ACK for up to SPIN_NS before going back to sleep (why and
- *     its bounds: at spin()). Cost: while a fast lone client transfers, the server's thread
- *     stays on its CPU.
+ *   - spin: while exactly one transfer is in its data phase and nothing else on the loop is
+ *     ready, it polls its socket for the next ACK for up to SPIN_NS before going back to sleep
+ *     (why and its bounds: at spin_recv()). Cost: while a fast lone client transfers, the
+ *     server's thread stays on its CPU.
+ *
+ * The data phase (start/provide; block numbers absolute, 32 bits; on the wire the low 16 bits,
+ * rolling over 65535 -> 0 as tftp-hpa, curl, iPXE and EDK2 expect):
+ *   - blocks are 1..last, last = floor(size / blksize) + 1: a file whose size is a multiple of
+ *     blksize ends with an empty block;
+ *   - with an OACK, it is sent first and re-sent on timeout until ACK 0 (RFC 2347); any other
+ *     ACK then is a bad packet. Without one, DATA 1 goes out at once;
+ *   - a window is blocks base+1 .. min(base + windowsize, last), sent at once (RFC 7440); an ACK
+ *     for block k of it moves base to k and sends the next window from k+1: a full-window ACK is
+ *     the normal path (counted in `windows`), a partial one the RFC 7440 go-back (`retransmits`);
+ *   - an ACK of base again is ignored (`dupAcks`): only a timeout re-sends, the fix for the
+ *     Sorcerer's Apprentice bug (RFC 1123 section 4.2.3.1); an ACK past the last block sent is a
+ *     bad packet (`badAcks`);
+ *   - no ACK for timeoutMs: the OACK or the window from base+1 is sent again (`timeouts`,
+ *     `retransmits`); after maxRetries timeouts in a row the phase ends: EVENT_TIMEOUT;
+ *   - the ACK of the last block ends it: EVENT_DONE;
+ *   - the bytes come from buffers JS provides (provide(id, offset, buf): the whole file, or one
+ *     read-ahead chunk; the link keeps only the last one). A window not inside it is not sent:
+ *     EVENT_NEED names its first block, JS provides, the window goes out.
  *
  * JS API (all synchronous; errors are thrown as Error with a `code`):
  *   init(receiver: (count: number) => void) -> { slab: Buffer, meta: Int32Array }
- *       Datagram i of a batch: meta[3i] socket id, meta[3i+1] length (bytes in the slab at
- *       i * SLOT_BYTES; a longer datagram is cut to SLOT_BYTES), meta[3i+2] flags (1 = cut).
- *       The slab is reused after receiver returns: receivers must copy what they keep.
+ *       Entry i of a batch: meta[3i] socket id, meta[3i+2] flags. A datagram (flags 0 or 1 = cut):
+ *       meta[3i+1] its length, its bytes in the slab at i * SLOT_BYTES (a longer datagram is cut
+ *       to SLOT_BYTES). An event (flags EVENT_NEED/DONE/TIMEOUT): meta[3i+1] its value (the
+ *       block, as uint32 bits). The slab is reused after receiver returns: copy what you keep.
  *   open(localAddress, remoteAddress, remotePort, sendBufferBytes) -> [id, localPort]
- *   sendBlocks(id, firstBlock, buf, offset, length, blksize, count) -> void
- *       DATA packets firstBlock..firstBlock+count-1 (block numbers modulo 65536, RFC 1350
- *       rollover as tftp-hpa, curl, iPXE and EDK2 expect); packet k carries
- *       buf[offset + k*blksize, min(offset + length, offset + (k+1)*blksize)).
- *   stream(id, expect, last, windowsize, blksize, file) / stream(id)
- *       The data phase of a transfer whose whole file is in memory: while streaming, a datagram
- *       that is exactly ACK `expect` (mod 65536) is answered here, in the poll callback, with the
- *       window after it (blocks expect+1 .. min(expect+windowsize, last), sliced from `file`),
- *       and `expect` moves to that window's last block; the stream stops once block `last` is
- *       sent. Such ACKs are not delivered to JS. Everything else is: duplicate and partial
- *       ACKs, ERROR, garbage, the final ACK. JS (src/tftp/transfer.ts) decides everything else:
- *       negotiation, go-back, timeouts, the end; it re-arms the stream after each window it
- *       sends itself and reads progress() before acting. stream(id) stops it.
- *   progress(id) -> [acked, sentTo, answered, msSinceLastAnswer]
- *       Absolute block numbers: the highest ACK the stream answered and the last block sent;
- *       windows it sent; milliseconds since it last answered (-1: never).
+ *   provide(id, offset, buf) -> block      the file's bytes from `offset`; returns the first block
+ *       of the window still waiting for bytes (0: none, the waiting window went out)
+ *   start(id, oack | null, size, blksize, windowsize, timeoutMs, maxRetries) -> block   as provide
+ *   state(id) -> [base, sentTo, windows, dupAcks, retransmits, timeouts, badAcks]
  *   send(id, buf) -> void          one datagram (OACK, ERROR)
- *   close(id) -> void              stops watching; the fd is closed once libuv lets go of it
+ *   close(id) -> void              stops the phase and watching; the fd is closed once libuv lets go
  *   stats() -> { queued, dropped, superseded, sendErrors, socketErrors, spunWindows }
  *       datagrams queued on EAGAIN, dropped at the queue bound, dropped from the queue because a
- *       new window replaced them (drop_queue), send errors (ECONNREFUSED: client gone), and ICMP
- *       errors reported on a socket (cleared; the socket keeps going), windows answered by spin()
+ *       new window replaced them (drop_queue), send errors (ECONNREFUSED: client gone), ICMP
+ *       errors reported on a socket (cleared; the socket keeps going), ACKs the spin read
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,13 +81,19 @@
 #include <uv.h>
 
 #define SLOT_BYTES 1500     /* one Ethernet MTU: no valid client packet of a read transfer is longer */
-#define BATCH_MAX 1024      /* datagrams handed to JS per loop iteration */
+#define BATCH_MAX 1024      /* datagrams and events handed to JS per loop iteration */
 #define MMSG_MAX 64         /* packets per sendmmsg call */
 #define QUEUE_MAX (16u << 20) /* bytes a socket may hold back while its send buffer is full */
 #define FLAG_CUT 1          /* the datagram was longer than SLOT_BYTES */
-#define SPIN_NS 50000ull    /* how long a lone stream polls for its next ACK before sleeping */
-#define SPIN_BUDGET_NS 1000000ull /* the most one poll callback spends answering a lone stream */
-#define SPIN_BACKOFF 64     /* windows a stream answers by sleeping after a spin that timed out */
+#define EVENT_NEED 2        /* the window from block `value` waits for bytes (provide) */
+#define EVENT_DONE 4        /* the last block was acknowledged */
+#define EVENT_TIMEOUT 8     /* maxRetries timeouts in a row */
+#define SPIN_NS 50000ull    /* how long a lone transfer polls for its next ACK before sleeping */
+#define SPIN_BUDGET_NS 1000000ull /* the most one poll callback spends answering a lone transfer */
+#define SPIN_BACKOFF 64     /* windows a transfer answers by sleeping after a spin that timed out */
+#define MAX_BLOCKS 0xffffffffu /* blocks are counted in 32 bits */
+
+enum { PHASE_IDLE, PHASE_OACK, PHASE_DATA, PHASE_OVER };
 
 typedef struct pending {
   struct pending *next;
@@ -86,26 +103,34 @@ typedef struct pending {
 
 typedef struct sock {
   uv_poll_t poll;           /* first: the handle's address is the struct's */
+  uv_timer_t timer;         /* the retransmission timeout */
   struct addon *addon;
   int fd;
   int32_t id;
   int events;
+  int handles;              /* handles not closed yet; the struct is freed after the last */
   pending_t *head, *tail;
   size_t queued_bytes;
-  /* The stream (js_stream): in-order ACKs answered from on_poll. Block numbers are absolute. */
-  int streaming;
-  uint32_t expect;          /* the ACK that sends the next window: the last block sent */
-  uint32_t acked;           /* the highest ACK the stream answered */
-  uint32_t last;            /* the file's last block; the stream stops once it is sent */
-  uint32_t ws, bs;
-  double answered;          /* windows the stream sent */
-  uint32_t spin_backoff;    /* windows left before this stream may spin again */
-  uint64_t progress_ns;     /* uv_hrtime() of the last answered ACK */
-  unsigned char *data;      /* the whole file */
+  /* The data phase (header comment). Block numbers are absolute. */
+  int phase;
+  uint32_t base;            /* the highest block acknowledged */
+  uint32_t sent_to;         /* the last block sent */
+  uint32_t last, ws, bs;
+  uint32_t need;            /* the first block of a window waiting for bytes; 0: none */
+  uint64_t size;
+  uint32_t retries, max_retries;
+  uint64_t timeout_ns, deadline_ns;
+  int timer_on;
+  unsigned char *oack;
+  size_t oack_len;
+  double windows, dup_acks, retransmits, timeouts, bad_acks;
+  uint32_t spin_backoff;    /* windows left before this transfer may spin again */
+  unsigned char *data;      /* bytes [data_off, data_off + data_len) of the file */
   size_t data_len;
-  napi_ref data_ref;        /* keeps `data` alive; dropped when re-armed with another Buffer, or at close.
+  uint64_t data_off;
+  napi_ref data_ref;        /* keeps `data` alive; dropped when another Buffer is provided, or at close.
                              * Callers must not transfer or detach that Buffer's ArrayBuffer while it
-                             * streams (netroot's are file-cache snapshots, never transferred). */
+                             * is in use (netroot's are file-cache snapshots or read-ahead chunks). */
 } sock_t;
 
 typedef struct addon {
@@ -123,11 +148,11 @@ typedef struct addon {
   int32_t nslots;
   int32_t free_head;
   int in_callback;
-  int streams;              /* sockets with streaming set */
+  int actives;              /* sockets in PHASE_DATA (the spin is for a lone one) */
   int pending_closes;       /* uv_close calls whose callback has not run yet */
   napi_async_cleanup_hook_handle teardown; /* set while the environment is going away */
   double queued, dropped, superseded, send_errors, socket_errors;
-  double spun;              /* windows a lone stream answered while polling for the ACK (spin) */
+  double spun;              /* ACKs a lone transfer read while polling instead of sleeping (spin) */
 } addon_t;
 
 static void throw_errno(napi_env env, const char *what, int err) {
@@ -178,15 +203,12 @@ static sock_t *socket_call(napi_env env, napi_callback_info info, napi_value *ar
 
 /* ---- receive ------------------------------------------------------------------------- */
 
-static void on_poll(uv_poll_t *h, int status, int events);
+/* ---- receive ------------------------------------------------------------------------- */
 
-static void set_streaming(sock_t *s, int on) {
-  if (s->streaming != on) s->addon->streams += on ? 1 : -1;
-  s->streaming = on;
-}
+static void on_poll(uv_poll_t *h, int status, int events);
 static void drop_queue(sock_t *s);
 static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t len, uint32_t bs, uint32_t count);
-static void stream_next(sock_t *s);
+static int on_ack(sock_t *s, uint32_t wire, uint32_t *value);
 
 static void watch(sock_t *s, int events) {
   if (events == s->events) return;
@@ -209,10 +231,6 @@ static void flush_queue(sock_t *s) {
   watch(s, UV_READABLE);
 }
 
-static int is_expected_ack(const sock_t *s, const unsigned char *d, ssize_t n) {
-  return s->streaming && n == 4 && d[0] == 0 && d[1] == 4 && (uint32_t)(d[2] << 8 | d[3]) == (s->expect & 0xffff);
-}
-
 /* Whether the loop has another descriptor ready (a DHCP request, an HTTP or iSCSI connection):
  * a zero-timeout look at libuv's own epoll set. libuv registers its watchers level-triggered
  * (no EPOLLET, no EPOLLONESHOT), so an event seen here is reported again to libuv's next
@@ -225,41 +243,49 @@ static int loop_has_other_work(addon_t *a, int own_fd) {
   return 0;
 }
 
-/* A lone stream (the only one in the process) waits for its next ACK by polling the socket for
- * up to SPIN_NS instead of sleeping: on a virtual machine whose idle CPUs halt, the wake-up
- * after a sleep costs more than a LAN round trip, and a lockstep client pays it on every block.
- * Bounded on four sides: only while one stream is active (many clients keep the loop busy
- * anyway), only while nothing else on the loop is ready (loop_has_other_work), at most
- * SPIN_BUDGET_NS per poll callback (then timers and the rest of the loop run),
- * and a spin that times out makes the stream sleep for its next SPIN_BACKOFF windows (a slow
- * or distant client costs no CPU). Returns -1, or the length of a datagram that is not the
- * expected ACK, read into `slot` for JS. */
-static ssize_t spin(sock_t *s, unsigned char *slot) {
+/* A lone transfer (the only one in its data phase in the process) waits for its next ACK by
+ * polling the socket for up to SPIN_NS instead of sleeping: on a virtual machine whose idle CPUs
+ * halt, the wake-up after a sleep costs more than a LAN round trip, and a lockstep client pays it
+ * on every block. Bounded on four sides: only while one transfer is active (many clients keep
+ * the loop busy anyway), only while nothing else on the loop is ready (loop_has_other_work), at
+ * most SPIN_BUDGET_NS per poll callback since `start` (then timers and the rest of the loop
+ * run), and a spin that times out makes the transfer sleep for its next SPIN_BACKOFF windows (a
+ * slow or distant client costs no CPU). Returns -1, or the length of the datagram read into
+ * `slot`. */
+static ssize_t spin_recv(sock_t *s, unsigned char *slot, uint64_t start) {
   addon_t *a = s->addon;
-  uint64_t start = uv_hrtime(), waited = start;
-  while (s->streaming && a->streams == 1 && !s->head) {
-    if (s->spin_backoff) {
-      s->spin_backoff--;
+  if (s->phase != PHASE_DATA || a->actives != 1 || s->head || s->need) return -1;
+  if (s->spin_backoff) {
+    s->spin_backoff--;
+    return -1;
+  }
+  uint64_t waited = uv_hrtime();
+  if (waited - start > SPIN_BUDGET_NS) return -1;
+  for (;;) {
+    ssize_t n = recv(s->fd, slot, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+    if (n >= 0) {
+      a->spun++;
+      return n;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    if (uv_hrtime() - waited > SPIN_NS) {
+      s->spin_backoff = SPIN_BACKOFF;
       return -1;
     }
-    ssize_t n = recv(s->fd, slot, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
-    uint64_t now = uv_hrtime();
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-      if (now - waited > SPIN_NS) {
-        s->spin_backoff = SPIN_BACKOFF;
-        return -1;
-      }
-      if (loop_has_other_work(a, s->fd)) return -1;
-      continue;
-    }
-    if (!is_expected_ack(s, slot, n)) return n;
-    stream_next(s);
-    a->spun++;
-    if (now - start > SPIN_BUDGET_NS) return -1;
-    waited = now;
+    if (loop_has_other_work(a, s->fd)) return -1;
   }
-  return -1;
+}
+
+/* An event for JS in batch entry i (the caller checked there is room). */
+static void put_event(addon_t *a, sock_t *s, int32_t i, int kind, uint32_t value) {
+  a->meta[3 * i] = s->id;
+  a->meta[3 * i + 1] = (int32_t)value;
+  a->meta[3 * i + 2] = kind;
+  a->count = i + 1;
+}
+
+static int takes_ack(const sock_t *s, const unsigned char *d, ssize_t n) {
+  return (s->phase == PHASE_OACK || s->phase == PHASE_DATA) && n >= 4 && d[0] == 0 && d[1] == 4;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -280,34 +306,38 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
   if (events & UV_WRITABLE) flush_queue(s);
   if (!(events & UV_READABLE)) return;
-  /* One datagram per poll callback: a transfer socket carries one ACK per window, and a
-   * level-triggered poll comes back for the rest (in the next iteration, or in the same poll
-   * phase when libuv polls again after a full set of events; arrival order is kept either way).
-   * A full batch leaves the datagram in the kernel until then. */
+  /* One datagram per poll callback (plus what the spin reads): a transfer socket carries one ACK
+   * per window, and a level-triggered poll comes back for the rest (in the next iteration, or in
+   * the same poll phase when libuv polls again after a full set of events; arrival order is kept
+   * either way). A full batch leaves the datagram in the kernel until then, so every datagram
+   * read has an entry for what it produces (itself, or one event). */
   if (a->count >= BATCH_MAX) return;
   int32_t i = a->count;
-  ssize_t n = recv(s->fd, a->slab + (size_t)i * SLOT_BYTES, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
-  if (n < 0) {
-    /* EAGAIN: spurious wake-up. ECONNREFUSED: an ICMP port unreachable for an earlier DATA
-     * (the client went away); the transfer's retry limit ends it. Neither is a datagram. */
-    return;
+  unsigned char *slot = a->slab + (size_t)i * SLOT_BYTES;
+  uint64_t start = uv_hrtime();
+  ssize_t n = recv(s->fd, slot, SLOT_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+  for (;;) {
+    /* n < 0: EAGAIN (spurious wake-up, or the spin found nothing) or ECONNREFUSED (an ICMP port
+     * unreachable for an earlier DATA: the client went away; the retry limit ends it). */
+    if (n < 0) return;
+    if (!takes_ack(s, slot, n)) break;
+    uint32_t value = 0;
+    int ev = on_ack(s, (uint32_t)(slot[2] << 8 | slot[3]), &value);
+    if (ev) {
+      put_event(a, s, i, ev, value);
+      return;
+    }
+    n = spin_recv(s, slot, start);
   }
-  const unsigned char *d = a->slab + (size_t)i * SLOT_BYTES;
-  if (is_expected_ack(s, d, n)) {
-    stream_next(s);
-    n = spin(s, a->slab + (size_t)i * SLOT_BYTES);
-    if (n < 0) return; /* answered: JS learns of it through progress() */
-  }
-  int32_t flags = n > SLOT_BYTES ? FLAG_CUT : 0;
   a->meta[3 * i] = s->id;
   a->meta[3 * i + 1] = n > SLOT_BYTES ? SLOT_BYTES : (int32_t)n;
-  a->meta[3 * i + 2] = flags;
+  a->meta[3 * i + 2] = n > SLOT_BYTES ? FLAG_CUT : 0;
   a->count = i + 1;
 }
 
-/* After the poll phase of every loop iteration: one JS call for all datagrams read. */
-static void on_check(uv_check_t *h) {
-  addon_t *a = (addon_t *)h->data;
+/* One JS call for all datagrams and events of the batch: after the poll phase of every loop
+ * iteration (on_check), and from the timer at once. */
+static void flush(addon_t *a) {
   if (a->count == 0 || a->in_callback) return;
   napi_env env = a->env;
   napi_handle_scope scope;
@@ -329,6 +359,12 @@ static void on_check(uv_check_t *h) {
   }
   napi_close_handle_scope(env, scope);
 }
+
+static void on_check(uv_check_t *h) {
+  flush((addon_t *)h->data);
+}
+
+/* ---- send ---------------------------------------------------------------------------- */
 
 /* ---- send ---------------------------------------------------------------------------- */
 
@@ -444,106 +480,236 @@ static void send_blocks(sock_t *s, uint32_t first, unsigned char *data, uint32_t
   }
 }
 
-/* sendBlocks(id, firstBlock, buf, offset, length, blksize, count). Bounds: the bytes named lie
- * inside the buffer, and `count` blocks of `blksize` cover exactly `length` (the last block may be
- * short or, for a file that is a multiple of the block size, empty). */
-static napi_value js_send_blocks(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  size_t argc;
-  sock_t *s = socket_call(env, info, argv, 7, 7, 7, "sendBlocks(id, firstBlock, buf, offset, length, blksize, count)", &argc, NULL);
-  if (!s) return NULL;
-  uint32_t first, off, len, bs, count;
-  unsigned char *data;
-  size_t buflen;
-  if (!get_u32(env, argv[1], &first, "firstBlock") || !get_buffer(env, argv[2], &data, &buflen) || !get_u32(env, argv[3], &off, "offset") ||
-      !get_u32(env, argv[4], &len, "length") || !get_u32(env, argv[5], &bs, "blksize") || !get_u32(env, argv[6], &count, "count"))
-    return NULL;
-  if (bs == 0 || bs > 65464 || count == 0 || (uint64_t)off + len > buflen || (uint64_t)(count - 1) * bs > len || (uint64_t)count * bs < len) {
-    napi_throw_range_error(env, "E_TFTPIO", "blocks outside the buffer or not covering length");
-    return NULL;
-  }
-  send_blocks(s, first, data + off, len, bs, count);
-  return NULL;
+/* One datagram (OACK, ERROR), in order after anything queued. */
+static void send_iov(sock_t *s, struct iovec *iov) {
+  struct mmsghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_hdr.msg_iov = iov;
+  m.msg_hdr.msg_iovlen = 1;
+  send_all(s, &m, 1);
 }
 
-/* The expected ACK arrived: send the window after it, exactly as Transfer.sendWindow would. */
-static void stream_next(sock_t *s) {
-  uint32_t from = s->expect + 1; /* expect < last, so no overflow */
-  uint64_t wend = (uint64_t)s->expect + s->ws;
+/* ---- the data phase ------------------------------------------------------------------ */
+
+static void set_phase(sock_t *s, int phase) {
+  if ((s->phase == PHASE_DATA) != (phase == PHASE_DATA)) s->addon->actives += phase == PHASE_DATA ? 1 : -1;
+  s->phase = phase;
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* (Re)arms the retransmission timeout from now. Hot path (once per window): only the deadline
+ * moves; the timer, when it fires early, sleeps again for the rest. */
+static void arm(sock_t *s) {
+  s->deadline_ns = uv_hrtime() + s->timeout_ns;
+  if (!s->timer_on) {
+    s->timer_on = 1;
+    uv_timer_start(&s->timer, on_timer, (s->timeout_ns + 999999) / 1000000, 0);
+  }
+}
+
+/* Sends the window from block `from` when its bytes are in the provided buffer; otherwise
+ * remembers it and returns EVENT_NEED with *value = from. */
+static int send_window(sock_t *s, uint32_t from, uint32_t *value) {
+  uint64_t wend = (uint64_t)from - 1 + s->ws;
   uint32_t to = wend < s->last ? (uint32_t)wend : s->last;
   uint64_t start = (uint64_t)(from - 1) * s->bs;
-  uint64_t end = (uint64_t)to * s->bs < s->data_len ? (uint64_t)to * s->bs : s->data_len;
-  s->acked = s->expect;
-  s->answered++;
-  s->progress_ns = uv_hrtime();
-  send_blocks(s, from, s->data + start, (uint32_t)(end - start), s->bs, to - from + 1);
-  s->expect = to;
-  if (to >= s->last) set_streaming(s, 0); /* the last ACK goes to JS, which ends the transfer */
+  uint64_t end = (uint64_t)to * s->bs < s->size ? (uint64_t)to * s->bs : s->size;
+  /* data_ref, not data: an empty file's Buffer may have no data pointer */
+  if (!s->data_ref || start < s->data_off || end > s->data_off + s->data_len) {
+    s->need = from;
+    *value = from;
+    return EVENT_NEED;
+  }
+  s->need = 0;
+  send_blocks(s, from, s->data + (start - s->data_off), (uint32_t)(end - start), s->bs, to - from + 1);
+  s->sent_to = to;
+  arm(s);
+  return 0;
+}
+
+/* One ACK with wire block number `wire` (RFC 1350: extra bytes after it are ignored, as
+ * src/tftp/packet.ts does). Returns 0 or an event (EVENT_NEED with *value, EVENT_DONE). */
+static int on_ack(sock_t *s, uint32_t wire, uint32_t *value) {
+  if (s->phase == PHASE_OACK) {
+    if (wire != 0) {
+      s->bad_acks++;
+      return 0;
+    }
+    set_phase(s, PHASE_DATA);
+    s->retries = 0;
+    return send_window(s, 1, value);
+  }
+  uint32_t delta = (wire - (s->base & 0xffff)) & 0xffff;
+  if (delta == 0) {
+    s->dup_acks++;
+    return 0;
+  }
+  uint64_t abs = (uint64_t)s->base + delta;
+  if (abs > s->sent_to) {
+    s->bad_acks++;
+    return 0;
+  }
+  s->base = (uint32_t)abs;
+  s->retries = 0;
+  if (abs == s->last) {
+    set_phase(s, PHASE_OVER);
+    return EVENT_DONE;
+  }
+  if (abs < s->sent_to) s->retransmits++; /* a partial-window ACK: RFC 7440 go-back */
+  else s->windows++;
+  return send_window(s, (uint32_t)abs + 1, value);
+}
+
+static void on_timer(uv_timer_t *t) {
+  sock_t *s = t->data;
+  addon_t *a = s->addon;
+  s->timer_on = 0;
+  if (s->phase != PHASE_OACK && s->phase != PHASE_DATA) return;
+  uint64_t now = uv_hrtime();
+  if (s->deadline_ns > now + 1000000) {
+    s->timer_on = 1;
+    uv_timer_start(&s->timer, on_timer, (s->deadline_ns - now + 999999) / 1000000, 0);
+    return;
+  }
+  if (a->count >= BATCH_MAX) { /* no entry for an event in this iteration: look again in 1 ms */
+    s->timer_on = 1;
+    uv_timer_start(&s->timer, on_timer, 1, 0);
+    return;
+  }
+  s->timeouts++;
+  if (++s->retries > s->max_retries) {
+    set_phase(s, PHASE_OVER);
+    put_event(a, s, a->count, EVENT_TIMEOUT, 0);
+    flush(a); /* now: the check phase may be a long poll away (nothing else may be armed) */
+    return;
+  }
+  s->retransmits++;
+  arm(s); /* also when the window waits for bytes: a read that never completes ends in a timeout */
+  uint32_t value = 0;
+  if (s->phase == PHASE_OACK) {
+    struct iovec iov = {s->oack, s->oack_len};
+    send_iov(s, &iov);
+  } else if (send_window(s, s->base + 1, &value)) {
+    put_event(a, s, a->count, EVENT_NEED, value);
+    flush(a);
+  }
 }
 
 static void drop_data(napi_env env, sock_t *s) {
-  set_streaming(s, 0);
   s->data = NULL;
   s->data_len = 0;
+  s->data_off = 0;
   if (s->data_ref) {
     napi_delete_reference(env, s->data_ref);
     s->data_ref = NULL;
   }
 }
 
-/* stream(id, expect, last, windowsize, blksize, file) or stream(id) to stop. */
-static napi_value js_stream(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  size_t argc;
-  sock_t *s = socket_call(env, info, argv, 6, 1, 6, "stream(id, expect, last, windowsize, blksize, file) or stream(id)", &argc, NULL);
-  if (!s) return NULL;
-  if (argc == 1) {
-    set_streaming(s, 0);
-    return NULL;
+static int get_offset(napi_env env, napi_value v, uint64_t *out, const char *name) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0 || d != floor(d)) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s must be an integer in 0..2^53-1", name);
+    napi_throw_range_error(env, "E_TFTPIO", msg);
+    return 0;
   }
-  uint32_t expect, last, ws, bs;
+  *out = (uint64_t)d;
+  return 1;
+}
+
+static napi_value block_value(napi_env env, uint32_t block) {
+  napi_value v;
+  napi_create_uint32(env, block, &v);
+  return v;
+}
+
+/* provide(id, offset, buf) -> the block still waiting (0: none). */
+static napi_value js_provide(napi_env env, napi_callback_info info) {
+  uint64_t off;
   unsigned char *data;
   size_t len;
-  if (!get_u32(env, argv[1], &expect, "expect") || !get_u32(env, argv[2], &last, "last") || !get_u32(env, argv[3], &ws, "windowsize") ||
-      !get_u32(env, argv[4], &bs, "blksize") || !get_buffer(env, argv[5], &data, &len))
-    return NULL;
-  /* The file must be exactly `last` blocks: last = floor(len / bs) + 1 (RFC 1350: a short or
-   * empty final block), and the stream starts before the last block. */
-  if (bs == 0 || bs > 65464 || ws == 0 || ws > 65535 || expect >= last || (uint64_t)len / bs + 1 != last) {
-    napi_throw_range_error(env, "E_TFTPIO", "stream: file, block size and last block disagree");
-    return NULL;
-  }
-  if (data != s->data || len != s->data_len) {
+  napi_value argv[3];
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 3, 3, 3, "provide(id, offset, buf)", &argc, NULL);
+  if (!s) return NULL;
+  if (!get_offset(env, argv[1], &off, "offset") || !get_buffer(env, argv[2], &data, &len)) return NULL;
+  if (!s->data_ref || data != s->data || len != s->data_len) {
     drop_data(env, s);
-    if (napi_create_reference(env, argv[5], 1, &s->data_ref) != napi_ok) return NULL;
+    if (napi_create_reference(env, argv[2], 1, &s->data_ref) != napi_ok) return NULL;
     s->data = data;
     s->data_len = len;
   }
-  s->expect = expect;
-  s->acked = expect;
-  s->last = last;
-  s->ws = ws;
-  s->bs = bs;
-  set_streaming(s, 1);
-  return NULL;
+  s->data_off = off;
+  uint32_t value = 0;
+  if (s->phase == PHASE_DATA && s->need && send_window(s, s->need, &value)) return block_value(env, value);
+  return block_value(env, 0);
 }
 
-/* progress(id) -> [acked, sentTo, answered, msSinceLastAnswer] */
-static napi_value js_progress(napi_env env, napi_callback_info info) {
+/* start(id, oack | null, size, blksize, windowsize, timeoutMs, maxRetries) -> the block waiting (0: none). */
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc;
+  sock_t *s = socket_call(env, info, argv, 7, 7, 7, "start(id, oack, size, blksize, windowsize, timeoutMs, maxRetries)", &argc, NULL);
+  if (!s) return NULL;
+  uint64_t size;
+  uint32_t bs, ws, timeout_ms, retries;
+  napi_valuetype t;
+  unsigned char *oack = NULL;
+  size_t oack_len = 0;
+  if (napi_typeof(env, argv[1], &t) != napi_ok) return NULL;
+  if (t != napi_null && !get_buffer(env, argv[1], &oack, &oack_len)) return NULL;
+  if (!get_offset(env, argv[2], &size, "size") || !get_u32(env, argv[3], &bs, "blksize") || !get_u32(env, argv[4], &ws, "windowsize") ||
+      !get_u32(env, argv[5], &timeout_ms, "timeoutMs") || !get_u32(env, argv[6], &retries, "maxRetries"))
+    return NULL;
+  /* RFC 2348 blksize 8..65464, RFC 7440 windowsize 1..65535; blocks counted in 32 bits. */
+  if (bs < 8 || bs > 65464 || ws == 0 || ws > 65535 || timeout_ms == 0 || size / bs + 1 > MAX_BLOCKS || oack_len > SLOT_BYTES) {
+    napi_throw_range_error(env, "E_TFTPIO", "start: blksize, windowsize, timeout, size or OACK out of range");
+    return NULL;
+  }
+  if (s->phase != PHASE_IDLE) {
+    napi_throw_error(env, "E_TFTPIO", "start: the data phase has already started");
+    return NULL;
+  }
+  s->size = size;
+  s->bs = bs;
+  s->ws = ws;
+  s->last = (uint32_t)(size / bs + 1);
+  s->timeout_ns = (uint64_t)timeout_ms * 1000000;
+  s->max_retries = retries;
+  uint32_t value = 0;
+  if (oack) {
+    s->oack = malloc(oack_len ? oack_len : 1);
+    if (!s->oack) {
+      napi_throw_error(env, "E_TFTPIO", "out of memory");
+      return NULL;
+    }
+    memcpy(s->oack, oack, oack_len);
+    s->oack_len = oack_len;
+    set_phase(s, PHASE_OACK);
+    struct iovec iov = {s->oack, s->oack_len};
+    send_iov(s, &iov);
+    arm(s);
+  } else {
+    set_phase(s, PHASE_DATA);
+    if (send_window(s, 1, &value)) arm(s); /* the first read that never completes ends in a timeout */
+  }
+  return block_value(env, value);
+}
+
+/* state(id) -> [base, sentTo, windows, dupAcks, retransmits, timeouts, badAcks] */
+static napi_value js_state(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc;
-  sock_t *s = socket_call(env, info, argv, 1, 1, 1, "progress(id)", &argc, NULL);
+  sock_t *s = socket_call(env, info, argv, 1, 1, 1, "state(id)", &argc, NULL);
   if (!s) return NULL;
-  napi_value out, v;
-  napi_create_array_with_length(env, 4, &out);
-  napi_create_uint32(env, s->acked, &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_uint32(env, s->expect, &v);
-  napi_set_element(env, out, 1, v);
-  napi_create_double(env, s->answered, &v);
-  napi_set_element(env, out, 2, v);
-  napi_create_double(env, s->progress_ns ? (double)(uv_hrtime() - s->progress_ns) / 1e6 : -1, &v);
-  napi_set_element(env, out, 3, v);
+  double v[7] = {s->base, s->sent_to, s->windows, s->dup_acks, s->retransmits, s->timeouts, s->bad_acks};
+  napi_value out, x;
+  napi_create_array_with_length(env, 7, &out);
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_create_double(env, v[i], &x);
+    napi_set_element(env, out, i, x);
+  }
   return out;
 }
 
@@ -560,11 +726,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct iovec iov = {buf, len};
-  struct mmsghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_hdr.msg_iov = &iov;
-  m.msg_hdr.msg_iovlen = 1;
-  send_all(s, &m, 1);
+  send_iov(s, &iov);
   return NULL;
 }
 
@@ -667,12 +829,16 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   a->free_head = a->next_free[id];
   sock_t *s = calloc(1, sizeof *s);
   if (!s || uv_poll_init(a->loop, &s->poll, fd) != 0) {
-    free(s);
+    free(s); /* a failed uv_poll_init leaves nothing to close */
     close(fd);
     release_slot(a, id);
     napi_throw_error(env, "E_TFTPIO", "cannot watch the socket");
     return NULL;
   }
+  uv_timer_init(a->loop, &s->timer); /* cannot fail on Linux */
+  s->poll.data = s;
+  s->timer.data = s;
+  s->handles = 2;
   s->addon = a;
   s->fd = fd;
   s->id = id;
@@ -691,28 +857,33 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 static void closed_one(addon_t *a);
 
 static void on_closed(uv_handle_t *h) {
-  sock_t *s = (sock_t *)h;
+  sock_t *s = h->data;
   addon_t *a = s->addon;
-  close(s->fd);
-  while (s->head) {
-    pending_t *p = s->head;
-    s->head = p->next;
-    free(p);
+  if (--s->handles == 0) {
+    close(s->fd);
+    while (s->head) {
+      pending_t *p = s->head;
+      s->head = p->next;
+      free(p);
+    }
+    free(s->oack);
+    free(s);
   }
-  free(s);
   closed_one(a);
 }
 
 static void close_sock(addon_t *a, sock_t *s) {
   int32_t id = s->id;
-  set_streaming(s, 0); /* a->streams (read by spin()) never counts a closed socket */
-  /* Datagrams of this socket still waiting in the batch must not reach whoever gets the id next. */
+  set_phase(s, PHASE_OVER); /* a->actives (read by the spin) never counts a closed socket */
+  /* Entries of this socket still waiting in the batch must not reach whoever gets the id next. */
   for (int32_t i = 0; i < a->count; i++)
     if (a->meta[3 * i] == id) a->meta[3 * i] = -1;
   release_slot(a, id);
   uv_poll_stop(&s->poll);
-  a->pending_closes++;
+  uv_timer_stop(&s->timer);
+  a->pending_closes += 2;
   uv_close((uv_handle_t *)&s->poll, on_closed);
+  uv_close((uv_handle_t *)&s->timer, on_closed);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -774,7 +945,7 @@ static void teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   a->teardown = handle;
   for (int32_t i = 0; i < a->nslots; i++) {
     sock_t *s = a->slots[i];
-    if (s) close_sock(a, s); /* the stream's napi_ref goes with the environment */
+    if (s) close_sock(a, s); /* the data's napi_ref goes with the environment */
   }
   if (a->slab) {
     uv_check_stop(&a->check);
@@ -839,7 +1010,7 @@ static napi_value init(napi_env env, napi_value exports) {
   const struct {
     const char *name;
     napi_callback cb;
-  } fns[] = {{"init", js_init}, {"open", js_open}, {"sendBlocks", js_send_blocks}, {"stream", js_stream}, {"progress", js_progress}, {"send", js_send}, {"close", js_close}, {"stats", js_stats}};
+  } fns[] = {{"init", js_init}, {"open", js_open}, {"start", js_start}, {"provide", js_provide}, {"state", js_state}, {"send", js_send}, {"close", js_close}, {"stats", js_stats}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);

@@ -40,7 +40,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   const tftp = frontend.tftp();
   const parts = [
     `http on ${c.http.host}:${frontend.httpPort()}`,
-    ...(tftp ? [`tftp on ${c.tftp.host}:${tftp.port()}`] : []),
+    ...(tftp ? [`tftp on ${c.tftp.host}:${tftp.port()} (${tftp.linkKind} link)`] : []),
     ...(frontend.storage.target ? [`iscsi on ${c.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),
     ...(c.storage.local && c.iscsi.enabled && c.storage.backend !== 'embedded' ? [`iscsi by ${c.storage.backend} on port ${c.iscsi.port}`] : []),
     ...(c.dhcp.interfaces.length > 0 ? [`dhcp on ${c.dhcp.interfaces.join(' ')}`] : []),

@@ -6,7 +6,7 @@
 //     buffer or in the link's queue, and native/tftpio drops the queue before each new window, so
 //     one transfer never has more than one window there;
 //   - for a file not in memory (no `bytes`), its read-ahead buffer, min(max(window, readChunk),
-//     size): transfer.ts reads one chunk at a time and keeps only the last.
+//     size): transfer.ts reads one chunk at a time and the link keeps only the last.
 // A file in memory is not charged again: the file cache owns (and bounds) shared boot files, and
 // rendered files are a few hundred bytes.
 //

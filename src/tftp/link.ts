@@ -1,57 +1,95 @@
-// A transfer's own socket (its TID, RFC 1350 section 4), through native/tftpio: bound to the
-// server's address, connected to the client, DATA windows sent with one sendmmsg, all
-// datagrams that arrive in one event-loop iteration delivered in one call, and, for a file held
-// in memory, in-order ACKs answered in the poll callback itself (stream()). node:dgram costs
-// about 15 µs of user time per lockstep block here (buffer allocations, an address object and an
-// emit per datagram, a SendWrap per send); native/tftpio/tftpio.c says what it does instead.
+// A transfer's own socket (its TID, RFC 1350 section 4), bound to the server's address and
+// connected to the client, and the data phase that runs on it: windows, go-back, duplicate ACKs,
+// retransmission and the retry limit (contract: native/tftpio/tftpio.c's header, and
+// data-phase.ts). The link owns the data phase; transfer.ts owns what comes before and after it
+// (negotiation, the file's bytes, ERROR from the client, the end).
+//
+// Two links keep this one contract:
+//  - native (native/tftpio, `npm run build:native`): the fast path. An ACK is answered in the
+//    poll callback that reads it, a window goes out with one sendmmsg, and no JS runs until
+//    something needs a decision. node:dgram costs about 15 µs of user time per lockstep block here
+//    (buffer allocations, an address object and an emit per datagram, a SendWrap per send).
+//  - dgram (dgram-link.ts): node:dgram and data-phase.ts, for a machine without a C toolchain;
+//    the reference the tests run the native link against.
+// selectLink() picks: 'auto' (the default) takes native and falls back to dgram when the helper
+// cannot be loaded, saying why; 'native' refuses to start without it; 'dgram' takes dgram.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageDir } from '../config/index.js';
 import { NetrootError } from '../errors.js';
+import { dgramStats, openDgramLink } from './dgram-link.js';
+import { LinkBase } from './link-base.js';
 
-export interface StreamProgress {
-  acked: number;
+export type LinkKind = 'native' | 'dgram';
+export type LinkChoice = LinkKind | 'auto';
+
+/** The data phase of one transfer, as transfer.ts asks for it (tftpio.c's header says what each does). */
+export interface PhaseParams {
+  /** The OACK to send first and re-send until ACK 0 (RFC 2347); null: DATA 1 at once. */
+  oack: Buffer | null;
+  size: number;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  /** Timeouts in a row before the phase ends with end(false). */
+  maxRetries: number;
+}
+
+/** What the data phase did. Block numbers are absolute (the wire's 16 bits roll over). */
+export interface LinkState {
+  /** The highest block acknowledged. */
+  base: number;
+  /** The last block sent. */
   sentTo: number;
-  answered: number;
-  /** Milliseconds since the stream last answered; -1 when it never did. */
-  msAgo: number;
+  /** Windows sent on a full-window ACK (the normal path). */
+  windows: number;
+  /** ACKs of a block already acknowledged, ignored (no Sorcerer's Apprentice re-send). */
+  duplicateAcks: number;
+  /** Windows (or OACKs) re-sent after a timeout or a partial-window ACK (RFC 7440 go-back). */
+  retransmits: number;
+  timeouts: number;
+  /** ACKs of a block never sent, or other than 0 while the OACK waits. */
+  badAcks: number;
 }
 
 /** What a Transfer needs from its socket. */
 export interface TransferLink {
+  readonly kind: LinkKind;
   /** The server's port for this transfer (the TID). */
   readonly localPort: number;
   /**
-   * DATA blocks first..first+count-1 (block numbers modulo 65536) from data[offset, offset+length):
-   * block k carries the k-th blksize slice; the last may be short or empty.
+   * The file's bytes from byte `offset`: the whole file (before start()), or a read-ahead chunk
+   * after onNeed. The link keeps only the last buffer given; a window waiting for bytes inside it
+   * goes out at once. The buffer must not change while the link holds it.
    */
-  sendBlocks(first: number, data: Buffer, offset: number, length: number, blksize: number, count: number): void;
-  /**
-   * The data phase of a transfer from memory, run by the link: while streaming, an ACK of
-   * block `expect` (mod 65536) is answered at once with the next window (blocks expect+1 ..
-   * min(expect+windowsize, last) of `file`) and `expect` moves to its last block; the stream
-   * stops after block `last`. Such ACKs do not reach onMessage; everything else does.
-   * `last` must be floor(file.length / blksize) + 1. Calling it again replaces the stream.
-   */
-  stream(expect: number, last: number, windowsize: number, blksize: number, file: Buffer): void;
-  stopStream(): void;
-  /** What the stream did: highest ACK answered, last block sent (absolute), windows sent, ms since. */
-  progress(): StreamProgress;
-  /** One datagram (OACK, ERROR), handed to the kernel before this returns (or queued when full). */
-  send(packet: Buffer): void;
-  /** Each datagram from the client. The buffer is only valid during the call. */
+  provide(offset: number, data: Buffer): void;
+  /** Starts the data phase (once); throws E_TFTP_LINK (dgram) or E_TFTPIO (native) on bad parameters. */
+  start(p: PhaseParams): void;
+  /** The window from block `block` waits for bytes: answer with provide(). */
+  onNeed: (block: number) => void;
+  /** The phase ended: true on the ACK of the last block, false after maxRetries timeouts. */
+  onEnd: (completed: boolean) => void;
+  /** Each datagram from the client the phase does not take (ERROR, garbage). Valid during the call only. */
   onMessage: (msg: Buffer) => void;
-  /** Idempotent. */
+  state(): LinkState;
+  /** One datagram (ERROR), handed to the kernel before this returns (or queued when full). */
+  send(packet: Buffer): void;
+  /** Idempotent; ends the phase. */
   close(): void;
 }
+
+export type OpenLink = (localAddress: string, client: { address: string; port: number }, sendBufferBytes: number) => Promise<TransferLink>;
+
+/** SO_SNDBUF asked for by default: a window of 64 blocks of 65464 bytes (RFC 7440 + 2348 maxima). */
+export const DEFAULT_SEND_BUFFER = 4 * 1024 * 1024;
 
 interface TftpIo {
   init(receiver: (count: number) => void): { slab: Buffer; meta: Int32Array };
   open(local: string, remote: string, port: number, sendBufferBytes: number): [number, number];
-  sendBlocks(id: number, first: number, buf: Buffer, offset: number, length: number, blksize: number, count: number): void;
-  stream(id: number, expect?: number, last?: number, windowsize?: number, blksize?: number, file?: Buffer): void;
-  progress(id: number): [number, number, number, number];
+  provide(id: number, offset: number, buf: Buffer): number;
+  start(id: number, oack: Buffer | null, size: number, blksize: number, windowsize: number, timeoutMs: number, maxRetries: number): number;
+  state(id: number): [number, number, number, number, number, number, number];
   send(id: number, buf: Buffer): void;
   close(id: number): void;
   stats(): LinkStats;
@@ -60,124 +98,160 @@ interface TftpIo {
 
 interface Loaded {
   io: TftpIo;
-  slab: Buffer;
-  meta: Int32Array;
   links: (NativeLink | undefined)[];
 }
 
-let loaded: Loaded | undefined;
+/** tftpio.c's batch flags. */
+const FLAG_EVENT_NEED = 2;
+const FLAG_EVENT_DONE = 4;
+const FLAG_EVENT_TIMEOUT = 8;
 
-function load(): Loaded {
-  if (loaded) return loaded;
-  const path = join(packageDir(), 'native', 'tftpio', 'build', 'Release', 'tftpio.node');
+/** Where `npm run build:native` puts the helper. */
+export function nativeAddonPath(): string {
+  return join(packageDir(), 'native', 'tftpio', 'build', 'Release', 'tftpio.node');
+}
+
+const loaded = new Map<string, Loaded>();
+
+/** Loads the helper at `path` once per process; throws E_TFTP_NATIVE naming why it cannot. */
+function load(path: string): Loaded {
+  const had = loaded.get(path);
+  if (had) return had;
   if (!existsSync(path)) throw new NetrootError('E_TFTP_NATIVE', `the TFTP I/O helper is not built (${path}): run npm run build:native (needs g++ and make)`);
-  const io = createRequire(import.meta.url)(path) as TftpIo;
+  let io: TftpIo;
+  try {
+    io = createRequire(import.meta.url)(path) as TftpIo;
+  } catch (e) {
+    // Built for another Node ABI, or a broken file: the same remedy.
+    throw new NetrootError(
+      'E_TFTP_NATIVE',
+      `the TFTP I/O helper cannot be loaded (${path}: ${e instanceof Error ? e.message : String(e)}): run npm run build:native`,
+    );
+  }
   const links: (NativeLink | undefined)[] = [];
   const slot = io.SLOT_BYTES;
   const { slab, meta } = io.init((count) => {
     for (let i = 0; i < count; i++) {
       const id = meta[3 * i]!;
       const link = id >= 0 ? links[id] : undefined;
-      if (!link) continue; // closed while its datagram waited in the batch
-      const msg = slab.subarray(i * slot, i * slot + meta[3 * i + 1]!);
+      if (!link) continue; // closed while its entry waited in the batch
+      const flags = meta[3 * i + 2]!;
       try {
-        link.onMessage(msg);
+        if (flags & FLAG_EVENT_NEED) link.onNeed(meta[3 * i + 1]! >>> 0);
+        else if (flags & (FLAG_EVENT_DONE | FLAG_EVENT_TIMEOUT)) link.onEnd((flags & FLAG_EVENT_DONE) !== 0);
+        else link.onMessage(slab.subarray(i * slot, i * slot + meta[3 * i + 1]!));
       } catch (e) {
-        // A handler must not throw (Transfer.onMessage never does); if one does, the other
-        // datagrams of the batch are still delivered and the error surfaces as uncaught.
+        // A handler must not throw (Transfer's never do); if one does, the other entries of the
+        // batch are still delivered and the error surfaces as uncaught.
         queueMicrotask(() => {
           throw e;
         });
       }
     }
   });
-  loaded = { io, slab, meta, links };
-  return loaded;
+  const l = { io, links };
+  loaded.set(path, l);
+  return l;
 }
 
-class NativeLink implements TransferLink {
-  readonly localPort: number;
-  onMessage: (msg: Buffer) => void = () => {};
-  private open = true;
+class NativeLink extends LinkBase {
+  readonly kind = 'native' as const;
 
   constructor(
     private readonly l: Loaded,
     private readonly id: number,
     port: number,
   ) {
-    this.localPort = port;
+    super(port);
     l.links[id] = this;
   }
 
-  sendBlocks(first: number, data: Buffer, offset: number, length: number, blksize: number, count: number): void {
-    if (this.open) this.l.io.sendBlocks(this.id, first, data, offset, length, blksize, count);
+  protected provideBytes(offset: number, data: Buffer): number {
+    return this.l.io.provide(this.id, offset, data);
   }
 
-  stream(expect: number, last: number, windowsize: number, blksize: number, file: Buffer): void {
-    if (this.open) this.l.io.stream(this.id, expect, last, windowsize, blksize, file);
+  protected startPhase(p: PhaseParams): number {
+    return this.l.io.start(this.id, p.oack, p.size, p.blksize, p.windowsize, p.timeoutMs, p.maxRetries);
   }
 
-  stopStream(): void {
-    if (this.open) this.l.io.stream(this.id);
-  }
-
-  progress(): StreamProgress {
-    if (!this.open) return { acked: 0, sentTo: 0, answered: 0, msAgo: -1 };
-    const [acked, sentTo, answered, msAgo] = this.l.io.progress(this.id);
-    return { acked, sentTo, answered, msAgo };
+  state(): LinkState {
+    if (!this.open) return { base: 0, sentTo: 0, windows: 0, duplicateAcks: 0, retransmits: 0, timeouts: 0, badAcks: 0 };
+    const [base, sentTo, windows, duplicateAcks, retransmits, timeouts, badAcks] = this.l.io.state(this.id);
+    return { base, sentTo, windows, duplicateAcks, retransmits, timeouts, badAcks };
   }
 
   send(packet: Buffer): void {
     if (this.open) this.l.io.send(this.id, packet);
   }
 
-  close(): void {
-    if (!this.open) return;
-    this.open = false;
+  protected shut(): void {
     this.l.links[this.id] = undefined;
     this.l.io.close(this.id);
   }
 }
 
-/** SO_SNDBUF asked for by default: a window of 64 blocks of 65464 bytes (RFC 7440 + 2348 maxima). */
-export const DEFAULT_SEND_BUFFER = 4 * 1024 * 1024;
+function nativeOpener(l: Loaded): OpenLink {
+  return async (localAddress, client, sendBufferBytes) => {
+    let idPort: [number, number];
+    try {
+      idPort = l.io.open(localAddress, client.address, client.port, sendBufferBytes);
+    } catch (e) {
+      throw new NetrootError(
+        'E_TFTP_LINK',
+        `tftp: cannot open a transfer socket to ${client.address}:${client.port}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    return new NativeLink(l, idPort[0], idPort[1]);
+  };
+}
+
+export interface LinkSelection {
+  kind: LinkKind;
+  /**
+   * A link bound to `localAddress` (an IPv4 literal; '0.0.0.0' lets routing pick) on a port the
+   * kernel chooses, connected to the client, with SO_SNDBUF `sendBufferBytes` (the kernel caps it
+   * at net.core.wmem_max; 0 keeps its default). Rejects with E_TFTP_LINK when the kernel refuses.
+   */
+  open: OpenLink;
+  /** Set when 'auto' fell back to dgram: why the native helper could not be used. */
+  fallback?: string;
+}
 
 /**
- * A socket bound to `localAddress` (an IPv4 literal; '0.0.0.0' lets routing pick) on a port the
- * kernel chooses, connected to the client, with SO_SNDBUF `sendBufferBytes` (the kernel caps it at
- * net.core.wmem_max; 0 keeps its default; what does not fit waits in the link's queue). Throws
- * NetrootError E_TFTP_LINK when the kernel refuses.
+ * The link transfers use. 'auto': native when the helper at `addonPath` loads, else dgram with
+ * `fallback` saying why (the caller logs it). 'native': throws E_TFTP_NATIVE when it does not.
  */
-export function openLink(localAddress: string, client: { address: string; port: number }, sendBufferBytes = DEFAULT_SEND_BUFFER): TransferLink {
-  const l = load();
-  let idPort: [number, number];
+export function selectLink(choice: LinkChoice = 'auto', addonPath = nativeAddonPath()): LinkSelection {
+  if (choice === 'dgram') return { kind: 'dgram', open: openDgramLink };
   try {
-    idPort = l.io.open(localAddress, client.address, client.port, sendBufferBytes);
+    return { kind: 'native', open: nativeOpener(load(addonPath)) };
   } catch (e) {
-    throw new NetrootError(
-      'E_TFTP_LINK',
-      `tftp: cannot open a transfer socket to ${client.address}:${client.port}: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    if (choice === 'native') throw e;
+    return { kind: 'dgram', open: openDgramLink, fallback: e instanceof Error ? e.message : String(e) };
   }
-  return new NativeLink(l, idPort[0], idPort[1]);
 }
 
 export interface LinkStats {
-  /** Datagrams held back while a send buffer was full. */
+  /** Datagrams held back while a send buffer was full (native; dgram: libuv's own queue, not counted). */
   queued: number;
-  /** Dropped because a socket's queue reached its bound (16 MiB). */
+  /** Dropped because a socket's queue reached its bound (16 MiB; native). */
   dropped: number;
-  /** Dropped from a queue because a new window replaced them (a re-send after timeout or go-back). */
+  /** Dropped from a queue because a new window replaced them (a re-send after timeout or go-back; native). */
   superseded: number;
   /** Sends the kernel refused (ECONNREFUSED: the client went away). */
   sendErrors: number;
   /** ICMP errors reported on a socket (port unreachable, fragmentation needed): cleared, the socket goes on. */
   socketErrors: number;
-  /** Windows a lone stream answered while polling for the ACK instead of sleeping (the spin). */
+  /** ACKs a lone transfer read while polling instead of sleeping (the spin; native). */
   spunWindows: number;
 }
 
-/** Counters of all links of this process. */
+/** Counters of all links of this process, both kinds added up. */
 export function linkStats(): LinkStats {
-  return loaded ? loaded.io.stats() : { queued: 0, dropped: 0, superseded: 0, sendErrors: 0, socketErrors: 0, spunWindows: 0 };
+  const s = { ...dgramStats };
+  for (const { io } of loaded.values()) {
+    const n = io.stats();
+    for (const k of Object.keys(s) as (keyof LinkStats)[]) s[k] += n[k];
+  }
+  return s;
 }

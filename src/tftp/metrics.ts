@@ -1,5 +1,7 @@
 // Counters of the TFTP server (metrics style, like DhcpServer.metrics): plain numbers, read by
-// tests and exported by whoever wants them. Bad input is counted, never thrown.
+// tests and exported by whoever wants them. Bad input is counted, never thrown. What a transfer's
+// link counted in its data phase (streamedWindows, duplicateAcks, retransmits, timeouts, the ACKs
+// among badTransferPackets) is added when the transfer ends.
 export function newTftpMetrics() {
   return {
     /** Datagrams on the listening port. */
@@ -29,12 +31,13 @@ export function newTftpMetrics() {
     timeouts: 0,
     /** Windows re-sent after a timeout or a partial-window ACK (RFC 7440 go-back). */
     retransmits: 0,
-    /** Windows the link's stream sent on in-order ACKs (file in memory; link.ts stream()). */
+    /** Windows the link sent on a full-window ACK (the data phase's normal path; link.ts). */
     streamedWindows: 0,
     /** ACKs for a block already acknowledged: ignored (no Sorcerer's Apprentice resend). */
     duplicateAcks: 0,
     /** ACKs for a block never sent, other opcodes on a transfer socket, undecodable packets there. */
     badTransferPackets: 0,
+    /** Datagrams from another TID: always 0, as transfer sockets are connected and the kernel drops them (kept for /metrics). */
     unknownTid: 0,
     clientErrors: 0,
     /** Error packets netroot sent. */

@@ -11,7 +11,7 @@
 //   - client `timeout` options above maxTimeoutS are ignored (RFC 2349), so a transfer nobody
 //     acknowledges ends after at most max(timeoutMs, maxTimeoutS s) × (maxRetries + 1).
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
-import { openLink, DEFAULT_SEND_BUFFER, type TransferLink } from './link.js';
+import { selectLink, DEFAULT_SEND_BUFFER, type LinkChoice, type LinkKind, type LinkSelection, type TransferLink } from './link.js';
 import { decodeTftp, encodeTftp, TftpError, type TftpPacket, type RequestPacket } from './packet.js';
 import { negotiate } from './options.js';
 import { Transfer } from './transfer.js';
@@ -57,6 +57,14 @@ export interface TftpServerOptions {
   maxTransfersPerClient?: number;
   /** SO_SNDBUF of each transfer socket (default 4 MiB, capped by net.core.wmem_max; 0: the kernel's default). */
   sendBufferBytes?: number;
+  /**
+   * The transfer link (link.ts): 'auto' (default) takes the native one and falls back to node:dgram
+   * when native/tftpio cannot be loaded, with one warning naming why; 'native' refuses to start
+   * without it; 'dgram' always takes node:dgram.
+   */
+  link?: LinkChoice;
+  /** Where native/tftpio is loaded from (default: the package's build; tests point it at a missing file). */
+  nativeAddon?: string;
   /**
    * The machine behind a client address (host name and MAC), for the end-of-transfer log line;
    * asked once per transfer, after it ends. Null, a rejection or no callback: logged as null.
@@ -106,8 +114,9 @@ export class TftpServer {
   readonly budget: BufferBudget;
   private readonly slots: ClientSlots;
   private socket: Socket | undefined;
+  private links: LinkSelection | undefined;
   private readonly logger: Logger;
-  private readonly o: Required<Omit<TftpServerOptions, 'logger' | 'identify'>> & Pick<TftpServerOptions, 'identify'>;
+  private readonly o: Required<Omit<TftpServerOptions, 'logger' | 'identify' | 'nativeAddon'>> & Pick<TftpServerOptions, 'identify' | 'nativeAddon'>;
 
   constructor(opts: TftpServerOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -125,6 +134,8 @@ export class TftpServer {
       maxTransfers: opts.maxTransfers ?? 1024,
       maxTransfersPerClient: opts.maxTransfersPerClient ?? 16,
       sendBufferBytes: opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER,
+      link: opts.link ?? 'auto',
+      nativeAddon: opts.nativeAddon,
       identify: opts.identify,
     };
     this.budget = new BufferBudget(this.o.maxBufferedBytes);
@@ -151,6 +162,8 @@ export class TftpServer {
   }
 
   async start(): Promise<void> {
+    const links = selectLink(this.o.link, this.o.nativeAddon);
+    if (links.fallback) this.logger.warn('tftp: the native transfer link is not available, transfers use node:dgram (slower)', { reason: links.fallback });
     const s = createSocket({ type: 'udp4' });
     s.on('message', (m, r) => this.handleRequest(m, r));
     s.on('error', (e) => this.logger.warn('tftp socket error', { error: e.message }));
@@ -162,7 +175,13 @@ export class TftpServer {
       s.bind({ address: this.o.host, port: this.o.port }, () => resolve());
     });
     this.socket = s;
-    this.logger.info('tftp listening', { host: this.o.host, port: this.port() });
+    this.links = links;
+    this.logger.info('tftp listening', { host: this.o.host, port: this.port(), link: links.kind });
+  }
+
+  /** Which transfer link runs (known from start()). */
+  get linkKind(): LinkKind | undefined {
+    return this.links?.kind;
   }
 
   port(): number {
@@ -242,18 +261,32 @@ export class TftpServer {
   }
 
   private async begin(client: TftpClient, key: string, req: RequestPacket): Promise<void> {
-    if (!this.socket) return;
-    let link: TransferLink;
+    const links = this.links;
+    if (!this.socket || !links) return;
+    // Reserve the key while the link opens and the file resolves, so a retransmitted RRQ does not
+    // start a second transfer.
+    let link: TransferLink | undefined;
+    let ended = false;
+    const placeholder = {
+      starting: true,
+      end: () => {
+        ended = true;
+        link?.close();
+      },
+    } as unknown as Transfer;
+    this.claim(key, client.address, placeholder);
     try {
-      link = openLink(this.socket.address().address, client, this.o.sendBufferBytes);
+      link = await links.open(this.socket.address().address, client, this.o.sendBufferBytes);
     } catch (e) {
+      this.release(key, client.address, placeholder);
       this.metrics.errors++;
       this.logger.warn('tftp transfer setup failed', { client: client.address, error: e instanceof Error ? e.message : String(e) });
       return;
     }
-    // Reserve the key while resolving, so a retransmitted RRQ does not start a second transfer.
-    const placeholder = { starting: true, end: () => link.close() } as unknown as Transfer;
-    this.claim(key, client.address, placeholder);
+    if (ended) {
+      link.close();
+      return;
+    }
     let file: TftpFile | null;
     try {
       file = await this.o.resolver(req.filename, client);
@@ -333,7 +366,6 @@ export class TftpServer {
         else this.logger.info('tftp transfer ended early', { ...who, client: client.address, file: req.filename });
       });
     });
-    link.onMessage = (m) => t.onMessage(m, client);
     this.transfers.set(key, t); // same key as the placeholder: its slot carries over
     this.metrics.transfers++;
     this.metrics.active = this.transfers.size;

@@ -46,7 +46,7 @@ test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async ()
     const [port, tftpPort] = await new Promise<[number, number]>((resolve, reject) => {
       child.stdout.on('data', (c) => {
         out += c;
-        const m = /http on 127\.0\.0\.1:(\d+), tftp on 127\.0\.0\.1:(\d+)\n/.exec(out);
+        const m = /http on 127\.0\.0\.1:(\d+), tftp on 127\.0\.0\.1:(\d+) \(native link\)\n/.exec(out);
         if (m && out.includes('netroot: off')) resolve([Number(m[1]), Number(m[2])]);
       });
       void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));

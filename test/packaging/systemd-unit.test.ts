@@ -125,7 +125,11 @@ test("netroot serve runs with exactly the unit's capabilities (DHCP on an interf
     );
 
     const ok = await serveWithCaps(name, stateDir, caps);
-    assert.match(ok.out, /netroot: serving .*http on 0\.0\.0\.0:80, tftp on 0\.0\.0\.0:69, .*dhcp on prov0, router advertisements on prov0/, ok.out);
+    assert.match(
+      ok.out,
+      /netroot: serving .*http on 0\.0\.0\.0:80, tftp on 0\.0\.0\.0:69 \(native link\), .*dhcp on prov0, router advertisements on prov0/,
+      ok.out,
+    );
     const ready = JSON.parse(ok.ready) as { ready: boolean; checks: Record<string, string> };
     assert.equal(ready.ready, true, ok.ready);
     assert.deepEqual(Object.keys(ready.checks).sort(), ['dhcp', 'http', 'iscsi', 'store', 'tftp']);

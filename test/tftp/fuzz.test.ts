@@ -1,10 +1,12 @@
 // Fuzz: ≥100,000 mutated real packets (EDK2, iPXE, pxelinux-era RRQs, ACKs, ERRORs, OACKs) through
-// the codec, the request classifier, the server's request handler and a live transfer's handler.
-// Nothing may throw; every decode failure must be a DecodeError.
+// the codec, the request classifier, the server's request handler and live transfers (as datagrams
+// to their TID, once per link). Nothing may throw; every decode failure must be a DecodeError.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeTftp, classifyRequest, negotiate, TftpServer, bufferFile, encodeTftp } from '../../src/tftp/index.js';
 import { DecodeError } from '../../src/errors.js';
+import { rawPeer } from './udp-peer.js';
+import { LINKS } from './links.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -99,27 +101,32 @@ test('100,000 mutated packets through the codec, the classifier and negotiation:
   assert.ok(decoded > 10_000 && rejected > 10_000, `decoded ${decoded}, rejected ${rejected}`);
 });
 
-test('100,000 mutated packets into the live server: request handler and a transfer handler never throw', async () => {
-  const data = Buffer.alloc(64 * 1024, 0xab);
-  const server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: async () => null, maxTransfers: 4 });
-  const srv2 = new TftpServer({ host: '127.0.0.1', port: 0, resolver: async () => bufferFile(data), timeoutMs: 60_000 });
-  await server.start();
-  await srv2.start();
-  try {
-    const r = rng(42);
-    // Requests to a resolver that finds nothing: every RRQ variant is answered with an error; the
-    // replies go to a loopback port nobody reads (a discard target on 127.0.0.1).
-    const client = { address: '127.0.0.1', port: 9 };
-    for (let i = 0; i < 50_000; i++) {
-      server.handleRequest(mutate(r, SEEDS[i % SEEDS.length]!), { ...client, port: 10_000 + (i % 4) });
-      if (i % 2000 === 0) await new Promise((res) => setImmediate(res));
-    }
-    // Live transfers; mutated packets from the right TID and from others. A mutated packet that
-    // decodes as ERROR ends a transfer: then the next one starts.
-    const live = async (port: number) => {
-      const c = { address: '127.0.0.1', port };
-      srv2.handleRequest(
-        encodeTftp({
+/** Each link's counters after the live part, to hold the native link to the reference's. */
+const judged = new Map<string, Record<string, number>>();
+
+for (const link of LINKS) {
+  test(`100,000 mutated packets into the live server, ${link} link: the request handler and a transfer's link never throw`, async () => {
+    const data = Buffer.alloc(64 * 1024, 0xab);
+    const server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: async () => null, maxTransfers: 4, link });
+    const srv2 = new TftpServer({ host: '127.0.0.1', port: 0, resolver: async () => bufferFile(data), timeoutMs: 60_000, link });
+    await server.start();
+    await srv2.start();
+    const peer = await rawPeer();
+    try {
+      const r = rng(42);
+      // Requests to a resolver that finds nothing: every RRQ variant is answered with an error; the
+      // replies go to a loopback port nobody reads (a discard target on 127.0.0.1).
+      const client = { address: '127.0.0.1', port: 9 };
+      for (let i = 0; i < 50_000; i++) {
+        server.handleRequest(mutate(r, SEEDS[i % SEEDS.length]!), { ...client, port: 10_000 + (i % 4) });
+        if (i % 2000 === 0) await new Promise((res) => setImmediate(res));
+      }
+      // Live transfers: mutated ACKs, DATA, OACKs and ERRORs sent as datagrams to the transfer's
+      // TID, so the link's data phase takes the ACKs and the transfer the rest. A mutated packet
+      // that decodes as ERROR (or completes the file) ends a transfer: then the next one starts.
+      const key = `127.0.0.1:${peer.port}`;
+      const live = async () => {
+        const rrq = encodeTftp({
           op: 'RRQ',
           filename: 'f',
           mode: 'octet',
@@ -127,27 +134,41 @@ test('100,000 mutated packets into the live server: request handler and a transf
             ['blksize', '512'],
             ['windowsize', '4'],
           ]),
-        }),
-        c,
-      );
-      for (let i = 0; i < 200 && typeof srv2.transfers.get(`127.0.0.1:${port}`)?.onMessage !== 'function'; i++) await new Promise((res) => setTimeout(res, 5));
-      const t = srv2.transfers.get(`127.0.0.1:${port}`);
-      assert.ok(t && typeof t.onMessage === 'function', 'transfer running');
-      return { t, c };
-    };
-    let port = 20_000;
-    let cur = await live(port);
-    for (let i = 0; i < 50_000; i++) {
-      if (cur.t.finished) cur = await live(++port);
-      const m = mutate(r, SEEDS[[5, 6, 7, 9, 2][i % 5]!]!);
-      cur.t.onMessage(m, i % 10 === 0 ? { address: '127.0.0.1', port: 11 } : cur.c);
-      if (i % 2000 === 0) await new Promise((res) => setImmediate(res));
+        });
+        await peer.send(rrq, srv2.port());
+        for (let m = await peer.next(); m; m = await peer.next()) if (m.rinfo.port !== srv2.port() && decodeTftp(m.msg).op === 'OACK') return m.rinfo.port;
+        throw new Error('no OACK');
+      };
+      let tid = await live();
+      let started = 1;
+      for (let i = 0; i < 50_000; i++) {
+        if (srv2.transfers.get(key)?.finished !== false) {
+          while (await peer.next(0)); // what the ended transfer sent
+          tid = await live();
+          started++;
+        }
+        await peer.send(mutate(r, SEEDS[[5, 6, 7, 9, 2][i % 5]!]!), tid);
+        // One datagram per loop iteration: a transfer socket is read one datagram per iteration
+        // (one ACK per window is what it carries), so a faster sender only fills its buffer.
+        await new Promise((res) => setImmediate(res));
+      }
+      assert.ok(server.metrics.received === 50_000);
+      assert.ok(server.metrics.malformed + server.metrics.ignored + server.metrics.rrq + server.metrics.wrqRefused === 50_000);
+      await srv2.stop(); // the links' counters reach the metrics as the transfers end
+      const m = srv2.metrics;
+      assert.equal(m.transfers, started);
+      // Most datagrams were judged by the link or the transfer (ACKs that move the window count nowhere).
+      assert.ok(m.badTransferPackets + m.duplicateAcks + m.clientErrors > 25_000, JSON.stringify(m));
+      assert.ok(m.clientErrors > 0 && m.transfers > 1, 'a mutated ERROR ended a transfer, and a new one started');
+      // The same datagrams, one per loop iteration: the native link must judge them exactly as the
+      // reference (dgram, run first) did.
+      judged.set(link, { ...m });
+      const ref = judged.get('dgram');
+      if (link !== 'dgram' && ref) assert.deepEqual(m, ref, 'the same counters as the dgram link');
+    } finally {
+      peer.close();
+      await server.stop();
+      await srv2.stop();
     }
-    assert.ok(server.metrics.received === 50_000);
-    assert.ok(server.metrics.malformed + server.metrics.ignored + server.metrics.rrq + server.metrics.wrqRefused === 50_000);
-    assert.ok(srv2.metrics.unknownTid >= 4_000);
-  } finally {
-    await server.stop();
-    await srv2.stop();
-  }
-});
+  });
+}

@@ -1,4 +1,4 @@
-// The TFTP availability limits of issue #14 items 2 and 3, over loopback with the native link:
+// The TFTP availability limits of issue #14 items 2 and 3, over loopback with each link (links.ts):
 // the window one transfer may buffer (maxWindowBytes), the byte budget over all transfers
 // (maxBufferedBytes, read from the server's own accounting), the cap on the client's `timeout`
 // option (maxTimeoutS, RFC 2349), and the per-address transfer limit (maxTransfersPerClient) with
@@ -17,6 +17,8 @@ import { createFrontend } from '../../src/app/frontend.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { hold, type Hold } from './hold.js';
+import { LINKS } from './links.js';
+import type { LinkKind } from '../../src/tftp/link.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -35,8 +37,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withServer(o: Partial<TftpServerOptions>, body: (s: TftpServer) => Promise<void>): Promise<void> {
-  const s = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root), ...o });
+async function withServer(link: LinkKind, o: Partial<TftpServerOptions>, body: (s: TftpServer) => Promise<void>): Promise<void> {
+  const s = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root), link, ...o });
   await s.start();
   try {
     await body(s);
@@ -110,157 +112,163 @@ test('budget: a transfer is charged its window (+ read-ahead when read from disk
   assert.equal(plan(8 * M, true, 512, 511), null);
 });
 
-test('(a) blksize 65464 × windowsize 64 is answered a window within maxWindowBytes; PXE/iPXE requests negotiate as asked', async () => {
-  await withServer({}, async (s) => {
-    const h = await hold(s.port(), 'big.bin', HUGE);
-    try {
-      assert.equal(h.first?.op, 'OACK');
-      assert.ok(h.windowBytes <= 256 * 1024, `window ${h.oack.get('blksize')} × ${h.oack.get('windowsize')} = ${h.windowBytes} within the 256 KiB default`);
-      assert.equal(h.oack.get('blksize'), 65464, 'the window shrinks first (RFC 7440), the blksize stays');
-      assert.equal(h.oack.get('windowsize'), 4);
-      assert.equal(h.oack.get('tsize'), big.length);
-      assert.equal(s.metrics.narrowed, 1);
-      assert.ok(s.metrics.bufferedBytes <= 256 * 1024 && s.metrics.bufferedBytes > 0, `charged ${s.metrics.bufferedBytes}`);
-    } finally {
-      h.abort();
-    }
-    // What PXE ROMs, iPXE and the benchmark ask for is answered exactly as asked.
-    for (const opts of [
-      [
-        ['blksize', '1468'],
-        ['windowsize', '8'],
-      ],
-      [
-        ['blksize', '1432'],
-        ['windowsize', '16'],
-        ['tsize', '0'],
-      ],
-      [
-        ['blksize', '1432'],
-        ['windowsize', '64'],
-      ],
-      [['blksize', '1468']],
-      [
-        ['blksize', '8192'],
-        ['windowsize', '32'],
-      ],
-    ] as [string, string][][]) {
-      const p = await hold(s.port(), 'big.bin', opts);
+for (const link of LINKS) {
+  test(`(a) blksize 65464 × windowsize 64 is answered a window within maxWindowBytes; PXE/iPXE requests negotiate as asked (${link} link)`, async () => {
+    await withServer(link, {}, async (s) => {
+      const h = await hold(s.port(), 'big.bin', HUGE);
       try {
-        assert.equal(p.first?.op, 'OACK');
-        for (const [k, v] of opts) assert.equal(p.oack.get(k), k === 'tsize' ? big.length : Number(v), `${k} as asked in ${JSON.stringify(opts)}`);
+        assert.equal(h.first?.op, 'OACK');
+        assert.ok(h.windowBytes <= 256 * 1024, `window ${h.oack.get('blksize')} × ${h.oack.get('windowsize')} = ${h.windowBytes} within the 256 KiB default`);
+        assert.equal(h.oack.get('blksize'), 65464, 'the window shrinks first (RFC 7440), the blksize stays');
+        assert.equal(h.oack.get('windowsize'), 4);
+        assert.equal(h.oack.get('tsize'), big.length);
+        assert.equal(s.metrics.narrowed, 1);
+        assert.ok(s.metrics.bufferedBytes <= 256 * 1024 && s.metrics.bufferedBytes > 0, `charged ${s.metrics.bufferedBytes}`);
       } finally {
+        h.abort();
+      }
+      // What PXE ROMs, iPXE and the benchmark ask for is answered exactly as asked.
+      for (const opts of [
+        [
+          ['blksize', '1468'],
+          ['windowsize', '8'],
+        ],
+        [
+          ['blksize', '1432'],
+          ['windowsize', '16'],
+          ['tsize', '0'],
+        ],
+        [
+          ['blksize', '1432'],
+          ['windowsize', '64'],
+        ],
+        [['blksize', '1468']],
+        [
+          ['blksize', '8192'],
+          ['windowsize', '32'],
+        ],
+      ] as [string, string][][]) {
+        const p = await hold(s.port(), 'big.bin', opts);
+        try {
+          assert.equal(p.first?.op, 'OACK');
+          for (const [k, v] of opts) assert.equal(p.oack.get(k), k === 'tsize' ? big.length : Number(v), `${k} as asked in ${JSON.stringify(opts)}`);
+        } finally {
+          p.abort();
+        }
+      }
+      assert.equal(s.metrics.narrowed, 1);
+    });
+  });
+
+  test(`(a) many held transfers keep the byte budget: windows shrink as it fills, then "busy"; every byte is given back (${link} link)`, async () => {
+    const budget = 1024 * 1024;
+    await withServer(link, { maxBufferedBytes: budget, maxTransfersPerClient: 64 }, async (s) => {
+      const holds: Hold[] = [];
+      try {
+        for (let i = 0; i < 20; i++) holds.push(await hold(s.port(), 'big.bin', HUGE));
+        const held = holds.filter((h) => h.first?.op === 'OACK');
+        const busy = holds.filter((h) => h.first?.op === 'ERROR');
+        const granted = held.reduce((a, h) => a + h.windowBytes, 0);
+        assert.ok(granted <= budget, `the OACKs grant ${granted} bytes of windows in all, within ${budget}`);
+        assert.ok(s.metrics.bufferedBytesPeak <= budget && s.metrics.bufferedBytesPeak > 0, `server's peak ${s.metrics.bufferedBytesPeak}`);
+        assert.ok(held.length >= 4, `${held.length} served`);
+        assert.ok(
+          held.some((h) => h.windowBytes < 4 * 65464),
+          'a later transfer was answered a smaller window',
+        );
+        assert.ok(busy.length > 0 && s.metrics.busyMemory === busy.length, `${busy.length} refused`);
+        for (const b of busy) assert.deepEqual(b.first, { op: 'ERROR', code: 0, message: 'server busy, try again' });
+      } finally {
+        for (const h of holds) h.abort();
+      }
+      for (let i = 0; i < 100 && s.metrics.active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(s.metrics.bufferedBytes, 0, 'ended transfers gave their bytes back');
+      assert.equal(s.budget.held, 0);
+    });
+  });
+
+  test(`(a) a file read from disk: window + read-ahead are charged and bounded; the process really holds no more (${link} link)`, async () => {
+    const budget = 4 * 1024 * 1024;
+    await withServer(
+      link,
+      { maxBufferedBytes: budget, maxTransfersPerClient: 64, resolver: rootResolver(root, new FileCache({ maxFileBytes: 0 })) },
+      async (s) => {
+        const holds: Hold[] = [];
+        const ab0 = process.memoryUsage().arrayBuffers;
+        try {
+          for (let i = 0; i < 20; i++) holds.push(await hold(s.port(), 'big.bin', HUGE));
+          await new Promise((r) => setTimeout(r, 200)); // the first windows' reads have completed
+          const grown = process.memoryUsage().arrayBuffers - ab0;
+          // 20 transfers with a 4 MiB window each read 4 MiB ahead (80 MiB before the limits).
+          assert.ok(grown < budget + 4 * 1024 * 1024, `array buffers grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
+          assert.ok(s.metrics.bufferedBytesPeak <= budget, `server's peak ${s.metrics.bufferedBytesPeak}`);
+          assert.ok(holds.filter((h) => h.first?.op === 'OACK').length >= 2);
+          assert.ok(s.metrics.busyMemory > 0);
+        } finally {
+          for (const h of holds) h.abort();
+        }
+      },
+    );
+  });
+
+  test(`(b) timeout 255 is not echoed (RFC 2349: the server ignores it) and a held transfer ends within the capped lifetime (${link} link)`, async () => {
+    await withServer(link, { timeoutMs: 200, maxRetries: 2 }, async (s) => {
+      const t0 = performance.now();
+      const h = await hold(s.port(), 'big.bin', [
+        ['blksize', '1432'],
+        ['timeout', '255'],
+        ['tsize', '0'],
+      ]);
+      try {
+        assert.equal(h.first?.op, 'OACK');
+        assert.equal(h.oack.has('timeout'), false, `OACK ${JSON.stringify([...h.oack])}`);
+        let timer: NodeJS.Timeout | undefined;
+        const end = await Promise.race([h.ended, new Promise<null>((r) => (timer = setTimeout(() => r(null), 4000)))]);
+        clearTimeout(timer);
+        assert.ok(end, 'the server gave up on the silent client');
+        assert.equal(end.message, 'timed out');
+        const ms = performance.now() - t0;
+        assert.ok(ms < 200 * 3 + 1000, `ended after ${Math.round(ms)} ms (3 × 200 ms)`);
+      } finally {
+        h.close();
+      }
+      // Within the cap (default 5 s) the client's timeout is honoured and echoed.
+      for (const [asked, echoed] of [
+        ['3', 3],
+        ['5', 5],
+        ['6', undefined],
+      ] as const) {
+        const p = await hold(s.port(), 'big.bin', [['timeout', asked]]);
+        assert.equal(p.oack.get('timeout'), echoed, `timeout ${asked}`);
         p.abort();
       }
-    }
-    assert.equal(s.metrics.narrowed, 1);
+    });
   });
-});
 
-test('(a) many held transfers keep the byte budget: windows shrink as it fills, then "busy"; every byte is given back', async () => {
-  const budget = 1024 * 1024;
-  await withServer({ maxBufferedBytes: budget, maxTransfersPerClient: 64 }, async (s) => {
-    const holds: Hold[] = [];
-    try {
-      for (let i = 0; i < 20; i++) holds.push(await hold(s.port(), 'big.bin', HUGE));
-      const held = holds.filter((h) => h.first?.op === 'OACK');
-      const busy = holds.filter((h) => h.first?.op === 'ERROR');
-      const granted = held.reduce((a, h) => a + h.windowBytes, 0);
-      assert.ok(granted <= budget, `the OACKs grant ${granted} bytes of windows in all, within ${budget}`);
-      assert.ok(s.metrics.bufferedBytesPeak <= budget && s.metrics.bufferedBytesPeak > 0, `server's peak ${s.metrics.bufferedBytesPeak}`);
-      assert.ok(held.length >= 4, `${held.length} served`);
-      assert.ok(
-        held.some((h) => h.windowBytes < 4 * 65464),
-        'a later transfer was answered a smaller window',
-      );
-      assert.ok(busy.length > 0 && s.metrics.busyMemory === busy.length, `${busy.length} refused`);
-      for (const b of busy) assert.deepEqual(b.first, { op: 'ERROR', code: 0, message: 'server busy, try again' });
-    } finally {
-      for (const h of holds) h.abort();
-    }
-    for (let i = 0; i < 100 && s.metrics.active > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(s.metrics.bufferedBytes, 0, 'ended transfers gave their bytes back');
-    assert.equal(s.budget.held, 0);
-  });
-});
-
-test('(a) a file read from disk: window + read-ahead are charged and bounded; the process really holds no more', async () => {
-  const budget = 4 * 1024 * 1024;
-  await withServer({ maxBufferedBytes: budget, maxTransfersPerClient: 64, resolver: rootResolver(root, new FileCache({ maxFileBytes: 0 })) }, async (s) => {
-    const holds: Hold[] = [];
-    const ab0 = process.memoryUsage().arrayBuffers;
-    try {
-      for (let i = 0; i < 20; i++) holds.push(await hold(s.port(), 'big.bin', HUGE));
-      await new Promise((r) => setTimeout(r, 200)); // the first windows' reads have completed
-      const grown = process.memoryUsage().arrayBuffers - ab0;
-      // 20 transfers with a 4 MiB window each read 4 MiB ahead (80 MiB before the limits).
-      assert.ok(grown < budget + 4 * 1024 * 1024, `array buffers grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
-      assert.ok(s.metrics.bufferedBytesPeak <= budget, `server's peak ${s.metrics.bufferedBytesPeak}`);
-      assert.ok(holds.filter((h) => h.first?.op === 'OACK').length >= 2);
-      assert.ok(s.metrics.busyMemory > 0);
-    } finally {
-      for (const h of holds) h.abort();
-    }
-  });
-});
-
-test('(b) timeout 255 is not echoed (RFC 2349: the server ignores it) and a held transfer ends within the capped lifetime', async () => {
-  await withServer({ timeoutMs: 200, maxRetries: 2 }, async (s) => {
-    const t0 = performance.now();
-    const h = await hold(s.port(), 'big.bin', [
-      ['blksize', '1432'],
-      ['timeout', '255'],
-      ['tsize', '0'],
-    ]);
-    try {
-      assert.equal(h.first?.op, 'OACK');
-      assert.equal(h.oack.has('timeout'), false, `OACK ${JSON.stringify([...h.oack])}`);
-      let timer: NodeJS.Timeout | undefined;
-      const end = await Promise.race([h.ended, new Promise<null>((r) => (timer = setTimeout(() => r(null), 4000)))]);
-      clearTimeout(timer);
-      assert.ok(end, 'the server gave up on the silent client');
-      assert.equal(end.message, 'timed out');
-      const ms = performance.now() - t0;
-      assert.ok(ms < 200 * 3 + 1000, `ended after ${Math.round(ms)} ms (3 × 200 ms)`);
-    } finally {
-      h.close();
-    }
-    // Within the cap (default 5 s) the client's timeout is honoured and echoed.
-    for (const [asked, echoed] of [
-      ['3', 3],
-      ['5', 5],
-      ['6', undefined],
-    ] as const) {
-      const p = await hold(s.port(), 'big.bin', [['timeout', asked]]);
-      assert.equal(p.oack.get('timeout'), echoed, `timeout ${asked}`);
-      p.abort();
-    }
-  });
-});
-
-test('(c) one address holding maxTransfersPerClient is refused more ("busy"); a second address (127.0.0.2) is served completely', async () => {
-  await withServer({ maxTransfers: 24 }, async (s) => {
-    const holds: Hold[] = [];
-    try {
-      for (let i = 0; i < 30; i++) holds.push(await hold(s.port(), 'big.bin', [...HUGE, ['timeout', '255']]));
-      const held = holds.filter((h) => h.first?.op === 'OACK');
-      const refused = holds.filter((h) => h.first?.op === 'ERROR');
-      assert.equal(held.length, 16, 'the default per-address limit');
-      assert.equal(refused.length, 14);
-      for (const r of refused) {
-        assert.deepEqual(r.first, { op: 'ERROR', code: 0, message: 'server busy, try again' });
-        assert.equal(r.from, s.port(), 'refused from the listening port: no transfer socket opened');
+  test(`(c) one address holding maxTransfersPerClient is refused more ("busy"); a second address (127.0.0.2) is served completely (${link} link)`, async () => {
+    await withServer(link, { maxTransfers: 24 }, async (s) => {
+      const holds: Hold[] = [];
+      try {
+        for (let i = 0; i < 30; i++) holds.push(await hold(s.port(), 'big.bin', [...HUGE, ['timeout', '255']]));
+        const held = holds.filter((h) => h.first?.op === 'OACK');
+        const refused = holds.filter((h) => h.first?.op === 'ERROR');
+        assert.equal(held.length, 16, 'the default per-address limit');
+        assert.equal(refused.length, 14);
+        for (const r of refused) {
+          assert.deepEqual(r.first, { op: 'ERROR', code: 0, message: 'server busy, try again' });
+          assert.equal(r.from, s.port(), 'refused from the listening port: no transfer socket opened');
+        }
+        assert.equal(s.transfersFrom('127.0.0.1'), 16);
+        assert.equal(s.metrics.busyPerClient, 14);
+        const got = await curlFrom(s.port(), 'big.bin', '127.0.0.2');
+        assert.equal(sha(got), sha(big));
+        assert.equal(s.transfersFrom('127.0.0.2'), 0);
+      } finally {
+        for (const h of holds) h.abort();
       }
-      assert.equal(s.transfersFrom('127.0.0.1'), 16);
-      assert.equal(s.metrics.busyPerClient, 14);
-      const got = await curlFrom(s.port(), 'big.bin', '127.0.0.2');
-      assert.equal(sha(got), sha(big));
-      assert.equal(s.transfersFrom('127.0.0.2'), 0);
-    } finally {
-      for (const h of holds) h.abort();
-    }
+    });
   });
-});
+}
 
 test("config: the tftp limits have safe defaults and reach the frontend's TFTP server", async () => {
   const d = configSchema.parse({}).tftp;

@@ -1,11 +1,21 @@
-// The native transfer link (src/tftp/link.ts over native/tftpio) against a plain dgram socket
-// standing in for the client: what goes on the wire, what comes back, the stream fast path, and
-// bad arguments (an exception with code E_TFTPIO, never a crash).
-import { test, after } from 'node:test';
+// The transfer links (src/tftp/link.ts): each test runs against node:dgram (the reference,
+// data-phase.ts) and the native link (native/tftpio), with a plain dgram socket standing in for
+// the client: what goes on the wire, the data phase (OACK, windows, go-back, duplicate and bad
+// ACKs, timeouts, the end, bytes asked for and provided), what reaches the transfer, bad
+// arguments (an exception, never a crash). Then what only the native link has (the spin, its
+// argument checks) and the choice between them when the native helper is missing.
+import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { openLink, linkStats, type TransferLink } from '../../src/tftp/link.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { selectLink, linkStats, type LinkKind, type PhaseParams, type TransferLink } from '../../src/tftp/link.js';
+import { TftpServer, rootResolver, encodeTftp } from '../../src/tftp/index.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { tempStateDir } from '../helpers/tmp.js';
+import { tftpClients } from './clients.js';
+import { LINKS } from './links.js';
 
 const sockets: Socket[] = [];
 const links: TransferLink[] = [];
@@ -14,8 +24,29 @@ after(() => {
   for (const s of sockets) s.close();
 });
 
-/** A client socket on loopback and a link connected to it; datagrams queue in `got`. */
-async function pair(): Promise<{ client: Socket; link: TransferLink; got: Buffer[]; next: () => Promise<Buffer>; seen: Buffer[] }> {
+const ack = (n: number) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
+const sendTo = (s: Socket, port: number, b: Buffer) => new Promise<void>((r) => s.send(b, port, '127.0.0.1', () => r()));
+const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 5 s, a loaded CI machine is slow) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await settle();
+}
+const phase = (p: Partial<PhaseParams> & { size: number }): PhaseParams => ({ oack: null, blksize: 512, windowsize: 1, timeoutMs: 5000, maxRetries: 3, ...p });
+
+interface Pair {
+  client: Socket;
+  link: TransferLink;
+  /** The next datagram the client got (2 s at most). */
+  next: () => Promise<Buffer>;
+  /** Nothing more arrives within `ms`. */
+  quiet: (ms?: number) => Promise<void>;
+  seen: Buffer[];
+  needs: number[];
+  ends: boolean[];
+}
+
+/** A client socket on loopback and a link of `kind` connected to it; what the link reports is recorded. */
+async function pair(kind: LinkKind): Promise<Pair> {
   const client = createSocket('udp4');
   sockets.push(client);
   await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
@@ -26,11 +57,13 @@ async function pair(): Promise<{ client: Socket; link: TransferLink; got: Buffer
     if (w) w(m);
     else got.push(m);
   });
-  const link = openLink('127.0.0.1', { address: '127.0.0.1', port: client.address().port });
+  const link = await selectLink(kind).open('127.0.0.1', { address: '127.0.0.1', port: client.address().port }, 0);
   links.push(link);
-  const seen: Buffer[] = [];
-  link.onMessage = (m) => seen.push(Buffer.from(m));
-  const next = () =>
+  const p: Pair = { client, link, seen: [], needs: [], ends: [], next: () => Promise.resolve(Buffer.alloc(0)), quiet: async () => {} };
+  link.onMessage = (m) => p.seen.push(Buffer.from(m));
+  link.onNeed = (b) => p.needs.push(b);
+  link.onEnd = (c) => p.ends.push(c);
+  p.next = () =>
     new Promise<Buffer>((resolve, reject) => {
       const b = got.shift();
       if (b) return resolve(b);
@@ -40,239 +73,261 @@ async function pair(): Promise<{ client: Socket; link: TransferLink; got: Buffer
         resolve(m);
       });
     });
-  return { client, link, got, next, seen };
+  p.quiet = async (ms = 150) => {
+    await settle(ms);
+    assert.deepEqual(
+      got.map((b) => b.toString('hex')),
+      [],
+      'nothing more was sent',
+    );
+  };
+  return p;
 }
 
-const sendTo = (s: Socket, port: number, b: Buffer) => new Promise<void>((r) => s.send(b, port, '127.0.0.1', () => r()));
-const ack = (n: number) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
-const settle = () => new Promise((r) => setTimeout(r, 50));
-/** Waits (up to 5 s, a loaded CI machine is slow) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await settle();
+const blocks = async (p: Pair, n: number) => {
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) out.push(await p.next());
+  for (const b of out) assert.equal(b.readUInt16BE(0), 3, 'DATA');
+  return out;
+};
+const numbers = (ps: Buffer[]) => ps.map((b) => b.readUInt16BE(2));
+
+for (const kind of LINKS) {
+  describe(`${kind} link`, () => {
+    test('windows of DATA from memory, a short last block, the final ACK ends the phase', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(6 * 512 + 100); // blocks 1..7, the last has 100 bytes
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, windowsize: 4 }));
+      const w1 = await blocks(p, 4);
+      assert.deepEqual(numbers(w1), [1, 2, 3, 4]);
+      await sendTo(p.client, p.link.localPort, ack(4));
+      const w2 = await blocks(p, 3);
+      assert.deepEqual(numbers(w2), [5, 6, 7]);
+      assert.deepEqual(Buffer.concat([...w1, ...w2].map((b) => b.subarray(4))), file);
+      assert.equal(w2[2]!.length, 4 + 100);
+      await sendTo(p.client, p.link.localPort, ack(7));
+      await until(() => p.ends.length > 0);
+      assert.deepEqual(p.ends, [true]);
+      assert.deepEqual(p.seen, [], 'ACKs are the data phase’s, not the transfer’s');
+      assert.deepEqual(p.link.state(), { base: 7, sentTo: 7, windows: 1, duplicateAcks: 0, retransmits: 0, timeouts: 0, badAcks: 0 });
+    });
+
+    test('a file that is a multiple of blksize ends with an empty block', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(2 * 512);
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, windowsize: 8 }));
+      const w = await blocks(p, 3);
+      assert.deepEqual(numbers(w), [1, 2, 3]);
+      assert.deepEqual(
+        w.map((b) => b.length),
+        [516, 516, 4],
+      );
+      await p.quiet();
+    });
+
+    test('an empty file is one empty block', async () => {
+      const p = await pair(kind);
+      p.link.provide(0, Buffer.alloc(0));
+      p.link.start(phase({ size: 0 }));
+      assert.deepEqual(await p.next(), Buffer.from([0, 3, 0, 1]));
+      await sendTo(p.client, p.link.localPort, ack(1));
+      await until(() => p.ends.length > 0);
+      assert.deepEqual(p.ends, [true]);
+    });
+
+    test('OACK first, re-sent on timeout; an ACK other than 0 is a bad packet; ACK 0 starts the data (RFC 2347)', async () => {
+      const p = await pair(kind);
+      const oack = encodeTftp({ op: 'OACK', options: new Map([['blksize', '1000']]) });
+      const file = randomBytes(1500);
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, blksize: 1000, windowsize: 2, oack, timeoutMs: 200 }));
+      assert.deepEqual(await p.next(), oack);
+      await sendTo(p.client, p.link.localPort, ack(1));
+      assert.deepEqual(await p.next(), oack, 'the OACK again after 200 ms');
+      await sendTo(p.client, p.link.localPort, ack(0));
+      assert.deepEqual(numbers(await blocks(p, 2)), [1, 2]);
+      const s = p.link.state();
+      assert.equal(s.badAcks, 1);
+      assert.equal(s.timeouts, 1);
+      assert.equal(s.retransmits, 1);
+    });
+
+    test('go-back on a partial-window ACK (RFC 7440); duplicate ACKs are ignored; an ACK past what was sent is bad', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(20 * 512);
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, windowsize: 4 }));
+      assert.deepEqual(numbers(await blocks(p, 4)), [1, 2, 3, 4]);
+      await sendTo(p.client, p.link.localPort, ack(2)); // blocks 3 and 4 lost: go back
+      assert.deepEqual(numbers(await blocks(p, 4)), [3, 4, 5, 6]);
+      await sendTo(p.client, p.link.localPort, ack(2)); // a duplicate: no Sorcerer's Apprentice re-send
+      await sendTo(p.client, p.link.localPort, ack(9)); // never sent
+      await p.quiet();
+      await sendTo(p.client, p.link.localPort, Buffer.concat([ack(6), Buffer.from('xx')])); // extra bytes ignored, as packet.ts does
+      assert.deepEqual(numbers(await blocks(p, 4)), [7, 8, 9, 10]);
+      assert.deepEqual(p.link.state(), { base: 6, sentTo: 10, windows: 1, duplicateAcks: 1, retransmits: 1, timeouts: 0, badAcks: 1 });
+    });
+
+    test('block numbers roll over on the wire (65535 → 0) while the phase counts on', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(65540 * 8); // blksize 8: blocks 1..65541 (the last is empty)
+      p.client.removeAllListeners('message');
+      const at = new Map<number, Buffer>(); // absolute block → bytes, counted as this client sees them
+      let abs = 0;
+      p.client.on('message', (m) => {
+        abs += (m.readUInt16BE(2) - abs) & 0xffff || 0;
+        at.set(abs, Buffer.from(m.subarray(4)));
+        if (abs % 64 === 0 || abs === 65541) p.client.send(ack(abs & 0xffff), p.link.localPort, '127.0.0.1'); // each window's last block
+      });
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, blksize: 8, windowsize: 64, timeoutMs: 60_000 }));
+      await until(() => p.ends.length > 0);
+      assert.deepEqual(p.ends, [true]);
+      assert.equal(at.size, 65541);
+      assert.deepEqual(at.get(65536), file.subarray(65535 * 8, 65536 * 8), 'block 65536 went out as 0');
+      assert.deepEqual(at.get(65541), Buffer.alloc(0));
+      assert.deepEqual(Buffer.concat([...at.values()]), file);
+      assert.equal(p.link.state().base, 65541);
+    });
+
+    test('no ACK: the window is re-sent each timeout, then the phase ends (maxRetries)', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(3 * 512);
+      p.link.provide(0, file);
+      p.link.start(phase({ size: file.length, windowsize: 2, timeoutMs: 100, maxRetries: 2 }));
+      const sent = numbers(await blocks(p, 6));
+      assert.deepEqual(sent, [1, 2, 1, 2, 1, 2]);
+      await until(() => p.ends.length > 0);
+      assert.deepEqual(p.ends, [false]);
+      await p.quiet(250);
+      const s = p.link.state();
+      assert.equal(s.timeouts, 3);
+      assert.equal(s.retransmits, 2);
+    });
+
+    test('bytes asked for: a window outside what was provided waits (onNeed) and goes out when provided', async () => {
+      const p = await pair(kind);
+      const file = randomBytes(10 * 512 + 7); // blocks 1..11
+      p.link.start(phase({ size: file.length, windowsize: 4 }));
+      assert.deepEqual(p.needs, [1], 'nothing provided yet');
+      p.link.provide(0, file.subarray(0, 6 * 512)); // a chunk: blocks 1..6
+      assert.deepEqual(numbers(await blocks(p, 4)), [1, 2, 3, 4]);
+      await sendTo(p.client, p.link.localPort, ack(4));
+      await until(() => p.needs.length > 1);
+      assert.deepEqual(p.needs, [1, 5], 'blocks 5..8 are not all in the chunk');
+      p.link.provide(4 * 512, file.subarray(4 * 512)); // the next chunk, from block 5
+      const w = await blocks(p, 4);
+      assert.deepEqual(numbers(w), [5, 6, 7, 8]);
+      assert.deepEqual(Buffer.concat(w.map((b) => b.subarray(4))), file.subarray(4 * 512, 8 * 512));
+    });
+
+    test('what the phase does not take reaches onMessage (cut to 1500 bytes); another port is not heard', async () => {
+      const p = await pair(kind);
+      const stranger = createSocket('udp4');
+      sockets.push(stranger);
+      await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
+      await sendTo(stranger, p.link.localPort, encodeTftp({ op: 'ERROR', code: 0, message: 'not yours' }));
+      await sendTo(p.client, p.link.localPort, ack(2)); // before start(): the phase takes nothing
+      await sendTo(p.client, p.link.localPort, Buffer.alloc(4000, 7));
+      await until(() => p.seen.length >= 2);
+      await settle();
+      assert.equal(p.seen.length, 2);
+      assert.deepEqual(p.seen[0], ack(2));
+      assert.equal(p.seen[1]!.length, 1500);
+    });
+
+    test('bad parameters throw and leave the link usable; after close every call is a no-op', async () => {
+      const p = await pair(kind);
+      const bad: [string, Partial<PhaseParams>][] = [
+        ['blksize 0', { blksize: 0 }],
+        ['blksize over 65464', { blksize: 70000 }],
+        ['windowsize 0', { windowsize: 0 }],
+        ['windowsize over 65535', { windowsize: 65536 }],
+        ['timeout 0', { timeoutMs: 0 }],
+        ['fractional blksize', { blksize: 512.5 }],
+        ['more than 2^32 blocks', { blksize: 8, size: 8 * 2 ** 32 }],
+      ];
+      for (const [what, o] of bad) assert.throws(() => p.link.start(phase({ size: 1000, ...o })), what);
+      assert.throws(() => p.link.provide(-1, Buffer.alloc(1)), 'negative offset');
+      assert.throws(() => p.link.send(Buffer.alloc(70000)), 'datagram over 65535 bytes');
+      p.link.provide(0, Buffer.alloc(100, 1));
+      p.link.start(phase({ size: 100 }));
+      assert.equal((await p.next()).length, 104);
+      assert.throws(() => p.link.start(phase({ size: 100 })), 'started twice');
+      p.link.close();
+      p.link.close();
+      p.link.send(Buffer.from([0, 5, 0, 0, 0]));
+      p.link.provide(0, Buffer.alloc(1));
+      await p.quiet();
+    });
+
+    test('opening refuses an address that is not IPv4 with a NetrootError naming the client', async () => {
+      const { open } = selectLink(kind);
+      await assert.rejects(
+        open('localhost', { address: '127.0.0.1', port: 9 }, 0),
+        (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK' && /127\.0\.0\.1:9/.test(e.message),
+      );
+      await assert.rejects(open('127.0.0.1', { address: '::1', port: 9 }, 0), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
+      await assert.rejects(open('127.0.0.1', { address: '127.0.0.1', port: 0 }, 0), (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK');
+    });
+
+    test('an ICMP error (port unreachable) does not deafen the link: the next datagram from the client still arrives', async () => {
+      // A client port that is closed when DATA reaches it: the kernel answers ICMP port unreachable,
+      // which marks the connected socket with an error. Then a client binds that port again.
+      const gone = createSocket('udp4');
+      await new Promise<void>((r) => gone.bind(0, '127.0.0.1', () => r()));
+      const port = gone.address().port;
+      await new Promise<void>((r) => gone.close(() => r()));
+      const link = await selectLink(kind).open('127.0.0.1', { address: '127.0.0.1', port }, 0);
+      links.push(link);
+      const seen: Buffer[] = [];
+      link.onMessage = (m) => seen.push(Buffer.from(m));
+      const before = linkStats().socketErrors;
+      link.send(Buffer.from([0, 5, 0, 0, 0]));
+      await until(() => linkStats().socketErrors > before);
+      assert.ok(linkStats().socketErrors > before, 'the ICMP error was seen and cleared');
+      const back = createSocket('udp4');
+      sockets.push(back);
+      await new Promise<void>((r) => back.bind(port, '127.0.0.1', () => r()));
+      await sendTo(back, link.localPort, ack(1));
+      await sendTo(back, link.localPort, ack(2));
+      await until(() => seen.length >= 2);
+      assert.deepEqual(seen, [ack(1), ack(2)]);
+    });
+  });
 }
-
-test('sendBlocks: DATA packets with 16-bit block numbers (65535 → 0) and a short last block', async () => {
-  const { link, next } = await pair();
-  const data = randomBytes(3 * 512 + 100);
-  link.sendBlocks(65534, data, 0, data.length, 512, 4);
-  const pkts = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(
-    pkts.map((p) => p.readUInt16BE(0)),
-    [3, 3, 3, 3],
-  );
-  assert.deepEqual(
-    pkts.map((p) => p.readUInt16BE(2)),
-    [65534, 65535, 0, 1],
-  );
-  assert.deepEqual(
-    pkts.map((p) => p.length - 4),
-    [512, 512, 512, 100],
-  );
-  assert.deepEqual(Buffer.concat(pkts.map((p) => p.subarray(4))), data);
-});
-
-test('sendBlocks: an empty last block when the length is a multiple of blksize; an offset into the buffer', async () => {
-  const { link, next } = await pair();
-  const data = randomBytes(2048);
-  link.sendBlocks(7, data, 1024, 1024, 512, 3);
-  const pkts = [await next(), await next(), await next()];
-  assert.deepEqual(
-    pkts.map((p) => p.readUInt16BE(2)),
-    [7, 8, 9],
-  );
-  assert.deepEqual(
-    pkts.map((p) => p.length),
-    [516, 516, 4],
-  );
-  assert.deepEqual(Buffer.concat([pkts[0]!.subarray(4), pkts[1]!.subarray(4)]), data.subarray(1024));
-});
-
-test('the link is connected: datagrams from the client arrive, from another port they do not', async () => {
-  const { client, link, seen } = await pair();
-  const stranger = createSocket('udp4');
-  sockets.push(stranger);
-  await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
-  await sendTo(stranger, link.localPort, ack(1));
-  await sendTo(client, link.localPort, ack(2));
-  await sendTo(client, link.localPort, Buffer.alloc(4000, 7)); // longer than a slot: cut to 1500
-  await until(() => seen.length >= 2);
-  await settle(); // the stranger's datagram, sent first, would have arrived by now
-  assert.equal(seen.length, 2);
-  assert.deepEqual(seen[0], ack(2));
-  assert.equal(seen[1]!.length, 1500);
-});
-
-test('stream: in-order ACKs are answered by the link and not delivered; others are; progress tells what was sent', async () => {
-  const { client, link, next, seen } = await pair();
-  const file = randomBytes(10 * 100 + 30); // blocks 1..11, the last has 30 bytes
-  const last = Math.floor(file.length / 100) + 1;
-  link.stream(0, last, 4, 100, file);
-  await sendTo(client, link.localPort, ack(0));
-  const w1 = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(
-    w1.map((p) => p.readUInt16BE(2)),
-    [1, 2, 3, 4],
-  );
-  await sendTo(client, link.localPort, ack(2)); // partial: not the stream's, delivered
-  await sendTo(client, link.localPort, ack(4));
-  const w2 = [await next(), await next(), await next(), await next()];
-  assert.deepEqual(
-    w2.map((p) => p.readUInt16BE(2)),
-    [5, 6, 7, 8],
-  );
-  await sendTo(client, link.localPort, ack(8));
-  const w3 = [await next(), await next(), await next()];
-  assert.deepEqual(
-    w3.map((p) => p.readUInt16BE(2)),
-    [9, 10, 11],
-  );
-  assert.equal(w3[2]!.length, 4 + 30);
-  assert.deepEqual(Buffer.concat([...w1, ...w2, ...w3].map((p) => p.subarray(4))), file);
-  await sendTo(client, link.localPort, ack(11)); // the final ACK: the stream has stopped, delivered
-  await until(() => seen.length >= 2);
-  assert.deepEqual(seen, [ack(2), ack(11)]);
-  const p = link.progress();
-  assert.equal(p.acked, 8);
-  assert.equal(p.sentTo, 11);
-  assert.equal(p.answered, 3);
-  assert.ok(p.msAgo >= 0 && p.msAgo < 2000, `msAgo ${p.msAgo}`);
-});
-
-test('stream: block numbers roll over on the wire while progress stays absolute', async () => {
-  const { client, link, next } = await pair();
-  const file = randomBytes(65540 * 8); // blksize 8: blocks 1..65541
-  const last = Math.floor(file.length / 8) + 1;
-  link.stream(65534, last, 2, 8, file);
-  await sendTo(client, link.localPort, ack(65534));
-  const w = [await next(), await next()];
-  assert.deepEqual(
-    w.map((p) => p.readUInt16BE(2)),
-    [65535, 0],
-  );
-  assert.deepEqual(w[1]!.subarray(4), file.subarray(65535 * 8, 65536 * 8));
-  await sendTo(client, link.localPort, ack(0)); // block 65536 on the wire
-  const w2 = [await next(), await next()];
-  assert.deepEqual(
-    w2.map((p) => p.readUInt16BE(2)),
-    [1, 2],
-  );
-  assert.equal(link.progress().sentTo, 65538);
-});
-
-test('stopStream: ACKs reach onMessage again; after close every call is a no-op', async () => {
-  const { client, link, seen } = await pair();
-  const file = randomBytes(1000);
-  link.stream(0, Math.floor(1000 / 100) + 1, 1, 100, file);
-  link.stopStream();
-  await sendTo(client, link.localPort, ack(0));
-  await until(() => seen.length >= 1);
-  assert.deepEqual(seen, [ack(0)]);
-  link.close();
-  link.close();
-  link.send(Buffer.from([0, 5, 0, 0, 0]));
-  link.sendBlocks(1, file, 0, 100, 100, 1);
-  assert.deepEqual(link.progress(), { acked: 0, sentTo: 0, answered: 0, msAgo: -1 });
-});
-
-test('bad arguments throw E_TFTPIO range/type errors and leave the link usable', async () => {
-  const { link, next } = await pair();
-  const buf = Buffer.alloc(1000);
-  const bad: [string, () => void][] = [
-    ['past the buffer', () => link.sendBlocks(1, buf, 900, 200, 100, 2)],
-    ['count 0', () => link.sendBlocks(1, buf, 0, 100, 100, 0)],
-    ['blksize 0', () => link.sendBlocks(1, buf, 0, 100, 0, 1)],
-    ['blksize over 65464', () => link.sendBlocks(1, buf, 0, 100, 70000, 1)],
-    ['blocks do not cover length', () => link.sendBlocks(1, buf, 0, 1000, 100, 3)],
-    ['too many blocks for length', () => link.sendBlocks(1, buf, 0, 100, 100, 3)],
-    ['negative offset', () => link.sendBlocks(1, buf, -1, 100, 100, 1)],
-    ['fractional block', () => link.sendBlocks(1.5, buf, 0, 100, 100, 1)],
-    ['not a buffer', () => link.sendBlocks(1, 'text' as unknown as Buffer, 0, 4, 100, 1)],
-    ['stream with the wrong last block', () => link.stream(0, 5, 1, 100, buf)],
-    ['stream starting at the last block', () => link.stream(11, 11, 1, 100, buf)],
-    ['stream windowsize 0', () => link.stream(0, 11, 0, 100, buf)],
-    ['datagram over 65535 bytes', () => link.send(Buffer.alloc(70000))],
-  ];
-  for (const [what, f] of bad) {
-    assert.throws(f, (e: NodeJS.ErrnoException) => e.code === 'E_TFTPIO', what);
-  }
-  link.sendBlocks(1, buf, 0, 100, 100, 1);
-  const p = await next();
-  assert.equal(p.readUInt16BE(2), 1);
-});
-
-test('openLink refuses an address that is not IPv4 with a NetrootError naming the client', () => {
-  assert.throws(
-    () => openLink('localhost', { address: '127.0.0.1', port: 9 }),
-    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK' && /127\.0\.0\.1:9/.test(e.message),
-  );
-  assert.throws(
-    () => openLink('127.0.0.1', { address: '::1', port: 9 }),
-    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK',
-  );
-  assert.throws(
-    () => openLink('127.0.0.1', { address: '127.0.0.1', port: 0 }),
-    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_LINK',
-  );
-});
-
-test('an ICMP error (port unreachable) does not deafen the link: the next datagram from the client still arrives', async () => {
-  // A client port that is closed when DATA reaches it: the kernel answers ICMP port unreachable,
-  // which marks the connected socket with an error (EPOLLERR). Then a client binds that port again.
-  const gone = createSocket('udp4');
-  await new Promise<void>((r) => gone.bind(0, '127.0.0.1', () => r()));
-  const port = gone.address().port;
-  await new Promise<void>((r) => gone.close(() => r()));
-  const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
-  links.push(link);
-  const seen: Buffer[] = [];
-  link.onMessage = (m) => seen.push(Buffer.from(m));
-  const before = linkStats().socketErrors;
-  link.sendBlocks(1, Buffer.alloc(512), 0, 512, 512, 2);
-  await until(() => linkStats().socketErrors > before);
-  assert.ok(linkStats().socketErrors > before, 'the ICMP error was seen and cleared');
-  const back = createSocket('udp4');
-  sockets.push(back);
-  await new Promise<void>((r) => back.bind(port, '127.0.0.1', () => r()));
-  await sendTo(back, link.localPort, ack(1));
-  await sendTo(back, link.localPort, ack(2));
-  await until(() => seen.length >= 2);
-  assert.deepEqual(seen, [ack(1), ack(2)]);
-});
 
 // A fast client on its own thread (a worker with its own event loop), so that it can answer
-// while the main thread's loop is inside the link's poll callback: the lone stream then answers
-// ACKs by polling for them (the spin, counted in spunWindows), and a datagram that is not the
-// expected ACK (here mostly read by the spin) still reaches JS, in order, with nothing lost.
+// while the main thread's loop is inside the native link's poll callback: the lone transfer then
+// reads ACKs by polling for them (the spin, counted in spunWindows), and a duplicate ACK during it
+// is still counted, with every block delivered in order.
 const fastClient = `
 const { workerData, parentPort } = require('node:worker_threads');
 const dgram = require('node:dgram');
 const s = dgram.createSocket('udp4');
 const parts = [];
 const ack = (n) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
-s.bind(0, '127.0.0.1', () => {
-  parentPort.postMessage({ port: s.address().port });
-  parentPort.once('message', (serverPort) => {
-    s.connect(serverPort, '127.0.0.1', () => s.send(ack(0)));
-  });
-});
-s.on('message', (m) => {
+s.bind(0, '127.0.0.1', () => parentPort.postMessage({ port: s.address().port }));
+s.on('message', (m, r) => {
   const n = m.readUInt16BE(2);
   parts.push(m.subarray(4));
-  if (n === workerData.oddAt) s.send(ack(n - 1)); // a duplicate of the previous ACK
-  s.send(ack(n));
-  if (m.length - 4 < workerData.blksize) {
+  if (n === workerData.oddAt) s.send(ack(n - 1), r.port, '127.0.0.1'); // a duplicate of the previous ACK
+  const last = m.length - 4 < workerData.blksize;
+  s.send(ack(n), r.port, '127.0.0.1', () => {
+    if (!last) return;
     parentPort.postMessage({ body: Buffer.concat(parts) });
-    s.close();
-  }
+    s.close(); // after the final ACK is out
+  });
 });
 `;
 
-test('spin: a lone stream with a fast client answers while polling; a duplicate ACK during it still reaches JS', async () => {
+test('native spin: a lone transfer with a fast client reads ACKs while polling; a duplicate ACK during it is still counted', async () => {
   const { Worker } = await import('node:worker_threads');
-  for (const l of links.splice(0)) l.close(); // earlier tests' streams: the spin is for a lone stream
+  for (const l of links.splice(0)) l.close(); // earlier tests' links: the spin is for a lone transfer
   const blksize = 512;
   const file = randomBytes(4000 * blksize + 7); // blocks 1..4001
-  const last = Math.floor(file.length / blksize) + 1;
   const before = linkStats().spunWindows;
   // On a loaded CI machine the worker may miss the 50 µs spin window every time in one transfer
   // (each miss backs off 64 windows); every attempt must be correct, one must be answered by the spin.
@@ -280,11 +335,12 @@ test('spin: a lone stream with a fast client answers while polling; a duplicate 
     const worker = new Worker(fastClient, { eval: true, workerData: { blksize, oddAt: 3000 } });
     try {
       const { port } = await new Promise<{ port: number }>((r) => worker.once('message', r));
-      const link = openLink('127.0.0.1', { address: '127.0.0.1', port });
+      const link = await selectLink('native').open('127.0.0.1', { address: '127.0.0.1', port }, 0);
       links.push(link);
       const seen: Buffer[] = [];
+      const ends: boolean[] = [];
       link.onMessage = (m) => seen.push(Buffer.from(m));
-      link.stream(0, last, 1, blksize, file);
+      link.onEnd = (c) => ends.push(c);
       const done = new Promise<{ body: Uint8Array }>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('the fast client did not finish within 10 s')), 10_000);
         worker.once('message', (m: { body: Uint8Array }) => {
@@ -292,16 +348,74 @@ test('spin: a lone stream with a fast client answers while polling; a duplicate 
           resolve(m);
         });
       });
-      worker.postMessage(link.localPort);
+      link.provide(0, file);
+      link.start(phase({ size: file.length, blksize }));
       const { body } = await done;
       assert.deepEqual(Buffer.from(body), file, 'every block, in order');
-      await until(() => seen.length >= 2);
-      assert.deepEqual(seen, [ack(2999), ack(last)], 'the duplicate and the final ACK went to JS');
-      assert.equal(link.progress().sentTo, last);
+      await until(() => ends.length > 0);
+      assert.deepEqual(ends, [true]);
+      assert.deepEqual(seen, []);
+      const s = link.state();
+      assert.equal(s.base, 4001);
+      assert.equal(s.duplicateAcks, 1);
       link.close();
     } finally {
       await worker.terminate();
     }
   }
-  assert.ok(linkStats().spunWindows > before, 'some windows were answered by the spin');
+  assert.ok(linkStats().spunWindows > before, 'some ACKs were read by the spin');
+});
+
+test("native helper's own argument checks: E_TFTPIO range/type errors, never a crash", async () => {
+  const p = await pair('native');
+  assert.throws(
+    () => p.link.provide(0, 'text' as unknown as Buffer),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTPIO',
+  );
+  assert.throws(
+    () => p.link.start({ ...phase({ size: 10 }), oack: 'x' as unknown as Buffer }),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTPIO',
+  );
+  assert.throws(
+    () => p.link.start(phase({ size: 1.5 })),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTPIO',
+  );
+});
+
+test('link choice: auto falls back to dgram saying why when the native helper is missing; native refuses', () => {
+  const missing = join(tempStateDir('nrt-tftp-nolink-'), 'tftpio.node');
+  const auto = selectLink('auto', missing);
+  assert.equal(auto.kind, 'dgram');
+  assert.match(auto.fallback ?? '', /TFTP I\/O helper is not built .*tftpio\.node.*npm run build:native/);
+  assert.throws(
+    () => selectLink('native', missing),
+    (e: NodeJS.ErrnoException) => e.code === 'E_TFTP_NATIVE',
+  );
+  assert.equal(selectLink('auto').kind, 'native', 'built: the fast path');
+  assert.equal(selectLink('dgram').fallback, undefined, 'asked for: no fallback to report');
+});
+
+test('a server whose native helper is missing logs one warning naming why and serves through node:dgram', async () => {
+  const dir = tempStateDir('nrt-tftp-nolink-');
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  mkdirSync(join(dir, 'out'));
+  const file = randomBytes(100_000);
+  writeFileSync(join(root, 'ipxe.efi'), file);
+  const { logger, records } = captureLogs('info');
+  const server = new TftpServer({ host: '127.0.0.1', port: 0, resolver: rootResolver(root), logger, nativeAddon: join(dir, 'no-such', 'tftpio.node') });
+  await server.start();
+  try {
+    assert.equal(server.linkKind, 'dgram');
+    const warnings = records.filter((r) => r['level'] === 'warn' || r['level'] === 40);
+    assert.equal(warnings.length, 1, JSON.stringify(records));
+    assert.match(String(warnings[0]!['msg']), /native transfer link is not available.*node:dgram/);
+    assert.match(String(warnings[0]!['reason']), /no-such\/tftpio\.node/);
+    assert.equal(records.find((r) => r['msg'] === 'tftp listening')?.['link'], 'dgram');
+    const { curl } = tftpClients(join(dir, 'out'), () => server.port());
+    assert.deepEqual(await curl('ipxe.efi', ['--tftp-blksize', '1432']), file);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
