@@ -192,7 +192,11 @@ export class FullLab {
     const input = typeof first === 'object' ? first.input : undefined;
     const args = (typeof first === 'object' ? rest : argv) as string[];
     const [cmd, ...pre] = this.o.netroot;
-    const child = this.lab.spawnInNamespace(cmd!, [...pre, '--state-dir', this.stateDir, ...args], input === undefined ? {} : { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawnInNamespace(
+      cmd!,
+      [...pre, '--state-dir', this.stateDir, ...args],
+      input === undefined ? {} : { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
