@@ -253,8 +253,11 @@ export class FullLab {
     return this.frontendErr;
   }
 
-  /** Namespace, config, boot images, the root tarball, the running frontend. */
-  async up(): Promise<void> {
+  /**
+   * Namespace, config, boot images, the root tarball, the running frontend. `bootImages: false`
+   * skips the initrds and the root tarball (a lab that only discovers and powers nodes).
+   */
+  async up(o: { bootImages?: boolean } = {}): Promise<void> {
     await this.lab.up();
     const fe = this.lab.frontendAddress;
     const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
@@ -275,6 +278,12 @@ export class FullLab {
       await this.cliOk(...args);
       this.o.onProgress?.('frontend', `${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     };
+    if (o.bootImages === false) {
+      await this.startFrontend();
+      this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace}), no boot images`);
+      if (this.o.power === 'ipmi') await this.startBmcs();
+      return;
+    }
     // The kernel is the installed one (the lab's QEMU nodes boot it; src/lab/test-images.ts).
     await step('built the base initrd', 'initrd', 'build-base', '--kernel-version', kernelVersion(installedKernel()));
     await step('built the installer initrd', 'initrd', 'build-installer', '--kernel-version', kernelVersion(installedKernel()));
