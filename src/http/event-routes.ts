@@ -26,6 +26,12 @@ export interface EventRoutesDeps {
   pollSeconds: number;
   heartbeatSeconds: number;
   retryAfterSeconds: number;
+  /**
+   * Subscribes to "something changed" (the discovery hub: a DISCOVER, a host added or changed):
+   * each open stream polls at once instead of waiting for its next poll, so the dashboard sees a
+   * discovered machine within milliseconds. Answers the unsubscribe.
+   */
+  wake?: (listener: () => void) => () => void;
 }
 
 /** Events one poll of a stream sends at most (the rest come with the next poll). */
@@ -116,6 +122,9 @@ export function eventRoutes(d: EventRoutesDeps): Router {
       res.write(': connected\n\n');
       let closed = false;
       let pollTimer: NodeJS.Timeout | undefined;
+      let polling = false;
+      let again = false;
+      let unsubscribe = () => {};
       const heartbeat = setInterval(() => {
         if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
       }, d.heartbeatSeconds * 1000);
@@ -124,11 +133,18 @@ export function eventRoutes(d: EventRoutesDeps): Router {
         closed = true;
         clearInterval(heartbeat);
         clearTimeout(pollTimer);
+        unsubscribe();
         release();
       };
       res.on('close', close);
-      const poll = async () => {
+      const poll = async (): Promise<void> => {
         if (closed) return;
+        if (polling) {
+          again = true; // a wake during a poll: one more poll right after it
+          return;
+        }
+        polling = true;
+        clearTimeout(pollTimer);
         try {
           if (!res.writableNeedDrain) {
             const batch = await repos.events.list({ ...filter, sinceId: last, limit: STREAM_BATCH });
@@ -137,11 +153,20 @@ export function eventRoutes(d: EventRoutesDeps): Router {
             if (batch.length > 0) last = batch[batch.length - 1]!.id;
           }
         } catch {
+          polling = false;
           res.destroy(); // the store failed: the client reconnects with Last-Event-ID
           return;
         }
-        if (!closed) pollTimer = setTimeout(() => void poll(), d.pollSeconds * 1000);
+        polling = false;
+        if (closed) return;
+        if (again) {
+          again = false;
+          pollTimer = setTimeout(() => void poll(), 0);
+        } else pollTimer = setTimeout(() => void poll(), d.pollSeconds * 1000);
       };
+      // The wake may fire before the change's event is written (hub.report appends it without
+      // waiting): the regular poll picks that one up at the latest.
+      if (d.wake) unsubscribe = d.wake(() => void poll());
       await poll();
     },
   );
