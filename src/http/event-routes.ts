@@ -1,5 +1,6 @@
 // REST API v1 events (the store's events log):
 //   GET /api/v1/events[?host=H][&kind=K][&after=ID][&limit=N][&cursor=C] → {items: Event[], next} (oldest first)
+//       ?last=1: the newest N instead (still oldest first; next is null)
 //   GET /api/v1/events/stream[?host=H][&kind=K][&after=ID]  → text/event-stream
 // The stream (Server-Sent Events) sends each new event as `id: <id>`, `event: <kind>`, `data: <Event
 // JSON>`; it starts after `Last-Event-ID` (a reconnect), else after ?after=, else after the newest
@@ -83,15 +84,22 @@ export function eventRoutes(d: EventRoutesDeps): Router {
     {
       method: 'get',
       path: '/api/v1/events',
-      summary: 'Events, oldest first, filtered by host and kind, after an id',
+      summary: 'Events, oldest first, filtered by host and kind, after an id (?last=1: the newest `limit`, no next page)',
       auth: false,
-      query: z.object({ ...pageQuery, ...filterQuery }),
+      query: z.object({ ...pageQuery, ...filterQuery, last: z.enum(['1']).optional() }),
       response: pageOf(event),
     },
     async (req, res) => {
       const page = pageRequest(req.query, d.maxPageSize);
       if (page.after !== null && typeof page.after !== 'number') throw new UserError('E_BAD_REQUEST', 'not one this server gave out', { where: 'cursor' });
       const after = Math.max(page.after ?? 0, eventId(req.query['after'], 'after') ?? 0);
+      const last = req.query['last'];
+      if (last !== undefined && last !== '1') throw new UserError('E_BAD_REQUEST', 'only 1', { where: 'last' });
+      if (last === '1') {
+        // The newest `limit` (a timeline's latest entries), still oldest first.
+        res.json({ items: await repos.events.list({ ...filterOf(req), sinceId: after, limit: page.limit, last: true }), next: null });
+        return;
+      }
       const rows = await repos.events.list({ ...filterOf(req), sinceId: after, limit: page.limit + 1 });
       const items = rows.slice(0, page.limit);
       res.json({ items, next: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null });
