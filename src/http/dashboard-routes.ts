@@ -173,7 +173,13 @@ export function dashboardRoutes(d: DashboardRoutesDeps): Router {
       const page = pageRequest(req.query, d.maxPageSize);
       if (page.after !== null && typeof page.after !== 'string') throw new UserError('E_BAD_REQUEST', 'not one this server gave out', { where: 'cursor' });
       const keep = hostFilter(req);
-      const [all] = await Promise.all([repos.hosts.list(), activity.refresh()]);
+      // ?names= (a live update of a few rows) reads just those hosts; otherwise every host is read
+      // and filtered here (the store's list has no filters beyond the appliance).
+      const names = text(req, 'names', 64 * MAX_NAMES);
+      const read = names
+        ? Promise.all([...new Set(names.split(','))].map((n) => repos.hosts.get(n))).then((hs) => hs.filter((h): h is Host => h !== null))
+        : repos.hosts.list();
+      const [all] = await Promise.all([read, activity.refresh()]);
       const selected = all.filter(keep).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const rest = page.after === null ? selected : selected.filter((h) => h.name > (page.after as string));
       const hosts = rest.slice(0, page.limit);

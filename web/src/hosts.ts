@@ -1,12 +1,16 @@
 // The host table: one page at a time from GET /api/v1/dashboard/hosts (filtering and paging on the
 // server, so 10,000 hosts cost the page one page of rows). Rows are kept by host name: a live event
 // for a visible host re-reads just that host's row (several events within FLUSH_MS are one request
-// for all their hosts) and changes only the cells whose text changed; a host added or removed
-// re-reads the page and moves, adds or drops rows by name — the table is never rebuilt.
+// for all their hosts, `?names=`) and changes only the cells whose text changed. A new host is read
+// the same way (with the page's filter: the server says whether it matches) and put in its place by
+// name when that place is on this page; then the page is re-read in the background (RECONCILE_MS
+// later) to bring the count and the page boundaries up to date, moving, adding or dropping rows by
+// name. A removed host's row goes at once. The table is never rebuilt.
 import { api, enc, powerText, stateText, type HostRow, type NetrootEvent } from './api.js';
 import { byId, el, setText, time } from './dom.js';
 
-const FLUSH_MS = 50;
+const FLUSH_MS = 30;
+const RECONCILE_MS = 1000;
 const COLUMNS = ['name', 'appliance', 'ip', 'mac', 'volume', 'state', 'power', 'last'] as const;
 
 interface Row {
@@ -27,8 +31,9 @@ export class HostTable {
   private cursors: (string | null)[] = [null];
   private next: string | null = null;
   private pending = new Set<string>();
-  private pageDirty = false;
+  private added = new Set<string>();
   private timer: number | null = null;
+  private reconcile: number | null = null;
   private filter = new URLSearchParams();
 
   constructor() {
@@ -132,29 +137,65 @@ export class HostTable {
     }
   }
 
-  /** A live event: re-read the rows it touches (or the page when hosts came or went). */
+  /** A live event: re-read the rows it touches; place a new host; drop a removed one. */
   onEvent(e: NetrootEvent): void {
-    if (e.kind === 'host.added' || e.kind === 'host.removed' || e.kind === 'host.replaced') this.pageDirty = true;
-    else if (e.host && this.rows.has(e.host)) this.pending.add(e.host);
+    if (!e.host) return;
+    if (e.kind === 'host.removed') {
+      const row = this.rows.get(e.host);
+      if (row) {
+        row.tr.remove();
+        this.rows.delete(e.host);
+      }
+      this.later();
+      return;
+    }
+    if (e.kind === 'host.added') this.added.add(e.host);
+    else if (this.rows.has(e.host)) this.pending.add(e.host);
     else return;
     this.timer ??= window.setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
+  /** Re-reads the page once things are quiet (counts, page boundaries). */
+  private later(): void {
+    if (this.reconcile !== null) window.clearTimeout(this.reconcile);
+    this.reconcile = window.setTimeout(() => {
+      this.reconcile = null;
+      void this.load();
+    }, RECONCILE_MS);
+  }
+
   private async flush(): Promise<void> {
     this.timer = null;
-    const names = [...this.pending];
+    const names = [...new Set([...this.pending, ...this.added])];
+    const added = new Set(this.added);
     this.pending.clear();
-    if (this.pageDirty) {
-      this.pageDirty = false;
-      await this.load();
-      return;
-    }
+    this.added.clear();
     if (names.length === 0) return;
-    const page = await api<Page>('GET', `/api/v1/dashboard/hosts?limit=${names.length}&names=${enc(names.join(','))}`);
+    // With the page's filter: a new host that does not match it is not answered.
+    const p = new URLSearchParams(this.filter);
+    p.set('limit', String(names.length));
+    p.set('names', names.join(','));
+    const page = await api<Page>('GET', `/api/v1/dashboard/hosts?${p}`);
     for (const r of page.items) {
       const row = this.rows.get(r.name);
       if (row) this.fill(row, r, true);
+      else if (added.has(r.name)) this.place(r);
     }
+    if (added.size > 0) this.later();
+  }
+
+  /** Puts a new host's row where its name sorts, if that is on this page. */
+  private place(r: HostRow): void {
+    const trs = [...this.body.rows];
+    const names = trs.map((tr) => tr.dataset['host']!);
+    const firstPage = this.cursors.length === 1;
+    if (!firstPage && names.length > 0 && r.name < names[0]!) return; // an earlier page
+    if (this.next !== null && names.length > 0 && r.name > names[names.length - 1]!) return; // a later page
+    const at = names.findIndex((n) => n > r.name);
+    const row = this.makeRow(r.name);
+    this.rows.set(r.name, row);
+    this.fill(row, r, true);
+    this.body.insertBefore(row.tr, at < 0 ? null : trs[at]!);
   }
 
   /** Rows in the DOM (the bench and tests read it). */
