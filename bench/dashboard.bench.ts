@@ -10,6 +10,7 @@
 //       machine's clock on both sides. BENCH_DISCOVERIES of them (default 10), one at a time.
 //                                                                          target ≤ 500 ms
 // Prints figures; never fails on a slow machine. Env: BENCH_HOSTS (default 10000).
+import { loadavg } from 'node:os';
 import { discover, launchChromium, startDashboardFrontend, udpSend } from '../test/web/helpers.js';
 
 const HOSTS = Number(process.env['BENCH_HOSTS'] ?? 10_000);
@@ -17,6 +18,11 @@ const DISCOVERIES = Number(process.env['BENCH_DISCOVERIES'] ?? 10);
 const MB = 1024 * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const fe = await startDashboardFrontend();
 const browser = await launchChromium();
 try {
@@ -108,6 +114,11 @@ try {
   }
   console.log(
     `(2) DHCP DISCOVER → row in the browser (${HOSTS} hosts in the database, ${DISCOVERIES} discoveries): median ${median(lat)} ms, max ${Math.max(...lat)} ms, all ${lat.join(' ')}   target ≤ 500 ms`,
+  );
+  console.log(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
   );
 } finally {
   await browser.close();

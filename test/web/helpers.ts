@@ -4,7 +4,7 @@
 // byte by byte (test/fixtures/dhcp/packets.ts), and Debian's chromium driven by playwright-core.
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createFrontend, type Frontend } from '../../src/app/frontend.js';
@@ -18,9 +18,12 @@ import { packet } from '../fixtures/dhcp/packets.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** dist/web, built by scripts/build-web.mjs when it is not there yet (npm run build:web). */
+/** dist/web, built by scripts/build-web.mjs (npm run build:web) when it is missing or older than a file of web/. */
 export function ensureWebBuilt(): void {
-  if (existsSync(join(ROOT, 'dist', 'web', 'app', 'main.js')) && existsSync(join(ROOT, 'dist', 'web', 'index.html'))) return;
+  const built = join(ROOT, 'dist', 'web', 'app', 'main.js');
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  if (existsSync(built) && existsSync(join(ROOT, 'dist', 'web', 'index.html')) && statSync(built).mtimeMs >= newest(join(ROOT, 'web'))) return;
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build-web failed: ${r.stdout}${r.stderr}`);
 }
