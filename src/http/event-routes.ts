@@ -1,7 +1,7 @@
 // REST API v1 events (the store's events log):
 //   GET /api/v1/events[?host=H][&kind=K][&after=ID][&limit=N][&cursor=C] → {items: Event[], next} (oldest first)
 //       ?last=1: the newest N instead (still oldest first; next is null)
-//   GET /api/v1/events/stream[?host=H][&kind=K][&after=ID]  → text/event-stream
+//   GET /api/v1/events/stream[?host=H][&kind=K][&after=ID][&named=0]  → text/event-stream
 // The stream (Server-Sent Events) sends each new event as `id: <id>`, `event: <kind>`, `data: <Event
 // JSON>`; it starts after `Last-Event-ID` (a reconnect), else after ?after=, else after the newest
 // event at connect. It polls the store every `pollSeconds` (one query at a time, never while the
@@ -69,9 +69,10 @@ function filterOf(req: Request): Pick<EventFilter, 'host' | 'kind'> {
   return { ...(host !== undefined ? { host } : {}), ...(kind !== undefined ? { kind } : {}) };
 }
 
-export function sseFrame(e: StoredEvent): string {
+/** One SSE frame; `named` false leaves out `event:`, so a browser's EventSource hands every kind to `onmessage`. */
+export function sseFrame(e: StoredEvent, named = true): string {
   // JSON.stringify never emits a raw newline, so `data:` is one line; kind is a plain word.
-  return `id: ${e.id}\nevent: ${e.kind.replace(/[\r\n]/g, ' ')}\ndata: ${JSON.stringify(e)}\n\n`;
+  return `id: ${e.id}\n${named ? `event: ${e.kind.replace(/[\r\n]/g, ' ')}\n` : ''}data: ${JSON.stringify(e)}\n\n`;
 }
 
 export function eventRoutes(d: EventRoutesDeps): Router {
@@ -111,13 +112,16 @@ export function eventRoutes(d: EventRoutesDeps): Router {
     {
       method: 'get',
       path: '/api/v1/events/stream',
-      summary: 'New events as Server-Sent Events (id = event id; honours Last-Event-ID)',
+      summary: 'New events as Server-Sent Events (id = event id; honours Last-Event-ID; ?named=0: no `event:` line)',
       auth: false,
-      query: z.object(filterQuery),
+      query: z.object({ ...filterQuery, named: z.enum(['0', '1']).optional() }),
       response: 'sse',
     },
     async (req, res) => {
       const filter = filterOf(req);
+      const namedQ = req.query['named'];
+      if (namedQ !== undefined && namedQ !== '0' && namedQ !== '1') throw new UserError('E_BAD_REQUEST', 'must be 0 or 1', { where: 'named' });
+      const named = namedQ !== '0';
       const resume = eventId(req.get('last-event-id'), 'Last-Event-ID') ?? eventId(req.query['after'], 'after');
       const release = slots.take(remoteIPv4(req));
       if (!release) {
@@ -157,7 +161,7 @@ export function eventRoutes(d: EventRoutesDeps): Router {
           if (!res.writableNeedDrain) {
             const batch = await repos.events.list({ ...filter, sinceId: last, limit: STREAM_BATCH });
             if (closed) return;
-            for (const e of batch) res.write(sseFrame(e));
+            for (const e of batch) res.write(sseFrame(e, named));
             if (batch.length > 0) last = batch[batch.length - 1]!.id;
           }
         } catch {

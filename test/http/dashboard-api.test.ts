@@ -306,3 +306,18 @@ test('the new routes are in the OpenAPI document and their answers validate agai
   assert.ok(validate(body), JSON.stringify(validate.errors));
   assert.equal(validate({ items: [{ name: 1 }], next: null, total: 1 }), false);
 });
+
+test('event stream ?named=0: frames without `event:` (every kind reaches EventSource.onmessage); a bad value is 400', async () => {
+  const ac = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/events/stream?named=0&after=0`, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!/\ndata: /.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  ac.abort();
+  assert.match(text, /id: \d+\ndata: \{/);
+  assert.doesNotMatch(text, /^event:/m);
+  const bad = await fetch(`http://127.0.0.1:${port}/api/v1/events/stream?named=2`);
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { message: string }).message.startsWith('named'), true);
+});

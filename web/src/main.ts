@@ -31,12 +31,12 @@ function showView(v: View): void {
 
 function connect(): void {
   if (stream) return;
-  stream = new EventSource('/api/v1/events/stream');
+  // ?named=0: frames without `event:`, so every kind (the ones later issues add too) reaches onmessage.
+  stream = new EventSource('/api/v1/events/stream?named=0');
   const live = byId('live-state');
   stream.onopen = () => setText(live, 'live');
   stream.onerror = () => setText(live, 'reconnecting…');
-  stream.onmessage = () => {}; // every frame has an event: name; see the listener below
-  const dispatch = (m: MessageEvent<string>) => {
+  stream.onmessage = (m: MessageEvent<string>) => {
     let e: NetrootEvent;
     try {
       e = JSON.parse(m.data) as NetrootEvent;
@@ -47,26 +47,6 @@ function connect(): void {
     else if (current === 'host') hostPage.onEvent(e);
     discover.onEvent(e);
   };
-  // SSE frames carry `event: <kind>`; EventSource dispatches by that name, so listen to the kinds
-  // the views use and to any other through a catch-all wrapper of addEventListener.
-  for (const k of [
-    'host.added',
-    'host.removed',
-    'host.replaced',
-    'host.changed',
-    'host.status',
-    'host.kickstarted',
-    'host.installed',
-    'host.add_failed',
-    'power',
-    'dhcp.discover',
-    'storage.allocated',
-    'storage.released',
-    'storage.deleted',
-    'host.interface_added',
-    'host.interface_removed',
-  ])
-    stream.addEventListener(k, dispatch as EventListener);
 }
 
 function disconnect(): void {
