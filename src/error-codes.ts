@@ -120,6 +120,7 @@ export const ERROR_CODES = {
   E_USAGE: operator('discovery', 'bad command line: unknown command, option or argument, or a missing value'),
   // http
   E_METHOD_NOT_ALLOWED: operator('http', 'a REST path asked for with a method it does not serve (the answer lists them in Allow)', 405),
+  E_TOO_MANY_LOGINS: operator('http', 'too many dashboard login attempts from this address (http.loginAttemptsPerMinute)', 429),
   E_TOO_MANY_STREAMS: operator('http', 'too many open event streams, from this source or in total (http.apiMaxEventStreams*)', 429),
   E_BAD_PATH: operator('http', 'the path is not valid percent-encoding (RFC 3986 §2.1), e.g. /boot/files/%ff%fe', 400),
   E_BAD_REQUEST: operator('http', 'malformed request body'),

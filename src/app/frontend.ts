@@ -38,6 +38,8 @@ import { whoIs } from './who-is.js';
 import { logSettings } from './log-settings.js';
 import { Registry } from 'prom-client';
 import { registerServiceMetrics, registerProcessMetrics, readiness } from './metrics.js';
+import { staticRoutes } from '../http/static-routes.js';
+import { graphDrawer } from './graph-svg.js';
 
 export interface FrontendDeps {
   store?: Store;
@@ -184,7 +186,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
             defaultGraph: config.profile.graph,
             checkGraph: (g, n) => checkApplianceGraph(config, g, n),
             powerDrivers: powerDrivers(config),
+            bootSpec: (h) => booter.specForHost(h),
+            drawGraph: graphDrawer(config, store),
           }).router,
+          staticRoutes(),
           rpcRoute(rpc, config.http),
         ],
         registry,

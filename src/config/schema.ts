@@ -143,6 +143,17 @@ export const configSchema = z
         apiEventPollSeconds: z.number().min(0.01).max(60).default(1),
         /** An event stream with nothing to send writes a comment this often (proxies and clients see it alive). */
         apiEventHeartbeatSeconds: z.number().min(0.01).max(3600).default(15),
+        /** A dashboard login session lasts this long (seconds; its cookie's Max-Age); then the page asks for the token again. */
+        sessionMaxAgeSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86400)
+          .default(8 * 3600),
+        /** Dashboard sessions kept at once (in memory); beyond it the expired ones, then the oldest, end. */
+        maxSessions: z.number().int().min(1).max(100000).default(256),
+        /** Dashboard login attempts (right or wrong) one client address may make in any minute; beyond it 429 + Retry-After. */
+        loginAttemptsPerMinute: z.number().int().min(1).max(10000).default(10),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
         apiToken: z
           .string()

@@ -220,4 +220,10 @@ export class DiscoveryHub {
   changed(): void {
     this.bump();
   }
+
+  /** Calls `listener` after every change (a discovery, a host added or changed); answers the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.emitter.on('change', listener);
+    return () => this.emitter.off('change', listener);
+  }
 }

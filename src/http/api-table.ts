@@ -19,8 +19,8 @@ export interface ApiOperation {
   body?: z.ZodType;
   /** Success status (200 by default). */
   status?: number;
-  /** The success body: a JSON schema, or plain text, server-sent events, or nothing (204). */
-  response: z.ZodType | 'text' | 'sse' | 'empty';
+  /** The success body: a JSON schema, or plain text, server-sent events, an SVG picture, or nothing (204). */
+  response: z.ZodType | 'text' | 'sse' | 'svg' | 'empty';
 }
 
 export type ApiHandler = (req: Request, res: Response) => Promise<void> | void;

@@ -23,6 +23,10 @@ import type { PowerDrivers } from '../power/runner.js';
 import { openApiDocument } from './openapi.js';
 import { anyObject } from './api-schemas.js';
 import { httpLimits, type HttpLimits } from './limits.js';
+import { dashboardRoutes } from './dashboard-routes.js';
+import { LoginLimiter, SessionTable } from './sessions.js';
+import type { Host } from '../store/index.js';
+import type { BootSpec } from '../boot/spec.js';
 
 export interface ApiDeps {
   store: Store;
@@ -40,6 +44,10 @@ export interface ApiDeps {
   checkGraph(graph: string, rootNode: string): void;
   /** The power drivers (app/power.ts); none: every power call is E_BMC_UNSUPPORTED per host. */
   powerDrivers?: PowerDrivers;
+  /** What a host boots next (the Booter), for the dashboard's host page. */
+  bootSpec?: (h: Host) => Promise<BootSpec>;
+  /** `graph draw` as SVG with the appliances highlighted (GET /api/v1/graph). */
+  drawGraph?: (appliance: string | undefined) => Promise<string>;
 }
 
 export interface Api {
@@ -50,7 +58,9 @@ export interface Api {
 export function restApi(d: ApiDeps): Api {
   const l = httpLimits(d.limits);
   const table = new ApiTable();
-  const auth = apiAuth(d.token);
+  // The dashboard's sessions (sessions.ts): the API accepts their cookie only with its CSRF token.
+  const sessions = new SessionTable(l.maxSessions, l.sessionMaxAgeSeconds * 1000);
+  const auth = apiAuth(d.token, sessions);
   const common = { auth, table, maxPageSize: l.apiMaxPageSize };
   const router = Router();
   router.use(apiRoutes({ ...common, repos: d.store, engine: d.engine, hub: d.hub }));
@@ -67,6 +77,20 @@ export function restApi(d: ApiDeps): Api {
       pollSeconds: l.apiEventPollSeconds,
       heartbeatSeconds: l.apiEventHeartbeatSeconds,
       retryAfterSeconds: l.retryAfterSeconds,
+      wake: (listener) => d.hub.onChange(listener),
+    }),
+  );
+  router.use(
+    dashboardRoutes({
+      ...common,
+      repos: d.store,
+      sessions,
+      logins: new LoginLimiter(l.loginAttemptsPerMinute),
+      token: d.token,
+      retryAfterSeconds: l.retryAfterSeconds,
+      kickstarts: d.kickstarts,
+      ...(d.bootSpec ? { bootSpec: d.bootSpec } : {}),
+      ...(d.drawGraph ? { drawGraph: d.drawGraph } : {}),
     }),
   );
   router.use(powerRoutes({ repos: d.store, auth, table, drivers: d.powerDrivers ?? {} }));

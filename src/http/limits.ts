@@ -35,6 +35,12 @@ export interface HttpLimits {
   /** An event stream's store poll interval and heartbeat, in seconds. */
   apiEventPollSeconds: number;
   apiEventHeartbeatSeconds: number;
+  /** A dashboard session (its cookie's Max-Age) lasts this long from its login. */
+  sessionMaxAgeSeconds: number;
+  /** Dashboard sessions kept at once; beyond it the expired, then the oldest, end. */
+  maxSessions: number;
+  /** Dashboard login attempts one client address may make in a minute; beyond it 429. */
+  loginAttemptsPerMinute: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -56,6 +62,9 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   apiMaxEventStreamsPerSource: 4,
   apiEventPollSeconds: 1,
   apiEventHeartbeatSeconds: 15,
+  sessionMaxAgeSeconds: 8 * 3600,
+  maxSessions: 256,
+  loginAttemptsPerMinute: 10,
 });
 
 /** Fills what `partial` leaves out from the defaults. */

@@ -66,6 +66,7 @@ function operation(op: ApiOperation, convert: (s: z.ZodType, io: 'input' | 'outp
   const ok: Json = { description: 'Success' };
   if (op.response === 'text') ok['content'] = { 'text/plain': { schema: { type: 'string' } } };
   else if (op.response === 'sse') ok['content'] = { 'text/event-stream': { schema: { type: 'string' } } };
+  else if (op.response === 'svg') ok['content'] = { 'image/svg+xml': { schema: { type: 'string' } } };
   else if (op.response !== 'empty') ok['content'] = { 'application/json': { schema: convert(op.response, 'output') } };
   const responses: Json = { [status]: ok };
   const err = (description: string) => ({ description, content: { 'application/json': { schema: errorRef } } });
