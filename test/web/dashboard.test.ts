@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { call, rpc } from '../http/clients.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { startIpmiSim } from '../helpers/ipmi-sim.js';
 import { discover, launchChromium, startDashboardFrontend, udpSend, type DashboardFrontend } from './helpers.js';
 
 let fe: DashboardFrontend;
@@ -276,65 +277,62 @@ test('boot= action with confirmation; the graph picture; keyboard use; a screens
   assert.ok((await rows(page).count()) >= 1);
 });
 
-test('power buttons send the power contract with the CSRF token after a confirmation; a power event updates the row live', { timeout: 60_000 }, async () => {
-  // POST /api/v1/hosts/{name}/power belongs to src/power (not served by this branch's frontend):
-  // the browser's request is caught here and answered as that contract says, so what is checked is
-  // the page's side — the confirmation, the body, the CSRF header, how the answer is shown.
-  const [c] = await ctx.cookies();
-  const { csrf } = (await (await api('/api/v1/session', { headers: { cookie: `${c!.name}=${c!.value}` } })).json()) as { csrf: string };
-  const seen: { body: unknown; csrf: string | undefined }[] = [];
-  await page.route('**/api/v1/hosts/compute-0-0/power', async (route) => {
-    const req = route.request();
-    const body = req.postDataJSON() as { action: string };
-    seen.push({ body, csrf: req.headers()['x-csrf-token'] });
-    if (body.action === 'reset')
-      await route.fulfill({
-        status: 502,
-        contentType: 'application/json',
-        body: JSON.stringify({ code: 'E_BMC_UNREACHABLE', message: 'compute-0-0: BMC 10.9.9.9 did not answer' }),
-      });
-    else
-      await route.fulfill({
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify({ host: 'compute-0-0', action: body.action, ok: true, state: 'on' }),
-      });
-  });
+test('power buttons power the host through the real REST route and a real IPMI BMC (ipmi_sim) after a confirmation; failures name the host and cause; the row follows live', {
+  timeout: 120_000,
+}, async () => {
+  // compute-0-0's BMC is OpenIPMI's ipmi_sim on loopback, whose "machine" is a process that power
+  // on starts and power off kills (test/helpers/ipmi-sim.ts); netroot's IPMI driver reaches it
+  // through ipmitool from the frontend (POST /api/v1/hosts/{name}/power, src/http/power-routes.ts).
+  const sim = await startIpmiSim();
   try {
+    await fe.f.store.bmcs.set(sim.bmc('compute-0-0'));
+    const [c] = await ctx.cookies();
+    const { csrf } = (await (await api('/api/v1/session', { headers: { cookie: `${c!.name}=${c!.value}` } })).json()) as { csrf: string };
+    const sent: { body: unknown; csrf: string | undefined }[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/hosts/compute-0-0/power')) sent.push({ body: r.postDataJSON(), csrf: r.headers()['x-csrf-token'] });
+    });
     await page.goto(fe.url + '/#/host/compute-0-0');
     await page.locator('#host-view').waitFor();
     await page.locator('#host-facts dt', { hasText: 'Power' }).waitFor();
-    // Cancelled: nothing is sent.
+    // Cancelled: nothing is sent, nothing reaches the BMC.
     await page.locator('button[data-power=cycle]').click();
     await page.locator('#confirm-text', { hasText: 'Power cycle compute-0-0?' }).waitFor();
     await page.locator('#confirm-cancel').click();
-    assert.equal(seen.length, 0);
-    // Confirmed, with PXE.
+    assert.equal(sent.length, 0);
+    assert.ok(!sim.actions().some((a) => a.startsWith('set ')), sim.actions().join(', '));
+    // Confirmed, with PXE: the BMC sets the boot device, then powers the machine on (a cycle of an off machine).
     await page.locator('#power-pxe').check();
     await page.locator('button[data-power=cycle]').click();
     await page.locator('#confirm-text', { hasText: 'Power cycle compute-0-0, next boot from PXE?' }).waitFor();
     await page.locator('#confirm-ok').click();
-    await page.locator('#host-message', { hasText: 'power cycle: done; the host is on' }).waitFor();
-    assert.deepEqual(seen.at(-1), { body: { action: 'cycle', pxe: true }, csrf });
-    // Status asks no confirmation; a failure names the host and the cause.
+    await page.locator('#host-message', { hasText: 'power cycle: done; the host is on' }).waitFor({ timeout: 60_000 });
+    assert.deepEqual(sent.at(-1), { body: { action: 'cycle', pxe: true }, csrf });
+    assert.ok(sim.isOn(), 'the machine behind the BMC runs');
+    assert.equal(sim.bootDevice(), 'pxe');
+    // Status asks no confirmation.
     await page.locator('#power-pxe').uncheck();
     await page.locator('button[data-power=status]').click();
-    await page.locator('#host-message', { hasText: 'power status: done' }).waitFor();
-    assert.deepEqual(seen.at(-1)!.body, { action: 'status' });
-    await page.locator('button[data-power=reset]').click();
+    await page.locator('#host-message', { hasText: 'power status: done; the host is on' }).waitFor({ timeout: 60_000 });
+    assert.deepEqual(sent.at(-1)!.body, { action: 'status' });
+    // The table shows the state the BMC reported.
+    await page.locator('nav a[href="#/hosts"]').click();
+    await page.locator('#hosts-body tr[data-host="compute-0-0"] [data-col=power]', { hasText: /^on$/ }).waitFor({ timeout: 10_000 });
+    // A wrong BMC password: the page shows the per-host error, never the secret; the row says the action failed.
+    await fe.f.store.bmcs.set({ ...sim.bmc('compute-0-0'), secret: 'WrongPassword123' });
+    await page.goto(fe.url + '/#/host/compute-0-0');
+    await page.locator('button[data-power=off]').click();
     await page.locator('#confirm-ok').click();
-    await page.locator('#host-message.error', { hasText: 'E_BMC_UNREACHABLE: compute-0-0: BMC 10.9.9.9 did not answer' }).waitFor();
+    const err = page.locator('#host-message.error', { hasText: /E_BMC_AUTH: compute-0-0/ });
+    await err.waitFor({ timeout: 60_000 });
+    assert.ok(!(await err.textContent())!.includes('WrongPassword123'));
+    assert.ok(sim.isOn(), 'a refused command changes nothing');
+    await page.locator('nav a[href="#/hosts"]').click();
+    await page.locator('#hosts-body tr[data-host="compute-0-0"] [data-col=power]', { hasText: 'on (last off failed)' }).waitFor({ timeout: 10_000 });
   } finally {
-    await page.unroute('**/api/v1/hosts/compute-0-0/power');
+    await fe.f.store.bmcs.remove('compute-0-0');
+    await sim.stop();
   }
-  // What src/power writes after an action (kind power, detail {action, pxe, ok, state}) reaches the table live.
-  await page.locator('nav a[href="#/hosts"]').click();
-  const cell = page.locator('#hosts-body tr[data-host="compute-0-0"] [data-col=power]');
-  await cell.waitFor();
-  await fe.f.store.events.append({ kind: 'power', host: 'compute-0-0', detail: { action: 'off', pxe: false, ok: true, state: 'off' } });
-  await page.locator('#hosts-body tr[data-host="compute-0-0"] [data-col=power]', { hasText: /^off$/ }).waitFor({ timeout: 5000 });
-  await fe.f.store.events.append({ kind: 'power', host: 'compute-0-0', detail: { action: 'on', pxe: false, ok: false, code: 'E_BMC_AUTH', message: 'x' } });
-  await page.locator('#hosts-body tr[data-host="compute-0-0"] [data-col=power]', { hasText: 'off (last on failed)' }).waitFor({ timeout: 5000 });
 });
 
 test('logout ends the session: the cookie no longer works, with or without its CSRF token', async () => {
