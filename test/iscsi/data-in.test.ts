@@ -21,32 +21,31 @@ function walk(s: DataInSplitter, total: number): Seg[] {
   return out;
 }
 
-test('a read shorter than one segment is one PDU with F and status', () => {
-  const s = new DataInSplitter(8192, 262144);
-  assert.deepEqual(walk(s, 512), [{ offset: 0, length: 512, dataSN: 0, final: true, last: true }]);
-  assert.equal(s.count, 1);
-});
+/** A split written as `offset+length` per PDU, `F` for the F bit, `*` for the last PDU; DataSN counts from 0. */
+function brief(s: DataInSplitter, total: number): string {
+  return walk(s, total)
+    .map((g, i) => {
+      assert.equal(g.dataSN, i);
+      return `${g.offset}+${g.length}${g.final ? 'F' : ''}${g.last ? '*' : ''}`;
+    })
+    .join(' ');
+}
 
-test('segments of MaxRecvDataSegmentLength, F at each MaxBurstLength boundary and at the end', () => {
-  const s = new DataInSplitter(8192, 16384);
-  assert.deepEqual(walk(s, 40000), [
-    { offset: 0, length: 8192, dataSN: 0, final: false, last: false },
-    { offset: 8192, length: 8192, dataSN: 1, final: true, last: false },
-    { offset: 16384, length: 8192, dataSN: 2, final: false, last: false },
-    { offset: 24576, length: 8192, dataSN: 3, final: true, last: false },
-    { offset: 32768, length: 7232, dataSN: 4, final: true, last: true },
-  ]);
-  assert.equal(s.count, 5);
-});
-
-test('a PDU never straddles a burst boundary when the segment length does not divide the burst', () => {
-  const s = new DataInSplitter(3000, 8192);
-  assert.deepEqual(walk(s, 10000), [
-    { offset: 0, length: 3000, dataSN: 0, final: false, last: false },
-    { offset: 3000, length: 3000, dataSN: 1, final: false, last: false },
-    { offset: 6000, length: 2192, dataSN: 2, final: true, last: false },
-    { offset: 8192, length: 1808, dataSN: 3, final: true, last: true },
-  ]);
+test('hand-written splits: segments of MaxRecvDataSegmentLength, F at each MaxBurstLength boundary and at the end', () => {
+  const cases: Array<[maxSegment: number, maxBurst: number, total: number, want: string]> = [
+    // shorter than a segment: one PDU with F and the status
+    [8192, 262144, 512, '0+512F*'],
+    [8192, 16384, 40000, '0+8192 8192+8192F 16384+8192 24576+8192F 32768+7232F*'],
+    // a segment length that does not divide the burst: no PDU straddles a burst boundary
+    [3000, 8192, 10000, '0+3000 3000+3000 6000+2192F 8192+1808F*'],
+    // bursts shorter than a segment
+    [8192, 4096, 10000, '0+4096F 4096+4096F 8192+1808F*'],
+  ];
+  for (const [maxSegment, maxBurst, total, want] of cases) {
+    const s = new DataInSplitter(maxSegment, maxBurst);
+    assert.equal(brief(s, total), want, `segment ${maxSegment} burst ${maxBurst} total ${total}`);
+    assert.equal(s.count, want.split(' ').length);
+  }
 });
 
 test('nothing to send: no PDU, count 0', () => {
@@ -58,7 +57,7 @@ test('nothing to send: no PDU, count 0', () => {
 test('one splitter serves command after command (its state restarts with start)', () => {
   const s = new DataInSplitter(4096, 8192);
   assert.equal(walk(s, 20000).length, 5);
-  assert.deepEqual(walk(s, 100), [{ offset: 0, length: 100, dataSN: 0, final: true, last: true }]);
+  assert.equal(brief(s, 100), '0+100F*');
   assert.equal(s.count, 1);
 });
 
