@@ -23,7 +23,8 @@ import {
   type LoginRequestPdu,
   type LogoutRequestPdu,
 } from './pdu.js';
-import { CMD_WINDOW, type Session } from './session.js';
+import { CMD_WINDOW } from './cmdsn.js';
+import type { Session } from './session.js';
 import { encodeTextKeys, type TargetLimits } from './text-keys.js';
 
 export interface ConnectionMetrics {
@@ -73,7 +74,7 @@ export interface ConnectionHost {
   pingTimeoutMs: number;
   findTarget: LoginHost['findTarget'];
   /** Create or join a session for a finished login; a number is a login status to fail with. */
-  attach(result: LoginResult, conn: Connection): Session | number;
+  attach(result: LoginResult, conn: Connection): Session<Connection> | number;
   closed(conn: Connection): void;
 }
 
@@ -85,7 +86,7 @@ export class Connection {
   readonly localAddress: string;
   readonly localPort: number;
   statSN = 1;
-  session: Session | undefined;
+  session: Session<Connection> | undefined;
   cid = 0;
   private readonly host: ConnectionHost;
   private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxDataSegmentLength: LOGIN_MRDSL });
@@ -399,7 +400,7 @@ export class Connection {
     }
     const step = this.login.step(pdu);
     let status = step.status;
-    let session: Session | undefined;
+    let session: Session<Connection> | undefined;
     if (status === LoginStatus.Success && step.complete) {
       const r = this.host.attach(step.complete, this);
       if (typeof r === 'number') status = r;

@@ -88,6 +88,9 @@ export interface IscsiMetrics extends ConnectionMetrics, SessionCounters {
   discoveryRefused: number;
 }
 
+/** The portal's sessions talk to their Connection (the session itself knows only SessionLink). */
+type PortalSession = Session<Connection>;
+
 interface TargetRecord {
   def: TargetDefinition;
   luns: Map<number, LogicalUnit>;
@@ -131,13 +134,13 @@ export class IscsiTarget {
   private readonly inLogin = new Set<Connection>();
   /** Discovery sessions and the source each was counted against. */
   private readonly discovery: SourceLimiter;
-  private readonly discoverySource = new Map<Session, string>();
+  private readonly discoverySource = new Map<PortalSession, string>();
   private server: net.Server | undefined;
   private boundPort = 0;
   private readonly targets = new Map<string, TargetRecord>();
   private readonly connections = new Set<Connection>();
-  private readonly sessions = new Map<string, Session>(); // key: initiator|isid|target
-  private readonly byTsih = new Map<number, Session>();
+  private readonly sessions = new Map<string, PortalSession>(); // key: initiator|isid|target
+  private readonly byTsih = new Map<number, PortalSession>();
   private nextTsih = 1;
   private pending: Promise<unknown> = Promise.resolve();
 
@@ -265,7 +268,7 @@ export class IscsiTarget {
   }
 
   /** attach(), and a connection whose login succeeded no longer counts as in login phase. */
-  private attachAndAdmit(r: LoginResult, conn: Connection): Session | number {
+  private attachAndAdmit(r: LoginResult, conn: Connection): PortalSession | number {
     const s = this.attach(r, conn);
     if (typeof s !== 'number') this.leaveLogin(conn);
     return s;
@@ -282,7 +285,7 @@ export class IscsiTarget {
     }
   }
 
-  private forget(s: Session): void {
+  private forget(s: PortalSession): void {
     for (const [k, v] of this.sessions) if (v === s) this.sessions.delete(k);
     if (this.byTsih.get(s.tsih) === s) this.byTsih.delete(s.tsih);
     const source = this.discoverySource.get(s);
@@ -307,7 +310,7 @@ export class IscsiTarget {
     return 0;
   }
 
-  private attach(r: LoginResult, conn: Connection): Session | number {
+  private attach(r: LoginResult, conn: Connection): PortalSession | number {
     const iqn = r.target?.iqn ?? '';
     const key = `${r.initiatorName}|${r.isid.toString('hex')}|${r.sessionType === 'Normal' ? iqn : ''}`;
     if (r.tsih !== 0) {
@@ -357,7 +360,7 @@ export class IscsiTarget {
       if (r.sessionType === 'Discovery') this.discovery.release(conn.remoteAddress);
       return LoginStatus.OutOfResources;
     }
-    const session = new Session({
+    const session = new Session<Connection>({
       type: r.sessionType,
       isid: r.isid,
       tsih,
