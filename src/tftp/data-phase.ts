@@ -17,7 +17,7 @@
 //    the phase ends (`end(false)`). The ACK of the last block ends it (`end(true)`).
 //  - The bytes come from what was provided (the whole file, or the last read-ahead chunk); a
 //    window outside it waits, and `need(from)` asks for it.
-import type { LinkState, PhaseParams } from './link.js';
+import type { LinkState, PhaseParams } from './link-contract.js';
 import { NetrootError } from '../errors.js';
 
 /** Where the phase's datagrams go. */

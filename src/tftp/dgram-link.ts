@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { NetrootError } from '../errors.js';
 import { DataPhase } from './data-phase.js';
-import type { LinkState, LinkStats, PhaseParams, TransferLink } from './link.js';
+import type { LinkState, LinkStats, PhaseParams, TransferLink } from './link-contract.js';
 import { LinkBase } from './link-base.js';
 
 /** What native/tftpio cuts a datagram to (one Ethernet MTU): the same here, so both links deliver the same bytes. */

@@ -1,7 +1,7 @@
 // What both transfer links (link.ts native, dgram-link.ts) share around their data phase: the
 // transfer's callbacks, the open flag, and turning "the window from block N waits for bytes" from
 // start()/provide() into onNeed. A subclass says how to start, provide, read the state, send, shut.
-import type { LinkKind, LinkState, PhaseParams, TransferLink } from './link.js';
+import type { LinkKind, LinkState, PhaseParams, TransferLink } from './link-contract.js';
 
 export abstract class LinkBase implements TransferLink {
   abstract readonly kind: LinkKind;
