@@ -12,7 +12,7 @@
 // NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the embedded target; libuv's default is 4).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,9 @@ function compileChild(outDir: string): string {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+  // The compiled child lives outside the repository (in the temporary directory): it finds its
+  // packages (pino, …) through this link, as Node resolves bare imports up from the file.
+  symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'));
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
