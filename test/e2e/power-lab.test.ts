@@ -5,14 +5,24 @@
 // `power status` says off, `power on --pxe` sets the next boot to PXE and starts QEMU, and the node
 // PXE-boots from this netroot (its DHCP answer and its iPXE script for its MAC, in the frontend's
 // log); `power off` ends QEMU. Every action is a 'power' event; the BMC password is in no output,
-// log or event. Needs root; skips outside CI when not root.
+// log or event. The same lab run shows the dashboard: Debian's chromium, started inside the lab
+// namespace, logs in to the lab frontend with the API token, sees the node's row follow the power
+// actions live, powers the node on from the host page (through the real route, the IPMI driver and
+// ipmi_sim, so QEMU starts), and takes a screenshot into the test output (NETROOT_DASHBOARD_SHOT
+// names a file to copy it to: docs/dashboard.png comes from such a run).
+// Needs root; skips outside CI when not root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { readApiToken } from '../../src/app/api-token.js';
+import { loadConfig } from '../../src/config/index.js';
 import { FullLab, exitWithin, namespaces } from '../../src/lab/index.js';
 import { openStore } from '../../src/store/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { CHROMIUM, ensureWebBuilt } from '../web/helpers.js';
 
 const BOOT_DEADLINE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 180_000);
 
@@ -31,7 +41,9 @@ test('netroot power on|status|off drives a real lab node through its IPMI BMC, a
     power: 'ipmi',
     memoryMb: 256,
   });
+  let browser: Browser | undefined;
   try {
+    ensureWebBuilt();
     await full.up({ bootImages: false });
     const n = await full.addNode(0);
     assert.equal(n.host, 'compute-0-0');
@@ -93,7 +105,45 @@ test('netroot power on|status|off drives a real lab node through its IPMI BMC, a
       await store.close();
     }
     assert.ok(!full.frontendLog.includes(bmc.password), 'no BMC password in the frontend log');
+
+    // The dashboard, from a browser inside the lab namespace (the frontend is 10.77.0.1:8080 there).
+    await full.cli(
+      { input: `${bmc.password}\n` },
+      ...['host', 'bmc', 'set', n.host, '--driver', 'ipmi', '--address', bmc.address, '--port', String(bmc.port), '--user', bmc.user, '--secret-stdin'],
+    );
+    const wrapper = join(dir, 'chromium-in-lab');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${full.lab.namespace} ${CHROMIUM} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    // --no-sandbox: the tests run as root, where chromium's sandbox refuses to start.
+    browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 800 } })).newPage();
+    const url = `http://${full.lab.frontendAddress}:8080`;
+    await page.goto(`${url}/`);
+    await page.locator('#login-token').fill(readApiToken(loadConfig({ env: {}, overrides: { stateDir: full.stateDir } }))!);
+    await page.locator('#login-form button[type=submit]').click();
+    const power = page.locator(`#hosts-body tr[data-host="${n.host}"] [data-col=power]`);
+    await power.filter({ hasText: 'off (last status failed)' }).waitFor({ timeout: 30_000 });
+    await page.goto(`${url}/#/host/${n.host}`);
+    await page.locator('#host-view').waitFor();
+    const nextUi = bmc.nextPowerOn(60_000);
+    await page.locator('#power-pxe').check();
+    await page.locator('button[data-power=on]').click();
+    await page.locator('#confirm-ok').click();
+    await page.locator('#host-message', { hasText: 'power on: done; the host is on' }).waitFor({ timeout: 60_000 });
+    const uiNode = await nextUi;
+    await uiNode.waitFor(new RegExp(`net0: ${n.mac} using`), BOOT_DEADLINE_MS);
+    lap('dashboard power on → QEMU running');
+    await page.locator('nav a[href="#/hosts"]').click();
+    await power.filter({ hasText: /^on$/ }).waitFor({ timeout: 30_000 });
+    const shot = join(tempStateDir('nrt-e2e-power-shot-'), 'dashboard-lab.png'); // kept: the test's output
+    await page.screenshot({ path: shot, fullPage: true });
+    const keep = process.env['NETROOT_DASHBOARD_SHOT'];
+    if (keep) copyFileSync(shot, keep);
+    process.stdout.write(`# dashboard screenshot during the lab run: ${keep ?? shot}\n`);
+    assert.equal((await full.cliOk('power', 'off', n.host)).trim(), `${n.host}: off`);
+    assert.notEqual(await exitWithin(uiNode.exited, 15_000), 'hung');
   } finally {
+    await browser?.close();
     await full.down();
     assert.ok(!namespaces().includes(full.lab.namespace), 'down() deletes the namespace');
     rmSync(dir, { recursive: true, force: true });

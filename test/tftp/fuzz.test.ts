@@ -7,27 +7,12 @@ import { decodeTftp, classifyRequest, negotiate, TftpServer, bufferFile, encodeT
 import { DecodeError } from '../../src/errors.js';
 import { rawPeer } from './udp-peer.js';
 import { LINKS } from './links.js';
+import { EDK2_RRQ } from '../fixtures/tftp/edk2-rrq.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 const SEEDS = [
-  hex(
-    '0001' +
-      ascii('ipxe.efi') +
-      '00' +
-      ascii('octet') +
-      '00' +
-      ascii('blksize') +
-      '00' +
-      ascii('1468') +
-      '00' +
-      ascii('tsize') +
-      '00' +
-      '3000' +
-      ascii('windowsize') +
-      '00' +
-      '3400',
-  ),
+  EDK2_RRQ,
   hex('0001 756e64696f6e6c792e6b70786500 6f6374657400 7473697a6500 3000 626c6b73697a6500 3134333200'),
   hex(
     '0001' +

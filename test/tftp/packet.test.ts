@@ -4,28 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeTftp, encodeTftp, negotiate, type TftpPacket } from '../../src/tftp/index.js';
 import { DecodeError } from '../../src/errors.js';
+import { EDK2_RRQ } from '../fixtures/tftp/edk2-rrq.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 
-// EDK2 (OVMF) PXE: RRQ "ipxe.efi" octet blksize 1468 tsize 0 windowsize 4 (its defaults)
-const EDK2_RRQ = hex(
-  '0001' +
-    ascii('ipxe.efi') +
-    '00' +
-    ascii('octet') +
-    '00' +
-    ascii('blksize') +
-    '00' +
-    ascii('1468') +
-    '00' +
-    ascii('tsize') +
-    '00' +
-    '3000' +
-    ascii('windowsize') +
-    '00' +
-    '3400',
-);
 // iPXE: RRQ "undionly.kpxe" octet tsize 0 blksize 1432 (upper-case option name to test case folding)
 const IPXE_RRQ = hex('0001 756e64696f6e6c792e6b70786500 6f6374657400 5453495a4500 3000 626c6b73697a6500 3134333200');
 const WRQ = hex('0002 6600 4f4354455400');
