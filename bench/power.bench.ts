@@ -116,12 +116,14 @@ async function startBmcs(delayMs: number): Promise<{ nodes: Node[]; stats: () =>
   lines.on('line', (l) => waiting.shift()?.(l));
   const next = (what: string) =>
     new Promise<string>((res, rej) => {
+      const onExit = () => rej(new Error(`the BMC emulator exited: ${err.slice(-2000)}`));
       const t = setTimeout(() => rej(new Error(`the BMC emulator did not answer ${what} within 120 s: ${err.slice(-2000)}`)), 120_000);
       waiting.push((l) => {
         clearTimeout(t);
+        child.off('exit', onExit);
         res(l);
       });
-      child.once('exit', () => rej(new Error(`the BMC emulator exited: ${err.slice(-2000)}`)));
+      child.once('exit', onExit);
     });
   const first = JSON.parse(await next('its start')) as { nodes: Node[] };
   return {
