@@ -19,6 +19,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NetrootError } from '../errors.js';
 
 /** DSP8010 PowerState values this emulator reports. */
@@ -162,6 +163,12 @@ export interface RedfishBmcOptions {
   sessionTimeoutSec?: number;
   /** An idle connection is closed after this (default 30 s). */
   idleTimeoutMs?: number;
+  /**
+   * Each request waits this long (a timer: other requests go on meanwhile) before it is handled and
+   * answered, as a real BMC's slow management controller does (100 ms to seconds per request).
+   * Default 0: answer at once. The benchmark's "emulated BMC latency".
+   */
+  responseDelayMs?: number;
 }
 
 /** One listening BMC: its address and the systems it exposes. */
@@ -262,6 +269,7 @@ export class RedfishBmc {
   private readonly opts: Required<Omit<RedfishBmcOptions, 'tls' | 'workDir' | 'systems' | 'users'>>;
   private readonly uuid = randomUUID();
   private closed = false;
+  private served = 0;
 
   /** Starts the emulator (no listener yet): makes its certificate unless given. */
   static async create(o: RedfishBmcOptions): Promise<RedfishBmc> {
@@ -281,7 +289,11 @@ export class RedfishBmc {
       maxSessions: o.maxSessions ?? 64,
       sessionTimeoutSec: o.sessionTimeoutSec ?? 1800,
       idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
+      responseDelayMs: o.responseDelayMs ?? 0,
     };
+    if (!Number.isFinite(this.opts.responseDelayMs) || this.opts.responseDelayMs < 0 || this.opts.responseDelayMs > 600_000) {
+      throw new NetrootError('E_LAB_BMC', `RedfishBmc: responseDelayMs ${this.opts.responseDelayMs} is not 0..600000`);
+    }
     this.users = new Map(o.users.map((u) => [u.name, sha256(u.password)]));
     for (const s of o.systems) this.addSystem(s);
     this.https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -318,6 +330,11 @@ export class RedfishBmc {
     let n = 0;
     for (const v of this.views.values()) n += v.sessions.size;
     return n;
+  }
+
+  /** HTTP requests received on all listeners so far (each counted when it arrives). */
+  get requestCount(): number {
+    return this.served;
   }
 
   get listeners(): BmcListener[] {
@@ -374,6 +391,8 @@ export class RedfishBmc {
       res.destroy();
       return;
     }
+    this.served++;
+    if (this.opts.responseDelayMs > 0) await sleep(this.opts.responseDelayMs);
     const method = req.method ?? 'GET';
     let path: string;
     try {
@@ -864,6 +883,8 @@ export async function startMemoryBmcs(o: {
   basePort?: number;
   sessions?: boolean;
   initial?: 'On' | 'Off';
+  /** RedfishBmcOptions.responseDelayMs (default 0). */
+  responseDelayMs?: number;
 }): Promise<{ bmc: RedfishBmc; nodes: { id: string; host: string; port: number; system: MemorySystem }[] }> {
   const systems = Array.from({ length: o.count }, (_, i) => ({ id: `node-${i}`, backend: new MemorySystem(o.initial ?? 'Off') }));
   const bmc = await RedfishBmc.create({
@@ -872,6 +893,7 @@ export async function startMemoryBmcs(o: {
     ...(o.tls ? { tls: o.tls } : {}),
     ...(o.workDir ? { workDir: o.workDir } : {}),
     ...(o.sessions === undefined ? {} : { sessions: o.sessions }),
+    ...(o.responseDelayMs === undefined ? {} : { responseDelayMs: o.responseDelayMs }),
   });
   const nodes = [];
   try {

@@ -3,6 +3,11 @@
 //   → a session (POST Links.Sessions {UserName, Password} → X-Auth-Token + Location, DSP0266 §13.3.4),
 //     or HTTP Basic when the service has no SessionService (or its login URI is 404/405/501)
 //   → the ComputerSystem: BmcEntry.systemId under Systems, else the collection's only member
+//   (when the entry names its systemId, the root is skipped: the session is opened at the standard
+//   /redfish/v1/SessionService/Sessions and the system read at /redfish/v1/Systems/{id}, the URI
+//   patterns DSP0266 §6 (1.6.0+) mandates; a 401/403 there is taken as a service without session
+//   login, and HTTP Basic is used — DSP0266 §13.3.1 makes every service support it — and a 404 of
+//   the system falls back to the root's links, for older services with other URIs)
 //   → PATCH Boot {BootSourceOverrideTarget: Pxe, BootSourceOverrideEnabled: Once} when req.pxe
 //   → POST Actions/#ComputerSystem.Reset.target {ResetType} (DSP8010 ComputerSystem)
 //   → GET the system again for its PowerState → DELETE the session (always, also after an error).
@@ -32,6 +37,9 @@ export interface RedfishDriverOptions {
 }
 
 const DEFAULT_PORT = 443;
+/** DSP0266 §6 (1.6.0+: services follow the schemas' URI patterns) and §13.3.4 (session login). */
+const STANDARD_SYSTEMS = '/redfish/v1/Systems';
+const STANDARD_SESSIONS = '/redfish/v1/SessionService/Sessions';
 /** Verification failures of the peer's certificate (OpenSSL X509 codes as Node names them). */
 const CERT_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -91,6 +99,8 @@ class Call {
   private readonly addr: string;
   private readonly agent: Agent;
   private auth: { token: string; session: string | null } | 'basic' = 'basic';
+  /** Whether `auth` is chosen (a session opened, or Basic decided); until then it is Basic by default. */
+  private authChosen = false;
 
   constructor(
     private readonly bmc: BmcEntry,
@@ -123,10 +133,7 @@ class Call {
 
   async run(req: PowerRequest): Promise<PowerResult> {
     if (this.signal?.aborted) throw this.fail('E_BMC_TIMEOUT', `cancelled before the first request (${reasonOf(this.signal)})`);
-    const root = await this.serviceRoot();
-    const systems = this.refOf(root, ['Systems'], 'the service root');
-    await this.login(root);
-    const found = await this.findSystem(systems);
+    const found = this.bmc.systemId !== null ? await this.systemAtStandardUri(this.bmc.systemId) : await this.discover();
     const sysPath = found.path;
     const sys = await this.getSystem(sysPath, found.answer);
     const action = req.action;
@@ -183,29 +190,65 @@ class Call {
     return this.expectObject(a, [200], 'GET /redfish/v1/');
   }
 
+  /** The root's Systems link, a session at its Sessions link (unless auth is already chosen), then the system. */
+  private async discover(known404?: string): Promise<{ path: string; answer?: Answer }> {
+    const root = await this.serviceRoot();
+    const systems = this.refOf(root, ['Systems'], 'the service root');
+    if (!this.authChosen) await this.login(root);
+    return this.findSystem(systems, known404);
+  }
+
+  /** BmcEntry.systemId given: no service root (see the header); the root only for a 404. */
+  private async systemAtStandardUri(id: string): Promise<{ path: string; answer?: Answer }> {
+    const r = await this.loginAt(STANDARD_SESSIONS);
+    // 401/403 to an unauthenticated login: either wrong credentials or a service that wants
+    // credentials before it routes (no SessionService). Basic settles it on the next request:
+    // a wrong password is then E_BMC_AUTH there.
+    if (r !== 'session') this.auth = 'basic';
+    this.authChosen = true;
+    const path = `${STANDARD_SYSTEMS}/${encodeURIComponent(id)}`;
+    const a = await this.request('GET', path);
+    if (a.status !== 404) return { path, answer: a };
+    return this.discover(path);
+  }
+
   private async login(root: Json): Promise<void> {
     const links = root.Links;
     const sessions = isObject(links) && isObject(links.Sessions) && typeof links.Sessions['@odata.id'] === 'string' ? links.Sessions['@odata.id'] : null;
+    this.authChosen = true;
     if (sessions === null) return; // no SessionService: Basic on every request
+    const r = await this.loginAt(sessions);
+    if (r !== 'session' && r !== 'none') {
+      throw this.fail('E_BMC_AUTH', `session login as ${JSON.stringify(this.bmc.user)} refused (HTTP ${r.status}${redfishMessage(r.body)})`);
+    }
+  }
+
+  /**
+   * POST {UserName, Password} to a Sessions collection: 'session' (token kept), 'none' (the service
+   * has no session login there: 404/405/501), or the refusal (401/403). Anything else is an error.
+   */
+  private async loginAt(sessions: string): Promise<'session' | 'none' | { status: number; body: unknown }> {
     const a = await this.request('POST', sessions, { UserName: this.bmc.user, Password: this.bmc.secret }, { noAuth: true });
-    if (a.status === 404 || a.status === 405 || a.status === 501) return;
-    if (a.status === 401 || a.status === 403)
-      throw this.fail('E_BMC_AUTH', `session login as ${JSON.stringify(this.bmc.user)} refused (HTTP ${a.status}${redfishMessage(a.body)})`);
+    if (a.status === 404 || a.status === 405 || a.status === 501) return 'none';
+    if (a.status === 401 || a.status === 403) return { status: a.status, body: a.body };
     if (a.status !== 201 && a.status !== 200) throw this.unexpected(a, `POST ${sessions}`);
     const token = a.headers.get('x-auth-token');
     if (!token || !/^[\x21-\x7e]{1,1024}$/.test(token))
       throw this.fail('E_BMC_PROTOCOL', `the session login answered ${a.status} without a usable X-Auth-Token`);
     const loc = a.headers.get('location') ?? (isObject(a.body) && typeof a.body['@odata.id'] === 'string' ? a.body['@odata.id'] : null);
     this.auth = { token, session: loc === null ? null : this.sameOrigin(loc, 'the session Location') };
+    return 'session';
   }
 
   /** The system's path, and its GET answer when that was already read (a given systemId). */
-  private async findSystem(systems: string): Promise<{ path: string; answer?: Answer }> {
+  private async findSystem(systems: string, known404?: string): Promise<{ path: string; answer?: Answer }> {
     const id = this.bmc.systemId;
     if (id !== null) {
       const path = `${systems.replace(/\/+$/, '')}/${encodeURIComponent(id)}`;
-      const a = await this.request('GET', path);
-      if (a.status !== 404) return { path, answer: a };
+      if (path !== known404) {
+        const a = await this.request('GET', path);
+        if (a.status !== 404) return { path, answer: a };
+      }
       const members = await this.members(systems);
       throw this.fail('E_BMC_BAD', `no system ${JSON.stringify(id)} at ${systems} (there: ${members.map(lastSegment).join(', ') || 'none'})`);
     }

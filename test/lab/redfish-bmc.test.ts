@@ -512,6 +512,45 @@ test('option errors: a bad system id, a duplicate, a listener for an unknown sys
   }
 });
 
+test('responseDelayMs: every answer waits that long, requests wait side by side (not one after another); requestCount counts them', async () => {
+  const dir = tempStateDir('nrt-rfbmc-');
+  const tls = await selfSignedCert(dir);
+  await assert.rejects(RedfishBmc.create({ systems: [], users: [], tls, responseDelayMs: -1 }), { code: 'E_LAB_BMC' });
+  await assert.rejects(RedfishBmc.create({ systems: [], users: [], tls, responseDelayMs: Number.NaN }), { code: 'E_LAB_BMC' });
+  const DELAY = 800;
+  const { bmc, nodes } = await startMemoryBmcs({ count: 2, user: USER, password: PASSWORD, tls, responseDelayMs: DELAY });
+  try {
+    assert.equal(bmc.requestCount, 0);
+    const t0 = performance.now();
+    const took = await Promise.all(
+      [0, 1, 0, 1].map(async (i) => {
+        const n = nodes[i]!;
+        const t = performance.now();
+        const r = await call(n.port, 'POST', `/redfish/v1/Systems/${n.id}/Actions/ComputerSystem.Reset`, {
+          ca: tls.cert,
+          basic: [USER, PASSWORD],
+          body: '{"ResetType":"ForceOff"}',
+        });
+        assert.equal(r.status, 204);
+        return performance.now() - t;
+      }),
+    );
+    const wall = performance.now() - t0;
+    // Timers may fire up to a millisecond early against performance.now().
+    for (const ms of took) assert.ok(ms >= DELAY - 2, `an answer after ${ms.toFixed(0)} ms, before the ${DELAY} ms delay`);
+    assert.ok(wall < 4 * DELAY, `4 requests took ${wall.toFixed(0)} ms: the delay blocked other requests`);
+    assert.equal(bmc.requestCount, 4);
+    // Unauthenticated and refused requests wait and count too: the delay is the BMC's, before any answer.
+    const t = performance.now();
+    assert.equal((await call(nodes[0]!.port, 'GET', '/redfish/v1/Systems', { ca: tls.cert })).status, 401);
+    assert.ok(performance.now() - t >= DELAY - 2);
+    assert.equal(bmc.requestCount, 5);
+  } finally {
+    await bmc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('200 BMCs in one process: 200 ports, one system each, every one answering; memory per BMC', async () => {
   const dir = tempStateDir('nrt-rfbmc-');
   const rss0 = process.memoryUsage().rss;

@@ -195,6 +195,36 @@ describe('Redfish driver against the lab BMC', () => {
     assert.deepEqual(s1.history, []);
   });
 
+  test('a BMC entry with its systemId skips the service root: fewer requests per call, same checks (counted by the emulator)', async () => {
+    const count = async (b: RedfishBmc, p: Promise<unknown>) => {
+      const n0 = b.requestCount;
+      await p;
+      return b.requestCount - n0;
+    };
+    const e = entry(ports.sys as number, { systemId: 'sys' });
+    // POST login, GET system, DELETE session
+    assert.equal(await count(bmc, driver.run(e, { action: 'status' })), 3);
+    // POST login, GET system, POST Reset, GET system, DELETE session
+    assert.equal(await count(bmc, driver.run(e, { action: 'cycle' })), 5);
+    // without the id: GET root, POST login, GET Systems, GET system, POST Reset, GET system, DELETE
+    assert.equal(await count(bmc, driver.run(entry(ports.sys as number), { action: 'cycle' })), 7);
+    assert.deepEqual(sys.history.slice(-2), ['reset:cycle:None', 'reset:cycle:None']);
+    const h = sys.history.length;
+    await rejectsWith(driver.run({ ...e, secret: 'nope-nope' }, { action: 'cycle' }), 'E_BMC_AUTH', /the BMC refused user "root"/);
+    assert.equal(sys.history.length, h, 'a refused login reaches nothing');
+    assert.equal(bmc.sessionCount, 0);
+    assert.deepEqual(await driver.run(e, { action: 'off' }), { state: 'off' }); // as the tests below expect it
+    // No SessionService: the login is 401 (credentials before routing), then Basic: 4 requests, as with the root.
+    const b = entry(ports.basic as number, { insecureTls: true, systemId: 'b0' });
+    const h0 = b0.history.length;
+    assert.equal(await count(basicBmc, driver.run(b, { action: 'cycle' })), 4);
+    assert.deepEqual(b0.history.slice(h0), ['reset:cycle:None']);
+    // The certificate test below expects b0 as the Basic test left it (its history and Off).
+    b0.history.splice(h0);
+    b0.state = 'Off';
+    await rejectsWith(driver.run({ ...b, secret: 'wrong-one' }, { action: 'status' }), 'E_BMC_AUTH', /HTTP 401: the BMC refused user "root" \(Basic auth\)/);
+  });
+
   test('wrong user or password: E_BMC_AUTH naming the user, never the secret', async () => {
     const e = entry(ports.sys as number);
     await rejectsWith(
