@@ -11,7 +11,8 @@
 // Needs root; skips outside CI when not root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { FullLab, exitWithin, namespaces } from '../../src/lab/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
@@ -39,6 +40,11 @@ test('netroot power on|status|off drives a real lab node through the lab Redfish
     assert.equal(rf.address, '10.78.0.50');
     assert.equal(rf.port, 443);
     lap(`${n.host} added, Redfish BMC ${rf.address}:${rf.port} registered`);
+    // The password reaches the BMC process through a 0600 file, not its argv.
+    assert.equal(statSync(join(bmc.dir, 'redfish', 'config.json')).mode & 0o777, 0o600);
+    const cmdline = readFileSync(`/proc/${bmc.redfish!.process.pid}/cmdline`, 'utf8');
+    assert.match(cmdline, /redfish-bmc-main\.ts/);
+    assert.ok(!cmdline.includes(rf.password), 'no password in the BMC process argv');
 
     const shown = await full.cliOk('host', 'bmc', 'show', n.host);
     assert.match(shown, /redfish/, shown);
