@@ -36,7 +36,7 @@ function bmcHint(ctx: CliContext, full: FullLab): void {
   if (!b) return;
   if (b.driver === 'redfish') {
     ctx.io.err(
-      `the nodes' Redfish BMCs keep answering (${full.bmcFile}), e.g.: ip netns exec ${full.lab.namespace} curl -k -u ${b.user}:PASSWORD https://${b.address}/redfish/v1/Systems\n`,
+      `the nodes' Redfish BMCs keep answering (${full.bmcFile}), e.g.: ip netns exec ${full.lab.namespace} curl -k -u ${b.user} https://${b.address}/redfish/v1/Systems\n`,
     );
     return;
   }

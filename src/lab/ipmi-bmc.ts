@@ -613,9 +613,11 @@ export class IpmiBmcs {
       mode: 0o600,
     });
     ip('-n', this.lab.namespace, 'addr', 'add', `${address}/32`, 'dev', 'lo');
-    const here = dirname(fileURLToPath(import.meta.url));
-    const repo = join(here, '..', '..');
-    const child = this.lab.spawnInNamespace(process.execPath, ['--import', 'tsx', join(here, 'redfish-bmc-main.ts'), config], { cwd: repo });
+    // From source (tsx) the entry is the .ts file, run under tsx from the repository; built, its .js.
+    const self = fileURLToPath(import.meta.url);
+    const here = dirname(self);
+    const entry = self.endsWith('.ts') ? ['--import', 'tsx', join(here, 'redfish-bmc-main.ts')] : [join(here, 'redfish-bmc-main.js')];
+    const child = this.lab.spawnInNamespace(process.execPath, [...entry, config], { cwd: join(here, '..', '..') });
     const rf = { address, port: REDFISH_PORT, process: child, log: '' };
     bmc.redfish = rf;
     const end = Date.now() + (this.o.startDeadlineMs ?? 15_000);
