@@ -438,16 +438,19 @@ export class FullLab {
     // Every stage is a fresh boot: a node still running from the last one is switched off first.
     await bmc.node?.powerOff();
     bmc.configure(machine);
+    // Which BMC netroot drives: the Redfish one when registered (a blank node, unknown to netroot, gets ipmitool).
+    const host = this.hosts.get(machine.mac) ?? null;
+    const via = bmc.redfish && host !== null && !this.o.powerOn ? `Redfish BMC ${bmc.redfish.address}` : `BMC ${bmc.address}`;
     const t = Date.now();
     const next = bmc.nextPowerOn(this.o.powerOnDeadlineMs ?? 60_000);
     next.catch(() => {}); // awaited below, unless the hook fails first
     try {
-      await (this.o.powerOn ?? netrootPowerOn)({ host: this.hosts.get(machine.mac) ?? null, mac: machine.mac, stage: what, bmc, full: this });
+      await (this.o.powerOn ?? netrootPowerOn)({ host, mac: machine.mac, stage: what, bmc, full: this });
     } catch (e) {
-      throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through BMC ${bmc.address} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through ${via} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     const node = await next;
-    this.o.onProgress?.(label, `${what}: BMC ${bmc.address} powered it on (${((Date.now() - t) / 1000).toFixed(1)} s after the request)`);
+    this.o.onProgress?.(label, `${what}: ${via} powered it on (${((Date.now() - t) / 1000).toFixed(1)} s after the request)`);
     return node;
   }
 
