@@ -8,7 +8,8 @@
 // image's dracut into multi-user.target, is logged in to over SSH, rebooted and powered off
 // (src/lab/real-os.ts); --uefi boots the nodes with OVMF. With --power ipmi every node gets an
 // emulated IPMI BMC (ipmi_sim, src/lab/ipmi-bmc.ts) and is powered on through it (ipmitool over
-// lanplus) instead of the lab starting QEMU; the BMCs (address, port, user, password) are listed in
+// lanplus) instead of the lab starting QEMU; --power redfish adds the lab's Redfish BMC per node
+// (src/lab/redfish-bmc-main.ts, HTTPS, self-signed) and gives netroot that one; the BMCs (address, port, user, password) are listed in
 // <dir>/bmc.json (mode 0600) and keep answering while the lab runs.
 // Needs root (network namespaces, tap devices, QEMU).
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -20,8 +21,8 @@ import { UserError } from '../errors.js';
 import { FullLab, RealOsNode, labSshKey, pidAlive, removeStale } from '../lab/index.js';
 import { ImageRegistry } from '../image/index.js';
 
-export const USAGE = `netroot lab up [--nodes N] [--power ipmi] [--dir DIR] [--exit] [--json]
-       netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--power ipmi] [--dir DIR] [--exit] [--json]
+export const USAGE = `netroot lab up [--nodes N] [--power ipmi|redfish] [--dir DIR] [--exit] [--json]
+       netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--power ipmi|redfish] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
 
 /** The argv that runs this same netroot CLI again (from source under tsx, or the built bin). */
@@ -33,6 +34,12 @@ function selfCommand(): string[] {
 function bmcHint(ctx: CliContext, full: FullLab): void {
   const b = full.bmcInfo()[0];
   if (!b) return;
+  if (b.driver === 'redfish') {
+    ctx.io.err(
+      `the nodes' Redfish BMCs keep answering (${full.bmcFile}), e.g.: ip netns exec ${full.lab.namespace} curl -k -u ${b.user} https://${b.address}/redfish/v1/Systems\n`,
+    );
+    return;
+  }
   ctx.io.err(
     `the nodes' IPMI BMCs keep answering (${full.bmcFile}), e.g.: IPMI_PASSWORD=... ip netns exec ${full.lab.namespace} ipmitool -I lanplus -C 3 -H ${b.address} -U ${b.user} -E chassis power status\n`,
   );
@@ -60,7 +67,8 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
     case 'up': {
       if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
       if ((v.uefi || v.disked) && !v.image) throw new UserError('E_USAGE', `--uefi and --disked go with --image\nusage: ${USAGE}`);
-      if (v.power !== undefined && v.power !== 'ipmi') throw new UserError('E_USAGE', `--power ${JSON.stringify(v.power)}: only ipmi\nusage: ${USAGE}`);
+      if (v.power !== undefined && v.power !== 'ipmi' && v.power !== 'redfish')
+        throw new UserError('E_USAGE', `--power ${JSON.stringify(v.power)}: ipmi or redfish\nusage: ${USAGE}`);
       const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? (v.image ? 1 : 2);
       // The image is checked before anything starts: a missing or broken one is the operator's to fix.
       const image = v.image ? { name: v.image, dir: new ImageRegistry(ctx.config.tftp.root).imageDir(v.image) } : undefined;
@@ -82,7 +90,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
         netroot: selfCommand(),
         nodes,
         onProgress: progress,
-        ...(v.power === 'ipmi' ? { power: 'ipmi' as const } : {}),
+        ...(v.power === 'ipmi' || v.power === 'redfish' ? { power: v.power } : {}),
         ...(image && key ? { image, volumeGiB: 2, memoryMb: 1024, sshPublicKey: key.pub, stageDeadlineMs: 600_000 } : {}),
       });
       try {

@@ -87,7 +87,9 @@ export const netrootPowerOn: LabPowerOn = async (req) => {
 
 /** Registers a node's lab BMC with netroot (`netroot host bmc set`, the password on stdin, never in argv). */
 export async function netrootRegisterBmc(host: string, bmc: LabBmcInfo, full: FullLab): Promise<void> {
-  const args = ['host', 'bmc', 'set', host, '--driver', 'ipmi', '--address', bmc.address, '--port', String(bmc.port), '--user', bmc.user, '--secret-stdin'];
+  const args = ['host', 'bmc', 'set', host, '--driver', bmc.driver, '--address', bmc.address, '--port', String(bmc.port), '--user', bmc.user, '--secret-stdin'];
+  // The lab's Redfish BMC has a self-signed certificate.
+  if (bmc.driver === 'redfish') args.push('--insecure-tls');
   const r = await full.cli({ input: `${bmc.password}\n` }, ...args);
   if (r.code !== 0) throw new NetrootError('E_LAB_CLI', `netroot ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
 }
@@ -125,9 +127,11 @@ export interface FullLabOptions {
    * 'ipmi': each node gets an emulated IPMI BMC (ipmi_sim, ipmi-bmc.ts; addresses 10.78.0.10, .11, ...
    * inside the lab namespace, port 623, user admin, a random password; all listed in `bmcs` and in
    * `<workDir>/bmc.json`, mode 0600) and every power-on goes through `powerOn` instead of the lab
-   * starting QEMU. Default: the lab starts QEMU itself.
+   * starting QEMU. 'redfish': the same, and each node also gets the lab's Redfish BMC (10.78.0.50,
+   * .51, ... port 443, self-signed; ipmi-bmc.ts `redfish`), which is what netroot is given
+   * (`--driver redfish --insecure-tls`); a blank node still gets ipmitool. Default: the lab starts QEMU itself.
    */
-  power?: 'ipmi';
+  power?: 'ipmi' | 'redfish';
   /** How a node is powered on through its BMC (`power` set). Default netrootPowerOn. */
   powerOn?: LabPowerOn;
   /**
@@ -281,7 +285,7 @@ export class FullLab {
     if (o.bootImages === false) {
       await this.startFrontend();
       this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace}), no boot images`);
-      if (this.o.power === 'ipmi') await this.startBmcs();
+      if (this.o.power) await this.startBmcs();
       return;
     }
     // The kernel is the installed one (the lab's QEMU nodes boot it; src/lab/test-images.ts).
@@ -303,7 +307,7 @@ export class FullLab {
     if (this.o.sshPublicKey) await this.cliOk('attr', 'set', 'ssh_authorized_key', this.o.sshPublicKey);
     await this.startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
-    if (this.o.power === 'ipmi') await this.startBmcs();
+    if (this.o.power) await this.startBmcs();
   }
 
   /**
@@ -315,8 +319,9 @@ export class FullLab {
     const bmcs = new IpmiBmcs(this.lab, this.o.logger ? { logger: this.o.logger } : {});
     this.bmcs = bmcs;
     for (let i = 0; i < this.o.nodes; i++) {
-      const b = await bmcs.add({ name: `node${i}`, machine: { mac: nodeMac(i), firmware: 'bios' } });
+      const b = await bmcs.add({ name: `node${i}`, machine: { mac: nodeMac(i), firmware: 'bios' }, redfish: this.o.power === 'redfish' });
       this.o.onProgress?.('bmc', `${b.mac}: IPMI BMC ${b.address}:${b.port} (lanplus, cipher suite 3), user ${b.user}, password in ${this.bmcFile}`);
+      if (b.redfish) this.o.onProgress?.('bmc', `${b.mac}: Redfish BMC https://${b.redfish.address}:${b.redfish.port} (self-signed), same user and password`);
     }
     writeFileSync(this.bmcFile, `${JSON.stringify(this.bmcInfo(), null, 2)}\n`, { mode: 0o600 });
   }
@@ -328,14 +333,19 @@ export class FullLab {
 
   /** Each node's BMC (empty without `power`): what `netroot host bmc set` needs. Holds the passwords. */
   bmcInfo(): LabBmcInfo[] {
-    return this.bmcs?.list().map((b) => b.info) ?? [];
+    return this.bmcs?.list().map((b) => this.entryOf(b)) ?? [];
+  }
+
+  /** The BMC entry netroot gets for a node: its Redfish BMC with `power: 'redfish'`, else its IPMI one. */
+  private entryOf(b: IpmiBmc): LabBmcInfo {
+    return b.redfish ? b.redfishInfo : b.info;
   }
 
   /** Records a node's host name; with BMCs, hands its BMC to `registerBmc`. */
   private async known(host: string, mac: string): Promise<void> {
     this.hosts.set(mac, host);
     const bmc = this.bmcs?.byMac(mac);
-    if (bmc) await (this.o.registerBmc ?? netrootRegisterBmc)(host, bmc.info, this);
+    if (bmc) await (this.o.registerBmc ?? netrootRegisterBmc)(host, this.entryOf(bmc), this);
   }
 
   /** tgtd in the lab namespace on <frontend>:3260; its control port is per lab (unix sockets are not per namespace). */
@@ -428,16 +438,19 @@ export class FullLab {
     // Every stage is a fresh boot: a node still running from the last one is switched off first.
     await bmc.node?.powerOff();
     bmc.configure(machine);
+    // Which BMC netroot drives: the Redfish one when registered (a blank node, unknown to netroot, gets ipmitool).
+    const host = this.hosts.get(machine.mac) ?? null;
+    const via = bmc.redfish && host !== null && !this.o.powerOn ? `Redfish BMC ${bmc.redfish.address}` : `BMC ${bmc.address}`;
     const t = Date.now();
     const next = bmc.nextPowerOn(this.o.powerOnDeadlineMs ?? 60_000);
     next.catch(() => {}); // awaited below, unless the hook fails first
     try {
-      await (this.o.powerOn ?? netrootPowerOn)({ host: this.hosts.get(machine.mac) ?? null, mac: machine.mac, stage: what, bmc, full: this });
+      await (this.o.powerOn ?? netrootPowerOn)({ host, mac: machine.mac, stage: what, bmc, full: this });
     } catch (e) {
-      throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through BMC ${bmc.address} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new NetrootError('E_LAB_BMC', `${label} ${what}: power on through ${via} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     const node = await next;
-    this.o.onProgress?.(label, `${what}: BMC ${bmc.address} powered it on (${((Date.now() - t) / 1000).toFixed(1)} s after the request)`);
+    this.o.onProgress?.(label, `${what}: ${via} powered it on (${((Date.now() - t) / 1000).toFixed(1)} s after the request)`);
     return node;
   }
 

@@ -29,12 +29,19 @@
 // synchronously and the lab process answers it: never block the lab process's event loop
 // (spawnSync of ipmitool or `netroot power` there would wait for itself until ipmitool times out).
 // The password is in lan.conf (mode 0600) and in ipmitool's environment (`-E`), never in an argv.
+//
+// With `add({ redfish: true })` the node also gets a Redfish BMC (redfish-bmc-main.ts: RedfishBmc in a
+// process of its own inside the lab namespace, HTTPS on <redfish address>:443, 10.78.0.(50 + i) by
+// default, self-signed), same user and password (in a 0600 JSON file, never argv). Its ComputerSystem
+// sends the same chassis requests to the same socket (`set boot pxe power 1`, `set power 0`,
+// `set shutdown 1`, `set boot … reset 1`, `get power`): one QEMU control (IpmiBmc.handle) for both.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NetrootError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { ip } from './netns.js';
@@ -48,6 +55,10 @@ export const IPMI_VM_PORT = 9002;
 export const IPMI_CIPHER_SUITE = 3;
 /** Default BMC network: BMC i of a lab gets 10.78.0.(10 + i), on the lab namespace's lo. */
 export const DEFAULT_BMC_BASE = '10.78.0.10';
+/** Default Redfish BMC network: node i's Redfish BMC gets 10.78.0.(50 + i), on the lab namespace's lo. */
+export const DEFAULT_REDFISH_BASE = '10.78.0.50';
+/** HTTPS (DSP0266 §8.1). */
+export const REDFISH_PORT = 443;
 
 /** Boot devices ipmi_sim names to its chassis_control program (lanserv/bmc_chassis.c boot_map). */
 export const CHASSIS_BOOT_DEVICES = ['none', 'pxe', 'default', 'cdrom', 'bios'] as const;
@@ -188,7 +199,7 @@ exec curl -sS --fail-with-body --max-time 20 --unix-socket '${socket}' --data-bi
 
 /** Where a BMC listens and who may log in: what `netroot host bmc set` needs. `password` is a secret. */
 export interface LabBmcInfo {
-  driver: 'ipmi';
+  driver: 'ipmi' | 'redfish';
   name: string;
   /** The node's MAC. */
   mac: string;
@@ -211,6 +222,8 @@ export interface AddBmcOptions {
   user?: string;
   /** Default: 16 random characters. */
   password?: string;
+  /** Also a Redfish BMC for the node (redfish-bmc-main.ts), same user and password. Default false. */
+  redfish?: boolean;
 }
 
 export interface IpmiBmcsOptions {
@@ -221,6 +234,8 @@ export interface IpmiBmcsOptions {
   startDeadlineMs?: number;
   /** How long a soft power off (QMP system_powerdown) may take to be delivered. Default 5 s. */
   qmpTimeoutMs?: number;
+  /** First Redfish BMC address (`add({ redfish: true })`; BMC i gets base + i). Default 10.78.0.50. */
+  redfishBase?: string;
 }
 
 export interface IpmitoolResult {
@@ -305,6 +320,8 @@ export class IpmiBmc {
   /** ipmi_sim (started by IpmiBmcs.add) and the tail of what it printed. */
   sim: ChildProcess | null = null;
   simLog = '';
+  /** The node's Redfish BMC (add({ redfish: true })): where it listens, its process and the tail of its output. */
+  redfish: { address: string; port: number; process: ChildProcess; log: string } | null = null;
   private machine: BmcMachine;
   private readonly tap: string;
   private readonly waiters = new Set<(n: LabNode) => void>();
@@ -328,6 +345,20 @@ export class IpmiBmc {
 
   get info(): LabBmcInfo {
     return { driver: 'ipmi', name: this.name, mac: this.mac, address: this.address, port: this.port, user: this.user, password: this.password };
+  }
+
+  /** The Redfish BMC's entry (`--driver redfish --insecure-tls`); throws without one. */
+  get redfishInfo(): LabBmcInfo {
+    if (!this.redfish) throw new NetrootError('E_LAB_BMC', `BMC ${this.name} has no Redfish BMC`);
+    return {
+      driver: 'redfish',
+      name: this.name,
+      mac: this.mac,
+      address: this.redfish.address,
+      port: this.redfish.port,
+      user: this.user,
+      password: this.password,
+    };
   }
 
   get powerState(): 'on' | 'off' {
@@ -568,8 +599,48 @@ export class IpmiBmcs {
     sim.stdout!.on('data', (d: Buffer) => (bmc.simLog = (bmc.simLog + d.toString()).slice(-8000)));
     sim.stderr!.on('data', (d: Buffer) => (bmc.simLog = (bmc.simLog + d.toString()).slice(-8000)));
     await this.waitListening(bmc, sim);
-    this.log.info('lab bmc: up', { bmc: o.name, address, mac: bmc.mac });
+    if (o.redfish) await this.startRedfish(bmc, ipv4Add(this.o.redfishBase ?? DEFAULT_REDFISH_BASE, index));
+    this.log.info('lab bmc: up', { bmc: o.name, address, mac: bmc.mac, redfish: bmc.redfish?.address });
     return bmc;
+  }
+
+  /** Starts the node's Redfish BMC process in the lab namespace and waits for its `listening` line. */
+  private async startRedfish(bmc: IpmiBmc, address: string): Promise<void> {
+    const dir = join(bmc.dir, 'redfish');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ socket: this.socket, name: bmc.name, address, port: REDFISH_PORT, dir, user: bmc.user, password: bmc.password }), {
+      mode: 0o600,
+    });
+    ip('-n', this.lab.namespace, 'addr', 'add', `${address}/32`, 'dev', 'lo');
+    // From source (tsx) the entry is the .ts file, run under tsx from the repository; built, its .js.
+    const self = fileURLToPath(import.meta.url);
+    const here = dirname(self);
+    const entry = self.endsWith('.ts') ? ['--import', 'tsx', join(here, 'redfish-bmc-main.ts')] : [join(here, 'redfish-bmc-main.js')];
+    const child = this.lab.spawnInNamespace(process.execPath, [...entry, config], { cwd: join(here, '..', '..') });
+    const rf = { address, port: REDFISH_PORT, process: child, log: '' };
+    bmc.redfish = rf;
+    const end = Date.now() + (this.o.startDeadlineMs ?? 15_000);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(`did not listen within ${(this.o.startDeadlineMs ?? 15_000) / 1000} s`), end - Date.now());
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(new NetrootError('E_LAB_BMC', `Redfish BMC ${bmc.name} (${address}:${REDFISH_PORT}): ${why}: ${rf.log.slice(-2000) || '(no output)'}`));
+      };
+      const onData = (d: Buffer) => {
+        rf.log = (rf.log + d.toString()).slice(-8000);
+        if (rf.log.includes(`listening ${address}:${REDFISH_PORT}\n`)) {
+          clearTimeout(timer);
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => fail(`exited ${code}`);
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', (d: Buffer) => (rf.log = (rf.log + d.toString()).slice(-8000)));
+      child.once('exit', onExit);
+    });
   }
 
   /** Polls the namespace's UDP sockets (ss) until ipmi_sim listens on <address>:623. */

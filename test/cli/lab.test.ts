@@ -20,9 +20,9 @@ test('netroot lab: unknown verb, bad --nodes or --power and extra arguments are 
         assert.equal(r.code, 2, r.err);
         assert.match(r.err, /--nodes: expected a whole number from 1 to 8/);
       }
-      const r = await cli(dir, 'lab', 'up', '--power', 'redfish', '--dir', join(dir, 'lab'));
+      const r = await cli(dir, 'lab', 'up', '--power', 'wol', '--dir', join(dir, 'lab'));
       assert.equal(r.code, 2, r.err);
-      assert.match(r.err, /--power "redfish": only ipmi/);
+      assert.match(r.err, /--power "wol": ipmi or redfish/);
     } else {
       const r = await cli(dir, 'lab', 'up');
       assert.equal(r.code, 2);
