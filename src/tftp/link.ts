@@ -20,7 +20,7 @@ import { packageDir } from '../config/index.js';
 import { NetrootError } from '../errors.js';
 import { dgramStats, openDgramLink } from './dgram-link.js';
 import { LinkBase } from './link-base.js';
-import type { LinkChoice, LinkKind, LinkState, LinkStats, OpenLink, PhaseParams, TransferLink } from './link-contract.js';
+import type { LinkChoice, LinkKind, LinkState, LinkStats, OpenLink, PhaseParams } from './link-contract.js';
 
 export type { LinkChoice, LinkKind, LinkState, LinkStats, OpenLink, PhaseParams, TransferLink } from './link-contract.js';
 
