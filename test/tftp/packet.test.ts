@@ -184,6 +184,80 @@ test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 
   assert.equal(negotiate(new Map([['timeout', '256']]), 1, lim).timeoutMs, 1000);
 });
 
+// Each option's bounds exactly (RFC 2348 / 2349 / 7440), the number syntax (1..10 decimal digits,
+// nothing around them) and the window cap's edges. Found by mutation testing (docs/mutation.md).
+test('negotiation boundaries: each option at its min and max, number syntax, maxTimeoutS, no narrowing unless asked', () => {
+  const lim = { maxBlksize: 65464, maxWindowsize: 65535, defaultTimeoutMs: 1000 };
+  const one = (name: string, value: string, extra: Partial<typeof lim> & { maxTimeoutS?: number } = {}, size = 100) => {
+    const n = negotiate(new Map([[name, value]]), size, { ...lim, ...extra });
+    return { b: n.blksize, w: n.windowsize, t: n.timeoutMs, oack: Object.fromEntries(n.oack), narrowed: n.narrowed };
+  };
+  const plain = { b: 512, w: 1, t: 1000, oack: {}, narrowed: false };
+  assert.deepEqual(one('blksize', '8'), { ...plain, b: 8, oack: { blksize: '8' } }, 'blksize 8 is the minimum');
+  assert.deepEqual(one('blksize', '65464'), { ...plain, b: 65464, oack: { blksize: '65464' } });
+  assert.deepEqual(one('timeout', '1'), { ...plain, t: 1000, oack: { timeout: '1' } }, 'timeout 1 is the minimum');
+  assert.deepEqual(one('timeout', '255'), { ...plain, t: 255_000, oack: { timeout: '255' } }, 'timeout 255 is the maximum');
+  assert.deepEqual(one('timeout', '5', { maxTimeoutS: 5 }), { ...plain, t: 5000, oack: { timeout: '5' } }, 'maxTimeoutS itself is accepted');
+  assert.deepEqual(one('timeout', '6', { maxTimeoutS: 5 }), plain, 'above maxTimeoutS: ignored, the default stays');
+  assert.deepEqual(one('timeout', '255', { maxTimeoutS: 300 }), { ...plain, t: 255_000, oack: { timeout: '255' } });
+  assert.deepEqual(one('timeout', '256', { maxTimeoutS: 300 }), plain, 'maxTimeoutS never lifts the RFC maximum');
+  assert.deepEqual(one('windowsize', '1'), { ...plain, oack: { windowsize: '1' } }, 'windowsize 1 is the minimum');
+  assert.deepEqual(one('windowsize', '65535'), { ...plain, w: 65535, oack: { windowsize: '65535' } });
+  assert.deepEqual(one('tsize', '0', {}, 1), { ...plain, oack: { tsize: '1' } }, 'a one-byte file: tsize 1');
+  // numbers: 1..10 ASCII digits, anchored at both ends
+  assert.deepEqual(one('windowsize', '0000000016'), { ...plain, w: 16, oack: { windowsize: '16' } }, 'ten digits');
+  for (const bad of ['00000000016', '16x', 'x16', ' 16', '1e3', '0x10']) {
+    assert.deepEqual(one('windowsize', bad), plain, `windowsize ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('blksize', bad), plain, `blksize ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('timeout', bad), plain, `timeout ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('tsize', bad), plain, `tsize ${JSON.stringify(bad)}`);
+  }
+});
+
+test('negotiation under a window cap: exact edges (product equal to the cap, fractional caps, a small blksize alone)', () => {
+  const lim = { maxBlksize: 65464, maxWindowsize: 64, defaultTimeoutMs: 1000 };
+  const ask = (o: [string, string][], cap: number | undefined) => {
+    const n = negotiate(new Map(o), 1 << 30, cap === undefined ? lim : { ...lim, maxWindowBytes: cap });
+    return { b: n.blksize, w: n.windowsize, oack: Object.fromEntries(n.oack), narrowed: n.narrowed };
+  };
+  const big: [string, string][] = [
+    ['blksize', '65464'],
+    ['windowsize', '64'],
+  ];
+  assert.deepEqual(ask(big, undefined), { b: 65464, w: 64, oack: { blksize: '65464', windowsize: '64' }, narrowed: false }, 'no cap');
+  // blksize × windowsize equal to the cap fits
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '1024'],
+        ['windowsize', '4'],
+      ],
+      4096,
+    ),
+    { b: 1024, w: 4, oack: { blksize: '1024', windowsize: '4' }, narrowed: false },
+  );
+  // one byte less: the windowsize shrinks to what fits (floor), the blksize stays
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '1024'],
+        ['windowsize', '4'],
+      ],
+      4095,
+    ),
+    { b: 1024, w: 3, oack: { blksize: '1024', windowsize: '3' }, narrowed: true },
+  );
+  assert.deepEqual(ask(big, 262_143.5), { b: 65464, w: 4, oack: { blksize: '65464', windowsize: '4' }, narrowed: true });
+  // a blksize alone above the cap: cut to the (whole) cap; no windowsize is added to the OACK
+  assert.deepEqual(ask([['blksize', '65464']], 4096.5), { b: 4096, w: 1, oack: { blksize: '4096' }, narrowed: true });
+  // a blksize below 512 above the cap stays (never raised, never cut below what was asked)
+  assert.deepEqual(ask([['blksize', '16']], 10), { b: 16, w: 1, oack: { blksize: '16' }, narrowed: false });
+  // above 512 it is cut to 512, not below
+  assert.deepEqual(ask([['blksize', '1468']], 100), { b: 512, w: 1, oack: { blksize: '512' }, narrowed: true });
+  // windowsize alone over the cap with the default 512 blocks
+  assert.deepEqual(ask([['windowsize', '64']], 2048), { b: 512, w: 4, oack: { windowsize: '4' }, narrowed: true });
+});
+
 // RFC 2347 does not say which of two equal options counts; netroot takes the first, case-folded,
 // so a request cannot smuggle a second value past whatever looked at the first.
 test('duplicate and conflicting options: the first occurrence wins, names compared case-insensitively', () => {
