@@ -294,3 +294,64 @@ test('duplicate and conflicting options: the first occurrence wins, names compar
   assert.throws(() => decodeTftp(rrq('blksize', '512').subarray(0, -1)), DecodeError);
   assert.throws(() => decodeTftp(Buffer.concat([rrq('blksize', '512'), Buffer.from(ascii('blksize'), 'hex')])), DecodeError);
 });
+
+// Edges found by mutation testing (docs/mutation.md): each error's field and message, the largest
+// DATA block both ways, an empty ERROR message, WRQ encoding, NULs refused by the encoder.
+test('codec edges: error fields and messages, DATA of 65464 vs 65465 bytes, empty ERROR text, WRQ, latin1, NULs refused', () => {
+  const err = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof DecodeError) return { code: e.code, field: e.field, message: e.message };
+      throw e;
+    }
+    return assert.fail('no DecodeError');
+  };
+  const name40 = 'n'.repeat(40);
+  // an option value without its NUL names the option (its first 32 characters)
+  assert.equal(err(() => decodeTftp(hex('0001 6600 6f6374657400' + ascii(name40) + '00 31'))).field, `option "${'n'.repeat(32)}" value`);
+  // an empty option name is refused, not stored
+  assert.deepEqual(
+    err(() => decodeTftp(hex('0001 6600 6f6374657400 00 3100'))),
+    {
+      code: 'E_TFTP_OPTION',
+      field: 'option name',
+      message: 'option name at byte 10: empty option name',
+    },
+  );
+  const mode40 = 'm'.repeat(40);
+  assert.equal(err(() => decodeTftp(hex('0001 6600' + ascii(mode40) + '00'))).message, `mode at byte 4: unknown transfer mode "${'m'.repeat(32)}"`);
+  const max = Buffer.concat([hex('0003 0001'), Buffer.alloc(65464, 7)]);
+  const data = decodeTftp(max);
+  assert.equal(data.op === 'DATA' && data.data.length, 65464, 'the largest block');
+  assert.deepEqual(
+    err(() => decodeTftp(Buffer.concat([max, Buffer.from([7])]))),
+    {
+      code: 'E_TFTP_SIZE',
+      field: 'data',
+      message: 'data at byte 4: 65465 bytes exceed the largest block (65464)',
+    },
+  );
+  assert.equal(err(() => decodeTftp(hex('0005 00'))).field, 'error code');
+  assert.deepEqual(decodeTftp(hex('0005 0001 00 4100')), { op: 'ERROR', code: 1, message: '' }, 'text ends at the first NUL');
+  assert.equal(err(() => decodeTftp(hex('0009 0000'))).message, 'opcode at byte 0: unknown opcode 9');
+  // encoder
+  const wrq = encodeTftp({ op: 'WRQ', filename: 'é', mode: 'octet', options: new Map([['blksize', '1432']]) });
+  assert.equal(wrq.toString('hex'), '0002' + 'e900' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('1432') + '00');
+  assert.deepEqual(decodeTftp(wrq), { op: 'WRQ', filename: 'é', mode: 'octet', options: new Map([['blksize', '1432']]) });
+  const rrqOf = (filename: string, mode: string, options: Map<string, string>) => () => encodeTftp({ op: 'RRQ', filename, mode: mode as 'octet', options });
+  assert.deepEqual(err(rrqOf('a\0b', 'octet', new Map())), { code: 'E_TFTP_ENCODE', field: 'filename', message: 'filename at byte 0: contains a NUL byte' });
+  assert.equal(err(rrqOf('a', 'oc\0tet', new Map())).field, 'mode');
+  assert.equal(err(rrqOf('a', 'octet', new Map([['bl\0ksize', '8']]))).field, 'option name');
+  assert.equal(err(rrqOf('a', 'octet', new Map([['blksize', '8\0']]))).field, 'option blksize');
+  assert.equal(err(() => encodeTftp({ op: 'ERROR', code: 0, message: 'a\0' })).field, 'message');
+  assert.equal(encodeTftp({ op: 'DATA', block: 1, data: Buffer.alloc(65464) }).length, 65468);
+  assert.deepEqual(
+    err(() => encodeTftp({ op: 'DATA', block: 1, data: Buffer.alloc(65465) })),
+    {
+      code: 'E_TFTP_ENCODE',
+      field: 'data',
+      message: 'data at byte 4: block larger than 65464',
+    },
+  );
+});
