@@ -24,7 +24,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const MODULE_FLOOR = 75;
