@@ -7,41 +7,49 @@
 // per file), so a short list keeps a module's run in minutes. Never list e2e, lab or netns tests here.
 // scripts/mutate.mjs runs Stryker once per module, with that module's `mutate` and `tests`.
 
-/** @type {Record<string, { mutate: string[], tests: string[] }>} */
+// `seconds`: wall time of the module's last full run on the development machine (2 shared cores,
+// concurrency 2, nice 19; "~" = not yet measured, estimated at 3 s per source line); --ci uses it
+// to stay within its budget.
+/** @type {Record<string, { mutate: string[], tests: string[], seconds: number }>} */
 export const MODULES = {
-  'dhcp/packet': { mutate: ['src/dhcp/packet.ts'], tests: ['test/dhcp/packet.test.ts'] },
-  'tftp/packet': { mutate: ['src/tftp/packet.ts'], tests: ['test/tftp/packet.test.ts'] },
-  'tftp/options': { mutate: ['src/tftp/options.ts'], tests: ['test/tftp/packet.test.ts'] },
+  'dhcp/packet': { mutate: ['src/dhcp/packet.ts'], tests: ['test/dhcp/packet.test.ts'], seconds: 1110 },
+  'tftp/packet': { mutate: ['src/tftp/packet.ts'], tests: ['test/tftp/packet.test.ts'], seconds: 203 },
+  'tftp/options': { mutate: ['src/tftp/options.ts'], tests: ['test/tftp/packet.test.ts'], seconds: 174 },
   'iscsi/pdu': {
     mutate: ['src/iscsi/pdu.ts'],
     tests: ['test/iscsi/pdu.test.ts', 'test/iscsi/crc32c.test.ts', 'test/iscsi/text-keys.test.ts', 'test/iscsi/login.test.ts'],
+    seconds: 1572, // ~
   },
   'iscsi/text-keys': {
     mutate: ['src/iscsi/text-keys.ts'],
     tests: ['test/iscsi/text-keys.test.ts', 'test/iscsi/login.test.ts'],
+    seconds: 825, // ~
   },
   'iscsi/login': {
     mutate: ['src/iscsi/login.ts'],
     tests: ['test/iscsi/login.test.ts', 'test/iscsi/text-keys.test.ts', 'test/iscsi/iscsi-name.test.ts'],
+    seconds: 780, // ~
   },
-  'iscsi/chap': { mutate: ['src/iscsi/chap.ts'], tests: ['test/iscsi/login.test.ts'] },
-  'iscsi/scsi': { mutate: ['src/iscsi/scsi/*.ts'], tests: ['test/iscsi/scsi.test.ts'] },
-  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts'] },
-  'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'] },
-  'initrd/kernel-args': { mutate: ['src/initrd/kernel-args.ts'], tests: ['test/initrd/kernel-args.test.ts'] },
-  'profile/cond': { mutate: ['src/profile/cond.ts'], tests: ['test/profile/cond.test.ts'] },
+  'iscsi/chap': { mutate: ['src/iscsi/chap.ts'], tests: ['test/iscsi/login.test.ts'], seconds: 312 /* ~ */ },
+  'iscsi/scsi': { mutate: ['src/iscsi/scsi/*.ts'], tests: ['test/iscsi/scsi.test.ts'], seconds: 3498 /* ~ */ },
+  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts'], seconds: 1359 /* ~ */ },
+  'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'], seconds: 960 /* ~ */ },
+  'initrd/kernel-args': { mutate: ['src/initrd/kernel-args.ts'], tests: ['test/initrd/kernel-args.test.ts'], seconds: 774 /* ~ */ },
+  'profile/cond': { mutate: ['src/profile/cond.ts'], tests: ['test/profile/cond.test.ts'], seconds: 1371 /* ~ */ },
   'profile/graph': {
     mutate: ['src/profile/graph.ts'],
     tests: ['test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
+    seconds: 942, // ~
   },
   'config/schema': {
     mutate: ['src/config/schema.ts'],
     tests: ['test/config/load.test.ts', 'test/config/system-and-consistency.test.ts', 'test/http/limits.test.ts'],
+    seconds: 948, // ~
   },
 };
 
 /** The fixed sample `npm run mutate -- --ci` mutates when no module changed since the recorded commit. */
-export const CI_SAMPLE = ['tftp/options', 'profile/cond'];
+export const CI_SAMPLE = ['tftp/options', 'tftp/packet'];
 
 const all = Object.values(MODULES);
 

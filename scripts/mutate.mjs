@@ -146,7 +146,8 @@ if (selected.length === 0) {
 }
 
 const { Stryker } = report ? {} : await import('@stryker-mutator/core');
-const concurrency = Number(value('concurrency') ?? baseOptions.concurrency ?? 1);
+// CI mode runs two test processes at a time (its budget assumes it); elsewhere the config's 1.
+const concurrency = Number(value('concurrency') ?? (flag('ci') ? 2 : (baseOptions.concurrency ?? 1)));
 const incremental = flag('incremental');
 const rows = [];
 const survivors = [];
