@@ -188,8 +188,8 @@ function rowFor(m, seconds) {
   try {
     report = JSON.parse(readFileSync(`${REPORT_DIR}/${slug}.json`, 'utf8'));
   } catch {
-    console.error(`mutate: no report for ${m} (${REPORT_DIR}/${slug}.json)`);
-    failed = true;
+    console.error(`mutate: no report for ${m} (${REPORT_DIR}/${slug}.json)${report ? ': not run yet' : ''}`);
+    if (!report) failed = true;
     return;
   }
   const results = Object.entries(report.files).flatMap(([file, f]) => f.mutants.map((x) => ({ ...x, file })));
@@ -244,7 +244,7 @@ const line = (r) => [
   String(r.survived),
   String(r.noCoverage),
   String(r.errors),
-  `${r.seconds} s`,
+  report ? '-' : `${r.seconds} s`,
 ];
 const table = [head, ...rows.map(line), ...(rows.length > 1 ? [line(total)] : [])];
 const widths = head.map((_, i) => Math.max(...table.map((t) => t[i].length)));
