@@ -252,6 +252,17 @@ test('negotiation under a window cap: exact edges (product equal to the cap, fra
   assert.deepEqual(ask([['blksize', '65464']], 4096.5), { b: 4096, w: 1, oack: { blksize: '4096' }, narrowed: true });
   // a blksize below 512 above the cap stays (never raised, never cut below what was asked)
   assert.deepEqual(ask([['blksize', '16']], 10), { b: 16, w: 1, oack: { blksize: '16' }, narrowed: false });
+  // … also with windowsize 1 asked: nothing fits better, nothing is narrowed
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '16'],
+        ['windowsize', '1'],
+      ],
+      10,
+    ),
+    { b: 16, w: 1, oack: { blksize: '16', windowsize: '1' }, narrowed: false },
+  );
   // above 512 it is cut to 512, not below
   assert.deepEqual(ask([['blksize', '1468']], 100), { b: 512, w: 1, oack: { blksize: '512' }, narrowed: true });
   // windowsize alone over the cap with the default 512 blocks
