@@ -341,10 +341,10 @@ test('encoder edges: dotted quads, field lengths, latin1, chaddr beyond 16 bytes
     file: '',
     options: new Map<number, Buffer>(),
   };
-  for (const good of ['255.255.255.255', '0.0.0.0', '001.2.3.4']) {
+  for (const good of ['255.255.255.255', '0.0.0.0', '001.2.3.4', '9.99.199.9']) {
     assert.equal(decodeDhcp(encodeDhcp({ ...base, yiaddr: good })).yiaddr, good.replace(/^001/, '1'), good);
   }
-  for (const bad of ['1234.0.0.1', '256.0.0.1', '1..2.3', '1.2.3', '1.2.3.4.5', '1.2.3.', '.1.2.3', 'a.b.c.d', '1.2.3.4 ']) {
+  for (const bad of ['1234.0.0.1', '0001.2.3.4', '1x2.3.4', '256.0.0.1', '1..2.3', '1.2.3', '1.2.3.4.5', '1.2.3.', '.1.2.3', 'a.b.c.d', '1.2.3.4 ']) {
     assert.throws(() => encodeDhcp({ ...base, yiaddr: bad }), { name: 'RangeError', message: `not an IPv4 address: ${bad}` }, bad);
   }
   // sname holds 63 bytes and a NUL; file 127 and a NUL
