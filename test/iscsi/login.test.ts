@@ -353,6 +353,10 @@ test('CHAP verify: every refusal reason, CHAP_I 0..255, CHAP_C 1..1024 bytes, mu
     reason({ ...base, CHAP_I: '1', CHAP_C: cc }, { ...creds, mutualUser: undefined } as unknown as typeof creds),
     'mutual CHAP requested but not configured',
   );
+  assert.equal(
+    reason({ ...base, CHAP_I: '1', CHAP_C: cc }, { ...creds, mutualSecret: undefined } as unknown as typeof creds),
+    'mutual CHAP requested but not configured',
+  );
   for (const ci of ['256', '1000', 'x1', '1x', '-1', '', '0x1']) assert.equal(reason({ ...base, CHAP_I: ci, CHAP_C: cc }), 'bad CHAP_I', ci);
   for (const ci of ['0', '255', '007']) assert.equal(reason({ ...base, CHAP_I: ci, CHAP_C: cc }), 'ok', ci);
   for (const c of ['0x', 'zz', '0bA', `0x${'aa'.repeat(1025)}`]) assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: c }), 'bad CHAP_C', c.slice(0, 12));
