@@ -264,7 +264,7 @@ test('text layer edges: parse messages, leading NULs, binary values, §13 defaul
   assert.deepEqual(encodeTextKeys([]), Buffer.alloc(0));
   assert.deepEqual(encodeTextKeys([['TargetAlias', 'ä']]), Buffer.from('TargetAlias=\u00e4\0', 'utf8'));
   // numbers: hex is anchored at both ends
-  for (const bad of ['x0x10', '0x10z', '0x', '0x12345678901234567']) assert.ok(Number.isNaN(parseNumber(bad)), bad);
+  for (const bad of ['x0x10', 'ab0x10', '0x10z', '0x', '0x12345678901234567']) assert.ok(Number.isNaN(parseNumber(bad)), bad);
   // binary values: 0x hex (an odd digit count gets a leading zero) or 0b base64, anchored
   const bin = (v: string) => parseBinary(v)?.toString('hex');
   assert.equal(bin('0x0102'), '0102');
@@ -312,6 +312,7 @@ test('text layer edges: parse messages, leading NULs, binary values, §13 defaul
   assert.equal(one('DataSequenceInOrder', 'No', { params: noOrder }).reply, 'Yes');
   assert.deepEqual([noOrder.dataPduInOrder, noOrder.dataSequenceInOrder], [true, true]);
   assert.equal(one('TaskReporting', 'RFC3720,ResponseFence').reply, 'RFC3720');
+  for (const k of ['IFMarkInt', 'OFMarkInt']) assert.equal(one(k, '2048~8192').reply, 'Irrelevant', k);
   // a FirstBurstLength below MaxBurstLength stays
   const bursts = defaultParams();
   negotiate(
