@@ -153,7 +153,8 @@ export function encodeDhcp(m: DhcpMessage): Buffer {
   buf.writeUInt32BE(MAGIC_COOKIE, HEADER);
   let at = HEADER + 4;
   for (const [code, value] of m.options) {
-    if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`option code ${code}`);
+    // 0 (PAD) and 255 (END) are single bytes without a length (RFC 2132 §3.1-3.2): never options.
+    if (!Number.isInteger(code) || code < 1 || code > 254) throw new RangeError(`option code ${code}`);
     if (value.length === 0) {
       buf[at++] = code;
       buf[at++] = 0;

@@ -230,3 +230,147 @@ test('option overload 1 reads only file, 2 reads only sname; the other field sta
   noEnd.fill(0, fileOff + 6, fileOff + 128);
   assert.equal(textOption(decodeDhcp(noEnd), Opt.BOOTFILE), 'file');
 });
+
+// Edges found by mutation testing (docs/mutation.md): the 240-byte minimum, each error's field and
+// message, fields without a NUL, options split across the options area and file, and each typed view
+// of an absent, short or odd option.
+test('decoder edges: 239 vs 240 bytes, error fields and messages, a sname without NUL, PAD is no option, continuation into file', () => {
+  const head = IPXE_DISCOVER.subarray(0, 240);
+  const decodeErr = (buf: Buffer) => {
+    try {
+      decodeDhcp(buf);
+    } catch (e) {
+      if (e instanceof DecodeError) return { code: e.code, field: e.field, offset: e.offset, message: e.message };
+      throw e;
+    }
+    return assert.fail('decoded');
+  };
+  assert.deepEqual(decodeErr(head.subarray(0, 239)), {
+    code: 'E_DHCP_SHORT',
+    field: 'message',
+    offset: 239,
+    message: 'message at byte 239: 239 bytes is shorter than a DHCP header (240)',
+  });
+  // 240 bytes is a whole header: what is missing is the END of the options
+  assert.deepEqual(decodeErr(head), { code: 'E_DHCP_NO_END', field: 'options', offset: 240, message: 'options at byte 240: options end without END (255)' });
+  assert.deepEqual(decodeErr(Buffer.concat([Buffer.from([3]), IPXE_DISCOVER.subarray(1)])), {
+    code: 'E_DHCP_OP',
+    field: 'op',
+    offset: 0,
+    message: 'op at byte 0: op must be 1 or 2, got 3',
+  });
+  const hlen17 = Buffer.from(IPXE_DISCOVER);
+  hlen17[2] = 17;
+  assert.equal(decodeErr(hlen17).message, 'hlen at byte 2: hlen 17 exceeds 16');
+  const cookie = Buffer.from(IPXE_DISCOVER);
+  cookie[239] = 0x64;
+  assert.equal(decodeErr(cookie).message, 'magic cookie at byte 236: expected 0x63825363, got 0x63825364');
+  const mac = { xid: '00000003', mac: '525400000003' };
+  const short = decodeErr(packet(mac, '3501013401'));
+  assert.deepEqual([short.code, short.field], ['E_DECODE_SHORT', 'options option 52 data']);
+  assert.equal(decodeErr(packet(mac, '35')).field, 'options option 53 length');
+  const overload = decodeErr(packet(mac, '350101340107ff'));
+  assert.deepEqual([overload.code, overload.field, overload.offset], ['E_DHCP_OVERLOAD', 'option 52', 240]);
+  // an option in an overloaded field that runs past the field's end names the field
+  const fileOff = 108;
+  const snameOff = 44;
+  const runsOver = (value: number, at: number) => {
+    const p = packet(mac, `35010134010${value}ff`);
+    p.fill(0x41, at, at + (at === fileOff ? 128 : 64));
+    p[at] = 66;
+    p[at + 1] = 200;
+    return p;
+  };
+  assert.equal(decodeErr(runsOver(1, fileOff)).field, 'file option 66 data');
+  assert.equal(decodeErr(runsOver(2, snameOff)).field, 'sname option 66 data');
+  // a sname of 64 bytes without a NUL is all text
+  const full = Buffer.from(IPXE_DISCOVER);
+  full.fill(0x73, snameOff, snameOff + 64);
+  assert.equal(decodeDhcp(full).sname, 's'.repeat(64));
+  // PAD bytes are skipped, never an option 0
+  const padded = decodeDhcp(packet(mac, '0000350101ff'));
+  assert.deepEqual([...padded.options.keys()], [Opt.MESSAGE_TYPE]);
+  // an option begun in the options area continues in file (RFC 3396 concatenation across fields)
+  const split = packet(mac, '350101 0c02 6162 3401 01 ff'.replace(/ /g, ''));
+  Buffer.from('0c02 6364 ff'.replace(/ /g, ''), 'hex').copy(split, fileOff);
+  assert.equal(textOption(decodeDhcp(split), Opt.HOSTNAME), 'abcd');
+});
+
+test('typed views of absent, short and odd options: null, never a throw', () => {
+  const mac = { xid: '00000004', mac: '525400000004' };
+  const bare = decodeDhcp(packet(mac, 'ff'));
+  assert.deepEqual(
+    [messageType(bare), clientArch(bare), textOption(bare, Opt.HOSTNAME), isIpxe(bare), clientUuid(bare), ipOption(bare, Opt.REQUESTED_IP)],
+    [null, null, null, false, null, null],
+  );
+  const with_ = (hex: string) => decodeDhcp(packet(mac, hex.replace(/ /g, '') + 'ff'));
+  assert.equal(clientArch(with_('5d01 07')), null, 'a one-byte arch list');
+  assert.equal(clientArch(with_('5d02 0007')), 7);
+  assert.equal(clientArch(with_('5d04 0009 0007')), 9, 'the first of the list');
+  assert.equal(textOption(with_('0c05 61 00 62 00 00'), Opt.HOSTNAME), 'a\0b', 'only trailing NULs are cut');
+  assert.equal(textOption(with_('0c02 6100'), Opt.HOSTNAME), 'a');
+  assert.equal(isIpxe(with_('af00')), true, 'option 175 alone');
+  assert.equal(isIpxe(with_('4d04 69505845')), true, 'raw user class "iPXE"');
+  assert.equal(isIpxe(with_('4d05 04 69505845')), true, 'RFC 3004 user class "iPXE"');
+  assert.equal(isIpxe(with_('4d04 69707865')), false, 'user class "ipxe" is not iPXE');
+  const guid = '00' + '00112233445566778899aabbccddeeff';
+  assert.equal(clientUuid(with_('6111' + guid)), '00112233-4455-6677-8899-aabbccddeeff');
+  assert.equal(clientUuid(with_('6111' + '01' + guid.slice(2))), null, 'type 1 is not a GUID');
+  assert.equal(clientUuid(with_('6110' + guid.slice(0, 32))), null, '16 bytes');
+  assert.equal(clientUuid(with_('6112' + guid + '00')), null, '18 bytes');
+  assert.equal(ipOption(with_('3204 0a000001'), Opt.REQUESTED_IP), '10.0.0.1');
+  assert.equal(ipOption(with_('3203 0a0000'), Opt.REQUESTED_IP), null);
+  assert.equal(ipOption(with_('3205 0a00000100'), Opt.REQUESTED_IP), null);
+});
+
+test('encoder edges: dotted quads, field lengths, latin1, chaddr beyond 16 bytes, option codes, 255-byte chunks', () => {
+  const base = {
+    op: 2,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 1,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '10.0.0.1',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: Buffer.from('525400000005', 'hex'),
+    sname: '',
+    file: '',
+    options: new Map<number, Buffer>(),
+  };
+  for (const good of ['255.255.255.255', '0.0.0.0', '001.2.3.4', '9.99.199.9']) {
+    assert.equal(decodeDhcp(encodeDhcp({ ...base, yiaddr: good })).yiaddr, good.replace(/^001/, '1'), good);
+  }
+  for (const bad of ['1234.0.0.1', '0001.2.3.4', '1x2.3.4', '256.0.0.1', '1..2.3', '1.2.3', '1.2.3.4.5', '1.2.3.', '.1.2.3', 'a.b.c.d', '1.2.3.4 ']) {
+    assert.throws(() => encodeDhcp({ ...base, yiaddr: bad }), { name: 'RangeError', message: `not an IPv4 address: ${bad}` }, bad);
+  }
+  // sname holds 63 bytes and a NUL; file 127 and a NUL
+  assert.equal(decodeDhcp(encodeDhcp({ ...base, sname: 's'.repeat(63) })).sname, 's'.repeat(63));
+  assert.throws(() => encodeDhcp({ ...base, sname: 's'.repeat(64) }), { name: 'RangeError', message: `field longer than 63 bytes: ${'s'.repeat(64)}` });
+  assert.equal(decodeDhcp(encodeDhcp({ ...base, file: 'f'.repeat(127) })).file, 'f'.repeat(127));
+  // fields are latin1: one byte per character
+  const latin = encodeDhcp({ ...base, file: 'é' });
+  assert.deepEqual([latin[108], latin[109]], [0xe9, 0]);
+  // a chaddr longer than 16 bytes is cut at 16: sname stays empty
+  const long = encodeDhcp({ ...base, chaddr: Buffer.alloc(20, 0xab) });
+  assert.deepEqual([long.subarray(28, 44).toString('hex'), long[44]], ['ab'.repeat(16), 0]);
+  // option codes 1..254 (0 is PAD and 255 END: neither carries a length)
+  for (const code of [1, 254]) assert.ok(decodeDhcp(encodeDhcp({ ...base, options: new Map([[code, Buffer.from([7])]]) })).options.has(code));
+  for (const code of [0, 255, -1, 1.5, 256]) {
+    assert.throws(
+      () => encodeDhcp({ ...base, options: new Map([[code, Buffer.from([7])]]) }),
+      { name: 'RangeError', message: `option code ${code}` },
+      String(code),
+    );
+  }
+  // a 255-byte value is one chunk, 256 bytes two (RFC 3396)
+  const chunks = (n: number) => {
+    const out = encodeDhcp({ ...base, options: new Map([[43, Buffer.alloc(n, 1)]]) });
+    return out.subarray(240, 240 + n + 2 * Math.ceil(n / 255) + 1).toString('hex');
+  };
+  assert.equal(chunks(255), '2bff' + '01'.repeat(255) + 'ff');
+  assert.equal(chunks(256), '2bff' + '01'.repeat(255) + '2b0101' + 'ff');
+});

@@ -227,3 +227,108 @@ test('reader: malformed archives are DecodeErrors naming field and offset', () =
   assertDecode(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]), 'gzip', 0);
   assert.throws(() => readCpio(gzip(Buffer.alloc(1 << 20)), { maxBytes: 1000 }), { code: 'E_CPIO_DECODE' });
 });
+
+// Edges of the newc reader found by mutation testing (docs/mutation.md): each refusal's field,
+// offset and text, the namesize range 2..4096, every header field kept, gzip detection and its
+// output limit, nothing read after the trailer unless concatenated.
+test('readCpio edges: exact refusals, namesize 2..4096, all header fields, gzip magic and maxBytes, the trailer ends a single archive', () => {
+  const pad4 = (n: number) => (4 - (n % 4)) % 4;
+  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+  const entry = (name: string, data = Buffer.alloc(0), f: Partial<Record<string, number>> = {}, namesize?: number) => {
+    const ns = namesize ?? Buffer.byteLength(name) + 1;
+    const fields = [
+      f.ino ?? 1,
+      f.mode ?? 0o100644,
+      f.uid ?? 0,
+      f.gid ?? 0,
+      f.nlink ?? 1,
+      f.mtime ?? 0,
+      data.length,
+      f.devmajor ?? 0,
+      f.devminor ?? 0,
+      f.rdevmajor ?? 0,
+      f.rdevminor ?? 0,
+      ns,
+      0,
+    ];
+    const head = Buffer.from('070701' + fields.map(hex8).join(''), 'latin1');
+    const nameBuf = Buffer.concat([Buffer.from(name, 'utf8'), Buffer.alloc(1)]);
+    return Buffer.concat([head, nameBuf, Buffer.alloc(pad4(110 + nameBuf.length)), data, Buffer.alloc(pad4(data.length))]);
+  };
+  const trailer = entry('TRAILER!!!');
+  const err = (buf: Buffer, opts = {}) => {
+    try {
+      readCpio(buf, opts);
+    } catch (e) {
+      if (e instanceof DecodeError) return `${e.field}@${e.offset}: ${e.message}`;
+      throw e;
+    }
+    return 'read';
+  };
+  const one = entry('a', Buffer.from('xyz'), { gid: 5, nlink: 2, devmajor: 8, devminor: 1, rdevmajor: 3, rdevminor: 4, uid: 7, mtime: 9, ino: 11 });
+  const [rec] = readCpio(Buffer.concat([one, trailer]));
+  assert.deepEqual(
+    rec && [
+      rec.ino,
+      rec.uid,
+      rec.gid,
+      rec.nlink,
+      rec.mtime,
+      rec.devMajor,
+      rec.devMinor,
+      rec.rdevMajor,
+      rec.rdevMinor,
+      rec.name,
+      rec.data.toString(),
+      rec.offset,
+    ],
+    [11, 7, 5, 2, 9, 8, 1, 3, 4, 'a', 'xyz', 0],
+  );
+  assert.equal(err(one.subarray(0, 109)), 'header@0: header at byte 0: truncated: 109 bytes left, a header needs 110');
+  assert.equal(err(entry('a', Buffer.alloc(0), {}, 0).subarray(0, 110)), 'namesize@94: namesize at byte 94: 0 is outside 2..4096', 'a bare header is read');
+  assert.equal(err(entry('a', Buffer.alloc(0), {}, 1)), 'namesize@94: namesize at byte 94: 1 is outside 2..4096');
+  assert.equal(err(entry('a', Buffer.alloc(0), {}, 4097)), 'namesize@94: namesize at byte 94: 4097 is outside 2..4096');
+  assert.equal(err(entry('a', Buffer.alloc(0), {}, 4096)), 'name@110: name at byte 110: name of 4096 bytes runs past the end');
+  const long = 'n'.repeat(4095);
+  assert.equal(readCpio(Buffer.concat([entry(long), trailer]))[0]?.name, long, 'a name of 4095 bytes + NUL');
+  // the name exactly at the end of the buffer is read; its NUL is checked
+  assert.equal(err(entry('ab').subarray(0, 113)), 'filesize@54: filesize at byte 54: data of 0 bytes runs past the end');
+  assert.equal(err(entry('ab').subarray(0, 112)), 'name@110: name at byte 110: name of 3 bytes runs past the end');
+  const noNul = Buffer.from(entry('ab'));
+  noNul[112] = 0x41;
+  assert.equal(err(noNul), 'name@110: name at byte 110: name is not NUL-terminated');
+  const inner = Buffer.from(entry('ab'));
+  inner[110] = 0;
+  assert.equal(err(inner), 'name@110: name at byte 110: name contains NUL');
+  assert.equal(err(one.subarray(0, one.length - 4)), 'filesize@54: filesize at byte 54: data of 3 bytes runs past the end');
+  const badHex = Buffer.from(one);
+  badHex.write('0000000g', 6 + 8, 'latin1');
+  assert.equal(err(badHex), 'mode@14: mode at byte 14: not 8 hex digits: "0000000g"');
+  badHex.write(' 0000001', 6 + 8, 'latin1');
+  assert.equal(err(badHex), 'mode@14: mode at byte 14: not 8 hex digits: " 0000001"');
+  const badMagic = Buffer.from(one);
+  badMagic.write('070702', 0, 'latin1');
+  assert.equal(err(badMagic), 'magic@0: magic at byte 0: expected "070701", found "070702"');
+  // gzip: only 1f 8b starts it; its output is bounded by maxBytes
+  assert.equal(err(Buffer.from([0x1f])), 'header@0: header at byte 0: truncated: 1 bytes left, a header needs 110');
+  assert.equal(err(Buffer.from([0x1f, 0x00, 0x00])), 'header@0: header at byte 0: truncated: 3 bytes left, a header needs 110');
+  assert.equal(err(Buffer.from([0x00, 0x8b, 0x00])), 'header@0: header at byte 0: truncated: 3 bytes left, a header needs 110');
+  assert.match(err(Buffer.from([0x1f, 0x8b, 0x00])), /^gzip@0: /);
+  const gz = gzip(Buffer.concat([entry('big', Buffer.alloc(4096, 1)), trailer]));
+  assert.equal(readCpio(gz).length, 1);
+  assert.match(err(gz, { maxBytes: 1000 }), /^gzip@0: /);
+  // after the trailer: ignored for one archive, read on with concatenated (NUL padding skipped)
+  const two = Buffer.concat([one, trailer, Buffer.alloc(8), entry('b'), trailer]);
+  assert.deepEqual(
+    readCpio(two).map((r) => r.name),
+    ['a'],
+  );
+  assert.deepEqual(
+    readCpio(two, { concatenated: true }).map((r) => r.name),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    readCpio(Buffer.concat([one, trailer, Buffer.alloc(8)]), { concatenated: true }).map((r) => r.name),
+    ['a'],
+  );
+});

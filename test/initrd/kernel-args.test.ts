@@ -275,3 +275,82 @@ test('init.sh agrees with parseNetrootArg at the edges: credentials, "@" in a ta
     assert.equal(runParse(line).ok, false, line);
   }
 });
+
+// Edges found by mutation testing (docs/mutation.md): every field's exact message, the anchors of
+// each pattern (nothing before or after), the IPv6 length limit and all-numeric portals.
+test('validateNodeBootInfo: exact messages, patterns anchored at both ends, IPv6 portal of 45 characters', () => {
+  const message = (patch: Partial<NodeBootInfo>) => {
+    try {
+      validateNodeBootInfo({ ...node, ...patch });
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(message({ hostname: 'bad host' }), 'hostname "bad host" is not a host name');
+  assert.equal(message({ initiatorIqn: 'iqn.bogus' }), 'initiatorIqn "iqn.bogus" is not an iSCSI name');
+  assert.equal(message({ targetIqn: 'iqn.bogus' }), 'targetIqn "iqn.bogus" is not an iSCSI name');
+  assert.equal(message({ portal: '1.2.3' }), 'portal "1.2.3" is not an address or host name', 'all-numeric, not IPv4');
+  assert.equal(message({ portal: '1.2.3.4.5' }), 'portal "1.2.3.4.5" is not an address or host name');
+  assert.equal(message({ portal: 'x1.2.3' }), 'accepted', 'a host name may contain digits and dots');
+  assert.equal(message({ portal: '1.2.3x' }), 'accepted');
+  assert.equal(message({ port: 0 }), 'port 0 is not a TCP port');
+  assert.equal(message({ lun: 16384 }), 'lun 16384 is outside 0..16383');
+  assert.equal(message({ rootUuid: `x${node.rootUuid}` }), `rootUuid "x${node.rootUuid}" is not a file system UUID`);
+  assert.equal(message({ rootUuid: `${node.rootUuid}x` }), `rootUuid "${node.rootUuid}x" is not a file system UUID`);
+  assert.equal(message({ interface: 'eth0; reboot' }), 'interface "eth0; reboot" is not an interface name');
+  const mac = '52:54:00:aa:00:01';
+  assert.equal(message({ interface: 'bootnet', mac: `x${mac}` }), `mac "x${mac}" is not a lower-case MAC address`);
+  assert.equal(message({ interface: 'bootnet', mac: `${mac}x` }), `mac "${mac}x" is not a lower-case MAC address`);
+  assert.equal(message({ interface: undefined, mac }), 'mac needs an interface name to bind');
+  for (const kernelName of ['eth0', 'eth10']) {
+    assert.equal(
+      message({ interface: kernelName, mac }),
+      `interface "${kernelName}" is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`,
+    );
+  }
+  for (const fine of ['xeth0', 'eth0x', 'bootnet']) assert.equal(message({ interface: fine, mac }), 'accepted', fine);
+  assert.equal(message({ chapSecret: undefined }), 'chapUser/chapSecret must be given together');
+  assert.equal(message({ chapUser: 'a b' }), 'chapUser must be 1..255 printable ASCII characters without spaces');
+  assert.equal(message({ chapSecret: 'a b' }), 'chapSecret must be 1..255 printable ASCII characters without spaces');
+  assert.equal(message({ chapUser: '', chapSecret: '' }), 'accepted', 'empty user and secret: no CHAP');
+  // IPv6: at most 45 characters (the longest textual form, with an embedded IPv4 address)
+  const v6 = '0000:0000:0000:0000:0000:ffff:192.168.100.200';
+  assert.equal(v6.length, 45);
+  assert.equal(message({ portal: v6 }), 'accepted');
+  assert.equal(message({ portal: `0${v6}` }), `portal "0${v6}" is not an address or host name`);
+  assert.throws(() => kernelArgs(node, { console: 'tty S0' }), { message: 'console "tty S0" is not a console device' });
+  assert.throws(() => formatLun(16384), { message: 'lun 16384 is outside 0..16383' });
+});
+
+test('parseNetrootArg: exact messages at each refusal; surrounding blanks; LUN fields', () => {
+  const message = (arg: string) => {
+    try {
+      parseNetrootArg(arg);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(parseNetrootArg('  iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t  ').server, '10.0.0.1', 'blanks around one value');
+  assert.equal(parseNetrootArg('ro netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t quiet').lun, 1, 'among other words');
+  assert.equal(parseNetrootArg('netroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t').lun, 1, 'one word with its key');
+  assert.match(message('ro quiet'), /no netroot= or root=iscsi: argument/);
+  assert.match(message('nfs:10.0.0.1:/x'), /"nfs:10.0.0.1:\/x" is not an iscsi: root path/);
+  assert.match(message('iscsi:[2001:db8::1::3260:1:iqn.2009-06.dracut:t'), /unterminated \[IPv6\] server/);
+  assert.match(message('iscsi:noserverfields'), /missing fields after the server/);
+  assert.match(message('iscsi:10.0.0.1::3260:1:2:3:4:iqn.2009-06.dracut:t'), /unexpected fields between port and target/);
+  assert.match(message('iscsi:10.0.0.1::3260'), /target name is missing/);
+  assert.match(message('iscsi:10.0.0.1:17:3260:1:iqn.2009-06.dracut:t'), /protocol "17" is not TCP \(6\)/);
+  assert.match(message('iscsi:10.0.0.1::32a0:1:iqn.2009-06.dracut:t'), /bad port "32a0"/);
+  assert.match(message('iscsi:::3260:1:iqn.2009-06.dracut:t'), /server is missing/);
+  assert.match(message('iscsi:10.0.0.1::3260:1g:iqn.2009-06.dracut:t'), /bad LUN "1g"/);
+  assert.match(message('iscsi:10.0.0.1::3260:0001-0001:iqn.2009-06.dracut:t'), /multi-level LUN "0001-0001" is not supported/);
+  assert.match(message('iscsi:10.0.0.1::3260:0101:iqn.2009-06.dracut:t'), /LUN "0101" addresses a bus other than 0/);
+  assert.match(message('iscsi:10.0.0.1::3260:8001:iqn.2009-06.dracut:t'), /LUN "8001" uses an addressing method we do not support/);
+  assert.equal(parseNetrootArg('iscsi:10.0.0.1::3260:0001-0000-0000-0000:iqn.2009-06.dracut:t').lun, 1, 'four levels, the rest zero');
+  assert.equal(parseNetrootArg('iscsi:10.0.0.1::3260:4100:iqn.2009-06.dracut:t').lun, 256, 'flat space addressing');
+  assert.match(message('iscsi:10.0.0.1::3260:0-0-0-0-0:iqn.2009-06.dracut:t'), /bad LUN/);
+  // a server name that contains "iqn." is not where the target starts
+  assert.equal(parseNetrootArg('iscsi:iqn.example::3260:1:iqn.2009-06.dracut:t').server, 'iqn.example');
+});

@@ -319,3 +319,55 @@ test('login: a key repeated unchanged in a later PDU is accepted (libiscsi), a c
   assert.equal(run([['InitiatorName', 'iqn.2026-12.i:other']]), LoginStatus.InitiatorError);
   assert.equal(run([['TargetName', 'iqn.2026-12.t:b']]), LoginStatus.InitiatorError);
 });
+
+// Edges found by mutation testing (docs/mutation.md): each reason ChapAuthenticator.verify gives, the
+// CHAP_I and CHAP_C bounds of mutual CHAP, and the response over a string or a Buffer secret.
+test('CHAP verify: every refusal reason, CHAP_I 0..255, CHAP_C 1..1024 bytes, mutual reply', () => {
+  const fixed = (n: number) => Buffer.alloc(n, n === 1 ? 7 : 0x11);
+  const creds = { user: 'node1', secret: 'initiator-secret-1', mutualUser: 'target1', mutualSecret: 'target-secret-12' };
+  const auth = (c: typeof creds | { user: string; secret: string } = creds) => new ChapAuthenticator(c, fixed);
+  const a = auth();
+  assert.equal(a.id, 7);
+  const good = `0x${chapResponse(7, creds.secret, fixed(16)).toString('hex')}`;
+  assert.deepEqual(chapResponse(7, creds.secret, fixed(16)), chapResponse(7, Buffer.from(creds.secret, 'utf8'), fixed(16)), 'string secret is its UTF-8 bytes');
+  const verify = (keys: Record<string, string>, c?: typeof creds | { user: string; secret: string }) => auth(c).verify(new Map(Object.entries(keys)));
+  const reason = (keys: Record<string, string>, c?: typeof creds | { user: string; secret: string }) => {
+    const r = verify(keys, c);
+    return r.ok ? 'ok' : r.reason;
+  };
+  assert.equal(reason({ CHAP_R: good }), 'CHAP_N/CHAP_R missing');
+  assert.equal(reason({ CHAP_N: 'node1' }), 'CHAP_N/CHAP_R missing');
+  assert.equal(reason({ CHAP_N: 'node1', CHAP_R: 'zz' }), 'CHAP_R is not a binary value');
+  assert.equal(reason({ CHAP_N: 'node2', CHAP_R: good }), 'unknown CHAP user');
+  assert.equal(reason({ CHAP_N: 'node', CHAP_R: good }), 'unknown CHAP user', 'a shorter name');
+  assert.equal(reason({ CHAP_N: 'node1', CHAP_R: `${good}00` }), 'wrong CHAP response', 'a longer response');
+  assert.equal(reason({ CHAP_N: 'node1', CHAP_R: good }), 'mutual CHAP required but not requested');
+  const oneWay = { user: 'node1', secret: creds.secret };
+  assert.deepEqual(verify({ CHAP_N: 'node1', CHAP_R: good }, oneWay), { ok: true, reply: [] });
+  const base = { CHAP_N: 'node1', CHAP_R: good };
+  const cc = `0x${Buffer.alloc(16, 0x22).toString('hex')}`;
+  assert.equal(reason({ ...base, CHAP_I: '1' }), 'CHAP_I without CHAP_C (or the reverse)');
+  assert.equal(reason({ ...base, CHAP_C: cc }), 'CHAP_I without CHAP_C (or the reverse)');
+  assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: cc }, oneWay), 'mutual CHAP requested but not configured');
+  assert.equal(
+    reason({ ...base, CHAP_I: '1', CHAP_C: cc }, { ...creds, mutualUser: undefined } as unknown as typeof creds),
+    'mutual CHAP requested but not configured',
+  );
+  assert.equal(
+    reason({ ...base, CHAP_I: '1', CHAP_C: cc }, { ...creds, mutualSecret: undefined } as unknown as typeof creds),
+    'mutual CHAP requested but not configured',
+  );
+  for (const ci of ['256', '1000', 'x1', '1x', '-1', '', '0x1']) assert.equal(reason({ ...base, CHAP_I: ci, CHAP_C: cc }), 'bad CHAP_I', ci);
+  for (const ci of ['0', '255', '007']) assert.equal(reason({ ...base, CHAP_I: ci, CHAP_C: cc }), 'ok', ci);
+  for (const c of ['0x', 'zz', '0bA', `0x${'aa'.repeat(1025)}`]) assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: c }), 'bad CHAP_C', c.slice(0, 12));
+  for (const c of ['0xaa', `0x${'aa'.repeat(1024)}`]) assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: c }), 'ok', `${(c.length - 2) / 2} bytes`);
+  assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: `0x${fixed(16).toString('hex')}` }), 'initiator reflected our challenge');
+  assert.equal(reason({ ...base, CHAP_I: '1', CHAP_C: cc }, { ...creds, mutualSecret: creds.secret }), 'mutual secret equals the initiator secret');
+  assert.deepEqual(verify({ ...base, CHAP_I: '9', CHAP_C: cc }), {
+    ok: true,
+    reply: [
+      ['CHAP_N', 'target1'],
+      ['CHAP_R', `0x${chapResponse(9, creds.mutualSecret, Buffer.alloc(16, 0x22)).toString('hex')}`],
+    ],
+  });
+});

@@ -12,6 +12,7 @@ import {
   encodeTextKeys,
   defaultParams,
   negotiate,
+  parseBinary,
   parseNumber,
   parseTextKeys,
   type NegotiatedParams,
@@ -243,4 +244,89 @@ test('login: with digests disallowed, an initiator offering only CRC32C gets Rej
   ]);
   assert.equal(allow.status, LoginStatus.Success);
   assert.deepEqual([allow.complete?.params.headerDigest, allow.complete?.params.dataDigest], [true, true]);
+});
+
+// Edges found by mutation testing (docs/mutation.md): parse errors' exact text, a leading NUL, binary
+// values (§6.1.1), the §13 defaults, login-layer keys left alone, OR-ed / fixed results.
+test('text layer edges: parse messages, leading NULs, binary values, §13 defaults, login keys skipped, fixed answers', () => {
+  const parseErr = (text: string) => {
+    try {
+      parseTextKeys(Buffer.from(text));
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'parsed';
+  };
+  assert.equal(parseErr('=v\0'), 'text key at byte 0: no "=" in "=v"', 'an empty key is a missing key');
+  assert.equal(parseErr(`${'k'.repeat(50)}\0`), `text key at byte 0: no "=" in "${'k'.repeat(40)}"`);
+  assert.equal(parseErr(`A=1\0${'b'.repeat(45)} x=1\0`), `text key at byte 4: bad key name "${'b'.repeat(40)}"`);
+  assert.deepEqual(parseTextKeys(Buffer.from('\0\0MaxConnections=1\0')), [['MaxConnections', '1']], 'leading NULs skipped');
+  assert.deepEqual(encodeTextKeys([]), Buffer.alloc(0));
+  assert.deepEqual(encodeTextKeys([['TargetAlias', 'ä']]), Buffer.from('TargetAlias=\u00e4\0', 'utf8'));
+  // numbers: hex is anchored at both ends
+  for (const bad of ['x0x10', 'ab0x10', '0x10z', '0x', '0x12345678901234567']) assert.ok(Number.isNaN(parseNumber(bad)), bad);
+  // binary values: 0x hex (an odd digit count gets a leading zero) or 0b base64, anchored
+  const bin = (v: string) => parseBinary(v)?.toString('hex');
+  assert.equal(bin('0x0102'), '0102');
+  assert.equal(bin('0X102'), '0102', 'odd digit count');
+  assert.equal(bin('0xa'), '0a');
+  assert.equal(bin('0bAQI='), '0102');
+  assert.equal(bin('0BAQ=='), '01');
+  assert.equal(bin('0bAQID'), '010203');
+  for (const bad of ['x0x0102', '0x0102z', '0x', '0x01 02', '0b', '0bAQ===', 'z0bAQ==', '0bAQ==z', '0zAQ==', '0102']) assert.equal(bin(bad), undefined, bad);
+  // the defaults of RFC 7143 §13 (what holds for a key the initiator does not send)
+  assert.deepEqual(defaultParams(), {
+    headerDigest: false,
+    dataDigest: false,
+    maxConnections: 1,
+    initialR2T: true,
+    immediateData: true,
+    initiatorMaxRecvDataSegmentLength: 8192,
+    targetMaxRecvDataSegmentLength: 8192,
+    maxBurstLength: 262144,
+    firstBurstLength: 65536,
+    defaultTime2Wait: 2,
+    defaultTime2Retain: 20,
+    maxOutstandingR2T: 1,
+    dataPduInOrder: true,
+    dataSequenceInOrder: true,
+    errorRecoveryLevel: 0,
+  });
+  // keys of the login layer get no operational answer
+  const loginKeys = ['InitiatorName', 'InitiatorAlias', 'TargetName', 'SessionType', 'AuthMethod', 'CHAP_A', 'CHAP_I', 'CHAP_C', 'CHAP_N', 'CHAP_R'];
+  assert.deepEqual(
+    negotiate(
+      loginKeys.map((k) => [k, 'x']),
+      defaultParams(),
+      DEFAULT_LIMITS,
+      'Normal',
+      { mrdsl: true },
+    ),
+    [],
+  );
+  // OR with our Yes: the initiator's No still yields in-order delivery
+  const noOrder = defaultParams();
+  noOrder.dataPduInOrder = false;
+  noOrder.dataSequenceInOrder = false;
+  assert.equal(one('DataPDUInOrder', 'No', { params: noOrder }).reply, 'Yes');
+  assert.equal(one('DataSequenceInOrder', 'No', { params: noOrder }).reply, 'Yes');
+  assert.deepEqual([noOrder.dataPduInOrder, noOrder.dataSequenceInOrder], [true, true]);
+  assert.equal(one('TaskReporting', 'RFC3720,ResponseFence').reply, 'RFC3720');
+  for (const k of ['IFMarkInt', 'OFMarkInt']) assert.equal(one(k, '2048~8192').reply, 'Irrelevant', k);
+  // a FirstBurstLength below MaxBurstLength stays
+  const bursts = defaultParams();
+  negotiate(
+    [
+      ['MaxBurstLength', '262144'],
+      ['FirstBurstLength', '65536'],
+    ],
+    bursts,
+    DEFAULT_LIMITS,
+    'Normal',
+    { mrdsl: true },
+  );
+  assert.deepEqual([bursts.maxBurstLength, bursts.firstBurstLength], [262144, 65536]);
+  // the refusal names the key, the value and the range
+  assert.throws(() => one('InitialR2T', 'yes'), { message: 'InitialR2T: not Yes/No: "yes"' });
+  assert.throws(() => one('MaxConnections', '0'), { message: 'MaxConnections: "0" not in 1..65535' });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateCond, passes } from '../../src/profile/index.js';
-import { filtersOf } from '../../src/profile/cond.js';
+import { andFilters, attrValue, decodeXmlText, filtersOf, noFilters } from '../../src/profile/cond.js';
 
 const A = { rocks: 'on', off: 'no', n: '8', name: 'compute', big: '10', ver: '7.9', empty: '' };
 
@@ -179,4 +179,76 @@ test('cond: more malformed expressions are E_COND_SYNTAX (bounded: length, nesti
       bad,
     );
   }
+});
+
+// Edges found by mutation testing (docs/mutation.md): which character references XML allows (the
+// Char production, XML 1.0 §2.2), how an attribute's text becomes a value, when filters are "none".
+test('decodeXmlText: character references at each edge of the XML Char ranges; the five entities; others kept', () => {
+  const allowed = [0x9, 0xa, 0xd, 0x20, 0xd7ff, 0xe000, 0xfffd, 0x10000, 0x10ffff];
+  const refused = [0x0, 0x8, 0xb, 0xc, 0xe, 0x1f, 0xd800, 0xdfff, 0xfffe, 0xffff, 0x110000];
+  for (const cp of allowed) {
+    assert.equal(decodeXmlText(`a&#x${cp.toString(16)};b`), `a${String.fromCodePoint(cp)}b`, `&#x${cp.toString(16)};`);
+    assert.equal(decodeXmlText(`&#${cp};`), String.fromCodePoint(cp), `&#${cp};`);
+  }
+  for (const cp of refused) {
+    assert.equal(decodeXmlText(`&#x${cp.toString(16)};`), `&#x${cp.toString(16)};`, `&#x${cp.toString(16)}; kept`);
+    assert.equal(decodeXmlText(`&#${cp};`), `&#${cp};`, `&#${cp}; kept`);
+  }
+  assert.equal(decodeXmlText('&amp;&lt;&gt;&quot;&apos;'), '&<>"\'');
+  assert.equal(decodeXmlText('&AMP;&nbsp;&name;&#x;&#;&#x1234567;&#12345678;'), '&AMP;&nbsp;&name;&#x;&#;&#x1234567;&#12345678;');
+  assert.equal(decodeXmlText('&#X41;'), '&#X41;', 'the x is lower case');
+  assert.equal(decodeXmlText('&#x41;&#x4a;&#x4A;'), 'AJJ');
+  assert.equal(decodeXmlText('no entities'), 'no entities');
+});
+
+test('attrValue: Rocks words, ints, floats (inf, nan, exponents), everything else a string', () => {
+  for (const t of ['on', 'ON', 'true', 'Yes', 'y']) assert.equal(attrValue(t), true, t);
+  for (const f of ['off', 'False', 'no', 'N']) assert.equal(attrValue(f), false, f);
+  assert.equal(attrValue(undefined), null);
+  assert.equal(attrValue(' 42 '), 42);
+  assert.equal(attrValue('-7'), -7);
+  assert.equal(attrValue('+7'), 7);
+  assert.equal(attrValue('7.5'), 7.5);
+  assert.equal(attrValue(' 1e3 '), 1000);
+  assert.equal(attrValue('.5'), 0.5);
+  assert.equal(attrValue('5.'), 5);
+  assert.equal(attrValue('1.5E-1'), 0.15);
+  assert.equal(attrValue('inf'), Infinity);
+  assert.equal(attrValue('-Infinity'), -Infinity);
+  assert.equal(attrValue('+inf'), Infinity);
+  assert.ok(Number.isNaN(attrValue('NaN')));
+  for (const s of ['7a', 'a7', '1e', '--1', '1.2.3', 'infinite', 'xinf', 'nan1', '0x10', '', ' ', 'yess', 'onn']) {
+    assert.equal(attrValue(s), s, JSON.stringify(s));
+  }
+});
+
+test('noFilters and andFilters: what counts as no filter; lists intersected, conds AND-ed, an empty meet never passes', () => {
+  assert.equal(noFilters({}), true);
+  assert.equal(noFilters({ cond: '  ' }), true, 'a blank cond is no cond');
+  for (const f of [{ arch: 'x86_64' }, { os: 'linux' }, { release: '9' }, { phase: 'post' }, { cond: 'a' }])
+    assert.equal(noFilters(f), false, JSON.stringify(f));
+  assert.deepEqual(andFilters({}, {}), { arch: undefined, os: undefined, release: undefined, cond: undefined });
+  assert.deepEqual(andFilters({ arch: 'x86_64, aarch64', cond: 'a' }, { arch: 'aarch64,ppc', cond: ' ' }), {
+    arch: 'aarch64',
+    os: undefined,
+    release: undefined,
+    cond: 'a',
+  });
+  assert.deepEqual(andFilters({ os: 'linux' }, { os: 'sunos', cond: 'b' }), { arch: undefined, os: '', release: undefined, cond: '(b) and (False)' });
+  assert.deepEqual(andFilters({ release: '8,,9' }, { release: '9', phase: 'post' }), {
+    arch: undefined,
+    os: undefined,
+    release: '9',
+    phase: 'post',
+    cond: undefined,
+  });
+  assert.deepEqual(andFilters({ cond: 'a' }, { cond: 'b' }).cond, '(a) and (b)');
+  assert.deepEqual(andFilters({ phase: 'pre,post' }, { phase: 'post' }).phase, 'post');
+  assert.equal(passes(andFilters({ os: 'linux' }, { os: 'sunos' }), { os: 'linux' }), false);
+  assert.equal(passes({ arch: 'x86_64 , aarch64' }, { arch: 'aarch64' }), true, 'list items are trimmed');
+  assert.equal(passes({ arch: 'x86_64' }, {}), false, 'a list never matches a missing attribute');
+  assert.equal(passes({ arch: ',x86_64' }, {}), true, 'an empty list item matches a missing attribute');
+  assert.equal(passes({ phase: ' post ' }, {}), true);
+  assert.equal(passes({ phase: 'reconfigure' }, {}), false);
+  assert.equal(passes({ cond: ' ' }, {}), true);
 });

@@ -167,6 +167,91 @@ test('negotiation: blksize 8..65464, tsize answered, timeout 1..255, windowsize 
   assert.equal(negotiate(new Map([['timeout', '256']]), 1, lim).timeoutMs, 1000);
 });
 
+// Each option's bounds exactly (RFC 2348 / 2349 / 7440), the number syntax (1..10 decimal digits,
+// nothing around them) and the window cap's edges. Found by mutation testing (docs/mutation.md).
+test('negotiation boundaries: each option at its min and max, number syntax, maxTimeoutS, no narrowing unless asked', () => {
+  const lim = { maxBlksize: 65464, maxWindowsize: 65535, defaultTimeoutMs: 1000 };
+  const one = (name: string, value: string, extra: Partial<typeof lim> & { maxTimeoutS?: number } = {}, size = 100) => {
+    const n = negotiate(new Map([[name, value]]), size, { ...lim, ...extra });
+    return { b: n.blksize, w: n.windowsize, t: n.timeoutMs, oack: Object.fromEntries(n.oack), narrowed: n.narrowed };
+  };
+  const plain = { b: 512, w: 1, t: 1000, oack: {}, narrowed: false };
+  assert.deepEqual(one('blksize', '8'), { ...plain, b: 8, oack: { blksize: '8' } }, 'blksize 8 is the minimum');
+  assert.deepEqual(one('blksize', '65464'), { ...plain, b: 65464, oack: { blksize: '65464' } });
+  assert.deepEqual(one('timeout', '1'), { ...plain, t: 1000, oack: { timeout: '1' } }, 'timeout 1 is the minimum');
+  assert.deepEqual(one('timeout', '255'), { ...plain, t: 255_000, oack: { timeout: '255' } }, 'timeout 255 is the maximum');
+  assert.deepEqual(one('timeout', '5', { maxTimeoutS: 5 }), { ...plain, t: 5000, oack: { timeout: '5' } }, 'maxTimeoutS itself is accepted');
+  assert.deepEqual(one('timeout', '6', { maxTimeoutS: 5 }), plain, 'above maxTimeoutS: ignored, the default stays');
+  assert.deepEqual(one('timeout', '255', { maxTimeoutS: 300 }), { ...plain, t: 255_000, oack: { timeout: '255' } });
+  assert.deepEqual(one('timeout', '256', { maxTimeoutS: 300 }), plain, 'maxTimeoutS never lifts the RFC maximum');
+  assert.deepEqual(one('windowsize', '1'), { ...plain, oack: { windowsize: '1' } }, 'windowsize 1 is the minimum');
+  assert.deepEqual(one('windowsize', '65535'), { ...plain, w: 65535, oack: { windowsize: '65535' } });
+  assert.deepEqual(one('tsize', '0', {}, 1), { ...plain, oack: { tsize: '1' } }, 'a one-byte file: tsize 1');
+  // numbers: 1..10 ASCII digits, anchored at both ends
+  assert.deepEqual(one('windowsize', '0000000016'), { ...plain, w: 16, oack: { windowsize: '16' } }, 'ten digits');
+  for (const bad of ['00000000016', '16x', 'x16', ' 16', '1e3', '0x10']) {
+    assert.deepEqual(one('windowsize', bad), plain, `windowsize ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('blksize', bad), plain, `blksize ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('timeout', bad), plain, `timeout ${JSON.stringify(bad)}`);
+    assert.deepEqual(one('tsize', bad), plain, `tsize ${JSON.stringify(bad)}`);
+  }
+});
+
+test('negotiation under a window cap: exact edges (product equal to the cap, fractional caps, a small blksize alone)', () => {
+  const lim = { maxBlksize: 65464, maxWindowsize: 64, defaultTimeoutMs: 1000 };
+  const ask = (o: [string, string][], cap: number | undefined) => {
+    const n = negotiate(new Map(o), 1 << 30, cap === undefined ? lim : { ...lim, maxWindowBytes: cap });
+    return { b: n.blksize, w: n.windowsize, oack: Object.fromEntries(n.oack), narrowed: n.narrowed };
+  };
+  const big: [string, string][] = [
+    ['blksize', '65464'],
+    ['windowsize', '64'],
+  ];
+  assert.deepEqual(ask(big, undefined), { b: 65464, w: 64, oack: { blksize: '65464', windowsize: '64' }, narrowed: false }, 'no cap');
+  // blksize × windowsize equal to the cap fits
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '1024'],
+        ['windowsize', '4'],
+      ],
+      4096,
+    ),
+    { b: 1024, w: 4, oack: { blksize: '1024', windowsize: '4' }, narrowed: false },
+  );
+  // one byte less: the windowsize shrinks to what fits (floor), the blksize stays
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '1024'],
+        ['windowsize', '4'],
+      ],
+      4095,
+    ),
+    { b: 1024, w: 3, oack: { blksize: '1024', windowsize: '3' }, narrowed: true },
+  );
+  assert.deepEqual(ask(big, 262_143.5), { b: 65464, w: 4, oack: { blksize: '65464', windowsize: '4' }, narrowed: true });
+  // a blksize alone above the cap: cut to the (whole) cap; no windowsize is added to the OACK
+  assert.deepEqual(ask([['blksize', '65464']], 4096.5), { b: 4096, w: 1, oack: { blksize: '4096' }, narrowed: true });
+  // a blksize below 512 above the cap stays (never raised, never cut below what was asked)
+  assert.deepEqual(ask([['blksize', '16']], 10), { b: 16, w: 1, oack: { blksize: '16' }, narrowed: false });
+  // … also with windowsize 1 asked: nothing fits better, nothing is narrowed
+  assert.deepEqual(
+    ask(
+      [
+        ['blksize', '16'],
+        ['windowsize', '1'],
+      ],
+      10,
+    ),
+    { b: 16, w: 1, oack: { blksize: '16', windowsize: '1' }, narrowed: false },
+  );
+  // above 512 it is cut to 512, not below
+  assert.deepEqual(ask([['blksize', '1468']], 100), { b: 512, w: 1, oack: { blksize: '512' }, narrowed: true });
+  // windowsize alone over the cap with the default 512 blocks
+  assert.deepEqual(ask([['windowsize', '64']], 2048), { b: 512, w: 4, oack: { windowsize: '4' }, narrowed: true });
+});
+
 // RFC 2347 does not say which of two equal options counts; netroot takes the first, case-folded,
 // so a request cannot smuggle a second value past whatever looked at the first.
 test('duplicate and conflicting options: the first occurrence wins, names compared case-insensitively', () => {
@@ -202,4 +287,65 @@ test('duplicate and conflicting options: the first occurrence wins, names compar
   // a duplicate without its value is still malformed, not silently dropped
   assert.throws(() => decodeTftp(rrq('blksize', '512').subarray(0, -1)), DecodeError);
   assert.throws(() => decodeTftp(Buffer.concat([rrq('blksize', '512'), Buffer.from(ascii('blksize'), 'hex')])), DecodeError);
+});
+
+// Edges found by mutation testing (docs/mutation.md): each error's field and message, the largest
+// DATA block both ways, an empty ERROR message, WRQ encoding, NULs refused by the encoder.
+test('codec edges: error fields and messages, DATA of 65464 vs 65465 bytes, empty ERROR text, WRQ, latin1, NULs refused', () => {
+  const err = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof DecodeError) return { code: e.code, field: e.field, message: e.message };
+      throw e;
+    }
+    return assert.fail('no DecodeError');
+  };
+  const name40 = 'n'.repeat(40);
+  // an option value without its NUL names the option (its first 32 characters)
+  assert.equal(err(() => decodeTftp(hex('0001 6600 6f6374657400' + ascii(name40) + '00 31'))).field, `option "${'n'.repeat(32)}" value`);
+  // an empty option name is refused, not stored
+  assert.deepEqual(
+    err(() => decodeTftp(hex('0001 6600 6f6374657400 00 3100'))),
+    {
+      code: 'E_TFTP_OPTION',
+      field: 'option name',
+      message: 'option name at byte 10: empty option name',
+    },
+  );
+  const mode40 = 'm'.repeat(40);
+  assert.equal(err(() => decodeTftp(hex('0001 6600' + ascii(mode40) + '00'))).message, `mode at byte 4: unknown transfer mode "${'m'.repeat(32)}"`);
+  const max = Buffer.concat([hex('0003 0001'), Buffer.alloc(65464, 7)]);
+  const data = decodeTftp(max);
+  assert.equal(data.op === 'DATA' && data.data.length, 65464, 'the largest block');
+  assert.deepEqual(
+    err(() => decodeTftp(Buffer.concat([max, Buffer.from([7])]))),
+    {
+      code: 'E_TFTP_SIZE',
+      field: 'data',
+      message: 'data at byte 4: 65465 bytes exceed the largest block (65464)',
+    },
+  );
+  assert.equal(err(() => decodeTftp(hex('0005 00'))).field, 'error code');
+  assert.deepEqual(decodeTftp(hex('0005 0001 00 4100')), { op: 'ERROR', code: 1, message: '' }, 'text ends at the first NUL');
+  assert.equal(err(() => decodeTftp(hex('0009 0000'))).message, 'opcode at byte 0: unknown opcode 9');
+  // encoder
+  const wrq = encodeTftp({ op: 'WRQ', filename: 'é', mode: 'octet', options: new Map([['blksize', '1432']]) });
+  assert.equal(wrq.toString('hex'), '0002' + 'e900' + ascii('octet') + '00' + ascii('blksize') + '00' + ascii('1432') + '00');
+  assert.deepEqual(decodeTftp(wrq), { op: 'WRQ', filename: 'é', mode: 'octet', options: new Map([['blksize', '1432']]) });
+  const rrqOf = (filename: string, mode: string, options: Map<string, string>) => () => encodeTftp({ op: 'RRQ', filename, mode: mode as 'octet', options });
+  assert.deepEqual(err(rrqOf('a\0b', 'octet', new Map())), { code: 'E_TFTP_ENCODE', field: 'filename', message: 'filename at byte 0: contains a NUL byte' });
+  assert.equal(err(rrqOf('a', 'oc\0tet', new Map())).field, 'mode');
+  assert.equal(err(rrqOf('a', 'octet', new Map([['bl\0ksize', '8']]))).field, 'option name');
+  assert.equal(err(rrqOf('a', 'octet', new Map([['blksize', '8\0']]))).field, 'option blksize');
+  assert.equal(err(() => encodeTftp({ op: 'ERROR', code: 0, message: 'a\0' })).field, 'message');
+  assert.equal(encodeTftp({ op: 'DATA', block: 1, data: Buffer.alloc(65464) }).length, 65468);
+  assert.deepEqual(
+    err(() => encodeTftp({ op: 'DATA', block: 1, data: Buffer.alloc(65465) })),
+    {
+      code: 'E_TFTP_ENCODE',
+      field: 'data',
+      message: 'data at byte 4: block larger than 65464',
+    },
+  );
 });
