@@ -21,14 +21,8 @@ import { tempStateDir } from '../helpers/tmp.js';
 import { parsePrometheusText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
 import { TestInitiator, cdb } from '../iscsi/helpers/initiator.js';
 import { rawPeer } from '../tftp/udp-peer.js';
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freeUdpPort } from '../helpers/ports.js';
+import { LOOPBACK_NETWORK } from '../helpers/loopback-frontend.js';
 
 async function udpSend(buf: Buffer, port: number): Promise<void> {
   const s = createSocket('udp4');
@@ -180,8 +174,7 @@ async function startAll(): Promise<Fe> {
     env: {},
     overrides: {
       ...frontendOverrides(dir),
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
+      ...LOOPBACK_NETWORK,
       'tftp.enabled': 'true',
       'tftp.host': '127.0.0.1',
       'tftp.port': '0',

@@ -9,7 +9,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliOk, tempStateDir } from '../helpers/cli.js';
 import { noFrontend, startFrontend } from '../helpers/frontend.js';
-import { startIpmiSim, freeUdpPort, type IpmiSim } from '../helpers/ipmi-sim.js';
+import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
+import { freeUdpPort } from '../helpers/ports.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
 import { openStore } from '../../src/store/index.js';
 

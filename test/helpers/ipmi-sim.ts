@@ -13,10 +13,10 @@
 //   await sim.stop()                           // kills ipmi_sim and the machine, removes the dir
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempStateDir } from './tmp.js';
+import { freeUdpPort } from './ports.js';
 import type { BmcEntry } from '../../src/power/types.js';
 
 export interface IpmiSimOptions {
@@ -45,15 +45,6 @@ export interface IpmiSim {
   /** Every chassis program call, e.g. ['get power', 'set power 1', 'set boot pxe']. */
   actions(): string[];
   stop(): Promise<void>;
-}
-
-/** A UDP port free on 127.0.0.1 right now (bound then released). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IpmiDriver, classify } from '../../src/power/ipmi.js';
 import { isNetrootError } from '../../src/errors.js';
-import { startIpmiSim, freeUdpPort, type IpmiSim } from '../helpers/ipmi-sim.js';
+import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
+import { freeUdpPort } from '../helpers/ports.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
 
 const TOOLS: Array<[string, string]> = [

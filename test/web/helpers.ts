@@ -13,6 +13,8 @@ import { silentLogger } from '../../src/log/logger.js';
 import { readApiToken } from '../../src/app/api-token.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { freeUdpPort } from '../helpers/ports.js';
+import { LOOPBACK_NETWORK } from '../helpers/loopback-frontend.js';
 import { packet } from '../fixtures/dhcp/packets.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -26,14 +28,6 @@ export function ensureWebBuilt(): void {
   if (existsSync(built) && existsSync(join(ROOT, 'dist', 'web', 'index.html')) && statSync(built).mtimeMs >= newest(join(ROOT, 'web'))) return;
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build-web failed: ${r.stdout}${r.stderr}`);
-}
-
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export async function udpSend(buf: Buffer, port: number): Promise<void> {
@@ -72,8 +66,7 @@ export async function startDashboardFrontend(overrides: Record<string, string> =
     env: {},
     overrides: {
       ...frontendOverrides(dir),
-      'network.frontendAddress': '127.0.0.1',
-      'network.privateNetwork': '127.0.0.0/8',
+      ...LOOPBACK_NETWORK,
       'dhcp.interfaces': 'lo',
       'dhcp.port': String(await freeUdpPort()),
       ...overrides,
