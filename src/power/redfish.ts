@@ -1,20 +1,30 @@
 // The Redfish power driver: a small client on undici's fetch (issue #18). Per call:
-//   GET /redfish/v1 (the service root, unauthenticated per DSP0266 §13.3.1)
-//   → a session (POST Links.Sessions {UserName, Password} → X-Auth-Token + Location, DSP0266 §13.3.4),
-//     or HTTP Basic when the service has no SessionService (or its login URI is 404/405/501)
-//   → the ComputerSystem: BmcEntry.systemId under Systems, else the collection's only member
-//   (when the entry names its systemId, the root is skipped: the session is opened at the standard
-//   /redfish/v1/SessionService/Sessions and the system read at /redfish/v1/Systems/{id}, the URI
-//   patterns DSP0266 §6 (1.6.0+) mandates; a 401/403 there is taken as a service without session
-//   login, and HTTP Basic is used — DSP0266 §13.3.1 makes every service support it — and a 404 of
-//   the system falls back to the root's links, for older services with other URIs)
-//   → PATCH Boot {BootSourceOverrideTarget: Pxe, BootSourceOverrideEnabled: Once} when req.pxe
-//   → POST Actions/#ComputerSystem.Reset.target {ResetType} (DSP8010 ComputerSystem)
-//   → GET the system again for its PowerState → DELETE the session (always, also after an error).
+//   • Authentication: HTTP Basic first. DSP0266 §13.3.1 makes every service accept it (unless the
+//     administrator turned it off: AccountService.HTTPBasicAuth), and a one-shot command of two or
+//     three requests gains nothing from a session while it would hold one of the BMC's few session
+//     slots (a killed command leaks it until its timeout). When a request with Basic is refused
+//     (401/403), the call logs in once (POST {UserName, Password} to the service's Sessions link, or
+//     the standard /redfish/v1/SessionService/Sessions → X-Auth-Token + Location, §13.3.4), repeats
+//     the refused request with the token (a refused request did nothing) and deletes the session at
+//     the end (always, also after an error). Both refused: E_BMC_AUTH naming both answers.
+//   • The entry names its systemId and the action needs no boot override (the fast path):
+//     POST /redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset {ResetType} at once — the URI
+//     patterns DSP0266 §6 (1.6.0+) mandates, and the action URI form ResourceUri/Actions/Name
+//     (§7.10) — then GET the system for its PowerState: two requests. A 404/405 (a service with
+//     other URIs) or a 400 ActionParameterValueNotInList/ActionNotSupported (a ResetType the system
+//     does not allow, which the BMC did not execute) falls back to the reading path below.
+//   • The reading path: GET /redfish/v1 (the service root, unauthenticated per §13.3.1), its
+//     Systems link, the system (BmcEntry.systemId under Systems, else the collection's only member;
+//     with a systemId the root is skipped and the system read at its standard URI first, the root's
+//     links only after a 404) → PATCH Boot {BootSourceOverrideTarget: Pxe, BootSourceOverrideEnabled:
+//     Once} when req.pxe → POST Actions/#ComputerSystem.Reset.target {ResetType} (DSP8010
+//     ComputerSystem), chosen from the system's allowable values → GET the system for its PowerState.
 // Action → ResetType: on → On (ForceOn if only that is allowed), off → ForceOff, soft →
 // GracefulShutdown, reset → ForceRestart, cycle → PowerCycle when ResetType@Redfish.AllowableValues
 // lists it (or there is no list: then every DSP8010 value is allowed), else ForceOff (skipped when
-// already Off) + On. A value outside the allowable list is E_BMC_UNSUPPORTED, never sent.
+// already Off) + On. On the reading path a value outside the allowable list is E_BMC_UNSUPPORTED,
+// never sent; on the fast path the BMC refuses it (400, nothing executed) and the reading path then
+// decides the same way.
 //
 // TLS: each call has its own undici Agent: certificates are verified against Node's roots (plus
 // `ca` if given) unless the BMC entry says insecureTls. Targets and Locations the BMC returns are
@@ -40,6 +50,10 @@ const DEFAULT_PORT = 443;
 /** DSP0266 §6 (1.6.0+: services follow the schemas' URI patterns) and §13.3.4 (session login). */
 const STANDARD_SYSTEMS = '/redfish/v1/Systems';
 const STANDARD_SESSIONS = '/redfish/v1/SessionService/Sessions';
+/** §7.10: an action's URI is its resource's URI + /Actions/ + the action's qualified name. */
+const RESET_ACTION = 'Actions/ComputerSystem.Reset';
+/** The ResetType each action tries first (the fast path); the reading path may pick another. */
+const FIRST_CHOICE = { on: 'On', off: 'ForceOff', soft: 'GracefulShutdown', reset: 'ForceRestart', cycle: 'PowerCycle' } as const;
 /** Verification failures of the peer's certificate (OpenSSL X509 codes as Node names them). */
 const CERT_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -99,8 +113,10 @@ class Call {
   private readonly addr: string;
   private readonly agent: Agent;
   private auth: { token: string; session: string | null } | 'basic' = 'basic';
-  /** Whether `auth` is chosen (a session opened, or Basic decided); until then it is Basic by default. */
-  private authChosen = false;
+  /** The service root's Sessions link, once the root was read; else the standard URI is tried. */
+  private sessionsPath: string | null = null;
+  /** A session login is tried at most once per call (after Basic was refused). */
+  private sessionTried = false;
 
   constructor(
     private readonly bmc: BmcEntry,
@@ -133,10 +149,14 @@ class Call {
 
   async run(req: PowerRequest): Promise<PowerResult> {
     if (this.signal?.aborted) throw this.fail('E_BMC_TIMEOUT', `cancelled before the first request (${reasonOf(this.signal)})`);
+    const action = req.action;
+    if (this.bmc.systemId !== null && action !== 'status' && !req.pxe) {
+      const path = `${STANDARD_SYSTEMS}/${encodeURIComponent(this.bmc.systemId)}`;
+      if (await this.resetAtStandardUri(path, FIRST_CHOICE[action])) return { state: (await this.getSystem(path)).state };
+    }
     const found = this.bmc.systemId !== null ? await this.systemAtStandardUri(this.bmc.systemId) : await this.discover();
     const sysPath = found.path;
     const sys = await this.getSystem(sysPath, found.answer);
-    const action = req.action;
     if (action === 'status') return { state: sys.state };
     if (req.pxe && (action === 'on' || action === 'cycle' || action === 'reset')) await this.setPxe(sysPath, sys);
     const allowed = (t: string) => sys.resetTypes === null || sys.resetTypes.includes(t);
@@ -190,48 +210,47 @@ class Call {
     return this.expectObject(a, [200], 'GET /redfish/v1/');
   }
 
-  /** The root's Systems link, a session at its Sessions link (unless auth is already chosen), then the system. */
+  /** The root's Systems link (and its Sessions link, for a session login if Basic is refused), then the system. */
   private async discover(known404?: string): Promise<{ path: string; answer?: Answer }> {
     const root = await this.serviceRoot();
     const systems = this.refOf(root, ['Systems'], 'the service root');
-    if (!this.authChosen) await this.login(root);
+    const links = root.Links;
+    if (isObject(links) && isObject(links.Sessions) && typeof links.Sessions['@odata.id'] === 'string') {
+      this.sessionsPath = this.sameOrigin(links.Sessions['@odata.id'], 'the service root Links/Sessions');
+    }
     return this.findSystem(systems, known404);
   }
 
   /** BmcEntry.systemId given: no service root (see the header); the root only for a 404. */
   private async systemAtStandardUri(id: string): Promise<{ path: string; answer?: Answer }> {
-    const r = await this.loginAt(STANDARD_SESSIONS);
-    // 401/403 to an unauthenticated login: either wrong credentials or a service that wants
-    // credentials before it routes (no SessionService). Basic settles it on the next request:
-    // a wrong password is then E_BMC_AUTH there.
-    if (r !== 'session') this.auth = 'basic';
-    this.authChosen = true;
     const path = `${STANDARD_SYSTEMS}/${encodeURIComponent(id)}`;
     const a = await this.request('GET', path);
     if (a.status !== 404) return { path, answer: a };
     return this.discover(path);
   }
 
-  private async login(root: Json): Promise<void> {
-    const links = root.Links;
-    const sessions = isObject(links) && isObject(links.Sessions) && typeof links.Sessions['@odata.id'] === 'string' ? links.Sessions['@odata.id'] : null;
-    this.authChosen = true;
-    if (sessions === null) return; // no SessionService: Basic on every request
-    const r = await this.loginAt(sessions);
-    if (r !== 'session' && r !== 'none') {
-      throw this.fail('E_BMC_AUTH', `session login as ${JSON.stringify(this.bmc.user)} refused (HTTP ${r.status}${redfishMessage(r.body)})`);
-    }
+  /**
+   * The fast path: POST the reset at the standard action URI. true when the BMC did it; false when
+   * the reading path must decide (404/405: other URIs; 400 NotInList/NotSupported: not allowed,
+   * nothing executed). Any other answer is an error.
+   */
+  private async resetAtStandardUri(system: string, resetType: string): Promise<boolean> {
+    const target = `${system}/${RESET_ACTION}`;
+    const a = await this.request('POST', target, { ResetType: resetType });
+    if (a.status === 200 || a.status === 202 || a.status === 204) return true;
+    if (a.status === 404 || a.status === 405) return false;
+    if (a.status === 400 && /ActionParameterValueNotInList|ActionNotSupported/.test(redfishMessage(a.body))) return false;
+    throw this.unexpected(a, `POST ${target} ${resetType}`);
   }
 
   /**
-   * POST {UserName, Password} to a Sessions collection: 'session' (token kept), 'none' (the service
-   * has no session login there: 404/405/501), or the refusal (401/403). Anything else is an error.
+   * POST {UserName, Password} to a Sessions collection: 'session' (token kept), or the answer that
+   * is not a login (401/403 refused; 404/405/501 no session login there; anything else). A 200/201
+   * without a usable token is E_BMC_PROTOCOL.
    */
-  private async loginAt(sessions: string): Promise<'session' | 'none' | { status: number; body: unknown }> {
+  private async loginAt(sessions: string): Promise<'session' | { status: number; body: unknown }> {
     const a = await this.request('POST', sessions, { UserName: this.bmc.user, Password: this.bmc.secret }, { noAuth: true });
-    if (a.status === 404 || a.status === 405 || a.status === 501) return 'none';
-    if (a.status === 401 || a.status === 403) return { status: a.status, body: a.body };
-    if (a.status !== 201 && a.status !== 200) throw this.unexpected(a, `POST ${sessions}`);
+    if (a.status !== 201 && a.status !== 200) return { status: a.status, body: a.body };
     const token = a.headers.get('x-auth-token');
     if (!token || !/^[\x21-\x7e]{1,1024}$/.test(token))
       throw this.fail('E_BMC_PROTOCOL', `the session login answered ${a.status} without a usable X-Auth-Token`);
@@ -342,6 +361,7 @@ class Call {
     const onAbort = () => ctl.abort();
     outer?.addEventListener('abort', onAbort, { once: true });
     const what = `${method} ${url.pathname}`;
+    let refused: Answer;
     try {
       if (outer?.aborted) throw this.fail('E_BMC_TIMEOUT', `${what}: cancelled (${reasonOf(outer)})`);
       const res = await fetch(url, {
@@ -362,13 +382,14 @@ class Call {
         }
       }
       const a: Answer = { status: res.status, headers: res.headers, body: parsed };
-      if (!o.noAuth && (a.status === 401 || a.status === 403)) {
+      if (o.noAuth || (a.status !== 401 && a.status !== 403)) return a;
+      if (this.auth !== 'basic' || this.sessionTried) {
         throw this.fail(
           'E_BMC_AUTH',
           `${what}: HTTP ${a.status}: the BMC refused user ${JSON.stringify(this.bmc.user)} (${this.auth === 'basic' ? 'Basic auth' : 'session token'})${redfishMessage(a.body)}`,
         );
       }
-      return a;
+      refused = a;
     } catch (e) {
       if (e instanceof NetrootError) throw e;
       if (timedOut) throw this.fail('E_BMC_TIMEOUT', `${what}: no answer within ${this.timeoutMs} ms`, e);
@@ -378,6 +399,18 @@ class Call {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
     }
+    // Basic refused: the administrator may have turned Basic off (AccountService.HTTPBasicAuth);
+    // log in once and repeat the request (a refused request did nothing).
+    this.sessionTried = true;
+    const login = await this.loginAt(this.sessionsPath ?? STANDARD_SESSIONS);
+    if (login === 'session') return this.request(method, path, body, o);
+    const no = login.status === 404 || login.status === 405 || login.status === 501;
+    throw this.fail(
+      'E_BMC_AUTH',
+      `${what}: HTTP ${refused.status}: the BMC refused user ${JSON.stringify(this.bmc.user)} (Basic auth${redfishMessage(refused.body)}; ${
+        no ? 'the service has no session login' : `session login: HTTP ${login.status}${redfishMessage(login.body)}`
+      })`,
+    );
   }
 
   private async readBounded(body: ReadableStream<Uint8Array> | null, what: string): Promise<string> {

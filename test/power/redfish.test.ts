@@ -1,6 +1,6 @@
 // netroot's Redfish driver (src/power/redfish.ts) over the whole protocol path against the lab's
 // Redfish BMC (src/lab/redfish-bmc.ts, itself checked by redfishtool and python3-sushy in
-// test/lab/redfish-bmc.test.ts): session and Basic auth, every action, the PXE boot override,
+// test/lab/redfish-bmc.test.ts): Basic auth first, a session when Basic is turned off, every action, the PXE boot override,
 // system discovery, and every error — wrong credentials, an unreachable BMC, certificates (self-signed,
 // another CA's, with and without insecureTls), BMCs answering garbage (tiny raw HTTPS/TCP servers
 // here), a BMC that never answers, a cancelled call. Only loopback traffic.
@@ -89,12 +89,14 @@ describe('Redfish driver against the lab BMC', () => {
   let ca: Buffer;
   let bmc: RedfishBmc; // CA-signed certificate, sessions on
   let basicBmc: RedfishBmc; // self-signed, no SessionService
+  let sessionBmc: RedfishBmc; // self-signed, Basic turned off (AccountService.HTTPBasicAuth Disabled)
   const sys = new MemorySystem('Off');
   const s1 = new MemorySystem('Off');
   const s2 = new MemorySystem('Off');
   const noCycle = new MemorySystem('On');
   const limited = new MemorySystem('Off');
   const b0 = new MemorySystem('Off');
+  const so = new MemorySystem('Off');
   const ports: Record<string, number> = {};
   let driver: RedfishDriver;
 
@@ -125,15 +127,23 @@ describe('Redfish driver against the lab BMC', () => {
       sessions: false,
     });
     ports.basic = (await basicBmc.listen()).port;
+    sessionBmc = await RedfishBmc.create({
+      systems: [{ id: 'so', backend: so }],
+      users: [{ name: USER, password: SECRET }],
+      workDir: join(dir, 'session-only'),
+      basicAuth: false,
+    });
+    ports.session = (await sessionBmc.listen()).port;
     driver = new RedfishDriver({ ca, requestTimeoutMs: 5000 });
   });
   after(async () => {
     await bmc.close();
     await basicBmc.close();
+    await sessionBmc.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('session auth: every action with its ResetType; PXE once before on/reset/cycle; the session is deleted each time', async () => {
+  test('Basic first (the BMC offers sessions too): every action with its ResetType; PXE once before on/reset/cycle; no session opened', async () => {
     const e = entry(ports.sys as number);
     assert.deepEqual(await driver.run(e, { action: 'status' }), { state: 'off' });
     assert.deepEqual(await driver.run(e, { action: 'on', pxe: true }), { state: 'on' });
@@ -147,7 +157,31 @@ describe('Redfish driver against the lab BMC', () => {
     assert.deepEqual(await driver.run(e, { action: 'off' }), { state: 'off' });
     assert.deepEqual(await driver.run(e, { action: 'status' }), { state: 'off' });
     assert.deepEqual(sys.history, ['on:Pxe', 'off:graceful', 'on:None', 'reset:force:Pxe', 'reset:cycle:None', 'reset:cycle:Pxe', 'off:force']);
-    assert.equal(bmc.sessionCount, 0, 'every call deleted its session');
+    assert.equal(bmc.sessionCount, 0, 'no session was left open');
+  });
+
+  test('Basic turned off: one session login per call, the refused request repeated with the token, the session deleted (counted by the emulator)', async () => {
+    const count = async (p: Promise<unknown>) => {
+      const n0 = sessionBmc.requestCount;
+      await p;
+      return sessionBmc.requestCount - n0;
+    };
+    const e = entry(ports.session as number, { insecureTls: true, systemId: 'so' });
+    // GET system (401 to Basic), POST login, GET system, DELETE session
+    assert.equal(await count(driver.run(e, { action: 'status' })), 4);
+    // POST Reset (401: nothing done), POST login, POST Reset, GET system, DELETE session
+    assert.equal(await count(driver.run(e, { action: 'cycle' })), 5);
+    assert.deepEqual(await driver.run(e, { action: 'off' }), { state: 'off' });
+    // Without the id, with PXE: the root's Sessions link is where the session is opened.
+    assert.deepEqual(await driver.run(entry(ports.session as number, { insecureTls: true }), { action: 'on', pxe: true }), { state: 'on' });
+    assert.deepEqual(so.history, ['reset:cycle:None', 'off:force', 'on:Pxe']);
+    assert.equal(sessionBmc.sessionCount, 0, 'every call deleted its session');
+    await rejectsWith(
+      driver.run({ ...e, secret: 'nope-nope' }, { action: 'cycle' }),
+      'E_BMC_AUTH',
+      /POST \/redfish\/v1\/Systems\/so\/Actions\/ComputerSystem.Reset: HTTP 401: the BMC refused user "root" \(Basic auth.*; session login: HTTP 401/,
+    );
+    assert.equal(so.history.length, 3, 'refused twice, nothing done');
   });
 
   test('cycle without PowerCycle in the allowable values: ForceOff + On (only On when already off)', async () => {
@@ -181,7 +215,7 @@ describe('Redfish driver against the lab BMC', () => {
     assert.deepEqual(await driver.run(e, { action: 'soft' }), { state: 'off' });
     assert.deepEqual(await driver.run(e, { action: 'off' }), { state: 'off' });
     assert.deepEqual(b0.history, ['on:Pxe', 'reset:force:None', 'reset:cycle:None', 'off:graceful', 'off:force']);
-    await rejectsWith(driver.run({ ...e, secret: 'wrong-one' }, { action: 'status' }), 'E_BMC_AUTH', /HTTP 401: the BMC refused user "root" \(Basic auth\)/);
+    await rejectsWith(driver.run({ ...e, secret: 'wrong-one' }, { action: 'status' }), 'E_BMC_AUTH', /HTTP 401: the BMC refused user "root" \(Basic auth/);
   });
 
   test('system discovery: systemId picks one of several; none with several, or an unknown id, is E_BMC_BAD naming what is there', async () => {
@@ -195,34 +229,45 @@ describe('Redfish driver against the lab BMC', () => {
     assert.deepEqual(s1.history, []);
   });
 
-  test('a BMC entry with its systemId skips the service root: fewer requests per call, same checks (counted by the emulator)', async () => {
+  test('a BMC entry with its systemId: the reset posted at its standard URI at once, then the state read — two requests (counted by the emulator)', async () => {
     const count = async (b: RedfishBmc, p: Promise<unknown>) => {
       const n0 = b.requestCount;
       await p;
       return b.requestCount - n0;
     };
     const e = entry(ports.sys as number, { systemId: 'sys' });
-    // POST login, GET system, DELETE session
-    assert.equal(await count(bmc, driver.run(e, { action: 'status' })), 3);
-    // POST login, GET system, POST Reset, GET system, DELETE session
-    assert.equal(await count(bmc, driver.run(e, { action: 'cycle' })), 5);
-    // without the id: GET root, POST login, GET Systems, GET system, POST Reset, GET system, DELETE
-    assert.equal(await count(bmc, driver.run(entry(ports.sys as number), { action: 'cycle' })), 7);
+    // GET system
+    assert.equal(await count(bmc, driver.run(e, { action: 'status' })), 1);
+    // POST Reset, GET system
+    assert.equal(await count(bmc, driver.run(e, { action: 'cycle' })), 2);
+    // without the id: GET root, GET Systems, GET system, POST Reset, GET system
+    assert.equal(await count(bmc, driver.run(entry(ports.sys as number), { action: 'cycle' })), 5);
     assert.deepEqual(sys.history.slice(-2), ['reset:cycle:None', 'reset:cycle:None']);
     const h = sys.history.length;
     await rejectsWith(driver.run({ ...e, secret: 'nope-nope' }, { action: 'cycle' }), 'E_BMC_AUTH', /the BMC refused user "root"/);
     assert.equal(sys.history.length, h, 'a refused login reaches nothing');
     assert.equal(bmc.sessionCount, 0);
     assert.deepEqual(await driver.run(e, { action: 'off' }), { state: 'off' }); // as the tests below expect it
-    // No SessionService: the login is 401 (credentials before routing), then Basic: 4 requests, as with the root.
+    // A ResetType the system does not allow: the BMC refuses the fast POST (400, nothing done), the
+    // reading path picks from the allowable values: POST On (400), GET system, POST ForceOn, GET system.
+    const l = entry(ports.limited as number, { systemId: 'limited' });
+    limited.state = 'Off';
+    const hl = limited.history.length;
+    assert.equal(await count(bmc, driver.run(l, { action: 'on' })), 4);
+    await rejectsWith(driver.run(l, { action: 'soft' }), 'E_BMC_UNSUPPORTED', /GracefulShutdown is not among .*ForceOn, ForceOff/);
+    assert.deepEqual(limited.history.slice(hl), ['on:None']);
+    await driver.run(l, { action: 'off' });
+    limited.history.splice(hl);
+    limited.state = 'Off';
+    // No SessionService: the same two requests.
     const b = entry(ports.basic as number, { insecureTls: true, systemId: 'b0' });
     const h0 = b0.history.length;
-    assert.equal(await count(basicBmc, driver.run(b, { action: 'cycle' })), 4);
+    assert.equal(await count(basicBmc, driver.run(b, { action: 'cycle' })), 2);
     assert.deepEqual(b0.history.slice(h0), ['reset:cycle:None']);
     // The certificate test below expects b0 as the Basic test left it (its history and Off).
     b0.history.splice(h0);
     b0.state = 'Off';
-    await rejectsWith(driver.run({ ...b, secret: 'wrong-one' }, { action: 'status' }), 'E_BMC_AUTH', /HTTP 401: the BMC refused user "root" \(Basic auth\)/);
+    await rejectsWith(driver.run({ ...b, secret: 'wrong-one' }, { action: 'status' }), 'E_BMC_AUTH', /HTTP 401: the BMC refused user "root" \(Basic auth/);
   });
 
   test('wrong user or password: E_BMC_AUTH naming the user, never the secret', async () => {
@@ -230,7 +275,7 @@ describe('Redfish driver against the lab BMC', () => {
     await rejectsWith(
       driver.run({ ...e, secret: 'nope-nope' }, { action: 'on' }),
       'E_BMC_AUTH',
-      /session login as "root" refused \(HTTP 401: .*ResourceAtUriUnauthorized/,
+      /HTTP 401: the BMC refused user "root" \(Basic auth.*; session login: HTTP 401: .*ResourceAtUriUnauthorized/,
     );
     await rejectsWith(driver.run({ ...e, user: 'admin' }, { action: 'status' }), 'E_BMC_AUTH');
     assert.equal(bmc.sessionCount, 0);
@@ -320,7 +365,8 @@ describe('Redfish driver against BMCs that answer garbage', () => {
     ],
     [
       'a login that answers 201 with no token',
-      (q, s) => (q.method === 'POST' ? json(s, 201, {}) : json(s, 200, root)),
+      // Basic refused below the root, so the driver logs in: 201 without X-Auth-Token.
+      (q, s) => (q.method === 'POST' ? json(s, 201, {}) : q.url === '/redfish/v1/' ? json(s, 200, root) : json(s, 401, {})),
       /session login answered 201 without a usable X-Auth-Token/,
     ],
     [
@@ -352,12 +398,12 @@ describe('Redfish driver against BMCs that answer garbage', () => {
 
   test('a BMC that echoes the password in its error: the message has it scrubbed', async () => {
     handler = (q, s) => {
-      if (q.method !== 'POST') return json(s, 200, root);
+      if (q.method !== 'POST') return q.url === '/redfish/v1/' ? json(s, 200, root) : json(s, 401, {}); // Basic refused: a session login follows
       let body = '';
       q.on('data', (c: Buffer) => (body += c.toString()));
       q.on('end', () => json(s, 400, { error: { code: 'Base.1.0.GeneralError', message: `bad login ${body}` } }));
     };
-    const err = await rejectsWith(driver.run(e(), { action: 'on' }), 'E_BMC_PROTOCOL', /unexpected HTTP 400: Base\.1\.0\.GeneralError bad login/);
+    const err = await rejectsWith(driver.run(e(), { action: 'on' }), 'E_BMC_AUTH', /session login: HTTP 400: Base\.1\.0\.GeneralError bad login/);
     assert.match(err.message, /\*\*\*/);
   });
 
