@@ -1,69 +1,103 @@
 // The `netroot` command: global flags, help and version, dispatch to one file per subcommand, and
 // the error contract: `netroot: <message>` on stderr, exit 2 for the operator's errors, 1 for failures.
 // `-h`/`--help` anywhere before `--` prints usage and runs nothing: no command is called, no
-// config is loaded, no store is opened.
+// config is loaded, no store is opened. Each command's module is imported only when that command
+// (or its usage) is asked for: importing them all (undici, handlebars, the lab…) cost a
+// one-shot command such as `netroot power` about a second of start-up.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliContext, type GlobalFlags, type Io } from './context.js';
 import { UserError, exitCodeOf, isNetrootError } from '../errors.js';
 import { EXIT } from '../error-codes.js';
-import { hostCommand, USAGE as hostUsage } from './host.js';
-import { applianceCommand, USAGE as applianceUsage } from './appliance.js';
-import { attrCommand, USAGE as attrUsage } from './attr.js';
-import { kickstartCommand, USAGE as kickstartUsage } from './kickstart.js';
-import { graphCommand, USAGE as graphUsage } from './graph.js';
-import { rollCommand, USAGE as rollUsage } from './roll.js';
-import { serveCommand, USAGE as serveUsage } from './serve.js';
-import { insertEthersCommand, USAGE as insertEthersUsage } from './insert-ethers.js';
-import { assetsCommand, USAGE as assetsUsage } from './assets.js';
-import { storageCommand, USAGE as storageUsage } from './storage.js';
-import { initrdCommand, USAGE as initrdUsage } from './initrd.js';
-import { labCommand, USAGE as labUsage } from './lab.js';
-import { imageCommand, USAGE as imageUsage } from './image.js';
-import { reportCommand, USAGE as reportUsage } from './report.js';
-import { eventsCommand, USAGE as eventsUsage } from './events.js';
-import { powerCommand, USAGE as powerUsage } from './power.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
-/** `help` is the line in `netroot --help`; `usage` is what `netroot NAME --help` prints. */
-export interface CommandSpec {
+/** A command's module, loaded: its entry point and its usage (what `netroot NAME --help` prints). */
+export interface LoadedCommand {
   run: Command;
-  help: string;
   usage: string;
 }
 
+/** `help` is the line in `netroot --help`; `load` imports the command's module. */
+export interface CommandSpec {
+  help: string;
+  load: () => Promise<LoadedCommand>;
+}
+
 export const COMMANDS: Record<string, CommandSpec> = {
-  serve: { run: serveCommand, usage: serveUsage, help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground' },
-  'insert-ethers': { run: insertEthersCommand, usage: insertEthersUsage, help: 'discover powered-on machines and add them as hosts' },
-  storage: { run: storageCommand, usage: storageUsage, help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node' },
-  host: { run: hostCommand, usage: hostUsage, help: 'add|list|show|remove|set hosts; bmc set|show|unset' },
+  serve: {
+    help: 'run the frontend (HTTP, TFTP, DHCP, XML-RPC, iSCSI) in the foreground',
+    load: async () => import('./serve.js').then((m) => ({ run: m.serveCommand, usage: m.USAGE })),
+  },
+  'insert-ethers': {
+    help: 'discover powered-on machines and add them as hosts',
+    load: async () => import('./insert-ethers.js').then((m) => ({ run: m.insertEthersCommand, usage: m.USAGE })),
+  },
+  storage: {
+    help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node',
+    load: async () => import('./storage.js').then((m) => ({ run: m.storageCommand, usage: m.USAGE })),
+  },
+  host: {
+    help: 'add|list|show|remove|set hosts; bmc set|show|unset',
+    load: async () => import('./host.js').then((m) => ({ run: m.hostCommand, usage: m.USAGE })),
+  },
   power: {
-    run: (ctx, argv) => powerCommand(ctx, argv),
-    usage: powerUsage,
     help: 'on|off|cycle|reset|soft|status hosts through their BMCs (IPMI, Redfish), in parallel; --pxe for a network boot',
+    load: async () => import('./power.js').then((m) => ({ run: (ctx: CliContext, argv: string[]) => m.powerCommand(ctx, argv), usage: m.USAGE })),
   },
-  appliance: { run: applianceCommand, usage: applianceUsage, help: 'list|add|set|remove appliances' },
-  attr: { run: attrCommand, usage: attrUsage, help: 'set|unset|list attributes (global, os, appliance, host)' },
-  assets: { run: assetsCommand, usage: assetsUsage, help: 'import iPXE, pxelinux and kernels under the boot root' },
+  appliance: {
+    help: 'list|add|set|remove appliances',
+    load: async () => import('./appliance.js').then((m) => ({ run: m.applianceCommand, usage: m.USAGE })),
+  },
+  attr: {
+    help: 'set|unset|list attributes (global, os, appliance, host)',
+    load: async () => import('./attr.js').then((m) => ({ run: m.attrCommand, usage: m.USAGE })),
+  },
+  assets: {
+    help: 'import iPXE, pxelinux and kernels under the boot root',
+    load: async () => import('./assets.js').then((m) => ({ run: m.assetsCommand, usage: m.USAGE })),
+  },
   events: {
-    run: (ctx, argv) => eventsCommand(ctx, argv),
-    usage: eventsUsage,
     help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones',
+    load: async () => import('./events.js').then((m) => ({ run: (ctx: CliContext, argv: string[]) => m.eventsCommand(ctx, argv), usage: m.USAGE })),
   },
-  kickstart: { run: kickstartCommand, usage: kickstartUsage, help: "print a host's kickstart" },
+  kickstart: {
+    help: "print a host's kickstart",
+    load: async () => import('./kickstart.js').then((m) => ({ run: m.kickstartCommand, usage: m.USAGE })),
+  },
   report: {
-    run: reportCommand,
-    usage: reportUsage,
     help: 'hosts|dhcp|kickstart: the /etc/hosts, ISC dhcpd.conf or kickstart (secrets masked) netroot would write or serve',
+    load: async () => import('./report.js').then((m) => ({ run: m.reportCommand, usage: m.USAGE })),
   },
-  graph: { run: graphCommand, usage: graphUsage, help: 'check|draw the node/graph XML' },
-  roll: { run: rollCommand, usage: rollUsage, help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles" },
-  lab: { run: labCommand, usage: labUsage, help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)' },
-  initrd: { run: initrdCommand, usage: initrdUsage, help: 'build-base|build-installer|build-lab-root boot images under the boot root' },
-  image: { run: imageCommand, usage: imageUsage, help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot' },
+  graph: {
+    help: 'check|draw the node/graph XML',
+    load: async () => import('./graph.js').then((m) => ({ run: m.graphCommand, usage: m.USAGE })),
+  },
+  roll: {
+    help: "add|list|remove site rolls (Rocks layout: nodes/, graphs/<graph>/) next to netroot's roles",
+    load: async () => import('./roll.js').then((m) => ({ run: m.rollCommand, usage: m.USAGE })),
+  },
+  lab: {
+    help: 'up|down the full QEMU lab: blank nodes install, then boot diskless (root)',
+    load: async () => import('./lab.js').then((m) => ({ run: m.labCommand, usage: m.USAGE })),
+  },
+  initrd: {
+    help: 'build-base|build-installer|build-lab-root boot images under the boot root',
+    load: async () => import('./initrd.js').then((m) => ({ run: m.initrdCommand, usage: m.USAGE })),
+  },
+  image: {
+    help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot',
+    load: async () => import('./image.js').then((m) => ({ run: m.imageCommand, usage: m.USAGE })),
+  },
 };
+
+/** The command's module, loaded; E_USAGE (with the global usage) for an unknown name. */
+export async function loadCommand(name: string): Promise<LoadedCommand> {
+  const c = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!c) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
+  return c.load();
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -81,10 +115,9 @@ export function usage(): string {
   );
 }
 
-export function commandUsage(name: string): string {
-  const c = COMMANDS[name];
-  if (!c) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
-  return `usage: ${c.usage}\n\n${name}: ${c.help}\n`;
+export async function commandUsage(name: string): Promise<string> {
+  const c = await loadCommand(name);
+  return `usage: ${c.usage}\n\n${name}: ${COMMANDS[name]!.help}\n`;
 }
 
 /** True when `-h` or `--help` stands before the first `--` (after it, words are the command's). */
@@ -153,7 +186,7 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
     const args = name === undefined ? [] : rest.slice(at + 1);
     if (wantsHelp(rest) || name === 'help') {
       const topic = name === 'help' ? args.find((a) => !a.startsWith('-')) : name;
-      io.out(topic === undefined ? usage() : commandUsage(topic));
+      io.out(topic === undefined ? usage() : await commandUsage(topic));
       return 0;
     }
     const unknown = leading.find((a) => !LEADING.has(a));
@@ -166,8 +199,7 @@ export async function run(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv
       io.out(usage());
       return EXIT.operator;
     }
-    const cmd = COMMANDS[name];
-    if (!cmd) throw new UserError('E_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
+    const cmd = await loadCommand(name);
     if (leading.includes('--json')) {
       const end = args.indexOf('--');
       args.splice(end < 0 ? args.length : end, 0, '--json');

@@ -7,17 +7,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS, run } from '../../src/cli/main.js';
+import { COMMANDS, loadCommand, run } from '../../src/cli/main.js';
 import { cli, tempStateDir, type CliResult } from '../helpers/cli.js';
 import { snapshot } from '../helpers/state-snapshot.js';
 import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.js';
 
 /** The verbs a command's usage names (`netroot host add ...` → add); none for `netroot kickstart HOST`. */
-function verbs(name: string): string[] {
+async function verbs(name: string): Promise<string[]> {
   const re = new RegExp(`^netroot ${name} ([a-z][a-z-]*)(?: |$)`);
+  const { usage } = await loadCommand(name);
   return [
     ...new Set(
-      COMMANDS[name]!.usage.split('\n')
+      usage
+        .split('\n')
         .map((l) => re.exec(l.trim())?.[1])
         .filter((v) => v !== undefined),
     ),
@@ -67,15 +69,15 @@ const ACTING: string[][] = [
   ['power', 'cycle', 'compute-0-0', '--pxe'],
 ];
 
-test("the verbs come from each command's usage", () => {
-  assert.deepEqual(verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface', 'bmc']);
-  assert.deepEqual(verbs('power'), []);
-  assert.deepEqual(verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
-  assert.deepEqual(verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
-  assert.deepEqual(verbs('roll'), ['add', 'list', 'remove']);
-  assert.deepEqual(verbs('kickstart'), []);
-  assert.deepEqual(verbs('serve'), []);
-  assert.deepEqual(verbs('insert-ethers'), []);
+test("the verbs come from each command's usage", async () => {
+  assert.deepEqual(await verbs('host'), ['add', 'list', 'show', 'remove', 'set', 'interface', 'bmc']);
+  assert.deepEqual(await verbs('power'), []);
+  assert.deepEqual(await verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
+  assert.deepEqual(await verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
+  assert.deepEqual(await verbs('roll'), ['add', 'list', 'remove']);
+  assert.deepEqual(await verbs('kickstart'), []);
+  assert.deepEqual(await verbs('serve'), []);
+  assert.deepEqual(await verbs('insert-ethers'), []);
 });
 
 test('-h/--help on every command and verb, in any position, prints usage, exit 0, and changes nothing', async () => {
@@ -84,7 +86,7 @@ test('-h/--help on every command and verb, in any position, prints usage, exit 0
     const before = snapshot(dir);
     let runs = 0;
     for (const name of Object.keys(COMMANDS)) {
-      const vs = verbs(name);
+      const vs = await verbs(name);
       const heads = vs.length ? vs.map((v) => [name, v]) : [[name]];
       for (const flag of HELP) {
         const lines: string[][] = [
