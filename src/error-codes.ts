@@ -173,6 +173,8 @@ export const ERROR_CODES = {
   E_ISCSI_HDIGEST: failure('iscsi', 'iSCSI header digest mismatch (connection dropped)'),
   E_ISCSI_IQN: operator('iscsi', 'invalid iSCSI target name'),
   E_ISCSI_LISTEN: failure('iscsi', 'the iSCSI target cannot listen'),
+  E_ISCSI_CLONE_BAD: failure('iscsi', "a clone's map or delta is missing, damaged or already exists"),
+  E_ISCSI_CLONE_GOLDEN: failure('iscsi', 'the golden volume changed since the clone was made: the clone is not served'),
   E_ISCSI_LUN: operator('iscsi', 'LUN number out of range'),
   E_ISCSI_LUN_CLOSED: failure('iscsi', 'I/O on a closed volume'),
   E_ISCSI_LUN_PATH: failure('iscsi', 'a LUN backing path is not a regular file'),

@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { NetrootError } from '../errors.js';
+import type { LunStore } from './lun-store.js';
 
 export interface LunBackingOptions {
   path: string;
@@ -83,7 +84,7 @@ function fsOpen(path: string, flags: number, mode: number): Promise<number> {
   return new Promise((res, rej) => fs.open(path, flags, mode, (e, fd) => (e ? rej(e) : res(fd))));
 }
 
-export class LunFile {
+export class LunFile implements LunStore {
   readonly path: string;
   readonly blockSize: 512 | 4096;
   readonly sizeBytes: number;

@@ -3,7 +3,7 @@
 // every other command on the LU while ordinary commands never wait for each other.
 import { createHash } from 'node:crypto';
 import { dataInPool } from '../buffer-pool.js';
-import type { LunFile } from '../lun-file.js';
+import type { LunStore } from '../lun-store.js';
 
 export interface LuIdentity {
   /** 8-byte NAA locally-assigned designator (NAA 3), stable for (target IQN, LUN). */
@@ -33,7 +33,7 @@ export class LogicalUnit {
 
   constructor(
     readonly number: number,
-    readonly file: LunFile,
+    readonly file: LunStore,
     readonly identity: LuIdentity,
   ) {}
 

@@ -1,0 +1,283 @@
+// The copy-on-write clone backing (src/iscsi/lun-clone.ts): reads fall through to the golden file,
+// writes land in the delta, the golden file is never written; every operation against a model
+// buffer; the map survives close and reopen; a kill -9 during writes loses no acknowledged write;
+// a changed golden file, a damaged map and bad I/O are refused with their codes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { LunClone } from '../../src/iscsi/lun-clone.js';
+import { tempStateDir } from '../helpers/tmp.js';
+import { cloneBlockContent } from '../fixtures/iscsi/clone-content.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function readAll(c: LunClone): Promise<Buffer> {
+  const b = Buffer.alloc(c.sizeBytes);
+  await c.read(b, 0, b.length, 0);
+  return b;
+}
+
+/** A deterministic generator (mulberry32), so a failing sequence can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('LunClone', () => {
+  let dir: string;
+  let golden: string;
+  let goldenData: Buffer;
+  let n = 0;
+  const paths = () => {
+    n++;
+    return { golden, delta: join(dir, `c${n}.delta`), map: join(dir, `c${n}.map`) };
+  };
+
+  before(() => {
+    dir = tempStateDir('nrt-clone-');
+    golden = join(dir, 'golden.img');
+    goldenData = randomBytes(256 * 1024);
+    writeFileSync(golden, goldenData, { mode: 0o444 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a new clone reads as its golden volume; writes land in the delta; the golden file is never written', async () => {
+    const p = paths();
+    const c = await LunClone.create(p);
+    try {
+      assert.equal(c.sizeBytes, goldenData.length);
+      assert.equal(c.blockCount, goldenData.length / 512);
+      assert.deepEqual(await readAll(c), goldenData);
+      assert.equal(c.allocatedBlocks, 0);
+      const data = Buffer.alloc(3 * 512, 0xab);
+      await c.write([data.subarray(0, 512), data.subarray(512)], 10 * 512);
+      assert.equal(c.allocatedBlocks, 3);
+      const want = Buffer.from(goldenData);
+      data.copy(want, 10 * 512);
+      assert.deepEqual(await readAll(c), want);
+      // A read spanning golden, delta, golden: three runs stitched at the right offsets.
+      const part = Buffer.alloc(7 * 512);
+      await c.read(part, 0, part.length, 8 * 512);
+      assert.deepEqual(part, want.subarray(8 * 512, 15 * 512));
+      // A read into the middle of a larger buffer leaves the rest of it alone.
+      const big = Buffer.alloc(4 * 512, 0x11);
+      await c.read(big, 512, 2 * 512, 9 * 512);
+      assert.deepEqual(big.subarray(0, 512), Buffer.alloc(512, 0x11));
+      assert.deepEqual(big.subarray(512, 1536), want.subarray(9 * 512, 11 * 512));
+      assert.deepEqual(big.subarray(1536), Buffer.alloc(512, 0x11));
+    } finally {
+      await c.close();
+    }
+    assert.equal(sha(readFileSync(golden)), sha(goldenData), 'golden file unchanged');
+    assert.ok(statSync(p.delta).blocks * 512 < goldenData.length, 'the delta is sparse: only what was written');
+  });
+
+  for (const blockSize of [512, 4096] as const) {
+    test(`every operation against a model (block size ${blockSize}, clone larger than its golden volume): write, zero, deallocate, read, sync, reopen`, async () => {
+      const p = paths();
+      const size = goldenData.length + 16 * 4096; // the tail past the golden file reads as zeros
+      let c = await LunClone.create({ ...p, sizeBytes: size, blockSize });
+      const model = Buffer.concat([goldenData, Buffer.alloc(size - goldenData.length)]);
+      const blocks = size / blockSize;
+      const next = rng(blockSize);
+      const pick = (max: number) => Math.floor(next() * max);
+      try {
+        for (let i = 0; i < 300; i++) {
+          const first = pick(blocks);
+          const count = 1 + pick(Math.min(24, blocks - first));
+          const pos = first * blockSize;
+          const len = count * blockSize;
+          const op = pick(10);
+          if (op < 5) {
+            const data = randomBytes(len);
+            const cut = blockSize * pick(count); // two parts, as the SCSI layer may pass
+            await c.write([data.subarray(0, cut), data.subarray(cut)], pos);
+            data.copy(model, pos);
+          } else if (op === 5) {
+            await c.zero(pos, len);
+            model.fill(0, pos, pos + len);
+          } else if (op === 6) {
+            await c.deallocate(pos, len);
+            model.fill(0, pos, pos + len);
+          } else if (op === 7) {
+            await c.sync();
+          } else if (op === 8 && i % 4 === 0) {
+            await c.close();
+            c = await LunClone.open(p);
+          } else {
+            const got = Buffer.alloc(len);
+            await c.read(got, 0, len, pos);
+            assert.deepEqual(got, model.subarray(pos, pos + len), `op ${i}: read ${first}+${count}`);
+          }
+        }
+        assert.deepEqual(await readAll(c), model);
+        // A deallocated range of more than the punch threshold reads as zeros too, not as the golden data.
+        await c.deallocate(0, goldenData.length);
+        model.fill(0, 0, goldenData.length);
+        assert.deepEqual(await readAll(c), model);
+        await c.close();
+        c = await LunClone.open(p);
+        assert.deepEqual(await readAll(c), model, 'after reopening');
+      } finally {
+        await c.close();
+      }
+      assert.equal(sha(readFileSync(golden)), sha(goldenData));
+    });
+  }
+
+  test('concurrent writes to blocks that share a map byte: every bit reaches the map file', async () => {
+    const p = paths();
+    const c = await LunClone.create(p);
+    await Promise.all(Array.from({ length: 64 }, (_, b) => c.write([Buffer.alloc(512, b + 1)], b * 512)));
+    await c.close();
+    const map = readFileSync(p.map);
+    assert.deepEqual(map.subarray(64, 64 + 8), Buffer.alloc(8, 0xff), 'blocks 0-63 allocated in the file');
+    assert.equal(
+      map.subarray(72).some((x) => x !== 0),
+      false,
+      'and nothing else',
+    );
+    const r = await LunClone.open(p);
+    try {
+      for (let b = 0; b < 64; b++) {
+        const got = Buffer.alloc(512);
+        await r.read(got, 0, 512, b * 512);
+        assert.deepEqual(got, Buffer.alloc(512, b + 1), `block ${b}`);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('kill -9 during writes: every acknowledged write is intact after reopening, the rest reads as the golden or the new data', async () => {
+    const p = paths();
+    await (await LunClone.create(p)).close();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/iscsi/clone-writer.ts', p.golden, p.delta, p.map, '4'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const acked = new Set<number>();
+    let durable = 0;
+    const lines = createInterface({ input: child.stdout });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`the writer acknowledged only ${acked.size} writes in 60 s: ${err}`)), 60_000);
+      lines.on('line', (l) => {
+        const m = /^ack (\d+)( durable)?$/.exec(l);
+        if (!m) return;
+        acked.add(Number(m[1]));
+        if (m[2]) durable++;
+        if (acked.size === 150) {
+          child.kill('SIGKILL');
+          clearTimeout(deadline);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(deadline);
+        if (acked.size < 150) reject(new Error(`the writer exited (${code}) after ${acked.size} writes: ${err}`));
+      });
+    });
+    await exited;
+    assert.ok(durable > 0, 'some writes were acknowledged as durable (after a sync)');
+    const c = await LunClone.open(p);
+    try {
+      const all = await readAll(c);
+      let fresh = 0;
+      for (let b = 0; b < c.blockCount; b++) {
+        const got = all.subarray(b * 512, (b + 1) * 512);
+        const written = cloneBlockContent(b, 512);
+        if (acked.has(b)) assert.deepEqual(got, written, `acknowledged block ${b}`);
+        else if (got.equals(written)) fresh++;
+        else assert.deepEqual(got, goldenData.subarray(b * 512, (b + 1) * 512), `unacknowledged block ${b}: golden or new, nothing else`);
+      }
+      assert.ok(fresh <= 4, `at most one write per writer was in flight (${fresh} unacknowledged blocks hold new data)`);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a golden file changed under its clones: the clone is refused (E_ISCSI_CLONE_GOLDEN), not served over other data', async () => {
+    const own = join(dir, 'own-golden.img');
+    writeFileSync(own, randomBytes(64 * 1024));
+    const p = { golden: own, delta: join(dir, 'g.delta'), map: join(dir, 'g.map') };
+    await (await LunClone.create(p)).close();
+    await (await LunClone.open(p)).close();
+    const later = new Date(Date.now() + 5000);
+    utimesSync(own, later, later);
+    await assert.rejects(LunClone.open(p), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_ISCSI_CLONE_GOLDEN');
+      assert.match(e.message, /golden volume .*own-golden\.img changed since clone .*g\.delta was made/);
+      return true;
+    });
+    writeFileSync(own, randomBytes(32 * 1024)); // rewritten: another size
+    await assert.rejects(LunClone.open(p), { code: 'E_ISCSI_CLONE_GOLDEN' });
+  });
+
+  test('a damaged or missing map or delta is E_ISCSI_CLONE_BAD naming the file; a clone is never created over an existing one', async () => {
+    const p = paths();
+    await (await LunClone.create(p)).close();
+    await assert.rejects(LunClone.create(p), { code: 'EEXIST' });
+    const good = readFileSync(p.map);
+    const refused = async (content: Buffer, re: RegExp) => {
+      writeFileSync(p.map, content);
+      await assert.rejects(LunClone.open(p), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'E_ISCSI_CLONE_BAD');
+        assert.match(e.message, re);
+        return true;
+      });
+    };
+    await refused(Buffer.alloc(10), /is not a clone map/);
+    await refused(Buffer.concat([Buffer.from('NRCLONE2'), good.subarray(8)]), /is not a clone map/);
+    const v2 = Buffer.from(good);
+    v2.writeUInt32LE(2, 8);
+    await refused(v2, /clone map version 2 is not 1/);
+    const bs = Buffer.from(good);
+    bs.writeUInt32LE(1024, 12);
+    await refused(bs, /block size 1024 is not 512 or 4096/);
+    const sz = Buffer.from(good);
+    sz.writeBigUInt64LE(1000n, 16);
+    await refused(sz, /volume size 1000 is not whole blocks/);
+    await refused(good.subarray(0, good.length - 1), /63 bitmap bytes for 512 blocks \(want 64\)/);
+    writeFileSync(p.map, good);
+    rmSync(p.delta);
+    await assert.rejects(LunClone.open(p), { code: 'E_ISCSI_CLONE_BAD', message: /clone delta .* is missing/ });
+    rmSync(p.map);
+    await assert.rejects(LunClone.open(p), { code: 'E_ISCSI_CLONE_BAD', message: /clone map .* does not exist/ });
+    const q = paths();
+    writeFileSync(q.delta, 'stale');
+    await assert.rejects(LunClone.create(q), { code: 'E_ISCSI_CLONE_BAD', message: /already exists: a new clone starts with an empty delta/ });
+    await assert.rejects(LunClone.create({ ...paths(), sizeBytes: 1024 }), { code: 'E_ISCSI_LUN_SIZE', message: /at least the golden volume's 262144 bytes/ });
+    await assert.rejects(LunClone.create({ ...paths(), sizeBytes: goldenData.length + 100 }), { code: 'E_ISCSI_LUN_SIZE' });
+  });
+
+  test('I/O outside the volume or not in whole blocks is E_ISCSI_LUN_RANGE; after close, E_ISCSI_LUN_CLOSED', async () => {
+    const c = await LunClone.create(paths());
+    const b = Buffer.alloc(1024);
+    await assert.rejects(c.read(b, 0, 512, c.sizeBytes), { code: 'E_ISCSI_LUN_RANGE' });
+    await assert.rejects(c.read(b, 0, 1024, c.sizeBytes - 512), { code: 'E_ISCSI_LUN_RANGE' });
+    await assert.rejects(c.read(b, 0, 512, -512), { code: 'E_ISCSI_LUN_RANGE' });
+    await assert.rejects(c.write([b.subarray(0, 100)], 0), { code: 'E_ISCSI_LUN_RANGE', message: /not whole 512-byte blocks/ });
+    await assert.rejects(c.write([b.subarray(0, 512)], 100), { code: 'E_ISCSI_LUN_RANGE' });
+    await assert.rejects(c.zero(c.sizeBytes, 512), { code: 'E_ISCSI_LUN_RANGE' });
+    await assert.rejects(c.deallocate(0, c.sizeBytes + 512), { code: 'E_ISCSI_LUN_RANGE' });
+    assert.equal(c.allocatedBlocks, 0, 'nothing refused reached the map');
+    await c.write([], 0); // an empty write is nothing
+    await c.close();
+    await c.close(); // twice is fine
+    await assert.rejects(c.read(b, 0, 512, 0), { code: 'E_ISCSI_LUN_CLOSED' });
+    await assert.rejects(c.write([b.subarray(0, 512)], 0), { code: 'E_ISCSI_LUN_CLOSED' });
+    await assert.rejects(c.sync(), { code: 'E_ISCSI_LUN_CLOSED' });
+  });
+});
