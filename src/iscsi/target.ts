@@ -17,6 +17,7 @@ import { inNetwork, parseCidr, parseIPv4 } from '../net/address.js';
 import { Connection, normalizeAddress, type ConnectionMetrics, type IdentifyPeer } from './connection.js';
 import { LoginStatus, type LoginResult, type LoginTargetInfo } from './login.js';
 import { LunFile } from './lun-file.js';
+import { LunClone } from './lun-clone.js';
 import { LogicalUnit, luIdentity } from './scsi/logical-unit.js';
 import { Session, type SessionCounters, type SessionTarget } from './session.js';
 import { DEFAULT_LIMITS, type TargetLimits, type TextPairs } from './text-keys.js';
@@ -25,7 +26,12 @@ export type { LunBackingOptions } from './lun-file.js';
 
 export interface TargetDefinition {
   iqn: string;
-  luns: Array<{ lun: number; path: string; sizeBytes?: number; blockSize?: 512 | 4096 }>;
+  /**
+   * `path` is the volume's file; with `clone`, it is the clone's delta and the LUN is a
+   * copy-on-write clone of `clone.golden` (lun-clone.ts; made beforehand with LunClone.create,
+   * whose size and block size it keeps: `sizeBytes`/`blockSize` are then ignored).
+   */
+  luns: Array<{ lun: number; path: string; sizeBytes?: number; blockSize?: 512 | 4096; clone?: { golden: string; map: string } }>;
   allowedInitiators: string[];
   chap?: { user: string; secret: string; mutualUser?: string; mutualSecret?: string };
   /** Source addresses (IPv4/IPv6 literals, or IPv4 CIDR like 10.1.0.0/16) allowed to log in. */
@@ -432,11 +438,13 @@ export class IscsiTarget {
       const luns = new Map<number, LogicalUnit>();
       try {
         for (const l of def.luns) {
-          const file = await LunFile.open({
-            path: l.path,
-            ...(l.sizeBytes !== undefined ? { sizeBytes: l.sizeBytes } : {}),
-            ...(l.blockSize !== undefined ? { blockSize: l.blockSize } : {}),
-          });
+          const file = l.clone
+            ? await LunClone.open({ golden: l.clone.golden, delta: l.path, map: l.clone.map })
+            : await LunFile.open({
+                path: l.path,
+                ...(l.sizeBytes !== undefined ? { sizeBytes: l.sizeBytes } : {}),
+                ...(l.blockSize !== undefined ? { blockSize: l.blockSize } : {}),
+              });
           luns.set(l.lun, new LogicalUnit(l.lun, file, luIdentity(def.iqn, l.lun, l.path)));
         }
       } catch (e) {
@@ -501,6 +509,8 @@ function validate(def: TargetDefinition): void {
     if (seen.has(l.lun)) throw new UserError('E_ISCSI_LUN', `LUN ${l.lun} of ${def.iqn} is defined twice`);
     seen.add(l.lun);
     if (!l.path) throw new UserError('E_ISCSI_LUN', `LUN ${l.lun} of ${def.iqn} has no path`);
+    if (l.clone !== undefined && (!l.clone.golden || !l.clone.map))
+      throw new UserError('E_ISCSI_LUN', `LUN ${l.lun} of ${def.iqn}: a clone needs its golden volume and map paths`);
   }
   if (def.chap) {
     if (!def.chap.user || !def.chap.secret) throw new UserError('E_ISCSI_CHAP', `CHAP for ${def.iqn} needs a user and a secret`);

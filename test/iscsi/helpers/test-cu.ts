@@ -1,6 +1,7 @@
 // Runs libiscsi's conformance suite (`iscsi-test-cu -d`, verbose CUnit output) and reads its
 // result: the "Run Summary" tests line (Total Ran Passed Failed Inactive) and the names of the
-// failed tests (Suite.Test). A libiscsi test that finds a feature missing prints [SKIPPED] and
+// failed and of the passed tests (Suite.Test; a test of a suite that appears in several families
+// is named once per run of it). A libiscsi test that finds a feature missing prints [SKIPPED] and
 // is counted as passed by CUnit, the same way for every target, so counts compare directly.
 import { spawn } from 'node:child_process';
 
@@ -10,6 +11,7 @@ export interface TestCuResult {
   passed: number;
   failed: number;
   failures: string[];
+  passes: string[];
   wallMs: number;
   output: string;
 }
@@ -19,6 +21,7 @@ export function parseTestCu(output: string): Omit<TestCuResult, 'wallMs' | 'outp
   const m = /^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/m.exec(output);
   if (!m) throw new Error(`iscsi-test-cu printed no run summary:\n${output.slice(-2000)}`);
   const failures: string[] = [];
+  const passes: string[] = [];
   let suite = '';
   let test: string | undefined;
   for (const line of output.split('\n')) {
@@ -30,15 +33,18 @@ export function parseTestCu(output: string): Omit<TestCuResult, 'wallMs' | 'outp
     }
     const t = /^ {2}Test: (\S+) \.\.\./.exec(line);
     if (t) test = t[1]!;
-    // CUnit's verdict is "passed" / "FAILED" at the end of a line, never inside [...] messages.
-    if (test !== undefined && /(^|\.\.\.|\s)FAILED\s*$/.test(line) && !/^\s*\[FAILED\]/.test(line)) {
+    // CUnit's verdict is "passed" / "FAILED" after the test's own output, never inside [...]
+    // messages; the next test's set-up may print on the same line after it ("passed    [SKIPPED]
+    // PERSISTENT RESERVE IN is not implemented.").
+    if (test !== undefined && /(^|\.\.\.|\s)FAILED(\s*$|\s+\[)/.test(line) && !/^\s*\[FAILED\]/.test(line)) {
       failures.push(`${suite}.${test}`);
       test = undefined;
-    } else if (test !== undefined && /(^|\.\.\.|\s)passed\s*$/.test(line)) {
+    } else if (test !== undefined && /(^|\.\.\.|\s)passed(\s*$|\s+\[)/.test(line)) {
+      passes.push(`${suite}.${test}`);
       test = undefined;
     }
   }
-  return { total: Number(m[1]), ran: Number(m[2]), passed: Number(m[3]), failed: Number(m[4]), failures };
+  return { total: Number(m[1]), ran: Number(m[2]), passed: Number(m[3]), failed: Number(m[4]), failures, passes };
 }
 
 export function runTestCu(url: string, opts: { initiator?: string; initiator2?: string; timeoutMs?: number } = {}): Promise<TestCuResult> {
