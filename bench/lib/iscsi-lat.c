@@ -12,9 +12,10 @@
  * lat: random BLOCKSIZE-aligned READ(16)/WRITE(16) (no FUA) over the whole LUN, DEPTH commands
  *   in flight, for SECONDS. Each command's latency runs from just before iscsi_*_task() queues it
  *   to its completion callback (CLOCK_MONOTONIC), so at DEPTH > 1 it includes the time a command
- *   waits behind the others, as fio's completion latency does. The first 0.2 s are a warm-up and
- *   not counted. Writes carry random bytes. Every 16th read completion is compared with the same
- *   bytes of FILE (pread + memcmp after the timestamp; not part of the latency); a mismatch fails.
+ *   waits behind the others (fio's total latency, lat = slat + clat). The first 0.2 s are a
+ *   warm-up and not counted. Writes carry random bytes. Every 16th read completion is compared
+ *   with the same bytes of FILE (pread + memcmp after the timestamp; not part of the latency); a
+ *   mismatch fails.
  *   Prints one JSON line: {"ops":N,"iops":X,"p50us":A,"p99us":B,"meanus":C,"maxus":D,"checked":K}.
  * verify: COUNT random BLOCKSIZE-aligned reads, one at a time, each compared with FILE.
  *   Prints {"checked":N,"bytes":B,"mismatches":M}; exit 1 on any mismatch.
