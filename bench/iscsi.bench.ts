@@ -1,21 +1,49 @@
-// npm run bench:iscsi — the embedded iSCSI target (a child process) against tgt (tgtd), both in
-// one server namespace on the same pre-written 1 GiB sparse file (LUN 1), no CHAP, driven from
-// a client namespace over veth with 32 requests in flight by libiscsi's iscsi-perf (reads) and
-// qemu-img bench through QEMU's libiscsi driver (reads and writes). Each measure runs ROUNDS
-// times, alternating which target goes first, and keeps each target's best figure. Prints one
-// line per measure (DESIGN.md format) and each target's peak RSS (VmHWM) under load.
-// Not a test: needs root, tgt, libiscsi-bin, qemu-utils and qemu-block-extra; never in CI.
+// npm run bench:iscsi — the embedded iSCSI target (a child process) against tgt (tgtd), all in
+// one server namespace on the same pre-written 1 GiB file (LUN 1), no CHAP, driven from a client
+// namespace over veth by libiscsi initiators: iscsi-perf (reads, 32 in flight), qemu-img bench
+// through QEMU's libiscsi driver (reads and writes, 32 in flight) and bench/lib/iscsi-lat.c (our
+// own small libiscsi client: per-command latency p50/p99 of random 4 KiB reads and writes at
+// queue depth 1 and 32, and the read checks).
 //
-// Environment: ROUNDS (default 5), PERF_SECONDS (iscsi-perf run length, default 3),
-// NETROOT_CPU_PROF=<dir> (run the embedded target under `node --cpu-prof`, profile in <dir>),
-// ONLY=<regex> (run only the measures whose label matches), VERBOSE=1 (print every run),
-// NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the embedded target; libuv's default is 4).
-import { spawnSync, type ChildProcess } from 'node:child_process';
+// Peer configuration (issue #23: the peer at its best documented configuration), printed at the
+// start of every run and checked with `tgtadm --op show --mode target` before any measure:
+//   tgt          — tgtd 1.0.85 with its login values matched to what netroot offers
+//                  (src/iscsi/text-keys.ts DEFAULT_LIMITS, imported below so they cannot drift):
+//                  MaxRecvDataSegmentLength 262144, InitialR2T No, ImmediateData Yes,
+//                  FirstBurstLength 262144, MaxBurstLength 16776192, MaxOutstandingR2T 8, set with
+//                  `tgtadm --lld iscsi --op update --mode target --tid 1 --name KEY --value V`; and
+//                  MaxXmitDataSegmentLength 262144 (tgt's own cap on the Data-In PDUs it sends,
+//                  8192 as shipped; netroot's Data-In PDUs are bounded only by the initiator's
+//                  MaxRecvDataSegmentLength, 262144 from libiscsi). Backing store rdwr (its default).
+//   tgt as shipped — a second tgtd with no update (MaxRecvDataSegmentLength 8192, InitialR2T Yes,
+//                  FirstBurstLength 65536, MaxOutstandingR2T 1, MaxXmitDataSegmentLength 8192);
+//                  its lines say "tgt as shipped". TGT_SHIPPED=0 leaves it out.
+// What each session really negotiated is read from the initiator's side (libiscsi's log of the
+// target's login answer) and printed. libiscsi offers MaxOutstandingR2T 1 and MaxBurstLength
+// 262144, so those are what every session runs with, whatever the target offers.
+//
+// Statistics: every measure runs ROUNDS times (default 5) per target, interleaved (one run of each
+// target per round, the order reversed every other round); each line prints the median and the
+// spread (min–max) of each side. After every read run, VERIFY_BLOCKS random 4 KiB blocks and a
+// few 128 KiB ones are read back through libiscsi (iscsi-lat verify) and compared byte for byte
+// with the LUN file; the latency client also compares every 16th read it times. A mismatch stops
+// the bench. Then each target's peak RSS (VmHWM) under load.
+// Not a test: needs root, tgt, libiscsi-bin, libiscsi-dev, a C compiler, qemu-utils and
+// qemu-block-extra; never in CI.
+//
+// Environment: ROUNDS (default 5), PERF_SECONDS (iscsi-perf run length, default 3), LAT_SECONDS
+// (iscsi-lat run length, default 3), VERIFY_BLOCKS (4 KiB blocks checked after each read run,
+// default 64), TGT_SHIPPED=0 (no "as shipped" tgt), NETROOT_CPU_PROF=<dir> (run the embedded
+// target under `node --cpu-prof`, profile in <dir>), ONLY=<regex> (run only the measures whose
+// label matches), VERBOSE=1 (print every run), NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the
+// embedded target; libuv's default is 4).
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS } from '../src/iscsi/text-keys.js';
 import { createVethPair, type VethPair } from './lib/netns.js';
 import { statusField } from './lib/proc.js';
 
@@ -28,11 +56,42 @@ const INITIATOR = 'iqn.2026-12.local.netroot:initiator.bench';
 const DEPTH = 32;
 const ROUNDS = boundedInt(process.env['ROUNDS'], 5, 1, 20);
 const PERF_SECONDS = boundedInt(process.env['PERF_SECONDS'], 3, 1, 60);
+const LAT_SECONDS = boundedInt(process.env['LAT_SECONDS'], 3, 1, 60);
+const VERIFY_BLOCKS = boundedInt(process.env['VERIFY_BLOCKS'], 64, 1, 100_000);
+const TGT_SHIPPED = process.env['TGT_SHIPPED'] !== '0';
 const CPU_PROF = process.env['NETROOT_CPU_PROF'];
 const THREADS = process.env['NETROOT_THREADPOOL'] ? boundedInt(process.env['NETROOT_THREADPOOL'], 4, 1, 128) : undefined;
 const VERBOSE = process.env['VERBOSE'] === '1';
 const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
 const RUN_TIMEOUT_MS = 120_000;
+
+/**
+ * tgt's login values matched to what netroot offers (DEFAULT_LIMITS: the same table the embedded
+ * target negotiates from), applied with `tgtadm --op update --mode target` and read back before
+ * any measure. MaxXmitDataSegmentLength is tgt's own cap on the Data-In PDUs it sends (not a
+ * negotiated key; 8192 as shipped): netroot's are bounded only by the initiator's
+ * MaxRecvDataSegmentLength, so tgt gets the same size as the one it may receive.
+ */
+const TGT_MATCHED: ReadonlyArray<readonly [string, string]> = [
+  ['MaxRecvDataSegmentLength', String(DEFAULT_LIMITS.maxRecvDataSegmentLength)],
+  ['InitialR2T', DEFAULT_LIMITS.initialR2T ? 'Yes' : 'No'],
+  ['ImmediateData', DEFAULT_LIMITS.immediateData ? 'Yes' : 'No'],
+  ['FirstBurstLength', String(DEFAULT_LIMITS.firstBurstLength)],
+  ['MaxBurstLength', String(DEFAULT_LIMITS.maxBurstLength)],
+  ['MaxOutstandingR2T', String(DEFAULT_LIMITS.maxOutstandingR2T)],
+  ['MaxXmitDataSegmentLength', String(DEFAULT_LIMITS.maxRecvDataSegmentLength)],
+];
+/** The keys printed from each target's login answer (libiscsi's "TargetLoginReply" log lines). */
+const NEGOTIATED_KEYS = ['MaxRecvDataSegmentLength', 'InitialR2T', 'ImmediateData', 'FirstBurstLength', 'MaxBurstLength', 'MaxOutstandingR2T'];
+/** RFC 7143 §13 defaults of those keys: what holds when a target's answer leaves one out. */
+const RFC_DEFAULTS: Record<string, string> = {
+  MaxRecvDataSegmentLength: '8192',
+  InitialR2T: 'Yes',
+  ImmediateData: 'Yes',
+  FirstBurstLength: '65536',
+  MaxBurstLength: '262144',
+  MaxOutstandingR2T: '1',
+};
 
 function boundedInt(v: string | undefined, dflt: number, lo: number, hi: number): number {
   const n = v === undefined ? dflt : Number(v);
@@ -43,11 +102,12 @@ function boundedInt(v: string | undefined, dflt: number, lo: number, hi: number)
 function missingPrerequisites(): string[] {
   const why: string[] = [];
   if (process.getuid?.() !== 0) why.push('needs root (network namespaces)');
-  for (const t of ['ip', 'tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img']) {
+  for (const t of ['ip', 'tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img', 'cc']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) why.push(`${t} missing`);
   }
   const qemuIscsi = ['/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so', '/usr/lib/qemu/block-iscsi.so'];
   if (!qemuIscsi.some((p) => existsSync(p))) why.push("QEMU's libiscsi driver missing (apt-get install qemu-block-extra)");
+  if (!existsSync('/usr/include/iscsi/iscsi.h')) why.push("libiscsi's headers missing for bench/lib/iscsi-lat.c (apt-get install libiscsi-dev)");
   return why;
 }
 
@@ -74,28 +134,6 @@ function settle(path: string): void {
   }
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command in a namespace to completion (killed after RUN_TIMEOUT_MS). */
-function runIn(net: VethPair, ns: string, cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = net.spawnIn(ns, cmd, args);
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (d) => (stdout += d));
-    p.stderr!.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 /** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
 function memMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return statusField(pid, field) / 1024;
@@ -110,8 +148,10 @@ async function waitFor(what: string, deadlineMs: number, ok: () => boolean, aliv
   }
 }
 
+type TargetName = 'netroot' | 'tgt' | 'tgt as shipped';
+
 interface Target {
-  name: 'netroot' | 'tgt';
+  name: TargetName;
   addr: string;
   iqn: string;
   proc: ChildProcess;
@@ -152,6 +192,17 @@ function compileChild(outDir: string): string {
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
+/** Compiles bench/lib/iscsi-lat.c (libiscsi) into the bench's temporary folder; returns its path. */
+function compileLatencyClient(dir: string): string {
+  const out = join(dir, 'iscsi-lat');
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-o', out, join(ROOT, 'bench/lib/iscsi-lat.c'), '-liscsi'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`cannot compile bench/lib/iscsi-lat.c (needs gcc and libiscsi-dev): ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+  }
+  return out;
+}
+
 async function startNetroot(net: VethPair, lun: string, child: string): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
   const env = { ...process.env, ...(THREADS ? { UV_THREADPOOL_SIZE: String(THREADS) } : {}) };
@@ -169,9 +220,10 @@ async function startNetroot(net: VethPair, lun: string, child: string): Promise<
   return { name: 'netroot', addr: net.serverAddr, iqn: IQN_NETROOT, proc, log: () => out };
 }
 
-function tgtadm(ctl: number, ...args: string[]): void {
+function tgtadm(ctl: number, ...args: string[]): string {
   const r = spawnSync('tgtadm', ['-C', String(ctl), '--lld', 'iscsi', ...args], { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`tgtadm ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  return r.stdout;
 }
 
 function removeTgtSockets(ctl: number): void {
@@ -179,9 +231,10 @@ function removeTgtSockets(ctl: number): void {
   rmSync(`/var/run/tgtd/socket.${ctl}.lock`, { force: true });
 }
 
-async function startTgt(net: VethPair, lun: string, ctl: number): Promise<Target> {
+/** tgtd on `addr`, LUN 1 = `lun`; with `matched`, TGT_MATCHED applied and read back. */
+async function startTgt(net: VethPair, name: TargetName, addr: string, lun: string, ctl: number, matched: boolean): Promise<Target> {
   removeTgtSockets(ctl);
-  const proc = net.spawnIn(net.serverNs, 'tgtd', ['-f', '-C', String(ctl), '--iscsi', `portal=${net.serverAddrs[1]!}:${PORT}`]);
+  const proc = net.spawnIn(net.serverNs, 'tgtd', ['-f', '-C', String(ctl), '--iscsi', `portal=${addr}:${PORT}`]);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -198,20 +251,73 @@ async function startTgt(net: VethPair, lun: string, ctl: number): Promise<Target
   // Same admission rule as the embedded target: only this initiator name (-Q), from the client.
   tgtadm(ctl, '--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-name', INITIATOR);
   tgtadm(ctl, '--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-address', net.clientAddr);
-  return { name: 'tgt', addr: net.serverAddrs[1]!, iqn: IQN_TGT, proc, log: () => out };
+  if (matched) {
+    for (const [k, v] of TGT_MATCHED) tgtadm(ctl, '--op', 'update', '--mode', 'target', '--tid', '1', '--name', k, '--value', v);
+    // Read back: `--op show --mode target --tid 1` lists the target's session parameters as K=V.
+    const shown = new Map<string, string>();
+    for (const m of tgtadm(ctl, '--op', 'show', '--mode', 'target', '--tid', '1').matchAll(/^(\w+)=(.*)$/gm)) shown.set(m[1]!, m[2]!);
+    const wrong = TGT_MATCHED.filter(([k, v]) => shown.get(k) !== v).map(([k, v]) => `${k} is ${shown.get(k)}, wanted ${v}`);
+    if (wrong.length) throw new Error(`tgtadm update did not take effect: ${wrong.join('; ')}`);
+  }
+  return { name, addr, iqn: IQN_TGT, proc, log: () => out };
 }
 
-interface Measure {
-  label: string;
-  unit: 'GB/s' | 'MB/s' | 'kIOPS';
-  /** One run against a target: the figure in `unit`. */
-  run: (net: VethPair, t: Target) => Promise<number>;
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command in a namespace to completion (killed after RUN_TIMEOUT_MS). */
+function runIn(net: VethPair, ns: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = net.spawnIn(ns, cmd, args, env ? { env } : {});
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const url = (t: Target): string => `iscsi://${t.addr}:${PORT}/${t.iqn}/1`;
+
+interface Tools {
+  lat: string;
+  lun: string;
+}
+
+/** The values `t` answered at login, as libiscsi logs them (LIBISCSI_DEBUG=6). */
+async function negotiated(net: VethPair, tools: Tools, t: Target): Promise<Map<string, string>> {
+  const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'login'], { ...process.env, LIBISCSI_DEBUG: '6' });
+  if (r.code !== 0) throw new Error(`login to ${t.name} failed (${r.code}): ${r.stderr.slice(-500)}`);
+  const got = new Map<string, string>();
+  for (const m of r.stderr.matchAll(/TargetLoginReply: (\w+)=(\S*)/g)) got.set(m[1]!, m[2]!);
+  return got;
+}
+
+/** Reads are checked: random blocks read back through libiscsi and compared with the LUN file. */
+const checked = new Map<TargetName, { blocks: number; bytes: number }>();
+async function verifyReads(net: VethPair, tools: Tools, t: Target): Promise<void> {
+  for (const [count, size] of [
+    [VERIFY_BLOCKS, 4096],
+    [Math.max(1, VERIFY_BLOCKS >> 3), 128 * 1024],
+  ] as const) {
+    const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'verify', String(count), String(size), tools.lun]);
+    const m = /\{"checked":(\d+),"bytes":(\d+),"mismatches":(\d+)\}/.exec(r.stdout);
+    if (r.code !== 0 || !m || m[3] !== '0') throw new Error(`read check against ${t.name} failed (${r.code}): ${r.stdout} ${r.stderr.slice(-500)}`);
+    const c = checked.get(t.name) ?? { blocks: 0, bytes: 0 };
+    checked.set(t.name, { blocks: c.blocks + Number(m[1]), bytes: c.bytes + Number(m[2]) });
+  }
 }
 
 /** iscsi-perf prints "iops average N (M MB/s)" last; we convert from IOPS ourselves. */
 async function iscsiPerf(net: VethPair, t: Target, blocks: number, random: boolean): Promise<number> {
-  const url = `iscsi://${t.addr}:${PORT}/${t.iqn}/1`;
-  const args = ['-i', INITIATOR, '-m', String(DEPTH), '-b', String(blocks), '-t', String(PERF_SECONDS), ...(random ? ['-r'] : []), url];
+  const args = ['-i', INITIATOR, '-m', String(DEPTH), '-b', String(blocks), '-t', String(PERF_SECONDS), ...(random ? ['-r'] : []), url(t)];
   const r = await runIn(net, net.clientNs, 'iscsi-perf', args);
   const all = [...r.stdout.matchAll(/iops average (\d+)/g)];
   const last = all[all.length - 1];
@@ -219,7 +325,7 @@ async function iscsiPerf(net: VethPair, t: Target, blocks: number, random: boole
   return Number(last[1]);
 }
 
-/** qemu-img bench prints "Run completed in S seconds."; returns [requests/s]. */
+/** qemu-img bench prints "Run completed in S seconds."; returns requests/s. */
 async function qemuBench(net: VethPair, t: Target, o: { write: boolean; count: number; size: number; step?: number }): Promise<number> {
   const opts = `driver=iscsi,transport=tcp,portal=${t.addr}:${PORT},target=${t.iqn},lun=1,initiator-name=${INITIATOR}`;
   const args = ['bench', ...(o.write ? ['-w'] : []), '-c', String(o.count), '-s', String(o.size), '-d', String(DEPTH), '-n'];
@@ -231,31 +337,114 @@ async function qemuBench(net: VethPair, t: Target, o: { write: boolean; count: n
   return o.count / Number(m[1]);
 }
 
+/** iscsi-lat lat: random 4 KiB commands at `depth` for LAT_SECONDS; latency percentiles in µs. */
+async function latency(net: VethPair, tools: Tools, t: Target, op: 'read' | 'write', depth: number): Promise<Record<string, number>> {
+  const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'lat', op, String(depth), String(LAT_SECONDS), '4096', tools.lun]);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{"ops"'));
+  if (r.code !== 0 || !line)
+    throw new Error(`iscsi-lat ${op} QD${depth} against ${t.name} failed (${r.code}): ${r.stdout} ${r.stderr.slice(-500)}\n${t.log()}`);
+  const j = JSON.parse(line) as { ops: number; iops: number; p50us: number; p99us: number; checked: number };
+  if (op === 'read') {
+    const c = checked.get(t.name) ?? { blocks: 0, bytes: 0 };
+    checked.set(t.name, { blocks: c.blocks + j.checked, bytes: c.bytes + j.checked * 4096 });
+  }
+  return { p50: j.p50us, p99: j.p99us, iops: j.iops / 1e3 };
+}
+
+interface Output {
+  /** Key in the record a run returns. */
+  key: string;
+  /** Appended to the measure's label in the printed line ('' for none). */
+  suffix: string;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+interface Measure {
+  label: string;
+  /** A read measure: its data is checked after every run (verifyReads). */
+  reads: boolean;
+  outputs: Output[];
+  /** One run against a target: the figures, by output key. */
+  run: (net: VethPair, tools: Tools, t: Target) => Promise<Record<string, number>>;
+}
+
 const K = 1024;
+const one = (unit: string): Output[] => [{ key: 'v', suffix: '', unit, better: 'higher' }];
+const LAT_OUTPUTS: Output[] = [
+  { key: 'p50', suffix: ' latency p50', unit: 'µs', better: 'lower' },
+  { key: 'p99', suffix: ' latency p99', unit: 'µs', better: 'lower' },
+  { key: 'iops', suffix: ' throughput', unit: 'kIOPS', better: 'higher' },
+];
 const MEASURES: Measure[] = [
-  { label: 'seq-read 128KiB (iscsi-perf)', unit: 'GB/s', run: async (n, t) => ((await iscsiPerf(n, t, 256, false)) * 128 * K) / 1e9 },
-  { label: 'rand-read 4KiB (iscsi-perf)', unit: 'kIOPS', run: async (n, t) => (await iscsiPerf(n, t, 8, true)) / 1e3 },
+  {
+    label: 'seq-read 128KiB (iscsi-perf)',
+    reads: true,
+    outputs: one('GB/s'),
+    run: async (n, _, t) => ({ v: ((await iscsiPerf(n, t, 256, false)) * 128 * K) / 1e9 }),
+  },
+  { label: 'rand-read 4KiB (iscsi-perf)', reads: true, outputs: one('kIOPS'), run: async (n, _, t) => ({ v: (await iscsiPerf(n, t, 8, true)) / 1e3 }) },
   {
     label: 'seq-read 128KiB (qemu-img)',
-    unit: 'GB/s',
-    run: async (n, t) => ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9,
+    reads: true,
+    outputs: one('GB/s'),
+    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9 }),
   },
   {
     label: 'seq-write 128KiB (qemu-img)',
-    unit: 'MB/s',
-    run: async (n, t) => ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6,
+    reads: false,
+    outputs: one('MB/s'),
+    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6 }),
   },
-  { label: 'seq-write 4KiB (qemu-img)', unit: 'kIOPS', run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3 },
+  {
+    label: 'seq-write 4KiB (qemu-img)',
+    reads: false,
+    outputs: one('kIOPS'),
+    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3 }),
+  },
   // A stride of 1 MiB + 4 KiB wraps around the 1 GiB LUN: scattered 4 KiB writes, no two adjacent.
   {
     label: 'scattered-write 4KiB (qemu-img)',
-    unit: 'kIOPS',
-    run: async (n, t) => (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3,
+    reads: false,
+    outputs: one('kIOPS'),
+    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3 }),
   },
+  ...(['read', 'write'] as const).flatMap((op) =>
+    [1, DEPTH].map(
+      (depth): Measure => ({
+        label: `rand-${op} 4KiB QD${depth} (iscsi-lat)`,
+        reads: op === 'read',
+        outputs: LAT_OUTPUTS,
+        run: (n, tools, t) => latency(n, tools, t, op, depth),
+      }),
+    ),
+  ),
 ];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+const spread = (xs: number[]): string => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+
+/** One DESIGN.md line: `<measure> (median of N, spread netroot A–B, <peer> C–D): netroot X, <peer> Y, ratio R (...)`. */
+function line(label: string, o: Output, peer: TargetName, a: number[], b: number[]): string {
+  const ma = median(a);
+  const mb = median(b);
+  return (
+    `${label}${o.suffix} (median of ${a.length}, spread netroot ${spread(a)}, ${peer} ${spread(b)}): ` +
+    `netroot ${fmt(ma)} ${o.unit}, ${peer} ${fmt(mb)} ${o.unit}, ratio ${(ma / mb).toFixed(2)} (${o.better} is better)`
+  );
+}
+
+function loadavg(): string {
+  return spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
 }
 
 async function main(): Promise<number> {
@@ -264,7 +453,7 @@ async function main(): Promise<number> {
     console.error(`bench:iscsi cannot run here: ${missing.join(', ')}`);
     return 2;
   }
-  const ctl = 24000 + (process.pid % 8000); // tgtd refuses -C values above 32767
+  const ctl = 24000 + (process.pid % 8000); // tgtd refuses -C values above 32767; ctl + 1 for the second tgtd
   const dir = mkdtempSync(join(tmpdir(), 'netroot-bench-iscsi-'));
   let net: VethPair | undefined;
   const targets: Target[] = [];
@@ -272,6 +461,7 @@ async function main(): Promise<number> {
     for (const t of targets) if (t.proc.exitCode === null && t.proc.signalCode === null) t.proc.kill('SIGKILL');
     net?.destroy();
     removeTgtSockets(ctl);
+    removeTgtSockets(ctl + 1);
     rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (): void => {
@@ -284,38 +474,67 @@ async function main(): Promise<number> {
     const lun = join(dir, 'lun1.img');
     prewrite(lun);
     settle(lun);
+    const tools: Tools = { lat: compileLatencyClient(dir), lun };
     // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.
     const subnet = `10.250.${process.pid % 250}`;
-    net = createVethPair({ prefix: 'nrib', serverAddr: [`${subnet}.1`, `${subnet}.2`], clientAddr: `${subnet}.10`, prefixLen: 24 });
+    net = createVethPair({ prefix: 'nrib', serverAddr: [`${subnet}.1`, `${subnet}.2`, `${subnet}.3`], clientAddr: `${subnet}.10`, prefixLen: 24 });
     targets.push(await startNetroot(net, lun, compileChild(join(dir, 'js'))));
-    targets.push(await startTgt(net, lun, ctl));
+    targets.push(await startTgt(net, 'tgt', net.serverAddrs[1]!, lun, ctl, true));
+    if (TGT_SHIPPED) targets.push(await startTgt(net, 'tgt as shipped', net.serverAddrs[2]!, lun, ctl + 1, false));
     const idle = targets.map((t) => memMiB(t.proc.pid!, 'VmRSS'));
     console.log(
-      `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, ${DEPTH} in flight, no CHAP, veth between namespaces, best of ${ROUNDS} round(s), iscsi-perf ${PERF_SECONDS} s per run, netroot UV_THREADPOOL_SIZE ${THREADS ?? process.env['UV_THREADPOOL_SIZE'] ?? '4 (libuv default)'}`,
+      `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, no CHAP, veth between namespaces, median of ${ROUNDS} interleaved run(s) per target (order reversed every other round), ` +
+        `iscsi-perf ${PERF_SECONDS} s and iscsi-lat ${LAT_SECONDS} s per run, ${DEPTH} in flight unless QD says otherwise, netroot UV_THREADPOOL_SIZE ${THREADS ?? process.env['UV_THREADPOOL_SIZE'] ?? '4 (libuv default)'}, load average ${loadavg()}`,
     );
+    console.log(
+      `peer: tgt = tgtd with login values matched to netroot's (tgtadm --op update, read back): ${TGT_MATCHED.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
+    if (TGT_SHIPPED)
+      console.log(
+        'peer: tgt as shipped = a second tgtd, no update (MaxRecvDataSegmentLength 8192, InitialR2T Yes, FirstBurstLength 65536, MaxOutstandingR2T 1, MaxXmitDataSegmentLength 8192)',
+      );
+    for (const t of targets) {
+      const got = await negotiated(net, tools, t);
+      // A key the target does not answer keeps RFC 7143's default (§13): tgt as shipped does not
+      // declare its MaxRecvDataSegmentLength, which is then 8192.
+      const shown = NEGOTIATED_KEYS.map((k) => `${k} ${got.get(k) ?? `not sent (RFC 7143 default ${RFC_DEFAULTS[k]})`}`);
+      console.log(`negotiated with ${t.name} (libiscsi's log of the login answer): ${shown.join(', ')}`);
+    }
+    const peers = targets.filter((t) => t.name !== 'netroot');
     for (const m of MEASURES.filter((x) => !ONLY || ONLY.test(x.label))) {
-      const best = new Map<string, number>();
+      const runs = new Map<TargetName, Array<Record<string, number>>>();
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
           // Start every run with no dirty pages: otherwise one target's writes are written back
           // while the other runs, and writes to pages under writeback wait (stable pages).
           settle(lun);
-          const v = await m.run(net, t);
-          if (VERBOSE) console.log(`  ${m.label} round ${round + 1} ${t.name}: ${fmt(v)} ${m.unit}`);
-          best.set(t.name, Math.max(best.get(t.name) ?? 0, v));
+          const v = await m.run(net, tools, t);
+          if (m.reads) await verifyReads(net, tools, t);
+          if (VERBOSE) console.log(`  ${m.label} round ${round + 1} ${t.name}: ${m.outputs.map((o) => `${fmt(v[o.key]!)} ${o.unit}`).join(', ')}`);
+          runs.set(t.name, [...(runs.get(t.name) ?? []), v]);
         }
       }
       if (VERBOSE) console.log(`  peak RSS so far: ${targets.map((t) => `${t.name} ${memMiB(t.proc.pid!, 'VmHWM').toFixed(0)} MiB`).join(', ')}`);
-      const a = best.get('netroot')!;
-      const b = best.get('tgt')!;
-      console.log(`${m.label}: netroot ${fmt(a)} ${m.unit}, tgt ${fmt(b)} ${m.unit}, ratio ${(a / b).toFixed(2)} (higher is better)`);
+      const of = (name: TargetName, key: string): number[] => runs.get(name)!.map((r) => r[key]!);
+      for (const o of m.outputs) for (const p of peers) console.log(line(m.label, o, p.name, of('netroot', o.key), of(p.name, o.key)));
     }
-    const [rn, rt] = targets.map((t) => memMiB(t.proc.pid!, 'VmHWM'));
-    console.log(`peak RSS under load (VmHWM): netroot ${rn!.toFixed(0)} MiB, tgt ${rt!.toFixed(0)} MiB, ratio ${(rn! / rt!).toFixed(2)} (lower is better)`);
+    console.log(
+      `reads checked (random 4 KiB and 128 KiB blocks read back through libiscsi after each read run, and every 16th timed read of iscsi-lat, compared with the LUN file): ` +
+        targets
+          .map((t) => `${t.name} ${checked.get(t.name)?.blocks ?? 0} blocks (${((checked.get(t.name)?.bytes ?? 0) / 2 ** 20).toFixed(1)} MiB) equal`)
+          .join(', '),
+    );
+    const hwm = targets.map((t) => memMiB(t.proc.pid!, 'VmHWM'));
+    for (let i = 1; i < targets.length; i++) {
+      console.log(
+        `peak RSS under load (VmHWM): netroot ${hwm[0]!.toFixed(0)} MiB, ${targets[i]!.name} ${hwm[i]!.toFixed(0)} MiB, ratio ${(hwm[0]! / hwm[i]!).toFixed(2)} (lower is better)`,
+      );
+    }
     const threads = targets.map((t) => readdirSync(`/proc/${t.proc.pid!}/task`).length);
-    console.log(`threads after load: netroot ${threads[0]} (main + V8 + libuv pool), tgt ${threads[1]}`);
-    console.log(`RSS before load (VmRSS): netroot ${idle[0]!.toFixed(0)} MiB (node), tgt ${idle[1]!.toFixed(0)} MiB`);
+    console.log(`threads after load: ${targets.map((t, i) => `${t.name} ${threads[i]}${t.name === 'netroot' ? ' (main + V8 + libuv pool)' : ''}`).join(', ')}`);
+    console.log(`RSS before load (VmRSS): ${targets.map((t, i) => `${t.name} ${idle[i]!.toFixed(0)} MiB`).join(', ')}`);
+    console.log(`load average at the end: ${loadavg()}`);
     if (CPU_PROF) {
       // A clean stop lets node write the profile.
       const nr = targets[0]!;
