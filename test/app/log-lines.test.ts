@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { TestInitiator } from '../iscsi/helpers/initiator.js';
-import { until } from '../iscsi/helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MAC = '52:54:00:cc:00:01';
 const WRONG = 'Wrong0123456789a';
@@ -51,7 +51,7 @@ test('plugin run, discovery, iSCSI session up and login refused: host and mac on
         ini.close();
       }
     }
-    await until(() => lines().some((r) => r['msg'] === 'iscsi: login refused'), 'the login refused line');
+    await waitFor(() => lines().some((r) => r['msg'] === 'iscsi: login refused'), { what: 'the login refused line' });
     const up = lines().find((r) => r['msg'] === 'iscsi: session up')!;
     assert.deepEqual(
       [up['level'], up['svc'], up['host'], up['mac'], up['initiator'], up['target']],

@@ -23,6 +23,7 @@ import { TestInitiator, cdb } from '../iscsi/helpers/initiator.js';
 import { rawPeer } from '../tftp/udp-peer.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { LOOPBACK_NETWORK } from '../helpers/loopback-frontend.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function udpSend(buf: Buffer, port: number): Promise<void> {
   const s = createSocket('udp4');
@@ -66,13 +67,13 @@ async function scrape(port: number): Promise<{ text: string; families: Map<strin
 
 /** Scrapes until `ok` holds (services count asynchronously); the last scrape. */
 async function scrapeUntil(port: number, ok: (f: Map<string, PromFamily>) => boolean, what: string): Promise<Map<string, PromFamily>> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { families } = await scrape(port);
-    if (ok(families)) return families;
-    if (Date.now() > deadline) throw new Error(`metrics never showed ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(
+    async () => {
+      const { families } = await scrape(port);
+      return ok(families) && families;
+    },
+    { what: `metrics to show ${what}`, intervalMs: 50 },
+  );
 }
 
 const v = (f: Map<string, PromFamily>, family: string, labels: Record<string, string> = {}, name = family) => sampleValue(f, family, name, labels);

@@ -35,6 +35,7 @@ test("http-stall at 256 stalled downloads + 64 slow POSTs from 64 addresses: the
     // The node's kernel: the boot-file share is full of stalls; once they are 5 s old (a quarter of
     // the 60 s send deadline, at most 5 s) the node's download takes the place of one from an
     // address that holds two or more.
+    // fixed delay: the stalls must age past 5 s on the server's real clock (their age is the input).
     await new Promise((r) => setTimeout(r, Math.max(0, 6500 - (performance.now() - t0))));
     const kernel = await call(x.port, '/boot/files/install/vmlinuz', { from: NODE.ip });
     assert.equal(kernel.status, 200, 'the node downloads its kernel');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { TestInitiator, cdb } from '../iscsi/helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from '../iscsi/helpers/in-process.js';
-import { until } from '../iscsi/helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { attack } from './iscsi-login-starvation.js';
 
 const CHAP = { user: 'node1', secret: 'Secret0123456789' };
@@ -58,7 +58,8 @@ test('iSCSI login starvation: a node logs in with CHAP and reads within 2 s whil
       const times: number[] = [];
       for (let k = 0; k < 5; k++) {
         times.push(await nodeLogsInAndReads(t.port));
-        await new Promise((r) => setTimeout(r, 300)); // the attack's back-off rounds keep coming
+        // fixed delay: the node's logins are spread over the attack (its back-off rounds keep coming); the spacing is the input.
+        await new Promise((r) => setTimeout(r, 300));
       }
       sample();
       const s = run.stats();
@@ -83,7 +84,7 @@ test('iSCSI login starvation: a node logs in with CHAP and reads within 2 s whil
       clearInterval(sampler);
       await run.stop();
     }
-    await until(() => m.connections === 0 && m.sessions === 0, 'the target let go of every attack connection');
+    await waitFor(() => m.connections === 0 && m.sessions === 0, { what: 'the target let go of every attack connection' });
   } finally {
     await t.done();
   }

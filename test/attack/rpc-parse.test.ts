@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { sources } from '../http/clients.js';
 import { startFrontend } from '../http/fixture.js';
 import { nodeTraffic, summary, worst } from '../http/node-traffic.js';
-import { attack } from './rpc-parse.js';
+import { attack, CLIENTS } from './rpc-parse.js';
+import { waitFor } from '../helpers/wait.js';
 
 test("rpc-parse with 8 clients: /healthz stays under 200 ms, the node's iPXE script, kickstart and /RPC2 call under a second", {
   timeout: 60_000,
@@ -18,7 +19,8 @@ test("rpc-parse with 8 clients: /healthz stays under 200 ms, the node's iPXE scr
   const x = await startFrontend();
   const running = await attack.start({ host: '127.0.0.1', httpPort: x.port, tftpPort: 0, iscsiPort: 0, sourceAddresses: sources(8, 5) }, { scale: 1 });
   try {
-    await new Promise((r) => setTimeout(r, 200)); // at full pace
+    // At full pace: every client has had an answer and posts again.
+    await waitFor(() => running.stats()['posts']! >= 2 * CLIENTS, { what: () => `a second round of posts: ${JSON.stringify(running.stats())}` });
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     const l = await nodeTraffic(x.port, 4000);

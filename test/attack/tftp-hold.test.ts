@@ -16,17 +16,10 @@ import { FileCache, TftpServer, rootResolver } from '../../src/tftp/index.js';
 import { configSchema } from '../../src/config/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { attack, REQUESTS } from './tftp-hold.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('tftp-hold at 1,030 requests from one address: another address is served completely, buffers stay within the budget, held transfers end', {
   timeout: 120_000,
@@ -53,7 +46,7 @@ test('tftp-hold at 1,030 requests from one address: another address is served co
   const running = await attack.start({ host: '127.0.0.1', httpPort: 0, tftpPort: server.port(), iscsiPort: 0, sourceAddresses: ['127.0.0.1'] }, { scale: 1 });
   try {
     const s = () => running.stats();
-    await until('every request answered', () => s()['oacks']! + s()['refusals']! >= REQUESTS, 20_000);
+    await waitFor(() => s()['oacks']! + s()['refusals']! >= REQUESTS, { what: 'every request answered', timeoutMs: 20_000, intervalMs: 50 });
     assert.ok(s()['requests']! >= REQUESTS);
     assert.equal(s()['heldPeak'], c.maxTransfersPerClient, 'the attack holds no more than its address may');
     assert.ok(server.transfersFrom('127.0.0.1') <= c.maxTransfersPerClient);
@@ -78,7 +71,7 @@ test('tftp-hold at 1,030 requests from one address: another address is served co
     assert.equal(sha(readFileSync(out)), sha(initrd), 'the node at 127.0.0.2 got the whole file');
 
     // timeout 255 was not honoured: the server gives up on each held transfer after 6 × 1 s.
-    await until('the server to end the held transfers', () => s()['ended']! >= c.maxTransfersPerClient, 30_000);
+    await waitFor(() => s()['ended']! >= c.maxTransfersPerClient, { what: 'the server to end the held transfers', timeoutMs: 30_000, intervalMs: 50 });
     assert.ok(peakSeen <= c.maxBufferedBytes && server.metrics.bufferedBytesPeak <= c.maxBufferedBytes, `buffered peak ${server.metrics.bufferedBytesPeak}`);
     assert.ok(server.metrics.bufferedBytesPeak > 0);
     t.diagnostic(`attack ${JSON.stringify(s())}`);

@@ -197,6 +197,7 @@ export function tftpHold(o: { files?: readonly string[] } = {}): Attack {
         all.push(r);
         st.sockets++;
         ask(r);
+        // fixed delay: the attack's pace (a batch of sockets, then a pause), part of what it sends.
         if (i % BATCH === BATCH - 1) await new Promise((res) => setTimeout(res, 2));
       }
 

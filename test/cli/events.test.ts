@@ -11,6 +11,7 @@ import { assertOperatorErrors, stateWithHost } from '../helpers/operator-errors.
 import { openStore } from '../../src/store/index.js';
 import { CliContext } from '../../src/cli/context.js';
 import { eventsCommand } from '../../src/cli/events.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'ChapSecret-Do-Not-Show';
 
@@ -21,15 +22,6 @@ async function append(dir: string, events: Array<{ kind: string; host?: string; 
     for (const e of events) await store.events.append(e);
   } finally {
     await store.close();
-  }
-}
-
-/** Resolves once check() holds, looking every 10 ms; fails after ms. */
-async function eventually(check: () => boolean, what: () => string, ms = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) assert.fail(`not within ${ms} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -111,27 +103,18 @@ test('events --follow (in-process): prints the tail, then new matching events as
     let stop!: () => void;
     const stopped = new Promise<void>((r) => (stop = r));
     const done = eventsCommand(ctx, ['--follow', '--kind', 'test.a'], { pollMs: 20, stop: () => stopped });
-    await eventually(
-      () => out.includes('n=1'),
-      () => out,
-    );
+    await waitFor(() => out.includes('n=1'), { what: () => `the line with n=1; got: ${out}`, timeoutMs: 15_000 });
     await append(dir, [
       { kind: 'test.b', detail: { n: 3 } },
       { kind: 'test.a', detail: { n: 4 } },
     ]);
-    await eventually(
-      () => out.includes('n=4'),
-      () => out,
-    );
+    await waitFor(() => out.includes('n=4'), { what: () => `the line with n=4; got: ${out}`, timeoutMs: 15_000 });
     // A burst: all of it, in order, once.
     await append(
       dir,
       Array.from({ length: 30 }, (_, i) => ({ kind: 'test.a', detail: { n: 100 + i } })),
     );
-    await eventually(
-      () => out.includes('n=129'),
-      () => out,
-    );
+    await waitFor(() => out.includes('n=129'), { what: () => `the line with n=129; got: ${out}`, timeoutMs: 15_000 });
     stop();
     assert.equal(await done, 0);
     const ns = out
@@ -158,16 +141,9 @@ test('netroot events --follow as a process: prints new events and exits 0 on SIG
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, signal) => r([code, signal])));
     try {
-      await eventually(
-        () => out.includes('test.first'),
-        () => `${out}${err}`,
-        30_000,
-      );
+      await waitFor(() => out.includes('test.first'), { what: () => `the line with test.first; got: ${out}${err}`, timeoutMs: 30_000 });
       await append(dir, [{ kind: 'test.second', detail: { chap_secret: SECRET } }]);
-      await eventually(
-        () => out.includes('test.second'),
-        () => `${out}${err}`,
-      );
+      await waitFor(() => out.includes('test.second'), { what: () => `the line with test.second; got: ${out}${err}`, timeoutMs: 15_000 });
       child.kill('SIGTERM');
       assert.deepEqual(await exited, [0, null], err);
     } finally {

@@ -13,6 +13,7 @@ import { cli } from '../helpers/cli.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { have, iscsiInq } from '../storage/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const why = have('iscsi-inq') ? null : 'iscsi-inq missing (apt-get install libiscsi-bin)';
 if (why && process.env['CI'] === 'true') throw new Error(`storage CLI test prerequisites missing under CI: ${why}`);
@@ -156,12 +157,13 @@ test('netroot storage serve: a storage node process the frontend allocates on; r
   child.stderr.on('data', (d) => (err += d));
   let f: Frontend | undefined;
   try {
-    const deadline = Date.now() + 30_000;
-    let m: RegExpExecArray | null = null;
-    while (!(m = /serving http on 127\.0\.0\.1:(\d+), iscsi \(embedded\) on 127\.0\.0\.1:(\d+)/.exec(out))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`storage serve did not start: ${out} ${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const m = await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`storage serve exited ${child.exitCode}: ${out} ${err}`);
+        return /serving http on 127\.0\.0\.1:(\d+), iscsi \(embedded\) on 127\.0\.0\.1:(\d+)/.exec(out);
+      },
+      { what: () => `storage serve to start: ${out} ${err}`, timeoutMs: 30_000, intervalMs: 50 },
+    );
     const file = join(dir, 'netroot.yaml');
     writeFileSync(file, JSON.stringify({ storage: { local: false, nodes: [{ name: 'sn1', url: `http://127.0.0.1:${m[1]}`, token }] } }));
     f = await frontend(join(dir), file);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { RaResponder, WindowLimiter } from '../../src/dhcp/ra-responder.js';
 import { encodeRouterAdvertisement } from '../../src/dhcp/ra-packet.js';
 import type { Icmp6Io } from '../../src/dhcp/icmp6-socket.js';
+import { waitFor } from '../helpers/wait.js';
 
 const RS = Buffer.from('8500000000000000' + '0101525400123456', 'hex');
 const NODE = 'fe80::5054:ff:fe12:3456';
@@ -37,6 +38,7 @@ class FakeIo implements Icmp6Io {
 }
 
 // Lets answers scheduled with delay 0 (a 1 ms timer, created earlier) go out first.
+// fixed delay: an ordering barrier (Node runs equal-delay timers in creation order), not a wait for time to pass.
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 function setup(o: { perSource?: number; perSecond?: number; interfaces?: string[]; maxTrackedSources?: number } = {}) {
@@ -75,7 +77,7 @@ test('the answer waits for the RFC 4861 §6.2.6 delay, and solicitations meanwhi
   io.deliver('br0', RS, NODE);
   await tick();
   assert.equal(io.sent.length, 0, 'not before the delay');
-  await new Promise((res) => setTimeout(res, 60));
+  await waitFor(() => io.sent.length > 0, { what: 'the delayed answer' });
   assert.equal(io.sent.length, 1);
   assert.equal(r.stats().coalesced, 1);
   await r.stop();
@@ -87,7 +89,7 @@ test('the default delay stays under MAX_RA_DELAY_TIME (500 ms)', async () => {
   r.start();
   const t0 = Date.now();
   io.deliver('br0', RS, NODE);
-  while (io.sent.length === 0 && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 10));
+  await waitFor(() => io.sent.length > 0, { what: 'the answer', timeoutMs: 2000 });
   assert.equal(io.sent.length, 1);
   assert.ok(Date.now() - t0 < 700, `${Date.now() - t0} ms`);
   await r.stop();
@@ -210,6 +212,7 @@ test('stop() closes every socket and drops pending answers', async () => {
   r.start();
   io.deliver('br0', RS, NODE);
   await r.stop();
+  // fixed delay: an absence window past the 20 ms answer delay (the dropped answer must never go out).
   await new Promise((res) => setTimeout(res, 40));
   assert.equal(io.sent.length, 0);
   assert.ok([...io.sockets.values()].every((s) => s.closed));

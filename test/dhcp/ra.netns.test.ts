@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { ip, deleteNamespace, removeStale } from '../../src/lab/netns.js';
 import { decodeRouterAdvertisement, ICMP6_ROUTER_ADVERTISEMENT } from '../../src/dhcp/ra-packet.js';
+import { waitFor } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces)' : false;
@@ -28,13 +29,7 @@ function linkLocal(ns: string, dev: string): string | null {
 }
 
 async function waitLinkLocal(ns: string, dev: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const a = linkLocal(ns, dev);
-    if (a) return a;
-    if (Date.now() > deadline) throw new Error(`${ns}/${dev}: no usable link-local address after 10 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(() => linkLocal(ns, dev), { what: `a usable link-local address on ${ns}/${dev}`, timeoutMs: 10_000, intervalMs: 100 });
 }
 
 interface Got {

@@ -9,6 +9,7 @@ import { cli } from '../helpers/cli.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { screenWaiter, skipWithoutTmux, tmuxServer } from '../helpers/tmux.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function frontend(): Promise<{ f: Frontend; dir: string; port: string }> {
   const dir = tempStateDir('nrt-ie-');
@@ -47,10 +48,13 @@ test('insert-ethers --count 2 adds machines in order of first DISCOVER through t
       '30',
     ).finally(() => (finished = true));
     // A machine that is already known and DISCOVERs from MACs before the session are not added twice.
+    const end = performance.now() + 60_000;
     while (!finished) {
+      assert.ok(performance.now() < end, 'insert-ethers --timeout 30 did not end within 60 s');
       f.hub.report({ mac: mac(1), arch: 0, interfaceName: 'br0' });
       f.hub.report({ mac: mac(2), arch: 7, interfaceName: 'br0' });
       f.hub.report({ mac: mac(1) });
+      // fixed delay: the pace of the machines' DISCOVERs (a DHCP client's retries, the input), until the CLI ends.
       await new Promise((r) => setTimeout(r, 30));
     }
     const r = await run;
@@ -67,10 +71,10 @@ test('insert-ethers --count 2 adds machines in order of first DISCOVER through t
     assert.equal((await f.store.hosts.get('compute-0-0'))?.bootAction, 'install');
     // the session is over: a third machine is only logged
     f.hub.report({ mac: mac(3) });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => (await f.store.events.list({ kind: 'dhcp.discover' })).some((e) => e.mac === mac(3)), {
+      what: 'the DISCOVER of a third machine logged',
+    });
     assert.equal((await f.store.hosts.list()).length, 2);
-    const disc = await f.store.events.list({ kind: 'dhcp.discover' });
-    assert.ok(disc.some((e) => e.mac === mac(3)));
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true });

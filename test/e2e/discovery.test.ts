@@ -14,6 +14,7 @@ import { Lab, markerInitrd, installedKernel } from '../../src/lab/index.js';
 import { openStore } from '../../src/store/index.js';
 import { e2eSkip, netrootIn, startFrontend, writeLabConfig } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MAC = '52:54:00:12:35:01';
 
@@ -35,8 +36,12 @@ test('discovery: an unknown node powers on, insert-ethers names it compute-0-0, 
     const start = Date.now();
 
     const ie = netroot('insert-ethers', '--appliance', 'compute-diskless', '--count', '1', '--json', '--timeout', '150');
-    // The CLI needs a moment to load and open its session; the node's iPXE keeps DISCOVERing anyway.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The node powers on once the session is open (the CLI says so on stderr).
+    await waitFor(() => ie.stderr().includes('insert-ethers: listening for new machines'), {
+      what: () => `insert-ethers to open its session: ${ie.stderr()}`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const node = lab.bootNode({ mac: MAC, firmware: 'bios', memoryMb: 512 });
     try {
       const r = await ie;

@@ -23,14 +23,18 @@ export interface CliRun {
   err: string;
 }
 
-/** Runs the netroot CLI inside the lab namespace against stateDir; resolves when it exits. */
-export function netrootIn(lab: Lab, stateDir: string, ...args: string[]): Promise<CliRun> {
+/**
+ * Runs the netroot CLI inside the lab namespace against stateDir; resolves when it exits. `stderr()`
+ * reads what it printed so far (e.g. to wait for insert-ethers' "listening" line).
+ */
+export function netrootIn(lab: Lab, stateDir: string, ...args: string[]): Promise<CliRun> & { stderr(): string } {
   const child = lab.spawnInNamespace(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, ...args]);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  const done = new Promise<CliRun>((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  return Object.assign(done, { stderr: () => err });
 }
 
 /** Starts `netroot serve` inside the lab namespace and waits until its /readyz answers 200. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Lab, namespaces } from '../../src/lab/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 function alive(pid: number): boolean {
   try {
@@ -19,10 +20,9 @@ function alive(pid: number): boolean {
   }
 }
 
-async function gone(pid: number, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  return !alive(pid);
+/** Waits (5 s at most) until `pid` is gone; fails naming `what`. */
+function gone(pid: number, what: string): Promise<boolean> {
+  return waitFor(() => !alive(pid), { what, timeoutMs: 5000, intervalMs: 100 });
 }
 
 async function runChild(
@@ -64,13 +64,15 @@ test('lab lifecycle: stale namespaces removed by up(); SIGINT, SIGTERM and plain
       const stale = `nrt-stale-${deadPid}`;
       spawnSync('ip', ['netns', 'add', stale]);
       const sleeper = spawn('ip', ['netns', 'exec', stale, 'sleep', '600'], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => spawnSync('ip', ['netns', 'pids', stale], { encoding: 'utf8' }).stdout.trim() !== '', {
+        what: `the sleeper to run in ${stale}`,
+        intervalMs: 50,
+      });
       const lab = new Lab({ name: 'nrt-stale', workDir: join(dir, 'stale') });
       try {
         await lab.up();
         assert.ok(!namespaces().includes(stale), 'stale namespace deleted');
-        await new Promise((r) => setTimeout(r, 200));
-        assert.ok(sleeper.exitCode !== null || sleeper.signalCode !== null, 'its process was killed');
+        await waitFor(() => sleeper.exitCode !== null || sleeper.signalCode !== null, { what: 'its process to be killed', timeoutMs: 5000 });
         assert.ok(namespaces().includes(lab.namespace));
       } finally {
         await lab.down();
@@ -83,7 +85,7 @@ test('lab lifecycle: stale namespaces removed by up(); SIGINT, SIGTERM and plain
         const r = how === 'exit' ? await runChild(join(dir, how), { EXIT: '1' }) : await runChild(join(dir, how), {}, how);
         if (how !== 'exit') assert.equal(r.sig, how, 'the process still dies of the signal');
         assert.ok(!namespaces().includes(r.ns), `${r.ns} deleted`);
-        assert.ok(await gone(r.pid), 'the process started in the lab was killed');
+        await gone(r.pid, 'the process started in the lab to be killed');
       });
     }
   } finally {

@@ -23,6 +23,7 @@ import { openStore } from '../../src/store/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { CHROMIUM, ensureWebBuilt } from '../web/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BOOT_DEADLINE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 180_000);
 
@@ -63,9 +64,11 @@ test('netroot power on|status|off drives a real lab node through its IPMI BMC, a
     // The node boots from this netroot: iPXE opens its NIC, netroot answers its DHCP and serves it
     // the iPXE script for its MAC (the frontend logs both, naming the host).
     await node.waitFor(new RegExp(`net0: ${n.mac} using`), BOOT_DEADLINE_MS);
-    const end = Date.now() + BOOT_DEADLINE_MS;
-    while (!/boot script[^\n]*compute-0-0/.test(full.frontendLog) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-    assert.match(full.frontendLog, /boot script[^\n]*compute-0-0/, 'the node fetched its iPXE script from netroot');
+    await waitFor(() => /boot script[^\n]*compute-0-0/.test(full.frontendLog), {
+      what: 'the node to fetch its iPXE script from netroot',
+      timeoutMs: BOOT_DEADLINE_MS,
+      intervalMs: 250,
+    });
     lap(`netroot power on → iPXE script fetched ${((Date.now() - tOn) / 1000).toFixed(1)} s`);
     assert.equal((await full.cliOk('power', 'status', n.host)).trim(), `${n.host}: on`);
 

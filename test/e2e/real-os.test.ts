@@ -19,6 +19,7 @@ import { journalProblems } from './journal-check.js';
 import { CpioWriter, gzip, readCpio, typeOf } from '../../src/initrd/index.js';
 import { e2eSkip } from './helpers.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STAGE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 420_000);
 const NETROOT = [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'];
@@ -155,9 +156,13 @@ async function realOsLife(firmware: Firmware, disked = false, alone = true): Pro
             // dracut's iscsiadm reports to the initrd's journal, not the console: the target's own
             // refusal (status 0x0201, authentication failure) is what proves the login failed.
             const refused = () => /iscsi: login refused[^\n]*status="0x0201"/.test(full.frontendLog);
-            while (!refused() && Date.now() - t < STAGE_MS) await new Promise((r) => setTimeout(r, 1000));
-            assert.ok(refused(), 'the target refused the login with the wrong CHAP secret (authentication failure)');
-            await new Promise((r) => setTimeout(r, 20_000)); // dracut retries; the root must still not appear
+            await waitFor(refused, {
+              what: 'the target to refuse the login with the wrong CHAP secret (authentication failure)',
+              timeoutMs: Math.max(0, STAGE_MS - (Date.now() - t)),
+              intervalMs: 1000,
+            });
+            // fixed delay: an absence window (dracut retries; the root must still not appear within 20 s).
+            await new Promise((r) => setTimeout(r, 20_000));
             assert.doesNotMatch(node.console.output, /EXT4-fs \(sd[a-z]1\): mounted|Reached target.*Initrd Root Device/, 'the root was never reached');
             assert.ok(!full.frontendLog.includes(secret) && !full.frontendLog.includes('WrongSecret12345'), 'no CHAP secret in the frontend log');
             process.stdout.write(`# wrong CHAP secret: the target refused dracut's login ${((Date.now() - t) / 1000).toFixed(1)} s after power-on; no root\n`);

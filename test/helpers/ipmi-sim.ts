@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { tempStateDir } from './tmp.js';
 import { freeUdpPort } from './ports.js';
 import type { BmcEntry } from '../../src/power/types.js';
+import { waitFor } from './wait.js';
 
 export interface IpmiSimOptions {
   user?: string;
@@ -111,16 +112,16 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()).slice(-4000));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   // Ready when a UDP socket is bound to the port (ipmi_sim prints nothing with -n).
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`ipmi_sim exited: ${stderr}`);
-    if (readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`ipmi_sim did not bind 127.0.0.1:${port}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`ipmi_sim exited: ${stderr}`);
+      return readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `);
+    },
+    { what: () => `ipmi_sim to bind 127.0.0.1:${port}: ${stderr}`, timeoutMs: 10_000, intervalMs: 50 },
+  ).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
   const pidFile = join(dir, 'machine.pid');
   const machinePid = (): number | null => {
     if (!existsSync(pidFile)) return null;
@@ -153,6 +154,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
       if (pid !== null) process.kill(pid, 'SIGKILL');
       if (child.exitCode === null) {
         child.kill('SIGTERM');
+        // fixed delay: a timeout guard (the race ends at the exit; SIGKILL after 2 s at most)
         await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }

@@ -1,6 +1,7 @@
 // A real terminal for CLI tests: tmux servers of this test process's own (-L <name>-<pid>), so no
 // other tmux user can race with them; `skipWithoutTmux` skips locally, never under CI.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { waitFor } from './wait.js';
 
 export const skipWithoutTmux: string | false = spawnSync('tmux', ['-V']).status !== 0 && process.env.CI !== 'true' ? 'tmux not installed' : false;
 
@@ -13,11 +14,8 @@ export function tmuxServer(name: string): string[] {
 export function screenWaiter(sock: string[], session: () => string): (re: RegExp) => Promise<string> {
   const capture = () => execFileSync('tmux', [...sock, 'capture-pane', '-p', '-t', session()], { encoding: 'utf8' });
   return async (re) => {
-    for (let i = 0; i < 200; i++) {
-      const s = capture();
-      if (re.test(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`screen never matched ${re}:\n${capture()}`);
+    let s = '';
+    await waitFor(() => re.test((s = capture())), { what: () => `the screen to match ${re}:\n${capture()}`, timeoutMs: 20_000, intervalMs: 100 });
+    return s;
   };
 }

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 let f: Frontend;
 let dir: string;
@@ -171,12 +172,15 @@ test('attack: streams beyond the per-source cap and the total cap are refused wi
 
   // A closed stream frees its slot.
   mine[0]!.close();
-  let reopened: Stream | undefined;
-  for (let i = 0; i < 50 && reopened?.res.statusCode !== 200; i++) {
-    reopened?.close();
-    await new Promise((r) => setTimeout(r, 20));
-    reopened = await openStream('/api/v1/events/stream');
-  }
-  assert.equal(reopened!.res.statusCode, 200);
-  for (const s of [mine[1]!, other, reopened!]) s.close();
+  const reopened = await waitFor(
+    async () => {
+      const s = await openStream('/api/v1/events/stream');
+      if (s.res.statusCode === 200) return s;
+      s.close();
+      return null;
+    },
+    { what: 'the slot of the closed stream to be free again', timeoutMs: 5000, intervalMs: 20 },
+  );
+  assert.equal(reopened.res.statusCode, 200);
+  for (const s of [mine[1]!, other, reopened]) s.close();
 });

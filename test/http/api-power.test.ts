@@ -11,6 +11,7 @@ import { freeUdpPort } from '../helpers/ports.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
 import { bmcAnswer, powerAnswer } from '../../src/http/power-routes.js';
 import { apiError } from '../../src/http/api-schemas.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOOLS: Array<[string, string]> = [
   ['ipmi_sim', 'openipmi'],
@@ -154,14 +155,16 @@ test('REST power: a client that goes away aborts the BMC call (recorded as E_BMC
     const ac = new AbortController();
     const t0 = Date.now();
     const pending = fetch(`${fe.api}/hosts/compute-0-2/power`, { method: 'POST', headers: fe.auth, body: JSON.stringify({ action: 'on' }), signal: ac.signal });
+    // timed input, not a wait: the client goes away while the BMC call runs.
     setTimeout(() => ac.abort(), 300);
     await assert.rejects(pending);
-    let items: Array<{ detail: Record<string, unknown> }> = [];
-    while (Date.now() - t0 < 10_000) {
-      items = (await call('GET', '/events?kind=power&host=compute-0-2')).body.items;
-      if (items.length > before) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const items = await waitFor(
+      async () => {
+        const got = (await call('GET', '/events?kind=power&host=compute-0-2')).body.items as Array<{ detail: Record<string, unknown> }>;
+        return got.length > before && got;
+      },
+      { what: 'the power event of the aborted call', timeoutMs: 10_000, intervalMs: 100 },
+    );
     assert.equal(items.length, before + 1);
     assert.equal(items.at(-1)!.detail['code'], 'E_BMC_TIMEOUT');
     assert.match(String(items.at(-1)!.detail['message']), /aborted/);

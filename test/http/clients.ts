@@ -101,15 +101,6 @@ export function slowPost(port: number, path: string, o: { from?: string; length?
   return h;
 }
 
-/** Polls `cond` every 20 ms until it holds; rejects after `ms`. */
-export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** `n` loopback source addresses 127.<b>.<c>.<d>, starting at 127.0.1.1. */
 export function sources(n: number, base = 1): string[] {
   return Array.from({ length: n }, (_, i) => `127.0.${base + Math.floor(i / 250)}.${1 + (i % 250)}`);

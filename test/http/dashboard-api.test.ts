@@ -17,7 +17,7 @@ import { readApiToken } from '../../src/app/api-token.js';
 import { SessionTable, LoginLimiter, cookieValue } from '../../src/http/sessions.js';
 import { frontendOverrides } from '../helpers/frontend.js';
 import { tempStateDir } from '../helpers/tmp.js';
-import { call } from './clients.js';
+import { call, within } from './clients.js';
 
 let f: Frontend;
 let dir: string;
@@ -312,9 +312,16 @@ test('event stream ?named=0: frames without `event:` (every kind reaches EventSo
   const res = await fetch(`http://127.0.0.1:${port}/api/v1/events/stream?named=0&after=0`, { signal: ac.signal });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
-  let text = '';
-  while (!/\ndata: /.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-  ac.abort();
+  const firstFrame = async (): Promise<string> => {
+    let text = '';
+    while (!/\ndata: /.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before a data frame: ${JSON.stringify(text)}`);
+      text += new TextDecoder().decode(value);
+    }
+    return text;
+  };
+  const text = await within(firstFrame(), 10_000, 'a data frame on the event stream').finally(() => ac.abort());
   assert.match(text, /id: \d+\ndata: \{/);
   assert.doesNotMatch(text, /^event:/m);
   const bad = await fetch(`http://127.0.0.1:${port}/api/v1/events/stream?named=2`);

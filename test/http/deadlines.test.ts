@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { rpc, slowPost, until, within, sources, LIST_METHODS, call } from './clients.js';
+import { rpc, slowPost, within, sources, LIST_METHODS, call } from './clients.js';
+import { waitFor } from '../helpers/wait.js';
 import { startFrontend, NODE } from './fixture.js';
 
 test('a POST whose body trickles is cut at requestTimeoutSeconds with 408, and its slot is released', { timeout: 20000 }, async (t) => {
@@ -16,13 +17,13 @@ test('a POST whose body trickles is cut at requestTimeoutSeconds with 408, and i
       slowPost(x.port, '/RPC2', { from: '127.0.0.7', length: 10_000, everyMs: 50 }),
       slowPost(x.port, '/RPC2', { from: '127.0.0.8', length: 10_000, everyMs: 50 }),
     ];
-    await until(() => stats.inFlight === 2, 2000, 'both uploads admitted');
+    await waitFor(() => stats.inFlight === 2, { what: 'both uploads admitted', timeoutMs: 2000 });
     const status = await within(Promise.all(posts.map((p) => p.status)), 5000, 'the 408s');
     const closed = await within(Promise.all(posts.map((p) => p.closed)), 5000, 'the connections closed');
     t.diagnostic(`answered ${status.join(', ')}, closed after ${closed.map(Math.round).join(', ')} ms (deadline 1000 ms)`);
     assert.deepEqual(status, [408, 408]);
     for (const ms of closed) assert.ok(ms >= 950 && ms < 4000, `cut after ${ms} ms`);
-    await until(() => stats.inFlight === 0, 2000, 'slots released');
+    await waitFor(() => stats.inFlight === 0, { what: 'slots released', timeoutMs: 2000 });
     assert.equal((await rpc(x.port, LIST_METHODS, NODE.ip)).status, 200);
   } finally {
     await x.close();
@@ -37,6 +38,7 @@ test('headers that trickle are cut at headersTimeoutSeconds; they never held a s
     const s = connect({ host: '127.0.0.1', port: x.port, localAddress: '127.0.0.7' });
     s.on('error', () => {});
     s.write('GET /healthz HTTP/1.1\r\n');
+    // timed input, not a wait: headers that trickle, one line every 50 ms.
     const timer = setInterval(() => s.write('X: y\r\n'), 50);
     let answer = '';
     s.on('data', (c: Buffer) => (answer += c.toString('latin1')));
@@ -61,7 +63,7 @@ test("slow uploads from 32 addresses fill at most maxReceivingBodies slots (the 
   const stats = x.f.http.stats;
   const posts = sources(32).map((from) => slowPost(x.port, '/RPC2', { from, length: 10_000, everyMs: 200 }));
   try {
-    await until(() => stats.requests >= 32, 5000, 'all 32 uploads reached the server');
+    await waitFor(() => stats.requests >= 32, { what: 'all 32 uploads reached the server', timeoutMs: 5000 });
     t.diagnostic(`in flight ${stats.inFlight}, receiving ${stats.receiving}, cut ${stats.evicted}`);
     assert.equal(stats.receiving, 4, 'a quarter of maxInFlight 16');
     assert.equal(stats.inFlight, 4);

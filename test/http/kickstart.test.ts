@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { loadConfig } from '../../src/config/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { fixtureHost, iscsiAttrs, loopbackFrontend } from '../helpers/loopback-frontend.js';
-import { until } from './clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 function get(
   port: number,
@@ -113,7 +113,7 @@ test('under load the server sheds with 503 + Retry-After instead of queuing', as
   const port = (server.address() as { port: number }).port;
   try {
     const held = [get(port, '/slow'), get(port, '/slow')];
-    await until(() => stats.inFlight === 2, 10_000, 'both /slow requests in flight');
+    await waitFor(() => stats.inFlight === 2, { what: 'both /slow requests in flight', timeoutMs: 10_000 });
     const shed = await get(port, '/healthz');
     assert.equal(shed.status, 503);
     assert.equal(shed.headers['retry-after'], '3');

@@ -5,7 +5,8 @@
 // http.maxInFlightPerSource slots (429 beyond).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, rpc, stalledGet, slowPost, until, within, sources, LIST_METHODS, type Held } from './clients.js';
+import { call, rpc, stalledGet, slowPost, within, sources, LIST_METHODS, type Held } from './clients.js';
+import { waitFor } from '../helpers/wait.js';
 import { startFrontend, NODE, BIG_FILE, BIG_FILE_BYTES, type Fixture } from './fixture.js';
 
 /** The node's own requests, each answered 200, in ms. */
@@ -57,12 +58,13 @@ test("256 stalled readers of a big boot file from 64 addresses: scripts, kicksta
     assert.equal(stats.fileStreams, 128, 'the stalls were still held while the node was served');
     for (const [what, v] of Object.entries(ms)) assert.ok(v < 2000, `${what} took ${v} ms`);
     // The node's own download: the share is full, the oldest stalls are 2 s old or more.
-    await until(() => performance.now() - t0 > 3500, 5000, 'stalls older than 1.5 s');
+    // fixed delay: the stalls must age past 1.5 s on the server's real clock (their age is the input)
+    await new Promise((r) => setTimeout(r, Math.max(0, 3500 - (performance.now() - t0))));
     const cutBefore = stats.filesEvicted;
     const kernel = await call(x.port, BIG_FILE, { from: NODE.ip, headers: { Range: 'bytes=0-65535' } });
     assert.equal(kernel.status, 206, 'the node downloads');
     assert.equal(stats.filesEvicted, cutBefore + 1, 'in the place of one stalled download');
-    await until(() => stats.inFlight === 0, 12_000, 'every slot released');
+    await waitFor(() => stats.inFlight === 0, { what: 'every slot released', timeoutMs: 12_000 });
     t.diagnostic(
       `all cut and released ${Math.round(performance.now() - t0)} ms after the first connection (deadline 6000 ms from each stall): ${stats.sendStalled} at the send deadline, ${stats.filesEvicted} for a newcomer`,
     );
@@ -97,7 +99,7 @@ test('256 stalled readers from one address: it keeps maxFileStreamsPerSource of 
     assert.equal((await call(x.port, '/healthz', { from: '127.0.0.9' })).status, 200, 'the same address still gets small answers');
     // sendStallSeconds 3 from the moment each socket stops draining, plus the watchdog's tick: a
     // generous wait, since a loaded CI machine (the Node 24 run) took longer than 4 s.
-    await until(() => stats.inFlight === 0, 12_000, 'every slot released');
+    await waitFor(() => stats.inFlight === 0, { what: 'every slot released', timeoutMs: 12_000 });
     assert.equal(stats.sendStalled, 4);
   } finally {
     await x.close();
@@ -118,14 +120,14 @@ test('one address gets at most maxInFlightPerSource slots (429 + Retry-After), o
     assert.equal(third.headers['retry-after'], '2');
     assert.equal((await call(x.port, '/healthz', { from: '127.0.0.9' })).status, 200, 'two of its four slots are free');
     held.push(slowPost(x.port, '/RPC2', { from: '127.0.0.9' }), slowPost(x.port, '/RPC2', { from: '127.0.0.9' }));
-    await until(() => stats.inFlight === 4, 2000, 'four requests of 127.0.0.9 in flight');
+    await waitFor(() => stats.inFlight === 4, { what: 'four requests of 127.0.0.9 in flight', timeoutMs: 2000 });
     const fifth = await call(x.port, '/healthz', { from: '127.0.0.9' });
     assert.equal(fifth.status, 429);
     assert.equal(fifth.headers['retry-after'], '2');
     assert.equal((await call(x.port, '/healthz', { from: '127.0.0.10' })).status, 200, 'another address');
     assert.equal((await call(x.port, BIG_FILE, { from: '127.0.0.10', headers: { Range: 'bytes=0-9' } })).status, 206, 'another address downloads');
     for (const h of held) h.socket.destroy();
-    await until(() => stats.inFlight === 0, 2000, 'slots released when the client closes');
+    await waitFor(() => stats.inFlight === 0, { what: 'slots released when the client closes', timeoutMs: 2000 });
     assert.equal((await call(x.port, '/healthz', { from: '127.0.0.9' })).status, 200);
   } finally {
     for (const h of held) h.socket.destroy();

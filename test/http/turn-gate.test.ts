@@ -19,6 +19,7 @@ test('jobs run in order, one per turn, and a timer due meanwhile runs between tw
       return n;
     }),
   );
+  // timed input, not a wait: a timer falling due while the jobs run (what the test orders).
   setTimeout(() => order.push('timer'), 1);
   const results = await Promise.all(jobs.map((j) => (typeof j === 'string' ? Promise.reject(new Error(j)) : j)));
   assert.deepEqual(results, [1, 2, 3]);

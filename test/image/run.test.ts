@@ -68,6 +68,7 @@ test('a missing program and an aborted run are reported by code', async () => {
   const ac = new AbortController();
   const t0 = Date.now();
   const p = run('sleep', ['30'], { signal: ac.signal, label: 'sleep' });
+  // timed input, not a wait: the interrupt arrives while the command runs.
   setTimeout(() => ac.abort(), 100);
   await assert.rejects(p, (e: unknown) => e instanceof NetrootError && e.code === 'E_IMAGE_INTERRUPTED' && /sleep: interrupted/.test(e.message));
   assert.ok(Date.now() - t0 < 5000, 'the program was killed, not waited for');

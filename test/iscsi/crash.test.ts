@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { ExportSpec } from '../../src/storage/spec.js';
 import { TestInitiator, cdb } from './helpers/initiator.js';
 import { startStorageNodeProcess, type TargetProcess } from './helpers/target-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SIZE = 64 << 20;
 const BS = 512;
@@ -137,8 +138,8 @@ test('kill -9 during FUA and synced writes: every acknowledged write survives th
   const writers = Promise.allSettled([fuaWriter(), syncWriter()].map((p) => p.finally(() => finished++)));
   // Kill mid-stream: once a good number of writes were acknowledged (or a writer already ended,
   // which the checks below report), with a deadline.
-  const t0 = Date.now();
-  while (acks < 60 && finished === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => acks >= 60 || finished > 0, { what: () => `60 acknowledged writes (${acks} so far)`, timeoutMs: 30_000 });
+  // fixed delay: random jitter, so the kill lands at another point of the write stream each run (the input).
   await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50)));
   killed = true;
   await node.kill9();

@@ -12,6 +12,7 @@ import { decodePdu } from '../../src/iscsi/pdu.js';
 import { createLogger } from '../../src/log/logger.js';
 import { TestInitiator, cdb } from './helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from './helpers/in-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -161,11 +162,12 @@ test('session fuzz: 20,000 PDUs (a third mutated) in sequences over TCP; the tar
         sent++;
         if (k % 10 === 0) await new Promise((res) => setImmediate(res));
       }
+      // fixed delay: the shape of the fuzz input (the target reads the sequence's tail, then sees the close).
       await new Promise((res) => setTimeout(res, 5));
       i.close();
     }
-    // Let the target finish whatever it started, then check it is healthy.
-    await new Promise((res) => setTimeout(res, 300));
+    // Let the target finish whatever it started (every fuzzed connection gone), then check it is healthy.
+    await waitFor(() => t.target.metrics.connections === 0, { what: () => `the target to drop every fuzzed connection: ${JSON.stringify(t.target.metrics)}` });
     const check = await TestInitiator.connect(t.port);
     assert.equal((await check.login({ initiator: INITIATOR, target: IQN })).statusClass, 0);
     assert.equal((await check.scsi(cdb.tur())).status, 0);

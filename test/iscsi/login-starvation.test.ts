@@ -12,7 +12,7 @@ import type { IscsiTargetOptions } from '../../src/iscsi/index.js';
 import { TestInitiator, cdb } from './helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from './helpers/in-process.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { until } from './helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CHAP = { user: 'node1', secret: 'Secret0123456789' };
 let t: Awaited<ReturnType<typeof inProcessTarget>> | undefined;
@@ -123,7 +123,7 @@ test('(a) the discovery pool filled from several sources does not touch the Norm
 test('(c) per-source login-phase cap: a connection beyond it is reset at once; another source still logs in', async () => {
   const { target: tg } = await target({ maxLoginConnectionsPerSource: 3, maxLoginConnections: 100 });
   const held = [await bare('127.0.0.1'), await bare('127.0.0.1'), await bare('127.0.0.1')];
-  await until(() => tg.metrics.connections === 3, 'three connections accepted');
+  await waitFor(() => tg.metrics.connections === 3, { what: 'three connections accepted' });
   assert.equal(await refusedAtOnce('127.0.0.1'), true, 'the fourth connection from 127.0.0.1 is closed at once');
   assert.equal(tg.metrics.connectionsRefused, 1);
   assert.equal(tg.metrics.loginConnections, 3);
@@ -134,18 +134,18 @@ test('(c) per-source login-phase cap: a connection beyond it is reset at once; a
   await nodeLogsInAndReads('127.0.0.2');
   // A slot given back (the client hung up) is usable again by the same source.
   held[0]!.close();
-  await until(() => tg.metrics.loginConnections === 2, 'the closed connection released its slot');
+  await waitFor(() => tg.metrics.loginConnections === 2, { what: 'the closed connection released its slot' });
   await nodeLogsInAndReads('127.0.0.1');
 });
 
 test('(d) total login-phase cap: beyond it every new connection is reset; a freed slot serves a node', async () => {
   const { target: tg } = await target({ maxLoginConnectionsPerSource: 3, maxLoginConnections: 4 });
   const held = [await bare('127.0.0.1'), await bare('127.0.0.1'), await bare('127.0.0.1'), await bare('127.0.0.2')];
-  await until(() => tg.metrics.connections === 4, 'four connections accepted');
+  await waitFor(() => tg.metrics.connections === 4, { what: 'four connections accepted' });
   assert.equal(await refusedAtOnce('127.0.0.3'), true, 'a fifth connection, from a new source, is closed at once');
   assert.equal(tg.metrics.connectionsRefused, 1);
   assert.equal(tg.metrics.connections, 4, 'the refused connection never became a Connection');
   held[0]!.close();
-  await until(() => tg.metrics.loginConnections === 3, 'a slot freed');
+  await waitFor(() => tg.metrics.loginConnections === 3, { what: 'a slot freed' });
   await nodeLogsInAndReads('127.0.0.3');
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { TestInitiator } from './helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from './helpers/in-process.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { until } from './helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const LOGIN_IDLE = 1000;
 const LOGIN_TOTAL = 3000;
@@ -44,7 +44,7 @@ test('(b) an idle discovery session is closed at discoveryIdleMs, not before', a
   clock.advance(1);
   assert.equal(await i.waitClosed(2000), true, 'closed at the idle deadline');
   assert.equal(t.target.metrics.discoveryTimeouts, 1);
-  await until(() => t.target.metrics.discoverySessions === 0, 'the discovery slot is given back');
+  await waitFor(() => t.target.metrics.discoverySessions === 0, { what: 'the discovery slot is given back' });
 });
 
 test('(b) a discovery session that keeps sending is closed at discoveryMaxMs all the same', async () => {
@@ -69,24 +69,24 @@ test('a Normal session has no discovery deadlines', async () => {
 
 test('a connection that sends nothing is closed at loginIdleMs', async () => {
   const i = await TestInitiator.connect(t.port);
-  await until(() => t.target.metrics.connections === 1, 'the target accepted it');
+  await waitFor(() => t.target.metrics.connections === 1, { what: 'the target accepted it' });
   clock.advance(LOGIN_IDLE - 1);
   assert.equal(t.target.metrics.loginTimeouts, 0);
   clock.advance(1);
   assert.equal(await i.waitClosed(2000), true, 'closed at the login idle deadline');
   assert.equal(t.target.metrics.loginTimeouts, 1);
-  await until(() => t.target.metrics.loginConnections === 0, 'the login slot is given back');
+  await waitFor(() => t.target.metrics.loginConnections === 0, { what: 'the login slot is given back' });
 });
 
 test('a login trickled a byte at a time is closed at loginTimeoutMs from accept', async () => {
   const i = await TestInitiator.connect(t.port);
-  await until(() => t.target.metrics.connections === 1, 'the target accepted it');
+  await waitFor(() => t.target.metrics.connections === 1, { what: 'the target accepted it' });
   // A byte every 500 ms (never idle for LOGIN_IDLE); the last step reaches LOGIN_TOTAL.
   for (let elapsed = 0; elapsed < LOGIN_TOTAL; elapsed += 500) {
     assert.equal(t.target.metrics.loginTimeouts, 0, `open at +${elapsed} ms`);
     const before = t.target.metrics.bytesIn;
     i.send(Buffer.of(0x43)); // part of a Login Request BHS, never finished
-    await until(() => t.target.metrics.bytesIn > before, 'the byte arrived');
+    await waitFor(() => t.target.metrics.bytesIn > before, { what: 'the byte arrived' });
     clock.advance(500);
   }
   assert.equal(await i.waitClosed(2000), true, 'closed at the total login deadline');

@@ -12,6 +12,7 @@ import { CHASSIS_REQUEST_MAX, chassisControlScript, lanConf, parseChassisRequest
 import { NetrootError } from '../../src/errors.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
 
 const QEMU: [string, string] = ['qemu-system-x86_64', 'qemu-system-x86'];
 
@@ -141,7 +142,7 @@ test('qmpCommand delivers system_powerdown to a real QEMU (paused, no network)',
     stdio: 'ignore',
   });
   try {
-    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor(() => existsSync(sock), { what: `QEMU's QMP socket ${sock}`, intervalMs: 25 });
     await qmpCommand(sock, 'system_powerdown', 10_000);
     await assert.rejects(
       qmpCommand(sock, 'no-such-command', 10_000),

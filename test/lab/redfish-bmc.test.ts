@@ -702,6 +702,7 @@ test('sessions expire after SessionTimeout seconds idle', async () => {
     const token = String(login.headers['x-auth-token']);
     assert.equal(((await call(port, 'GET', '/redfish/v1/SessionService', { ca, token })).json as { SessionTimeout: number }).SessionTimeout, 1);
     assert.equal((await call(port, 'GET', '/redfish/v1/Systems', { ca, token })).status, 200);
+    // fixed delay: the session must sit idle past its 1 s timeout (the BMC reads the wall clock; polling would use the session).
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal((await call(port, 'GET', '/redfish/v1/Systems', { ca, token })).status, 401);
     assert.equal(bmc.sessionCount, 0, 'the expired session is gone');

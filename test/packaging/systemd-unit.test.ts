@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { tempStateDir } from '../helpers/tmp.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
 
 const UNIT = 'packaging/netroot.service';
 const isRoot = process.getuid?.() === 0;
@@ -76,10 +77,16 @@ async function serveWithCaps(name: string, stateDir: string, caps: string[]): Pr
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 60_000;
   let code: number | null | undefined;
   void exited.then((x) => (code = x));
-  while (code === undefined && !/netroot: serving/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => code !== undefined || /netroot: serving/.test(out), {
+    what: () => `netroot serve to serve or exit: ${out}`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  }).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
   let ready = '';
   if (code === undefined) {
     ready = spawnSync('ip', ['netns', 'exec', name, 'curl', '-s', '-m', '5', 'http://10.99.0.1/readyz'], { encoding: 'utf8' }).stdout;

@@ -10,6 +10,7 @@ import { isNetrootError } from '../../src/errors.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { assertTools, skipUnless } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOOLS: Array<[string, string]> = [
   ['ipmi_sim', 'openipmi'],
@@ -73,9 +74,7 @@ test('ipmi: status, on, off, cycle, reset, soft against ipmi_sim power a real pr
   // cycle of an on chassis: ipmi_sim powers off now and on again one second later
   const beforeCycle = sim.machinePid();
   assert.deepEqual(await driver.run(bmc, { action: 'cycle' }), { state: 'on' });
-  const deadline = Date.now() + 5000;
-  while ((sim.machinePid() === null || sim.machinePid() === beforeCycle) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(sim.machinePid() !== null && sim.machinePid() !== beforeCycle, 'cycle ran a new machine');
+  await waitFor(() => sim.machinePid() !== null && sim.machinePid() !== beforeCycle, { what: 'cycle to run a new machine', timeoutMs: 5000, intervalMs: 100 });
   assert.ok(sim.actions().includes('set power 0'));
 
   // soft: ACPI shutdown request; the simulated machine stops at once, and the state read after says so
@@ -183,6 +182,7 @@ test('ipmi: the per-call timeout kills ipmitool (E_BMC_TIMEOUT) and so does the 
     const patient = new IpmiDriver({ timeoutMs: 60_000, retransmitSeconds: 5, retries: 5 });
     const ac = new AbortController();
     t0 = Date.now();
+    // timed input, not a wait: the abort arrives while ipmitool waits for the silent BMC.
     setTimeout(() => ac.abort(), 300);
     await rejects(patient.run(bmc, { action: 'on', signal: ac.signal }), ['E_BMC_TIMEOUT']);
     assert.ok(Date.now() - t0 < 3000, `abort honoured: ${Date.now() - t0} ms`);

@@ -359,6 +359,7 @@ describe('Redfish driver against BMCs that answer garbage', () => {
       (_q, s) => {
         s.writeHead(200, { 'Content-Length': '100' });
         s.write('{"a');
+        // timed input, not a wait: the BMC drops the connection after part of the answer.
         setTimeout(() => s.socket?.destroy(), 20);
       },
       /GET \/redfish\/v1\//,
@@ -473,6 +474,7 @@ describe('Redfish driver against BMCs that answer garbage', () => {
     handler = () => undefined;
     const ctl = new AbortController();
     const t0 = performance.now();
+    // timed input, not a wait: the cancel arrives while the BMC stays silent.
     setTimeout(() => ctl.abort(new Error('deadline of netroot power')), 150);
     await rejectsWith(driver.run(e(), { action: 'on', signal: ctl.signal }), 'E_BMC_TIMEOUT', /cancelled \(deadline of netroot power\)/);
     assert.ok(performance.now() - t0 < 1500);

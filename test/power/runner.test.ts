@@ -103,6 +103,7 @@ test('runner: failures stay per host (no BMC, missing driver, unreachable, a dri
 test('runner: abort stops hosts in flight and those not started; every host still has a result', async () => {
   const d = new TableDriver(10_000);
   const ac = new AbortController();
+  // timed input, not a wait: the abort arrives while the first hosts are in flight.
   setTimeout(() => ac.abort(), 50);
   const t0 = Date.now();
   const r = await runPower(

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExportSpec } from '../../src/storage/spec.js';
+import { waitFor } from '../helpers/wait.js';
 
 export function tempDir(prefix = 'netroot-storage-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -68,13 +69,13 @@ export async function startTgtd(port: number, controlPort: number): Promise<Tgtd
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`tgtd exited ${proc.exitCode}: ${out}`);
-    if (spawnSync('tgtadm', ['-C', String(controlPort), '--op', 'show', '--mode', 'sys']).status === 0) break;
-    if (Date.now() > deadline) throw new Error(`tgtd did not come up: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`tgtd exited ${proc.exitCode}: ${out}`);
+      return spawnSync('tgtadm', ['-C', String(controlPort), '--op', 'show', '--mode', 'sys']).status === 0;
+    },
+    { what: () => `tgtd to answer tgtadm: ${out}`, intervalMs: 50 },
+  );
   return {
     controlPort,
     port,

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
@@ -31,7 +30,9 @@ test('two CLI writers + the daemon at once: every host, attribute and event is t
     const children = Promise.all([child(1), child(2)]);
     let daemonEvents = 0;
     const kickstarted = new Set<string>();
+    const end = performance.now() + 120_000;
     while (running > 0) {
+      assert.ok(performance.now() < end, `the two CLI writers did not end within 120 s (${running} running)`);
       await daemon.events.append({ kind: 'daemon.tick', detail: { n: daemonEvents } });
       daemonEvents++;
       const hosts = await daemon.hosts.list();
@@ -43,7 +44,8 @@ test('two CLI writers + the daemon at once: every host, attribute and event is t
         });
         kickstarted.add(fresh.name);
       }
-      await sleep(2);
+      // fixed delay: the daemon's pace while the CLI writers run (the input); the loop ends with them.
+      await new Promise((r) => setTimeout(r, 2));
     }
     assert.deepEqual(await children, [0, 0]);
     assert.ok(daemonEvents > 0 && kickstarted.size > 0, `the daemon wrote while the children ran (${daemonEvents} ticks, ${kickstarted.size} updates)`);

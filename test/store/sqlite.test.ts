@@ -83,6 +83,7 @@ test('transaction rolls back everything on throw, and an await inside it cannot 
   await assert.rejects(
     store.transaction(async (tx) => {
       await tx.hosts.add({ name: 'a-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [] });
+      // fixed delay: the transaction stays open across a timer, so other work gets the chance to interleave (the input).
       await new Promise((r) => setTimeout(r, 20));
       throw new Error('plugin failed');
     }),
@@ -92,6 +93,7 @@ test('transaction rolls back everything on throw, and an await inside it cannot 
   // a concurrent non-transaction write waits for the transaction
   const order: string[] = [];
   const t = store.transaction(async (tx) => {
+    // fixed delay: holds the transaction open while the outside write is issued (the input).
     await new Promise((r) => setTimeout(r, 30));
     await tx.events.append({ kind: 'first' });
     order.push('tx');

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync, rmSync, utimesSync, statSync, truncateSync, appendFileSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FileCache, rootResolver } from '../../src/tftp/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = tempStateDir('nrt-fcache-');
 
@@ -34,6 +34,21 @@ async function get(cache: FileCache, path: string): Promise<Buffer | null> {
 }
 
 const client = { address: '127.0.0.1', port: 1 };
+
+/**
+ * Waits until a file changed now gets a timestamp later than `ms`: the kernel stamps files from its
+ * coarse clock (a tick, not the wall clock), so a change right after a stat may carry the same time.
+ */
+async function fileClockPast(ms: number): Promise<void> {
+  const probe = join(dir, 'clock-probe');
+  await waitFor(
+    () => {
+      writeFileSync(probe, '');
+      return statSync(probe).ctimeMs > ms;
+    },
+    { what: `the file system's clock to pass ${ms}`, intervalMs: 2 },
+  );
+}
 
 test('two gets of an unchanged file return the same Buffer, equal to the file', async () => {
   const data = randomBytes(100_000);
@@ -78,7 +93,7 @@ test('same size and the same mtime restored: the changed ctime still forces a re
   const cache = new FileCache();
   const a = await get(cache, p);
   assert.ok(a?.equals(first));
-  await sleep(30); // past the kernel's coarse timestamp granularity
+  await fileClockPast(st0.ctimeMs);
   writeFileSync(p, second);
   utimesSync(p, 1_700_000_000, 1_700_000_000); // mtime back to the cached one; ctime moves on
   const st1 = statSync(p);
@@ -159,7 +174,7 @@ test('a file that grows or shrinks after its stat (while loading) is not cached'
     const fh = await open(p, 'r');
     try {
       const st = await fh.stat();
-      await sleep(30); // so the change moves mtime on coarse clocks
+      await fileClockPast(Math.max(st.mtimeMs, st.ctimeMs)); // so the change moves mtime
       change(p);
       assert.equal(await cache.get(fh, st), null);
     } finally {

@@ -19,6 +19,7 @@ import { tempStateDir } from '../helpers/tmp.js';
 import { hold, type Hold } from './hold.js';
 import { LINKS } from './links.js';
 import type { LinkKind } from '../../src/tftp/link.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -181,7 +182,7 @@ for (const link of LINKS) {
       } finally {
         for (const h of holds) h.abort();
       }
-      for (let i = 0; i < 100 && s.metrics.active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => s.metrics.active === 0, { what: () => `the aborted transfers to end (${s.metrics.active} active)` });
       assert.equal(s.metrics.bufferedBytes, 0, 'ended transfers gave their bytes back');
       assert.equal(s.budget.held, 0);
     });
@@ -197,7 +198,8 @@ for (const link of LINKS) {
         const ab0 = process.memoryUsage().arrayBuffers;
         try {
           for (let i = 0; i < 20; i++) holds.push(await hold(s.port(), 'big.bin', HUGE));
-          await new Promise((r) => setTimeout(r, 200)); // the first windows' reads have completed
+          // fixed delay: a measurement window (the first windows' reads run; no counter says when they are done, the bound is what is measured).
+          await new Promise((r) => setTimeout(r, 200));
           const grown = process.memoryUsage().arrayBuffers - ab0;
           // 20 transfers with a 4 MiB window each read 4 MiB ahead (80 MiB before the limits).
           assert.ok(grown < budget + 4 * 1024 * 1024, `array buffers grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);

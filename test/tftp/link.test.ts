@@ -16,6 +16,7 @@ import { captureLogs } from '../helpers/log-capture.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
 import { LINKS } from './links.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sockets: Socket[] = [];
 const links: TransferLink[] = [];
@@ -26,11 +27,8 @@ after(() => {
 
 const ack = (n: number) => Buffer.from([0, 4, (n >> 8) & 0xff, n & 0xff]);
 const sendTo = (s: Socket, port: number, b: Buffer) => new Promise<void>((r) => s.send(b, port, '127.0.0.1', () => r()));
+// fixed delay: an absence window (nothing more may arrive within it), not a wait for an event.
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
-/** Waits (up to 5 s, a loaded CI machine is slow) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await settle();
-}
 const phase = (p: Partial<PhaseParams> & { size: number }): PhaseParams => ({ oack: null, blksize: 512, windowsize: 1, timeoutMs: 5000, maxRetries: 3, ...p });
 
 interface Pair {
@@ -107,7 +105,7 @@ for (const kind of LINKS) {
       assert.deepEqual(Buffer.concat([...w1, ...w2].map((b) => b.subarray(4))), file);
       assert.equal(w2[2]!.length, 4 + 100);
       await sendTo(p.client, p.link.localPort, ack(7));
-      await until(() => p.ends.length > 0);
+      await waitFor(() => p.ends.length > 0, { what: 'the transfer end (onEnd)' });
       assert.deepEqual(p.ends, [true]);
       assert.deepEqual(p.seen, [], 'ACKs are the data phase’s, not the transfer’s');
       assert.deepEqual(p.link.state(), { base: 7, sentTo: 7, windows: 1, duplicateAcks: 0, retransmits: 0, timeouts: 0, badAcks: 0 });
@@ -133,7 +131,7 @@ for (const kind of LINKS) {
       p.link.start(phase({ size: 0 }));
       assert.deepEqual(await p.next(), Buffer.from([0, 3, 0, 1]));
       await sendTo(p.client, p.link.localPort, ack(1));
-      await until(() => p.ends.length > 0);
+      await waitFor(() => p.ends.length > 0, { what: 'the transfer end (onEnd)' });
       assert.deepEqual(p.ends, [true]);
     });
 
@@ -183,7 +181,7 @@ for (const kind of LINKS) {
       });
       p.link.provide(0, file);
       p.link.start(phase({ size: file.length, blksize: 8, windowsize: 64, timeoutMs: 60_000 }));
-      await until(() => p.ends.length > 0);
+      await waitFor(() => p.ends.length > 0, { what: 'the transfer end (onEnd)' });
       assert.deepEqual(p.ends, [true]);
       assert.equal(at.size, 65541);
       assert.deepEqual(at.get(65536), file.subarray(65535 * 8, 65536 * 8), 'block 65536 went out as 0');
@@ -199,7 +197,7 @@ for (const kind of LINKS) {
       p.link.start(phase({ size: file.length, windowsize: 2, timeoutMs: 100, maxRetries: 2 }));
       const sent = numbers(await blocks(p, 6));
       assert.deepEqual(sent, [1, 2, 1, 2, 1, 2]);
-      await until(() => p.ends.length > 0);
+      await waitFor(() => p.ends.length > 0, { what: 'the transfer end (onEnd)' });
       assert.deepEqual(p.ends, [false]);
       await p.quiet(250);
       const s = p.link.state();
@@ -215,7 +213,7 @@ for (const kind of LINKS) {
       p.link.provide(0, file.subarray(0, 6 * 512)); // a chunk: blocks 1..6
       assert.deepEqual(numbers(await blocks(p, 4)), [1, 2, 3, 4]);
       await sendTo(p.client, p.link.localPort, ack(4));
-      await until(() => p.needs.length > 1);
+      await waitFor(() => p.needs.length > 1, { what: 'a second onNeed' });
       assert.deepEqual(p.needs, [1, 5], 'blocks 5..8 are not all in the chunk');
       p.link.provide(4 * 512, file.subarray(4 * 512)); // the next chunk, from block 5
       const w = await blocks(p, 4);
@@ -231,7 +229,7 @@ for (const kind of LINKS) {
       await sendTo(stranger, p.link.localPort, encodeTftp({ op: 'ERROR', code: 0, message: 'not yours' }));
       await sendTo(p.client, p.link.localPort, ack(2)); // before start(): the phase takes nothing
       await sendTo(p.client, p.link.localPort, Buffer.alloc(4000, 7));
-      await until(() => p.seen.length >= 2);
+      await waitFor(() => p.seen.length >= 2, { what: 'two datagrams at onMessage' });
       await settle();
       assert.equal(p.seen.length, 2);
       assert.deepEqual(p.seen[0], ack(2));
@@ -286,14 +284,14 @@ for (const kind of LINKS) {
       link.onMessage = (m) => seen.push(Buffer.from(m));
       const before = linkStats().socketErrors;
       link.send(Buffer.from([0, 5, 0, 0, 0]));
-      await until(() => linkStats().socketErrors > before);
+      await waitFor(() => linkStats().socketErrors > before, { what: 'the ICMP error counted in socketErrors' });
       assert.ok(linkStats().socketErrors > before, 'the ICMP error was seen and cleared');
       const back = createSocket('udp4');
       sockets.push(back);
       await new Promise<void>((r) => back.bind(port, '127.0.0.1', () => r()));
       await sendTo(back, link.localPort, ack(1));
       await sendTo(back, link.localPort, ack(2));
-      await until(() => seen.length >= 2);
+      await waitFor(() => seen.length >= 2, { what: 'two ACKs at onMessage' });
       assert.deepEqual(seen, [ack(1), ack(2)]);
     });
   });
@@ -352,7 +350,7 @@ test('native spin: a lone transfer with a fast client reads ACKs while polling; 
       link.start(phase({ size: file.length, blksize }));
       const { body } = await done;
       assert.deepEqual(Buffer.from(body), file, 'every block, in order');
-      await until(() => ends.length > 0);
+      await waitFor(() => ends.length > 0, { what: 'the transfer end (onEnd)' });
       assert.deepEqual(ends, [true]);
       assert.deepEqual(seen, []);
       const s = link.state();

@@ -10,7 +10,7 @@ import { whoIs } from '../../src/app/who-is.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
-import { until } from '../iscsi/helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('tftp sent: one info line with host, MAC, client address, file and bytes; unknown clients get host null', async () => {
   const dir = tempStateDir('nrt-tftp-log-');
@@ -25,7 +25,7 @@ test('tftp sent: one info line with host, MAC, client address, file and bytes; u
   try {
     const { curl } = tftpClients(join(dir, 'out'), () => server.port());
     assert.equal((await curl('ipxe.efi')).length, 5000);
-    await until(() => lines.some((r) => r['msg'] === 'tftp sent'), 'the tftp sent line');
+    await waitFor(() => lines.some((r) => r['msg'] === 'tftp sent'), { what: 'the tftp sent line' });
     const anon = lines.find((r) => r['msg'] === 'tftp sent')!;
     assert.equal(anon['host'], null);
     assert.equal(anon['mac'], null);
@@ -37,7 +37,7 @@ test('tftp sent: one info line with host, MAC, client address, file and bytes; u
       interfaces: [{ mac: '52:54:00:aa:00:01', ip: '127.0.0.1', subnet: '127.0.0.0/8', device: 'eth0' }],
     });
     assert.equal((await curl('ipxe.efi')).length, 5000);
-    await until(() => lines.filter((r) => r['msg'] === 'tftp sent').length === 2, 'the tftp sent line');
+    await waitFor(() => lines.filter((r) => r['msg'] === 'tftp sent').length === 2, { what: 'the tftp sent line' });
     const known = lines.filter((r) => r['msg'] === 'tftp sent')[1]!;
     assert.deepEqual(
       [known['level'], known['host'], known['mac'], known['client'], known['file'], known['bytes']],

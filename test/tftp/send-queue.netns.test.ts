@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempStateDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && process.env.CI !== 'true' ? 'needs root (network namespaces, tc)' : false;
@@ -59,10 +60,13 @@ async function pacedFetch(file: Buffer, rate: string, timeoutMs: number, atftpOp
     let out = '';
     server.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setInterval(() => out.includes('ready') && (clearInterval(t), resolve()), 20);
-        server.on('exit', (c) => (clearInterval(t), reject(new Error(`server exited ${c}`))));
-      });
+      await waitFor(
+        () => {
+          if (server.exitCode !== null) throw new Error(`server exited ${server.exitCode}: ${out}`);
+          return out.includes('ready');
+        },
+        { what: () => `the netns TFTP server to say ready: ${out}`, timeoutMs: 30_000, intervalMs: 20 },
+      );
       const dest = join(dir, 'got.bin');
       const opts = atftpOptions.flatMap((o) => ['--option', o]);
       execFileSync('ip', ['netns', 'exec', NS.client, 'atftp', '-g', '-r', 'big.bin', '-l', dest, ...opts, '10.89.0.1', '69'], {

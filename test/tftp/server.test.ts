@@ -13,12 +13,11 @@ import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync, readFileSync, mkdirSync, symlinkSync, rmSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TftpServer, rootResolver, chainResolvers, bufferFile, FileCache, decodeTftp, encodeTftp, type TftpResolver } from '../../src/tftp/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { tftpClients } from './clients.js';
 import { rawPeer, lossyRelay } from './udp-peer.js';
-import { until } from '../iscsi/helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { LINKS } from './links.js';
 
 const run = promisify(execFile);
@@ -66,9 +65,12 @@ function openUnderRoot(): string[] {
 }
 
 async function noneOpenUnderRoot(): Promise<void> {
-  // Transfer.end closes the file without awaiting it; give the close a moment.
-  for (let i = 0; i < 250 && openUnderRoot().length > 0; i++) await sleep(20);
-  assert.deepEqual(openUnderRoot(), [], 'every file handle was closed');
+  // Transfer.end closes the file without awaiting it; wait for the close.
+  await waitFor(() => openUnderRoot().length === 0, {
+    what: () => `every file handle to be closed: ${openUnderRoot().join(', ')}`,
+    timeoutMs: 5000,
+    intervalMs: 20,
+  });
 }
 
 /**
@@ -77,7 +79,10 @@ async function noneOpenUnderRoot(): Promise<void> {
  */
 async function ended(s: TftpServer, m0: { completed: number; aborted: number }, completed: number, aborted = 0): Promise<void> {
   const short = () => s.metrics.completed - m0.completed < completed || s.metrics.aborted - m0.aborted < aborted;
-  for (let i = 0; i < 500 && short(); i++) await sleep(10);
+  await waitFor(() => !short(), {
+    what: () => `${completed} completed and ${aborted} aborted transfers (${s.metrics.completed - m0.completed}, ${s.metrics.aborted - m0.aborted})`,
+    timeoutMs: 5000,
+  });
   assert.equal(s.metrics.completed - m0.completed, completed, 'transfers completed');
   assert.equal(s.metrics.aborted - m0.aborted, aborted, 'transfers aborted');
 }
@@ -393,7 +398,7 @@ for (const link of LINKS) {
 
       test('a client that vanishes: bounded retries, then the transfer ends with an error', async () => {
         // Transfers earlier tests left behind end first, so the counters below are this transfer's alone.
-        await until(() => server.metrics.active === 0, 'earlier transfers to end', 10_000);
+        await waitFor(() => server.metrics.active === 0, { what: 'earlier transfers to end', timeoutMs: 10_000 });
         const peer = await rawPeer();
         const m0 = { ...server.metrics };
         try {

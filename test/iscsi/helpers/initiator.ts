@@ -117,23 +117,29 @@ export class TestInitiator {
       if (this.closedFlag) return null;
       const left = deadline - Date.now();
       if (left <= 0) return null;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await this.wakeOrAfter(left);
     }
   }
-  /** Resolves true when the target closes the connection within `timeoutMs`. */
+  /** Resolves true when the target closes the connection within `timeoutMs` (what it sends meanwhile is dropped). */
   async waitClosed(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.closedFlag && Date.now() < deadline) {
+    for (;;) {
       this.queue.length = 0;
-      await new Promise((r) => setTimeout(r, 20));
+      if (this.closedFlag) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await this.wakeOrAfter(left);
     }
-    return this.closedFlag;
+  }
+  /** Resolves at the next PDU or close (wake), or after `ms` at the latest. */
+  private wakeOrAfter(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
   }
 
   send(...parts: Buffer[]): void {
