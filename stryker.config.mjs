@@ -44,7 +44,7 @@ export const MODULES = {
   'config/schema': {
     mutate: ['src/config/schema.ts'],
     tests: ['test/config/schema.test.ts', 'test/config/load.test.ts', 'test/config/system-and-consistency.test.ts', 'test/http/limits.test.ts'],
-    seconds: 525, // 247 mutants, concurrency 1, load average 12-24
+    seconds: 220,
   },
 };
 
