@@ -43,7 +43,7 @@ export const MODULES = {
   },
   'config/schema': {
     mutate: ['src/config/schema.ts'],
-    tests: ['test/config/load.test.ts', 'test/config/system-and-consistency.test.ts', 'test/http/limits.test.ts'],
+    tests: ['test/config/schema.test.ts', 'test/config/load.test.ts', 'test/config/system-and-consistency.test.ts', 'test/http/limits.test.ts'],
     seconds: 220,
   },
 };

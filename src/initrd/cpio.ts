@@ -204,7 +204,9 @@ export class CpioWriter {
     this.chunks.push(head);
     this.size += head.length;
     if (data.length > 0) {
-      this.chunks.push(data, Buffer.alloc(pad4(data.length)));
+      // A copy: the archive holds the bytes as they were at add(), whatever the caller later does
+      // with its Buffer (finish() would otherwise read it then).
+      this.chunks.push(Buffer.from(data), Buffer.alloc(pad4(data.length)));
       this.size += data.length + pad4(data.length);
     }
   }

@@ -317,6 +317,31 @@ test('readCpio edges: exact refusals, namesize 2..4096, all header fields, gzip 
   const gz = gzip(Buffer.concat([entry('big', Buffer.alloc(4096, 1)), trailer]));
   assert.equal(readCpio(gz).length, 1);
   assert.match(err(gz, { maxBytes: 1000 }), /^gzip@0: /);
+  // the gzip error's own text (zlib throws an Error; its message, not "Error: ...")
+  assert.equal(err(Buffer.from([0x1f, 0x8b, 0x00])), 'gzip@0: gzip at byte 0: unexpected end of file');
+  assert.equal(err(Buffer.from([0x1f, 0x8b])), 'gzip@0: gzip at byte 0: unexpected end of file', 'the two magic bytes alone');
+  assert.equal(err(gz, { maxBytes: 1000 }), 'gzip@0: gzip at byte 0: Cannot create a Buffer larger than 1000 bytes');
+  // hex fields: upper case read too; the last field (check) is checked and named like the others
+  const upper = Buffer.from(one);
+  upper.write('000081A4', 6 + 8, 'latin1');
+  upper.write('0000000B', 6, 'latin1');
+  assert.deepEqual(
+    readCpio(Buffer.concat([upper, trailer])).map((r) => [r.mode, r.ino]),
+    [[0o100644, 11]],
+  );
+  for (const [digits, value] of [
+    ['ABCDEF09', 0xabcdef09],
+    ['abcdef78', 0xabcdef78],
+  ] as const) {
+    const u = Buffer.from(one);
+    u.write(digits, 6 + 2 * 8, 'latin1');
+    assert.equal(readCpio(Buffer.concat([u, trailer]))[0]?.uid, value, digits);
+  }
+  const badCheck = Buffer.from(one);
+  badCheck.write('0000000x', 6 + 12 * 8, 'latin1');
+  assert.equal(err(badCheck), 'check@102: check at byte 102: not 8 hex digits: "0000000x"');
+  // an entry whose data ends exactly at the end of the buffer is read; the missing trailer is the error
+  assert.equal(err(entry('ab')), 'header@116: header at byte 116: truncated: 0 bytes left, a header needs 110');
   // after the trailer: ignored for one archive, read on with concatenated (NUL padding skipped)
   const two = Buffer.concat([one, trailer, Buffer.alloc(8), entry('b'), trailer]);
   assert.deepEqual(
@@ -331,4 +356,183 @@ test('readCpio edges: exact refusals, namesize 2..4096, all header fields, gzip 
     readCpio(Buffer.concat([one, trailer, Buffer.alloc(8)]), { concatenated: true }).map((r) => r.name),
     ['a'],
   );
+});
+
+// Edges of the writer found by mutation testing (docs/mutation/initrd-cpio.md): each refusal's
+// exact text, the path, mode and u32 ranges, the default modes and link counts of each kind, what
+// a finished or repeated entry does, the byte count, and gzip's fixed level.
+test('CpioWriter edges: exact refusals, path and field ranges, default modes and nlink per kind, finish twice, length, gzip level 9', () => {
+  const msg = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+    return 'accepted';
+  };
+  const w = () => new CpioWriter();
+  // paths: leading and trailing "/" dropped (any number), inner ones kept, each bad part refused
+  const names = (p: string) => readCpio(w().file(p, 'x').finish()).map((r) => r.name);
+  assert.deepEqual(names('//abs/x'), ['abs', 'abs/x']);
+  assert.deepEqual(names('a/b//'), ['a', 'a/b']);
+  assert.deepEqual(names('/a/'), ['a']);
+  assert.equal(w().dir('d//').has('/d'), true);
+  for (const p of ['', '/', '//', 'a//b', './a', 'a/.', 'a/..', '..']) {
+    assert.equal(
+      msg(() => w().file(p, 'x')),
+      `E_CPIO_ENTRY: bad archive path ${JSON.stringify(p)}`,
+      JSON.stringify(p),
+    );
+  }
+  assert.equal(
+    msg(() => w().file('nul\0x', 'x')),
+    'E_CPIO_ENTRY: bad archive path "nul\\u0000x"',
+  );
+  // 4095 bytes is the longest path (with its NUL the 4096 the reader takes); counted in bytes, not characters
+  assert.equal(readCpio(w().file('p'.repeat(4095), 'x').finish())[0]?.name.length, 4095);
+  assert.equal(
+    msg(() => w().file('p'.repeat(4096), 'x')),
+    `E_CPIO_ENTRY: bad archive path ${JSON.stringify('p'.repeat(80))}`,
+  );
+  assert.equal(
+    msg(() => w().file('é'.repeat(2048), 'x')),
+    `E_CPIO_ENTRY: bad archive path ${JSON.stringify('é'.repeat(80))}`,
+    '4096 bytes in 2048 characters',
+  );
+  assert.equal(
+    msg(() => w().file('é'.repeat(2047), 'x')),
+    'accepted',
+    '4094 bytes',
+  );
+  // modes: 0..0o7777, an integer
+  assert.equal(readCpio(w().file('x', 'x', { mode: 0o7777 }).finish())[0]?.mode, 0o107777);
+  assert.equal(readCpio(w().file('x', 'x', { mode: 0 }).finish())[0]?.mode, 0o100000);
+  for (const mode of [0o10000, -1, 1.5])
+    assert.equal(
+      msg(() => w().file('x', 'x', { mode })),
+      `E_CPIO_ENTRY: mode ${mode} of x is not a permission mask`,
+    );
+  // u32 fields: 0..0xffffffff, integers
+  const top = readCpio(w().file('x', 'x', { uid: 0xffffffff, gid: 0xffffffff, mtime: 0xffffffff }).finish())[0];
+  assert.deepEqual([top?.uid, top?.gid, top?.mtime], [0xffffffff, 0xffffffff, 0xffffffff]);
+  assert.equal(
+    msg(() => w().file('x', 'x', { uid: -1 })),
+    'E_CPIO_ENTRY: uid -1 does not fit a newc header',
+  );
+  assert.equal(
+    msg(() => w().file('x', 'x', { gid: 2 ** 32 })),
+    'E_CPIO_ENTRY: gid 4294967296 does not fit a newc header',
+  );
+  assert.equal(
+    msg(() => w().file('x', 'x', { mtime: 0.5 })),
+    'E_CPIO_ENTRY: mtime 0.5 does not fit a newc header',
+  );
+  assert.equal(
+    msg(() => new CpioWriter({ mtime: -1 })),
+    'E_CPIO_ENTRY: mtime -1 does not fit a newc header',
+  );
+  assert.equal(
+    msg(() => w().device('c', 'char', 2 ** 32, 0)),
+    'E_CPIO_ENTRY: major 4294967296 does not fit a newc header',
+  );
+  assert.equal(
+    msg(() => w().device('c', 'block', 0, -1)),
+    'E_CPIO_ENTRY: minor -1 does not fit a newc header',
+  );
+  const dev = readCpio(w().device('c', 'block', 0xffffffff, 0xffffffff).finish())[0];
+  assert.deepEqual([dev?.rdevMajor, dev?.rdevMinor, dev?.devMajor, dev?.devMinor], [0xffffffff, 0xffffffff, 0, 0]);
+  // per kind: type bits, default permissions, nlink (a directory 2, else 1), data
+  const recs = readCpio(w().file('f', 'é').dir('d').symlink('l', 'f').device('c', 'char', 4, 64).device('b', 'block', 8, 1).finish());
+  assert.deepEqual(
+    recs.map((r) => [r.name, typeOf(r.mode), r.mode & 0o7777, r.nlink, r.data.toString('hex')]),
+    [
+      ['f', 'file', 0o644, 1, 'c3a9'],
+      ['d', 'dir', 0o755, 2, ''],
+      ['l', 'symlink', 0o777, 1, '66'],
+      ['c', 'char', 0o644, 1, ''],
+      ['b', 'block', 0o644, 1, ''],
+    ],
+  );
+  assert.equal(typeOf(0o010644), 'other', 'a FIFO');
+  assert.equal(typeOf(0), 'other');
+  assert.equal(typeOf(0o140755), 'other', 'a socket');
+  // implicit parents are 0755 directories with the writer's mtime
+  const parent = readCpio(new CpioWriter({ mtime: 77 }).file('p/q', 'x', { mtime: 5 }).finish());
+  assert.deepEqual(
+    parent.map((r) => [r.name, r.mode, r.nlink, r.mtime]),
+    [
+      ['p', 0o40755, 2, 77],
+      ['p/q', 0o100644, 1, 5],
+    ],
+  );
+  // symlink targets: not empty, no NUL
+  assert.equal(
+    msg(() => w().symlink('l', '')),
+    'E_CPIO_ENTRY: bad symlink target for l',
+  );
+  assert.equal(
+    msg(() => w().symlink('l', 'a\0b')),
+    'E_CPIO_ENTRY: bad symlink target for l',
+  );
+  // repeats: a directory twice is one entry; any other repeat is refused, naming the path
+  const twice = w().dir('d').dir('/d/');
+  assert.deepEqual(
+    readCpio(twice.finish()).map((r) => r.name),
+    ['d'],
+  );
+  assert.equal(
+    msg(() => w().file('d', 'x').dir('d')),
+    'E_CPIO_DUPLICATE: d is already in the archive',
+  );
+  assert.equal(
+    msg(() => w().dir('d').file('d', 'x')),
+    'E_CPIO_DUPLICATE: d is already in the archive',
+  );
+  assert.equal(
+    msg(() => w().symlink('d', 'x').file('d/e', 'x')),
+    'E_CPIO_ENTRY: d is a symlink, not a directory',
+  );
+  assert.equal(
+    msg(() => w().dir('d').file('d/e', 'x')),
+    'accepted',
+  );
+  // has(): normalised paths, implicit parents included
+  const h = w().file('/a/b/c', 'x');
+  assert.deepEqual(
+    ['a', 'a/b', '/a/b/c/', 'a/b/c/d', 'b'].map((p) => h.has(p)),
+    [true, true, true, false, false],
+  );
+  // length: the bytes so far; finish() appends the trailer once, a second finish() returns the same archive
+  const fw = w();
+  assert.equal(fw.length, 0);
+  fw.file('abc', 'hello');
+  assert.equal(fw.length, 116 + 8, 'header and "abc\\0" (110 + 4, padded to 116) + 5 data bytes padded to 8');
+  fw.file('e', '');
+  assert.equal(fw.length, 124 + 112, 'an empty file adds its header and name only (110 + 2)');
+  const first = fw.finish();
+  assert.equal(first.length, fw.length);
+  assert.equal(first.length, 236 + 124, 'the trailer: 110 + "TRAILER!!!\\0" padded to 124');
+  assert.deepEqual(fw.finish(), first);
+  assert.equal(
+    msg(() => fw.dir('late')),
+    'E_CPIO_ENTRY: archive already finished',
+  );
+  // the data is copied at add(): a caller reusing its Buffer afterwards does not change the archive
+  const reused = Buffer.from('abc');
+  const aw = w().file('f', reused).add({ type: 'file', path: 'g', data: reused });
+  reused.fill(0x7a);
+  assert.deepEqual(
+    readCpio(aw.finish()).map((r) => r.data.toString()),
+    ['abc', 'abc'],
+  );
+  // a file of 2^32 bytes does not fit the 8-hex-digit filesize (allocUnsafe: 4 GiB of address space,
+  // never written or read, as the size is refused before the data is touched)
+  assert.equal(
+    msg(() => w().file('huge', Buffer.allocUnsafe(2 ** 32))),
+    'E_CPIO_ENTRY: file size 4294967296 does not fit a newc header',
+  );
+  // gzip at level 9: the header's XFL byte says "maximum compression" (RFC 1952 §2.3.1)
+  const gz = gzip(first);
+  assert.deepEqual([gz[0], gz[1], gz[8]], [0x1f, 0x8b, 2]);
+  assert.deepEqual(gunzipSync(gz), first);
 });

@@ -354,3 +354,58 @@ test('parseNetrootArg: exact messages at each refusal; surrounding blanks; LUN f
   // a server name that contains "iqn." is not where the target starts
   assert.equal(parseNetrootArg('iscsi:iqn.example::3260:1:iqn.2009-06.dracut:t').server, 'iqn.example');
 });
+
+// Edges of parseNetrootArg and parseLun found by mutation testing (docs/mutation/initrd-kernel-args.md):
+// an empty credential part, "@" with no ":" after it, the target prefix right after the server, a
+// LUN field that is not hex, a message's 40-character excerpt, the whole result object.
+test('parseNetrootArg edges: "@" at the start or without ":" after it, ":iqn." right after the server, anchored LUN levels, exact messages', () => {
+  const message = (arg: string) => {
+    try {
+      parseNetrootArg(arg);
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+    return 'accepted';
+  };
+  // the whole object: only the credential fields that were given are present
+  assert.deepEqual(parseNetrootArg('iscsi:u@srv::3260:0:tgt'), { username: 'u', server: 'srv', protocol: '', port: 3260, lun: 0, targetIqn: 'tgt' });
+  assert.deepEqual(parseNetrootArg('iscsi:u:p:iu@srv:6:1:2:tgt'), {
+    username: 'u',
+    password: 'p',
+    inUsername: 'iu',
+    server: 'srv',
+    protocol: '6',
+    port: 1,
+    lun: 2,
+    targetIqn: 'tgt',
+  });
+  // "@" first: empty credentials, none kept, the server after it
+  assert.deepEqual(parseNetrootArg('iscsi:@srv::3260:0:tgt'), { server: 'srv', protocol: '', port: 3260, lun: 0, targetIqn: 'tgt' });
+  // "@" with no ":" after it belongs to the target name
+  assert.deepEqual(parseNetrootArg('iscsi:10.0.0.1::3260:0:tgt@x'), { server: '10.0.0.1', protocol: '', port: 3260, lun: 0, targetIqn: 'tgt@x' });
+  // ":iqn." straight after the server leaves no port or LUN field: refused, not read by RFC 4173 positions
+  assert.equal(message('iscsi:srv::iqn.2009-06.dracut:t'), 'E_NETROOT_ARG: netroot: unexpected fields between port and target');
+  // without a prefixed name a LUN field alone is no target, even when it is not a LUN
+  assert.equal(message('iscsi:10.0.0.1::3260:zz'), 'E_NETROOT_ARG: netroot: target name is missing');
+  assert.equal(message('iscsi:10.0.0.1::3260:1:'), 'E_NETROOT_ARG: netroot: target name is missing');
+  // port range message (five digits pass the syntax check)
+  assert.equal(message('iscsi:10.0.0.1::0:1:iqn.2009-06.dracut:t'), 'E_NETROOT_ARG: netroot: port 0 is out of range');
+  assert.equal(message('iscsi:10.0.0.1::65536:1:iqn.2009-06.dracut:t'), 'E_NETROOT_ARG: netroot: port 65536 is out of range');
+  // a value that is not a root path is quoted up to 40 characters
+  const long = `nfs:${'x'.repeat(60)}`;
+  assert.equal(message(long), `E_NETROOT_ARG: netroot: ${JSON.stringify(long.slice(0, 40))} is not an iscsi: root path`);
+  // "netroot=" / "root=" only as the start of the value; otherwise the value itself is judged
+  const prefixed = 'xnetroot=iscsi:10.0.0.1::3260:1:iqn.2009-06.dracut:t';
+  assert.equal(message(prefixed), `E_NETROOT_ARG: netroot: ${JSON.stringify(prefixed.slice(0, 40))} is not an iscsi: root path`);
+  assert.equal(parseNetrootArg('root=iscsi:10.0.0.9::3260:2:iqn.2009-06.dracut:r').lun, 2, 'one root= word');
+  assert.equal(message('root=/dev/sda1'), 'E_NETROOT_ARG: netroot: no netroot= or root=iscsi: argument');
+  assert.equal(message('credentials'), 'E_NETROOT_ARG: netroot: "credentials" is not an iscsi: root path');
+  assert.equal(message('iscsi:a:b:c:d:e@srv::3260:0:tgt'), 'E_NETROOT_ARG: netroot: too many fields in the credentials');
+  // LUN levels: one to four hex digits each, anchored at both ends
+  for (const bad of ['g1', '1g', 'x0001', '00001', '1-g0', '1-0g', '1--0', '-1']) {
+    assert.equal(message(`iscsi:10.0.0.1::3260:${bad}:iqn.2009-06.dracut:t`), `E_NETROOT_ARG: bad LUN ${JSON.stringify(bad)}`, bad);
+  }
+  assert.equal(parseLun('1-0-0-0'), 1);
+  assert.equal(parseLun('F'), 15);
+  assert.equal(parseLun('00Ff'), 255);
+});
