@@ -27,7 +27,7 @@ export const MODULES = {
   },
   'iscsi/login': {
     mutate: ['src/iscsi/login.ts'],
-    tests: ['test/iscsi/login.test.ts', 'test/iscsi/text-keys.test.ts', 'test/iscsi/iscsi-name.test.ts'],
+    tests: ['test/iscsi/login.test.ts', 'test/iscsi/login-machine.test.ts', 'test/iscsi/text-keys.test.ts', 'test/iscsi/iscsi-name.test.ts'],
     seconds: 780, // ~
   },
   'iscsi/chap': { mutate: ['src/iscsi/chap.ts'], tests: ['test/iscsi/login.test.ts'], seconds: 33 },

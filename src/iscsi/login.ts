@@ -82,6 +82,8 @@ export class LoginNegotiation {
   private readonly params = defaultParams();
   private readonly declared = { mrdsl: false };
   private partial: Buffer[] = [];
+  /** The first complete text (all pieces of the first request, C bit) has been read. */
+  private named = false;
   private sentTpgt = false;
 
   constructor(private readonly host: LoginHost) {}
@@ -129,7 +131,9 @@ export class LoginNegotiation {
     const kv = new Map(offers);
     const reply: TextPairs = [];
 
-    if (pdu === this.first) {
+    if (!this.named) {
+      // The first request's text, joined when it came in several pieces (C bit).
+      this.named = true;
       // §13.5: InitiatorName is required in the first Login Request (0x0207 when missing). A name
       // that is not an iSCSI name (§4.2.7: at most 223 bytes, iqn./eui./naa.) is an initiator
       // error, 0x0200 (§11.13.5); it is refused before it is stored, compared or logged.
