@@ -412,10 +412,14 @@ test('login: CHAP keys out of sequence or wrong are refused with the reason', ()
   const sec = (keys: TextPairs) => pdu({ csg: 0, nsg: 1, transit: false, keys });
   // CHAP_A before AuthMethod=CHAP; CHAP_A without MD5 (5).
   assert.deepEqual(chapTarget().step(sec([...NAMES, ['CHAP_A', '5']])), refusal(0, LoginStatus.InitiatorError, 'CHAP_A out of sequence'));
-  assert.deepEqual(
-    chapTarget().step(sec([...NAMES, ['AuthMethod', 'CHAP'], ['CHAP_A', '6,7']])),
-    refusal(0, LoginStatus.AuthenticationFailure, 'CHAP_A without MD5', [['CHAP_A', 'Reject']]),
-  );
+  // CHAP_A is a list of algorithm numbers: 15 is not 5.
+  for (const algs of ['6,7', '15', '51', '']) {
+    assert.deepEqual(
+      chapTarget().step(sec([...NAMES, ['AuthMethod', 'CHAP'], ['CHAP_A', algs]])),
+      refusal(0, LoginStatus.AuthenticationFailure, 'CHAP_A without MD5', [['CHAP_A', 'Reject']]),
+      algs,
+    );
+  }
   // CHAP_N or CHAP_R before the challenge (with or without AuthMethod), alone or together.
   for (const keys of [
     [['CHAP_N', 'u']],
@@ -554,4 +558,48 @@ test('login: the completed login hands over the first request identity, a copy o
   assert.equal(c.params.targetMaxRecvDataSegmentLength, DEFAULT_LIMITS.maxRecvDataSegmentLength);
   assert.equal(n.initiator, INI);
   assert.equal(n.targetName, TGT);
+});
+
+test('login: a refused login stays refused; security keys sent in the operational stage are ignored', () => {
+  const n = new LoginNegotiation(host());
+  assert.deepEqual(n.step(pdu({ keys: [['TargetName', TGT]] })), refusal(1, LoginStatus.MissingParameter, 'no InitiatorName'));
+  // Nothing learnt before the refusal completes a login, however good the next request.
+  assert.deepEqual(n.step(pdu({ keys: NAMES })), refusal(1, LoginStatus.InitiatorError, 'login already refused'));
+  assert.deepEqual(n.step(pdu({ csg: 0, nsg: 1, keys: NAMES })), refusal(0, LoginStatus.InitiatorError, 'login already refused'));
+  // A failed CHAP response, then the right one: still refused.
+  const c = new LoginNegotiation(host({ chap: CHAP }));
+  c.step(pdu({ csg: 0, nsg: 1, transit: false, keys: [...NAMES, ['AuthMethod', 'CHAP'], ['CHAP_A', '5']] }));
+  assert.equal(
+    c.step(
+      pdu({
+        csg: 0,
+        nsg: 1,
+        keys: [
+          ['CHAP_N', 'u'],
+          ['CHAP_R', '0x00'],
+        ],
+      }),
+    ).reason,
+    'wrong CHAP response',
+  );
+  assert.deepEqual(
+    c.step(
+      pdu({
+        csg: 0,
+        nsg: 1,
+        keys: [
+          ['CHAP_N', 'u'],
+          ['CHAP_R', GOOD_R],
+        ],
+      }),
+    ),
+    refusal(0, LoginStatus.InitiatorError, 'login already refused'),
+  );
+  // AuthMethod and CHAP_A belong to the security stage: in the operational stage they get no answer.
+  const op = first({ keys: [...NAMES, ['AuthMethod', 'None'], ['CHAP_A', '5']] });
+  assert.equal(op.status, LoginStatus.Success, op.reason);
+  assert.deepEqual(op.keys, [
+    ['TargetPortalGroupTag', '1'],
+    ['MaxRecvDataSegmentLength', String(DEFAULT_LIMITS.maxRecvDataSegmentLength)],
+  ]);
 });
