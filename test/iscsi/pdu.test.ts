@@ -46,6 +46,7 @@ test('Login Request (§11.12): T, C, CSG/NSG, versions, ISID, TSIH, CID, CmdSN, 
   assert.equal(p.kind, 'login');
   if (p.kind !== 'login') return;
   assert.equal(p.immediate, true);
+  assert.equal(p.final, true, 'F is T in a Login Request');
   assert.equal(p.transit, true);
   assert.equal(p.cont, false);
   assert.equal(p.csg, 1);
