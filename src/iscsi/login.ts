@@ -106,6 +106,9 @@ export class LoginNegotiation {
     // A failed Login Response ends the login (§11.13.5; connection.ts closes the connection):
     // nothing learnt before the refusal (a Normal session without its target) may complete one.
     if (this.refused) return this.fail(pdu, LoginStatus.InitiatorError, 'login already refused');
+    // After the response that entered full-feature phase there is no login left to step (CSG 3
+    // would pass the stage check below).
+    if (this.stage === Stage.FullFeature) return this.fail(pdu, LoginStatus.InitiatorError, 'login already complete');
     // Version (§11.12.4): we speak version 0x00 only.
     if (pdu.versionMin > 0) return this.fail(pdu, LoginStatus.UnsupportedVersion, 'unsupported version');
     if (pdu.transit && pdu.cont) return this.fail(pdu, LoginStatus.InitiatorError, 'T and C both set');

@@ -560,7 +560,7 @@ test('login: the completed login hands over the first request identity, a copy o
   assert.equal(n.targetName, TGT);
 });
 
-test('login: a refused login stays refused; security keys sent in the operational stage are ignored', () => {
+test('login: a refused or completed login stays so; security keys sent in the operational stage are ignored', () => {
   const n = new LoginNegotiation(host());
   assert.deepEqual(n.step(pdu({ keys: [['TargetName', TGT]] })), refusal(1, LoginStatus.MissingParameter, 'no InitiatorName'));
   // Nothing learnt before the refusal completes a login, however good the next request.
@@ -594,6 +594,13 @@ test('login: a refused login stays refused; security keys sent in the operationa
       }),
     ),
     refusal(0, LoginStatus.InitiatorError, 'login already refused'),
+  );
+  // A completed login is over: a further request (even one in CSG 3) is refused.
+  const done = new LoginNegotiation(host());
+  assert.equal(done.step(pdu({ keys: NAMES })).status, LoginStatus.Success);
+  assert.deepEqual(
+    done.step(pdu({ csg: 3, nsg: 3, transit: false, keys: [['MaxRecvDataSegmentLength', '4096']] })),
+    refusal(3, LoginStatus.InitiatorError, 'login already complete'),
   );
   // AuthMethod and CHAP_A belong to the security stage: in the operational stage they get no answer.
   const op = first({ keys: [...NAMES, ['AuthMethod', 'None'], ['CHAP_A', '5']] });
