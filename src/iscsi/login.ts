@@ -82,7 +82,11 @@ export class LoginNegotiation {
   private readonly params = defaultParams();
   private readonly declared = { mrdsl: false };
   private partial: Buffer[] = [];
+  /** The first complete text (all pieces of the first request, C bit) has been read. */
+  private named = false;
   private sentTpgt = false;
+  /** Set by the first refusal: a refused login stays refused. */
+  private refused = false;
 
   constructor(private readonly host: LoginHost) {}
 
@@ -94,10 +98,17 @@ export class LoginNegotiation {
   }
 
   private fail(pdu: LoginRequestPdu, status: number, reason: string, keys: TextPairs = []): LoginStep {
+    this.refused = true;
     return { status, transit: false, cont: false, csg: pdu.csg, nsg: 0, keys, reason };
   }
 
   step(pdu: LoginRequestPdu): LoginStep {
+    // A failed Login Response ends the login (§11.13.5; connection.ts closes the connection):
+    // nothing learnt before the refusal (a Normal session without its target) may complete one.
+    if (this.refused) return this.fail(pdu, LoginStatus.InitiatorError, 'login already refused');
+    // After the response that entered full-feature phase there is no login left to step (CSG 3
+    // would pass the stage check below).
+    if (this.stage === Stage.FullFeature) return this.fail(pdu, LoginStatus.InitiatorError, 'login already complete');
     // Version (§11.12.4): we speak version 0x00 only.
     if (pdu.versionMin > 0) return this.fail(pdu, LoginStatus.UnsupportedVersion, 'unsupported version');
     if (pdu.transit && pdu.cont) return this.fail(pdu, LoginStatus.InitiatorError, 'T and C both set');
@@ -129,7 +140,9 @@ export class LoginNegotiation {
     const kv = new Map(offers);
     const reply: TextPairs = [];
 
-    if (pdu === this.first) {
+    if (!this.named) {
+      // The first request's text, joined when it came in several pieces (C bit).
+      this.named = true;
       // §13.5: InitiatorName is required in the first Login Request (0x0207 when missing). A name
       // that is not an iSCSI name (§4.2.7: at most 223 bytes, iqn./eui./naa.) is an initiator
       // error, 0x0200 (§11.13.5); it is refused before it is stored, compared or logged.
@@ -215,12 +228,11 @@ export class LoginNegotiation {
     let transit = false;
     let nsg = 0;
     if (pdu.transit) {
-      const authOk = needChap ? this.auth === 'done' : this.auth !== 'chap-a' && this.auth !== 'chap-r';
-      if (this.stage === Stage.Security && !authOk) {
-        if (needChap && (this.auth === 'unset' || this.auth === 'none')) {
-          return this.fail(pdu, LoginStatus.AuthenticationFailure, 'CHAP required');
-        }
-        transit = false; // still exchanging CHAP: stay in the security stage
+      // With CHAP the security stage is left only once the exchange is done (the operational
+      // stage is never reached without it: refused above). A transit before the exchange began
+      // is refused; one during it (libiscsi sets T throughout) stays in the security stage.
+      if (needChap && this.auth !== 'done') {
+        if (this.auth === 'unset') return this.fail(pdu, LoginStatus.AuthenticationFailure, 'CHAP required');
       } else {
         transit = true;
         nsg = pdu.nsg;
@@ -232,11 +244,12 @@ export class LoginNegotiation {
       reply.push(['MaxRecvDataSegmentLength', String(this.host.limits.maxRecvDataSegmentLength)]);
       this.declared.mrdsl = true;
     }
-    if (this.declared.mrdsl) this.params.targetMaxRecvDataSegmentLength = this.host.limits.maxRecvDataSegmentLength;
     const step: LoginStep = { status: LoginStatus.Success, transit, cont: false, csg, nsg, keys: reply };
     if (transit) {
       this.stage = nsg;
       if (nsg === Stage.FullFeature) {
+        // Ours is declared by now (above, or by negotiate() when the initiator declared its own).
+        this.params.targetMaxRecvDataSegmentLength = this.host.limits.maxRecvDataSegmentLength;
         const f = this.first!;
         step.complete = {
           sessionType: this.sessionType,

@@ -19,6 +19,7 @@ import {
   encodeTextResponse,
   lunToNumber,
   numberToLun,
+  opcodeOf,
   padLength,
   pduParts,
   type InitiatorPdu,
@@ -45,6 +46,7 @@ test('Login Request (§11.12): T, C, CSG/NSG, versions, ISID, TSIH, CID, CmdSN, 
   assert.equal(p.kind, 'login');
   if (p.kind !== 'login') return;
   assert.equal(p.immediate, true);
+  assert.equal(p.final, true, 'F is T in a Login Request');
   assert.equal(p.transit, true);
   assert.equal(p.cont, false);
   assert.equal(p.csg, 1);
@@ -314,4 +316,135 @@ test('LUN field (SAM-5 §4.7): peripheral and flat addressing round trip, others
   assert.equal(lunToNumber(Buffer.from('0001000000000001', 'hex')), -1); // second level
   assert.equal(lunToNumber(Buffer.from('c000000000000000', 'hex')), -1); // extended
   for (const n of [0, 1, 255, 256, 16383]) assert.equal(lunToNumber(numberToLun(n)), n);
+});
+
+// Edges found by mutation testing (docs/mutation/iscsi-pdu.md): the exact decode messages and byte
+// offsets (also of a second AHS), flag bits clear as well as set, Data-In overflow/no residual
+// with status, the Reject DataSN, and what pduParts leaves out (empty buffers, no padding, no digest).
+test('decode errors: the exact message and byte offset, for the first and for a second AHS', () => {
+  const cmd = `01 80 00 00  03 00 00 00  00000000 00000000 00000001 00000000 00000001 00000000
+               00000000 00000000 00000000 00000000`;
+  const msg = (ahs: string) => {
+    try {
+      dec(cmd, Buffer.alloc(0), Buffer.from(ahs, 'hex'));
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'E_ISCSI_FIELD', ahs);
+      return (e as Error).message;
+    }
+    return 'decoded';
+  };
+  const bidi = '0005020000002000000000'.slice(0, 16); // a good bidirectional AHS: 8 bytes
+  assert.equal(msg('0001'), 'AHSLength at byte 48: truncated AHS header');
+  assert.equal(msg('000101'), 'AHSLength at byte 48: truncated AHS header');
+  assert.equal(msg(`${bidi}0001`), 'AHSLength at byte 56: truncated AHS header');
+  assert.equal(msg('00280100'), 'AHSLength at byte 48: AHS length 40 beyond TotalAHSLength');
+  assert.equal(msg('00000100'), 'AHSLength at byte 48: AHS length 0 beyond TotalAHSLength');
+  // The second AHS claims 5 bytes (4 + 1 past the end): beyond, even though 5 is the right length.
+  assert.equal(msg(`${bidi}00050200`), 'AHSLength at byte 56: AHS length 5 beyond TotalAHSLength');
+  assert.equal(msg(`${bidi}00050200000000`), 'AHSLength at byte 56: AHS length 5 beyond TotalAHSLength');
+  assert.equal(msg(`${bidi}0004020000000000`), 'AHSLength at byte 56: bidirectional read AHS must be 5');
+  assert.equal(msg('0004020000000000'), 'AHSLength at byte 48: bidirectional read AHS must be 5');
+  assert.equal(msg(`${bidi}00010900`), 'AHSType at byte 58: unknown AHS type 9');
+  assert.equal(msg('00010000'), 'AHSType at byte 50: unknown AHS type 0');
+  // AHSLength 1 (only the reserved byte) is an Extended CDB of no extra bytes; two AHS decode.
+  const two = dec(cmd, Buffer.alloc(0), Buffer.from(`00010100${bidi}`, 'hex'));
+  assert.ok(two.kind === 'scsi-command');
+  assert.deepEqual([two.cdb.length, two.bidiReadLength], [16, 0x2000]);
+  assert.throws(() => decodePdu({ bhs: Buffer.alloc(47), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), {
+    code: 'E_ISCSI_FIELD',
+    message: 'BHS at byte 0: length 47, want 48',
+  });
+  assert.throws(() => decodePdu({ bhs: Buffer.alloc(49), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { message: 'BHS at byte 0: length 49, want 48' });
+  const op = (o: number) => {
+    const b = Buffer.alloc(48);
+    b[0] = o;
+    return b;
+  };
+  assert.throws(() => decodePdu({ bhs: op(0x1c), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), {
+    code: 'E_ISCSI_OPCODE',
+    message: 'opcode at byte 0: opcode 0x1c is not an initiator opcode',
+  });
+  assert.throws(() => decodePdu({ bhs: op(0xe5), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { message: /opcode 0x25 is not/ });
+  // opcodeOf drops the immediate bit and the reserved top bit.
+  assert.deepEqual(
+    [0x00, 0x41, 0xc3, 0x3f, 0xff].map((o) => opcodeOf(op(o))),
+    [0x00, 0x01, 0x03, 0x3f, 0x3f],
+  );
+});
+
+test('flag bits read as clear when clear: F, R, W, T, C of commands, logins and texts', () => {
+  // SCSI Command, write only, F=0.
+  const w = dec(`01 20 00 00  00000000 00000000 00000000 00000001 00000200 00000001 00000000
+     2a000000 00000000 00000000 00000000`);
+  assert.ok(w.kind === 'scsi-command');
+  assert.deepEqual([w.final, w.read, w.write, w.attr, w.immediate], [false, false, true, 0, false]);
+  // Login Request with C=1, T=0, CSG 0, NSG 1 (the NSG field is carried even without T).
+  const l = dec(`03 41 00 00  00000000 00023d00 00000000 00000001 00000000 00000001 00000000
+     00000000 00000000 00000000 00000000`);
+  assert.ok(l.kind === 'login');
+  assert.deepEqual([l.final, l.transit, l.cont, l.csg, l.nsg, l.immediate], [false, false, true, 0, 1, false]);
+  // Text Request with F=1, C=0; with F=0, C=1.
+  const t1 = dec(`04 80 00 00  00000000 00000000 00000000 00000005 ffffffff 00000003 00000002
+     00000000 00000000 00000000 00000000`);
+  assert.ok(t1.kind === 'text');
+  assert.deepEqual([t1.final, t1.cont], [true, false]);
+  const t2 = dec(`04 40 00 00  00000000 00000000 00000000 00000005 ffffffff 00000003 00000002
+     00000000 00000000 00000000 00000000`);
+  assert.ok(t2.kind === 'text');
+  assert.deepEqual([t2.final, t2.cont], [false, true]);
+  // Data-Out with F=0.
+  const d = dec(`05 00 00 00  00000000 00000000 00000000 00000010 00000007 00000000 00000004
+     00000000 00000001 00000200 00000000`);
+  assert.ok(d.kind === 'data-out');
+  assert.deepEqual([d.final, d.dataSN, d.bufferOffset], [false, 1, 512]);
+});
+
+test('Data-In with status: overflow sets O, no residual sets neither; Reject carries its DataSN', () => {
+  const withStatus = (residual: number) =>
+    encodeDataIn({ final: true, itt: 1, dataLength: 512, dataSN: 0, bufferOffset: 0, expCmdSN: 1, maxCmdSN: 2, status: { status: 0, statSN: 3, residual } });
+  const over = withStatus(-1024);
+  assert.equal(over[1], 0x85);
+  assert.equal(over.readUInt32BE(44), 1024);
+  const exact = withStatus(0);
+  assert.equal(exact[1], 0x81);
+  assert.equal(exact.readUInt32BE(44), 0);
+  assert.equal(withStatus(1)[1], 0x83);
+  // With status the F bit is set even when the caller says not final.
+  const s = encodeDataIn({
+    final: false,
+    itt: 1,
+    dataLength: 0,
+    dataSN: 0,
+    bufferOffset: 0,
+    expCmdSN: 1,
+    maxCmdSN: 2,
+    status: { status: 2, statSN: 3, residual: 0 },
+  });
+  assert.deepEqual([s[1], s[3]], [0x81, 2]);
+  const r = encodeReject({ reason: RejectReason.DataDigestError, seq: SEQ, dataSN: 5 });
+  assert.equal(r.readUInt32BE(36), 5);
+  assert.equal(r[2], 0x02);
+});
+
+test('pduParts: no empty buffers, no padding buffer when aligned, no data digest unless asked', () => {
+  const h = Buffer.alloc(BHS_LENGTH, 2);
+  const a = Buffer.from('abcd');
+  const b = Buffer.from('efgh');
+  // Aligned data, no digests: exactly the BHS and the non-empty data buffers.
+  const plain = pduParts(h, [Buffer.alloc(0), a, Buffer.alloc(0), b], { header: false, data: false });
+  assert.deepEqual(plain, [h, a, b]);
+  // Unaligned, no data digest: the padding but no digest.
+  const padded = pduParts(h, [Buffer.from('abcde')], { header: false, data: false });
+  assert.deepEqual(
+    padded.map((x) => x.toString('hex')),
+    [h.toString('hex'), Buffer.from('abcde').toString('hex'), '000000'],
+  );
+  // Aligned with a data digest over several buffers: no padding in it or before it.
+  const dig = pduParts(h, [a, b], { header: false, data: true });
+  assert.equal(dig.length, 4);
+  assert.equal(dig[3]!.readUInt32LE(0), crc32c(Buffer.from('abcdefgh')));
+  // Only empty data: nothing after the BHS (and its digest).
+  const hd = pduParts(h, [Buffer.alloc(0)], { header: true, data: true });
+  assert.equal(hd.length, 2);
+  assert.equal(hd[1]!.readUInt32LE(0), crc32c(h));
 });
