@@ -215,8 +215,10 @@ async function main(): Promise<void> {
   try {
     const netroot = ns.spawnIn(ns.serverNs, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, netrootIp, 'cache=on']);
     const nocache = ns.spawnIn(ns.serverNs, process.execPath, ['--import', 'tsx', 'bench/lib/tftp-netroot-server.ts', root, nocacheIp, 'cache=off']);
-    let ready = '';
-    for (const c of [netroot, nocache]) c.stdout!.on('data', (d: Buffer) => (ready += d.toString()));
+    // Each server's ready line names its FileCache limits; kept apart, so the header says which is which.
+    const ready = { on: '', off: '' };
+    netroot.stdout!.on('data', (d: Buffer) => (ready.on += d.toString()));
+    nocache.stdout!.on('data', (d: Buffer) => (ready.off += d.toString()));
     await Promise.all([waitForOutput(netroot, 'tftp ready'), waitForOutput(nocache, 'tftp ready')]);
     const dnsmasqArgs = [...DNSMASQ_ARGS, `--listen-address=${dnsmasqIp}`];
     const dnsmasq = ns.spawnIn(ns.serverNs, 'dnsmasq', dnsmasqArgs);
@@ -233,7 +235,7 @@ async function main(): Promise<void> {
     console.log(`# bench:tftp ${new Date().toISOString()}, load average ${load()} (1/5/15 min) on ${(await import('node:os')).cpus().length} CPUs`);
     console.log(`# peer: ${version}, TFTP as it is: dnsmasq ${dnsmasqArgs.join(' ')}`);
     console.log(
-      `# netroot: bench/lib/tftp-netroot-server.ts, native link, limits raised (maxTransfers/maxTransfersPerClient 4096, maxBufferedBytes 1 GiB); ${ready.trim().replace(/\n/g, '; ')}`,
+      `# netroot: bench/lib/tftp-netroot-server.ts, native link, limits raised (maxTransfers/maxTransfersPerClient 4096, maxBufferedBytes 1 GiB); cache on: ${ready.on.trim()}; cache off: ${ready.off.trim()}`,
     );
     console.log(`#   file cache on (as shipped) at ${netrootIp}, file cache off (FileCache maxFileBytes 0) at ${nocacheIp}; dnsmasq at ${dnsmasqIp}`);
     console.log(
