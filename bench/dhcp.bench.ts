@@ -50,7 +50,8 @@
 // these maxima), BENCH_DHCP_RATE (one trial per server at this rate, with latency, instead of the
 // method), BENCH_DHCP_KEA_THREADS (2), BENCH_DHCP_KEA_QUEUE (7 × threads), BENCH_DHCP_PROF (a
 // directory: netroot runs under --cpu-prof writing profiles there), BENCH_DHCP_UDPSTATS=1 (UDP
-// counters of both namespaces after each trial: whose buffer dropped).
+// counters of both namespaces after each trial: whose buffer dropped), BENCH_DHCP_SYNC_TIMES=1
+// (netroot times each journal fdatasync and its event-loop delay; printed after each trial).
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -250,6 +251,8 @@ async function trial(def: ServerDef, rate: number, withLatency: boolean): Promis
     return r;
   } finally {
     await stop(child);
+    if (process.env.BENCH_DHCP_SYNC_TIMES)
+      for (const line of child.output().split('\n')) if (line.startsWith('sync-times ')) console.log(`  ${def.name} ${line}`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -374,6 +377,7 @@ for (let run = 0; run < RUNS; run++) {
 // Results.
 console.log(`results (load average ${loadavg()}; figures from a shared 2-core machine: noisy):`);
 const rate = (v: number): string => `${Math.round(v)}/s`;
+const rateSpread = (xs: readonly number[]): string => `${spread(xs, (v) => String(Math.round(v)))}/s`;
 const peers = active.filter((s) => s.name !== 'netroot').map((s) => s.name);
 const hasNetroot = active.some((s) => s.name === 'netroot');
 const nrMax = maxima.get('netroot') ?? [];
@@ -382,14 +386,14 @@ const maxLine = (peer: string): void => {
   const n = Math.min(nrMax.length, p.length);
   const ratio = maxOf('netroot') > 0 && maxOf(peer) > 0 ? (maxOf('netroot') / maxOf(peer)).toFixed(2) : 'n/a';
   console.log(
-    `dhcp DORA/s (< ${MAX_DROP} % drops; median of ${n}, spread netroot ${spread(nrMax, rate)}, ${peer} ${spread(p, rate)}): netroot ${rate(maxOf('netroot'))}, ${peer} ${rate(maxOf(peer))}, ratio ${ratio} (higher is better)`,
+    `dhcp DORA/s (< ${MAX_DROP} % drops; median of ${n}, spread netroot ${rateSpread(nrMax)}, ${peer} ${rateSpread(p)}): netroot ${rate(maxOf('netroot'))}, ${peer} ${rate(maxOf(peer))}, ratio ${ratio} (higher is better)`,
   );
 };
 if (hasNetroot) for (const p of peers) maxLine(p);
 else
   for (const s of active)
     console.log(
-      `dhcp DORA/s (< ${MAX_DROP} % drops; median of ${maxima.get(s.name)!.length}, spread ${spread(maxima.get(s.name)!, rate)}): ${s.name} ${rate(maxOf(s.name))} (no netroot in this run)`,
+      `dhcp DORA/s (< ${MAX_DROP} % drops; median of ${maxima.get(s.name)!.length}, spread ${rateSpread(maxima.get(s.name)!)}): ${s.name} ${rate(maxOf(s.name))} (no netroot in this run)`,
     );
 if (!given)
   console.log(
