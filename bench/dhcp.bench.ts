@@ -389,7 +389,8 @@ const maxLine = (peer: string): void => {
     `dhcp DORA/s (< ${MAX_DROP} % drops; median of ${n}, spread netroot ${rateSpread(nrMax)}, ${peer} ${rateSpread(p)}): netroot ${rate(maxOf('netroot'))}, ${peer} ${rate(maxOf(peer))}, ratio ${ratio} (higher is better)`,
   );
 };
-if (hasNetroot) for (const p of peers) maxLine(p);
+if (given) console.log('(no DORA/s lines: the maxima were given, not measured)');
+else if (hasNetroot) for (const p of peers) maxLine(p);
 else
   for (const s of active)
     console.log(
