@@ -25,6 +25,18 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** How long a walk that found the pool full is trusted before walking again. */
 export const EXHAUSTED_RETRY_MS = 1000;
 
+/** Writes all of `text` (a short write is continued, not lost); returns the bytes written. */
+function writeAll(fd: number, text: string): number {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    const n = writeSync(fd, buf, off);
+    if (n <= 0) throw new Error(`lease journal: write returned ${n}`);
+    off += n;
+  }
+  return buf.length;
+}
+
 export class LeasePool {
   private readonly byMac = new Map<string, Lease>();
   private readonly byIp = new Map<string, string>();
@@ -40,6 +52,14 @@ export class LeasePool {
   private syncing: Promise<void> | null = null;
   /** fdatasync calls on the journal since open (observability; tests check the grouping). */
   syncs = 0;
+  /** Journal length in bytes: everything written so far (observability). */
+  writtenBytes = 0;
+  /**
+   * Journal bytes known durable: the length the journal had when the last completed fdatasync
+   * began (set in its callback, never before). Every record whose promise has resolved ends at or
+   * below it — the invariant tests check at each ACK.
+   */
+  syncedBytes = 0;
   private readonly start: number;
   private readonly end: number;
   private cursor: number;
@@ -80,11 +100,12 @@ export class LeasePool {
       .join('');
     const tmp = `${this.journal}.tmp`;
     const t = openSync(tmp, 'w', 0o600);
-    writeSync(t, live);
+    writeAll(t, live);
     fdatasyncSync(t);
     closeSync(t);
     renameSync(tmp, this.journal);
     this.fd = openSync(this.journal, 'a', 0o600);
+    this.writtenBytes = this.syncedBytes = Buffer.byteLength(live);
   }
 
   /** Waits for the sync in flight, writes what is still queued, closes the journal. */
@@ -197,18 +218,21 @@ export class LeasePool {
     const fd = this.fd;
     let settle: () => void = () => {};
     this.syncing = new Promise<void>((r) => (settle = r));
+    let covers = this.syncedBytes;
     const finish = (e: Error | null): void => {
+      if (!e) this.syncedBytes = covers;
       for (const b of batch) e ? b.fail(e) : b.done();
       this.syncing = null;
       settle();
       if (this.pending.length > 0 && this.fd !== null) this.flush();
     };
     try {
-      writeSync(fd, batch.map((b) => b.line).join(''));
+      this.writtenBytes += writeAll(fd, batch.map((b) => b.line).join(''));
     } catch (e) {
       finish(e as Error);
       return;
     }
+    covers = this.writtenBytes;
     this.syncs++;
     fdatasync(fd, (e) => finish(e));
   }
@@ -219,9 +243,10 @@ export class LeasePool {
     this.pending = [];
     if (batch.length === 0 || this.fd === null) return;
     try {
-      writeSync(this.fd, batch.map((b) => b.line).join(''));
+      this.writtenBytes += writeAll(this.fd, batch.map((b) => b.line).join(''));
       this.syncs++;
       fdatasyncSync(this.fd);
+      this.syncedBytes = this.writtenBytes;
       for (const b of batch) b.done();
     } catch (e) {
       for (const b of batch) b.fail(e as Error);

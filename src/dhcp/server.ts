@@ -112,6 +112,13 @@ export class DhcpServer {
     this.pool = opts.pool ? new LeasePool(opts.pool, opts.leaseFile ?? null) : null;
   }
 
+  /** The pool's journal counters (null without a pool or journal): tests check that every ACK
+   *  of a pool lease leaves only once `syncedBytes` covers its record. */
+  get journal(): { writtenBytes: number; syncedBytes: number; syncs: number } | null {
+    if (!this.pool || !this.opts.leaseFile) return null;
+    return { writtenBytes: this.pool.writtenBytes, syncedBytes: this.pool.syncedBytes, syncs: this.pool.syncs };
+  }
+
   async start(): Promise<void> {
     this.pool?.open();
     for (const iface of this.opts.interfaces) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePerfdhcp } from '../../bench/lib/perfdhcp.js';
+import { parseAckDelays, parsePerfdhcp, percentile } from '../../bench/lib/perfdhcp.js';
 
 // Final report of perfdhcp 2.2 (Debian kea-admin), captured from a run against dnsmasq.
 const REPORT = `Running: perfdhcp -4 -r 1500 -R 500000 -p 5 -l 10.32.0.2 10.32.0.1
@@ -55,6 +55,7 @@ test('perfdhcp report: rate, per-exchange counts, ACK delay, drops = DISCOVERs t
       acksReceived: 1234,
       ackDelayMs: 242.984,
       dropPercent: 83.544,
+      ackDelaysMs: null,
     },
   );
 });
@@ -68,4 +69,57 @@ test('perfdhcp report without the statistics it must have: an error naming the m
     () => parsePerfdhcp(100, 'garbage'),
     (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && /Rate/.test(e.message),
   );
+});
+
+// The tail of `perfdhcp -x t` (perfdhcp 2.2 against Kea): the report, then one stamp pair per
+// successful exchange, DISCOVER-OFFER first, REQUEST-ACK second.
+const STAMPED = `${REPORT.replace('received packets: 1234', 'received packets: 4')}
+***Timestamps for packets: DISCOVER-OFFER***
+sent / received: 000000.002658 / 000000.003767
+sent / received: 000000.012656 / 000000.013239
+
+***Timestamps for packets: REQUEST-ACK***
+sent / received: 000000.003866 / 000000.004524
+sent / received: 000000.013385 / 000000.013757
+sent / received: 000001.018105 / 000001.038307
+sent / received: 000002.023603 / 000002.024067
+`;
+
+test('perfdhcp -x t: REQUEST-ACK delays of every ACKed exchange, in ms, sorted; the DISCOVER-OFFER stamps are not mixed in', () => {
+  const r = parsePerfdhcp(1500, STAMPED, true);
+  assert.equal(r.acksReceived, 4);
+  assert.deepEqual(
+    r.ackDelaysMs?.map((d) => Number(d.toFixed(3))),
+    [0.372, 0.464, 0.658, 20.202],
+  );
+  assert.equal(parsePerfdhcp(1500, STAMPED).ackDelaysMs, null, 'without timestamps asked for, none are read');
+  assert.deepEqual(parseAckDelays('***Timestamps for packets: REQUEST-ACK***\n\n'), []);
+});
+
+test('perfdhcp -x t: a missing section, a line that is not a stamp pair, or received before sent is an error', () => {
+  const bad = (text: string, re: RegExp): void =>
+    assert.throws(
+      () => parseAckDelays(text),
+      (e: Error & { code?: string }) => e.code === 'E_BENCH_PARSE' && re.test(e.message),
+    );
+  bad(REPORT, /no REQUEST-ACK timestamps/);
+  bad('***Timestamps for packets: REQUEST-ACK***\nsent / received: 1.5 / x\n', /not understood/);
+  bad('***Timestamps for packets: REQUEST-ACK***\nsent / received: 000002.000000 / 000001.000000\n', /received before sent/);
+  // a later section ends it
+  assert.deepEqual(
+    parseAckDelays('***Timestamps for packets: REQUEST-ACK***\nsent / received: 1.000000 / 1.002000\n***Templates***\nzz\n'),
+    [2.0000000000000018],
+  );
+});
+
+test('percentile: nearest rank over an ascending array; empty gives NaN; p outside (0, 100] is refused', () => {
+  const xs = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
+  assert.equal(percentile(xs, 50), 50);
+  assert.equal(percentile(xs, 99), 99);
+  assert.equal(percentile(xs, 100), 100);
+  assert.equal(percentile([7], 99), 7);
+  assert.equal(percentile([1, 2, 3], 50), 2);
+  assert.ok(Number.isNaN(percentile([], 50)));
+  assert.throws(() => percentile(xs, 0), RangeError);
+  assert.throws(() => percentile(xs, 101), RangeError);
 });

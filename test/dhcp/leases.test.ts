@@ -10,7 +10,7 @@ const CONFIG = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600 }
 const mac = (i: number): string =>
   `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
-test('group commit: concurrent leases share fdatasyncs, and each resolves only once its record is in the journal', async () => {
+test('group commit: concurrent leases share fdatasyncs, and each resolves only once a completed fdatasync covers its record', async () => {
   const dir = tempStateDir('nrt-leases-');
   const file = join(dir, 'leases');
   const pool = new LeasePool(CONFIG, file);
@@ -23,7 +23,11 @@ test('group commit: concurrent leases share fdatasyncs, and each resolves only o
     assert.ok(ip);
     commits.push(
       pool.commit(mac(i), ip).then(() => {
-        seen[i] = readFileSync(file, 'utf8').includes(`lease ${mac(i)} ${ip} `);
+        // Resolved only once an fdatasync that began after this record was written has completed:
+        // the journal length that sync covered reaches past the record's last byte.
+        const text = readFileSync(file, 'utf8');
+        const at = text.indexOf(`lease ${mac(i)} ${ip} `);
+        seen[i] = at >= 0 && pool.syncedBytes >= Buffer.byteLength(text.slice(0, text.indexOf('\n', at) + 1));
       }),
     );
     // half of them arrive in a later event-loop turn, while the first batch is syncing
@@ -31,7 +35,9 @@ test('group commit: concurrent leases share fdatasyncs, and each resolves only o
   }
   await Promise.all(commits);
   assert.equal(seen.filter(Boolean).length, N);
-  assert.ok(pool.syncs >= 1 && pool.syncs < N / 10, `${pool.syncs} fdatasyncs for ${N} leases`);
+  assert.ok(pool.syncs >= 2 && pool.syncs < N / 10, `${pool.syncs} fdatasyncs for ${N} leases`);
+  assert.equal(pool.syncedBytes, pool.writtenBytes);
+  assert.equal(pool.writtenBytes, Buffer.byteLength(readFileSync(file, 'utf8')));
   await pool.close();
   rmSync(dir, { recursive: true });
 });

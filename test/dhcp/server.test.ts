@@ -212,7 +212,7 @@ test('fuzz: 100,000 mutated real packets never throw out of the codec or the ser
   assert.ok(s.metrics.malformed > 1000 && decoded > 1000, `malformed ${s.metrics.malformed}, decoded ${decoded}`);
 });
 
-test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct pool address, its lease in the journal when the ACK is returned, all back after a restart', async () => {
+test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct pool address, its lease in the journal and synced (fdatasync) when the ACK is returned, all back after a restart', async () => {
   const dir = tempStateDir('nrt-dhcp-');
   const leaseFile = join(dir, 'leases');
   const pool = { start: '10.32.0.10', end: '10.39.255.250', leaseSeconds: 3600, subnetMask: '255.248.0.0' };
@@ -236,7 +236,11 @@ test('a burst of 2,000 relayed DORAs from unknown machines: every ACK a distinct
         `350103 3204 ${Buffer.from(ip.split('.').map(Number)).toString('hex')} 3604 0a200001 ff`.replace(/ /g, ''),
       );
       return s.handle(req, relay, 'veth0').then((r) => {
-        journalAtAck[i] = readFileSync(leaseFile, 'utf8').includes(` ${ip} `);
+        // The ACK exists only now: its lease record must be in the journal and covered by a
+        // completed fdatasync (the journal length that sync began at reaches past the record).
+        const text = readFileSync(leaseFile, 'utf8');
+        const at = text.indexOf(` ${ip} `);
+        journalAtAck[i] = at >= 0 && s.journal!.syncedBytes >= Buffer.byteLength(text.slice(0, text.indexOf('\n', at) + 1));
         return r;
       });
     }),
