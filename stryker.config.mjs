@@ -38,7 +38,7 @@ export const MODULES = {
   'profile/cond': {
     mutate: ['src/profile/cond.ts'],
     tests: ['test/profile/cond.test.ts', 'test/profile/cond-edges.test.ts', 'test/profile/filters.test.ts'],
-    seconds: 1380,
+    seconds: 3146, // concurrency 1, load 14-27 (docs/mutation/profile-cond.md)
   },
   'profile/graph': {
     mutate: ['src/profile/graph.ts'],

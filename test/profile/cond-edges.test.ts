@@ -1,7 +1,7 @@
 // Edges of profile/cond.ts that mutation testing found unpinned (docs/mutation/profile-cond.md):
 // each assertion here fails on one planted change of cond.ts that cond.test.ts let pass. Kept
-// apart from cond.test.ts so that `npm run mutate -- profile/cond --incremental` re-runs only
-// the mutants these tests reach.
+// apart from cond.test.ts: with the tap runner a test is a whole file, so an `--incremental` run
+// re-tests every mutant a changed file covers, while a new file re-tests only the survivors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { andFilters, evaluateCond, evaluateCondValue, parseCond } from '../../src/profile/cond.js';
