@@ -9,8 +9,8 @@
 // True for on/true/yes/y, False for off/false/no/n (any case), else an int, else a float, else the
 // string (Rocks' _CondEnv). Comparisons follow Python 2, which Rocks runs: == between a number and
 // a string is False (`8 == "8"` is False, never a numeric compare of the text); ordering across
-// types is None < numbers < strings < tuples. Where Python would raise a TypeError (`1 in "abc"`)
-// the result is False. Parse errors are UserError E_COND_SYNTAX with the column.
+// types is None < numbers < strings < tuples. Where Python would raise a TypeError (`1 in "abc"`,
+// `"a" not in 5`) the comparison is False. Parse errors are UserError E_COND_SYNTAX with the column.
 import { UserError } from '../errors.js';
 
 type Tok = { t: 'name' | 'str' | 'num' | 'op' | '(' | ')' | '[' | ']' | ','; v: string; at: number };
@@ -272,7 +272,9 @@ function pyCmp(a: Val, b: Val): number {
   if (isNum(a) && isNum(b)) {
     const x = num(a);
     const y = num(b);
-    return x < y ? -1 : x > y ? 1 : 0;
+    // NaN is unordered (every ordering with it is False, as in Python): NaN here fails <, <=, >, >=,
+    // in a sequence too. Across types NaN still ranks as a number (None < NaN < "a").
+    return x < y ? -1 : x > y ? 1 : x === y ? 0 : NaN;
   }
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -297,15 +299,17 @@ function compare(op: string, a: Val, b: Val): boolean {
       return !compare('is', a, b);
     case 'in':
     case 'not in': {
+      // Python raises a TypeError for a container that is neither a string nor a sequence, and for
+      // a string's non-string operand (`1 in "abc"`): False with `in` and with `not in` alike.
       let r: boolean;
-      if (typeof b === 'string') r = typeof a === 'string' && b.includes(a);
-      else if (Array.isArray(b)) r = b.some((x) => pyEq(a, x));
-      else r = false;
-      return op === 'in' ? r : typeof b === 'string' && typeof a !== 'string' ? false : !r;
+      if (typeof b === 'string') {
+        if (typeof a !== 'string') return false;
+        r = b.includes(a);
+      } else if (Array.isArray(b)) r = b.some((x) => pyEq(a, x));
+      else return false;
+      return op === 'in' ? r : !r;
     }
   }
-  // NaN compares false everywhere, as in Python.
-  if ((typeof a === 'number' && Number.isNaN(a)) || (typeof b === 'number' && Number.isNaN(b))) return false;
   const c = pyCmp(a, b);
   switch (op) {
     case '<':
