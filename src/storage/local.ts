@@ -53,7 +53,7 @@ const byTarget = (a: ExportInfo, b: ExportInfo): number => (a.targetIqn < b.targ
 export class LocalBackend<X extends TargetExports = TargetExports> implements StorageBackend {
   readonly kind: BackendKind;
   /** Mutations of volumes and exports are serialised (tid, HBA index and file races). */
-  private readonly lock = new Mutex();
+  protected readonly lock = new Mutex();
 
   constructor(
     readonly volumes: FileVolumes,
