@@ -188,6 +188,34 @@ export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
     });
   }
 
+  /**
+   * Throws clone `name`'s delta away and re-clones it from the same golden volume, at the same size
+   * (for `host set NAME boot=reset`). The clone must not be exported (E_STORAGE_IN_USE: unexport,
+   * reset, export again); a plain volume is E_GOLDEN_SOURCE.
+   */
+  resetClone(name: string): Promise<VolumeInfo> {
+    return this.lock.run(async () => {
+      const make = this.makeClone;
+      if (!make) throw new UserError('E_STORAGE_UNSUPPORTED', 'this storage node cannot make clones (no clone maker configured)');
+      const cur = await this.volumes.require(name);
+      const golden = await this.volumes.cloneOf(name);
+      if (golden === null) throw new UserError('E_GOLDEN_SOURCE', `volume ${name} is not a clone; there is nothing to reset it to`);
+      const by = await this.exports.exporterOf(name);
+      if (by !== undefined) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${by}; unexport it first`);
+      const g = await this.golden.verifyIdentity(golden);
+      const files = this.volumes.cloneFiles(name);
+      await this.volumes.delete(name);
+      try {
+        await make({ golden: g.path, delta: cur.path!, map: files.map, sizeBytes: cur.sizeBytes });
+        await this.volumes.recordClone(name, golden);
+      } catch (e) {
+        await this.volumes.delete(name).catch(() => {});
+        throw e;
+      }
+      return this.volumes.require(name);
+    });
+  }
+
   /** Removes a golden volume; E_GOLDEN_IN_USE while any volume is a clone of it. */
   removeGolden(name: string): Promise<void> {
     return this.lock.run(async () => {

@@ -89,7 +89,19 @@ test('EmbeddedBackend: clone a golden volume, export it in the clone form, refus
     await assert.rejects(be.cloneVolume('compute-0-9', 'nope'), code('E_GOLDEN_NOT_FOUND'));
     await assert.rejects(be.removeGolden('base'), (e: unknown) => code('E_GOLDEN_IN_USE')(e) && /compute-0-0/.test((e as Error).message));
 
+    // Reset: refused while exported; then the delta is thrown away (a write there is gone), same size.
+    await assert.rejects(be.resetClone(spec.volume), code('E_STORAGE_IN_USE'));
     await be.unexport(spec.targetIqn);
+    writeFileSync(v.path!, Buffer.alloc(4096, 7), { flag: 'r+' });
+    assert.ok(statSync(v.path!).blocks > 0);
+    const reset = await be.resetClone(spec.volume);
+    assert.equal(reset.sizeBytes, 4 << 20);
+    assert.equal(reset.allocatedBytes, 0);
+    assert.equal(await be.volumes.cloneOf(spec.volume), 'base');
+    await be.createVolume({ name: 'plain', sizeBytes: 1 << 20 });
+    await assert.rejects(be.resetClone('plain'), code('E_GOLDEN_SOURCE'));
+    await be.deleteVolume('plain');
+
     await be.deleteVolume(spec.volume);
     assert.equal(existsSync(files.map), false);
     assert.equal(existsSync(files.record), false);
