@@ -10,7 +10,8 @@ import { chmodSync, openSync, closeSync, readFileSync, statSync, writeSync } fro
 import { cli } from '../helpers/cli.js';
 import { startFrontend } from '../helpers/frontend.js';
 import { TestInitiator, cdb } from '../iscsi/helpers/initiator.js';
-import { recordedExport } from '../../src/discovery/plugins/iscsi-allocation.js';
+import { recordedExport, resetHostVolume } from '../../src/discovery/plugins/iscsi-allocation.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
 import { NetrootError } from '../../src/errors.js';
 
@@ -114,6 +115,29 @@ test('golden create --from a host, list/show, clone allocation via golden=NAME r
       i.close();
     }
     assert.equal(sha256(made.path), goldenSum);
+
+    // boot=reset's storage half: the clone's delta is thrown away, block 3 reads the golden data again.
+    await resetHostVolume((await f.store.hosts.get(host))!, f.storage.nodes, { store: f.store, logger: silentLogger });
+    const j = await TestInitiator.connect(f.storage.iscsiPort());
+    try {
+      const l = await j.login({
+        initiator: rec.spec.initiatorIqn,
+        target: rec.spec.targetIqn,
+        chap: { user: rec.spec.chap.user, secret: rec.spec.chap.secret },
+      });
+      assert.equal(l.statusClass, 0);
+      const rd = await j.scsi(cdb.rw10(0x28, 3, 1), { lun: rec.spec.lun, readLength: BS });
+      assert.deepEqual(rd.data, block(3));
+      await j.logout();
+    } finally {
+      j.close();
+    }
+    // A plain volume has nothing to reset to; it stays exported.
+    await assert.rejects(
+      resetHostVolume((await f.store.hosts.get('compute-0-0'))!, f.storage.nodes, { store: f.store, logger: silentLogger }),
+      (e: unknown) => e instanceof NetrootError && e.code === 'E_GOLDEN_SOURCE',
+    );
+    assert.ok((await be.listExports()).some((e) => e.volume === 'compute-0-0'));
 
     r = await cli(dir, ...at, 'golden', 'list', '--json');
     assert.deepEqual(

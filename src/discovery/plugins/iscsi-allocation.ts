@@ -198,6 +198,31 @@ export async function allocateVolume(
   }
 }
 
+/**
+ * `boot=reset` (issue #20): throws the host's clone's delta away and re-clones it from its golden
+ * volume — unexport, reset, export the same spec again (the host keeps its target and CHAP; live
+ * sessions drop). E_GOLDEN_SOURCE when the host has no volume or its volume is not a clone; a
+ * failed reset leaves the volume unexported and says so (`storage reconcile` re-exports it).
+ */
+export async function resetHostVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger }): Promise<void> {
+  const rec = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
+  if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host.name} has no iSCSI volume to reset`);
+  const node = nodeNamed(nodes, rec.node, host.name);
+  const b = node.backend;
+  if (!canClone(b)) throw new UserError('E_STORAGE_UNSUPPORTED', `storage node ${node.name} (${b.kind}) has no clones to reset`);
+  await b.unexport(rec.spec.targetIqn);
+  try {
+    await b.resetClone(rec.spec.volume);
+  } catch (e) {
+    // A plain volume (or a golden file that changed) is still there: serve it again as it was.
+    await b.exportVolume(rec.spec).catch(() => {});
+    throw e;
+  }
+  await b.exportVolume(rec.spec);
+  await ctx.store.events.append({ kind: 'storage.reset', host: host.name, detail: { node: node.name, volume: rec.spec.volume } });
+  ctx.logger.info('iscsi clone reset', { host: host.name, node: node.name, volume: rec.spec.volume });
+}
+
 /** Unexports the host's volume and, unless keepVolume, deletes it; clears its attributes. */
 export async function releaseVolume(
   host: Host,
