@@ -116,8 +116,11 @@ test('golden create --from a host, list/show, clone allocation via golden=NAME r
     }
     assert.equal(sha256(made.path), goldenSum);
 
-    // boot=reset's storage half: the clone's delta is thrown away, block 3 reads the golden data again.
-    await resetHostVolume((await f.store.hosts.get(host))!, f.storage.nodes, { store: f.store, logger: silentLogger });
+    // host set boot=reset (through the running frontend's API): the clone's delta is thrown away,
+    // block 3 reads the golden data again, and the host boots its OS.
+    r = await cli(dir, ...at, 'host', 'set', host, 'boot=reset');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await f.store.hosts.get(host))!.bootAction, 'os');
     const j = await TestInitiator.connect(f.storage.iscsiPort());
     try {
       const l = await j.login({
@@ -132,12 +135,15 @@ test('golden create --from a host, list/show, clone allocation via golden=NAME r
     } finally {
       j.close();
     }
-    // A plain volume has nothing to reset to; it stays exported.
-    await assert.rejects(
-      resetHostVolume((await f.store.hosts.get('compute-0-0'))!, f.storage.nodes, { store: f.store, logger: silentLogger }),
-      (e: unknown) => e instanceof NetrootError && e.code === 'E_GOLDEN_SOURCE',
-    );
+    // A plain volume has nothing to reset to: refused, it stays exported, the boot action unchanged.
+    const before = (await f.store.hosts.get('compute-0-0'))!.bootAction;
+    r = await cli(dir, ...at, 'host', 'set', 'compute-0-0', 'boot=reset');
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /volume compute-0-0 is not a clone/);
+    assert.equal((await f.store.hosts.get('compute-0-0'))!.bootAction, before);
     assert.ok((await be.listExports()).some((e) => e.volume === 'compute-0-0'));
+    // The storage half directly (what the plugin's reset hook calls).
+    await resetHostVolume((await f.store.hosts.get(host))!, f.storage.nodes, { store: f.store, logger: silentLogger });
 
     r = await cli(dir, ...at, 'golden', 'list', '--json');
     assert.deepEqual(

@@ -307,6 +307,9 @@ export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
       if (!isDiskless(await allocationAttributes(ctx.store, host)) || (await hostAttributes(ctx.store, host.name))[STORAGE_NODE_ATTRIBUTE]) return;
       await allocateVolume(host, nodes, ctx);
     },
+    async reset(host: Host, ctx: PluginContext) {
+      await resetHostVolume(host, nodes, ctx);
+    },
     async update(ctx: PluginContext) {
       const failed: string[] = [];
       for (const h of await ctx.store.hosts.list()) {
