@@ -102,6 +102,19 @@ test('EmbeddedBackend: clone a golden volume, export it in the clone form, refus
     await assert.rejects(be.resetClone('plain'), code('E_GOLDEN_SOURCE'));
     await be.deleteVolume('plain');
 
+    // A clone whose golden file changed is not exported by reconcile, and does not keep the others
+    // from being exported (the first failure is thrown after all were tried).
+    await be.createVolume({ name: 'compute-0-1', sizeBytes: 1 << 20 });
+    const goldenPath = join(t.dir, 'volumes', 'golden', 'base.img');
+    const st = statSync(goldenPath);
+    utimesSync(goldenPath, st.atime, new Date(st.mtimeMs + 1000));
+    await assert.rejects(be.reconcile([spec, nodeSpec(0, 'compute-0-1')]), code('E_GOLDEN_CHANGED'));
+    assert.deepEqual(target.listTargets(), [nodeSpec(0, 'compute-0-1').targetIqn]);
+    utimesSync(goldenPath, st.atime, st.mtime);
+    await assert.rejects(be.exportVolume(spec), code('E_GOLDEN_CHANGED')); // the ctime moved on: still refused
+    await be.unexport(nodeSpec(0, 'compute-0-1').targetIqn);
+    await be.deleteVolume('compute-0-1');
+
     await be.deleteVolume(spec.volume);
     assert.equal(existsSync(files.map), false);
     assert.equal(existsSync(files.record), false);
