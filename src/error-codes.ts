@@ -265,6 +265,11 @@ export const ERROR_CODES = {
   E_XMLRPC_MALFORMED: operator('rpc', 'malformed XML-RPC request'),
   E_XMLRPC_VALUE: failure('rpc', 'a value cannot be written as XML-RPC'),
   // storage
+  E_GOLDEN_CHANGED: failure('storage', 'a golden volume file no longer matches its recorded identity or checksum: its clones are not exported', 409),
+  E_GOLDEN_EXISTS: operator('storage', 'a golden volume of that name exists', 409),
+  E_GOLDEN_IN_USE: operator('storage', 'the golden volume still has clones', 409),
+  E_GOLDEN_NOT_FOUND: operator('storage', 'no such golden volume', 404),
+  E_GOLDEN_SOURCE: operator('storage', 'the volume cannot be frozen as a golden volume (missing, a clone, or not on this node)'),
   E_STORAGE_AUTH: failure('storage', 'the storage node token is missing or wrong', 401),
   E_STORAGE_BACKEND: failure('storage', 'the export driver (tgtadm, configfs) failed'),
   E_STORAGE_BAD_IQN: operator('storage', 'invalid iSCSI qualified name'),

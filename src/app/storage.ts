@@ -11,7 +11,7 @@
 // truth: the frontend's start() reconciles every export from them.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { IscsiTarget, type IdentifyPeer, type IscsiTargetSettings } from '../iscsi/index.js';
+import { IscsiTarget, LunClone, type IdentifyPeer, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import { LioBackend } from '../storage/lio.js';
@@ -58,6 +58,11 @@ class OfflineTarget implements EmbeddedTargetLike {
   }
 }
 
+/** EmbeddedBackend's clone maker: src/iscsi's LunClone.create, closed again (the target opens it at export). */
+export async function makeClone(o: { golden: string; delta: string; map: string; sizeBytes: number }): Promise<void> {
+  await (await LunClone.create(o)).close();
+}
+
 export function buildStorage(config: Config, logger: Logger, opts: { offline?: boolean; identify?: IdentifyPeer } = {}): StorageSetup {
   const s = config.storage;
   const nodes: StorageNode[] = [];
@@ -81,7 +86,7 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
           logger: logger.child({ svc: 'iscsi' }),
           ...(opts.identify ? { identify: opts.identify } : {}),
         });
-      backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log });
+      backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log, makeClone });
     } else if (s.backend === 'tgt') {
       backend = new TgtBackend({
         volumesDir: s.volumesDir,

@@ -27,7 +27,7 @@ export const USAGE = `netroot host add NAME --appliance A --mac MAC [--ip IP] [-
        netroot host list [--appliance A] [--json]
        netroot host show NAME... [--json]
        netroot host remove NAME... [--keep-volume] [--yes]
-       netroot host set NAME key=value... [--yes] [--reboot] (boot=install|os|local|sanboot, appliance=, rack=, rank=, os=, arch=, state=, ip=, mac=)
+       netroot host set NAME key=value... [--yes] [--reboot] (boot=install|os|local|sanboot|reset, appliance=, rack=, rank=, os=, arch=, state=, ip=, mac=)
          --reboot: then power-cycle each host into its new boot through its BMC (next boot: PXE)
 ${INTERFACE_USAGE}
 ${BMC_USAGE}
@@ -247,7 +247,7 @@ async function set(ctx: CliContext, rest: string[]): Promise<number> {
   for (const [k, val] of Object.entries(kv)) {
     switch (k) {
       case 'boot':
-        c.bootAction = parseBootAction(val);
+        c.bootAction = val === 'reset' ? 'reset' : parseBootAction(val);
         break;
       case 'appliance':
         c.appliance = val;

@@ -38,6 +38,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
     help: 'nodes|volumes|show|reconcile the iSCSI storage; serve a storage node',
     load: async () => import('./storage.js').then((m) => ({ run: m.storageCommand, usage: m.USAGE })),
   },
+  golden: {
+    help: 'create|list|show|remove golden volumes that diskless hosts get copy-on-write clones of',
+    load: async () => import('./golden.js').then((m) => ({ run: m.goldenCommand, usage: m.USAGE })),
+  },
   host: {
     help: 'add|list|show|remove|set hosts; bmc set|show|unset',
     load: async () => import('./host.js').then((m) => ({ run: m.hostCommand, usage: m.USAGE })),

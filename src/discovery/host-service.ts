@@ -60,8 +60,13 @@ export interface HostSpec {
   bootAction?: BootAction | undefined;
 }
 
-/** `netroot host set` / `PATCH /api/v1/hosts/:name`. `ip`/`mac` change the primary (first) interface. */
-export interface HostChanges extends HostPatch {
+/**
+ * `netroot host set` / `PATCH /api/v1/hosts/:name`. `ip`/`mac` change the primary (first) interface.
+ * `bootAction: 'reset'` (issue #20) runs the plugins' `reset` hooks first (the host's golden clone
+ * is thrown away and made again), then sets boot action `os`.
+ */
+export interface HostChanges extends Omit<HostPatch, 'bootAction'> {
+  bootAction?: BootAction | 'reset' | undefined;
   ip?: string | null;
   mac?: string;
   /** Host-scope attributes: a string sets, null unsets. */
@@ -84,7 +89,7 @@ export type Actor = 'cli' | 'api' | 'insert-ethers';
 /** Failures of one plugin hook (or its time-outs), counted for /metrics. */
 export interface PluginFailureCount {
   plugin: string;
-  hook: 'added' | 'removed' | 'changed' | 'update' | 'done';
+  hook: 'added' | 'removed' | 'changed' | 'reset' | 'update' | 'done';
   count: number;
 }
 
@@ -257,7 +262,9 @@ export class HostService {
   /** `host set` / `PATCH /api/v1/hosts/:name`: validated, one transaction, then the plugins' `changed`. */
   async set(name: string, c: HostChanges, by: Actor = 'cli'): Promise<Host> {
     const patch: HostPatch = {};
-    if (c.bootAction !== undefined) patch.bootAction = parseBootAction(c.bootAction);
+    const reset = c.bootAction === 'reset';
+    if (reset) patch.bootAction = 'os';
+    else if (c.bootAction !== undefined) patch.bootAction = parseBootAction(c.bootAction);
     if (c.state !== undefined) patch.state = parseHostState(c.state);
     if (c.stateDetail !== undefined) patch.stateDetail = c.stateDetail;
     for (const k of ['appliance', 'os', 'arch'] as const) {
@@ -281,6 +288,14 @@ export class HostService {
     for (const [k] of attrs) validAttributeName(k, 'attributes');
     const fields = [...Object.keys(patch), ...(mac !== undefined ? ['mac'] : []), ...(c.ip !== undefined ? ['ip'] : [])];
     if (fields.length === 0 && attrs.length === 0) throw new UserError('E_USAGE', `nothing to change for ${name}`);
+    if (reset) {
+      // Before the change is recorded: a reset that fails leaves the host as it was (and says why).
+      const h = await this.store.hosts.get(name);
+      if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      const resetters = this.plugins.filter((p) => p.reset);
+      if (resetters.length === 0) throw new UserError('E_USAGE', `boot=reset: no plugin can reset ${name}`);
+      for (const p of resetters) await this.hook(p.name, 'reset', h, (signal) => p.reset!(h, { ...this.ctx, signal }));
+    }
     const host = await this.store.transaction(async (tx) => {
       const before = await tx.hosts.get(name);
       if (!before) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });

@@ -34,6 +34,9 @@ export interface Plugin {
   /** After `host set` / `host interface add|remove` committed a change to the host (its address, MAC,
    * interfaces, boot action, attributes...). A failure is reported; the change stays. */
   changed?(host: Host, ctx: PluginContext): Promise<void>;
+  /** `host set NAME boot=reset` (issue #20): make the host's per-node state from its golden image
+   * again (the iSCSI plugin re-clones its volume). A failure fails the command; nothing is recorded. */
+  reset?(host: Host, ctx: PluginContext): Promise<void>;
   update?(ctx: PluginContext): Promise<void>;
   done?(ctx: PluginContext): Promise<void>;
 }

@@ -50,7 +50,7 @@ const namedHost = z
   .strict();
 const hostChanges = z
   .object({
-    bootAction: z.enum(BOOT_ACTIONS).optional(),
+    bootAction: z.enum([...BOOT_ACTIONS, 'reset']).optional(),
     state: z.enum(HOST_STATES).optional(),
     appliance: z.string().min(1).optional(),
     rack: z.number().int().min(0).optional(),

@@ -52,3 +52,17 @@ export function exportAttributes(info: ExportInfo): Record<string, string> {
   }
   return a;
 }
+
+/** A backend that holds golden volumes and makes copy-on-write clones of them (the embedded one). */
+export interface CloningBackend extends StorageBackend {
+  hasGolden(name: string): Promise<boolean>;
+  /** Volume `name` as a clone of golden volume `golden`, at least `sizeBytes` large. */
+  cloneVolume(name: string, golden: string, sizeBytes?: number): Promise<VolumeInfo>;
+  /** Throws an unexported clone's delta away and re-clones it (E_GOLDEN_SOURCE for a plain volume). */
+  resetClone(name: string): Promise<VolumeInfo>;
+}
+
+export function canClone(b: StorageBackend): b is CloningBackend {
+  const c = b as Partial<CloningBackend>;
+  return typeof c.hasGolden === 'function' && typeof c.cloneVolume === 'function' && typeof c.resetClone === 'function';
+}

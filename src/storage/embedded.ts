@@ -11,11 +11,14 @@ import { UserError } from '../errors.js';
 import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
 import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
+import { GoldenVolumes } from './golden.js';
+import { join } from 'node:path';
 
 /** One target as src/iscsi's IscsiTarget.addTarget() takes it. */
 export interface EmbeddedTargetConfig {
   iqn: string;
-  luns: Array<{ lun: number; path: string; sizeBytes: number }>;
+  /** With `clone`, `path` is the clone's delta and the LUN a copy-on-write clone (src/iscsi/lun-clone.ts). */
+  luns: Array<{ lun: number; path: string; sizeBytes: number; clone?: { golden: string; map: string } }>;
   allowedInitiators: string[];
   chap?: { user: string; secret: string; mutualUser?: string; mutualSecret?: string };
   allowedAddresses?: string[];
@@ -38,12 +41,17 @@ export interface EmbeddedBackendOptions {
   /** A function when the port is only known once the target listens (port 0 in tests). */
   port?: number | (() => number);
   logger?: Logger;
+  /**
+   * Makes a new clone's delta and map (src/iscsi's LunClone.create, closed again); the composition
+   * root passes it in, as it does the target. Without it cloneVolume() is E_STORAGE_UNSUPPORTED.
+   */
+  makeClone?: (o: { golden: string; delta: string; map: string; sizeBytes: number }) => Promise<void>;
 }
 
-export function toTargetConfig(e: ExportSpec, vol: VolumeInfo): EmbeddedTargetConfig {
+export function toTargetConfig(e: ExportSpec, vol: VolumeInfo, clone?: { golden: string; map: string }): EmbeddedTargetConfig {
   const c: EmbeddedTargetConfig = {
     iqn: e.targetIqn,
-    luns: [{ lun: e.lun, path: vol.path!, sizeBytes: vol.sizeBytes }],
+    luns: [{ lun: e.lun, path: vol.path!, sizeBytes: vol.sizeBytes, ...(clone ? { clone } : {}) }],
     allowedInitiators: [e.initiatorIqn],
     chap: { user: e.chap.user, secret: e.chap.secret },
   };
@@ -65,6 +73,7 @@ export class EmbeddedExports implements TargetExports {
   constructor(
     private readonly volumes: FileVolumes,
     private readonly opts: EmbeddedBackendOptions,
+    private readonly golden: GoldenVolumes,
   ) {
     this.log = opts.logger ?? silentLogger;
   }
@@ -94,9 +103,13 @@ export class EmbeddedExports implements TargetExports {
     const cur = this.applied.get(e.targetIqn);
     const isLive = live.has(e.targetIqn);
     if (cur && isLive && sameExport(cur.spec, e) && cur.sizeBytes === vol.sizeBytes) return 'same';
+    // A clone is exported only over the golden file it was made from (E_GOLDEN_CHANGED otherwise;
+    // the target's LunClone.open checks the same identity against the clone's map).
+    const goldenName = await this.volumes.cloneOf(e.volume);
+    const clone = goldenName === null ? undefined : { golden: (await this.golden.verifyIdentity(goldenName)).path, map: this.volumes.cloneFiles(e.volume).map };
     if (isLive) await this.opts.target.removeTarget(e.targetIqn);
     this.applied.delete(e.targetIqn);
-    await this.opts.target.addTarget(toTargetConfig(e, vol));
+    await this.opts.target.addTarget(toTargetConfig(e, vol, clone));
     this.applied.set(e.targetIqn, { spec: e, sizeBytes: vol.sizeBytes });
     this.log.info('embedded export', { target: e.targetIqn, volume: e.volume, initiator: e.initiatorIqn });
     return isLive || cur ? 'updated' : 'added';
@@ -132,8 +145,88 @@ export class EmbeddedExports implements TargetExports {
 
 /** The embedded target's StorageBackend: the volume store and EmbeddedExports. */
 export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
+  /** Golden volumes: `<volumesDir>/golden/` (golden.ts). */
+  readonly golden: GoldenVolumes;
+  private readonly makeClone: EmbeddedBackendOptions['makeClone'];
+
   constructor(opts: EmbeddedBackendOptions) {
     const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
-    super(volumes, new EmbeddedExports(volumes, opts));
+    const golden = new GoldenVolumes(join(volumes.dir, 'golden'));
+    super(volumes, new EmbeddedExports(volumes, opts, golden));
+    this.golden = golden;
+    this.makeClone = opts.makeClone;
+  }
+
+  async hasGolden(name: string): Promise<boolean> {
+    return (await this.golden.get(name)) !== null;
+  }
+
+  /**
+   * Makes volume `name` a copy-on-write clone of golden volume `golden`, of max(golden size,
+   * sizeBytes) bytes. E_STORAGE_EXISTS when a volume of that name exists (reuse or delete it);
+   * E_GOLDEN_CHANGED when the golden file is not the one recorded.
+   */
+  cloneVolume(name: string, golden: string, sizeBytes = 0): Promise<VolumeInfo> {
+    return this.lock.run(async () => {
+      const make = this.makeClone;
+      if (!make) throw new UserError('E_STORAGE_UNSUPPORTED', 'this storage node cannot make clones (no clone maker configured)');
+      const delta = this.volumes.pathOf(name);
+      if (await this.volumes.get(name)) throw new UserError('E_STORAGE_EXISTS', `volume ${name} exists; delete it before cloning into it`);
+      const g = await this.golden.verifyIdentity(golden);
+      const size = Math.max(g.sizeBytes, sizeBytes);
+      const cap = await this.volumes.capacity();
+      if (size > cap.freeBytes) throw new UserError('E_STORAGE_FULL', `clone ${name} may grow to ${size} bytes, ${cap.freeBytes} free`);
+      const files = this.volumes.cloneFiles(name);
+      try {
+        await make({ golden: g.path, delta, map: files.map, sizeBytes: size });
+        await this.volumes.recordClone(name, golden);
+      } catch (e) {
+        await this.volumes.delete(name).catch(() => {});
+        throw e;
+      }
+      return this.volumes.require(name);
+    });
+  }
+
+  /**
+   * Throws clone `name`'s delta away and re-clones it from the same golden volume, at the same size
+   * (for `host set NAME boot=reset`). The clone must not be exported (E_STORAGE_IN_USE: unexport,
+   * reset, export again); a plain volume is E_GOLDEN_SOURCE.
+   */
+  resetClone(name: string): Promise<VolumeInfo> {
+    return this.lock.run(async () => {
+      const make = this.makeClone;
+      if (!make) throw new UserError('E_STORAGE_UNSUPPORTED', 'this storage node cannot make clones (no clone maker configured)');
+      const cur = await this.volumes.require(name);
+      const golden = await this.volumes.cloneOf(name);
+      if (golden === null) throw new UserError('E_GOLDEN_SOURCE', `volume ${name} is not a clone; there is nothing to reset it to`);
+      const by = await this.exports.exporterOf(name);
+      if (by !== undefined) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${by}; unexport it first`);
+      const g = await this.golden.verifyIdentity(golden);
+      const files = this.volumes.cloneFiles(name);
+      await this.volumes.delete(name);
+      try {
+        await make({ golden: g.path, delta: cur.path!, map: files.map, sizeBytes: cur.sizeBytes });
+        await this.volumes.recordClone(name, golden);
+      } catch (e) {
+        await this.volumes.delete(name).catch(() => {});
+        throw e;
+      }
+      return this.volumes.require(name);
+    });
+  }
+
+  /** Removes a golden volume; E_GOLDEN_IN_USE while any volume is a clone of it. */
+  removeGolden(name: string): Promise<void> {
+    return this.lock.run(async () => {
+      await this.golden.require(name);
+      const clones = await this.volumes.clonesOf(name);
+      if (clones.length)
+        throw new UserError(
+          'E_GOLDEN_IN_USE',
+          `golden volume ${name} has ${clones.length} clone(s): ${clones.slice(0, 10).join(', ')}${clones.length > 10 ? ', ...' : ''}`,
+        );
+      await this.golden.remove(name);
+    });
   }
 }

@@ -53,7 +53,7 @@ const byTarget = (a: ExportInfo, b: ExportInfo): number => (a.targetIqn < b.targ
 export class LocalBackend<X extends TargetExports = TargetExports> implements StorageBackend {
   readonly kind: BackendKind;
   /** Mutations of volumes and exports are serialised (tid, HBA index and file races). */
-  private readonly lock = new Mutex();
+  protected readonly lock = new Mutex();
 
   constructor(
     readonly volumes: FileVolumes,
@@ -116,11 +116,21 @@ export class LocalBackend<X extends TargetExports = TargetExports> implements St
     return this.lock.run(async () => {
       const res: ReconcileResult = { added: [], removed: [], updated: [] };
       res.removed = await this.exports.prune(new Set(want.map((e) => e.targetIqn)));
+      // One export that cannot be made (a missing volume, a clone whose golden file changed) does
+      // not keep the others from being served: all are tried, then the first failure is thrown.
+      let failed: unknown;
       for (const e of want) {
-        const r = await this.exports.apply(e);
+        let r: ApplyResult;
+        try {
+          r = await this.exports.apply(e);
+        } catch (err) {
+          failed ??= err;
+          continue;
+        }
         if (r === 'added') res.added.push(e.targetIqn);
         if (r === 'updated') res.updated.push(e.targetIqn);
       }
+      if (failed !== undefined) throw failed;
       return res;
     });
   }

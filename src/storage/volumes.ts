@@ -2,8 +2,9 @@
 // validates the name and checks the result is a direct child of volumesDir, and files are opened
 // with O_NOFOLLOW, so no name or planted symlink makes us write outside that directory.
 import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, readdir, statfs, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { NetrootError, UserError } from '../errors.js';
 import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
 
@@ -123,11 +124,50 @@ export class FileVolumes {
 
   async delete(name: string): Promise<void> {
     const path = this.pathOf(name);
-    try {
-      await unlink(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const c = this.cloneFiles(name);
+    // The delta first: a crash between the unlinks leaves a record without a volume, which
+    // clonesOf() ignores, never a volume without its map.
+    for (const f of [path, c.map, c.record]) {
+      try {
+        await unlink(f);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
+  }
+
+  // ---- clones (issue #20): <name>.img is the delta, <name>.map its allocation map,
+  // <name>.clone.json {"golden": NAME} says which golden volume it is a clone of. ----
+
+  cloneFiles(name: string): { map: string; record: string } {
+    const p = this.pathOf(name);
+    return { map: `${p.slice(0, -'.img'.length)}.map`, record: `${p.slice(0, -'.img'.length)}.clone.json` };
+  }
+
+  /** The golden volume `name` is a clone of, or null for a plain volume. */
+  async cloneOf(name: string): Promise<string | null> {
+    let text: string;
+    try {
+      text = await readFile(this.cloneFiles(name).record, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    const g = (JSON.parse(text) as { golden?: unknown }).golden;
+    if (typeof g !== 'string' || !isVolumeName(g)) throw new NetrootError('E_STORAGE_NOT_FILE', `${this.cloneFiles(name).record} names no golden volume`);
+    return g;
+  }
+
+  /** Records that `name` (delta and map already made) is a clone of `golden`. */
+  async recordClone(name: string, golden: string): Promise<void> {
+    await writeFileAtomic(this.cloneFiles(name).record, JSON.stringify({ golden }) + '\n', { mode: 0o600, durable: true });
+  }
+
+  /** The volumes that are clones of `golden`. */
+  async clonesOf(golden: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const v of await this.list()) if ((await this.cloneOf(v.name)) === golden) out.push(v.name);
+    return out;
   }
 
   async list(): Promise<VolumeInfo[]> {

@@ -67,6 +67,8 @@ const ACTING: string[][] = [
   ['host', 'bmc', 'unset', 'compute-0-0'],
   ['host', 'set', 'compute-0-0', 'boot=install', '--reboot'],
   ['power', 'cycle', 'compute-0-0', '--pxe'],
+  ['golden', 'create', 'g', '--from', 'compute-0-0'],
+  ['golden', 'remove', 'g'],
 ];
 
 test("the verbs come from each command's usage", async () => {
@@ -75,6 +77,7 @@ test("the verbs come from each command's usage", async () => {
   assert.deepEqual(await verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(await verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
   assert.deepEqual(await verbs('roll'), ['add', 'list', 'remove']);
+  assert.deepEqual(await verbs('golden'), ['create', 'list', 'show', 'remove']);
   assert.deepEqual(await verbs('kickstart'), []);
   assert.deepEqual(await verbs('serve'), []);
   assert.deepEqual(await verbs('insert-ethers'), []);

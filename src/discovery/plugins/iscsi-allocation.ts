@@ -18,6 +18,8 @@
 // on the node that holds it, and a rollback of that add keeps it.
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
 // node against the database.
+// golden=NAME (appliance or host attribute): the new volume is a clone of golden volume NAME, on the
+// storage node that holds it (E_GOLDEN_NOT_FOUND when none does), instead of an empty volume.
 // A name-based initiator IQN means `insert-ethers --replace` (same host, new MAC) keeps access.
 // Secrets never go to logs or error messages.
 import type { Host, Repos, Store } from '../../store/index.js';
@@ -26,7 +28,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 import { NetrootError, UserError } from '../../errors.js';
 import { pickStorageNode, volumeSizeFor, type StorageNode } from '../../storage/allocation.js';
-import { defaultLun, exportAttributes } from '../../storage/backend.js';
+import { canClone, defaultLun, exportAttributes } from '../../storage/backend.js';
 import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
 import { generateNodeChap } from '../../storage/secrets.js';
@@ -35,6 +37,8 @@ export const STORAGE_NODE_ATTRIBUTE = 'iscsi_storage_node';
 export const VOLUME_ATTRIBUTE = 'iscsi_volume';
 /** Set when added() found the volume already there (kept by an earlier --remove --keep-volume). */
 export const REUSED_ATTRIBUTE = 'iscsi_volume_reused';
+/** Appliance or host attribute: allocate a copy-on-write clone of this golden volume (issue #20). */
+export const GOLDEN_ATTRIBUTE = 'golden';
 /** Every host attribute this plugin writes (and removes). */
 export const ISCSI_HOST_ATTRIBUTES = [
   'iscsi_initiator',
@@ -132,6 +136,22 @@ export async function allocateVolume(
       break;
     }
   }
+  // Attribute golden=NAME: the volume is a copy-on-write clone of that golden volume, made on the
+  // storage node that holds it (issue #20).
+  const golden = reused ? undefined : attrs[GOLDEN_ATTRIBUTE] || undefined;
+  if (golden !== undefined) {
+    for (const n of nodes) {
+      if (canClone(n.backend) && (await n.backend.hasGolden(golden).catch(() => false))) {
+        node = n;
+        break;
+      }
+    }
+    if (!node)
+      throw new UserError(
+        'E_GOLDEN_NOT_FOUND',
+        `host ${host.name}: no storage node holds golden volume ${golden} (attribute ${GOLDEN_ATTRIBUTE}; netroot golden list)`,
+      );
+  }
   node ??= (await pickStorageNode(nodes, sizeBytes)).node;
   const spec: ExportSpec = {
     volume: host.name,
@@ -147,7 +167,9 @@ export async function allocateVolume(
     // Cancelled (the hook's time limit passed): stop between steps; the catch undoes what was made.
     ctx.signal?.throwIfAborted();
     if (!reused) {
-      await node.backend.createVolume({ name: spec.volume, sizeBytes });
+      const b = node.backend;
+      if (golden !== undefined && canClone(b)) await b.cloneVolume(spec.volume, golden, sizeBytes);
+      else await b.createVolume({ name: spec.volume, sizeBytes });
       created = true;
     }
     ctx.signal?.throwIfAborted();
@@ -163,7 +185,7 @@ export async function allocateVolume(
       await tx.events.append({
         kind: 'storage.allocated',
         host: host.name,
-        detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused },
+        detail: { node: target.name, volume: spec.volume, target: spec.targetIqn, sizeBytes, reused, ...(golden !== undefined ? { golden } : {}) },
       });
     });
     ctx.logger.info('iscsi volume allocated', { host: host.name, node: target.name, target: spec.targetIqn, sizeBytes, reused });
@@ -174,6 +196,31 @@ export async function allocateVolume(
     if (undo.length) throw new NetrootError('E_STORAGE_ROLLBACK', `storage node ${target.name}: ${msg(e)}; could not undo (${undo.join('; ')})`, { cause: e });
     throw e;
   }
+}
+
+/**
+ * `boot=reset` (issue #20): throws the host's clone's delta away and re-clones it from its golden
+ * volume — unexport, reset, export the same spec again (the host keeps its target and CHAP; live
+ * sessions drop). E_GOLDEN_SOURCE when the host has no volume or its volume is not a clone; a
+ * failed reset leaves the volume unexported and says so (`storage reconcile` re-exports it).
+ */
+export async function resetHostVolume(host: Host, nodes: readonly StorageNode[], ctx: { store: Store; logger: Logger }): Promise<void> {
+  const rec = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
+  if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host.name} has no iSCSI volume to reset`);
+  const node = nodeNamed(nodes, rec.node, host.name);
+  const b = node.backend;
+  if (!canClone(b)) throw new UserError('E_STORAGE_UNSUPPORTED', `storage node ${node.name} (${b.kind}) has no clones to reset`);
+  await b.unexport(rec.spec.targetIqn);
+  try {
+    await b.resetClone(rec.spec.volume);
+  } catch (e) {
+    // A plain volume (or a golden file that changed) is still there: serve it again as it was.
+    await b.exportVolume(rec.spec).catch(() => {});
+    throw e;
+  }
+  await b.exportVolume(rec.spec);
+  await ctx.store.events.append({ kind: 'storage.reset', host: host.name, detail: { node: node.name, volume: rec.spec.volume } });
+  ctx.logger.info('iscsi clone reset', { host: host.name, node: node.name, volume: rec.spec.volume });
 }
 
 /** Unexports the host's volume and, unless keepVolume, deletes it; clears its attributes. */
@@ -259,6 +306,9 @@ export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
     async changed(host: Host, ctx: PluginContext) {
       if (!isDiskless(await allocationAttributes(ctx.store, host)) || (await hostAttributes(ctx.store, host.name))[STORAGE_NODE_ATTRIBUTE]) return;
       await allocateVolume(host, nodes, ctx);
+    },
+    async reset(host: Host, ctx: PluginContext) {
+      await resetHostVolume(host, nodes, ctx);
     },
     async update(ctx: PluginContext) {
       const failed: string[] = [];

@@ -1,0 +1,119 @@
+// `netroot golden create NAME --from HOST | list | show NAME [--verify] | remove NAME` (issue #20):
+// golden volumes on the local storage node's embedded backend (src/storage/golden.ts). They are
+// files under `<volumesDir>/golden/` with their record beside them, so this runs in-process whether
+// or not the frontend runs (offline storage: the files are the truth; a running frontend reads the
+// same records when it exports a clone). A host or appliance attribute `golden=NAME` then makes the
+// allocation plugin give new diskless hosts a clone of NAME.
+import type { CliContext } from './context.js';
+import { parse, needPositional, noExtra, badVerb } from './args.js';
+import { json, table } from './output.js';
+import { UserError } from '../errors.js';
+import { buildStorage, LOCAL_NODE } from '../app/storage.js';
+import { EmbeddedBackend } from '../storage/embedded.js';
+import type { GoldenInfo } from '../storage/golden.js';
+import { hostAttributes, recordedExport } from '../discovery/plugins/iscsi-allocation.js';
+
+export const USAGE = `netroot golden create NAME --from HOST [--json]   (freeze HOST's installed volume; power the host off first)
+       netroot golden list [--json]
+       netroot golden show NAME [--verify] [--json]   (--verify re-reads the file and checks its sha256)
+       netroot golden remove NAME                      (refused while clones exist)`;
+
+function localEmbedded(ctx: CliContext): EmbeddedBackend {
+  const s = buildStorage(ctx.config, ctx.logger(), { offline: true });
+  const b = s.nodes.find((n) => n.name === LOCAL_NODE)?.backend;
+  if (!(b instanceof EmbeddedBackend))
+    throw new UserError('E_STORAGE_UNSUPPORTED', 'golden volumes need the local storage node on the embedded target (storage.local, storage.backend=embedded)');
+  return b;
+}
+
+const GiB = 2 ** 30;
+const gib = (b: number) => (b / GiB).toFixed(b % GiB === 0 ? 0 : 2);
+
+type GoldenReport = GoldenInfo & { clones: string[] };
+
+async function report(b: EmbeddedBackend, g: GoldenInfo): Promise<GoldenReport> {
+  return { ...g, clones: await b.volumes.clonesOf(g.name) };
+}
+
+export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'create': {
+      const { values: v, positionals: p } = parse(rest, { from: { type: 'string' } }, USAGE);
+      needPositional(p, 1, USAGE);
+      noExtra(p, 1, USAGE);
+      if (v.from === undefined) throw new UserError('E_USAGE', `golden create needs --from HOST\nusage: ${USAGE}`);
+      const name = p[0]!;
+      const host = v.from;
+      if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
+      const rec = recordedExport(host, await hostAttributes(ctx.store, host));
+      if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
+      if (rec.node !== LOCAL_NODE)
+        throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is on storage node ${rec.node}; golden volumes are made on the local node only`);
+      const b = localEmbedded(ctx);
+      const vol = await b.volumes.get(rec.spec.volume);
+      if (!vol) throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume ${rec.spec.volume} is not on this node's disk`);
+      const base = await b.volumes.cloneOf(vol.name);
+      if (base !== null)
+        throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is a clone of ${base}; freezing a clone (flattening it) is not supported yet`);
+      const r = await b.golden.create(name, vol.path!, `host ${host}`);
+      if (r.warning) ctx.io.err(`netroot: warning: ${r.warning}\n`);
+      if (v.json) ctx.io.out(json(await report(b, r.info)));
+      else
+        ctx.io.out(
+          `golden volume ${name}: ${r.info.sizeBytes} bytes from host ${host}, ${r.info.reflinked ? 'reflink' : 'full copy'}, sha256 ${r.info.sha256}\n`,
+        );
+      return 0;
+    }
+    case 'list': {
+      const { values: v, positionals: p } = parse(rest, {}, USAGE);
+      noExtra(p, 0, USAGE);
+      const b = localEmbedded(ctx);
+      const all = await Promise.all((await b.golden.list()).map((g) => report(b, g)));
+      if (v.json) ctx.io.out(json(all));
+      else
+        ctx.io.out(
+          table(
+            ['NAME', 'SIZE GiB', 'CLONES', 'COPY', 'FROM', 'CREATED', 'SHA256'],
+            all.map((g) => [g.name, gib(g.sizeBytes), g.clones.length, g.reflinked ? 'reflink' : 'full', g.from, g.createdAt, g.sha256.slice(0, 16)]),
+          ),
+        );
+      return 0;
+    }
+    case 'show': {
+      const { values: v, positionals: p } = parse(rest, { verify: { type: 'boolean' } }, USAGE);
+      needPositional(p, 1, USAGE);
+      noExtra(p, 1, USAGE);
+      const b = localEmbedded(ctx);
+      if (v.verify) await b.golden.verifyIdentity(p[0]!);
+      const g = v.verify ? await b.golden.verifyChecksum(p[0]!) : await b.golden.require(p[0]!);
+      const r = await report(b, g);
+      if (v.json) ctx.io.out(json({ ...r, ...(v.verify ? { verified: true } : {}) }));
+      else {
+        const rows: Array<[string, string]> = [
+          ['name', r.name],
+          ['path', r.path],
+          ['size', `${r.sizeBytes} bytes`],
+          ['sha256', r.sha256],
+          ['from', r.from],
+          ['created', r.createdAt],
+          ['copy', r.reflinked ? 'reflink' : 'full copy'],
+          ['clones', r.clones.length ? r.clones.join(' ') : '-'],
+        ];
+        if (v.verify) rows.push(['verified', 'yes (identity and sha256 match the record)']);
+        ctx.io.out(rows.map(([k, val]) => `${k.padEnd(9)}${val}`).join('\n') + '\n');
+      }
+      return 0;
+    }
+    case 'remove': {
+      const { positionals: p } = parse(rest, {}, USAGE);
+      needPositional(p, 1, USAGE);
+      noExtra(p, 1, USAGE);
+      await localEmbedded(ctx).removeGolden(p[0]!);
+      ctx.io.out(`golden volume ${p[0]} removed\n`);
+      return 0;
+    }
+    default:
+      throw badVerb('golden', verb, USAGE);
+  }
+}

@@ -1,0 +1,217 @@
+// Golden volumes (issue #20): read-only images that per-node volumes are cloned from, copy-on-write
+// (src/iscsi/lun-clone.ts on the embedded target). They live on the storage node that holds them,
+// under `<volumesDir>/golden/`:
+//   <name>.img   the image, mode 0444, never opened for writing after create()
+//   <name>.json  its record: size, sha256, where it came from, and its file identity (size, inode,
+//                mtime, ctime in ns) taken after the chmod
+// The record is the storage node's own metadata (not the database): the file and the facts about
+// it stay together on the node that has them, src/storage may not import src/store, and the CLI and
+// a running frontend on the same machine see the same record without an API.
+// Integrity: verifyIdentity() (every export of a clone) compares the file's identity with the
+// record — any write, truncate, rename-over or chmod changes the ctime, which user space cannot set
+// back — and refuses with E_GOLDEN_CHANGED; verifyChecksum() re-reads the whole file (`golden show
+// --verify`), for changes made below the file system.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
+import { NetrootError, UserError } from '../errors.js';
+import { isVolumeName } from './spec.js';
+
+export interface GoldenIdentity {
+  size: number;
+  ino: string;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
+export interface GoldenInfo {
+  name: string;
+  sizeBytes: number;
+  sha256: string;
+  /** Where it was frozen from (e.g. `host compute-0-0`). */
+  from: string;
+  createdAt: string;
+  /** True when the copy shares blocks with its source (a reflink); false: a full copy. */
+  reflinked: boolean;
+  identity: GoldenIdentity;
+  path: string;
+}
+
+export interface GoldenCreateResult {
+  info: GoldenInfo;
+  /** Set when the file system could not reflink and a full copy was made. */
+  warning?: string;
+}
+
+function validateGoldenName(name: unknown): string {
+  if (typeof name !== 'string' || !isVolumeName(name))
+    throw new UserError(
+      'E_STORAGE_BAD_NAME',
+      `golden volume name ${JSON.stringify(String(name)).slice(0, 80)} is invalid (1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric, no "..")`,
+    );
+  return name;
+}
+
+async function identityOf(path: string): Promise<GoldenIdentity> {
+  const st = await stat(path, { bigint: true });
+  return { size: Number(st.size), ino: String(st.ino), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+}
+
+const sameIdentity = (a: GoldenIdentity, b: GoldenIdentity): boolean =>
+  a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function cp(args: string[]): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((res) => execFile('cp', args, (e, _o, stderr) => res({ ok: !e, stderr: String(stderr).trim() })));
+}
+
+export class GoldenVolumes {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  pathOf(name: string): string {
+    validateGoldenName(name);
+    const p = join(this.dir, `${name}.img`);
+    if (dirname(p) !== this.dir) throw new UserError('E_STORAGE_BAD_NAME', `golden volume name ${JSON.stringify(name)} leaves its directory`);
+    return p;
+  }
+
+  private recordOf(name: string): string {
+    return join(this.dir, `${validateGoldenName(name)}.json`);
+  }
+
+  async get(name: string): Promise<GoldenInfo | null> {
+    let text: string;
+    try {
+      text = await readFile(this.recordOf(name), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    let r: Omit<GoldenInfo, 'path'>;
+    try {
+      r = JSON.parse(text) as Omit<GoldenInfo, 'path'>;
+    } catch {
+      throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: its record ${this.recordOf(name)} is not valid JSON`);
+    }
+    if (typeof r.sha256 !== 'string' || typeof r.sizeBytes !== 'number' || typeof r.identity !== 'object' || r.identity === null)
+      throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: its record ${this.recordOf(name)} is incomplete`);
+    return { ...r, name, path: this.pathOf(name) };
+  }
+
+  async require(name: string): Promise<GoldenInfo> {
+    const g = await this.get(name);
+    if (!g) throw new UserError('E_GOLDEN_NOT_FOUND', `no golden volume ${name} (netroot golden list)`);
+    return g;
+  }
+
+  async list(): Promise<GoldenInfo[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: GoldenInfo[] = [];
+    for (const f of names.sort()) {
+      if (!f.endsWith('.json')) continue;
+      const n = f.slice(0, -'.json'.length);
+      if (!isVolumeName(n)) continue;
+      const g = await this.get(n);
+      if (g) out.push(g);
+    }
+    return out;
+  }
+
+  /**
+   * Freezes `source` (a volume file) as golden volume `name`: a reflink copy where the file system
+   * can (`cp --reflink=always`), else a full sparse copy and a warning saying so; then 0444, the
+   * sha256 and the identity are recorded. The source must not be written meanwhile (the caller
+   * freezes an installed, powered-off node's volume).
+   */
+  async create(name: string, source: string, from: string): Promise<GoldenCreateResult> {
+    const path = this.pathOf(name);
+    if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
+    const st = await lstat(source).catch(() => null);
+    if (!st?.isFile()) throw new UserError('E_GOLDEN_SOURCE', `${source} is not a regular file`);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.${name}.img.${process.pid}.tmp`);
+    await unlink(tmp).catch(() => {});
+    let warning: string | undefined;
+    let reflinked = true;
+    const r = await cp(['--reflink=always', '--', source, tmp]);
+    if (!r.ok) {
+      reflinked = false;
+      await unlink(tmp).catch(() => {});
+      const full = await cp(['--reflink=never', '--sparse=always', '--', source, tmp]);
+      if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
+      warning = `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`;
+    }
+    try {
+      await chmod(tmp, 0o444);
+      const sha256 = await sha256File(tmp);
+      await rename(tmp, path);
+      const identity = await identityOf(path);
+      const rec: Omit<GoldenInfo, 'path' | 'name'> & { name: string } = {
+        name,
+        sizeBytes: identity.size,
+        sha256,
+        from,
+        createdAt: new Date().toISOString(),
+        reflinked,
+        identity,
+      };
+      await writeFileAtomic(this.recordOf(name), JSON.stringify(rec, null, 2) + '\n', { mode: 0o644, durable: true });
+      return { info: { ...rec, path }, ...(warning ? { warning } : {}) };
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** E_GOLDEN_CHANGED unless the file is the one recorded (cheap: one stat). Returns the record. */
+  async verifyIdentity(name: string): Promise<GoldenInfo> {
+    const g = await this.require(name);
+    let now: GoldenIdentity;
+    try {
+      now = await identityOf(g.path);
+    } catch (e) {
+      throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: ${g.path} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!sameIdentity(now, g.identity))
+      throw new NetrootError(
+        'E_GOLDEN_CHANGED',
+        `golden volume ${name} (${g.path}) changed since it was recorded (size/inode/mtime/ctime differ): its clones are not exported; restore the file or remove the clones`,
+      );
+    return g;
+  }
+
+  /** Re-reads the whole file: E_GOLDEN_CHANGED when its sha256 differs from the record. */
+  async verifyChecksum(name: string): Promise<GoldenInfo> {
+    const g = await this.require(name);
+    const sum = await sha256File(g.path);
+    if (sum !== g.sha256) throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: sha256 ${sum} differs from the recorded ${g.sha256}`);
+    return g;
+  }
+
+  /** Removes the image and its record; the caller checks there are no clones (E_GOLDEN_IN_USE). */
+  async remove(name: string): Promise<void> {
+    await this.require(name);
+    await unlink(this.pathOf(name)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await unlink(this.recordOf(name));
+  }
+}
