@@ -190,7 +190,7 @@ export function compareAndWrite(ctx: Ctx): Plan {
 /** SYNCHRONIZE CACHE 10/16: fdatasync, whatever the range (the page cache is per file). */
 export function synchronizeCache(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
-  const r = cdb[0] === 0x35 ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) } : lbaAndLength(cdb);
+  const r = lbaAndLength(cdb); // 10-byte (group 1) or 16-byte (group 4) layout
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return {
     kind: 'exec',
@@ -205,7 +205,7 @@ export function synchronizeCache(ctx: Ctx): Plan {
 /** PRE-FETCH 10/16: range-checked; the page cache does the rest. */
 export function prefetch(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
-  const r = cdb[0] === 0x34 ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) } : lbaAndLength(cdb);
+  const r = lbaAndLength(cdb); // 10-byte (group 1) or 16-byte (group 4) layout
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return done(GOOD);
 }
