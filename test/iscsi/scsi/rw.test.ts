@@ -26,14 +26,15 @@ const BLOCKS = (8 << 20) / BS; // 16384
 let small: TestLu;
 /** 512 MiB (sparse): room for a transfer above the 32 MiB limit and for WRITE(6)'s 21-bit LBAs. */
 let big: TestLu;
+let k4: TestLu; // 64 MiB of 4096-byte blocks
 
 before(async () => {
   small = await openLu();
   big = await openLu({ sizeBytes: 512 << 20 });
+  k4 = await openLu({ sizeBytes: 64 << 20, blockSize: 4096 });
 });
 after(async () => {
-  await small?.close();
-  await big?.close();
+  for (const l of [small, big, k4]) await l?.close();
 });
 
 const LBA_OUT_OF_RANGE = 0x2100;
@@ -135,6 +136,12 @@ test('transfer limit: 32 MiB is accepted, one block more is INVALID FIELD IN CDB
     assertBadField(doneResult(plan(rw16(op, 0n, max + 1), lu)), 10, undefined, `0x${op.toString(16)} over the limit`);
   }
   assert.equal(execPlan(plan(rw16(0x8a, 0n, max), lu)).dataOutLength, MAX_TRANSFER_BYTES);
+  // 10-byte CDBs reach the limit only with 4096-byte blocks: 8192 blocks is 32 MiB.
+  for (const op of [0x28, 0x2a, 0x2e, 0x2f]) {
+    const byte1 = op === 0x2f ? 0x02 : 0;
+    assert.equal(plan(rw10(op, 0, 8192, byte1), k4.lu).kind, 'exec', `0x${op.toString(16)} 8192 × 4096`);
+    assertBadField(doneResult(plan(rw10(op, 0, 8193, byte1), k4.lu)), 7, undefined, `0x${op.toString(16)} 8193 × 4096`);
+  }
   // The range is checked before the length: far past the end is LBA OUT OF RANGE.
   assertCheck(doneResult(plan(rw16(0x88, 0n, 0xffffffff), lu)), 5, LBA_OUT_OF_RANGE);
 });
@@ -284,6 +291,7 @@ test('COMPARE AND WRITE (SBC-3 §5.2): exclusive, exact data-out of 2 × NUMBER 
   const p0 = execPlan(plan(caw(5n, 0), lu));
   assert.equal(p0.dataOutLength, 0);
   assert.equal(p0.exactDataOut, true);
+  assert.equal(p0.exclusive, undefined, 'nothing to make atomic');
   assert.deepEqual(await p0.run([]), { status: 0 });
 });
 
