@@ -168,6 +168,15 @@ test('MODE SELECT: caching WCE and control D_SENSE change, applied together; WCE
   // Unchanged pages (and the pages without changeable bits) are accepted as they are.
   assert.deepEqual(await select(false, Buffer.concat([hdr6(0), errRecovery, infoExceptions, caching(true)])), { status: 0 });
   assert.equal(lu.writeCache, true);
+  // A page without changeable bits touches neither setting.
+  assert.deepEqual(await select(false, Buffer.concat([hdr6(0), caching(false), control(true)])), { status: 0 });
+  for (const page of [errRecovery, infoExceptions]) {
+    assert.deepEqual(await select(false, Buffer.concat([hdr6(0), page])), { status: 0 });
+    assert.equal(lu.descriptorSense, true, `page 0x${page[0]!.toString(16)} leaves D_SENSE`);
+    assert.equal(lu.writeCache, false, `page 0x${page[0]!.toString(16)} leaves WCE`);
+  }
+  assert.deepEqual(await select(false, Buffer.concat([hdr6(0), caching(true), control(false)])), { status: 0 });
+  t.takeSyncs();
   // Header only: nothing to do.
   assert.deepEqual(await select(false, hdr6(0)), { status: 0 });
   assert.deepEqual(await select(true, hdr10(0)), { status: 0 });

@@ -208,17 +208,19 @@ test('WRITE SAME limit: MAXIMUM WRITE SAME LENGTH blocks accepted, one more refu
   assertBadField(doneResult(plan(ws10(0x1fffff, 0), big.lu)), 7);
 });
 
-test('WRITE SAME writes a pattern in 1 MiB chunks: every block lands, one write per chunk', async () => {
+test('WRITE SAME writes a pattern in 1 MiB chunks: every block lands, one cached write per chunk', async () => {
   for (const [lu, bs, n] of [
     [big, 512, 2050],
     [k4, 4096, 300],
   ] as const) {
     const block = pattern(bs, 33);
     const before = lu.file.writeStats.writes;
+    lu.takeSyncs();
     const p = execPlan(plan(ws16(7n, n), lu.lu));
     assert.deepEqual(await p.run([block]), { status: 0 });
     const perChunk = (1 << 20) / bs;
     assert.equal(lu.file.writeStats.writes - before, Math.ceil(n / perChunk), `${bs}-byte blocks: writes`);
+    assert.equal(lu.takeSyncs(), 0, 'WRITE SAME has no FUA: written through the write cache');
     const got = fileAt(lu.path, 7 * bs, n * bs);
     for (let i = 0; i < n; i++) assert.ok(got.subarray(i * bs, (i + 1) * bs).equals(block), `${bs}: block ${i}`);
     assert.ok(fileAt(lu.path, (7 + n) * bs, bs).equals(Buffer.alloc(bs)), `${bs}: nothing after the range`);
