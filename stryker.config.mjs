@@ -35,14 +35,14 @@ export const MODULES = {
   // handler file with its direct test (test/iscsi/scsi/*.test.ts: handlers on a real LU, no
   // session, fast) and the session-level scsi.test.ts last; the shared files (dispatch, types,
   // sense, misc, logical unit) with every file that reaches them.
-  'iscsi/scsi/rw': { mutate: ['src/iscsi/scsi/rw.ts'], tests: ['test/iscsi/scsi/rw.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 600 /* ~ */ },
+  'iscsi/scsi/rw': { mutate: ['src/iscsi/scsi/rw.ts'], tests: ['test/iscsi/scsi/rw.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 415 },
   'iscsi/scsi/provisioning': {
     mutate: ['src/iscsi/scsi/provisioning.ts'],
     tests: ['test/iscsi/scsi/provisioning.test.ts', 'test/iscsi/scsi.test.ts'],
-    seconds: 300, // ~
+    seconds: 761,
   },
-  'iscsi/scsi/mode': { mutate: ['src/iscsi/scsi/mode.ts'], tests: ['test/iscsi/scsi/mode.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 500 /* ~ */ },
-  'iscsi/scsi/inquiry': { mutate: ['src/iscsi/scsi/inquiry.ts'], tests: ['test/iscsi/scsi/inquiry.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 500 /* ~ */ },
+  'iscsi/scsi/mode': { mutate: ['src/iscsi/scsi/mode.ts'], tests: ['test/iscsi/scsi/mode.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 318 },
+  'iscsi/scsi/inquiry': { mutate: ['src/iscsi/scsi/inquiry.ts'], tests: ['test/iscsi/scsi/inquiry.test.ts', 'test/iscsi/scsi.test.ts'], seconds: 141 },
   'iscsi/scsi/core': {
     mutate: ['src/iscsi/scsi/commands.ts', 'src/iscsi/scsi/types.ts', 'src/iscsi/scsi/sense.ts', 'src/iscsi/scsi/misc.ts', 'src/iscsi/scsi/logical-unit.ts'],
     tests: [
@@ -55,7 +55,7 @@ export const MODULES = {
       'test/iscsi/scsi/inquiry.test.ts',
       'test/iscsi/scsi.test.ts',
     ],
-    seconds: 900, // ~
+    seconds: 642,
   },
   'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts'], seconds: 1359 /* ~ */ },
   'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'], seconds: 152 },
