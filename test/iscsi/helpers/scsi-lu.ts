@@ -4,7 +4,7 @@
 // path (PDUs, R2Ts, residuals) is test/iscsi/scsi.test.ts; these tests pin each handler's
 // boundaries and exact bytes, fast enough for mutation testing.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LunFile } from '../../../src/iscsi/lun-file.js';
@@ -24,9 +24,32 @@ export interface TestLu {
   close: () => Promise<void>;
 }
 
+const PREFIX = 'netroot-scsi-';
+let swept = false;
+
+/**
+ * Remove the LU directories of test processes that no longer run. Mutation testing kills a test
+ * process at its first failure or timeout, before its `after` hook; the directory name carries
+ * the pid so the next process can tell.
+ */
+function sweepStale(): void {
+  if (swept) return;
+  swept = true;
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^netroot-scsi-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** A logical unit on a fresh sparse file (default 8 MiB of 512-byte blocks). */
 export async function openLu(o: { sizeBytes?: number; blockSize?: 512 | 4096; lun?: number } = {}): Promise<TestLu> {
-  const dir = mkdtempSync(join(tmpdir(), 'netroot-scsi-'));
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
   const path = join(dir, 'lun.img');
   const file = await LunFile.open({ path, sizeBytes: o.sizeBytes ?? 8 << 20, blockSize: o.blockSize ?? 512 });
   const lun = o.lun ?? 0;
