@@ -17,7 +17,7 @@ after(async () => {
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-/** Every command: opcode, service action, name, CDB USAGE DATA (SPC-4 §6.35.3: the bits the target looks at). */
+/** Every command: opcode, service action, name, CDB USAGE DATA (SPC-4 §6.35: the bits the target looks at). */
 const TABLE: Array<[number, number | undefined, string, string]> = [
   [0x00, undefined, 'TEST UNIT READY', '00 00 00 00 00 07'],
   [0x03, undefined, 'REQUEST SENSE', '03 01 00 00 ff 07'],
@@ -57,7 +57,7 @@ const TABLE: Array<[number, number | undefined, string, string]> = [
   [0xaf, undefined, 'VERIFY(12)', 'af f6 ff ff ff ff ff ff ff ff 3f 07'],
 ];
 
-/** CDB length from the opcode's group code (SPC-4 §4.2.5.1): 000b 6, 001b/010b 10, 100b 16, 101b 12. */
+/** CDB length from the opcode's group code (SPC-4 CDB formats): 000b 6, 001b/010b 10, 100b 16, 101b 12. */
 function cdbLength(op: number): number {
   return [6, 10, 10, 0, 16, 12][op >> 5]!;
 }

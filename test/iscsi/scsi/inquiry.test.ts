@@ -113,7 +113,7 @@ test('VPD 83h: the SCSI name string is NUL-terminated and padded to a multiple o
   }
 });
 
-test('VPD B0h block limits (SBC-3 §6.6.4): transfer, unmap and WRITE SAME limits for 512- and 4096-byte blocks', () => {
+test('VPD B0h block limits (SBC-3 §6.6): transfer, unmap and WRITE SAME limits for 512- and 4096-byte blocks', () => {
   const want = (bs: number): Buffer =>
     Buffer.concat([
       hex('00 b0 00 3c'),

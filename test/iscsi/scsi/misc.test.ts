@@ -1,5 +1,5 @@
 // Small commands (src/iscsi/scsi/misc.ts) and sense data (src/iscsi/scsi/sense.ts): TEST UNIT
-// READY, REQUEST SENSE (SPC-4 §6.39), REPORT LUNS (SPC-4 §6.33), START STOP UNIT and PREVENT
+// READY, REQUEST SENSE (SPC-4), REPORT LUNS (SPC-4 §6.33), START STOP UNIT and PREVENT
 // ALLOW MEDIUM REMOVAL (SBC-3), and fixed / descriptor format sense data (SPC-4 §4.5) byte for byte.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ test('TEST UNIT READY: GOOD, always (the medium is fixed and ready)', () => {
   assert.deepEqual(doneResult(plan([0, 0, 0, 0, 0, 0], t.lu)), { status: 0 });
 });
 
-test('REQUEST SENSE (SPC-4 §6.39): NO SENSE on a LU, LOGICAL UNIT NOT SUPPORTED without one; DESC selects the format; ALLOCATION LENGTH cuts', () => {
+test('REQUEST SENSE (SPC-4): NO SENSE on a LU, LOGICAL UNIT NOT SUPPORTED without one; DESC selects the format; ALLOCATION LENGTH cuts', () => {
   const rs = (desc: number, alloc: number): Buffer => Buffer.from([0x03, desc, 0, 0, alloc, 0]);
   assert.deepEqual(doneResult(plan(rs(0, 252), t.lu)), { status: 0, data: buildSense({ key: 0, asc: 0 }, false) });
   assert.deepEqual(doneResult(plan(rs(1, 252), t.lu)), { status: 0, data: hex('72 00 00 00 000000 00') });
