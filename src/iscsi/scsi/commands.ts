@@ -82,8 +82,9 @@ const TABLE: Entry[] = [
 
 const HAS_SA = new Set(TABLE.filter((e) => e.sa !== undefined).map((e) => e.op));
 
+/** `sa` is undefined exactly when the opcode has no service actions (every caller checks HAS_SA). */
 function lookup(op: number, sa: number | undefined): Entry | undefined {
-  return TABLE.find((e) => e.op === op && (e.sa === undefined || e.sa === sa));
+  return TABLE.find((e) => e.op === op && e.sa === sa);
 }
 
 /** Service action of a CDB whose opcode has service actions (byte 1, bits 4-0). */

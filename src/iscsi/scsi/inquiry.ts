@@ -22,9 +22,10 @@ export function lbppbe(_lu: LogicalUnit): number {
   return 0;
 }
 
+/** `s` in a space-padded field of `len` bytes (write() stops at the end: longer text is cut). */
 function ascii(s: string, len: number): Buffer {
   const b = Buffer.alloc(len, 0x20);
-  b.write(s.slice(0, len), 'ascii');
+  b.write(s, 'ascii');
   return b;
 }
 
@@ -97,13 +98,13 @@ function vpdPage(lu: LogicalUnit, page: number): Buffer | undefined {
       const bs = lu.blockSize;
       b[0] = 0x00; // WSNZ=0: WRITE SAME with 0 blocks means "to the end"
       b[1] = MAX_COMPARE_AND_WRITE_BLOCKS;
-      b.writeUInt16BE(lbppbe(lu) ? 1 << lbppbe(lu) : 1, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
+      b.writeUInt16BE(1 << lbppbe(lu), 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
       b.writeUInt32BE(MAX_TRANSFER_BYTES / bs, 4); // MAXIMUM TRANSFER LENGTH
       b.writeUInt32BE((1024 * 1024) / bs, 8); // OPTIMAL TRANSFER LENGTH
       b.writeUInt32BE(0, 12); // MAXIMUM PREFETCH LENGTH
       b.writeUInt32BE(MAX_UNMAP_LBA_COUNT, 16);
       b.writeUInt32BE(MAX_UNMAP_DESCRIPTORS, 20);
-      b.writeUInt32BE(lbppbe(lu) ? 1 << lbppbe(lu) : 1, 24); // OPTIMAL UNMAP GRANULARITY
+      b.writeUInt32BE(1 << lbppbe(lu), 24); // OPTIMAL UNMAP GRANULARITY
       b.writeUInt32BE(0x80000000, 28); // UGAVALID, alignment 0
       b.writeBigUInt64BE(BigInt(MAX_WRITE_SAME_BLOCKS), 32);
       return vpd(0xb0, b);

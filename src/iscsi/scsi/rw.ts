@@ -56,12 +56,22 @@ function tooLong(lu: Lu, count: number): boolean {
   return count * lu.blockSize > MAX_TRANSFER_BYTES;
 }
 
+/**
+ * The TRANSFER LENGTH field's first byte, for the sense-key specific field pointer of a
+ * transfer over the limit: bytes 7-8 (10-byte), 6-9 (12-byte), 10-13 (16-byte). A 6-byte CDB
+ * (at most 256 blocks) is never over the limit.
+ */
+function lengthByte(cdb: Buffer): number {
+  const group = cdb[0]! >> 5;
+  return group === 4 ? 10 : group === 5 ? 6 : 7;
+}
+
 export function read(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
   if (protectField(cdb)) return badField(1, 7);
   const r = lbaAndLength(cdb);
   if (outOfRange(lu, r)) return lbaOutOfRange();
-  if (tooLong(lu, r.count)) return badField(cdb[0]! >> 5 === 4 ? 10 : 7);
+  if (tooLong(lu, r.count)) return badField(lengthByte(cdb));
   if (r.count === 0) return done(GOOD);
   return {
     kind: 'exec',
@@ -78,7 +88,7 @@ export function write(ctx: Ctx): Plan {
   if (protectField(cdb)) return badField(1, 7);
   const r = lbaAndLength(cdb);
   if (outOfRange(lu, r)) return lbaOutOfRange();
-  if (tooLong(lu, r.count)) return badField(cdb[0]! >> 5 === 4 ? 10 : 7);
+  if (tooLong(lu, r.count)) return badField(lengthByte(cdb));
   if (r.count === 0) return done(GOOD);
   const fua = cdb[0]! >> 5 !== 0 && (cdb[1]! & 0x08) !== 0;
   return {
@@ -98,7 +108,7 @@ export function writeAndVerify(ctx: Ctx): Plan {
   if (protectField(cdb)) return badField(1, 7);
   const r = lbaAndLength(cdb);
   if (outOfRange(lu, r)) return lbaOutOfRange();
-  if (tooLong(lu, r.count)) return badField(cdb[0]! >> 5 === 4 ? 10 : 7);
+  if (tooLong(lu, r.count)) return badField(lengthByte(cdb));
   if (r.count === 0) return done(GOOD);
   return {
     kind: 'exec',
@@ -126,7 +136,7 @@ export function verify(ctx: Ctx): Plan {
   if (bytchk === 2) return badField(1, 2);
   const r = lbaAndLength(cdb);
   if (outOfRange(lu, r)) return lbaOutOfRange();
-  if (tooLong(lu, r.count)) return badField(cdb[0]! >> 5 === 4 ? 10 : 7);
+  if (tooLong(lu, r.count)) return badField(lengthByte(cdb));
   if (r.count === 0 || bytchk === 0) return done(GOOD);
   const bs = lu.blockSize;
   return {
@@ -180,7 +190,7 @@ export function compareAndWrite(ctx: Ctx): Plan {
 /** SYNCHRONIZE CACHE 10/16: fdatasync, whatever the range (the page cache is per file). */
 export function synchronizeCache(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
-  const r = cdb[0] === 0x35 ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) } : lbaAndLength(cdb);
+  const r = lbaAndLength(cdb); // 10-byte (group 1) or 16-byte (group 4) layout
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return {
     kind: 'exec',
@@ -195,7 +205,7 @@ export function synchronizeCache(ctx: Ctx): Plan {
 /** PRE-FETCH 10/16: range-checked; the page cache does the rest. */
 export function prefetch(ctx: Ctx): Plan {
   const { cdb, lu } = ctx;
-  const r = cdb[0] === 0x34 ? { lba: cdb.readUInt32BE(2), count: cdb.readUInt16BE(7) } : lbaAndLength(cdb);
+  const r = lbaAndLength(cdb); // 10-byte (group 1) or 16-byte (group 4) layout
   if (outOfRange(lu, r)) return lbaOutOfRange();
   return done(GOOD);
 }

@@ -59,9 +59,6 @@ export function check(key: number, asc: number, extra: Omit<SenseInfo, 'key' | '
 export function badField(byte: number, bit?: number): Plan {
   return done(check(SenseKey.IllegalRequest, Asc.InvalidFieldInCdb, { field: bit === undefined ? { cdb: true, byte } : { cdb: true, byte, bit } }));
 }
-export function badParam(byte: number): Plan {
-  return done(check(SenseKey.IllegalRequest, Asc.InvalidFieldInParameterList, { field: { cdb: false, byte } }));
-}
 export function lbaOutOfRange(): Plan {
   return done(check(SenseKey.IllegalRequest, Asc.LbaOutOfRange));
 }
