@@ -32,13 +32,13 @@ export const MODULES = {
   },
   'iscsi/chap': { mutate: ['src/iscsi/chap.ts'], tests: ['test/iscsi/login.test.ts'], seconds: 33 },
   'iscsi/scsi': { mutate: ['src/iscsi/scsi/*.ts'], tests: ['test/iscsi/scsi.test.ts'], seconds: 3498 /* ~ */ },
-  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts'], seconds: 1359 /* ~ */ },
+  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts', 'test/rpc/codec-limits.test.ts'], seconds: 1359 /* ~ */ },
   'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'], seconds: 152 },
   'initrd/kernel-args': { mutate: ['src/initrd/kernel-args.ts'], tests: ['test/initrd/kernel-args.test.ts'], seconds: 112 },
   'profile/cond': { mutate: ['src/profile/cond.ts'], tests: ['test/profile/cond.test.ts', 'test/profile/filters.test.ts'], seconds: 1380 },
   'profile/graph': {
     mutate: ['src/profile/graph.ts'],
-    tests: ['test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
+    tests: ['test/profile/graph-model.test.ts', 'test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
     seconds: 942, // ~
   },
   'config/schema': {
