@@ -38,7 +38,7 @@ export const MODULES = {
   'profile/cond': { mutate: ['src/profile/cond.ts'], tests: ['test/profile/cond.test.ts', 'test/profile/filters.test.ts'], seconds: 1380 },
   'profile/graph': {
     mutate: ['src/profile/graph.ts'],
-    tests: ['test/profile/graph-model.test.ts', 'test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
+    tests: ['test/profile/graph-model.test.ts', 'test/profile/graph-edges.test.ts', 'test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
     seconds: 942, // ~
   },
   'config/schema': {
