@@ -32,7 +32,11 @@ export const MODULES = {
   },
   'iscsi/chap': { mutate: ['src/iscsi/chap.ts'], tests: ['test/iscsi/login.test.ts'], seconds: 33 },
   'iscsi/scsi': { mutate: ['src/iscsi/scsi/*.ts'], tests: ['test/iscsi/scsi.test.ts'], seconds: 3498 /* ~ */ },
-  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts', 'test/rpc/codec-limits.test.ts'], seconds: 1359 /* ~ */ },
+  'rpc/codec': {
+    mutate: ['src/rpc/codec.ts'],
+    tests: ['test/rpc/codec.test.ts', 'test/rpc/codec-edges.test.ts', 'test/rpc/codec-limits.test.ts'],
+    seconds: 1359 /* ~ */,
+  },
   'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'], seconds: 152 },
   'initrd/kernel-args': { mutate: ['src/initrd/kernel-args.ts'], tests: ['test/initrd/kernel-args.test.ts'], seconds: 112 },
   'profile/cond': { mutate: ['src/profile/cond.ts'], tests: ['test/profile/cond.test.ts', 'test/profile/filters.test.ts'], seconds: 1380 },
