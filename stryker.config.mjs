@@ -57,7 +57,11 @@ export const MODULES = {
     ],
     seconds: 642,
   },
-  'rpc/codec': { mutate: ['src/rpc/codec.ts'], tests: ['test/rpc/codec.test.ts'], seconds: 1359 /* ~ */ },
+  'rpc/codec': {
+    mutate: ['src/rpc/codec.ts'],
+    tests: ['test/rpc/codec.test.ts', 'test/rpc/codec-edges.test.ts', 'test/rpc/codec-limits.test.ts'],
+    seconds: 557,
+  },
   'initrd/cpio': { mutate: ['src/initrd/cpio.ts'], tests: ['test/initrd/cpio.test.ts'], seconds: 152 },
   'initrd/kernel-args': { mutate: ['src/initrd/kernel-args.ts'], tests: ['test/initrd/kernel-args.test.ts'], seconds: 112 },
   'profile/cond': {
@@ -67,8 +71,8 @@ export const MODULES = {
   },
   'profile/graph': {
     mutate: ['src/profile/graph.ts'],
-    tests: ['test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
-    seconds: 942, // ~
+    tests: ['test/profile/graph-model.test.ts', 'test/profile/graph-edges.test.ts', 'test/profile/graph.test.ts', 'test/profile/rocks-order.test.ts'],
+    seconds: 390,
   },
   'config/schema': {
     mutate: ['src/config/schema.ts'],

@@ -68,7 +68,7 @@ export function graphFromXml(path: string, root: XElement, into: Graph, problems
       if (c.attrs[b!]) tails.push([c.attrs[b!]!, {}, where, undefined]);
       for (const k of c.children) {
         if (!isElement(k)) {
-          if ((k.text ?? '').trim()) problems.push(new UserError('E_GRAPH_TEXT', `text inside <${c.tag}>`, { where }));
+          if (k.text.trim()) problems.push(new UserError('E_GRAPH_TEXT', `text inside <${c.tag}>`, { where }));
           continue;
         }
         const kw = `${path}:${k.line}`;
@@ -289,8 +289,11 @@ export function orderNodesBy(deps: ReadonlyArray<{ name: string; gen: string | u
   return out;
 }
 
+/**
+ * A cycle among the nodes the topological sort left over. Every successor of a leftover node is a
+ * leftover too (the edge to it was never removed), so the walk never leaves them.
+ */
 function findCycle(candidates: string[], succ: Map<string, Set<string>>): string[] {
-  const inCand = new Set(candidates);
   for (const start of candidates.sort()) {
     const path: string[] = [];
     const onPath = new Set<string>();
@@ -298,7 +301,6 @@ function findCycle(candidates: string[], succ: Map<string, Set<string>>): string
       path.push(n);
       onPath.add(n);
       for (const s of [...succ.get(n)!].sort()) {
-        if (!inCand.has(s)) continue;
         if (onPath.has(s)) return [...path.slice(path.indexOf(s)), s];
         const r = dfs(s);
         if (r) return r;

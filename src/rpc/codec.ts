@@ -155,7 +155,10 @@ function parseDocument(body: string | Buffer, limits: XmlRpcLimits | undefined):
     for (const [key, v] of Object.entries(node)) {
       if (key === '#text') {
         if (String(v).trim() !== '') throw malformed('text outside the root element');
-      } else if (key !== ':@' && key !== '#cdata') roots.push(toElement(key, v, ''));
+      } else if (key === '#cdata') {
+        // XMLValidator lets a CDATA section outside the root through; XML 1.0 §2.1 allows it only in content.
+        throw malformed('CDATA outside the root element');
+      } else if (key !== ':@') roots.push(toElement(key, v, ''));
     }
   }
   if (roots.length !== 1 || roots[0] === undefined) throw malformed(`expected one root element, found ${roots.length}`);

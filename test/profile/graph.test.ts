@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { tree, node, graph } from './helpers.js';
+import { parseXml } from '../../src/profile/xml.js';
+import { graphFromXml, traverseGraph, type Graph } from '../../src/profile/graph.js';
+import type { NetrootError } from '../../src/errors.js';
 
 const roles = (names: string[]) => Object.fromEntries(names.map((n) => [`roles/r/${n}.xml`, node(`<post>echo ${n}</post>`)]));
 const A = { arch: 'x86_64', os: 'linux', gpu: 'no' };
 
 test('traversal: depth-first from the root, each node once, false edges not followed; all three edge forms', () => {
-  const { dir, compiler } = tree({
-    ...roles(['root', 'a', 'b', 'c', 'd', 'e', 'gpu', 'arm']),
+  const files = {
     'graphs/g/1.xml': graph(`
       <edge from="root" to="a"/>
       <edge from="root"><to>b</to><to cond="gpu">gpu</to></edge>
@@ -16,10 +18,26 @@ test('traversal: depth-first from the root, each node once, false edges not foll
       <edge from="c" to="root"/>
       <edge from="b" to="arm" arch="aarch64"/>`),
     'graphs/g/2.xml': graph('<edge from="gpu" to="d"/><edge from="c" to="e" cond="not gpu"/>'),
-  });
-  const t = compiler.traverse('root', A);
-  assert.deepEqual([...t].sort(), ['a', 'b', 'c', 'e', 'root']);
+  };
+  const { dir, compiler } = tree({ ...roles(['root', 'a', 'b', 'c', 'd', 'e', 'gpu', 'arm']), ...files });
+  // No <order>: every kept node is in the TAIL slot, alphabetically.
+  assert.deepEqual(compiler.traverse('root', A), ['a', 'b', 'c', 'e', 'root']);
   rmSync(dir, { recursive: true });
+  // The visit order itself, on the same files merged as the compiler merges them (by name, then
+  // document order): root, then its first edge a and a's subtree (c, then c's edge in 2.xml to e)
+  // before root's second edge b; b → c is seen, b → arm is followed (attribute form) and drops arm.
+  // Breadth-first would give root a b c arm e; the last edge first, root b arm c e a.
+  const g: Graph = { edges: [], orders: [] };
+  const problems: NetrootError[] = [];
+  for (const [p, text] of Object.entries(files)) graphFromXml(p, parseXml(text, p), g, problems);
+  assert.deepEqual(problems, []);
+  const t = traverseGraph(g, 'root', A);
+  assert.deepEqual(t.reached, ['root', 'a', 'c', 'e', 'b', 'arm']);
+  assert.deepEqual(t.nodes, ['a', 'b', 'c', 'e', 'root']);
+  // gpu=yes: root → gpu is followed (third, after b's subtree), c → e drops e.
+  const gpu = traverseGraph(g, 'root', { ...A, gpu: 'yes' });
+  assert.deepEqual(gpu.reached, ['root', 'a', 'c', 'e', 'b', 'arm', 'gpu', 'd']);
+  assert.deepEqual(gpu.nodes, ['a', 'b', 'c', 'd', 'gpu', 'root']);
 });
 
 test('order: topological, ties alphabetical, unordered nodes at the TAIL slot alphabetically; all order forms', () => {
