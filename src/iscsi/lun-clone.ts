@@ -249,7 +249,15 @@ export class LunClone implements LunStore {
         const hi = this.dirtyHi;
         this.dirtyLo = Number.POSITIVE_INFINITY;
         this.dirtyHi = -1;
-        await pwrite(this.mapFd, Buffer.from(this.bitmap.subarray(lo, hi + 1)), HEADER + lo);
+        try {
+          await pwrite(this.mapFd, Buffer.from(this.bitmap.subarray(lo, hi + 1)), HEADER + lo);
+        } catch (e) {
+          // Still dirty: the next write or sync tries these bytes again (the write that waited
+          // for them fails with this error, so it is not acknowledged).
+          this.dirtyLo = Math.min(this.dirtyLo, lo);
+          this.dirtyHi = Math.max(this.dirtyHi, hi);
+          throw e;
+        }
       }
     };
     const prev = this.mapWriting ?? Promise.resolve();
@@ -323,9 +331,12 @@ export class LunClone implements LunStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushMap().catch(() => undefined);
-    await this.delta.close();
-    await new Promise<void>((r) => fs.close(this.goldenFd, () => r()));
-    await new Promise<void>((r) => fs.close(this.mapFd, () => r()));
+    try {
+      await this.flushMap(); // a failure is the caller's to see: bits not in the map file are data lost
+    } finally {
+      await this.delta.close();
+      await new Promise<void>((r) => fs.close(this.goldenFd, () => r()));
+      await new Promise<void>((r) => fs.close(this.mapFd, () => r()));
+    }
   }
 }
