@@ -14,11 +14,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { NetrootError, UserError } from '../errors.js';
 import { isVolumeName } from './spec.js';
+import { namesIn } from './util.js';
 
 export interface GoldenIdentity {
   size: number;
@@ -117,15 +118,9 @@ export class GoldenVolumes {
   }
 
   async list(): Promise<GoldenInfo[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    const names = await namesIn(this.dir);
     const out: GoldenInfo[] = [];
-    for (const f of names.sort()) {
+    for (const f of names) {
       if (!f.endsWith('.json')) continue;
       const n = f.slice(0, -'.json'.length);
       if (!isVolumeName(n)) continue;

@@ -1,6 +1,6 @@
 // Small helpers shared by the backends: a promise mutex (backends serialise their mutations so
 // tid/index allocation cannot race) and an atomic JSON state file written with mode 0600.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 
@@ -10,6 +10,16 @@ export class Mutex {
     const next = this.tail.then(fn, fn);
     this.tail = next.catch(() => undefined);
     return next;
+  }
+}
+
+/** The names in `dir`, sorted; none when it does not exist (yet). */
+export async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
   }
 }
 

@@ -2,11 +2,12 @@
 // validates the name and checks the result is a direct child of volumesDir, and files are opened
 // with O_NOFOLLOW, so no name or planted symlink makes us write outside that directory.
 import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, statfs, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { NetrootError, UserError } from '../errors.js';
 import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
+import { namesIn } from './util.js';
 
 export interface FileVolumesOptions {
   dir: string;
@@ -171,15 +172,9 @@ export class FileVolumes {
   }
 
   async list(): Promise<VolumeInfo[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    const names = await namesIn(this.dir);
     const out: VolumeInfo[] = [];
-    for (const f of names.sort()) {
+    for (const f of names) {
       const n = this.nameOf(join(this.dir, f));
       if (!n) continue;
       const st = await lstat(join(this.dir, f));

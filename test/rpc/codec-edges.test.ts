@@ -5,19 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMethodCall, parseMethodResponse } from '../../src/rpc/index.js';
-import { UserError } from '../../src/errors.js';
+import { refused } from './refused.js';
 
 const call = (params: string) => `<methodCall><methodName>x.y</methodName><params>${params}</params></methodCall>`;
-
-function refused(f: () => unknown, message: string, where?: string) {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);
-    assert.equal(e.code, 'E_XMLRPC_MALFORMED');
-    assert.equal(e.where, where);
-    assert.equal(e.message, `${where === undefined ? '' : `${where}: `}malformed XML-RPC: ${message}`);
-    return true;
-  });
-}
 
 test('a body of exactly the two bytes of a UTF-16 BOM is UTF-16, not bad UTF-8', () => {
   refused(() => parseMethodCall(Buffer.from([0xfe, 0xff])), 'UTF-16 documents are not supported');

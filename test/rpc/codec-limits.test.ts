@@ -4,33 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMethodCall } from '../../src/rpc/index.js';
-import { UserError } from '../../src/errors.js';
+import { assertMalformed, P, refused } from './refused.js';
 
 const call = (params: string, name = 'x.y') => `<?xml version="1.0"?><methodCall><methodName>${name}</methodName><params>${params}</params></methodCall>`;
-
-function assertMalformed(body: string | Buffer, pattern?: RegExp, limits?: { maxBytes?: number; maxDepth?: number }) {
-  assert.throws(
-    () => parseMethodCall(body, limits),
-    (e: unknown) => {
-      assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);
-      assert.equal(e.code, 'E_XMLRPC_MALFORMED');
-      if (pattern) assert.match(e.message, pattern);
-      return true;
-    },
-  );
-}
-
-/** Refused with exactly this message (after the "malformed XML-RPC: " prefix) and `where`. */
-function refused(f: () => unknown, message: string, where?: string) {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);
-    assert.equal(e.code, 'E_XMLRPC_MALFORMED');
-    assert.equal(e.where, where);
-    assert.equal(e.message, `${where === undefined ? '' : `${where}: `}malformed XML-RPC: ${message}`);
-    return true;
-  });
-}
-const P = '/params/param[0]/value';
 
 test('size and depth limits', () => {
   const big = call(`<param><value>${'a'.repeat(1024 * 1024)}</value></param>`);

@@ -11,22 +11,11 @@ import {
   XmlRpcFault,
   type XmlRpcValue,
 } from '../../src/rpc/index.js';
-import { NetrootError, UserError } from '../../src/errors.js';
+import { NetrootError } from '../../src/errors.js';
+import { assertMalformed, P, refused } from './refused.js';
 
 const call = (params: string, name = 'x.y') => `<?xml version="1.0"?><methodCall><methodName>${name}</methodName><params>${params}</params></methodCall>`;
 const one = (value: string) => parseMethodCall(call(`<param>${value}</param>`)).params[0];
-
-function assertMalformed(body: string | Buffer, pattern?: RegExp, limits?: { maxBytes?: number; maxDepth?: number }) {
-  assert.throws(
-    () => parseMethodCall(body, limits),
-    (e: unknown) => {
-      assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);
-      assert.equal(e.code, 'E_XMLRPC_MALFORMED');
-      if (pattern) assert.match(e.message, pattern);
-      return true;
-    },
-  );
-}
 
 test('parses every scalar type from a hand-written document', () => {
   assert.equal(one('<value><int>42</int></value>'), 42);
@@ -225,17 +214,6 @@ test('malformed documents: entities, DTDs and encodings', () => {
 // ---------------------------------------------------------------------------------------------
 // Boundaries (issue #22): every limit on both sides, every message and `where` exactly.
 
-/** Refused with exactly this message (after the "malformed XML-RPC: " prefix) and `where`. */
-function refused(f: () => unknown, message: string, where?: string) {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);
-    assert.equal(e.code, 'E_XMLRPC_MALFORMED');
-    assert.equal(e.where, where);
-    assert.equal(e.message, `${where === undefined ? '' : `${where}: `}malformed XML-RPC: ${message}`);
-    return true;
-  });
-}
-const P = '/params/param[0]/value';
 const param = (value: string) => () => parseMethodCall(call(`<param>${value}</param>`));
 const response = (inner: string) => () => parseMethodResponse(`<methodResponse>${inner}</methodResponse>`);
 const cannot = (f: () => unknown, message: string) =>
