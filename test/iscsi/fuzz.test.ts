@@ -13,17 +13,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { TestInitiator, cdb } from './helpers/initiator.js';
 import { INITIATOR, IQN, inProcessTarget } from './helpers/in-process.js';
 import { waitFor } from '../helpers/wait.js';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 /** Valid initiator PDUs (BHS + data), full-feature phase, to mutate. */
 function seeds(ini: { cmdSN: number; expStatSN: number }): Buffer[] {

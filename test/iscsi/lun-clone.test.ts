@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { LunClone } from '../../src/iscsi/lun-clone.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { cloneBlockContent } from '../fixtures/iscsi/clone-content.js';
+import { prng } from '../helpers/prng.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -19,18 +20,6 @@ async function readAll(c: LunClone): Promise<Buffer> {
   const b = Buffer.alloc(c.sizeBytes);
   await c.read(b, 0, b.length, 0);
   return b;
-}
-
-/** A deterministic generator (mulberry32), so a failing sequence can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('LunClone', () => {
@@ -89,7 +78,7 @@ describe('LunClone', () => {
       let c = await LunClone.create({ ...p, sizeBytes: size, blockSize });
       const model = Buffer.concat([goldenData, Buffer.alloc(size - goldenData.length)]);
       const blocks = size / blockSize;
-      const next = rng(blockSize);
+      const next = prng(blockSize);
       const pick = (max: number) => Math.floor(next() * max);
       try {
         for (let i = 0; i < 300; i++) {
