@@ -166,7 +166,7 @@ merge() {
 			if (inrange) next
 			if ($1 in mine) { print "netroot-sync: refused, keeping the last good files: " $1 " is a local account outside the synced range" > "/dev/stderr"; exit 1 }
 			print
-		}' "$sec" "$target" >"$out"
+		}' "$sec" "$target" >"$out" || return 1
 	cat "$sec" >>"$out"
 }
 merge "$WORK/s.passwd" "$ROOT/etc/passwd" 3 || exit 1
