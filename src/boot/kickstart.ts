@@ -37,13 +37,14 @@ export class KickstartService {
   /**
    * What the sync-client role (roles/sync) writes into the node: the frontend's public key, the
    * range and the poll interval, and — only in the node's own kickstart — its fetch secret
-   * (src/sync/keys.ts nodeSecret; a preview shows a placeholder, like install_token).
+   * (src/sync/keys.ts nodeSecret; a preview shows a placeholder, like install_token). A preview
+   * creates no key: before the first live kickstart or `sync users` it shows a placeholder key too.
    */
   private syncAttributes(host: Host, live: boolean): Record<string, string> {
     const s = this.config.sync;
     return {
       sync_secret: live ? this.syncKeys.nodeSecret(host.name) : 'PREVIEW-sync-secret-is-sent-only-to-the-node',
-      sync_public_key: this.syncKeys.publicKeySpki(),
+      sync_public_key: live ? this.syncKeys.publicKeySpki() : (this.syncKeys.existingPublicKeySpki() ?? 'PREVIEW-no-sync-key-yet'),
       sync_min_uid: String(s.minUid),
       sync_max_uid: String(s.maxUid),
       sync_max_bytes: String(s.maxPayloadBytes),

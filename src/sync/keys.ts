@@ -3,7 +3,7 @@
 // derives each node's fetch secret. Two processes creating one at once agree: the file is created
 // with O_EXCL from a complete temporary (link(2)), so the loser reads the winner's key.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { constants as C, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { constants as C, existsSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempNameFor } from '../atomic-file.js';
 import { NetrootError } from '../errors.js';
@@ -66,6 +66,12 @@ export class SyncKeys {
   /** The public key as base64 of its DER SubjectPublicKeyInfo (one line; the node writes it as a PEM). */
   publicKeySpki(): string {
     return (createPublicKey(this.privateKey()).export({ format: 'der', type: 'spki' }) as Buffer).toString('base64');
+  }
+
+  /** publicKeySpki() if the signing key exists, else null: nothing is created (previews have no side effect). */
+  existingPublicKeySpki(): string | null {
+    if (!this.signingKey && !existsSync(join(syncDir(this.stateDir), 'signing-key.pem'))) return null;
+    return this.publicKeySpki();
   }
 
   publicKeyPem(): string {

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore } from '../../src/store/index.js';
 import { KickstartService } from '../../src/boot/kickstart.js';
@@ -28,8 +29,12 @@ test('sync-client: off by default; on, the node gets its own secret, the public 
     const a = await add('compute-0-0', 0, '10.1.255.254');
     const b = await add('compute-0-1', 1, '10.1.255.253');
     const ks = new KickstartService(store, config);
+    await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'yes' });
+    const first = await ks.render(a);
+    assert.match(first, /NETROOT_SYNC_PUBKEY='PREVIEW-no-sync-key-yet'/);
+    assert.equal(existsSync(join(dir, 'sync')), false, 'a preview creates no key');
+    await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'no' });
     assert.doesNotMatch(await ks.render(a, 'TOKEN-A'), /netroot-sync/, 'off unless sync_users is on');
-
     await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'yes' });
     const keys = new SyncKeys(dir);
     const text = await ks.render(a, 'TOKEN-A');

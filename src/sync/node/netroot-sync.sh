@@ -73,14 +73,18 @@ case $LAST in '' | *[!0-9]*) LAST=0 ;; esac
 exec 9>"$STATE/lock"
 if command -v flock >/dev/null 2>&1; then flock 9; fi
 
+command -v openssl >/dev/null 2>&1 || { say "openssl is not installed: no payload can be checked (apt-get install openssl)"; exit 1; }
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/netroot-sync.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT HUP INT TERM
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 1' HUP INT TERM
 
 if [ -n "$FILE" ]; then
 	cp "$FILE" "$WORK/envelope"
 else
 	: "${NETROOT_SYNC_URL:?sync.conf sets no NETROOT_SYNC_URL}"
 	: "${NETROOT_SYNC_SECRET:?sync.conf sets no NETROOT_SYNC_SECRET}"
+	command -v curl >/dev/null 2>&1 || { say "curl is not installed (apt-get install curl)"; exit 1; }
 	# The secret goes to curl on its standard input (-K -), never in its arguments (ps shows those).
 	code=$(printf 'header = "Authorization: Bearer %s"\n' "$NETROOT_SYNC_SECRET" |
 		curl -sS -K - --max-time 60 --max-filesize "$MAXBYTES" -H "If-None-Match: \"$LAST\"" \
