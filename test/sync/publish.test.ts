@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { parseEnvelope, parsePayload, readCurrent } from '../../src/sync/index.js';
+import { loadConfig } from '../../src/config/index.js';
 import { frontendFiles, publishFrom } from './fixture.js';
 
 function setup() {
@@ -106,4 +107,12 @@ test("the operator's errors: a bad range, an unreadable passwd, a short munge ke
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('config: sync.minUid above sync.maxUid is refused when the configuration loads', () => {
+  assert.throws(
+    () => loadConfig({ env: {}, overrides: { 'sync.minUid': '2000', 'sync.maxUid': '1000' } }),
+    /sync\.maxUid.*sync\.minUid must not be above sync\.maxUid/s,
+  );
+  assert.equal(loadConfig({ env: {}, overrides: { 'sync.minUid': '500', 'sync.maxUid': '500' } }).sync.minUid, 500);
 });
