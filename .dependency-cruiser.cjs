@@ -46,8 +46,9 @@ module.exports = {
     only('dhcp', ['^src/config/']),
     only('tftp', ['^src/config/', '^src/boot/files\\.ts$']),
     only('discovery', ['^src/store/', '^src/storage/', '^src/config/']),
-    only('boot', ['^src/(profile|discovery|storage|initrd|image|store|config)/']),
-    only('http', ['^src/(boot|discovery|store|rpc|config|power)/']),
+    only('boot', ['^src/(profile|discovery|storage|initrd|image|store|config|sync)/']),
+    only('http', ['^src/(boot|discovery|store|rpc|config|power|sync)/']),
+    only('sync', ['^src/store/'], 'src/sync/README.md: the leaves and store/ (types: the host a node address belongs to)'),
     only('power', [], 'src/power/README.md: only the leaves'),
     {
       name: 'only-cli-imports-app-and-lab',

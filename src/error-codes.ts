@@ -304,6 +304,13 @@ export const ERROR_CODES = {
   E_STORE_OPEN: failure('store', 'the database cannot be created or opened'),
   E_STORE_OPTIONS: failure('store', 'invalid store options'),
   E_STORE_VERSION: failure('store', 'the database schema is newer than this netroot'),
+  // sync (src/sync: `netroot sync users`, the node payload)
+  E_SYNC_KEY: failure('sync', 'a sync key under <stateDir>/sync is unusable (not Ed25519, too short) or the node client is missing'),
+  E_SYNC_NONE: operator('sync', 'no sync payload has been published yet (netroot sync users)', 404),
+  E_SYNC_PAYLOAD: failure('sync', 'malformed sync payload or envelope (names the field and byte offset)'),
+  E_SYNC_SOURCE: operator('sync', 'a file `netroot sync users` reads (passwd, group, shadow, hosts, munge key) is unreadable, too large or invalid'),
+  E_SYNC_TOO_LARGE: operator('sync', 'the signed payload would be larger than sync.maxPayloadBytes'),
+  E_TOO_MANY_SYNC_REQUESTS: operator('sync', 'too many /sync/v1/payload requests from this address (http.syncRequestsPerMinute)', 429),
   // tftp
   E_TFTP_ENCODE: failure('tftp', 'a TFTP field cannot be encoded (NUL byte)'),
   E_TFTP_LINK: failure('tftp', 'a TFTP transfer socket cannot be opened'),

@@ -17,6 +17,8 @@ import { RpcDispatcher } from '../rpc/index.js';
 import { registerNetrootMethods } from './netroot-methods.js';
 import { rpcRoute } from '../http/rpc-route.js';
 import { bootRoutes } from '../http/boot-routes.js';
+import { syncRoutes } from '../http/sync-routes.js';
+import { CurrentPayload, SyncKeys } from '../sync/index.js';
 import { restApi } from '../http/api.js';
 import { checkApplianceGraph } from '../boot/appliance-check.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
@@ -190,6 +192,13 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
             drawGraph: graphDrawer(config, store),
           }).router,
           staticRoutes(),
+          syncRoutes({
+            repos: store,
+            keys: new SyncKeys(config.stateDir),
+            current: new CurrentPayload(config.stateDir, config.sync.maxPayloadBytes),
+            requestsPerMinute: config.http.syncRequestsPerMinute,
+            logger: logger.child({ svc: 'sync' }),
+          }),
           rpcRoute(rpc, config.http),
         ],
         registry,

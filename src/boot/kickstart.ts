@@ -7,6 +7,7 @@ import { resolveAttributes, attributeMap, type FrontendFacts, type Host, type Re
 import { UserError } from '../errors.js';
 import { ImageRegistry } from '../image/index.js';
 import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
+import { SyncKeys } from '../sync/index.js';
 
 export const DEFAULT_ATTRIBUTES: Readonly<Record<string, string>> = DEFAULT_GLOBAL_ATTRIBUTES;
 
@@ -23,12 +24,32 @@ export function frontendFacts(c: Config): FrontendFacts {
 export class KickstartService {
   private readonly compilers = new Map<string, ProfileCompiler>();
   readonly images: ImageRegistry;
+  private readonly syncKeys: SyncKeys;
 
   constructor(
     private readonly repos: Repos,
     private readonly config: Config,
   ) {
     this.images = new ImageRegistry(config.tftp.root);
+    this.syncKeys = new SyncKeys(config.stateDir);
+  }
+
+  /**
+   * What the sync-client role (roles/sync) writes into the node: the frontend's public key, the
+   * range and the poll interval, and — only in the node's own kickstart — its fetch secret
+   * (src/sync/keys.ts nodeSecret; a preview shows a placeholder, like install_token). A preview
+   * creates no key: before the first live kickstart or `sync users` it shows a placeholder key too.
+   */
+  private syncAttributes(host: Host, live: boolean): Record<string, string> {
+    const s = this.config.sync;
+    return {
+      sync_secret: live ? this.syncKeys.nodeSecret(host.name) : 'PREVIEW-sync-secret-is-sent-only-to-the-node',
+      sync_public_key: live ? this.syncKeys.publicKeySpki() : (this.syncKeys.existingPublicKeySpki() ?? 'PREVIEW-no-sync-key-yet'),
+      sync_min_uid: String(s.minUid),
+      sync_max_uid: String(s.maxUid),
+      sync_max_bytes: String(s.maxPayloadBytes),
+      sync_poll_seconds: String(s.pollSeconds),
+    };
   }
 
   /** The graph's compiler, loaded (throws what breaks every appliance). */
@@ -87,6 +108,7 @@ export class KickstartService {
     if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `host ${host.name} has unknown appliance ${host.appliance}`);
     const attrs = await this.attributesOf(host);
     attrs['install_token'] = installToken ?? 'PREVIEW-token-is-issued-when-the-node-fetches-its-kickstart';
+    Object.assign(attrs, this.syncAttributes(host, installToken !== undefined));
     // render() loads (checks every file's mtime and size) and throws what compiler() would: once per request.
     return this.cached(appliance.graph).render(appliance.rootNode, attrs);
   }

@@ -90,6 +90,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
     help: 'build-base|build-installer|build-lab-root boot images under the boot root',
     load: async () => import('./initrd.js').then((m) => ({ run: m.initrdCommand, usage: m.USAGE })),
   },
+  sync: {
+    help: 'users: sign and publish the accounts of a UID range, the munge key and the hosts list for every node (Rocks 411)',
+    load: async () => import('./sync.js').then((m) => ({ run: m.syncCommand, usage: m.USAGE })),
+  },
   image: {
     help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot',
     load: async () => import('./image.js').then((m) => ({ run: m.imageCommand, usage: m.USAGE })),

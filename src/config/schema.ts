@@ -154,6 +154,12 @@ export const configSchema = z
         maxSessions: z.number().int().min(1).max(100000).default(256),
         /** Dashboard login attempts (right or wrong) one client address may make in any minute; beyond it 429 + Retry-After. */
         loginAttemptsPerMinute: z.number().int().min(1).max(10000).default(10),
+        /**
+         * Requests to /sync/v1/payload one client address may make in any minute, right or wrong
+         * credential alike; beyond it 429 + Retry-After. A node asks once at boot and once a poll
+         * (sync.pollSeconds, 60 by default).
+         */
+        syncRequestsPerMinute: z.number().int().min(1).max(10000).default(20),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
         apiToken: z
           .string()
@@ -161,6 +167,28 @@ export const configSchema = z
           .default(''),
       })
       .strict()
+      .prefault({}),
+    sync: z
+      .object({
+        /** The UID (and GID) range `netroot sync users` pushes to nodes; the nodes leave every other account alone. */
+        minUid: z.number().int().min(1).max(4294967294).default(1000),
+        maxUid: z.number().int().min(1).max(4294967294).default(59999),
+        /** Where passwd, group and shadow are read from (tests point it elsewhere). */
+        etcDir: z.string().min(1).default('/etc'),
+        /** The cluster's munge key (Debian munge); absent: the payload carries none. */
+        mungeKeyPath: z.string().min(1).default('/etc/munge/munge.key'),
+        /** Largest signed payload the frontend builds and a node fetches, bytes. */
+        maxPayloadBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(64 * 1024 * 1024)
+          .default(8 * 1024 * 1024),
+        /** How often a node asks for a newer payload (its systemd timer), seconds. */
+        pollSeconds: z.number().int().min(10).max(86400).default(60),
+      })
+      .strict()
+      .refine((s) => s.minUid <= s.maxUid, { message: 'sync.minUid must not be above sync.maxUid', path: ['maxUid'] })
       .prefault({}),
     tftp: z
       .object({

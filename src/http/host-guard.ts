@@ -21,9 +21,9 @@ import { UserError } from '../errors.js';
 
 /**
  * Pages that carry a CHAP secret or an install token (each with everything below it): kickstarts,
- * iPXE/pxelinux/GRUB scripts (sanboot: CHAP), node overlays (CHAP).
+ * iPXE/pxelinux/GRUB scripts (sanboot: CHAP), node overlays (CHAP), the sync payload (munge key).
  */
-export const SECRET_PAGES: readonly string[] = ['/install/kickstart', '/boot/ipxe', '/boot/pxelinux.cfg', '/boot/grub', '/boot/node'];
+export const SECRET_PAGES: readonly string[] = ['/install/kickstart', '/boot/ipxe', '/boot/pxelinux.cfg', '/boot/grub', '/boot/node', '/sync/v1/payload'];
 
 export interface HostGuardOptions {
   /** Further names of the frontend (e.g. its FQDN when os.hostname() is the short one). */

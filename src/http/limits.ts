@@ -41,6 +41,8 @@ export interface HttpLimits {
   maxSessions: number;
   /** Dashboard login attempts one client address may make in a minute; beyond it 429. */
   loginAttemptsPerMinute: number;
+  /** /sync/v1/payload requests one client address may make in a minute; beyond it 429. */
+  syncRequestsPerMinute: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -65,6 +67,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   sessionMaxAgeSeconds: 8 * 3600,
   maxSessions: 256,
   loginAttemptsPerMinute: 10,
+  syncRequestsPerMinute: 20,
 });
 
 /** Fills what `partial` leaves out from the defaults. */

@@ -1,0 +1,72 @@
+// The sync-client role through the shipped graph: off unless sync_users is on; on, the node's own
+// kickstart carries its fetch secret (and only its own), the frontend's public key, the client
+// download and the systemd units; a preview carries a placeholder, never the secret. The sync.conf
+// it writes is read back by the shell exactly as the client sources it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { openStore } from '../../src/store/index.js';
+import { KickstartService } from '../../src/boot/kickstart.js';
+import { SyncKeys } from '../../src/sync/index.js';
+import { tempStateDir } from '../helpers/tmp.js';
+
+test('sync-client: off by default; on, the node gets its own secret, the public key, the client and the units; a preview never the secret', async () => {
+  const dir = tempStateDir('nrt-sync-role-');
+  const config = loadConfig({ env: {}, overrides: { stateDir: dir, 'sync.pollSeconds': '45' } });
+  const store = openStore(dir);
+  try {
+    const add = (name: string, rank: number, ip: string) =>
+      store.hosts.add({
+        name,
+        appliance: 'compute',
+        rack: 0,
+        rank,
+        interfaces: [{ mac: `52:54:00:aa:00:0${rank + 1}`, ip, subnet: '10.1.0.0/16', device: 'eth0' }],
+      });
+    const a = await add('compute-0-0', 0, '10.1.255.254');
+    const b = await add('compute-0-1', 1, '10.1.255.253');
+    const ks = new KickstartService(store, config);
+    await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'yes' });
+    const first = await ks.render(a);
+    assert.match(first, /NETROOT_SYNC_PUBKEY='PREVIEW-no-sync-key-yet'/);
+    assert.equal(existsSync(join(dir, 'sync')), false, 'a preview creates no key');
+    await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'no' });
+    assert.doesNotMatch(await ks.render(a, 'TOKEN-A'), /netroot-sync/, 'off unless sync_users is on');
+    await store.attributes.set({ scope: 'global', target: '', name: 'sync_users', value: 'yes' });
+    const keys = new SyncKeys(dir);
+    const text = await ks.render(a, 'TOKEN-A');
+    assert.match(text, /# node: sync-client\n/);
+    assert.ok(text.includes(`NETROOT_SYNC_SECRET='${keys.nodeSecret('compute-0-0')}'`));
+    assert.ok(!text.includes(keys.nodeSecret('compute-0-1')), "never another node's secret");
+    assert.ok(text.includes(`NETROOT_SYNC_PUBKEY='${keys.publicKeySpki()}'`));
+    assert.match(text, /NETROOT_SYNC_URL='http:\/\/10\.1\.1\.1:8080'/);
+    assert.match(text, /curl -fsS -o \/usr\/local\/sbin\/netroot-sync\.new 'http:\/\/10\.1\.1\.1:8080\/sync\/v1\/client\.sh'/);
+    assert.match(text, /OnUnitActiveSec=45\n/);
+    assert.match(text, /chmod 0600 '\/etc\/netroot\/sync\.conf'/);
+    assert.match(text, /^umask 077$/m, 'sync.conf is never readable by others, not even before its chmod');
+    assert.ok(text.indexOf('# node: sync-client') < text.indexOf('# node: local-install'), 'before the install-complete %post');
+
+    const preview = await ks.render(a);
+    assert.ok(!preview.includes(keys.nodeSecret('compute-0-0')), 'a preview carries no secret');
+    assert.match(preview, /NETROOT_SYNC_SECRET='PREVIEW-sync-secret-is-sent-only-to-the-node'/);
+    assert.ok((await ks.render(b, 'TOKEN-B')).includes(keys.nodeSecret('compute-0-1')));
+
+    // The sync.conf heredoc, sourced by sh as the client does.
+    const conf = /cat > '\/etc\/netroot\/sync\.conf' << '([A-Z_0-9]+)'\n([\s\S]*?)\n\1\n/.exec(text);
+    assert.ok(conf, 'sync.conf is written by a quoted heredoc');
+    const vars = execFileSync(
+      'sh',
+      ['-c', `${conf[2]}\nprintf '%s|%s|%s|%s\\n' "$NETROOT_SYNC_SECRET" "$NETROOT_SYNC_MIN_UID" "$NETROOT_SYNC_MAX_UID" "$NETROOT_SYNC_MAX_BYTES"`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(vars, `${keys.nodeSecret('compute-0-0')}|1000|59999|8388608\n`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
