@@ -4,6 +4,7 @@ import type { Store } from './types.js';
 
 export * from './types.js';
 export { SqliteStore, DEFAULT_MAX_EVENTS, type SqliteStoreOptions } from './sqlite.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres.js';
 export {
   resolveAttributes,
   attributeMap,

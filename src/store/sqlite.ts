@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { closeSync, constants as C, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { Mutex } from './mutex.js';
 import {
   APPLIANCE_MODES,
   ATTRIBUTE_MODES,
@@ -415,22 +416,6 @@ class SqliteBmcs implements Sync<BmcRepo> {
 /** A repository interface with its methods answering directly (SQLite calls are synchronous). */
 type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R> ? (...a: A) => R : never };
 
-/** Serialises callers: one holder at a time, FIFO. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise((r) => (release = r));
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
-
 /** The async repository over a synchronous one: every method goes through `call` with its mode. */
 function bind<I>(impl: Sync<I>, modes: Modes<I>, call: (fn: () => unknown, mode: 'read' | 'write', key: string) => Promise<unknown>): I {
   const out: Record<string, unknown> = {};
@@ -540,6 +525,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  private savepoint<T>(fn: () => T): T {
+    this.db.exec('SAVEPOINT call');
+    try {
+      const r = fn();
+      this.db.exec('RELEASE call');
+      return r;
+    } catch (e) {
+      this.db.exec('ROLLBACK TO call');
+      this.db.exec('RELEASE call');
+      throw e;
+    }
+  }
+
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
@@ -561,7 +559,9 @@ export class SqliteStore implements Store {
     return this.mutex.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       const scope = { open: true };
-      const direct = (f: () => unknown) => Promise.resolve().then(f);
+      // Each write call under a savepoint: a refused call (a duplicate) undoes only itself, all of it
+      // (a host and the interfaces it came with), and the transaction goes on.
+      const direct = (f: () => unknown, mode: 'read' | 'write') => Promise.resolve().then(() => (mode === 'write' ? this.savepoint(f) : f()));
       const tx: Repos = {
         hosts: bind<HostRepo>(this.raw.hosts, HOST_MODES, direct),
         appliances: bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, direct),

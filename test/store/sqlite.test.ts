@@ -4,39 +4,33 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { SqliteStore, resolveAttributes, type Store } from '../../src/store/index.js';
 import { UserError } from '../../src/errors.js';
-
-function tempStore(): { store: SqliteStore; dir: string; path: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'nrt-store-'));
-  const path = join(dir, 'netroot.db');
-  return { store: new SqliteStore(path), dir, path };
-}
+import { forEachBackend } from '../helpers/store-backends.js';
 
 const iface = (mac: string, ip: string) => ({ mac, ip, subnet: '10.1.0.0/16', device: 'eth0' });
 
-test('shipped appliances exist after migration', async () => {
-  const { store, dir } = tempStore();
+forEachBackend('shipped appliances exist after migration', async (b) => {
+  const store = await b.open();
   const names = (await store.appliances.list()).map((a) => a.name);
   assert.deepEqual(names, ['compute', 'compute-diskless']);
   const d = await store.appliances.get('compute-diskless');
   assert.equal(d?.rootNode, 'compute-diskless');
   assert.equal(d?.basename, 'compute');
-  await store.close();
-  rmSync(dir, { recursive: true });
+  assert.deepEqual(await store.attributes.list(), [{ scope: 'appliance', target: 'compute-diskless', name: 'diskless', value: 'true' }]);
 });
 
-test('reopening does not re-run migrations or duplicate seed rows', async () => {
-  const { store, dir, path } = tempStore();
-  await store.close();
-  const again = new SqliteStore(path);
+forEachBackend('reopening does not re-run migrations or duplicate seed rows', async (b) => {
+  await (await b.open()).close();
+  // Two at once (two servers starting): each migration is applied once.
+  const [again, other] = await Promise.all([b.open(), b.open()]);
   assert.equal((await again.appliances.list()).length, 2);
-  await again.close();
-  rmSync(dir, { recursive: true });
+  assert.equal((await other.attributes.list()).length, 1);
 });
 
-test('host add/get/byMac/byIp/update/remove', async () => {
-  const { store, dir } = tempStore();
+forEachBackend('host add/get/byMac/byIp/update/remove', async (b) => {
+  const store = await b.open();
   const h = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
   assert.equal(h.bootAction, 'install');
   assert.equal(h.state, 'discovered');
@@ -51,12 +45,10 @@ test('host add/get/byMac/byIp/update/remove', async () => {
   assert.equal(await store.hosts.get('compute-0-0'), null);
   assert.equal(await store.hosts.byMac('52:54:00:aa:00:01'), null);
   assert.deepEqual(await store.attributes.list({ scope: 'host' }), []);
-  await store.close();
-  rmSync(dir, { recursive: true });
 });
 
-test('duplicates are refused by the database, naming the field, and leave nothing half-written', async () => {
-  const { store, dir } = tempStore();
+forEachBackend('duplicates are refused by the database, naming the field, and leave nothing half-written', async (b) => {
+  const store = await b.open();
   await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
   const cases: Array<[Parameters<Store['hosts']['add']>[0], RegExp]> = [
     [{ name: 'compute-0-1', appliance: 'compute', rack: 0, rank: 1, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.253')] }, /MAC 52:54:00:aa:00:01/],
@@ -74,12 +66,10 @@ test('duplicates are refused by the database, naming the field, and leave nothin
   );
   await assert.rejects(store.hosts.add({ name: 'x', appliance: 'nope', rack: 0, rank: 9, interfaces: [] }), { code: 'E_APPLIANCE_NOT_FOUND' });
   await assert.rejects(store.hosts.update('nope', { rack: 1 }), { code: 'E_HOST_NOT_FOUND' });
-  await store.close();
-  rmSync(dir, { recursive: true });
 });
 
-test('transaction rolls back everything on throw, and an await inside it cannot interleave other writers', async () => {
-  const { store, dir } = tempStore();
+forEachBackend('transaction rolls back everything on throw, and an await inside it cannot interleave other writers', async (b) => {
+  const store = await b.open();
   await assert.rejects(
     store.transaction(async (tx) => {
       await tx.hosts.add({ name: 'a-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [] });
@@ -105,16 +95,13 @@ test('transaction rolls back everything on throw, and an await inside it cannot 
     (await store.events.list()).map((e) => e.kind),
     ['first', 'second'],
   );
-  await store.close();
-  rmSync(dir, { recursive: true });
 });
 
-test('two processes writing at once lose no rows', async () => {
-  const { store, dir, path } = tempStore();
-  await store.close();
+forEachBackend('two processes writing at once lose no rows', async (b) => {
+  await (await b.open()).close();
   const run = (rack: number) =>
     new Promise<number>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-writer.ts', path, 'compute', '120', String(rack)], {
+      const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-writer.ts', b.target, 'compute', '120', String(rack)], {
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       p.on('error', reject);
@@ -122,15 +109,78 @@ test('two processes writing at once lose no rows', async () => {
     });
   const codes = await Promise.all([run(1), run(2)]);
   assert.deepEqual(codes, [0, 0]);
-  const again = new SqliteStore(path);
+  const again = await b.open();
   assert.equal((await again.hosts.list()).length, 240);
   assert.equal((await again.events.list({ limit: 1000 })).length, 240);
-  await again.close();
-  rmSync(dir, { recursive: true });
 });
 
-test('attribute precedence: defaults < config < global < os < appliance < host < intrinsic', async () => {
-  const { store, dir } = tempStore();
+forEachBackend('every constraint violation is the same UserError (code, field, text) on both backends, and the store stays usable', async (b) => {
+  const store = await b.open();
+  await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+  await store.hosts.add({ name: 'compute-0-1', appliance: 'compute', rack: 0, rank: 1, interfaces: [iface('52:54:00:aa:00:02', '10.1.255.253')] });
+  const seen: string[] = [];
+  const expect = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => assert.fail('accepted'),
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof UserError, String(e));
+    seen.push(`${e.code} ${e.where} ${e.message}`);
+  };
+  await expect(store.hosts.addInterface('compute-0-1', iface('52:54:00:aa:00:01', null as unknown as string)));
+  await expect(store.hosts.addInterface('compute-0-1', iface('52:54:00:aa:00:09', '10.1.255.254')));
+  await expect(store.hosts.updateInterface('52:54:00:aa:00:02', { mac: '52:54:00:aa:00:01' }));
+  await expect(store.hosts.updateInterface('52:54:00:aa:00:02', { ip: '10.1.255.254' }));
+  await expect(store.hosts.update('compute-0-1', { rank: 0 }));
+  await expect(store.hosts.update('compute-0-1', { rack: -1 }));
+  await expect(store.appliances.add({ name: 'compute', basename: 'x', graph: 'default', rootNode: 'compute', discoverable: true }));
+  // Inside a transaction: the refused call undoes only itself; the transaction goes on and commits.
+  await store.transaction(async (tx) => {
+    await expect(tx.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 7, interfaces: [] }));
+    await expect(tx.hosts.add({ name: 'compute-0-8', appliance: 'compute', rack: 0, rank: 8, interfaces: [iface('52:54:00:aa:00:02', '10.1.0.8')] }));
+    await tx.hosts.add({ name: 'compute-0-9', appliance: 'compute', rack: 0, rank: 9, interfaces: [iface('52:54:00:aa:00:0a', '10.1.0.9')] });
+  });
+  assert.deepEqual(seen, [
+    'E_DUPLICATE mac mac: MAC 52:54:00:aa:00:01 is already assigned to compute-0-0',
+    'E_DUPLICATE ip ip: IP 10.1.255.254 is already assigned to compute-0-0',
+    'E_DUPLICATE mac mac: MAC 52:54:00:aa:00:01 is already assigned to compute-0-0',
+    'E_DUPLICATE ip ip: IP 10.1.255.254 is already assigned to compute-0-0',
+    'E_DUPLICATE basename basename: rack/rank already taken',
+    'E_DUPLICATE CHECK CHECK: value out of range',
+    'E_DUPLICATE name name: appliance compute already exists',
+    'E_DUPLICATE name name: host name compute-0-0 is already taken',
+    'E_DUPLICATE mac mac: MAC 52:54:00:aa:00:02 is already assigned to compute-0-1',
+  ]);
+  assert.deepEqual(
+    (await store.hosts.list()).map((h) => `${h.name} ${h.interfaces.map((i) => i.mac).join(',')}`),
+    ['compute-0-0 52:54:00:aa:00:01', 'compute-0-1 52:54:00:aa:00:02', 'compute-0-9 52:54:00:aa:00:0a'],
+  );
+});
+
+forEachBackend('two servers racing to discover the same new MAC: exactly one host', async (b) => {
+  // Two stores on PostgreSQL (two servers); one on SQLite, whose second connection in this process
+  // would block the event loop in BEGIN IMMEDIATE (two SQLite processes: the test above).
+  const one = await b.open();
+  const two = b.name === 'postgres' ? await b.open() : one;
+  for (let round = 0; round < 10; round++) {
+    const mac = `52:54:00:bb:00:${round.toString(16).padStart(2, '0')}`;
+    // The discovery engine's rule: look the MAC up and add the host in one transaction.
+    const discover = (s: Store, who: string) =>
+      s.transaction(async (tx) => {
+        if (await tx.hosts.byMac(mac)) return 'known';
+        const rank = (await tx.hosts.maxRank('compute', 5)) + 1;
+        await tx.hosts.add({ name: `compute-5-${rank}`, appliance: 'compute', rack: 5, rank, interfaces: [iface(mac, `10.5.${round}.${who}`)] });
+        return 'added';
+      });
+    const r = await Promise.all([discover(one, '1'), discover(two, '2')]);
+    assert.deepEqual([...r].sort(), ['added', 'known'], `round ${round}`);
+  }
+  const hosts = await one.hosts.list();
+  assert.equal(hosts.length, 10);
+  assert.equal(new Set(hosts.map((h) => h.interfaces[0]!.mac)).size, 10);
+});
+forEachBackend('attribute precedence: defaults < config < global < os < appliance < host < intrinsic', async (b) => {
+  const store = await b.open();
   const h = await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
   await store.attributes.set({ scope: 'global', target: '', name: 'tz', value: 'G' });
   await store.attributes.set({ scope: 'os', target: 'linux', name: 'tz', value: 'O' });
@@ -151,8 +201,6 @@ test('attribute precedence: defaults < config < global < os < appliance < host <
   await store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'tz', value: 'H' });
   const r2 = await resolveAttributes(store, h, facts);
   assert.equal(r2.find((a) => a.name === 'tz')?.source, 'H');
-  await store.close();
-  rmSync(dir, { recursive: true });
 });
 
 test('resolved attributes are listed in the same order whatever LANG says', async () => {
@@ -171,7 +219,9 @@ test('resolved attributes are listed in the same order whatever LANG says', asyn
 });
 
 test("reads never wait for another process's writer: a kickstart's lookups go on while a CLI holds the write lock", async () => {
-  const { store, dir, path } = tempStore();
+  const dir = mkdtempSync(join(tmpdir(), 'nrt-store-'));
+  const path = join(dir, 'netroot.db');
+  const store = new SqliteStore(path);
   await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
   await store.close();
   const reader = new SqliteStore(path, { busyTimeoutMs: 50 });
@@ -209,3 +259,36 @@ test("Rocks' derived attributes: KickstartHost carries the port unless 80, Broad
   for (const name of ['Kickstart_PrivateGateway', 'Kickstart_PrivateDNSServers', 'Kickstart_PrivateNTPHost', 'Kickstart_PrivateSyslogHost'])
     assert.equal(configAttributes(base)[name], undefined, name);
 });
+
+forEachBackend(
+  'PostgreSQL: reads go on while another server holds the write lock; a write waits for it; probeWritable gives up after its wait',
+  async (b) => {
+    const store = await b.open();
+    await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });
+    const other = new pg.Client(b.target);
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(31078598385086324)');
+      await other.query("INSERT INTO events (at, kind, detail) VALUES ('now', 'uncommitted', '{}')");
+      assert.equal((await store.hosts.get('compute-0-0'))?.name, 'compute-0-0');
+      assert.equal((await store.hosts.byIp('10.1.255.254'))?.name, 'compute-0-0');
+      assert.equal((await store.events.list({ kind: 'uncommitted' })).length, 0, 'a snapshot: nothing uncommitted is seen');
+      await assert.rejects(store.probeWritable(50), /lock timeout/);
+      let written = false;
+      const w = store.events.append({ kind: 'after' }).then(() => (written = true));
+      await store.hosts.list(); // a round trip: the append has reached the server and waits
+      assert.equal(written, false, 'the write waits for the other writer');
+      await other.query('COMMIT');
+      await w;
+      assert.deepEqual(
+        (await store.events.list()).map((e) => e.kind),
+        ['uncommitted', 'after'],
+      );
+      await store.probeWritable(1000);
+    } finally {
+      await other.end();
+    }
+  },
+  ['postgres'],
+);
