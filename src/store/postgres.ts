@@ -52,6 +52,7 @@ function bind<I>(make: (q: Q) => I, modes: Modes<I>, call: Call): I {
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private opening: Promise<void> | undefined;
+  private closed = false;
   private readonly maxEvents: number;
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -221,7 +222,10 @@ export class PostgresStore implements Store {
     return this.within('write', (q) => fn(q.client));
   }
 
+  /** Ends the pool (waits for calls in flight); a second close() does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.pool.end();
   }
 }

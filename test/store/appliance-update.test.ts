@@ -1,17 +1,12 @@
 // appliances.update: changes only the given fields, keeps the name and the appliance's hosts and
 // attributes, and refuses an unknown appliance with E_APPLIANCE_NOT_FOUND (nothing written).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/index.js';
 import { UserError } from '../../src/errors.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
-test('appliances.update changes the given fields only; unknown appliance is E_APPLIANCE_NOT_FOUND', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nrt-store-'));
-  const store = new SqliteStore(join(dir, 'netroot.db'));
-  try {
+forEachBackend('appliances.update changes the given fields only; unknown appliance is E_APPLIANCE_NOT_FOUND', async (b) => {
+  const store = await b.open();
+  {
     await store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
     await store.hosts.add({
       name: 'gpu-0-0',
@@ -49,8 +44,5 @@ test('appliances.update changes the given fields only; unknown appliance is E_AP
       /abort/,
     );
     assert.equal((await store.appliances.get('gpu'))?.basename, 'gpunode');
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,14 +1,12 @@
 // The bmcs table (migration 4): set/get/list/remove, replace in place, the host's removal takes its
 // BMC with it (ON DELETE CASCADE), an unknown host and out-of-range values are refused, and the
 // transaction repos carry it too.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteStore, type BmcRecord } from '../../src/store/index.js';
+import pg from 'pg';
+import type { BmcRecord } from '../../src/store/index.js';
 import { isNetrootError } from '../../src/errors.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
 const entry = (host: string, over: Partial<BmcRecord> = {}): BmcRecord => ({
   host,
@@ -22,10 +20,8 @@ const entry = (host: string, over: Partial<BmcRecord> = {}): BmcRecord => ({
   ...over,
 });
 
-test('bmcs: set, get, replace, list, remove; cascade with the host; unknown host; CHECKs', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nrt-store-'));
-  const path = join(dir, 'netroot.db');
-  const store = new SqliteStore(path);
+forEachBackend('bmcs: set, get, replace, list, remove; cascade with the host; unknown host; CHECKs', async (b) => {
+  const store = await b.open();
   try {
     for (const [i, name] of ['compute-0-1', 'compute-0-0'].entries())
       await store.hosts.add({
@@ -71,9 +67,16 @@ test('bmcs: set, get, replace, list, remove; cascade with the host; unknown host
   } finally {
     await store.close();
   }
-  const raw = new Database(path);
-  assert.equal(raw.pragma('user_version', { simple: true }), 4);
-  assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM bmcs').get() as { n: number }).n, 0);
-  raw.close();
-  rmSync(dir, { recursive: true });
+  if (b.name === 'sqlite') {
+    const raw = new Database(b.target);
+    assert.equal(raw.pragma('user_version', { simple: true }), 4);
+    assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM bmcs').get() as { n: number }).n, 0);
+    raw.close();
+  } else {
+    const raw = new pg.Client(b.target);
+    await raw.connect();
+    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 4);
+    assert.equal((await raw.query('SELECT COUNT(*)::int AS n FROM bmcs')).rows[0].n, 0);
+    await raw.end();
+  }
 });

@@ -1,12 +1,10 @@
 // The events log's filters: by host and kind, after an id, and the newest N (a tail, oldest first).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore } from '../../src/store/index.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
-test('events list: host and kind filters, sinceId, and the last N oldest first', async () => {
-  const store = openStore(tempStateDir('nrt-events-'));
-  try {
+forEachBackend('events list: host and kind filters, sinceId, and the last N oldest first', async (b) => {
+  const store = await b.open();
+  {
     for (let i = 0; i < 6; i++) await store.events.append({ kind: i % 2 ? 'host.added' : 'dhcp.discover', host: i < 3 ? 'a' : 'b', detail: { i } });
     const all = await store.events.list();
     assert.deepEqual(
@@ -34,7 +32,5 @@ test('events list: host and kind filters, sinceId, and the last N oldest first',
       [1, 2],
     );
     assert.deepEqual(await store.events.list({ limit: 0 }), []);
-  } finally {
-    store.close();
   }
 });

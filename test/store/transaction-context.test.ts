@@ -1,16 +1,14 @@
 // transaction(): concurrent transactions queue; a nested one, or a plain store call made inside one
 // (which would wait for the transaction it is part of), fails at once with a code that says why.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore } from '../../src/store/index.js';
-import { tempStateDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
 const iface = (i: number) => [{ mac: `52:54:00:00:09:0${i}`, ip: null, subnet: '10.1.0.0/16', device: 'eth0' }];
 
-test('transactions started at the same time both run, one after the other', async () => {
-  const store = openStore(tempStateDir('nrt-tx-'));
-  try {
+forEachBackend('transactions started at the same time both run, one after the other', async (b) => {
+  const store = await b.open();
+  {
     const order: string[] = [];
     const tx = (i: number) =>
       store.transaction(async (t) => {
@@ -25,14 +23,12 @@ test('transactions started at the same time both run, one after the other', asyn
     await Promise.all([tx(1), new Promise((r) => setTimeout(r, 5)).then(() => tx(2))]);
     assert.deepEqual(order, ['begin 1', 'end 1', 'begin 2', 'end 2']);
     assert.equal((await store.hosts.list()).length, 2);
-  } finally {
-    store.close();
   }
 });
 
-test('a plain store call or a nested transaction inside a transaction fails at once; after it, calls work', async () => {
-  const store = openStore(tempStateDir('nrt-tx-'));
-  try {
+forEachBackend('a plain store call or a nested transaction inside a transaction fails at once; after it, calls work', async (b) => {
+  const store = await b.open();
+  {
     let later: Promise<unknown> | undefined;
     let ended = false;
     await assert.rejects(
@@ -50,7 +46,5 @@ test('a plain store call or a nested transaction inside a transaction fails at o
     );
     assert.deepEqual(await later, []);
     assert.equal(await store.transaction(async (t) => (await t.hosts.list()).length), 0);
-  } finally {
-    store.close();
   }
 });
