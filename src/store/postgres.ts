@@ -53,6 +53,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private opening: Promise<void> | undefined;
   private closed = false;
+  private readonly writers = new Mutex();
   private readonly maxEvents: number;
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -128,6 +129,9 @@ export class PostgresStore implements Store {
   private async open(): Promise<void> {
     const c = await this.connect();
     try {
+      // Already current (every open but the first): no lock taken, so a CLI command does not queue behind writers.
+      const exists = (await c.query<{ t: boolean }>("SELECT to_regclass('schema_version') IS NOT NULL AS t")).rows[0]?.t === true;
+      if (exists && (await this.version(c)) === PG_MIGRATIONS.length) return;
       await this.locked(c, () => c.query(PG_VERSION_TABLE));
       for (let v = await this.version(c); v < PG_MIGRATIONS.length; v++) {
         await this.locked(c, async () => {
@@ -171,9 +175,19 @@ export class PostgresStore implements Store {
     return this.tx(c, 'write', fn);
   }
 
-  /** fn on a pooled connection, in a read snapshot or under the write lock. */
+  /**
+   * fn on a pooled connection, in a read snapshot or under the write lock. This process's writers
+   * queue here first, FIFO, before they take a connection: they reach the lock in the order they
+   * were called (insert-ethers names machines in arrival order, as on SQLite) and a queue of
+   * writers holds no connections the readers need.
+   */
   private async within<T>(mode: Mode, fn: (q: Q) => Promise<T>, lockWaitMs?: number): Promise<T> {
     await this.ready();
+    if (mode === 'write') return this.writers.run(() => this.onConnection(mode, fn, lockWaitMs));
+    return this.onConnection(mode, fn, lockWaitMs);
+  }
+
+  private async onConnection<T>(mode: Mode, fn: (q: Q) => Promise<T>, lockWaitMs?: number): Promise<T> {
     const c = await this.connect();
     try {
       return await this.tx(c, mode, () => fn(new Q(c)), lockWaitMs);
