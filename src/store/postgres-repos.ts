@@ -10,9 +10,13 @@ import {
   BMC_SELECT,
   DUPLICATE,
   EVENT_LIST_MAX,
+  HOST_INSERT_COLUMNS,
+  HOST_PATCH_COLUMNS,
   HOST_SELECT,
   PRUNE_BATCH,
+  hostInsertValues,
   interfacesByHost,
+  patchedInterface,
   toAppliance,
   toBmcRecord,
   toEvent,
@@ -124,20 +128,8 @@ export class PgHosts implements HostRepo {
     let id: number;
     try {
       const [r] = await this.q.safe<{ id: number }>(
-        `INSERT INTO hosts (name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-        [
-          h.name,
-          a.id,
-          a.basename,
-          h.rack,
-          h.rank,
-          h.os ?? 'linux',
-          h.arch ?? 'x86_64',
-          h.bootAction ?? 'install',
-          h.state ?? 'discovered',
-          new Date().toISOString(),
-        ],
+        `INSERT INTO hosts (${HOST_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+        hostInsertValues(h, a),
       );
       id = r!.id;
     } catch (e) {
@@ -175,16 +167,7 @@ export class PgHosts implements HostRepo {
       set('appliance_id', a.id);
       set('basename', a.basename);
     }
-    const cols: Array<[keyof HostPatch, string]> = [
-      ['rack', 'rack'],
-      ['rank', 'rank'],
-      ['os', 'os'],
-      ['arch', 'arch'],
-      ['bootAction', 'boot_action'],
-      ['state', 'state'],
-      ['stateDetail', 'state_detail'],
-    ];
-    for (const [k, col] of cols) if (p[k] !== undefined) set(col, p[k]);
+    for (const [k, col] of HOST_PATCH_COLUMNS) if (p[k] !== undefined) set(col, p[k]);
     if (sets.length > 0) {
       try {
         await this.q.safe(`UPDATE hosts SET ${sets.join(', ')} WHERE id = $${args.length + 1}`, [...args, id]);
@@ -208,12 +191,7 @@ export class PgHosts implements HostRepo {
   async updateInterface(mac: string, p: Partial<NetInterface>): Promise<void> {
     const cur = await this.q.get<{ id: number } & NetInterface>('SELECT id, mac, ip, subnet, device FROM interfaces WHERE mac = $1', [mac]);
     if (!cur) throw new UserError('E_NOT_FOUND', `no interface with MAC ${mac}`, { where: 'mac' });
-    const next: NetInterface = {
-      mac: p.mac ?? cur.mac,
-      ip: p.ip === undefined ? cur.ip : p.ip,
-      subnet: p.subnet === undefined ? cur.subnet : p.subnet,
-      device: p.device ?? cur.device,
-    };
+    const next = patchedInterface(cur, p);
     try {
       await this.q.safe('UPDATE interfaces SET mac = $1, ip = $2, subnet = $3, device = $4 WHERE id = $5', [
         next.mac,

@@ -12,9 +12,11 @@ import type {
   BootRepo,
   EventRepo,
   Host,
+  HostPatch,
   HostRepo,
   HostState,
   NetInterface,
+  NewHost,
   StoredEvent,
   TokenRepo,
 } from './types.js';
@@ -52,6 +54,44 @@ export function toHost(r: HostRow, interfaces: NetInterface[]): Host {
     stateDetail: r.state_detail,
     createdAt: r.created_at,
     interfaces,
+  };
+}
+
+/** The columns of a new host row and their values, in that order (placeholders are the dialect's). */
+export const HOST_INSERT_COLUMNS = 'name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at';
+export function hostInsertValues(h: NewHost, a: { id: number; basename: string }): unknown[] {
+  return [
+    h.name,
+    a.id,
+    a.basename,
+    h.rack,
+    h.rank,
+    h.os ?? 'linux',
+    h.arch ?? 'x86_64',
+    h.bootAction ?? 'install',
+    h.state ?? 'discovered',
+    new Date().toISOString(),
+  ];
+}
+
+/** The HostPatch fields an update writes as they are, with their columns (appliance is looked up). */
+export const HOST_PATCH_COLUMNS: ReadonlyArray<readonly [keyof HostPatch, string]> = [
+  ['rack', 'rack'],
+  ['rank', 'rank'],
+  ['os', 'os'],
+  ['arch', 'arch'],
+  ['bootAction', 'boot_action'],
+  ['state', 'state'],
+  ['stateDetail', 'state_detail'],
+];
+
+/** An interface after `updateInterface(mac, p)`: undefined keeps a field, null clears ip or subnet. */
+export function patchedInterface(cur: NetInterface, p: Partial<NetInterface>): NetInterface {
+  return {
+    mac: p.mac ?? cur.mac,
+    ip: p.ip === undefined ? cur.ip : p.ip,
+    subnet: p.subnet === undefined ? cur.subnet : p.subnet,
+    device: p.device ?? cur.device,
   };
 }
 

@@ -20,11 +20,15 @@ import {
   EVENT_LIST_MAX,
   EVENT_MODES,
   HOST_LIST_ORDER,
+  HOST_INSERT_COLUMNS,
   HOST_MODES,
+  HOST_PATCH_COLUMNS,
   HOST_SELECT,
   PRUNE_BATCH,
   TOKEN_MODES,
+  hostInsertValues,
   interfacesByHost,
+  patchedInterface,
   toAppliance,
   toBmcRecord,
   toEvent,
@@ -118,23 +122,7 @@ class SqliteHosts implements Sync<HostRepo> {
     let id: number;
     try {
       id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO hosts (name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            h.name,
-            a.id,
-            a.basename,
-            h.rack,
-            h.rank,
-            h.os ?? 'linux',
-            h.arch ?? 'x86_64',
-            h.bootAction ?? 'install',
-            h.state ?? 'discovered',
-            new Date().toISOString(),
-          ).lastInsertRowid,
+        this.db.prepare(`INSERT INTO hosts (${HOST_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...hostInsertValues(h, a)).lastInsertRowid,
       );
     } catch (e) {
       mapConstraint(e, {
@@ -174,16 +162,7 @@ class SqliteHosts implements Sync<HostRepo> {
       sets.push('appliance_id = ?', 'basename = ?');
       args.push(a.id, a.basename);
     }
-    const cols: Array<[keyof HostPatch, string]> = [
-      ['rack', 'rack'],
-      ['rank', 'rank'],
-      ['os', 'os'],
-      ['arch', 'arch'],
-      ['bootAction', 'boot_action'],
-      ['state', 'state'],
-      ['stateDetail', 'state_detail'],
-    ];
-    for (const [k, col] of cols) {
+    for (const [k, col] of HOST_PATCH_COLUMNS) {
       if (p[k] !== undefined) {
         sets.push(`${col} = ?`);
         args.push(p[k]);
@@ -214,12 +193,7 @@ class SqliteHosts implements Sync<HostRepo> {
       | ({ id: number; host_id: number } & NetInterface)
       | undefined;
     if (!cur) throw new UserError('E_NOT_FOUND', `no interface with MAC ${mac}`, { where: 'mac' });
-    const next: NetInterface = {
-      mac: p.mac ?? cur.mac,
-      ip: p.ip === undefined ? cur.ip : p.ip,
-      subnet: p.subnet === undefined ? cur.subnet : p.subnet,
-      device: p.device ?? cur.device,
-    };
+    const next = patchedInterface(cur, p);
     try {
       this.db.prepare('UPDATE interfaces SET mac = ?, ip = ?, subnet = ?, device = ? WHERE id = ?').run(next.mac, next.ip, next.subnet, next.device, cur.id);
     } catch (e) {

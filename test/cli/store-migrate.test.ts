@@ -7,23 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { pgSkip, usePostgres } from '../helpers/postgres.js';
+import { freeTcpPort } from '../helpers/ports.js';
 import { PostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 
 const server = usePostgres();
 const PASSWORD = 'not-checked-pw'; // in every URL the helper answers
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Everything a store answers, for comparing two stores. */
 async function snapshot(s: Store) {
@@ -133,7 +125,7 @@ test('the CLI on PostgreSQL, then store migrate copies a SQLite state with count
 test('PostgreSQL unreachable: netroot serve and a CLI command fail with one line naming host:port, exit 1, no password', async () => {
   const dir = tempStateDir('nrt-unreach-');
   try {
-    const port = await closedPort();
+    const port = await freeTcpPort(); // nothing listens there
     const url = `postgres://netroot:Sup3rSecretPw@127.0.0.1:${port}/netroot`;
     const flags = ['--state-dir', dir, '--set', `store.url=${url}`, '--set', 'http.port=0', '--set', 'iscsi.enabled=false', '--set', 'tftp.enabled=false'];
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', ...flags, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,12 +6,12 @@
 import { after } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { waitFor } from './wait.js';
 import { skipUnless } from './tools.js';
+import { freeTcpPort } from './ports.js';
 
 /** The newest installed server's bin directory (Debian: /usr/lib/postgresql/<major>/bin). */
 function binDir(): string {
@@ -31,14 +31,6 @@ export interface PgServer {
   freshDatabase(): Promise<string>;
   /** Milliseconds initdb + start took. */
   readonly startMs: number;
-}
-
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** uid/gid to run the server as: the `postgres` user under root, ourselves otherwise. */
