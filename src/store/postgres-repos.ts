@@ -287,16 +287,16 @@ export class PgEvents implements EventRepo {
   async append(e: { kind: string; host?: string | null; mac?: string | null; detail?: Record<string, unknown> }): Promise<StoredEvent> {
     const at = new Date().toISOString();
     const detail = e.detail ?? {};
-    const [r] = await this.q.all<{ id: number }>('INSERT INTO events (at, kind, host, mac, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id', [
-      at,
-      e.kind,
-      e.host ?? null,
-      e.mac ?? null,
-      JSON.stringify(detail),
-    ]);
+    // One statement (one round trip; atomic without a savepoint, postgres.ts ONE_STATEMENT): the
+    // insert, and the prune of everything at or below id - maxRows (ids only grow: an identity),
+    // which is older than the newest maxRows.
+    const [r] = await this.q.all<{ id: number }>(
+      `WITH ins AS (INSERT INTO events (at, kind, host, mac, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id),
+            pruned AS (DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (SELECT id FROM ins) - $6 ORDER BY id LIMIT $7))
+       SELECT id FROM ins`,
+      [at, e.kind, e.host ?? null, e.mac ?? null, JSON.stringify(detail), this.maxRows, PRUNE_BATCH],
+    );
     const id = r!.id;
-    // Ids only grow (an identity): everything at or below id - maxRows is older than the newest maxRows.
-    await this.q.run('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= $1 ORDER BY id LIMIT $2)', [id - this.maxRows, PRUNE_BATCH]);
     return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
   }
   async list(f: EventFilter = {}): Promise<StoredEvent[]> {
