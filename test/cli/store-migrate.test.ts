@@ -2,6 +2,7 @@
 // - the CLI works on PostgreSQL (host add/list through --set store.url);
 // - `store migrate --to URL` copies every table of a SQLite state, with counts, into an empty
 //   database (equal answers from both stores afterwards; ids go on), and refuses a non-empty one;
+// - `netroot serve` on PostgreSQL: start line, /readyz (a write under the lock), a host served;
 // - PostgreSQL unreachable: `netroot serve` and a CLI command fail with one line naming
 //   host:port, exit 1, and never show the URL's password.
 import { test } from 'node:test';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { pgSkip, usePostgres } from '../helpers/postgres.js';
 import { freeTcpPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 import { PostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 
 const server = usePostgres();
@@ -151,6 +153,70 @@ test('PostgreSQL unreachable: netroot serve and a CLI command fail with one line
     assert.match(bad.err, /store\.url/);
     assert.ok(!bad.err.includes('Sup3rSecretPw'), bad.err);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('netroot serve on PostgreSQL: the start line names the store with its password masked, /readyz writes to it, a host added by the CLI is served', {
+  skip: pgSkip,
+}, async () => {
+  const url = await (await server()).freshDatabase();
+  const dir = tempStateDir('nrt-serve-pg-');
+  const flags = [
+    '--set',
+    `store.url=${url}`,
+    '--set',
+    'http.host=127.0.0.1',
+    '--set',
+    'http.port=0',
+    '--set',
+    'tftp.enabled=false',
+    '--set',
+    'iscsi.enabled=false',
+  ];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    const port = Number(
+      (
+        await waitFor(() => /http on 127\.0\.0\.1:(\d+)/.exec(out), {
+          what: () => `the start line (stdout: ${out}, stderr: ${err})`,
+          timeoutMs: 30_000,
+        })
+      )[1],
+    );
+    assert.match(out, /netroot: serving .* — store postgres:\/\/netroot:\*{8}@127\.0\.0\.1:\d+\/t\d+_\d+, http on/);
+    assert.ok(!(out + err).includes(PASSWORD));
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    const add = await cli(
+      dir,
+      ...flags.slice(0, 2),
+      '--set',
+      `http.port=${port}`,
+      'host',
+      'add',
+      'compute-0-0',
+      '--appliance',
+      'compute',
+      '--mac',
+      '52:54:00:aa:00:01',
+      '--ip',
+      '10.1.255.254',
+    );
+    assert.equal(add.code, 0, add.err);
+    const ks = await fetch(`http://127.0.0.1:${port}/install/kickstart/compute-0-0`);
+    assert.equal(ks.status, 200);
+    assert.match(await ks.text(), /compute-0-0/);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, err);
     rmSync(dir, { recursive: true, force: true });
   }
 });
