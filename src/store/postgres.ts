@@ -40,7 +40,7 @@ const ONE_STATEMENT: ReadonlySet<string> = new Set(['append']);
 
 type Mode = 'read' | 'write';
 /** A pooled connection; `broken` once its ROLLBACK failed. */
-type Conn = pg.PoolClient & { broken?: Error };
+type Conn = pg.PoolClient & { broken?: Error; guarded?: boolean };
 type Call = (mode: Mode, key: string, run: (q: Q) => Promise<unknown>) => Promise<unknown>;
 
 /** A repository whose every method runs through `call` on the connection call gives it. */
@@ -201,11 +201,20 @@ export class PostgresStore implements Store {
   }
 
   private async connect(): Promise<Conn> {
+    let c: Conn;
     try {
-      return (await this.pool.connect()) as Conn;
+      c = (await this.pool.connect()) as Conn;
     } catch (e) {
       throw unreachable(this.url, e);
     }
+    // The server gone while a connection is checked out between two queries (a transaction awaiting
+    // a plugin): node-postgres emits 'error' on it, which would end the process unheard. The next
+    // query on it fails instead, and its ROLLBACK marks it broken.
+    if (!c.guarded) {
+      c.guarded = true;
+      c.on('error', (e: Error) => (c.broken ??= e));
+    }
+    return c;
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

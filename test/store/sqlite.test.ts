@@ -292,3 +292,40 @@ forEachBackend(
   },
   ['postgres'],
 );
+
+forEachBackend(
+  'PostgreSQL: a connection the server ends inside a transaction fails that transaction (nothing written), not the process; the next call reconnects',
+  async (b) => {
+    const store = await b.open();
+    const admin = new pg.Client(b.target);
+    await admin.connect();
+    try {
+      let inside!: () => void;
+      const entered = new Promise<void>((r) => (inside = r));
+      let goOn!: () => void;
+      const resume = new Promise<void>((r) => (goOn = r));
+      const t = store.transaction(async (tx) => {
+        await tx.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [] });
+        inside();
+        await resume; // the server ends this connection meanwhile
+        await tx.events.append({ kind: 'never' });
+      });
+      await entered;
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+      );
+      assert.equal(killed.rows.length, 1, 'the transaction held one connection');
+      goOn();
+      await assert.rejects(t);
+      assert.equal(await store.hosts.get('compute-0-0'), null, 'nothing of it was written');
+      await store.hosts.add({ name: 'compute-0-1', appliance: 'compute', rack: 0, rank: 1, interfaces: [] });
+      assert.deepEqual(
+        (await store.hosts.list()).map((h) => h.name),
+        ['compute-0-1'],
+      );
+    } finally {
+      await admin.end();
+    }
+  },
+  ['postgres'],
+);
