@@ -18,6 +18,7 @@ import { PostgresStore, SqliteStore, type Store } from '../../src/store/index.js
 
 const server = usePostgres();
 const PASSWORD = 'not-checked-pw'; // in every URL the helper answers
+const ADD_HOST = ['host', 'add', 'compute-0-0', '--appliance', 'compute', '--mac', '52:54:00:aa:00:01', '--ip', '10.1.255.254'];
 
 /** Everything a store answers, for comparing two stores. */
 async function snapshot(s: Store) {
@@ -39,20 +40,7 @@ test('the CLI on PostgreSQL, then store migrate copies a SQLite state with count
   try {
     // The CLI against PostgreSQL (store.url): the password never printed.
     const onPg = await pgServer.freshDatabase();
-    const add = await cli(
-      dir,
-      '--set',
-      `store.url=${onPg}`,
-      'host',
-      'add',
-      'compute-0-0',
-      '--appliance',
-      'compute',
-      '--mac',
-      '52:54:00:aa:00:01',
-      '--ip',
-      '10.1.255.254',
-    );
+    const add = await cli(dir, '--set', `store.url=${onPg}`, ...ADD_HOST);
     assert.equal(add.code, 0, add.err);
     const list = await cli(dir, '--set', `store.url=${onPg}`, 'host', 'list', '--json');
     assert.equal(list.code, 0, list.err);
@@ -195,21 +183,7 @@ test('netroot serve on PostgreSQL: the start line names the store with its passw
     assert.ok(!(out + err).includes(PASSWORD));
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
-    const add = await cli(
-      dir,
-      ...flags.slice(0, 2),
-      '--set',
-      `http.port=${port}`,
-      'host',
-      'add',
-      'compute-0-0',
-      '--appliance',
-      'compute',
-      '--mac',
-      '52:54:00:aa:00:01',
-      '--ip',
-      '10.1.255.254',
-    );
+    const add = await cli(dir, ...flags.slice(0, 2), '--set', `http.port=${port}`, ...ADD_HOST);
     assert.equal(add.code, 0, add.err);
     const ks = await fetch(`http://127.0.0.1:${port}/install/kickstart/compute-0-0`);
     assert.equal(ks.status, 200);
