@@ -1,3 +1,5 @@
+// The store's contracts, each test on both backends (SQLite and a real PostgreSQL started once for
+// this file, test/helpers/store-backends.ts), and the SQLite- or PostgreSQL-only behaviours beside them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -5,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { SqliteStore, resolveAttributes, type Store } from '../../src/store/index.js';
-import { UserError } from '../../src/errors.js';
+import Database from 'better-sqlite3';
+import { SqliteStore, resolveAttributes, type BmcRecord, type Store } from '../../src/store/index.js';
+import { UserError, isNetrootError } from '../../src/errors.js';
 import { forEachBackend } from '../helpers/store-backends.js';
+import { waitFor } from '../helpers/wait.js';
 
 const iface = (mac: string, ip: string) => ({ mac, ip, subnet: '10.1.0.0/16', device: 'eth0' });
 
@@ -329,3 +333,213 @@ forEachBackend(
   },
   ['postgres'],
 );
+
+// --- appliance-update ---
+// appliances.update: changes only the given fields, keeps the name and the appliance's hosts and
+// attributes, and refuses an unknown appliance with E_APPLIANCE_NOT_FOUND (nothing written).
+
+forEachBackend('appliances.update changes the given fields only; unknown appliance is E_APPLIANCE_NOT_FOUND', async (b) => {
+  const store = await b.open();
+  {
+    await store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
+    await store.hosts.add({
+      name: 'gpu-0-0',
+      appliance: 'gpu',
+      rack: 0,
+      rank: 0,
+      interfaces: [{ mac: '52:54:00:aa:00:01', ip: '10.1.255.254', subnet: '10.1.0.0/16', device: 'eth0' }],
+    });
+    await store.attributes.set({ scope: 'appliance', target: 'gpu', name: 'Kickstart_Timezone', value: 'UTC' });
+
+    let a = await store.appliances.update('gpu', { basename: 'gpunode', discoverable: false });
+    assert.deepEqual(a, { name: 'gpu', basename: 'gpunode', graph: 'default', rootNode: 'compute', discoverable: false });
+    a = await store.appliances.update('gpu', { rootNode: 'compute-diskless', graph: 'site' });
+    assert.deepEqual(a, { name: 'gpu', basename: 'gpunode', graph: 'site', rootNode: 'compute-diskless', discoverable: false });
+    assert.deepEqual(await store.appliances.get('gpu'), a);
+    // An empty patch writes nothing and answers the appliance as it is.
+    assert.deepEqual(await store.appliances.update('gpu', {}), a);
+    assert.equal((await store.hosts.get('gpu-0-0'))?.appliance, 'gpu', 'its hosts keep it');
+    assert.equal((await store.attributes.list({ scope: 'appliance', target: 'gpu' })).length, 1, 'its attributes stay');
+    // The other appliances are untouched.
+    assert.equal((await store.appliances.get('compute'))?.basename, 'compute');
+
+    const before = await store.appliances.list();
+    await assert.rejects(
+      store.appliances.update('nope', { basename: 'x' }),
+      (e: unknown) => e instanceof UserError && e.code === 'E_APPLIANCE_NOT_FOUND' && /"nope"/.test(e.message),
+    );
+    assert.deepEqual(await store.appliances.list(), before);
+    // Inside a transaction that fails, the update is rolled back.
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.appliances.update('gpu', { basename: 'rolled' });
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    assert.equal((await store.appliances.get('gpu'))?.basename, 'gpunode');
+  }
+});
+
+// --- bmcs ---
+// The bmcs table (migration 4): set/get/list/remove, replace in place, the host's removal takes its
+// BMC with it (ON DELETE CASCADE), an unknown host and out-of-range values are refused, and the
+// transaction repos carry it too.
+
+const entry = (host: string, over: Partial<BmcRecord> = {}): BmcRecord => ({
+  host,
+  driver: 'ipmi',
+  address: '10.2.0.1',
+  port: null,
+  user: 'admin',
+  secret: 's3cret',
+  insecureTls: false,
+  systemId: null,
+  ...over,
+});
+
+forEachBackend('bmcs: set, get, replace, list, remove; cascade with the host; unknown host; CHECKs', async (b) => {
+  const store = await b.open();
+  try {
+    for (const [i, name] of ['compute-0-1', 'compute-0-0'].entries())
+      await store.hosts.add({
+        name,
+        appliance: 'compute',
+        rack: 0,
+        rank: 1 - i,
+        interfaces: [{ mac: `52:54:00:00:00:0${i}`, ip: null, subnet: null, device: 'eth0' }],
+      });
+    assert.equal(await store.bmcs.get('compute-0-0'), null);
+    assert.deepEqual(await store.bmcs.set(entry('compute-0-0')), entry('compute-0-0'));
+    const rf = entry('compute-0-1', { driver: 'redfish', address: 'bmc1.example', port: 8443, insecureTls: true, systemId: 'System.Embedded.1' });
+    await store.bmcs.set(rf);
+    assert.deepEqual(await store.bmcs.get('compute-0-1'), rf);
+    // replace in place
+    await store.bmcs.set(entry('compute-0-0', { address: '10.2.0.9', port: 6230, secret: 'other' }));
+    assert.deepEqual(await store.bmcs.get('compute-0-0'), entry('compute-0-0', { address: '10.2.0.9', port: 6230, secret: 'other' }));
+    assert.deepEqual(
+      (await store.bmcs.list()).map((b) => b.host),
+      ['compute-0-0', 'compute-0-1'],
+    );
+    // unknown host
+    await assert.rejects(store.bmcs.set(entry('compute-9-9')), (e) => isNetrootError(e) && e.code === 'E_HOST_NOT_FOUND');
+    // CHECKs: never echo the secret
+    await assert.rejects(
+      store.bmcs.set(entry('compute-0-0', { port: 70000 })),
+      (e) => isNetrootError(e) && e.code === 'E_BMC_BAD' && !e.message.includes('other'),
+    );
+    await assert.rejects(store.bmcs.set(entry('compute-0-0', { driver: 'telnet' as 'ipmi' })), (e) => isNetrootError(e) && e.code === 'E_BMC_BAD');
+    // the transaction repos
+    await store.transaction(async (tx) => {
+      assert.equal((await tx.bmcs.get('compute-0-0'))?.port, 6230);
+    });
+    // remove
+    assert.equal(await store.bmcs.remove('compute-0-1'), true);
+    assert.equal(await store.bmcs.remove('compute-0-1'), false);
+    assert.equal(await store.bmcs.remove('no-such-host'), false);
+    // the host's removal removes its BMC (no row left behind for a later host of that name)
+    await store.hosts.remove('compute-0-0');
+    assert.deepEqual(await store.bmcs.list(), []);
+    await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [] });
+    assert.equal(await store.bmcs.get('compute-0-0'), null);
+  } finally {
+    await store.close();
+  }
+  if (b.name === 'sqlite') {
+    const raw = new Database(b.target);
+    assert.equal(raw.pragma('user_version', { simple: true }), 4);
+    assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM bmcs').get() as { n: number }).n, 0);
+    raw.close();
+  } else {
+    const raw = new pg.Client(b.target);
+    await raw.connect();
+    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 4);
+    assert.equal((await raw.query('SELECT COUNT(*)::int AS n FROM bmcs')).rows[0].n, 0);
+    await raw.end();
+  }
+});
+
+// --- events-filter ---
+// The events log's filters: by host and kind, after an id, and the newest N (a tail, oldest first).
+
+forEachBackend('events list: host and kind filters, sinceId, and the last N oldest first', async (b) => {
+  const store = await b.open();
+  {
+    for (let i = 0; i < 6; i++) await store.events.append({ kind: i % 2 ? 'host.added' : 'dhcp.discover', host: i < 3 ? 'a' : 'b', detail: { i } });
+    const all = await store.events.list();
+    assert.deepEqual(
+      all.map((e) => e.detail['i']),
+      [0, 1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ host: 'a' })).map((e) => e.detail['i']),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      (await store.events.list({ host: 'b', kind: 'host.added' })).map((e) => e.detail['i']),
+      [3, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ sinceId: all[3]!.id })).map((e) => e.detail['i']),
+      [4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ last: true, limit: 2 })).map((e) => e.detail['i']),
+      [4, 5],
+    );
+    assert.deepEqual(
+      (await store.events.list({ last: true, limit: 2, host: 'a' })).map((e) => e.detail['i']),
+      [1, 2],
+    );
+    assert.deepEqual(await store.events.list({ limit: 0 }), []);
+  }
+});
+
+// --- transaction-context ---
+// transaction(): concurrent transactions queue; a nested one, or a plain store call made inside one
+// (which would wait for the transaction it is part of), fails at once with a code that says why.
+
+const txIface = (i: number) => [{ mac: `52:54:00:00:09:0${i}`, ip: null, subnet: '10.1.0.0/16', device: 'eth0' }];
+
+forEachBackend('transactions started at the same time both run, one after the other', async (b) => {
+  const store = await b.open();
+  {
+    const order: string[] = [];
+    const tx = (i: number) =>
+      store.transaction(async (t) => {
+        order.push(`begin ${i}`);
+        // fixed delay: the transaction stays open across a timer, so the second one gets the chance to start inside it (the input).
+        await new Promise((r) => setTimeout(r, 20));
+        await t.hosts.add({ name: `n-0-${i}`, appliance: 'compute', rack: 0, rank: i, interfaces: txIface(i) });
+        order.push(`end ${i}`);
+      });
+    // The second starts while the first is inside its transaction.
+    // fixed delay: 5 ms into the first one's 20 ms (the overlap is the input).
+    await Promise.all([tx(1), new Promise((r) => setTimeout(r, 5)).then(() => tx(2))]);
+    assert.deepEqual(order, ['begin 1', 'end 1', 'begin 2', 'end 2']);
+    assert.equal((await store.hosts.list()).length, 2);
+  }
+});
+
+forEachBackend('a plain store call or a nested transaction inside a transaction fails at once; after it, calls work', async (b) => {
+  const store = await b.open();
+  {
+    let later: Promise<unknown> | undefined;
+    let ended = false;
+    await assert.rejects(
+      store.transaction(async () => {
+        // Started inside (it carries the transaction's async context), run after the transaction ended: allowed.
+        later = waitFor(() => ended, { what: 'the transaction to end' }).then(() => store.hosts.list());
+        await store.hosts.list();
+      }),
+      { code: 'E_STORE_IN_TX' },
+    );
+    ended = true;
+    await assert.rejects(
+      store.transaction(() => store.transaction(async () => 1)),
+      { code: 'E_STORE_NESTED_TX' },
+    );
+    assert.deepEqual(await later, []);
+    assert.equal(await store.transaction(async (t) => (await t.hosts.list()).length), 0);
+  }
+});
