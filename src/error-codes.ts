@@ -303,6 +303,10 @@ export const ERROR_CODES = {
   E_STORE_IN_TX: failure('store', 'a store call inside transaction() that is not through its tx repositories (it would wait for itself)'),
   E_STORE_OPEN: failure('store', 'the database cannot be created or opened'),
   E_STORE_OPTIONS: failure('store', 'invalid store options'),
+  E_STORE_UNREACHABLE: failure('store', 'the PostgreSQL server of store.url cannot be reached or refused the login (host:port named, never the password)', 503),
+  E_STORE_URL: operator('store', 'store.url is not empty, postgres://… or postgresql://…'),
+  E_STORE_NOT_EMPTY: operator('store', '`store migrate` refuses a target database that already holds hosts, events or other state'),
+  E_STORE_COUNT: failure('store', '`store migrate` copied a different number of rows than the source holds (nothing was committed)'),
   E_STORE_VERSION: failure('store', 'the database schema is newer than this netroot'),
   // sync (src/sync: `netroot sync users`, the node payload)
   E_SYNC_KEY: failure('sync', 'a sync key under <stateDir>/sync is unusable (not Ed25519, too short) or the node client is missing'),

@@ -6,7 +6,7 @@ import { powerDrivers } from './power.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { storeFromConfig, whenReady, type Store } from '../store/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { KickstartService, DEFAULT_ATTRIBUTES, frontendFacts } from '../boot/kickstart.js';
 import { Booter } from '../boot/booter.js';
@@ -91,7 +91,8 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const logger = deps.logger ?? createLogger(logSettings(config));
   const ownStore = deps.store === undefined;
   // Opening the database file is not a socket: it happens here, so every service shares one store.
-  const store: Store = deps.store ?? openStore(config.stateDir, { maxEvents: config.events.maxRows });
+  // A PostgreSQL store (store.url) connects in start(), first: unreachable, nothing else opens.
+  const store: Store = deps.store ?? storeFromConfig(config);
   const kickstarts = new KickstartService(store, config);
   const booter = new Booter(store, config, kickstarts);
   const tokens = new InstallTokens(store);
@@ -208,6 +209,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     },
     start: () =>
       unwindOnFailure(async () => {
+        await whenReady(store);
         plugins.push(...(await loadPluginsFrom(join(config.stateDir, 'plugins'))));
         plugins.sort((a, b) => a.name.localeCompare(b.name));
         // The iSCSI target first, then every export the database records (a restart brings every

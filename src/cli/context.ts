@@ -1,7 +1,7 @@
 // What every subcommand gets: parsed global flags, and lazily the config, the store and the
 // profile compiler. Nothing is opened until a command asks for it, and close() releases it all.
 import { loadConfig, type Config } from '../config/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { storeFromConfig, whenReady, type Store } from '../store/index.js';
 import type { Logger } from '../log/logger.js';
 import { createLogger } from '../log/logger.js';
 import { logSettings, type LogChoice } from '../app/log-settings.js';
@@ -35,9 +35,16 @@ export class CliContext {
     return this.cfg;
   }
 
+  /** The configured store (store.url): SQLite opened here; PostgreSQL connects on its first call. */
   get store(): Store {
-    this.st ??= openStore(this.config.stateDir, { maxEvents: this.config.events.maxRows });
+    this.st ??= storeFromConfig(this.config);
     return this.st;
+  }
+
+  /** The store, connected and migrated: an unreachable PostgreSQL fails here (E_STORE_UNREACHABLE). */
+  async openStore(): Promise<Store> {
+    await whenReady(this.store);
+    return this.store;
   }
 
   /** The logger of the config's log.format and log.level (or logLevel); `choice` (flags) wins. */

@@ -94,6 +94,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
     help: 'users: sign and publish the accounts of a UID range, the munge key and the hosts list for every node (Rocks 411)',
     load: async () => import('./sync.js').then((m) => ({ run: m.syncCommand, usage: m.USAGE })),
   },
+  store: {
+    help: 'migrate the SQLite state into an empty PostgreSQL database (store.url), counts checked',
+    load: async () => import('./store.js').then((m) => ({ run: m.storeCommand, usage: m.USAGE })),
+  },
   image: {
     help: 'build|import|list|show|remove OS images (kernel, dracut initrd, root) that nodes install and boot',
     load: async () => import('./image.js').then((m) => ({ run: m.imageCommand, usage: m.USAGE })),

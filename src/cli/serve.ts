@@ -2,6 +2,7 @@
 import type { CliContext } from './context.js';
 import { parse, noExtra } from './args.js';
 import { createFrontend } from '../app/frontend.js';
+import { safeUrl } from '../store/index.js';
 import { untilStopSignal } from './until-signal.js';
 import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logChoice } from './log-flags.js';
 
@@ -24,7 +25,9 @@ export function offServices(c: CliContext['config']): string[] {
 export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { values: v, positionals: p } = parse(argv, LOG_FLAG_OPTIONS, USAGE);
   noExtra(p, 0, USAGE);
-  const frontend = createFrontend(ctx.config, { logger: ctx.logger(logChoice(v)) });
+  // The store first (ctx closes it): PostgreSQL unreachable is one line and exit 1, before any socket.
+  const store = await ctx.openStore();
+  const frontend = createFrontend(ctx.config, { store, logger: ctx.logger(logChoice(v)) });
   try {
     await frontend.start();
   } catch (e) {
@@ -39,6 +42,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   const c = ctx.config;
   const tftp = frontend.tftp();
   const parts = [
+    ...(c.store.url ? [`store ${safeUrl(c.store.url)}`] : []),
     `http on ${c.http.host}:${frontend.httpPort()}`,
     ...(tftp ? [`tftp on ${c.tftp.host}:${tftp.port()} (${tftp.linkKind} link)`] : []),
     ...(frontend.storage.target ? [`iscsi on ${c.iscsi.host}:${frontend.storage.iscsiPort()}`] : []),

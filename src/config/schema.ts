@@ -33,6 +33,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    store: z
+      .object({
+        /**
+         * Where the cluster database lives: '' is SQLite at <stateDir>/netroot.db (the default);
+         * postgres://user:password@host:port/database (or postgresql://) is a PostgreSQL server that
+         * several netroot servers may share. The password is a secret: every message shows it masked.
+         */
+        url: z
+          .string()
+          .refine(
+            (v) => v === '' || /^postgres(ql)?:\/\/[^\s]+$/i.test(v),
+            'must be empty (SQLite under stateDir) or postgres://user:password@host:port/database',
+          )
+          .default(''),
+        /** PostgreSQL: connections this process keeps to the server at most. */
+        poolSize: z.number().int().min(1).max(1000).default(10),
+        /** PostgreSQL: how long a connection attempt may take before the store is unreachable (ms). */
+        connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
     profile: z
       .object({
         rolesDir: z.string().default(''),

@@ -2,7 +2,8 @@
 // service (host-service.ts: plugins with rollback, remove, replace, set) plus insert-ethers' naming.
 // Contracts:
 //  - one MAC never becomes two hosts; two machines added at once never share a name or an address:
-//    the name/rank/address are chosen and inserted in one BEGIN IMMEDIATE transaction, and the
+//    the name/rank/address are chosen and inserted in one store transaction (SQLite: BEGIN IMMEDIATE;
+//    PostgreSQL: under the store's advisory write lock, shared by every server), and the
 //    database's UNIQUE constraints are the final word (a lost race is retried, never duplicated);
 //  - `added` runs as one unit (HostService.provision): on a plugin failure or time-out, the plugins
 //    that ran are undone (their `removed`, reverse order), the host is removed, and the reason is

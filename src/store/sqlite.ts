@@ -8,6 +8,37 @@ import Database from 'better-sqlite3';
 import { closeSync, constants as C, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { Mutex } from './mutex.js';
+import {
+  APPLIANCE_MODES,
+  ATTRIBUTE_MODES,
+  BMC_MODES,
+  BMC_SELECT,
+  BOOT_MODES,
+  DEFAULT_MAX_EVENTS,
+  DUPLICATE,
+  EVENT_LIST_MAX,
+  EVENT_MODES,
+  HOST_LIST_ORDER,
+  HOST_INSERT_COLUMNS,
+  HOST_MODES,
+  HOST_PATCH_COLUMNS,
+  HOST_SELECT,
+  PRUNE_BATCH,
+  TOKEN_MODES,
+  hostInsertValues,
+  interfacesByHost,
+  patchedInterface,
+  toAppliance,
+  toBmcRecord,
+  toEvent,
+  toHost,
+  type ApplianceRow,
+  type BmcRow,
+  type EventRow,
+  type HostRow,
+  type Modes,
+} from './rows.js';
 import { NetrootError, UserError } from '../errors.js';
 import type {
   Appliance,
@@ -16,7 +47,6 @@ import type {
   Attribute,
   AttributeRepo,
   AttributeScope,
-  BootAction,
   BootRecord,
   BootRepo,
   BmcRecord,
@@ -25,7 +55,6 @@ import type {
   Host,
   HostPatch,
   HostRepo,
-  HostState,
   InstallToken,
   NetInterface,
   NewHost,
@@ -39,29 +68,15 @@ import type {
 type Db = Database.Database;
 
 /** Turns SQLite constraint failures into operator-facing errors that name the field. */
-function mapConstraint(e: unknown, what: Record<string, string>): never {
+function mapConstraint(e: unknown, what: Record<string, () => string>): never {
   const msg = (e as Error)?.message ?? '';
   if ((e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT')) {
     for (const [needle, text] of Object.entries(what)) {
-      if (msg.includes(needle)) throw new UserError('E_DUPLICATE', text, { where: needle.split('.').pop() });
+      if (msg.includes(needle)) throw new UserError('E_DUPLICATE', text(), { where: needle.split('.').pop() });
     }
     throw new UserError('E_CONSTRAINT', `rejected by the database: ${msg}`);
   }
   throw e;
-}
-
-interface HostRow {
-  id: number;
-  name: string;
-  appliance: string;
-  rack: number;
-  rank: number;
-  os: string;
-  arch: string;
-  boot_action: string;
-  state: string;
-  state_detail: string | null;
-  created_at: string;
 }
 
 class SqliteHosts implements Sync<HostRepo> {
@@ -71,28 +86,8 @@ class SqliteHosts implements Sync<HostRepo> {
     return this.db.prepare('SELECT mac, ip, subnet, device FROM interfaces WHERE host_id = ? ORDER BY id').all(id) as NetInterface[];
   }
   private row(where: string, arg: unknown): Host | null {
-    const r = this.db
-      .prepare(
-        `SELECT h.id, h.name, a.name AS appliance, h.rack, h.rank, h.os, h.arch, h.boot_action, h.state, h.state_detail, h.created_at
-         FROM hosts h JOIN appliances a ON a.id = h.appliance_id WHERE ${where}`,
-      )
-      .get(arg) as HostRow | undefined;
-    return r ? this.toHost(r) : null;
-  }
-  private toHost(r: HostRow, interfaces?: NetInterface[]): Host {
-    return {
-      name: r.name,
-      appliance: r.appliance,
-      rack: r.rack,
-      rank: r.rank,
-      os: r.os,
-      arch: r.arch,
-      bootAction: r.boot_action as BootAction,
-      state: r.state as HostState,
-      stateDetail: r.state_detail,
-      createdAt: r.created_at,
-      interfaces: interfaces ?? this.interfacesOf(r.id),
-    };
+    const r = this.db.prepare(`${HOST_SELECT} WHERE ${where}`).get(arg) as HostRow | undefined;
+    return r ? toHost(r, this.interfacesOf(r.id)) : null;
   }
   private applianceId(name: string): { id: number; basename: string } {
     const a = this.db.prepare('SELECT id, basename FROM appliances WHERE name = ?').get(name) as { id: number; basename: string } | undefined;
@@ -111,13 +106,13 @@ class SqliteHosts implements Sync<HostRepo> {
       // Name the holder: the operator's next step is usually `netroot host show <it>`.
       const constraint = (e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT') === true;
       const holder = (col: 'mac' | 'ip', v: string | null) =>
-        (constraint
+        constraint
           ? (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)
               ?.name
-          : undefined) ?? 'another host';
+          : undefined;
       mapConstraint(e, {
-        'interfaces.mac': `MAC ${i.mac} is already assigned to ${holder('mac', i.mac)}`,
-        'interfaces.ip': `IP ${i.ip} is already assigned to ${holder('ip', i.ip)}`,
+        'interfaces.mac': () => DUPLICATE.mac(i.mac, holder('mac', i.mac)),
+        'interfaces.ip': () => DUPLICATE.ip(i.ip, holder('ip', i.ip)),
       });
     }
   }
@@ -127,28 +122,12 @@ class SqliteHosts implements Sync<HostRepo> {
     let id: number;
     try {
       id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO hosts (name, appliance_id, basename, rack, rank, os, arch, boot_action, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            h.name,
-            a.id,
-            a.basename,
-            h.rack,
-            h.rank,
-            h.os ?? 'linux',
-            h.arch ?? 'x86_64',
-            h.bootAction ?? 'install',
-            h.state ?? 'discovered',
-            new Date().toISOString(),
-          ).lastInsertRowid,
+        this.db.prepare(`INSERT INTO hosts (${HOST_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...hostInsertValues(h, a)).lastInsertRowid,
       );
     } catch (e) {
       mapConstraint(e, {
-        'hosts.name': `host name ${h.name} is already taken`,
-        'hosts.basename': `rack ${h.rack} rank ${h.rank} is already taken for ${a.basename}`,
+        'hosts.name': () => DUPLICATE.hostName(h.name),
+        'hosts.basename': () => DUPLICATE.rackRank(h.rack, h.rank, a.basename),
       });
     }
     for (const i of h.interfaces) this.insertInterface(id, i);
@@ -165,23 +144,14 @@ class SqliteHosts implements Sync<HostRepo> {
   }
   list(filter: { appliance?: string } = {}): Host[] {
     const rows = this.db
-      .prepare(
-        `SELECT h.id, h.name, a.name AS appliance, h.rack, h.rank, h.os, h.arch, h.boot_action, h.state, h.state_detail, h.created_at
-         FROM hosts h JOIN appliances a ON a.id = h.appliance_id
-         WHERE (? IS NULL OR a.name = ?) ORDER BY h.basename, h.rack, h.rank, h.name`,
-      )
+      .prepare(`${HOST_SELECT} WHERE (? IS NULL OR a.name = ?) ${HOST_LIST_ORDER}`)
       .all(filter.appliance ?? null, filter.appliance ?? null) as HostRow[];
     // Every interface in one query, grouped here: interfaces has no index on host_id, so one
     // query per host (toHost) scanned the table once per host — 1.6 s for 2,000 hosts, quadratic.
-    const byHost = new Map<number, NetInterface[]>();
-    for (const { host_id, ...i } of this.db.prepare('SELECT host_id, mac, ip, subnet, device FROM interfaces ORDER BY id').all() as Array<
-      NetInterface & { host_id: number }
-    >) {
-      const list = byHost.get(host_id);
-      if (list) list.push(i);
-      else byHost.set(host_id, [i]);
-    }
-    return rows.map((r) => ({ ...this.toHost(r, []), interfaces: byHost.get(r.id) ?? [] }));
+    const byHost = interfacesByHost(
+      this.db.prepare('SELECT host_id, mac, ip, subnet, device FROM interfaces ORDER BY id').all() as Array<NetInterface & { host_id: number }>,
+    );
+    return rows.map((r) => toHost(r, byHost.get(r.id) ?? []));
   }
   update(name: string, p: HostPatch): Host {
     const id = this.idOf(name);
@@ -192,16 +162,7 @@ class SqliteHosts implements Sync<HostRepo> {
       sets.push('appliance_id = ?', 'basename = ?');
       args.push(a.id, a.basename);
     }
-    const cols: Array<[keyof HostPatch, string]> = [
-      ['rack', 'rack'],
-      ['rank', 'rank'],
-      ['os', 'os'],
-      ['arch', 'arch'],
-      ['bootAction', 'boot_action'],
-      ['state', 'state'],
-      ['stateDetail', 'state_detail'],
-    ];
-    for (const [k, col] of cols) {
+    for (const [k, col] of HOST_PATCH_COLUMNS) {
       if (p[k] !== undefined) {
         sets.push(`${col} = ?`);
         args.push(p[k]);
@@ -211,7 +172,7 @@ class SqliteHosts implements Sync<HostRepo> {
       try {
         this.db.prepare(`UPDATE hosts SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
       } catch (e) {
-        mapConstraint(e, { 'hosts.basename': `rack/rank already taken`, CHECK: 'value out of range' });
+        mapConstraint(e, { 'hosts.basename': () => DUPLICATE.rackRankUpdate, CHECK: () => DUPLICATE.outOfRange });
       }
     }
     return this.get(name)!;
@@ -232,21 +193,15 @@ class SqliteHosts implements Sync<HostRepo> {
       | ({ id: number; host_id: number } & NetInterface)
       | undefined;
     if (!cur) throw new UserError('E_NOT_FOUND', `no interface with MAC ${mac}`, { where: 'mac' });
-    const next: NetInterface = {
-      mac: p.mac ?? cur.mac,
-      ip: p.ip === undefined ? cur.ip : p.ip,
-      subnet: p.subnet === undefined ? cur.subnet : p.subnet,
-      device: p.device ?? cur.device,
-    };
+    const next = patchedInterface(cur, p);
     try {
       this.db.prepare('UPDATE interfaces SET mac = ?, ip = ?, subnet = ?, device = ? WHERE id = ?').run(next.mac, next.ip, next.subnet, next.device, cur.id);
     } catch (e) {
       const holder = (col: 'mac' | 'ip', v: string | null) =>
-        (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name ??
-        'another host';
+        (this.db.prepare(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = ?`).get(v) as { name: string } | undefined)?.name;
       mapConstraint(e, {
-        'interfaces.mac': `MAC ${next.mac} is already assigned to ${holder('mac', next.mac)}`,
-        'interfaces.ip': `IP ${next.ip} is already assigned to ${holder('ip', next.ip)}`,
+        'interfaces.mac': () => DUPLICATE.mac(next.mac, holder('mac', next.mac)),
+        'interfaces.ip': () => DUPLICATE.ip(next.ip, holder('ip', next.ip)),
       });
     }
   }
@@ -261,27 +216,22 @@ class SqliteHosts implements Sync<HostRepo> {
 
 class SqliteAppliances implements Sync<ApplianceRepo> {
   constructor(private db: Db) {}
-  private static toAppliance(r: { name: string; basename: string; graph: string; root_node: string; discoverable: number }): Appliance {
-    return { name: r.name, basename: r.basename, graph: r.graph, rootNode: r.root_node, discoverable: r.discoverable === 1 };
-  }
   add(a: Appliance): Appliance {
     try {
       this.db
         .prepare('INSERT INTO appliances (name, basename, graph, root_node, discoverable) VALUES (?, ?, ?, ?, ?)')
         .run(a.name, a.basename, a.graph, a.rootNode, a.discoverable ? 1 : 0);
     } catch (e) {
-      mapConstraint(e, { 'appliances.name': `appliance ${a.name} already exists` });
+      mapConstraint(e, { 'appliances.name': () => DUPLICATE.appliance(a.name) });
     }
     return this.get(a.name)!;
   }
   get(name: string): Appliance | null {
-    const r = this.db.prepare('SELECT * FROM appliances WHERE name = ?').get(name) as Parameters<typeof SqliteAppliances.toAppliance>[0] | undefined;
-    return r ? SqliteAppliances.toAppliance(r) : null;
+    const r = this.db.prepare('SELECT * FROM appliances WHERE name = ?').get(name) as ApplianceRow | undefined;
+    return r ? toAppliance(r) : null;
   }
   list(): Appliance[] {
-    return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as Array<Parameters<typeof SqliteAppliances.toAppliance>[0]>).map(
-      SqliteAppliances.toAppliance,
-    );
+    return (this.db.prepare('SELECT * FROM appliances ORDER BY name').all() as ApplianceRow[]).map(toAppliance);
   }
   update(name: string, patch: AppliancePatch): Appliance {
     const cur = this.get(name);
@@ -318,11 +268,7 @@ class SqliteAttributes implements Sync<AttributeRepo> {
   }
 }
 
-/** The events log's default bound (config events.maxRows). */
-export const DEFAULT_MAX_EVENTS = 100_000;
-/** Rows one append prunes at most: a large backlog (a lowered maxRows) drains over the next appends
- * instead of holding the write lock for one long DELETE. */
-const PRUNE_BATCH = 1000;
+export { DEFAULT_MAX_EVENTS };
 
 class SqliteEvents implements Sync<EventRepo> {
   constructor(
@@ -343,22 +289,14 @@ class SqliteEvents implements Sync<EventRepo> {
     return { id, at, kind: e.kind, host: e.host ?? null, mac: e.mac ?? null, detail };
   }
   list(f: EventFilter = {}): StoredEvent[] {
-    const limit = Math.max(0, Math.min(f.limit ?? 1000, 10000));
+    const limit = Math.max(0, Math.min(f.limit ?? 1000, EVENT_LIST_MAX));
     const where = 'id > ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR host = ?)';
     const args = [f.sinceId ?? 0, f.kind ?? null, f.kind ?? null, f.host ?? null, f.host ?? null];
     // `last`: the newest rows that match, still answered oldest first (a log's tail).
     const sql = f.last
       ? `SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT ?) ORDER BY id`
       : `SELECT * FROM events WHERE ${where} ORDER BY id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit) as Array<{
-      id: number;
-      at: string;
-      kind: string;
-      host: string | null;
-      mac: string | null;
-      detail: string;
-    }>;
-    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    return (this.db.prepare(sql).all(...args, limit) as EventRow[]).map(toEvent);
   }
 }
 
@@ -417,36 +355,11 @@ class SqliteTokens implements Sync<TokenRepo> {
   }
 }
 
-interface BmcRow {
-  host: string;
-  driver: string;
-  address: string;
-  port: number | null;
-  user: string;
-  secret: string;
-  insecure_tls: number;
-  system_id: string | null;
-}
-const BMC_SELECT =
-  'SELECT h.name AS host, b.driver, b.address, b.port, b.user, b.secret, b.insecure_tls, b.system_id FROM bmcs b JOIN hosts h ON h.id = b.host_id';
-
 class SqliteBmcs implements Sync<BmcRepo> {
   constructor(private db: Db) {}
-  private static toRecord(r: BmcRow): BmcRecord {
-    return {
-      host: r.host,
-      driver: r.driver as BmcRecord['driver'],
-      address: r.address,
-      port: r.port,
-      user: r.user,
-      secret: r.secret,
-      insecureTls: r.insecure_tls === 1,
-      systemId: r.system_id,
-    };
-  }
   get(host: string): BmcRecord | null {
     const r = this.db.prepare(`${BMC_SELECT} WHERE h.name = ?`).get(host) as BmcRow | undefined;
-    return r ? SqliteBmcs.toRecord(r) : null;
+    return r ? toBmcRecord(r) : null;
   }
   set(b: BmcRecord): BmcRecord {
     const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(b.host) as { id: number } | undefined;
@@ -454,14 +367,14 @@ class SqliteBmcs implements Sync<BmcRepo> {
     try {
       this.db
         .prepare(
-          `INSERT INTO bmcs (host_id, driver, address, port, user, secret, insecure_tls, system_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (host_id) DO UPDATE SET driver = excluded.driver, address = excluded.address, port = excluded.port, user = excluded.user,
+          `INSERT INTO bmcs (host_id, driver, address, port, "user", secret, insecure_tls, system_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (host_id) DO UPDATE SET driver = excluded.driver, address = excluded.address, port = excluded.port, "user" = excluded."user",
              secret = excluded.secret, insecure_tls = excluded.insecure_tls, system_id = excluded.system_id, updated_at = excluded.updated_at`,
         )
         .run(h.id, b.driver, b.address, b.port, b.user, b.secret, b.insecureTls ? 1 : 0, b.systemId, new Date().toISOString());
     } catch (e) {
       // The CHECKs (driver, port): never echo the row (it holds the secret).
-      if ((e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT')) throw new UserError('E_BMC_BAD', 'driver or port rejected by the database');
+      if ((e as { code?: string })?.code?.startsWith('SQLITE_CONSTRAINT')) throw new UserError('E_BMC_BAD', DUPLICATE.bmc);
       throw e;
     }
     return this.get(b.host)!;
@@ -470,55 +383,12 @@ class SqliteBmcs implements Sync<BmcRepo> {
     return this.db.prepare('DELETE FROM bmcs WHERE host_id = (SELECT id FROM hosts WHERE name = ?)').run(host).changes > 0;
   }
   list(): BmcRecord[] {
-    return (this.db.prepare(`${BMC_SELECT} ORDER BY h.name`).all() as BmcRow[]).map(SqliteBmcs.toRecord);
+    return (this.db.prepare(`${BMC_SELECT} ORDER BY h.name`).all() as BmcRow[]).map(toBmcRecord);
   }
 }
 
 /** A repository interface with its methods answering directly (SQLite calls are synchronous). */
 type Sync<I> = { [K in keyof I]: I[K] extends (...a: infer A) => Promise<infer R> ? (...a: A) => R : never };
-
-/**
- * Each repository method and how it runs outside a transaction: 'read' in a deferred (snapshot)
- * transaction that takes no write lock, 'write' in an IMMEDIATE one. `satisfies` makes a method
- * missing here, or named here but not in the interface, a compile error.
- */
-type Modes<I> = Record<keyof I, 'read' | 'write'>;
-const HOST_MODES = {
-  add: 'write',
-  get: 'read',
-  byMac: 'read',
-  byIp: 'read',
-  list: 'read',
-  update: 'write',
-  remove: 'write',
-  addInterface: 'write',
-  removeInterface: 'write',
-  updateInterface: 'write',
-  maxRank: 'read',
-  usedIps: 'read',
-} as const satisfies Modes<HostRepo>;
-const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
-const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
-const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
-const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
-const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;
-const BMC_MODES = { get: 'read', set: 'write', remove: 'write', list: 'read' } as const satisfies Modes<BmcRepo>;
-
-/** Serialises callers: one holder at a time, FIFO. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise((r) => (release = r));
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
 
 /** The async repository over a synchronous one: every method goes through `call` with its mode. */
 function bind<I>(impl: Sync<I>, modes: Modes<I>, call: (fn: () => unknown, mode: 'read' | 'write', key: string) => Promise<unknown>): I {
@@ -629,6 +499,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  private savepoint<T>(fn: () => T): T {
+    this.db.exec('SAVEPOINT call');
+    try {
+      const r = fn();
+      this.db.exec('RELEASE call');
+      return r;
+    } catch (e) {
+      this.db.exec('ROLLBACK TO call');
+      this.db.exec('RELEASE call');
+      throw e;
+    }
+  }
+
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
@@ -650,7 +533,9 @@ export class SqliteStore implements Store {
     return this.mutex.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       const scope = { open: true };
-      const direct = (f: () => unknown) => Promise.resolve().then(f);
+      // Each write call under a savepoint: a refused call (a duplicate) undoes only itself, all of it
+      // (a host and the interfaces it came with), and the transaction goes on.
+      const direct = (f: () => unknown, mode: 'read' | 'write') => Promise.resolve().then(() => (mode === 'write' ? this.savepoint(f) : f()));
       const tx: Repos = {
         hosts: bind<HostRepo>(this.raw.hosts, HOST_MODES, direct),
         appliances: bind<ApplianceRepo>(this.raw.appliances, APPLIANCE_MODES, direct),

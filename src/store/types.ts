@@ -1,5 +1,6 @@
-// The store's narrow, asynchronous repository interface. The SQLite implementation is the default;
-// the interface is kept small and async so a PostgreSQL implementation can follow.
+// The store's narrow, asynchronous repository interface, with two implementations: SQLite (the
+// default, sqlite.ts) and PostgreSQL (store.url, postgres.ts), held to the same contracts by the
+// same tests (test/helpers/store-backends.ts).
 
 export const BOOT_ACTIONS = ['install', 'os', 'local', 'sanboot'] as const;
 export type BootAction = (typeof BOOT_ACTIONS)[number];

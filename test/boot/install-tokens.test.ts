@@ -1,16 +1,12 @@
 // Install tokens on an injected clock: valid until their expiry, refused from it on (E_TOKEN_EXPIRED),
 // single-use, bound to the address that fetched the kickstart; a new token revokes the old one.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { openStore } from '../../src/store/index.js';
-import { tempStateDir } from '../helpers/tmp.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
-test('install tokens: expiry on the injected clock, the bound address, single use, revocation', async () => {
-  const dir = tempStateDir('nrt-tokens-');
-  const store = openStore(dir);
-  try {
+forEachBackend('install tokens: expiry on the injected clock, the bound address, single use, revocation', async (b) => {
+  const store = await b.open();
+  {
     await store.hosts.add({
       name: 'compute-0-0',
       appliance: 'compute-diskless',
@@ -38,8 +34,5 @@ test('install tokens: expiry on the injected clock, the bound address, single us
     await assert.rejects(tokens.verify(again, '10.1.0.5'), { code: 'E_TOKEN_INVALID' }, 'a newer token revokes an unused older one');
     assert.equal((await tokens.verify(newer, '10.1.0.5')).host, 'compute-0-0');
     await assert.rejects(tokens.verify('short', '10.1.0.5'), { code: 'E_TOKEN_INVALID' });
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -34,6 +34,7 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
     logLevel: 'info',
     log: { format: 'pretty' },
     events: { maxRows: 100000 },
+    store: { url: '', poolSize: 10, connectTimeoutMs: 10000 },
     profile: { rolesDir: '', graphsDir: '', graph: 'default', siteDir: '', includeDir: '', allowEval: false },
     network: { privateNetwork: '10.1.0.0/16', frontendAddress: '10.1.1.1', domain: 'local', dns: [] },
     power: { parallel: 32, timeoutSeconds: 20, ipmitool: 'ipmitool', ipmiCipherSuite: 3, ipmiRetries: 2, redfishMaxResponseBytes: 1048576 },
@@ -143,6 +144,8 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
 // [setting, min, max (undefined: none), integer, default, min itself excluded (> min)]
 const NUMERIC_SETTINGS: Array<[string, number, number | undefined, boolean, number, boolean?]> = [
   ['events.maxRows', 100, 100000000, true, 100000],
+  ['store.poolSize', 1, 1000, true, 10],
+  ['store.connectTimeoutMs', 100, 600000, true, 10000],
   ['power.parallel', 1, 1024, true, 32],
   ['power.timeoutSeconds', 1, 600, true, 20],
   ['power.ipmiCipherSuite', 0, 17, true, 3],
@@ -391,6 +394,14 @@ test('http.apiToken: printable ASCII "!" to "~", no space, 0..512 characters, wi
   }
 });
 
+test('store.url: empty or postgres(ql)://… without spaces; anything else refused with its message, never the value', () => {
+  for (const good of ['', 'postgres://h/db', 'postgresql://u:p@h:5433/db?sslmode=require', 'POSTGRES://h']) assert.equal(parsed('store.url', good), good, good);
+  const MSG = 'store.url: must be empty (SQLite under stateDir) or postgres://user:password@host:port/database';
+  for (const bad of ['postgres://', 'mysql://u:pw@h/db', 'postgres:/h', ' postgres://h', 'postgres://u:p w@h', 'sqlite:netroot.db'])
+    assert.deepEqual(issues('store.url', bad), [MSG], bad);
+  assert.equal(ok('store.url', 5432), false);
+});
+
 test('storage.nodes: name 1..63 of [a-z0-9.-] starting with a letter or digit; url http(s)://something (its message); token at least 32', () => {
   const node = { name: 'st1', url: 'http://10.1.1.2:8081', token: 't'.repeat(32) };
   const nodeOk = (o: Record<string, unknown>) => configSchema.safeParse({ storage: { nodes: [{ ...node, ...o }] } }).success;
@@ -416,7 +427,7 @@ test('storage.nodes: name 1..63 of [a-z0-9.-] starting with a letter or digit; u
 });
 
 test('unknown keys are refused at the top and in every section (a misspelt setting is an error, not ignored)', () => {
-  const sections = ['log', 'events', 'profile', 'network', 'power', 'http', 'tftp', 'dhcp', 'iscsi', 'boot', 'storage'];
+  const sections = ['log', 'events', 'store', 'profile', 'network', 'power', 'http', 'tftp', 'dhcp', 'iscsi', 'boot', 'storage'];
   assert.equal(configSchema.safeParse({ colour: 'red' }).success, false);
   for (const s of sections) {
     assert.deepEqual(

@@ -9,17 +9,18 @@ import { bootActionPlugin } from '../../src/discovery/plugins/boot-action.js';
 import { hostsFilePlugin } from '../../src/discovery/plugins/hosts-file.js';
 import { PluginTimeoutError, withTimeout, type Plugin } from '../../src/discovery/plugin.js';
 import { loadConfig } from '../../src/config/index.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { forEachBackend, type Backend } from '../helpers/store-backends.js';
 
-function setup(plugins: Plugin[] = [hostsFilePlugin, bootActionPlugin], overrides: Record<string, string> = {}, timeoutMs = 60_000) {
+function setup(plugins: Plugin[] = [hostsFilePlugin, bootActionPlugin], overrides: Record<string, string> = {}, timeoutMs = 60_000, opened?: Store) {
   const dir = tempStateDir('nrt-disc-');
   const config = loadConfig({
     env: {},
     overrides: { stateDir: dir, 'network.privateNetwork': '10.1.0.0/16', 'network.frontendAddress': '10.1.1.1', ...overrides },
   });
-  const store = openStore(dir);
+  const store = opened ?? openStore(dir);
   const engine = new DiscoveryEngine(store, config, plugins, silentLogger, timeoutMs);
   return {
     dir,
@@ -45,8 +46,8 @@ test('address rules: Rocks counts down from the top of the private network, skip
   assert.throws(() => nextFreeAddress({ network: '10.1.0.0/16', inc: 0 }, new Set()), { code: 'E_BAD_INC' });
 });
 
-test('naming: <basename>-<rack>-<rank>, rank = max in that rack + 1; addresses skip the frontend', async () => {
-  const s = setup([], { 'network.frontendAddress': '10.1.255.254' });
+forEachBackend('naming: <basename>-<rack>-<rank>, rank = max in that rack + 1; addresses skip the frontend', async (b) => {
+  const s = setup([], { 'network.frontendAddress': '10.1.255.254' }, 60_000, await b.open());
   try {
     const a = await s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' });
     assert.equal(a.name, 'compute-0-0');
@@ -72,8 +73,8 @@ test('naming: <basename>-<rack>-<rank>, rank = max in that rack + 1; addresses s
   }
 });
 
-test('machines powered on at once never share a name or an address', async () => {
-  const s = setup();
+forEachBackend('machines powered on at once never share a name or an address', async (b) => {
+  const s = setup(undefined, {}, 60_000, await b.open());
   try {
     const hosts = await Promise.all(Array.from({ length: 12 }, (_, i) => s.engine.add({ mac: mac(i) }, { appliance: 'compute-diskless' })));
     assert.equal(new Set(hosts.map((h) => h.name)).size, 12);
@@ -92,7 +93,7 @@ test('machines powered on at once never share a name or an address', async () =>
   }
 });
 
-test('a failing plugin rolls back: earlier plugins undone, host gone, reason recorded; next machine still works', async () => {
+forEachBackend('a failing plugin rolls back: earlier plugins undone, host gone, reason recorded; next machine still works', async (b) => {
   const log: string[] = [];
   const recorder: Plugin = {
     name: '10-recorder',
@@ -106,7 +107,7 @@ test('a failing plugin rolls back: earlier plugins undone, host gone, reason rec
       if (fail) throw new Error('storage node is full');
     },
   };
-  const s = setup([recorder, flaky, bootActionPlugin]);
+  const s = setup([recorder, flaky, bootActionPlugin], {}, 60_000, await b.open());
   try {
     await assert.rejects(
       s.engine.add({ mac: mac(1) }, { appliance: 'compute-diskless' }),
@@ -210,7 +211,7 @@ test('withTimeout: the signal fires at the limit with the timeout as reason; set
   assert.equal(await withTimeout('quick', 1000, async (signal) => (signal.aborted ? 'aborted' : 'ok')), 'ok');
 });
 
-test('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried by its `where`, never by message text; a MAC never', async () => {
+forEachBackend('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried by its `where`, never by message text; a MAC never', async (b) => {
   // Messages deliberately say "MAC" where the field is not the MAC and the reverse: only `where` counts.
   assert.equal(lostRace(new UserError('E_DUPLICATE', 'host name compute-0-0 (MAC ...) is already taken', { where: 'name' }), {}), true);
   assert.equal(lostRace(new UserError('E_DUPLICATE', 'IP 10.1.255.254 is already assigned', { where: 'ip' }), {}), true);
@@ -223,7 +224,7 @@ test('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried b
 
   // Through the engine and a real store: a chosen name held by a host of another basename is chosen
   // again (each attempt its own transaction) up to the limit, then reported naming the field.
-  const s = setup([]);
+  const s = setup([], {}, 60_000, await b.open());
   try {
     await s.store.appliances.add({ name: 'gpu', basename: 'gpu', graph: 'default', rootNode: 'compute', discoverable: true });
     await s.store.hosts.add({
@@ -253,3 +254,34 @@ test('a lost race (E_DUPLICATE on the chosen name, rank or address) is retried b
     await s.done();
   }
 });
+
+forEachBackend(
+  'two servers sharing one PostgreSQL discover the same new machines at once: one host per MAC, no name or address twice',
+  async (b: Backend) => {
+    const [one, two] = [setup([], {}, 60_000, await b.open()), setup([], {}, 60_000, await b.open())];
+    try {
+      // Every machine's DISCOVER reaches both servers (one network, or two relays): each tries to add it.
+      const tries = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => [
+          one.engine.add({ mac: mac(60 + i) }, { appliance: 'compute' }),
+          two.engine.add({ mac: mac(60 + i) }, { appliance: 'compute' }),
+        ]).flat(),
+      );
+      const added = tries.filter((t) => t.status === 'fulfilled').map((t) => (t as PromiseFulfilledResult<{ name: string }>).value.name);
+      const refused = tries.filter((t) => t.status === 'rejected').map((t) => (t as PromiseRejectedResult).reason as UserError);
+      assert.equal(added.length, 8);
+      assert.deepEqual(
+        refused.map((e) => e.code),
+        Array(8).fill('E_MAC_KNOWN'),
+      );
+      const hosts = await one.store.hosts.list();
+      assert.deepEqual(hosts.map((h) => h.name).sort(), Array.from({ length: 8 }, (_, i) => `compute-0-${i}`).sort());
+      assert.equal(new Set(hosts.map((h) => h.interfaces[0]!.mac)).size, 8);
+      assert.equal(new Set(hosts.map((h) => h.interfaces[0]!.ip)).size, 8);
+    } finally {
+      await one.done();
+      await two.done();
+    }
+  },
+  ['postgres'],
+);

@@ -2,23 +2,24 @@
 // runs `netroot host add` + `netroot attr set` through the real CLI 40 times while this process,
 // standing in for the daemon with its own long-lived store, keeps appending events and updating
 // host state in transactions (as the HTTP/discovery code does) until both children exit.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { openStore } from '../../src/store/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 
 const PER_CHILD = 40;
 
-test('two CLI writers + the daemon at once: every host, attribute and event is there', async () => {
-  const dir = tempStateDir('nrt-conc-');
-  const daemon = openStore(dir);
+forEachBackend('two CLI writers + the daemon at once: every host, attribute and event is there', async (b) => {
+  // SQLite: the state directory's netroot.db; PostgreSQL: the children's CLI gets store.url.
+  const dir = b.name === 'sqlite' ? b.target.replace(/\/netroot\.db$/, '') : tempStateDir('nrt-conc-');
+  const url = b.name === 'postgres' ? [b.target] : [];
+  const daemon = await b.open();
   try {
     let running = 2;
     const child = (rack: number) =>
       new Promise<number>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/cli-writer.ts', dir, 'compute', String(PER_CHILD), String(rack)], {
+        const p = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/cli-writer.ts', dir, 'compute', String(PER_CHILD), String(rack), ...url], {
           stdio: ['ignore', 'inherit', 'inherit'],
         });
         p.on('error', reject);
@@ -70,6 +71,6 @@ test('two CLI writers + the daemon at once: every host, attribute and event is t
     assert.equal(await count('host.kickstarted'), kickstarted.size);
   } finally {
     await daemon.close();
-    rmSync(dir, { recursive: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,17 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { SqliteStore, DEFAULT_MAX_EVENTS } from '../../src/store/index.js';
+import { DEFAULT_MAX_EVENTS } from '../../src/store/index.js';
+import { forEachBackend } from '../helpers/store-backends.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createFrontend } from '../../src/app/frontend.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { tempStateDir } from '../helpers/tmp.js';
 
-test('the events log keeps the newest maxRows rows, inside transactions too', async () => {
-  const dir = tempStateDir('nrt-events-');
-  const store = new SqliteStore(join(dir, 'netroot.db'), { maxEvents: 5 });
-  try {
+forEachBackend('the events log keeps the newest maxRows rows, inside transactions too', async (b) => {
+  const store = await b.open({ maxEvents: 5 });
+  {
     for (let i = 0; i < 12; i++) await store.events.append({ kind: 'test.tick', detail: { i } });
     let rows = await store.events.list();
     assert.deepEqual(
@@ -33,30 +32,20 @@ test('the events log keeps the newest maxRows rows, inside transactions too', as
       (await store.events.list({ sinceId: rows[2]!.id })).map((r) => r.detail['i']),
       [13, 14],
     );
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true });
   }
 });
 
-test('a lowered bound drains a backlog over the next appends, a bounded batch at a time', async () => {
-  const dir = tempStateDir('nrt-events-');
-  const path = join(dir, 'netroot.db');
-  const big = new SqliteStore(path, { maxEvents: 10_000 });
+forEachBackend('a lowered bound drains a backlog over the next appends, a bounded batch at a time', async (b) => {
+  const big = await b.open({ maxEvents: 10_000 });
   await big.transaction(async (tx) => {
     for (let i = 0; i < 2500; i++) await tx.events.append({ kind: 'test.tick' });
   });
   await big.close();
-  const store = new SqliteStore(path, { maxEvents: 100 });
-  try {
-    await store.events.append({ kind: 'test.tick' });
-    assert.equal((await store.events.list({ limit: 10_000 })).length, 2501 - 1000, 'one append prunes at most 1000 rows');
-    for (let i = 0; i < 3; i++) await store.events.append({ kind: 'test.tick' });
-    assert.equal((await store.events.list({ limit: 10_000 })).length, 100);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true });
-  }
+  const store = await b.open({ maxEvents: 100 });
+  await store.events.append({ kind: 'test.tick' });
+  assert.equal((await store.events.list({ limit: 10_000 })).length, 2501 - 1000, 'one append prunes at most 1000 rows');
+  for (let i = 0; i < 3; i++) await store.events.append({ kind: 'test.tick' });
+  assert.equal((await store.events.list({ limit: 10_000 })).length, 100);
 });
 
 test('events.maxRows: default, validation, and the frontend store honours it', async () => {

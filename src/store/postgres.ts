@@ -1,0 +1,257 @@
+// The PostgreSQL store (store.url = postgres://…): the Store contracts of sqlite.ts over a pool of
+// connections (node-postgres), for several netroot servers sharing one database.
+//
+// Isolation: every write — a single repository call or a whole transaction() — runs in a
+// transaction that first takes one cluster-wide advisory lock (pg_advisory_xact_lock), the
+// counterpart of SQLite's BEGIN IMMEDIATE: writers from every process and server are serialised, so
+// the discovery engine's read-then-insert (byMac, maxRank, usedIps, add) sees every committed host
+// and names each machine once. Reads run in REPEATABLE READ READ ONLY transactions: a snapshot over
+// their statements that neither waits for nor blocks a writer. Uniqueness stays the database's
+// (constraints) as a second line. Inside transaction(), each write call runs under a savepoint, so a
+// refused call (a duplicate) undoes only itself and leaves the transaction usable, as in SQLite.
+//
+// The connection is made on first use (`ready()`; openStoreFromConfig awaits it): a server that
+// cannot be reached, or refuses the login, is E_STORE_UNREACHABLE naming host:port, never the
+// password. Migrations (postgres-migrations.ts) run then, each under the same lock.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { NetrootError } from '../errors.js';
+import { Mutex } from './mutex.js';
+import { PG_MIGRATIONS, PG_VERSION_TABLE } from './postgres-migrations.js';
+import { unreachable, whereOf } from './postgres-errors.js';
+import { PgAppliances, PgAttributes, PgBmcs, PgBoot, PgEvents, PgHosts, PgTokens, Q } from './postgres-repos.js';
+import { APPLIANCE_MODES, ATTRIBUTE_MODES, BMC_MODES, BOOT_MODES, DEFAULT_MAX_EVENTS, EVENT_MODES, HOST_MODES, TOKEN_MODES, type Modes } from './rows.js';
+import type { ApplianceRepo, AttributeRepo, BmcRepo, BootRepo, EventRepo, HostRepo, Repos, Store, TokenRepo } from './types.js';
+
+/** The store's write lock: one advisory lock key ("netroot" in ASCII) for every writer of the database. */
+const WRITE_LOCK = 'SELECT pg_advisory_xact_lock(31078598385086324)';
+
+export interface PostgresStoreOptions {
+  /** Rows the events log keeps (config events.maxRows; default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
+  /** Connections in the pool (config store.poolSize). */
+  poolSize?: number;
+  /** Milliseconds to wait for a connection before E_STORE_UNREACHABLE (config store.connectTimeoutMs). */
+  connectTimeoutMs?: number;
+}
+
+/** Write methods that are one statement refused by no constraint: atomic by themselves, no savepoint (two round trips fewer). */
+const ONE_STATEMENT: ReadonlySet<string> = new Set(['append']);
+
+type Mode = 'read' | 'write';
+/** A pooled connection; `broken` once its ROLLBACK failed. */
+type Conn = pg.PoolClient & { broken?: Error; guarded?: boolean };
+type Call = (mode: Mode, key: string, run: (q: Q) => Promise<unknown>) => Promise<unknown>;
+
+/** A repository whose every method runs through `call` on the connection call gives it. */
+function bind<I>(make: (q: Q) => I, modes: Modes<I>, call: Call): I {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(modes) as Array<keyof I & string>) {
+    out[key] = (...args: unknown[]) => call(modes[key], key, (q) => (make(q)[key] as (...a: unknown[]) => Promise<unknown>)(...args));
+  }
+  return out as I;
+}
+
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+  private readonly writers = new Mutex();
+  private readonly maxEvents: number;
+  readonly hosts: HostRepo;
+  readonly appliances: ApplianceRepo;
+  readonly attributes: AttributeRepo;
+  readonly events: EventRepo;
+  readonly boot: BootRepo;
+  readonly tokens: TokenRepo;
+  readonly bmcs: BmcRepo;
+  /** The transaction the running code is part of (see sqlite.ts): a store call made inside one would wait for its lock. */
+  private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
+
+  /** Connects nothing yet: the first call (or ready()) does. `url` holds the password: it is never shown. */
+  constructor(
+    private readonly url: string,
+    opts: PostgresStoreOptions = {},
+  ) {
+    this.maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
+    if (!Number.isSafeInteger(this.maxEvents) || this.maxEvents < 1)
+      throw new NetrootError('E_STORE_OPTIONS', `maxEvents must be a positive integer, not ${this.maxEvents}`);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      // BIGINT (COUNT(*), event ids) as numbers, as SQLite answers them.
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as never },
+    });
+    // An idle connection the server dropped: the pool discards it; the next call reports the failure.
+    this.pool.on('error', () => undefined);
+    const single: Call = (mode, key, run) => {
+      if (this.txScope.getStore()?.open) {
+        return Promise.reject(
+          new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`),
+        );
+      }
+      return this.within(mode, run);
+    };
+    const r = this.repos(single);
+    this.hosts = r.hosts;
+    this.appliances = r.appliances;
+    this.attributes = r.attributes;
+    this.events = r.events;
+    this.boot = r.boot;
+    this.tokens = r.tokens;
+    this.bmcs = r.bmcs;
+  }
+
+  /** host:port/database, for messages (no user, no password). */
+  get where(): string {
+    return whereOf(this.url);
+  }
+
+  private repos(call: Call): Repos {
+    return {
+      hosts: bind<HostRepo>((q) => new PgHosts(q), HOST_MODES, call),
+      appliances: bind<ApplianceRepo>((q) => new PgAppliances(q), APPLIANCE_MODES, call),
+      attributes: bind<AttributeRepo>((q) => new PgAttributes(q), ATTRIBUTE_MODES, call),
+      events: bind<EventRepo>((q) => new PgEvents(q, this.maxEvents), EVENT_MODES, call),
+      boot: bind<BootRepo>((q) => new PgBoot(q), BOOT_MODES, call),
+      tokens: bind<TokenRepo>((q) => new PgTokens(q), TOKEN_MODES, call),
+      bmcs: bind<BmcRepo>((q) => new PgBmcs(q), BMC_MODES, call),
+    };
+  }
+
+  /** Connects and migrates once; a failure is E_STORE_UNREACHABLE and the next call tries again. */
+  ready(): Promise<void> {
+    this.opening ??= this.open().catch((e: unknown) => {
+      this.opening = undefined;
+      throw e;
+    });
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    const c = await this.connect();
+    try {
+      // Already current (every open but the first): no lock taken, so a CLI command does not queue behind writers.
+      const exists = (await c.query<{ t: boolean }>("SELECT to_regclass('schema_version') IS NOT NULL AS t")).rows[0]?.t === true;
+      if (exists && (await this.version(c)) === PG_MIGRATIONS.length) return;
+      await this.locked(c, () => c.query(PG_VERSION_TABLE));
+      for (let v = await this.version(c); v < PG_MIGRATIONS.length; v++) {
+        await this.locked(c, async () => {
+          // Another server may have migrated while we waited for the lock.
+          if ((await this.version(c)) > v) return;
+          await c.query(PG_MIGRATIONS[v]!);
+          await c.query('UPDATE schema_version SET version = $1', [v + 1]);
+        });
+      }
+      const now = await this.version(c);
+      if (now > PG_MIGRATIONS.length)
+        throw new NetrootError('E_STORE_VERSION', `database ${this.where} has schema ${now}, newer than this netroot (${PG_MIGRATIONS.length})`);
+    } finally {
+      c.release(c.broken);
+    }
+  }
+
+  private async version(c: Conn): Promise<number> {
+    return (await c.query<{ version: number }>('SELECT version FROM schema_version')).rows[0]?.version ?? 0;
+  }
+
+  /**
+   * fn in a transaction on connection c: under the write lock (waiting at most lockWaitMs for it,
+   * when given) or in a read snapshot. A failed ROLLBACK (the connection is gone) marks c broken.
+   */
+  private async tx<T>(c: Conn, mode: Mode, fn: () => Promise<T>, lockWaitMs?: number): Promise<T> {
+    try {
+      if (mode === 'read') await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      else if (lockWaitMs === undefined) await c.query(`BEGIN; ${WRITE_LOCK}`);
+      else await c.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockWaitMs))}; ${WRITE_LOCK}`);
+      const r = await fn();
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      await c.query('ROLLBACK').catch((x: Error) => (c.broken = x));
+      throw e;
+    }
+  }
+
+  private locked<T>(c: Conn, fn: () => Promise<T>): Promise<T> {
+    return this.tx(c, 'write', fn);
+  }
+
+  /**
+   * fn on a pooled connection, in a read snapshot or under the write lock. This process's writers
+   * queue here first, FIFO, before they take a connection: they reach the lock in the order they
+   * were called (insert-ethers names machines in arrival order, as on SQLite) and a queue of
+   * writers holds no connections the readers need.
+   */
+  private async within<T>(mode: Mode, fn: (q: Q) => Promise<T>, lockWaitMs?: number): Promise<T> {
+    await this.ready();
+    if (mode === 'write') return this.writers.run(() => this.onConnection(mode, fn, lockWaitMs));
+    return this.onConnection(mode, fn, lockWaitMs);
+  }
+
+  private async onConnection<T>(mode: Mode, fn: (q: Q) => Promise<T>, lockWaitMs?: number): Promise<T> {
+    const c = await this.connect();
+    try {
+      return await this.tx(c, mode, () => fn(new Q(c)), lockWaitMs);
+    } finally {
+      // A connection whose ROLLBACK failed (server gone) is not given back to the pool.
+      c.release(c.broken);
+    }
+  }
+
+  private async connect(): Promise<Conn> {
+    let c: Conn;
+    try {
+      c = (await this.pool.connect()) as Conn;
+    } catch (e) {
+      throw unreachable(this.url, e);
+    }
+    // The server gone while a connection is checked out between two queries (a transaction awaiting
+    // a plugin): node-postgres emits 'error' on it, which would end the process unheard. The next
+    // query on it fails instead, and its ROLLBACK marks it broken.
+    if (!c.guarded) {
+      c.guarded = true;
+      c.on('error', (e: Error) => (c.broken ??= e));
+    }
+    return c;
+  }
+
+  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    if (this.txScope.getStore()?.open) throw new NetrootError('E_STORE_NESTED_TX', 'nested transactions are not supported');
+    return this.within('write', async (q) => {
+      const scope = { open: true };
+      // One connection: the transaction's calls run one after another, each write under a savepoint.
+      const order = new Mutex();
+      const inTx: Call = (mode, key, run) => {
+        if (!scope.open) return Promise.reject(new NetrootError('E_STORE_IN_TX', `tx.${key}() called after its transaction ended`));
+        return order.run(() => (mode === 'write' && !ONE_STATEMENT.has(key) ? q.savepoint(() => run(q)) : run(q)));
+      };
+      try {
+        return await this.txScope.run(scope, () => fn(this.repos(inTx)));
+      } finally {
+        scope.open = false;
+      }
+    });
+  }
+
+  /** A write under the lock (schema_version rewritten with its own value), waiting at most waitMs for the lock. */
+  async probeWritable(waitMs: number): Promise<void> {
+    await this.within('write', (q) => q.run('UPDATE schema_version SET version = version'), waitMs);
+  }
+
+  /**
+   * fn with a connection inside a transaction holding the write lock (after migrations): for
+   * `store migrate`, which copies whole tables. Not a Store method: callers are in store/.
+   */
+  async writeTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.within('write', (q) => fn(q.client));
+  }
+
+  /** Ends the pool (waits for calls in flight); a second close() does nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
