@@ -54,6 +54,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    servers: z
+      .object({
+        /**
+         * Each `netroot serve` writes a heartbeat row in the store this often (seconds): `netroot
+         * servers` lists the servers sharing the database. Stamped with the database's clock.
+         */
+        heartbeatSeconds: z.number().int().min(1).max(3600).default(10),
+        /** A server whose last heartbeat is older than this (seconds, database clock) is listed as stale. */
+        staleSeconds: z.number().int().min(2).max(86_400).default(30),
+      })
+      .strict()
+      .prefault({}),
     profile: z
       .object({
         rolesDir: z.string().default(''),

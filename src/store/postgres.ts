@@ -19,9 +19,20 @@ import { NetrootError } from '../errors.js';
 import { Mutex } from './mutex.js';
 import { PG_MIGRATIONS, PG_VERSION_TABLE } from './postgres-migrations.js';
 import { unreachable, whereOf } from './postgres-errors.js';
-import { PgAppliances, PgAttributes, PgBmcs, PgBoot, PgEvents, PgHosts, PgTokens, Q } from './postgres-repos.js';
-import { APPLIANCE_MODES, ATTRIBUTE_MODES, BMC_MODES, BOOT_MODES, DEFAULT_MAX_EVENTS, EVENT_MODES, HOST_MODES, TOKEN_MODES, type Modes } from './rows.js';
-import type { ApplianceRepo, AttributeRepo, BmcRepo, BootRepo, EventRepo, HostRepo, Repos, Store, TokenRepo } from './types.js';
+import { PgAppliances, PgAttributes, PgBmcs, PgBoot, PgEvents, PgHosts, PgServers, PgTokens, Q } from './postgres-repos.js';
+import {
+  APPLIANCE_MODES,
+  ATTRIBUTE_MODES,
+  BMC_MODES,
+  BOOT_MODES,
+  DEFAULT_MAX_EVENTS,
+  EVENT_MODES,
+  HOST_MODES,
+  SERVER_MODES,
+  TOKEN_MODES,
+  type Modes,
+} from './rows.js';
+import type { ApplianceRepo, AttributeRepo, BmcRepo, BootRepo, EventRepo, HostRepo, Repos, ServerRepo, Store, TokenRepo } from './types.js';
 
 /** The store's write lock: one advisory lock key ("netroot" in ASCII) for every writer of the database. */
 const WRITE_LOCK = 'SELECT pg_advisory_xact_lock(31078598385086324)';
@@ -65,6 +76,7 @@ export class PostgresStore implements Store {
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
   readonly bmcs: BmcRepo;
+  readonly servers: ServerRepo;
   /** The transaction the running code is part of (see sqlite.ts): a store call made inside one would wait for its lock. */
   private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
 
@@ -101,6 +113,7 @@ export class PostgresStore implements Store {
     this.boot = r.boot;
     this.tokens = r.tokens;
     this.bmcs = r.bmcs;
+    this.servers = r.servers;
   }
 
   /** host:port/database, for messages (no user, no password). */
@@ -117,6 +130,7 @@ export class PostgresStore implements Store {
       boot: bind<BootRepo>((q) => new PgBoot(q), BOOT_MODES, call),
       tokens: bind<TokenRepo>((q) => new PgTokens(q), TOKEN_MODES, call),
       bmcs: bind<BmcRepo>((q) => new PgBmcs(q), BMC_MODES, call),
+      servers: bind<ServerRepo>((q) => new PgServers(q), SERVER_MODES, call),
     };
   }
 

@@ -35,6 +35,7 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
     log: { format: 'pretty' },
     events: { maxRows: 100000 },
     store: { url: '', poolSize: 10, connectTimeoutMs: 10000 },
+    servers: { heartbeatSeconds: 10, staleSeconds: 30 },
     profile: { rolesDir: '', graphsDir: '', graph: 'default', siteDir: '', includeDir: '', allowEval: false },
     network: { privateNetwork: '10.1.0.0/16', frontendAddress: '10.1.1.1', domain: 'local', dns: [] },
     power: { parallel: 32, timeoutSeconds: 20, ipmitool: 'ipmitool', ipmiCipherSuite: 3, ipmiRetries: 2, redfishMaxResponseBytes: 1048576 },
