@@ -51,6 +51,11 @@ export const configSchema = z
         poolSize: z.number().int().min(1).max(1000).default(10),
         /** PostgreSQL: how long a connection attempt may take before the store is unreachable (ms). */
         connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /**
+         * PostgreSQL: read answers remembered (one per repository method and arguments, newest kept)
+         * so known hosts keep booting while the database is lost; 0 turns it off. Bounds memory.
+         */
+        readCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
       })
       .strict()
       .prefault({}),

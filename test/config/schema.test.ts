@@ -34,7 +34,7 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
     logLevel: 'info',
     log: { format: 'pretty' },
     events: { maxRows: 100000 },
-    store: { url: '', poolSize: 10, connectTimeoutMs: 10000 },
+    store: { url: '', poolSize: 10, connectTimeoutMs: 10000, readCacheEntries: 10000 },
     servers: { heartbeatSeconds: 10, staleSeconds: 30 },
     profile: { rolesDir: '', graphsDir: '', graph: 'default', siteDir: '', includeDir: '', allowEval: false },
     network: { privateNetwork: '10.1.0.0/16', frontendAddress: '10.1.1.1', domain: 'local', dns: [] },
