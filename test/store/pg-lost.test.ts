@@ -1,5 +1,5 @@
 // PostgreSQL lost while serving (issue #21), with the real server stopped and started again: known
-// hosts keep booting from the read cache (the same boot script from a frontend, the same store
+// hosts keep booting from the read cache (the same DHCP OFFER and boot script, the same store
 // answers), a read never made before and every write fail with the lost server's error and write
 // nothing, and everything resumes once the server is back.
 import { test } from 'node:test';
@@ -10,6 +10,11 @@ import { pgSkip, usePostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 import { call } from '../http/clients.js';
 import { LOOPBACK_NETWORK, loopbackFrontend, type Loopback } from '../helpers/loopback-frontend.js';
+import { DhcpServer } from '../../src/dhcp/index.js';
+import { dhcpDecider } from '../../src/app/dhcp-decider.js';
+import { Booter } from '../../src/boot/booter.js';
+import { KickstartService } from '../../src/boot/kickstart.js';
+import { IPXE_DISCOVER } from '../fixtures/dhcp/packets.js';
 
 const server = usePostgres();
 const MAC = '52:54:00:aa:00:01';
@@ -27,6 +32,11 @@ test('PostgreSQL stopped while serving: known hosts boot from the read cache, wr
     await store.attributes.set({ scope: 'host', target: 'compute-0-0', name: 'site_note', value: 'rack A' });
     const script = await call(fe.port, `/boot/ipxe/${MAC}`, { from: '127.0.0.2' });
     assert.equal(script.status, 200, script.body);
+    // A DHCP server on this store (as `netroot serve` builds it): the known node's OFFER.
+    const booter = new Booter(store, fe.config, new KickstartService(store, fe.config));
+    const dhcp = new DhcpServer({ interfaces: [], serverIp: '127.0.0.1', decider: dhcpDecider(booter), onDiscovery: () => undefined });
+    const offer = await dhcp.handle(IPXE_DISCOVER, { address: '0.0.0.0', port: 68 }, 'lo');
+    assert.ok(offer);
     const before = {
       host: await store.hosts.byMac(MAC),
       list: await store.hosts.list(),
@@ -40,6 +50,8 @@ test('PostgreSQL stopped while serving: known hosts boot from the read cache, wr
     const during = await call(fe.port, `/boot/ipxe/${MAC}`, { from: '127.0.0.2' });
     assert.equal(during.status, 200, during.body);
     assert.equal(during.body, script.body);
+    const offerDuring = await dhcp.handle(IPXE_DISCOVER, { address: '0.0.0.0', port: 68 }, 'lo');
+    assert.ok(offerDuring?.packet.equals(offer.packet), 'the same DHCP OFFER while PostgreSQL is down');
     assert.deepEqual(await store.hosts.byMac(MAC), before.host);
     assert.deepEqual(await store.hosts.list(), before.list);
     assert.deepEqual(await store.attributes.list({ scope: 'host', target: 'compute-0-0' }), before.attrs);
