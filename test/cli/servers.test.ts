@@ -4,66 +4,15 @@
 // SIGKILL turns stale after servers.staleSeconds, and one stopped cleanly leaves the list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { cli, tempStateDir } from '../helpers/cli.js';
 import { pgSkip, usePostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
+import { fetchFrom, serve, serveFlags, type Served } from '../helpers/serve-process.js';
 import { call } from '../rpc/installing-node.js';
 import type { ServerRecord } from '../../src/store/index.js';
 
 const server = usePostgres();
-
-export interface Served {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-/** `netroot serve` on loopback (HTTP only) with its clock skewed by skewMs; resolves once it listens. */
-export async function serve(dir: string, flags: string[], skewMs = 0): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', './test/helpers/skew-clock.ts', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, 'serve'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NETROOT_TEST_CLOCK_SKEW_MS: String(skewMs) } },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (c) => {
-      out += c;
-      const m = /http on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m && out.includes('netroot: off')) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
-  });
-  return { child, port, exited, stderr: () => stderr };
-}
-
-export function fetchFrom(port: number, path: string, from: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, localAddress: from, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-export function serveFlags(url: string): string[] {
-  return [
-    ...['--set', `store.url=${url}`, '--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.enabled=false', '--set', 'iscsi.enabled=false'],
-    ...['--set', 'network.frontendAddress=127.0.0.1', '--set', 'network.privateNetwork=127.0.0.0/8'],
-    ...['--set', 'servers.heartbeatSeconds=1', '--set', 'servers.staleSeconds=3'],
-  ];
-}
 
 test('two servers on one PostgreSQL, clocks 3 h ahead and 3 h behind: both live, beating; a token of one works on the other; kill -9 → stale', {
   skip: pgSkip,
