@@ -187,8 +187,11 @@ function compileChild(outDir: string): string {
   if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
   // The compiled child lives outside the repository (in the temporary directory): it finds its
-  // packages (pino, …) through this link, as Node resolves bare imports up from the file.
+  // packages (pino, …) through this link, as Node resolves bare imports up from the file; and the
+  // native helpers (src/iscsi/lun-io.ts looks for native/lunio above itself) through the second,
+  // as from the package directory in production.
   symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'));
+  symlinkSync(join(ROOT, 'native'), join(outDir, 'native'));
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
