@@ -193,9 +193,23 @@ export class LunFile implements LunStore {
     }
   }
 
-  /** Fill `buf[off, off+len)` from byte `pos` of the volume. */
+  /**
+   * Fill `buf[off, off+len)` from byte `pos` of the volume. With the native helper the bytes the
+   * page cache holds are read at once on this thread (preadv2 RWF_NOWAIT: never waits for I/O);
+   * what it does not hold is read through the thread pool.
+   */
   read(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
     this.check(pos, len);
+    let cached = 0;
+    if (this.io && len > 0) {
+      const n = this.io.readCached(this.fd, buf, off, len, pos);
+      if (n === len) return Promise.resolve();
+      if (n > 0) cached = n; // the rest through the pool (it may be a hole's end or not cached)
+    }
+    return this.readPool(buf, off + cached, len - cached, pos + cached);
+  }
+
+  private readPool(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const step = (done: number): void => {
         if (done >= len) return resolve();

@@ -1,5 +1,6 @@
 // The optional native helper of lun-file.ts (native/lunio, built by `npm run build:native`):
-// several positional writes in one thread-pool request (its header states the contract). Without
+// several positional writes in one thread-pool request, and reads of what the page cache holds
+// without a thread-pool round trip (its header states the contract). Without
 // the build, `lunIo` is undefined and LunFile issues one fs.write/fs.writev per write, as before;
 // nothing else changes (the same bytes reach the same offsets, durability is the same).
 import { existsSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export interface LunIo {
   /** errors[i]: 0 or the errno of write i; see native/lunio/lunio.c. */
   writeBatch(fd: number, positions: Float64Array, counts: Uint32Array, buffers: Buffer[], done: (errors: Int32Array) => void): void;
+  /** preadv2 RWF_NOWAIT on this thread: bytes read (0 at the end), or -errno (-EAGAIN: not cached). */
+  readCached(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
 }
 
 /** native/lunio/build/Release/lunio.node above this file (from src/iscsi and dist/src/iscsi). */

@@ -141,6 +141,30 @@ for (const native of [true, false]) {
     });
   });
 
+  test(`${how}: reads return what was written, holes as zeros, at every alignment`, async () => {
+    await withLun(4 << 20, async (lun) => {
+      const data = block(7, 1 << 20);
+      await lun.write([data], 1 << 20);
+      for (const [pos, len] of [
+        [1 << 20, 4096],
+        [(1 << 20) + 513, 100_000],
+        [(1 << 20) - 4096, 8192],
+        [(2 << 20) - 10, 4096],
+        [3 << 20, 65536],
+      ] as const) {
+        const got = Buffer.alloc(len + 8, 0xee);
+        await lun.read(got, 4, len, pos);
+        const want = Buffer.alloc(len);
+        for (let i = 0; i < len; i++) {
+          const at = pos + i;
+          want[i] = at >= 1 << 20 && at < 2 << 20 ? data[at - (1 << 20)]! : 0;
+        }
+        assert.ok(got.subarray(4, 4 + len).equals(want), `read ${pos}+${len}`);
+        assert.ok(got.subarray(0, 4).every((x) => x === 0xee) && got.subarray(4 + len).every((x) => x === 0xee), 'nothing outside the range touched');
+      }
+    });
+  });
+
   test(`${how}: scattered 4 KiB writes queued together ${native ? 'share thread-pool requests' : 'take one request each'}`, async () => {
     await withLun(8 << 20, async (lun, path) => {
       // 1 + 63 writes, none adjacent: the first leaves at once, the others wait for the microtask.
@@ -187,6 +211,20 @@ test('native writeBatch: one errno per write, later writes still run; arguments 
       assert.throws(() => io.writeBatch(rw, new Float64Array(0), new Uint32Array(0), [], cb), TypeError);
       assert.throws(() => io.writeBatch(-1, new Float64Array([0]), new Uint32Array([1]), one, cb), TypeError);
       assert.throws(() => io.writeBatch(rw, new Float64Array([0]), new Uint32Array([1]), one, undefined as unknown as () => void), TypeError);
+      // readCached: bytes read, 0 at the end, -errno; the range must lie inside the buffer.
+      const buf = Buffer.alloc(16);
+      assert.equal(io.readCached(rw, buf, 2, 4, 100), 4);
+      assert.equal(buf.subarray(2, 6).toString(), 'abcd');
+      assert.equal(io.readCached(rw, buf, 0, 16, 9003), 0);
+      const wo = openSync(path, 'a');
+      try {
+        assert.equal(io.readCached(wo, buf, 0, 4, 0), -9, 'EBADF on a write-only descriptor');
+      } finally {
+        closeSync(wo);
+      }
+      assert.throws(() => io.readCached(rw, buf, 8, 9, 0), TypeError);
+      assert.throws(() => io.readCached(rw, buf, 0, 4, -1), TypeError);
+      assert.throws(() => io.readCached(rw, 'x' as unknown as Buffer, 0, 1, 0), TypeError);
     } finally {
       closeSync(ro);
       closeSync(rw);
