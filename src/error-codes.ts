@@ -245,6 +245,7 @@ export const ERROR_CODES = {
   E_XML_FILE_OWNER: operator('profile', '<file owner> must be user, user.group or user:group'),
   E_XML_FILE_PERMS: operator('profile', '<file perms> must be a chmod mode'),
   E_XML_FILE_VARS: operator('profile', '<file vars> is literal or expanded'),
+  E_XML_FIRSTBOOT: operator('profile', '<firstboot> cannot be run as written (its interpreter is not one path, or it contains the here-document end line)'),
   E_XML_INCLUDE: operator('profile', '<include> needs a file attribute'),
   E_XML_MAIN: operator('profile', '<main> holds a tag that is not an Anaconda kickstart command'),
   E_XML_MALFORMED: operator('profile', 'malformed XML'),

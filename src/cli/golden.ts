@@ -10,7 +10,9 @@ import { json, table } from './output.js';
 import { UserError } from '../errors.js';
 import { buildStorage, LOCAL_NODE } from '../app/storage.js';
 import { EmbeddedBackend } from '../storage/embedded.js';
-import type { GoldenInfo } from '../storage/golden.js';
+import type { GoldenBoot, GoldenInfo } from '../storage/golden.js';
+import { KickstartService } from '../boot/kickstart.js';
+import { OS_IMAGE_ATTRIBUTE } from '../boot/os-image.js';
 import { hostAttributes, recordedExport } from '../discovery/plugins/iscsi-allocation.js';
 
 export const USAGE = `netroot golden create NAME --from HOST [--json]   (freeze HOST's installed volume; power the host off first)
@@ -30,6 +32,19 @@ const GiB = 2 ** 30;
 const gib = (b: number) => (b / GiB).toFixed(b % GiB === 0 ? 0 : 2);
 
 type GoldenReport = GoldenInfo & { clones: string[] };
+
+/**
+ * How the source host boots, which is how its clones will: the root file-system UUID from its boot
+ * record's `root=UUID=` (written when its install completed) and its resolved `os_image`.
+ */
+async function bootFacts(ctx: CliContext, host: string): Promise<GoldenBoot | null> {
+  const rec = await ctx.store.boot.get(host);
+  const uuid = rec ? /(?:^|\s)root=UUID=([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?=\s|$)/.exec(rec.args)?.[1] : undefined;
+  if (!uuid) return null;
+  const h = (await ctx.store.hosts.get(host))!;
+  const image = (await new KickstartService(ctx.store, ctx.config).storedAttributesOf(h))[OS_IMAGE_ATTRIBUTE];
+  return { rootUuid: uuid.toLowerCase(), osImage: image || null };
+}
 
 async function report(b: EmbeddedBackend, g: GoldenInfo): Promise<GoldenReport> {
   return { ...g, clones: await b.volumes.clonesOf(g.name) };
@@ -56,7 +71,12 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
       const base = await b.volumes.cloneOf(vol.name);
       if (base !== null)
         throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is a clone of ${base}; freezing a clone (flattening it) is not supported yet`);
-      const r = await b.golden.create(name, vol.path!, `host ${host}`);
+      const boot = await bootFacts(ctx, host);
+      const r = await b.golden.create(name, vol.path!, { from: `host ${host}`, ...(boot ? { boot } : {}) });
+      if (!boot)
+        ctx.io.err(
+          `netroot: warning: host ${host} has no diskless boot record with root=UUID= (was it installed through netroot?): clones of ${name} will install instead of booting at once\n`,
+        );
       if (r.warning) ctx.io.err(`netroot: warning: ${r.warning}\n`);
       if (v.json) ctx.io.out(json(await report(b, r.info)));
       else
@@ -98,6 +118,8 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
           ['from', r.from],
           ['created', r.createdAt],
           ['copy', r.reflinked ? 'reflink' : 'full copy'],
+          ['version', `${r.version}${r.parent ? ` (promoted from ${r.parent})` : ''}`],
+          ['boot', r.boot ? `root=UUID=${r.boot.rootUuid}${r.boot.osImage ? `, os_image ${r.boot.osImage}` : ''}` : '- (clones install)'],
           ['clones', r.clones.length ? r.clones.join(' ') : '-'],
         ];
         if (v.verify) rows.push(['verified', 'yes (identity and sha256 match the record)']);

@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
 import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
-import { GoldenVolumes } from './golden.js';
+import { GoldenVolumes, type GoldenBoot } from './golden.js';
 import { join } from 'node:path';
 
 /** One target as src/iscsi's IscsiTarget.addTarget() takes it. */
@@ -159,6 +159,10 @@ export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
 
   async hasGolden(name: string): Promise<boolean> {
     return (await this.golden.get(name)) !== null;
+  }
+
+  async goldenBoot(name: string): Promise<GoldenBoot | null> {
+    return (await this.golden.require(name)).boot ?? null;
   }
 
   /**

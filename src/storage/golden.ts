@@ -28,6 +28,26 @@ export interface GoldenIdentity {
   ctimeNs: string;
 }
 
+/**
+ * How a clone of a golden volume boots without installing (issue #20): the UUID of the root file
+ * system inside it (what `root=UUID=` names) and the OS image whose kernel and dracut initrd boot
+ * it (null: the frontend's shared diskless kernel and initrd).
+ */
+export interface GoldenBoot {
+  rootUuid: string;
+  osImage: string | null;
+}
+
+const FS_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function validBoot(b: unknown): GoldenBoot | undefined {
+  if (typeof b !== 'object' || b === null) return undefined;
+  const { rootUuid, osImage } = b as Partial<GoldenBoot>;
+  if (typeof rootUuid !== 'string' || !FS_UUID.test(rootUuid)) return undefined;
+  if (osImage !== null && (typeof osImage !== 'string' || !isVolumeName(osImage))) return undefined;
+  return { rootUuid, osImage };
+}
+
 export interface GoldenInfo {
   name: string;
   sizeBytes: number;
@@ -39,6 +59,20 @@ export interface GoldenInfo {
   reflinked: boolean;
   identity: GoldenIdentity;
   path: string;
+  /** Absent when unknown (the source host never recorded its root file system): clones then install. */
+  boot?: GoldenBoot;
+  /** 1 for a first golden volume; `promote` makes parent's version + 1. */
+  version: number;
+  /** The golden volume this one was promoted from (its clone's state), if any. */
+  parent?: string;
+}
+
+/** Where a new golden volume came from and how its clones boot. */
+export interface GoldenOrigin {
+  from: string;
+  boot?: GoldenBoot | undefined;
+  version?: number;
+  parent?: string | undefined;
 }
 
 export interface GoldenCreateResult {
@@ -108,7 +142,11 @@ export class GoldenVolumes {
     }
     if (typeof r.sha256 !== 'string' || typeof r.sizeBytes !== 'number' || typeof r.identity !== 'object' || r.identity === null)
       throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: its record ${this.recordOf(name)} is incomplete`);
-    return { ...r, name, path: this.pathOf(name) };
+    const boot = validBoot(r.boot);
+    const version = Number.isSafeInteger(r.version) && r.version > 0 ? r.version : 1;
+    const parent = typeof r.parent === 'string' && isVolumeName(r.parent) ? r.parent : undefined;
+    const { boot: _b, parent: _p, ...rest } = r;
+    return { ...rest, name, path: this.pathOf(name), version, ...(boot ? { boot } : {}), ...(parent ? { parent } : {}) };
   }
 
   async require(name: string): Promise<GoldenInfo> {
@@ -136,7 +174,14 @@ export class GoldenVolumes {
    * sha256 and the identity are recorded. The source must not be written meanwhile (the caller
    * freezes an installed, powered-off node's volume).
    */
-  async create(name: string, source: string, from: string): Promise<GoldenCreateResult> {
+  async create(name: string, source: string, origin: string | GoldenOrigin): Promise<GoldenCreateResult> {
+    const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
+    if (o.boot !== undefined && !validBoot(o.boot))
+      throw new UserError(
+        'E_GOLDEN_SOURCE',
+        `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
+      );
+    if (o.parent !== undefined) validateGoldenName(o.parent);
     const path = this.pathOf(name);
     if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
     const st = await lstat(source).catch(() => null);
@@ -163,10 +208,13 @@ export class GoldenVolumes {
         name,
         sizeBytes: identity.size,
         sha256,
-        from,
+        from: o.from,
         createdAt: new Date().toISOString(),
         reflinked,
         identity,
+        version: o.version ?? 1,
+        ...(o.boot ? { boot: { rootUuid: o.boot.rootUuid, osImage: o.boot.osImage } } : {}),
+        ...(o.parent ? { parent: o.parent } : {}),
       };
       await writeFileAtomic(this.recordOf(name), JSON.stringify(rec, null, 2) + '\n', { mode: 0o644, durable: true });
       return { info: { ...rec, path }, ...(warning ? { warning } : {}) };
