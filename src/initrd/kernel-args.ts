@@ -91,7 +91,7 @@ export function validateNodeBootInfo(n: NodeBootInfo): NodeBootInfo {
       throw bad('interface', `${JSON.stringify(n.interface)} is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`);
   }
   if (n.cloneId !== undefined && !CLONE_ID.test(n.cloneId)) throw bad('cloneId', `${JSON.stringify(n.cloneId)} is not 8-64 hex digits`);
-  if (n.firstboot !== undefined && n.firstboot.includes('\0')) throw bad('firstboot', 'contains a NUL byte');
+  if (n.firstboot?.includes('\0')) throw bad('firstboot', 'contains a NUL byte');
   const hasUser = n.chapUser !== undefined && n.chapUser !== '';
   const hasSecret = n.chapSecret !== undefined && n.chapSecret !== '';
   if (hasUser !== hasSecret) throw bad('chapUser/chapSecret', 'must be given together');

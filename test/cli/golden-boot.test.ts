@@ -5,7 +5,7 @@
 // golden volume that records no root UUID warns at create, and its clones install as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { startFrontend } from '../helpers/frontend.js';
@@ -40,6 +40,12 @@ test('a clone of a golden volume with a recorded root boots os at once; boot=res
     assert.match(r.out, /^version\s+1$/m);
 
     await f.store.attributes.set({ scope: 'appliance', target: 'compute-diskless', name: 'golden', value: 'g1' });
+    // The role's first-boot section (a site extend- file), rendered for the clone into its overlay.
+    mkdirSync(f.config.profile.siteDir, { recursive: true });
+    writeFileSync(
+      join(f.config.profile.siteDir, 'extend-compute-diskless.xml'),
+      '<?xml version="1.0"?>\n<kickstart>\n<firstboot>echo "welcome &hostname;" > /etc/motd</firstboot>\n</kickstart>\n',
+    );
     const added = await f.engine.add({ mac: mac(2) }, { appliance: 'compute-diskless' });
     const host = added.name;
     const h = (await f.store.hosts.get(host))!;
@@ -55,9 +61,13 @@ test('a clone of a golden volume with a recorded root boots os at once; boot=res
     assert.doesNotMatch(rec.args, new RegExp(a['iscsi_secret']!));
     assert.ok(rec.overlay);
     const overlayPath = join(f.config.stateDir, rec.overlay!);
-    const conf = readCpio(readFileSync(overlayPath)).find((e) => e.name === 'etc/netroot/node.conf');
+    const files = new Map(readCpio(readFileSync(overlayPath)).map((e) => [e.name, e]));
+    const conf = files.get('etc/netroot/node.conf');
     assert.ok(conf, 'the overlay has node.conf');
     assert.match(conf.data.toString(), new RegExp(`^NETROOT_CLONE_ID='${a['iscsi_clone_id']}'$`, 'm'));
+    assert.match(files.get('etc/netroot/firstboot-role.sh')?.data.toString() ?? '', new RegExp(`^echo "welcome ${host}" > /etc/motd$`, 'm'));
+    assert.equal((files.get('etc/netroot/personalise.sh')?.mode ?? 0) & 0o777, 0o755);
+    assert.ok(files.has('etc/conf.d/91-netroot-firstboot.conf'));
     const spec = await f.booter.specForHost(h);
     assert.equal(spec.action, 'os');
     const events = (await f.store.events.list({ host })).map((e) => e.kind);
