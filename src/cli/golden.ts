@@ -1,4 +1,5 @@
-// `netroot golden create NAME --from HOST | list | show NAME [--verify] | remove NAME` (issue #20):
+// `netroot golden create NAME --from HOST | promote HOST [--name NAME] | list | show NAME [--verify] |
+// remove NAME` (issue #20):
 // golden volumes on the local storage node's embedded backend (src/storage/golden.ts). They are
 // files under `<volumesDir>/golden/` with their record beside them, so this runs in-process whether
 // or not the frontend runs (offline storage: the files are the truth; a running frontend reads the
@@ -16,6 +17,7 @@ import { OS_IMAGE_ATTRIBUTE } from '../boot/os-image.js';
 import { hostAttributes, recordedExport } from '../discovery/plugins/iscsi-allocation.js';
 
 export const USAGE = `netroot golden create NAME --from HOST [--json]   (freeze HOST's installed volume; power the host off first)
+       netroot golden promote HOST [--name NAME] [--json]   (HOST's clone becomes the next golden version; power it off first)
        netroot golden list [--json]
        netroot golden show NAME [--verify] [--json]   (--verify re-reads the file and checks its sha256)
        netroot golden remove NAME                      (refused while clones exist)`;
@@ -85,6 +87,25 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
         );
       return 0;
     }
+    case 'promote': {
+      const { values: v, positionals: p } = parse(rest, { name: { type: 'string' } }, USAGE);
+      needPositional(p, 1, USAGE);
+      noExtra(p, 1, USAGE);
+      const host = p[0]!;
+      if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
+      const rec = recordedExport(host, await hostAttributes(ctx.store, host));
+      if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
+      if (rec.node !== LOCAL_NODE)
+        throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is on storage node ${rec.node}; golden volumes are made on the local node only`);
+      const b = localEmbedded(ctx);
+      const r = await b.promoteClone(rec.spec.volume, { name: v.name, from: `host ${host}` });
+      if (v.json) ctx.io.out(json(await report(b, r.info)));
+      else
+        ctx.io.out(
+          `golden volume ${r.info.name}: version ${r.info.version} of ${r.info.parent}'s line, ${r.info.sizeBytes} bytes from host ${host}, sha256 ${r.info.sha256}\n`,
+        );
+      return 0;
+    }
     case 'list': {
       const { values: v, positionals: p } = parse(rest, {}, USAGE);
       noExtra(p, 0, USAGE);
@@ -94,8 +115,17 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
       else
         ctx.io.out(
           table(
-            ['NAME', 'SIZE GiB', 'CLONES', 'COPY', 'FROM', 'CREATED', 'SHA256'],
-            all.map((g) => [g.name, gib(g.sizeBytes), g.clones.length, g.reflinked ? 'reflink' : 'full', g.from, g.createdAt, g.sha256.slice(0, 16)]),
+            ['NAME', 'VERSION', 'SIZE GiB', 'CLONES', 'COPY', 'FROM', 'CREATED', 'SHA256'],
+            all.map((g) => [
+              g.name,
+              g.parent ? `${g.version} (${g.parent})` : g.version,
+              gib(g.sizeBytes),
+              g.clones.length,
+              g.reflinked ? 'reflink' : 'full',
+              g.from,
+              g.createdAt,
+              g.sha256.slice(0, 16),
+            ]),
           ),
         );
       return 0;

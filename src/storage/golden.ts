@@ -175,6 +175,31 @@ export class GoldenVolumes {
    * freezes an installed, powered-off node's volume).
    */
   async create(name: string, source: string, origin: string | GoldenOrigin): Promise<GoldenCreateResult> {
+    const st = await lstat(source).catch(() => null);
+    if (!st?.isFile()) throw new UserError('E_GOLDEN_SOURCE', `${source} is not a regular file`);
+    return this.createWith(name, origin, async (tmp) => {
+      const r = await cp(['--reflink=always', '--', source, tmp]);
+      if (r.ok) return { reflinked: true };
+      await unlink(tmp).catch(() => {});
+      const full = await cp(['--reflink=never', '--sparse=always', '--', source, tmp]);
+      if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
+      return {
+        reflinked: false,
+        warning: `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`,
+      };
+    });
+  }
+
+  /**
+   * A new golden volume whose image `fill` writes to the temporary path it is given (a flattened
+   * clone for `promote`, an installed image for `create --image`); then, as for create(): 0444,
+   * sha256, renamed into place, identity and record. Nothing is left behind when `fill` throws.
+   */
+  async createWith(
+    name: string,
+    origin: string | GoldenOrigin,
+    fill: (tmp: string) => Promise<{ reflinked: boolean; warning?: string }>,
+  ): Promise<GoldenCreateResult> {
     const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
     if (o.boot !== undefined && !validBoot(o.boot))
       throw new UserError(
@@ -182,24 +207,15 @@ export class GoldenVolumes {
         `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
       );
     if (o.parent !== undefined) validateGoldenName(o.parent);
+    if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
+      throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
     const path = this.pathOf(name);
     if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
-    const st = await lstat(source).catch(() => null);
-    if (!st?.isFile()) throw new UserError('E_GOLDEN_SOURCE', `${source} is not a regular file`);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, `.${name}.img.${process.pid}.tmp`);
     await unlink(tmp).catch(() => {});
-    let warning: string | undefined;
-    let reflinked = true;
-    const r = await cp(['--reflink=always', '--', source, tmp]);
-    if (!r.ok) {
-      reflinked = false;
-      await unlink(tmp).catch(() => {});
-      const full = await cp(['--reflink=never', '--sparse=always', '--', source, tmp]);
-      if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
-      warning = `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`;
-    }
     try {
+      const { reflinked, warning } = await fill(tmp);
       await chmod(tmp, 0o444);
       const sha256 = await sha256File(tmp);
       await rename(tmp, path);
@@ -222,6 +238,27 @@ export class GoldenVolumes {
       await unlink(tmp).catch(() => {});
       throw e;
     }
+  }
+
+  /** The first golden volume of `name`'s line: its parent's parent's … (cycles and gaps end the walk). */
+  async lineageRoot(name: string): Promise<string> {
+    let cur = await this.require(name);
+    const seen = new Set([cur.name]);
+    while (cur.parent && !seen.has(cur.parent)) {
+      const p = await this.get(cur.parent);
+      if (!p) break;
+      seen.add(p.name);
+      cur = p;
+    }
+    return cur.name;
+  }
+
+  /** The next version in `name`'s line: 1 + the highest version of any golden volume of the same line. */
+  async nextVersion(name: string): Promise<{ root: string; version: number }> {
+    const root = await this.lineageRoot(name);
+    let max = 0;
+    for (const g of await this.list()) if ((await this.lineageRoot(g.name)) === root) max = Math.max(max, g.version);
+    return { root, version: max + 1 };
   }
 
   /** E_GOLDEN_CHANGED unless the file is the one recorded (cheap: one stat). Returns the record. */

@@ -77,7 +77,7 @@ test('golden create --from a host, list/show, clone allocation via golden=NAME r
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.out,
-      /^NAME\s+SIZE GiB\s+CLONES\s+COPY\s+FROM\s+CREATED\s+SHA256\ng1\s+0\.02\s+0\s+(reflink|full)\s+host compute-0-0\s+\S+\s+[0-9a-f]{16}\n$/,
+      /^NAME\s+VERSION\s+SIZE GiB\s+CLONES\s+COPY\s+FROM\s+CREATED\s+SHA256\ng1\s+1\s+0\.02\s+0\s+(reflink|full)\s+host compute-0-0\s+\S+\s+[0-9a-f]{16}\n$/,
     );
     r = await cli(dir, ...at, 'golden', 'show', 'g1', '--verify');
     assert.equal(r.code, 0, r.err);
