@@ -13,10 +13,15 @@ import { buildStorage, LOCAL_NODE } from '../app/storage.js';
 import { EmbeddedBackend } from '../storage/embedded.js';
 import type { GoldenBoot, GoldenInfo } from '../storage/golden.js';
 import { KickstartService } from '../boot/kickstart.js';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ImageRegistry, layImage } from '../image/index.js';
+import { parseSize } from '../storage/allocation.js';
 import { OS_IMAGE_ATTRIBUTE } from '../boot/os-image.js';
 import { hostAttributes, recordedExport } from '../discovery/plugins/iscsi-allocation.js';
 
 export const USAGE = `netroot golden create NAME --from HOST [--json]   (freeze HOST's installed volume; power the host off first)
+       netroot golden create NAME --image IMAGE [--size SIZE] [--json]   (install OS image IMAGE once into a new golden volume; root)
        netroot golden promote HOST [--name NAME] [--json]   (HOST's clone becomes the next golden version; power it off first)
        netroot golden list [--json]
        netroot golden show NAME [--verify] [--json]   (--verify re-reads the file and checks its sha256)
@@ -52,16 +57,46 @@ async function report(b: EmbeddedBackend, g: GoldenInfo): Promise<GoldenReport> 
   return { ...g, clones: await b.volumes.clonesOf(g.name) };
 }
 
+const MiB = 2 ** 20;
+
+/**
+ * `golden create NAME --image IMAGE`: the image's root laid onto a new volume as a node's install
+ * would (src/image/lay.ts), recorded with its root UUID and the image, so clones boot the image's
+ * kernel and initrd at once. Default size: the larger of storage.defaultVolumeGiB and the unpacked
+ * root + 25 % + 64 MiB, in whole MiB.
+ */
+async function createFromImage(ctx: CliContext, name: string, image: string, sizeText: string | undefined, asJson: boolean): Promise<number> {
+  const images = new ImageRegistry(ctx.config.tftp.root);
+  const m = await images.get(image, null);
+  const fit = Math.ceil((m.rootBytes * 1.25 + 64 * MiB) / MiB) * MiB;
+  const size =
+    sizeText !== undefined ? Math.ceil(parseSize(sizeText) / MiB) * MiB : Math.max(fit, Math.ceil((ctx.config.storage.defaultVolumeGiB * 2 ** 30) / MiB) * MiB);
+  if (size < m.rootBytes) throw new UserError('E_STORAGE_BAD_SIZE', `--size ${sizeText}: image ${image}'s root alone is ${m.rootBytes} bytes`);
+  const b = localEmbedded(ctx);
+  const rootUuid = randomUUID();
+  const tarball = join(images.imageDir(image), m.rootTarball.file);
+  const r = await b.golden.createWith(name, { from: `image ${image}`, boot: { rootUuid, osImage: image } }, async (tmp) => {
+    await layImage({ tarball, out: tmp, sizeBytes: size, rootUuid });
+    return { reflinked: false };
+  });
+  if (asJson) ctx.io.out(json(await report(b, r.info)));
+  else ctx.io.out(`golden volume ${name}: ${r.info.sizeBytes} bytes, image ${image} installed (root UUID ${rootUuid}), sha256 ${r.info.sha256}\n`);
+  return 0;
+}
+
 export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'create': {
-      const { values: v, positionals: p } = parse(rest, { from: { type: 'string' } }, USAGE);
+      const { values: v, positionals: p } = parse(rest, { from: { type: 'string' }, image: { type: 'string' }, size: { type: 'string' } }, USAGE);
       needPositional(p, 1, USAGE);
       noExtra(p, 1, USAGE);
-      if (v.from === undefined) throw new UserError('E_USAGE', `golden create needs --from HOST\nusage: ${USAGE}`);
+      if ((v.from === undefined) === (v.image === undefined))
+        throw new UserError('E_USAGE', `golden create needs --from HOST or --image IMAGE (one of them)\nusage: ${USAGE}`);
+      if (v.size !== undefined && v.image === undefined) throw new UserError('E_USAGE', `--size goes with --image\nusage: ${USAGE}`);
+      if (v.image !== undefined) return createFromImage(ctx, p[0]!, v.image, v.size, v.json === true);
       const name = p[0]!;
-      const host = v.from;
+      const host = v.from!;
       if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
       const rec = recordedExport(host, await hostAttributes(ctx.store, host));
       if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
