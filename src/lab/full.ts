@@ -300,8 +300,11 @@ export class FullLab {
       pingIdleSeconds: 5,
       ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
       ...(tgt ? { tgtControlPort: tgt } : {}),
-      installArgs: 'netroot.mode=install console=ttyS0 panic=-1',
-      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1' : 'console=ttyS0 panic=-1 netroot.lab=poweroff',
+      // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
+      // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
+      // broken hardware, which a QEMU machine is not.
+      installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
+      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
     });
     const step = async (what: string, ...args: string[]) => {
       const t = Date.now();
