@@ -1,7 +1,7 @@
 // A golden clone's first-boot personalisation (initrd-templates/overlay/etc/netroot/personalise.sh,
 // issue #20), run for real against temporary root directories with the overlay files rendered for a
 // node, under busybox sh (our /init) and dash (Debian's /bin/sh, what a dracut initrd may run):
-// host name, machine id (systemd's empty-file convention, or a fresh id without systemd), initiator
+// host name, machine id (an empty file under systemd, machine-id(5); a fresh id without systemd), initiator
 // name, SSH host keys and leases gone, the network file rebound to the node's MAC, firstboot.sh and
 // its systemd unit; once per clone id; nothing for an installed node; never through a symlink; a
 // read-only root remounted for the change (as root, in a private mount namespace). Then the clone's
@@ -91,7 +91,7 @@ for (const [name, shell] of SHELLS) {
       assert.equal(r.out, 'netroot-firstboot: personalised compute-0-7 (clone 00112233445566ff)\n');
       assert.equal(read(s.root, 'etc/hostname'), 'compute-0-7\n');
       assert.equal(read(s.root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tcompute-0-7\n');
-      // systemd's first-boot convention: an empty machine-id (systemd makes and commits a new one).
+      // Under systemd an empty machine-id: a new id made at boot and committed, no first-boot prompts.
       assert.equal(read(s.root, 'etc/machine-id'), '');
       assert.equal(existsSync(join(s.root, 'var/lib/dbus/machine-id')), false);
       assert.equal(read(s.root, 'etc/iscsi/initiatorname.iscsi'), 'InitiatorName=iqn.2024-01.org.example:initiator.compute-0-7\n');

@@ -10,8 +10,10 @@
 #     reboot of the same clone changes nothing, and `boot=reset` (a new id) makes it run again — as
 #     does a golden volume promoted from a personalised clone (its file holds another id);
 #   - it writes: the host name (etc/hostname, the 127.0.1.1 line of etc/hosts), a new machine id
-#     (systemd's first-boot convention: an empty etc/machine-id, which systemd fills at boot and
-#     commits; without systemd, a fresh id), the node's iSCSI initiator name (its root's iscsid must
+#     (under systemd an empty etc/machine-id: machine-id(5) — PID 1 makes a new id at boot and
+#     systemd-machine-id-commit writes it, and an empty file, unlike a missing one or
+#     "uninitialized", is not a "first boot", so no systemd-firstboot prompt can stop the boot;
+#     without systemd, a fresh id), the node's iSCSI initiator name (its root's iscsid must
 #     log in with the name the target's ACL knows), no SSH host keys (they are made again: Debian's
 #     ssh.service drop-in of an image, and firstboot.sh below, run ssh-keygen -A), no DHCP leases
 #     of the golden node, netroot's systemd-networkd file bound to this node's MAC;
