@@ -192,6 +192,10 @@ export const ERROR_CODES = {
   E_LAB_CONSOLE: failure('lab', 'lab: a node console closed before the expected line'),
   E_LAB_DISCOVERY: failure('lab', 'lab: a node was not discovered in time'),
   E_LAB_DOWN: failure('lab', 'lab: the lab is not up (or did not stop)'),
+  E_LAB_GOLDEN: failure(
+    'lab',
+    'lab: a golden clone did not boot at once, was not personalised once, or did not keep its own file (and only it) across a reboot',
+  ),
   E_LAB_FRONTEND: failure('lab', 'lab: netroot serve did not start'),
   E_LAB_IMAGE: failure('lab', 'lab: the OS image cannot be linked into the lab'),
   E_LAB_IP: failure('lab', 'lab: an ip(8) command failed'),
@@ -245,6 +249,7 @@ export const ERROR_CODES = {
   E_XML_FILE_OWNER: operator('profile', '<file owner> must be user, user.group or user:group'),
   E_XML_FILE_PERMS: operator('profile', '<file perms> must be a chmod mode'),
   E_XML_FILE_VARS: operator('profile', '<file vars> is literal or expanded'),
+  E_XML_FIRSTBOOT: operator('profile', '<firstboot> cannot be run as written (its interpreter is not one path, or it contains the here-document end line)'),
   E_XML_INCLUDE: operator('profile', '<include> needs a file attribute'),
   E_XML_MAIN: operator('profile', '<main> holds a tag that is not an Anaconda kickstart command'),
   E_XML_MALFORMED: operator('profile', 'malformed XML'),

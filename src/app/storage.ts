@@ -86,7 +86,16 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
           logger: logger.child({ svc: 'iscsi' }),
           ...(opts.identify ? { identify: opts.identify } : {}),
         });
-      backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log, makeClone });
+      backend = new EmbeddedBackend({
+        target: t,
+        volumesDir: s.volumesDir,
+        limitBytes,
+        portal,
+        port: iscsiPort,
+        logger: log,
+        makeClone,
+        flattenClone: (o) => LunClone.flatten(o),
+      });
     } else if (s.backend === 'tgt') {
       backend = new TgtBackend({
         volumesDir: s.volumesDir,

@@ -60,6 +60,12 @@ export interface CloningBackend extends StorageBackend {
   cloneVolume(name: string, golden: string, sizeBytes?: number): Promise<VolumeInfo>;
   /** Throws an unexported clone's delta away and re-clones it (E_GOLDEN_SOURCE for a plain volume). */
   resetClone(name: string): Promise<VolumeInfo>;
+  /**
+   * How clones of golden volume `name` boot without installing (root file-system UUID, OS image),
+   * or null when that is not known (its clones install). Optional: a backend without it is treated
+   * as returning null.
+   */
+  goldenBoot?(name: string): Promise<{ rootUuid: string; osImage: string | null } | null>;
 }
 
 export function canClone(b: StorageBackend): b is CloningBackend {
