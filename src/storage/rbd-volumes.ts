@@ -5,7 +5,7 @@
 // snapshot, so it shares the golden's objects and writes its own (copy-on-write in the cluster).
 // The snapshot is immutable while protected, which is what the embedded target's recorded
 // checksum guards against for files: nothing in the cluster can change a clone's base.
-// Where a golden came from and when is kept as image metadata (`netroot.from`, `netroot.created`).
+// Where a golden came from and when is kept as image metadata (`netroot.golden`: {from, createdAt}).
 //
 // Same contract as FileVolumes (volumes.ts): create is idempotent for the same size and
 // E_STORAGE_EXISTS for another, resize grows only (E_STORAGE_SHRINK), delete is idempotent;
@@ -67,6 +67,16 @@ export const dfSchema = z.object({
 });
 /** `rbd image-meta list --format json`. */
 export const metaSchema = z.record(z.string(), z.string());
+/** The golden record, JSON in image metadata key META_KEY. */
+const META_KEY = 'netroot.golden';
+const recordSchema = z.object({ from: z.string(), createdAt: z.string() });
+const safeJson = (t: string): unknown => {
+  try {
+    return JSON.parse(t);
+  } catch {
+    return null;
+  }
+};
 
 export class RbdVolumes {
   readonly pool: string;
@@ -214,12 +224,19 @@ export class RbdVolumes {
     return `${this.img(this.goldenImage(name))}@${GOLDEN_SNAP}`;
   }
 
+  /** The golden snapshot's size, or null when golden `name` does not exist (one `rbd du`). */
+  async goldenSize(name: string): Promise<number | null> {
+    const snap = (await this.du(this.goldenImage(name))).find((x) => x.snapshot === GOLDEN_SNAP);
+    return snap ? snap.provisioned_size : null;
+  }
+
+  /** Golden `name` with its record (size, and the `netroot.golden` image metadata), or null. */
   async golden(name: string): Promise<RbdGoldenInfo | null> {
-    const img = this.goldenImage(name);
-    const snap = (await this.du(img)).find((x) => x.snapshot === GOLDEN_SNAP);
-    if (!snap) return null;
-    const meta = await this.cli.json('rbd', ['image-meta', 'list', this.img(img)], metaSchema).catch(() => ({}) as Record<string, string>);
-    return { name, sizeBytes: snap.provisioned_size, from: meta['netroot.from'] ?? '', createdAt: meta['netroot.created'] ?? '' };
+    const size = await this.goldenSize(name);
+    if (size === null) return null;
+    const meta = await this.cli.json('rbd', ['image-meta', 'list', this.img(this.goldenImage(name))], metaSchema).catch(() => ({}) as Record<string, string>);
+    const rec = recordSchema.safeParse(safeJson(meta[META_KEY] ?? ''));
+    return { name, sizeBytes: size, from: rec.success ? rec.data.from : '', createdAt: rec.success ? rec.data.createdAt : '' };
   }
 
   async requireGolden(name: string): Promise<RbdGoldenInfo> {
@@ -247,7 +264,7 @@ export class RbdVolumes {
    */
   async createGolden(name: string, source: { volume: string } | { file: string }, from: string): Promise<RbdGoldenInfo> {
     const img = this.goldenImage(name);
-    if (await this.golden(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists`);
+    if ((await this.goldenSize(name)) !== null) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists`);
     if ((await this.du(img)).length)
       throw new UserError('E_GOLDEN_EXISTS', `image ${this.img(img)} exists without its @${GOLDEN_SNAP} snapshot; remove it first`);
     if ('volume' in source) {
@@ -260,8 +277,8 @@ export class RbdVolumes {
     try {
       if ('volume' in source) await this.cli.rbd(['cp', this.img(source.volume), this.img(img)], { long: true });
       else await this.cli.rbd(['import', '--image-format', '2', source.file, this.img(img)], { long: true });
-      await this.cli.rbd(['image-meta', 'set', this.img(img), 'netroot.from', from.slice(0, 200)]);
-      await this.cli.rbd(['image-meta', 'set', this.img(img), 'netroot.created', new Date().toISOString()]);
+      const rec = { from: from.slice(0, 200), createdAt: new Date().toISOString() };
+      await this.cli.rbd(['image-meta', 'set', this.img(img), META_KEY, JSON.stringify(rec)]);
       await this.cli.rbd(['snap', 'create', this.goldenSnap(name)]);
       await this.cli.rbd(['snap', 'protect', this.goldenSnap(name)]);
     } catch (e) {
@@ -304,7 +321,9 @@ export class RbdVolumes {
   async clone(name: string, golden: string, sizeBytes = 0): Promise<VolumeInfo> {
     validateVolumeName(name);
     if (await this.get(name)) throw new UserError('E_STORAGE_EXISTS', `volume ${name} exists; delete it before cloning into it`);
-    const g = await this.requireGolden(golden);
+    const gSize = await this.goldenSize(golden);
+    if (gSize === null) throw new UserError('E_GOLDEN_NOT_FOUND', `no golden volume ${golden} in pool ${this.pool}`);
+    const g = { sizeBytes: gSize };
     const size = Math.max(g.sizeBytes, sizeBytes);
     if (sizeBytes > 0) validateSize(size);
     await this.fits(size, `clone ${name}`);
@@ -320,7 +339,7 @@ export class RbdVolumes {
 
   /** Removes golden `name`; E_GOLDEN_IN_USE while clones exist. */
   async removeGolden(name: string): Promise<void> {
-    await this.requireGolden(name);
+    if ((await this.goldenSize(name)) === null) throw new UserError('E_GOLDEN_NOT_FOUND', `no golden volume ${name} in pool ${this.pool}`);
     const clones = await this.clonesOf(name);
     if (clones.length)
       throw new UserError(

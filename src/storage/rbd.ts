@@ -50,7 +50,7 @@ export class RbdBackend extends LocalBackend<TgtExports, RbdVolumes> implements 
   }
 
   async hasGolden(name: string): Promise<boolean> {
-    return (await this.volumes.golden(name)) !== null;
+    return (await this.volumes.goldenSize(name)) !== null;
   }
 
   /** Volume `name` as an RBD clone of golden `golden` (E_STORAGE_EXISTS if the volume exists). */
@@ -66,7 +66,7 @@ export class RbdBackend extends LocalBackend<TgtExports, RbdVolumes> implements 
       if (golden === null) throw new UserError('E_GOLDEN_SOURCE', `volume ${name} is not a clone; there is nothing to reset it to`);
       const by = await this.exports.exporterOf(name);
       if (by !== undefined) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${by}; unexport it first`);
-      await this.volumes.requireGolden(golden);
+      if ((await this.volumes.goldenSize(golden)) === null) throw new UserError('E_GOLDEN_NOT_FOUND', `clone ${name}'s golden volume ${golden} is gone`);
       await this.volumes.delete(name);
       return this.volumes.clone(name, golden, cur.sizeBytes);
     });
