@@ -104,6 +104,9 @@ export class RbdVolumes {
 
   /** tgtadm's arguments for the LUN (after --lun N): the rbd backing store, its conf and client id. */
   async backingStore(name: string): Promise<string[]> {
+    // bs_rbd splits its options at ';' (and the tgtadm parameter string at ','): neither may be in the path.
+    if (/[;,=\s]/.test(this.opts.tgtConf) || /[;,=\s]/.test(this.opts.clientId))
+      throw new NetrootError('E_RBD_CONFIG', `tgtd's bs_rbd cannot be given ${this.opts.tgtConf} (no ; , = or spaces in the state directory)`, { user: true });
     await this.writeTgtConf();
     return ['--bstype', 'rbd', '--backing-store', this.pathOf(name), '--bsopts', `conf=${this.opts.tgtConf};id=${this.opts.clientId}`];
   }

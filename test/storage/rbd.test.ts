@@ -6,6 +6,7 @@
 // tgt, tgt-rbd and libiscsi-bin; under CI=true nothing skips.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RbdBackend } from '../../src/storage/rbd.js';
@@ -105,6 +106,16 @@ describe('RbdBackend on a real Ceph cluster and tgtd (bs_rbd)', { skip }, () => 
       (await be.listVolumes()).map((x) => [x.name, x.sizeBytes]),
       [['vol-a', 24 * MiB]],
     );
+    // A key the cluster does not know: E_RBD_AUTH, and neither key is in the message.
+    const wrongKey = execFileSync('ceph-authtool', ['--gen-print-key'], { encoding: 'utf8' }).trim();
+    const badKeyring = join(tmp.dir, 'wrong.keyring');
+    writeFileSync(badKeyring, `[client.${ceph.clientId}]\n\tkey = ${wrongKey}\n`, { mode: 0o600 });
+    await assert.rejects(new RbdBackend({ ...opts(), keyring: badKeyring }).listVolumes(), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'E_RBD_AUTH');
+      assert.ok(!err.message.includes(wrongKey) && !err.message.includes(wrongKey.slice(0, 12)), err.message);
+      assert.ok(!err.message.includes(readFileSync(ceph.clientKeyring, 'utf8').split('key = ')[1]!.trim()), err.message);
+      return true;
+    });
     await be.deleteVolume('vol-a');
     await be.deleteVolume('vol-a');
     assert.deepEqual(await be.listVolumes(), []);
