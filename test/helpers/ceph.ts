@@ -40,6 +40,8 @@ export interface CephCluster {
   ceph(args: string[]): Promise<string>;
   /** Runs `rbd` (admin). */
   rbd(args: string[]): Promise<string>;
+  /** The running mon's pid (a test's plugin kills it mid-operation). */
+  monPid(): number | undefined;
   stopMon(): Promise<void>;
   startMon(): Promise<void>;
   stop(): Promise<void>;
@@ -65,6 +67,9 @@ class Daemon {
     const p = spawn(this.cmd, [...this.args, '-f'], { stdio: 'ignore' });
     p.on('error', () => {});
     this.proc = p;
+  }
+  pid(): number | undefined {
+    return this.exited() ? undefined : this.proc?.pid;
   }
   exited(): boolean {
     return this.proc === undefined || this.proc.exitCode !== null || this.proc.signalCode !== null;
@@ -203,6 +208,7 @@ export async function startCephCluster(o: { memstoreBytes?: number; pool?: strin
       startMs: performance.now() - t0,
       ceph,
       rbd,
+      monPid: () => mon.pid(),
       stopMon: () => mon.stop(),
       startMon,
       stop: async () => {

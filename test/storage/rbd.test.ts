@@ -327,7 +327,16 @@ describe('RbdBackend on a real Ceph cluster and tgtd (bs_rbd)', { skip }, () => 
       mkdirSync(join(dir, 'plugins'), { recursive: true });
       writeFileSync(
         join(dir, 'plugins', '70-site.mjs'),
-        `import { existsSync } from 'node:fs';\nexport default { name: '70-site', async added() { if (existsSync(${JSON.stringify(join(dir, 'refuse'))})) throw new Error('site plugin refused'); } };\n`,
+        [
+          `import { existsSync, readFileSync } from 'node:fs';`,
+          `const refuse = ${JSON.stringify(join(dir, 'refuse'))};`,
+          `const killMon = ${JSON.stringify(join(dir, 'kill-mon'))};`,
+          'export default { name: "70-site", async added() {',
+          '  if (existsSync(killMon)) { process.kill(Number(readFileSync(killMon, "utf8")), "SIGKILL"); throw new Error("site plugin refused after the mon died"); }',
+          '  if (existsSync(refuse)) throw new Error("site plugin refused");',
+          '} };',
+          '',
+        ].join('\n'),
       );
       const config = loadConfig({
         env: {},
@@ -375,7 +384,7 @@ describe('RbdBackend on a real Ceph cluster and tgtd (bs_rbd)', { skip }, () => 
       );
     });
 
-    test('the Ceph mon stopped: allocation fails cleanly (E_RBD_DOWN, no secret), exported volumes keep serving', async () => {
+    test('the Ceph mon stopped: allocation fails cleanly (E_RBD_DOWN, no secret), exported volumes keep serving; lost mid-add: the host is kept failed until removed', async () => {
       const serving = await recorded('compute-0-0');
       await ceph.stopMon();
       try {
@@ -409,6 +418,33 @@ describe('RbdBackend on a real Ceph cluster and tgtd (bs_rbd)', { skip }, () => 
         await ceph.startMon();
       }
       assert.ok(!logs.join('\n').includes(key()), 'the client key is never logged');
+      // The cluster lost in the middle of an add (after the image was made and exported, before
+      // the add completed): the target goes, the image cannot (the mon is down), so the host is
+      // kept as failed saying what is left; once the cluster is back, removing it cleans up.
+      writeFileSync(join(dir, 'kill-mon'), String(ceph.monPid()));
+      try {
+        await assert.rejects(f.engine.add({ mac: mac(5) }, { appliance: 'compute-diskless' }), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'E_PLUGIN_FAILED');
+          assert.match(err.message, /site plugin refused after the mon died/);
+          assert.match(err.message, /plugin 40-iscsi-allocation could not undo: the Ceph cluster is not reachable: rbd rm rbd\/compute-0-\d+ failed/);
+          assert.ok(!err.message.includes(key()));
+          return true;
+        });
+      } finally {
+        rmSync(join(dir, 'kill-mon'));
+        await ceph.stopMon();
+        await ceph.startMon();
+      }
+      const failed = (await f.store.hosts.byMac(mac(5)))!;
+      assert.equal(failed.state, 'failed');
+      assert.deepEqual(
+        (await f.storage.nodes[0]!.backend.listExports()).map((x) => x.targetIqn),
+        [serving.targetIqn],
+        'its target was removed',
+      );
+      assert.ok(images().includes(failed.name), 'its image is left until the cluster answers');
+      await f.engine.remove(failed.name);
+      assert.ok(!images().includes(failed.name));
       // The cluster back: the next node is allocated.
       const h = await f.engine.add({ mac: mac(4) }, { appliance: 'compute-diskless' });
       assert.deepEqual(images(), ['compute-0-0', h.name].sort());
