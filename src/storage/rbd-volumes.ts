@@ -21,6 +21,8 @@ import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type V
 
 export const GOLDEN_PREFIX = '_golden.';
 export const GOLDEN_SNAP = 'golden';
+/** The short-lived snapshot a volume is copied from when it is frozen as a golden volume. */
+const FREEZE_SNAP = 'netroot-freeze';
 
 export interface RbdVolumesOptions extends RbdClientOptions {
   pool: string;
@@ -261,7 +263,7 @@ export class RbdVolumes {
   }
 
   /**
-   * Golden volume `name` from volume `source` (a copy inside the cluster, `rbd cp`) or from an image
+   * Golden volume `name` from volume `source` (a copy inside the cluster, `rbd cp` of a snapshot of it) or from an image
    * file (`rbd import`), then its protected snapshot. E_GOLDEN_EXISTS if it exists; a failure
    * removes what was made.
    */
@@ -278,7 +280,7 @@ export class RbdVolumes {
       await this.fits(v.sizeBytes, `golden volume ${name}`);
     }
     try {
-      if ('volume' in source) await this.cli.rbd(['cp', this.img(source.volume), this.img(img)], { long: true });
+      if ('volume' in source) await this.copyAtSnapshot(source.volume, img);
       else await this.cli.rbd(['import', '--image-format', '2', source.file, this.img(img)], { long: true });
       const rec = { from: from.slice(0, 200), createdAt: new Date().toISOString() };
       await this.cli.rbd(['image-meta', 'set', this.img(img), META_KEY, JSON.stringify(rec)]);
@@ -289,6 +291,25 @@ export class RbdVolumes {
       throw e;
     }
     return this.requireGolden(name);
+  }
+
+  /**
+   * Copies volume `volume` to image `to` as of one instant: a snapshot `@netroot-freeze` is taken
+   * (with exclusive-lock, librbd asks the client that holds the image — tgtd — to take it), copied,
+   * and removed. A live node's disk is thus copied crash-consistent; power it off for a clean one.
+   */
+  private async copyAtSnapshot(volume: string, to: string): Promise<void> {
+    const snap = `${this.img(volume)}@${FREEZE_SNAP}`;
+    const gone = (e: unknown) => {
+      if (!(e instanceof RbdError && e.errno === 2)) throw e;
+    };
+    await this.cli.rbd(['snap', 'rm', snap]).catch(gone);
+    await this.cli.rbd(['snap', 'create', snap]);
+    try {
+      await this.cli.rbd(['cp', snap, this.img(to)], { long: true });
+    } finally {
+      await this.cli.rbd(['snap', 'rm', snap]).catch(() => {});
+    }
   }
 
   /** The volumes cloned from golden `name` (`rbd children`). */

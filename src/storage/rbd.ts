@@ -75,16 +75,13 @@ export class RbdBackend extends LocalBackend<TgtExports, RbdVolumes> implements 
   // ---- golden volumes (for `netroot golden` on an rbd node) ----
 
   /**
-   * Freezes volume `volume` as golden volume `name` (a copy inside the cluster plus a protected
-   * snapshot). The volume must not be exported (power the host off and unexport it first: a copy
-   * of a live disk is not consistent).
+   * Freezes volume `volume` as golden volume `name`: a copy inside the cluster of one instant of it
+   * (a snapshot, so even an exported volume is copied crash-consistent; power the host off first
+   * for a clean file system), then the golden's protected snapshot. E_GOLDEN_SOURCE for a clone or
+   * a missing volume, E_GOLDEN_EXISTS.
    */
   freezeGolden(name: string, volume: string, from: string): Promise<RbdGoldenInfo> {
-    return this.lock.run(async () => {
-      const by = await this.exports.exporterOf(volume);
-      if (by !== undefined) throw new UserError('E_STORAGE_IN_USE', `volume ${volume} is exported as ${by}; unexport it before freezing it`);
-      return this.volumes.createGolden(name, { volume }, from);
-    });
+    return this.lock.run(() => this.volumes.createGolden(name, { volume }, from));
   }
 
   /** Golden volume `name` from an image file (raw), e.g. an OS image installed once. */

@@ -256,10 +256,25 @@ describe('RbdBackend on a real Ceph cluster and tgtd (bs_rbd)', { skip }, () => 
     }
     await be.unexport(e.targetIqn);
 
-    // Freezing a plain volume makes a second golden; a clone cannot be frozen.
+    // Freezing a plain volume makes a second golden — while it is exported and was just written
+    // through tgt (the copy is of a snapshot tgtd's librbd takes); a clone cannot be frozen.
     await be.createVolume({ name: 'installed', sizeBytes: 4 * MiB });
+    const inst = spec('installed');
+    await be.exportVolume(inst);
+    const w = await session(inst);
+    try {
+      assert.equal((await w.scsi(cdb.rw10(0x2a, 7, 1, true), { lun: 1, write: Buffer.alloc(BS, 'installed-os;') })).status, 0);
+      await w.logout();
+    } finally {
+      w.close();
+    }
     const g2 = await be.freezeGolden('os2', 'installed', 'host installed');
     assert.deepEqual([g2.name, g2.sizeBytes, g2.from], ['os2', 4 * MiB, 'host installed']);
+    const g2raw = join(tmp.dir, 'g2.raw');
+    rbdSync(ceph, ['export', '--no-progress', `${ceph.pool}/_golden.os2@golden`, g2raw]);
+    assert.deepEqual(readFileSync(g2raw).subarray(7 * BS, 8 * BS), Buffer.alloc(BS, 'installed-os;'));
+    assert.doesNotMatch(rbdSync(ceph, ['snap', 'ls', `${ceph.pool}/installed`]), /netroot-freeze/, 'the freeze snapshot is gone');
+    await be.unexport(inst.targetIqn);
     await assert.rejects(be.freezeGolden('os3', 'compute-0-1', 'x'), { code: 'E_GOLDEN_SOURCE' });
     await assert.rejects(be.freezeGolden('os3', 'missing', 'x'), { code: 'E_GOLDEN_SOURCE' });
     await assert.rejects(be.resetClone('installed'), { code: 'E_GOLDEN_SOURCE' });
