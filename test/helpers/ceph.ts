@@ -67,6 +67,12 @@ class Daemon {
     const p = spawn(this.cmd, [...this.args, '-f'], { stdio: 'ignore' });
     p.on('error', () => {});
     this.proc = p;
+    // A test process that dies without its after() must not leave daemons behind.
+    const reap = () => {
+      if (!this.exited()) p.kill('SIGKILL');
+    };
+    process.once('exit', reap);
+    p.once('exit', () => process.removeListener('exit', reap));
   }
   pid(): number | undefined {
     return this.exited() ? undefined : this.proc?.pid;
