@@ -17,12 +17,12 @@
 // never in CI. Environment: ROUNDS (1–20), PERF_SECONDS (iscsi-perf run length, default 3).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCephCluster, type CephCluster } from '../test/helpers/ceph.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { prewrite } from './lib/prewrite.js';
 
 const LUN_BYTES = 256 << 20;
 const INITIATOR = 'iqn.2026-12.local.netroot:initiator.bench';
@@ -115,20 +115,6 @@ function tgtadm(ctl: number, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`tgtadm ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** Pre-written data: reads hit data, not holes (a random 1 MiB block, varied per MiB). */
-function prewrite(path: string): void {
-  const block = randomBytes(1 << 20);
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (let off = 0; off < LUN_BYTES; off += block.length) {
-      block.writeUInt32BE(off >>> 20, 0);
-      writeSync(fd, block, 0, block.length, off);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function iscsiPerf(port: number, t: Target, blocks: number, random: boolean): Promise<number> {
   const url = `iscsi://127.0.0.1:${port}/${t.iqn}/1`;
   const r = await run('iscsi-perf', ['-i', INITIATOR, '-m', String(DEPTH), '-b', String(blocks), '-t', String(PERF_SECONDS), ...(random ? ['-r'] : []), url]);
@@ -197,7 +183,7 @@ async function main(): Promise<number> {
     ceph = await startCephCluster({ memstoreBytes: 2 << 30 });
     console.log(`ceph cluster (1 mon, 1 mgr, 1 memstore OSD) started in ${(ceph.startMs / 1000).toFixed(1)} s`);
     const file = join(dir, 'lun.img');
-    prewrite(file);
+    prewrite(file, LUN_BYTES);
     await ceph.rbd(['import', '--image-format', '2', file, `${ceph.pool}/bench`]);
     const tgtConf = join(dir, 'tgt-ceph.conf');
     // The admin keyring of the throwaway cluster is in its conf: bs_rbd gets the conf only.
