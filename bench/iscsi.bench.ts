@@ -38,14 +38,14 @@
 // label matches), VERBOSE=1 (print every run), NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the
 // embedded target; libuv's default is 4).
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/iscsi/text-keys.js';
 import { createVethPair, type VethPair } from './lib/netns.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
+import { prewrite } from './lib/prewrite.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LUN_BYTES = 1 << 30;
@@ -109,20 +109,6 @@ function missingPrerequisites(): string[] {
   if (!qemuIscsi.some((p) => existsSync(p))) why.push("QEMU's libiscsi driver missing (apt-get install qemu-block-extra)");
   if (!existsSync('/usr/include/iscsi/iscsi.h')) why.push("libiscsi's headers missing for bench/lib/iscsi-lat.c (apt-get install libiscsi-dev)");
   return why;
-}
-
-/** Fill the LUN so reads hit data, not holes: a random 1 MiB block, varied per MiB. */
-function prewrite(path: string): void {
-  const block = randomBytes(1 << 20);
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (let off = 0; off < LUN_BYTES; off += block.length) {
-      block.writeUInt32BE(off >>> 20, 0);
-      writeSync(fd, block, 0, block.length, off);
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function settle(path: string): void {
@@ -489,7 +475,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const lun = join(dir, 'lun1.img');
-    prewrite(lun);
+    prewrite(lun, LUN_BYTES);
     settle(lun);
     const tools: Tools = { lat: compileLatencyClient(dir), lun };
     // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.

@@ -357,9 +357,33 @@ export const configSchema = z
       .prefault({}),
     storage: z
       .object({
-        backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
-        /** backend tgt: tgtd's control port (tgtd -C N / tgtadm -C N); 0 is tgtd's default socket. */
+        backend: z.enum(['embedded', 'tgt', 'lio', 'rbd']).default('embedded'),
+        /** backend tgt and rbd: tgtd's control port (tgtd -C N / tgtadm -C N); 0 is tgtd's default socket. */
         tgtControlPort: z.number().int().min(0).max(65535).default(0),
+        /**
+         * backend rbd: volumes are RBD images in `pool`, exported by tgtd's rbd backing store
+         * (src/storage/rbd.ts). `keyring` is the path of client.<clientId>'s keyring (a secret:
+         * only the path is ever passed or logged); `timeoutSeconds` bounds every call to a cluster
+         * that does not answer.
+         */
+        rbd: z
+          .object({
+            pool: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
+              .default('rbd'),
+            conf: z.string().min(1).default('/etc/ceph/ceph.conf'),
+            clientId: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+              .default('netroot'),
+            keyring: z.string().min(1).default('/etc/ceph/ceph.client.netroot.keyring'),
+            timeoutSeconds: z.number().int().min(1).max(600).default(10),
+            /** Provisioning limit in GiB; 0: the pool's own capacity (`ceph df`). */
+            limitGiB: z.number().min(0).default(0),
+          })
+          .strict()
+          .prefault({}),
         volumesDir: z.string().default(''),
         /** IQN naming: iqn.<iqnDate>.<reversed iqnDomain>:<host> */
         iqnDomain: z
@@ -385,7 +409,7 @@ export const configSchema = z
                 name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
                 url: z.string().regex(/^https?:\/\/.+/, 'must be an http(s) URL'),
                 token: z.string().min(32),
-                backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
+                backend: z.enum(['embedded', 'tgt', 'lio', 'rbd']).default('embedded'),
               })
               .strict(),
           )

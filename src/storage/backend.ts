@@ -27,9 +27,9 @@ export interface StorageBackend {
   reconcile(desired: ExportSpec[]): Promise<ReconcileResult>;
 }
 
-/** The LUN number a backend exports the disk as by default: with tgt, LUN 0 is its controller. */
+/** The LUN number a backend exports the disk as by default: with tgt (and rbd, which exports through tgt), LUN 0 is its controller. */
 export function defaultLun(kind: BackendKind): number {
-  return kind === 'tgt' ? 1 : 0;
+  return kind === 'tgt' || kind === 'rbd' ? 1 : 0;
 }
 
 /**
