@@ -13,6 +13,10 @@ export const DEFAULT_GLOBAL_ATTRIBUTES: Readonly<Record<string, string>> = Objec
   Kickstart_LiveImage: '',
   ntp_server: 'frontend',
   ssh_authorized_key: '',
+  /** roles/cluster/scratch.xml: use disks holding foreign data (yes) or leave them untouched (no). */
+  scratch_wipe: 'no',
+  /** roles/cluster/scratch.xml: the scratch file system, ext4 or xfs. */
+  scratch_fs: 'ext4',
   /**
    * The Rocks release whose node-file semantics netroot follows (docs/ROCKS.md): node files test
    * `rocks_version_major` in cond= and print `&version;`. A site on another release overrides them.
