@@ -17,6 +17,8 @@ export const DEFAULT_GLOBAL_ATTRIBUTES: Readonly<Record<string, string>> = Objec
   scratch_wipe: 'no',
   /** roles/cluster/scratch.xml: the scratch file system, ext4 or xfs. */
   scratch_fs: 'ext4',
+  /** roles/cluster/slurm-client.xml: where slurmd fetches slurm.conf (configless), host[:port]; '': the frontend's address. */
+  slurm_conf_server: '',
   /**
    * The Rocks release whose node-file semantics netroot follows (docs/ROCKS.md): node files test
    * `rocks_version_major` in cond= and print `&version;`. A site on another release overrides them.

@@ -113,6 +113,15 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
       disklessArgs: 'console=ttyS0,115200',
       uefiIpxe: 'ipxe.efi',
     },
+    slurm: {
+      enabled: false,
+      clusterName: 'netroot',
+      controller: '',
+      settings: {},
+      reconfigure: ['scontrol', 'reconfigure'],
+      restart: ['systemctl', 'restart', 'slurmctld'],
+      applyTimeoutMs: 60000,
+    },
     storage: {
       backend: 'embedded',
       tgtControlPort: 0,

@@ -17,7 +17,7 @@ import { BUSYBOX, installedKernel, kernelVersion } from '../../src/lab/test-imag
 /** Loaded from the initramfs: what mounting the host root over virtio-9p needs. */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', '9pnet_virtio', '9p'];
 /** Loaded from the host root once it is mounted (insmod paths under /lib/modules/<kver>). */
-const ROOT_MODULES = ['dm_mod', 'loop', 'crc32c_generic', 'ext4', 'xfs'];
+const ROOT_MODULES = ['dm_mod', 'loop', 'crc32c_generic', 'ext4', 'xfs', 'virtio_net', 'nfsv4'];
 
 const LVM_CONF = `devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
@@ -78,8 +78,17 @@ $B poweroff -f
 /**
  * Boots the guest and runs `script` (shell text) as root; it sees the host's files read-only.
  * `disks`: raw image files attached as virtio disks (/dev/vda, /dev/vdb, ... in order).
+ * `net`: one virtio NIC on QEMU's user-mode network (the guest configures it: 10.0.2.15/24); the
+ * guest reaches this machine's 127.0.0.1 at 10.0.2.2 (connections come from 127.0.0.1 here).
  */
-export async function runInKernelGuest(opts: { workDir: string; script: string; timeoutMs: number; disks?: string[]; memoryMb?: number }): Promise<GuestRun> {
+export async function runInKernelGuest(opts: {
+  workDir: string;
+  script: string;
+  timeoutMs: number;
+  disks?: string[];
+  memoryMb?: number;
+  net?: boolean;
+}): Promise<GuestRun> {
   const kernel = installedKernel();
   const marker = `NETROOT-GUEST-${process.pid}`;
   const initrd = join(opts.workDir, 'guest-initrd.gz');
@@ -103,6 +112,7 @@ export async function runInKernelGuest(opts: { workDir: string; script: string; 
     '-virtfs',
     'local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap',
   ];
+  if (opts.net) args.push('-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0');
   for (const d of opts.disks ?? []) args.push('-drive', `file=${d},format=raw,if=virtio,cache=unsafe`);
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

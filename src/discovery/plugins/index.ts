@@ -5,10 +5,12 @@ import type { StorageNode } from '../../storage/allocation.js';
 import { hostsFilePlugin } from './hosts-file.js';
 import { bootActionPlugin } from './boot-action.js';
 import { iscsiAllocationPlugin } from './iscsi-allocation.js';
+import { slurmConfPlugin } from './slurm-conf.js';
 
 export function builtinPlugins(deps: { storageNodes?: readonly StorageNode[] } = {}): Plugin[] {
   const out: Plugin[] = [];
   if (deps.storageNodes) out.push(iscsiAllocationPlugin(deps.storageNodes));
-  out.push(hostsFilePlugin, bootActionPlugin);
+  // slurm-conf does nothing unless config slurm.enabled.
+  out.push(hostsFilePlugin, bootActionPlugin, slurmConfPlugin);
   return out;
 }
