@@ -307,6 +307,25 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /**
+     * The home export of the nfs-home role (src/cluster/nfs.ts): served by the kernel NFS server or
+     * nfs-ganesha outside netroot; with `enabled`, `netroot serve`'s start report says whether
+     * <server>:<port> answers NFSv4.
+     */
+    nfs: z
+      .object({
+        enabled: z.boolean().default(false),
+        exportDir: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]{1,255}$/)
+          .default('/export/home'),
+        /** The NFS server's address; '': network.frontendAddress. */
+        server: z.union([z.literal(''), ipv4]).default(''),
+        port: port.default(2049),
+        checkTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * Slurm (roles slurm-controller and slurm-client, src/cluster): with `enabled`, the slurm-conf
      * insert-ethers plugin keeps <stateDir>/slurm/slurm.conf in step with the hosts and applies it.
      */

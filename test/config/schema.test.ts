@@ -113,6 +113,13 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
       disklessArgs: 'console=ttyS0,115200',
       uefiIpxe: 'ipxe.efi',
     },
+    nfs: {
+      enabled: false,
+      exportDir: '/export/home',
+      server: '',
+      port: 2049,
+      checkTimeoutMs: 3000,
+    },
     slurm: {
       enabled: false,
       clusterName: 'netroot',
