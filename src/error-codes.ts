@@ -111,6 +111,8 @@ export const ERROR_CODES = {
   E_PLUGIN_INVALID: operator('discovery', 'a plugin file exports no plugin'),
   E_PLUGIN_TIMEOUT: failure('discovery', 'a plugin did not finish in time'),
   E_SESSION_BUSY: operator('discovery', 'another insert-ethers is already running', 409),
+  E_SLURM_APPLY: failure('discovery', 'slurm.conf could not be applied (scontrol reconfigure or the slurmctld restart failed); the previous file was put back'),
+  E_SLURM_CONF: operator('discovery', 'slurm.conf cannot be written from these settings or hosts (a name, address or slurm.settings value it cannot hold)'),
   E_STORAGE_HOST_GONE: failure('discovery', 'the host was removed while its volume was being allocated'),
   E_STORAGE_NODE_UNKNOWN: operator('discovery', "the host's volume is on a storage node that is not configured"),
   E_STORAGE_NOT_FOUND: operator('discovery', 'no such volume (or the host has none)', 404),

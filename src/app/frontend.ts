@@ -103,7 +103,15 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
-  registerNetrootMethods(rpc, { store, tokens, regenerator, changed: () => hub.changed() });
+  registerNetrootMethods(rpc, {
+    store,
+    tokens,
+    regenerator,
+    changed: () => hub.changed(),
+    setFacts: async (host, attributes) => {
+      await engine.set(host, { attributes }, 'node');
+    },
+  });
   let http: HttpApp | undefined;
   let server: Server | undefined;
   let dhcp: DhcpServer | undefined;

@@ -123,6 +123,22 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
       disklessArgs: 'console=ttyS0,115200',
       uefiIpxe: 'ipxe.efi',
     },
+    nfs: {
+      enabled: false,
+      exportDir: '/export/home',
+      server: '',
+      port: 2049,
+      checkTimeoutMs: 3000,
+    },
+    slurm: {
+      enabled: false,
+      clusterName: 'netroot',
+      controller: '',
+      settings: {},
+      reconfigure: ['scontrol', 'reconfigure'],
+      restart: ['systemctl', 'restart', 'slurmctld'],
+      applyTimeoutMs: 60000,
+    },
     storage: {
       backend: 'embedded',
       tgtControlPort: 0,

@@ -6,10 +6,12 @@ import type { StorageNode } from '../../storage/allocation.js';
 import { hostsFilePlugin } from './hosts-file.js';
 import { makeBootActionPlugin, type BootActionDeps } from './boot-action.js';
 import { iscsiAllocationPlugin } from './iscsi-allocation.js';
+import { slurmConfPlugin } from './slurm-conf.js';
 
 export function builtinPlugins(deps: { storageNodes?: readonly StorageNode[] } & BootActionDeps = {}): Plugin[] {
   const out: Plugin[] = [];
   if (deps.storageNodes) out.push(iscsiAllocationPlugin(deps.storageNodes));
-  out.push(hostsFilePlugin, makeBootActionPlugin(deps.bootClone ? { bootClone: deps.bootClone } : {}));
+  // slurm-conf does nothing unless config slurm.enabled.
+  out.push(hostsFilePlugin, slurmConfPlugin, makeBootActionPlugin(deps.bootClone ? { bootClone: deps.bootClone } : {}));
   return out;
 }
