@@ -40,7 +40,8 @@ export interface GoldenBoot {
 
 const FS_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function validBoot(b: unknown): GoldenBoot | undefined {
+/** `b` as a GoldenBoot, or undefined when it is not one (a record's field, untrusted). */
+export function validBoot(b: unknown): GoldenBoot | undefined {
   if (typeof b !== 'object' || b === null) return undefined;
   const { rootUuid, osImage } = b as Partial<GoldenBoot>;
   if (typeof rootUuid !== 'string' || !FS_UUID.test(rootUuid)) return undefined;
@@ -65,6 +66,31 @@ export interface GoldenInfo {
   version: number;
   /** The golden volume this one was promoted from (its clone's state), if any. */
   parent?: string;
+}
+
+/**
+ * The next version in `name`'s line among `all` (golden volumes with version and parent): the
+ * line's first volume (parent's parent's …; cycles and gaps end the walk) and 1 + the highest
+ * version of any volume of the same line.
+ */
+export function nextVersionIn(
+  all: ReadonlyArray<{ name: string; version: number; parent?: string | undefined }>,
+  name: string,
+): { root: string; version: number } {
+  const by = new Map(all.map((g) => [g.name, g]));
+  const rootOf = (n: string): string => {
+    let cur = n;
+    const seen = new Set([cur]);
+    for (let p = by.get(cur)?.parent; p !== undefined && by.has(p) && !seen.has(p); p = by.get(cur)?.parent) {
+      seen.add(p);
+      cur = p;
+    }
+    return cur;
+  };
+  const root = rootOf(name);
+  let max = 0;
+  for (const g of all) if (rootOf(g.name) === root) max = Math.max(max, g.version);
+  return { root, version: max + 1 };
 }
 
 /** Where a new golden volume came from and how its clones boot. */

@@ -5,7 +5,9 @@
 // snapshot, so it shares the golden's objects and writes its own (copy-on-write in the cluster).
 // The snapshot is immutable while protected, which is what the embedded target's recorded
 // checksum guards against for files: nothing in the cluster can change a clone's base.
-// Where a golden came from and when is kept as image metadata (`netroot.golden`: {from, createdAt}).
+// Where a golden came from and when is kept as image metadata (`netroot.golden`: {from, createdAt,
+// version, parent?, boot?}): the same facts as the embedded target's record (golden.ts) but the
+// sha256 and file identity, which a protected snapshot does not need.
 //
 // Same contract as FileVolumes (volumes.ts): create is idempotent for the same size and
 // E_STORAGE_EXISTS for another, resize grows only (E_STORAGE_SHRINK), delete is idempotent;
@@ -18,6 +20,7 @@ import { z } from 'zod';
 import { NetrootError, UserError } from '../errors.js';
 import { RbdCli, RbdError, type RbdClientOptions } from './rbd-cli.js';
 import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
+import { validBoot, type GoldenBoot, type GoldenOrigin } from './golden.js';
 
 export const GOLDEN_PREFIX = '_golden.';
 export const GOLDEN_SNAP = 'golden';
@@ -40,6 +43,14 @@ export interface RbdGoldenInfo {
   sizeBytes: number;
   from: string;
   createdAt: string;
+  /** 1 for a first golden volume; a promoted one is 1 + the highest of its line. */
+  version: number;
+  /** The golden volume this one was promoted from, if any. */
+  parent?: string;
+  /** How its clones boot without installing; absent when unknown (they install). */
+  boot?: GoldenBoot;
+  /** `<pool>/_golden.NAME@golden`: the protected snapshot clones are made from. */
+  snapshot: string;
 }
 
 const poolName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/);
@@ -61,6 +72,8 @@ export const infoSchema = z.object({
   size: z.number().int().nonnegative(),
   parent: z.object({ pool: z.string(), image: z.string(), snapshot: z.string() }).optional(),
 });
+/** `rbd info --format json` of a snapshot: whether it is protected (a string in some releases). */
+export const snapInfoSchema = z.object({ protected: z.union([z.boolean(), z.string()]).optional() });
 /** `rbd children --format json`. */
 export const childrenSchema = z.array(z.object({ pool: z.string(), image: z.string() }));
 /** `ceph df --format json` (the pools part). */
@@ -71,7 +84,13 @@ export const dfSchema = z.object({
 export const metaSchema = z.record(z.string(), z.string());
 /** The golden record, JSON in image metadata key META_KEY. */
 const META_KEY = 'netroot.golden';
-const recordSchema = z.object({ from: z.string(), createdAt: z.string() });
+const recordSchema = z.object({
+  from: z.string(),
+  createdAt: z.string(),
+  version: z.number().int().positive().optional(),
+  parent: z.string().optional(),
+  boot: z.unknown().optional(),
+});
 const safeJson = (t: string): unknown => {
   try {
     return JSON.parse(t);
@@ -241,7 +260,25 @@ export class RbdVolumes {
     if (size === null) return null;
     const meta = await this.cli.json('rbd', ['image-meta', 'list', this.img(this.goldenImage(name))], metaSchema).catch(() => ({}) as Record<string, string>);
     const rec = recordSchema.safeParse(safeJson(meta[META_KEY] ?? ''));
-    return { name, sizeBytes: size, from: rec.success ? rec.data.from : '', createdAt: rec.success ? rec.data.createdAt : '' };
+    const r = rec.success ? rec.data : undefined;
+    const boot = validBoot(r?.boot);
+    const parent = r?.parent !== undefined && isVolumeName(r.parent) ? r.parent : undefined;
+    return {
+      name,
+      sizeBytes: size,
+      from: r?.from ?? '',
+      createdAt: r?.createdAt ?? '',
+      version: r?.version ?? 1,
+      ...(parent ? { parent } : {}),
+      ...(boot ? { boot } : {}),
+      snapshot: this.goldenSnap(name),
+    };
+  }
+
+  /** Whether golden `name`'s snapshot is protected (what keeps it, and so every clone's base, unchanged). */
+  async goldenProtected(name: string): Promise<boolean> {
+    const i = await this.cli.json('rbd', ['info', this.goldenSnap(name)], snapInfoSchema);
+    return i.protected === true || i.protected === 'true';
   }
 
   async requireGolden(name: string): Promise<RbdGoldenInfo> {
@@ -263,11 +300,21 @@ export class RbdVolumes {
   }
 
   /**
-   * Golden volume `name` from volume `source` (a copy inside the cluster, `rbd cp` of a snapshot of it) or from an image
-   * file (`rbd import`), then its protected snapshot. E_GOLDEN_EXISTS if it exists; a failure
-   * removes what was made.
+   * Golden volume `name` from volume `source` (a copy inside the cluster, `rbd cp` of a snapshot of
+   * it; `flatten`: the volume may be a clone, and the copy is its current content, golden blocks
+   * under its own writes — `golden promote`) or from an image file (`rbd import`), then its
+   * protected snapshot. E_GOLDEN_EXISTS if it exists; a failure removes what was made.
    */
-  async createGolden(name: string, source: { volume: string } | { file: string }, from: string): Promise<RbdGoldenInfo> {
+  async createGolden(name: string, source: { volume: string; flatten?: boolean } | { file: string }, origin: string | GoldenOrigin): Promise<RbdGoldenInfo> {
+    const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
+    if (o.boot !== undefined && !validBoot(o.boot))
+      throw new UserError(
+        'E_GOLDEN_SOURCE',
+        `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
+      );
+    if (o.parent !== undefined) validateVolumeName(o.parent);
+    if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
+      throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
     const img = this.goldenImage(name);
     if ((await this.goldenSize(name)) !== null) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists`);
     if ((await this.du(img)).length)
@@ -275,14 +322,20 @@ export class RbdVolumes {
     if ('volume' in source) {
       const v = await this.get(source.volume);
       if (!v) throw new UserError('E_GOLDEN_SOURCE', `no volume ${source.volume} to freeze`);
-      if ((await this.cloneOf(source.volume)) !== null)
+      if (source.flatten !== true && (await this.cloneOf(source.volume)) !== null)
         throw new UserError('E_GOLDEN_SOURCE', `volume ${source.volume} is a clone; freezing a clone (flattening it) is not supported yet`);
       await this.fits(v.sizeBytes, `golden volume ${name}`);
     }
     try {
       if ('volume' in source) await this.copyAtSnapshot(source.volume, img);
       else await this.cli.rbd(['import', '--image-format', '2', source.file, this.img(img)], { long: true });
-      const rec = { from: from.slice(0, 200), createdAt: new Date().toISOString() };
+      const rec = {
+        from: o.from.slice(0, 200),
+        createdAt: new Date().toISOString(),
+        version: o.version ?? 1,
+        ...(o.parent ? { parent: o.parent } : {}),
+        ...(o.boot ? { boot: { rootUuid: o.boot.rootUuid, osImage: o.boot.osImage } } : {}),
+      };
       await this.cli.rbd(['image-meta', 'set', this.img(img), META_KEY, JSON.stringify(rec)]);
       await this.cli.rbd(['snap', 'create', this.goldenSnap(name)]);
       await this.cli.rbd(['snap', 'protect', this.goldenSnap(name)]);
@@ -373,13 +426,17 @@ export class RbdVolumes {
     await this.dropGolden(name);
   }
 
-  /** Unprotects and removes the snapshot, then the image; each step tolerates "already gone". */
+  /** Unprotects and removes the snapshot, then the image; each step tolerates "already gone" (or already unprotected). */
   private async dropGolden(name: string): Promise<void> {
     const gone = (e: unknown) => {
       if (e instanceof RbdError && (e.errno === 2 || e.errno === 22)) return;
       throw e;
     };
-    await this.cli.rbd(['snap', 'unprotect', this.goldenSnap(name)]).catch(gone);
+    // `rbd snap unprotect` of an unprotected snapshot exits 1 with no errno in its message.
+    await this.cli.rbd(['snap', 'unprotect', this.goldenSnap(name)]).catch((e: unknown) => {
+      if (e instanceof RbdError && /already unprotected/.test(e.message)) return;
+      gone(e);
+    });
     await this.cli.rbd(['snap', 'rm', this.goldenSnap(name)]).catch(gone);
     await this.removeImage(this.goldenImage(name), `golden volume ${name}`);
   }

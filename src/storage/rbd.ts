@@ -17,6 +17,7 @@ import type { VolumeInfo } from './spec.js';
 import { TgtExports, type TgtBackendOptions } from './tgt.js';
 import { RbdVolumes, type RbdGoldenInfo } from './rbd-volumes.js';
 import { UserError } from '../errors.js';
+import { nextVersionIn, type GoldenBoot, type GoldenOrigin } from './golden.js';
 
 export interface RbdBackendOptions extends Omit<TgtBackendOptions, 'volumesDir' | 'stateFile'> {
   pool: string;
@@ -80,13 +81,44 @@ export class RbdBackend extends LocalBackend<TgtExports, RbdVolumes> implements 
    * for a clean file system), then the golden's protected snapshot. E_GOLDEN_SOURCE for a clone or
    * a missing volume, E_GOLDEN_EXISTS.
    */
-  freezeGolden(name: string, volume: string, from: string): Promise<RbdGoldenInfo> {
+  freezeGolden(name: string, volume: string, from: string | GoldenOrigin): Promise<RbdGoldenInfo> {
     return this.lock.run(() => this.volumes.createGolden(name, { volume }, from));
   }
 
   /** Golden volume `name` from an image file (raw), e.g. an OS image installed once. */
-  importGolden(name: string, file: string, from: string): Promise<RbdGoldenInfo> {
+  importGolden(name: string, file: string, from: string | GoldenOrigin): Promise<RbdGoldenInfo> {
     return this.lock.run(() => this.volumes.createGolden(name, { file }, from));
+  }
+
+  /** How clones of golden `name` boot without installing (its record's `boot`), or null. */
+  async goldenBoot(name: string): Promise<GoldenBoot | null> {
+    return (await this.volumes.requireGolden(name)).boot ?? null;
+  }
+
+  /**
+   * `golden promote` on rbd, with the embedded target's semantics (embedded.ts promoteClone): clone
+   * `volume`'s current content (`rbd cp` of a snapshot of it, which reads through to the golden
+   * snapshot: a flattened copy) becomes a new golden volume, the next version of its golden
+   * volume's line, named `name` or `<first of the line>-v<version>`, with `parent` = the clone's
+   * golden volume and its boot facts. The clone and every other clone keep their base.
+   * E_GOLDEN_SOURCE for a plain volume, E_GOLDEN_EXISTS for a taken name.
+   */
+  promoteClone(volume: string, opts: { name?: string | undefined; from: string }): Promise<RbdGoldenInfo> {
+    return this.lock.run(async () => {
+      await this.volumes.require(volume);
+      const base = await this.volumes.cloneOf(volume);
+      if (base === null)
+        throw new UserError('E_GOLDEN_SOURCE', `volume ${volume} is not a clone (freeze a plain volume with: netroot golden create NAME --from HOST)`);
+      const g = await this.volumes.requireGolden(base);
+      const { root, version } = nextVersionIn(await this.volumes.listGolden(), base);
+      const name = opts.name ?? `${root}-v${version}`;
+      return this.volumes.createGolden(name, { volume, flatten: true }, { from: opts.from, boot: g.boot, version, parent: base });
+    });
+  }
+
+  /** Whether golden `name`'s snapshot is still protected (`golden show --verify`). */
+  goldenProtected(name: string): Promise<boolean> {
+    return this.volumes.goldenProtected(name);
   }
 
   listGolden(): Promise<RbdGoldenInfo[]> {

@@ -19,7 +19,8 @@
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
 // node against the database.
 // golden=NAME (appliance or host attribute): the new volume is a clone of golden volume NAME, on the
-// storage node that holds it (E_GOLDEN_NOT_FOUND when none does), instead of an empty volume; the
+// storage node that holds it (E_GOLDEN_NOT_FOUND when none does; E_STORAGE_DOWN naming each node's
+// error, e.g. E_RBD_DOWN, when a node that might hold it did not answer), instead of an empty volume; the
 // host also gets the clone attributes (iscsi_golden, iscsi_clone_id, iscsi_root_uuid,
 // iscsi_golden_image) that let 90-boot-action boot it without an install.
 // A name-based initiator IQN means `insert-ethers --replace` (same host, new MAC) keeps access.
@@ -173,12 +174,25 @@ export async function allocateVolume(
   // storage node that holds it (issue #20).
   const golden = reused ? undefined : attrs[GOLDEN_ATTRIBUTE] || undefined;
   if (golden !== undefined) {
+    // A node that does not answer (Ceph down: E_RBD_DOWN, a remote node: E_STORAGE_DOWN) may be
+    // the one holding it: that is E_STORAGE_DOWN naming each node's error, not "not found".
+    const unanswered: string[] = [];
     for (const n of nodes) {
-      if (canClone(n.backend) && (await n.backend.hasGolden(golden).catch(() => false))) {
-        node = n;
-        break;
+      if (!canClone(n.backend)) continue;
+      try {
+        if (await n.backend.hasGolden(golden)) {
+          node = n;
+          break;
+        }
+      } catch (e) {
+        unanswered.push(`${n.name} (${e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e)})`);
       }
     }
+    if (!node && unanswered.length)
+      throw new NetrootError(
+        'E_STORAGE_DOWN',
+        `host ${host.name}: golden volume ${golden} is not on any storage node that answered; no answer from: ${unanswered.join(', ')}`,
+      );
     if (!node)
       throw new UserError(
         'E_GOLDEN_NOT_FOUND',
