@@ -40,6 +40,16 @@ function localCatalog(ctx: CliContext): GoldenCatalog {
   return c;
 }
 
+/** The host's recorded iSCSI export, which must be on the local storage node (create --from, promote). */
+async function localVolumeOf(ctx: CliContext, host: string): Promise<NonNullable<ReturnType<typeof recordedExport>>> {
+  if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
+  const rec = recordedExport(host, await hostAttributes(ctx.store, host));
+  if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
+  if (rec.node !== LOCAL_NODE)
+    throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is on storage node ${rec.node}; golden volumes are made on the local node only`);
+  return rec;
+}
+
 const GiB = 2 ** 30;
 const gib = (b: number) => (b / GiB).toFixed(b % GiB === 0 ? 0 : 2);
 
@@ -106,11 +116,7 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
       if (v.image !== undefined) return createFromImage(ctx, p[0]!, v.image, v.size, v.json === true);
       const name = p[0]!;
       const host = v.from!;
-      if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
-      const rec = recordedExport(host, await hostAttributes(ctx.store, host));
-      if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
-      if (rec.node !== LOCAL_NODE)
-        throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is on storage node ${rec.node}; golden volumes are made on the local node only`);
+      const rec = await localVolumeOf(ctx, host);
       const c = localCatalog(ctx);
       const boot = await bootFacts(ctx, host);
       const r = await c.freeze(name, rec.spec.volume, { from: `host ${host}`, ...(boot ? { boot } : {}) });
@@ -128,11 +134,7 @@ export async function goldenCommand(ctx: CliContext, argv: string[]): Promise<nu
       needPositional(p, 1, USAGE);
       noExtra(p, 1, USAGE);
       const host = p[0]!;
-      if (!(await ctx.store.hosts.get(host))) throw new UserError('E_HOST_NOT_FOUND', `no host ${host}`);
-      const rec = recordedExport(host, await hostAttributes(ctx.store, host));
-      if (!rec) throw new UserError('E_GOLDEN_SOURCE', `host ${host} has no iSCSI volume (is it diskless and allocated?)`);
-      if (rec.node !== LOCAL_NODE)
-        throw new UserError('E_GOLDEN_SOURCE', `host ${host}'s volume is on storage node ${rec.node}; golden volumes are made on the local node only`);
+      const rec = await localVolumeOf(ctx, host);
       const c = localCatalog(ctx);
       const g = await c.promote(rec.spec.volume, { name: v.name, from: `host ${host}` });
       if (v.json) ctx.io.out(json(await report(c, g)));

@@ -40,6 +40,23 @@ export interface GoldenBoot {
 
 const FS_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * The origin a new golden volume records, checked (both backends): boot facts a clone can use, a
+ * parent name (`validParent` throws for a bad one), a version ≥ 1; E_GOLDEN_SOURCE otherwise.
+ */
+export function checkedOrigin(name: string, origin: string | GoldenOrigin, validParent: (n: string) => unknown): GoldenOrigin {
+  const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
+  if (o.boot !== undefined && !validBoot(o.boot))
+    throw new UserError(
+      'E_GOLDEN_SOURCE',
+      `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
+    );
+  if (o.parent !== undefined) validParent(o.parent);
+  if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
+    throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
+  return o;
+}
+
 /** `b` as a GoldenBoot, or undefined when it is not one (a record's field, untrusted). */
 export function validBoot(b: unknown): GoldenBoot | undefined {
   if (typeof b !== 'object' || b === null) return undefined;
@@ -226,15 +243,7 @@ export class GoldenVolumes {
     origin: string | GoldenOrigin,
     fill: (tmp: string) => Promise<{ reflinked: boolean; warning?: string }>,
   ): Promise<GoldenCreateResult> {
-    const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
-    if (o.boot !== undefined && !validBoot(o.boot))
-      throw new UserError(
-        'E_GOLDEN_SOURCE',
-        `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
-      );
-    if (o.parent !== undefined) validateGoldenName(o.parent);
-    if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
-      throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
+    const o = checkedOrigin(name, origin, validateGoldenName);
     const path = this.pathOf(name);
     if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { NetrootError, UserError } from '../errors.js';
 import { RbdCli, RbdError, type RbdClientOptions } from './rbd-cli.js';
 import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
-import { validBoot, type GoldenBoot, type GoldenOrigin } from './golden.js';
+import { checkedOrigin, validBoot, type GoldenBoot, type GoldenOrigin } from './golden.js';
 
 export const GOLDEN_PREFIX = '_golden.';
 export const GOLDEN_SNAP = 'golden';
@@ -306,15 +306,7 @@ export class RbdVolumes {
    * protected snapshot. E_GOLDEN_EXISTS if it exists; a failure removes what was made.
    */
   async createGolden(name: string, source: { volume: string; flatten?: boolean } | { file: string }, origin: string | GoldenOrigin): Promise<RbdGoldenInfo> {
-    const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
-    if (o.boot !== undefined && !validBoot(o.boot))
-      throw new UserError(
-        'E_GOLDEN_SOURCE',
-        `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
-      );
-    if (o.parent !== undefined) validateVolumeName(o.parent);
-    if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
-      throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
+    const o = checkedOrigin(name, origin, validateVolumeName);
     const img = this.goldenImage(name);
     if ((await this.goldenSize(name)) !== null) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists`);
     if ((await this.du(img)).length)
