@@ -103,8 +103,8 @@ export function writeConfig(file: string, stateDir: string, bootRoot: string, se
 
 /**
  * Registers `count` diskless hosts (appliance compute-diskless: iSCSI volume, target, CHAP) with
- * fixed MACs and addresses, writes `readBytes` random bytes at the start of each volume, and
- * returns what each virtual node needs to boot.
+ * fixed MACs and addresses, writes `readBytes` random bytes at the start of each volume (each
+ * node's own marker, checked by the storm), and returns what each virtual node needs to boot.
  */
 export async function registerHosts(config: Config, count: number, readBytes: number): Promise<StormNode[]> {
   const logger = createLogger({ level: 'warn' });
@@ -124,7 +124,8 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
         return v;
       };
       const first = randomBytes(readBytes);
-      const fd = openSync(join(config.storage.volumesDir, `${need('iscsi_volume')}.img`), 'r+');
+      const volumeFile = join(config.storage.volumesDir, `${need('iscsi_volume')}.img`);
+      const fd = openSync(volumeFile, 'r+');
       try {
         writeSync(fd, first, 0, first.length, 0);
       } finally {
@@ -143,6 +144,7 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
           secret: need('iscsi_secret'),
         },
         firstMiBSha256: createHash('sha256').update(first).digest('hex'),
+        volumeFile,
       });
       if (Number(need('iscsi_lun')) !== 0) throw new Error(`${h.name}: LUN ${a['iscsi_lun']}, the storm reads LUN 0`);
     }
