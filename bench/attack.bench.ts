@@ -35,17 +35,17 @@
 // BENCH_VERIFY=1 (hash every kernel and initrd body, not only count it), BENCH_LOG_LEVEL (warn),
 // BENCH_VERBOSE=1 (each run's phase latencies and errors), BENCH_IDLE_MAX_S (300: after each run,
 // the longest wait for the frontend to hold no connection before the next run starts).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createVethPair, onExit, type VethPair } from './lib/netns.js';
-import { killAll, startIn, stop, waitFor, type Child } from './lib/children.js';
+import { addAddresses, createVethPair } from './lib/netns.js';
+import { benchWork } from './lib/work.js';
+import { preflight } from './lib/preflight.js';
+import { startIn, stop, waitFor, type Child } from './lib/children.js';
 import { ChildLines } from './lib/child-lines.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
 import { waitIdle } from './lib/idle.js';
-import { NET, HTTP_PORT, attackerIp, nodeIp, prepareBootRoot, registerHosts, startFrontend, writeConfig } from './lib/attack-frontend.js';
+import { NET, HTTP_PORT, attackerIp, nodeIp, prepareFrontend, startFrontend, stormFiles } from './lib/attack-frontend.js';
 import type { StormPlan, StormResult } from './lib/storm-worker.js';
 import type { Attack, AttackTarget } from '../test/attack/types.js';
 
@@ -69,16 +69,7 @@ const PAUSE_MS = 1000;
 const IDLE_MAX_MS = Number(env.BENCH_IDLE_MAX_S ?? 300) * 1000;
 const QUIET = 'quiet';
 
-if (process.getuid?.() !== 0) {
-  console.error('bench:attack needs root (network namespaces, DHCP and TFTP ports)');
-  process.exit(2);
-}
-for (const n of ['bindtodevice', 'tftpio', 'icmp6']) {
-  if (!existsSync(`native/${n}/build/Release/${n}.node`)) {
-    console.error(`bench:attack needs native/${n} built: npm run build:native`);
-    process.exit(2);
-  }
-}
+preflight('bench:attack', { rootFor: 'network namespaces, DHCP and TFTP ports' });
 
 // ---- the attacks: every module of ATTACK_DIR that exports `attack` -------------------------------
 interface AttackDef {
@@ -106,32 +97,26 @@ for (const f of existsSync(ATTACK_DIR) ? readdirSync(ATTACK_DIR).sort() : []) {
 }
 
 // ---- setup ----------------------------------------------------------------------------------------
-const work = mkdtempSync(join(tmpdir(), 'nrt-bench-attack-'));
-chmodSync(work, 0o755);
-let pair: VethPair | null = null;
-onExit(() => {
-  killAll();
-  pair?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
-
-pair = createVethPair({ prefix: 'nrb-atk', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
-const veth = pair;
+const { dir: work, pairs } = benchWork('attack');
+const veth = createVethPair({ prefix: 'nrb-atk', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
+pairs.add(veth);
 const attackers = Array.from({ length: ATTACKERS }, (_, i) => attackerIp(i));
-execFileSync('ip', ['-n', veth.clientNs, '-batch', '-'], {
-  input: [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers].map((a) => `addr add ${a}/${NET.prefixLen} dev ${veth.clientIf}\n`).join(''),
-  stdio: ['pipe', 'ignore', 'pipe'],
-});
+addAddresses(veth.clientNs, veth.clientIf, [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers], NET.prefixLen);
 
-const stateDir = join(work, 'state');
-const bootRoot = join(work, 'boot');
-mkdirSync(stateDir, { mode: 0o755 });
-const files = prepareBootRoot(bootRoot, { kernelMiB: KERNEL_MIB, initrdMiB: INITRD_MIB });
-const configFile = join(work, 'netroot.yaml');
-const config = writeConfig(configFile, stateDir, bootRoot, veth.serverIf, LOG_LEVEL);
-const t0 = performance.now();
-const nodes = await registerHosts(config, NODES, READ_BYTES);
-const registerS = (performance.now() - t0) / 1000;
+const {
+  stateDir,
+  configFile,
+  files,
+  nodes,
+  registerSeconds: registerS,
+} = await prepareFrontend(work, {
+  serverIf: veth.serverIf,
+  logLevel: LOG_LEVEL,
+  kernelMiB: KERNEL_MIB,
+  initrdMiB: INITRD_MIB,
+  nodes: NODES,
+  readBytes: READ_BYTES,
+});
 
 const planFile = join(work, 'storm-plan.json');
 const plan: StormPlan = {
@@ -142,11 +127,7 @@ const plan: StormPlan = {
   nodeTimeoutMs: NODE_TIMEOUT_S * 1000,
   readBytes: READ_BYTES,
   verify: VERIFY,
-  files: {
-    [files.ipxe.path]: files.ipxe,
-    [`/boot/files/${files.kernel.path}`]: files.kernel,
-    [`/boot/files/${files.initrd.path}`]: files.initrd,
-  },
+  files: stormFiles(files),
 };
 writeFileSync(planFile, JSON.stringify(plan));
 

@@ -27,30 +27,31 @@
 //   storm N=… nodes completed (worst run): netroot n/N, dnsmasq+nginx+tgt n/N
 //   storm two netroot servers against one: pending … (needs BENCH_STORE_URL: see twoServers below)
 //
-// Knobs: BENCH_STORM_NODES, BENCH_RUNS, BENCH_KERNEL_MIB (4), BENCH_INITRD_MIB (16): random files of
+// Knobs: BENCH_STORM_NODES, BENCH_RUNS, BENCH_KERNEL_MIB (2), BENCH_INITRD_MIB (8): random files of
 // those sizes (real-size boots: 10 and 40), BENCH_SPREAD_MS (2000), BENCH_NODE_TIMEOUT_S (300),
 // BENCH_VERIFY=1 (hash the initrd too), BENCH_LOG_LEVEL (warn), BENCH_VERBOSE=1 (phase times and
 // errors of every run), BENCH_IDLE_MAX_S (120), BENCH_STORE_URL (the shared store of the
 // two-server case).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createVethPair, onExit, type VethPair } from './lib/netns.js';
-import { killAll, startIn, stop, waitFor, type Child } from './lib/children.js';
+import { addAddresses, createVethPair } from './lib/netns.js';
+import { benchWork } from './lib/work.js';
+import { preflight } from './lib/preflight.js';
+import { startIn, stop, waitFor, type Child } from './lib/children.js';
 import { ChildLines } from './lib/child-lines.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
 import { waitIdle } from './lib/idle.js';
 import { median, ratioLine } from './lib/stats.js';
-import { NET, nodeIp, prepareBootRoot, registerHosts, startFrontend, writeConfig } from './lib/attack-frontend.js';
+import { NET, nodeIp, prepareFrontend, startFrontend, stormFiles } from './lib/attack-frontend.js';
 import { PEER_NAME, PEER_SETTINGS, startPeer } from './lib/storm-peer.js';
 import type { StormNode, StormPlan, StormResult } from './lib/storm-worker.js';
 
 const env = process.env;
 const COUNTS = (env.BENCH_STORM_NODES ?? '100,500,1000').split(',').map((s) => Number(s.trim()));
 const RUNS = Math.max(1, Number(env.BENCH_RUNS ?? 5));
-const KERNEL_MIB = Number(env.BENCH_KERNEL_MIB ?? 4);
-const INITRD_MIB = Number(env.BENCH_INITRD_MIB ?? 16);
+const KERNEL_MIB = Number(env.BENCH_KERNEL_MIB ?? 2);
+const INITRD_MIB = Number(env.BENCH_INITRD_MIB ?? 8);
 const SPREAD_MS = Number(env.BENCH_SPREAD_MS ?? 2000);
 const NODE_TIMEOUT_S = Number(env.BENCH_NODE_TIMEOUT_S ?? 300);
 const VERIFY: StormPlan['verify'] = env.BENCH_VERIFY === '1' ? true : 'kernel';
@@ -66,73 +67,49 @@ if (COUNTS.some((n) => !Number.isInteger(n) || n < 1)) {
   console.error(`BENCH_STORM_NODES: whole numbers ≥ 1, comma-separated (got ${env.BENCH_STORM_NODES})`);
   process.exit(2);
 }
-if (process.getuid?.() !== 0) {
-  console.error('bench:storm needs root (network namespaces, DHCP and TFTP ports)');
-  process.exit(2);
-}
-for (const n of ['bindtodevice', 'tftpio', 'icmp6']) {
-  if (!existsSync(`native/${n}/build/Release/${n}.node`)) {
-    console.error(`bench:storm needs native/${n} built: npm run build:native`);
-    process.exit(2);
-  }
-}
-for (const tool of ['dnsmasq', 'nginx', 'tgtd', 'tgtadm', 'ss']) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`bench:storm needs ${tool} (Debian dnsmasq-base, nginx-light, tgt, iproute2)`);
-    process.exit(2);
-  }
-}
+preflight('bench:storm', {
+  rootFor: 'network namespaces, DHCP and TFTP ports',
+  tools: ['dnsmasq', 'nginx', 'tgtd', 'tgtadm', 'ss'],
+  packages: 'dnsmasq-base, nginx-light, tgt, iproute2',
+});
 const MAX = Math.max(...COUNTS);
 
 // ---- setup ----------------------------------------------------------------------------------------
-const work = mkdtempSync(join(tmpdir(), 'nrt-bench-storm-'));
-chmodSync(work, 0o755);
-let pair: VethPair | null = null;
-let stopPeer: (() => Promise<void>) | null = null;
-onExit(() => {
-  killAll();
-  pair?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
+const { dir: work, pairs } = benchWork('storm');
 console.log(
   `# bench:storm: N = ${COUNTS.join(', ')}, ${RUNS} round(s) per N, start spread ${SPREAD_MS} ms, load average ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );
 
-pair = createVethPair({ prefix: 'nrb-storm', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
-const veth = pair;
+const veth = createVethPair({ prefix: 'nrb-storm', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
+pairs.add(veth);
 const leg = veth.addLeg({ name: 'p', clientAddr: PEER_NET.client, serverAddr: PEER_NET.server, prefixLen: NET.prefixLen });
-execFileSync('ip', ['-n', veth.clientNs, '-batch', '-'], {
-  input: Array.from(
-    { length: MAX },
-    (_, i) => `addr add ${nodeIp(i)}/${NET.prefixLen} dev ${veth.clientIf}\naddr add ${peerIp(i)}/${NET.prefixLen} dev ${leg.clientIf}\n`,
-  ).join(''),
-  stdio: ['pipe', 'ignore', 'pipe'],
-});
+const indexes = Array.from({ length: MAX }, (_, i) => i);
+addAddresses(veth.clientNs, veth.clientIf, indexes.map(nodeIp), NET.prefixLen);
+addAddresses(veth.clientNs, leg.clientIf, indexes.map(peerIp), NET.prefixLen);
 
-const stateDir = join(work, 'state');
+const { stateDir, configFile, files, nodes, registerSeconds } = await prepareFrontend(work, {
+  serverIf: veth.serverIf,
+  logLevel: LOG_LEVEL,
+  kernelMiB: KERNEL_MIB,
+  initrdMiB: INITRD_MIB,
+  nodes: MAX,
+  readBytes: READ_BYTES,
+});
 const bootRoot = join(work, 'boot');
-mkdirSync(stateDir, { mode: 0o755 });
-const files = prepareBootRoot(bootRoot, { kernelMiB: KERNEL_MIB, initrdMiB: INITRD_MIB });
-const configFile = join(work, 'netroot.yaml');
-const config = writeConfig(configFile, stateDir, bootRoot, veth.serverIf, LOG_LEVEL);
-let t = performance.now();
-const nodes = await registerHosts(config, MAX, READ_BYTES);
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 console.log(
   `# boot files: ipxe.efi ${mib(files.ipxe.bytes)} MiB (${files.ipxe.origin}), kernel ${mib(files.kernel.bytes)} MiB, initrd ${mib(files.initrd.bytes)} MiB (random; BENCH_KERNEL_MIB/BENCH_INITRD_MIB), per node also its iPXE script and the first MiB of its volume over iSCSI`,
 );
-console.log(`# ${MAX} hosts registered in netroot (insert-ethers engine: volume, target, CHAP each) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+console.log(`# ${MAX} hosts registered in netroot (insert-ethers engine: volume, target, CHAP each) in ${registerSeconds.toFixed(1)} s`);
 
 const frontend: Child = await startFrontend(veth.serverNs, stateDir, configFile);
 console.log(
   `# netroot: \`netroot serve\` from source, pid ${frontend.proc.pid}, RSS ${(statusField(frontend.proc.pid!, 'VmRSS') / 1024).toFixed(0)} MiB after start`,
 );
 
-t = performance.now();
+const t = performance.now();
 const peer = await startPeer({
   ns: leg.serverNs,
   iface: leg.serverIf,
@@ -151,7 +128,6 @@ const peer = await startPeer({
   peerIp,
   ctl: 26000 + (process.pid % 6000),
 });
-stopPeer = peer.stop;
 console.log(`# peer ${PEER_NAME} started with ${MAX} targets in ${((performance.now() - t) / 1000).toFixed(1)} s: ${PEER_SETTINGS}`);
 
 // ---- sides: one storm worker each ----------------------------------------------------------------
@@ -175,11 +151,7 @@ async function startSide(key: string, label: string, serverNs: string, iface: st
     nodeTimeoutMs: NODE_TIMEOUT_S * 1000,
     readBytes: READ_BYTES,
     verify: VERIFY,
-    files: {
-      [files.ipxe.path]: files.ipxe,
-      [`/boot/files/${files.kernel.path}`]: files.kernel,
-      [`/boot/files/${files.initrd.path}`]: files.initrd,
-    },
+    files: stormFiles(files),
   };
   const planFile = join(work, `storm-plan-${key}.json`);
   writeFileSync(planFile, JSON.stringify(plan));
@@ -269,51 +241,14 @@ for (const n of COUNTS) {
   const a = nr.results.get(n)!;
   const b = pe.results.get(n)!;
   const boot = (rs: StormResult[], q: 'p50' | 'p99'): number[] => rs.map((r) => r.phaseSeconds['boot']?.[q] ?? NaN);
-  const common = { peer: PEER_NAME, f: f2 };
-  console.log(
-    ratioLine({
-      ...common,
-      measure: `storm N=${n} completion time`,
-      netroot: a.map((r) => r.seconds),
-      other: b.map((r) => r.seconds),
-      unit: 's',
-      better: 'lower',
-      note: 'target ≤ 1.0',
-    }),
-  );
-  console.log(
-    ratioLine({
-      ...common,
-      measure: `storm N=${n} node boot p50`,
-      netroot: boot(a, 'p50'),
-      other: boot(b, 'p50'),
-      unit: 's',
-      better: 'lower',
-      note: 'target ≤ 1.0',
-    }),
-  );
-  console.log(
-    ratioLine({
-      ...common,
-      measure: `storm N=${n} node boot p99`,
-      netroot: boot(a, 'p99'),
-      other: boot(b, 'p99'),
-      unit: 's',
-      better: 'lower',
-      note: 'target ≤ 1.0',
-    }),
-  );
-  console.log(
-    ratioLine({
-      ...common,
-      f: f1,
-      measure: `storm N=${n} bytes per second`,
-      netroot: a.map((r) => r.bytes / r.seconds / MB),
-      other: b.map((r) => r.bytes / r.seconds / MB),
-      unit: 'MB/s',
-      better: 'higher',
-    }),
-  );
+  const lines: Array<[string, number[], number[], string, 'lower' | 'higher', (v: number) => string, string | undefined]> = [
+    ['completion time', a.map((r) => r.seconds), b.map((r) => r.seconds), 's', 'lower', f2, 'target ≤ 1.0'],
+    ['node boot p50', boot(a, 'p50'), boot(b, 'p50'), 's', 'lower', f2, 'target ≤ 1.0'],
+    ['node boot p99', boot(a, 'p99'), boot(b, 'p99'), 's', 'lower', f2, 'target ≤ 1.0'],
+    ['bytes per second', a.map((r) => r.bytes / r.seconds / MB), b.map((r) => r.bytes / r.seconds / MB), 'MB/s', 'higher', f1, undefined],
+  ];
+  for (const [measure, netroot, other, unit, better, f, note] of lines)
+    console.log(ratioLine({ measure: `storm N=${n} ${measure}`, peer: PEER_NAME, netroot, other, unit, better, f, ...(note ? { note } : {}) }));
   const worst = (rs: StormResult[]): number => Math.min(...rs.map((r) => r.completed));
   console.log(`storm N=${n} nodes completed (worst run): netroot ${worst(a)}/${n}, ${PEER_NAME} ${worst(b)}/${n}`);
 }
@@ -330,6 +265,6 @@ for (const s of sides) {
   s.lines.send('exit');
   await waitFor(s.worker, 10_000);
 }
-await stopPeer?.();
+await peer.stop();
 await stop(frontend, 10_000);
 process.exit(0);

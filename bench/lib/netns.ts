@@ -6,7 +6,7 @@
 // starts a process in a namespace and tracks it; `destroy()` kills those and whatever else still runs
 // inside, and deletes both namespaces; `onExit` makes sure it runs on normal exit, an uncaught error,
 // SIGINT and SIGTERM.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { ip, removeStale, deleteNamespace } from '../../src/lab/netns.js';
 import { NetrootError } from '../../src/errors.js';
 
@@ -147,6 +147,14 @@ function waitCarrier(aNs: string, aIf: string, bNs: string, bIf: string): void {
     if (Date.now() > deadline) throw new NetrootError('E_BENCH_NETNS', `veth ${aIf}/${bIf} has no carrier after 5 s`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
+}
+
+/** Adds every address of `addrs` (/prefixLen) to `dev` in namespace `ns`, in one `ip -batch`. */
+export function addAddresses(ns: string, dev: string, addrs: readonly string[], prefixLen: number): void {
+  execFileSync('ip', ['-n', ns, '-batch', '-'], {
+    input: addrs.map((a) => `addr add ${a}/${prefixLen} dev ${dev}\n`).join(''),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
 }
 
 /** Resolves when the child prints `text` on stdout (or rejects when it exits first or time runs out). */
