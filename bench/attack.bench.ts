@@ -38,7 +38,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { addAddresses, createVethPair } from './lib/netns.js';
+import { addNodeAddresses, createVethPair } from './lib/netns.js';
 import { benchWork } from './lib/work.js';
 import { preflight } from './lib/preflight.js';
 import { startIn, stop, waitFor, type Child } from './lib/children.js';
@@ -101,7 +101,7 @@ const { dir: work, pairs } = benchWork('attack');
 const veth = createVethPair({ prefix: 'nrb-atk', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
 pairs.add(veth);
 const attackers = Array.from({ length: ATTACKERS }, (_, i) => attackerIp(i));
-addAddresses(veth.clientNs, veth.clientIf, [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers], NET.prefixLen);
+addNodeAddresses(veth, [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers], NET.prefixLen);
 
 const {
   stateDir,

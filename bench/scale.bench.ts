@@ -29,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { addAddresses, createVethPair } from './lib/netns.js';
+import { addNodeAddresses, createVethPair } from './lib/netns.js';
 import { benchWork } from './lib/work.js';
 import { preflight } from './lib/preflight.js';
 import { startIn, stop, waitFor, type Child } from './lib/children.js';
@@ -104,7 +104,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
   let frontend: Child | null = null;
   let client: Child | null = null;
   try {
-    addAddresses(veth.clientNs, veth.clientIf, sample.map(nodeIp), NET.prefixLen);
+    addNodeAddresses(veth, sample.map(nodeIp), NET.prefixLen);
     const bootRoot = join(dir, 'boot');
     prepareBootRoot(bootRoot, { kernelMiB: 1, initrdMiB: 1 });
     const configFile = join(dir, 'netroot.yaml');

@@ -35,7 +35,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { addAddresses, createVethPair } from './lib/netns.js';
+import { addNodeAddresses, createVethPair } from './lib/netns.js';
 import { benchWork } from './lib/work.js';
 import { preflight } from './lib/preflight.js';
 import { startIn, stop, waitFor, type Child } from './lib/children.js';
@@ -86,8 +86,8 @@ const veth = createVethPair({ prefix: 'nrb-storm', clientAddr: NET.client, serve
 pairs.add(veth);
 const leg = veth.addLeg({ name: 'p', clientAddr: PEER_NET.client, serverAddr: PEER_NET.server, prefixLen: NET.prefixLen });
 const indexes = Array.from({ length: MAX }, (_, i) => i);
-addAddresses(veth.clientNs, veth.clientIf, indexes.map(nodeIp), NET.prefixLen);
-addAddresses(veth.clientNs, leg.clientIf, indexes.map(peerIp), NET.prefixLen);
+addNodeAddresses(veth, indexes.map(nodeIp), NET.prefixLen);
+addNodeAddresses({ ...leg, clientNs: veth.clientNs }, indexes.map(peerIp), NET.prefixLen);
 
 const { stateDir, configFile, files, nodes, registerSeconds } = await prepareFrontend(work, {
   serverIf: veth.serverIf,
@@ -210,9 +210,13 @@ for (const n of COUNTS) {
   for (let round = 0; round < RUNS; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
     for (const s of order) {
-      const cpu0 = s.key === 'netroot' ? cpuSeconds(frontend.proc.pid!) : NaN;
+      const mine = s.key === 'netroot';
+      const cpu0 = mine ? cpuSeconds(frontend.proc.pid!) : NaN;
+      const logFrom = frontend.output().length;
       const r = await storm(s, n);
-      const cpu = s.key === 'netroot' ? cpuSeconds(frontend.proc.pid!) - cpu0 : NaN;
+      if (mine && (frontend.proc.exitCode !== null || frontend.proc.signalCode !== null))
+        throw new Error(`netroot serve died during the storm (${frontend.proc.exitCode ?? frontend.proc.signalCode}):\n${frontend.output().slice(-3000)}`);
+      const cpu = mine ? cpuSeconds(frontend.proc.pid!) - cpu0 : NaN;
       s.results.get(n)!.push(r);
       const fails = Object.entries(r.failed)
         .map(([p, c]) => `${p} ${c}`)
@@ -221,6 +225,8 @@ for (const n of COUNTS) {
         `  N=${n} round ${round + 1}/${RUNS} ${s.label}: ${f1(r.seconds)} s, ${r.completed}/${r.nodes} nodes${fails ? ` (failed: ${fails})` : ''}, node p50/p99 ${f2(r.phaseSeconds['boot']?.p50 ?? NaN)}/${f2(r.phaseSeconds['boot']?.p99 ?? NaN)} s, ${f1(r.bytes / r.seconds / MB)} MB/s, CPU s storm client ${f1(r.clientCpuSeconds)}${Number.isNaN(cpu) ? '' : ` / frontend ${f1(cpu)}`}`,
       );
       if (VERBOSE || r.completed < r.nodes) for (const e of r.errors) console.log(`    ${e.count}× ${e.message}`);
+      const log = mine && VERBOSE && r.completed < r.nodes ? frontend.output().slice(logFrom).trim() : '';
+      if (log) console.log(`    netroot's log during the storm (last 2000 characters):\n${log.slice(-2000)}`);
       if (VERBOSE) {
         console.log(
           `    phases p50/p99 s: ${Object.entries(r.phaseSeconds)
