@@ -218,7 +218,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
 
     // ---- frontend RSS after serving ----
     console.log(
-      `scale ${tag} frontend RSS after serving: ${mib(statusField(pid, 'VmRSS'))} MiB, peak ${mib(statusField(pid, 'VmHWM'))} MiB (target ≤ 200 MiB; ${HOSTS + ie.named} hosts)`,
+      `scale ${tag} frontend RSS after serving: ${mib(statusField(pid, 'VmRSS'))} MiB, peak ${mib(statusField(pid, 'VmHWM'))} MiB (target ≤ 200 MiB; ${HOSTS} hosts and the discovered ones)`,
     );
     cl.send('exit');
     await waitFor(client, 10_000);

@@ -35,3 +35,12 @@ test("ratioLine: the README's line form, netroot over the peer, medians and spre
   );
   assert.equal(spread([], String), 'none');
 });
+
+test('NaN is "no figure": left out of medians, quantiles, spreads and the count of a ratio line', () => {
+  assert.equal(median([NaN, 3, 1]), 2);
+  assert.equal(quantile([NaN, 5, 1], 0.99), 5);
+  assert.equal(spread([NaN, 2, 4], String), '2–4');
+  assert.ok(Number.isNaN(median([NaN])));
+  const line = ratioLine({ measure: 'm', peer: 'p', netroot: [NaN, 2, 4], other: [1, 1, 1], unit: 's', f: String, better: 'lower' });
+  assert.equal(line, 'm (median of 2, spread netroot 2–4, p 1–1): netroot 3 s, p 1 s, ratio 3.00 (lower is better)');
+});
