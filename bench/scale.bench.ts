@@ -17,7 +17,8 @@
 // the sampled hosts' addresses are added to its veth so each request comes from its host.
 //
 // Backends: SQLite always; BENCH_STORE_URL=postgres://… adds a run on that (empty) PostgreSQL
-// database once the PostgreSQL store has landed (openBenchStore below; until then it says pending).
+// database. The frontend runs in the server namespace, whose 127.0.0.1 is its own: give a URL it
+// can reach, e.g. the server's unix socket (postgres://user@localhost/db?host=/run/postgresql).
 //
 // Knobs: BENCH_HOSTS (10000), BENCH_SCALE_REQUESTS (1000: kickstarts and known-host DORAs),
 // BENCH_SCALE_DISCOVER (1000), BENCH_SCALE_APPLIANCE (compute-diskless: what insert-ethers names the
@@ -37,7 +38,7 @@ import { ChildLines } from './lib/child-lines.js';
 import { statusField } from './lib/proc.js';
 import { median, quantile, spread } from './lib/stats.js';
 import { NET, HTTP_PORT, netrootEntry, nodeIp, nodeMac, prepareBootRoot, startFrontend, writeConfig } from './lib/attack-frontend.js';
-import { openStore, type Store } from '../src/store/index.js';
+import { openStoreFromConfig, type Store } from '../src/store/index.js';
 import { readApiToken } from '../src/app/api-token.js';
 import type { Config } from '../src/config/index.js';
 
@@ -71,13 +72,11 @@ const f2 = (x: number): string => x.toFixed(2);
 const mib = (kib: number): string => (kib / 1024).toFixed(0);
 
 /**
- * The store the bench writes through and checks, opened as the frontend opens it. PostgreSQL
- * (issue #21 part 1) is pending: once src/store has `openStoreFromConfig`, the throw below becomes
- * `return openStoreFromConfig(config);` (and its import) — the only change this bench needs.
+ * The store the bench writes through and checks, opened as the frontend opens it (SQLite when
+ * store.url is empty, PostgreSQL at store.url otherwise).
  */
-async function openBenchStore(config: Config, backend: string): Promise<Store> {
-  if (backend === 'sqlite') return openStore(config.stateDir, { maxEvents: config.events.maxRows });
-  throw new Error(`PostgreSQL store pending (issue #21 part 1): no openStoreFromConfig in src/store yet; ${redact(backend)} not used`);
+async function openBenchStore(config: Config): Promise<Store> {
+  return openStoreFromConfig(config);
 }
 
 /** `store` section of the frontend's configuration for a backend (none for SQLite, the default). */
@@ -90,7 +89,7 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );
-if (!STORE_URL) console.log('# PostgreSQL: pending (set BENCH_STORE_URL=postgres://… to an empty database once the PostgreSQL store has landed)');
+if (!STORE_URL) console.log('# PostgreSQL: not run (BENCH_STORE_URL=postgres://… names an empty database to run on it too)');
 
 /** Every sampled index, spread evenly over the hosts. */
 const sample = Array.from({ length: REQUESTS }, (_, k) => Math.floor((k * HOSTS) / REQUESTS));
@@ -111,7 +110,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
     const config = writeConfig(configFile, stateDir, bootRoot, veth.serverIf, LOG_LEVEL, storeSection(backend));
 
     // ---- the hosts, through the store API in one transaction ----
-    const store = await openBenchStore(config, backend);
+    const store = await openBenchStore(config);
     let t = performance.now();
     try {
       await store.transaction(async (tx) => {
@@ -209,7 +208,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
       { base, token, appliance: APPLIANCE, macs: unknown, maxSeconds: DISCOVER_MAX_S },
       (DISCOVER_MAX_S + 120) * 1000,
     );
-    const check = await duplicates(config, backend, unknown);
+    const check = await duplicates(config, unknown);
     const timedOut = ie.named < DISCOVER ? `, gave up after ${DISCOVER_MAX_S} s with ${DISCOVER - ie.named} not named` : '';
     console.log(
       `scale ${tag} insert-ethers throughput, ${DISCOVER} unknown machines DISCOVER at once (appliance ${APPLIANCE}): ${f1(ie.named / ie.seconds)} named hosts/s (${ie.named} in ${f2(ie.seconds)} s${timedOut}; target ≥ 200/s); ${check}`,
@@ -233,8 +232,8 @@ async function runBackend(backend: string, tag: string): Promise<void> {
  * After discovery, read back from the store (not taken from the session): no two hosts share a
  * name, an address, a MAC or a basename/rack/rank, and how many of the discovered MACs have a host.
  */
-async function duplicates(config: Config, backend: string, macs: string[]): Promise<string> {
-  const store = await openBenchStore(config, backend);
+async function duplicates(config: Config, macs: string[]): Promise<string> {
+  const store = await openBenchStore(config);
   try {
     const hosts = await store.hosts.list();
     const dup = (what: string, keys: string[]): string | null => {
@@ -278,9 +277,7 @@ for (const backend of BACKENDS) {
     await runBackend(backend, tag);
   } catch (e) {
     const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 400);
-    console.log(
-      `scale ${tag}: not run: ${why}${backend === 'sqlite' ? '' : ' (is the PostgreSQL store of issue #21 part 1 in this tree? see openBenchStore)'}`,
-    );
+    console.log(`scale ${tag}: not run: ${why}`);
   }
 }
 process.exit(0);

@@ -25,7 +25,7 @@
 //   storm N=… node boot p50 / p99 (…): …                                     (lower is better; target ≤ 1.0)
 //   storm N=… bytes per second (…): netroot X MB/s, … (higher is better)
 //   storm N=… nodes completed (worst run): netroot n/N, dnsmasq+nginx+tgt n/N
-//   storm two netroot servers against one: pending … (needs BENCH_STORE_URL: see twoServers below)
+//   storm two netroot servers against one: pending … (issue #21 part 2: see twoServers below)
 //
 // Knobs: BENCH_STORM_NODES, BENCH_RUNS, BENCH_KERNEL_MIB (2), BENCH_INITRD_MIB (8): random files of
 // those sizes (real-size boots: 10 and 40), BENCH_SPREAD_MS (2000), BENCH_NODE_TIMEOUT_S (300),
@@ -171,15 +171,17 @@ const sides: Side[] = [
 
 /**
  * Two netroot servers sharing one store, both reachable from the client namespace (issue #21 part
- * 2). It needs the PostgreSQL store (`store.url`); until BENCH_STORE_URL names one the line says
- * the case is pending. Once it lands: a bridge in the client namespace joining two server legs
- * (both frontends hear every DISCOVER), both `netroot serve` with `store: { url: STORE_URL }`, the
- * hosts registered once through the shared store, and a third Side whose storm runs against both;
- * its lines compare it with the one-server side.
+ * 2, several boot servers: not in this tree yet). The PostgreSQL store (part 1, `store.url`) is;
+ * what part 2 adds and this run needs is a server answering for hosts another one registered,
+ * iSCSI volumes included (today a node's `iscsi_portal` names one server's embedded target, whose
+ * volumes live under its own state dir). The run then: a bridge in the client namespace joining two
+ * server legs (both frontends hear every DISCOVER), both `netroot serve` with `store: { url:
+ * STORE_URL }`, the hosts registered once through the shared store, and a third Side whose storm
+ * runs against both; its lines compare it with the one-server side.
  */
 function twoServers(): string {
-  if (!STORE_URL) return 'pending: needs the shared PostgreSQL store (issue #21 part 1); set BENCH_STORE_URL=postgres://… once it has landed';
-  return `pending: BENCH_STORE_URL is set (${STORE_URL.replace(/\/\/[^@/]*@/, '//***@')}) but the two-server storm is not wired yet (see twoServers() in bench/storm.bench.ts)`;
+  const url = STORE_URL ? ` (BENCH_STORE_URL ${STORE_URL.replace(/\/\/[^@/]*@/, '//***@')} given)` : '';
+  return `pending: needs several boot servers on one store (issue #21 part 2)${url}; see twoServers() in bench/storm.bench.ts`;
 }
 
 const workerTimeoutMs = NODE_TIMEOUT_S * 1000 + SPREAD_MS + 60_000;
