@@ -35,16 +35,17 @@
 // BENCH_VERIFY=1 (hash every kernel and initrd body, not only count it), BENCH_LOG_LEVEL (warn),
 // BENCH_VERBOSE=1 (each run's phase latencies and errors), BENCH_IDLE_MAX_S (300: after each run,
 // the longest wait for the frontend to hold no connection before the next run starts).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createVethPair, onExit, type VethPair } from './lib/netns.js';
-import { killAll, startIn, stop, waitFor, type Child } from './lib/children.js';
+import { addNodeAddresses, createVethPair } from './lib/netns.js';
+import { benchWork } from './lib/work.js';
+import { preflight } from './lib/preflight.js';
+import { startIn, stop, waitFor, type Child } from './lib/children.js';
 import { ChildLines } from './lib/child-lines.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
-import { NET, HTTP_PORT, attackerIp, nodeIp, prepareBootRoot, registerHosts, startFrontend, writeConfig } from './lib/attack-frontend.js';
+import { waitIdle } from './lib/idle.js';
+import { NET, HTTP_PORT, attackerIp, nodeIp, prepareFrontend, startFrontend, stormFiles } from './lib/attack-frontend.js';
 import type { StormPlan, StormResult } from './lib/storm-worker.js';
 import type { Attack, AttackTarget } from '../test/attack/types.js';
 
@@ -68,16 +69,7 @@ const PAUSE_MS = 1000;
 const IDLE_MAX_MS = Number(env.BENCH_IDLE_MAX_S ?? 300) * 1000;
 const QUIET = 'quiet';
 
-if (process.getuid?.() !== 0) {
-  console.error('bench:attack needs root (network namespaces, DHCP and TFTP ports)');
-  process.exit(2);
-}
-for (const n of ['bindtodevice', 'tftpio', 'icmp6']) {
-  if (!existsSync(`native/${n}/build/Release/${n}.node`)) {
-    console.error(`bench:attack needs native/${n} built: npm run build:native`);
-    process.exit(2);
-  }
-}
+preflight('bench:attack', { rootFor: 'network namespaces, DHCP and TFTP ports' });
 
 // ---- the attacks: every module of ATTACK_DIR that exports `attack` -------------------------------
 interface AttackDef {
@@ -105,32 +97,26 @@ for (const f of existsSync(ATTACK_DIR) ? readdirSync(ATTACK_DIR).sort() : []) {
 }
 
 // ---- setup ----------------------------------------------------------------------------------------
-const work = mkdtempSync(join(tmpdir(), 'nrt-bench-attack-'));
-chmodSync(work, 0o755);
-let pair: VethPair | null = null;
-onExit(() => {
-  killAll();
-  pair?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
-
-pair = createVethPair({ prefix: 'nrb-atk', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
-const veth = pair;
+const { dir: work, pairs } = benchWork('attack');
+const veth = createVethPair({ prefix: 'nrb-atk', clientAddr: NET.client, serverAddr: NET.server, prefixLen: NET.prefixLen });
+pairs.add(veth);
 const attackers = Array.from({ length: ATTACKERS }, (_, i) => attackerIp(i));
-execFileSync('ip', ['-n', veth.clientNs, '-batch', '-'], {
-  input: [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers].map((a) => `addr add ${a}/${NET.prefixLen} dev ${veth.clientIf}\n`).join(''),
-  stdio: ['pipe', 'ignore', 'pipe'],
-});
+addNodeAddresses(veth, [...Array.from({ length: NODES }, (_, i) => nodeIp(i)), ...attackers], NET.prefixLen);
 
-const stateDir = join(work, 'state');
-const bootRoot = join(work, 'boot');
-mkdirSync(stateDir, { mode: 0o755 });
-const files = prepareBootRoot(bootRoot, { kernelMiB: KERNEL_MIB, initrdMiB: INITRD_MIB });
-const configFile = join(work, 'netroot.yaml');
-const config = writeConfig(configFile, stateDir, bootRoot, veth.serverIf, LOG_LEVEL);
-const t0 = performance.now();
-const nodes = await registerHosts(config, NODES, READ_BYTES);
-const registerS = (performance.now() - t0) / 1000;
+const {
+  stateDir,
+  configFile,
+  files,
+  nodes,
+  registerSeconds: registerS,
+} = await prepareFrontend(work, {
+  serverIf: veth.serverIf,
+  logLevel: LOG_LEVEL,
+  kernelMiB: KERNEL_MIB,
+  initrdMiB: INITRD_MIB,
+  nodes: NODES,
+  readBytes: READ_BYTES,
+});
 
 const planFile = join(work, 'storm-plan.json');
 const plan: StormPlan = {
@@ -141,11 +127,7 @@ const plan: StormPlan = {
   nodeTimeoutMs: NODE_TIMEOUT_S * 1000,
   readBytes: READ_BYTES,
   verify: VERIFY,
-  files: {
-    [files.ipxe.path]: files.ipxe,
-    [`/boot/files/${files.kernel.path}`]: files.kernel,
-    [`/boot/files/${files.initrd.path}`]: files.initrd,
-  },
+  files: stormFiles(files),
 };
 writeFileSync(planFile, JSON.stringify(plan));
 
@@ -190,27 +172,8 @@ interface RunRecord {
 }
 const records = new Map<string, RunRecord[]>([[QUIET, []], ...attacks.map((a) => [a.name, []] as [string, RunRecord[]])]);
 
-/**
- * Connections the frontend still holds (established TCP, connected UDP: one per TFTP transfer) in
- * the server namespace. Between runs it must drop to 0 — the storm logs out and closes everything,
- * and so does an attack's stop() — or the next condition inherits what the last one left (a held
- * TFTP transfer lives until the server's own timeout).
- */
-function frontendConnections(): number {
-  const r = spawnSync('ip', ['netns', 'exec', veth.serverNs, 'ss', '-Htun', 'state', 'established'], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').filter((l) => l.trim() !== '').length;
-}
-
-/** Waits (up to IDLE_MAX_MS) until the frontend holds no connection; returns the wait and what is left. */
-async function waitIdle(): Promise<{ ms: number; left: number }> {
-  const t = performance.now();
-  let left = frontendConnections();
-  while (left > 0 && performance.now() - t < IDLE_MAX_MS) {
-    await new Promise((r) => setTimeout(r, 250));
-    left = frontendConnections();
-  }
-  return { ms: performance.now() - t, left };
-}
+/** Waits (up to IDLE_MAX_MS) until the frontend holds no connection (bench/lib/idle.ts). */
+const waitIdleFrontend = (): Promise<{ ms: number; left: number }> => waitIdle(veth.serverNs, IDLE_MAX_MS);
 
 function frontendAlive(): boolean {
   return frontend.proc.exitCode === null && frontend.proc.signalCode === null;
@@ -321,7 +284,7 @@ async function runCondition(name: string): Promise<RunRecord> {
   const w = await storm();
   console.log(`warm-up storm (not counted): ${w.result ? `${f1(w.result.seconds)} s, ${w.result.completed}/${w.result.nodes} nodes` : w.problem}`);
   if (w.result && w.result.completed < w.result.nodes) for (const e of w.result.errors) console.log(`    ${e.count}× ${e.message}`);
-  const idle = await waitIdle();
+  const idle = await waitIdleFrontend();
   if (idle.left > 0) console.log(`    the frontend still holds ${idle.left} connection(s) ${f1(idle.ms / 1000)} s after the warm-up`);
 }
 
@@ -355,7 +318,7 @@ for (let round = 0; round < RUNS; round++) {
     }
     if (rec.problem) console.log(`  ${c}: ${rec.problem.split('\n').join('\n    ')}`);
     await new Promise((res) => setTimeout(res, PAUSE_MS));
-    const idle = await waitIdle();
+    const idle = await waitIdleFrontend();
     if (idle.left > 0) console.log(`    the frontend still holds ${idle.left} connection(s) ${f1(idle.ms / 1000)} s after ${c}; the next run starts anyway`);
     else if (idle.ms > 1000) console.log(`    the frontend let go of what ${c} left ${f1((idle.ms + PAUSE_MS) / 1000)} s after it ended`);
   }

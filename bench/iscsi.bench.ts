@@ -38,14 +38,14 @@
 // label matches), VERBOSE=1 (print every run), NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the
 // embedded target; libuv's default is 4).
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/iscsi/text-keys.js';
 import { createVethPair, type VethPair } from './lib/netns.js';
-import { statusField } from './lib/proc.js';
+import { cpuSeconds, statusField } from './lib/proc.js';
+import { prewrite } from './lib/prewrite.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LUN_BYTES = 1 << 30;
@@ -111,20 +111,6 @@ function missingPrerequisites(): string[] {
   return why;
 }
 
-/** Fill the LUN so reads hit data, not holes: a random 1 MiB block, varied per MiB. */
-function prewrite(path: string): void {
-  const block = randomBytes(1 << 20);
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (let off = 0; off < LUN_BYTES; off += block.length) {
-      block.writeUInt32BE(off >>> 20, 0);
-      writeSync(fd, block, 0, block.length, off);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function settle(path: string): void {
   const fd = openSync(path, 'r+');
   try {
@@ -187,8 +173,11 @@ function compileChild(outDir: string): string {
   if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
   // The compiled child lives outside the repository (in the temporary directory): it finds its
-  // packages (pino, …) through this link, as Node resolves bare imports up from the file.
+  // packages (pino, …) through this link, as Node resolves bare imports up from the file; and the
+  // native helpers (src/iscsi/lun-io.ts looks for native/lunio above itself) through the second,
+  // as from the package directory in production.
   symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'));
+  symlinkSync(join(ROOT, 'native'), join(outDir, 'native'));
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
@@ -348,7 +337,8 @@ async function latency(net: VethPair, tools: Tools, t: Target, op: 'read' | 'wri
     const c = checked.get(t.name) ?? { blocks: 0, bytes: 0 };
     checked.set(t.name, { blocks: c.blocks + j.checked, bytes: c.bytes + j.checked * 4096 });
   }
-  return { p50: j.p50us, p99: j.p99us, iops: j.iops / 1e3 };
+  // ops: the commands of the whole run (the warm-up too, whose CPU time is also counted).
+  return { p50: j.p50us, p99: j.p99us, iops: j.iops / 1e3, ops: j.iops * LAT_SECONDS };
 }
 
 interface Output {
@@ -370,6 +360,14 @@ interface Measure {
 }
 
 const K = 1024;
+/** An iscsi-perf run: the figure from its IOPS, and the commands it made (IOPS × run length). */
+const perfRun = (iops: number, v: (iops: number) => number): Record<string, number> => ({ v: v(iops), ops: iops * PERF_SECONDS });
+/**
+ * CPU time per command: the target process's user + system time over the run (all its threads,
+ * /proc/PID/stat), divided by the commands the run made. Unlike wall time it barely moves with
+ * the load of a shared machine.
+ */
+const CPU_OUTPUT: Output = { key: 'cpuUs', suffix: ' CPU per command', unit: 'µs', better: 'lower' };
 const one = (unit: string): Output[] => [{ key: 'v', suffix: '', unit, better: 'higher' }];
 const LAT_OUTPUTS: Output[] = [
   { key: 'p50', suffix: ' latency p50', unit: 'µs', better: 'lower' },
@@ -381,33 +379,38 @@ const MEASURES: Measure[] = [
     label: 'seq-read 128KiB (iscsi-perf)',
     reads: true,
     outputs: one('GB/s'),
-    run: async (n, _, t) => ({ v: ((await iscsiPerf(n, t, 256, false)) * 128 * K) / 1e9 }),
+    run: async (n, _, t) => perfRun(await iscsiPerf(n, t, 256, false), (iops) => (iops * 128 * K) / 1e9),
   },
-  { label: 'rand-read 4KiB (iscsi-perf)', reads: true, outputs: one('kIOPS'), run: async (n, _, t) => ({ v: (await iscsiPerf(n, t, 8, true)) / 1e3 }) },
+  {
+    label: 'rand-read 4KiB (iscsi-perf)',
+    reads: true,
+    outputs: one('kIOPS'),
+    run: async (n, _, t) => perfRun(await iscsiPerf(n, t, 8, true), (iops) => iops / 1e3),
+  },
   {
     label: 'seq-read 128KiB (qemu-img)',
     reads: true,
     outputs: one('GB/s'),
-    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9 }),
+    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: false, count: 4000, size: 128 * K })) * 128 * K) / 1e9, ops: 4000 }),
   },
   {
     label: 'seq-write 128KiB (qemu-img)',
     reads: false,
     outputs: one('MB/s'),
-    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6 }),
+    run: async (n, _, t) => ({ v: ((await qemuBench(n, t, { write: true, count: 4000, size: 128 * K })) * 128 * K) / 1e6, ops: 4000 }),
   },
   {
     label: 'seq-write 4KiB (qemu-img)',
     reads: false,
     outputs: one('kIOPS'),
-    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3 }),
+    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K })) / 1e3, ops: 100000 }),
   },
   // A stride of 1 MiB + 4 KiB wraps around the 1 GiB LUN: scattered 4 KiB writes, no two adjacent.
   {
     label: 'scattered-write 4KiB (qemu-img)',
     reads: false,
     outputs: one('kIOPS'),
-    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3 }),
+    run: async (n, _, t) => ({ v: (await qemuBench(n, t, { write: true, count: 100000, size: 4 * K, step: 1028 * K })) / 1e3, ops: 100000 }),
   },
   ...(['read', 'write'] as const).flatMap((op) =>
     [1, DEPTH].map(
@@ -472,7 +475,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const lun = join(dir, 'lun1.img');
-    prewrite(lun);
+    prewrite(lun, LUN_BYTES);
     settle(lun);
     const tools: Tools = { lat: compileLatencyClient(dir), lun };
     // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.
@@ -509,7 +512,9 @@ async function main(): Promise<number> {
           // Start every run with no dirty pages: otherwise one target's writes are written back
           // while the other runs, and writes to pages under writeback wait (stable pages).
           settle(lun);
+          const cpu0 = cpuSeconds(t.proc.pid!);
           const v = await m.run(net, tools, t);
+          v['cpuUs'] = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / v['ops']!;
           if (m.reads) await verifyReads(net, tools, t);
           if (VERBOSE) console.log(`  ${m.label} round ${round + 1} ${t.name}: ${m.outputs.map((o) => `${fmt(v[o.key]!)} ${o.unit}`).join(', ')}`);
           runs.set(t.name, [...(runs.get(t.name) ?? []), v]);
@@ -517,7 +522,7 @@ async function main(): Promise<number> {
       }
       if (VERBOSE) console.log(`  peak RSS so far: ${targets.map((t) => `${t.name} ${memMiB(t.proc.pid!, 'VmHWM').toFixed(0)} MiB`).join(', ')}`);
       const of = (name: TargetName, key: string): number[] => runs.get(name)!.map((r) => r[key]!);
-      for (const o of m.outputs) for (const p of peers) console.log(line(m.label, o, p.name, of('netroot', o.key), of(p.name, o.key)));
+      for (const o of [...m.outputs, CPU_OUTPUT]) for (const p of peers) console.log(line(m.label, o, p.name, of('netroot', o.key), of(p.name, o.key)));
     }
     console.log(
       `reads checked (random 4 KiB and 128 KiB blocks read back through libiscsi after each read run, and every 16th timed read of iscsi-lat, compared with the LUN file): ` +

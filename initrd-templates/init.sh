@@ -430,6 +430,10 @@ main() {
     if [ ! -x "/newroot$nr_init" ] && [ ! -L "/newroot$nr_init" ]; then
         fatal "$nr_init not found on the root file system"
     fi
+    # A golden clone's first-boot personalisation (the overlay's; once per clone id, issue #20).
+    if [ -f /etc/netroot/personalise.sh ]; then
+        sh /etc/netroot/personalise.sh /newroot || say "first-boot personalisation failed (status $?)"
+    fi
     for _m in /dev /proc /sys /run; do
         if [ -d "/newroot$_m" ]; then mount --move "$_m" "/newroot$_m" 2>/dev/null || umount -l "$_m"; else umount -l "$_m"; fi
     done 2>/dev/null

@@ -21,7 +21,7 @@ gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bi
 log="$work/build.log"
 build() { node "$gyp" rebuild --release --nodedir="$n24" "$@" >>"$log" 2>&1 || { cat "$log"; exit 1; }; }
 (cd "$tree/node_modules/better-sqlite3" && build)
-for d in native/bindtodevice native/tftpio native/icmp6; do (cd "$tree" && build --directory "$d"); done
+for d in native/bindtodevice native/tftpio native/icmp6 native/lunio; do (cd "$tree" && build --directory "$d"); done
 
 cd "$tree"
 PATH="$n24/bin:$PATH" node scripts/run-tests.mjs --unit "$@"

@@ -20,7 +20,7 @@ import { DiscoveryEngine } from '../../src/discovery/engine.js';
 import { builtinPlugins } from '../../src/discovery/plugins/index.js';
 import { hostAttributes } from '../../src/discovery/plugins/iscsi-allocation.js';
 import { startIn, waitUntil, type Child } from './children.js';
-import type { StormNode } from './storm-worker.js';
+import type { StormNode, StormPlan } from './storm-worker.js';
 
 /** The bench's one subnet: frontend .0.1, the client namespace's own address .0.2, nodes from .1.1, attackers .250.x. */
 export const NET = { network: '10.61.0.0/16', prefixLen: 16, server: '10.61.0.1', client: '10.61.0.2' } as const;
@@ -85,9 +85,13 @@ export function prepareBootRoot(
   };
 }
 
-/** The frontend's configuration file (YAML is a superset of JSON) and the Config it loads to. */
-export function writeConfig(file: string, stateDir: string, bootRoot: string, serverIf: string, logLevel: string): Config {
+/**
+ * The frontend's configuration file (YAML is a superset of JSON) and the Config it loads to;
+ * `extra` adds top-level sections (bench:scale's `store` for another backend).
+ */
+export function writeConfig(file: string, stateDir: string, bootRoot: string, serverIf: string, logLevel: string, extra: Record<string, unknown> = {}): Config {
   const cfg = {
+    ...extra,
     stateDir,
     logLevel,
     network: { privateNetwork: NET.network, frontendAddress: NET.server },
@@ -103,8 +107,8 @@ export function writeConfig(file: string, stateDir: string, bootRoot: string, se
 
 /**
  * Registers `count` diskless hosts (appliance compute-diskless: iSCSI volume, target, CHAP) with
- * fixed MACs and addresses, writes `readBytes` random bytes at the start of each volume, and
- * returns what each virtual node needs to boot.
+ * fixed MACs and addresses, writes `readBytes` random bytes at the start of each volume (each
+ * node's own marker, checked by the storm), and returns what each virtual node needs to boot.
  */
 export async function registerHosts(config: Config, count: number, readBytes: number): Promise<StormNode[]> {
   const logger = createLogger({ level: 'warn' });
@@ -124,7 +128,8 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
         return v;
       };
       const first = randomBytes(readBytes);
-      const fd = openSync(join(config.storage.volumesDir, `${need('iscsi_volume')}.img`), 'r+');
+      const volumeFile = join(config.storage.volumesDir, `${need('iscsi_volume')}.img`);
+      const fd = openSync(volumeFile, 'r+');
       try {
         writeSync(fd, first, 0, first.length, 0);
       } finally {
@@ -143,6 +148,7 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
           secret: need('iscsi_secret'),
         },
         firstMiBSha256: createHash('sha256').update(first).digest('hex'),
+        volumeFile,
       });
       if (Number(need('iscsi_lun')) !== 0) throw new Error(`${h.name}: LUN ${a['iscsi_lun']}, the storm reads LUN 0`);
     }
@@ -152,16 +158,68 @@ export async function registerHosts(config: Config, count: number, readBytes: nu
   }
 }
 
-/** `netroot serve` from source in `ns`; resolves once it says it is serving (DHCP included). */
-export async function startFrontend(ns: string, stateDir: string, configFile: string, extraNodeArgs: string[] = []): Promise<Child> {
+/** The boot files by the names a storm fetches them under (TFTP name, URL path): its checks. */
+export function stormFiles(files: PreparedFrontend['files']): StormPlan['files'] {
+  return {
+    [files.ipxe.path]: files.ipxe,
+    [`/boot/files/${files.kernel.path}`]: files.kernel,
+    [`/boot/files/${files.initrd.path}`]: files.initrd,
+  };
+}
+
+export interface PreparedFrontend {
+  stateDir: string;
+  configFile: string;
+  config: Config;
+  files: { ipxe: BootFile; kernel: BootFile; initrd: BootFile };
+  nodes: StormNode[];
+  /** Seconds the registration of the nodes took. */
+  registerSeconds: number;
+}
+
+/**
+ * A frontend's state dir, boot root and configuration under `work`, with `o.nodes` hosts
+ * registered (registerHosts): what bench:attack and bench:storm start `netroot serve` on.
+ */
+export async function prepareFrontend(
+  work: string,
+  o: { serverIf: string; logLevel: string; kernelMiB: number | undefined; initrdMiB: number | undefined; nodes: number; readBytes: number },
+): Promise<PreparedFrontend> {
+  const stateDir = join(work, 'state');
+  const bootRoot = join(work, 'boot');
+  mkdirSync(stateDir, { mode: 0o755 });
+  const files = prepareBootRoot(bootRoot, { kernelMiB: o.kernelMiB, initrdMiB: o.initrdMiB });
+  const configFile = join(work, 'netroot.yaml');
+  const config = writeConfig(configFile, stateDir, bootRoot, o.serverIf, o.logLevel);
+  const t0 = performance.now();
+  const nodes = await registerHosts(config, o.nodes, o.readBytes);
+  return { stateDir, configFile, config, files, nodes, registerSeconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * `netroot serve` in `ns`, from source (tsx) or from `npm run build`'s dist/ as installed
+ * (`bin/netroot.js`); resolves once it says it is serving (DHCP included).
+ */
+export async function startFrontend(
+  ns: string,
+  stateDir: string,
+  configFile: string,
+  extraNodeArgs: string[] = [],
+  from: 'source' | 'dist' = 'source',
+): Promise<Child> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETROOT_')) env[k] = v;
-  const c = startIn(
-    ns,
-    process.execPath,
-    [...extraNodeArgs, '--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', stateDir, '--config', configFile, 'serve'],
-    { cwd: process.cwd(), env },
-  );
+  const c = startIn(ns, process.execPath, [...extraNodeArgs, ...netrootEntry(from), '--state-dir', stateDir, '--config', configFile, 'serve'], {
+    cwd: process.cwd(),
+    env,
+  });
   await waitUntil(c, 'netroot serve', () => c.output().includes('netroot: serving'), 120_000);
   return c;
+}
+
+/** Node's arguments that run the netroot CLI: from source through tsx, or dist/ (`npm run build`). */
+export function netrootEntry(from: 'source' | 'dist'): string[] {
+  if (from === 'source') return ['--import', 'tsx', 'test/helpers/netroot.ts'];
+  if (!existsSync('dist/src/cli/main.js')) throw new Error('dist/ is not built: npm run build (or tsc -p tsconfig.json)');
+  return ['bin/netroot.js'];
 }

@@ -23,6 +23,8 @@ export interface DhcpLeaseSeen {
   bootFile: string | null;
   /** DISCOVERs + REQUESTs sent beyond the first of each. */
   retransmits: number;
+  /** Milliseconds from the last DISCOVER sent to the OFFER, and from the last REQUEST to the ACK. */
+  answerMs: { offer: number; ack: number };
 }
 
 export interface DhcpExchange {
@@ -132,9 +134,10 @@ export class DhcpClientPort {
     want: (m: DhcpMessage) => boolean,
     o: DhcpExchange,
     what: string,
-  ): Promise<{ m: DhcpMessage; attempts: number }> {
+  ): Promise<{ m: DhcpMessage; attempts: number; ms: number }> {
     return new Promise((resolve, reject) => {
       let attempt = 0;
+      let sentAt = 0;
       let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
         clearTimeout(timer);
@@ -152,6 +155,7 @@ export class DhcpClientPort {
           return;
         }
         const wait = o.timeoutsMs[attempt]!;
+        sentAt = performance.now();
         this.socket.send(packet(attempt), 67, '255.255.255.255');
         attempt++;
         timer = setTimeout(send, wait);
@@ -159,7 +163,7 @@ export class DhcpClientPort {
       this.waiters.set(xid, (m) => {
         if (!want(m)) return;
         done();
-        resolve({ m, attempts: attempt });
+        resolve({ m, attempts: attempt, ms: performance.now() - sentAt });
       });
       o.signal.addEventListener('abort', onAbort, { once: true });
       send();
@@ -198,6 +202,7 @@ export class DhcpClientPort {
       nextServer: ack.m.siaddr,
       bootFile: textOption(ack.m, Opt.BOOTFILE) ?? (ack.m.file || null),
       retransmits: offer.attempts - 1 + (ack.attempts - 1),
+      answerMs: { offer: offer.ms, ack: ack.ms },
     };
   }
 }

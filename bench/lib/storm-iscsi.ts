@@ -49,6 +49,8 @@ export class StormInitiator {
   private constructor(
     private readonly socket: Socket,
     private readonly signal: AbortSignal,
+    /** The LUN every command addresses (single-level, SAM-5 §4.7.3 peripheral addressing). */
+    private readonly lun: number,
   ) {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
@@ -63,12 +65,13 @@ export class StormInitiator {
     signal.addEventListener('abort', () => socket.destroy(), { once: true });
   }
 
-  static connect(host: string, port: number, localAddress: string, signal: AbortSignal): Promise<StormInitiator> {
+  static connect(host: string, port: number, localAddress: string, signal: AbortSignal, lun = 0): Promise<StormInitiator> {
+    if (!Number.isInteger(lun) || lun < 0 || lun > 255) throw new Error(`iscsi: LUN ${lun} is not a single-level LUN (0–255)`);
     return new Promise((resolve, reject) => {
       const s = connect({ host, port, localAddress }, () => {
         s.off('error', onError);
         s.setNoDelay(true);
-        resolve(new StormInitiator(s, signal));
+        resolve(new StormInitiator(s, signal, lun));
       });
       const onError = (e: Error): void => reject(new Error(`iscsi connect ${host}:${port}: ${e.message}`));
       s.once('error', onError);
@@ -223,10 +226,23 @@ export class StormInitiator {
     if ((r.flags & 0x03) !== 3) throw new Error('iscsi login: the target never moved to full feature phase');
   }
 
-  /** One read command (READ CAPACITY or READ): Data-In gathered by offset, status checked. */
+  /**
+   * One read command (READ CAPACITY or READ): Data-In gathered by offset, status checked. A CHECK
+   * CONDITION with sense key UNIT ATTENTION (tgt reports one on the first command of a new I_T
+   * nexus: SPC-4 §6.1, power on/reset) is retried, as every initiator's SCSI layer does, twice.
+   */
   private async read(cdb: Buffer, length: number): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.readOnce(cdb, length);
+      if (r !== 'unit attention') return r;
+      if (attempt >= 2) throw new Error(`iscsi: UNIT ATTENTION ${attempt + 1} times for opcode 0x${cdb[0]!.toString(16)}`);
+    }
+  }
+
+  private async readOnce(cdb: Buffer, length: number): Promise<Buffer | 'unit attention'> {
     const itt = this.itt++;
     const b = StormInitiator.bhs(0x01, 0x80 | 0x40 | 0x01, 0, itt);
+    b[9] = this.lun; // LUN field, bytes 8–15: peripheral device addressing, bus 0
     b.writeUInt32BE(length, 20);
     b.writeUInt32BE(this.cmdSN, 24);
     b.writeUInt32BE(this.expStatSN, 28);
@@ -247,6 +263,8 @@ export class StormInitiator {
           return out.subarray(0, got);
         }
       } else if (p.op === 0x21) {
+        // Sense data (§11.4.7.2): SenseLength (2 bytes), then fixed-format sense, key in byte 2.
+        if (p.bhs[2] === 0 && p.bhs[3] === 0x02 && p.data.length >= 5 && (p.data[4]! & 0x0f) === 0x06) return 'unit attention';
         if (p.bhs[2] !== 0 || p.bhs[3] !== 0)
           throw new Error(`iscsi: response 0x${p.bhs[2]!.toString(16)} status 0x${p.bhs[3]!.toString(16)} for opcode 0x${cdb[0]!.toString(16)}`);
         return out.subarray(0, got);
@@ -254,7 +272,7 @@ export class StormInitiator {
     }
   }
 
-  /** READ CAPACITY(10) on LUN 0: the logical block length. */
+  /** READ CAPACITY(10): the logical block length. */
   async blockLength(): Promise<number> {
     const d = await this.read(Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 8);
     if (d.length < 8) throw new Error(`iscsi: READ CAPACITY returned ${d.length} bytes`);

@@ -1,6 +1,7 @@
 // bench:attack's boot storm, run inside the client namespace: `node --import tsx
-// bench/lib/storm-worker.ts PLAN.json`. It reads lines on stdin: `run` starts one storm and prints
-// one `result {json}` line when every virtual node has finished or failed; `exit` ends it.
+// bench/lib/storm-worker.ts PLAN.json`. It reads lines on stdin: `run` starts one storm of every
+// node of the plan (`run N`: of its first N) and prints one `result {json}` line when every virtual
+// node has finished or failed; `exit` ends it. bench:attack and bench:storm use it.
 // Each virtual node boots as a x86-64 UEFI machine would, from its own address (the plan's, which
 // the bench added to the client veth; the DHCP ACK must hand out that same address):
 //   1. PXE ROM DHCP (option 93 = 7) → ACK with its fixed address and the first-stage file;
@@ -25,9 +26,12 @@ export interface StormNode {
   host: string;
   mac: string;
   ip: string;
-  iscsi: { portal: string; port: number; target: string; initiator: string; user: string; secret: string };
+  /** `lun`: the LUN its volume is (netroot's embedded target: 0; tgt: 1, LUN 0 is its controller). */
+  iscsi: { portal: string; port: number; target: string; lun?: number; initiator: string; user: string; secret: string };
   /** SHA-256 of the first `readBytes` of the node's volume (the bench wrote them). */
   firstMiBSha256: string;
+  /** The volume's file on the frontend (for a peer target serving the same file); not used here. */
+  volumeFile?: string;
 }
 
 export interface StormPlan {
@@ -38,8 +42,9 @@ export interface StormPlan {
   spreadMs: number;
   nodeTimeoutMs: number;
   readBytes: number;
-  /** Hash kernel and initrd bodies too (BENCH_VERIFY=1); else their sizes are checked. */
-  verify: boolean;
+  /** Hash kernel and initrd bodies too (true, BENCH_VERIFY=1), or only the kernel's ('kernel':
+   * the sample bench:storm checks); else their sizes are checked. */
+  verify: boolean | 'kernel';
   /** SHA-256 of each boot file by the name it is fetched under (TFTP name, URL path), for checks. */
   files: Record<string, { bytes: number; sha256: string }>;
 }
@@ -61,6 +66,8 @@ export interface StormResult {
   dhcpStray: number;
   /** This worker's own CPU seconds (user + system) during the storm. */
   clientCpuSeconds: number;
+  /** Bytes the completed nodes received as file and volume data (TFTP, HTTP bodies, the iSCSI read). */
+  bytes: number;
 }
 
 const plan = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as StormPlan;
@@ -71,7 +78,7 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-async function storm(): Promise<StormResult> {
+async function storm(nodes: StormNode[]): Promise<StormResult> {
   const port = await DhcpClientPort.open(plan.iface);
   const sessions: StormInitiator[] = [];
   const times: Record<string, number[]> = { boot: [] };
@@ -79,8 +86,10 @@ async function storm(): Promise<StormResult> {
   const failed: Partial<Record<Phase, number>> = {};
   const errors = new Map<string, number>();
   const retransmits = { dhcp: 0, tftp: 0, http503: 0 };
-  const use = plan.verify ? 'hash' : 'count';
+  const kernelUse = plan.verify ? 'hash' : 'count';
+  const initrdUse = plan.verify === true ? 'hash' : 'count';
   let completed = 0;
+  let bytes = 0;
 
   const bootNode = async (n: StormNode, signal: AbortSignal): Promise<void> => {
     let phase: Phase = 'dhcp-pxe';
@@ -95,6 +104,7 @@ async function storm(): Promise<StormResult> {
       if (next) phase = next;
     };
     const http = nodeHttp(n.ip);
+    let got = 0;
     try {
       const pxe = await port.exchange({ mac: n.mac, arch: plan.arch, ipxe: false, timeoutsMs: PXE_TIMEOUTS_MS, signal });
       retransmits.dhcp += pxe.retransmits;
@@ -103,6 +113,7 @@ async function storm(): Promise<StormResult> {
       step('tftp');
       const f = await tftpGet({ server: pxe.nextServer, port: 69, localAddress: n.ip, file: pxe.bootFile, blksize: 1432, signal });
       retransmits.tftp += f.retransmits;
+      got += f.bytes;
       const want = plan.files[pxe.bootFile];
       if (want && (want.bytes !== f.bytes || want.sha256 !== f.sha256)) throw new Error(`tftp ${pxe.bootFile}: ${f.bytes} bytes, not the served file`);
       step('dhcp-ipxe');
@@ -112,31 +123,36 @@ async function storm(): Promise<StormResult> {
       step('http-script');
       const script = await httpGet(ipxe.bootFile, http, signal, 'keep');
       retransmits.http503 += script.retries;
+      got += script.bytes;
       const { kernel, initrds } = ipxeScriptFiles(script.body!);
       const check = (url: string, r: { bytes: number; sha256: string | null }): void => {
         const w = plan.files[new URL(url).pathname];
         if (w && (w.bytes !== r.bytes || (r.sha256 !== null && w.sha256 !== r.sha256))) throw new Error(`GET ${url}: ${r.bytes} bytes, not the served file`);
       };
       step('http-kernel');
-      const k = await httpGet(kernel, http, signal, use);
+      const k = await httpGet(kernel, http, signal, kernelUse);
       retransmits.http503 += k.retries;
       check(kernel, k);
+      got += k.bytes;
       step('http-initrd');
       for (const u of initrds) {
-        const r = await httpGet(u, http, signal, use);
+        const r = await httpGet(u, http, signal, initrdUse);
         retransmits.http503 += r.retries;
         check(u, r);
+        got += r.bytes;
       }
       http.agent.destroy();
       step('iscsi-login');
-      const s = await StormInitiator.connect(n.iscsi.portal, n.iscsi.port, n.ip, signal);
+      const s = await StormInitiator.connect(n.iscsi.portal, n.iscsi.port, n.ip, signal, n.iscsi.lun ?? 0);
       sessions.push(s);
       await s.login({ initiator: n.iscsi.initiator, target: n.iscsi.target, user: n.iscsi.user, secret: n.iscsi.secret });
       step('iscsi-read');
       const bl = await s.blockLength();
       const d = await s.readStart(plan.readBytes, bl);
       if (createHash('sha256').update(d).digest('hex') !== n.firstMiBSha256) throw new Error('iscsi: the first MiB read is not what the volume holds');
+      got += d.length;
       step(null);
+      bytes += got;
       for (const [p, v] of Object.entries(mine)) times[p]!.push(v);
       times['boot']!.push((performance.now() - t0) / 1000);
       completed++;
@@ -154,7 +170,7 @@ async function storm(): Promise<StormResult> {
 
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const runs = plan.nodes.map(
+  const runs = nodes.map(
     (n) =>
       new Promise<void>((resolve) => {
         setTimeout(() => {
@@ -177,7 +193,7 @@ async function storm(): Promise<StormResult> {
   for (const [p, xs] of Object.entries(times)) if (xs.length) phaseSeconds[p] = { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) };
   return {
     seconds,
-    nodes: plan.nodes.length,
+    nodes: nodes.length,
     completed,
     failed,
     errors: [...errors]
@@ -188,6 +204,7 @@ async function storm(): Promise<StormResult> {
     retransmits,
     dhcpStray,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    bytes,
   };
 }
 
@@ -196,9 +213,12 @@ process.stdout.write('storm ready\n');
 for await (const line of rl) {
   const cmd = line.trim();
   if (cmd === 'exit') break;
-  if (cmd !== 'run') continue;
+  const m = /^run(?:\s+(\d+))?$/.exec(cmd);
+  if (!m) continue;
   try {
-    process.stdout.write(`result ${JSON.stringify(await storm())}\n`);
+    const count = m[1] === undefined ? plan.nodes.length : Number(m[1]);
+    if (count < 1 || count > plan.nodes.length) throw new Error(`run ${count}: the plan has ${plan.nodes.length} nodes`);
+    process.stdout.write(`result ${JSON.stringify(await storm(plan.nodes.slice(0, count)))}\n`);
   } catch (e) {
     process.stdout.write(`error ${JSON.stringify((e as Error).stack ?? String(e))}\n`);
   }

@@ -44,7 +44,9 @@
  *   - the ACK of the last block ends it: EVENT_DONE;
  *   - the bytes come from buffers JS provides (provide(id, offset, buf): the whole file, or one
  *     read-ahead chunk; the link keeps only the last one). A window not inside it is not sent:
- *     EVENT_NEED names its first block, JS provides, the window goes out.
+ *     EVENT_NEED names its first block, JS provides, the window goes out. From EVENT_NEED until
+ *     the next provide nothing is sent from the buffer held (every later window starts and ends
+ *     no earlier; a timeout re-sends the same one), so JS may read the next chunk into it.
  *
  * JS API (all synchronous; errors are thrown as Error with a `code`):
  *   init(receiver: (count: number) => void) -> { slab: Buffer, meta: Int32Array }

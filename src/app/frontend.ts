@@ -97,12 +97,21 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const booter = new Booter(store, config, kickstarts);
   const tokens = new InstallTokens(store);
   const storage = buildStorage(config, logger, { identify: whoIs(store) });
-  const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes });
+  const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
+  // A golden clone boots its OS at once (issue #20): 90-boot-action asks the regenerator.
+  const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes, bootClone: (h) => regenerator.bootClone(h.name) });
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
-  const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
   const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
-  registerNetrootMethods(rpc, { store, tokens, regenerator, changed: () => hub.changed() });
+  registerNetrootMethods(rpc, {
+    store,
+    tokens,
+    regenerator,
+    changed: () => hub.changed(),
+    setFacts: async (host, attributes) => {
+      await engine.set(host, { attributes }, 'node');
+    },
+  });
   let http: HttpApp | undefined;
   let server: Server | undefined;
   let dhcp: DhcpServer | undefined;

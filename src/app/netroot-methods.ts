@@ -1,8 +1,11 @@
 // The netroot.* XML-RPC methods nodes call (mounted at /RPC2):
 //   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os;
 //                                          facts.boot = "local" (a disked node) → flip to local
-//   netroot.reportStatus(token, state)     installer/node progress for the insert-ethers screen; only
-//                                          while the token is unspent (before installComplete)
+//   netroot.reportStatus(token, state[, facts])  installer/node progress for the insert-ethers screen;
+//                                          only while the token is unspent (before installComplete);
+//                                          facts {cpus, memory_mb} (ints) become the host attributes
+//                                          `cpus`, `memory_mb` through the host service (plugins' `changed`
+//                                          run: slurm.conf lists them)
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
 // Every refusal is a fault saying why; a refused call changes nothing.
 import type { RpcDispatcher } from '../rpc/dispatcher.js';
@@ -11,7 +14,7 @@ import { expectArity, stringParam, structParam } from '../rpc/params.js';
 import type { Repos, Store } from '../store/index.js';
 import type { InstallTokens } from '../boot/install-tokens.js';
 import type { DisklessRegenerator } from '../boot/diskless.js';
-import { UserError } from '../errors.js';
+import { NetrootError, UserError } from '../errors.js';
 
 export interface NetrootMethodDeps {
   store: Store;
@@ -19,6 +22,29 @@ export interface NetrootMethodDeps {
   regenerator: DisklessRegenerator;
   /** Wakes insert-ethers screens after a state change. */
   changed?: () => void;
+  /** Stores reported facts as host attributes through the host service (its plugins' `changed` hooks run). */
+  setFacts?: (host: string, attributes: Record<string, string>) => Promise<void>;
+}
+
+/** The facts reportStatus takes: XML-RPC ints, bounded (src/cluster/slurm-conf.ts MAX_*). */
+const FACTS: Record<string, { attribute: string; max: number }> = {
+  cpus: { attribute: 'cpus', max: 65_536 },
+  memory_mb: { attribute: 'memory_mb', max: 1 << 30 },
+};
+
+function parseFacts(v: XmlRpcValue | undefined): Record<string, string> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date || Buffer.isBuffer(v))
+    throw new UserError('E_RPC_BAD_PARAMS', 'facts must be a struct');
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, XmlRpcValue>)) {
+    const f = FACTS[k];
+    if (!f) throw new UserError('E_RPC_BAD_PARAMS', `facts: unknown member ${JSON.stringify(k.slice(0, 40))} (known: ${Object.keys(FACTS).join(', ')})`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > f.max)
+      throw new UserError('E_RPC_BAD_PARAMS', `facts.${k} must be an int from 1 to ${f.max}`);
+    out[f.attribute] = String(x);
+  }
+  return out;
 }
 
 const STATES = ['installing', 'installed', 'booted', 'failed'] as const;
@@ -61,20 +87,36 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
   d.register(
     'netroot.reportStatus',
     async (params, ctx) => {
-      expectArity(params, 2);
+      expectArity(params, 2, 3);
       const token = stringParam(params, 0, 'token', { maxLength: 256 });
       const state = stringParam(params, 1, 'state', { maxLength: 32 });
       if (!(STATES as readonly string[]).includes(state)) throw new UserError('E_RPC_BAD_PARAMS', `state must be one of ${STATES.join(', ')}`);
+      const facts = parseFacts(params[2]);
       // A spent token reports nothing: the install it belonged to is over, and a replayed "failed"
       // must not mark an installed node (E_TOKEN_USED, like installComplete).
       const { host } = await deps.tokens.verify(token, ctx.remoteAddress);
       // `installed` is only ever set by installComplete, together with the boot files.
       if (state !== 'installed') await deps.store.hosts.update(host, { state: state as (typeof STATES)[number] });
-      await deps.store.events.append({ kind: 'host.status', host, detail: { state, from: ctx.remoteAddress } });
+      await deps.store.events.append({
+        kind: 'host.status',
+        host,
+        detail: { state, from: ctx.remoteAddress, ...(Object.keys(facts).length ? { facts } : {}) },
+      });
+      if (Object.keys(facts).length) {
+        if (!deps.setFacts) throw new UserError('E_RPC_BAD_PARAMS', 'this frontend does not store facts');
+        try {
+          await deps.setFacts(host, facts);
+        } catch (e) {
+          // The facts are stored (the host service commits before its plugins run); a plugin that
+          // failed is the frontend's problem, recorded for the operator, not the installer's.
+          if (!(e instanceof NetrootError) || e.code !== 'E_PLUGIN_FAILED') throw e;
+          await deps.store.events.append({ kind: 'host.plugin-failed', host, detail: { after: 'reportStatus facts', error: e.message } });
+        }
+      }
       deps.changed?.();
       return true;
     },
-    'reportStatus(token, state) — records installer progress: installing, booted or failed.',
+    "reportStatus(token, state[, {cpus, memory_mb}]) — records installer progress (installing, booted or failed) and the node's CPU count and memory in MiB.",
   );
 
   d.register(

@@ -1,5 +1,5 @@
-// `netroot storage serve`: a storage node — a StorageBackend (netroot's embedded iSCSI target, or
-// tgtd on this machine) behind the storage service's HTTP API (src/storage/storage-service.ts),
+// `netroot storage serve`: a storage node — a StorageBackend (netroot's embedded iSCSI target,
+// tgtd on this machine, or RBD images of a Ceph pool exported by that tgtd) behind the storage service's HTTP API (src/storage/storage-service.ts),
 // guarded by this node's bearer token. The frontend lists it in storage.nodes and reconciles it
 // from its database (at its start, on `netroot storage reconcile`, on insert-ethers --update): the
 // node keeps no database of its own, so after a restart of this process its targets come back
@@ -10,12 +10,17 @@ import type { Logger } from '../log/logger.js';
 import { IscsiTarget, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
+import { RbdBackend } from '../storage/rbd.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { createStorageServiceHandler } from '../storage/storage-service.js';
 import { NetrootError } from '../errors.js';
 
 export interface StorageNodeOptions {
-  backend: 'embedded' | 'tgt';
+  backend: 'embedded' | 'tgt' | 'rbd';
+  /** backend rbd: the cluster (config storage.rbd) and where its tgt state lives. */
+  rbd?: { pool: string; conf: string; clientId: string; keyring: string; timeoutSeconds: number; stateDir: string };
+  /** backend tgt/rbd: tgtd's control port (0: its default). */
+  tgtControlPort?: number;
   token: string;
   httpHost: string;
   httpPort: number;
@@ -45,8 +50,13 @@ export function createStorageNode(o: StorageNodeOptions): StorageNodeService {
   if (o.backend === 'embedded') {
     target = new IscsiTarget({ host: o.iscsiHost, port: o.iscsiPort, ...o.target, logger: o.logger.child({ svc: 'iscsi' }) });
     backend = new EmbeddedBackend({ target, volumesDir: o.volumesDir, limitBytes: o.limitBytes, portal: o.portal, port: iscsiPort, logger: o.logger });
+  } else if (o.backend === 'rbd') {
+    if (!o.rbd) throw new NetrootError('E_RBD_CONFIG', 'backend rbd needs its cluster settings (storage.rbd)', { user: true });
+    const ctl = o.tgtControlPort ? { controlPort: o.tgtControlPort } : {};
+    backend = new RbdBackend({ ...o.rbd, portal: o.portal, port: o.iscsiPort, limitBytes: o.limitBytes, logger: o.logger, ...ctl });
   } else {
-    backend = new TgtBackend({ volumesDir: o.volumesDir, portal: o.portal, port: o.iscsiPort, limitBytes: o.limitBytes, logger: o.logger });
+    const ctl = o.tgtControlPort ? { controlPort: o.tgtControlPort } : {};
+    backend = new TgtBackend({ volumesDir: o.volumesDir, portal: o.portal, port: o.iscsiPort, limitBytes: o.limitBytes, logger: o.logger, ...ctl });
   }
   // Validates the token (≥ 32 characters) before anything listens.
   const handler = createStorageServiceHandler({ backend, token: o.token, logger: o.logger });

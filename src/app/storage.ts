@@ -2,19 +2,22 @@
 //  - "local" (storage.local, default on): the frontend itself, with netroot's embedded iSCSI
 //    target listening on iscsi.host:iscsi.port and volumes under storage.volumesDir; nodes reach
 //    it at iscsi.portal (default network.frontendAddress). storage.backend tgt/lio drive a Linux
-//    target on this machine instead.
+//    target on this machine instead; rbd keeps the volumes in a Ceph pool (storage.rbd) and exports
+//    them through tgtd on this machine.
 //  - storage.nodes[]: remote storage nodes running `netroot storage serve` (RemoteBackend).
 // Nothing here opens a socket until start(); stop() closes the embedded target.
 //
 // Offline mode (the CLI when the frontend is not running): the local node's volumes are real
 // files, but exports go to a target that serves nothing. The database's host attributes stay the
 // truth: the frontend's start() reconciles every export from them.
+import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { IscsiTarget, LunClone, type IdentifyPeer, type IscsiTargetSettings } from '../iscsi/index.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig, type EmbeddedTargetLike } from '../storage/embedded.js';
 import { TgtBackend } from '../storage/tgt.js';
 import { LioBackend } from '../storage/lio.js';
+import { RbdBackend } from '../storage/rbd.js';
 import { RemoteBackend } from '../storage/remote.js';
 import type { StorageNode } from '../storage/allocation.js';
 import type { StorageNodeInfo, StorageView } from '../discovery/storage-report.js';
@@ -86,13 +89,36 @@ export function buildStorage(config: Config, logger: Logger, opts: { offline?: b
           logger: logger.child({ svc: 'iscsi' }),
           ...(opts.identify ? { identify: opts.identify } : {}),
         });
-      backend = new EmbeddedBackend({ target: t, volumesDir: s.volumesDir, limitBytes, portal, port: iscsiPort, logger: log, makeClone });
+      backend = new EmbeddedBackend({
+        target: t,
+        volumesDir: s.volumesDir,
+        limitBytes,
+        portal,
+        port: iscsiPort,
+        logger: log,
+        makeClone,
+        flattenClone: (o) => LunClone.flatten(o),
+      });
     } else if (s.backend === 'tgt') {
       backend = new TgtBackend({
         volumesDir: s.volumesDir,
         portal,
         port: config.iscsi.port,
         limitBytes,
+        logger: log,
+        ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}),
+      });
+    } else if (s.backend === 'rbd') {
+      backend = new RbdBackend({
+        pool: s.rbd.pool,
+        conf: s.rbd.conf,
+        clientId: s.rbd.clientId,
+        keyring: s.rbd.keyring,
+        timeoutSeconds: s.rbd.timeoutSeconds,
+        stateDir: join(config.stateDir, 'rbd'),
+        portal,
+        port: config.iscsi.port,
+        ...(s.rbd.limitGiB > 0 ? { limitBytes: Math.floor((s.rbd.limitGiB * 2 ** 30) / 512) * 512 } : {}),
         logger: log,
         ...(s.tgtControlPort ? { controlPort: s.tgtControlPort } : {}),
       });

@@ -14,6 +14,7 @@ import { NetrootError, UserError } from '../errors.js';
 import type { NodeBootInfo } from '../initrd/index.js';
 import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
 import { writeFileAtomic } from '../atomic-file.js';
+import { CLONE_ID_ATTRIBUTE, CLONE_IMAGE_ATTRIBUTE, CLONE_OF_ATTRIBUTE, CLONE_ROOT_UUID_ATTRIBUTE } from '../discovery/plugins/iscsi-allocation.js';
 
 export type { NodeBootInfo };
 
@@ -79,12 +80,50 @@ export class DisklessRegenerator {
     const host = await this.store.hosts.get(hostName);
     if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(hostName)}`);
     const info = await this.bootInfo(host, rootUuid);
+    const image = (await this.kickstarts.storedAttributesOf(host))[OS_IMAGE_ATTRIBUTE];
+    return this.writeBoot(host, info, image, async (tx, name) => {
+      await spend(tx);
+      await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: null });
+      await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
+    });
+  }
+
+  /**
+   * A golden clone (issue #20) boots its OS without an install: its overlay carries the clone id
+   * (the first-boot personalisation runs once per id) and the role's <firstboot> sections, its
+   * kernel arguments the golden root's UUID, its kernel and initrd the golden's OS image (else the
+   * host's `os_image`, else the shared diskless ones); boot action `os`, state `installed`.
+   * False (nothing written) when the host is not a clone or its golden volume records no root UUID.
+   */
+  async bootClone(hostName: string): Promise<boolean> {
+    const host = await this.store.hosts.get(hostName);
+    if (!host) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(hostName)}`);
+    const a = await this.kickstarts.storedAttributesOf(host);
+    const golden = a[CLONE_OF_ATTRIBUTE];
+    const rootUuid = a[CLONE_ROOT_UUID_ATTRIBUTE];
+    const cloneId = a[CLONE_ID_ATTRIBUTE];
+    if (!golden || !rootUuid || !cloneId) return false;
+    const image = a[CLONE_IMAGE_ATTRIBUTE] || a[OS_IMAGE_ATTRIBUTE] || undefined;
+    const info: NodeBootInfo = { ...(await this.bootInfo(host, rootUuid)), cloneId, firstboot: await this.kickstarts.firstboot(host) };
+    await this.writeBoot(host, info, image, async (tx, name) => {
+      await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: `clone of golden volume ${golden}` });
+      await tx.events.append({ kind: 'host.cloned', host: host.name, detail: { golden, rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
+    });
+    return true;
+  }
+
+  /** Writes the overlay (content-addressed), then the boot record and `then` in one transaction. */
+  private async writeBoot(
+    host: Host,
+    info: NodeBootInfo,
+    image: string | undefined,
+    then: (tx: Repos, overlayName: string) => Promise<void>,
+  ): Promise<BootRecord> {
     const overlay = await this.builder.renderOverlay(info);
     const extra = this.config.boot.disklessArgs.trim();
     const args = `${this.builder.kernelArgs(info)}${extra ? ' ' + extra : ''}`;
     if (info.chapSecret && args.includes(info.chapSecret)) throw new Error('refusing kernel arguments that contain the CHAP secret');
     // The image's own kernel and dracut initrd when the host has an os_image; else the shared ones.
-    const image = (await this.kickstarts.storedAttributesOf(host))[OS_IMAGE_ATTRIBUTE];
     const files = image ? await imageBootFiles(this.kickstarts.images, image) : null;
     const dir = nodeDir(this.config, host.name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -94,7 +133,6 @@ export class DisklessRegenerator {
     // decides which call wins, the others fail with E_TOKEN_USED.
     await writeFileAtomic(join(dir, name), overlay, { mode: 0o600, durable: true });
     const record = await this.store.transaction(async (tx) => {
-      await spend(tx);
       const r = await tx.boot.put({
         host: host.name,
         kernel: files?.kernel ?? this.config.boot.disklessKernel,
@@ -102,8 +140,7 @@ export class DisklessRegenerator {
         overlay: join('nodes', host.name, name),
         args,
       });
-      await tx.hosts.update(host.name, { bootAction: 'os', state: 'installed', stateDetail: null });
-      await tx.events.append({ kind: 'host.installed', host: host.name, detail: { rootUuid: info.rootUuid, overlay: name, ...(image ? { image } : {}) } });
+      await then(tx, name);
       return r;
     });
     // Older overlays are no longer referenced by any record. Another call's temporary is left alone.

@@ -99,6 +99,13 @@ export class KickstartService {
     return a;
   }
 
+  /** The host's <firstboot> sections as one shell body (issue #20: what a golden clone runs once). */
+  async firstboot(host: Host): Promise<string> {
+    const appliance = await this.repos.appliances.get(host.appliance);
+    if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `host ${host.name} has unknown appliance ${host.appliance}`);
+    return this.cached(appliance.graph).firstboot(appliance.rootNode, await this.attributesOf(host));
+  }
+
   /**
    * The host's kickstart. `installToken` is minted by the HTTP route when the node itself fetches
    * it; a preview (`netroot kickstart`) shows a placeholder, so it never invalidates a real one.

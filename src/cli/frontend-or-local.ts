@@ -11,6 +11,9 @@ import { DiscoveryEngine } from '../discovery/engine.js';
 import { builtinPlugins } from '../discovery/plugins/index.js';
 import { loadPluginsFrom } from '../discovery/plugin.js';
 import { buildStorage } from '../app/storage.js';
+import { DisklessRegenerator } from '../boot/diskless.js';
+import { KickstartService } from '../boot/kickstart.js';
+import { OverlayRenderer } from '../initrd/index.js';
 
 export class FrontendOrLocal {
   private api: ApiClient | undefined;
@@ -32,7 +35,9 @@ export class FrontendOrLocal {
 
   private async engine(): Promise<DiscoveryEngine> {
     const storage = buildStorage(this.ctx.config, this.ctx.logger(), { offline: true });
-    const plugins = [...builtinPlugins({ storageNodes: storage.nodes }), ...(await loadPluginsFrom(join(this.ctx.config.stateDir, 'plugins')))];
+    const regenerator = new DisklessRegenerator(this.ctx.store, this.ctx.config, new KickstartService(this.ctx.store, this.ctx.config), new OverlayRenderer());
+    const bootClone = (h: { name: string }) => regenerator.bootClone(h.name);
+    const plugins = [...builtinPlugins({ storageNodes: storage.nodes, bootClone }), ...(await loadPluginsFrom(join(this.ctx.config.stateDir, 'plugins')))];
     plugins.sort((a, b) => a.name.localeCompare(b.name));
     return new DiscoveryEngine(this.ctx.store, this.ctx.config, plugins, this.ctx.logger());
   }

@@ -11,6 +11,10 @@
 // lanplus) instead of the lab starting QEMU; --power redfish adds the lab's Redfish BMC per node
 // (src/lab/redfish-bmc-main.ts, HTTPS, self-signed) and gives netroot that one; the BMCs (address, port, user, password) are listed in
 // <dir>/bmc.json (mode 0600) and keep answering while the lab runs.
+// --golden (issue #20): node 0 installs, its volume is frozen as golden volume lab-golden, and nodes
+// 1..N-1 (default 4 nodes in all) boot as its clones without installing; each is personalised at
+// its first boot, writes its own file from its role's <firstboot>, and finds it (and no other's)
+// after a reboot (FullLab.runGolden).
 // Needs root (network namespaces, tap devices, QEMU).
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +26,7 @@ import { FullLab, RealOsNode, labSshKey, pidAlive, removeStale } from '../lab/in
 import { ImageRegistry } from '../image/index.js';
 
 export const USAGE = `netroot lab up [--nodes N] [--power ipmi|redfish] [--dir DIR] [--exit] [--json]
+       netroot lab up --golden [--nodes N] [--dir DIR] [--exit] [--json]   (one node installs and becomes golden; N-1 boot as its clones)
        netroot lab up --image NAME [--uefi] [--disked] [--nodes N] [--power ipmi|redfish] [--dir DIR] [--exit] [--json]
        netroot lab down [--dir DIR]`;
 
@@ -57,6 +62,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       uefi: { type: 'boolean' },
       disked: { type: 'boolean' },
       power: { type: 'string' },
+      golden: { type: 'boolean' },
     },
     USAGE,
   );
@@ -66,10 +72,12 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
   switch (verb) {
     case 'up': {
       if (process.getuid?.() !== 0) throw new UserError('E_LAB_ROOT', 'the lab needs root (network namespaces, tap devices, QEMU)');
+      if (v.golden && (v.image !== undefined || v.power !== undefined))
+        throw new UserError('E_USAGE', `--golden runs the busybox lab: not with --image or --power\nusage: ${USAGE}`);
       if ((v.uefi || v.disked) && !v.image) throw new UserError('E_USAGE', `--uefi and --disked go with --image\nusage: ${USAGE}`);
       if (v.power !== undefined && v.power !== 'ipmi' && v.power !== 'redfish')
         throw new UserError('E_USAGE', `--power ${JSON.stringify(v.power)}: ipmi or redfish\nusage: ${USAGE}`);
-      const nodes = intFlag(v.nodes, 'nodes', 1, 8) ?? (v.image ? 1 : 2);
+      const nodes = intFlag(v.nodes, 'nodes', v.golden ? 2 : 1, 8) ?? (v.golden ? 4 : v.image ? 1 : 2);
       // The image is checked before anything starts: a missing or broken one is the operator's to fix.
       const image = v.image ? { name: v.image, dir: new ImageRegistry(ctx.config.tftp.root).imageDir(v.image) } : undefined;
       if (image) await new ImageRegistry(ctx.config.tftp.root).get(image.name);
@@ -119,6 +127,22 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
           }
           return 0;
         }
+        if (v.golden) {
+          const g = await full.runGolden();
+          if (v.json) ctx.io.out(json(g));
+          else {
+            ctx.io.out(`${g.install.host}: installed in ${g.install.seconds.toFixed(1)} s, frozen as golden volume lab-golden\n`);
+            for (const c of g.clones)
+              ctx.io.out(
+                `${c.host} ${c.mac} ${c.ip}: clone, no install; power-on to root ${c.firstSeconds.toFixed(1)} s (personalised), after reboot ${c.rebootSeconds.toFixed(1)} s (boot ${c.secondBootCount}); own files: ${c.ownFiles.join(' ')}\n`,
+              );
+          }
+          if (!v.exit) {
+            ctx.io.err(`lab frontend keeps running in namespace ${full.lab.namespace} (state ${full.stateDir}); stop it with: netroot lab down --dir ${dir}\n`);
+            await new Promise<never>(() => {});
+          }
+          return 0;
+        }
         const lives = await full.run();
         if (v.json) ctx.io.out(json(lives));
         else
@@ -139,7 +163,7 @@ export async function labCommand(ctx: CliContext, argv: string[]): Promise<numbe
       return 0;
     }
     case 'down': {
-      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked || v.power !== undefined)
+      if (v.nodes !== undefined || v.exit || v.image !== undefined || v.uefi || v.disked || v.power !== undefined || v.golden)
         throw new UserError('E_USAGE', `lab down takes only --dir\nusage: ${USAGE}`);
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       if (pid > 0 && pidAlive(pid)) {

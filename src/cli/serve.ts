@@ -6,6 +6,7 @@ import { safeUrl } from '../store/index.js';
 import { untilStopSignal } from './until-signal.js';
 import { Heartbeat, serverAddresses } from '../app/heartbeat.js';
 import { version } from './version.js';
+import { externalServices } from '../app/external-services.js';
 import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logChoice } from './log-flags.js';
 
 export const USAGE = `netroot serve [--state-dir DIR] [--config FILE] [--set key=value]... ${LOG_FLAGS_USAGE}`;
@@ -71,6 +72,8 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser())
     off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
+  const external = await externalServices(c);
+  if (external.length > 0) ctx.io.out(`netroot: external — ${external.join('; ')}\n`);
   await stopSignal;
   await heartbeat.stop();
   await frontend.stop();

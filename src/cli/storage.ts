@@ -21,7 +21,7 @@ export const USAGE = `netroot storage nodes [--json]
        netroot storage volumes [--json]
        netroot storage show HOST|VOLUME [--json]
        netroot storage reconcile [--json]
-       netroot storage serve --portal ADDR [--listen HOST:PORT] [--iscsi HOST:PORT] [--backend embedded|tgt]
+       netroot storage serve --portal ADDR [--listen HOST:PORT] [--iscsi HOST:PORT] [--backend embedded|tgt|rbd]
                              [--volumes DIR] [--limit-gib N] [--token-file FILE]   (token: file or env NETROOT_STORAGE_TOKEN)
                              ${LOG_FLAGS_USAGE}`;
 
@@ -179,7 +179,8 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
   const log = logChoice(v);
   if (!v.portal) throw new UserError('E_USAGE', `--portal: the address nodes use to reach this storage node is required\nusage: ${USAGE}`);
   const backend = v.backend ?? 'embedded';
-  if (backend !== 'embedded' && backend !== 'tgt') throw new UserError('E_USAGE', `--backend must be embedded or tgt, got ${JSON.stringify(backend)}`);
+  if (backend !== 'embedded' && backend !== 'tgt' && backend !== 'rbd')
+    throw new UserError('E_USAGE', `--backend must be embedded, tgt or rbd (its pool, conf and keyring: storage.rbd.*), got ${JSON.stringify(backend)}`);
   // The token never comes from argv (other users see a command line in ps).
   const token = (v['token-file'] ? readOperatorFile(v['token-file'], '--token-file') : (ctx.env['NETROOT_STORAGE_TOKEN'] ?? '')).trim();
   if (!token) throw new UserError('E_STORAGE_TOKEN', 'give the storage token with --token-file FILE or env NETROOT_STORAGE_TOKEN');
@@ -196,6 +197,8 @@ async function serve(ctx: CliContext, argv: string[]): Promise<number> {
     portal: v.portal,
     volumesDir: v.volumes ?? join(ctx.config.stateDir, 'volumes'),
     limitBytes: limit === undefined ? undefined : limit * 2 ** 30,
+    rbd: { ...ctx.config.storage.rbd, stateDir: join(ctx.config.stateDir, 'rbd') },
+    tgtControlPort: ctx.config.storage.tgtControlPort,
     logger: ctx.logger(log),
     target: targetSettings(ctx.config.iscsi),
   });

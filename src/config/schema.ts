@@ -372,11 +372,82 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The home export of the nfs-home role (src/cluster/nfs.ts): served by the kernel NFS server or
+     * nfs-ganesha outside netroot; with `enabled`, `netroot serve`'s start report says whether
+     * <server>:<port> answers NFSv4.
+     */
+    nfs: z
+      .object({
+        enabled: z.boolean().default(false),
+        exportDir: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]{1,255}$/)
+          .default('/export/home'),
+        /** The NFS server's address; '': network.frontendAddress. */
+        server: z.union([z.literal(''), ipv4]).default(''),
+        port: port.default(2049),
+        checkTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Slurm (roles slurm-controller and slurm-client, src/cluster): with `enabled`, the slurm-conf
+     * insert-ethers plugin keeps <stateDir>/slurm/slurm.conf in step with the hosts and applies it.
+     */
+    slurm: z
+      .object({
+        enabled: z.boolean().default(false),
+        clusterName: z
+          .string()
+          .regex(/^[a-z0-9_]{1,40}$/)
+          .default('netroot'),
+        /** The controller's name in SlurmctldHost (slurmctld checks it is its own short host name); '': this machine's. */
+        controller: z
+          .string()
+          .regex(/^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/)
+          .default(''),
+        /** Extra slurm.conf settings (key → value), replacing netroot's default of the same key. */
+        settings: z.record(z.string(), z.string()).default({}),
+        /** Applies a new file whose node definitions did not change (run with SLURM_CONF=<the file>). */
+        reconfigure: z.array(z.string().min(1)).min(1).default(['scontrol', 'reconfigure']),
+        /** Applies a new file whose node definitions changed (a node came, went, or reported new CPUs or
+         *  memory): Slurm 22.05 applies no node change on reconfigure and must restart. */
+        restart: z.array(z.string().min(1)).min(1).default(['systemctl', 'restart', 'slurmctld']),
+        /** Time limit of one reconfigure or restart. */
+        applyTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
-        backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
-        /** backend tgt: tgtd's control port (tgtd -C N / tgtadm -C N); 0 is tgtd's default socket. */
+        backend: z.enum(['embedded', 'tgt', 'lio', 'rbd']).default('embedded'),
+        /** backend tgt and rbd: tgtd's control port (tgtd -C N / tgtadm -C N); 0 is tgtd's default socket. */
         tgtControlPort: z.number().int().min(0).max(65535).default(0),
+        /**
+         * backend rbd: volumes are RBD images in `pool`, exported by tgtd's rbd backing store
+         * (src/storage/rbd.ts). `keyring` is the path of client.<clientId>'s keyring (a secret:
+         * only the path is ever passed or logged); `timeoutSeconds` bounds every call to a cluster
+         * that does not answer.
+         */
+        rbd: z
+          .object({
+            pool: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
+              .default('rbd'),
+            conf: z.string().min(1).default('/etc/ceph/ceph.conf'),
+            clientId: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+              .default('netroot'),
+            keyring: z.string().min(1).default('/etc/ceph/ceph.client.netroot.keyring'),
+            timeoutSeconds: z.number().int().min(1).max(600).default(10),
+            /** Provisioning limit in GiB; 0: the pool's own capacity (`ceph df`). */
+            limitGiB: z.number().min(0).default(0),
+          })
+          .strict()
+          .prefault({}),
         volumesDir: z.string().default(''),
         /** IQN naming: iqn.<iqnDate>.<reversed iqnDomain>:<host> */
         iqnDomain: z
@@ -402,7 +473,7 @@ export const configSchema = z
                 name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
                 url: z.string().regex(/^https?:\/\/.+/, 'must be an http(s) URL'),
                 token: z.string().min(32),
-                backend: z.enum(['embedded', 'tgt', 'lio']).default('embedded'),
+                backend: z.enum(['embedded', 'tgt', 'lio', 'rbd']).default('embedded'),
               })
               .strict(),
           )

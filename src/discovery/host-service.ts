@@ -84,7 +84,8 @@ export interface RemovedHost {
   volume: { name: string; kept: boolean } | null;
 }
 
-export type Actor = 'cli' | 'api' | 'insert-ethers';
+/** Who made a change (events' `by`); `node`: facts a node reported itself (netroot.reportStatus). */
+export type Actor = 'cli' | 'api' | 'insert-ethers' | 'node';
 
 /** Failures of one plugin hook (or its time-outs), counted for /metrics. */
 export interface PluginFailureCount {

@@ -14,6 +14,10 @@
 //     removed when a unit makes missing ones on the node's first boot (Debian: the drop-in below
 //     runs ssh-keygen -A; EL: sshd-keygen@.service), and kept with a warning line otherwise; the
 //     node's own keys then live on its own volume.
+//   - no munge key baked into the image (Debian's munge makes one at install time: every node would
+//     share it, and the root tarball is served over HTTP); munge.service and slurmd.service are not
+//     enabled in the image (they would fail on every node without a key and a controller): the
+//     slurm-client role enables them, and `netroot sync users` delivers the cluster's key;
 //   - iscsid runs from boot (enabled in sysinit.target): it is what logs the root's session back
 //     in after a connection fault — the kernel asks it over netlink, which socket activation never
 //     sees, and Debian only socket-activates it, so a fault would end in "session recovery timed
@@ -23,7 +27,7 @@
 //     node record for it), so the initrd's rd.iscsi.param values would otherwise be reset to 120 s.
 // Every path is resolved inside the root (rootfs.inRoot): a symlink in an imported root never
 // leads a write or a removal to the frontend's own files.
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RootFacts } from './root-check.js';
@@ -134,5 +138,15 @@ export async function applyDisklessFixups(root: string, facts: RootFacts): Promi
   } else if (hostKeys.length) {
     done.push(`etc/ssh: WARNING ${hostKeys.length} host key files kept (no unit in the image makes missing ones): every node shares them`);
   }
+  const mungeKey = 'etc/munge/munge.key';
+  if (existsIn(root, mungeKey)) {
+    await remove(root, mungeKey);
+    done.push(`${mungeKey}: removed (no munge key shared by every node; the cluster's comes from netroot sync users)`);
+  }
+  // An enable link points at /lib/...: looked at itself (lstat), never followed.
+  const wantsDir = inRoot(root, 'etc/systemd/system/multi-user.target.wants');
+  const clusterUnits = ['munge.service', 'slurmd.service'].filter((u) => lstatSync(join(wantsDir, u), { throwIfNoEntry: false }) !== undefined);
+  for (const u of clusterUnits) await remove(root, `etc/systemd/system/multi-user.target.wants/${u}`);
+  if (clusterUnits.length) done.push(`${clusterUnits.join(', ')}: not enabled in the image (the slurm-client role enables them on its nodes)`);
   return done;
 }

@@ -5,4 +5,5 @@ export { importImage } from './import.js';
 export { checkRoot, distributionOf, kernelsOf, type RootFacts } from './root-check.js';
 export { applyDisklessFixups } from './fixups.js';
 export { prepareImage } from './prepare.js';
+export { layImage, mbr, PARTITION_OFFSET, MIN_VOLUME_BYTES, type LayOptions } from './lay.js';
 export type { Progress } from './run.js';

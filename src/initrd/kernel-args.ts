@@ -35,6 +35,13 @@ export interface NodeBootInfo {
   interface?: string | undefined;
   /** The boot NIC's MAC: binds `interface` to it (ifname=<interface>:<mac>). */
   mac?: string | undefined;
+  /**
+   * A golden clone's id (issue #20): set, the overlay personalises the root at its first boot
+   * (etc/netroot/personalise.sh), once per id. Absent: an installed node, nothing to personalise.
+   */
+  cloneId?: string | undefined;
+  /** The role's <firstboot> sections (shell), run once by the clone's own OS after personalisation. */
+  firstboot?: string | undefined;
 }
 
 export interface KernelArgsOptions {
@@ -54,6 +61,7 @@ const KERNEL_IFNAME = /^eth[0-9]+$/;
 /** CHAP names and secrets: printable ASCII without space or quote-like surprises for iscsistart's argv. */
 const CHAP = /^[\x21-\x7e]{1,255}$/;
 const CONSOLE = /^[A-Za-z0-9,._-]{1,64}$/;
+const CLONE_ID = /^[0-9a-f]{8,64}$/;
 
 /** An iSCSI name in the strict form netroot generates (src/validate/iscsi-name.ts). */
 export function isIscsiName(v: string): boolean {
@@ -82,6 +90,8 @@ export function validateNodeBootInfo(n: NodeBootInfo): NodeBootInfo {
     if (KERNEL_IFNAME.test(n.interface))
       throw bad('interface', `${JSON.stringify(n.interface)} is a kernel name; a name bound to a MAC must not look like eth<N> (use e.g. bootnet)`);
   }
+  if (n.cloneId !== undefined && !CLONE_ID.test(n.cloneId)) throw bad('cloneId', `${JSON.stringify(n.cloneId)} is not 8-64 hex digits`);
+  if (n.firstboot?.includes('\0')) throw bad('firstboot', 'contains a NUL byte');
   const hasUser = n.chapUser !== undefined && n.chapUser !== '';
   const hasSecret = n.chapSecret !== undefined && n.chapSecret !== '';
   if (hasUser !== hasSecret) throw bad('chapUser/chapSecret', 'must be given together');

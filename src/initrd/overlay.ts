@@ -94,6 +94,8 @@ function view(n: NodeBootInfo) {
     mac: n.mac ?? null,
     chapUser: n.chapUser || null,
     chapSecret: n.chapSecret || null,
+    cloneId: n.cloneId ?? null,
+    firstboot: n.firstboot ?? '',
   };
 }
 

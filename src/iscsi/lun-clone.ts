@@ -33,6 +33,8 @@ import type { LunStore } from './lun-store.js';
 const MAGIC = Buffer.from('NRCLONE1', 'latin1');
 const VERSION = 1;
 const HEADER = 64;
+/** flatten(): zero pieces of this size are left as holes in the output. */
+const HOLE_GRAIN = 64 * 1024;
 
 export interface GoldenIdentity {
   size: number;
@@ -165,6 +167,45 @@ export class LunClone implements LunStore {
     return LunClone.open({ golden: o.golden, delta: o.delta, map: o.map, create: true });
   }
 
+  /**
+   * Writes the clone's current content — golden blocks under unset bits, delta blocks under set ones —
+   * as one plain volume file `out` (created, 0600; never an existing file), sparse where the content
+   * is zeros, fdatasync'd (`golden promote`: a clone's state becomes the next golden volume). The
+   * clone is opened read-only for this (the golden identity is checked as at every open); a clone the
+   * target serves meanwhile may change under the copy: promote a node that is powered off.
+   */
+  static async flatten(o: { golden: string; delta: string; map: string; out: string; chunkBytes?: number }): Promise<{ sizeBytes: number }> {
+    const c = await LunClone.open({ golden: o.golden, delta: o.delta, map: o.map });
+    const chunk = Math.max(HOLE_GRAIN, Math.floor((o.chunkBytes ?? 1 << 20) / HOLE_GRAIN) * HOLE_GRAIN);
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      fh = await fs.promises.open(o.out, 'wx', 0o600);
+      const buf = Buffer.alloc(chunk);
+      for (let pos = 0; pos < c.sizeBytes; pos += chunk) {
+        const n = Math.min(chunk, c.sizeBytes - pos);
+        await c.read(buf, 0, n, pos);
+        // Zeros stay a hole (per 64 KiB piece): a golden volume is as sparse as its content allows.
+        for (let at = 0; at < n; at += HOLE_GRAIN) {
+          const m = Math.min(HOLE_GRAIN, n - at);
+          if (buf.subarray(at, at + m).some((x) => x !== 0)) await fh.write(buf, at, m, pos + at);
+        }
+      }
+      await fh.truncate(c.sizeBytes);
+      await fh.datasync();
+      return { sizeBytes: c.sizeBytes };
+    } catch (e) {
+      if (fh) {
+        await fh.close().catch(() => {});
+        fh = undefined;
+        await fs.promises.rm(o.out, { force: true });
+      }
+      throw e;
+    } finally {
+      await fh?.close();
+      await c.close();
+    }
+  }
+
   /** Opens an existing clone; E_ISCSI_CLONE_GOLDEN when its golden file changed, E_ISCSI_CLONE_BAD for a bad map. */
   static async open(o: { golden: string; delta: string; map: string; create?: boolean }): Promise<LunClone> {
     const id = await identityOf(o.golden);
@@ -263,9 +304,12 @@ export class LunClone implements LunStore {
     const prev = this.mapWriting ?? Promise.resolve();
     const next = prev.then(run, run);
     this.mapWriting = next;
-    void next.finally(() => {
+    // Cleared either way; this branch swallows nothing (the caller awaits `next` and sees its
+    // failure) but must not leave a rejected promise unhandled (that ends the process).
+    const clear = () => {
       if (this.mapWriting === next) this.mapWriting = null;
-    });
+    };
+    next.then(clear, clear);
     return next;
   }
 

@@ -17,6 +17,9 @@
 // With `power: 'ipmi'` every node has an emulated BMC (ipmi-bmc.ts: ipmi_sim in the lab namespace)
 // and every power-on above goes through it (`powerOn`, default ipmitool; netroot's own
 // `netroot power on` once it exists) instead of the lab starting QEMU itself.
+// goldenClones()/runGolden() (issue #20, `netroot lab up --golden`): an installed node's volume is
+// frozen as a golden volume and further nodes boot as its copy-on-write clones without installing,
+// each personalised at its first boot and keeping its own file across a reboot.
 // Needs root (namespaces, taps). Times are wall clock from QEMU start ("power on").
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -161,6 +164,29 @@ export interface NodeLife {
   guest: GuestProof;
 }
 
+/** One golden clone's two boots (goldenClones). */
+export interface CloneLife {
+  host: string;
+  mac: string;
+  ip: string;
+  /** Power-on to the clone's root /sbin/init: its first boot (personalised) and the one after. */
+  firstSeconds: number;
+  rebootSeconds: number;
+  /** The boot count the first boot found (the golden volume's own, 0 when it never booted) and the second. */
+  firstBootCount: number;
+  secondBootCount: number;
+  /** The `own-*` files each boot listed: only the clone's own. */
+  ownFiles: string[];
+}
+
+/** The golden lab's site role: each clone's first boot writes a file named after itself (roles/README.md, <firstboot>). */
+export const GOLDEN_LAB_ROLE = `<?xml version="1.0"?>
+<kickstart>
+<firstboot>mkdir -p /var/lib/netroot-lab
+echo "&hostname;" > /var/lib/netroot-lab/own-&hostname;</firstboot>
+</kickstart>
+`;
+
 export interface CliResult {
   code: number | null;
   out: string;
@@ -274,8 +300,11 @@ export class FullLab {
       pingIdleSeconds: 5,
       ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
       ...(tgt ? { tgtControlPort: tgt } : {}),
-      installArgs: 'netroot.mode=install console=ttyS0 panic=-1',
-      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1' : 'console=ttyS0 panic=-1 netroot.lab=poweroff',
+      // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
+      // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
+      // broken hardware, which a QEMU machine is not.
+      installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
+      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
     });
     const step = async (what: string, ...args: string[]) => {
       const t = Date.now();
@@ -557,6 +586,84 @@ export class FullLab {
     const r = await ie;
     if (r.code !== 0) throw new NetrootError('E_LAB_DISCOVERY', `insert-ethers exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
     return Promise.all(lives);
+  }
+
+  /**
+   * Golden clones (issue #20) of installed host `from`: `golden create NAME --from`, golden=NAME on
+   * compute-diskless, a site role whose <firstboot> writes /var/lib/netroot-lab/own-<host>; then
+   * `count` hosts (node indexes first, first+1, ...) added by MAC get a clone and boot action os
+   * (no install), and each boots twice, in parallel: the first boot is personalised in the initrd
+   * and runs its first-boot section once; the second finds its own file and its boot count, and no
+   * clone ever sees another's file.
+   */
+  async goldenClones(o: { from: string; name?: string; first: number; count: number }): Promise<CloneLife[]> {
+    const name = o.name ?? 'lab-golden';
+    const site = join(this.stateDir, 'site-roles');
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, 'extend-compute-diskless.xml'), GOLDEN_LAB_ROLE);
+    const t = Date.now();
+    await this.cliOk('golden', 'create', name, '--from', o.from);
+    this.o.onProgress?.('frontend', `golden volume ${name} frozen from ${o.from} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    await this.cliOk('attr', 'set', 'golden', name, '--appliance', 'compute-diskless');
+    const added = [];
+    for (let i = o.first; i < o.first + o.count; i++) {
+      const a = await this.addNode(i);
+      const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{ name: string; bootAction?: string }>;
+      const boot = hosts.find((h) => h.name === a.host)?.bootAction;
+      if (boot !== 'os') throw new NetrootError('E_LAB_GOLDEN', `${a.host}: a clone of ${name} should boot os at once, its boot action is ${boot}`);
+      this.o.onProgress?.(a.host, `added: ${a.mac} ${a.ip}, a clone of ${name}, boot=os (no install)`);
+      added.push(a);
+    }
+    const lives = added.map((a) => this.cloneLife(a));
+    for (const l of lives) l.catch(() => {});
+    return Promise.all(lives);
+  }
+
+  private async cloneLife(n: { host: string; mac: string; ip: string }): Promise<CloneLife> {
+    const boot = async (what: string) => {
+      const b = await this.stage(n.host, n.mac, what, new RegExp(LAB_ROOT_READY), new RegExp(LAB_ROOT_BOOTED));
+      const out = b.node.console.output;
+      await b.node.powerOff();
+      const own = [...out.matchAll(/netroot-root: own file (\S+)/g)].map((m) => m[1]!);
+      const count = Number(/netroot-root: persisted boot (\d+)/.exec(out)?.[1] ?? 0);
+      return { out, own, count, seconds: b.seconds };
+    };
+    const fail = (why: string) => new NetrootError('E_LAB_GOLDEN', `${n.host}: ${why}`);
+    const mine = `own-${n.host}`;
+    const first = await boot('clone first boot');
+    if (!first.out.includes(`netroot-firstboot: personalised ${n.host} (clone `)) throw fail('the first boot was not personalised by the initrd');
+    if (!first.out.includes(`netroot-firstboot: first boot of ${n.host}`)) throw fail("the first boot did not run the clone's first-boot script");
+    if (first.own.join(' ') !== mine) throw fail(`the first boot lists own files [${first.own.join(' ')}], not [${mine}]`);
+    const second = await boot('clone reboot');
+    if (!/netroot-firstboot: clone [0-9a-f]+ of \S+ already personalised/.test(second.out)) throw fail('the reboot was personalised again');
+    if (second.out.includes('netroot-firstboot: first boot of')) throw fail('the first-boot script ran again');
+    if (second.own.join(' ') !== mine) throw fail(`the reboot lists own files [${second.own.join(' ')}], not [${mine}]`);
+    if (second.count !== first.count + 1) throw fail(`the reboot found boot count ${second.count}, the first boot found ${first.count}`);
+    return {
+      ...n,
+      firstSeconds: first.seconds,
+      rebootSeconds: second.seconds,
+      firstBootCount: first.count,
+      secondBootCount: second.count,
+      ownFiles: second.own,
+    };
+  }
+
+  /**
+   * `netroot lab up --golden`: one node installs (and is not booted: its volume is frozen as the
+   * golden volume just as the installer left it), then nodes 1..N-1 boot as its clones (goldenClones).
+   */
+  async runGolden(): Promise<{ install: { host: string; seconds: number }; clones: CloneLife[] }> {
+    if (this.o.nodes < 2) throw new NetrootError('E_LAB_NODES', '--golden needs at least 2 nodes (one to install, the rest its clones)');
+    await this.up();
+    const src = await this.addNode(0);
+    this.o.onProgress?.(src.host, `added: ${src.mac} ${src.ip}, appliance compute-diskless, boot=install`);
+    const inst = await this.installStage(src.host, src.mac);
+    const code = await exitWithin(inst.node.exited, 30_000);
+    await inst.node.powerOff();
+    if (code === 'hung') throw new NetrootError('E_LAB_REBOOT', `${src.host}: the installer did not reboot`);
+    const clones = await this.goldenClones({ from: src.host, first: 1, count: this.o.nodes - 1 });
+    return { install: { host: src.host, seconds: inst.seconds }, clones };
   }
 
   async down(): Promise<void> {

@@ -17,6 +17,8 @@ export {
   LAB_INSTALL_DONE,
   type FullLabOptions,
   type NodeLife,
+  type CloneLife,
+  GOLDEN_LAB_ROLE,
   type CliResult,
 } from './full.js';
 export { RealOsNode, LabSsh, labSshKey, KERNEL_START, type RealOsLife } from './real-os.js';

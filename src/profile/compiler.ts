@@ -395,6 +395,38 @@ export class ProfileCompiler {
     });
   }
 
+  /**
+   * The host's <firstboot> sections (issue #20) as one POSIX shell script body, in node order (the
+   * same traversal and filters as the kickstart): each block runs in a subshell, or through its
+   * `interpreter` with the block on standard input; a failing block is reported and the next runs.
+   * Empty when no traversed node has one.
+   */
+  firstboot(rootNode: string, attrs: Attributes): string {
+    const order = this.traverse(rootNode, attrs);
+    const l = this.loaded!;
+    const s: Sections = { main: [], packages: new Set(), pre: [], post: [], firstboot: [] };
+    const opts = { allowEval: this.src.allowEval ?? false, includeDir: this.src.includeDir ?? join(this.src.rolesDir, '..', 'include') };
+    // Only the <firstboot> blocks and the file's top-level <var>s: nothing of the kickstart is
+    // rendered (no <eval> runs, no install-time attribute such as install_token is needed).
+    for (const n of order) {
+      const node = l.nodes.get(n)!;
+      renderNode({ ...node, items: node.items.filter((it) => it.kind === 'var' || (it.kind === 'script' && it.section === 'firstboot')) }, attrs, s, opts);
+    }
+    return (s.firstboot ?? [])
+      .filter((b) => b.body.trim() !== '')
+      .map((b) => {
+        const what = `netroot-firstboot: node ${b.node}`;
+        if (b.interpreter === undefined) return `# node: ${b.node}\n(\n${b.body}\n) || echo "${what} failed (status $?)"\n`;
+        // The block is the interpreter's standard input: a quoted here-document (no expansion).
+        if (/^NETROOT_FIRSTBOOT_EOF$/m.test(b.body))
+          throw new UserError('E_XML_FIRSTBOOT', `<firstboot> of node ${b.node} contains the line NETROOT_FIRSTBOOT_EOF, which would end it early`);
+        if (!/^[A-Za-z0-9_./+-]+$/.test(b.interpreter))
+          throw new UserError('E_XML_FIRSTBOOT', `<firstboot interpreter> of node ${b.node} must be one path (letters, digits, . _ / + -)`);
+        return `# node: ${b.node}\n${b.interpreter} <<'NETROOT_FIRSTBOOT_EOF' || echo "${what} failed (status $?)"\n${b.body}\nNETROOT_FIRSTBOOT_EOF\n`;
+      })
+      .join('\n');
+  }
+
   dot(rootNode?: string): string {
     this.load();
     const l = this.loaded!;

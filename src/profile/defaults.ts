@@ -13,6 +13,16 @@ export const DEFAULT_GLOBAL_ATTRIBUTES: Readonly<Record<string, string>> = Objec
   Kickstart_LiveImage: '',
   ntp_server: 'frontend',
   ssh_authorized_key: '',
+  /** roles/cluster/scratch.xml: use disks holding foreign data (yes) or leave them untouched (no). */
+  scratch_wipe: 'no',
+  /** roles/cluster/scratch.xml: the scratch file system, ext4 or xfs. */
+  scratch_fs: 'ext4',
+  /** roles/cluster/slurm-client.xml: where slurmd fetches slurm.conf (configless), host[:port]; '': the frontend's address. */
+  slurm_conf_server: '',
+  /** roles/cluster/nfs-home.xml: the home server ('': the frontend's address), its export, the mount options. */
+  nfs_home_server: '',
+  nfs_home_export: '/export/home',
+  nfs_home_options: 'rw,hard,proto=tcp',
   /**
    * The Rocks release whose node-file semantics netroot follows (docs/ROCKS.md): node files test
    * `rocks_version_major` in cond= and print `&version;`. A site on another release overrides them.

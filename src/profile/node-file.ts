@@ -1,5 +1,6 @@
 // One Rocks node file (a "role"): <kickstart> with description/copyright/changelog (ignored),
-// package, pre, post, main, var, eval, include. Turned into a list of items in document order;
+// package, pre, post, main, var, eval, include, and netroot's <firstboot> (a golden clone's first-boot
+// shell, issue #20). Turned into a list of items in document order;
 // rendering (entities, filters) happens per host in render.ts. Rocks tags netroot does not act on
 // (<configure>, <screen>, <service> ...) and <main> commands RHEL 8/9 Anaconda no longer knows are
 // kept out and reported as warnings (W_IGNORED_TAG), never as errors; any other unknown tag is an
@@ -31,7 +32,15 @@ export type Part =
 /** `file` is set on items merged in from a site extend-<name>.xml, so errors name that file. */
 export type Item = (
   | { kind: 'package'; name: string; meta: boolean; disable: boolean; filters: Filters; line: number }
-  | { kind: 'script'; section: 'pre' | 'post'; interpreter?: string | undefined; arg?: string | undefined; filters: Filters; parts: Part[]; line: number }
+  | {
+      kind: 'script';
+      section: 'pre' | 'post' | 'firstboot';
+      interpreter?: string | undefined;
+      arg?: string | undefined;
+      filters: Filters;
+      parts: Part[];
+      line: number;
+    }
   | { kind: 'main'; command: string; parts: Part[]; filters: Filters; line: number }
   | { kind: 'var'; name: string; val?: string | undefined; ref?: string | undefined; line: number }
   | { kind: 'eval'; shell: string; body: string; xml: boolean; line: number }
@@ -311,6 +320,19 @@ export function nodeFromXml(name: string, path: string, root: XElement, problems
             line: c.line,
           });
         }
+        break;
+      case 'firstboot':
+        // netroot's own (issue #20): shell a golden clone runs once, in its own OS, at its first boot.
+        checkAttrs(c, ['interpreter', ...FILTER_ATTRS], where, problems);
+        items.push({
+          kind: 'script',
+          section: 'firstboot',
+          interpreter: c.attrs['interpreter'],
+          arg: undefined,
+          filters: filtersOf(c.attrs),
+          parts: parts(c.children, path, problems, c.line, ignored),
+          line: c.line,
+        });
         break;
       case 'main':
         checkAttrs(c, FILTER_ATTRS, where, problems);

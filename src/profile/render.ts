@@ -25,6 +25,8 @@ export interface Sections {
   packages: Set<string>;
   pre: Array<{ header: string; body: string; node: string }>;
   post: Array<{ header: string; body: string; node: string }>;
+  /** <firstboot> blocks (issue #20): not kickstart; a golden clone's OS runs them once. Absent: ignored. */
+  firstboot?: Array<{ interpreter: string | undefined; body: string; node: string }>;
 }
 
 export interface RenderOptions {
@@ -286,6 +288,10 @@ function renderItems(node: NodeFile, items: readonly Item[], attrs: Record<strin
       case 'script': {
         if (!passes(it.filters, attrs)) break;
         const args = it.arg === undefined ? undefined : expandEntities(it.arg, attrs, where);
+        if (it.section === 'firstboot') {
+          s.firstboot?.push({ interpreter: it.interpreter, body: renderParts(it.parts, attrs, path, opts).replace(/^\n+/, '').trimEnd(), node: node.name });
+          break;
+        }
         if (args !== undefined && /[\r\n]/.test(args)) throw new UserError('E_XML_SCRIPT_ARG', `<${it.section} arg> expands to more than one line`, { where });
         // trimEnd strips what /\s+$/ would (WhiteSpace and LineTerminator), without its quadratic backtracking.
         const rendered = renderParts(it.parts, attrs, path, opts);

@@ -27,9 +27,9 @@ export interface StorageBackend {
   reconcile(desired: ExportSpec[]): Promise<ReconcileResult>;
 }
 
-/** The LUN number a backend exports the disk as by default: with tgt, LUN 0 is its controller. */
+/** The LUN number a backend exports the disk as by default: with tgt (and rbd, which exports through tgt), LUN 0 is its controller. */
 export function defaultLun(kind: BackendKind): number {
-  return kind === 'tgt' ? 1 : 0;
+  return kind === 'tgt' || kind === 'rbd' ? 1 : 0;
 }
 
 /**
@@ -60,6 +60,12 @@ export interface CloningBackend extends StorageBackend {
   cloneVolume(name: string, golden: string, sizeBytes?: number): Promise<VolumeInfo>;
   /** Throws an unexported clone's delta away and re-clones it (E_GOLDEN_SOURCE for a plain volume). */
   resetClone(name: string): Promise<VolumeInfo>;
+  /**
+   * How clones of golden volume `name` boot without installing (root file-system UUID, OS image),
+   * or null when that is not known (its clones install). Optional: a backend without it is treated
+   * as returning null.
+   */
+  goldenBoot?(name: string): Promise<{ rootUuid: string; osImage: string | null } | null>;
 }
 
 export function canClone(b: StorageBackend): b is CloningBackend {

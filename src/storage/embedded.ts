@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
 import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
-import { GoldenVolumes } from './golden.js';
+import { GoldenVolumes, type GoldenBoot, type GoldenCreateResult } from './golden.js';
 import { join } from 'node:path';
 
 /** One target as src/iscsi's IscsiTarget.addTarget() takes it. */
@@ -46,6 +46,11 @@ export interface EmbeddedBackendOptions {
    * root passes it in, as it does the target. Without it cloneVolume() is E_STORAGE_UNSUPPORTED.
    */
   makeClone?: (o: { golden: string; delta: string; map: string; sizeBytes: number }) => Promise<void>;
+  /**
+   * Writes a clone's current content as one plain file `out` (src/iscsi's LunClone.flatten), for
+   * promoteClone(). Without it promoteClone() is E_STORAGE_UNSUPPORTED.
+   */
+  flattenClone?: (o: { golden: string; delta: string; map: string; out: string }) => Promise<unknown>;
 }
 
 export function toTargetConfig(e: ExportSpec, vol: VolumeInfo, clone?: { golden: string; map: string }): EmbeddedTargetConfig {
@@ -148,6 +153,7 @@ export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
   /** Golden volumes: `<volumesDir>/golden/` (golden.ts). */
   readonly golden: GoldenVolumes;
   private readonly makeClone: EmbeddedBackendOptions['makeClone'];
+  private readonly flattenClone: EmbeddedBackendOptions['flattenClone'];
 
   constructor(opts: EmbeddedBackendOptions) {
     const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
@@ -155,10 +161,15 @@ export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
     super(volumes, new EmbeddedExports(volumes, opts, golden));
     this.golden = golden;
     this.makeClone = opts.makeClone;
+    this.flattenClone = opts.flattenClone;
   }
 
   async hasGolden(name: string): Promise<boolean> {
     return (await this.golden.get(name)) !== null;
+  }
+
+  async goldenBoot(name: string): Promise<GoldenBoot | null> {
+    return (await this.golden.require(name)).boot ?? null;
   }
 
   /**
@@ -213,6 +224,34 @@ export class EmbeddedBackend extends LocalBackend<EmbeddedExports> {
         throw e;
       }
       return this.volumes.require(name);
+    });
+  }
+
+  /**
+   * `golden promote` (issue #20): clone `volume`'s current state (its golden volume's blocks under
+   * its own writes) becomes a new golden volume — the next version of its golden volume's line
+   * (1 + the highest version in the line), named `name` or `<first of the line>-v<version>`, with
+   * `parent` = the clone's golden volume and its boot facts (same root file system). The clone and
+   * every other clone keep their base: nothing existing is written. E_GOLDEN_SOURCE for a plain
+   * volume (freeze it with `golden create --from`), E_GOLDEN_EXISTS for a taken name. Promote a
+   * node that is powered off: a clone written meanwhile may change under the copy.
+   */
+  promoteClone(volume: string, opts: { name?: string | undefined; from: string }): Promise<GoldenCreateResult> {
+    return this.lock.run(async () => {
+      const flatten = this.flattenClone;
+      if (!flatten) throw new UserError('E_STORAGE_UNSUPPORTED', 'this storage node cannot promote clones (no clone flattener configured)');
+      const vol = await this.volumes.require(volume);
+      const base = await this.volumes.cloneOf(volume);
+      if (base === null)
+        throw new UserError('E_GOLDEN_SOURCE', `volume ${volume} is not a clone (freeze a plain volume with: netroot golden create NAME --from HOST)`);
+      const g = await this.golden.verifyIdentity(base);
+      const { root, version } = await this.golden.nextVersion(base);
+      const name = opts.name ?? `${root}-v${version}`;
+      const files = this.volumes.cloneFiles(volume);
+      return this.golden.createWith(name, { from: opts.from, boot: g.boot, version, parent: base }, async (out) => {
+        await flatten({ golden: g.path, delta: vol.path!, map: files.map, out });
+        return { reflinked: false };
+      });
     });
   }
 

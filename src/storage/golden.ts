@@ -28,6 +28,44 @@ export interface GoldenIdentity {
   ctimeNs: string;
 }
 
+/**
+ * How a clone of a golden volume boots without installing (issue #20): the UUID of the root file
+ * system inside it (what `root=UUID=` names) and the OS image whose kernel and dracut initrd boot
+ * it (null: the frontend's shared diskless kernel and initrd).
+ */
+export interface GoldenBoot {
+  rootUuid: string;
+  osImage: string | null;
+}
+
+const FS_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The origin a new golden volume records, checked (both backends): boot facts a clone can use, a
+ * parent name (`validParent` throws for a bad one), a version ≥ 1; E_GOLDEN_SOURCE otherwise.
+ */
+export function checkedOrigin(name: string, origin: string | GoldenOrigin, validParent: (n: string) => unknown): GoldenOrigin {
+  const o: GoldenOrigin = typeof origin === 'string' ? { from: origin } : origin;
+  if (o.boot !== undefined && !validBoot(o.boot))
+    throw new UserError(
+      'E_GOLDEN_SOURCE',
+      `golden volume ${name}: ${JSON.stringify(o.boot.rootUuid)} is not a file-system UUID (or the OS image name is invalid)`,
+    );
+  if (o.parent !== undefined) validParent(o.parent);
+  if (o.version !== undefined && (!Number.isSafeInteger(o.version) || o.version < 1))
+    throw new UserError('E_GOLDEN_SOURCE', `golden volume ${name}: version ${o.version} is not a positive whole number`);
+  return o;
+}
+
+/** `b` as a GoldenBoot, or undefined when it is not one (a record's field, untrusted). */
+export function validBoot(b: unknown): GoldenBoot | undefined {
+  if (typeof b !== 'object' || b === null) return undefined;
+  const { rootUuid, osImage } = b as Partial<GoldenBoot>;
+  if (typeof rootUuid !== 'string' || !FS_UUID.test(rootUuid)) return undefined;
+  if (osImage !== null && (typeof osImage !== 'string' || !isVolumeName(osImage))) return undefined;
+  return { rootUuid, osImage };
+}
+
 export interface GoldenInfo {
   name: string;
   sizeBytes: number;
@@ -39,6 +77,45 @@ export interface GoldenInfo {
   reflinked: boolean;
   identity: GoldenIdentity;
   path: string;
+  /** Absent when unknown (the source host never recorded its root file system): clones then install. */
+  boot?: GoldenBoot;
+  /** 1 for a first golden volume; `promote` makes parent's version + 1. */
+  version: number;
+  /** The golden volume this one was promoted from (its clone's state), if any. */
+  parent?: string;
+}
+
+/**
+ * The next version in `name`'s line among `all` (golden volumes with version and parent): the
+ * line's first volume (parent's parent's …; cycles and gaps end the walk) and 1 + the highest
+ * version of any volume of the same line.
+ */
+export function nextVersionIn(
+  all: ReadonlyArray<{ name: string; version: number; parent?: string | undefined }>,
+  name: string,
+): { root: string; version: number } {
+  const by = new Map(all.map((g) => [g.name, g]));
+  const rootOf = (n: string): string => {
+    let cur = n;
+    const seen = new Set([cur]);
+    for (let p = by.get(cur)?.parent; p !== undefined && by.has(p) && !seen.has(p); p = by.get(cur)?.parent) {
+      seen.add(p);
+      cur = p;
+    }
+    return cur;
+  };
+  const root = rootOf(name);
+  let max = 0;
+  for (const g of all) if (rootOf(g.name) === root) max = Math.max(max, g.version);
+  return { root, version: max + 1 };
+}
+
+/** Where a new golden volume came from and how its clones boot. */
+export interface GoldenOrigin {
+  from: string;
+  boot?: GoldenBoot | undefined;
+  version?: number;
+  parent?: string | undefined;
 }
 
 export interface GoldenCreateResult {
@@ -108,7 +185,11 @@ export class GoldenVolumes {
     }
     if (typeof r.sha256 !== 'string' || typeof r.sizeBytes !== 'number' || typeof r.identity !== 'object' || r.identity === null)
       throw new NetrootError('E_GOLDEN_CHANGED', `golden volume ${name}: its record ${this.recordOf(name)} is incomplete`);
-    return { ...r, name, path: this.pathOf(name) };
+    const boot = validBoot(r.boot);
+    const version = Number.isSafeInteger(r.version) && r.version > 0 ? r.version : 1;
+    const parent = typeof r.parent === 'string' && isVolumeName(r.parent) ? r.parent : undefined;
+    const { boot: _b, parent: _p, ...rest } = r;
+    return { ...rest, name, path: this.pathOf(name), version, ...(boot ? { boot } : {}), ...(parent ? { parent } : {}) };
   }
 
   async require(name: string): Promise<GoldenInfo> {
@@ -136,25 +217,40 @@ export class GoldenVolumes {
    * sha256 and the identity are recorded. The source must not be written meanwhile (the caller
    * freezes an installed, powered-off node's volume).
    */
-  async create(name: string, source: string, from: string): Promise<GoldenCreateResult> {
-    const path = this.pathOf(name);
-    if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
+  async create(name: string, source: string, origin: string | GoldenOrigin): Promise<GoldenCreateResult> {
     const st = await lstat(source).catch(() => null);
     if (!st?.isFile()) throw new UserError('E_GOLDEN_SOURCE', `${source} is not a regular file`);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = join(this.dir, `.${name}.img.${process.pid}.tmp`);
-    await unlink(tmp).catch(() => {});
-    let warning: string | undefined;
-    let reflinked = true;
-    const r = await cp(['--reflink=always', '--', source, tmp]);
-    if (!r.ok) {
-      reflinked = false;
+    return this.createWith(name, origin, async (tmp) => {
+      const r = await cp(['--reflink=always', '--', source, tmp]);
+      if (r.ok) return { reflinked: true };
       await unlink(tmp).catch(() => {});
       const full = await cp(['--reflink=never', '--sparse=always', '--', source, tmp]);
       if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
-      warning = `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`;
-    }
+      return {
+        reflinked: false,
+        warning: `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`,
+      };
+    });
+  }
+
+  /**
+   * A new golden volume whose image `fill` writes to the temporary path it is given (a flattened
+   * clone for `promote`, an installed image for `create --image`); then, as for create(): 0444,
+   * sha256, renamed into place, identity and record. Nothing is left behind when `fill` throws.
+   */
+  async createWith(
+    name: string,
+    origin: string | GoldenOrigin,
+    fill: (tmp: string) => Promise<{ reflinked: boolean; warning?: string }>,
+  ): Promise<GoldenCreateResult> {
+    const o = checkedOrigin(name, origin, validateGoldenName);
+    const path = this.pathOf(name);
+    if (await this.get(name)) throw new UserError('E_GOLDEN_EXISTS', `golden volume ${name} exists (netroot golden show ${name})`);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.${name}.img.${process.pid}.tmp`);
+    await unlink(tmp).catch(() => {});
     try {
+      const { reflinked, warning } = await fill(tmp);
       await chmod(tmp, 0o444);
       const sha256 = await sha256File(tmp);
       await rename(tmp, path);
@@ -163,10 +259,13 @@ export class GoldenVolumes {
         name,
         sizeBytes: identity.size,
         sha256,
-        from,
+        from: o.from,
         createdAt: new Date().toISOString(),
         reflinked,
         identity,
+        version: o.version ?? 1,
+        ...(o.boot ? { boot: { rootUuid: o.boot.rootUuid, osImage: o.boot.osImage } } : {}),
+        ...(o.parent ? { parent: o.parent } : {}),
       };
       await writeFileAtomic(this.recordOf(name), JSON.stringify(rec, null, 2) + '\n', { mode: 0o644, durable: true });
       return { info: { ...rec, path }, ...(warning ? { warning } : {}) };
@@ -174,6 +273,27 @@ export class GoldenVolumes {
       await unlink(tmp).catch(() => {});
       throw e;
     }
+  }
+
+  /** The first golden volume of `name`'s line: its parent's parent's … (cycles and gaps end the walk). */
+  async lineageRoot(name: string): Promise<string> {
+    let cur = await this.require(name);
+    const seen = new Set([cur.name]);
+    while (cur.parent && !seen.has(cur.parent)) {
+      const p = await this.get(cur.parent);
+      if (!p) break;
+      seen.add(p.name);
+      cur = p;
+    }
+    return cur.name;
+  }
+
+  /** The next version in `name`'s line: 1 + the highest version of any golden volume of the same line. */
+  async nextVersion(name: string): Promise<{ root: string; version: number }> {
+    const root = await this.lineageRoot(name);
+    let max = 0;
+    for (const g of await this.list()) if ((await this.lineageRoot(g.name)) === root) max = Math.max(max, g.version);
+    return { root, version: max + 1 };
   }
 
   /** E_GOLDEN_CHANGED unless the file is the one recorded (cheap: one stat). Returns the record. */

@@ -7,6 +7,7 @@ import { assertIqn } from './iqn.js';
 import {
   validateDesired,
   validateExportSpec,
+  validateVolumeName,
   type BackendKind,
   type ExportInfo,
   type ExportSpec,
@@ -17,6 +18,16 @@ import {
 import { Mutex } from './util.js';
 import { UserError } from '../errors.js';
 import type { FileVolumes } from './volumes.js';
+
+/** The volume half of a local backend: FileVolumes (volumes.ts) or RbdVolumes (rbd-volumes.ts). */
+export interface VolumeStore {
+  capacity(): Promise<{ totalBytes: number; freeBytes: number }>;
+  create(v: VolumeSpec): Promise<VolumeInfo>;
+  resize(name: string, sizeBytes: number): Promise<VolumeInfo>;
+  list(): Promise<VolumeInfo[]>;
+  /** Idempotent. */
+  delete(name: string): Promise<void>;
+}
 
 /** What one export step did (reconcile reports 'added' and 'updated'). */
 export type ApplyResult = 'added' | 'updated' | 'same';
@@ -50,13 +61,13 @@ export interface TargetExports {
 
 const byTarget = (a: ExportInfo, b: ExportInfo): number => (a.targetIqn < b.targetIqn ? -1 : 1);
 
-export class LocalBackend<X extends TargetExports = TargetExports> implements StorageBackend {
+export class LocalBackend<X extends TargetExports = TargetExports, V extends VolumeStore = FileVolumes> implements StorageBackend {
   readonly kind: BackendKind;
   /** Mutations of volumes and exports are serialised (tid, HBA index and file races). */
   protected readonly lock = new Mutex();
 
   constructor(
-    readonly volumes: FileVolumes,
+    readonly volumes: V,
     readonly exports: X,
   ) {
     this.kind = exports.kind;
@@ -79,7 +90,7 @@ export class LocalBackend<X extends TargetExports = TargetExports> implements St
   }
   deleteVolume(name: string): Promise<void> {
     return this.lock.run(async () => {
-      this.volumes.pathOf(name);
+      validateVolumeName(name);
       const by = await this.exports.exporterOf(name);
       if (by !== undefined) throw new UserError('E_STORAGE_IN_USE', `volume ${name} is exported as ${by}; unexport it first`);
       await this.volumes.delete(name);

@@ -45,7 +45,7 @@ export interface ExportInfo extends ExportSpec {
   port: number;
 }
 
-export type BackendKind = 'embedded' | 'tgt' | 'lio';
+export type BackendKind = 'embedded' | 'tgt' | 'lio' | 'rbd';
 
 export interface ReconcileResult {
   added: string[];

@@ -16,7 +16,7 @@ import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
-import { sameExport, type ExportSpec } from './spec.js';
+import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
 import { readJsonFile, writeJsonFile } from './util.js';
 
@@ -32,6 +32,21 @@ export interface TgtBackendOptions {
   limitBytes?: number;
   tgtadm?: string;
   logger?: Logger;
+}
+
+/** TgtExports's options: tgtd's address and control port, and where the applied specs are kept. */
+export type TgtExportsOptions = Omit<TgtBackendOptions, 'volumesDir' | 'limitBytes' | 'stateFile'> & { stateFile: string; kind?: 'tgt' | 'rbd' };
+
+/**
+ * The volume store a tgt export reads (FileVolumes: files; RbdVolumes: RBD images): `pathOf` is
+ * the backing store path tgtadm shows for a LUN, `nameOf` maps it back (null: not ours), and
+ * `backingStore` gives tgtadm's LUN arguments when it is more than `--backing-store <path>`.
+ */
+export interface TgtVolumes {
+  require(name: string): Promise<VolumeInfo>;
+  pathOf(name: string): string;
+  nameOf(path: string): string | null;
+  backingStore?(name: string): Promise<string[]>;
 }
 
 /** One target as `tgtadm --op show --mode target` prints it. */
@@ -97,15 +112,17 @@ interface StateFile {
 
 /** The export half over tgtd (LocalBackend holds the lock around every call but list()). */
 export class TgtExports implements TargetExports {
-  readonly kind = 'tgt' as const;
+  /** 'rbd' when the LUNs are RBD images (rbd.ts): same tgtd, another backend kind. */
+  readonly kind: 'tgt' | 'rbd';
   private readonly stateFile: string;
   private readonly log: Logger;
 
   constructor(
-    private readonly volumes: FileVolumes,
-    private readonly opts: TgtBackendOptions,
+    private readonly volumes: TgtVolumes,
+    private readonly opts: TgtExportsOptions,
   ) {
-    this.stateFile = opts.stateFile ?? join(volumes.dir, '..', 'tgt-exports.json');
+    this.stateFile = opts.stateFile;
+    this.kind = opts.kind ?? 'tgt';
     this.log = opts.logger ?? silentLogger;
   }
 
@@ -204,7 +221,8 @@ export class TgtExports implements TargetExports {
     const T = ['--tid', String(tid)];
     try {
       await this.tgtadm(['--op', 'new', '--mode', 'target', ...T, '--targetname', e.targetIqn]);
-      await this.tgtadm(['--op', 'new', '--mode', 'logicalunit', ...T, '--lun', String(e.lun), '--backing-store', this.volumes.pathOf(e.volume)]);
+      const store = this.volumes.backingStore ? await this.volumes.backingStore(e.volume) : ['--backing-store', this.volumes.pathOf(e.volume)];
+      await this.tgtadm(['--op', 'new', '--mode', 'logicalunit', ...T, '--lun', String(e.lun), ...store]);
       await this.tgtadm(['--op', 'bind', '--mode', 'target', ...T, '--initiator-name', e.initiatorIqn]);
       await this.setAccount(e.chap.user, e.chap.secret);
       await this.tgtadm(['--op', 'bind', '--mode', 'account', ...T, '--user', e.chap.user]);
@@ -315,7 +333,7 @@ export class TgtExports implements TargetExports {
 export class TgtBackend extends LocalBackend<TgtExports> {
   constructor(opts: TgtBackendOptions) {
     const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
-    super(volumes, new TgtExports(volumes, opts));
+    super(volumes, new TgtExports(volumes, { ...opts, stateFile: opts.stateFile ?? join(volumes.dir, '..', 'tgt-exports.json') }));
   }
 
   /** The live targets as `tgtadm --op show --mode target` lists them. */

@@ -16,7 +16,9 @@
 //  - A timeout re-sends the window from base+1 (or the OACK); after maxRetries timeouts in a row
 //    the phase ends (`end(false)`). The ACK of the last block ends it (`end(true)`).
 //  - The bytes come from what was provided (the whole file, or the last read-ahead chunk); a
-//    window outside it waits, and `need(from)` asks for it.
+//    window outside it waits, and `need(from)` asks for it. From then until the next provide
+//    nothing is sent from the bytes held (a later window starts no earlier and ends no earlier,
+//    a timeout re-sends the same one): transfer.ts reads the next chunk into the same buffer.
 import type { LinkState, PhaseParams } from './link-contract.js';
 import { NetrootError } from '../errors.js';
 

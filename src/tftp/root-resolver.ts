@@ -2,6 +2,7 @@
 // (refuses NUL, `..`, backslashes, absolute escapes and symlinks whose target leaves the root), then
 // the real path is opened once; files that fit the cache (file-cache.ts, shared by all transfers
 // of this resolver) are served from memory, bigger ones with positional reads.
+import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolveUnderRoot } from '../boot/files.js';
 import { FileCache } from './file-cache.js';
@@ -26,21 +27,32 @@ export function rootResolver(root: string, cache: FileCache = new FileCache()): 
       return { size: bytes.length, bytes, read: async (offset, length) => bytes.subarray(offset, Math.min(bytes.length, offset + length)) };
     }
     const size = st.size;
+    const fill = (buf: Buffer, offset: number): Promise<number> => readFully(fh.fd, buf.subarray(0, Math.max(0, Math.min(buf.length, size - offset))), offset);
     const file: TftpFile = {
       size,
       async read(offset, length) {
-        const n = Math.max(0, Math.min(length, size - offset));
-        const buf = Buffer.allocUnsafe(n);
-        let got = 0;
-        while (got < n) {
-          const { bytesRead } = await fh.read(buf, got, n - got, offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        return got === n ? buf : buf.subarray(0, got);
+        const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - offset)));
+        const got = await fill(buf, offset);
+        return got === buf.length ? buf : buf.subarray(0, got);
       },
+      readInto: fill,
       close: () => fh.close(),
     };
     return file;
   };
+}
+
+/** pread until `buf` is full or the file ends; the bytes read. */
+function readFully(fd: number, buf: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const step = (got: number): void => {
+      if (got >= buf.length) return resolve(got);
+      read(fd, buf, got, buf.length - got, offset + got, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return resolve(got);
+        step(got + n);
+      });
+    };
+    step(0);
+  });
 }

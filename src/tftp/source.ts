@@ -9,6 +9,13 @@ export interface TftpFile {
   readonly bytes?: Buffer;
   /** Up to `length` bytes at `offset` (fewer only at the end of the file). */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional: fill `buf` from `offset`; resolves to the bytes read (fewer only at the end of the
+   * file). A transfer of a file not in memory then reads every chunk into one buffer of its own,
+   * reused for its whole life, instead of a fresh buffer per chunk (each fresh 1 MiB buffer cost
+   * page faults and zeroing: ~20 % more server CPU per GB than a cached file).
+   */
+  readInto?(buf: Buffer, offset: number): Promise<number>;
   close?(): Promise<void>;
 }
 

@@ -6,6 +6,10 @@
 //    in memory is read one chunk at a time when the link asks for a window it does not hold
 //    (onNeed; never two reads at once, so a transfer holds at most one chunk, which the budget
 //    counts). A read shorter than the window it was for means the file changed: ERROR 0.
+//    With `file.readInto` every chunk is read into the same buffer, allocated once: the link
+//    holds it, but after asking for a window (onNeed) it sends nothing from the bytes it holds
+//    until the next provide (the link contract: every window it could still send lies beyond
+//    them), so they may be overwritten then.
 //  - the datagrams the link does not take: ERROR from the client ends the transfer; anything
 //    else is counted (badTransferPackets) and dropped. The link is connected to the client, so
 //    the kernel drops other TIDs' datagrams (no ERROR 5 is sent; RFC 1350 section 4 says
@@ -39,6 +43,8 @@ export class Transfer {
   /** The first block of the window the link waits for (0: none). */
   private wanted = 0;
   private done = false;
+  /** The read-ahead buffer reused for every chunk (files with readInto). */
+  private chunk: Buffer | undefined;
   readonly last: number;
 
   constructor(
@@ -88,9 +94,10 @@ export class Transfer {
   private read(block: number): void {
     const { start, end } = this.window(block);
     this.reading = true;
+    const length = Math.max(end - start, this.p.readChunk ?? READ_CHUNK);
     let read: Promise<Buffer>;
     try {
-      read = this.file.read(start, Math.max(end - start, this.p.readChunk ?? READ_CHUNK));
+      read = this.file.readInto ? this.readReused(start, length) : this.file.read(start, length);
     } catch (e) {
       this.reading = false;
       this.readFailed(e);
@@ -117,6 +124,14 @@ export class Transfer {
         this.readFailed(e);
       },
     );
+  }
+
+  /** `length` bytes at `start` into the transfer's one chunk buffer (what the file has of them). */
+  private async readReused(start: number, length: number): Promise<Buffer> {
+    const want = Math.min(length, this.file.size - start);
+    if (!this.chunk || this.chunk.length < want) this.chunk = Buffer.allocUnsafe(Math.min(length, this.file.size));
+    const got = await this.file.readInto!(this.chunk.subarray(0, want), start);
+    return this.chunk.subarray(0, got);
   }
 
   private readFailed(e: unknown): void {

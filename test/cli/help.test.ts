@@ -68,6 +68,7 @@ const ACTING: string[][] = [
   ['host', 'set', 'compute-0-0', 'boot=install', '--reboot'],
   ['power', 'cycle', 'compute-0-0', '--pxe'],
   ['golden', 'create', 'g', '--from', 'compute-0-0'],
+  ['golden', 'promote', 'compute-0-0'],
   ['golden', 'remove', 'g'],
 ];
 
@@ -77,7 +78,7 @@ test("the verbs come from each command's usage", async () => {
   assert.deepEqual(await verbs('storage'), ['nodes', 'volumes', 'show', 'reconcile', 'serve']);
   assert.deepEqual(await verbs('initrd'), ['build-base', 'build-installer', 'build-lab-root']);
   assert.deepEqual(await verbs('roll'), ['add', 'list', 'remove']);
-  assert.deepEqual(await verbs('golden'), ['create', 'list', 'show', 'remove']);
+  assert.deepEqual(await verbs('golden'), ['create', 'promote', 'list', 'show', 'remove']);
   assert.deepEqual(await verbs('kickstart'), []);
   assert.deepEqual(await verbs('serve'), []);
   assert.deepEqual(await verbs('insert-ethers'), []);

@@ -9,7 +9,14 @@ import { cli, tempStateDir } from '../helpers/cli.js';
 test('netroot lab: unknown verb, bad --nodes or --power and extra arguments are usage errors (exit 2)', async () => {
   const dir = tempStateDir('nrt-labcli-');
   try {
-    for (const argv of [['lab'], ['lab', 'sideways'], ['lab', 'up', 'extra'], ['lab', 'down', '--nodes', '2'], ['lab', 'down', '--power', 'ipmi']]) {
+    for (const argv of [
+      ['lab'],
+      ['lab', 'sideways'],
+      ['lab', 'up', 'extra'],
+      ['lab', 'down', '--nodes', '2'],
+      ['lab', 'down', '--power', 'ipmi'],
+      ['lab', 'down', '--golden'],
+    ]) {
       const r = await cli(dir, ...argv);
       assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
       assert.match(r.err, /usage: netroot lab up/);
@@ -20,9 +27,21 @@ test('netroot lab: unknown verb, bad --nodes or --power and extra arguments are 
         assert.equal(r.code, 2, r.err);
         assert.match(r.err, /--nodes: expected a whole number from 1 to 8/);
       }
-      const r = await cli(dir, 'lab', 'up', '--power', 'wol', '--dir', join(dir, 'lab'));
+      let r = await cli(dir, 'lab', 'up', '--power', 'wol', '--dir', join(dir, 'lab'));
       assert.equal(r.code, 2, r.err);
       assert.match(r.err, /--power "wol": ipmi or redfish/);
+      // --golden: at least 2 nodes (one installs, the rest are its clones); the busybox lab only.
+      r = await cli(dir, 'lab', 'up', '--golden', '--nodes', '1', '--dir', join(dir, 'lab'));
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /--nodes: expected a whole number from 2 to 8/);
+      for (const extra of [
+        ['--image', 'x'],
+        ['--power', 'ipmi'],
+      ]) {
+        r = await cli(dir, 'lab', 'up', '--golden', ...extra, '--dir', join(dir, 'lab'));
+        assert.equal(r.code, 2, r.err);
+        assert.match(r.err, /--golden runs the busybox lab: not with --image or --power/);
+      }
     } else {
       const r = await cli(dir, 'lab', 'up');
       assert.equal(r.code, 2);

@@ -87,3 +87,38 @@ test('netroot serve: HTTP kickstart for a host, clean stop on SIGTERM', async ()
     rmSync(dir, { recursive: true });
   }
 });
+
+test('netroot serve: the start report checks the external services of enabled cluster roles (slurmctld, the home export)', async () => {
+  const dir = tempStateDir('nrt-serve-ext-');
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const closed = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const flags = ['--set', 'http.host=127.0.0.1', '--set', 'http.port=0', '--set', 'tftp.enabled=false', '--set', 'iscsi.enabled=false'];
+  const cluster = ['--set', 'slurm.enabled=true', '--set', 'nfs.enabled=true', '--set', 'nfs.server=127.0.0.1', '--set', `nfs.port=${closed}`];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/netroot.ts', '--state-dir', dir, ...flags, ...cluster, 'serve'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+        const m = /^netroot: external — .*$/m.exec(out);
+        if (m) resolve(m[0]);
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code} before its start report: ${stderr}`)));
+    });
+    assert.match(line, /slurmctld: no \S+\/slurm\/slurm\.conf yet \(written when the first slurm_client host is added\)/);
+    assert.match(line, new RegExp(`nfs-home: 127\\.0\\.0\\.1:${closed} connection refused \\(nodes mount /export/home when it answers\\)`));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -124,9 +124,33 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
       disklessArgs: 'console=ttyS0,115200',
       uefiIpxe: 'ipxe.efi',
     },
+    nfs: {
+      enabled: false,
+      exportDir: '/export/home',
+      server: '',
+      port: 2049,
+      checkTimeoutMs: 3000,
+    },
+    slurm: {
+      enabled: false,
+      clusterName: 'netroot',
+      controller: '',
+      settings: {},
+      reconfigure: ['scontrol', 'reconfigure'],
+      restart: ['systemctl', 'restart', 'slurmctld'],
+      applyTimeoutMs: 60000,
+    },
     storage: {
       backend: 'embedded',
       tgtControlPort: 0,
+      rbd: {
+        pool: 'rbd',
+        conf: '/etc/ceph/ceph.conf',
+        clientId: 'netroot',
+        keyring: '/etc/ceph/ceph.client.netroot.keyring',
+        timeoutSeconds: 10,
+        limitGiB: 0,
+      },
       volumesDir: '',
       iqnDomain: 'netroot.local',
       iqnDate: '2026-11',
@@ -203,6 +227,8 @@ const NUMERIC_SETTINGS: Array<[string, number, number | undefined, boolean, numb
   ['storage.tgtControlPort', 0, 65535, true, 0],
   ['storage.defaultVolumeGiB', 0, undefined, false, 16, true],
   ['storage.localLimitGiB', 0, undefined, false, 0],
+  ['storage.rbd.timeoutSeconds', 1, 600, true, 10],
+  ['storage.rbd.limitGiB', 0, undefined, false, 0],
 ];
 
 test('every numeric setting: min and max accepted, one step beyond refused, integers only where integer, the default', () => {
@@ -231,7 +257,7 @@ test('enums: each listed value accepted as itself, a near miss (case, empty) ref
     ['log.level', ['debug', 'info', 'warn', 'error'], undefined],
     ['log.format', ['json', 'pretty'], 'pretty'],
     ['boot.uefiIpxe', ['ipxe.efi', 'snponly.efi'], 'ipxe.efi'],
-    ['storage.backend', ['embedded', 'tgt', 'lio'], 'embedded'],
+    ['storage.backend', ['embedded', 'tgt', 'lio', 'rbd'], 'embedded'],
   ];
   for (const [path, values, def] of ENUMS) {
     for (const v of values) {
@@ -241,9 +267,9 @@ test('enums: each listed value accepted as itself, a near miss (case, empty) ref
     for (const bad of ['', 'trace', 'zfs', 'ipxe.kpxe']) assert.equal(ok(path, bad), false, `${path} = ${JSON.stringify(bad)}`);
     assert.equal(parsed(path), def, `${path} default`);
   }
-  // a remote storage node's backend: the same three, embedded when absent
+  // a remote storage node's backend: the same four, embedded when absent
   const node = { name: 'st1', url: 'http://10.1.1.2:8081', token: 't'.repeat(32) };
-  for (const backend of ['embedded', 'tgt', 'lio']) {
+  for (const backend of ['embedded', 'tgt', 'lio', 'rbd']) {
     const c = configSchema.parse({ storage: { nodes: [{ ...node, backend }] } });
     assert.equal(c.storage.nodes[0]?.backend, backend);
   }
@@ -401,6 +427,17 @@ test('store.url: empty or postgres(ql)://… without spaces; anything else refus
   for (const bad of ['postgres://', 'mysql://u:pw@h/db', 'postgres:/h', ' postgres://h', 'postgres://u:p w@h', 'sqlite:netroot.db'])
     assert.deepEqual(issues('store.url', bad), [MSG], bad);
   assert.equal(ok('store.url', 5432), false);
+});
+
+test('storage.rbd: pool and client id are plain names (no slash, no @, alphanumeric first), conf and keyring non-empty paths', () => {
+  for (const pool of ['rbd', 'netroot.vols', 'a-b_c', 'x'.repeat(100)]) assert.equal(ok('storage.rbd.pool', pool), true, pool);
+  for (const pool of ['', 'rbd/x', 'rbd@s', '-rbd', '.rbd', 'x'.repeat(101), 'a b']) assert.equal(ok('storage.rbd.pool', pool), false, pool);
+  for (const id of ['netroot', 'admin', 'a.b-c_d']) assert.equal(ok('storage.rbd.clientId', id), true, id);
+  for (const id of ['', 'client.x y', '-x', 'x'.repeat(65), 'a;b']) assert.equal(ok('storage.rbd.clientId', id), false, id);
+  assert.equal(ok('storage.rbd.conf', ''), false);
+  assert.equal(ok('storage.rbd.keyring', ''), false);
+  assert.equal(ok('storage.rbd.keyring', '/srv/ceph/k'), true);
+  assert.equal(configSchema.safeParse({ storage: { rbd: { pool: 'rbd', secret: 'x' } } }).success, false, 'strict: no unknown keys');
 });
 
 test('storage.nodes: name 1..63 of [a-z0-9.-] starting with a letter or digit; url http(s)://something (its message); token at least 32', () => {

@@ -4,6 +4,9 @@
 // mkfs.ext4, liveimg tarball) → %post XML-RPC installComplete → overlay + kernel args, boot=os →
 // diskless boot from their own volumes (root=UUID, netroot=iscsi:...) → the root writes a boot count
 // → power cycle → the count is still there. Prints per node the time from power-on to diskless root.
+// Then (issue #20, same lab run) compute-0-0's volume becomes golden volume lab-golden and two more
+// nodes boot as its clones with no install: each is personalised at its first boot, writes its own
+// file from its role's <firstboot>, and after a reboot finds its file, no other's, and its boot count.
 // Needs root; skips outside CI when not root. Budget ≤ 12 min on 2 cores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +20,7 @@ import { tempStateDir } from '../helpers/tmp.js';
 
 const STAGE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 300_000);
 
-async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<void> {
+async function lifecycle(backend: 'embedded' | 'tgt', nodes: number, golden = 0): Promise<void> {
   const dir = tempStateDir('nrt-e2e-life-');
   const consoleLog = join(dir, 'console.log');
   const full = new FullLab({
@@ -64,6 +67,30 @@ async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<vo
     } finally {
       await store.close();
     }
+    if (golden > 0) {
+      // Issue #20, on the same lab run: compute-0-0's volume (installed, booted twice) is frozen as a
+      // golden volume and `golden` more nodes boot as its clones, without installing.
+      const t = Date.now();
+      const clones = await full.goldenClones({ from: 'compute-0-0', first: nodes, count: golden });
+      process.stdout.write(`# golden clones: ${((Date.now() - t) / 1000).toFixed(1)} s for ${golden} clones, two boots each\n`);
+      const s2 = openStore(full.stateDir);
+      try {
+        for (const c of clones) {
+          process.stdout.write(
+            `# ${c.host} (clone): power-on to root ${c.firstSeconds.toFixed(1)} s, again ${c.rebootSeconds.toFixed(1)} s, boot counts ${c.firstBootCount} → ${c.secondBootCount}, own files ${c.ownFiles.join(' ')}\n`,
+          );
+          // The golden volume was frozen after compute-0-0's two boots: a clone starts from that count.
+          assert.equal(c.firstBootCount, 2, `${c.host} starts from the golden volume's boot count`);
+          assert.equal(c.secondBootCount, 3);
+          assert.deepEqual(c.ownFiles, [`own-${c.host}`]);
+          const h = await s2.hosts.get(c.host);
+          assert.equal(h?.stateDetail, 'clone of golden volume lab-golden');
+          assert.equal((await s2.events.list({ host: c.host, kind: 'host.installed' })).length, 0, `${c.host} never installed`);
+        }
+      } finally {
+        await s2.close();
+      }
+    }
     ok = true;
   } finally {
     await full.down();
@@ -74,9 +101,9 @@ async function lifecycle(backend: 'embedded' | 'tgt', nodes: number): Promise<vo
 }
 
 test(
-  'lifecycle: two blank nodes install onto their own LUNs on the embedded target, boot diskless, and keep a file across a reboot',
-  { skip: e2eSkip, timeout: 12 * 60_000 },
-  () => lifecycle('embedded', 2),
+  'lifecycle: two blank nodes install onto their own LUNs on the embedded target, boot diskless, and keep a file across a reboot; then two golden clones of one boot without installing',
+  { skip: e2eSkip, timeout: 15 * 60_000 },
+  () => lifecycle('embedded', 2, 2),
 );
 
 // The same flow with storage.backend tgt (a tgtd in the lab namespace); one node, to keep CI short.

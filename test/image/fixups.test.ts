@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyDisklessFixups, checkRoot } from '../../src/image/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
@@ -131,4 +131,19 @@ test('writes and removals stay inside the root: absolute symlinks in an imported
     // the root's own (dangling) links were handled inside it
     assert.ok(existsSync(join(root, outside, 'open-iscsi')), 'etc/default/open-iscsi written at <root><outside>/open-iscsi');
     assert.ok(statSync(join(root, 'etc/dracut.conf.d/90-netroot.conf')).isFile());
+  }));
+
+test('Debian root with the cluster packages: the install-time munge key is removed, munge and slurmd are not enabled in the image', () =>
+  withRoot('debian', async (root) => {
+    mkdirSync(join(root, 'etc/munge'), { recursive: true });
+    writeFileSync(join(root, 'etc/munge/munge.key'), 'image-wide secret', { mode: 0o400 });
+    const wants = join(root, 'etc/systemd/system/multi-user.target.wants');
+    mkdirSync(wants, { recursive: true });
+    for (const u of ['munge.service', 'slurmd.service', 'autofs.service']) symlinkSync(`/lib/systemd/system/${u}`, join(wants, u));
+    const done = await applyDisklessFixups(root, checkRoot(root));
+    assert.equal(existsSync(join(root, 'etc/munge/munge.key')), false);
+    const link = (u: string) => lstatSync(join(wants, u), { throwIfNoEntry: false }) !== undefined;
+    assert.equal(link('munge.service') || link('slurmd.service'), false);
+    assert.equal(readlinkSync(join(wants, 'autofs.service')), '/lib/systemd/system/autofs.service', 'other units stay enabled');
+    assert.ok(done.some((l) => /munge\.key: removed/.test(l)) && done.some((l) => /munge\.service, slurmd\.service: not enabled/.test(l)), done.join('\n'));
   }));

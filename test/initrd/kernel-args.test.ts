@@ -103,6 +103,11 @@ test('validateNodeBootInfo names the bad field and never echoes a secret', () =>
     [{ chapSecret: undefined }, /^chapUser\/chapSecret/],
     [{ chapSecret: 'has space' }, /^chapSecret/],
     [{ chapSecret: 'line\nbreak' }, /^chapSecret/],
+    [{ cloneId: '' }, /^cloneId/],
+    [{ cloneId: 'ABCDEF0123456789' }, /^cloneId/],
+    [{ cloneId: '0123456; reboot' }, /^cloneId/],
+    [{ cloneId: 'a'.repeat(65) }, /^cloneId/],
+    [{ firstboot: 'echo\0x' }, /^firstboot/],
   ];
   for (const [patch, re] of cases) {
     assert.throws(
@@ -118,6 +123,7 @@ test('validateNodeBootInfo names the bad field and never echoes a secret', () =>
   }
   assert.ok(validateNodeBootInfo({ ...node, chapUser: undefined, chapSecret: undefined, portal: 'frontend.local', targetIqn: 'eui.0123456789ABCDEF' }));
   assert.ok(validateNodeBootInfo({ ...node, targetIqn: 'naa.60014055f8d3a3f0c3b14e3c8e2bd4a1' }));
+  assert.ok(validateNodeBootInfo({ ...node, cloneId: '0123456789abcdef', firstboot: 'echo hi\n' }));
 });
 
 // Root paths as dracut documents them (dracut.cmdline(7), 95iscsi) and what they mean.

@@ -65,11 +65,14 @@ test('the overlay is a gzipped newc archive: node.conf and the CHAP file 0600, d
       'dir 755 etc',
       'dir 755 etc/conf.d',
       'file 644 etc/conf.d/90-netroot-chap.conf',
+      'file 644 etc/conf.d/91-netroot-firstboot.conf',
       'dir 755 etc/iscsi',
       'file 644 etc/iscsi/initiatorname.iscsi',
       'dir 755 etc/netroot',
       'file 600 etc/netroot/chap.cmdline',
+      'file 600 etc/netroot/firstboot-role.sh',
       'file 600 etc/netroot/node.conf',
+      'file 755 etc/netroot/personalise.sh',
     ],
   );
   assert.ok(
@@ -189,14 +192,17 @@ test('templates are strict: a misspelt field fails instead of rendering empty', 
       files.map((f) => [f.path, f.mode.toString(8)]),
       [
         ['etc/conf.d/90-netroot-chap.conf', '644'],
+        ['etc/conf.d/91-netroot-firstboot.conf', '644'],
         ['etc/hostname', '644'],
         ['etc/iscsi/initiatorname.iscsi', '644'],
         ['etc/motd', '640'],
         ['etc/netroot/chap.cmdline', '600'],
+        ['etc/netroot/firstboot-role.sh', '600'],
         ['etc/netroot/node.conf', '600'],
+        ['etc/netroot/personalise.sh', '755'],
       ],
     );
-    assert.equal(files[1]?.content.toString(), 'compute-0-0\n');
+    assert.equal(files[2]?.content.toString(), 'compute-0-0\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

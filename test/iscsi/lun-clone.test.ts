@@ -4,9 +4,9 @@
 // a changed golden file, a damaged map and bad I/O are refused with their codes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { LunClone } from '../../src/iscsi/lun-clone.js';
@@ -269,4 +269,94 @@ describe('LunClone', () => {
     await assert.rejects(c.write([b.subarray(0, 512)], 0), { code: 'E_ISCSI_LUN_CLOSED' });
     await assert.rejects(c.sync(), { code: 'E_ISCSI_LUN_CLOSED' });
   });
+
+  test('flatten: the clone as it reads, in one plain file, sparse where zeros; never over an existing file; a changed golden refused', async () => {
+    const p = paths();
+    const c = await LunClone.create({ ...p, sizeBytes: goldenData.length + 256 * 1024 });
+    const mine = Buffer.alloc(4 * 512, 0x3c);
+    await c.write([mine], 7 * 512);
+    await c.deallocate(20 * 512, 2 * 512);
+    await c.write([Buffer.alloc(512, 0x77)], goldenData.length + 100 * 512);
+    const want = await readAll(c);
+    await c.close();
+    const out = join(dir, `flat${n}.img`);
+    assert.deepEqual(await LunClone.flatten({ ...p, out, chunkBytes: 100_000 }), { sizeBytes: want.length });
+    assert.deepEqual(readFileSync(out), want);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    // The 192 KiB of zeros between the golden end and the one written block stay (mostly) a hole.
+    assert.ok(statSync(out).blocks * 512 < want.length, `${statSync(out).blocks} blocks for ${want.length} bytes`);
+    // The clone itself is unchanged and still opens.
+    const again = await LunClone.open(p);
+    assert.deepEqual(await readAll(again), want);
+    await again.close();
+    await assert.rejects(LunClone.flatten({ ...p, out }), { code: 'EEXIST' });
+    assert.deepEqual(readFileSync(out), want, 'an existing file is never overwritten');
+    // A golden file changed under the clone: refused, and no output is left behind.
+    const q = paths();
+    const other = join(dir, `golden-other${n}.img`);
+    writeFileSync(other, goldenData);
+    await (await LunClone.create({ ...q, golden: other })).close();
+    utimesSync(other, new Date(0), new Date(1000));
+    const out2 = join(dir, `flat-refused${n}.img`);
+    await assert.rejects(LunClone.flatten({ ...q, golden: other, out: out2 }), { code: 'E_ISCSI_CLONE_GOLDEN' });
+    assert.throws(() => statSync(out2), { code: 'ENOENT' });
+  });
+});
+
+// A map write that fails (ENOSPC: the map file lives on a full 64 KiB tmpfs; its bitmap is sparse,
+// so a bit in a page not yet allocated needs space): the write is not acknowledged, its map bytes
+// stay dirty and are retried by the next sync, and close() reports a failure instead of losing it.
+test('a failed map write leaves its bytes dirty: the next sync writes them, and close() reports a failure', {
+  skip: process.getuid?.() === 0 || process.env.CI === 'true' ? false : 'needs root (mounts a tiny tmpfs for the map)',
+}, async () => {
+  const dir = tempStateDir('nrt-clone-full-');
+  const small = join(dir, 'small');
+  mkdirSync(small);
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small], { encoding: 'utf8' });
+  assert.equal(mount.status, 0, mount.stderr);
+  try {
+    const golden = join(dir, 'golden.img');
+    writeFileSync(golden, randomBytes(64 * 1024), { mode: 0o444 });
+    const p = { golden, delta: join(dir, 'c.delta'), map: join(small, 'c.map') };
+    // 32 MiB: 65536 blocks, an 8 KiB bitmap after the 64-byte header, over three 4 KiB pages.
+    const c = await LunClone.create({ ...p, sizeBytes: 32 << 20 });
+    const fill = join(small, 'filler');
+    const fillUp = () => {
+      const fd = openSync(fill, 'a');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(4096, 1));
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const mapByte = (block: number) => readFileSync(p.map)[64 + (block >> 3)]!;
+    const data = Buffer.alloc(512, 0xa5);
+    fillUp();
+    // Block 40000's bit is in the bitmap's second page: no room for it.
+    await assert.rejects(c.write([data], 40000 * 512), { code: 'ENOSPC' });
+    assert.equal(c.allocatedBlocks, 1, 'the bit is set in memory (dirty)');
+    assert.equal(mapByte(40000), 0, 'and not in the map file');
+    rmSync(fill);
+    await c.sync(); // retries the dirty bytes
+    assert.equal(mapByte(40000), 1 << (40000 & 7));
+    // Block 65100's bit is in the third page: fill up again; the write fails and so does close().
+    fillUp();
+    await assert.rejects(c.write([data], 65100 * 512), { code: 'ENOSPC' });
+    await assert.rejects(c.close(), { code: 'ENOSPC' });
+    assert.equal(mapByte(65100), 0);
+    rmSync(fill);
+    // The acknowledged write survived; the unacknowledged one reads as the golden volume did (zeros past its end).
+    const again = await LunClone.open(p);
+    const b = Buffer.alloc(512);
+    await again.read(b, 0, 512, 40000 * 512);
+    assert.deepEqual(b, data);
+    await again.read(b, 0, 512, 65100 * 512);
+    assert.deepEqual(b, Buffer.alloc(512));
+    await again.close();
+  } finally {
+    spawnSync('umount', [small]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GoldenVolumes } from '../../src/storage/golden.js';
+import { GoldenVolumes, nextVersionIn } from '../../src/storage/golden.js';
 import { EmbeddedBackend, type EmbeddedTargetConfig } from '../../src/storage/embedded.js';
 import { makeClone } from '../../src/app/storage.js';
 import { NetrootError } from '../../src/errors.js';
@@ -126,4 +126,24 @@ test('EmbeddedBackend: clone a golden volume, export it in the clone form, refus
   } finally {
     t.cleanup();
   }
+});
+
+test('nextVersionIn: 1 + the highest version of the line, whose first volume names it; other lines, cycles and gaps', () => {
+  const all = [
+    { name: 'g1', version: 1 },
+    { name: 'g1-v2', version: 2, parent: 'g1' },
+    { name: 'other', version: 1 },
+    { name: 'x', version: 4, parent: 'g1-v2' },
+    { name: 'orphan', version: 7, parent: 'gone' },
+    { name: 'a', version: 1, parent: 'b' },
+    { name: 'b', version: 2, parent: 'a' },
+  ];
+  assert.deepEqual(nextVersionIn(all, 'g1'), { root: 'g1', version: 5 });
+  assert.deepEqual(nextVersionIn(all, 'g1-v2'), { root: 'g1', version: 5 });
+  assert.deepEqual(nextVersionIn(all, 'other'), { root: 'other', version: 2 });
+  // A parent that no longer exists ends the walk at the orphan itself.
+  assert.deepEqual(nextVersionIn(all, 'orphan'), { root: 'orphan', version: 8 });
+  // A cycle ends the walk instead of looping.
+  assert.ok(nextVersionIn(all, 'a').version >= 2);
+  assert.deepEqual(nextVersionIn([], 'new'), { root: 'new', version: 1 });
 });

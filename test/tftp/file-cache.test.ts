@@ -226,6 +226,15 @@ test('rootResolver with maxFileBytes 0: no bytes, positional reads of the file, 
     const tail = await f.read(data.length - 3, 1 << 20);
     assert.ok(tail.equals(data.subarray(data.length - 3)));
     assert.equal((await f.read(data.length, 10)).length, 0);
+    // readInto: one buffer reused for every chunk (transfer.ts), filled from the offset.
+    assert.ok(f.readInto);
+    const chunk = Buffer.alloc(1 << 20, 0xee);
+    assert.equal(await f.readInto(chunk, 1 << 20), 1 << 20);
+    assert.ok(chunk.equals(data.subarray(1 << 20, 2 << 20)));
+    assert.equal(await f.readInto(chunk, data.length - 3), 3, 'short only at the end');
+    assert.ok(chunk.subarray(0, 3).equals(data.subarray(data.length - 3)));
+    assert.ok(chunk.subarray(3).equals(data.subarray((1 << 20) + 3, 2 << 20)), 'nothing past the bytes read is touched');
+    assert.equal(await f.readInto(chunk, data.length), 0);
   } finally {
     await f.close?.();
   }

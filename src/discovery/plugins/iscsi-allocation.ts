@@ -19,17 +19,20 @@
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
 // node against the database.
 // golden=NAME (appliance or host attribute): the new volume is a clone of golden volume NAME, on the
-// storage node that holds it (E_GOLDEN_NOT_FOUND when none does), instead of an empty volume.
+// storage node that holds it (E_GOLDEN_NOT_FOUND when none does; E_STORAGE_DOWN naming each node's
+// error, e.g. E_RBD_DOWN, when a node that might hold it did not answer), instead of an empty volume; the
+// host also gets the clone attributes (iscsi_golden, iscsi_clone_id, iscsi_root_uuid,
+// iscsi_golden_image) that let 90-boot-action boot it without an install.
 // A name-based initiator IQN means `insert-ethers --replace` (same host, new MAC) keeps access.
 // Secrets never go to logs or error messages.
-import { randomUUID } from 'node:crypto';
 import type { Host, Repos, Store } from '../../store/index.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 import { NetrootError, UserError } from '../../errors.js';
 import { pickStorageNode, volumeSizeFor, type StorageNode } from '../../storage/allocation.js';
-import { canClone, defaultLun, exportAttributes } from '../../storage/backend.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { canClone, defaultLun, exportAttributes, type CloningBackend } from '../../storage/backend.js';
 import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
 import { generateNodeChap } from '../../storage/secrets.js';
@@ -48,6 +51,16 @@ export const GOLDEN_ATTRIBUTE = 'golden';
  * is recorded or undone. A process killed mid-way leaves it: `attr unset` frees the host.
  */
 export const CLAIM_ATTRIBUTE = 'iscsi_allocating';
+/**
+ * Host attributes of a clone (issue #20), the boot side's input (src/boot/diskless.ts bootClone):
+ * which golden volume it was cloned from, this clone's id (new at every clone and reset: the
+ * first-boot personalisation runs once per id), and, when the golden record knows them, the root
+ * file system's UUID and the OS image that boots it.
+ */
+export const CLONE_OF_ATTRIBUTE = 'iscsi_golden';
+export const CLONE_ID_ATTRIBUTE = 'iscsi_clone_id';
+export const CLONE_ROOT_UUID_ATTRIBUTE = 'iscsi_root_uuid';
+export const CLONE_IMAGE_ATTRIBUTE = 'iscsi_golden_image';
 /** Every host attribute this plugin writes (and removes). */
 export const ISCSI_HOST_ATTRIBUTES = [
   'iscsi_initiator',
@@ -63,7 +76,27 @@ export const ISCSI_HOST_ATTRIBUTES = [
   VOLUME_ATTRIBUTE,
   REUSED_ATTRIBUTE,
   CLAIM_ATTRIBUTE,
+  CLONE_OF_ATTRIBUTE,
+  CLONE_ID_ATTRIBUTE,
+  CLONE_ROOT_UUID_ATTRIBUTE,
+  CLONE_IMAGE_ATTRIBUTE,
 ] as const;
+
+/** A fresh clone id: 16 hex digits (it only has to differ from the clone's previous ones). */
+export function newCloneId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The clone attributes for a new clone of `golden` on backend `b`. */
+async function cloneAttributes(b: CloningBackend, golden: string): Promise<Record<string, string>> {
+  const boot = b.goldenBoot ? await b.goldenBoot(golden) : null;
+  return {
+    [CLONE_OF_ATTRIBUTE]: golden,
+    [CLONE_ID_ATTRIBUTE]: newCloneId(),
+    ...(boot ? { [CLONE_ROOT_UUID_ATTRIBUTE]: boot.rootUuid } : {}),
+    ...(boot?.osImage ? { [CLONE_IMAGE_ATTRIBUTE]: boot.osImage } : {}),
+  };
+}
 
 const TRUE = /^(1|true|yes|on)$/i;
 
@@ -186,12 +219,25 @@ async function allocateClaimed(
   // storage node that holds it (issue #20).
   const golden = reused ? undefined : attrs[GOLDEN_ATTRIBUTE] || undefined;
   if (golden !== undefined) {
+    // A node that does not answer (Ceph down: E_RBD_DOWN, a remote node: E_STORAGE_DOWN) may be
+    // the one holding it: that is E_STORAGE_DOWN naming each node's error, not "not found".
+    const unanswered: string[] = [];
     for (const n of nodes) {
-      if (canClone(n.backend) && (await n.backend.hasGolden(golden).catch(() => false))) {
-        node = n;
-        break;
+      if (!canClone(n.backend)) continue;
+      try {
+        if (await n.backend.hasGolden(golden)) {
+          node = n;
+          break;
+        }
+      } catch (e) {
+        unanswered.push(`${n.name} (${e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e)})`);
       }
     }
+    if (!node && unanswered.length)
+      throw new NetrootError(
+        'E_STORAGE_DOWN',
+        `host ${host.name}: golden volume ${golden} is not on any storage node that answered; no answer from: ${unanswered.join(', ')}`,
+      );
     if (!node)
       throw new UserError(
         'E_GOLDEN_NOT_FOUND',
@@ -209,20 +255,24 @@ async function allocateClaimed(
   const target = node;
   let created = false;
   let exported = false;
+  let cloned: Record<string, string> = {};
   try {
     // Cancelled (the hook's time limit passed): stop between steps; the catch undoes what was made.
     ctx.signal?.throwIfAborted();
     if (!reused) {
       const b = node.backend;
-      if (golden !== undefined && canClone(b)) await b.cloneVolume(spec.volume, golden, sizeBytes);
-      else await b.createVolume({ name: spec.volume, sizeBytes });
+      if (golden !== undefined && canClone(b)) {
+        await b.cloneVolume(spec.volume, golden, sizeBytes);
+        created = true;
+        cloned = await cloneAttributes(b, golden);
+      } else await b.createVolume({ name: spec.volume, sizeBytes });
       created = true;
     }
     ctx.signal?.throwIfAborted();
     const info = await node.backend.exportVolume(spec);
     exported = true;
     ctx.signal?.throwIfAborted();
-    const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume };
+    const values: Record<string, string> = { ...exportAttributes(info), [STORAGE_NODE_ATTRIBUTE]: node.name, [VOLUME_ATTRIBUTE]: spec.volume, ...cloned };
     if (reused) values[REUSED_ATTRIBUTE] = 'true';
     await ctx.store.transaction(async (tx) => {
       // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
@@ -268,7 +318,11 @@ export async function resetHostVolume(host: Host, nodes: readonly StorageNode[],
     throw e;
   }
   await b.exportVolume(rec.spec);
-  await ctx.store.events.append({ kind: 'storage.reset', host: host.name, detail: { node: node.name, volume: rec.spec.volume } });
+  // A new clone id: the first-boot personalisation runs again on the fresh clone.
+  await ctx.store.transaction(async (tx) => {
+    await tx.attributes.set({ scope: 'host', target: host.name, name: CLONE_ID_ATTRIBUTE, value: newCloneId() });
+    await tx.events.append({ kind: 'storage.reset', host: host.name, detail: { node: node.name, volume: rec.spec.volume } });
+  });
   ctx.logger.info('iscsi clone reset', { host: host.name, node: node.name, volume: rec.spec.volume });
 }
 

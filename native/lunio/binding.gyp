@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "lunio",
+      "sources": ["lunio.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
