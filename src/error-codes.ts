@@ -118,6 +118,15 @@ export const ERROR_CODES = {
   E_STORAGE_NOT_FOUND: operator('discovery', 'no such volume (or the host has none)', 404),
   E_STORAGE_RECORD: failure('discovery', "the host's iSCSI attributes are incomplete (insert-ethers --update)"),
   E_STORAGE_ROLLBACK: failure('discovery', 'a storage allocation failed and could not be undone'),
+  E_OVERLAY_MISSING: failure(
+    'boot',
+    "a node's recorded overlay is not in this server's state directory and cannot be rebuilt from the database (logged; the node gets 500)",
+  ),
+  E_STORAGE_CLAIMED: failure(
+    'discovery',
+    "another netroot process holds the host's volume allocation (host attribute iscsi_allocating): it is allocated once",
+    409,
+  ),
   E_STORAGE_UPDATE: failure('discovery', 'iSCSI allocation failed for some hosts'),
   E_USAGE: operator('discovery', 'bad command line: unknown command, option or argument, or a missing value'),
   // http

@@ -183,7 +183,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
         retryAfterSeconds: config.http.retryAfterSeconds,
         limits: config.http,
         routers: [
-          bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' })),
+          bootRoutes(store, booter, config.tftp.root, config.stateDir, logger.child({ svc: 'http' }), (h, r) => regenerator.ensureOverlay(h, r)),
           restApi({
             store,
             engine,

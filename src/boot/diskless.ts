@@ -5,12 +5,12 @@
 // booted before. Overlays are content-addressed (overlay-<sha>.img), so writing a new one never
 // changes the file the current boot record points at.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { BootRecord, Host, Repos, Store } from '../store/index.js';
 import type { KickstartService } from './kickstart.js';
-import { UserError } from '../errors.js';
+import { NetrootError, UserError } from '../errors.js';
 import type { NodeBootInfo } from '../initrd/index.js';
 import { imageBootFiles, OS_IMAGE_ATTRIBUTE } from './os-image.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -32,6 +32,11 @@ export function nodeDir(config: Config, host: string): string {
 
 /** The final name of an overlay; temporaries (atomic-file.ts: ".<name>.<pid>-<n>-<rand>.tmp") never match. */
 const OVERLAY_FILE = /^overlay-[0-9a-f]{16}\.img$/;
+
+/** An overlay's content-addressed file name. */
+function overlayName(overlay: Buffer): string {
+  return `overlay-${createHash('sha256').update(overlay).digest('hex').slice(0, 16)}.img`;
+}
 
 export class DisklessRegenerator {
   constructor(
@@ -122,7 +127,7 @@ export class DisklessRegenerator {
     const files = image ? await imageBootFiles(this.kickstarts.images, image) : null;
     const dir = nodeDir(this.config, host.name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const name = `overlay-${createHash('sha256').update(overlay).digest('hex').slice(0, 16)}.img`;
+    const name = overlayName(overlay);
     // Concurrent calls for one node (one token, replayed) each write their own temporary (unique
     // name, O_EXCL) and rename it onto the same content-addressed name; only the transaction below
     // decides which call wins, the others fail with E_TOKEN_USED.
@@ -141,5 +146,35 @@ export class DisklessRegenerator {
     // Older overlays are no longer referenced by any record. Another call's temporary is left alone.
     for (const f of await readdir(dir)) if (OVERLAY_FILE.test(f) && f !== name) await unlink(join(dir, f)).catch(() => {});
     return record;
+  }
+
+  /**
+   * Makes the overlay file the boot record names exist in this server's state directory (issue #21:
+   * another server sharing the database ran installComplete and wrote it in its own). It is
+   * rendered again from the database (attributes, the root UUID in the recorded kernel arguments);
+   * the render is reproducible (initrd/: fixed inodes, mtime 0, gzip without time), so it must hash
+   * to the recorded content-addressed name: anything else (the host's iSCSI record changed since) is
+   * E_OVERLAY_MISSING, and nothing is written.
+   */
+  async ensureOverlay(host: Host, rec: BootRecord): Promise<void> {
+    if (!rec.overlay) return;
+    const path = join(this.config.stateDir, rec.overlay);
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    const missing = (why: string) =>
+      new NetrootError('E_OVERLAY_MISSING', `${host.name}: overlay ${rec.overlay} is not in this server's state directory and cannot be rebuilt: ${why}`);
+    const m = /^nodes\/([^/]+)\/(overlay-[0-9a-f]{16}\.img)$/.exec(rec.overlay);
+    if (!m || m[1] !== host.name) throw missing('not a node overlay path');
+    const uuid = /(?:^| )root=UUID=([0-9a-fA-F-]{36})(?= |$)/.exec(rec.args)?.[1];
+    if (!uuid) throw missing('no root=UUID= in the recorded kernel arguments');
+    const overlay = await this.builder.renderOverlay(await this.bootInfo(host, uuid));
+    if (overlayName(overlay) !== m[2]) throw missing("the host's boot settings changed since it was recorded (reinstall it)");
+    await mkdir(nodeDir(this.config, host.name), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, overlay, { mode: 0o600, durable: true });
   }
 }

@@ -1,7 +1,10 @@
 // Single-use install tokens. A token is minted when a node fetches its kickstart (which carries
 // it to %post), bound to that host and to the address that fetched it, valid for a limited time,
 // and consumed by netroot.installComplete. Only its SHA-256 is stored; the token itself exists in
-// the kickstart the node received and nowhere else.
+// the kickstart the node received and nowhere else. Issue time, expiry and use are stamped and
+// judged by the DATABASE's clock (store TokenRepo), never this process's: with several servers on
+// one PostgreSQL, a token minted by one is honoured by another for exactly its lifetime, even when
+// either server's own clock is off.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
@@ -14,19 +17,12 @@ export class InstallTokens {
   constructor(
     private readonly repos: Repos,
     private readonly ttlSeconds = 4 * 3600,
-    /** The clock (epoch ms) tokens are issued and checked with; tests inject one. */
-    private readonly now: () => number = Date.now,
   ) {}
-
-  private validity(): { issuedAt: Date; expiresAt: Date } {
-    const t = this.now();
-    return { issuedAt: new Date(t), expiresAt: new Date(t + this.ttlSeconds * 1000) };
-  }
 
   /** A new token for host, bound to address; earlier unused ones of the host stop working. */
   async issue(host: string, address: string): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.repos.tokens.issue(host, tokenHash(token), address, this.validity());
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
     return token;
   }
 
@@ -37,7 +33,7 @@ export class InstallTokens {
   async issueAfter<T>(host: string, address: string, use: (token: string) => Promise<T>): Promise<T> {
     const token = randomBytes(32).toString('base64url');
     const r = await use(token);
-    await this.repos.tokens.issue(host, tokenHash(token), address, this.validity());
+    await this.repos.tokens.issue(host, tokenHash(token), address, this.ttlSeconds);
     return r;
   }
 
@@ -51,8 +47,7 @@ export class InstallTokens {
     const hash = tokenHash(token);
     const t = await (opts.repos ?? this.repos).tokens.find(hash);
     if (!t) throw new UserError('E_TOKEN_INVALID', 'install token is not valid');
-    if (Date.parse(t.expiresAt) <= this.now())
-      throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
+    if (t.expired) throw new UserError('E_TOKEN_EXPIRED', 'install token has expired: reinstall the node (netroot host set <host> boot=install)');
     if (t.usedAt) throw new UserError('E_TOKEN_USED', 'install token was already used');
     if (t.address !== remoteAddress) throw new UserError('E_TOKEN_ADDRESS', 'install token was issued to another address');
     return { host: t.host, hash };

@@ -4,12 +4,10 @@
 // config is loaded, no store is opened. Each command's module is imported only when that command
 // (or its usage) is asked for: importing them all (undici, handlebars, the lab…) cost a
 // one-shot command such as `netroot power` about a second of start-up.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CliContext, type GlobalFlags, type Io } from './context.js';
 import { UserError, exitCodeOf, isNetrootError } from '../errors.js';
 import { EXIT } from '../error-codes.js';
+import { version } from './version.js';
 
 type Command = (ctx: CliContext, argv: string[]) => Promise<number>;
 
@@ -61,6 +59,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
   assets: {
     help: 'import iPXE, pxelinux and kernels under the boot root',
     load: async () => import('./assets.js').then((m) => ({ run: m.assetsCommand, usage: m.USAGE })),
+  },
+  servers: {
+    help: 'list the netroot servers sharing this store (heartbeats; stale ones marked)',
+    load: async () => import('./servers.js').then((m) => ({ run: m.serversCommand, usage: m.USAGE })),
   },
   events: {
     help: 'print the events log (discoveries, host changes, installs), the newest 50 by default; --follow for new ones',
@@ -138,17 +140,7 @@ export function wantsHelp(argv: string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
 }
 
-/** This package's version, from the netroot package.json above this file (src/cli/ or dist/src/cli/). */
-export function version(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'netroot' && pkg.version) return pkg.version;
-    }
-    if (dirname(dir) === dir) throw new Error('no package.json of netroot above ' + fileURLToPath(import.meta.url));
-  }
-}
+export { version };
 
 /** Pulls the global flags out of argv wherever they stand before `--`; returns them and the rest
  * (`--` and what follows it included, unchanged). */

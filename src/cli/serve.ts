@@ -4,6 +4,8 @@ import { parse, noExtra } from './args.js';
 import { createFrontend } from '../app/frontend.js';
 import { safeUrl } from '../store/index.js';
 import { untilStopSignal } from './until-signal.js';
+import { Heartbeat, serverAddresses } from '../app/heartbeat.js';
+import { version } from './version.js';
 import { externalServices } from '../app/external-services.js';
 import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logChoice } from './log-flags.js';
 
@@ -28,12 +30,26 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   noExtra(p, 0, USAGE);
   // The store first (ctx closes it): PostgreSQL unreachable is one line and exit 1, before any socket.
   const store = await ctx.openStore();
-  const frontend = createFrontend(ctx.config, { store, logger: ctx.logger(logChoice(v)) });
+  const logger = ctx.logger(logChoice(v));
+  const frontend = createFrontend(ctx.config, { store, logger });
   try {
     await frontend.start();
   } catch (e) {
     // start() has closed every service it opened (nothing keeps the process alive); stop() closes
     // the store. The error reaches main.ts: `netroot: <message>`, exit non-zero, and systemd restarts.
+    await frontend.stop().catch(() => undefined);
+    throw e;
+  }
+  // This server in the store's servers table (`netroot servers`), beating until stop.
+  const heartbeat = new Heartbeat(
+    store.servers,
+    { hostName: '', addresses: serverAddresses(ctx.config.network.frontendAddress), pid: process.pid, version: version() },
+    ctx.config.servers.heartbeatSeconds,
+    logger.child({ svc: 'heartbeat' }),
+  );
+  try {
+    await heartbeat.start();
+  } catch (e) {
     await frontend.stop().catch(() => undefined);
     throw e;
   }
@@ -59,6 +75,7 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   const external = await externalServices(c);
   if (external.length > 0) ctx.io.out(`netroot: external — ${external.join('; ')}\n`);
   await stopSignal;
+  await heartbeat.stop();
   await frontend.stop();
   return 0;
 }

@@ -51,6 +51,23 @@ export const configSchema = z
         poolSize: z.number().int().min(1).max(1000).default(10),
         /** PostgreSQL: how long a connection attempt may take before the store is unreachable (ms). */
         connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /**
+         * PostgreSQL: read answers remembered (one per repository method and arguments, newest kept)
+         * so known hosts keep booting while the database is lost; 0 turns it off. Bounds memory.
+         */
+        readCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    servers: z
+      .object({
+        /**
+         * Each `netroot serve` writes a heartbeat row in the store this often (seconds): `netroot
+         * servers` lists the servers sharing the database. Stamped with the database's clock.
+         */
+        heartbeatSeconds: z.number().int().min(1).max(3600).default(10),
+        /** A server whose last heartbeat is older than this (seconds, database clock) is listed as stale. */
+        staleSeconds: z.number().int().min(2).max(86_400).default(30),
       })
       .strict()
       .prefault({}),

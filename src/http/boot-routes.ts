@@ -8,7 +8,7 @@
 //                                                 served to the node itself only)
 import { Router, type Request, type Response } from 'express';
 import type { Booter } from '../boot/booter.js';
-import type { Repos } from '../store/index.js';
+import type { BootRecord, Host, Repos } from '../store/index.js';
 import { resolveUnderRoot } from '../boot/files.js';
 import { normalizeMac } from '../net/address.js';
 import { UserError } from '../errors.js';
@@ -53,7 +53,15 @@ async function sendConfined(res: Response, path: string, size: number): Promise<
  * Logs (issue #15): one info line per boot script answered ('boot script': kind, host, mac, boot
  * action, from) and per overlay sent; boot files at debug (many per boot). Never the script's text.
  */
-export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, stateDir: string, logger: Logger = silentLogger): Router {
+export function bootRoutes(
+  repos: Repos,
+  booter: Booter,
+  bootRoot: string,
+  stateDir: string,
+  logger: Logger = silentLogger,
+  /** Makes the recorded overlay file exist in stateDir (rebuilt from the database when another server wrote it). */
+  ensureOverlay?: (host: Host, rec: BootRecord) => Promise<void>,
+): Router {
   const r = Router();
 
   /** A known node's script may carry its CHAP secret: only the node (or the frontend) gets it. */
@@ -120,6 +128,7 @@ export function bootRoutes(repos: Repos, booter: Booter, bootRoot: string, state
     if (!host || !rec?.overlay) throw new UserError('E_NOT_FOUND', `no overlay for ${JSON.stringify(req.params.host)}`);
     const from = remoteIPv4(req);
     onlyToHostItself(host, from, 'the overlay');
+    await ensureOverlay?.(host, rec);
     const { path, size } = await resolveUnderRoot(stateDir, rec.overlay);
     res.set('Cache-Control', 'no-store');
     logger.info('overlay sent', {

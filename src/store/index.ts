@@ -31,7 +31,7 @@ export function openStore(stateDir: string, opts: SqliteStoreOptions = {}): Stor
 export interface StoreSettings {
   stateDir: string;
   events: { maxRows: number };
-  store: { url: string; poolSize: number; connectTimeoutMs: number };
+  store: { url: string; poolSize: number; connectTimeoutMs: number; readCacheEntries?: number };
 }
 
 /**
@@ -41,7 +41,12 @@ export interface StoreSettings {
  */
 export function storeFromConfig(c: StoreSettings): Store {
   if (storeUrlKind(c.store.url) === 'sqlite') return openStore(c.stateDir, { maxEvents: c.events.maxRows });
-  return new PostgresStore(c.store.url, { maxEvents: c.events.maxRows, poolSize: c.store.poolSize, connectTimeoutMs: c.store.connectTimeoutMs });
+  return new PostgresStore(c.store.url, {
+    maxEvents: c.events.maxRows,
+    poolSize: c.store.poolSize,
+    connectTimeoutMs: c.store.connectTimeoutMs,
+    ...(c.store.readCacheEntries === undefined ? {} : { readCacheEntries: c.store.readCacheEntries }),
+  });
 }
 
 /** The configured store, connected and migrated: `netroot serve` and the CLI fail here, at start, when PostgreSQL cannot be reached (E_STORE_UNREACHABLE naming host:port, never the password). */

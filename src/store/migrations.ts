@@ -98,4 +98,17 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 5: the netroot servers sharing this database (issue #21): each `netroot serve` beats here;
+  // timestamps come from the database's clock, so one server's wrong clock does not mark it stale.
+  `
+  CREATE TABLE servers (
+    id TEXT PRIMARY KEY,
+    host_name TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    version TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    last_beat TEXT NOT NULL
+  );
+  `,
 ];

@@ -103,6 +103,18 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 5: the netroot servers sharing this database (timestamps on the database's clock)
+  `
+  CREATE TABLE servers (
+    id TEXT PRIMARY KEY,
+    host_name TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    version TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    last_beat TEXT NOT NULL
+  );
+  `,
 ];
 
 /** Created before migration 1 (outside the numbered list): the applied version, one row. */

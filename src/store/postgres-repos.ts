@@ -14,6 +14,11 @@ import {
   HOST_PATCH_COLUMNS,
   HOST_SELECT,
   PRUNE_BATCH,
+  SERVER_COLUMNS,
+  serverOrder,
+  toServer,
+  ttlSecondsText,
+  type ServerRow,
   hostInsertValues,
   interfacesByHost,
   patchedInterface,
@@ -39,12 +44,16 @@ import type {
   BootRepo,
   EventFilter,
   EventRepo,
+  FoundToken,
   Host,
   HostPatch,
   HostRepo,
   InstallToken,
   NetInterface,
   NewHost,
+  ServerInfo,
+  ServerRecord,
+  ServerRepo,
   StoredEvent,
   TokenRepo,
 } from './types.js';
@@ -339,32 +348,55 @@ export class PgBoot implements BootRepo {
   }
 }
 
+/** The database's clock (transaction start) as ISO-8601 with milliseconds, the format of every stored timestamp. */
+const PG_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 export class PgTokens implements TokenRepo {
   constructor(private q: Q) {}
-  async issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): Promise<InstallToken> {
+  async issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken> {
     const id = await hostId(this.q, host);
-    const issuedAt = validity.issuedAt.toISOString();
-    const expiresAt = validity.expiresAt.toISOString();
+    const t = (await this.q.get<{ issuedAt: string; expiresAt: string }>(
+      `SELECT ${PG_NOW} AS "issuedAt", to_char((now() + $1::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "expiresAt"`,
+      [`${ttlSecondsText(ttlSeconds)} seconds`],
+    ))!;
     await this.q.run('DELETE FROM install_tokens WHERE host_id = $1 AND used_at IS NULL', [id]);
     await this.q.run('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
       tokenHash,
       id,
       address,
-      issuedAt,
-      expiresAt,
+      t.issuedAt,
+      t.expiresAt,
     ]);
-    return { host, address, issuedAt, expiresAt, usedAt: null };
+    return { host, address, issuedAt: t.issuedAt, expiresAt: t.expiresAt, usedAt: null };
   }
-  async find(tokenHash: string): Promise<InstallToken | null> {
-    const r = await this.q.get<InstallToken>(
-      `SELECT h.name AS host, t.address, t.issued_at AS "issuedAt", t.expires_at AS "expiresAt", t.used_at AS "usedAt"
+  async find(tokenHash: string): Promise<FoundToken | null> {
+    const r = await this.q.get<FoundToken>(
+      `SELECT h.name AS host, t.address, t.issued_at AS "issuedAt", t.expires_at AS "expiresAt", t.used_at AS "usedAt", t.expires_at <= ${PG_NOW} AS expired
        FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1`,
       [tokenHash],
     );
     return r ?? null;
   }
   async consume(tokenHash: string): Promise<boolean> {
-    return (await this.q.run('UPDATE install_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL', [new Date().toISOString(), tokenHash])) === 1;
+    return (await this.q.run(`UPDATE install_tokens SET used_at = ${PG_NOW} WHERE token_hash = $1 AND used_at IS NULL`, [tokenHash])) === 1;
+  }
+}
+
+export class PgServers implements ServerRepo {
+  constructor(private q: Q) {}
+  async beat(s: ServerInfo): Promise<void> {
+    await this.q.run(
+      `INSERT INTO servers (id, host_name, addresses, pid, version, started_at, last_beat) VALUES ($1, $2, $3, $4, $5, ${PG_NOW}, ${PG_NOW})
+       ON CONFLICT (id) DO UPDATE SET host_name = excluded.host_name, addresses = excluded.addresses, pid = excluded.pid, version = excluded.version, last_beat = excluded.last_beat`,
+      [s.id, s.hostName, JSON.stringify(s.addresses), s.pid, s.version],
+    );
+  }
+  async list(windowSeconds: number): Promise<ServerRecord[]> {
+    const rows = await this.q.all<ServerRow>(`SELECT ${SERVER_COLUMNS}, EXTRACT(EPOCH FROM (now() - last_beat::timestamptz))::float8 AS age FROM servers`);
+    return rows.map((r) => toServer(r, windowSeconds)).sort(serverOrder);
+  }
+  async remove(id: string): Promise<boolean> {
+    return (await this.q.run('DELETE FROM servers WHERE id = $1', [id])) > 0;
   }
 }
 

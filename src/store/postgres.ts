@@ -19,9 +19,20 @@ import { NetrootError } from '../errors.js';
 import { Mutex } from './mutex.js';
 import { PG_MIGRATIONS, PG_VERSION_TABLE } from './postgres-migrations.js';
 import { unreachable, whereOf } from './postgres-errors.js';
-import { PgAppliances, PgAttributes, PgBmcs, PgBoot, PgEvents, PgHosts, PgTokens, Q } from './postgres-repos.js';
-import { APPLIANCE_MODES, ATTRIBUTE_MODES, BMC_MODES, BOOT_MODES, DEFAULT_MAX_EVENTS, EVENT_MODES, HOST_MODES, TOKEN_MODES, type Modes } from './rows.js';
-import type { ApplianceRepo, AttributeRepo, BmcRepo, BootRepo, EventRepo, HostRepo, Repos, Store, TokenRepo } from './types.js';
+import { PgAppliances, PgAttributes, PgBmcs, PgBoot, PgEvents, PgHosts, PgServers, PgTokens, Q } from './postgres-repos.js';
+import {
+  APPLIANCE_MODES,
+  ATTRIBUTE_MODES,
+  BMC_MODES,
+  BOOT_MODES,
+  DEFAULT_MAX_EVENTS,
+  EVENT_MODES,
+  HOST_MODES,
+  SERVER_MODES,
+  TOKEN_MODES,
+  type Modes,
+} from './rows.js';
+import type { ApplianceRepo, AttributeRepo, BmcRepo, BootRepo, EventRepo, HostRepo, Repos, ServerRepo, Store, TokenRepo } from './types.js';
 
 /** The store's write lock: one advisory lock key ("netroot" in ASCII) for every writer of the database. */
 const WRITE_LOCK = 'SELECT pg_advisory_xact_lock(31078598385086324)';
@@ -31,6 +42,8 @@ export interface PostgresStoreOptions {
   maxEvents?: number;
   /** Connections in the pool (config store.poolSize). */
   poolSize?: number;
+  /** Read answers kept for when the server is lost (config store.readCacheEntries; 0: none). */
+  readCacheEntries?: number;
   /** Milliseconds to wait for a connection before E_STORE_UNREACHABLE (config store.connectTimeoutMs). */
   connectTimeoutMs?: number;
 }
@@ -41,15 +54,24 @@ const ONE_STATEMENT: ReadonlySet<string> = new Set(['append']);
 type Mode = 'read' | 'write';
 /** A pooled connection; `broken` once its ROLLBACK failed. */
 type Conn = pg.PoolClient & { broken?: Error; guarded?: boolean };
-type Call = (mode: Mode, key: string, run: (q: Q) => Promise<unknown>) => Promise<unknown>;
+type Call = (mode: Mode, key: string, run: (q: Q) => Promise<unknown>, cacheKey: string) => Promise<unknown>;
 
 /** A repository whose every method runs through `call` on the connection call gives it. */
-function bind<I>(make: (q: Q) => I, modes: Modes<I>, call: Call): I {
+function bind<I>(repo: string, make: (q: Q) => I, modes: Modes<I>, call: Call): I {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(modes) as Array<keyof I & string>) {
-    out[key] = (...args: unknown[]) => call(modes[key], key, (q) => (make(q)[key] as (...a: unknown[]) => Promise<unknown>)(...args));
+    out[key] = (...args: unknown[]) =>
+      call(modes[key], key, (q) => (make(q)[key] as (...a: unknown[]) => Promise<unknown>)(...args), `${repo}.${key}${JSON.stringify(args)}`);
   }
   return out as I;
+}
+
+/** Whether a failure means the server is gone (unreachable, shut down, connection lost), not a refused statement. */
+export function lostServer(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'E_STORE_UNREACHABLE' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  if (typeof code === 'string' && (/^08/.test(code) || /^57P0[123]$/.test(code))) return true;
+  return /Connection terminated|connection is closed|Client has encountered a connection error/i.test((e as Error)?.message ?? '');
 }
 
 export class PostgresStore implements Store {
@@ -58,6 +80,11 @@ export class PostgresStore implements Store {
   private closed = false;
   private readonly writers = new Mutex();
   private readonly maxEvents: number;
+  /** The last answer of each read (repository, method, arguments), newest last, at most readCacheMax. */
+  private readonly readCache = new Map<string, unknown>();
+  private readonly readCacheMax: number;
+  /** Reads answered from the cache since the server was lost (0 while it answers). */
+  staleReads = 0;
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
   readonly attributes: AttributeRepo;
@@ -65,6 +92,7 @@ export class PostgresStore implements Store {
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
   readonly bmcs: BmcRepo;
+  readonly servers: ServerRepo;
   /** The transaction the running code is part of (see sqlite.ts): a store call made inside one would wait for its lock. */
   private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
 
@@ -74,6 +102,7 @@ export class PostgresStore implements Store {
     opts: PostgresStoreOptions = {},
   ) {
     this.maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.readCacheMax = opts.readCacheEntries ?? 10_000;
     if (!Number.isSafeInteger(this.maxEvents) || this.maxEvents < 1)
       throw new NetrootError('E_STORE_OPTIONS', `maxEvents must be a positive integer, not ${this.maxEvents}`);
     this.pool = new pg.Pool({
@@ -85,13 +114,13 @@ export class PostgresStore implements Store {
     });
     // An idle connection the server dropped: the pool discards it; the next call reports the failure.
     this.pool.on('error', () => undefined);
-    const single: Call = (mode, key, run) => {
+    const single: Call = (mode, key, run, cacheKey) => {
       if (this.txScope.getStore()?.open) {
         return Promise.reject(
           new NetrootError('E_STORE_IN_TX', `store.${key}() called inside transaction(): use the transaction's repos (tx.…), or it would wait for itself`),
         );
       }
-      return this.within(mode, run);
+      return mode === 'read' ? this.cachedRead(cacheKey, run) : this.within(mode, run);
     };
     const r = this.repos(single);
     this.hosts = r.hosts;
@@ -101,6 +130,31 @@ export class PostgresStore implements Store {
     this.boot = r.boot;
     this.tokens = r.tokens;
     this.bmcs = r.bmcs;
+    this.servers = r.servers;
+  }
+
+  /**
+   * A read outside a transaction, remembered: while the server is lost (issue #21: PostgreSQL down
+   * while serving), the same read answers its last successful result, so known hosts keep booting
+   * (DHCP, boot scripts, kickstarts read through here). A read never made before, and every write,
+   * fails (E_STORE_UNREACHABLE or the connection's error; a write's transaction is rolled back or
+   * never began: nothing is half-written). Answers are copied in and out (callers may change them).
+   */
+  private async cachedRead(cacheKey: string, run: (q: Q) => Promise<unknown>): Promise<unknown> {
+    try {
+      const r = await this.within('read', run);
+      this.staleReads = 0;
+      if (this.readCacheMax > 0) {
+        this.readCache.delete(cacheKey);
+        this.readCache.set(cacheKey, structuredClone(r));
+        if (this.readCache.size > this.readCacheMax) this.readCache.delete(this.readCache.keys().next().value as string);
+      }
+      return r;
+    } catch (e) {
+      if (!lostServer(e) || !this.readCache.has(cacheKey)) throw e;
+      this.staleReads++;
+      return structuredClone(this.readCache.get(cacheKey));
+    }
   }
 
   /** host:port/database, for messages (no user, no password). */
@@ -110,13 +164,14 @@ export class PostgresStore implements Store {
 
   private repos(call: Call): Repos {
     return {
-      hosts: bind<HostRepo>((q) => new PgHosts(q), HOST_MODES, call),
-      appliances: bind<ApplianceRepo>((q) => new PgAppliances(q), APPLIANCE_MODES, call),
-      attributes: bind<AttributeRepo>((q) => new PgAttributes(q), ATTRIBUTE_MODES, call),
-      events: bind<EventRepo>((q) => new PgEvents(q, this.maxEvents), EVENT_MODES, call),
-      boot: bind<BootRepo>((q) => new PgBoot(q), BOOT_MODES, call),
-      tokens: bind<TokenRepo>((q) => new PgTokens(q), TOKEN_MODES, call),
-      bmcs: bind<BmcRepo>((q) => new PgBmcs(q), BMC_MODES, call),
+      hosts: bind<HostRepo>('host', (q) => new PgHosts(q), HOST_MODES, call),
+      appliances: bind<ApplianceRepo>('appliance', (q) => new PgAppliances(q), APPLIANCE_MODES, call),
+      attributes: bind<AttributeRepo>('attribute', (q) => new PgAttributes(q), ATTRIBUTE_MODES, call),
+      events: bind<EventRepo>('event', (q) => new PgEvents(q, this.maxEvents), EVENT_MODES, call),
+      boot: bind<BootRepo>('boot', (q) => new PgBoot(q), BOOT_MODES, call),
+      tokens: bind<TokenRepo>('token', (q) => new PgTokens(q), TOKEN_MODES, call),
+      bmcs: bind<BmcRepo>('bmc', (q) => new PgBmcs(q), BMC_MODES, call),
+      servers: bind<ServerRepo>('server', (q) => new PgServers(q), SERVER_MODES, call),
     };
   }
 

@@ -17,6 +17,8 @@ import type {
   HostState,
   NetInterface,
   NewHost,
+  ServerRecord,
+  ServerRepo,
   StoredEvent,
   TokenRepo,
 } from './types.js';
@@ -193,6 +195,44 @@ export const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies 
 export const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
 export const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;
 export const BMC_MODES = { get: 'read', set: 'write', remove: 'write', list: 'read' } as const satisfies Modes<BmcRepo>;
+export const SERVER_MODES = { beat: 'write', list: 'read', remove: 'write' } as const satisfies Modes<ServerRepo>;
+
+export interface ServerRow {
+  id: string;
+  host_name: string;
+  addresses: string;
+  pid: number;
+  version: string;
+  started_at: string;
+  last_beat: string;
+  age: number;
+}
+/** The columns list() selects after the dialect's `age` expression. */
+export const SERVER_COLUMNS = 'id, host_name, addresses, pid, version, started_at, last_beat';
+export function toServer(r: ServerRow, windowSeconds: number): ServerRecord {
+  const age = Math.max(0, Number(r.age));
+  return {
+    id: r.id,
+    hostName: r.host_name,
+    addresses: JSON.parse(r.addresses) as string[],
+    pid: r.pid,
+    version: r.version,
+    startedAt: r.started_at,
+    lastBeat: r.last_beat,
+    ageSeconds: Math.round(age * 1000) / 1000,
+    live: age <= windowSeconds,
+  };
+}
+/** A token's lifetime as a decimal for the database's date arithmetic (a positive, finite number of seconds). */
+export function ttlSecondsText(ttlSeconds: number): string {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0) throw new RangeError(`token lifetime must be a non-negative number of seconds, not ${ttlSeconds}`);
+  return ttlSeconds.toFixed(3);
+}
+
+/** Live first (by age against the window), then oldest start first. */
+export function serverOrder(a: ServerRecord, b: ServerRecord): number {
+  return Number(b.live) - Number(a.live) || a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id);
+}
 
 /** The events log's default bound (config events.maxRows). */
 export const DEFAULT_MAX_EVENTS = 100_000;

@@ -25,7 +25,13 @@ import {
   HOST_PATCH_COLUMNS,
   HOST_SELECT,
   PRUNE_BATCH,
+  SERVER_COLUMNS,
+  SERVER_MODES,
   TOKEN_MODES,
+  serverOrder,
+  ttlSecondsText,
+  toServer,
+  type ServerRow,
   hostInsertValues,
   interfacesByHost,
   patchedInterface,
@@ -58,7 +64,11 @@ import type {
   InstallToken,
   NetInterface,
   NewHost,
+  FoundToken,
   Repos,
+  ServerInfo,
+  ServerRecord,
+  ServerRepo,
   Store,
   StoredEvent,
   EventFilter,
@@ -327,31 +337,53 @@ class SqliteBoot implements Sync<BootRepo> {
   }
 }
 
+/** The database's clock as ISO-8601 with milliseconds (the format of every stored timestamp); `?` modifiers follow. */
+const SQLITE_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
 class SqliteTokens implements Sync<TokenRepo> {
   constructor(private db: Db) {}
-  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): InstallToken {
+  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): InstallToken {
     const h = this.db.prepare('SELECT id FROM hosts WHERE name = ?').get(host) as { id: number } | undefined;
     if (!h) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(host)}`);
-    const issuedAt = validity.issuedAt.toISOString();
-    const expiresAt = validity.expiresAt.toISOString();
+    const t = this.db
+      .prepare(`SELECT ${SQLITE_NOW} AS issuedAt, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) AS expiresAt`)
+      .get(`+${ttlSecondsText(ttlSeconds)} seconds`) as { issuedAt: string; expiresAt: string };
     this.db.prepare('DELETE FROM install_tokens WHERE host_id = ? AND used_at IS NULL').run(h.id);
     this.db
       .prepare('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(tokenHash, h.id, address, issuedAt, expiresAt);
-    return { host, address, issuedAt, expiresAt, usedAt: null };
+      .run(tokenHash, h.id, address, t.issuedAt, t.expiresAt);
+    return { host, address, issuedAt: t.issuedAt, expiresAt: t.expiresAt, usedAt: null };
   }
-  find(tokenHash: string): InstallToken | null {
+  find(tokenHash: string): FoundToken | null {
     const r = this.db
       .prepare(
-        'SELECT h.name AS host, t.address, t.issued_at AS issuedAt, t.expires_at AS expiresAt, t.used_at AS usedAt FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = ?',
+        `SELECT h.name AS host, t.address, t.issued_at AS issuedAt, t.expires_at AS expiresAt, t.used_at AS usedAt, t.expires_at <= ${SQLITE_NOW} AS expired
+         FROM install_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = ?`,
       )
-      .get(tokenHash) as InstallToken | undefined;
-    return r ?? null;
+      .get(tokenHash) as (InstallToken & { expired: number }) | undefined;
+    return r ? { ...r, expired: r.expired === 1 } : null;
   }
   consume(tokenHash: string): boolean {
-    return (
-      this.db.prepare('UPDATE install_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(new Date().toISOString(), tokenHash).changes === 1
-    );
+    return this.db.prepare(`UPDATE install_tokens SET used_at = ${SQLITE_NOW} WHERE token_hash = ? AND used_at IS NULL`).run(tokenHash).changes === 1;
+  }
+}
+
+class SqliteServers implements Sync<ServerRepo> {
+  constructor(private db: Db) {}
+  beat(s: ServerInfo): void {
+    this.db
+      .prepare(
+        `INSERT INTO servers (id, host_name, addresses, pid, version, started_at, last_beat) VALUES (?, ?, ?, ?, ?, ${SQLITE_NOW}, ${SQLITE_NOW})
+         ON CONFLICT (id) DO UPDATE SET host_name = excluded.host_name, addresses = excluded.addresses, pid = excluded.pid, version = excluded.version, last_beat = excluded.last_beat`,
+      )
+      .run(s.id, s.hostName, JSON.stringify(s.addresses), s.pid, s.version);
+  }
+  list(windowSeconds: number): ServerRecord[] {
+    const rows = this.db.prepare(`SELECT ${SERVER_COLUMNS}, (julianday('now') - julianday(last_beat)) * 86400.0 AS age FROM servers`).all() as ServerRow[];
+    return rows.map((r) => toServer(r, windowSeconds)).sort(serverOrder);
+  }
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM servers WHERE id = ?').run(id).changes > 0;
   }
 }
 
@@ -418,6 +450,7 @@ export class SqliteStore implements Store {
     boot: SqliteBoot;
     tokens: SqliteTokens;
     bmcs: SqliteBmcs;
+    servers: SqliteServers;
   };
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -426,6 +459,7 @@ export class SqliteStore implements Store {
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
   readonly bmcs: BmcRepo;
+  readonly servers: ServerRepo;
   /** The transaction the running code is part of (AsyncLocalStorage follows it across awaits):
    * a store call or transaction() made inside one would wait on the mutex that transaction holds. */
   private readonly txScope = new AsyncLocalStorage<{ open: boolean }>();
@@ -466,6 +500,7 @@ export class SqliteStore implements Store {
       boot: new SqliteBoot(this.db),
       tokens: new SqliteTokens(this.db),
       bmcs: new SqliteBmcs(this.db),
+      servers: new SqliteServers(this.db),
     };
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot
@@ -485,6 +520,7 @@ export class SqliteStore implements Store {
     this.boot = bind<BootRepo>(this.raw.boot, BOOT_MODES, single);
     this.tokens = bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, single);
     this.bmcs = bind<BmcRepo>(this.raw.bmcs, BMC_MODES, single);
+    this.servers = bind<ServerRepo>(this.raw.servers, SERVER_MODES, single);
   }
 
   private immediate<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
@@ -544,6 +580,7 @@ export class SqliteStore implements Store {
         boot: bind<BootRepo>(this.raw.boot, BOOT_MODES, direct),
         tokens: bind<TokenRepo>(this.raw.tokens, TOKEN_MODES, direct),
         bmcs: bind<BmcRepo>(this.raw.bmcs, BMC_MODES, direct),
+        servers: bind<ServerRepo>(this.raw.servers, SERVER_MODES, direct),
       };
       try {
         const r = await this.txScope.run(scope, () => fn(tx));

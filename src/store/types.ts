@@ -160,11 +160,18 @@ export interface InstallToken {
   usedAt: string | null;
 }
 
+/** A token as found: `expired` is decided by the database's clock (the same for every server). */
+export interface FoundToken extends InstallToken {
+  expired: boolean;
+}
+
 export interface TokenRepo {
-  /** Stores a token (by hash) for host, valid from issuedAt until expiresAt (the caller's clock);
-   * earlier unused tokens of that host are revoked. */
-  issue(host: string, tokenHash: string, address: string, validity: { issuedAt: Date; expiresAt: Date }): Promise<InstallToken>;
-  find(tokenHash: string): Promise<InstallToken | null>;
+  /** Stores a token (by hash) for host, valid for ttlSeconds from now on the DATABASE's clock (not
+   * the caller's: a server whose clock is off issues tokens every server honours); earlier unused
+   * tokens of that host are revoked. */
+  issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken>;
+  /** The token, with `expired` (expiresAt ≤ the database's now). */
+  find(tokenHash: string): Promise<FoundToken | null>;
   /** Marks it used; false when it was already used (a replay). */
   consume(tokenHash: string): Promise<boolean>;
 }
@@ -192,6 +199,36 @@ export interface BmcRepo {
   list(): Promise<BmcRecord[]>;
 }
 
+/** What a running `netroot serve` says about itself (its heartbeat row). */
+export interface ServerInfo {
+  /** Unique per process run (a new one at each start). */
+  id: string;
+  hostName: string;
+  addresses: string[];
+  pid: number;
+  version: string;
+}
+
+export interface ServerRecord extends ServerInfo {
+  /** First beat and latest beat, ISO-8601, on the database's clock. */
+  startedAt: string;
+  lastBeat: string;
+  /** Seconds since the latest beat, on the database's clock. */
+  ageSeconds: number;
+  /** Beat within the window given to list(). */
+  live: boolean;
+}
+
+export interface ServerRepo {
+  /** Registers the server or refreshes its heartbeat, stamped with the DATABASE's clock (a server
+   * whose own clock is off still beats on time); startedAt is kept from the first beat. */
+  beat(s: ServerInfo): Promise<void>;
+  /** Every registered server, live ones (a beat within windowSeconds, database clock) first, then by start. */
+  list(windowSeconds: number): Promise<ServerRecord[]>;
+  /** false when it was not registered. */
+  remove(id: string): Promise<boolean>;
+}
+
 export interface Repos {
   readonly hosts: HostRepo;
   readonly appliances: ApplianceRepo;
@@ -200,6 +237,7 @@ export interface Repos {
   readonly boot: BootRepo;
   readonly tokens: TokenRepo;
   readonly bmcs: BmcRepo;
+  readonly servers: ServerRepo;
 }
 
 export interface Store extends Repos {

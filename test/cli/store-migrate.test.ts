@@ -68,7 +68,7 @@ test('the CLI on PostgreSQL, then store migrate copies a SQLite state with count
     await sqlite.hosts.remove('gpu-0-1'); // a gap in the ids
     await sqlite.attributes.set({ scope: 'host', target: 'gpu-0-0', name: 'Kickstart_Timezone', value: 'UTC' });
     await sqlite.boot.put({ host: 'gpu-0-0', kernel: 'vmlinuz', initrd: 'initrd.img', overlay: null, args: 'quiet' });
-    await sqlite.tokens.issue('gpu-0-2', 'hash-1', '10.1.0.12', { issuedAt: new Date(0), expiresAt: new Date(3600_000) });
+    await sqlite.tokens.issue('gpu-0-2', 'hash-1', '10.1.0.12', 3600);
     await sqlite.bmcs.set({ host: 'gpu-0-2', driver: 'redfish', address: 'bmc', port: 443, user: 'root', secret: 's3cret', insecureTls: true, systemId: null });
     for (let i = 0; i < 5; i++) await sqlite.events.append({ kind: 'test', host: 'gpu-0-0', detail: { i } });
     const before = await snapshot(sqlite);

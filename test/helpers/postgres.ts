@@ -31,6 +31,9 @@ export interface PgServer {
   freshDatabase(): Promise<string>;
   /** Milliseconds initdb + start took. */
   readonly startMs: number;
+  /** Stops the server (a lost database), keeping its data; resume() starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /** uid/gid to run the server as: the `postgres` user under root, ourselves otherwise. */
@@ -57,15 +60,45 @@ async function start(): Promise<PgServer> {
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
   const port = await freeTcpPort();
+  await launch(data, port, user);
+  const admin = `postgres://netroot@127.0.0.1:${port}/postgres`;
+  return {
+    port,
+    startMs: performance.now() - t0,
+    async halt() {
+      await halt();
+    },
+    async resume() {
+      await launch(data, port, user);
+    },
+    async freshDatabase() {
+      const name = `t${process.pid}_${++databases}`;
+      const c = new pg.Client(admin);
+      await c.connect();
+      try {
+        await c.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await c.end();
+      }
+      return `postgres://netroot:not-checked-pw@127.0.0.1:${port}/${name}`;
+    },
+  };
+}
+
+/** Starts the server on data and port (again, after halt()) and waits until it accepts connections. */
+async function launch(data: string, port: number, user: { uid: number; gid: number } | undefined): Promise<void> {
   let log = '';
-  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
+  const args = ['-D', data, '-p', String(port), '-k', dir!, '-c', 'listen_addresses=127.0.0.1'];
   for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=16MB', 'max_connections=200']) args.push('-c', s);
   child = spawn(join(BIN, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], ...(user ?? {}) });
   child.stderr!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
   let exited = false;
   child.once('exit', () => (exited = true));
   // A test process that dies without after(): immediate shutdown, so no server outlives it.
-  process.once('exit', () => child?.kill('SIGQUIT'));
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => child?.kill('SIGQUIT'));
+  }
   const admin = `postgres://netroot@127.0.0.1:${port}/postgres`;
   await waitFor(
     async () => {
@@ -82,21 +115,18 @@ async function start(): Promise<PgServer> {
     },
     { what: () => `postgres to accept connections: ${log}`, timeoutMs: 30_000, intervalMs: 25 },
   );
-  return {
-    port,
-    startMs: performance.now() - t0,
-    async freshDatabase() {
-      const name = `t${process.pid}_${++databases}`;
-      const c = new pg.Client(admin);
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await c.end();
-      }
-      return `postgres://netroot:not-checked-pw@127.0.0.1:${port}/${name}`;
-    },
-  };
+}
+let exitHook = false;
+
+/** Fast shutdown of the running server (clients disconnected); its data directory stays. */
+async function halt(): Promise<void> {
+  const c = child;
+  child = undefined;
+  if (c && c.exitCode === null && c.signalCode === null) {
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGINT');
+    await gone;
+  }
 }
 
 async function stop(): Promise<void> {

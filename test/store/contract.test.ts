@@ -447,13 +447,13 @@ forEachBackend('bmcs: set, get, replace, list, remove; cascade with the host; un
   }
   if (b.name === 'sqlite') {
     const raw = new Database(b.target);
-    assert.equal(raw.pragma('user_version', { simple: true }), 4);
+    assert.equal(raw.pragma('user_version', { simple: true }), 5);
     assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM bmcs').get() as { n: number }).n, 0);
     raw.close();
   } else {
     const raw = new pg.Client(b.target);
     await raw.connect();
-    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 4);
+    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 5);
     assert.equal((await raw.query('SELECT COUNT(*)::int AS n FROM bmcs')).rows[0].n, 0);
     await raw.end();
   }
@@ -541,5 +541,51 @@ forEachBackend('a plain store call or a nested transaction inside a transaction 
     );
     assert.deepEqual(await later, []);
     assert.equal(await store.transaction(async (t) => (await t.hosts.list()).length), 0);
+  }
+});
+
+forEachBackend('servers: beat registers and refreshes on the database clock; stale by age; a skewed process clock changes nothing; remove', async (b) => {
+  const store = await b.open();
+  const other = await b.open();
+  {
+    const a = { id: 'srv-a', hostName: 'fe1', addresses: ['10.1.1.1', '192.168.0.1'], pid: 101, version: '1.0.0' };
+    const realNow = Date.now;
+    Date.now = () => realNow() - 5 * 3600_000; // this "server" runs 5 h behind
+    try {
+      await store.servers.beat(a);
+    } finally {
+      Date.now = realNow;
+    }
+    await other.servers.beat({ id: 'srv-b', hostName: 'fe2', addresses: [], pid: 202, version: '1.0.0' });
+    const list = await other.servers.list(30);
+    assert.deepEqual(
+      list.map((s) => [s.id, s.live]),
+      [
+        ['srv-a', true],
+        ['srv-b', true],
+      ],
+    );
+    const first = list[0]!;
+    assert.deepEqual(first.addresses, ['10.1.1.1', '192.168.0.1']);
+    assert.equal(first.hostName, 'fe1');
+    assert.equal(first.pid, 101);
+    assert.ok(Math.abs(Date.parse(first.startedAt) - Date.now()) < 60_000, `started on the database clock: ${first.startedAt}`);
+    assert.ok(first.ageSeconds >= 0 && first.ageSeconds < 30, `age ${first.ageSeconds}`);
+    // Stale once no beat came within the window (the database's clock measures it).
+    const stale = await waitFor(async () => (await store.servers.list(0.05)).find((s) => s.id === 'srv-a' && !s.live), {
+      what: 'srv-a to be older than 0.05 s',
+    });
+    assert.ok(stale.ageSeconds > 0.05);
+    await store.servers.beat({ ...a, addresses: ['10.1.1.9'] });
+    const again = (await store.servers.list(30)).find((s) => s.id === 'srv-a')!;
+    assert.equal(again.startedAt, first.startedAt, 'a beat keeps the start');
+    assert.ok(again.lastBeat >= first.lastBeat);
+    assert.deepEqual(again.addresses, ['10.1.1.9']);
+    assert.equal(await store.servers.remove('srv-a'), true);
+    assert.equal(await store.servers.remove('srv-a'), false);
+    assert.deepEqual(
+      (await store.servers.list(30)).map((s) => s.id),
+      ['srv-b'],
+    );
   }
 });

@@ -31,7 +31,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Plugin, PluginContext } from '../plugin.js';
 import { NetrootError, UserError } from '../../errors.js';
 import { pickStorageNode, volumeSizeFor, type StorageNode } from '../../storage/allocation.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { canClone, defaultLun, exportAttributes, type CloningBackend } from '../../storage/backend.js';
 import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
@@ -43,6 +43,14 @@ export const VOLUME_ATTRIBUTE = 'iscsi_volume';
 export const REUSED_ATTRIBUTE = 'iscsi_volume_reused';
 /** Appliance or host attribute: allocate a copy-on-write clone of this golden volume (issue #20). */
 export const GOLDEN_ATTRIBUTE = 'golden';
+/**
+ * Host attribute held while one process allocates the host's volume (issue #21: several servers on
+ * one database). Taken and checked under the store's write lock, so of two servers (or a server and
+ * `insert-ethers --update`) allocating the same host at once exactly one creates a volume; the other
+ * is refused with E_STORAGE_CLAIMED before it touches any storage node. Removed when the allocation
+ * is recorded or undone. A process killed mid-way leaves it: `attr unset` frees the host.
+ */
+export const CLAIM_ATTRIBUTE = 'iscsi_allocating';
 /**
  * Host attributes of a clone (issue #20), the boot side's input (src/boot/diskless.ts bootClone):
  * which golden volume it was cloned from, this clone's id (new at every clone and reset: the
@@ -67,6 +75,7 @@ export const ISCSI_HOST_ATTRIBUTES = [
   STORAGE_NODE_ATTRIBUTE,
   VOLUME_ATTRIBUTE,
   REUSED_ATTRIBUTE,
+  CLAIM_ATTRIBUTE,
   CLONE_OF_ATTRIBUTE,
   CLONE_ID_ATTRIBUTE,
   CLONE_ROOT_UUID_ATTRIBUTE,
@@ -152,12 +161,48 @@ export async function allocateVolume(
   ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined },
 ): Promise<void> {
   const attrs = await allocationAttributes(ctx.store, host);
-  const recorded = recordedExport(host.name, await hostAttributes(ctx.store, host.name));
-  if (recorded) {
-    // Already allocated (update(), or a host re-added after --keep-volume with its record): re-export.
-    await nodeNamed(nodes, recorded.node, host.name).backend.exportVolume(recorded.spec);
+  // The claim, under the write lock: recorded already (re-export), claimed by another process
+  // (refused), or ours (allocate, then record and drop the claim in one transaction).
+  const claim = randomUUID();
+  const own = await ctx.store.transaction(async (tx) => {
+    if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
+    const a = await hostAttributes(tx, host.name);
+    const recorded = recordedExport(host.name, a);
+    if (recorded) return recorded;
+    if (a[CLAIM_ATTRIBUTE])
+      throw new NetrootError(
+        'E_STORAGE_CLAIMED',
+        `host ${host.name}: its volume is being allocated by another netroot process (host attribute ${CLAIM_ATTRIBUTE}; if none is, free it with \`netroot attr unset ${CLAIM_ATTRIBUTE} --host ${host.name}\`)`,
+      );
+    await tx.attributes.set({ scope: 'host', target: host.name, name: CLAIM_ATTRIBUTE, value: claim });
+    return undefined;
+  });
+  if (own) {
+    // Already allocated (update(), another server, or a host re-added after --keep-volume with its record): re-export.
+    await nodeNamed(nodes, own.node, host.name).backend.exportVolume(own.spec);
     return;
   }
+  try {
+    await allocateClaimed(host, attrs, claim, nodes, ctx);
+  } catch (e) {
+    // Ours still (the recording transaction did not commit): give the host back.
+    await ctx.store
+      .transaction(async (tx) => {
+        if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] === claim) await tx.attributes.unset('host', host.name, CLAIM_ATTRIBUTE);
+      })
+      .catch((u: unknown) => ctx.logger.warn('allocation claim not released', { host: host.name, error: u }));
+    throw e;
+  }
+}
+
+/** allocateVolume's work once this process holds the host's claim. */
+async function allocateClaimed(
+  host: Host,
+  attrs: Record<string, string>,
+  claim: string,
+  nodes: readonly StorageNode[],
+  ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined },
+): Promise<void> {
   const sizeBytes = volumeSizeFor(attrs, ctx.config.storage.defaultVolumeGiB);
   // A volume of this name kept by `--remove --keep-volume` is the host's data: reuse it where it is.
   let node: StorageNode | undefined;
@@ -232,6 +277,9 @@ export async function allocateVolume(
     await ctx.store.transaction(async (tx) => {
       // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
       if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
+      if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] !== claim)
+        throw new NetrootError('E_STORAGE_CLAIMED', `host ${host.name}: its allocation claim was taken from this process (host attribute ${CLAIM_ATTRIBUTE})`);
+      await tx.attributes.unset('host', host.name, CLAIM_ATTRIBUTE);
       for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
       await tx.events.append({
         kind: 'storage.allocated',
@@ -369,7 +417,11 @@ export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
       const failed: string[] = [];
       for (const h of await ctx.store.hosts.list()) {
         if (!isDiskless(await allocationAttributes(ctx.store, h)) || (await hostAttributes(ctx.store, h.name))[STORAGE_NODE_ATTRIBUTE]) continue;
-        await allocateVolume(h, nodes, ctx).catch((e) => failed.push(`${h.name}: ${msg(e)}`));
+        await allocateVolume(h, nodes, ctx).catch((e) => {
+          // Another server is allocating it right now: once is enough (it reports its own failure).
+          if (e instanceof NetrootError && e.code === 'E_STORAGE_CLAIMED') ctx.logger.warn('iscsi volume being allocated elsewhere', { host: h.name });
+          else failed.push(`${h.name}: ${msg(e)}`);
+        });
       }
       const r = await reconcileStorage(ctx.store, nodes, ctx.logger);
       for (const x of r) if (x.error) failed.push(`storage node ${x.node}: ${x.error}`);
