@@ -115,6 +115,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     last_beat TEXT NOT NULL
   );
   `,
+  // 6: SQLite's migration 6 adds interfaces_host, which this schema has had since 1 (kept in step).
+  `
+  CREATE INDEX IF NOT EXISTS interfaces_host ON interfaces(host_id);
+  `,
 ];
 
 /** Created before migration 1 (outside the numbered list): the applied version, one row. */

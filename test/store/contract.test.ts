@@ -447,13 +447,18 @@ forEachBackend('bmcs: set, get, replace, list, remove; cascade with the host; un
   }
   if (b.name === 'sqlite') {
     const raw = new Database(b.target);
-    assert.equal(raw.pragma('user_version', { simple: true }), 5);
+    assert.equal(raw.pragma('user_version', { simple: true }), 6);
+    const plan = raw.prepare('EXPLAIN QUERY PLAN SELECT * FROM interfaces WHERE host_id = ?').all(1) as { detail: string }[];
+    assert.ok(
+      plan.some((p) => /USING INDEX interfaces_host/.test(p.detail)),
+      `a host's interfaces are found through interfaces_host: ${JSON.stringify(plan)}`,
+    );
     assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM bmcs').get() as { n: number }).n, 0);
     raw.close();
   } else {
     const raw = new pg.Client(b.target);
     await raw.connect();
-    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 5);
+    assert.equal((await raw.query('SELECT version FROM schema_version')).rows[0].version, 6);
     assert.equal((await raw.query('SELECT COUNT(*)::int AS n FROM bmcs')).rows[0].n, 0);
     await raw.end();
   }
