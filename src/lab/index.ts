@@ -3,7 +3,7 @@ export { ConsoleLog } from './console.js';
 export { removeStale, deleteNamespace, namespaces, pidAlive } from './netns.js';
 export { markerInitrd, markerBootFiles, rootImage, iscsiRootInitrd, installedKernel, kernelVersion, type TestImages } from './test-images.js';
 export { PeerLab, IPXE_BIOS, IPXE_EFI, type PeerLabOptions } from './peer.js';
-export { measurePeerDisklessBoot, REFERENCE_IQN, REFERENCE_ROOT_MARKER, type PeerBootResult, type PeerBootOptions } from './reference.js';
+export { measurePeerDisklessBoot, PeerBootStack, REFERENCE_IQN, REFERENCE_ROOT_MARKER, type PeerBootResult, type PeerBootOptions } from './reference.js';
 export {
   FullLab,
   nodeMac,

@@ -44,6 +44,8 @@ export interface PeerLabOptions {
    * false: both as shipped.
    */
   best?: boolean;
+  /** tgtd's control socket number; default derived from the pid (two peer labs in one process need distinct ones). */
+  tgtControlPort?: number;
 }
 
 /** tgt login values matched to the embedded target's offer (src/iscsi/text-keys.ts DEFAULT_LIMITS). */
@@ -88,7 +90,7 @@ export class PeerLab {
     private readonly opts: PeerLabOptions,
   ) {
     this.tftpRoot = join(lab.workDir, 'peer-tftp');
-    this.tgtControlPort = 1000 + (process.pid % 20000);
+    this.tgtControlPort = opts.tgtControlPort ?? 1000 + (process.pid % 20000);
   }
 
   get logs(): string {
