@@ -8,8 +8,9 @@
 // role's netroot-home-check names the server and why; then ganesha starts, and the next access to
 // /home/alice is mounted by automount (NFSv4) and written into; the file is read back here, in the
 // export, and the check says the server answers again.
-// Wall time: one guest boot, ~60 s on a loaded 2-core machine (TCG), of which up to ~15 s wait for
-// the server to come back (ganesha's start, then automount's 10 s negative timeout).
+// Wall time: one guest boot, ~75 s on a loaded 2-core machine (TCG; ~55 s before the server-down
+// part), of which ~15 s wait for the server to come back (ganesha's start, then automount's 10 s
+// negative timeout).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
