@@ -330,6 +330,7 @@ export const ERROR_CODES = {
   E_STORE_COUNT: failure('store', '`store migrate` copied a different number of rows than the source holds (nothing was committed)'),
   E_STORE_VERSION: failure('store', 'the database schema is newer than this netroot'),
   // sync (src/sync: `netroot sync users`, the node payload)
+  E_NODE_SECRET: operator('sync', 'netroot.reportStatus: the node secret (sync:<secret>) is not that of the host with the calling address', 403),
   E_SYNC_KEY: failure('sync', 'a sync key under <stateDir>/sync is unusable (not Ed25519, too short) or the node client is missing'),
   E_SYNC_NONE: operator('sync', 'no sync payload has been published yet (netroot sync users)', 404),
   E_SYNC_PAYLOAD: failure('sync', 'malformed sync payload or envelope (names the field and byte offset)'),

@@ -18,7 +18,7 @@ import { registerNetrootMethods } from './netroot-methods.js';
 import { rpcRoute } from '../http/rpc-route.js';
 import { bootRoutes } from '../http/boot-routes.js';
 import { syncRoutes } from '../http/sync-routes.js';
-import { CurrentPayload, SyncKeys } from '../sync/index.js';
+import { CurrentPayload, nodeBySecret, SyncKeys } from '../sync/index.js';
 import { restApi } from '../http/api.js';
 import { checkApplianceGraph } from '../boot/appliance-check.js';
 import { DiscoveryEngine } from '../discovery/engine.js';
@@ -102,6 +102,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes, bootClone: (h) => regenerator.bootClone(h.name) });
   const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
+  const syncKeys = new SyncKeys(config.stateDir);
   const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
   registerNetrootMethods(rpc, {
     store,
@@ -110,6 +111,10 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     changed: () => hub.changed(),
     setFacts: async (host, attributes) => {
       await engine.set(host, { attributes }, 'node');
+    },
+    nodeBySecret: async (from, secret) => {
+      const auth = await nodeBySecret(store, syncKeys, from, secret);
+      return auth.ok ? auth.host : null;
     },
   });
   let http: HttpApp | undefined;
@@ -204,7 +209,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
           staticRoutes(),
           syncRoutes({
             repos: store,
-            keys: new SyncKeys(config.stateDir),
+            keys: syncKeys,
             current: new CurrentPayload(config.stateDir, config.sync.maxPayloadBytes),
             requestsPerMinute: config.http.syncRequestsPerMinute,
             logger: logger.child({ svc: 'sync' }),

@@ -1,11 +1,18 @@
 // The netroot.* XML-RPC methods nodes call (mounted at /RPC2):
 //   netroot.installComplete(token, facts)  %post: facts.root_uuid → overlay + kernel args, flip to os;
 //                                          facts.boot = "local" (a disked node) → flip to local
-//   netroot.reportStatus(token, state[, facts])  installer/node progress for the insert-ethers screen;
-//                                          only while the token is unspent (before installComplete);
+//   netroot.reportStatus(credential, state[, facts])  installer/node progress for the insert-ethers
+//                                          screen. credential: the install token, only while unspent
+//                                          (before installComplete), any state but `installed`; or,
+//                                          once installed, `sync:<the node's sync secret>` (src/sync
+//                                          nodeBySecret: that host's, from that host's own address),
+//                                          state `booted` only (installing/failed belong to an install
+//                                          and its token: a node's secret never marks it failed).
 //                                          facts {cpus, memory_mb} (ints) become the host attributes
 //                                          `cpus`, `memory_mb` through the host service (plugins' `changed`
-//                                          run: slurm.conf lists them)
+//                                          run: slurm.conf lists them); facts {scratch_failed_disk,
+//                                          scratch_failed_reason} (strings, roles/cluster/scratch) go
+//                                          into the `host.status` event only
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
 // Every refusal is a fault saying why; a refused call changes nothing.
 import type { RpcDispatcher } from '../rpc/dispatcher.js';
@@ -24,7 +31,15 @@ export interface NetrootMethodDeps {
   changed?: () => void;
   /** Stores reported facts as host attributes through the host service (its plugins' `changed` hooks run). */
   setFacts?: (host: string, attributes: Record<string, string>) => Promise<void>;
+  /**
+   * The host whose sync secret `secret` is, when the call comes from that host's address
+   * (src/sync nodeBySecret); null otherwise. Absent: `sync:` credentials are refused.
+   */
+  nodeBySecret?: (from: string, secret: string) => Promise<string | null>;
 }
+
+/** reportStatus's credential prefix for the node's sync secret (an install token never has a colon). */
+export const SYNC_CREDENTIAL_PREFIX = 'sync:';
 
 /** The facts reportStatus takes: XML-RPC ints, bounded (src/cluster/slurm-conf.ts MAX_*). */
 const FACTS: Record<string, { attribute: string; max: number }> = {
@@ -32,19 +47,36 @@ const FACTS: Record<string, { attribute: string; max: number }> = {
   memory_mb: { attribute: 'memory_mb', max: 1 << 30 },
 };
 
-function parseFacts(v: XmlRpcValue | undefined): Record<string, string> {
-  if (v === undefined) return {};
+/** The facts that are only recorded in the event (strings, bounded, printable ASCII). */
+const NOTES: Record<string, { pattern: RegExp; what: string }> = {
+  scratch_failed_disk: { pattern: /^\/dev\/[A-Za-z0-9/_.:+-]{1,120}$/, what: 'a /dev path of at most 125 characters' },
+  scratch_failed_reason: { pattern: /^[\x20-\x7e]{1,200}$/, what: 'printable ASCII, 1 to 200 characters' },
+};
+
+function parseFacts(v: XmlRpcValue | undefined): { attributes: Record<string, string>; notes: Record<string, string> } {
+  const attributes: Record<string, string> = {};
+  const notes: Record<string, string> = {};
+  if (v === undefined) return { attributes, notes };
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date || Buffer.isBuffer(v))
     throw new UserError('E_RPC_BAD_PARAMS', 'facts must be a struct');
-  const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(v as Record<string, XmlRpcValue>)) {
+    const note = NOTES[k];
+    if (note) {
+      if (typeof x !== 'string' || !note.pattern.test(x)) throw new UserError('E_RPC_BAD_PARAMS', `facts.${k} must be ${note.what}`);
+      notes[k] = x;
+      continue;
+    }
     const f = FACTS[k];
-    if (!f) throw new UserError('E_RPC_BAD_PARAMS', `facts: unknown member ${JSON.stringify(k.slice(0, 40))} (known: ${Object.keys(FACTS).join(', ')})`);
+    if (!f)
+      throw new UserError(
+        'E_RPC_BAD_PARAMS',
+        `facts: unknown member ${JSON.stringify(k.slice(0, 40))} (known: ${[...Object.keys(FACTS), ...Object.keys(NOTES)].join(', ')})`,
+      );
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > f.max)
       throw new UserError('E_RPC_BAD_PARAMS', `facts.${k} must be an int from 1 to ${f.max}`);
-    out[f.attribute] = String(x);
+    attributes[f.attribute] = String(x);
   }
-  return out;
+  return { attributes, notes };
 }
 
 const STATES = ['installing', 'installed', 'booted', 'failed'] as const;
@@ -88,19 +120,39 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
     'netroot.reportStatus',
     async (params, ctx) => {
       expectArity(params, 2, 3);
-      const token = stringParam(params, 0, 'token', { maxLength: 256 });
+      const credential = stringParam(params, 0, 'token', { maxLength: 256 });
       const state = stringParam(params, 1, 'state', { maxLength: 32 });
       if (!(STATES as readonly string[]).includes(state)) throw new UserError('E_RPC_BAD_PARAMS', `state must be one of ${STATES.join(', ')}`);
-      const facts = parseFacts(params[2]);
-      // A spent token reports nothing: the install it belonged to is over, and a replayed "failed"
-      // must not mark an installed node (E_TOKEN_USED, like installComplete).
-      const { host } = await deps.tokens.verify(token, ctx.remoteAddress);
+      const { attributes: facts, notes } = parseFacts(params[2]);
+      let host: string;
+      let via: 'token' | 'sync-secret' = 'token';
+      if (credential.startsWith(SYNC_CREDENTIAL_PREFIX)) {
+        // The installed node's own secret. Only `booted`: a node (or whoever replays its calls from
+        // its address) cannot mark itself installing or failed; those belong to an install's token.
+        if (state !== 'booted')
+          throw new UserError('E_RPC_BAD_PARAMS', 'with a node secret, state must be booted (installing and failed need the install token)');
+        const found = deps.nodeBySecret ? await deps.nodeBySecret(ctx.remoteAddress, credential.slice(SYNC_CREDENTIAL_PREFIX.length)) : null;
+        // One answer for every refusal (unknown address, another node's secret, garbage); never the secret.
+        if (found === null) throw new UserError('E_NODE_SECRET', 'node secret is not valid from this address');
+        host = found;
+        via = 'sync-secret';
+      } else {
+        // A spent token reports nothing: the install it belonged to is over, and a replayed "failed"
+        // must not mark an installed node (E_TOKEN_USED, like installComplete).
+        ({ host } = await deps.tokens.verify(credential, ctx.remoteAddress));
+      }
       // `installed` is only ever set by installComplete, together with the boot files.
       if (state !== 'installed') await deps.store.hosts.update(host, { state: state as (typeof STATES)[number] });
       await deps.store.events.append({
         kind: 'host.status',
         host,
-        detail: { state, from: ctx.remoteAddress, ...(Object.keys(facts).length ? { facts } : {}) },
+        detail: {
+          state,
+          from: ctx.remoteAddress,
+          ...(via === 'token' ? {} : { via }),
+          ...(Object.keys(facts).length ? { facts } : {}),
+          ...(notes['scratch_failed_disk'] ? { scratch_failed: { disk: notes['scratch_failed_disk'], reason: notes['scratch_failed_reason'] ?? null } } : {}),
+        },
       });
       if (Object.keys(facts).length) {
         if (!deps.setFacts) throw new UserError('E_RPC_BAD_PARAMS', 'this frontend does not store facts');
@@ -116,7 +168,7 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
       deps.changed?.();
       return true;
     },
-    "reportStatus(token, state[, {cpus, memory_mb}]) — records installer progress (installing, booted or failed) and the node's CPU count and memory in MiB.",
+    "reportStatus(token | 'sync:'+node secret, state[, {cpus, memory_mb, scratch_failed_disk, scratch_failed_reason}]) — records installer progress (installing, booted or failed; with the node's sync secret once installed: booted), the node's CPU count and memory in MiB, and a scratch disk that failed.",
   );
 
   d.register(

@@ -4,11 +4,17 @@
 // installed Debian kernel over this machine's own root (test/helpers/kernel-guest.ts): the same
 // lvm2/e2fsprogs/util-linux binaries, nothing on the host touched. One guest boot runs every
 // scenario, each with its own loop devices, volume group and mount point; the guest is discarded.
+// A failed disk goes through the node's real report helper (roles/sync's netroot-report, curl) to a
+// real frontend on this machine (the guest's 10.0.2.2 is 127.0.0.1 here, the node's address): the
+// host.status event there names the disk, as the journal line does.
 // The usage checks (attribute values, options) are test/roles/scratch.test.ts (no root, no guest).
 // Wall time: one guest boot, ~100 s on a loaded 2-core machine (TCG).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { StoredEvent } from '../../src/store/index.js';
+import { SyncKeys } from '../../src/sync/index.js';
+import { loopbackFrontend, type Loopback } from '../helpers/loopback-frontend.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { roleFile } from '../roles/role-files.js';
@@ -17,6 +23,7 @@ import { assertTools, skipUnless } from '../helpers/tools.js';
 import { e2eSkip } from './helpers.js';
 
 const SCRIPT = roleFile('cluster', 'scratch', '/usr/local/sbin/netroot-scratch');
+const REPORT = roleFile('sync', 'sync-client', '/usr/local/sbin/netroot-report');
 const TOOLS: Array<[string, string]> = [
   ['qemu-system-x86_64', 'qemu-system-x86'],
   ['/bin/busybox', 'busybox-static'],
@@ -24,17 +31,25 @@ const TOOLS: Array<[string, string]> = [
   ['dmsetup', 'dmsetup'],
   ['mkfs.ext4', 'e2fsprogs'],
   ['losetup', 'mount'],
+  ['curl', 'curl'],
 ];
 const skip = e2eSkip || skipUnless(TOOLS);
 
 // The scenarios, in the guest. Each prints `@@ <scenario> <key>=<value>` lines; the script's own
 // messages come back as `@@ <scenario> log <line>`. Every path is under the guest's /tmp (a tmpfs).
-const GUEST = `
+// The report helper: the arguments noted, then the real netroot-report with this node's sync.conf.
+const guestScript = (syncConf: string) => `
 set -u
+ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0
 W=/tmp/w; mkdir -p $W
 cat > $W/netroot-scratch << 'NETROOT_SCRIPT_END'
 ${SCRIPT}NETROOT_SCRIPT_END
-printf '#!/bin/sh\\nprintf "%%s\\\\n" "$*" >> /tmp/w/reports\\n' > $W/report
+cat > $W/netroot-report << 'NETROOT_SCRIPT_END'
+${REPORT}NETROOT_SCRIPT_END
+cat > $W/sync.conf << 'NETROOT_SCRIPT_END'
+${syncConf}
+NETROOT_SCRIPT_END
+printf '#!/bin/sh\\nprintf "%%s\\\\n" "$*" >> /tmp/w/reports\\nexec sh /tmp/w/netroot-report --conf /tmp/w/sync.conf "$@"\\n' > $W/report
 chmod 755 $W/report
 run() { name=$1; shift; sh $W/netroot-scratch --config /dev/null --report $W/report "$@" 2> $W/$name.err; echo "@@ $name rc=$?"; sed "s/^/@@ $name log /" $W/$name.err; }
 disk() { truncate -s 64M $W/$1.img; losetup -f --show $W/$1.img; }
@@ -125,6 +140,8 @@ function parse(out: string): { kv: Map<string, Map<string, string>>; logs: Map<s
 }
 
 let work = '';
+let lb: Loopback | undefined;
+let statusEvents: StoredEvent[] = [];
 let guest: GuestRun | undefined;
 let kv = new Map<string, Map<string, string>>();
 let logs = new Map<string, string[]>();
@@ -140,12 +157,17 @@ before(async () => {
   if (skip) return;
   assertTools(TOOLS);
   work = mkdtempSync(join(tmpdir(), 'nrt-scratch-'));
-  guest = await runInKernelGuest({ workDir: work, script: GUEST, timeoutMs: 300_000 });
+  // The node: QEMU's user-mode network connects from 127.0.0.1 here.
+  lb = await loopbackFrontend({ prefix: 'nrt-scratch-fe-', hosts: [{ name: 'compute-0-9', mac: '52:54:00:aa:00:99', ip: '127.0.0.1' }] });
+  const syncConf = `NETROOT_SYNC_URL='http://10.0.2.2:${lb.port}'\nNETROOT_SYNC_SECRET='${new SyncKeys(lb.dir).nodeSecret('compute-0-9')}'`;
+  guest = await runInKernelGuest({ workDir: work, script: guestScript(syncConf), timeoutMs: 300_000, net: true });
   ({ kv, logs } = parse(guest.console));
+  statusEvents = await lb.f.store.events.list({ kind: 'host.status', host: 'compute-0-9' });
 });
 
-after(() => {
+after(async () => {
   // The guest (and with it every loop device, VG and dm device it made) is gone once QEMU exits.
+  await lb?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -219,4 +241,13 @@ test('scratch: a disk failing during the stripe set-up → fallback; the journal
   assert.equal(get('dead', 'mounted'), 'no');
   assert.match(log('dead'), new RegExp(`^<4>.*disk ${dead} failed \\(unreadable\\)`, 'm'));
   assert.match(get('dead', 'reports'), new RegExp(`^scratch-disk-failed_${dead}_unreadable`));
+  // At the frontend: one host.status event per failed disk, through the node's sync secret.
+  const failed = statusEvents.map((e) => e.detail?.['scratch_failed'] as { disk: string; reason: string } | undefined).filter((x) => x !== undefined);
+  assert.equal(failed.length, 2, JSON.stringify(statusEvents.map((e) => e.detail)));
+  assert.equal(failed[0]!.disk, dm);
+  assert.match(failed[0]!.reason, /^(pvcreate|vgcreate|lvcreate|mkfs\.ext4|mount)\b.* failed$/);
+  assert.ok(warning.includes(failed[0]!.reason), `the event's reason is the journal's: ${failed[0]!.reason}`);
+  assert.deepEqual(failed[1], { disk: dead, reason: 'unreadable' });
+  for (const e of statusEvents) assert.equal(e.detail?.['via'], 'sync-secret');
+  assert.ok(!/could not report/.test(log('fail') + log('dead')), 'both reports reached the frontend');
 });

@@ -7,7 +7,8 @@
 // Guest layout: / is the 9p host root (read-only); /dev devtmpfs, /proc, /sys, /run and /tmp
 // tmpfs (the host's /tmp is hidden: the script travels in the initramfs); LVM runs without udev (LVM_SYSTEM_DIR points at a config that says so, with no backups).
 // The guest prints `<prefix> exit <status>` after the script and powers off; the console is
-// returned whole.
+// returned whole. The script runs in process group 0 (under the guest's init): a daemon that needs
+// its own, such as automount (the kernel refuses an autofs mount for pgrp 0), is started with setsid.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { BUSYBOX, installedKernel, kernelVersion } from '../../src/lab/test-imag
 /** Loaded from the initramfs: what mounting the host root over virtio-9p needs. */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', '9pnet_virtio', '9p'];
 /** Loaded from the host root once it is mounted (insmod paths under /lib/modules/<kver>). */
-const ROOT_MODULES = ['dm_mod', 'loop', 'crc32c_generic', 'ext4', 'xfs', 'virtio_net', 'nfsv4'];
+const ROOT_MODULES = ['dm_mod', 'loop', 'crc32c_generic', 'ext4', 'xfs', 'virtio_net', 'nfsv4', 'autofs4'];
 
 const LVM_CONF = `devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
@@ -80,6 +81,8 @@ $B poweroff -f
  * `disks`: raw image files attached as virtio disks (/dev/vda, /dev/vdb, ... in order).
  * `net`: one virtio NIC on QEMU's user-mode network (the guest configures it: 10.0.2.15/24); the
  * guest reaches this machine's 127.0.0.1 at 10.0.2.2 (connections come from 127.0.0.1 here).
+ * `onOutput`: called with the whole console so far at every new chunk, while the guest runs (a test
+ * that must act on this machine at a point of the script watches for a line the script prints).
  */
 export async function runInKernelGuest(opts: {
   workDir: string;
@@ -88,6 +91,7 @@ export async function runInKernelGuest(opts: {
   disks?: string[];
   memoryMb?: number;
   net?: boolean;
+  onOutput?: (console: string) => void;
 }): Promise<GuestRun> {
   const kernel = installedKernel();
   const marker = `NETROOT-GUEST-${process.pid}`;
@@ -116,8 +120,12 @@ export async function runInKernelGuest(opts: {
   for (const d of opts.disks ?? []) args.push('-drive', `file=${d},format=raw,if=virtio,cache=unsafe`);
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  const more = (d: Buffer) => {
+    out += d;
+    opts.onOutput?.(out);
+  };
+  child.stdout.on('data', more);
+  child.stderr.on('data', more);
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
   await new Promise<void>((r) => child.once('exit', () => r()));
   clearTimeout(timer);

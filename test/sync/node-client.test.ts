@@ -2,12 +2,13 @@
 // directory, against envelopes from the real publish code and, for the fetch path, a real frontend
 // on loopback: a good payload is merged (system accounts kept, the range replaced, hosts block,
 // munge key 0400 owned by munge); a tampered, replayed, foreign, truncated or out-of-range one is
-// refused with every file left byte for byte as it was; the munge key is never in the client's
-// output nor in any world-readable file.
+// refused with every file left byte for byte as it was, whether given as a file or served by the
+// frontend over HTTP (tampered on its way or on the frontend's disk, or an older signed one replayed);
+// the munge key is never in the client's output nor in any world-readable file.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clientScriptPath, SyncKeys } from '../../src/sync/index.js';
@@ -290,6 +291,57 @@ test('fetch: the client gets its payload from a real frontend with its secret (t
     assert.match(w.out, /the frontend refused this node's credential \(HTTP 403\)/);
     assert.deepEqual(snapshot(wrong), before);
     assertNoWorldReadableKey(lb.dir);
+  } finally {
+    await lb?.close();
+  }
+});
+
+test('fetch: a tampered or replayed payload served over HTTP is refused, every file kept as it was; the next good one applies', async () => {
+  let lb: Loopback | undefined;
+  try {
+    lb = await loopbackFrontend({ prefix: 'nrt-sync-fetch-bad-', hosts: [{ name: 'compute-0-9', mac: '52:54:00:aa:00:99', ip: '127.0.0.1' }] });
+    const fe = frontendFiles(lb.dir, lb.dir);
+    const keys = new SyncKeys(lb.dir);
+    const root = nodeRoot('fetch-bad', {
+      NETROOT_SYNC_URL: `http://127.0.0.1:${lb.port}`,
+      NETROOT_SYNC_SECRET: keys.nodeSecret('compute-0-9'),
+      NETROOT_SYNC_PUBKEY: keys.publicKeySpki(),
+    });
+    const current = join(lb.dir, 'sync', 'current');
+    // What the frontend serves, replaced whole (a new inode: the route re-reads it).
+    const serve = (bytes: Buffer) => {
+      writeFileSync(`${current}.new`, bytes, { mode: 0o600 });
+      renameSync(`${current}.new`, current);
+    };
+    let t = Date.parse('2026-12-05T23:00:00Z');
+    await publishFrom(lb.dir, fe, { now: () => (t += 1000) });
+    const older = readFileSync(current);
+    await publishFrom(lb.dir, fe, { now: () => (t += 1000) });
+    const applied = await client(root);
+    assert.equal(applied.code, 0, applied.out);
+    const good = snapshot(root);
+
+    // Tampered on the way (or on the frontend's disk): a newer serial, one byte of a user changed.
+    await publishFrom(lb.dir, fe, { now: () => (t += 1000) });
+    const newer = readFileSync(current);
+    serve(Buffer.from(newer.toString('latin1').replace('Alice,,,', 'Alicf,,,'), 'latin1'));
+    const tampered = await client(root);
+    assert.equal(tampered.code, 1, tampered.out);
+    assert.match(tampered.out, /refused, keeping the last good files: bad signature/);
+    assert.deepEqual(snapshot(root), good);
+
+    // Replayed: the frontend (or someone in between) answers with an older, really signed payload.
+    serve(older);
+    const replayed = await client(root);
+    assert.equal(replayed.code, 1, replayed.out);
+    assert.match(replayed.out, /refused, keeping the last good files: serial \d+ is not above the last applied one \(\d+\): replayed or old payload/);
+    assert.deepEqual(snapshot(root), good);
+    assertNoKeyLeak(tampered.out + replayed.out, 'the refusals');
+
+    serve(newer);
+    const ok = await client(root);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /applied serial/);
   } finally {
     await lb?.close();
   }

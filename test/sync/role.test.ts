@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/index.js';
 import { KickstartService } from '../../src/boot/kickstart.js';
 import { SyncKeys } from '../../src/sync/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { roleFile } from '../roles/role-files.js';
 
 test('sync-client: off by default; on, the node gets its own secret, the public key, the client and the units; a preview never the secret', async () => {
   const dir = tempStateDir('nrt-sync-role-');
@@ -65,6 +66,12 @@ test('sync-client: off by default; on, the node gets its own secret, the public 
       },
     );
     assert.equal(vars, `${keys.nodeSecret('compute-0-0')}|1000|59999|8388608\n`);
+
+    // The report helper (test/sync/report-client.test.ts runs it) reaches the node byte for byte, 0755.
+    const helper = /cat > '\/usr\/local\/sbin\/netroot-report' << '([A-Z_0-9]+)'\n([\s\S]*?)\n\1\n/.exec(text);
+    assert.ok(helper, 'netroot-report is written by a quoted heredoc');
+    assert.equal(`${helper[2]}\n`, roleFile('sync', 'sync-client', '/usr/local/sbin/netroot-report'));
+    assert.match(text, /chmod 0755 '\/usr\/local\/sbin\/netroot-report'/);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
