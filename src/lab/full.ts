@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { Lab, exitWithin, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
-import { waitReady, writeLabConfig } from './frontend-setup.js';
+import { waitReady, writeLabConfig, type LabRbd } from './frontend-setup.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { parseGuestProof, type GuestProof } from './guest-proof.js';
 import { IpmiBmcs, type BmcMachine, type IpmiBmc, type LabBmcInfo } from './ipmi-bmc.js';
@@ -114,7 +114,14 @@ export interface FullLabOptions {
    * Where the volumes live: the frontend's embedded target (default), or tgt — a tgtd the lab
    * starts in its namespace (own control port), driven by the frontend's storage.backend tgt.
    */
-  backend?: 'embedded' | 'tgt';
+  backend?: 'embedded' | 'tgt' | 'rbd';
+  /**
+   * backend 'rbd': starts the Ceph cluster the volumes live in (RBD images, exported by the lab's
+   * tgtd through bs_rbd), once the lab namespace exists and before the frontend is configured. It
+   * runs in the lab namespace (`lab.namespace`): tgtd and netroot reach it there. The lab does not
+   * start Ceph itself (the tests' cluster helper does: test/helpers/ceph.ts).
+   */
+  rbd?: (lab: Lab) => Promise<LabRbd>;
   /** Pre-register the MACs (`insert-ethers --mac`) instead of discovering the nodes at power-on. */
   register?: boolean;
   /** Each stage's deadline (power-on to its end marker). Default 300 s. */
@@ -290,7 +297,9 @@ export class FullLab {
   async up(o: { bootImages?: boolean } = {}): Promise<void> {
     await this.lab.up();
     const fe = this.lab.frontendAddress;
-    const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
+    if (this.o.backend === 'rbd' && !this.o.rbd) throw new NetrootError('E_LAB_RBD', "backend 'rbd' needs the lab's Ceph cluster (option rbd)");
+    const tgt = this.o.backend === 'tgt' || this.o.backend === 'rbd' ? await this.startTgtd() : 0;
+    const rbd = this.o.backend === 'rbd' ? await this.o.rbd!(this.lab) : undefined;
     mkdirSync(this.stateDir, { recursive: true });
     // pingIdleSeconds 5: the target pings idle nodes often, so every lab run proves that the
     // nodes' Linux initiators answer its NOP-In pings (an unanswered one cuts the connection).
@@ -300,6 +309,7 @@ export class FullLab {
       pingIdleSeconds: 5,
       ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
       ...(tgt ? { tgtControlPort: tgt } : {}),
+      ...(rbd ? { rbd } : {}),
       // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
       // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
       // broken hardware, which a QEMU machine is not.
