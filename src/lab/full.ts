@@ -299,30 +299,39 @@ export class FullLab {
     const fe = this.lab.frontendAddress;
     if (this.o.backend === 'rbd' && !this.o.rbd) throw new NetrootError('E_LAB_RBD', "backend 'rbd' needs the lab's Ceph cluster (option rbd)");
     const tgt = this.o.backend === 'tgt' || this.o.backend === 'rbd' ? await this.startTgtd() : 0;
-    const rbd = this.o.backend === 'rbd' ? await this.o.rbd!(this.lab) : undefined;
+    // The Ceph cluster starts while the boot images are built (both take a while); until it is up
+    // the configuration says tgt, which the image steps never use (they touch no volume).
+    const rbdUp = this.o.backend === 'rbd' ? this.o.rbd!(this.lab) : undefined;
+    rbdUp?.catch(() => {}); // awaited before the frontend starts; a failing step first must not leave it unhandled
     mkdirSync(this.stateDir, { recursive: true });
     // pingIdleSeconds 5: the target pings idle nodes often, so every lab run proves that the
     // nodes' Linux initiators answer its NOP-In pings (an unanswered one cuts the connection).
-    writeLabConfig(this.stateDir, {
-      frontendAddress: fe,
-      iscsi: true,
-      pingIdleSeconds: 5,
-      ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
-      ...(tgt ? { tgtControlPort: tgt } : {}),
-      ...(rbd ? { rbd } : {}),
-      // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
-      // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
-      // broken hardware, which a QEMU machine is not.
-      installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
-      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
-    });
+    const configure = (rbd?: LabRbd) =>
+      writeLabConfig(this.stateDir, {
+        frontendAddress: fe,
+        iscsi: true,
+        pingIdleSeconds: 5,
+        ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
+        ...(tgt ? { tgtControlPort: tgt } : {}),
+        ...(rbd ? { rbd } : {}),
+        // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
+        // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
+        // broken hardware, which a QEMU machine is not.
+        installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
+        disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
+      });
+    configure();
+    const startFrontend = async () => {
+      if (rbdUp) configure(await rbdUp);
+      await this.startFrontend();
+    };
     const step = async (what: string, ...args: string[]) => {
       const t = Date.now();
       await this.cliOk(...args);
       this.o.onProgress?.('frontend', `${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     };
     if (o.bootImages === false) {
-      await this.startFrontend();
+      await startFrontend();
       this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace}), no boot images`);
       if (this.o.power) await this.startBmcs();
       return;
@@ -344,7 +353,7 @@ export class FullLab {
       await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
     }
     if (this.o.sshPublicKey) await this.cliOk('attr', 'set', 'ssh_authorized_key', this.o.sshPublicKey);
-    await this.startFrontend();
+    await startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
     if (this.o.power) await this.startBmcs();
   }
