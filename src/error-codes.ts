@@ -218,6 +218,7 @@ export const ERROR_CODES = {
   E_LAB_OVMF: operator('lab', 'lab: UEFI firmware (ovmf) is not installed'),
   E_LAB_PEER: failure('lab', 'lab: a peer (dnsmasq, tgtd, httpd) is missing or failed'),
   E_LAB_PERSIST: failure('lab', 'lab: the diskless root did not persist across a reboot'),
+  E_LAB_RBD: operator('lab', "lab: backend 'rbd' without the Ceph cluster its volumes live in"),
   E_LAB_REBOOT: failure('lab', 'lab: the installer did not reboot'),
   E_LAB_ROOT: failure('lab', 'lab: needs root, or a diskless root was not fresh or not on its own iSCSI volume'),
   E_LAB_SHUTDOWN: failure('lab', 'lab: a node did not shut down in time'),

@@ -32,11 +32,7 @@ function localCatalog(ctx: CliContext): GoldenCatalog {
   const s = buildStorage(ctx.config, ctx.logger(), { offline: true });
   const b = s.nodes.find((n) => n.name === LOCAL_NODE)?.backend;
   const c = b ? goldenCatalogOf(b, join(ctx.config.stateDir, 'rbd')) : null;
-  if (!c)
-    throw new UserError(
-      'E_STORAGE_UNSUPPORTED',
-      'golden volumes need the local storage node on the embedded target or Ceph RBD (storage.local, storage.backend=embedded|rbd)',
-    );
+  if (!c) throw new UserError('E_STORAGE_UNSUPPORTED', 'golden volumes need the local storage node (storage.local; storage.backend embedded, tgt, lio or rbd)');
   return c;
 }
 

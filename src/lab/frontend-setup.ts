@@ -22,10 +22,20 @@ export interface LabConfigOptions {
   volumeGiB?: number;
   /** Export through tgtd on this control port instead of the embedded target. */
   tgtControlPort?: number;
+  /** With tgtControlPort: volumes are RBD images of this cluster (storage.backend rbd, storage.rbd). */
+  rbd?: LabRbd;
   installArgs?: string;
   disklessArgs?: string;
   /** YAML appended as is (further top-level keys). */
   extra?: string;
+}
+
+/** A Ceph cluster the lab frontend keeps its volumes in (storage.rbd: pool, conf, client id, keyring path). */
+export interface LabRbd {
+  pool: string;
+  conf: string;
+  clientId: string;
+  keyring: string;
 }
 
 /** The lab frontend's netroot.yaml. */
@@ -36,7 +46,13 @@ export function labConfig(o: LabConfigOptions): string {
     'port: 3260',
     ...(o.pingIdleSeconds !== undefined ? [`pingIdleSeconds: ${o.pingIdleSeconds}`] : []),
   ];
-  const storage = [`defaultVolumeGiB: ${o.volumeGiB ?? 0.0625}`, ...(o.tgtControlPort ? ['backend: tgt', `tgtControlPort: ${o.tgtControlPort}`] : [])];
+  const rbd = o.rbd
+    ? [
+        'backend: rbd',
+        `rbd: { pool: ${o.rbd.pool}, conf: ${JSON.stringify(o.rbd.conf)}, clientId: ${o.rbd.clientId}, keyring: ${JSON.stringify(o.rbd.keyring)} }`,
+      ]
+    : ['backend: tgt'];
+  const storage = [`defaultVolumeGiB: ${o.volumeGiB ?? 0.0625}`, ...(o.tgtControlPort ? [...rbd, `tgtControlPort: ${o.tgtControlPort}`] : [])];
   const boot = [
     ...(o.installArgs !== undefined ? [`  installArgs: ${JSON.stringify(o.installArgs)}`] : []),
     ...(o.disklessArgs !== undefined ? [`  disklessArgs: ${JSON.stringify(o.disklessArgs)}`] : []),

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { Lab, exitWithin, type Firmware, type LabNode } from './lab.js';
 import { installedKernel, kernelVersion } from './test-images.js';
 import { NetrootError } from '../errors.js';
-import { waitReady, writeLabConfig } from './frontend-setup.js';
+import { waitReady, writeLabConfig, type LabRbd } from './frontend-setup.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { parseGuestProof, type GuestProof } from './guest-proof.js';
 import { IpmiBmcs, type BmcMachine, type IpmiBmc, type LabBmcInfo } from './ipmi-bmc.js';
@@ -114,7 +114,14 @@ export interface FullLabOptions {
    * Where the volumes live: the frontend's embedded target (default), or tgt — a tgtd the lab
    * starts in its namespace (own control port), driven by the frontend's storage.backend tgt.
    */
-  backend?: 'embedded' | 'tgt';
+  backend?: 'embedded' | 'tgt' | 'rbd';
+  /**
+   * backend 'rbd': starts the Ceph cluster the volumes live in (RBD images, exported by the lab's
+   * tgtd through bs_rbd), once the lab namespace exists and before the frontend is configured. It
+   * runs in the lab namespace (`lab.namespace`): tgtd and netroot reach it there. The lab does not
+   * start Ceph itself (the tests' cluster helper does: test/helpers/ceph.ts).
+   */
+  rbd?: (lab: Lab) => Promise<LabRbd>;
   /** Pre-register the MACs (`insert-ethers --mac`) instead of discovering the nodes at power-on. */
   register?: boolean;
   /** Each stage's deadline (power-on to its end marker). Default 300 s. */
@@ -290,29 +297,41 @@ export class FullLab {
   async up(o: { bootImages?: boolean } = {}): Promise<void> {
     await this.lab.up();
     const fe = this.lab.frontendAddress;
-    const tgt = this.o.backend === 'tgt' ? await this.startTgtd() : 0;
+    if (this.o.backend === 'rbd' && !this.o.rbd) throw new NetrootError('E_LAB_RBD', "backend 'rbd' needs the lab's Ceph cluster (option rbd)");
+    const tgt = this.o.backend === 'tgt' || this.o.backend === 'rbd' ? await this.startTgtd() : 0;
+    // The Ceph cluster starts while the boot images are built (both take a while); until it is up
+    // the configuration says tgt, which the image steps never use (they touch no volume).
+    const rbdUp = this.o.backend === 'rbd' ? this.o.rbd!(this.lab) : undefined;
+    rbdUp?.catch(() => {}); // awaited before the frontend starts; a failing step first must not leave it unhandled
     mkdirSync(this.stateDir, { recursive: true });
     // pingIdleSeconds 5: the target pings idle nodes often, so every lab run proves that the
     // nodes' Linux initiators answer its NOP-In pings (an unanswered one cuts the connection).
-    writeLabConfig(this.stateDir, {
-      frontendAddress: fe,
-      iscsi: true,
-      pingIdleSeconds: 5,
-      ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
-      ...(tgt ? { tgtControlPort: tgt } : {}),
-      // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
-      // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
-      // broken hardware, which a QEMU machine is not.
-      installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
-      disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
-    });
+    const configure = (rbd?: LabRbd) =>
+      writeLabConfig(this.stateDir, {
+        frontendAddress: fe,
+        iscsi: true,
+        pingIdleSeconds: 5,
+        ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
+        ...(tgt ? { tgtControlPort: tgt } : {}),
+        ...(rbd ? { rbd } : {}),
+        // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
+        // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
+        // broken hardware, which a QEMU machine is not.
+        installArgs: 'netroot.mode=install console=ttyS0 panic=-1 no_timer_check',
+        disklessArgs: this.o.image ? 'console=ttyS0 panic=-1 no_timer_check' : 'console=ttyS0 panic=-1 no_timer_check netroot.lab=poweroff',
+      });
+    configure();
+    const startFrontend = async () => {
+      if (rbdUp) configure(await rbdUp);
+      await this.startFrontend();
+    };
     const step = async (what: string, ...args: string[]) => {
       const t = Date.now();
       await this.cliOk(...args);
       this.o.onProgress?.('frontend', `${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     };
     if (o.bootImages === false) {
-      await this.startFrontend();
+      await startFrontend();
       this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace}), no boot images`);
       if (this.o.power) await this.startBmcs();
       return;
@@ -334,7 +353,7 @@ export class FullLab {
       await this.cliOk('attr', 'set', 'Kickstart_LiveImage', `http://${fe}:8080/boot/files/lab/root.tar.gz`);
     }
     if (this.o.sshPublicKey) await this.cliOk('attr', 'set', 'ssh_authorized_key', this.o.sshPublicKey);
-    await this.startFrontend();
+    await startFrontend();
     this.o.onProgress?.('frontend', `serving on ${fe} (namespace ${this.lab.namespace})`);
     if (this.o.power) await this.startBmcs();
   }

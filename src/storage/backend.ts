@@ -53,7 +53,7 @@ export function exportAttributes(info: ExportInfo): Record<string, string> {
   return a;
 }
 
-/** A backend that holds golden volumes and makes copy-on-write clones of them (the embedded one). */
+/** A backend that holds golden volumes and clones them: copy-on-write (embedded, rbd) or by reflink/full copy (tgt, lio: file-clones.ts). */
 export interface CloningBackend extends StorageBackend {
   hasGolden(name: string): Promise<boolean>;
   /** Volume `name` as a clone of golden volume `golden`, at least `sizeBytes` large. */

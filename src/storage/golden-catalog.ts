@@ -1,6 +1,7 @@
 // `GoldenCatalog`: the golden-volume operations `netroot golden` needs (issue #20), one interface
 // over the backends that hold golden volumes, so the CLI does not branch per backend:
-//   embedded  files under <volumesDir>/golden/ with a sha256 and file identity (golden.ts)
+//   embedded, tgt, lio  files under <volumesDir>/golden/ with a sha256 and file identity (golden.ts);
+//             clones are deltas over them (embedded) or reflink/full copies of them (file-clones.ts)
 //   rbd       images <pool>/_golden.NAME with a protected snapshot @golden (rbd-volumes.ts)
 // Both record the same facts — from, createdAt, version, parent, boot — so clones boot `os` at
 // once on either. Verification differs and says so: a file is re-read against its sha256; a
@@ -11,18 +12,17 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { StorageBackend } from './backend.js';
 import { EmbeddedBackend } from './embedded.js';
-import type { GoldenBoot, GoldenOrigin } from './golden.js';
+import type { GoldenBase, GoldenOrigin, GoldenVolumes } from './golden.js';
 import { RbdBackend } from './rbd.js';
+import { FileCloningBackend } from './file-clones.js';
+import type { TargetExports } from './local.js';
+import type { FileVolumes } from './volumes.js';
 
-/** A golden volume as `golden list|show` report it. The embedded fields are absent on rbd. */
-export interface GoldenEntry {
-  name: string;
-  sizeBytes: number;
-  from: string;
-  createdAt: string;
-  version: number;
-  parent?: string;
-  boot?: GoldenBoot;
+/**
+ * A golden volume as `golden list|show` report it: the common record (golden.ts GoldenBase, which
+ * rbd-volumes.ts RbdGoldenInfo extends too) and each backend's own fields, absent on the other.
+ */
+export interface GoldenEntry extends GoldenBase {
   /** embedded: the image's sha256, whether it shares blocks with its source, its path. */
   sha256?: string;
   reflinked?: boolean;
@@ -58,9 +58,18 @@ export interface GoldenCatalog {
   remove(name: string): Promise<void>;
 }
 
-class EmbeddedCatalog implements GoldenCatalog {
-  readonly kind = 'embedded';
-  constructor(private readonly b: EmbeddedBackend) {}
+/** What a catalog of golden files needs: the embedded target's backend, or tgt's/LIO's (file-clones.ts). */
+type FileGoldenBackend = (EmbeddedBackend | FileCloningBackend<TargetExports>) & { readonly golden: GoldenVolumes; readonly volumes: FileVolumes };
+
+/**
+ * Golden files (golden.ts) on the embedded target, tgt or LIO: the same record, sha256 and
+ * identity; only how clones are made differs (a delta over the file, or a reflink/full copy).
+ */
+class FileCatalog implements GoldenCatalog {
+  readonly kind: string;
+  constructor(private readonly b: FileGoldenBackend) {
+    this.kind = b.kind;
+  }
   list = () => this.b.golden.list();
   require = (name: string) => this.b.golden.require(name);
   clonesOf = (name: string) => this.b.volumes.clonesOf(name);
@@ -142,12 +151,11 @@ class RbdCatalog implements GoldenCatalog {
 }
 
 /**
- * The golden catalog of backend `b`, or null when it holds no golden volumes (tgt, lio, a remote
- * node). `tmpDir` (made when missing): where rbd lays an image before
+ * The golden catalog of backend `b`, or null when it holds no golden volumes (a remote node). `tmpDir` (made when missing): where rbd lays an image before
  * importing it.
  */
 export function goldenCatalogOf(b: StorageBackend, tmpDir: string): GoldenCatalog | null {
-  if (b instanceof EmbeddedBackend) return new EmbeddedCatalog(b);
+  if (b instanceof EmbeddedBackend || b instanceof FileCloningBackend) return new FileCatalog(b);
   if (b instanceof RbdBackend) return new RbdCatalog(b, tmpDir);
   return null;
 }

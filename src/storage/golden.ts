@@ -66,23 +66,32 @@ export function validBoot(b: unknown): GoldenBoot | undefined {
   return { rootUuid, osImage };
 }
 
-export interface GoldenInfo {
+/**
+ * What every golden volume records, whatever holds it: the embedded target's file (GoldenInfo
+ * below), an RBD image (rbd-volumes.ts RbdGoldenInfo), and what `netroot golden` reports
+ * (golden-catalog.ts GoldenEntry) all extend it.
+ */
+export interface GoldenBase {
   name: string;
   sizeBytes: number;
-  sha256: string;
-  /** Where it was frozen from (e.g. `host compute-0-0`). */
+  /** Where it was frozen from (e.g. `host compute-0-0`, `image NAME`). */
   from: string;
   createdAt: string;
-  /** True when the copy shares blocks with its source (a reflink); false: a full copy. */
-  reflinked: boolean;
-  identity: GoldenIdentity;
-  path: string;
-  /** Absent when unknown (the source host never recorded its root file system): clones then install. */
-  boot?: GoldenBoot;
   /** 1 for a first golden volume; `promote` makes parent's version + 1. */
   version: number;
   /** The golden volume this one was promoted from (its clone's state), if any. */
   parent?: string;
+  /** Absent when unknown (the source host never recorded its root file system): clones then install. */
+  boot?: GoldenBoot;
+}
+
+/** A golden volume file (this file's GoldenVolumes): its checksum, copy kind, identity and path. */
+export interface GoldenInfo extends GoldenBase {
+  sha256: string;
+  /** True when the copy shares blocks with its source (a reflink); false: a full copy. */
+  reflinked: boolean;
+  identity: GoldenIdentity;
+  path: string;
 }
 
 /**
@@ -149,6 +158,25 @@ export async function sha256File(path: string): Promise<string> {
 
 function cp(args: string[]): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((res) => execFile('cp', args, (e, _o, stderr) => res({ ok: !e, stderr: String(stderr).trim() })));
+}
+
+/**
+ * Copies file `source` to `dest` (which must not exist) sharing its blocks where the file system can:
+ * `cp --reflink=always` (the FICLONE ioctl: XFS with reflink=1, btrfs; same file system only). Where it
+ * cannot (ext4, tmpfs, another file system), a full sparse copy (`cp --reflink=never --sparse=always`)
+ * and `warning`, which says so in `what`'s words. E_STORAGE_BACKEND when even the copy fails.
+ */
+export async function reflinkOrCopy(source: string, dest: string, what: string): Promise<{ reflinked: boolean; warning?: string }> {
+  const r = await cp(['--reflink=always', '--', source, dest]);
+  if (r.ok) return { reflinked: true };
+  await unlink(dest).catch(() => {});
+  const full = await cp(['--reflink=never', '--sparse=always', '--', source, dest]);
+  if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
+  const size = (await stat(dest)).size;
+  return {
+    reflinked: false,
+    warning: `the file system of ${dirname(dest)} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): ${what} is a full copy of ${size} bytes`,
+  };
 }
 
 export class GoldenVolumes {
@@ -220,17 +248,7 @@ export class GoldenVolumes {
   async create(name: string, source: string, origin: string | GoldenOrigin): Promise<GoldenCreateResult> {
     const st = await lstat(source).catch(() => null);
     if (!st?.isFile()) throw new UserError('E_GOLDEN_SOURCE', `${source} is not a regular file`);
-    return this.createWith(name, origin, async (tmp) => {
-      const r = await cp(['--reflink=always', '--', source, tmp]);
-      if (r.ok) return { reflinked: true };
-      await unlink(tmp).catch(() => {});
-      const full = await cp(['--reflink=never', '--sparse=always', '--', source, tmp]);
-      if (!full.ok) throw new NetrootError('E_STORAGE_BACKEND', `copying ${source} failed: ${full.stderr}`);
-      return {
-        reflinked: false,
-        warning: `the file system of ${this.dir} cannot reflink (${r.stderr || 'cp --reflink=always failed'}): golden volume ${name} is a full copy of ${st.size} bytes`,
-      };
-    });
+    return this.createWith(name, origin, (tmp) => reflinkOrCopy(source, tmp, `golden volume ${name}`));
   }
 
   /**

@@ -28,9 +28,10 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
+import type { ApplyResult, TargetExports } from './local.js';
 import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
+import { FileCloningBackend } from './file-clones.js';
 
 const CONFIGFS_MAGIC = 0x62656570;
 const TPG = 'tpgt_1';
@@ -429,12 +430,13 @@ export class LioExports implements TargetExports {
 }
 
 /** LIO's StorageBackend: the volume store and LioExports. */
-export class LioBackend extends LocalBackend<LioExports> {
+/** Golden volumes and their reflink (else full-copy) clones: file-clones.ts. */
+export class LioBackend extends FileCloningBackend<LioExports> {
   readonly root: string;
 
   constructor(opts: LioBackendOptions) {
     const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
-    super(volumes, new LioExports(volumes, opts));
+    super(volumes, new LioExports(volumes, opts), opts.logger);
     this.root = this.exports.root;
   }
 

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { NetrootError, UserError } from '../errors.js';
 import { RbdCli, RbdError, type RbdClientOptions } from './rbd-cli.js';
 import { isVolumeName, validateSize, validateVolumeName, type VolumeInfo, type VolumeSpec } from './spec.js';
-import { checkedOrigin, validBoot, type GoldenBoot, type GoldenOrigin } from './golden.js';
+import { checkedOrigin, validBoot, type GoldenBase, type GoldenOrigin } from './golden.js';
 
 export const GOLDEN_PREFIX = '_golden.';
 export const GOLDEN_SNAP = 'golden';
@@ -38,17 +38,8 @@ export interface RbdVolumesOptions extends RbdClientOptions {
   tgtConf: string;
 }
 
-export interface RbdGoldenInfo {
-  name: string;
-  sizeBytes: number;
-  from: string;
-  createdAt: string;
-  /** 1 for a first golden volume; a promoted one is 1 + the highest of its line. */
-  version: number;
-  /** The golden volume this one was promoted from, if any. */
-  parent?: string;
-  /** How its clones boot without installing; absent when unknown (they install). */
-  boot?: GoldenBoot;
+/** A golden RBD image: the common record (golden.ts GoldenBase) and its snapshot. */
+export interface RbdGoldenInfo extends GoldenBase {
   /** `<pool>/_golden.NAME@golden`: the protected snapshot clones are made from. */
   snapshot: string;
 }

@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { NetrootError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { type ApplyResult, LocalBackend, type TargetExports } from './local.js';
+import type { ApplyResult, TargetExports } from './local.js';
 import { sameExport, type ExportSpec, type VolumeInfo } from './spec.js';
 import { FileVolumes } from './volumes.js';
+import { FileCloningBackend } from './file-clones.js';
 import { readJsonFile, writeJsonFile } from './util.js';
 
 export interface TgtBackendOptions {
@@ -330,10 +331,11 @@ export class TgtExports implements TargetExports {
 }
 
 /** tgt's StorageBackend: the volume store and TgtExports. */
-export class TgtBackend extends LocalBackend<TgtExports> {
+/** Golden volumes and their reflink (else full-copy) clones: file-clones.ts. */
+export class TgtBackend extends FileCloningBackend<TgtExports> {
   constructor(opts: TgtBackendOptions) {
     const volumes = new FileVolumes({ dir: opts.volumesDir, limitBytes: opts.limitBytes });
-    super(volumes, new TgtExports(volumes, { ...opts, stateFile: opts.stateFile ?? join(volumes.dir, '..', 'tgt-exports.json') }));
+    super(volumes, new TgtExports(volumes, { ...opts, stateFile: opts.stateFile ?? join(volumes.dir, '..', 'tgt-exports.json') }), opts.logger);
   }
 
   /** The live targets as `tgtadm --op show --mode target` lists them. */

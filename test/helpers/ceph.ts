@@ -6,6 +6,9 @@
 // One cluster per test file: start it in before(), stop() in after() kills the daemons and
 // removes the directory. Daemons run as the caller (root) with their pid, log, admin socket and
 // data files all under the directory, so nothing is left in /var/lib/ceph or /var/run/ceph.
+// `netns`: every daemon and every ceph/rbd call runs in that network namespace (`ip netns exec`,
+// which execs, so a daemon's pid is still ours), the mon on the namespace's own 127.0.0.1 — for a
+// lab whose tgtd and netroot run in it (test/e2e/golden-rbd-lab.test.ts).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,8 @@ export const CEPH_TOOLS: Array<[string, string]> = [
 
 export interface CephCluster {
   dir: string;
+  /** The network namespace it runs in (startCephCluster's `netns`), if any. */
+  netns?: string;
   /** The cluster's conf (admin keyring in [global]). */
   conf: string;
   /** A client netroot's backend uses: `client.<clientId>` with the rbd profile on the pool. */
@@ -47,7 +52,13 @@ export interface CephCluster {
   stop(): Promise<void>;
 }
 
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
+/** argv run inside network namespace `ns` (none: as is). */
+function inNs(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  return ns === undefined ? [cmd, args] : ['ip', ['netns', 'exec', ns, cmd, ...args]];
+}
+
+function run(cmd0: string, args0: string[], timeoutMs = 30_000, ns?: string): Promise<string> {
+  const [cmd, args] = inNs(ns, cmd0, args0);
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message} ${stderr}`.trim()));
@@ -62,9 +73,10 @@ class Daemon {
   constructor(
     private readonly cmd: string,
     private readonly args: string[],
+    private readonly ns?: string,
   ) {}
   start(): void {
-    const p = spawn(this.cmd, [...this.args, '-f'], { stdio: 'ignore' });
+    const p = spawn(...inNs(this.ns, this.cmd, [...this.args, '-f']), { stdio: 'ignore' });
     p.on('error', () => {});
     this.proc = p;
     // A test process that dies without its after() must not leave daemons behind.
@@ -89,7 +101,7 @@ class Daemon {
   }
 }
 
-export async function startCephCluster(o: { memstoreBytes?: number; pool?: string } = {}): Promise<CephCluster> {
+export async function startCephCluster(o: { memstoreBytes?: number; pool?: string; netns?: string } = {}): Promise<CephCluster> {
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'nrt-ceph-'));
   const pool = o.pool ?? 'rbd';
@@ -147,11 +159,12 @@ export async function startCephCluster(o: { memstoreBytes?: number; pool?: strin
     ].join('\n'),
   );
   const C = ['-c', conf];
-  const ceph = (args: string[]) => run('ceph', [...C, ...args]);
-  const rbd = (args: string[]) => run('rbd', [...C, ...args]);
-  const mon = new Daemon('ceph-mon', [...C, '-i', 'a']);
-  const mgrd = new Daemon('ceph-mgr', [...C, '-i', 'x']);
-  const osd = new Daemon('ceph-osd', [...C, '-i', '0']);
+  const ns = o.netns;
+  const ceph = (args: string[]) => run('ceph', [...C, ...args], 30_000, ns);
+  const rbd = (args: string[]) => run('rbd', [...C, ...args], 30_000, ns);
+  const mon = new Daemon('ceph-mon', [...C, '-i', 'a'], ns);
+  const mgrd = new Daemon('ceph-mgr', [...C, '-i', 'x'], ns);
+  const osd = new Daemon('ceph-osd', [...C, '-i', '0'], ns);
   const startMon = async () => {
     mon.start();
     await waitFor(async () => (await ceph(['mon', 'stat']).catch(() => '')).includes('quorum'), { what: 'the ceph mon to answer', intervalMs: 50 });
@@ -170,7 +183,7 @@ export async function startCephCluster(o: { memstoreBytes?: number; pool?: strin
     ]);
     const monmap = join(dir, 'monmap');
     await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:${monAddr}]`, monmap]);
-    await run('ceph-mon', [...C, '--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', keyring]);
+    await run('ceph-mon', [...C, '--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', keyring], 30_000, ns);
     await startMon();
 
     // mgr and OSD in parallel: the mgr takes the longest (its Python modules).
@@ -182,7 +195,7 @@ export async function startCephCluster(o: { memstoreBytes?: number; pool?: strin
     const osdUuid = randomUUID();
     const id = (await ceph(['osd', 'new', osdUuid])).trim();
     if (id !== '0') throw new Error(`ceph osd new gave id ${id}`);
-    await run('ceph-osd', [...C, '-i', '0', '--mkfs', '--osd-uuid', osdUuid, '--mkkey', '--no-mon-config']);
+    await run('ceph-osd', [...C, '-i', '0', '--mkfs', '--osd-uuid', osdUuid, '--mkkey', '--no-mon-config'], 30_000, ns);
     await ceph(['auth', 'add', 'osd.0', 'osd', 'allow *', 'mon', 'allow profile osd', 'mgr', 'allow profile osd', '-i', join(dir, 'osd/osd.0/keyring')]);
     osd.start();
     // One PG: the pool is ready as soon as the OSD has peered it (rbd pool init waits for that).
@@ -206,6 +219,7 @@ export async function startCephCluster(o: { memstoreBytes?: number; pool?: strin
     });
     return {
       dir,
+      ...(ns !== undefined ? { netns: ns } : {}),
       conf,
       clientId,
       clientKeyring,
@@ -237,7 +251,7 @@ function tail(file: string): string {
 
 /** `rbd` as an admin, synchronously (test assertions). */
 export function rbdSync(c: CephCluster, args: string[]): string {
-  const r = spawnSync('rbd', ['-c', c.conf, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(...inNs(c.netns, 'rbd', ['-c', c.conf, ...args]), { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) throw new Error(`rbd ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

@@ -47,6 +47,20 @@ test('labConfig: what netroot itself reads back, with each option', () => {
   }
 });
 
+test("labConfig with rbd: storage.backend rbd, the cluster's pool, conf, client id and keyring path, through tgtd", () => {
+  const dir = tempStateDir('nrt-labcfg-');
+  try {
+    const rbd = { pool: 'rbd', conf: '/tmp/nrt-ceph-x/ceph.conf', clientId: 'netroot', keyring: '/tmp/nrt-ceph-x/client.netroot.keyring' };
+    writeLabConfig(dir, { frontendAddress: '10.77.0.1', iscsi: true, tgtControlPort: 4321, rbd });
+    const c = loadConfig({ env: {}, file: join(dir, 'netroot.yaml'), overrides: { stateDir: dir } });
+    assert.equal(c.storage.backend, 'rbd');
+    assert.equal(c.storage.tgtControlPort, 4321);
+    assert.deepEqual({ pool: c.storage.rbd.pool, conf: c.storage.rbd.conf, clientId: c.storage.rbd.clientId, keyring: c.storage.rbd.keyring }, rbd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('waitReady: polls /readyz until 200; a frontend that exits first, or a deadline, is an error saying why', async () => {
   let asked = 0;
   const server = createServer((_req, res) => {
