@@ -25,6 +25,19 @@
  *     memory, nothing read; -EOPNOTSUPP: the kernel or file system cannot; the caller then reads
  *     through the thread pool). A cached 4 KiB read thus costs one syscall instead of a
  *     thread-pool round trip.
+ *   writeNow(fd, buffers: Buffer[], position) -> number
+ *     The buffers written contiguously at `position` with pwritev(2) on the calling (main)
+ *     thread, for a small write that would otherwise be a thread-pool round trip (a lone 4 KiB
+ *     write at queue depth 1). Buffered writes cannot be asked not to wait (pwritev2 RWF_NOWAIT
+ *     is EOPNOTSUPP for buffered writes on ext4), so the one wait that is foreseeable is ruled
+ *     out first: a write that covers only part of a page makes the kernel read that page unless
+ *     it is cached, so the first and last partial pages are probed with a 1-byte preadv2
+ *     RWF_NOWAIT. Returns the bytes written (all of them), -EAGAIN when a partial page is not in
+ *     the page cache or there are more than WRITE_NOW_IOV buffers (nothing written: the caller
+ *     uses the thread pool), or -errno of a failed write (some bytes may have been written, as
+ *     with a failed pwritev). The caller also keeps it away from dirty-page throttling
+ *     (src/iscsi/lun-io.ts). Durability is that of any buffered write: the bytes are in the
+ *     kernel when it returns; fdatasync makes them stable.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +52,7 @@
 #ifndef IOV_MAX
 #define IOV_MAX 1024
 #endif
+#define WRITE_NOW_IOV 64
 
 typedef struct {
   napi_async_work work;
@@ -213,11 +227,73 @@ static napi_value js_read_cached(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* 0 when the page holding byte `pos` is in the page cache (or past the end), else -1. */
+static int page_cached(int fd, off_t pos) {
+  char b;
+  struct iovec v = {&b, 1};
+  ssize_t r;
+  do r = preadv2(fd, &v, 1, pos, RWF_NOWAIT);
+  while (r < 0 && errno == EINTR);
+  return r >= 0 ? 0 : -1;
+}
+
+static napi_value js_write_now(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  const char *usage = "writeNow(fd, buffers: Buffer[], position)";
+  if (argc != 3) return throw_type(env, usage);
+  int32_t fd;
+  bool is;
+  uint32_t nbufs;
+  double pos;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_type(env, usage);
+  if (napi_is_array(env, argv[1], &is) != napi_ok || !is || napi_get_array_length(env, argv[1], &nbufs) != napi_ok) return throw_type(env, usage);
+  if (napi_get_value_double(env, argv[2], &pos) != napi_ok || !(pos >= 0 && pos <= 9007199254740991.0) || pos != (double)(int64_t)pos)
+    return throw_type(env, "writeNow: the position is not a non-negative integer");
+  napi_value out;
+  if (nbufs > WRITE_NOW_IOV) {
+    napi_create_double(env, -(double)EAGAIN, &out);
+    return out;
+  }
+  struct iovec iov[WRITE_NOW_IOV];
+  size_t total = 0;
+  for (uint32_t i = 0; i < nbufs; i++) {
+    napi_value e;
+    bool isbuf = false;
+    void *d;
+    size_t len;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || napi_is_buffer(env, e, &isbuf) != napi_ok || !isbuf ||
+        napi_get_buffer_info(env, e, &d, &len) != napi_ok)
+      return throw_type(env, "writeNow: buffers must hold Buffers only");
+    iov[i].iov_base = d;
+    iov[i].iov_len = len;
+    total += len;
+  }
+  off_t at = (off_t)pos;
+  int err = 0;
+  if (total > 0) {
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0) ps = 4096;
+    off_t end = at + (off_t)total;
+    /* A partial first or last page is read by the kernel unless cached: that read would block. */
+    if ((at % ps != 0 && page_cached(fd, at) != 0) || (end % ps != 0 && page_cached(fd, end - 1) != 0)) {
+      napi_create_double(env, -(double)EAGAIN, &out);
+      return out;
+    }
+    err = write_all(fd, iov, nbufs, at);
+  }
+  napi_create_double(env, err ? -(double)err : (double)total, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   napi_create_function(env, "writeBatch", NAPI_AUTO_LENGTH, js_write_batch, NULL, &fn);
   napi_set_named_property(env, exports, "writeBatch", fn);
   napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, js_read_cached, NULL, &fn);
   napi_set_named_property(env, exports, "readCached", fn);
+  napi_create_function(env, "writeNow", NAPI_AUTO_LENGTH, js_write_now, NULL, &fn);
+  napi_set_named_property(env, exports, "writeNow", fn);
   return exports;
 }

@@ -65,7 +65,9 @@ export interface DataOutSegment {
   ttt: number;
   dataSN: number;
   bufferOffset: number;
-  data: Buffer;
+  /** The data segment as received (views, in order); `dataLength` bytes in all. */
+  segments: readonly Buffer[];
+  dataLength: number;
   final: boolean;
 }
 
@@ -85,16 +87,18 @@ export class DataOutSequencer {
    * `need`: the bytes the command will use (its SCSI transfer length, cut to whole units of EDTL
    * on overflow; 0 when the command is answered without its data). `unsolicitedLimit`: what
    * the initiator may send without R2T (immediate data + unsolicited Data-Out). `immediate`:
-   * the command PDU's data segment (already checked against FirstBurstLength and EDTL).
+   * the command PDU's data segment as received (`immediateLength` bytes, already checked
+   * against FirstBurstLength and EDTL).
    */
   constructor(
     readonly need: number,
     private readonly unsolicitedLimit: number,
-    immediate: Buffer,
+    immediate: readonly Buffer[] = [],
+    immediateLength = 0,
   ) {
-    this.unsolicitedReceived = immediate.length;
-    this.unsolicitedEnded = immediate.length >= unsolicitedLimit;
-    if (immediate.length > 0) this.accept(immediate, 0);
+    this.unsolicitedReceived = immediateLength;
+    this.unsolicitedEnded = immediateLength >= unsolicitedLimit;
+    if (immediateLength > 0) this.accept(immediate, 0);
   }
 
   get received(): number {
@@ -126,13 +130,20 @@ export class DataOutSequencer {
     this.kept = [];
   }
 
-  /** Keep the part of a data segment at `offset` that falls inside [0, need). */
-  private accept(data: Buffer, offset: number): boolean {
+  /**
+   * Keep the part of a data segment (its pieces as received, in order) at `offset` that falls
+   * inside [0, need): the pieces themselves, the last one cut at `need` (no copy).
+   */
+  private accept(parts: readonly Buffer[], offset: number): boolean {
     if (offset !== this.got && offset < this.need) return false;
-    if (offset < this.need) {
-      const keep = Math.min(data.length, this.need - offset);
-      this.kept.push(keep === data.length ? data : data.subarray(0, keep));
+    let left = this.need - offset;
+    for (const p of parts) {
+      if (left <= 0) break;
+      if (p.length === 0) continue;
+      const keep = Math.min(p.length, left);
+      this.kept.push(keep === p.length ? p : p.subarray(0, keep));
       this.got += keep;
+      left -= keep;
     }
     return true;
   }
@@ -143,7 +154,7 @@ export class DataOutSequencer {
    * counting from 0 per R2T. Returns undefined when the PDU fits, else why it does not.
    */
   dataOut(pdu: DataOutSegment): DataOutError | undefined {
-    const len = pdu.data.length;
+    const len = pdu.dataLength;
     if (pdu.ttt === RESERVED_TAG) {
       // Not answering an R2T: unsolicited.
       if (
@@ -156,7 +167,7 @@ export class DataOutSequencer {
       }
       this.unsolicitedDataSN++;
       this.unsolicitedReceived += len;
-      if (!this.accept(pdu.data, pdu.bufferOffset)) return OFFSET_OUT_OF_ORDER;
+      if (!this.accept(pdu.segments, pdu.bufferOffset)) return OFFSET_OUT_OF_ORDER;
       if (pdu.final || this.unsolicitedReceived >= this.unsolicitedLimit) this.unsolicitedEnded = true;
       return undefined;
     }
@@ -166,7 +177,7 @@ export class DataOutSequencer {
     }
     r2t.dataSN++;
     r2t.received += len;
-    if (!this.accept(pdu.data, pdu.bufferOffset)) return OFFSET_OUT_OF_ORDER;
+    if (!this.accept(pdu.segments, pdu.bufferOffset)) return OFFSET_OUT_OF_ORDER;
     if (r2t.received === r2t.length) this.r2ts!.delete(pdu.ttt);
     return undefined;
   }

@@ -1,8 +1,10 @@
 // Framing: cut a TCP byte stream into PDUs (RFC 7143 §11.2). Separate from decoding (pdu.ts):
 // the framer knows only lengths, padding and digests. Input may arrive split anywhere (even
-// inside the 48-byte header) or several PDUs per chunk. A PDU that lies inside one received
-// chunk is returned as views into that chunk (no copy); only PDUs that straddle chunks are
-// gathered into a fresh buffer.
+// inside the 48-byte header) or several PDUs per chunk. The data segment is never copied: it is
+// returned as views into the received chunks (`dataParts`, one view per chunk it spans, padding
+// and digest cut off), which a write hands to pwritev as they are. Only the header (BHS + AHS +
+// header digest, at most 1,072 bytes) and the padding/data digest (at most 7 bytes) are gathered
+// into a fresh buffer when they straddle chunks.
 //
 // Pull model: push() bytes, then call next() until it returns null. The connection changes
 // limits (digests, MaxRecvDataSegmentLength) between two next() calls, which is exactly where
@@ -25,6 +27,8 @@ export interface FramedPdu extends RawPdu {
 
 /** Thrown for errors after which the byte stream cannot be trusted (the connection must drop). */
 export class FramingError extends DecodeError {}
+
+const EMPTY = Buffer.alloc(0);
 
 export class PduFramer {
   private chunks: Buffer[] = [];
@@ -63,40 +67,51 @@ export class PduFramer {
     throw new Error('framer: byteAt beyond buffer');
   }
 
-  /** Remove and return the next n bytes (a view when they lie in one chunk). */
+  /** Remove and return the next n bytes (a view when they lie in one chunk, else a copy). */
   private take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
+    if (n === 0) return EMPTY;
     const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
-      const v = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-      this.buffered -= n;
-      return v;
-    }
+    if (first.length - this.head >= n) return this.takeView(n);
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length - this.head, n - filled);
-      c.copy(out, filled, this.head, this.head + k);
-      filled += k;
-      this.head += k;
-      if (this.head === c.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
+      const v = this.takeView(n - filled);
+      v.copy(out, filled);
+      filled += v.length;
     }
-    this.buffered -= n;
     return out;
+  }
+
+  /** Remove the next n bytes as views into the chunks they lie in (no copy). */
+  private takeParts(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const v = this.takeView(left);
+      out.push(v);
+      left -= v.length;
+    }
+    return out;
+  }
+
+  /** Remove and return up to n (> 0) bytes from the first chunk, as a view. */
+  private takeView(n: number): Buffer {
+    const c = this.chunks[0]!;
+    const k = Math.min(c.length - this.head, n);
+    const v = c.subarray(this.head, this.head + k);
+    this.head += k;
+    if (this.head === c.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+    this.buffered -= k;
+    return v;
   }
 
   /**
    * The next complete PDU, or null when more bytes are needed. Throws FramingError when the
    * stream is unusable: a header digest mismatch, or a data segment longer than allowed.
+   * Nothing is consumed until the whole PDU (with padding and digests) is buffered.
    */
   next(): FramedPdu | null {
     if (this.buffered < BHS_LENGTH) return null;
@@ -107,28 +122,30 @@ export class PduFramer {
     }
     const hd = this.limits.headerDigest ? 4 : 0;
     const dd = this.limits.dataDigest && dataLen > 0 ? 4 : 0;
-    const padded = dataLen + padLength(dataLen);
-    const total = BHS_LENGTH + ahsLen + hd + padded + dd;
+    const pad = padLength(dataLen);
+    const total = BHS_LENGTH + ahsLen + hd + dataLen + pad + dd;
     if (this.buffered < total) return null;
 
-    const whole = this.take(total);
-    const bhs = whole.subarray(0, BHS_LENGTH);
-    const ahs = whole.subarray(BHS_LENGTH, BHS_LENGTH + ahsLen);
+    const header = this.take(BHS_LENGTH + ahsLen + hd);
+    const bhs = header.subarray(0, BHS_LENGTH);
+    const ahs = header.subarray(BHS_LENGTH, BHS_LENGTH + ahsLen);
     if (hd) {
-      const want = whole.readUInt32LE(BHS_LENGTH + ahsLen);
-      const got = crc32c(whole, 0, 0, BHS_LENGTH + ahsLen);
+      const want = header.readUInt32LE(BHS_LENGTH + ahsLen);
+      const got = crc32c(header, 0, 0, BHS_LENGTH + ahsLen);
       if (want !== got) {
         throw new FramingError('E_ISCSI_HDIGEST', 'HeaderDigest', BHS_LENGTH + ahsLen, 'header digest mismatch');
       }
     }
-    const dataStart = BHS_LENGTH + ahsLen + hd;
-    const data = whole.subarray(dataStart, dataStart + dataLen);
+    const dataParts = dataLen > 0 ? this.takeParts(dataLen) : [];
+    const tail = this.take(pad + dd); // padding, then the data digest
     let dataDigestError = false;
     if (dd) {
-      const want = whole.readUInt32LE(dataStart + padded);
-      const got = crc32c(whole, 0, dataStart, dataStart + padded);
-      dataDigestError = want !== got;
+      // §12.1: the data digest covers the data segment and its padding.
+      let crc = 0;
+      for (const p of dataParts) crc = crc32c(p, crc);
+      crc = crc32c(tail, crc, 0, pad);
+      dataDigestError = tail.readUInt32LE(pad) !== crc;
     }
-    return { bhs, ahs, data, dataDigestError };
+    return { bhs, ahs, dataParts, dataLength: dataLen, dataDigestError };
   }
 }

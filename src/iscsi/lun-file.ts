@@ -13,10 +13,11 @@
 // Durability: FUA writes and SYNCHRONIZE CACHE call fdatasync before status is returned.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { NetrootError } from '../errors.js';
-import { lunIo as nativeIo, type LunIo } from './lun-io.js';
+import { dirtyPagesLow, lunIo as nativeIo, type LunIo } from './lun-io.js';
 import type { LunStore } from './lun-store.js';
 
 export interface LunBackingOptions {
@@ -56,6 +57,21 @@ const BATCH_MIN = 4;
 const BATCH_MAX = 64;
 const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 const CLOSE_WAIT_MS = 10_000;
+/**
+ * A lone write (nothing in flight, nothing waiting) of at most WRITE_NOW_MAX bytes is written on
+ * the event loop's thread (native writeNow) instead of a thread-pool round trip: at queue depth
+ * 1 that round trip (wake a pool thread, its eventfd back to the loop) was most of a 4 KiB
+ * write's time. Buffered writes cannot be made non-blocking on ext4 (pwritev2 RWF_NOWAIT:
+ * EOPNOTSUPP), so what could make them sleep is ruled out or bounded instead: a partial page not
+ * cached (writeNow probes it and declines), dirty-page throttling (only while the system is under
+ * its background dirty threshold, lun-io.ts dirtyPagesLow), and anything else (a journal
+ * commit, a page under writeback): a write on the loop that took over WRITE_NOW_SLOW_MS pauses
+ * the path for WRITE_NOW_PAUSE_MS.
+ */
+const WRITE_NOW_MAX = 32 * 1024;
+const WRITE_NOW_SLOW_MS = 2;
+const WRITE_NOW_PAUSE_MS = 1000;
+const EAGAIN = osConstants.errno.EAGAIN;
 
 interface PendingWrite {
   parts: Buffer[];
@@ -135,15 +151,19 @@ export class LunFile implements LunStore {
   private drainQueued = false;
   private readonly io: LunIo | undefined;
   /**
-   * write() calls, the pwrite/pwritev requests they became (fewer when gathered), and the
-   * thread-pool requests those went out in (fewer with the native helper).
+   * write() calls, the pwrite/pwritev requests they became (fewer when gathered), the
+   * thread-pool requests those went out in (fewer with the native helper), and the requests
+   * written on the loop's thread instead (`onLoop`, see WRITE_NOW_MAX).
    */
-  readonly writeStats = { writes: 0, requests: 0, batches: 0 };
+  readonly writeStats = { writes: 0, requests: 0, batches: 0, onLoop: 0 };
+  /** Lone small writes go on the loop's thread (WRITE_NOW_MAX) unless paused until this time. */
+  private writeNowPausedUntil: number;
   /** Set by close() while it waits for in-flight writes. */
   private idle: (() => void) | undefined;
 
-  private constructor(path: string, fd: number, sizeBytes: number, blockSize: 512 | 4096, io: LunIo | undefined) {
+  private constructor(path: string, fd: number, sizeBytes: number, blockSize: 512 | 4096, io: LunIo | undefined, writeNow: boolean) {
     this.path = path;
+    this.writeNowPausedUntil = writeNow ? 0 : Infinity;
     this.io = io;
     this.fd = fd;
     this.blockSize = blockSize;
@@ -163,6 +183,8 @@ export class LunFile implements LunStore {
     blockSize?: 512 | 4096;
     /** false: one fs.write/fs.writev per run of writes even when the native helper is built. */
     native?: boolean;
+    /** false: never write on the loop's thread (WRITE_NOW_MAX); every write goes through the pool. */
+    writeNow?: boolean;
   }): Promise<LunFile> {
     const blockSize = opts.blockSize ?? 512;
     let st: fs.Stats | undefined;
@@ -183,7 +205,7 @@ export class LunFile implements LunStore {
     if (!st || st.size < usable) {
       await new Promise<void>((res, rej) => fs.ftruncate(fd, usable, (e) => (e ? rej(e) : res())));
     }
-    return new LunFile(opts.path, fd, usable, blockSize, opts.native === false ? undefined : nativeIo);
+    return new LunFile(opts.path, fd, usable, blockSize, opts.native === false ? undefined : nativeIo, opts.writeNow !== false);
   }
 
   private check(pos: number, len: number): void {
@@ -228,10 +250,13 @@ export class LunFile implements LunStore {
 
   /**
    * Write `parts` contiguously at byte `pos`; resolves once the bytes are in the file (page
-   * cache; durable only after sync()). Write gathering: a write that finds nothing in flight and
-   * nothing waiting is issued at once (a lone command's latency); the others wait until the
-   * current task's microtasks are done (every command of one received chunk has then queued its
-   * write) or until a request finishes, and leave together: sorted by position, every run of
+   * cache; durable only after sync()). Write gathering: a write waits until the current task's
+   * microtasks are done (every command of one received chunk has then queued its write) or until
+   * a request finishes; one that finds nothing in flight and nothing waiting and is not small
+   * enough for the loop's thread is issued at once. A write alone when the wait ends, with
+   * nothing in flight, is written on the loop's thread if it is small (WRITE_NOW_MAX), else
+   * issued to the pool: a lone command's latency. The others leave
+   * together: sorted by position, every run of
    * exactly adjacent writes becomes one pwritev, and at most MAX_WRITES_IN_FLIGHT thread-pool
    * requests run at once. With the native helper one request carries several such runs
    * (BATCH_MIN..BATCH_MAX), run one after the other on a pool thread; without it each run is its
@@ -247,8 +272,8 @@ export class LunFile implements LunStore {
     this.writeStats.writes++;
     return new Promise((resolve, reject) => {
       const w: PendingWrite = { parts: parts.filter((p) => p.length > 0), pos, len, resolve, reject };
-      if (this.waiting.length === 0 && this.writesInFlight === 0) {
-        this.issue([[w]]);
+      if (this.waiting.length === 0 && this.writesInFlight === 0 && !this.mayWriteNow(len)) {
+        this.issue([[w]]); // a lone write for the pool: at once
         return;
       }
       this.waiting.push(w);
@@ -260,6 +285,29 @@ export class LunFile implements LunStore {
         });
       }
     });
+  }
+
+  /** A write of `len` bytes may go on the loop's thread (WRITE_NOW_MAX; not paused). */
+  private mayWriteNow(len: number): boolean {
+    return this.io !== undefined && len <= WRITE_NOW_MAX && performance.now() >= this.writeNowPausedUntil;
+  }
+
+  /**
+   * A lone small write on the loop's thread (WRITE_NOW_MAX). True when it was written or failed
+   * (`w` settled), false when it is the pool's (nothing written).
+   */
+  private writeNow(w: PendingWrite): boolean {
+    const io = this.io;
+    if (!io || !this.mayWriteNow(w.len) || this.closed || !dirtyPagesLow(performance.now())) return false;
+    const t0 = performance.now();
+    const r = io.writeNow(this.fd, w.parts, w.pos);
+    if (performance.now() - t0 > WRITE_NOW_SLOW_MS) this.writeNowPausedUntil = performance.now() + WRITE_NOW_PAUSE_MS;
+    if (r === -EAGAIN) return false;
+    this.writeStats.requests++;
+    this.writeStats.onLoop++;
+    if (r < 0) w.reject(errnoError(-r));
+    else w.resolve();
+    return true;
   }
 
   /** One thread-pool request for `runs` (each a run of adjacent writes; several only with the native helper). */
@@ -310,6 +358,13 @@ export class LunFile implements LunStore {
 
   private drainWrites(): void {
     if (this.waiting.length === 0 || this.writesInFlight >= MAX_WRITES_IN_FLIGHT) return;
+    if (this.waiting.length === 1 && this.writesInFlight === 0) {
+      // A lone write: on the loop's thread when small, else at once through the pool.
+      const w = this.waiting[0]!;
+      this.waiting = [];
+      if (!this.writeNow(w)) this.issue([[w]]);
+      return;
+    }
     const q = this.waiting.sort((a, b) => a.pos - b.pos);
     // Runs of exactly adjacent writes, each within IOV_MAX buffers and MAX_GATHER_BYTES.
     const runs: PendingWrite[][] = [];

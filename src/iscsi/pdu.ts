@@ -81,23 +81,38 @@ export const TmfResponse = {
 export interface RawPdu {
   bhs: Buffer; // exactly 48 bytes
   ahs: Buffer; // TotalAHSLength*4 bytes (may be empty)
-  data: Buffer; // DataSegmentLength bytes, padding stripped
+  /** The data segment, padding stripped: views into the received chunks, in order (none when empty). */
+  dataParts: readonly Buffer[];
+  /** DataSegmentLength: the bytes of `dataParts` together. */
+  dataLength: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Decoding initiator PDUs
 // ---------------------------------------------------------------------------------------------
 
-interface Common {
+interface Header {
   immediate: boolean;
   final: boolean;
   itt: number;
-  data: Buffer;
   /** The PDU's own 48-byte header: a Reject of it echoes this (§11.17.1), even when it ran late. */
   bhs: Buffer;
 }
+/** PDUs whose (small) data segment is parsed: joined into one buffer. */
+interface Common extends Header {
+  data: Buffer;
+}
+/**
+ * PDUs carrying SCSI data (immediate data, Data-Out): the data segment as received, views into
+ * the socket's chunks (no copy), handed to pwritev as they are.
+ */
+interface Segmented extends Header {
+  segments: readonly Buffer[];
+  /** The bytes of `segments` together (DataSegmentLength). */
+  dataLength: number;
+}
 
-export interface ScsiCommandPdu extends Common {
+export interface ScsiCommandPdu extends Segmented {
   kind: 'scsi-command';
   read: boolean;
   write: boolean;
@@ -109,7 +124,7 @@ export interface ScsiCommandPdu extends Common {
   cdb: Buffer; // 16 bytes from the BHS, longer with an Extended CDB AHS
   bidiReadLength: number | undefined;
 }
-export interface DataOutPdu extends Common {
+export interface DataOutPdu extends Segmented {
   kind: 'data-out';
   lun: Buffer;
   ttt: number;
@@ -181,64 +196,15 @@ export function decodePdu(raw: RawPdu): InitiatorPdu {
   const b = raw.bhs;
   if (b.length !== BHS_LENGTH) throw new DecodeError('E_ISCSI_FIELD', 'BHS', 0, `length ${b.length}, want 48`);
   const op = b[0]! & 0x3f;
-  const common = {
+  const head: Header = {
     immediate: (b[0]! & 0x40) !== 0,
     final: (b[1]! & 0x80) !== 0,
     itt: b.readUInt32BE(16),
-    data: raw.data,
     bhs: b,
   };
+  if (op === Op.ScsiCommand || op === Op.DataOut) return decodeSegmented(op, raw, head);
+  const common: Common = { ...head, data: joined(raw) };
   switch (op) {
-    case Op.ScsiCommand: {
-      let cdb = b.subarray(32, 48);
-      let bidiReadLength: number | undefined;
-      // AHS (§11.2.2): 2-byte length, 1-byte type, 1 byte type-specific, then the value.
-      let off = 0;
-      const ahs = raw.ahs;
-      while (off < ahs.length) {
-        if (off + 4 > ahs.length) throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, 'truncated AHS header');
-        const len = ahs.readUInt16BE(off);
-        const type = ahs[off + 2]!;
-        // AHSLength counts the type-specific byte and the value, not the length/type bytes.
-        const total = (3 + len + 3) & ~3;
-        if (off + 3 + len > ahs.length || len === 0) {
-          throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, `AHS length ${len} beyond TotalAHSLength`);
-        }
-        if (type === 1) {
-          // Extended CDB: the first 16 bytes stay in the BHS; len counts the reserved byte too.
-          cdb = Buffer.concat([b.subarray(32, 48), ahs.subarray(off + 4, off + 3 + len)]);
-        } else if (type === 2) {
-          if (len !== 5) throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, 'bidirectional read AHS must be 5');
-          bidiReadLength = ahs.readUInt32BE(off + 4);
-        } else {
-          throw new DecodeError('E_ISCSI_FIELD', 'AHSType', BHS_LENGTH + off + 2, `unknown AHS type ${type}`);
-        }
-        off += total;
-      }
-      return {
-        kind: 'scsi-command',
-        ...common,
-        read: (b[1]! & 0x40) !== 0,
-        write: (b[1]! & 0x20) !== 0,
-        attr: b[1]! & 0x07,
-        lun: b.subarray(8, 16),
-        expectedDataTransferLength: b.readUInt32BE(20),
-        cmdSN: b.readUInt32BE(24),
-        expStatSN: b.readUInt32BE(28),
-        cdb,
-        bidiReadLength,
-      };
-    }
-    case Op.DataOut:
-      return {
-        kind: 'data-out',
-        ...common,
-        lun: b.subarray(8, 16),
-        ttt: b.readUInt32BE(20),
-        expStatSN: b.readUInt32BE(28),
-        dataSN: b.readUInt32BE(36),
-        bufferOffset: b.readUInt32BE(40),
-      };
     case Op.NopOut:
       return {
         kind: 'nop-out',
@@ -300,6 +266,73 @@ export function decodePdu(raw: RawPdu): InitiatorPdu {
       return { kind: 'snack', ...common, type: b[1]! & 0x0f };
     default:
       throw new DecodeError('E_ISCSI_OPCODE', 'opcode', 0, `opcode 0x${op.toString(16)} is not an initiator opcode`);
+  }
+}
+
+/** The data segment in one buffer (a copy only when it arrived in several chunks). */
+function joined(raw: RawPdu): Buffer {
+  const p = raw.dataParts;
+  if (p.length === 0) return Buffer.alloc(0);
+  return p.length === 1 ? p[0]! : Buffer.concat(p as Buffer[], raw.dataLength);
+}
+
+/** SCSI Command and Data-Out: their data stays as received (views, no copy). */
+function decodeSegmented(op: number, raw: RawPdu, head: Header): ScsiCommandPdu | DataOutPdu {
+  const b = raw.bhs;
+  const seg: Segmented = { ...head, segments: raw.dataParts, dataLength: raw.dataLength };
+  switch (op) {
+    case Op.ScsiCommand: {
+      let cdb = b.subarray(32, 48);
+      let bidiReadLength: number | undefined;
+      // AHS (§11.2.2): 2-byte length, 1-byte type, 1 byte type-specific, then the value.
+      let off = 0;
+      const ahs = raw.ahs;
+      while (off < ahs.length) {
+        if (off + 4 > ahs.length) throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, 'truncated AHS header');
+        const len = ahs.readUInt16BE(off);
+        const type = ahs[off + 2]!;
+        // AHSLength counts the type-specific byte and the value, not the length/type bytes.
+        const total = (3 + len + 3) & ~3;
+        if (off + 3 + len > ahs.length || len === 0) {
+          throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, `AHS length ${len} beyond TotalAHSLength`);
+        }
+        if (type === 1) {
+          // Extended CDB: the first 16 bytes stay in the BHS; len counts the reserved byte too.
+          cdb = Buffer.concat([b.subarray(32, 48), ahs.subarray(off + 4, off + 3 + len)]);
+        } else if (type === 2) {
+          if (len !== 5) throw new DecodeError('E_ISCSI_FIELD', 'AHSLength', BHS_LENGTH + off, 'bidirectional read AHS must be 5');
+          bidiReadLength = ahs.readUInt32BE(off + 4);
+        } else {
+          throw new DecodeError('E_ISCSI_FIELD', 'AHSType', BHS_LENGTH + off + 2, `unknown AHS type ${type}`);
+        }
+        off += total;
+      }
+      return {
+        kind: 'scsi-command',
+        ...seg,
+        read: (b[1]! & 0x40) !== 0,
+        write: (b[1]! & 0x20) !== 0,
+        attr: b[1]! & 0x07,
+        lun: b.subarray(8, 16),
+        expectedDataTransferLength: b.readUInt32BE(20),
+        cmdSN: b.readUInt32BE(24),
+        expStatSN: b.readUInt32BE(28),
+        cdb,
+        bidiReadLength,
+      };
+    }
+    case Op.DataOut:
+      return {
+        kind: 'data-out',
+        ...seg,
+        lun: b.subarray(8, 16),
+        ttt: b.readUInt32BE(20),
+        expStatSN: b.readUInt32BE(28),
+        dataSN: b.readUInt32BE(36),
+        bufferOffset: b.readUInt32BE(40),
+      };
+    default:
+      throw new DecodeError('E_ISCSI_OPCODE', 'opcode', 0, `opcode 0x${op.toString(16)} is not a data-carrying opcode`);
   }
 }
 

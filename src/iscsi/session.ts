@@ -183,7 +183,7 @@ export class Session<C extends SessionLink = SessionLink> implements TmfSession<
     }
     this.abortedItts.delete(pdu.itt);
     const p = this.params;
-    const imm = pdu.data.length;
+    const imm = pdu.dataLength;
     if (imm > 0 && (!pdu.write || !p.immediateData || imm > p.firstBurstLength || imm > pdu.expectedDataTransferLength)) {
       conn.reject(RejectReason.ProtocolError, pdu);
       return;
@@ -209,7 +209,7 @@ export class Session<C extends SessionLink = SessionLink> implements TmfSession<
       cdb: Buffer.from(pdu.cdb),
       edtl,
       plan,
-      out: new DataOutSequencer(typeof need === 'number' ? need : 0, unsolicitedLimit, pdu.data),
+      out: new DataOutSequencer(typeof need === 'number' ? need : 0, unsolicitedLimit, pdu.segments, imm),
       early: typeof need === 'number' ? undefined : need,
       state: 'data',
       aborted: false,

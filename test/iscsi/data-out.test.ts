@@ -17,13 +17,18 @@ function bytes(n: number, seed: number): Buffer {
   return b;
 }
 
+/** A data segment as one received piece: the sequencer's (parts, length) arguments. */
+function piece(b: Buffer): [Buffer[], number] {
+  return [[b], b.length];
+}
+
 function seg(ttt: number, dataSN: number, bufferOffset: number, data: Buffer, final = false): DataOutSegment {
-  return { ttt, dataSN, bufferOffset, data, final };
+  return { ttt, dataSN, bufferOffset, segments: [data], dataLength: data.length, final };
 }
 
 test('immediate data covering the whole transfer: complete at once, kept as the same buffer', () => {
   const imm = bytes(1024, 1);
-  const s = new DataOutSequencer(1024, 1024, imm);
+  const s = new DataOutSequencer(1024, 1024, ...piece(imm));
   assert.equal(s.unsolicitedDone, true);
   assert.equal(s.complete, true);
   assert.equal(s.received, 1024);
@@ -35,7 +40,7 @@ test('immediate data covering the whole transfer: complete at once, kept as the 
 
 test('immediate + unsolicited Data-Out, then R2Ts of MaxBurstLength for the rest', () => {
   const all = bytes(20000, 3);
-  const s = new DataOutSequencer(20000, 8192, all.subarray(0, 4096));
+  const s = new DataOutSequencer(20000, 8192, ...piece(all.subarray(0, 4096)));
   assert.equal(s.unsolicitedDone, false);
   assert.equal(s.dataOut(seg(UNSOLICITED, 0, 4096, all.subarray(4096, 8192), true)), undefined);
   assert.equal(s.unsolicitedDone, true);
@@ -63,7 +68,7 @@ test('immediate + unsolicited Data-Out, then R2Ts of MaxBurstLength for the rest
 
 test('InitialR2T=Yes without immediate data: R2Ts from offset 0, several outstanding', () => {
   const all = bytes(3 * 4096, 5);
-  const s = new DataOutSequencer(all.length, 0, Buffer.alloc(0));
+  const s = new DataOutSequencer(all.length, 0);
   assert.equal(s.unsolicitedDone, true);
   const opened = [];
   while (s.canSolicit(2)) opened.push(s.solicit(100 + opened.length, 4096));
@@ -85,7 +90,7 @@ test('InitialR2T=Yes without immediate data: R2Ts from offset 0, several outstan
 });
 
 test('unsolicited data ends at FirstBurstLength even without the F bit', () => {
-  const s = new DataOutSequencer(8192, 4096, Buffer.alloc(0));
+  const s = new DataOutSequencer(8192, 4096);
   assert.equal(s.dataOut(seg(UNSOLICITED, 0, 0, bytes(2048, 1))), undefined);
   assert.equal(s.unsolicitedDone, false);
   assert.equal(s.dataOut(seg(UNSOLICITED, 1, 2048, bytes(2048, 2))), undefined);
@@ -95,12 +100,12 @@ test('unsolicited data ends at FirstBurstLength even without the F bit', () => {
 
 test('data beyond what the command uses is checked but not kept (overflow cut to whole blocks)', () => {
   const imm = bytes(1500, 9);
-  const s = new DataOutSequencer(1024, 1500, imm);
+  const s = new DataOutSequencer(1024, 1500, ...piece(imm));
   assert.equal(s.received, 1024);
   assert.equal(s.complete, true);
   assert.deepEqual(Buffer.concat(s.segments), imm.subarray(0, 1024));
   // A command answered without its data (need 0) still has its unsolicited data checked.
-  const early = new DataOutSequencer(0, 4096, Buffer.alloc(0));
+  const early = new DataOutSequencer(0, 4096);
   assert.equal(early.dataOut(seg(UNSOLICITED, 0, 0, bytes(4096, 1), true)), undefined);
   assert.equal(early.received, 0);
   assert.deepEqual(early.segments, []);
@@ -115,21 +120,21 @@ test('every broken unsolicited Data-Out: DATA PHASE ERROR', () => {
     ['past FirstBurstLength', seg(UNSOLICITED, 0, 1024, bytes(4096, 0))],
   ];
   for (const [why, pdu] of cases) {
-    const s = new DataOutSequencer(8192, 4096, bytes(1024, 0));
+    const s = new DataOutSequencer(8192, 4096, ...piece(bytes(1024, 0)));
     const err = s.dataOut(pdu);
     assert.equal(err?.asc, Asc.DataPhaseError, why);
     assert.match(err?.why ?? '', /unsolicited Data-Out out of sequence/, why);
     assert.equal(s.received, 1024, `${why}: nothing kept`);
   }
   // After the F bit, no more unsolicited data.
-  const s = new DataOutSequencer(8192, 4096, Buffer.alloc(0));
+  const s = new DataOutSequencer(8192, 4096);
   assert.equal(s.dataOut(seg(UNSOLICITED, 0, 0, bytes(1024, 0), true)), undefined);
   assert.equal(s.dataOut(seg(UNSOLICITED, 1, 1024, bytes(1024, 0)))?.asc, Asc.DataPhaseError);
 });
 
 test('every broken solicited Data-Out: DATA PHASE ERROR, or DATA OFFSET ERROR out of order', () => {
   const fresh = (): DataOutSequencer => {
-    const s = new DataOutSequencer(8192, 0, Buffer.alloc(0));
+    const s = new DataOutSequencer(8192, 0);
     s.solicit(1, 4096);
     s.solicit(2, 4096);
     return s;
@@ -179,4 +184,23 @@ test('dataOutNeed: the bytes used, or the response without them', () => {
     result: { status: Status.CheckCondition, sense: { key: SenseKey.IllegalRequest, asc: Asc.InvalidFieldInCommandInformationUnit } },
     residual: -4096,
   });
+});
+
+test('a data segment in several received pieces is kept as those pieces; the part beyond what the command uses is cut off without a copy', () => {
+  const all = bytes(12288, 5);
+  const pieces = [all.subarray(0, 1000), all.subarray(1000, 1000), all.subarray(1000, 5000), all.subarray(5000, 8192)];
+  // Immediate data in four pieces (one empty), then a Data-Out in three pieces of which the
+  // command uses only the first 2048 bytes (overflow cut to whole blocks: need 10240).
+  const s = new DataOutSequencer(10240, 12288, pieces, 8192);
+  assert.deepEqual(s.segments, [pieces[0], pieces[2], pieces[3]], 'the same views, the empty one dropped');
+  const tail = [all.subarray(8192, 9000), all.subarray(9000, 11000), all.subarray(11000, 12288)];
+  assert.equal(s.dataOut({ ttt: UNSOLICITED, dataSN: 0, bufferOffset: 8192, segments: tail, dataLength: 4096, final: true }), undefined);
+  assert.equal(s.complete, true);
+  assert.equal(s.received, 10240);
+  const kept = s.segments;
+  assert.equal(kept[3], tail[0], 'a whole piece is kept as is');
+  assert.equal(kept[4]!.buffer, all.buffer, 'the cut piece is a view into the received bytes');
+  assert.equal(kept[4]!.length, 1240);
+  assert.equal(kept.length, 5);
+  assert.ok(Buffer.concat(kept).equals(all.subarray(0, 10240)));
 });

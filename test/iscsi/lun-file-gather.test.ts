@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LunFile } from '../../src/iscsi/lun-file.js';
-import { lunIo } from '../../src/iscsi/lun-io.js';
+import { lunIo, parseDirtyLow } from '../../src/iscsi/lun-io.js';
 
 for (const native of [true, false]) {
   const how = native ? 'native helper' : 'fs only';
@@ -126,8 +126,10 @@ for (const native of [true, false]) {
 
   test(`${how}: close() waits for in-flight writes and refuses queued ones (never a write on a closed descriptor)`, async () => {
     await withLun(4 << 20, async (lun) => {
+      // 64 KiB each: over what a lone write may do on the loop's thread, so the first one is in
+      // the pool at once (a lone small write waits for the end of the task, see the next tests).
       const jobs = Array.from({ length: 64 }, (_, i) =>
-        lun.write([block(i, 4096)], i * 4096).then(
+        lun.write([block(i, 65536)], i * 65536).then(
           () => 'ok',
           (e: NodeJS.ErrnoException) => e.code ?? 'error',
         ),
@@ -227,6 +229,123 @@ test('native writeBatch: one errno per write, later writes still run; arguments 
       assert.throws(() => io.readCached(rw, 'x' as unknown as Buffer, 0, 1, 0), TypeError);
     } finally {
       closeSync(ro);
+      closeSync(rw);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Lone small writes on the loop's thread (lun-file.ts WRITE_NOW_MAX, native writeNow).
+const VMSTAT = 'nr_free_pages 100\nnr_dirty 10\nnr_writeback 5\nnr_dirty_threshold 400\nnr_dirty_background_threshold 200\n';
+
+test('parseDirtyLow: under the background threshold only; a missing or garbled field means no', () => {
+  assert.equal(parseDirtyLow(VMSTAT), true);
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_dirty 10', 'nr_dirty 195')), false, 'dirty + writeback = the threshold');
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_writeback 5', 'nr_writeback 189')), true);
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_writeback 5', 'nr_writeback 190')), false);
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_dirty 10\n', '')), false);
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_dirty_background_threshold 200', 'nr_dirty_background_threshold x')), false);
+  assert.equal(parseDirtyLow(VMSTAT.replace('nr_writeback 5', 'nr_writeback_temp 5')), false, 'a prefix is not the field');
+  assert.equal(parseDirtyLow(''), false);
+  assert.equal(parseDirtyLow('\0\0garbage'), false);
+});
+
+async function withNativeLun(opts: { writeNow?: boolean }, fn: (lun: LunFile, path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-lun-now-'));
+  const path = join(dir, 'lun.img');
+  const lun = await LunFile.open({ path, sizeBytes: 1 << 20, ...opts });
+  try {
+    await fn(lun, path);
+  } finally {
+    await lun.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('native helper: a lone small write goes on the loop thread, its bytes in the file when it resolves; a burst is gathered', {
+  skip: !lunIo && 'native helper not built',
+}, async () => {
+  await withNativeLun({}, async (lun, path) => {
+    const fd = openSync(path, 'r');
+    try {
+      // Lone writes one after the other, at page-aligned and odd (512-byte) positions, 1 part or 3.
+      for (const [i, pos, len] of [
+        [1, 0, 4096],
+        [2, 8192 + 512, 1024],
+        [3, 65536 - 512, 32768],
+      ] as const) {
+        const b = Buffer.alloc(len, i);
+        const parts = len > 2048 ? [b.subarray(0, 100), b.subarray(100, 2000), b.subarray(2000)] : [b];
+        await lun.write(parts, pos);
+        const got = Buffer.alloc(len);
+        readSync(fd, got, 0, len, pos);
+        assert.ok(got.equals(b), `write ${i} in the file when it resolved`);
+      }
+      assert.equal(lun.writeStats.writes, 3);
+      assert.ok(lun.writeStats.onLoop >= 1, `lone writes on the loop thread: ${JSON.stringify(lun.writeStats)}`);
+      // 32 at once: gathered through the pool (none on the loop thread).
+      const before = lun.writeStats.onLoop;
+      await Promise.all(Array.from({ length: 32 }, (_, i) => lun.write([Buffer.alloc(4096, 100 + i)], 131072 + i * 4096)));
+      assert.equal(lun.writeStats.onLoop, before, 'a burst is not written on the loop thread');
+      const all = readFileSync(path);
+      for (let i = 0; i < 32; i++) assert.ok(all.subarray(131072 + i * 4096, 131072 + (i + 1) * 4096).every((x) => x === 100 + i));
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+test('native helper: over 32 KiB, or writeNow: false, a lone write goes through the pool', { skip: !lunIo && 'native helper not built' }, async () => {
+  await withNativeLun({}, async (lun) => {
+    await lun.write([Buffer.alloc(32768 + 512, 1)], 0);
+    assert.equal(lun.writeStats.onLoop, 0);
+  });
+  await withNativeLun({ writeNow: false }, async (lun, path) => {
+    await lun.write([Buffer.alloc(4096, 9)], 4096);
+    assert.equal(lun.writeStats.onLoop, 0);
+    assert.ok(
+      readFileSync(path)
+        .subarray(4096, 8192)
+        .every((x) => x === 9),
+    );
+  });
+});
+
+test('native writeNow: argument checks throw; a failed write returns -errno; a short write count is never returned', {
+  skip: !lunIo && 'native helper not built',
+}, () => {
+  const io = lunIo!;
+  const dir = mkdtempSync(join(tmpdir(), 'netroot-lun-now-'));
+  try {
+    const path = join(dir, 'f');
+    writeFileSync(path, Buffer.alloc(8192));
+    const ro = openSync(path, 'r');
+    try {
+      assert.ok(io.writeNow(ro, [Buffer.alloc(4096)], 0) < 0, 'EBADF on a read-only descriptor');
+      assert.throws(() => io.writeNow(ro, [Buffer.alloc(1)], -1), TypeError);
+      assert.throws(() => io.writeNow(ro, [Buffer.alloc(1)], 1.5), TypeError);
+      assert.throws(() => io.writeNow(ro, ['x' as unknown as Buffer], 0), TypeError);
+      assert.throws(() => io.writeNow(-1, [Buffer.alloc(1)], 0), TypeError);
+      assert.equal(
+        io.writeNow(
+          ro,
+          Array.from({ length: 65 }, () => Buffer.alloc(1)),
+          0,
+        ),
+        -11,
+        'too many buffers: EAGAIN, nothing written',
+      );
+    } finally {
+      closeSync(ro);
+    }
+    const rw = openSync(path, 'r+');
+    try {
+      assert.equal(io.writeNow(rw, [Buffer.alloc(100, 1), Buffer.alloc(0), Buffer.alloc(412, 2)], 1000), 512);
+      assert.equal(io.writeNow(rw, [], 0), 0);
+      const f = readFileSync(path);
+      assert.ok(f.subarray(1000, 1100).every((x) => x === 1) && f.subarray(1100, 1512).every((x) => x === 2));
+    } finally {
       closeSync(rw);
     }
   } finally {

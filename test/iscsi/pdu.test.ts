@@ -33,7 +33,7 @@ function bhs(words: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 function dec(words: string, data = Buffer.alloc(0), ahs = Buffer.alloc(0)): InitiatorPdu {
-  return decodePdu({ bhs: bhs(words), ahs, data });
+  return decodePdu({ bhs: bhs(words), ahs, dataParts: data.length ? [data] : [], dataLength: data.length });
 }
 const SEQ = { statSN: 0x11223344, expCmdSN: 0x55667788, maxCmdSN: 0x99aabbcc };
 
@@ -138,7 +138,8 @@ test('SCSI Data-Out (§11.7): F, LUN, ITT, TTT, ExpStatSN, DataSN, Buffer Offset
   assert.equal(p.expStatSN, 4);
   assert.equal(p.dataSN, 2);
   assert.equal(p.bufferOffset, 1024);
-  assert.equal(p.data.length, 512);
+  assert.equal(p.dataLength, 512);
+  assert.equal(Buffer.concat(p.segments).length, 512);
 });
 
 test('NOP-Out (§11.18), Text Request (§11.10), Logout Request (§11.14), Task Management (§11.5), SNACK', () => {
@@ -177,9 +178,9 @@ test('target opcodes and unknown opcodes are refused with E_ISCSI_OPCODE; a shor
   for (const op of [0x07, 0x1c, 0x20, 0x21, 0x25, 0x3f]) {
     const b = Buffer.alloc(48);
     b[0] = op;
-    assert.throws(() => decodePdu({ bhs: b, ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { code: 'E_ISCSI_OPCODE' }, `opcode ${op}`);
+    assert.throws(() => decodePdu({ bhs: b, ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), { code: 'E_ISCSI_OPCODE' }, `opcode ${op}`);
   }
-  assert.throws(() => decodePdu({ bhs: Buffer.alloc(47), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { code: 'E_ISCSI_FIELD' });
+  assert.throws(() => decodePdu({ bhs: Buffer.alloc(47), ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), { code: 'E_ISCSI_FIELD' });
 });
 
 test('Login Response (§11.13) byte for byte', () => {
@@ -350,21 +351,23 @@ test('decode errors: the exact message and byte offset, for the first and for a 
   const two = dec(cmd, Buffer.alloc(0), Buffer.from(`00010100${bidi}`, 'hex'));
   assert.ok(two.kind === 'scsi-command');
   assert.deepEqual([two.cdb.length, two.bidiReadLength], [16, 0x2000]);
-  assert.throws(() => decodePdu({ bhs: Buffer.alloc(47), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), {
+  assert.throws(() => decodePdu({ bhs: Buffer.alloc(47), ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), {
     code: 'E_ISCSI_FIELD',
     message: 'BHS at byte 0: length 47, want 48',
   });
-  assert.throws(() => decodePdu({ bhs: Buffer.alloc(49), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { message: 'BHS at byte 0: length 49, want 48' });
+  assert.throws(() => decodePdu({ bhs: Buffer.alloc(49), ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), {
+    message: 'BHS at byte 0: length 49, want 48',
+  });
   const op = (o: number) => {
     const b = Buffer.alloc(48);
     b[0] = o;
     return b;
   };
-  assert.throws(() => decodePdu({ bhs: op(0x1c), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), {
+  assert.throws(() => decodePdu({ bhs: op(0x1c), ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), {
     code: 'E_ISCSI_OPCODE',
     message: 'opcode at byte 0: opcode 0x1c is not an initiator opcode',
   });
-  assert.throws(() => decodePdu({ bhs: op(0xe5), ahs: Buffer.alloc(0), data: Buffer.alloc(0) }), { message: /opcode 0x25 is not/ });
+  assert.throws(() => decodePdu({ bhs: op(0xe5), ahs: Buffer.alloc(0), dataParts: [], dataLength: 0 }), { message: /opcode 0x25 is not/ });
   // opcodeOf drops the immediate bit and the reserved top bit.
   assert.deepEqual(
     [0x00, 0x41, 0xc3, 0x3f, 0xff].map((o) => opcodeOf(op(o))),
