@@ -279,10 +279,21 @@ export class PgAttributes implements AttributeRepo {
     return (await this.q.run('DELETE FROM attributes WHERE scope = $1 AND target = $2 AND name = $3', [scope, target, name])) > 0;
   }
   list(f: { scope?: AttributeScope; target?: string } = {}): Promise<Attribute[]> {
+    // Only the filters given appear in the text: one host's attributes through the unique index.
+    const where: string[] = [];
+    const args: string[] = [];
+    if (f.scope !== undefined) {
+      args.push(f.scope);
+      where.push(`scope = $${args.length}`);
+    }
+    if (f.target !== undefined) {
+      args.push(f.target);
+      where.push(`target = $${args.length}`);
+    }
     return this.q.all<Attribute>(
-      `SELECT scope, target, name, value FROM attributes WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR target = $2)
+      `SELECT scope, target, name, value FROM attributes${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
        ORDER BY scope COLLATE "C", target COLLATE "C", name COLLATE "C"`,
-      [f.scope ?? null, f.target ?? null],
+      args,
     );
   }
 }
