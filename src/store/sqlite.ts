@@ -294,6 +294,9 @@ class SqliteAttributes implements Sync<AttributeRepo> {
       .prepare('INSERT INTO attributes (scope, target, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value')
       .run(a.scope, a.target, a.name, a.value);
   }
+  setMany(list: readonly Attribute[]): void {
+    for (const a of list) this.set(a);
+  }
   unset(scope: AttributeScope, target: string, name: string): boolean {
     return this.db.prepare('DELETE FROM attributes WHERE scope = ? AND target = ? AND name = ?').run(scope, target, name).changes > 0;
   }

@@ -284,7 +284,7 @@ async function allocateClaimed(
       if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] !== claim)
         throw new NetrootError('E_STORAGE_CLAIMED', `host ${host.name}: its allocation claim was taken from this process (host attribute ${CLAIM_ATTRIBUTE})`);
       await tx.attributes.unset('host', host.name, CLAIM_ATTRIBUTE);
-      for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
+      await tx.attributes.setMany(Object.entries(values).map(([name, value]) => ({ scope: 'host' as const, target: host.name, name, value })));
       await tx.events.append({
         kind: 'storage.allocated',
         host: host.name,
