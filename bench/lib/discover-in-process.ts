@@ -5,11 +5,12 @@
 // DiscoveryHub as the DHCP server reports them (20 per event-loop turn) while an insert-ethers
 // session of appliance APPL (compute-diskless: the built-in plugins with the embedded storage node,
 // offline, so each machine gets a volume, target and CHAP) is open; prints named hosts/s.
+// STORE_URL=postgres://… (an empty database) runs it on PostgreSQL.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
-import { openStore } from '../../src/store/index.js';
+import { openStoreFromConfig } from '../../src/store/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { buildStorage } from '../../src/app/storage.js';
 import { DiscoveryEngine } from '../../src/discovery/engine.js';
@@ -22,9 +23,15 @@ const APPL = process.env.APPL ?? 'compute-diskless';
 const dir = mkdtempSync(join(tmpdir(), 'nrprof-'));
 const config = loadConfig({
   env: {},
-  overrides: { stateDir: dir, 'network.privateNetwork': '10.61.0.0/16', 'network.frontendAddress': '10.61.0.1', 'storage.defaultVolumeGiB': String(1 / 64) },
+  overrides: {
+    stateDir: dir,
+    'network.privateNetwork': '10.61.0.0/16',
+    'network.frontendAddress': '10.61.0.1',
+    'storage.defaultVolumeGiB': String(1 / 64),
+    ...(process.env.STORE_URL ? { 'store.url': process.env.STORE_URL } : {}),
+  },
 });
-const store = openStore(dir);
+const store = await openStoreFromConfig(config);
 const mac = (i: number) => `52:54:${[(i >> 16) & 255, (i >> 8) & 255, i & 255, 1].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 await store.transaction(async (tx) => {
   for (let i = 0; i < HOSTS; i++) {
@@ -61,5 +68,5 @@ const hosts = await store.hosts.list();
 console.log(
   `${APPL}: ${hub.metrics.added} added (${hub.metrics.addFailed} failed) in ${s.toFixed(2)} s = ${(hub.metrics.added / s).toFixed(1)} hosts/s; ${hosts.length} hosts`,
 );
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });
