@@ -8,6 +8,8 @@
 //   DHCP answer p99 for known hosts (one DORA at a time, PXE ROM)      target ≤ 2 ms
 //   insert-ethers throughput: BENCH_SCALE_DISCOVER unknown machines DISCOVER at once while a
 //   session is open; no duplicate name, address, MAC or rack/rank after  target ≥ 200 named hosts/s
+// Each target line says pass or FAIL after the colon; each backend ends with a line counting the
+// targets met.
 //
 // Setup per store backend: a veth pair (bench/lib/netns.ts), a fresh state dir, BENCH_HOSTS
 // (10,000) hosts of appliance `compute` (disked, so each has a kickstart; boot action install)
@@ -25,7 +27,8 @@
 // new machines; each gets a volume, target and CHAP), BENCH_SCALE_DISCOVER_MAX_S (180: the
 // discovery's deadline; the figure is then over the machines named by it), BENCH_RUNS (5: `host list` runs),
 // BENCH_SCALE_FROM (source | dist: run netroot from source through tsx, or from dist/ as installed;
-// tsx adds its own memory to the RSS), BENCH_STORE_URL, BENCH_LOG_LEVEL (warn).
+// tsx adds its own memory to the RSS), BENCH_STORE_URL, BENCH_LOG_LEVEL (warn), BENCH_SCALE_CPU_PROF
+// (a directory: the frontend under `node --cpu-prof`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -52,6 +55,8 @@ const RUNS = Math.max(1, Number(env.BENCH_RUNS ?? 5));
 const FROM = env.BENCH_SCALE_FROM === 'dist' ? 'dist' : 'source';
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 const STORE_URL = env.BENCH_STORE_URL ?? '';
+/** A directory: the frontend runs under `node --cpu-prof` and writes its profile there when it stops. */
+const CPU_PROF = env.BENCH_SCALE_CPU_PROF ?? '';
 const BACKENDS = ['sqlite', ...(STORE_URL ? [STORE_URL] : [])];
 /** The known hosts take indexes 0…HOSTS-1 of nodeMac/nodeIp; the unknown machines follow. */
 const UNKNOWN_BASE = HOSTS;
@@ -70,6 +75,14 @@ const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
 const f1 = (x: number): string => x.toFixed(1);
 const f2 = (x: number): string => x.toFixed(2);
 const mib = (kib: number): string => (kib / 1024).toFixed(0);
+/** Each target line says whether this run met it; the backend's last line sums them up. */
+const verdicts = new Map<string, Array<{ target: string; met: boolean }>>();
+function judge(tag: string, target: string, met: boolean): string {
+  const list = verdicts.get(tag) ?? [];
+  list.push({ target, met });
+  verdicts.set(tag, list);
+  return met ? 'pass' : 'FAIL';
+}
 
 /**
  * The store the bench writes through and checks, opened as the frontend opens it (SQLite when
@@ -133,9 +146,12 @@ async function runBackend(backend: string, tag: string): Promise<void> {
     console.log(`scale ${tag} ${HOSTS} hosts written through the store API in one transaction: ${f1((performance.now() - t) / 1000)} s`);
 
     // ---- frontend RSS after start ----
-    frontend = await startFrontend(veth.serverNs, stateDir, configFile, [], FROM);
+    frontend = await startFrontend(veth.serverNs, stateDir, configFile, CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [], FROM);
     const pid = frontend.proc.pid!;
-    console.log(`scale ${tag} frontend RSS after start: ${mib(statusField(pid, 'VmRSS'))} MiB (target ≤ 200 MiB; netroot serve from ${FROM}, ${HOSTS} hosts)`);
+    const rssStart = statusField(pid, 'VmRSS');
+    console.log(
+      `scale ${tag} frontend RSS after start: ${judge(tag, 'RSS after start', rssStart <= 200 * 1024)} ${mib(rssStart)} MiB (target ≤ 200 MiB; netroot serve from ${FROM}, ${HOSTS} hosts)`,
+    );
 
     // ---- netroot host list ----
     const listTimes: number[] = [];
@@ -156,7 +172,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
       lines = out.stdout.split('\n').filter((l) => /^compute-/.test(l)).length;
     }
     console.log(
-      `scale ${tag} netroot host list wall time (median of ${RUNS}, spread ${spread(listTimes, f2)} s): ${f2(median(listTimes))} s (target ≤ 1 s; a new CLI process from ${FROM}, ${lines} host lines)`,
+      `scale ${tag} netroot host list wall time (median of ${RUNS}, spread ${spread(listTimes, f2)} s): ${judge(tag, 'host list', median(listTimes) <= 1 && lines >= HOSTS)} ${f2(median(listTimes))} s (target ≤ 1 s; a new CLI process from ${FROM}, ${lines} host lines)`,
     );
     if (lines < HOSTS) console.log(`    host list printed ${lines} host lines, not ${HOSTS}`);
 
@@ -184,7 +200,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
       600_000,
     );
     console.log(
-      `scale ${tag} kickstart p99 over ${ks.ms.length} requests (one at a time, each from its host's address): ${f1(quantile(ks.ms, 0.99))} ms, p50 ${f1(quantile(ks.ms, 0.5))} ms (target p99 ≤ 20 ms; ${f1(ks.bytes / Math.max(1, ks.ms.length) / 1024)} KiB each)`,
+      `scale ${tag} kickstart p99 over ${ks.ms.length} requests (one at a time, each from its host's address): ${judge(tag, 'kickstart p99', quantile(ks.ms, 0.99) <= 20 && ks.failures.length === 0)} ${f1(quantile(ks.ms, 0.99))} ms, p50 ${f1(quantile(ks.ms, 0.5))} ms (target p99 ≤ 20 ms; ${f1(ks.bytes / Math.max(1, ks.ms.length) / 1024)} KiB each)`,
     );
     if (ks.failures.length) console.log(`    ${ks.failures.length} failed, e.g. ${ks.failures.slice(0, 3).join('; ')}`);
 
@@ -195,7 +211,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
       REQUESTS * 70_000,
     );
     console.log(
-      `scale ${tag} DHCP answer p99 for known hosts (${dh.offerMs.length} PXE DORAs, one at a time): DISCOVER→OFFER ${f2(quantile(dh.offerMs, 0.99))} ms, REQUEST→ACK ${f2(quantile(dh.ackMs, 0.99))} ms; p50 ${f2(quantile(dh.offerMs, 0.5))} / ${f2(quantile(dh.ackMs, 0.5))} ms (target p99 ≤ 2 ms)`,
+      `scale ${tag} DHCP answer p99 for known hosts (${dh.offerMs.length} PXE DORAs, one at a time): ${judge(tag, 'DHCP p99', Math.max(quantile(dh.offerMs, 0.99), quantile(dh.ackMs, 0.99)) <= 2 && dh.offerMs.length === REQUESTS)} DISCOVER→OFFER ${f2(quantile(dh.offerMs, 0.99))} ms, REQUEST→ACK ${f2(quantile(dh.ackMs, 0.99))} ms; p50 ${f2(quantile(dh.offerMs, 0.5))} / ${f2(quantile(dh.ackMs, 0.5))} ms (target p99 ≤ 2 ms)`,
     );
     if (dh.failures.length) console.log(`    ${dh.failures.length} not clean, e.g. ${dh.failures.slice(0, 3).join('; ')}`);
 
@@ -211,13 +227,14 @@ async function runBackend(backend: string, tag: string): Promise<void> {
     const check = await duplicates(config, unknown);
     const timedOut = ie.named < DISCOVER ? `, gave up after ${DISCOVER_MAX_S} s with ${DISCOVER - ie.named} not named` : '';
     console.log(
-      `scale ${tag} insert-ethers throughput, ${DISCOVER} unknown machines DISCOVER at once (appliance ${APPLIANCE}): ${f1(ie.named / ie.seconds)} named hosts/s (${ie.named} in ${f2(ie.seconds)} s${timedOut}; target ≥ 200/s); ${check}`,
+      `scale ${tag} insert-ethers throughput, ${DISCOVER} unknown machines DISCOVER at once (appliance ${APPLIANCE}): ${judge(tag, 'insert-ethers', ie.named / ie.seconds >= 200 && ie.named === DISCOVER && !check.startsWith('DUPLICATES'))} ${f1(ie.named / ie.seconds)} named hosts/s (${ie.named} in ${f2(ie.seconds)} s${timedOut}; target ≥ 200/s); ${check}`,
     );
     if (ie.errors.length) console.log(`    session errors: ${ie.errors.join('; ')}`);
 
     // ---- frontend RSS after serving ----
+    const peak = statusField(pid, 'VmHWM');
     console.log(
-      `scale ${tag} frontend RSS after serving: ${mib(statusField(pid, 'VmRSS'))} MiB, peak ${mib(statusField(pid, 'VmHWM'))} MiB (target ≤ 200 MiB; ${HOSTS} hosts and the discovered ones)`,
+      `scale ${tag} frontend RSS after serving: ${judge(tag, 'RSS after serving (peak)', peak <= 200 * 1024)} ${mib(statusField(pid, 'VmRSS'))} MiB, peak ${mib(peak)} MiB (target ≤ 200 MiB; ${HOSTS} hosts and the discovered ones)`,
     );
     cl.send('exit');
     await waitFor(client, 10_000);
@@ -279,5 +296,11 @@ for (const backend of BACKENDS) {
     const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 400);
     console.log(`scale ${tag}: not run: ${why}`);
   }
+  const v = verdicts.get(tag) ?? [];
+  const failed = v.filter((x) => !x.met).map((x) => x.target);
+  const unmeasured = 6 - v.length;
+  console.log(
+    `scale ${tag} targets: ${v.length - failed.length} of 6 met${failed.length ? `; not met: ${failed.join(', ')}` : ''}${unmeasured ? `; ${unmeasured} not measured` : ''}`,
+  );
 }
 process.exit(0);

@@ -14,11 +14,11 @@ function attributeAt(rows: readonly Attribute[], scope: Attribute['scope'], targ
 }
 
 /** `without`: a host being removed (its row is still there while the `removed` hooks run). */
-export async function slurmNodes(repos: Repos, without?: string): Promise<{ nodes: SlurmNode[]; problems: string[] }> {
+export async function slurmNodes(repos: Repos, without: ReadonlySet<string> = new Set()): Promise<{ nodes: SlurmNode[]; problems: string[] }> {
   const rows = await repos.attributes.list();
   const nodes: SlurmNode[] = [];
   const problems: string[] = [];
-  const hosts: Host[] = (await repos.hosts.list()).filter((h) => h.name !== without);
+  const hosts: Host[] = (await repos.hosts.list()).filter((h) => !without.has(h.name));
   for (const h of hosts) {
     const v =
       attributeAt(rows, 'host', h.name, SLURM_CLIENT_ATTRIBUTE) ??

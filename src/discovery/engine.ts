@@ -7,8 +7,11 @@
 //    database's UNIQUE constraints are the final word (a lost race is retried, never duplicated);
 //  - `added` runs as one unit (HostService.provision): on a plugin failure or time-out, the plugins
 //    that ran are undone (their `removed`, reverse order), the host is removed, and the reason is
-//    recorded and thrown.
-import type { Host } from '../store/index.js';
+//    recorded and thrown;
+//  - `addMany` (the hub's batches) keeps all of the above per machine: one transaction names the
+//    whole batch in order, the plugins run over it (HostService.provisionMany), and each machine
+//    answers alone (its host or its error); one machine's failure never undoes another's host.
+import type { Appliance, Host } from '../store/index.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { UserError } from '../errors.js';
 import { nextFreeAddress } from './addresses.js';
@@ -34,53 +37,104 @@ export interface Discovery {
   giaddr?: string | null;
 }
 
+/** One machine's answer in a batch: the host it became, or why not. */
+export type AddOutcome = { host: AddedHost; error?: undefined } | { host?: undefined; error: Error };
+
 export class DiscoveryEngine extends HostService {
   /** insert-ethers (a DHCP discovery, `--mac`, `POST /api/v1/hosts` without a name). */
   async add(d: Discovery, o: InsertOptions): Promise<AddedHost> {
-    const mac = mustMac(d.mac);
+    const [r] = await this.addMany([d], o);
+    if (r!.error) throw r!.error;
+    return r!.host;
+  }
+
+  /**
+   * Names many machines at once (the hub's batch: DISCOVERs that queued while the previous batch
+   * ran), in order: one write transaction chooses and inserts every name, rank and address (the
+   * used addresses and the rack's highest rank are read once, then advanced locally; under the write
+   * lock nothing else can take them), then the plugins run over the batch (provisionMany). Each
+   * machine answers alone: a MAC already known (E_MAC_KNOWN), a refused insert (each insert is its
+   * own savepoint: it undoes only itself) or a failed plugin (rolled back alone) fails that machine,
+   * not the others. A lost race (E_DUPLICATE not on the MAC, with nothing fixed by the operator) is
+   * chosen again in a new transaction from fresh reads, up to 5 times. A store failure that is no refusal fails the
+   * whole transaction, so every machine of the batch. An explicit `rank` is the first machine's;
+   * the next ones take the following ranks (Rocks: --rank applies to the next machine).
+   */
+  async addMany(ds: readonly Discovery[], o: InsertOptions): Promise<AddOutcome[]> {
     if (o.ipaddr !== undefined) mustIPv4(o.ipaddr, 'ipaddr');
     if (o.hostname !== undefined) validHostname(o.hostname, 'hostname');
-    let host: Host | undefined;
-    for (let attempt = 0; host === undefined; attempt++) {
+    const out: Array<AddOutcome | undefined> = ds.map(() => undefined);
+    const macs = ds.map((d, i) => {
       try {
-        host = await this.store.transaction(async (tx) => {
-          const known = await tx.hosts.byMac(mac);
-          if (known) throw new UserError('E_MAC_KNOWN', `${mac} is already ${known.name}`, { where: 'mac' });
-          const appliance = await tx.appliances.get(o.appliance);
-          if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(o.appliance)}`, { where: 'appliance' });
-          const basename = o.basename ?? appliance.basename;
-          const rack = o.rack ?? 0;
-          const rank = o.rank ?? (await tx.hosts.maxRank(basename, rack)) + 1;
-          const name = o.hostname ?? `${basename}-${rack}-${rank}`;
-          const ip =
-            o.ipaddr ??
-            nextFreeAddress(
-              { network: this.config.network.privateNetwork, baseip: o.baseip, inc: o.inc },
-              new Set([...(await tx.hosts.usedIps()), this.config.network.frontendAddress]),
-            );
-          const h = await tx.hosts.add({
-            name,
-            appliance: appliance.name,
-            rack,
-            rank,
-            bootAction: 'local',
-            state: 'discovered',
-            interfaces: [{ mac, ip, subnet: this.config.network.privateNetwork, device: d.interfaceName ?? 'eth0' }],
-          });
-          await tx.events.append({
-            kind: 'host.added',
-            host: name,
-            mac,
-            detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip },
-          });
-          return h;
-        });
+        return mustMac(d.mac);
       } catch (e) {
-        if (attempt < 5 && lostRace(e, o)) continue;
-        throw e;
+        out[i] = { error: e as Error };
+        return null;
       }
+    });
+    const inserted: Array<{ index: number; host: Host }> = [];
+    // Each round is one transaction over the machines still to name; a machine that lost a race
+    // is named again in the next round (its own transaction, fresh reads), at most 5 more times.
+    let todo = ds.map((_, i) => i).filter((i) => macs[i] !== null);
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      const again: number[] = [];
+      await this.store.transaction(async (tx) => {
+        let appliance: Appliance | null = null;
+        let used: Set<string> | null = null;
+        let nextRank: number | null = null;
+        for (const i of todo) {
+          const mac = macs[i]!;
+          const d = ds[i]!;
+          let rowWritten = false;
+          try {
+            const known = await tx.hosts.byMac(mac);
+            if (known) throw new UserError('E_MAC_KNOWN', `${mac} is already ${known.name}`, { where: 'mac' });
+            appliance ??= await tx.appliances.get(o.appliance);
+            if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(o.appliance)}`, { where: 'appliance' });
+            const basename = o.basename ?? appliance.basename;
+            const rack = o.rack ?? 0;
+            used ??= new Set([...(await tx.hosts.usedIps()), this.config.network.frontendAddress]);
+            nextRank ??= o.rank ?? (await tx.hosts.maxRank(basename, rack)) + 1;
+            const rank: number = nextRank;
+            const name = o.hostname ?? `${basename}-${rack}-${rank}`;
+            const ip = o.ipaddr ?? nextFreeAddress({ network: this.config.network.privateNetwork, baseip: o.baseip, inc: o.inc }, used);
+            const h = await tx.hosts.add({
+              name,
+              appliance: appliance.name,
+              rack,
+              rank,
+              bootAction: 'local',
+              state: 'discovered',
+              interfaces: [{ mac, ip, subnet: this.config.network.privateNetwork, device: d.interfaceName ?? 'eth0' }],
+            });
+            rowWritten = true;
+            await tx.events.append({
+              kind: 'host.added',
+              host: name,
+              mac,
+              detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip },
+            });
+            used.add(ip);
+            nextRank = rank + 1;
+            inserted.push({ index: i, host: h });
+          } catch (e) {
+            // A failure after the row was written would leave a host without its event or
+            // plugins, and anything but a refusal is the database failing: the whole
+            // transaction goes.
+            if (!(e instanceof UserError) || rowWritten) throw e;
+            if (attempt < 5 && lostRace(e, o)) again.push(i);
+            else out[i] = { error: e };
+          }
+        }
+      });
+      todo = again;
     }
-    return this.provision(host);
+    const provisioned = await this.provisionMany(inserted.map((x) => x.host));
+    inserted.forEach(({ index }, k) => {
+      const r = provisioned[k]!;
+      out[index] = r instanceof Error ? { error: r } : { host: r };
+    });
+    return out.map((r) => r!);
   }
 }
 

@@ -5,6 +5,8 @@
 //  - add: the host row, its interface and the event are one transaction; then the plugins' `added`
 //    run as one unit: on a failure or time-out the plugins that ran are undone (`removed` with
 //    `rollback`, reverse order) and the host is removed; the reason is recorded and thrown.
+//    A batch (provisionMany: insert-ethers naming many machines at once) runs plugin by plugin over
+//    its hosts; one host's failure rolls back that host alone.
 //    The host is inserted with boot action `local`, so it never PXE-installs half-provisioned;
 //    `90-boot-action` makes it `install`, and an explicit `bootAction` is applied after the plugins.
 //  - a host that took back a volume kept by an earlier `remove --keep-volume` says so
@@ -111,14 +113,26 @@ export class HostService {
   }
 
   /**
-   * Runs one plugin hook (`host` null for update/done); a failure is counted and rethrown. Each run
-   * is one line: info 'plugin run' or warn 'plugin failed' with plugin, hook, host, MAC and ms.
+   * Runs one plugin hook (`subject` null for update/done, several hosts for a batch hook); a failure
+   * is counted and rethrown. Each run is one line: info 'plugin run' or warn 'plugin failed' with
+   * plugin, hook, host, MAC (or the batch's size) and ms.
    */
-  private async hook<T>(plugin: string, hook: PluginFailureCount['hook'], host: Host | null, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async hook<T>(
+    plugin: string,
+    hook: PluginFailureCount['hook'],
+    subject: Host | readonly Host[] | null,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const started = Date.now();
-    const who = { plugin, hook, host: host?.name ?? null, mac: host?.interfaces[0]?.mac ?? null };
+    // A batch hook (addedBatch/removedBatch) is one line naming how many hosts and the first.
+    const many = Array.isArray(subject) ? (subject as readonly Host[]) : null;
+    const host = many ? null : (subject as Host | null);
+    const who = many
+      ? { plugin, hook, host: many[0]?.name ?? null, hosts: many.length, mac: null }
+      : { plugin, hook, host: host?.name ?? null, mac: host?.interfaces[0]?.mac ?? null };
+    const what = many ? `${many.length} host${many.length === 1 ? '' : 's'} from ${many[0]?.name ?? ''}` : (host?.name ?? '');
     try {
-      const out = await withTimeout(`plugin ${plugin}: ${hook}(${host?.name ?? ''})`, this.pluginTimeoutMs, fn);
+      const out = await withTimeout(`plugin ${plugin}: ${hook}(${what})`, this.pluginTimeoutMs, fn);
       this.logger.info('plugin run', { ...who, ms: Date.now() - started });
       return out;
     } catch (e) {
@@ -173,47 +187,121 @@ export class HostService {
 
   /** Runs the plugins' `added` for a host just inserted (see the header); the host as it is after them. */
   protected async provision(host: Host): Promise<AddedHost> {
-    const done: Plugin[] = [];
+    const [r] = await this.provisionMany([host]);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
+
+  /**
+   * `provision` for a batch of hosts just inserted (insert-ethers naming many machines at once):
+   * plugin by plugin over the batch, in the batch's order — `addedBatch` once when the plugin has it
+   * (and the batch has more than one host, or it has no `added`), else `added` per host. A host whose
+   * hook fails (or times out) is rolled back alone: the plugins that ran for it are undone in reverse
+   * order (`removedBatch` once for the hosts failed at the same step, else `removed` each), its row
+   * goes (or stays marked failed when something could not be undone), and its answer is the
+   * E_PLUGIN_FAILED error; the other hosts go on. Answers one entry per host, in order.
+   */
+  protected async provisionMany(hosts: readonly Host[]): Promise<Array<AddedHost | Error>> {
+    const out = new Map<string, AddedHost | Error>();
+    const done = new Map<string, Plugin[]>(hosts.map((h) => [h.name, []]));
+    let live = [...hosts];
     for (const p of this.plugins) {
-      if (!p.added) continue;
-      try {
-        await this.hook(p.name, 'added', host, (signal) => p.added!(host, { ...this.ctx, signal }));
-        done.push(p);
-      } catch (e) {
-        const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
-        this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error: e });
-        const undo: string[] = [];
-        // A hook cancelled at its time limit that ignored its signal may still be working; the
-        // rollback goes on (the host row goes, so its late writes find no host: see
-        // iscsi-allocation's E_STORAGE_HOST_GONE), and the log says which plugin to fix.
-        if (e instanceof PluginTimeoutError && !e.settled)
-          this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
-        for (const q of [...done].reverse()) {
+      if (live.length === 0) break;
+      if (!p.added && !p.addedBatch) continue;
+      const failed: Array<{ host: Host; error: unknown }> = [];
+      if (p.addedBatch && (live.length > 1 || !p.added)) {
+        const group = live;
+        try {
+          const refused = await this.hook(p.name, 'added', group, (signal) => p.addedBatch!(group, { ...this.ctx, signal }));
+          for (const h of group) {
+            const e = refused?.get(h.name);
+            if (e) failed.push({ host: h, error: e });
+            else done.get(h.name)!.push(p);
+          }
+        } catch (e) {
+          for (const h of group) failed.push({ host: h, error: e });
+        }
+      } else {
+        for (const h of live) {
           try {
-            await this.hook(
-              q.name,
-              'removed',
-              host,
-              (signal) => q.removed?.(host, { ...this.ctx, keepVolume: false, rollback: true, signal }) ?? Promise.resolve(),
-            );
-          } catch (u) {
-            undo.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
+            await this.hook(p.name, 'added', h, (signal) => p.added!(h, { ...this.ctx, signal }));
+            done.get(h.name)!.push(p);
+          } catch (e) {
+            failed.push({ host: h, error: e });
           }
         }
-        if (undo.length === 0) {
-          await this.store.transaction(async (tx) => {
-            await tx.hosts.remove(host.name);
-            await tx.events.append({ kind: 'host.add_failed', host: host.name, mac: host.interfaces[0]?.mac ?? null, detail: { reason } });
-          });
-        } else {
-          // Something outside the database could not be undone: keep the host, marked failed, so
-          // the operator sees what is left (`netroot host remove` cleans it up).
-          await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...undo].join('; ') });
-          await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo } });
+      }
+      if (failed.length === 0) continue;
+      for (const [name, e] of await this.rollBack(p, failed, done)) out.set(name, e);
+      live = live.filter((h) => !out.has(h.name));
+    }
+    for (const h of live) out.set(h.name, await this.afterAdd(h));
+    return hosts.map((h) => out.get(h.name)!);
+  }
+
+  /** Undoes the hosts `failed` at plugin `p` (see provisionMany); their errors by host name. */
+  private async rollBack(p: Plugin, failed: ReadonlyArray<{ host: Host; error: unknown }>, done: ReadonlyMap<string, Plugin[]>): Promise<Map<string, Error>> {
+    const reasons = new Map<string, string>();
+    const undo = new Map<string, string[]>();
+    for (const { host, error } of failed) {
+      reasons.set(host.name, `plugin ${p.name} failed: ${(error as Error).message}`);
+      undo.set(host.name, []);
+      this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error });
+      // A hook cancelled at its time limit that ignored its signal may still be working; the
+      // rollback goes on (the host row goes, so its late writes find no host: see
+      // iscsi-allocation's E_STORAGE_HOST_GONE), and the log says which plugin to fix.
+      if (error instanceof PluginTimeoutError && !error.settled)
+        this.logger.warn('plugin ignored its cancellation and may still be running', { host: host.name, plugin: p.name });
+    }
+    const ctx = { ...this.ctx, keepVolume: false, rollback: true };
+    for (const q of [...this.plugins].reverse()) {
+      const hs = failed.map((f) => f.host).filter((h) => done.get(h.name)!.includes(q));
+      if (hs.length === 0) continue;
+      if (q.removedBatch && (hs.length > 1 || !q.removed)) {
+        try {
+          await this.hook(q.name, 'removed', hs, (signal) => q.removedBatch!(hs, { ...ctx, signal }));
+        } catch (u) {
+          for (const h of hs) undo.get(h.name)!.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
         }
-        throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { cause: e });
+        continue;
+      }
+      for (const h of hs) {
+        try {
+          await this.hook(q.name, 'removed', h, (signal) => q.removed?.(h, { ...ctx, signal }) ?? Promise.resolve());
+        } catch (u) {
+          undo.get(h.name)!.push(`plugin ${q.name} could not undo: ${(u as Error).message}`);
+        }
       }
     }
+    const clean = failed.filter((f) => undo.get(f.host.name)!.length === 0).map((f) => f.host);
+    if (clean.length) {
+      await this.store.transaction(async (tx) => {
+        for (const h of clean) {
+          await tx.hosts.remove(h.name);
+          await tx.events.append({ kind: 'host.add_failed', host: h.name, mac: h.interfaces[0]?.mac ?? null, detail: { reason: reasons.get(h.name)! } });
+        }
+      });
+    }
+    const out = new Map<string, Error>();
+    for (const { host, error } of failed) {
+      const reason = reasons.get(host.name)!;
+      const left = undo.get(host.name)!;
+      if (left.length) {
+        // Something outside the database could not be undone: keep the host, marked failed, so
+        // the operator sees what is left (`netroot host remove` cleans it up).
+        await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...left].join('; ') });
+        await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo: left } });
+      }
+      out.set(
+        host.name,
+        new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${left.length ? ` (${left.join('; ')})` : ''}`, { cause: error }),
+      );
+    }
+    return out;
+  }
+
+  /** The host as the plugins left it; `reusedVolume` (logged) when it took back a kept volume. */
+  private async afterAdd(host: Host): Promise<AddedHost> {
     const after = (await this.store.hosts.get(host.name))!;
     const attrs = await hostAttributes(this.store, host.name);
     if (attrs[REUSED_ATTRIBUTE] === 'true') {

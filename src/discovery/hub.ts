@@ -1,14 +1,18 @@
 // Where discovery events meet insert-ethers sessions, inside the running frontend.
 // The DHCP server reports every DISCOVER from an unknown MAC here; each is logged as an event, and
-// while an insert-ethers session is open it is added as a host — one at a time, in the order of
-// first DISCOVER (a MAC seen again while queued is not queued twice).
+// while an insert-ethers session is open it is added as a host, in the order of first DISCOVER (a
+// MAC seen again while queued is not queued twice). Adds run one batch at a time: the DISCOVERs that
+// queued while the previous batch ran (at most `maxBatch`) are named together by the engine's
+// addMany (one write transaction, the plugins over the batch, each machine answering alone), so a
+// rack powered on at once costs one transaction and one hosts-file rewrite per batch, not per machine.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import type { Logger } from '../log/logger.js';
 import { normalizeMac } from '../net/address.js';
 import { UserError } from '../errors.js';
-import type { DiscoveryEngine, InsertOptions, Discovery } from './engine.js';
+import type { AddOutcome, DiscoveryEngine, InsertOptions, Discovery } from './engine.js';
+import type { AddedHost } from './host-service.js';
 
 export interface SessionMachine {
   mac: string;
@@ -49,6 +53,10 @@ export class DiscoveryHub {
   private readonly sessions = new Map<string, Session>();
   private queue: Promise<void> = Promise.resolve();
   private readonly queued = new Set<string>();
+  /** Machines waiting for the next batch, in order of first DISCOVER. */
+  private pending: Array<{ session: Session; d: Discovery }> = [];
+  /** Whether a batch is chained on `queue` that has not yet taken its machines. */
+  private scheduled = false;
   private version = 0;
   /** Repeated DISCOVERs of one MAC within this window are logged once. */
   private readonly lastLogged = new Map<string, number>();
@@ -67,7 +75,11 @@ export class DiscoveryHub {
     private readonly dedupeMs = 5000,
     /** The clock (epoch ms) the dedupe and retry windows are measured with; tests inject one. */
     private readonly now: () => number = Date.now,
+    /** The most machines one batch names (one write transaction holds the store's write lock for
+     * all of them: this bounds how long other writers wait). */
+    private readonly maxBatch = 250,
   ) {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, not ${maxBatch}`);
     this.emitter.setMaxListeners(1000);
   }
 
@@ -106,17 +118,57 @@ export class DiscoveryHub {
     if (!session || this.queued.has(mac)) return;
     if ((this.lastFailed.get(mac) ?? -Infinity) + this.dedupeMs > now) return;
     this.queued.add(mac);
-    // The chain never rejects (addFromSession reports its failures; anything else is logged), or
-    // one store error would stop every later add.
-    this.queue = this.queue
-      .then(() => this.addFromSession(session, { ...d, mac }))
-      .catch((e: unknown) => this.logger.error('insert-ethers: adding a machine failed', { mac, error: e }))
-      .finally(() => this.queued.delete(mac));
+    this.pending.push({ session, d: { ...d, mac } });
+    this.schedule();
+  }
+
+  /** Chains one batch on the queue unless one is already waiting to take the pending machines. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // The chain never rejects (addBatch reports its failures; anything else is logged), or one
+    // store error would stop every later add.
+    this.queue = this.queue.then(() => this.runBatch()).catch((e: unknown) => this.logger.error('insert-ethers: adding machines failed', { error: e }));
+  }
+
+  private async runBatch(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.takeBatch();
+    // What is left (another session's machines, past maxBatch) is the next batch.
+    if (this.pending.length) this.schedule();
+    try {
+      await this.addBatch(batch);
+    } finally {
+      for (const b of batch) this.queued.delete(b.d.mac);
+    }
+  }
+
+  /**
+   * The next machines to name together: the first pending machine's session's, in order, at most
+   * maxBatch and no more than the session still wants (its count); one alone when the session
+   * fixes the next machine's name or address (Rocks: --hostname/--ipaddr name one machine).
+   */
+  private takeBatch(): Array<{ session: Session; d: Discovery }> {
+    const first = this.pending[0];
+    if (!first) return [];
+    const s = first.session;
+    let room = this.maxBatch;
+    if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) room = 1;
+    if (s.count !== null) room = Math.min(room, Math.max(1, s.count - s.machines.filter((m) => m.host).length));
+    const take: Array<{ session: Session; d: Discovery }> = [];
+    const keep: Array<{ session: Session; d: Discovery }> = [];
+    for (const p of this.pending) (p.session === s && take.length < room ? take : keep).push(p);
+    this.pending = keep;
+    return take;
   }
 
   /** Resolves once every add queued so far has run (tests; a caller that must not race them). */
-  drain(): Promise<void> {
-    return this.queue;
+  async drain(): Promise<void> {
+    for (;;) {
+      const q = this.queue;
+      await q;
+      if (q === this.queue) return;
+    }
   }
 
   private openSession(): Session | undefined {
@@ -124,33 +176,58 @@ export class DiscoveryHub {
     return undefined;
   }
 
-  private async addFromSession(s: Session, d: Discovery): Promise<void> {
-    if (!s.open || (await this.store.hosts.byMac(d.mac))) return;
-    const at = new Date().toISOString();
-    try {
-      const h = await this.engine.add(d, s.options);
-      this.metrics.added++;
-      this.lastFailed.delete(d.mac);
-      this.logger.info('insert-ethers added a machine', { host: h.name, mac: d.mac, state: h.state });
-      const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
-      if (i >= 0) s.machines.splice(i, 1);
-      s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at, ...(h.reusedVolume ? { reusedVolume: h.reusedVolume } : {}) });
-      // Rocks: an explicit --rank or --hostname/--ipaddr applies to the next machine only.
-      if (s.options.rank !== undefined) s.options = { ...s.options, rank: h.rank + 1 };
-      if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;
-      if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
-    } catch (e) {
-      this.metrics.addFailed++;
-      this.lastFailed.set(d.mac, this.now());
-      if (this.lastFailed.size > 10000) this.lastFailed.clear();
-      // One line per machine on the screen: a retry that fails again replaces the earlier failure.
-      const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
-      const entry = { mac: d.mac, host: null, state: 'failed', error: (e as Error).message, at };
-      if (i >= 0) s.machines[i] = entry;
-      else s.machines.push(entry);
-      this.logger.warn('insert-ethers could not add a machine', { host: null, mac: d.mac, error: e });
+  private async addBatch(batch: ReadonlyArray<{ session: Session; d: Discovery }>): Promise<void> {
+    const s = batch[0]?.session;
+    if (!s?.open) return;
+    // A machine another server (or the CLI) named meanwhile is not added again; a store error on
+    // one machine's lookup is that machine's, and the others go on.
+    const todo: Discovery[] = [];
+    for (const { d } of batch) {
+      try {
+        if (!(await this.store.hosts.byMac(d.mac))) todo.push(d);
+      } catch (e) {
+        this.logger.error('insert-ethers: adding a machine failed', { mac: d.mac, error: e });
+      }
     }
+    if (todo.length === 0) return;
+    const at = new Date().toISOString();
+    let outcomes: AddOutcome[];
+    try {
+      outcomes = await this.engine.addMany(todo, s.options);
+    } catch (e) {
+      outcomes = todo.map(() => ({ error: e as Error }));
+    }
+    todo.forEach((d, k) => {
+      const r = outcomes[k]!;
+      if (r.host) this.added(s, d, r.host, at);
+      else this.failed(s, d, r.error, at);
+    });
     this.bump();
+  }
+
+  private added(s: Session, d: Discovery, h: AddedHost, at: string): void {
+    this.metrics.added++;
+    this.lastFailed.delete(d.mac);
+    this.logger.info('insert-ethers added a machine', { host: h.name, mac: d.mac, state: h.state });
+    const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
+    if (i >= 0) s.machines.splice(i, 1);
+    s.machines.push({ mac: d.mac, host: h.name, state: h.state, error: null, at, ...(h.reusedVolume ? { reusedVolume: h.reusedVolume } : {}) });
+    // Rocks: an explicit --rank or --hostname/--ipaddr applies to the next machine only.
+    if (s.options.rank !== undefined) s.options = { ...s.options, rank: h.rank + 1 };
+    if (s.options.hostname !== undefined || s.options.ipaddr !== undefined) s.open = false;
+    if (s.count !== null && s.machines.filter((m) => m.host).length >= s.count) s.open = false;
+  }
+
+  private failed(s: Session, d: Discovery, e: Error, at: string): void {
+    this.metrics.addFailed++;
+    this.lastFailed.set(d.mac, this.now());
+    if (this.lastFailed.size > 10000) this.lastFailed.clear();
+    // One line per machine on the screen: a retry that fails again replaces the earlier failure.
+    const i = s.machines.findIndex((m) => m.mac === d.mac && m.host === null);
+    const entry = { mac: d.mac, host: null, state: 'failed', error: e.message, at };
+    if (i >= 0) s.machines[i] = entry;
+    else s.machines.push(entry);
+    this.logger.warn('insert-ethers could not add a machine', { host: null, mac: d.mac, error: e });
   }
 
   startSession(options: InsertOptions, count: number | null): SessionView {
@@ -208,7 +285,7 @@ export class DiscoveryHub {
   async endSession(id: string): Promise<SessionView> {
     const s = this.must(id);
     s.open = false;
-    await this.queue;
+    await this.drain();
     await this.engine.done();
     this.sessions.delete(id);
     await this.refresh(s);

@@ -2,6 +2,9 @@
 // default export (or `plugin` export) has a `name` and any of the hooks below. Plugins run in name
 // order; `added` hooks of one host run as one unit: if one fails or exceeds its time limit, the
 // `removed` hooks of those that already ran are called in reverse order and the host is removed.
+// A batch of hosts (insert-ethers naming many machines at once) runs plugin by plugin over the
+// batch (`addedBatch` once, or `added` per host, in the batch's order); a host that fails is rolled
+// back alone and the others go on.
 // A hook past its time limit is cancelled through its context's `signal`: it must stop, undo what
 // that call made, and throw. One that has not stopped within the grace period is reported as still
 // running (logged, so the plugin can be fixed); the rollback goes on.
@@ -31,6 +34,18 @@ export interface Plugin {
   readonly name: string;
   added?(host: Host, ctx: PluginContext): Promise<void>;
   removed?(host: Host, ctx: PluginContext): Promise<void>;
+  /**
+   * Optional batch form of `added`: insert-ethers names many machines at once (a rack powered on)
+   * and calls it once with every host of the batch still being added, instead of `added` per host
+   * (one host alone still gets `added` when the plugin has it). It resolves with the hosts it could
+   * not provide for (name → error): each is rolled back alone; a throw (or the time limit, which is
+   * the one hook's limit for the whole call) fails every host of the call. A plugin that rewrites a
+   * whole list (the hosts file) does it once here.
+   */
+  addedBatch?(hosts: readonly Host[], ctx: PluginContext): Promise<ReadonlyMap<string, Error> | undefined>;
+  /** Optional batch form of `removed` for the rollback of several hosts of one batch (`rollback`
+   * set): once for all of them. A throw means none was undone. */
+  removedBatch?(hosts: readonly Host[], ctx: PluginContext): Promise<void>;
   /** After `host set` / `host interface add|remove` committed a change to the host (its address, MAC,
    * interfaces, boot action, attributes...). A failure is reported; the change stays. */
   changed?(host: Host, ctx: PluginContext): Promise<void>;

@@ -494,6 +494,11 @@ export class IscsiTarget {
     await Promise.all(waits);
   }
 
+  /** The IQNs of the targets served (no copy of their definitions: the storage adapter asks at every export). */
+  targetIqns(): string[] {
+    return [...this.targets.keys()];
+  }
+
   /** Definitions as given (secrets included: internal API, never log the result). */
   listTargets(): TargetDefinition[] {
     return [...this.targets.values()].map((r) => cloneDef(r.def));

@@ -18,6 +18,8 @@ export interface StorageBackend {
   /** Idempotent; never touches volume data. */
   unexport(targetIqn: string): Promise<void>;
   listVolumes(): Promise<VolumeInfo[]>;
+  /** Optional: one volume by name, or null (without listing them all); callers fall back to listVolumes. */
+  getVolume?(name: string): Promise<VolumeInfo | null>;
   listExports(): Promise<ExportInfo[]>;
   /**
    * Make the backend match `desired` (after a restart or crash): create missing exports, replace

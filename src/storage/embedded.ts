@@ -30,6 +30,8 @@ export interface EmbeddedTargetLike {
   removeTarget(iqn: string): unknown;
   /** Targets currently served: configs, or anything with an `iqn`, or bare IQN strings. */
   listTargets(): Iterable<{ iqn: string } | string> | Promise<Iterable<{ iqn: string } | string>>;
+  /** Optional: only the served targets' IQNs, without copying their definitions (asked at every export). */
+  targetIqns?(): Iterable<string>;
 }
 
 export interface EmbeddedBackendOptions {
@@ -91,8 +93,10 @@ export class EmbeddedExports implements TargetExports {
   refuse(_e: ExportSpec): void {}
 
   private async liveIqns(): Promise<Set<string>> {
+    const target = this.opts.target;
+    if (target.targetIqns) return new Set(target.targetIqns());
     const s = new Set<string>();
-    for (const t of await this.opts.target.listTargets()) s.add(typeof t === 'string' ? t : t.iqn);
+    for (const t of await target.listTargets()) s.add(typeof t === 'string' ? t : t.iqn);
     return s;
   }
 

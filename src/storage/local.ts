@@ -25,6 +25,8 @@ export interface VolumeStore {
   create(v: VolumeSpec): Promise<VolumeInfo>;
   resize(name: string, sizeBytes: number): Promise<VolumeInfo>;
   list(): Promise<VolumeInfo[]>;
+  /** One volume by name, or null. */
+  get(name: string): Promise<VolumeInfo | null>;
   /** Idempotent. */
   delete(name: string): Promise<void>;
 }
@@ -87,6 +89,9 @@ export class LocalBackend<X extends TargetExports = TargetExports, V extends Vol
   }
   listVolumes(): Promise<VolumeInfo[]> {
     return this.volumes.list();
+  }
+  getVolume(name: string): Promise<VolumeInfo | null> {
+    return this.volumes.get(name);
   }
   deleteVolume(name: string): Promise<void> {
     return this.lock.run(async () => {

@@ -17,15 +17,28 @@ export interface FileVolumesOptions {
    * space already promised to (but not yet written by) existing sparse volumes.
    */
   limitBytes?: number;
+  /**
+   * How long (ms) capacity() answers from its last reading of the directory (default 1000; 0 reads
+   * it every time). Reading lstat()s every volume: naming a rack of machines at once would read
+   * them all per volume. This instance's own creates are added to the reading at once, and its
+   * deletes, resizes and clones drop it; another process's changes are seen within this time
+   * (capacity is an estimate at creation anyway: sparse files, several processes).
+   */
+  capacityCacheMs?: number;
 }
 
 export class FileVolumes {
   readonly dir: string;
   private readonly limitBytes: number | undefined;
+  private readonly capacityCacheMs: number;
+  /** The last reading of the volumes' sizes (see capacityCacheMs). */
+  private tally: { at: number; sizeBytes: number; promisedBytes: number } | null = null;
+  private reading: Promise<{ at: number; sizeBytes: number; promisedBytes: number }> | null = null;
 
   constructor(opts: FileVolumesOptions) {
     this.dir = resolve(opts.dir);
     this.limitBytes = opts.limitBytes;
+    this.capacityCacheMs = opts.capacityCacheMs ?? 1000;
   }
 
   pathOf(name: string): string {
@@ -49,14 +62,27 @@ export class FileVolumes {
 
   async capacity(): Promise<{ totalBytes: number; freeBytes: number }> {
     await this.ensureDir();
-    const vols = await this.list();
-    if (this.limitBytes !== undefined) {
-      const used = vols.reduce((s, v) => s + v.sizeBytes, 0);
-      return { totalBytes: this.limitBytes, freeBytes: Math.max(0, this.limitBytes - used) };
+    let t = this.tally;
+    if (!t || Date.now() - t.at >= this.capacityCacheMs) {
+      // Callers at once share one reading.
+      this.reading ??= this.readTally().finally(() => (this.reading = null));
+      t = await this.reading;
     }
+    if (this.limitBytes !== undefined) return { totalBytes: this.limitBytes, freeBytes: Math.max(0, this.limitBytes - t.sizeBytes) };
     const s = await statfs(this.dir);
-    const promised = vols.reduce((sum, v) => sum + Math.max(0, v.sizeBytes - v.allocatedBytes), 0);
-    return { totalBytes: s.blocks * s.bsize, freeBytes: Math.max(0, s.bavail * s.bsize - promised) };
+    return { totalBytes: s.blocks * s.bsize, freeBytes: Math.max(0, s.bavail * s.bsize - t.promisedBytes) };
+  }
+
+  private async readTally(): Promise<NonNullable<FileVolumes['tally']>> {
+    const at = Date.now();
+    const vols = await this.list();
+    const t = {
+      at,
+      sizeBytes: vols.reduce((sum, v) => sum + v.sizeBytes, 0),
+      promisedBytes: vols.reduce((sum, v) => sum + Math.max(0, v.sizeBytes - v.allocatedBytes), 0),
+    };
+    this.tally = t;
+    return t;
   }
 
   async get(name: string): Promise<VolumeInfo | null> {
@@ -102,6 +128,11 @@ export class FileVolumes {
     } finally {
       await fh.close();
     }
+    // A new sparse file: all of it promised, none written.
+    if (this.tally) {
+      this.tally.sizeBytes += size;
+      this.tally.promisedBytes += size;
+    }
     return this.require(v.name);
   }
 
@@ -111,6 +142,7 @@ export class FileVolumes {
     if (size < cur.sizeBytes)
       throw new UserError('E_STORAGE_SHRINK', `volume ${name} has ${cur.sizeBytes} bytes; shrinking to ${size} would lose data and is refused`);
     if (size === cur.sizeBytes) return cur;
+    this.tally = null;
     const cap = await this.capacity();
     if (size - cur.sizeBytes > cap.freeBytes)
       throw new UserError('E_STORAGE_FULL', `growing ${name} needs ${size - cur.sizeBytes} more bytes, ${cap.freeBytes} free`);
@@ -118,6 +150,7 @@ export class FileVolumes {
     try {
       await fh.truncate(size);
     } finally {
+      this.tally = null;
       await fh.close();
     }
     return this.require(name);
@@ -125,6 +158,7 @@ export class FileVolumes {
 
   async delete(name: string): Promise<void> {
     const path = this.pathOf(name);
+    this.tally = null;
     const c = this.cloneFiles(name);
     // The delta first: a crash between the unlinks leaves a record without a volume, which
     // clonesOf() ignores, never a volume without its map.
@@ -161,6 +195,7 @@ export class FileVolumes {
 
   /** Records that `name` (delta and map already made) is a clone of `golden`. */
   async recordClone(name: string, golden: string): Promise<void> {
+    this.tally = null;
     await writeFileAtomic(this.cloneFiles(name).record, JSON.stringify({ golden }) + '\n', { mode: 0o600, durable: true });
   }
 
@@ -173,13 +208,23 @@ export class FileVolumes {
 
   async list(): Promise<VolumeInfo[]> {
     const names = await namesIn(this.dir);
-    const out: VolumeInfo[] = [];
-    for (const f of names) {
-      const n = this.nameOf(join(this.dir, f));
-      if (!n) continue;
-      const st = await lstat(join(this.dir, f));
-      if (st.isFile()) out.push({ name: n, sizeBytes: st.size, allocatedBytes: st.blocks * 512, path: join(this.dir, f) });
-    }
-    return out;
+    // The lstat()s at once (libuv's pool), not one event-loop round trip each.
+    const found = await Promise.all(
+      names.map(async (f): Promise<VolumeInfo | null> => {
+        const n = this.nameOf(join(this.dir, f));
+        if (!n) return null;
+        const path = join(this.dir, f);
+        let st;
+        try {
+          st = await lstat(path);
+        } catch (e) {
+          // Deleted since the directory was read.
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw e;
+        }
+        return st.isFile() ? { name: n, sizeBytes: st.size, allocatedBytes: st.blocks * 512, path } : null;
+      }),
+    );
+    return found.filter((v): v is VolumeInfo => v !== null);
   }
 }

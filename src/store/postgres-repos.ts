@@ -275,14 +275,35 @@ export class PgAttributes implements AttributeRepo {
       [a.scope, a.target, a.name, a.value],
     );
   }
+  async setMany(list: readonly Attribute[]): Promise<void> {
+    // One row per key, the last given (ON CONFLICT DO UPDATE may not touch a row twice in one statement).
+    const rows = [...new Map(list.map((a) => [`${a.scope}\u0000${a.target}\u0000${a.name}`, a])).values()];
+    if (rows.length === 0) return;
+    const values = rows.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`).join(', ');
+    await this.q.run(
+      `INSERT INTO attributes (scope, target, name, value) VALUES ${values} ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value`,
+      rows.flatMap((a) => [a.scope, a.target, a.name, a.value]),
+    );
+  }
   async unset(scope: AttributeScope, target: string, name: string): Promise<boolean> {
     return (await this.q.run('DELETE FROM attributes WHERE scope = $1 AND target = $2 AND name = $3', [scope, target, name])) > 0;
   }
   list(f: { scope?: AttributeScope; target?: string } = {}): Promise<Attribute[]> {
+    // Only the filters given appear in the text: one host's attributes through the unique index.
+    const where: string[] = [];
+    const args: string[] = [];
+    if (f.scope !== undefined) {
+      args.push(f.scope);
+      where.push(`scope = $${args.length}`);
+    }
+    if (f.target !== undefined) {
+      args.push(f.target);
+      where.push(`target = $${args.length}`);
+    }
     return this.q.all<Attribute>(
-      `SELECT scope, target, name, value FROM attributes WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR target = $2)
+      `SELECT scope, target, name, value FROM attributes${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
        ORDER BY scope COLLATE "C", target COLLATE "C", name COLLATE "C"`,
-      [f.scope ?? null, f.target ?? null],
+      args,
     );
   }
 }

@@ -190,7 +190,7 @@ export const HOST_MODES = {
   usedIps: 'read',
 } as const satisfies Modes<HostRepo>;
 export const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
-export const ATTRIBUTE_MODES = { set: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
+export const ATTRIBUTE_MODES = { set: 'write', setMany: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;
 export const EVENT_MODES = { append: 'write', list: 'read' } as const satisfies Modes<EventRepo>;
 export const BOOT_MODES = { get: 'read', put: 'write', remove: 'write' } as const satisfies Modes<BootRepo>;
 export const TOKEN_MODES = { issue: 'write', find: 'read', consume: 'write' } as const satisfies Modes<TokenRepo>;

@@ -75,7 +75,33 @@ import type {
   TokenRepo,
 } from './types.js';
 
-type Db = Database.Database;
+/** What the repositories use of the database: statements (cached, see preparedStatements). */
+type Db = Pick<Database.Database, 'prepare'>;
+
+/** The most distinct SQL texts kept prepared (the repositories' texts are a few dozen; the patch
+ * and filter forms a few hundred at most); past it the cache starts again. */
+const STATEMENT_CACHE_MAX = 500;
+
+/**
+ * `prepare` answering the same compiled statement for the same SQL text: compiling is most of the
+ * cost of a small read (a DHCP answer's byMac, a kickstart's get) and of each row of a batch. The
+ * statements are only run with get/all/run, never iterated, so one may be reused at once (calls
+ * are synchronous and serialised by the store's mutex).
+ */
+function preparedStatements(db: Database.Database): Db {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    prepare(sql: string) {
+      let st = cache.get(sql);
+      if (!st) {
+        if (cache.size >= STATEMENT_CACHE_MAX) cache.clear();
+        st = db.prepare(sql);
+        cache.set(sql, st);
+      }
+      return st;
+    },
+  } as Db;
+}
 
 /** Turns SQLite constraint failures into operator-facing errors that name the field. */
 function mapConstraint(e: unknown, what: Record<string, () => string>): never {
@@ -268,13 +294,28 @@ class SqliteAttributes implements Sync<AttributeRepo> {
       .prepare('INSERT INTO attributes (scope, target, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value')
       .run(a.scope, a.target, a.name, a.value);
   }
+  setMany(list: readonly Attribute[]): void {
+    for (const a of list) this.set(a);
+  }
   unset(scope: AttributeScope, target: string, name: string): boolean {
     return this.db.prepare('DELETE FROM attributes WHERE scope = ? AND target = ? AND name = ?').run(scope, target, name).changes > 0;
   }
   list(f: { scope?: AttributeScope; target?: string } = {}): Attribute[] {
+    // Only the filters given appear in the text, so one host's attributes are read through the
+    // (scope, target, name) index instead of a scan of every attribute (`? IS NULL OR` defeats it).
+    const where: string[] = [];
+    const args: string[] = [];
+    if (f.scope !== undefined) {
+      where.push('scope = ?');
+      args.push(f.scope);
+    }
+    if (f.target !== undefined) {
+      where.push('target = ?');
+      args.push(f.target);
+    }
     return this.db
-      .prepare('SELECT scope, target, name, value FROM attributes WHERE (? IS NULL OR scope = ?) AND (? IS NULL OR target = ?) ORDER BY scope, target, name')
-      .all(f.scope ?? null, f.scope ?? null, f.target ?? null, f.target ?? null) as Attribute[];
+      .prepare(`SELECT scope, target, name, value FROM attributes${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY scope, target, name`)
+      .all(...args) as Attribute[];
   }
 }
 
@@ -440,7 +481,7 @@ export interface SqliteStoreOptions {
 }
 
 export class SqliteStore implements Store {
-  private readonly db: Db;
+  private readonly db: Database.Database;
   private readonly mutex = new Mutex();
   private readonly raw: {
     hosts: SqliteHosts;
@@ -492,15 +533,16 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    const db = preparedStatements(this.db);
     this.raw = {
-      hosts: new SqliteHosts(this.db),
-      appliances: new SqliteAppliances(this.db),
-      attributes: new SqliteAttributes(this.db),
-      events: new SqliteEvents(this.db, maxEvents),
-      boot: new SqliteBoot(this.db),
-      tokens: new SqliteTokens(this.db),
-      bmcs: new SqliteBmcs(this.db),
-      servers: new SqliteServers(this.db),
+      hosts: new SqliteHosts(db),
+      appliances: new SqliteAppliances(db),
+      attributes: new SqliteAttributes(db),
+      events: new SqliteEvents(db, maxEvents),
+      boot: new SqliteBoot(db),
+      tokens: new SqliteTokens(db),
+      bmcs: new SqliteBmcs(db),
+      servers: new SqliteServers(db),
     };
     // Outside a transaction every call is its own transaction: IMMEDIATE for writes (a host add writes
     // two tables; the write lock up front avoids upgrade deadlocks), DEFERRED for reads (a WAL snapshot

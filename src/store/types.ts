@@ -126,6 +126,9 @@ export type AppliancePatch = Partial<Omit<Appliance, 'name'>>;
 
 export interface AttributeRepo {
   set(a: Attribute): Promise<void>;
+  /** `set` for each, in order (the same scope/target/name twice: the last wins), as one write: one
+   * statement on PostgreSQL (one round trip under the write lock instead of one per attribute). */
+  setMany(list: readonly Attribute[]): Promise<void>;
   unset(scope: AttributeScope, target: string, name: string): Promise<boolean>;
   list(filter?: { scope?: AttributeScope; target?: string }): Promise<Attribute[]>;
 }

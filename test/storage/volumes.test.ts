@@ -100,3 +100,27 @@ test('capacity: a provisioning limit counts promised sizes; full is E_STORAGE_FU
     t.cleanup();
   }
 });
+
+test('capacity is read once per capacityCacheMs: own creates are added at once, a delete reads again, 0 reads every time', async () => {
+  const t = tempDir();
+  try {
+    const dir = join(t.dir, 'v');
+    const v = new FileVolumes({ dir, limitBytes: 100 * MiB, capacityCacheMs: 60_000 });
+    const other = new FileVolumes({ dir, limitBytes: 100 * MiB, capacityCacheMs: 0 });
+    assert.equal((await v.capacity()).freeBytes, 100 * MiB);
+    await other.create({ name: 'x', sizeBytes: 10 * MiB });
+    assert.equal((await other.capacity()).freeBytes, 90 * MiB, 'capacityCacheMs 0: every call reads the directory');
+    assert.equal((await v.capacity()).freeBytes, 100 * MiB, "another instance's volume shows only after the window");
+    await v.create({ name: 'a', sizeBytes: 20 * MiB });
+    assert.equal((await v.capacity()).freeBytes, 80 * MiB, 'its own create is added to the reading at once');
+    await v.delete('a');
+    assert.equal((await v.capacity()).freeBytes, 90 * MiB, 'a delete drops the reading: x is counted now');
+    // Callers at once share one reading, and a full node is refused from the adjusted reading.
+    const all = await Promise.all([v.capacity(), v.capacity(), v.capacity()]);
+    assert.ok(all.every((c) => c.freeBytes === 90 * MiB));
+    await v.create({ name: 'b', sizeBytes: 90 * MiB });
+    await assert.rejects(v.create({ name: 'c', sizeBytes: 1 * MiB }), { code: 'E_STORAGE_FULL' });
+  } finally {
+    t.cleanup();
+  }
+});

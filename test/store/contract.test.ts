@@ -51,6 +51,24 @@ forEachBackend('host add/get/byMac/byIp/update/remove', async (b) => {
   assert.deepEqual(await store.attributes.list({ scope: 'host' }), []);
 });
 
+forEachBackend('attributes.setMany: each set in order, the last of a key wins, existing values replaced, none is a no-op; in a transaction too', async (b) => {
+  const store = await b.open();
+  await store.attributes.set({ scope: 'host', target: 'h1', name: 'a', value: 'old' });
+  await store.attributes.setMany([
+    { scope: 'host', target: 'h1', name: 'a', value: 'new' },
+    { scope: 'host', target: 'h1', name: 'b', value: '1' },
+    { scope: 'host', target: 'h1', name: 'b', value: '2' },
+    { scope: 'global', target: '', name: 'c', value: 'g' },
+  ]);
+  await store.attributes.setMany([]);
+  await store.transaction(async (tx) => tx.attributes.setMany([{ scope: 'host', target: 'h2', name: 'z', value: 'tx' }]));
+  assert.deepEqual(
+    (await store.attributes.list()).filter((x) => x.scope !== 'appliance').map((x) => `${x.scope}/${x.target}/${x.name}=${x.value}`),
+    ['global//c=g', 'host/h1/a=new', 'host/h1/b=2', 'host/h2/z=tx'],
+  );
+  await store.close();
+});
+
 forEachBackend('duplicates are refused by the database, naming the field, and leave nothing half-written', async (b) => {
   const store = await b.open();
   await store.hosts.add({ name: 'compute-0-0', appliance: 'compute', rack: 0, rank: 0, interfaces: [iface('52:54:00:aa:00:01', '10.1.255.254')] });

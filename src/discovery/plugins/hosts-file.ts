@@ -1,5 +1,7 @@
 // Built-in plugin: keeps <stateDir>/hosts, an /etc/hosts-style list of every host, rewritten
-// atomically (write to a temporary file, then rename) whenever hosts come or go.
+// atomically (write to a temporary file, then rename) whenever hosts come or go. A batch of hosts
+// (insert-ethers naming many machines at once) is one rewrite (`addedBatch`), and so is the
+// rollback of several of them (`removedBatch`: the list without them, before their rows go).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../atomic-file.js';
@@ -27,9 +29,9 @@ export function hostsFileText(hosts: readonly Host[], network: { frontendAddress
   return lines.join('\n') + '\n';
 }
 
-async function write(ctx: PluginContext, without?: string): Promise<void> {
+async function write(ctx: PluginContext, without: ReadonlySet<string> = new Set()): Promise<void> {
   const text = hostsFileText(
-    (await ctx.store.hosts.list()).filter((h) => h.name !== without),
+    (await ctx.store.hosts.list()).filter((h) => !without.has(h.name)),
     ctx.config.network,
   );
   mkdirSync(ctx.config.stateDir, { recursive: true, mode: 0o700 });
@@ -41,8 +43,13 @@ async function write(ctx: PluginContext, without?: string): Promise<void> {
 export const hostsFilePlugin: Plugin = {
   name: '50-hosts-file',
   added: (_h, ctx) => write(ctx),
+  addedBatch: async (_hs, ctx) => {
+    await write(ctx);
+    return undefined;
+  },
   // `removed` runs before the host row is deleted: write the list without it.
-  removed: (host, ctx) => write(ctx, host.name),
+  removed: (host, ctx) => write(ctx, new Set([host.name])),
+  removedBatch: (hosts, ctx) => write(ctx, new Set(hosts.map((h) => h.name))),
   changed: (_h, ctx) => write(ctx),
   update: (ctx) => write(ctx),
 };

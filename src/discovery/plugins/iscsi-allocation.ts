@@ -17,7 +17,8 @@
 // that already exists (kept by `--remove --keep-volume`) is reused by the next add of that name,
 // on the node that holds it, and a rollback of that add keeps it.
 // update(): allocates for diskless hosts that have no volume yet, then reconciles every storage
-// node against the database.
+// node against the database. addedBatch(hosts): added() for each, BATCH_ALLOCATIONS at once; each
+// host's failure is its own (rolled back alone).
 // golden=NAME (appliance or host attribute): the new volume is a clone of golden volume NAME, on the
 // storage node that holds it (E_GOLDEN_NOT_FOUND when none does; E_STORAGE_DOWN naming each node's
 // error, e.g. E_RBD_DOWN, when a node that might hold it did not answer), instead of an empty volume; the
@@ -208,8 +209,11 @@ async function allocateClaimed(
   let node: StorageNode | undefined;
   let reused = false;
   for (const n of nodes) {
-    const vols = await n.backend.listVolumes().catch(() => []);
-    if (vols.some((v) => v.name === host.name)) {
+    const b = n.backend;
+    const has = b.getVolume
+      ? (await b.getVolume(host.name).catch(() => null)) !== null
+      : (await b.listVolumes().catch(() => [])).some((v) => v.name === host.name);
+    if (has) {
       node = n;
       reused = true;
       break;
@@ -280,7 +284,7 @@ async function allocateClaimed(
       if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] !== claim)
         throw new NetrootError('E_STORAGE_CLAIMED', `host ${host.name}: its allocation claim was taken from this process (host attribute ${CLAIM_ATTRIBUTE})`);
       await tx.attributes.unset('host', host.name, CLAIM_ATTRIBUTE);
-      for (const [name, value] of Object.entries(values)) await tx.attributes.set({ scope: 'host', target: host.name, name, value });
+      await tx.attributes.setMany(Object.entries(values).map(([name, value]) => ({ scope: 'host' as const, target: host.name, name, value })));
       await tx.events.append({
         kind: 'storage.allocated',
         host: host.name,
@@ -393,12 +397,36 @@ export async function reconcileStorage(
   return out;
 }
 
+/** Allocations one batch runs at once (addedBatch): enough to overlap their I/O waits, few enough
+ * that a storage node sees a handful of requests, not a rack's. */
+export const BATCH_ALLOCATIONS = 8;
+
 export function iscsiAllocationPlugin(nodes: readonly StorageNode[]): Plugin {
   return {
     name: '40-iscsi-allocation',
     async added(host: Host, ctx: PluginContext) {
       if (!isDiskless(await allocationAttributes(ctx.store, host))) return;
       await allocateVolume(host, nodes, ctx);
+    },
+    // A batch (insert-ethers naming many machines at once): the same allocation per host, up to
+    // BATCH_ALLOCATIONS at once so their file and storage-node round trips overlap (each host's
+    // claim, creation under the backend's lock and record are as for one); a host whose allocation
+    // fails is answered alone (it undid its own steps) and rolled back alone.
+    async addedBatch(hosts: readonly Host[], ctx: PluginContext) {
+      const refused = new Map<string, Error>();
+      let next = 0;
+      const worker = async () => {
+        for (let h = hosts[next++]; h !== undefined; h = hosts[next++]) {
+          ctx.signal?.throwIfAborted();
+          try {
+            if (isDiskless(await allocationAttributes(ctx.store, h))) await allocateVolume(h, nodes, ctx);
+          } catch (e) {
+            refused.set(h.name, e as Error);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BATCH_ALLOCATIONS, hosts.length) }, worker));
+      return refused;
     },
     async removed(host: Host, ctx: PluginContext) {
       await releaseVolume(host, nodes, ctx);

@@ -8,7 +8,9 @@
 //     SLURM_CONF=<the file> and the time limit slurm.applyTimeoutMs (and the hook's own signal);
 //   - if the write or the apply fails, the previous file is put back (and applied again, best
 //     effort, so the controller runs the old one) and the hook throws E_SLURM_APPLY: the engine then
-//     rolls the host's addition back like any plugin failure; an unchanged file is not applied again.
+//     rolls the host's addition back like any plugin failure; an unchanged file is not applied again;
+//   - a batch of hosts (insert-ethers naming many machines at once) is one rewrite and one apply
+//     (`addedBatch`; a failure rolls the whole batch back), its rollback one too (`removedBatch`).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
@@ -63,8 +65,8 @@ async function readOrNull(path: string): Promise<string | null> {
   }
 }
 
-/** Rewrites and applies slurm.conf; `without`: a host being removed. */
-export async function syncSlurmConf(ctx: PluginContext, without?: string): Promise<void> {
+/** Rewrites and applies slurm.conf; `without`: the hosts being removed. */
+export async function syncSlurmConf(ctx: PluginContext, without: ReadonlySet<string> = new Set()): Promise<void> {
   const cfg = ctx.config.slurm;
   if (!cfg.enabled) return;
   const file = slurmConfPath(ctx.config.stateDir);
@@ -108,8 +110,14 @@ export async function syncSlurmConf(ctx: PluginContext, without?: string): Promi
 export const slurmConfPlugin: Plugin = {
   name: '60-slurm-conf',
   added: (_h, ctx) => syncSlurmConf(ctx),
+  // A batch of hosts (insert-ethers naming many machines at once): one rewrite and one apply.
+  addedBatch: async (_hs, ctx) => {
+    await syncSlurmConf(ctx);
+    return undefined;
+  },
   // `removed` runs before the host row is deleted (and on a rollback of `added`): write the list without it.
-  removed: (host, ctx) => syncSlurmConf(ctx, host.name),
+  removed: (host, ctx) => syncSlurmConf(ctx, new Set([host.name])),
+  removedBatch: (hosts, ctx) => syncSlurmConf(ctx, new Set(hosts.map((h) => h.name))),
   changed: (_h, ctx) => syncSlurmConf(ctx),
   update: (ctx) => syncSlurmConf(ctx),
 };
