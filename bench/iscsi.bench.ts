@@ -37,12 +37,21 @@
 // target under `node --cpu-prof`, profile in <dir>), ONLY=<regex> (run only the measures whose
 // label matches), VERBOSE=1 (print every run), NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the
 // embedded target; libuv's default is 4).
+//
+// ISCSI_VOLUME=clone (issue #20; what `npm run bench:golden` runs): no tgt. Two embedded targets
+// instead, each its own child process: "netroot clone" serves a copy-on-write clone of the
+// pre-written file (src/iscsi/lun-clone.ts: the file is the golden volume, read-only from then on;
+// an empty delta and map made with LunClone.create), "netroot plain volume" serves a full copy of
+// it. The read measures run first (every round of each), then the writes: until a write, the
+// clone reads back as the golden file, against which its reads are checked; the plain volume's
+// reads are checked against its own copy.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/iscsi/text-keys.js';
+import { LunClone } from '../src/iscsi/lun-clone.js';
 import { createVethPair, type VethPair } from './lib/netns.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
 import { prewrite } from './lib/prewrite.js';
@@ -63,6 +72,8 @@ const CPU_PROF = process.env['NETROOT_CPU_PROF'];
 const THREADS = process.env['NETROOT_THREADPOOL'] ? boundedInt(process.env['NETROOT_THREADPOOL'], 4, 1, 128) : undefined;
 const VERBOSE = process.env['VERBOSE'] === '1';
 const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
+const CLONE_MODE = process.env['ISCSI_VOLUME'] === 'clone';
+if (process.env['ISCSI_VOLUME'] !== undefined && !CLONE_MODE) throw new Error(`ISCSI_VOLUME: only "clone" is known, got ${process.env['ISCSI_VOLUME']}`);
 const RUN_TIMEOUT_MS = 120_000;
 
 /**
@@ -102,7 +113,7 @@ function boundedInt(v: string | undefined, dflt: number, lo: number, hi: number)
 function missingPrerequisites(): string[] {
   const why: string[] = [];
   if (process.getuid?.() !== 0) why.push('needs root (network namespaces)');
-  for (const t of ['ip', 'tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img', 'cc']) {
+  for (const t of ['ip', ...(CLONE_MODE ? [] : ['tgtd', 'tgtadm']), 'iscsi-perf', 'qemu-img', 'cc']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) why.push(`${t} missing`);
   }
   const qemuIscsi = ['/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so', '/usr/lib/qemu/block-iscsi.so'];
@@ -134,7 +145,7 @@ async function waitFor(what: string, deadlineMs: number, ok: () => boolean, aliv
   }
 }
 
-type TargetName = 'netroot' | 'tgt' | 'tgt as shipped';
+type TargetName = 'netroot' | 'tgt' | 'tgt as shipped' | 'netroot clone' | 'netroot plain volume';
 
 interface Target {
   name: TargetName;
@@ -142,6 +153,10 @@ interface Target {
   iqn: string;
   proc: ChildProcess;
   log: () => string;
+  /** What its reads are checked against: the LUN file, or for a clone its golden file (no write yet). */
+  file: string;
+  /** The files fsynced before every run (a clone's delta and map). */
+  settle: string[];
 }
 
 /**
@@ -192,10 +207,19 @@ function compileLatencyClient(dir: string): string {
   return out;
 }
 
-async function startNetroot(net: VethPair, lun: string, child: string): Promise<Target> {
+/**
+ * The embedded target child on `o.addr`, LUN 1 = `o.lun`; with `o.clone`, `o.lun` is a clone's
+ * delta and the LUN is that copy-on-write clone of `o.clone.golden` (iscsi-target-child.ts).
+ */
+async function startNetroot(
+  net: VethPair,
+  child: string,
+  o: { name: TargetName; addr: string; lun: string; clone?: { golden: string; map: string } },
+): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
   const env = { ...process.env, ...(THREADS ? { UV_THREADPOOL_SIZE: String(THREADS) } : {}) };
-  const proc = net.spawnIn(net.serverNs, process.execPath, [...nodeArgs, child, net.serverAddr, String(PORT), IQN_NETROOT, INITIATOR, lun], { env });
+  const cloneArgs = o.clone ? [o.clone.golden, o.clone.map] : [];
+  const proc = net.spawnIn(net.serverNs, process.execPath, [...nodeArgs, child, o.addr, String(PORT), IQN_NETROOT, INITIATOR, o.lun, ...cloneArgs], { env });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -206,7 +230,15 @@ async function startNetroot(net: VethPair, lun: string, child: string): Promise<
     () => proc.exitCode === null && proc.signalCode === null,
     () => out,
   );
-  return { name: 'netroot', addr: net.serverAddr, iqn: IQN_NETROOT, proc, log: () => out };
+  return {
+    name: o.name,
+    addr: o.addr,
+    iqn: IQN_NETROOT,
+    proc,
+    log: () => out,
+    file: o.clone?.golden ?? o.lun,
+    settle: o.clone ? [o.lun, o.clone.map] : [o.lun],
+  };
 }
 
 function tgtadm(ctl: number, ...args: string[]): string {
@@ -248,7 +280,7 @@ async function startTgt(net: VethPair, name: TargetName, addr: string, lun: stri
     const wrong = TGT_MATCHED.filter(([k, v]) => shown.get(k) !== v).map(([k, v]) => `${k} is ${shown.get(k)}, wanted ${v}`);
     if (wrong.length) throw new Error(`tgtadm update did not take effect: ${wrong.join('; ')}`);
   }
-  return { name, addr, iqn: IQN_TGT, proc, log: () => out };
+  return { name, addr, iqn: IQN_TGT, proc, log: () => out, file: lun, settle: [lun] };
 }
 
 interface Run {
@@ -277,7 +309,6 @@ const url = (t: Target): string => `iscsi://${t.addr}:${PORT}/${t.iqn}/1`;
 
 interface Tools {
   lat: string;
-  lun: string;
 }
 
 /** The values `t` answered at login, as libiscsi logs them (LIBISCSI_DEBUG=6). */
@@ -296,7 +327,7 @@ async function verifyReads(net: VethPair, tools: Tools, t: Target): Promise<void
     [VERIFY_BLOCKS, 4096],
     [Math.max(1, VERIFY_BLOCKS >> 3), 128 * 1024],
   ] as const) {
-    const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'verify', String(count), String(size), tools.lun]);
+    const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'verify', String(count), String(size), t.file]);
     const m = /\{"checked":(\d+),"bytes":(\d+),"mismatches":(\d+)\}/.exec(r.stdout);
     if (r.code !== 0 || !m || m[3] !== '0') throw new Error(`read check against ${t.name} failed (${r.code}): ${r.stdout} ${r.stderr.slice(-500)}`);
     const c = checked.get(t.name) ?? { blocks: 0, bytes: 0 };
@@ -328,7 +359,7 @@ async function qemuBench(net: VethPair, t: Target, o: { write: boolean; count: n
 
 /** iscsi-lat lat: random 4 KiB commands at `depth` for LAT_SECONDS; latency percentiles in µs. */
 async function latency(net: VethPair, tools: Tools, t: Target, op: 'read' | 'write', depth: number): Promise<Record<string, number>> {
-  const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'lat', op, String(depth), String(LAT_SECONDS), '4096', tools.lun]);
+  const r = await runIn(net, net.clientNs, tools.lat, [url(t), INITIATOR, 'lat', op, String(depth), String(LAT_SECONDS), '4096', t.file]);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{"ops"'));
   if (r.code !== 0 || !line)
     throw new Error(`iscsi-lat ${op} QD${depth} against ${t.name} failed (${r.code}): ${r.stdout} ${r.stderr.slice(-500)}\n${t.log()}`);
@@ -436,13 +467,15 @@ function fmt(v: number): string {
 
 const spread = (xs: number[]): string => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 
-/** One DESIGN.md line: `<measure> (median of N, spread netroot A–B, <peer> C–D): netroot X, <peer> Y, ratio R (...)`. */
-function line(label: string, o: Output, peer: TargetName, a: number[], b: number[]): string {
+/** One DESIGN.md line: `<measure> (median of N, spread netroot A–B, <peer> C–D): netroot X, <peer> Y, ratio R (...)`; `me` is the first side ("netroot", or "netroot clone"). */
+function line(label: string, o: Output, me: TargetName, peer: TargetName, a: number[], b: number[]): string {
   const ma = median(a);
   const mb = median(b);
+  // Issue #20's target for the clone against a plain volume: ≥ 0.9× (throughput; ≤ 1/0.9 ≈ 1.11× for latencies).
+  const target = CLONE_MODE && o.key !== 'cpuUs' ? `; target ${o.better === 'higher' ? '≥ 0.9' : '≤ 1.11'}` : '';
   return (
-    `${label}${o.suffix} (median of ${a.length}, spread netroot ${spread(a)}, ${peer} ${spread(b)}): ` +
-    `netroot ${fmt(ma)} ${o.unit}, ${peer} ${fmt(mb)} ${o.unit}, ratio ${(ma / mb).toFixed(2)} (${o.better} is better)`
+    `${label}${o.suffix} (median of ${a.length}, spread ${me} ${spread(a)}, ${peer} ${spread(b)}): ` +
+    `${me} ${fmt(ma)} ${o.unit}, ${peer} ${fmt(mb)} ${o.unit}, ratio ${(ma / mb).toFixed(2)} (${o.better} is better${target})`
   );
 }
 
@@ -477,22 +510,40 @@ async function main(): Promise<number> {
     const lun = join(dir, 'lun1.img');
     prewrite(lun, LUN_BYTES);
     settle(lun);
-    const tools: Tools = { lat: compileLatencyClient(dir), lun };
+    const tools: Tools = { lat: compileLatencyClient(dir) };
     // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.
     const subnet = `10.250.${process.pid % 250}`;
     net = createVethPair({ prefix: 'nrib', serverAddr: [`${subnet}.1`, `${subnet}.2`, `${subnet}.3`], clientAddr: `${subnet}.10`, prefixLen: 24 });
-    targets.push(await startNetroot(net, lun, compileChild(join(dir, 'js'))));
-    targets.push(await startTgt(net, 'tgt', net.serverAddrs[1]!, lun, ctl, true));
-    if (TGT_SHIPPED) targets.push(await startTgt(net, 'tgt as shipped', net.serverAddrs[2]!, lun, ctl + 1, false));
+    const child = compileChild(join(dir, 'js'));
+    if (CLONE_MODE) {
+      // The pre-written file becomes the golden volume (never written again); the plain volume is a full copy of it.
+      const plain = join(dir, 'plain.img');
+      execFileSync('cp', ['--reflink=never', '--sparse=never', lun, plain]);
+      settle(plain);
+      const clone = { golden: lun, map: join(dir, 'clone.map') };
+      const delta = join(dir, 'clone.img');
+      await (await LunClone.create({ golden: lun, delta, map: clone.map })).close();
+      targets.push(await startNetroot(net, child, { name: 'netroot clone', addr: net.serverAddrs[0]!, lun: delta, clone }));
+      targets.push(await startNetroot(net, child, { name: 'netroot plain volume', addr: net.serverAddrs[1]!, lun: plain }));
+    } else {
+      targets.push(await startNetroot(net, child, { name: 'netroot', addr: net.serverAddr, lun }));
+      targets.push(await startTgt(net, 'tgt', net.serverAddrs[1]!, lun, ctl, true));
+      if (TGT_SHIPPED) targets.push(await startTgt(net, 'tgt as shipped', net.serverAddrs[2]!, lun, ctl + 1, false));
+    }
     const idle = targets.map((t) => memMiB(t.proc.pid!, 'VmRSS'));
     console.log(
       `iscsi bench: ${LUN_BYTES >> 20} MiB file-backed LUN, no CHAP, veth between namespaces, median of ${ROUNDS} interleaved run(s) per target (order reversed every other round), ` +
         `iscsi-perf ${PERF_SECONDS} s and iscsi-lat ${LAT_SECONDS} s per run, ${DEPTH} in flight unless QD says otherwise, netroot UV_THREADPOOL_SIZE ${THREADS ?? process.env['UV_THREADPOOL_SIZE'] ?? '4 (libuv default)'}, load average ${loadavg()}`,
     );
-    console.log(
-      `peer: tgt = tgtd with login values matched to netroot's (tgtadm --op update, read back): ${TGT_MATCHED.map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    );
-    if (TGT_SHIPPED)
+    if (CLONE_MODE)
+      console.log(
+        'clone mode (ISCSI_VOLUME=clone): netroot clone = the embedded target serving a copy-on-write clone of the file (empty delta + allocation map; reads fall through to the file, writes go to the delta); peer: netroot plain volume = the embedded target serving a full copy of the file; every read measure runs before the writes',
+      );
+    else
+      console.log(
+        `peer: tgt = tgtd with login values matched to netroot's (tgtadm --op update, read back): ${TGT_MATCHED.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      );
+    if (TGT_SHIPPED && !CLONE_MODE)
       console.log(
         'peer: tgt as shipped = a second tgtd, no update (MaxRecvDataSegmentLength 8192, InitialR2T Yes, FirstBurstLength 65536, MaxOutstandingR2T 1, MaxXmitDataSegmentLength 8192)',
       );
@@ -503,15 +554,18 @@ async function main(): Promise<number> {
       const shown = NEGOTIATED_KEYS.map((k) => `${k} ${got.get(k) ?? `not sent (RFC 7143 default ${RFC_DEFAULTS[k]})`}`);
       console.log(`negotiated with ${t.name} (libiscsi's log of the login answer): ${shown.join(', ')}`);
     }
-    const peers = targets.filter((t) => t.name !== 'netroot');
-    for (const m of MEASURES.filter((x) => !ONLY || ONLY.test(x.label))) {
+    const me = targets[0]!;
+    const peers = targets.slice(1);
+    // Clone mode: every read measure before any write (the clone's reads are checked against its golden file).
+    const measures = CLONE_MODE ? [...MEASURES.filter((x) => x.reads), ...MEASURES.filter((x) => !x.reads)] : MEASURES;
+    for (const m of measures.filter((x) => !ONLY || ONLY.test(x.label))) {
       const runs = new Map<TargetName, Array<Record<string, number>>>();
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
           // Start every run with no dirty pages: otherwise one target's writes are written back
           // while the other runs, and writes to pages under writeback wait (stable pages).
-          settle(lun);
+          for (const f of targets.flatMap((x) => x.settle)) settle(f);
           const cpu0 = cpuSeconds(t.proc.pid!);
           const v = await m.run(net, tools, t);
           v['cpuUs'] = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / v['ops']!;
@@ -522,7 +576,7 @@ async function main(): Promise<number> {
       }
       if (VERBOSE) console.log(`  peak RSS so far: ${targets.map((t) => `${t.name} ${memMiB(t.proc.pid!, 'VmHWM').toFixed(0)} MiB`).join(', ')}`);
       const of = (name: TargetName, key: string): number[] => runs.get(name)!.map((r) => r[key]!);
-      for (const o of [...m.outputs, CPU_OUTPUT]) for (const p of peers) console.log(line(m.label, o, p.name, of('netroot', o.key), of(p.name, o.key)));
+      for (const o of [...m.outputs, CPU_OUTPUT]) for (const p of peers) console.log(line(m.label, o, me.name, p.name, of(me.name, o.key), of(p.name, o.key)));
     }
     console.log(
       `reads checked (random 4 KiB and 128 KiB blocks read back through libiscsi after each read run, and every 16th timed read of iscsi-lat, compared with the LUN file): ` +
@@ -533,11 +587,13 @@ async function main(): Promise<number> {
     const hwm = targets.map((t) => memMiB(t.proc.pid!, 'VmHWM'));
     for (let i = 1; i < targets.length; i++) {
       console.log(
-        `peak RSS under load (VmHWM): netroot ${hwm[0]!.toFixed(0)} MiB, ${targets[i]!.name} ${hwm[i]!.toFixed(0)} MiB, ratio ${(hwm[0]! / hwm[i]!).toFixed(2)} (lower is better)`,
+        `peak RSS under load (VmHWM): ${me.name} ${hwm[0]!.toFixed(0)} MiB, ${targets[i]!.name} ${hwm[i]!.toFixed(0)} MiB, ratio ${(hwm[0]! / hwm[i]!).toFixed(2)} (lower is better)`,
       );
     }
     const threads = targets.map((t) => readdirSync(`/proc/${t.proc.pid!}/task`).length);
-    console.log(`threads after load: ${targets.map((t, i) => `${t.name} ${threads[i]}${t.name === 'netroot' ? ' (main + V8 + libuv pool)' : ''}`).join(', ')}`);
+    console.log(
+      `threads after load: ${targets.map((t, i) => `${t.name} ${threads[i]}${t.name.startsWith('netroot') ? ' (main + V8 + libuv pool)' : ''}`).join(', ')}`,
+    );
     console.log(`RSS before load (VmRSS): ${targets.map((t, i) => `${t.name} ${idle[i]!.toFixed(0)} MiB`).join(', ')}`);
     console.log(`load average at the end: ${loadavg()}`);
     if (CPU_PROF) {

@@ -2,17 +2,19 @@
 // given file, one allowed initiator, no CHAP. Prints "ready <port>" on stdout once listening;
 // SIGTERM/SIGINT stop it cleanly (so `node --cpu-prof` can write its profile on exit).
 // The bench compiles it with tsc and runs the JavaScript under plain node, as in production.
-// Usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file>
+// Usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file> [<golden> <map>]
+// With <golden> and <map> (ISCSI_VOLUME=clone), <lun-file> is a clone's delta and LUN 1 is that
+// copy-on-write clone of <golden> (src/iscsi/lun-clone.ts; made beforehand with LunClone.create).
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { createLogger } from '../../src/log/logger.js';
 
-const [host, port, iqn, initiator, path] = process.argv.slice(2);
-if (!host || !port || !iqn || !initiator || !path) {
-  process.stderr.write('usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file>\n');
+const [host, port, iqn, initiator, path, golden, map, ...extra] = process.argv.slice(2);
+if (!host || !port || !iqn || !initiator || !path || (golden === undefined) !== (map === undefined) || extra.length) {
+  process.stderr.write('usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file> [<golden> <map>]\n');
   process.exit(2);
 }
 const target = new IscsiTarget({ host, port: Number(port), logger: createLogger({ level: 'warn' }) });
-await target.addTarget({ iqn, luns: [{ lun: 1, path }], allowedInitiators: [initiator] });
+await target.addTarget({ iqn, luns: [{ lun: 1, path, ...(golden && map ? { clone: { golden, map } } : {}) }], allowedInitiators: [initiator] });
 await target.start();
 process.stdout.write(`ready ${target.port}\n`);
 let stopping = false;

@@ -1,6 +1,6 @@
 // The figures every bench line is made of (bench/README.md): medians with their spread, and the
 // DESIGN.md ratio line `<measure> (median of N, spread netroot A–B, <peer> C–D): netroot X <unit>,
-// <peer> Y <unit>, ratio R (lower|higher is better…)`. Used by bench:storm and bench:scale.
+// <peer> Y <unit>, ratio R (lower|higher is better…)`. Used by bench:storm, bench:scale and bench:golden.
 // NaN stands for "no figure" (a run in which no node completed has no boot time): every function
 // here leaves it out, and counts only the figures it used.
 
@@ -29,6 +29,8 @@ export function quantile(values: readonly number[], q: number): number {
 
 export interface RatioLine {
   measure: string;
+  /** The first side's name (default "netroot"; bench:golden compares netroot's clones with its installs). */
+  name?: string;
   peer: string;
   netroot: readonly number[];
   other: readonly number[];
@@ -43,5 +45,6 @@ export function ratioLine(l: RatioLine): string {
   const a = median(l.netroot);
   const b = median(l.other);
   const n = Math.min(figures(l.netroot).length, figures(l.other).length);
-  return `${l.measure} (median of ${n}, spread netroot ${spread(l.netroot, l.f)}, ${l.peer} ${spread(l.other, l.f)}): netroot ${l.f(a)} ${l.unit}, ${l.peer} ${l.f(b)} ${l.unit}, ratio ${(a / b).toFixed(2)} (${l.better} is better${l.note ? `; ${l.note}` : ''})`;
+  const me = l.name ?? 'netroot';
+  return `${l.measure} (median of ${n}, spread ${me} ${spread(l.netroot, l.f)}, ${l.peer} ${spread(l.other, l.f)}): ${me} ${l.f(a)} ${l.unit}, ${l.peer} ${l.f(b)} ${l.unit}, ratio ${(a / b).toFixed(2)} (${l.better} is better${l.note ? `; ${l.note}` : ''})`;
 }

@@ -289,6 +289,19 @@ export class StormInitiator {
     return d;
   }
 
+  /** READ(10) of `blocks` blocks from `lba` (bench:golden's whole-boot reads); the bytes returned. */
+  async readAt(lba: number, blocks: number, blockLength: number): Promise<number> {
+    if (!Number.isInteger(lba) || lba < 0 || lba > 0xffffffff || !Number.isInteger(blocks) || blocks < 1 || blocks > 0xffff)
+      throw new Error(`iscsi: READ(10) of ${blocks} blocks at LBA ${lba} does not fit its CDB`);
+    const cdb = Buffer.alloc(10);
+    cdb[0] = 0x28;
+    cdb.writeUInt32BE(lba, 2);
+    cdb.writeUInt16BE(blocks, 7);
+    const d = await this.read(cdb, blocks * blockLength);
+    if (d.length !== blocks * blockLength) throw new Error(`iscsi: READ at LBA ${lba} returned ${d.length} of ${blocks * blockLength} bytes`);
+    return d.length;
+  }
+
   /** Logout (close the session), bounded to 5 s; the socket is destroyed either way. */
   async logout(): Promise<void> {
     if (!this.closed) {

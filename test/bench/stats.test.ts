@@ -44,3 +44,21 @@ test('NaN is "no figure": left out of medians, quantiles, spreads and the count 
   const line = ratioLine({ measure: 'm', peer: 'p', netroot: [NaN, 2, 4], other: [1, 1, 1], unit: 's', f: String, better: 'lower' });
   assert.equal(line, 'm (median of 2, spread netroot 2–4, p 1–1): netroot 3 s, p 1 s, ratio 3.00 (lower is better)');
 });
+
+test('ratioLine with a name: both netroot sides named (bench:golden: clones against installs)', () => {
+  const line = ratioLine({
+    measure: 'provision 4 nodes',
+    name: 'clones',
+    peer: 'install each',
+    netroot: [20],
+    other: [100],
+    unit: 's',
+    f: String,
+    better: 'lower',
+    note: 'target ≤ 0.2',
+  });
+  assert.equal(
+    line,
+    'provision 4 nodes (median of 1, spread clones 20–20, install each 100–100): clones 20 s, install each 100 s, ratio 0.20 (lower is better; target ≤ 0.2)',
+  );
+});
