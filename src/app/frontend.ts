@@ -48,6 +48,11 @@ export interface FrontendDeps {
   logger?: Logger;
   /** Raw ICMPv6 I/O for the router-advertisement responder (tests); default native/icmp6. */
   icmp6?: Icmp6Io;
+  /**
+   * This server's id in the store's `servers` table (`netroot serve` passes its heartbeat's): the
+   * plugins name it in the claims they take, so another server can reclaim them once it is stale.
+   */
+  serverId?: string;
 }
 
 export interface Frontend {
@@ -100,7 +105,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
   // A golden clone boots its OS at once (issue #20): 90-boot-action asks the regenerator.
   const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes, bootClone: (h) => regenerator.bootClone(h.name) });
-  const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
+  const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }), undefined, deps.serverId);
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
   registerNetrootMethods(rpc, {

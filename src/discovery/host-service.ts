@@ -134,8 +134,10 @@ export class HostService {
     readonly plugins: readonly Plugin[],
     protected readonly logger: Logger,
     protected readonly pluginTimeoutMs = 60_000,
+    /** This server's id in the `servers` table (`netroot serve`), handed to every plugin hook. */
+    serverId?: string,
   ) {
-    this.ctx = { store, config, logger };
+    this.ctx = { store, config, logger, ...(serverId !== undefined ? { serverId } : {}) };
   }
 
   /** `netroot host add` / `POST /api/v1/hosts` with a name. */
