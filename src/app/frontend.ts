@@ -327,6 +327,29 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
             }
           }
         }
+        // Several servers (issue #21): every heartbeat period, finish the adds of servers that died
+        // mid-way (HostService.resumeAbandoned; one sweep at a time). Only a server has an id.
+        if (deps.serverId) {
+          const log = logger.child({ svc: 'insert-ethers' });
+          let sweeping: Promise<unknown> | undefined;
+          const timer = setInterval(() => {
+            sweeping ??= engine
+              .resumeAbandoned()
+              .then(({ resumed }) => {
+                if (resumed.length > 0) hub.changed();
+              })
+              .catch((e: unknown) => log.warn('resuming abandoned adds failed', { error: e }))
+              .finally(() => (sweeping = undefined));
+          }, config.servers.heartbeatSeconds * 1000);
+          timer.unref();
+          opened.push({
+            name: 'resume-adds',
+            stop: async () => {
+              clearInterval(timer);
+              await sweeping;
+            },
+          });
+        }
       }),
     async stop() {
       const failed = await closeOpened();

@@ -12,7 +12,7 @@ import type { Host } from '../store/index.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { UserError } from '../errors.js';
 import { nextFreeAddress } from './addresses.js';
-import { HostService, type AddedHost } from './host-service.js';
+import { ADDING_ATTRIBUTE, HostService, type AddedHost } from './host-service.js';
 import { validHostname } from '../validate/hostname.js';
 
 export interface InsertOptions {
@@ -41,6 +41,7 @@ export class DiscoveryEngine extends HostService {
     if (o.ipaddr !== undefined) mustIPv4(o.ipaddr, 'ipaddr');
     if (o.hostname !== undefined) validHostname(o.hostname, 'hostname');
     let host: Host | undefined;
+    const mark = this.addingMark();
     for (let attempt = 0; host === undefined; attempt++) {
       try {
         host = await this.store.transaction(async (tx) => {
@@ -73,6 +74,7 @@ export class DiscoveryEngine extends HostService {
             mac,
             detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip },
           });
+          if (mark) await tx.attributes.set({ scope: 'host', target: name, name: ADDING_ATTRIBUTE, value: mark });
           return h;
         });
       } catch (e) {
@@ -80,7 +82,7 @@ export class DiscoveryEngine extends HostService {
         throw e;
       }
     }
-    return this.provision(host);
+    return this.provision(host, mark);
   }
 }
 

@@ -32,6 +32,8 @@ import { validHostname } from '../validate/hostname.js';
 import { validAttributeName } from '../validate/attribute-name.js';
 import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
+import { abandonedClaim, ADDING_ATTRIBUTE, claimValue } from './claims.js';
+import { randomUUID } from 'node:crypto';
 
 export function parseBootAction(v: string, where = 'boot'): BootAction {
   if (!(BOOT_ACTIONS as readonly string[]).includes(v))
@@ -94,6 +96,16 @@ export interface PluginFailureCount {
   count: number;
 }
 
+/**
+ * ADDING_ATTRIBUTE (claims.ts): held while a server runs a new host's plugins (issue #21: several
+ * servers on one database): written with the host row by a `netroot serve` (its server id in it),
+ * removed when the plugins are done (or with the host, on a rollback). A server killed between the
+ * two leaves a host half-provisioned (boot action still `local`): once its heartbeat is stale,
+ * another server's `resumeAbandoned()` takes the claim over and runs the plugins' `added` again
+ * (each is safe to repeat for a host: iscsi-allocation re-exports or takes over its own claim).
+ */
+export { ADDING_ATTRIBUTE };
+
 export class HostService {
   protected readonly ctx: PluginContext;
   private readonly failures = new Map<string, PluginFailureCount>();
@@ -145,6 +157,7 @@ export class HostService {
     const name = validHostname(spec.name);
     const mac = mustMac(spec.mac, 'mac');
     if (spec.ip !== undefined && spec.ip !== null) mustIPv4(spec.ip, 'ip');
+    const mark = this.addingMark();
     const host = await this.store.transaction(async (tx) => {
       if (await tx.hosts.get(name)) throw new UserError('E_DUPLICATE', `host ${name} already exists`, { where: 'name' });
       const appliance = await tx.appliances.get(spec.appliance);
@@ -164,17 +177,50 @@ export class HostService {
         interfaces: [{ mac, ip: spec.ip ?? null, subnet: spec.subnet ?? this.config.network.privateNetwork, device: spec.device ?? 'eth0' }],
       });
       await tx.events.append({ kind: 'host.added', host: name, mac, detail: { by, ip: spec.ip ?? null } });
+      if (mark) await tx.attributes.set({ scope: 'host', target: name, name: ADDING_ATTRIBUTE, value: mark });
       return h;
     });
-    const added = await this.provision(host);
+    const added = await this.provision(host, mark);
     if (spec.bootAction !== undefined && added.bootAction !== spec.bootAction) {
       return { ...(await this.store.hosts.update(name, { bootAction: spec.bootAction })), ...(added.reusedVolume ? { reusedVolume: added.reusedVolume } : {}) };
     }
     return added;
   }
 
-  /** Runs the plugins' `added` for a host just inserted (see the header); the host as it is after them. */
-  protected async provision(host: Host): Promise<AddedHost> {
+  /** The ADDING_ATTRIBUTE value for a new host's add, when this is a server (undefined in a CLI process). */
+  protected addingMark(): string | undefined {
+    return this.ctx.serverId ? claimValue(randomUUID(), this.ctx.serverId) : undefined;
+  }
+
+  /**
+   * Whether this add's claim (ADDING_ATTRIBUTE) was taken over by another server (judged dead): the
+   * host is there and its claim is not ours any more (another's, or dropped by the one that finished).
+   */
+  private async takenOver(name: string, mark: string | undefined): Promise<boolean> {
+    if (!mark) return false;
+    try {
+      if (!(await this.store.hosts.get(name))) return false;
+      return (await hostAttributes(this.store, name))[ADDING_ATTRIBUTE] !== mark;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops this add's claim when it is still ours. */
+  private async releaseMark(name: string, mark: string | undefined): Promise<void> {
+    if (!mark) return;
+    await this.store.transaction(async (tx) => {
+      if ((await hostAttributes(tx, name))[ADDING_ATTRIBUTE] === mark) await tx.attributes.unset('host', name, ADDING_ATTRIBUTE);
+    });
+  }
+
+  /**
+   * Runs the plugins' `added` for a host just inserted (see the header); the host as it is after
+   * them. `mark`: this server's add claim (ADDING_ATTRIBUTE), dropped at the end; when another
+   * server took it over meanwhile (this one was judged dead), nothing is rolled back or dropped:
+   * the host is the other server's to finish (E_ADD_TAKEN_OVER).
+   */
+  protected async provision(host: Host, mark?: string): Promise<AddedHost> {
     const done: Plugin[] = [];
     for (const p of this.plugins) {
       if (!p.added) continue;
@@ -182,6 +228,8 @@ export class HostService {
         await this.hook(p.name, 'added', host, (signal) => p.added!(host, { ...this.ctx, signal }));
         done.push(p);
       } catch (e) {
+        if (await this.takenOver(host.name, mark))
+          throw new NetrootError('E_ADD_TAKEN_OVER', `${host.name}: another server took over its add (this one was judged dead): nothing undone`, { cause: e });
         const reason = `plugin ${p.name} failed: ${(e as Error).message}`;
         this.logger.error('host add: plugin failed, rolling back', { host: host.name, plugin: p.name, error: e });
         const undo: string[] = [];
@@ -211,11 +259,15 @@ export class HostService {
           // Something outside the database could not be undone: keep the host, marked failed, so
           // the operator sees what is left (`netroot host remove` cleans it up).
           await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...undo].join('; ') });
+          await this.releaseMark(host.name, mark);
           await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo } });
         }
         throw new NetrootError('E_PLUGIN_FAILED', `${host.name} was not added: ${reason}${undo.length ? ` (${undo.join('; ')})` : ''}`, { cause: e });
       }
     }
+    if (await this.takenOver(host.name, mark))
+      throw new NetrootError('E_ADD_TAKEN_OVER', `${host.name}: another server took over its add (this one was judged dead)`);
+    await this.releaseMark(host.name, mark);
     const after = (await this.store.hosts.get(host.name))!;
     const attrs = await hostAttributes(this.store, host.name);
     if (attrs[REUSED_ATTRIBUTE] === 'true') {
@@ -224,6 +276,41 @@ export class HostService {
       return { ...after, reusedVolume: volume };
     }
     return after;
+  }
+
+  /**
+   * Finishes the adds of servers that died mid-way (ADDING_ATTRIBUTE naming a server whose heartbeat
+   * is older than servers.staleSeconds, database clock, or gone): takes each claim over under the
+   * write lock (event `host.add-resumed`) and runs the plugins' `added` again, with the same rollback
+   * as a new add. Only a server (ctx.serverId) does this; the names it resumed, and those that failed.
+   */
+  async resumeAbandoned(): Promise<{ resumed: string[]; failed: string[] }> {
+    const out = { resumed: [] as string[], failed: [] as string[] };
+    const serverId = this.ctx.serverId;
+    if (!serverId) return out;
+    const marks = (await this.store.attributes.list({ scope: 'host' })).filter((a) => a.name === ADDING_ATTRIBUTE);
+    for (const m of marks) {
+      const mark = claimValue(randomUUID(), serverId);
+      const taken = await this.store.transaction(async (tx) => {
+        const held = (await hostAttributes(tx, m.target))[ADDING_ATTRIBUTE];
+        const dead = held ? await abandonedClaim(tx, held, this.config.servers.staleSeconds) : null;
+        const host = dead ? await tx.hosts.get(m.target) : null;
+        if (!dead || !host) return null;
+        await tx.attributes.set({ scope: 'host', target: m.target, name: ADDING_ATTRIBUTE, value: mark });
+        await tx.events.append({ kind: 'host.add-resumed', host: m.target, mac: host.interfaces[0]?.mac ?? null, detail: { ...dead } });
+        return { host, dead };
+      });
+      if (!taken) continue;
+      this.logger.warn('host add of a dead server taken over', { host: m.target, server: taken.dead.server, heartbeatAgeSeconds: taken.dead.ageSeconds });
+      try {
+        await this.provision(taken.host, mark);
+        out.resumed.push(m.target);
+      } catch (e) {
+        this.logger.error('host add taken over failed', { host: m.target, error: e });
+        out.failed.push(m.target);
+      }
+    }
+    return out;
   }
 
   /** `host remove` / `insert-ethers --remove` / `DELETE /api/v1/hosts/:name`. */

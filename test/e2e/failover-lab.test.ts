@@ -18,9 +18,11 @@
 // When: both nodes power on at once and both frontends run insert-ethers (whichever sees a DISCOVER
 // first adds the machine); the kill comes once both machines are hosts with their volume, at the
 // first installer line naming the frontend it fetches its kickstart from — that frontend dies, so
-// the failure always reaches a node. Not earlier: an add interrupted between its host row and the
-// end of its plugins (boot action still `local`) is not yet taken over by the other server (only
-// its volume claim is, iscsi-allocation).
+// the failure always reaches a node. Not earlier: an add the kill interrupts (host row written,
+// plugins not done: boot action still `local`) is finished by the survivor (resumeAbandoned, once
+// the dead server's heartbeat is stale), but the node first boots `local` with no disk and SeaBIOS
+// waits 60 s before it retries: a longer, more variable run for a case
+// test/discovery/add-takeover.test.ts covers without QEMU.
 // Cost (2 shared cores, TCG, load average 15–20): 283 s wall for the whole test, 38 s of it building
 // the boot files; the two nodes run in parallel at 384 MiB each.
 // Needs root; skips outside CI when not root.

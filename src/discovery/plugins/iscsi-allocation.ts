@@ -36,6 +36,7 @@ import { canClone, defaultLun, exportAttributes, type CloningBackend } from '../
 import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
 import { generateNodeChap } from '../../storage/secrets.js';
+import { abandonedClaim, claimValue } from '../claims.js';
 
 export const STORAGE_NODE_ATTRIBUTE = 'iscsi_storage_node';
 export const VOLUME_ATTRIBUTE = 'iscsi_volume';
@@ -57,28 +58,8 @@ export const GOLDEN_ATTRIBUTE = 'golden';
  */
 export const CLAIM_ATTRIBUTE = 'iscsi_allocating';
 
-/** The claim value this process writes: a fresh id, and its server id when it is a server. */
-export function claimValue(id: string, serverId: string | undefined): string {
-  return serverId ? `${id} server=${serverId}` : id;
-}
+export { abandonedClaim, claimServer, claimValue } from '../claims.js';
 
-/** The server a claim value names (null: a CLI process's claim, or a value of no known form). */
-export function claimServer(value: string): string | null {
-  return /^\S+ server=(\S{1,200})$/.exec(value)?.[1] ?? null;
-}
-
-/**
- * Whether a held claim was abandoned: it names a server whose heartbeat is stale (older than
- * staleSeconds on the database's clock) or whose row is gone. Read in the caller's transaction, under
- * the write lock, so a claim judged abandoned cannot be renewed before it is taken over.
- */
-export async function abandonedClaim(tx: Repos, value: string, staleSeconds: number): Promise<{ server: string; ageSeconds: number | null } | null> {
-  const server = claimServer(value);
-  if (server === null) return null;
-  const row = (await tx.servers.list(staleSeconds)).find((s) => s.id === server);
-  if (row?.live) return null;
-  return { server, ageSeconds: row ? row.ageSeconds : null };
-}
 /**
  * Host attributes of a clone (issue #20), the boot side's input (src/boot/diskless.ts bootClone):
  * which golden volume it was cloned from, this clone's id (new at every clone and reset: the
