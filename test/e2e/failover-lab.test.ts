@@ -23,8 +23,10 @@
 // the dead server's heartbeat is stale), but the node first boots `local` with no disk and SeaBIOS
 // waits 60 s before it retries: a longer, more variable run for a case
 // test/discovery/add-takeover.test.ts covers without QEMU.
-// Cost (2 shared cores, TCG, load average 15–20): 283 s wall for the whole test, 38 s of it building
-// the boot files; the two nodes run in parallel at 384 MiB each.
+// Extra time: the failed attempts of each node, power-on to failure (the nodes run in parallel: the
+// run's extra time is the larger). Cost (2 shared cores, TCG, load average 15–21, other agents'
+// QEMUs): 283 s and 348 s wall for the whole test (38–66 s of it building the boot files; 623 s
+// once with two test suites of ours beside it); the two nodes run in parallel at 384 MiB each.
 // Needs root; skips outside CI when not root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
