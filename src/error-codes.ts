@@ -127,6 +127,7 @@ export const ERROR_CODES = {
     "another netroot process holds the host's volume allocation (host attribute iscsi_allocating): it is allocated once",
     409,
   ),
+  E_ADD_TAKEN_OVER: failure('discovery', "another server took over a host's add because this one was judged dead (heartbeat stale); nothing was undone", 409),
   E_STORAGE_UPDATE: failure('discovery', 'iSCSI allocation failed for some hosts'),
   E_USAGE: operator('discovery', 'bad command line: unknown command, option or argument, or a missing value'),
   // http

@@ -48,6 +48,11 @@ export interface FrontendDeps {
   logger?: Logger;
   /** Raw ICMPv6 I/O for the router-advertisement responder (tests); default native/icmp6. */
   icmp6?: Icmp6Io;
+  /**
+   * This server's id in the store's `servers` table (`netroot serve` passes its heartbeat's): the
+   * plugins name it in the claims they take, so another server can reclaim them once it is stale.
+   */
+  serverId?: string;
 }
 
 export interface Frontend {
@@ -100,7 +105,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
   const regenerator = new DisklessRegenerator(store, config, kickstarts, new OverlayRenderer());
   // A golden clone boots its OS at once (issue #20): 90-boot-action asks the regenerator.
   const plugins: Plugin[] = builtinPlugins({ storageNodes: storage.nodes, bootClone: (h) => regenerator.bootClone(h.name) });
-  const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }));
+  const engine = new DiscoveryEngine(store, config, plugins, logger.child({ svc: 'insert-ethers' }), undefined, deps.serverId);
   const hub = new DiscoveryHub(store, engine, logger.child({ svc: 'discovery' }));
   const syncKeys = new SyncKeys(config.stateDir);
   const rpc = new RpcDispatcher({ logger: logger.child({ svc: 'rpc' }), identify: whoIs(store) });
@@ -326,6 +331,29 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
               });
             }
           }
+        }
+        // Several servers (issue #21): every heartbeat period, finish the adds of servers that died
+        // mid-way (HostService.resumeAbandoned; one sweep at a time). Only a server has an id.
+        if (deps.serverId) {
+          const log = logger.child({ svc: 'insert-ethers' });
+          let sweeping: Promise<unknown> | undefined;
+          const timer = setInterval(() => {
+            sweeping ??= engine
+              .resumeAbandoned()
+              .then(({ resumed }) => {
+                if (resumed.length > 0) hub.changed();
+              })
+              .catch((e: unknown) => log.warn('resuming abandoned adds failed', { error: e }))
+              .finally(() => (sweeping = undefined));
+          }, config.servers.heartbeatSeconds * 1000);
+          timer.unref();
+          opened.push({
+            name: 'resume-adds',
+            stop: async () => {
+              clearInterval(timer);
+              await sweeping;
+            },
+          });
         }
       }),
     async stop() {

@@ -2,6 +2,7 @@
 //   machine → BootSpec  (iPXE script / pxelinux / GRUB render it)
 //   machine → DHCP answer (address + first-stage boot file), or null for unknown machines.
 import type { Config } from '../config/index.js';
+import { ADDING_ATTRIBUTE } from '../discovery/claims.js';
 import type { Host, Repos } from '../store/index.js';
 import { UserError } from '../errors.js';
 import { netmaskOf } from '../net/address.js';
@@ -88,6 +89,12 @@ export class Booter {
         return { action: 'os', host: host.name, mac, kernel: rec.kernel, initrds, args: rec.args };
       }
       case 'local':
+        // A machine insert-ethers just added whose plugins are still running (on this server or
+        // another, or left by a dead one until resumed): its boot action is `local` only until they
+        // set it. Keep it asking, as an unknown machine does, instead of sending it to a boot device
+        // it has not got (it would sit in the firmware's "no bootable device" for a minute).
+        if (host.state === 'discovered' && (await this.repos.attributes.list({ scope: 'host', target: host.name })).some((a) => a.name === ADDING_ATTRIBUTE))
+          return { action: 'wait', host: null, mac };
         return { action: 'local', host: host.name, mac };
       case 'sanboot': {
         const a = await this.kickstarts.attributesOf(host);

@@ -31,25 +31,23 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   // The store first (ctx closes it): PostgreSQL unreachable is one line and exit 1, before any socket.
   const store = await ctx.openStore();
   const logger = ctx.logger(logChoice(v));
-  const frontend = createFrontend(ctx.config, { store, logger });
-  try {
-    await frontend.start();
-  } catch (e) {
-    // start() has closed every service it opened (nothing keeps the process alive); stop() closes
-    // the store. The error reaches main.ts: `netroot: <message>`, exit non-zero, and systemd restarts.
-    await frontend.stop().catch(() => undefined);
-    throw e;
-  }
-  // This server in the store's servers table (`netroot servers`), beating until stop.
+  // This server in the store's servers table (`netroot servers`), beating until stop. It beats
+  // before any service starts: a claim its plugins take (they name this id) must never be seen
+  // without a live row, or another server would judge it abandoned.
   const heartbeat = new Heartbeat(
     store.servers,
     { hostName: '', addresses: serverAddresses(ctx.config.network.frontendAddress), pid: process.pid, version: version() },
     ctx.config.servers.heartbeatSeconds,
     logger.child({ svc: 'heartbeat' }),
   );
+  await heartbeat.start();
+  const frontend = createFrontend(ctx.config, { store, logger, serverId: heartbeat.info.id });
   try {
-    await heartbeat.start();
+    await frontend.start();
   } catch (e) {
+    // start() has closed every service it opened (nothing keeps the process alive); stop() closes
+    // the store. The error reaches main.ts: `netroot: <message>`, exit non-zero, and systemd restarts.
+    await heartbeat.stop();
     await frontend.stop().catch(() => undefined);
     throw e;
   }

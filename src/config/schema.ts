@@ -52,8 +52,10 @@ export const configSchema = z
         /** PostgreSQL: how long a connection attempt may take before the store is unreachable (ms). */
         connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /**
-         * PostgreSQL: read answers remembered (one per repository method and arguments, newest kept)
-         * so known hosts keep booting while the database is lost; 0 turns it off. Bounds memory.
+         * PostgreSQL: read answers remembered (one per repository method and arguments, the least
+         * recently read dropped first) so known hosts keep booting while the database is lost; 0 turns
+         * it off. Lookups that found nothing are kept apart, at most a quarter of it (a client asking
+         * for unknown MACs or names cannot push known hosts out). Bounds memory.
          */
         readCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
       })

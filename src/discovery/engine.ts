@@ -15,7 +15,7 @@ import type { Appliance, Host } from '../store/index.js';
 import { mustMac, mustIPv4 } from '../net/address.js';
 import { UserError } from '../errors.js';
 import { nextFreeAddress } from './addresses.js';
-import { HostService, type AddedHost } from './host-service.js';
+import { ADDING_ATTRIBUTE, HostService, type AddedHost } from './host-service.js';
 import { validHostname } from '../validate/hostname.js';
 
 export interface InsertOptions {
@@ -73,6 +73,9 @@ export class DiscoveryEngine extends HostService {
       }
     });
     const inserted: Array<{ index: number; host: Host }> = [];
+    // This server's add claim (ADDING_ATTRIBUTE), one for the batch: set with each host's row, so a
+    // server that dies before the plugins finish leaves hosts another server finishes.
+    const mark = this.addingMark();
     // Each round is one transaction over the machines still to name; a machine that lost a race
     // is named again in the next round (its own transaction, fresh reads), at most 5 more times.
     let todo = ds.map((_, i) => i).filter((i) => macs[i] !== null);
@@ -114,6 +117,7 @@ export class DiscoveryEngine extends HostService {
               mac,
               detail: { arch: d.arch ?? null, vendorClass: d.vendorClass ?? null, interface: d.interfaceName ?? null, giaddr: d.giaddr ?? null, ip },
             });
+            if (mark) await tx.attributes.set({ scope: 'host', target: name, name: ADDING_ATTRIBUTE, value: mark });
             used.add(ip);
             nextRank = rank + 1;
             inserted.push({ index: i, host: h });
@@ -129,7 +133,10 @@ export class DiscoveryEngine extends HostService {
       });
       todo = again;
     }
-    const provisioned = await this.provisionMany(inserted.map((x) => x.host));
+    const provisioned = await this.provisionMany(
+      inserted.map((x) => x.host),
+      mark,
+    );
     inserted.forEach(({ index }, k) => {
       const r = provisioned[k]!;
       out[index] = r instanceof Error ? { error: r } : { host: r };

@@ -34,6 +34,8 @@ import { validHostname } from '../validate/hostname.js';
 import { validAttributeName } from '../validate/attribute-name.js';
 import { PluginTimeoutError, withTimeout, type Plugin, type PluginContext } from './plugin.js';
 import { hostAttributes, REUSED_ATTRIBUTE, VOLUME_ATTRIBUTE } from './plugins/iscsi-allocation.js';
+import { abandonedClaim, ADDING_ATTRIBUTE, claimValue } from './claims.js';
+import { randomUUID } from 'node:crypto';
 
 export function parseBootAction(v: string, where = 'boot'): BootAction {
   if (!(BOOT_ACTIONS as readonly string[]).includes(v))
@@ -96,6 +98,16 @@ export interface PluginFailureCount {
   count: number;
 }
 
+/**
+ * ADDING_ATTRIBUTE (claims.ts): held while a server runs a new host's plugins (issue #21: several
+ * servers on one database): written with the host row by a `netroot serve` (its server id in it),
+ * removed when the plugins are done (or with the host, on a rollback). A server killed between the
+ * two leaves a host half-provisioned (boot action still `local`): once its heartbeat is stale,
+ * another server's `resumeAbandoned()` takes the claim over and runs the plugins' `added` again
+ * (each is safe to repeat for a host: iscsi-allocation re-exports or takes over its own claim).
+ */
+export { ADDING_ATTRIBUTE };
+
 export class HostService {
   protected readonly ctx: PluginContext;
   private readonly failures = new Map<string, PluginFailureCount>();
@@ -148,8 +160,10 @@ export class HostService {
     readonly plugins: readonly Plugin[],
     protected readonly logger: Logger,
     protected readonly pluginTimeoutMs = 60_000,
+    /** This server's id in the `servers` table (`netroot serve`), handed to every plugin hook. */
+    serverId?: string,
   ) {
-    this.ctx = { store, config, logger };
+    this.ctx = { store, config, logger, ...(serverId !== undefined ? { serverId } : {}) };
   }
 
   /** `netroot host add` / `POST /api/v1/hosts` with a name. */
@@ -157,6 +171,7 @@ export class HostService {
     const name = validHostname(spec.name);
     const mac = mustMac(spec.mac, 'mac');
     if (spec.ip !== undefined && spec.ip !== null) mustIPv4(spec.ip, 'ip');
+    const mark = this.addingMark();
     const host = await this.store.transaction(async (tx) => {
       if (await tx.hosts.get(name)) throw new UserError('E_DUPLICATE', `host ${name} already exists`, { where: 'name' });
       const appliance = await tx.appliances.get(spec.appliance);
@@ -176,18 +191,51 @@ export class HostService {
         interfaces: [{ mac, ip: spec.ip ?? null, subnet: spec.subnet ?? this.config.network.privateNetwork, device: spec.device ?? 'eth0' }],
       });
       await tx.events.append({ kind: 'host.added', host: name, mac, detail: { by, ip: spec.ip ?? null } });
+      if (mark) await tx.attributes.set({ scope: 'host', target: name, name: ADDING_ATTRIBUTE, value: mark });
       return h;
     });
-    const added = await this.provision(host);
+    const added = await this.provision(host, mark);
     if (spec.bootAction !== undefined && added.bootAction !== spec.bootAction) {
       return { ...(await this.store.hosts.update(name, { bootAction: spec.bootAction })), ...(added.reusedVolume ? { reusedVolume: added.reusedVolume } : {}) };
     }
     return added;
   }
 
-  /** Runs the plugins' `added` for a host just inserted (see the header); the host as it is after them. */
-  protected async provision(host: Host): Promise<AddedHost> {
-    const [r] = await this.provisionMany([host]);
+  /** The ADDING_ATTRIBUTE value for a new host's add, when this is a server (undefined in a CLI process). */
+  protected addingMark(): string | undefined {
+    return this.ctx.serverId ? claimValue(randomUUID(), this.ctx.serverId) : undefined;
+  }
+
+  /**
+   * Whether this add's claim (ADDING_ATTRIBUTE) was taken over by another server (judged dead): the
+   * host is there and its claim is not ours any more (another's, or dropped by the one that finished).
+   */
+  private async takenOver(name: string, mark: string | undefined): Promise<boolean> {
+    if (!mark) return false;
+    try {
+      if (!(await this.store.hosts.get(name))) return false;
+      return (await hostAttributes(this.store, name))[ADDING_ATTRIBUTE] !== mark;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops this add's claim when it is still ours. */
+  private async releaseMark(name: string, mark: string | undefined): Promise<void> {
+    if (!mark) return;
+    await this.store.transaction(async (tx) => {
+      if ((await hostAttributes(tx, name))[ADDING_ATTRIBUTE] === mark) await tx.attributes.unset('host', name, ADDING_ATTRIBUTE);
+    });
+  }
+
+  /**
+   * Runs the plugins' `added` for a host just inserted (see the header); the host as it is after
+   * them. `mark`: this server's add claim (ADDING_ATTRIBUTE), dropped at the end; when another
+   * server took it over meanwhile (this one was judged dead), nothing is rolled back or dropped:
+   * the host is the other server's to finish (E_ADD_TAKEN_OVER).
+   */
+  protected async provision(host: Host, mark?: string): Promise<AddedHost> {
+    const [r] = await this.provisionMany([host], mark);
     if (r instanceof Error) throw r;
     return r!;
   }
@@ -199,9 +247,11 @@ export class HostService {
    * hook fails (or times out) is rolled back alone: the plugins that ran for it are undone in reverse
    * order (`removedBatch` once for the hosts failed at the same step, else `removed` each), its row
    * goes (or stays marked failed when something could not be undone), and its answer is the
-   * E_PLUGIN_FAILED error; the other hosts go on. Answers one entry per host, in order.
+   * E_PLUGIN_FAILED error; the other hosts go on. Answers one entry per host, in order. `mark`: the
+   * batch's add claim (see provision); a host whose claim another server took over is left to it,
+   * neither rolled back nor released (E_ADD_TAKEN_OVER).
    */
-  protected async provisionMany(hosts: readonly Host[]): Promise<Array<AddedHost | Error>> {
+  protected async provisionMany(hosts: readonly Host[], mark?: string): Promise<Array<AddedHost | Error>> {
     const out = new Map<string, AddedHost | Error>();
     const done = new Map<string, Plugin[]>(hosts.map((h) => [h.name, []]));
     let live = [...hosts];
@@ -232,15 +282,38 @@ export class HostService {
         }
       }
       if (failed.length === 0) continue;
-      for (const [name, e] of await this.rollBack(p, failed, done)) out.set(name, e);
+      const ours: typeof failed = [];
+      for (const f of failed) {
+        if (await this.takenOver(f.host.name, mark))
+          out.set(
+            f.host.name,
+            new NetrootError('E_ADD_TAKEN_OVER', `${f.host.name}: another server took over its add (this one was judged dead): nothing undone`, {
+              cause: f.error,
+            }),
+          );
+        else ours.push(f);
+      }
+      if (ours.length) for (const [name, e] of await this.rollBack(p, ours, done, mark)) out.set(name, e);
       live = live.filter((h) => !out.has(h.name));
     }
-    for (const h of live) out.set(h.name, await this.afterAdd(h));
+    for (const h of live) {
+      if (await this.takenOver(h.name, mark)) {
+        out.set(h.name, new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`));
+        continue;
+      }
+      await this.releaseMark(h.name, mark);
+      out.set(h.name, await this.afterAdd(h));
+    }
     return hosts.map((h) => out.get(h.name)!);
   }
 
   /** Undoes the hosts `failed` at plugin `p` (see provisionMany); their errors by host name. */
-  private async rollBack(p: Plugin, failed: ReadonlyArray<{ host: Host; error: unknown }>, done: ReadonlyMap<string, Plugin[]>): Promise<Map<string, Error>> {
+  private async rollBack(
+    p: Plugin,
+    failed: ReadonlyArray<{ host: Host; error: unknown }>,
+    done: ReadonlyMap<string, Plugin[]>,
+    mark: string | undefined,
+  ): Promise<Map<string, Error>> {
     const reasons = new Map<string, string>();
     const undo = new Map<string, string[]>();
     for (const { host, error } of failed) {
@@ -290,6 +363,7 @@ export class HostService {
         // Something outside the database could not be undone: keep the host, marked failed, so
         // the operator sees what is left (`netroot host remove` cleans it up).
         await this.store.hosts.update(host.name, { state: 'failed', stateDetail: [reason, ...left].join('; ') });
+        await this.releaseMark(host.name, mark);
         await this.store.events.append({ kind: 'host.add_failed', host: host.name, detail: { reason, undo: left } });
       }
       out.set(
@@ -310,6 +384,41 @@ export class HostService {
       return { ...after, reusedVolume: volume };
     }
     return after;
+  }
+
+  /**
+   * Finishes the adds of servers that died mid-way (ADDING_ATTRIBUTE naming a server whose heartbeat
+   * is older than servers.staleSeconds, database clock, or gone): takes each claim over under the
+   * write lock (event `host.add-resumed`) and runs the plugins' `added` again, with the same rollback
+   * as a new add. Only a server (ctx.serverId) does this; the names it resumed, and those that failed.
+   */
+  async resumeAbandoned(): Promise<{ resumed: string[]; failed: string[] }> {
+    const out = { resumed: [] as string[], failed: [] as string[] };
+    const serverId = this.ctx.serverId;
+    if (!serverId) return out;
+    const marks = (await this.store.attributes.list({ scope: 'host' })).filter((a) => a.name === ADDING_ATTRIBUTE);
+    for (const m of marks) {
+      const mark = claimValue(randomUUID(), serverId);
+      const taken = await this.store.transaction(async (tx) => {
+        const held = (await hostAttributes(tx, m.target))[ADDING_ATTRIBUTE];
+        const dead = held ? await abandonedClaim(tx, held, this.config.servers.staleSeconds) : null;
+        const host = dead ? await tx.hosts.get(m.target) : null;
+        if (!dead || !host) return null;
+        await tx.attributes.set({ scope: 'host', target: m.target, name: ADDING_ATTRIBUTE, value: mark });
+        await tx.events.append({ kind: 'host.add-resumed', host: m.target, mac: host.interfaces[0]?.mac ?? null, detail: { ...dead } });
+        return { host, dead };
+      });
+      if (!taken) continue;
+      this.logger.warn('host add of a dead server taken over', { host: m.target, server: taken.dead.server, heartbeatAgeSeconds: taken.dead.ageSeconds });
+      try {
+        await this.provision(taken.host, mark);
+        out.resumed.push(m.target);
+      } catch (e) {
+        this.logger.error('host add taken over failed', { host: m.target, error: e });
+        out.failed.push(m.target);
+      }
+    }
+    return out;
   }
 
   /** `host remove` / `insert-ethers --remove` / `DELETE /api/v1/hosts/:name`. */

@@ -28,6 +28,12 @@ export interface PluginContext {
    * steps (`signal.throwIfAborted()`) and pass it to I/O that takes one; on abort, undo what this
    * call made and throw. */
   signal?: AbortSignal;
+  /**
+   * The id of this process's row in the store's `servers` table (a running `netroot serve`; unset in
+   * CLI processes). Work a plugin claims in the store names it, so another server can tell a claim
+   * whose server died (its heartbeat stale, database clock) from a live one (iscsi-allocation).
+   */
+  serverId?: string;
 }
 
 export interface Plugin {

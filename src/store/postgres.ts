@@ -51,6 +51,9 @@ export interface PostgresStoreOptions {
 /** Write methods that are one statement refused by no constraint: atomic by themselves, no savepoint (two round trips fewer). */
 const ONE_STATEMENT: ReadonlySet<string> = new Set(['append']);
 
+/** Longest read-cache key (repository, method and arguments as JSON) that is remembered. */
+const READ_CACHE_MAX_KEY = 1024;
+
 type Mode = 'read' | 'write';
 /** A pooled connection; `broken` once its ROLLBACK failed. */
 type Conn = pg.PoolClient & { broken?: Error; guarded?: boolean };
@@ -80,9 +83,16 @@ export class PostgresStore implements Store {
   private closed = false;
   private readonly writers = new Mutex();
   private readonly maxEvents: number;
-  /** The last answer of each read (repository, method, arguments), newest last, at most readCacheMax. */
+  /** The last answer of each read (repository, method, arguments) that found something, least recently read first, at most readCacheMax. */
   private readonly readCache = new Map<string, unknown>();
+  /**
+   * The same for lookups that found nothing (null), at most emptyCacheMax: lookups of keys nobody
+   * knows (an unknown MAC, name, address or token — a client's choice, read by DHCP, boot scripts,
+   * kickstarts) land here and never push the known hosts' answers out of readCache.
+   */
+  private readonly emptyCache = new Map<string, unknown>();
   private readonly readCacheMax: number;
+  private readonly emptyCacheMax: number;
   /** Reads answered from the cache since the server was lost (0 while it answers). */
   staleReads = 0;
   readonly hosts: HostRepo;
@@ -103,6 +113,7 @@ export class PostgresStore implements Store {
   ) {
     this.maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.readCacheMax = opts.readCacheEntries ?? 10_000;
+    this.emptyCacheMax = Math.ceil(this.readCacheMax / 4);
     if (!Number.isSafeInteger(this.maxEvents) || this.maxEvents < 1)
       throw new NetrootError('E_STORE_OPTIONS', `maxEvents must be a positive integer, not ${this.maxEvents}`);
     this.pool = new pg.Pool({
@@ -144,17 +155,34 @@ export class PostgresStore implements Store {
     try {
       const r = await this.within('read', run);
       this.staleReads = 0;
-      if (this.readCacheMax > 0) {
-        this.readCache.delete(cacheKey);
-        this.readCache.set(cacheKey, structuredClone(r));
-        if (this.readCache.size > this.readCacheMax) this.readCache.delete(this.readCache.keys().next().value as string);
-      }
+      this.remember(cacheKey, r);
       return r;
     } catch (e) {
-      if (!lostServer(e) || !this.readCache.has(cacheKey)) throw e;
+      const cache = this.readCache.has(cacheKey) ? this.readCache : this.emptyCache;
+      if (!lostServer(e) || !cache.has(cacheKey)) throw e;
       this.staleReads++;
-      return structuredClone(this.readCache.get(cacheKey));
+      return structuredClone(cache.get(cacheKey));
     }
+  }
+
+  /** Keeps a read's answer (see cachedRead): most recently read last; the least recently read goes first. */
+  private remember(cacheKey: string, r: unknown): void {
+    if (this.readCacheMax === 0) return;
+    this.readCache.delete(cacheKey);
+    this.emptyCache.delete(cacheKey);
+    // A key this long is no lookup a node makes (MACs, host names, addresses, tokens are short).
+    if (cacheKey.length > READ_CACHE_MAX_KEY) return;
+    // Lookups by a key (byMac, get, byIp, find...) answer null for a key nobody knows; lists (of a
+    // known host's attributes, the global ones) answer [] for a known scope and stay with the rest.
+    const empty = r === null || r === undefined;
+    const [cache, max] = empty ? [this.emptyCache, this.emptyCacheMax] : [this.readCache, this.readCacheMax];
+    cache.set(cacheKey, structuredClone(r));
+    if (cache.size > max) cache.delete(cache.keys().next().value as string);
+  }
+
+  /** Answers in the read cache now: at most store.readCacheEntries, + a quarter of that for lookups that found nothing. */
+  get readCacheSize(): number {
+    return this.readCache.size + this.emptyCache.size;
   }
 
   /** host:port/database, for messages (no user, no password). */

@@ -29,6 +29,11 @@ export interface PgServer {
   readonly port: number;
   /** postgres://netroot:<password>@127.0.0.1:<port>/<new database>: a new, empty database (trust auth: the password is accepted, never checked). */
   freshDatabase(): Promise<string>;
+  /**
+   * The directory of the server's unix socket (`.s.PGSQL.<port>`): a file, so a process in another
+   * network namespace reaches it too (`postgres://netroot@localhost:<port>/<db>?host=<socketDir>`).
+   */
+  readonly socketDir: string;
   /** Milliseconds initdb + start took. */
   readonly startMs: number;
   /** Stops the server (a lost database), keeping its data; resume() starts it again on the same port. */
@@ -64,6 +69,7 @@ async function start(): Promise<PgServer> {
   const admin = `postgres://netroot@127.0.0.1:${port}/postgres`;
   return {
     port,
+    socketDir: dir,
     startMs: performance.now() - t0,
     async halt() {
       await halt();

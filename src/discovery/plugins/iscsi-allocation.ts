@@ -37,6 +37,7 @@ import { canClone, defaultLun, exportAttributes, type CloningBackend } from '../
 import type { ExportSpec, ReconcileResult } from '../../storage/spec.js';
 import { initiatorIqnFor, targetIqnFor } from '../../storage/iqn.js';
 import { generateNodeChap } from '../../storage/secrets.js';
+import { abandonedClaim, claimValue } from '../claims.js';
 
 export const STORAGE_NODE_ATTRIBUTE = 'iscsi_storage_node';
 export const VOLUME_ATTRIBUTE = 'iscsi_volume';
@@ -49,9 +50,17 @@ export const GOLDEN_ATTRIBUTE = 'golden';
  * one database). Taken and checked under the store's write lock, so of two servers (or a server and
  * `insert-ethers --update`) allocating the same host at once exactly one creates a volume; the other
  * is refused with E_STORAGE_CLAIMED before it touches any storage node. Removed when the allocation
- * is recorded or undone. A process killed mid-way leaves it: `attr unset` frees the host.
+ * is recorded or undone. Its value is `<claim id>`, and ` server=<id>` when a `netroot serve` took
+ * it (its row in the servers table, PluginContext.serverId). A server killed mid-way (kill -9, a
+ * crash) leaves it: once that server's heartbeat is older than servers.staleSeconds on the
+ * DATABASE's clock (or its row is gone), the claim is abandoned and the next allocation of the host
+ * takes it over under the same write lock (event `storage.claim-reclaimed`). A claim of a CLI
+ * process (no server id) never expires: `netroot attr unset iscsi_allocating --host H` frees it.
  */
 export const CLAIM_ATTRIBUTE = 'iscsi_allocating';
+
+export { abandonedClaim, claimServer, claimValue } from '../claims.js';
+
 /**
  * Host attributes of a clone (issue #20), the boot side's input (src/boot/diskless.ts bootClone):
  * which golden volume it was cloned from, this clone's id (new at every clone and reset: the
@@ -159,25 +168,31 @@ const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export async function allocateVolume(
   host: Host,
   nodes: readonly StorageNode[],
-  ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined },
+  ctx: { store: Store; config: Config; logger: Logger; signal?: AbortSignal | undefined; serverId?: string | undefined },
 ): Promise<void> {
   const attrs = await allocationAttributes(ctx.store, host);
   // The claim, under the write lock: recorded already (re-export), claimed by another process
   // (refused), or ours (allocate, then record and drop the claim in one transaction).
-  const claim = randomUUID();
-  const own = await ctx.store.transaction(async (tx) => {
+  // A claim left by a server that died (stale heartbeat, database clock) is taken over.
+  const claim = claimValue(randomUUID(), ctx.serverId);
+  const { own, reclaimed } = await ctx.store.transaction(async (tx) => {
     if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
     const a = await hostAttributes(tx, host.name);
     const recorded = recordedExport(host.name, a);
-    if (recorded) return recorded;
-    if (a[CLAIM_ATTRIBUTE])
+    if (recorded) return { own: recorded, reclaimed: null };
+    const held = a[CLAIM_ATTRIBUTE];
+    const abandoned = held ? await abandonedClaim(tx, held, ctx.config.servers.staleSeconds) : null;
+    if (held && !abandoned)
       throw new NetrootError(
         'E_STORAGE_CLAIMED',
         `host ${host.name}: its volume is being allocated by another netroot process (host attribute ${CLAIM_ATTRIBUTE}; if none is, free it with \`netroot attr unset ${CLAIM_ATTRIBUTE} --host ${host.name}\`)`,
       );
+    if (abandoned) await tx.events.append({ kind: 'storage.claim-reclaimed', host: host.name, detail: { ...abandoned } });
     await tx.attributes.set({ scope: 'host', target: host.name, name: CLAIM_ATTRIBUTE, value: claim });
-    return undefined;
+    return { own: undefined, reclaimed: abandoned };
   });
+  if (reclaimed)
+    ctx.logger.warn('allocation claim of a dead server taken over', { host: host.name, server: reclaimed.server, heartbeatAgeSeconds: reclaimed.ageSeconds });
   if (own) {
     // Already allocated (update(), another server, or a host re-added after --keep-volume with its record): re-export.
     await nodeNamed(nodes, own.node, host.name).backend.exportVolume(own.spec);
@@ -260,6 +275,7 @@ async function allocateClaimed(
   let created = false;
   let exported = false;
   let cloned: Record<string, string> = {};
+  let taken = false;
   try {
     // Cancelled (the hook's time limit passed): stop between steps; the catch undoes what was made.
     ctx.signal?.throwIfAborted();
@@ -281,8 +297,12 @@ async function allocateClaimed(
     await ctx.store.transaction(async (tx) => {
       // A host removed meanwhile (its add timed out and was rolled back) must not get a record.
       if (!(await tx.hosts.get(host.name))) throw new NetrootError('E_STORAGE_HOST_GONE', `host ${host.name} was removed while its volume was being allocated`);
-      if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] !== claim)
+      if ((await hostAttributes(tx, host.name))[CLAIM_ATTRIBUTE] !== claim) {
+        // Taken over (this server was judged dead): the volume and target of this name are the
+        // new holder's now, so nothing below may be undone.
+        taken = true;
         throw new NetrootError('E_STORAGE_CLAIMED', `host ${host.name}: its allocation claim was taken from this process (host attribute ${CLAIM_ATTRIBUTE})`);
+      }
       await tx.attributes.unset('host', host.name, CLAIM_ATTRIBUTE);
       await tx.attributes.setMany(Object.entries(values).map(([name, value]) => ({ scope: 'host' as const, target: host.name, name, value })));
       await tx.events.append({
@@ -293,6 +313,18 @@ async function allocateClaimed(
     });
     ctx.logger.info('iscsi volume allocated', { host: host.name, node: target.name, target: spec.targetIqn, sizeBytes, reused });
   } catch (e) {
+    if (taken) {
+      // Our export may have replaced the new holder's (same target, other CHAP): serve what is
+      // recorded, when it is. A holder that exported before us and records after this is left with
+      // our CHAP on the target until the next reconcile: servers.staleSeconds must exceed any pause
+      // of a live server (a stopped process, a long GC), which is what makes its claim look abandoned.
+      const rec = recordedExport(host.name, await hostAttributes(ctx.store, host.name).catch(() => ({})));
+      if (rec)
+        await nodeNamed(nodes, rec.node, host.name)
+          .backend.exportVolume(rec.spec)
+          .catch(() => {});
+      throw e;
+    }
     const undo: string[] = [];
     if (exported) await target.backend.unexport(spec.targetIqn).catch((u) => undo.push(`unexport: ${msg(u)}`));
     if (created && undo.length === 0) await target.backend.deleteVolume(spec.volume).catch((u) => undo.push(`delete volume: ${msg(u)}`));
