@@ -157,3 +157,21 @@ export function usePostgres(): () => Promise<PgServer> {
   }
   return () => (server ??= start());
 }
+
+/**
+ * The same server for a program that is no test file (bench:storm): no after() hook (node:test
+ * would start its reporter); the caller awaits the returned stop() when done. A process that
+ * exits without it still stops the server (the exit hook above), but leaves its directory.
+ */
+export function ownPostgres(): { server: () => Promise<PgServer>; socketDir: () => string | undefined; stop: () => Promise<void> } {
+  return {
+    server: () => (server ??= start()),
+    /** The directory of the server's unix socket (.s.PGSQL.<port>): reachable from other network namespaces. */
+    socketDir: () => dir,
+    async stop() {
+      if (server) await server.catch(() => undefined);
+      await stop();
+      server = undefined;
+    },
+  };
+}
