@@ -144,6 +144,7 @@ console.log(`# peer ${PEER_NAME} started with ${MAX} targets in ${((performance.
 
 // ---- two netroot servers on one PostgreSQL (BENCH_STORM_TWO) -------------------------------------
 const pgOwn = ownPostgres();
+pairs.add({ destroy: () => pgOwn.abort() }); // an early exit: the temporary PostgreSQL goes too
 let two: TwoServers | null = null;
 let twoNet: ReturnType<typeof createTwoServerNet> | null = null;
 if (TWO) {
