@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSyn
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { openStore } from '../../src/store/index.js';
+import { openStoreFromConfig } from '../../src/store/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { buildStorage } from '../../src/app/storage.js';
 import { DiscoveryEngine } from '../../src/discovery/engine.js';
@@ -87,32 +87,36 @@ export function prepareBootRoot(
 
 /**
  * The frontend's configuration file (YAML is a superset of JSON) and the Config it loads to;
- * `extra` adds top-level sections (bench:scale's `store` for another backend).
+ * `extra` adds top-level sections (bench:scale's `store` for another backend); its `network` and
+ * `storage` are merged into those sections (bench:storm's second server: its own frontendAddress,
+ * the first one's volumesDir).
  */
 export function writeConfig(file: string, stateDir: string, bootRoot: string, serverIf: string, logLevel: string, extra: Record<string, unknown> = {}): Config {
+  const { network, storage, ...rest } = extra as { network?: Record<string, unknown>; storage?: Record<string, unknown> };
   const cfg = {
-    ...extra,
+    ...rest,
     stateDir,
     logLevel,
-    network: { privateNetwork: NET.network, frontendAddress: NET.server },
+    network: { privateNetwork: NET.network, frontendAddress: NET.server, ...network },
     http: { port: HTTP_PORT },
     tftp: { root: bootRoot },
     dhcp: { interfaces: [serverIf] },
     // 16 MiB volumes: the storm reads their first MiB; the size only has to hold it.
-    storage: { defaultVolumeGiB: 1 / 64 },
+    storage: { defaultVolumeGiB: 1 / 64, ...storage },
   };
   writeFileSync(file, JSON.stringify(cfg, null, 2));
   return loadConfig({ file, env: {}, overrides: {} });
 }
 
 /**
- * Registers `count` diskless hosts (appliance compute-diskless: iSCSI volume, target, CHAP) with
+ * Registers `count` diskless hosts (in the configured store: SQLite, or `store.url`'s PostgreSQL;
+ * appliance compute-diskless: iSCSI volume, target, CHAP) with
  * fixed MACs and addresses, writes `readBytes` random bytes at the start of each volume (each
  * node's own marker, checked by the storm), and returns what each virtual node needs to boot.
  */
 export async function registerHosts(config: Config, count: number, readBytes: number): Promise<StormNode[]> {
   const logger = createLogger({ level: 'warn' });
-  const store = openStore(config.stateDir);
+  const store = await openStoreFromConfig(config);
   try {
     const storage = buildStorage(config, logger, { offline: true });
     const engine = new DiscoveryEngine(store, config, builtinPlugins({ storageNodes: storage.nodes }), logger);

@@ -47,6 +47,12 @@ export interface StormPlan {
   verify: boolean | 'kernel';
   /** SHA-256 of each boot file by the name it is fetched under (TFTP name, URL path), for checks. */
   files: Record<string, { bytes: number; sha256: string }>;
+  /**
+   * Where a node logs in to its volume: the portal it was registered with ('registered', the
+   * default), or the server that answered its iPXE DHCP ('answering': the one whose script it
+   * runs; bench:storm's two-server case, where every server exports every volume).
+   */
+  portal?: 'registered' | 'answering';
 }
 
 export const PHASES = ['dhcp-pxe', 'tftp', 'dhcp-ipxe', 'http-script', 'http-kernel', 'http-initrd', 'iscsi-login', 'iscsi-read'] as const;
@@ -68,6 +74,8 @@ export interface StormResult {
   clientCpuSeconds: number;
   /** Bytes the completed nodes received as file and volume data (TFTP, HTTP bodies, the iSCSI read). */
   bytes: number;
+  /** Completed nodes by the server (DHCP server identifier) that answered their iPXE DHCP: whose script, files and portal they used. */
+  servers: Record<string, number>;
 }
 
 const plan = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as StormPlan;
@@ -90,6 +98,7 @@ async function storm(nodes: StormNode[]): Promise<StormResult> {
   const initrdUse = plan.verify === true ? 'hash' : 'count';
   let completed = 0;
   let bytes = 0;
+  const servers: Record<string, number> = {};
 
   const bootNode = async (n: StormNode, signal: AbortSignal): Promise<void> => {
     let phase: Phase = 'dhcp-pxe';
@@ -143,7 +152,8 @@ async function storm(nodes: StormNode[]): Promise<StormResult> {
       }
       http.agent.destroy();
       step('iscsi-login');
-      const s = await StormInitiator.connect(n.iscsi.portal, n.iscsi.port, n.ip, signal, n.iscsi.lun ?? 0);
+      const portal = plan.portal === 'answering' ? ipxe.serverId : n.iscsi.portal;
+      const s = await StormInitiator.connect(portal, n.iscsi.port, n.ip, signal, n.iscsi.lun ?? 0);
       sessions.push(s);
       await s.login({ initiator: n.iscsi.initiator, target: n.iscsi.target, user: n.iscsi.user, secret: n.iscsi.secret });
       step('iscsi-read');
@@ -156,6 +166,7 @@ async function storm(nodes: StormNode[]): Promise<StormResult> {
       for (const [p, v] of Object.entries(mine)) times[p]!.push(v);
       times['boot']!.push((performance.now() - t0) / 1000);
       completed++;
+      servers[ipxe.serverId] = (servers[ipxe.serverId] ?? 0) + 1;
     } catch (e) {
       http.agent.destroy();
       const p: Phase = signal.aborted ? 'timeout' : phase;
@@ -205,6 +216,7 @@ async function storm(nodes: StormNode[]): Promise<StormResult> {
     dhcpStray,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     bytes,
+    servers,
   };
 }
 

@@ -10,14 +10,14 @@ import { killAll } from './children.js';
 
 export interface BenchWork {
   dir: string;
-  /** Pairs destroyed at exit (those destroyed earlier are skipped: destroy() runs once). */
-  pairs: Set<VethPair>;
+  /** Pairs (or other namespace sets) destroyed at exit (those destroyed earlier are skipped: destroy() runs once). */
+  pairs: Set<Pick<VethPair, 'destroy'>>;
 }
 
 export function benchWork(name: string): BenchWork {
   const dir = mkdtempSync(join(tmpdir(), `nrt-bench-${name}-`));
   chmodSync(dir, 0o755);
-  const pairs = new Set<VethPair>();
+  const pairs = new Set<Pick<VethPair, 'destroy'>>();
   onExit(() => {
     killAll();
     for (const p of pairs) p.destroy();

@@ -163,3 +163,29 @@ export function usePostgres(): () => Promise<PgServer> {
   }
   return () => (server ??= start());
 }
+
+/**
+ * The same server for a program that is no test file (bench:storm): no after() hook (node:test
+ * would start its reporter); the caller awaits the returned stop() when done, or calls abort()
+ * from an exit handler. A process that exits without either still stops the server (the exit hook
+ * above), but leaves its directory.
+ */
+export function ownPostgres(): { server: () => Promise<PgServer>; socketDir: () => string | undefined; stop: () => Promise<void>; abort: () => void } {
+  return {
+    /** At once, for an exit handler (no await there): immediate shutdown (SIGQUIT), directory removed. */
+    abort() {
+      child?.kill('SIGQUIT');
+      child = undefined;
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
+    server: () => (server ??= start()),
+    /** The directory of the server's unix socket (.s.PGSQL.<port>): reachable from other network namespaces. */
+    socketDir: () => dir,
+    async stop() {
+      if (server) await server.catch(() => undefined);
+      await stop();
+      server = undefined;
+    },
+  };
+}
