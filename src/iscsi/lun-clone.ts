@@ -3,7 +3,8 @@
 //
 // - The map has one bit per logical block: set = the block's current content is in the delta.
 //   Reads of unset blocks fall through to the golden file, so one page cache serves every clone
-//   that reads the same golden blocks; writes go to the delta and set their bits. The SCSI layer
+//   that reads the same golden blocks; writes go to the delta and set their bits. Both files are
+//   read as a plain volume is (lun-io.ts readAt: cached bytes on the loop's thread). The SCSI layer
 //   only moves whole logical blocks, so a write never has to merge golden bytes (no
 //   read-modify-write); an unaligned access is E_ISCSI_LUN_RANGE.
 // - zero() and deallocate() (WRITE SAME, UNMAP) set the bits too, over zeros or a punched hole in
@@ -17,17 +18,20 @@
 // - Durability, in the order that keeps the map consistent:
 //   write(): the data is pwritten into the delta, then the changed map bytes are pwritten (one
 //     map write at a time, each from the bitmap as it is then, so a later one never loses an
-//     earlier bit). Both are in the kernel when write() resolves: a kill -9 of the target loses
-//     no acknowledged write.
+//     earlier bit; the writes the delta resolved at one moment share one map write, made on the
+//     loop's thread when it can be). Both are in the kernel when write() resolves: a kill -9 of
+//     the target loses no acknowledged write.
 //   sync() (FUA, SYNCHRONIZE CACHE): fdatasync the delta, then the map writes still queued, then
 //     fdatasync the map — a bit is on stable storage only after the data it points at.
 //   Power loss (not a process kill) before a sync can leave a bit whose block never reached the
 //   disk: that block then reads as zeros. Only blocks written without a later flush are affected,
 //   which a volatile write cache (WCE = 1) may lose anyway.
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { NetrootError } from '../errors.js';
 import { LunFile } from './lun-file.js';
+import { dirtyPagesLow, errnoError, lunIo, readAt } from './lun-io.js';
 import type { LunStore } from './lun-store.js';
 
 const MAGIC = Buffer.from('NRCLONE1', 'latin1');
@@ -35,6 +39,13 @@ const VERSION = 1;
 const HEADER = 64;
 /** flatten(): zero pieces of this size are left as holes in the output. */
 const HOLE_GRAIN = 64 * 1024;
+/**
+ * A map write on the loop's thread that took longer than this (a journal commit, writeback of
+ * the map's page) pauses that path for MAP_NOW_PAUSE_MS: map writes then go through the pool.
+ */
+const MAP_NOW_SLOW_MS = 2;
+const MAP_NOW_PAUSE_MS = 1000;
+const EAGAIN = osConstants.errno.EAGAIN;
 
 export interface GoldenIdentity {
   size: number;
@@ -81,16 +92,6 @@ function pwrite(fd: number, buf: Buffer, pos: number): Promise<void> {
   });
 }
 
-function pread(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
-  return new Promise((res, rej) => {
-    const step = (done: number): void => {
-      if (done === len) return res(done);
-      fs.read(fd, buf, off + done, len - done, pos + done, (e, n) => (e ? rej(e) : n === 0 ? res(done) : step(done + n)));
-    };
-    step(0);
-  });
-}
-
 export class LunClone implements LunStore {
   readonly path: string;
   readonly blockSize: 512 | 4096;
@@ -107,12 +108,19 @@ export class LunClone implements LunStore {
     return n;
   }
 
+  /** Map writes made (pwrite of changed map bytes), and how many of them on the loop's thread. */
+  readonly mapStats = { writes: 0, onLoop: 0 };
+
   private closed = false;
   /** Lowest and highest bitmap byte changed since the last map write began (lo > hi: none). */
   private dirtyLo = Number.POSITIVE_INFINITY;
   private dirtyHi = -1;
   /** The running map write, if any; flushMap() waiters chain on it. */
   private mapWriting: Promise<void> | null = null;
+  /** The map write the writes of this task share (flushSoon). */
+  private mapSoon: Promise<void> | null = null;
+  /** Map writes on the loop's thread are paused until this time (one was slow: MAP_NOW_SLOW_MS). */
+  private mapNowPausedUntil = 0;
 
   private constructor(
     private readonly delta: LunFile,
@@ -279,24 +287,47 @@ export class LunClone implements LunStore {
   }
 
   /**
+   * The map write of the writes that set bits in this task: it starts once the task's microtasks
+   * are done, so every write the delta resolved at one moment (a thread-pool batch of
+   * lun-file.ts) shares one map write instead of one each. Each of them still resolves only after
+   * its bits are in the kernel.
+   */
+  private flushSoon(): Promise<void> {
+    if (this.mapSoon) return this.mapSoon;
+    const soon = new Promise<void>((resolve, reject) => {
+      queueMicrotask(() => {
+        this.mapSoon = null;
+        this.flushMap().then(resolve, reject);
+      });
+    });
+    this.mapSoon = soon;
+    return soon;
+  }
+
+  /**
    * Writes the changed map bytes: one map write at a time, each from the bitmap as it is when it
    * starts, so a write that starts later carries every bit set before it (none is lost to an
    * older write landing last). Resolves when every bit set before the call is in the kernel.
+   * With no map write running, the bytes go on the loop's thread (native writeNow: a few dozen
+   * bytes into a page that stays cached, under the dirty-page threshold lun-io.ts dirtyPagesLow
+   * checks) instead of a thread-pool round trip; when writeNow declines, through the pool.
    */
   private flushMap(): Promise<void> {
+    if (!this.mapWriting && this.dirtyLo <= this.dirtyHi) {
+      const done = this.flushMapNow();
+      if (done !== undefined) return done;
+    }
     const run = async (): Promise<void> => {
       while (this.dirtyLo <= this.dirtyHi) {
         const lo = this.dirtyLo;
         const hi = this.dirtyHi;
         this.dirtyLo = Number.POSITIVE_INFINITY;
         this.dirtyHi = -1;
+        this.mapStats.writes++;
         try {
           await pwrite(this.mapFd, Buffer.from(this.bitmap.subarray(lo, hi + 1)), HEADER + lo);
         } catch (e) {
-          // Still dirty: the next write or sync tries these bytes again (the write that waited
-          // for them fails with this error, so it is not acknowledged).
-          this.dirtyLo = Math.min(this.dirtyLo, lo);
-          this.dirtyHi = Math.max(this.dirtyHi, hi);
+          this.redirty(lo, hi);
           throw e;
         }
       }
@@ -313,32 +344,82 @@ export class LunClone implements LunStore {
     return next;
   }
 
-  /** Fill `buf[off, off+len)` from byte `pos`: each run of blocks from the delta or the golden file. */
-  async read(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
-    this.check(pos, len);
+  /** Still dirty after a failed map write: the next write or sync tries these bytes again (the write that waited for them fails, so it is not acknowledged). */
+  private redirty(lo: number, hi: number): void {
+    this.dirtyLo = Math.min(this.dirtyLo, lo);
+    this.dirtyHi = Math.max(this.dirtyHi, hi);
+  }
+
+  /** The dirty map bytes written on the loop's thread: settled when written or failed; undefined when the pool must (nothing written). */
+  private flushMapNow(): Promise<void> | undefined {
+    const now = performance.now();
+    if (!lunIo || now < this.mapNowPausedUntil || !dirtyPagesLow(now)) return undefined;
+    const lo = this.dirtyLo;
+    const hi = this.dirtyHi;
+    // Synchronous: the bitmap cannot change under the view while the kernel copies it.
+    const r = lunIo.writeNow(this.mapFd, [this.bitmap.subarray(lo, hi + 1)], HEADER + lo);
+    if (performance.now() - now > MAP_NOW_SLOW_MS) this.mapNowPausedUntil = performance.now() + MAP_NOW_PAUSE_MS;
+    if (r === -EAGAIN) return undefined;
+    this.mapStats.writes++;
+    this.mapStats.onLoop++;
+    if (r < 0) return Promise.reject(errnoError(-r)); // still dirty: retried by the next write or sync
+    this.dirtyLo = Number.POSITIVE_INFINITY;
+    this.dirtyHi = -1;
+    return Promise.resolve();
+  }
+
+  /**
+   * Fill `buf[off, off+len)` from byte `pos`: each run of blocks from the delta or the golden file,
+   * both through the plain volume's read path (lun-io.ts readAt: cached bytes at once on the loop's
+   * thread, the rest through the thread pool). One run — the common case — costs no more than a
+   * plain volume's read.
+   */
+  read(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
+    try {
+      this.check(pos, len);
+    } catch (e) {
+      return Promise.reject(e); // a rejection, as from every other method here
+    }
     const bs = this.blockSize;
     let b = pos / bs;
     const end = (pos + len) / bs;
-    const reads: Promise<void>[] = [];
+    let first: Promise<void> | undefined;
+    let more: Promise<void>[] | undefined;
     while (b < end) {
-      const inDelta = this.isSet(b);
-      let e = b + 1;
-      while (e < end && this.isSet(e) === inDelta) e++;
+      const e = this.runEnd(b, end);
       const at = b * bs;
       const n = (e - b) * bs;
       const into = off + (at - pos);
-      if (inDelta) reads.push(this.delta.read(buf, into, n, at));
-      else reads.push(this.readGolden(buf, into, n, at));
+      const p = this.isSet(b) ? this.delta.read(buf, into, n, at) : this.readGolden(buf, into, n, at);
+      if (!first) first = p;
+      else (more ??= [first]).push(p);
       b = e;
     }
-    await Promise.all(reads);
+    if (more) return Promise.all(more).then(() => undefined);
+    return first ?? Promise.resolve();
+  }
+
+  /** The end of the run of blocks from `b` (before `end`) whose bits equal block b's; whole bytes of the map at a time. */
+  private runEnd(b: number, end: number): number {
+    const set = this.isSet(b);
+    const full = set ? 0xff : 0;
+    let e = b + 1;
+    while (e < end) {
+      if ((e & 7) === 0 && e + 8 <= end && this.bitmap[e >> 3] === full) {
+        e += 8;
+        continue;
+      }
+      if (this.isSet(e) !== set) break;
+      e++;
+    }
+    return e;
   }
 
   /** Golden bytes; past the golden file's end (a clone larger than its golden), zeros. */
-  private async readGolden(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
+  private readGolden(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
     const avail = Math.max(0, Math.min(len, this.goldenSize - pos));
-    const got = avail > 0 ? await pread(this.goldenFd, buf, off, avail, pos) : 0;
-    if (got < len) buf.fill(0, off + got, off + len);
+    if (avail < len) buf.fill(0, off + avail, off + len);
+    return avail > 0 ? readAt(lunIo, this.goldenFd, buf, off, avail, pos) : Promise.resolve();
   }
 
   /** The data into the delta, then its bits into the map (see the header for the order). */
@@ -348,7 +429,7 @@ export class LunClone implements LunStore {
     this.check(pos, len);
     if (len === 0) return;
     await this.delta.write(parts, pos);
-    if (this.setRange(pos / this.blockSize, (pos + len) / this.blockSize)) await this.flushMap();
+    if (this.setRange(pos / this.blockSize, (pos + len) / this.blockSize)) await this.flushSoon();
   }
 
   /** The delta's data, then the map, on stable storage, in that order. */

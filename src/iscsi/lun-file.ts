@@ -15,9 +15,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
-import { getSystemErrorName } from 'node:util';
 import { NetrootError } from '../errors.js';
-import { dirtyPagesLow, lunIo as nativeIo, type LunIo } from './lun-io.js';
+import { dirtyPagesLow, errnoError, lunIo as nativeIo, type LunIo, readAt } from './lun-io.js';
 import type { LunStore } from './lun-store.js';
 
 export interface LunBackingOptions {
@@ -118,21 +117,6 @@ function runLength(run: readonly PendingWrite[]): number {
   return n;
 }
 
-/** An errno from the native helper as the Error fs would have given (code, errno, syscall). */
-function errnoError(errno: number): NodeJS.ErrnoException {
-  let name = `E${errno}`;
-  try {
-    name = getSystemErrorName(-errno);
-  } catch {
-    // an errno Node does not name: keep the number
-  }
-  const e: NodeJS.ErrnoException = new Error(`${name}: pwritev failed`);
-  e.code = name;
-  e.errno = -errno;
-  e.syscall = 'pwritev';
-  return e;
-}
-
 function fsOpen(path: string, flags: number, mode: number): Promise<number> {
   return new Promise((res, rej) => fs.open(path, flags, mode, (e, fd) => (e ? rej(e) : res(fd))));
 }
@@ -222,30 +206,7 @@ export class LunFile implements LunStore {
    */
   read(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
     this.check(pos, len);
-    let cached = 0;
-    if (this.io && len > 0) {
-      const n = this.io.readCached(this.fd, buf, off, len, pos);
-      if (n === len) return Promise.resolve();
-      if (n > 0) cached = n; // the rest through the pool (it may be a hole's end or not cached)
-    }
-    return this.readPool(buf, off + cached, len - cached, pos + cached);
-  }
-
-  private readPool(buf: Buffer, off: number, len: number, pos: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const step = (done: number): void => {
-        if (done >= len) return resolve();
-        fs.read(this.fd, buf, off + done, len - done, pos + done, (err, n) => {
-          if (err) return reject(err);
-          if (n === 0) {
-            buf.fill(0, off + done, off + len); // past the file's end: sparse zeros
-            return resolve();
-          }
-          step(done + n);
-        });
-      };
-      step(0);
-    });
+    return readAt(this.io, this.fd, buf, off, len, pos);
   }
 
   /**

@@ -1,13 +1,16 @@
-// The optional native helper of lun-file.ts (native/lunio, built by `npm run build:native`):
+// The optional native helper of lun-file.ts and lun-clone.ts (native/lunio, `npm run build:native`):
 // several positional writes in one thread-pool request, reads of what the page cache holds
 // and small writes without a thread-pool round trip (its header states the contract); and
-// `dirtyPagesLow`, the check that keeps those small writes away from dirty-page throttling. Without
+// `dirtyPagesLow`, the check that keeps those small writes away from dirty-page throttling; and
+// `readAt`, the read of a LUN's files through readCached with the pool behind it. Without
 // the build, `lunIo` is undefined and LunFile issues one fs.write/fs.writev per write, as before;
 // nothing else changes (the same bytes reach the same offsets, durability is the same).
+import * as fs from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 
 export interface LunIo {
   /** errors[i]: 0 or the errno of write i; see native/lunio/lunio.c. */
@@ -84,3 +87,52 @@ function load(): LunIo | undefined {
 }
 
 export const lunIo: LunIo | undefined = load();
+
+/** An errno from the native helper as the Error fs would have given (code, errno, syscall). */
+export function errnoError(errno: number, syscall = 'pwritev'): NodeJS.ErrnoException {
+  let name = `E${errno}`;
+  try {
+    name = getSystemErrorName(-errno);
+  } catch {
+    // an errno Node does not name: keep the number
+  }
+  const e: NodeJS.ErrnoException = new Error(`${name}: ${syscall} failed`);
+  e.code = name;
+  e.errno = -errno;
+  e.syscall = syscall;
+  return e;
+}
+
+/**
+ * Fill `buf[off, off+len)` from byte `pos` of `fd`; bytes past the file's end read as zeros (a
+ * sparse volume's tail). With the native helper (`io`) what the page cache holds is read at once on
+ * this thread (readCached: preadv2 RWF_NOWAIT, never waits for I/O); the rest goes through the
+ * thread pool (fs.read, continued after short reads). The one read path of LunFile and of LunClone's
+ * golden file: a clone's cached golden blocks cost what a plain volume's cached blocks cost.
+ */
+export function readAt(io: LunIo | undefined, fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<void> {
+  let cached = 0;
+  if (io && len > 0) {
+    const n = io.readCached(fd, buf, off, len, pos);
+    if (n === len) return Promise.resolve();
+    if (n > 0) cached = n; // the rest through the pool (it may be a hole's end or not cached)
+  }
+  return readPool(fd, buf, off + cached, len - cached, pos + cached);
+}
+
+function readPool(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done >= len) return resolve();
+      fs.read(fd, buf, off + done, len - done, pos + done, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) {
+          buf.fill(0, off + done, off + len); // past the file's end: sparse zeros
+          return resolve();
+        }
+        step(done + n);
+      });
+    };
+    step(0);
+  });
+}

@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesS
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { LunClone } from '../../src/iscsi/lun-clone.js';
+import { lunIo } from '../../src/iscsi/lun-io.js';
 import { tempStateDir } from '../helpers/tmp.js';
 import { cloneBlockContent } from '../fixtures/iscsi/clone-content.js';
 import { prng } from '../helpers/prng.js';
@@ -143,6 +144,33 @@ describe('LunClone', () => {
         await r.read(got, 0, 512, b * 512);
         assert.deepEqual(got, Buffer.alloc(512, b + 1), `block ${b}`);
       }
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('writes resolved together share one map write; reads mixing golden and delta runs come back whole', async () => {
+    assert.ok(lunIo, 'native/lunio/build/Release/lunio.node (npm test builds it)');
+    const p = paths();
+    const c = await LunClone.create(p);
+    // 32 writes, each in its own map byte (every 16th block): none of them adjacent in the delta.
+    const blocks = Array.from({ length: 32 }, (_, i) => i * 16);
+    await Promise.all(blocks.map((b) => c.write([Buffer.alloc(512, (b % 250) + 1)], b * 512)));
+    assert.ok(c.mapStats.writes < blocks.length / 2, `${c.mapStats.writes} map writes for ${blocks.length} writes`);
+    const want = Buffer.from(goldenData.subarray(0, 32 * 16 * 512));
+    for (const b of blocks) want.fill((b % 250) + 1, b * 512, (b + 1) * 512);
+    const got = Buffer.alloc(want.length);
+    await c.read(got, 0, got.length, 0); // 64 runs: delta, golden, delta, …
+    assert.deepEqual(got, want);
+    await c.read(got, 0, got.length, 0); // again, now from the page cache (readCached)
+    assert.deepEqual(got, want);
+    await c.close();
+    const r = await LunClone.open(p);
+    try {
+      assert.equal(r.allocatedBlocks, blocks.length, 'every bit reached the map file');
+      const again = Buffer.alloc(want.length);
+      await r.read(again, 0, again.length, 0);
+      assert.deepEqual(again, want);
     } finally {
       await r.close();
     }
