@@ -53,6 +53,11 @@ export class Booter {
   async specFor(mac: string): Promise<BootSpec> {
     const host = await this.repos.hosts.byMac(mac);
     if (!host) return { action: 'wait', host: null, mac };
+    // A host insert-ethers has just added is `local` until its plugins end (90-boot-action makes it
+    // install or, for a golden clone, os): a node asking meanwhile waits, rather than leaving the
+    // network boot for a local disk it may not have (seen with a clone, whose allocation and
+    // slurm.conf restart outlast the node's first iPXE request).
+    if (host.state === 'discovered' && host.bootAction === 'local') return { action: 'wait', host: null, mac };
     return this.specForHost(host, mac);
   }
 
