@@ -57,7 +57,7 @@ try {
     // 1. blank node → first job
     let job = 0;
     const n1 = await cluster.cloneNode(1, { firmware: 'bios' }, STAGE_MS, async (host) => {
-      job = await cluster.sbatch(['-N1', `-w${host}`, '--output=/dev/null'], '#!/bin/sh\ntrue\n');
+      job = await cluster.sbatch(['-N1', `-w${host}`, '--output=/dev/null'], 'true');
     });
     const done = await cluster.waitJob(job, STAGE_MS);
     const start = Date.parse(`${done.get('StartTime')}`);

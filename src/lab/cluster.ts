@@ -18,7 +18,7 @@
 // node installs the image and boots; `golden create --from` it; the next node added by
 // insert-ethers is its clone (boot action os, personalised at its first boot).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitWithin, type LabNode } from './lab.js';
 import { FullLab, nodeMac, type LabImage, type NodeHardware } from './full.js';
@@ -163,6 +163,7 @@ until ${this.feRun} scontrol ping > /dev/null 2>&1; do i=$((i + 1)); [ $i -gt 60
 
   /** Runs a command on the frontend (fe-run) in the lab namespace, optionally as a user; SLURM_CONF set. */
   run(full: FullLab, cmd: string[], asUser?: { uid: number; home: string }): Promise<{ code: number | null; out: string; err: string }> {
+    if (asUser) this.openConfToUsers();
     const user = asUser
       ? ['setpriv', `--reuid=${asUser.uid}`, `--regid=${asUser.uid}`, '--clear-groups', 'env', `HOME=${asUser.home}`, `USER=${CLUSTER_USER}`]
       : ['env'];
@@ -172,6 +173,16 @@ until ${this.feRun} scontrol ping > /dev/null 2>&1; do i=$((i + 1)); [ $i -gt 60
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
     return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  }
+
+  /**
+   * The user's Slurm commands read slurm.conf under the lab's state directory (temporary
+   * directories are 0700): its directories get o+x and the file o+r, as /etc/slurm is on a frontend.
+   */
+  private openConfToUsers(): void {
+    const conf = this.slurmConf;
+    for (const d of [join(this.root, '..'), join(conf, '..', '..'), join(conf, '..')]) if (existsSync(d)) chmodSync(d, statSync(d).mode | 0o011);
+    if (existsSync(conf)) chmodSync(conf, statSync(conf).mode | 0o044);
   }
 
   async runOk(full: FullLab, argv: string[], asUser?: { uid: number; home: string }): Promise<string> {
@@ -385,11 +396,9 @@ export class ClusterLab extends LabSsh {
     );
   }
 
-  /** Submits a batch script as the cluster user; returns the job id. */
-  async sbatch(args: string[], script: string): Promise<number> {
-    const file = join(this.fe.root, `job-${Date.now()}.sh`);
-    writeFileSync(file, script, { mode: 0o755 });
-    const out = await this.fe.runOk(this.full, ['sbatch', '--parsable', `--chdir=${this.user.home}`, ...args, file], this.user);
+  /** Submits a batch job (`sbatch --wrap`: the command runs under /bin/sh) as the cluster user; returns the job id. */
+  async sbatch(args: string[], command: string): Promise<number> {
+    const out = await this.fe.runOk(this.full, ['sbatch', '--parsable', `--chdir=${this.user.home}`, ...args, `--wrap=${command}`], this.user);
     const id = Number.parseInt(out.trim(), 10);
     if (!Number.isInteger(id)) throw new NetrootError('E_LAB_CLUSTER', `sbatch answered ${JSON.stringify(out)}`);
     return id;
