@@ -42,7 +42,7 @@ module.exports = {
     only('image'),
     only('iscsi', [], 'src/iscsi/README.md: never storage/ (storage depends on the target through an interface)'),
     only('storage', [], 'src/storage/README.md: never iscsi/ (the embedded target comes in through EmbeddedTargetLike), store/, boot/, http/'),
-    only('lab', ['^src/initrd/']),
+    only('lab', ['^src/initrd/', '^src/cluster/nfs\\.ts$']),
     only('dhcp', ['^src/config/']),
     only('tftp', ['^src/config/', '^src/boot/files\\.ts$']),
     only('discovery', ['^src/store/', '^src/storage/', '^src/config/', '^src/cluster/']),

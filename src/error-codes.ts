@@ -201,6 +201,7 @@ export const ERROR_CODES = {
   E_LAB_BOOT: failure('lab', "lab: a node's boot ended with failed units"),
   E_LAB_BUSYBOX: operator('lab', 'lab: busybox-static is not installed'),
   E_LAB_CLI: failure('lab', 'lab: a netroot command failed'),
+  E_LAB_CLUSTER: failure('lab', "lab: the cluster lab's frontend side (munged, slurmctld, nfs-ganesha, a Slurm command, useradd) failed or timed out"),
   E_LAB_CONSOLE: failure('lab', 'lab: a node console closed before the expected line'),
   E_LAB_DISCOVERY: failure('lab', 'lab: a node was not discovered in time'),
   E_LAB_DOWN: failure('lab', 'lab: the lab is not up (or did not stop)'),

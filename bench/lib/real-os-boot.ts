@@ -38,7 +38,7 @@ export interface RealOsBenchOptions {
   say: (line: string) => void;
 }
 
-function imageDir(o: RealOsBenchOptions): string {
+export function imageDir(o: RealOsBenchOptions): string {
   const given = process.env.BENCH_IMAGE;
   if (given) {
     o.say(`# image build: skipped, BENCH_IMAGE=${given}`);

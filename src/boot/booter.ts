@@ -90,9 +90,12 @@ export class Booter {
       }
       case 'local':
         // A machine insert-ethers just added whose plugins are still running (on this server or
-        // another, or left by a dead one until resumed): its boot action is `local` only until they
-        // set it. Keep it asking, as an unknown machine does, instead of sending it to a boot device
-        // it has not got (it would sit in the firmware's "no bootable device" for a minute).
+        // another, in a CLI process, or left by a dead server until resumed; ADDING_ATTRIBUTE marks
+        // it): its boot action is `local` only until they set it (90-boot-action: install, or os for
+        // a golden clone). Keep it asking, as an unknown machine does, instead of sending it to a
+        // boot device it has not got (it would sit in the firmware's "no bootable device" for a
+        // minute; the cluster lab's golden clone asked before its allocation and slurm.conf restart
+        // ended). A host an operator added or set to `local` has no mark and boots locally.
         if (host.state === 'discovered' && (await this.repos.attributes.list({ scope: 'host', target: host.name })).some((a) => a.name === ADDING_ATTRIBUTE))
           return { action: 'wait', host: null, mac };
         return { action: 'local', host: host.name, mac };

@@ -99,11 +99,18 @@ export class KickstartService {
     return a;
   }
 
-  /** The host's <firstboot> sections as one shell body (issue #20: what a golden clone runs once). */
+  /**
+   * The host's <firstboot> sections as one shell body (issue #20: what a golden clone runs once).
+   * It goes only into the host's own initrd overlay (which already carries its CHAP secret), so it
+   * gets the host's own sync attributes, secret included: a clone carries its origin's sync.conf,
+   * and the sync-client role's <firstboot> puts the clone's own secret in it.
+   */
   async firstboot(host: Host): Promise<string> {
     const appliance = await this.repos.appliances.get(host.appliance);
     if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `host ${host.name} has unknown appliance ${host.appliance}`);
-    return this.cached(appliance.graph).firstboot(appliance.rootNode, await this.attributesOf(host));
+    const attrs = await this.attributesOf(host);
+    Object.assign(attrs, this.syncAttributes(host, true));
+    return this.cached(appliance.graph).firstboot(appliance.rootNode, attrs);
   }
 
   /**

@@ -201,9 +201,14 @@ export class HostService {
     return added;
   }
 
-  /** The ADDING_ATTRIBUTE value for a new host's add, when this is a server (undefined in a CLI process). */
-  protected addingMark(): string | undefined {
-    return this.ctx.serverId ? claimValue(randomUUID(), this.ctx.serverId) : undefined;
+  /**
+   * The ADDING_ATTRIBUTE value for a new host's add. A server's names it (another server may take
+   * it over once this one is judged dead); a CLI process's names none and never expires (claims.ts):
+   * it still tells the boot scripts that the host is being added, and a CLI killed mid-add leaves
+   * the host waiting until `netroot host remove`, not booting a local disk it may not have.
+   */
+  protected addingMark(): string {
+    return claimValue(randomUUID(), this.ctx.serverId);
   }
 
   /**

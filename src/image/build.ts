@@ -54,6 +54,9 @@ export const BASE_PACKAGES: readonly string[] = [
   'munge',
   'nfs-common',
   'autofs',
+  // The sync-client role (roles/sync): netroot-sync checks the payload's Ed25519 signature with
+  // `openssl pkeyutl -verify`; without it every node refuses every payload (and munge has no key).
+  'openssl',
 ];
 
 /** Documentation and translations are left out (as Debian's slim container images do). */

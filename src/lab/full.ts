@@ -51,6 +51,8 @@ export interface NodeHardware {
   diskBus?: 'ide' | 'virtio';
   /** QEMU NIC model (default e1000). */
   nicModel?: string;
+  /** Further QEMU arguments (e.g. more disks: `-drive file=...,format=raw,if=virtio`). */
+  extraArgs?: string[];
 }
 
 /** What a power-on hook gets: the node, its BMC, the lab (to run `netroot` through `full.cliOk`). */
@@ -151,6 +153,8 @@ export interface FullLabOptions {
   registerBmc?: (host: string, bmc: LabBmcInfo, full: FullLab) => Promise<void>;
   /** From the power-on request to QEMU starting (`power` set). Default 60 s. */
   powerOnDeadlineMs?: number;
+  /** YAML appended to the frontend's netroot.yaml (further top-level keys: slurm, nfs, sync...). */
+  extraConfig?: string;
 }
 
 export interface NodeLife {
@@ -314,6 +318,7 @@ export class FullLab {
         ...(this.o.volumeGiB !== undefined ? { volumeGiB: this.o.volumeGiB } : {}),
         ...(tgt ? { tgtControlPort: tgt } : {}),
         ...(rbd ? { rbd } : {}),
+        ...(this.o.extraConfig ? { extra: this.o.extraConfig } : {}),
         // no_timer_check: a TCG guest on a loaded host can fail the kernel's IO-APIC timer check
         // ("IO-APIC + timer doesn't work!", a panic before any netroot code runs); the check is for
         // broken hardware, which a QEMU machine is not.
@@ -456,6 +461,7 @@ export class FullLab {
       ...(hw.disk ? { disk: hw.disk } : {}),
       ...(hw.diskBus ? { diskBus: hw.diskBus } : {}),
       ...((hw.nicModel ?? this.o.nicModel) ? { nicModel: hw.nicModel ?? this.o.nicModel } : {}),
+      ...(hw.extraArgs ? { extraArgs: hw.extraArgs } : {}),
       memoryMb: this.o.memoryMb ?? 512,
       onLine: (l: string) => this.o.onConsole?.(host, `${what} +${((Date.now() - t) / 1000).toFixed(1)}s ${l}`),
     };
@@ -506,8 +512,9 @@ export class FullLab {
    * Waits until the frontend has made a host of this MAC (insert-ethers added it from its DHCP
    * DISCOVER) and every plugin has run: boot=install is set last (90-boot-action), after the
    * volume exists (40-iscsi-allocation). Reads the database through the CLI, as an administrator would.
+   * `bootAction` 'os': a golden clone, which boots its OS at once instead of installing.
    */
-  async discovered(mac: string, deadlineMs: number): Promise<{ host: string; mac: string; ip: string }> {
+  async discovered(mac: string, deadlineMs: number, bootAction: 'install' | 'os' = 'install'): Promise<{ host: string; mac: string; ip: string }> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
       const hosts = JSON.parse(await this.cliOk('host', 'list', '--json')) as Array<{
@@ -517,7 +524,7 @@ export class FullLab {
       }>;
       for (const h of hosts) {
         const iface = h.interfaces?.find((x) => x.mac === mac);
-        if (iface && h.bootAction === 'install') {
+        if (iface && h.bootAction === bootAction) {
           await this.known(h.name, mac);
           return { host: h.name, mac, ip: iface.ip ?? '' };
         }

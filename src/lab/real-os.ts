@@ -112,7 +112,15 @@ export class LabSsh {
     const state = (await this.ssh(ip, 'systemctl is-system-running --wait', 300_000)).out.trim();
     if (state !== 'running') {
       const failed = (await this.ssh(ip, 'systemctl --failed --no-legend --plain')).out.trim();
-      throw new NetrootError('E_LAB_BOOT', `the node's boot ended ${JSON.stringify(state)}; failed units:\n${failed}`);
+      // The last journal lines of each failed unit (the first three): why, not only which.
+      const units = failed
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0] ?? '')
+        .filter((u) => /^[A-Za-z0-9@._:-]+$/.test(u))
+        .slice(0, 3);
+      let why = '';
+      for (const u of units) why += `\n--- ${u}:\n${(await this.ssh(ip, `journalctl -b --no-pager -o cat -n 15 -u ${u}`)).out.trim()}`;
+      throw new NetrootError('E_LAB_BOOT', `the node's boot ended ${JSON.stringify(state)}; failed units:\n${failed}${why}`);
     }
     const m = /ActiveEnterTimestampMonotonic=(\d+)/.exec(await this.sshOk(ip, 'systemctl show -p ActiveEnterTimestampMonotonic multi-user.target'));
     if (!m || m[1] === '0') throw new NetrootError('E_LAB_BOOT', 'multi-user.target was not reached');

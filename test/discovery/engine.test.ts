@@ -249,7 +249,7 @@ forEachBackend('a lost race (E_DUPLICATE on the chosen name, rank or address) is
     assert.equal(transactions, 1, 'a known MAC is not retried');
     transactions = 0;
     assert.equal((await engine.add({ mac: mac(41) }, { appliance: 'compute', rank: 1 })).name, 'compute-0-1');
-    assert.equal(transactions, 1);
+    assert.equal(transactions, 2, 'the add, and the release of its claim (ADDING_ATTRIBUTE) once the plugins ended');
   } finally {
     await s.done();
   }

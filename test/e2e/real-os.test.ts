@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FullLab, namespaces } from '../../src/lab/index.js';
 import { RealOsNode, labSshKey, type RealOsLife } from '../../src/lab/index.js';
+import { clusterLab, scratchDisks, CLUSTER_USER } from '../../src/lab/cluster.js';
 import type { Firmware } from '../../src/lab/lab.js';
 import { openStore } from '../../src/store/index.js';
 import { journalProblems } from './journal-check.js';
@@ -193,6 +194,139 @@ test('real OS (BIOS): a blank node installs the Debian 12 image onto its LUN, bo
 }, async () => {
   assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
   await realOsLife('bios');
+});
+
+/**
+ * Issue 19, the cluster lab, on this run's image: compute-diskless takes slurm-client, nfs-home,
+ * scratch and sync-client; the frontend namespace runs munged, slurmctld (on the slurm.conf the
+ * slurm-conf plugin writes) and nfs-ganesha (src/lab/cluster.ts). Node 0 (two 128 MiB virtio disks)
+ * installs and boots; `golden create --from` it; node 1 (no disk), added by insert-ethers, is its
+ * golden clone (issue 20: a Debian clone booted for real). A user made on the frontend and pushed
+ * with `netroot sync users` runs sbatch and srun -N2 across both; removing node 1 takes it out of Slurm.
+ */
+test('cluster lab: two Debian diskless nodes (the second a golden clone added by insert-ethers) run Slurm jobs as a synced user into the NFS home; striped scratch and the fallback; a removed node leaves Slurm', {
+  skip: e2eSkip,
+  timeout: 40 * 60_000,
+}, async () => {
+  assert.ok(existsSync(join(imageDir, 'manifest.json')), `no image at ${imageDir}`);
+  const t0 = Date.now();
+  const dir = tempStateDir('nrt-e2e-cluster-');
+  const consoleLog = join(dir, 'console.log');
+  const ssh = labSshKey(dir);
+  const say = (n: string, w: string) => process.stdout.write(`# ${n}: ${w}\n`);
+  const { full, cluster } = clusterLab({
+    workDir: dir,
+    netroot: NETROOT,
+    image: { name: IMAGE, dir: imageDir },
+    sshKey: ssh,
+    stageDeadlineMs: STAGE_MS,
+    onProgress: say,
+    onConsole: (n, l) => appendFileSync(consoleLog, `${n}| ${l}\n`),
+  });
+  let ok = false;
+  try {
+    await full.up();
+    await cluster.setUp();
+    const hw0 = { firmware: 'bios' as const, extraArgs: scratchDisks(dir) };
+    const n0 = await cluster.installNode(0, hw0, STAGE_MS);
+    assert.equal(n0.host, 'compute-0-0');
+    await cluster.waitIdle([n0.host], 180_000);
+    say(n0.host, 'idle in sinfo');
+
+    // Golden: node 0 off, frozen; node 0 back up while node 1 (blank) is discovered and boots its clone.
+    await cluster.powerOff(n0, STAGE_MS);
+    await cluster.golden('cluster-golden', n0.host);
+    const again = cluster.boot(n0, 'diskless boot again', STAGE_MS);
+    again.catch(() => {});
+    const n1 = await cluster.cloneNode(1, { firmware: 'bios' }, STAGE_MS);
+    const n0b = await again;
+    assert.equal(n1.host, 'compute-0-1');
+    assert.match(await cluster.sshOk(n1.ip, 'hostname'), /^compute-0-1\s*$/, 'the clone was personalised with its own name');
+    assert.match(n1.node.console.output + (await cluster.sshOk(n1.ip, 'journalctl -b -u netroot-firstboot --no-pager')), /first boot done/);
+    const syncLog = await cluster.sshOk(n1.ip, 'journalctl -b -u netroot-sync --no-pager');
+    assert.doesNotMatch(syncLog, /refused|403|401/, `the clone fetched the payload with its own secret:\n${syncLog}`);
+    assert.equal((await cluster.sshOk(n1.ip, 'stat -c %a /etc/netroot/sync.conf /etc/netroot/firstboot.sh.done')).trim().split('\n').join(' '), '600 700');
+    const slurmConf = readFileSync(cluster.fe.slurmConf, 'utf8');
+    assert.match(slurmConf, /^NodeName=compute-0-1 NodeAddr=\S+/m, 'insert-ethers put the clone in slurm.conf');
+    await cluster.waitIdle([n0b.host, n1.host], 240_000);
+    say('frontend', `both nodes idle in sinfo (${((Date.now() - t0) / 1000).toFixed(0)} s into the test)`);
+
+    // The synced user on both nodes, the home over NFS.
+    for (const n of [n0b, n1]) {
+      assert.match(await cluster.sshOk(n.ip, `id ${CLUSTER_USER}`), /uid=5001\(alice\)/, `${n.host} has the synced user`);
+      assert.equal((await cluster.sshOk(n.ip, 'stat -c %a /etc/munge/munge.key')).trim(), '400', `${n.host}: the munge key is 0400`);
+    }
+
+    // Scratch: node 0 stripes its two disks, node 1 falls back to the root.
+    const lv = (
+      await cluster.sshOk(
+        n0b.ip,
+        'findmnt -no SOURCE /scratch; lvs --noheadings --nosuffix --units b -o stripes,lv_size netroot_scratch/scratch; blockdev --getsize64 /dev/vda /dev/vdb; df -B1 --output=size /scratch | tail -1',
+      )
+    )
+      .trim()
+      .split('\n')
+      .map((l) => l.trim());
+    const [src, stripes, disk0, disk1, fsSize] = [lv[0]!, lv[1]!.split(/\s+/), Number(lv[2]), Number(lv[3]), Number(lv[4])];
+    assert.match(src, /netroot_scratch-scratch$/, `node 0's /scratch is the LVM volume: ${lv.join(' | ')}`);
+    assert.equal(stripes[0], '2', 'striped over both disks');
+    assert.ok(Number(stripes[1]) >= 0.9 * (disk0 + disk1) && Number(stripes[1]) <= disk0 + disk1, `LV ${stripes[1]} bytes on two disks of ${disk0 + disk1}`);
+    say(n0b.host, `/scratch: LVM stripe over 2 disks, LV ${stripes[1]} bytes of ${disk0 + disk1}, file system ${fsSize} bytes`);
+    // mountpoint(1): exit 32 when the directory is not a mount point.
+    assert.equal((await cluster.ssh(n1.ip, 'mountpoint -q /scratch')).code, 32, "node 1's /scratch is not a mount");
+    const warn = await cluster.sshOk(n1.ip, 'journalctl -b -p warning -u netroot-scratch --no-pager -o cat');
+    assert.match(warn, /no local disk for scratch; \/scratch is a directory on the root file system/, warn);
+
+    // Jobs as the synced user, from the frontend: sbatch across both nodes, then srun -N2.
+    let t = Date.now();
+    // One batch job per node (-w): the nodes carry slurmd, not srun (Debian slurm-client), so a
+    // batch script cannot launch steps there; srun -N2 below runs from the frontend.
+    const ids: number[] = [];
+    for (const h of [n0b.host, n1.host])
+      ids.push(
+        await cluster.sbatch(
+          ['-N1', `-w${h}`, '--output=job-%j.out'],
+          'echo "$(hostname) $(id -un) $SLURM_JOB_ID" > "$HOME/from-$(hostname)"; echo "batch on $(hostname)"',
+        ),
+      );
+    for (const [i, h] of [n0b.host, n1.host].entries()) {
+      const id = ids[i]!;
+      const done = await cluster.waitJob(id, 180_000);
+      assert.equal(done.get('JobState'), 'COMPLETED', `job ${id}: ${[...done].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      assert.equal(cluster.homeFile(`from-${h}`), `${h} ${CLUSTER_USER} ${id}\n`, `${h} wrote into the NFS home`);
+      assert.equal(cluster.homeFile(`job-${id}.out`), `batch on ${h}\n`);
+    }
+    say(
+      'frontend',
+      `sbatch as ${CLUSTER_USER}, one job per node (${ids.join(', ')}): both wrote into /home/${CLUSTER_USER} (${((Date.now() - t) / 1000).toFixed(1)} s submit to read back)`,
+    );
+    t = Date.now();
+    const sr = await cluster.srun(['-N2', 'sh', '-c', 'hostname; id -un > "$HOME/srun-$(hostname)"']);
+    assert.equal(sr.code, 0, sr.err);
+    assert.deepEqual(sr.out.trim().split('\n').sort(), [n0b.host, n1.host]);
+    for (const h of [n0b.host, n1.host]) assert.equal(cluster.homeFile(`srun-${h}`), `${CLUSTER_USER}\n`);
+    say('frontend', `srun -N2 as ${CLUSTER_USER}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    // Node 1 removed: it leaves slurm.conf and sinfo.
+    await cluster.powerOff(n1, STAGE_MS);
+    await full.cliOk('host', 'remove', n1.host, '--yes');
+    assert.doesNotMatch(readFileSync(cluster.fe.slurmConf, 'utf8'), /compute-0-1/);
+    assert.deepEqual([...(await cluster.sinfo()).keys()], [n0b.host], 'the removed node left sinfo');
+    say('frontend', `host remove ${n1.host}: slurm.conf and sinfo list ${n0b.host} only`);
+    await cluster.powerOff(n0b, STAGE_MS);
+    ok = true;
+  } finally {
+    await full.down();
+    assert.ok(!namespaces().includes(full.lab.namespace), 'the lab is torn down');
+    process.stdout.write(`# cluster lab: ${((Date.now() - t0) / 1000).toFixed(0)} s wall\n`);
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else {
+      writeFileSync(join(dir, 'frontend.log'), full.frontendLog);
+      process.stdout.write(
+        `# kept ${dir} (console log: ${consoleLog}, frontend log: ${join(dir, 'frontend.log')}, cluster/: slurmctld, munged, ganesha logs)\n`,
+      );
+    }
+  }
 });
 
 // UEFI and disked share the two cores (two QEMUs under TCG at once): the run stays within CI's budget.

@@ -75,11 +75,12 @@ test('slurm-client: the node reports its CPUs and memory from %post (a real kick
     assert.ok(post, 'the kickstart has the slurm-client %post');
     assert.ok(ks.body.indexOf('# node: slurm-client') < ks.body.indexOf('netroot.installComplete'), 'before installComplete spends the token');
     assert.match(post, /^systemctl enable munge\.service slurmd\.service$/m);
-    // Run it here as the node would, with four local changes: its files go to a temporary
+    // Run it here as the node would, with five local changes: its files go to a temporary
     // directory, curl speaks from the node's address to the port this frontend really listens on
     // (its configured http.port is 0: any), and nothing is enabled on this machine.
     const script = post
       .replaceAll('/etc/default/slurmd', join(work, 'slurmd.default'))
+      .replaceAll('/etc/systemd/system/slurmd.service.d', join(work, 'slurmd.service.d'))
       .replaceAll('/tmp/netroot-facts.xml', join(work, 'facts.xml'))
       .replace('curl -fsS', 'curl --interface 127.0.0.2 -fsS')
       .replace("netroot_url='http://127.0.0.1:0/RPC2'", `netroot_url='http://127.0.0.1:${port}/RPC2'`)
@@ -103,6 +104,8 @@ test('slurm-client: the node reports its CPUs and memory from %post (a real kick
     const reported = Number(host['memory_mb']);
     assert.ok(reported <= memTotalMiB && reported >= memTotalMiB * 0.97, `memory_mb ${reported} of MemTotal ${memTotalMiB} MiB`);
     assert.match(readFileSync(join(work, 'slurmd.default'), 'utf8'), /^SLURMD_OPTIONS="--conf-server 127\.0\.0\.1"$/m);
+    // Debian's slurmd.service has ConditionPathExists=/etc/slurm/slurm.conf, which a configless node lacks.
+    assert.match(readFileSync(join(work, 'slurmd.service.d', 'netroot-configless.conf'), 'utf8'), /^\[Unit\]\nConditionPathExists=\n/m);
   } finally {
     await f.stop();
     rmSync(dir, { recursive: true, force: true });

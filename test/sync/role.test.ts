@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -72,6 +72,20 @@ test('sync-client: off by default; on, the node gets its own secret, the public 
     assert.ok(helper, 'netroot-report is written by a quoted heredoc');
     assert.equal(`${helper[2]}\n`, roleFile('sync', 'sync-client', '/usr/local/sbin/netroot-report'));
     assert.match(text, /chmod 0755 '\/usr\/local\/sbin\/netroot-report'/);
+
+    // A golden clone of compute-0-0 that became compute-0-1: its first-boot sections carry its own
+    // secret (only its own), and running them on the inherited sync.conf puts that secret in it, 0600.
+    const fb = await ks.firstboot(b);
+    assert.ok(fb.includes(keys.nodeSecret('compute-0-1')), "the clone's own secret");
+    assert.ok(!fb.includes(keys.nodeSecret('compute-0-0')), "never another node's secret");
+    const root = join(dir, 'clone');
+    mkdirSync(join(root, 'etc', 'netroot'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'netroot', 'sync.conf'), `${conf[2]}\n`, { mode: 0o600 });
+    execFileSync('sh', ['-c', fb.replaceAll('/etc/netroot/', `${root}/etc/netroot/`)], { encoding: 'utf8' });
+    const cloneConf = join(root, 'etc', 'netroot', 'sync.conf');
+    assert.equal(statSync(cloneConf).mode & 0o777, 0o600);
+    const cloneVars = execFileSync('sh', ['-c', `. ${cloneConf}\nprintf '%s|%s\\n' "$NETROOT_SYNC_SECRET" "$NETROOT_SYNC_PUBKEY"`], { encoding: 'utf8' });
+    assert.equal(cloneVars, `${keys.nodeSecret('compute-0-1')}|${keys.publicKeySpki()}\n`);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -103,6 +103,9 @@ rm -f "$fb" "$fb.done"
     echo 'mv -f /etc/netroot/firstboot.sh /etc/netroot/firstboot.sh.done'
     echo 'echo "netroot-firstboot: first boot done"'
 } > "$fb.tmp"
+# 0700: a role's section may hold the node's own secrets (the sync-client role's fetch secret);
+# the file stays, renamed firstboot.sh.done, once it has run.
+chmod 0700 "$fb.tmp"
 mv "$fb.tmp" "$fb"
 if has_systemd; then
     unit=etc/systemd/system/netroot-firstboot.service
