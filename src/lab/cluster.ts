@@ -19,7 +19,8 @@
 // insert-ethers is its clone (boot action os, personalised at its first boot).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { exitWithin, type LabNode } from './lab.js';
 import { FullLab, nodeMac, type LabImage, type NodeHardware } from './full.js';
 import { KERNEL_START, LabSsh } from './real-os.js';
@@ -177,11 +178,14 @@ until ${this.feRun} scontrol ping > /dev/null 2>&1; do i=$((i + 1)); [ $i -gt 60
 
   /**
    * The user's Slurm commands read slurm.conf under the lab's state directory (temporary
-   * directories are 0700): its directories get o+x and the file o+r, as /etc/slurm is on a frontend.
+   * directories are 0700): every directory above it, up to the system's temporary directory (or /),
+   * gets o+x and the file o+r, as /etc/slurm is on a frontend. All of them, not a fixed number:
+   * bench:cluster nests the lab one level deeper than the test.
    */
   private openConfToUsers(): void {
     const conf = this.slurmConf;
-    for (const d of [join(this.root, '..'), join(conf, '..', '..'), join(conf, '..')]) if (existsSync(d)) chmodSync(d, statSync(d).mode | 0o011);
+    const stop = tmpdir();
+    for (let d = dirname(conf); d !== stop && d !== dirname(d); d = dirname(d)) if (existsSync(d)) chmodSync(d, statSync(d).mode | 0o011);
     if (existsSync(conf)) chmodSync(conf, statSync(conf).mode | 0o044);
   }
 
