@@ -301,14 +301,24 @@ export class HostService {
       if (ours.length) for (const [name, e] of await this.rollBack(p, ours, done, mark)) out.set(name, e);
       live = live.filter((h) => !out.has(h.name));
     }
-    for (const h of live) {
-      if (await this.takenOver(h.name, mark)) {
-        out.set(h.name, new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`));
-        continue;
-      }
-      await this.releaseMark(h.name, mark);
-      out.set(h.name, await this.afterAdd(h));
-    }
+    // The batch's claims are released in one transaction (not one per host: a batch is up to 250),
+    // each only while it is still ours; a host whose claim another server took over is its to finish.
+    const taken = new Set<string>();
+    if (mark && live.length)
+      await this.store.transaction(async (tx) => {
+        for (const h of live) {
+          if (!(await tx.hosts.get(h.name))) continue;
+          if ((await hostAttributes(tx, h.name))[ADDING_ATTRIBUTE] === mark) await tx.attributes.unset('host', h.name, ADDING_ATTRIBUTE);
+          else taken.add(h.name);
+        }
+      });
+    for (const h of live)
+      out.set(
+        h.name,
+        taken.has(h.name)
+          ? new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`)
+          : await this.afterAdd(h),
+      );
     return hosts.map((h) => out.get(h.name)!);
   }
 
