@@ -16,8 +16,9 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
 import { EmbeddedBackend } from '../../src/storage/embedded.js';
-import { NetrootError } from '../../src/errors.js';
+import type { NetrootError } from '../../src/errors.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { sharedStorage } from './shared-storage.js';
 import { forEachBackend } from '../helpers/store-backends.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,20 +26,9 @@ const STALE = 2;
 
 forEachBackend('a host add left half-done by a dead server is finished by another; a live one is left alone; the paused one undoes nothing', async (b) => {
   const dir = tempStateDir('nrt-add-takeover-');
-  const target = new IscsiTarget({ host: '127.0.0.1', port: 0 });
+  const { target, config, backend } = sharedStorage(dir, { 'servers.staleSeconds': String(STALE) });
   const store = await b.open();
   try {
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        stateDir: dir,
-        'network.privateNetwork': '10.1.0.0/16',
-        'network.frontendAddress': '10.1.1.1',
-        'storage.defaultVolumeGiB': String(1 / 1024),
-        'servers.staleSeconds': String(STALE),
-      },
-    });
-    const backend = new EmbeddedBackend({ target, volumesDir: join(dir, 'volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: 3260 });
     const nodes = [{ name: 'shared', backend }];
     // Server A stops dead after the volume is allocated, before the boot action is set.
     let resume: (e?: Error) => void = () => {};

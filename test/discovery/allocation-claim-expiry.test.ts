@@ -10,10 +10,11 @@ import { abandonedClaim, allocateVolume, CLAIM_ATTRIBUTE, claimServer, claimValu
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
-import { EmbeddedBackend } from '../../src/storage/embedded.js';
-import { NetrootError } from '../../src/errors.js';
+import type { EmbeddedBackend } from '../../src/storage/embedded.js';
+import type { NetrootError } from '../../src/errors.js';
 import type { Host, Store } from '../../src/store/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { sharedStorage } from './shared-storage.js';
 import { forEachBackend } from '../helpers/store-backends.js';
 import { waitFor } from '../helpers/wait.js';
 import { test } from 'node:test';
@@ -33,27 +34,9 @@ async function claimOf(store: Store, host: string): Promise<string | undefined> 
 
 forEachBackend('a claim left by a server whose heartbeat went stale is taken over; live-server and CLI claims are refused', async (b) => {
   const dir = tempStateDir('nrt-claim-');
-  const target = new IscsiTarget({ host: '127.0.0.1', port: 0 });
+  const { target, config, backend, counted, creates } = sharedStorage(dir, { 'servers.staleSeconds': String(STALE) });
   const store = await b.open();
   try {
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        stateDir: dir,
-        'network.privateNetwork': '10.1.0.0/16',
-        'network.frontendAddress': '10.1.1.1',
-        'storage.defaultVolumeGiB': String(1 / 1024),
-        'servers.staleSeconds': String(STALE),
-      },
-    });
-    const backend = new EmbeddedBackend({ target, volumesDir: join(dir, 'volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: 3260 });
-    let creates = 0;
-    const counted = Object.assign(Object.create(backend) as EmbeddedBackend, {
-      createVolume: async (v: Parameters<EmbeddedBackend['createVolume']>[0]) => {
-        creates++;
-        return backend.createVolume(v);
-      },
-    });
     const nodes = [{ name: 'shared', backend: counted }];
     const ctx = { store, config, logger: silentLogger, serverId: 'survivor' };
     const addHost = (name: string, i: number): Promise<Host> =>
@@ -76,7 +59,7 @@ forEachBackend('a claim left by a server whose heartbeat went stale is taken ove
     const h1 = await addHost('compute-0-1', 1);
     await claim(h1.name, claimValue('c-dead', dead.id));
     await refused(h1);
-    assert.equal(creates, 0, 'a live claim: the storage node is never asked');
+    assert.equal(creates(), 0, 'a live claim: the storage node is never asked');
     assert.equal(await claimOf(store, h1.name), claimValue('c-dead', dead.id));
 
     // A CLI process's claim (no server id) is refused whatever the time.
@@ -91,7 +74,7 @@ forEachBackend('a claim left by a server whose heartbeat went stale is taken ove
     });
     assert.deepEqual(await store.transaction((tx) => abandonedClaim(tx, claimValue('c-dead', dead.id), STALE)).then((a) => a?.server), dead.id);
     await allocateVolume(h1, nodes, ctx);
-    assert.equal(creates, 1);
+    assert.equal(creates(), 1);
     assert.equal(await claimOf(store, h1.name), undefined, 'claim dropped once recorded');
     const attrs = Object.fromEntries((await store.attributes.list({ scope: 'host', target: h1.name })).map((a) => [a.name, a.value]));
     assert.equal(attrs['iscsi_volume'], h1.name);
@@ -106,7 +89,7 @@ forEachBackend('a claim left by a server whose heartbeat went stale is taken ove
     const h3 = await addHost('compute-0-3', 3);
     await claim(h3.name, claimValue('c-gone', 'never-registered'));
     await allocateVolume(h3, nodes, ctx);
-    assert.equal(creates, 2);
+    assert.equal(creates(), 2);
 
     // The "dead" server was only paused: it resumes after its claim was taken over and the new holder
     // recorded the volume. Its record is refused and it undoes nothing of the holder's.

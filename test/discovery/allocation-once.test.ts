@@ -14,10 +14,11 @@ import { allocateVolume, CLAIM_ATTRIBUTE, iscsiAllocationPlugin } from '../../sr
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { IscsiTarget } from '../../src/iscsi/index.js';
-import { EmbeddedBackend } from '../../src/storage/embedded.js';
-import { NetrootError } from '../../src/errors.js';
+import type { EmbeddedBackend } from '../../src/storage/embedded.js';
+import type { NetrootError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { tempStateDir } from '../helpers/tmp.js';
+import { sharedStorage } from './shared-storage.js';
 import { forEachBackend } from '../helpers/store-backends.js';
 
 const mac = (i: number) => `52:54:00:00:21:${i.toString(16).padStart(2, '0')}`;
@@ -30,27 +31,9 @@ forEachBackend(
   'two servers racing: one host and one volume per new diskless MAC; two allocations of one host: one volume, the other refused by the claim',
   async (b) => {
     const dir = tempStateDir('nrt-alloc-once-');
-    const target = new IscsiTarget({ host: '127.0.0.1', port: 0 });
+    const { target, config, backend, counted, creates } = sharedStorage(dir);
     const [s1, s2] = [await b.open(), await b.open()];
     try {
-      const config = loadConfig({
-        env: {},
-        overrides: {
-          stateDir: dir,
-          'network.privateNetwork': '10.1.0.0/16',
-          'network.frontendAddress': '10.1.1.1',
-          'storage.defaultVolumeGiB': String(1 / 1024),
-        },
-      });
-      const backend = new EmbeddedBackend({ target, volumesDir: join(dir, 'volumes'), limitBytes: 1 << 30, portal: '127.0.0.1', port: 3260 });
-      let creates = 0;
-      // Both servers' plugins reach the same storage node (a remote one, in a real site).
-      const counted = Object.assign(Object.create(backend) as EmbeddedBackend, {
-        createVolume: async (v: Parameters<EmbeddedBackend['createVolume']>[0]) => {
-          creates++;
-          return backend.createVolume(v);
-        },
-      });
       const nodes = [{ name: 'shared', backend: counted }];
       const engines = [s1, s2].map((s) => new DiscoveryEngine(s, config, [iscsiAllocationPlugin(nodes), bootActionPlugin], silentLogger, 60_000));
       const tries = await Promise.allSettled(
@@ -60,7 +43,7 @@ forEachBackend(
       for (const t of tries) if (t.status === 'rejected') assert.equal((t.reason as NetrootError).code, 'E_MAC_KNOWN');
       const hosts = await s1.hosts.list();
       assert.equal(hosts.length, 4);
-      assert.equal(creates, 4, 'one volume created per machine');
+      assert.equal(creates(), 4, 'one volume created per machine');
       assert.deepEqual((await backend.listVolumes()).map((v) => v.name).sort(), hosts.map((h) => h.name).sort());
       for (const h of hosts) {
         assert.equal(await volumeEvents(s2, h.name), 1, `${h.name}: one storage.allocated`);
@@ -81,9 +64,10 @@ forEachBackend(
         interfaces: [{ mac: mac(9), ip: '10.1.0.9', subnet: '10.1.0.0/16', device: 'eth0' }],
       });
       const attempts: Promise<void>[] = [];
+      let gatedCreates = 0;
       const gated = Object.assign(Object.create(backend) as EmbeddedBackend, {
         createVolume: async (v: Parameters<EmbeddedBackend['createVolume']>[0]) => {
-          creates++;
+          gatedCreates++;
           // Both attempts exist before either reaches storage; the first to settle is the other one.
           await Promise.race(
             attempts.map((p) =>
@@ -96,7 +80,7 @@ forEachBackend(
           return backend.createVolume(v);
         },
       });
-      creates = 0;
+      const before = creates();
       const ctx = (store: Store) => ({ store, config, logger: silentLogger });
       attempts.push(allocateVolume(h, [{ name: 'shared', backend: gated }], ctx(s1)), allocateVolume(h, [{ name: 'shared', backend: gated }], ctx(s2)));
       const settled = await Promise.allSettled(attempts);
@@ -104,14 +88,14 @@ forEachBackend(
       const refused = settled.filter((t) => t.status === 'rejected').map((t) => ((t as PromiseRejectedResult).reason as NetrootError).code);
       assert.equal(ok, 1, JSON.stringify(settled));
       assert.deepEqual(refused, ['E_STORAGE_CLAIMED']);
-      assert.equal(creates, 1, 'the refused one never reached the storage node');
+      assert.equal(creates() - before + gatedCreates, 1, 'the refused one never reached the storage node');
       assert.equal(await volumeEvents(s1, 'compute-0-9'), 1);
       assert.ok(existsSync(join(dir, 'volumes', 'compute-0-9.img')));
       const after = Object.fromEntries((await s1.attributes.list({ scope: 'host', target: 'compute-0-9' })).map((x) => [x.name, x.value]));
       assert.equal(after[CLAIM_ATTRIBUTE], undefined);
       // Allocated now: a later allocation (the other server's next update()) only re-exports.
       await allocateVolume(h, nodes, ctx(s2));
-      assert.equal(creates, 1);
+      assert.equal(creates() - before + gatedCreates, 1);
       assert.equal(await volumeEvents(s1, 'compute-0-9'), 1);
     } finally {
       await target.stop();
