@@ -40,6 +40,7 @@ import { startIn, stop, waitFor, type Child } from './lib/children.js';
 import { ChildLines } from './lib/child-lines.js';
 import { statusField } from './lib/proc.js';
 import { median, quantile, spread } from './lib/stats.js';
+import { addInstalledHosts } from './lib/scale-hosts.js';
 import { NET, HTTP_PORT, netrootEntry, nodeIp, nodeMac, prepareBootRoot, startFrontend, writeConfig } from './lib/attack-frontend.js';
 import { openStoreFromConfig, type Store } from '../src/store/index.js';
 import { readApiToken } from '../src/app/api-token.js';
@@ -126,20 +127,7 @@ async function runBackend(backend: string, tag: string): Promise<void> {
     const store = await openBenchStore(config);
     let t = performance.now();
     try {
-      await store.transaction(async (tx) => {
-        for (let i = 0; i < HOSTS; i++) {
-          const rack = 1 + Math.floor(i / 250);
-          await tx.hosts.add({
-            name: `compute-${rack}-${i % 250}`,
-            appliance: 'compute',
-            rack,
-            rank: i % 250,
-            bootAction: 'install',
-            state: 'installed',
-            interfaces: [{ mac: nodeMac(i), ip: nodeIp(i), subnet: NET.network, device: 'eth0' }],
-          });
-        }
-      });
+      await addInstalledHosts(store, HOSTS, { mac: nodeMac, ip: nodeIp, subnet: NET.network });
     } finally {
       await store.close();
     }

@@ -16,6 +16,7 @@ import { buildStorage } from '../../src/app/storage.js';
 import { DiscoveryEngine } from '../../src/discovery/engine.js';
 import { DiscoveryHub } from '../../src/discovery/hub.js';
 import { builtinPlugins } from '../../src/discovery/plugins/index.js';
+import { addInstalledHosts } from './scale-hosts.js';
 
 const HOSTS = Number(process.env.HOSTS ?? 10000);
 const N = Number(process.env.N ?? 1000);
@@ -33,20 +34,7 @@ const config = loadConfig({
 });
 const store = await openStoreFromConfig(config);
 const mac = (i: number) => `52:54:${[(i >> 16) & 255, (i >> 8) & 255, i & 255, 1].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
-await store.transaction(async (tx) => {
-  for (let i = 0; i < HOSTS; i++) {
-    const rack = 1 + Math.floor(i / 250);
-    await tx.hosts.add({
-      name: `compute-${rack}-${i % 250}`,
-      appliance: 'compute',
-      rack,
-      rank: i % 250,
-      bootAction: 'install',
-      state: 'installed',
-      interfaces: [{ mac: mac(i), ip: `10.61.${1 + (i >> 8)}.${i & 255}`, subnet: '10.61.0.0/16', device: 'eth0' }],
-    });
-  }
-});
+await addInstalledHosts(store, HOSTS, { mac, ip: (i) => `10.61.${1 + (i >> 8)}.${i & 255}`, subnet: '10.61.0.0/16' });
 const logger = createLogger({ level: 'warn' });
 const storage = buildStorage(config, logger, { offline: true });
 const engine = new DiscoveryEngine(store, config, builtinPlugins({ storageNodes: storage.nodes }), logger);
