@@ -25,6 +25,25 @@ export function offServices(c: CliContext['config']): string[] {
   return off;
 }
 
+/**
+ * What the start report warns of (issue #21). A frontend that is its own storage node
+ * (storage.local, the default) writes its own address into the `iscsi_portal` of every volume it
+ * allocates: that node's root is then served by this frontend alone, whichever server boots it. On
+ * a shared store (store.url: several `netroot serve` may run) that defeats the failover the shared
+ * store is for, so it is said at every start; the fix is storage.local=false with storage.nodes
+ * (each `netroot storage serve`), as the failover lab runs.
+ */
+export function startWarnings(c: CliContext['config']): string[] {
+  const w: string[] = [];
+  if (c.store.url && c.storage.local && c.iscsi.enabled)
+    w.push(
+      `storage.local is true on a shared store: the volumes this server allocates are served by this frontend alone ` +
+        `(their iscsi_portal is ${c.iscsi.portal || c.network.frontendAddress}, iscsi.portal or network.frontendAddress), so their nodes cannot boot while it is down, ` +
+        `whichever server answers them; with several frontends set storage.local=false and name storage nodes (storage.nodes, each \`netroot storage serve\`)`,
+    );
+  return w;
+}
+
 export async function serveCommand(ctx: CliContext, argv: string[]): Promise<number> {
   const { values: v, positionals: p } = parse(argv, LOG_FLAG_OPTIONS, USAGE);
   noExtra(p, 0, USAGE);
@@ -70,6 +89,9 @@ export async function serveCommand(ctx: CliContext, argv: string[]): Promise<num
   if (c.dhcp.interfaces.length > 0 && c.dhcp.routerAdvertisement && !frontend.routerAdvertiser())
     off.push('ra: this kernel has no IPv6 (booted with ipv6.disable=1)');
   if (off.length > 0) ctx.io.out(`netroot: off — ${off.join('; ')}\n`);
+  const warnings = startWarnings(c);
+  for (const w of warnings) logger.warn(w, { svc: 'serve' });
+  if (warnings.length > 0) ctx.io.out(`netroot: warning — ${warnings.join('; ')}\n`);
   const external = await externalServices(c);
   if (external.length > 0) ctx.io.out(`netroot: external — ${external.join('; ')}\n`);
   await stopSignal;
