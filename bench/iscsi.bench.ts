@@ -27,7 +27,9 @@
 // spread (min–max) of each side. After every read run, VERIFY_BLOCKS random 4 KiB blocks and a
 // few 128 KiB ones are read back through libiscsi (iscsi-lat verify) and compared byte for byte
 // with the LUN file; the latency client also compares every 16th read it times. A mismatch stops
-// the bench. Then each target's peak RSS (VmHWM) under load.
+// the bench. Then each target's peak RSS (VmHWM) under load. Write measures also print how the
+// embedded target's writes went (LUN 1's writeStats, asked from the child with SIGUSR2 before and
+// after each of its runs): pwritev requests, how many on the event loop's thread, pauses of that path.
 // Not a test: needs root, tgt, libiscsi-bin, libiscsi-dev, a C compiler, qemu-utils and
 // qemu-block-extra; never in CI.
 //
