@@ -27,7 +27,9 @@
 // spread (min–max) of each side. After every read run, VERIFY_BLOCKS random 4 KiB blocks and a
 // few 128 KiB ones are read back through libiscsi (iscsi-lat verify) and compared byte for byte
 // with the LUN file; the latency client also compares every 16th read it times. A mismatch stops
-// the bench. Then each target's peak RSS (VmHWM) under load.
+// the bench. Then each target's peak RSS (VmHWM) under load. Write measures also print how the
+// embedded target's writes went (LUN 1's writeStats, asked from the child with SIGUSR2 before and
+// after each of its runs): pwritev requests, how many on the event loop's thread, pauses of that path.
 // Not a test: needs root, tgt, libiscsi-bin, libiscsi-dev, a C compiler, qemu-utils and
 // qemu-block-extra; never in CI.
 //
@@ -36,7 +38,10 @@
 // default 64), TGT_SHIPPED=0 (no "as shipped" tgt), NETROOT_CPU_PROF=<dir> (run the embedded
 // target under `node --cpu-prof`, profile in <dir>), ONLY=<regex> (run only the measures whose
 // label matches), VERBOSE=1 (print every run), NETROOT_THREADPOOL=<n> (UV_THREADPOOL_SIZE for the
-// embedded target; libuv's default is 4).
+// embedded target; libuv's default is 4), BASELINE=<checkout> (one more peer, "netroot baseline":
+// the embedded target of another checkout of this repository — its own bench/lib/iscsi-target-child.ts,
+// node_modules and native builds — interleaved with the others on the same file: an A/B of a
+// change in the same conditions, for a shared machine whose load moves between runs).
 //
 // ISCSI_VOLUME=clone (issue #20; what `npm run bench:golden` runs): no tgt. Two embedded targets
 // instead, each its own child process: "netroot clone" serves a copy-on-write clone of the
@@ -46,12 +51,13 @@
 // clone reads back as the golden file, against which its reads are checked; the plain volume's
 // reads are checked against its own copy.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/iscsi/text-keys.js';
 import { LunClone } from '../src/iscsi/lun-clone.js';
+import type { WriteStats } from '../src/iscsi/lun-store.js';
 import { createVethPair, type VethPair } from './lib/netns.js';
 import { cpuSeconds, statusField } from './lib/proc.js';
 import { prewrite } from './lib/prewrite.js';
@@ -73,6 +79,9 @@ const THREADS = process.env['NETROOT_THREADPOOL'] ? boundedInt(process.env['NETR
 const VERBOSE = process.env['VERBOSE'] === '1';
 const ONLY = process.env['ONLY'] ? new RegExp(process.env['ONLY']) : undefined;
 const CLONE_MODE = process.env['ISCSI_VOLUME'] === 'clone';
+const BASELINE = process.env['BASELINE'] || undefined;
+if (BASELINE !== undefined && !existsSync(join(BASELINE, 'bench/lib/iscsi-target-child.ts')))
+  throw new Error(`BASELINE: no bench/lib/iscsi-target-child.ts under ${BASELINE}`);
 if (process.env['ISCSI_VOLUME'] !== undefined && !CLONE_MODE) throw new Error(`ISCSI_VOLUME: only "clone" is known, got ${process.env['ISCSI_VOLUME']}`);
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -145,7 +154,7 @@ async function waitFor(what: string, deadlineMs: number, ok: () => boolean, aliv
   }
 }
 
-type TargetName = 'netroot' | 'tgt' | 'tgt as shipped' | 'netroot clone' | 'netroot plain volume';
+type TargetName = 'netroot' | 'netroot baseline' | 'tgt' | 'tgt as shipped' | 'netroot clone' | 'netroot plain volume';
 
 interface Target {
   name: TargetName;
@@ -157,21 +166,23 @@ interface Target {
   file: string;
   /** The files fsynced before every run (a clone's delta and map). */
   settle: string[];
+  /** LUN 1's write counters now (SIGUSR2 to this checkout's child; a BASELINE child may not know it). */
+  writeStats?: () => Promise<WriteStats>;
 }
 
 /**
- * Compile the target child and what it imports to plain JavaScript (tsc, the project's own
- * compiler): the target then runs as in production (`npm run build` output under plain node),
- * without tsx's loader thread in its memory or its profile.
+ * Compile the target child of the checkout at `root` (this one, or BASELINE) and what it imports
+ * to plain JavaScript (tsc, the project's own compiler): the target then runs as in production
+ * (`npm run build` output under plain node), without tsx's loader thread in its memory or its profile.
  */
-function compileChild(outDir: string): string {
+function compileChild(outDir: string, root = ROOT): string {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
   const args = [
     tsc,
     '--outDir',
     outDir,
     '--rootDir',
-    ROOT,
+    root,
     '--module',
     'nodenext',
     '--moduleResolution',
@@ -182,7 +193,7 @@ function compileChild(outDir: string): string {
     '--skipLibCheck',
     '--types',
     'node',
-    join(ROOT, 'bench/lib/iscsi-target-child.ts'),
+    join(root, 'bench/lib/iscsi-target-child.ts'),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
@@ -191,8 +202,8 @@ function compileChild(outDir: string): string {
   // packages (pino, …) through this link, as Node resolves bare imports up from the file; and the
   // native helpers (src/iscsi/lun-io.ts looks for native/lunio above itself) through the second,
   // as from the package directory in production.
-  symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'));
-  symlinkSync(join(ROOT, 'native'), join(outDir, 'native'));
+  symlinkSync(join(root, 'node_modules'), join(outDir, 'node_modules'));
+  symlinkSync(join(root, 'native'), join(outDir, 'native'));
   return join(outDir, 'bench/lib/iscsi-target-child.js');
 }
 
@@ -214,7 +225,7 @@ function compileLatencyClient(dir: string): string {
 async function startNetroot(
   net: VethPair,
   child: string,
-  o: { name: TargetName; addr: string; lun: string; clone?: { golden: string; map: string } },
+  o: { name: TargetName; addr: string; lun: string; clone?: { golden: string; map: string }; noStats?: boolean },
 ): Promise<Target> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
   const env = { ...process.env, ...(THREADS ? { UV_THREADPOOL_SIZE: String(THREADS) } : {}) };
@@ -230,6 +241,19 @@ async function startNetroot(
     () => proc.exitCode === null && proc.signalCode === null,
     () => out,
   );
+  const writeStats = async (): Promise<WriteStats> => {
+    const seen = out.match(/^stats .*$/gm)?.length ?? 0;
+    proc.kill('SIGUSR2');
+    const lines = (): string[] => out.match(/^stats .*$/gm) ?? [];
+    await waitFor(
+      'netroot write counters',
+      5000,
+      () => lines().length > seen,
+      () => proc.exitCode === null && proc.signalCode === null,
+      () => out,
+    );
+    return JSON.parse(lines()[seen]!.slice('stats '.length)) as WriteStats;
+  };
   return {
     name: o.name,
     addr: o.addr,
@@ -238,6 +262,7 @@ async function startNetroot(
     log: () => out,
     file: o.clone?.golden ?? o.lun,
     settle: o.clone ? [o.lun, o.clone.map] : [o.lun],
+    ...(o.noStats ? {} : { writeStats }),
   };
 }
 
@@ -513,7 +538,12 @@ async function main(): Promise<number> {
     const tools: Tools = { lat: compileLatencyClient(dir) };
     // 10.250.<pid-derived>.0/24: private, only reachable inside these namespaces; one server address per target.
     const subnet = `10.250.${process.pid % 250}`;
-    net = createVethPair({ prefix: 'nrib', serverAddr: [`${subnet}.1`, `${subnet}.2`, `${subnet}.3`], clientAddr: `${subnet}.10`, prefixLen: 24 });
+    net = createVethPair({
+      prefix: 'nrib',
+      serverAddr: [`${subnet}.1`, `${subnet}.2`, `${subnet}.3`, `${subnet}.4`],
+      clientAddr: `${subnet}.10`,
+      prefixLen: 24,
+    });
     const child = compileChild(join(dir, 'js'));
     if (CLONE_MODE) {
       // The pre-written file becomes the golden volume (never written again); the plain volume is a full copy of it.
@@ -527,6 +557,16 @@ async function main(): Promise<number> {
       targets.push(await startNetroot(net, child, { name: 'netroot plain volume', addr: net.serverAddrs[1]!, lun: plain }));
     } else {
       targets.push(await startNetroot(net, child, { name: 'netroot', addr: net.serverAddr, lun }));
+      if (BASELINE)
+        targets.push(
+          await startNetroot(net, compileChild(join(dir, 'baseline-js'), BASELINE), {
+            name: 'netroot baseline',
+            addr: net.serverAddrs[3]!,
+            lun,
+            // An older child has no SIGUSR2 handler (the signal would kill it): counters only when it does.
+            noStats: !readFileSync(join(BASELINE, 'bench/lib/iscsi-target-child.ts'), 'utf8').includes('SIGUSR2'),
+          }),
+        );
       targets.push(await startTgt(net, 'tgt', net.serverAddrs[1]!, lun, ctl, true));
       if (TGT_SHIPPED) targets.push(await startTgt(net, 'tgt as shipped', net.serverAddrs[2]!, lun, ctl + 1, false));
     }
@@ -543,6 +583,7 @@ async function main(): Promise<number> {
       console.log(
         `peer: tgt = tgtd with login values matched to netroot's (tgtadm --op update, read back): ${TGT_MATCHED.map(([k, v]) => `${k} ${v}`).join(', ')}`,
       );
+    if (BASELINE && !CLONE_MODE) console.log(`peer: netroot baseline = the embedded target of the checkout ${BASELINE} (compiled the same way, same file)`);
     if (TGT_SHIPPED && !CLONE_MODE)
       console.log(
         'peer: tgt as shipped = a second tgtd, no update (MaxRecvDataSegmentLength 8192, InitialR2T Yes, FirstBurstLength 65536, MaxOutstandingR2T 1, MaxXmitDataSegmentLength 8192)',
@@ -560,15 +601,28 @@ async function main(): Promise<number> {
     const measures = CLONE_MODE ? [...MEASURES.filter((x) => x.reads), ...MEASURES.filter((x) => !x.reads)] : MEASURES;
     for (const m of measures.filter((x) => !ONLY || ONLY.test(x.label))) {
       const runs = new Map<TargetName, Array<Record<string, number>>>();
+      // Write measures: how the embedded target's writes went (lun-file.ts writeStats over the runs).
+      const onLoop = new Map<TargetName, WriteStats>();
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
           // Start every run with no dirty pages: otherwise one target's writes are written back
           // while the other runs, and writes to pages under writeback wait (stable pages).
           for (const f of targets.flatMap((x) => x.settle)) settle(f);
+          const stats0 = !m.reads && t.writeStats ? await t.writeStats() : undefined;
           const cpu0 = cpuSeconds(t.proc.pid!);
           const v = await m.run(net, tools, t);
           v['cpuUs'] = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / v['ops']!;
+          if (stats0 && t.writeStats) {
+            const s = await t.writeStats();
+            const w = onLoop.get(t.name) ?? { writes: 0, requests: 0, onLoop: 0, slowPauses: 0 };
+            onLoop.set(t.name, {
+              writes: w.writes + s.writes - stats0.writes,
+              requests: w.requests + s.requests - stats0.requests,
+              onLoop: w.onLoop + s.onLoop - stats0.onLoop,
+              slowPauses: w.slowPauses + s.slowPauses - stats0.slowPauses,
+            });
+          }
           if (m.reads) await verifyReads(net, tools, t);
           if (VERBOSE) console.log(`  ${m.label} round ${round + 1} ${t.name}: ${m.outputs.map((o) => `${fmt(v[o.key]!)} ${o.unit}`).join(', ')}`);
           runs.set(t.name, [...(runs.get(t.name) ?? []), v]);
@@ -577,6 +631,10 @@ async function main(): Promise<number> {
       if (VERBOSE) console.log(`  peak RSS so far: ${targets.map((t) => `${t.name} ${memMiB(t.proc.pid!, 'VmHWM').toFixed(0)} MiB`).join(', ')}`);
       const of = (name: TargetName, key: string): number[] => runs.get(name)!.map((r) => r[key]!);
       for (const o of [...m.outputs, CPU_OUTPUT]) for (const p of peers) console.log(line(m.label, o, me.name, p.name, of(me.name, o.key), of(p.name, o.key)));
+      for (const [name, s] of onLoop)
+        console.log(
+          `${m.label} ${name} writes (all runs): ${s.writes} writes, ${s.requests} pwritev, ${s.onLoop} of them on the event loop's thread, ${s.slowPauses} pauses of that path after a slow write`,
+        );
     }
     console.log(
       `reads checked (random 4 KiB and 128 KiB blocks read back through libiscsi after each read run, and every 16th timed read of iscsi-lat, compared with the LUN file): ` +

@@ -1,6 +1,7 @@
 // The embedded target as its own process, for bench/iscsi.bench.ts: one target, LUN 1 = the
 // given file, one allowed initiator, no CHAP. Prints "ready <port>" on stdout once listening;
-// SIGTERM/SIGINT stop it cleanly (so `node --cpu-prof` can write its profile on exit).
+// SIGTERM/SIGINT stop it cleanly (so `node --cpu-prof` can write its profile on exit); SIGUSR2
+// prints LUN 1's write counters.
 // The bench compiles it with tsc and runs the JavaScript under plain node, as in production.
 // Usage: iscsi-target-child.ts <host> <port> <target-iqn> <initiator-iqn> <lun-file> [<golden> <map>]
 // With <golden> and <map> (ISCSI_VOLUME=clone), <lun-file> is a clone's delta and LUN 1 is that
@@ -28,4 +29,10 @@ const stop = (): void => {
   });
 };
 process.on('SIGTERM', stop);
+// SIGUSR2: one line "stats <json>" with LUN 1's write counters (writes, requests, onLoop: how many
+// went on the event loop's thread), which the bench reads after each write run.
+process.on('SIGUSR2', () => {
+  const s = target.writeStats(iqn).find((x) => x.lun === 1);
+  process.stdout.write(`stats ${JSON.stringify(s ?? null)}\n`);
+});
 process.on('SIGINT', stop);

@@ -10,6 +10,7 @@
  * as one thread-pool request that runs them one after the other, and come back in one callback.
  *
  * JS API (synchronous argument checks; errors thrown as TypeError):
+ *   version: 2 — the API below (src/iscsi/lun-io.ts loads no other: a stale build is left unused).
  *   writeBatch(fd, positions: Float64Array, counts: Uint32Array, buffers: Buffer[], done)
  *     Write i is counts[i] consecutive entries of `buffers` (taken in order), written contiguously
  *     at byte positions[i] of fd with pwritev(2), continued after short writes and EINTR until
@@ -25,7 +26,7 @@
  *     memory, nothing read; -EOPNOTSUPP: the kernel or file system cannot; the caller then reads
  *     through the thread pool). A cached 4 KiB read thus costs one syscall instead of a
  *     thread-pool round trip.
- *   writeNow(fd, buffers: Buffer[], position) -> number
+ *   writeNow(fd, buffers: Buffer[], position[, slept: Float64Array]) -> number
  *     The buffers written contiguously at `position` with pwritev(2) on the calling (main)
  *     thread, for a small write that would otherwise be a thread-pool round trip (a lone 4 KiB
  *     write at queue depth 1). Buffered writes cannot be asked not to wait (pwritev2 RWF_NOWAIT
@@ -37,7 +38,11 @@
  *     uses the thread pool), or -errno of a failed write (some bytes may have been written, as
  *     with a failed pwritev). The caller also keeps it away from dirty-page throttling
  *     (src/iscsi/lun-io.ts). Durability is that of any buffered write: the bytes are in the
- *     kernel when it returns; fdatasync makes them stable.
+ *     kernel when it returns; fdatasync makes them stable. With `slept` (at least one element),
+ *     slept[0] is set to the voluntary context switches of this thread during the write
+ *     (getrusage RUSAGE_THREAD ru_nvcsw): > 0 means the kernel made the write wait (a journal
+ *     commit, a page under writeback, a lock), 0 that it never slept — a slow write with 0 was
+ *     only preempted (a loaded machine), which says nothing about the file. -1 when unknown.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +50,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -227,6 +233,12 @@ static napi_value js_read_cached(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* This thread's voluntary context switches so far, or -1. */
+static long voluntary_switches(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : -1;
+}
+
 /* 0 when the page holding byte `pos` is in the page cache (or past the end), else -1. */
 static int page_cached(int fd, off_t pos) {
   char b;
@@ -238,11 +250,23 @@ static int page_cached(int fd, off_t pos) {
 }
 
 static napi_value js_write_now(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  const char *usage = "writeNow(fd, buffers: Buffer[], position)";
-  if (argc != 3) return throw_type(env, usage);
+  const char *usage = "writeNow(fd, buffers: Buffer[], position[, slept: Float64Array])";
+  if (argc != 3 && argc != 4) return throw_type(env, usage);
+  double *slept = NULL;
+  if (argc == 4) {
+    bool ta = false;
+    napi_typedarray_type tt;
+    size_t tn;
+    void *td;
+    if (napi_is_typedarray(env, argv[3], &ta) != napi_ok || !ta || napi_get_typedarray_info(env, argv[3], &tt, &tn, &td, NULL, NULL) != napi_ok ||
+        tt != napi_float64_array || tn < 1)
+      return throw_type(env, usage);
+    slept = td;
+    *slept = 0;
+  }
   int32_t fd;
   bool is;
   uint32_t nbufs;
@@ -281,7 +305,12 @@ static napi_value js_write_now(napi_env env, napi_callback_info info) {
       napi_create_double(env, -(double)EAGAIN, &out);
       return out;
     }
+    long v0 = slept ? voluntary_switches() : -1;
     err = write_all(fd, iov, nbufs, at);
+    if (slept) {
+      long v1 = v0 < 0 ? -1 : voluntary_switches();
+      *slept = v1 < 0 ? -1 : (double)(v1 - v0);
+    }
   }
   napi_create_double(env, err ? -(double)err : (double)total, &out);
   return out;
@@ -295,5 +324,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_set_named_property(env, exports, "readCached", fn);
   napi_create_function(env, "writeNow", NAPI_AUTO_LENGTH, js_write_now, NULL, &fn);
   napi_set_named_property(env, exports, "writeNow", fn);
+  napi_value version;
+  napi_create_uint32(env, 2, &version);
+  napi_set_named_property(env, exports, "version", version);
   return exports;
 }

@@ -31,8 +31,8 @@ import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { NetrootError } from '../errors.js';
 import { LunFile } from './lun-file.js';
-import { dirtyPagesLow, errnoError, lunIo, readAt } from './lun-io.js';
-import type { LunStore } from './lun-store.js';
+import { dirtyPagesLow, errnoError, lunIo, readAt, writeNowTimed } from './lun-io.js';
+import type { LunStore, WriteStats } from './lun-store.js';
 
 const MAGIC = Buffer.from('NRCLONE1', 'latin1');
 const VERSION = 1;
@@ -40,8 +40,9 @@ const HEADER = 64;
 /** flatten(): zero pieces of this size are left as holes in the output. */
 const HOLE_GRAIN = 64 * 1024;
 /**
- * A map write on the loop's thread that took longer than this (a journal commit, writeback of
- * the map's page) pauses that path for MAP_NOW_PAUSE_MS: map writes then go through the pool.
+ * A map write on the loop's thread that slept in the kernel and took longer than this (a journal
+ * commit, writeback of the map's page; lun-io.ts writeNowTimed) pauses that path for
+ * MAP_NOW_PAUSE_MS: map writes then go through the pool.
  */
 const MAP_NOW_SLOW_MS = 2;
 const MAP_NOW_PAUSE_MS = 1000;
@@ -98,7 +99,7 @@ export class LunClone implements LunStore {
   readonly sizeBytes: number;
   readonly blocks: bigint;
   readonly blockCount: number;
-  get writeStats(): { writes: number; requests: number } {
+  get writeStats(): WriteStats {
     return this.delta.writeStats;
   }
   /** Blocks whose content is in the delta (set bits), for reports and tests. */
@@ -357,8 +358,8 @@ export class LunClone implements LunStore {
     const lo = this.dirtyLo;
     const hi = this.dirtyHi;
     // Synchronous: the bitmap cannot change under the view while the kernel copies it.
-    const r = lunIo.writeNow(this.mapFd, [this.bitmap.subarray(lo, hi + 1)], HEADER + lo);
-    if (performance.now() - now > MAP_NOW_SLOW_MS) this.mapNowPausedUntil = performance.now() + MAP_NOW_PAUSE_MS;
+    const { r, waited } = writeNowTimed(lunIo, this.mapFd, [this.bitmap.subarray(lo, hi + 1)], HEADER + lo, MAP_NOW_SLOW_MS);
+    if (waited) this.mapNowPausedUntil = performance.now() + MAP_NOW_PAUSE_MS;
     if (r === -EAGAIN) return undefined;
     this.mapStats.writes++;
     this.mapStats.onLoop++;

@@ -19,9 +19,36 @@ export interface LunIo {
   readCached(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
   /**
    * pwritev on this thread: the bytes written (all), -EAGAIN (nothing written: a partial page not
-   * cached, or too many buffers; use the pool), or -errno of a failed write.
+   * cached, or too many buffers; use the pool), or -errno of a failed write. With `slept`,
+   * slept[0] = this thread's voluntary context switches during the write (-1 unknown).
    */
-  writeNow(fd: number, buffers: readonly Buffer[], position: number): number;
+  writeNow(fd: number, buffers: readonly Buffer[], position: number, slept?: Float64Array): number;
+}
+
+/** What writeNowTimed returns (one object, reused: read it at once). */
+export interface TimedWrite {
+  /** writeNow's result. */
+  r: number;
+  /** The write slept in the kernel (or may have) and took longer than the caller's slowMs. */
+  waited: boolean;
+}
+
+const timed: TimedWrite = { r: 0, waited: false };
+const slept = new Float64Array(1);
+
+/**
+ * io.writeNow, timed. `waited` only when the write took longer than `slowMs` AND the kernel made
+ * it sleep (a voluntary context switch: a journal commit, a page under writeback, a lock) — the
+ * file's state, which the caller answers by sending such writes to the pool for a while. A write
+ * that was slow only because the thread was preempted (a loaded machine: another process had the
+ * CPU) did not wait for the file and does not count: the pool would have been as slow, and on a
+ * busy machine that happens every few hundred milliseconds, which kept the path paused.
+ */
+export function writeNowTimed(io: LunIo, fd: number, buffers: readonly Buffer[], position: number, slowMs: number): Readonly<TimedWrite> {
+  const t0 = performance.now();
+  timed.r = io.writeNow(fd, buffers, position, slept);
+  timed.waited = performance.now() - t0 > slowMs && slept[0] !== 0;
+  return timed;
 }
 
 /** How often /proc/vmstat is read for dirtyPagesLow (at most). */
@@ -76,11 +103,15 @@ function addonPath(): string | undefined {
   return undefined;
 }
 
+/** The helper's API version (lunio.c `version`): a build of another version is not used. */
+const LUNIO_VERSION = 2;
+
 function load(): LunIo | undefined {
   const p = addonPath();
   if (!p) return undefined;
   try {
-    return createRequire(import.meta.url)(p) as LunIo;
+    const m = createRequire(import.meta.url)(p) as LunIo & { version?: unknown };
+    return m.version === LUNIO_VERSION ? m : undefined; // a stale build (npm run build:native): the fs path
   } catch {
     return undefined; // built for another Node ABI: the fs path still works
   }

@@ -17,6 +17,7 @@ import { inNetwork, parseCidr, parseIPv4 } from '../net/address.js';
 import { Connection, normalizeAddress, type ConnectionMetrics, type IdentifyPeer } from './connection.js';
 import { LoginStatus, type LoginResult, type LoginTargetInfo } from './login.js';
 import { LunFile } from './lun-file.js';
+import type { WriteStats } from './lun-store.js';
 import { LunClone } from './lun-clone.js';
 import { LogicalUnit, luIdentity } from './scsi/logical-unit.js';
 import { Session, type SessionCounters, type SessionTarget } from './session.js';
@@ -497,6 +498,16 @@ export class IscsiTarget {
   /** The IQNs of the targets served (no copy of their definitions: the storage adapter asks at every export). */
   targetIqns(): string[] {
     return [...this.targets.keys()];
+  }
+
+  /** The write counters of each LU of target `iqn` (LunStore.writeStats, copied); [] for an unknown target. */
+  writeStats(iqn: string): Array<{ lun: number } & WriteStats> {
+    const rec = this.targets.get(iqn);
+    if (!rec) return [];
+    return [...rec.luns.values()].map((lu) => {
+      const { writes, requests, onLoop, slowPauses } = lu.file.writeStats;
+      return { lun: lu.number, writes, requests, onLoop, slowPauses };
+    });
   }
 
   /** Definitions as given (secrets included: internal API, never log the result). */

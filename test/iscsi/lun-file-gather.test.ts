@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LunFile } from '../../src/iscsi/lun-file.js';
-import { lunIo, parseDirtyLow } from '../../src/iscsi/lun-io.js';
+import { lunIo, parseDirtyLow, writeNowTimed, type LunIo } from '../../src/iscsi/lun-io.js';
 
 for (const native of [true, false]) {
   const how = native ? 'native helper' : 'fs only';
@@ -345,10 +345,44 @@ test('native writeNow: argument checks throw; a failed write returns -errno; a s
       assert.equal(io.writeNow(rw, [], 0), 0);
       const f = readFileSync(path);
       assert.ok(f.subarray(1000, 1100).every((x) => x === 1) && f.subarray(1100, 1512).every((x) => x === 2));
+      // `slept`: the voluntary context switches during the write (a cached page: none expected,
+      // but a loaded machine may make the kernel yield; never negative once known).
+      const slept = new Float64Array([42]);
+      assert.equal(io.writeNow(rw, [Buffer.alloc(4096, 3)], 4096, slept), 4096);
+      assert.ok(slept[0]! >= 0 && slept[0]! < 42, `slept is set: ${slept[0]}`);
+      assert.ok(
+        readFileSync(path)
+          .subarray(4096, 8192)
+          .every((x) => x === 3),
+      );
+      assert.throws(() => io.writeNow(rw, [Buffer.alloc(1)], 0, new Float64Array(0)), TypeError);
+      assert.throws(() => io.writeNow(rw, [Buffer.alloc(1)], 0, new Int32Array(1) as unknown as Float64Array), TypeError);
+      assert.throws(() => io.writeNow(rw, [Buffer.alloc(1)], 0, [0] as unknown as Float64Array), TypeError);
     } finally {
       closeSync(rw);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// writeNowTimed's decision (lun-file.ts pauses its loop path on `waited`), with a LunIo whose
+// writeNow takes the time and reports the sleeps it is told to: only a write that was both slow
+// and slept waited; one that was slow without sleeping was preempted, which says nothing of the file.
+test('writeNowTimed: waited only when the write was slow and slept in the kernel (or cannot tell)', () => {
+  const fake = (ms: number, switches: number): LunIo => ({
+    writeBatch: () => assert.fail('not used'),
+    readCached: () => assert.fail('not used'),
+    writeNow: (_fd, buffers, _pos, slept) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end); // busy: a write that takes `ms` of wall time
+      if (slept) slept[0] = switches;
+      return buffers.reduce((n, b) => n + b.length, 0);
+    },
+  });
+  const b = [Buffer.alloc(4096)];
+  assert.deepEqual({ ...writeNowTimed(fake(5, 0), 3, b, 0, 2) }, { r: 4096, waited: false }, 'slow, never slept: preempted');
+  assert.deepEqual({ ...writeNowTimed(fake(5, 1), 3, b, 0, 2) }, { r: 4096, waited: true }, 'slow and slept');
+  assert.deepEqual({ ...writeNowTimed(fake(5, -1), 3, b, 0, 2) }, { r: 4096, waited: true }, 'slow, sleeps unknown: counted as waited');
+  assert.deepEqual({ ...writeNowTimed(fake(0, 3), 3, b, 0, 2) }, { r: 4096, waited: false }, 'slept briefly but fast');
 });
