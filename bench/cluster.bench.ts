@@ -23,7 +23,7 @@ import { labSshKey } from '../src/lab/index.js';
 import { tempStateDir } from '../test/helpers/tmp.js';
 import { measureNfsPeer, checkNfsPeerTools } from './lib/nfs-peer.js';
 import { imageDir } from './lib/real-os-boot.js';
-import { ratioLine } from './lib/stats.js';
+import { median as statsMedian, ratioLine, spread } from './lib/stats.js';
 
 const STAGE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 420_000);
 const NETROOT = [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'];
@@ -70,8 +70,11 @@ async function peerPart(): Promise<void> {
       note: 'target ≥ 0.9×',
     }),
   );
+  // Each round's two runs are next to each other: their ratio is less moved by the load's swings.
+  const paired = r.ganesha.map((g, i) => g / r.knfsd[i]!);
   say(
-    `# nfs-peer: ${f1(r.seconds)} s; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}; ganesha ${r.ganesha.map(f1).join(', ')}; knfsd ${r.knfsd.map(f1).join(', ')}`,
+    `# nfs-peer: ${f1(r.seconds)} s; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}; ganesha ${r.ganesha.map(f1).join(', ')}; knfsd ${r.knfsd.map(f1).join(', ')}; ` +
+      `per-round ratio median ${statsMedian(paired).toFixed(2)} (${spread(paired, (x) => x.toFixed(2))})`,
   );
 }
 
