@@ -7,23 +7,35 @@
 //      multi-user.target. Target: first job ≤ 1.2 × multi-user.target.
 //   2. `srun -N2 true` latency from the frontend as the synced user (BENCH_SRUN runs, default 10).
 //   3. NFS home write throughput: dd of BENCH_NFS_MIB (default 64) MiB with conv=fsync into the
-//      user's home from node 0, BENCH_NFS_RUNS (default 3) times. The peer (the kernel NFS server on
-//      the same export) cannot run here: this machine's kernel has no nfsd (/proc/filesystems), and
-//      one inside a QEMU guest would measure TCG, not the server; the line says so.
-// Needs root. Not a test: the machine is shared, figures are noisy; never run in CI.
+//      user's home from node 0, BENCH_NFS_RUNS (default 3) times.
+//   4. (part nfs-peer, bench/lib/nfs-peer.ts) the same export served by the peer NFS server: this
+//      machine's kernel has no nfsd, so nfs-ganesha (the role's configuration) and the kernel nfsd
+//      both run in one QEMU guest with the installed Debian kernel, the same ext4 export, the
+//      guest's own NFS client over loopback; dd as in 3, BENCH_NFS_PEER_RUNS (default 5) rounds,
+//      interleaved. Ratio ganesha/knfsd, target ≥ 0.9×.
+// BENCH_CLUSTER_PARTS (default lab,nfs-peer): `nfs-peer` alone needs no cluster lab nor root (~2–3 min).
+// Needs root (part lab). Not a test: the machine is shared, figures are noisy; never run in CI.
 // BENCH_IMAGE=<image dir> reuses a built image (else one is built first, ~5 min).
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterLab } from '../src/lab/cluster.js';
 import { labSshKey } from '../src/lab/index.js';
 import { tempStateDir } from '../test/helpers/tmp.js';
+import { measureNfsPeer, checkNfsPeerTools } from './lib/nfs-peer.js';
 import { imageDir } from './lib/real-os-boot.js';
+import { median as statsMedian, ratioLine, spread } from './lib/stats.js';
 
 const STAGE_MS = Number(process.env.LAB_BOOT_DEADLINE_MS ?? 420_000);
 const NETROOT = [process.execPath, '--import', 'tsx', 'test/helpers/netroot.ts'];
 const SRUN = Number(process.env.BENCH_SRUN ?? 10);
 const NFS_MIB = Number(process.env.BENCH_NFS_MIB ?? 64);
 const NFS_RUNS = Number(process.env.BENCH_NFS_RUNS ?? 3);
+const PEER_RUNS = Number(process.env.BENCH_NFS_PEER_RUNS ?? 5);
+const PARTS = new Set((process.env.BENCH_CLUSTER_PARTS ?? 'lab,nfs-peer').split(',').map((p) => p.trim()));
+for (const p of PARTS) if (p !== 'lab' && p !== 'nfs-peer') throw new Error(`BENCH_CLUSTER_PARTS: unknown part ${p} (lab, nfs-peer)`);
+if (!(NFS_MIB >= 1 && NFS_MIB <= 4096 && PEER_RUNS >= 1 && PEER_RUNS <= 50)) throw new Error('BENCH_NFS_MIB 1–4096, BENCH_NFS_PEER_RUNS 1–50');
+// Before the lab's ten minutes: a missing tool of the peer part fails now, by name.
+if (PARTS.has('nfs-peer')) checkNfsPeerTools();
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const f1 = (x: number) => x.toFixed(1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -32,6 +44,41 @@ const dir = tempStateDir('nrt-bench-cluster-');
 const log = join(dir, 'console.log');
 let ok = false;
 try {
+  if (PARTS.has('lab')) await labPart();
+  if (PARTS.has('nfs-peer')) await peerPart();
+  ok = true;
+} finally {
+  if (ok) rmSync(dir, { recursive: true, force: true });
+  else say(`# kept ${dir} (console log: ${log})`);
+}
+
+/** 4. The same export served by nfs-ganesha and by the kernel nfsd, in one guest (bench/lib/nfs-peer.ts). */
+async function peerPart(): Promise<void> {
+  say(`# nfs-peer: one QEMU guest (TCG), ${PEER_RUNS} rounds of ${NFS_MIB} MiB per server`);
+  const r = await measureNfsPeer({ workDir: dir, mib: NFS_MIB, runs: PEER_RUNS, timeoutMs: Number(process.env.BENCH_NFS_PEER_DEADLINE_MS ?? 1_800_000) });
+  const vers = r.versions.ganesha === r.versions.knfsd ? `NFSv${r.versions.ganesha}` : `NFSv${r.versions.ganesha} (ganesha) / v${r.versions.knfsd} (knfsd)`;
+  say(
+    ratioLine({
+      measure: `NFS home write throughput against the same export served by the peer NFS server (one QEMU guest, TCG: ext4 on a virtio disk, ${vers} TCP over the guest's loopback, dd ${NFS_MIB} MiB conv=fsync, interleaved)`,
+      name: 'nfs-ganesha',
+      peer: 'kernel nfsd',
+      netroot: r.ganesha,
+      other: r.knfsd,
+      unit: 'MiB/s',
+      f: f1,
+      better: 'higher',
+      note: 'target ≥ 0.9×',
+    }),
+  );
+  // Each round's two runs are next to each other: their ratio is less moved by the load's swings.
+  const paired = r.ganesha.map((g, i) => g / r.knfsd[i]!);
+  say(
+    `# nfs-peer: ${f1(r.seconds)} s; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}; ganesha ${r.ganesha.map(f1).join(', ')}; knfsd ${r.knfsd.map(f1).join(', ')}; ` +
+      `per-round ratio median ${statsMedian(paired).toFixed(2)} (${spread(paired, (x) => x.toFixed(2))})`,
+  );
+}
+
+async function labPart(): Promise<void> {
   const image = imageDir({ dir, runs: 0, installRuns: 0, say });
   const ssh = labSshKey(dir);
   const { full, cluster } = clusterLab({
@@ -100,19 +147,9 @@ try {
       `NFS home write (nfs-ganesha FSAL VFS, NFSv4 TCP, dd ${NFS_MIB} MiB conv=fsync from ${n0b.host}), ${NFS_RUNS} runs: median ${f1(median(rates))} MiB/s ` +
         `(${rates.map(f1).join(', ')})`,
     );
-    const nfsd = readFileSync('/proc/filesystems', 'utf8').includes('nfsd');
-    say(
-      nfsd
-        ? 'NFS peer (kernel nfsd): not run by this bench yet'
-        : "NFS peer (kernel nfsd): none — this machine's kernel has no nfsd (/proc/filesystems), and a kernel nfsd inside a QEMU guest would measure TCG emulation, not the server; no ratio (target ≥ 0.9×)",
-    );
     await cluster.powerOff(n1, STAGE_MS);
     await cluster.powerOff(n0b, STAGE_MS);
   } finally {
     await full.down();
   }
-  ok = true;
-} finally {
-  if (ok) rmSync(dir, { recursive: true, force: true });
-  else say(`# kept ${dir} (console log: ${log})`);
 }

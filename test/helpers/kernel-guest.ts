@@ -32,16 +32,23 @@ export interface GuestRun {
   status: number | null;
 }
 
-async function initramfs(kver: string, script: string, marker: string): Promise<Buffer> {
+async function initramfs(kver: string, script: string, marker: string, modules: readonly string[]): Promise<Buffer> {
   const index = await readModuleIndex('/lib/modules', kver);
+  // Asked for by the caller: missing ones fail here (E_MODULE_MISSING), and an insmod of one of
+  // them (or of what it depends on) that fails in the guest says so on the console.
+  const needed = new Set(
+    resolveModules(
+      index,
+      modules.map((name) => ({ name })),
+    ).map((m) => m.path),
+  );
   const first = resolveModules(
     index,
     INITRAMFS_MODULES.map((name) => ({ name, optional: name === 'virtio_blk' })),
   );
-  const later = resolveModules(
-    index,
-    ROOT_MODULES.map((name) => ({ name, optional: true })),
-  ).filter((m) => !first.some((f) => f.path === m.path));
+  const later = resolveModules(index, [...ROOT_MODULES.map((name) => ({ name, optional: true })), ...modules.map((name) => ({ name }))]).filter(
+    (m) => !first.some((f) => f.path === m.path),
+  );
   const w = new CpioWriter({ mtime: 0 });
   w.dir('/dev').dir('/proc').dir('/sys').dir('/bin').dir('/host').dir('/mods');
   w.device('/dev/console', 'char', 5, 1, { mode: 0o600 });
@@ -49,7 +56,13 @@ async function initramfs(kver: string, script: string, marker: string): Promise<
   w.file('/script.sh', script, { mode: 0o755 });
   w.symlink('/bin/sh', 'busybox');
   for (const [i, m] of first.entries()) w.file(`/mods/${String(i).padStart(2, '0')}.ko`, readFileSync(join(index.dir, m.path)));
-  const insmodLater = later.map((m) => `/bin/busybox insmod /host/lib/modules/${kver}/${m.path} 2>/dev/null`).join('\n');
+  const insmodLater = later
+    .map((m) =>
+      needed.has(m.path)
+        ? `/bin/busybox insmod /host/lib/modules/${kver}/${m.path} || echo "${marker} insmod ${m.path} failed"`
+        : `/bin/busybox insmod /host/lib/modules/${kver}/${m.path} 2>/dev/null`,
+    )
+    .join('\n');
   const init = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -83,6 +96,9 @@ $B poweroff -f
  * guest reaches this machine's 127.0.0.1 at 10.0.2.2 (connections come from 127.0.0.1 here).
  * `onOutput`: called with the whole console so far at every new chunk, while the guest runs (a test
  * that must act on this machine at a point of the script watches for a line the script prints).
+ * `modules`: more modules loaded from the host root with what they depend on (after the built-in
+ * list), e.g. nfsd: one the installed kernel lacks fails here, one that does not load in the guest
+ * prints `<prefix> insmod <path> failed`.
  */
 export async function runInKernelGuest(opts: {
   workDir: string;
@@ -91,12 +107,13 @@ export async function runInKernelGuest(opts: {
   disks?: string[];
   memoryMb?: number;
   net?: boolean;
+  modules?: readonly string[];
   onOutput?: (console: string) => void;
 }): Promise<GuestRun> {
   const kernel = installedKernel();
   const marker = `NETROOT-GUEST-${process.pid}`;
   const initrd = join(opts.workDir, 'guest-initrd.gz');
-  writeFileSync(initrd, await initramfs(kernelVersion(kernel), opts.script, marker));
+  writeFileSync(initrd, await initramfs(kernelVersion(kernel), opts.script, marker, opts.modules ?? []));
   const args = [
     '-accel',
     'tcg',
