@@ -278,6 +278,7 @@ export const ERROR_CODES = {
   W_IGNORED_TAG: operator('profile', 'warning: a Rocks tag netroot ignores (never thrown)'),
   W_NODE_DUPLICATE: operator('profile', 'warning: a node defined twice with the same content (never thrown)'),
   // rpc
+  E_FACTS_NOT_APPLIED: operator('rpc', 'reportStatus: a plugin could not apply the facts; they were rolled back', 422),
   E_RPC_BAD_PARAMS: operator('rpc', 'bad XML-RPC method parameters'),
   E_XMLRPC_FAULT: failure('rpc', 'the XML-RPC peer answered a fault'),
   E_XMLRPC_LIMITS: failure('rpc', 'XML-RPC limits must be positive integers'),

@@ -114,9 +114,7 @@ export function createFrontend(config: Config, deps: FrontendDeps = {}): Fronten
     tokens,
     regenerator,
     changed: () => hub.changed(),
-    setFacts: async (host, attributes) => {
-      await engine.set(host, { attributes }, 'node');
-    },
+    setFacts: (host, attributes) => engine.setFacts(host, attributes, 'node'),
     nodeBySecret: async (from, secret) => {
       const auth = await nodeBySecret(store, syncKeys, from, secret);
       return auth.ok ? auth.host : null;

@@ -8,9 +8,14 @@
 //                                          nodeBySecret: that host's, from that host's own address),
 //                                          state `booted` only (installing/failed belong to an install
 //                                          and its token: a node's secret never marks it failed).
-//                                          facts {cpus, memory_mb} (ints) become the host attributes
-//                                          `cpus`, `memory_mb` through the host service (plugins' `changed`
-//                                          run: slurm.conf lists them); facts {scratch_failed_disk,
+//                                          facts {cpus, memory_mb} (ints, bounded) become the host
+//                                          attributes `cpus`, `memory_mb` through the host service's
+//                                          setFacts (unchanged: nothing runs; changed: the plugins'
+//                                          `changed` run, slurm.conf lists them and slurmctld is told;
+//                                          a plugin failure rolls them back and the call is the fault
+//                                          E_FACTS_NOT_APPLIED, stating nothing else). A node reports
+//                                          them at every boot (roles/sync netroot-report.service), a
+//                                          golden clone too; facts {scratch_failed_disk,
 //                                          scratch_failed_reason} (strings, roles/cluster/scratch) go
 //                                          into the `host.status` event only
 //   netroot.getBootConfig(host)            read-only; no secret; only the node itself or the frontend
@@ -29,8 +34,11 @@ export interface NetrootMethodDeps {
   regenerator: DisklessRegenerator;
   /** Wakes insert-ethers screens after a state change. */
   changed?: () => void;
-  /** Stores reported facts as host attributes through the host service (its plugins' `changed` hooks run). */
-  setFacts?: (host: string, attributes: Record<string, string>) => Promise<void>;
+  /**
+   * Stores reported facts as host attributes through the host service (HostService.setFacts: its
+   * plugins' `changed` hooks run when a value changed; a plugin failure rolls them back, E_PLUGIN_FAILED).
+   */
+  setFacts?: (host: string, attributes: Record<string, string>) => Promise<unknown>;
   /**
    * The host whose sync secret `secret` is, when the call comes from that host's address
    * (src/sync nodeBySecret); null otherwise. Absent: `sync:` credentials are refused.
@@ -141,6 +149,19 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
         // must not mark an installed node (E_TOKEN_USED, like installComplete).
         ({ host } = await deps.tokens.verify(credential, ctx.remoteAddress));
       }
+      // The facts first: a report whose facts the frontend could not apply is refused whole (the
+      // host service rolled them back), so the node's next report (its next boot) tries again.
+      if (Object.keys(facts).length) {
+        if (!deps.setFacts) throw new UserError('E_RPC_BAD_PARAMS', 'this frontend does not store facts');
+        try {
+          await deps.setFacts(host, facts);
+        } catch (e) {
+          if (!(e instanceof NetrootError) || e.code !== 'E_PLUGIN_FAILED') throw e;
+          // Why is the operator's (a plugin's output): recorded for them, not told to the node.
+          await deps.store.events.append({ kind: 'host.plugin-failed', host, detail: { after: 'reportStatus facts', error: e.message } });
+          throw new UserError('E_FACTS_NOT_APPLIED', 'the frontend could not apply these facts; they were not stored (its events say why)');
+        }
+      }
       // `installed` is only ever set by installComplete, together with the boot files.
       if (state !== 'installed') await deps.store.hosts.update(host, { state: state as (typeof STATES)[number] });
       await deps.store.events.append({
@@ -154,17 +175,6 @@ export function registerNetrootMethods(d: RpcDispatcher, deps: NetrootMethodDeps
           ...(notes['scratch_failed_disk'] ? { scratch_failed: { disk: notes['scratch_failed_disk'], reason: notes['scratch_failed_reason'] ?? null } } : {}),
         },
       });
-      if (Object.keys(facts).length) {
-        if (!deps.setFacts) throw new UserError('E_RPC_BAD_PARAMS', 'this frontend does not store facts');
-        try {
-          await deps.setFacts(host, facts);
-        } catch (e) {
-          // The facts are stored (the host service commits before its plugins run); a plugin that
-          // failed is the frontend's problem, recorded for the operator, not the installer's.
-          if (!(e instanceof NetrootError) || e.code !== 'E_PLUGIN_FAILED') throw e;
-          await deps.store.events.append({ kind: 'host.plugin-failed', host, detail: { after: 'reportStatus facts', error: e.message } });
-        }
-      }
       deps.changed?.();
       return true;
     },

@@ -528,6 +528,54 @@ export class HostService {
     return host;
   }
 
+  /**
+   * Facts a node reported about itself (netroot.reportStatus: `cpus`, `memory_mb`; already checked
+   * by the caller), stored as host attributes. A node reports at every boot, so:
+   *  - values equal to the stored ones change nothing (no event, no plugin runs); answers false;
+   *  - changed ones are written with a `host.changed` event (by `node`), then the plugins' `changed`
+   *    run (the slurm-conf plugin rewrites slurm.conf and applies it); answers true;
+   *  - when a `changed` hook fails, the facts are rolled back like a failed add: the previous values
+   *    are put back (each only while it is still the one written here: a newer report wins), the
+   *    plugins' `changed` run again on them (best effort; the slurm-conf plugin has put its previous
+   *    file back already, so it has nothing to do), event `host.facts-rolled-back`; then E_PLUGIN_FAILED
+   *    is thrown. So the next report (the next boot) finds them different and tries again.
+   */
+  async setFacts(name: string, facts: Readonly<Record<string, string>>, by: Actor = 'node'): Promise<boolean> {
+    for (const k of Object.keys(facts)) validAttributeName(k, 'facts');
+    const previous = await this.store.transaction(async (tx) => {
+      if (!(await tx.hosts.get(name))) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
+      const now = await hostAttributes(tx, name);
+      const differ = Object.entries(facts).filter(([k, v]) => now[k] !== v);
+      if (differ.length === 0) return null;
+      await setAttributes(tx, name, differ);
+      await tx.events.append({ kind: 'host.changed', host: name, detail: { by, fields: [], attributes: differ.map(([k]) => k) } });
+      return differ.map(([k]): [string, string | null] => [k, now[k] ?? null]);
+    });
+    if (previous === null) return false;
+    const host = await this.mustHost(name);
+    try {
+      await this.runChanged(host);
+      return true;
+    } catch (e) {
+      const restored = await this.store.transaction(async (tx) => {
+        const now = await hostAttributes(tx, name);
+        const ours = previous.filter(([k]) => now[k] === facts[k]);
+        await setAttributes(tx, name, ours);
+        await tx.events.append({ kind: 'host.facts-rolled-back', host: name, detail: { by, attributes: ours.map(([k]) => k) } });
+        return ours.length;
+      });
+      this.logger.error('reported facts not applied: rolled back', { host: name, attributes: previous.map(([k]) => k), error: e });
+      if (restored > 0) {
+        try {
+          await this.runChanged(await this.mustHost(name));
+        } catch (again) {
+          this.logger.error('reported facts rolled back, but a plugin failed on the previous values too', { host: name, error: again });
+        }
+      }
+      throw new NetrootError('E_PLUGIN_FAILED', `${name}: the reported facts were rolled back: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
   /** `host interface add`: a second NIC, or a BMC (device `bmc`/`ipmi`), on an existing host. */
   async addInterface(
     name: string,

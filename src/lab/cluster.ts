@@ -400,6 +400,31 @@ export class ClusterLab extends LabSsh {
     );
   }
 
+  /**
+   * The node's CPUs and memory as it counts them itself (nproc; MemTotal in MiB, rounded down): what
+   * its netroot-report.service reports at every boot (roles/sync) and slurm.conf must carry.
+   */
+  async guestFigures(ip: string): Promise<{ cpus: number; memoryMb: number }> {
+    const out = (await this.sshOk(ip, 'nproc; awk \'/^MemTotal:/ { printf "%d\\n", $2 / 1024 }\' /proc/meminfo')).trim().split('\n');
+    const [cpus, memoryMb] = [Number(out[0]), Number(out[1])];
+    if (!Number.isInteger(cpus) || !Number.isInteger(memoryMb) || cpus < 1 || memoryMb < 1)
+      throw new NetrootError('E_LAB_CLUSTER', `nproc / MemTotal: ${JSON.stringify(out)}`);
+    return { cpus, memoryMb };
+  }
+
+  /** `scontrol show node HOST`'s fields (CPUTot, RealMemory, State, ...), as slurmctld holds them; null when it has no such node. */
+  async slurmNode(host: string): Promise<Map<string, string> | null> {
+    const r = await this.fe.run(this.full, ['scontrol', '-o', 'show', 'node', host]);
+    if (r.code !== 0) return null;
+    return new Map(
+      r.out
+        .trim()
+        .split(/\s+/)
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
+    );
+  }
+
   /** Submits a batch job (`sbatch --wrap`: the command runs under /bin/sh) as the cluster user; returns the job id. */
   async sbatch(args: string[], command: string): Promise<number> {
     const out = await this.fe.runOk(this.full, ['sbatch', '--parsable', `--chdir=${this.user.home}`, ...args, `--wrap=${command}`], this.user);

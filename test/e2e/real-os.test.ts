@@ -201,8 +201,10 @@ test('real OS (BIOS): a blank node installs the Debian 12 image onto its LUN, bo
  * scratch and sync-client; the frontend namespace runs munged, slurmctld (on the slurm.conf the
  * slurm-conf plugin writes) and nfs-ganesha (src/lab/cluster.ts). Node 0 (two 128 MiB virtio disks)
  * installs and boots; `golden create --from` it; node 1 (no disk), added by insert-ethers, is its
- * golden clone (issue 20: a Debian clone booted for real). A user made on the frontend and pushed
- * with `netroot sync users` runs sbatch and srun -N2 across both; removing node 1 takes it out of Slurm.
+ * golden clone (issue 20: a Debian clone booted for real). Each reports its CPUs and memory at boot
+ * (the clone too: it never fetches a kickstart): slurm.conf and slurmctld carry its nproc and
+ * MemTotal. A user made on the frontend and pushed with `netroot sync users` runs sbatch and srun -N2
+ * across both; removing node 1 takes it out of Slurm.
  */
 test('cluster lab: two Debian diskless nodes (the second a golden clone added by insert-ethers) run Slurm jobs as a synced user into the NFS home; striped scratch and the fallback; a removed node leaves Slurm', {
   skip: e2eSkip,
@@ -250,6 +252,25 @@ test('cluster lab: two Debian diskless nodes (the second a golden clone added by
     assert.match(slurmConf, /^NodeName=compute-0-1 NodeAddr=\S+/m, 'insert-ethers put the clone in slurm.conf');
     await cluster.waitIdle([n0b.host, n1.host], 240_000);
     say('frontend', `both nodes idle in sinfo (${((Date.now() - t0) / 1000).toFixed(0)} s into the test)`);
+
+    // Both nodes told the frontend their CPUs and memory at boot (netroot-report.service; the clone,
+    // which never fetched a kickstart, with its own secret): slurm.conf and slurmctld carry what
+    // each counts itself, not Slurm's defaults (CPUs=1).
+    for (const n of [n0b, n1]) {
+      const g = await cluster.guestFigures(n.ip);
+      const line = new RegExp(`^NodeName=${n.host} NodeAddr=\\S+ CPUs=${g.cpus} RealMemory=${g.memoryMb} `, 'm');
+      try {
+        await waitFor(() => line.test(readFileSync(cluster.fe.slurmConf, 'utf8')), { what: `${n.host}'s figures in slurm.conf`, timeoutMs: 60_000 });
+      } catch (e) {
+        const journal = await cluster.ssh(n.ip, 'journalctl -b -u netroot-report --no-pager');
+        const have = readFileSync(cluster.fe.slurmConf, 'utf8').match(new RegExp(`^NodeName=${n.host} .*$`, 'm'))?.[0];
+        throw new Error(`${(e as Error).message}: nproc ${g.cpus}, MemTotal ${g.memoryMb} MiB; slurm.conf has ${have}\n${journal.out}${journal.err}`);
+      }
+      const known = await cluster.slurmNode(n.host);
+      assert.equal(known?.get('CPUTot'), String(g.cpus), `${n.host}: slurmctld's CPUs`);
+      assert.equal(known?.get('RealMemory'), String(g.memoryMb), `${n.host}: slurmctld's RealMemory`);
+      say(n.host, `slurm.conf and slurmctld: CPUs=${g.cpus} RealMemory=${g.memoryMb} (its nproc and MemTotal)`);
+    }
 
     // The synced user on both nodes, the home over NFS.
     for (const n of [n0b, n1]) {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Frontend } from '../../src/app/frontend.js';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from '../../src/rpc/index.js';
+import { parseMethodResponse, serializeMethodCall, XmlRpcFault, type XmlRpcValue } from '../../src/rpc/index.js';
 import { rpc } from '../http/clients.js';
 import { fixtureHost, iscsiAttrs, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 
@@ -28,4 +28,15 @@ export async function call(port: number, method: string, params: XmlRpcValue[], 
   const r = await rpc(port, serializeMethodCall(method, params), from);
   assert.equal(r.status, 200, r.body);
   return parseMethodResponse(r.body);
+}
+
+/** The fault a call ends in (fails the test when it succeeds). */
+export async function fault(p: Promise<XmlRpcValue>): Promise<XmlRpcFault> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof XmlRpcFault, String(e));
+    return e;
+  }
+  assert.fail('the call succeeded');
 }

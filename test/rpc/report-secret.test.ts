@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SyncKeys } from '../../src/sync/index.js';
-import { XmlRpcFault, type XmlRpcValue } from '../../src/rpc/index.js';
+import type { XmlRpcValue } from '../../src/rpc/index.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { fixtureHost, iscsiAttrs, LOOPBACK_NETWORK, loopbackFrontend } from '../helpers/loopback-frontend.js';
 import { InstallTokens } from '../../src/boot/install-tokens.js';
-import { call, SECRET } from './installing-node.js';
+import { call, fault, SECRET } from './installing-node.js';
 
 async function installedNodes(prefix: string) {
   const logs = captureLogs('info');
@@ -25,17 +25,6 @@ async function installedNodes(prefix: string) {
   });
   const keys = new SyncKeys(lb.dir);
   return { ...lb, logs, keys, tokens: new InstallTokens(lb.f.store) };
-}
-
-/** The fault a call ends in (fails the test when it succeeds). */
-async function fault(p: Promise<XmlRpcValue>): Promise<XmlRpcFault> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof XmlRpcFault, String(e));
-    return e;
-  }
-  assert.fail('the call succeeded');
 }
 
 test("reportStatus with the node's sync secret: booted from its own address, with the failed scratch disk in the event; the token path unchanged", async () => {

@@ -1,12 +1,12 @@
 // roles/sync/sync-client.xml's /usr/local/sbin/netroot-report, the script an installed node runs
 // (the scratch role hands it a failed disk), run for real with dash and curl against a real frontend
 // on loopback: it authenticates netroot.reportStatus with the node's sync secret, the frontend
-// records the failed disk in a host.status event; another node's secret is refused and said so;
+// records the failed disk in a host.status event, and `booted` carries the node's CPUs and memory; another node's secret is refused and said so;
 // the secret is never in its output or on its command line; bad usage is exit 2.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SyncKeys } from '../../src/sync/index.js';
@@ -76,6 +76,23 @@ test('netroot-report scratch-disk-failed: the frontend records the disk and the 
   });
   assert.equal((await lb.f.store.hosts.get('compute-0-9'))?.state, 'booted');
   assert.equal((await report(c, 'booted')).code, 0);
+});
+
+test("netroot-report booted: the node's CPUs and memory as slurmd counts them (online CPUs, MemTotal in MiB) become its host attributes; the next boot's same figures change nothing", async () => {
+  const c = conf('sync.conf', { NETROOT_SYNC_URL: url(), NETROOT_SYNC_SECRET: keys.nodeSecret('compute-0-9') });
+  const r = await report(c, 'booted');
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out, '');
+  // What this machine (the "node" here) counts, as the script should.
+  const cpus = execFileSync('getconf', ['_NPROCESSORS_ONLN'], { encoding: 'utf8' }).trim();
+  const memKb = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
+  const attrs = Object.fromEntries((await lb.f.store.attributes.list({ scope: 'host', target: 'compute-0-9' })).map((a) => [a.name, a.value]));
+  assert.deepEqual(attrs, { cpus, memory_mb: String(Math.floor(memKb / 1024)) });
+  const ev = (await lb.f.store.events.list({ kind: 'host.status', host: 'compute-0-9' })).at(-1);
+  assert.deepEqual(ev?.detail, { state: 'booted', from: '127.0.0.1', via: 'sync-secret', facts: attrs });
+  const changes = (await lb.f.store.events.list({ kind: 'host.changed', host: 'compute-0-9' })).length;
+  assert.equal((await report(c, 'booted')).code, 0);
+  assert.equal((await lb.f.store.events.list({ kind: 'host.changed', host: 'compute-0-9' })).length, changes, 'unchanged figures: no change');
 });
 
 test("netroot-report: another node's secret, a wrong URL and bad usage are refused and said so, without the secret", async () => {

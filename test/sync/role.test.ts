@@ -72,6 +72,14 @@ test('sync-client: off by default; on, the node gets its own secret, the public 
     assert.ok(helper, 'netroot-report is written by a quoted heredoc');
     assert.equal(`${helper[2]}\n`, roleFile('sync', 'sync-client', '/usr/local/sbin/netroot-report'));
     assert.match(text, /chmod 0755 '\/usr\/local\/sbin\/netroot-report'/);
+    // ...and runs at every boot (the CPUs and memory for slurm.conf), after a clone's first boot has
+    // put its own secret in sync.conf and before slurmd asks for slurm.conf.
+    const unit = /cat > '\/etc\/systemd\/system\/netroot-report\.service' << '([A-Z_0-9]+)'\n([\s\S]*?)\n\1\n/.exec(text);
+    assert.ok(unit, 'netroot-report.service is written');
+    assert.match(unit[2]!, /^After=network-online\.target netroot-firstboot\.service$/m);
+    assert.match(unit[2]!, /^Before=slurmd\.service$/m);
+    assert.match(unit[2]!, /^ExecStart=\/usr\/local\/sbin\/netroot-report booted$/m);
+    assert.match(text, /ln -sf \/etc\/systemd\/system\/netroot-report\.service \/etc\/systemd\/system\/multi-user\.target\.wants\/netroot-report\.service/);
 
     // A golden clone of compute-0-0 that became compute-0-1: its first-boot sections carry its own
     // secret (only its own), and running them on the inherited sync.conf puts that secret in it, 0600.

@@ -10,7 +10,10 @@
 //     effort, so the controller runs the old one) and the hook throws E_SLURM_APPLY: the engine then
 //     rolls the host's addition back like any plugin failure; an unchanged file is not applied again;
 //   - a batch of hosts (insert-ethers naming many machines at once) is one rewrite and one apply
-//     (`addedBatch`; a failure rolls the whole batch back), its rollback one too (`removedBatch`).
+//     (`addedBatch`; a failure rolls the whole batch back), its rollback one too (`removedBatch`);
+//   - a node's reported CPUs/memory (netroot.reportStatus at every boot, HostService.setFacts) come
+//     through `changed`: a failure there rolls the facts back as a failed add rolls the host back;
+//   - one rewrite-and-apply at a time per file in this process (syncSlurmConf).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
@@ -65,11 +68,36 @@ async function readOrNull(path: string): Promise<string | null> {
   }
 }
 
-/** Rewrites and applies slurm.conf; `without`: the hosts being removed. */
+/** The rewrite-and-apply running per slurm.conf path (one at a time: see syncSlurmConf). */
+const running = new Map<string, Promise<unknown>>();
+
+/**
+ * Rewrites and applies slurm.conf; `without`: the hosts being removed. One at a time per file in
+ * this process: nodes report their CPUs and memory as they boot, often together with an add, and
+ * two applies at once would race (two slurmctld restarts, or a rollback putting back a file another
+ * call had just written). Each run reads the hosts afresh when its turn comes; a run that waited
+ * is still bounded by its hook's time limit (it sees its signal).
+ */
 export async function syncSlurmConf(ctx: PluginContext, without: ReadonlySet<string> = new Set()): Promise<void> {
-  const cfg = ctx.config.slurm;
-  if (!cfg.enabled) return;
+  if (!ctx.config.slurm.enabled) return;
   const file = slurmConfPath(ctx.config.stateDir);
+  const before = running.get(file) ?? Promise.resolve();
+  const mine = before
+    .catch(() => undefined)
+    .then(() => {
+      ctx.signal?.throwIfAborted();
+      return syncNow(ctx, file, without);
+    });
+  running.set(file, mine);
+  try {
+    await mine;
+  } finally {
+    if (running.get(file) === mine) running.delete(file);
+  }
+}
+
+async function syncNow(ctx: PluginContext, file: string, without: ReadonlySet<string>): Promise<void> {
+  const cfg = ctx.config.slurm;
   mkdirSync(join(ctx.config.stateDir, 'slurm'), { recursive: true, mode: 0o755 });
   const { nodes, problems } = await slurmNodes(ctx.store, without);
   for (const p of problems) ctx.logger.warn('slurm.conf: a host is listed without a reported value', { problem: p });
