@@ -279,6 +279,7 @@ export const ERROR_CODES = {
   W_NODE_DUPLICATE: operator('profile', 'warning: a node defined twice with the same content (never thrown)'),
   // rpc
   E_FACTS_NOT_APPLIED: operator('rpc', 'reportStatus: a plugin could not apply the facts; they were rolled back', 422),
+  E_TOO_MANY_FACT_CHANGES: operator('rpc', "reportStatus: this host's reported facts changed too often (http.factsChangesPerHostPerHour); not stored", 429),
   E_RPC_BAD_PARAMS: operator('rpc', 'bad XML-RPC method parameters'),
   E_XMLRPC_FAULT: failure('rpc', 'the XML-RPC peer answered a fault'),
   E_XMLRPC_LIMITS: failure('rpc', 'XML-RPC limits must be positive integers'),

@@ -200,6 +200,11 @@ export const configSchema = z
          * (sync.pollSeconds, 60 by default).
          */
         syncRequestsPerMinute: z.number().int().min(1).max(10000).default(20),
+        /**
+         * Changes of one host's reported CPUs/memory (netroot.reportStatus) stored in any hour; each
+         * runs the plugins (slurm.conf, a slurmctld restart). Beyond: E_TOO_MANY_FACT_CHANGES, nothing stored.
+         */
+        factsChangesPerHostPerHour: z.number().int().min(1).max(3600).default(6),
         /** Bearer token for state-changing REST calls; generated under stateDir when empty. */
         apiToken: z
           .string()

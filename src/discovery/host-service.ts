@@ -15,6 +15,7 @@
 //    and deletes it unless keepVolume), then the host row goes; a plugin failure keeps the host.
 //  - set: validated changes in one transaction (unique MAC/IP by the database), then the plugins'
 //    `changed` hooks (the hosts file). Attribute values never reach the log or the events (only names).
+import { FactsChangeLimiter } from './facts-limit.js';
 import type { Config } from '../config/index.js';
 import {
   BOOT_ACTIONS,
@@ -111,6 +112,8 @@ export { ADDING_ATTRIBUTE };
 export class HostService {
   protected readonly ctx: PluginContext;
   private readonly failures = new Map<string, PluginFailureCount>();
+  /** setFacts: changes of one host's reported facts per hour (http.factsChangesPerHostPerHour). */
+  private factsLimiter: FactsChangeLimiter | undefined;
 
   /** Plugin hooks that failed or timed out since start, by plugin and hook (names come from plugin files: bounded). */
   pluginFailures(): PluginFailureCount[] {
@@ -538,7 +541,9 @@ export class HostService {
    *    are put back (each only while it is still the one written here: a newer report wins), the
    *    plugins' `changed` run again on them (best effort; the slurm-conf plugin has put its previous
    *    file back already, so it has nothing to do), event `host.facts-rolled-back`; then E_PLUGIN_FAILED
-   *    is thrown. So the next report (the next boot) finds them different and tries again.
+   *    is thrown. So the next report (the next boot) finds them different and tries again;
+   *  - a host whose facts changed http.factsChangesPerHostPerHour times in the last hour is refused
+   *    (E_TOO_MANY_FACT_CHANGES) before anything is written: each change restarts slurmctld.
    */
   async setFacts(name: string, facts: Readonly<Record<string, string>>, by: Actor = 'node'): Promise<boolean> {
     for (const k of Object.keys(facts)) validAttributeName(k, 'facts');
@@ -547,6 +552,12 @@ export class HostService {
       const now = await hostAttributes(tx, name);
       const differ = Object.entries(facts).filter(([k, v]) => now[k] !== v);
       if (differ.length === 0) return null;
+      this.factsLimiter ??= new FactsChangeLimiter(this.config.http.factsChangesPerHostPerHour);
+      if (!this.factsLimiter.take(name))
+        throw new UserError(
+          'E_TOO_MANY_FACT_CHANGES',
+          `${name}: its reported facts changed more than ${this.config.http.factsChangesPerHostPerHour} times in the last hour; not stored (http.factsChangesPerHostPerHour)`,
+        );
       await setAttributes(tx, name, differ);
       await tx.events.append({ kind: 'host.changed', host: name, detail: { by, fields: [], attributes: differ.map(([k]) => k) } });
       return differ.map(([k]): [string, string | null] => [k, now[k] ?? null]);

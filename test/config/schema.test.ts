@@ -65,6 +65,7 @@ test('the whole default configuration, exactly (what `netroot serve` runs with a
       loginAttemptsPerMinute: 10,
       syncRequestsPerMinute: 20,
       apiToken: '',
+      factsChangesPerHostPerHour: 6,
     },
     sync: {
       minUid: 1000,
