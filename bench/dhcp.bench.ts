@@ -10,7 +10,7 @@
 //
 // Peers, each at the configuration named here (printed again at the start of every run):
 // - netroot: bench/lib/netroot-dhcp-server.ts, production settings: SO_BINDTODEVICE, no known
-//   hosts, the pool, the durable lease journal (src/dhcp/leases.ts: every ACK waits for an
+//   hosts, the pool, the durable lease journal (src/dhcp/lease-journal.ts: every ACK waits for an
 //   fdatasync(2) that began after its lease record was written; group commit, one sync in flight).
 // - kea-mt (main peer): Kea 2.2 kea-dhcp4, "multi-threading": {"enable-multi-threading": true,
 //   "thread-pool-size": 2, "packet-queue-size": 14}, memfile "persist": true in the trial's temp
