@@ -160,13 +160,14 @@ export function encodeDhcp(m: DhcpMessage): Buffer {
   writeField(buf, 108, m.file, 128);
   buf.writeUInt32BE(MAGIC_COOKIE, HEADER);
   let at = HEADER + 4;
-  for (const [code, value] of m.options) {
+  // forEach, not for-of over entries: no [code, value] array per option (issue #23: garbage per reply).
+  m.options.forEach((value, code) => {
     // 0 (PAD) and 255 (END) are single bytes without a length (RFC 2132 §3.1-3.2): never options.
     if (!Number.isInteger(code) || code < 1 || code > 254) throw new RangeError(`option code ${code}`);
     if (value.length === 0) {
       buf[at++] = code;
       buf[at++] = 0;
-      continue;
+      return;
     }
     for (let off = 0; off < value.length; off += 255) {
       const n = Math.min(255, value.length - off);
@@ -175,7 +176,7 @@ export function encodeDhcp(m: DhcpMessage): Buffer {
       value.copy(buf, at, off, off + n);
       at += n;
     }
-  }
+  });
   buf[at] = Opt.END;
   return buf;
 }

@@ -83,6 +83,8 @@ export interface Reply {
 }
 
 const ZERO = '0.0.0.0';
+/** A pool without DNS servers: one shared empty list (never written to). */
+const NO_DNS: string[] = [];
 
 export class DhcpServer {
   readonly metrics = {
@@ -296,7 +298,7 @@ export class DhcpServer {
       ip,
       subnetMask: p.subnetMask,
       router: p.router ?? null,
-      dns: p.dns ?? [],
+      dns: p.dns ?? NO_DNS,
       leaseSeconds: p.leaseSeconds,
       nextServer: this.opts.serverIp,
       pooled: true,
