@@ -43,9 +43,9 @@ export function numberToMac(n: number): string {
 export class LeaseTable {
   /** Per page: PAGE holder MACs, then PAGE expiries. */
   private readonly pages: Array<Float64Array | undefined>;
-  private keys = new Float64Array(1024).fill(NONE);
-  private vals = new Float64Array(1024);
-  private mask = 1023;
+  private keys: Float64Array;
+  private vals: Float64Array;
+  private mask: number;
   /** Leases held (live or expired, until released or replaced). */
   count = 0;
 
@@ -53,6 +53,13 @@ export class LeaseTable {
   constructor(readonly addresses: number) {
     if (!Number.isInteger(addresses) || addresses < 1) throw new RangeError(`lease table of ${addresses} addresses`);
     this.pages = new Array(Math.ceil(addresses / PAGE));
+    // Sized for the whole pool up to 64 Ki slots (1 MiB): a pool of up to 32 Ki addresses never
+    // rehashes (a rehash is a pause, however short); larger ones double from there.
+    let cap = 1024;
+    while (cap < 2 * addresses && cap < 65536) cap *= 2;
+    this.keys = new Float64Array(cap).fill(NONE);
+    this.vals = new Float64Array(cap);
+    this.mask = cap - 1;
   }
 
   /** The offset `mac` holds a lease on, or -1. */

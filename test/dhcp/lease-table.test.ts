@@ -91,3 +91,17 @@ test('lease table against a Map model: 200,000 random puts and removes (growth, 
   });
   assert.equal(n, byMac.size);
 });
+
+test('lease table growth: 100,000 leases (the MAC hash doubles past its initial 64 Ki slots), every lookup right before and after removing half', () => {
+  const t = new LeaseTable(200_000);
+  const macOf = (i: number): number => 0x020000000000 + i * 7919; // spread, all distinct
+  for (let i = 0; i < 100_000; i++) t.put(macOf(i), 2 * i, i);
+  assert.equal(t.count, 100_000);
+  for (let i = 0; i < 100_000; i++) assert.equal(t.offsetOf(macOf(i)), 2 * i);
+  for (let i = 0; i < 100_000; i += 2) assert.equal(t.remove(macOf(i)), true);
+  assert.equal(t.count, 50_000);
+  for (let i = 0; i < 100_000; i++) {
+    assert.equal(t.offsetOf(macOf(i)), i % 2 ? 2 * i : -1);
+    assert.equal(t.holderAt(2 * i), i % 2 ? macOf(i) : -1);
+  }
+});
