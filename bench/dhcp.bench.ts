@@ -10,7 +10,7 @@
 //
 // Peers, each at the configuration named here (printed again at the start of every run):
 // - netroot: bench/lib/netroot-dhcp-server.ts, production settings: SO_BINDTODEVICE, no known
-//   hosts, the pool, the durable lease journal (src/dhcp/leases.ts: every ACK waits for an
+//   hosts, the pool, the durable lease journal (src/dhcp/lease-journal.ts: every ACK waits for an
 //   fdatasync(2) that began after its lease record was written; group commit, one sync in flight).
 // - kea-mt (main peer): Kea 2.2 kea-dhcp4, "multi-threading": {"enable-multi-threading": true,
 //   "thread-pool-size": 2, "packet-queue-size": 14}, memfile "persist": true in the trial's temp
@@ -50,7 +50,8 @@
 // these maxima), BENCH_DHCP_RATE (one trial per server at this rate, with latency, instead of the
 // method), BENCH_DHCP_KEA_THREADS (2), BENCH_DHCP_KEA_QUEUE (7 × threads), BENCH_DHCP_PROF (a
 // directory: netroot runs under --cpu-prof writing profiles there), BENCH_DHCP_UDPSTATS=1 (UDP
-// counters of both namespaces after each trial: whose buffer dropped), BENCH_DHCP_SYNC_TIMES=1
+// counters of both namespaces after each trial: whose buffer dropped), BENCH_DHCP_TIMELINE=1 (each
+// latency trial's ACK delay p99/max per 0.5 s window: warm-up or periodic stalls), BENCH_DHCP_SYNC_TIMES=1
 // (netroot times each journal fdatasync and its event-loop delay; printed after each trial).
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -58,7 +59,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createVethPair, onExit } from './lib/netns.js';
 import { startIn, stop, waitUntil, killAll, type Child } from './lib/children.js';
-import { runPerfdhcp, percentile, type PerfdhcpResult } from './lib/perfdhcp.js';
+import { runPerfdhcp, percentile, ackTimeline, type PerfdhcpResult } from './lib/perfdhcp.js';
 
 const RUNS = Number(process.env.BENCH_DHCP_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_DHCP_SECONDS ?? 5);
@@ -240,6 +241,13 @@ async function trial(def: ServerDef, rate: number, withLatency: boolean): Promis
     console.log(
       `  ${def.name} offered ${rate}/s: ${r.rate.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(2)} % ${r.dropPercent < MAX_DROP ? 'pass' : 'FAIL'} (discover ${r.discoversSent}, offer ${r.offersReceived}, request ${r.requestsSent}, ack ${r.acksReceived}, mean ack delay ${r.ackDelayMs.toFixed(1)} ms${lat})`,
     );
+    if (process.env.BENCH_DHCP_TIMELINE && r.ackStamps)
+      console.log(
+        `  ${def.name} ACK delay by 0.5 s of the trial (from its first REQUEST; window: ACKs p99/max ms): ` +
+          ackTimeline(r.ackStamps, 0.5)
+            .map(([t, n, p99, max]) => `${t.toFixed(1)} s: ${n} ${ms(p99)}/${ms(max)}`)
+            .join(', '),
+      );
     if (process.env.BENCH_DHCP_UDPSTATS)
       for (const ns of [veth.serverNs, veth.clientNs])
         console.log(

@@ -26,6 +26,8 @@ export interface PerfdhcpResult {
   /** Every ACKed REQUEST's REQUEST→ACK delay in ms, sorted ascending (only with timestamps; its
    *  length should equal acksReceived). */
   ackDelaysMs: number[] | null;
+  /** The same exchanges as [sent s, delay ms] in send order (only with timestamps). */
+  ackStamps: Array<[number, number]> | null;
 }
 
 export interface PerfdhcpRun {
@@ -53,16 +55,17 @@ function num(text: string, re: RegExp, field: string): number {
 const STAMP = /^sent \/ received: (\d{1,9}\.\d{1,9}) \/ (\d{1,9}\.\d{1,9})$/;
 
 /**
- * The REQUEST→ACK delays (ms, sorted ascending) from the "***Timestamps for packets:
- * REQUEST-ACK***" section of `perfdhcp -x t`. The section ends at the next "***" heading or at
- * the end of the text; a line in it that is not a well-formed stamp pair, or a received stamp
- * before its sent stamp, is an error (a misread would silently bias a percentile).
+ * Every ACKed exchange's [sent, delay]: the REQUEST's send time (s since perfdhcp started) and its
+ * REQUEST→ACK delay (ms), in the order of the "***Timestamps for packets: REQUEST-ACK***" section
+ * of `perfdhcp -x t`. The section ends at the next "***" heading or at the end of the text; a line
+ * in it that is not a well-formed stamp pair, or a received stamp before its sent stamp, is an
+ * error (a misread would silently bias a percentile).
  */
-export function parseAckDelays(text: string): number[] {
+export function parseAckStamps(text: string): Array<[number, number]> {
   const head = '***Timestamps for packets: REQUEST-ACK***';
   const at = text.indexOf(head);
   if (at < 0) throw new NetrootError('E_BENCH_PARSE', 'perfdhcp output has no REQUEST-ACK timestamps (was -x t given?)', { where: 'REQUEST-ACK timestamps' });
-  const out: number[] = [];
+  const out: Array<[number, number]> = [];
   for (const raw of text.slice(at + head.length).split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
@@ -72,9 +75,39 @@ export function parseAckDelays(text: string): number[] {
     const sent = Number(m[1]);
     const received = Number(m[2]);
     if (received < sent) throw new NetrootError('E_BENCH_PARSE', `perfdhcp timestamp received before sent: ${line}`, { where: 'REQUEST-ACK timestamps' });
-    out.push((received - sent) * 1000);
+    out.push([sent, (received - sent) * 1000]);
   }
-  return out.sort((a, b) => a - b);
+  return out;
+}
+
+/** The REQUEST→ACK delays (ms, sorted ascending) of parseAckStamps. */
+export function parseAckDelays(text: string): number[] {
+  return parseAckStamps(text)
+    .map(([, d]) => d)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Where in a trial the slow ACKs fall: the stamps cut into windows of `windowS` seconds from the
+ * first REQUEST, each as [window start (s), ACKs, p99 ms, max ms]. A tail at the start points to
+ * warm-up (JIT, heap growth), one spread over the trial to periodic stalls (GC, disk).
+ */
+export function ackTimeline(stamps: ReadonlyArray<readonly [number, number]>, windowS: number): Array<[number, number, number, number]> {
+  if (stamps.length === 0) return [];
+  const t0 = Math.min(...stamps.map(([s]) => s));
+  const wins = new Map<number, number[]>();
+  for (const [s, d] of stamps) {
+    const w = Math.floor((s - t0) / windowS);
+    const list = wins.get(w) ?? [];
+    list.push(d);
+    wins.set(w, list);
+  }
+  return [...wins]
+    .sort((a, b) => a[0] - b[0])
+    .map(([w, ds]) => {
+      ds.sort((a, b) => a - b);
+      return [Number((w * windowS).toFixed(3)), ds.length, percentile(ds, 99), ds[ds.length - 1]!];
+    });
 }
 
 /** Nearest-rank percentile (0 < p ≤ 100) of an ascending array; NaN when it is empty. */
@@ -95,8 +128,9 @@ export function parsePerfdhcp(offered: number, text: string, timestamps = false)
   const ackDelayMs = acksReceived === 0 ? NaN : num(raSec, /avg delay:\s+([\d.]+) ms/, 'REQUEST-ACK avg delay');
   const dropPercent = discoversSent === 0 ? 100 : (100 * (discoversSent - acksReceived)) / discoversSent;
   // One stamp per ACKed exchange; the bench prints it when the count differs from acksReceived.
-  const ackDelaysMs = timestamps ? parseAckDelays(text) : null;
-  return { offered, rate, discoversSent, offersReceived, requestsSent, acksReceived, ackDelayMs, dropPercent, ackDelaysMs };
+  const ackStamps = timestamps ? parseAckStamps(text) : null;
+  const ackDelaysMs = ackStamps ? ackStamps.map(([, d]) => d).sort((a, b) => a - b) : null;
+  return { offered, rate, discoversSent, offersReceived, requestsSent, acksReceived, ackDelayMs, dropPercent, ackDelaysMs, ackStamps };
 }
 
 export async function runPerfdhcp(r: PerfdhcpRun): Promise<PerfdhcpResult> {

@@ -30,24 +30,30 @@ export interface DhcpMessage {
 export const BOOTP_MIN = 300;
 const HEADER = 236;
 
-function ip(b: Buffer): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+function ip(b: Buffer, at = 0): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-function cstr(b: Buffer): string {
-  const nul = b.indexOf(0);
-  return b.toString('latin1', 0, nul < 0 ? b.length : nul);
+/** The NUL-terminated latin1 string in the fixed field b[at, at + n) (the caller checked the bounds). */
+function cstr(b: Buffer, at: number, n: number): string {
+  let end = at;
+  while (end < at + n && b[end] !== 0) end++;
+  return end === at ? '' : b.toString('latin1', at, end);
 }
 
 function readOptions(r: BufferReader, into: Map<number, Buffer>, field: string): void {
   while (r.remaining > 0) {
-    const code = r.u8(`${field} option code`);
+    // The field names of the errors are built only when a read fails (a template string per
+    // option byte was a good part of decoding's garbage, issue #23); remaining > 0 here.
+    const code = r.u8(field);
     if (code === Opt.PAD) continue;
     if (code === Opt.END) return;
-    const len = r.u8(`${field} option ${code} length`);
-    const data = r.bytes(len, `${field} option ${code} data`);
+    const len = r.u8(r.remaining > 0 ? field : `${field} option ${code} length`);
+    // A view of the datagram, not a copy (one object less per option; the datagram is the
+    // message's own, and nothing writes to either).
+    const data = r.bytes(len, len <= r.remaining ? field : `${field} option ${code} data`);
     const prev = into.get(code);
-    into.set(code, prev ? Buffer.concat([prev, data]) : Buffer.from(data));
+    into.set(code, prev ? Buffer.concat([prev, data]) : data);
   }
   // Running off the end without END is tolerated in sname/file (they are fixed-size), not in options.
   if (field === 'options') throw new DecodeError('E_DHCP_NO_END', 'options', r.offset, 'options end without END (255)');
@@ -65,20 +71,20 @@ export function decodeDhcp(buf: Buffer): DhcpMessage {
   const xid = r.u32('xid');
   const secs = r.u16('secs');
   const flags = r.u16('flags');
-  const ciaddr = ip(r.bytes(4, 'ciaddr'));
-  const yiaddr = ip(r.bytes(4, 'yiaddr'));
-  const siaddr = ip(r.bytes(4, 'siaddr'));
-  const giaddr = ip(r.bytes(4, 'giaddr'));
-  const chaddr = Buffer.from(r.bytes(16, 'chaddr'));
-  const snameRaw = r.bytes(64, 'sname');
-  const fileRaw = r.bytes(128, 'file');
+  // The fixed header lies within the 240 bytes checked above: read in place (offsets of RFC 2131 §2).
+  const ciaddr = ip(buf, 12);
+  const yiaddr = ip(buf, 16);
+  const siaddr = ip(buf, 20);
+  const giaddr = ip(buf, 24);
+  const chaddr = buf.subarray(28, 44);
+  r.skip(HEADER - 12, 'addresses, chaddr, sname, file');
   const cookieAt = r.offset;
   const cookie = r.u32('magic cookie');
   if (cookie !== MAGIC_COOKIE) throw new DecodeError('E_DHCP_COOKIE', 'magic cookie', cookieAt, `expected 0x63825363, got 0x${cookie.toString(16)}`);
   const options = new Map<number, Buffer>();
   readOptions(r, options, 'options');
-  let sname = cstr(snameRaw);
-  let file = cstr(fileRaw);
+  let sname = cstr(buf, 44, 64);
+  let file = cstr(buf, 108, 128);
   const overload = options.get(Opt.OVERLOAD);
   if (overload) {
     if (overload.length !== 1 || overload[0]! < 1 || overload[0]! > 3)
@@ -86,11 +92,11 @@ export function decodeDhcp(buf: Buffer): DhcpMessage {
     options.delete(Opt.OVERLOAD);
     const more = new Map<number, Buffer>();
     if (overload[0]! & 1) {
-      readOptions(new BufferReader(Buffer.from(fileRaw)), more, 'file');
+      readOptions(new BufferReader(Buffer.from(buf.subarray(108, HEADER))), more, 'file');
       file = '';
     }
     if (overload[0]! & 2) {
-      readOptions(new BufferReader(Buffer.from(snameRaw)), more, 'sname');
+      readOptions(new BufferReader(Buffer.from(buf.subarray(44, 108))), more, 'sname');
       sname = '';
     }
     // An overload option inside an overloaded field is ignored: no loops.
@@ -129,13 +135,15 @@ function writeField(buf: Buffer, at: number, s: string, n: number): void {
 }
 
 /**
- * One allocation per message: the size is computed first (options split at 255 bytes per
+ * One buffer per message: the size is computed first (options split at 255 bytes per
  * RFC 3396, END, padding to the BOOTP minimum), then every field is written in place.
  */
 export function encodeDhcp(m: DhcpMessage): Buffer {
   let size = HEADER + 4 + 1;
   for (const value of m.options.values()) size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
-  const buf = Buffer.alloc(Math.max(size, BOOTP_MIN));
+  // allocUnsafe + fill: a slice of Node's shared 8 KiB pool instead of an ArrayBuffer of its own
+  // per reply (fewer objects for the GC, issue #23); zero-filled all the same.
+  const buf = Buffer.allocUnsafe(Math.max(size, BOOTP_MIN)).fill(0);
   buf[0] = m.op;
   buf[1] = m.htype;
   buf[2] = m.hlen;
@@ -152,13 +160,14 @@ export function encodeDhcp(m: DhcpMessage): Buffer {
   writeField(buf, 108, m.file, 128);
   buf.writeUInt32BE(MAGIC_COOKIE, HEADER);
   let at = HEADER + 4;
-  for (const [code, value] of m.options) {
+  // forEach, not for-of over entries: no [code, value] array per option (issue #23: garbage per reply).
+  m.options.forEach((value, code) => {
     // 0 (PAD) and 255 (END) are single bytes without a length (RFC 2132 §3.1-3.2): never options.
     if (!Number.isInteger(code) || code < 1 || code > 254) throw new RangeError(`option code ${code}`);
     if (value.length === 0) {
       buf[at++] = code;
       buf[at++] = 0;
-      continue;
+      return;
     }
     for (let off = 0; off < value.length; off += 255) {
       const n = Math.min(255, value.length - off);
@@ -167,7 +176,7 @@ export function encodeDhcp(m: DhcpMessage): Buffer {
       value.copy(buf, at, off, off + n);
       at += n;
     }
-  }
+  });
   buf[at] = Opt.END;
   return buf;
 }

@@ -14,6 +14,8 @@ import { NetrootError } from '../errors.js';
 
 /** Option 175 holding iPXE's encapsulated setting 176 (no-pxedhcp), length 1, value 1. */
 const IPXE_NO_PXEDHCP = Buffer.from([176, 1, 1]);
+/** Option 53 values, one buffer per message type (never written to: encodeDhcp copies). */
+const TYPE_BUF = Array.from({ length: 9 }, (_, t) => Buffer.from([t]));
 export interface DhcpClientInfo {
   mac: string;
   arch: number | null;
@@ -81,6 +83,8 @@ export interface Reply {
 }
 
 const ZERO = '0.0.0.0';
+/** A pool without DNS servers: one shared empty list (never written to). */
+const NO_DNS: string[] = [];
 
 export class DhcpServer {
   readonly metrics = {
@@ -294,7 +298,7 @@ export class DhcpServer {
       ip,
       subnetMask: p.subnetMask,
       router: p.router ?? null,
-      dns: p.dns ?? [],
+      dns: p.dns ?? NO_DNS,
       leaseSeconds: p.leaseSeconds,
       nextServer: this.opts.serverIp,
       pooled: true,
@@ -303,7 +307,7 @@ export class DhcpServer {
 
   private base(m: DhcpMessage, type: number): DhcpMessage {
     const options = new Map<number, Buffer>([
-      [Opt.MESSAGE_TYPE, Buffer.from([type])],
+      [Opt.MESSAGE_TYPE, TYPE_BUF[type] ?? Buffer.from([type])],
       [Opt.SERVER_ID, ipBuf(this.opts.serverIp)],
     ]);
     return {
@@ -340,7 +344,7 @@ export class DhcpServer {
     if (l.domain) r.options.set(Opt.DOMAIN, Buffer.from(l.domain, 'latin1'));
     if (l.nextServer) {
       r.siaddr = l.nextServer;
-      r.options.set(Opt.TFTP_SERVER, Buffer.from(l.nextServer, 'latin1'));
+      r.options.set(Opt.TFTP_SERVER, latin1Buf(l.nextServer));
     }
     if (l.bootFile) {
       // Long URLs do not fit the 128-byte `file` field: option 67 carries them (RFC 2132 §9.5).
@@ -378,12 +382,37 @@ export class DhcpServer {
   }
 }
 
+// Option values repeat from reply to reply (server address, masks, routers, lease times): each is
+// made once and reused — encodeDhcp only copies from them, nothing writes to them. Bounded: a
+// cache that reaches CACHE_MAX entries starts over. Issue #23: fewer short-lived buffers per reply
+// means fewer young-generation GCs, whose pauses delay the ACKs behind them.
+const CACHE_MAX = 1024;
+const ipCache = new Map<string, Buffer>();
+const u32Cache = new Map<number, Buffer>();
+const latin1Cache = new Map<string, Buffer>();
+
+function cached<K>(cache: Map<K, Buffer>, key: K, make: (k: K) => Buffer): Buffer {
+  let b = cache.get(key);
+  if (b === undefined) {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    b = make(key);
+    cache.set(key, b);
+  }
+  return b;
+}
+
 function ipBuf(s: string): Buffer {
-  return Buffer.from(s.split('.').map(Number));
+  return cached(ipCache, s, (k) => Buffer.from(k.split('.').map(Number)));
+}
+
+function latin1Buf(s: string): Buffer {
+  return cached(latin1Cache, s, (k) => Buffer.from(k, 'latin1'));
 }
 
 function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(n))));
-  return b;
+  return cached(u32Cache, n, (k) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(k))));
+    return b;
+  });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAckDelays, parsePerfdhcp, percentile } from '../../bench/lib/perfdhcp.js';
+import { ackTimeline, parseAckDelays, parseAckStamps, parsePerfdhcp, percentile } from '../../bench/lib/perfdhcp.js';
 
 // Final report of perfdhcp 2.2 (Debian kea-admin), captured from a run against dnsmasq.
 const REPORT = `Running: perfdhcp -4 -r 1500 -R 500000 -p 5 -l 10.32.0.2 10.32.0.1
@@ -56,6 +56,7 @@ test('perfdhcp report: rate, per-exchange counts, ACK delay, drops = DISCOVERs t
       ackDelayMs: 242.984,
       dropPercent: 83.544,
       ackDelaysMs: null,
+      ackStamps: null,
     },
   );
 });
@@ -122,4 +123,27 @@ test('percentile: nearest rank over an ascending array; empty gives NaN; p outsi
   assert.ok(Number.isNaN(percentile([], 50)));
   assert.throws(() => percentile(xs, 0), RangeError);
   assert.throws(() => percentile(xs, 101), RangeError);
+});
+
+test('perfdhcp -x t: the stamps in send order, and the ACK-delay timeline by window from the first REQUEST', () => {
+  const r = parsePerfdhcp(1500, STAMPED, true);
+  assert.equal(r.ackStamps?.length, 4);
+  assert.deepEqual(
+    r.ackStamps?.map(([, d]) => Number(d.toFixed(3))).sort((a, b) => a - b),
+    r.ackDelaysMs?.map((d) => Number(d.toFixed(3))),
+  );
+  const stamps: Array<[number, number]> = [
+    [10.0, 1],
+    [10.2, 30],
+    [10.6, 2],
+    [11.7, 3],
+    [11.9, 5],
+  ];
+  assert.deepEqual(ackTimeline(stamps, 0.5), [
+    [0, 2, 30, 30],
+    [0.5, 1, 2, 2],
+    [1.5, 2, 5, 5],
+  ]);
+  assert.deepEqual(ackTimeline([], 0.5), []);
+  assert.throws(() => parseAckStamps('no section'), /no REQUEST-ACK timestamps/);
 });

@@ -160,3 +160,22 @@ test('journal replay keeps complete records only: a torn last line (kill -9 mid-
   assert.equal(readFileSync(file, 'utf8'), `lease ${mac(1)} 10.32.0.10 ${far}\n`);
   rmSync(dir, { recursive: true });
 });
+
+test('a pool that was changed: journal records outside it are dropped at replay; commit refuses an address outside it; MACs are journaled in lower case', async () => {
+  const dir = tempStateDir('nrt-leases-');
+  const file = join(dir, 'leases');
+  const far = Date.now() + 3_600_000;
+  writeFileSync(file, `lease ${mac(1)} 10.9.0.5 ${far}\nlease ${mac(2)} 10.9.0.50 ${far}\nlease ${mac(3)} 10.9.0.1 ${far}\n`);
+  const pool = new LeasePool({ start: '10.9.0.2', end: '10.9.0.10', leaseSeconds: 3600 }, file);
+  pool.open();
+  assert.equal(pool.size, 1);
+  assert.equal(pool.owns(mac(1), '10.9.0.5'), true);
+  assert.equal(pool.candidate(mac(2), '10.9.0.50'), '10.9.0.2', 'the old address is not handed out again');
+  assert.throws(() => pool.commit(mac(2), '10.9.0.50'), RangeError);
+  assert.throws(() => pool.commit('not-a-mac', '10.9.0.3'), RangeError);
+  await pool.commit('02:AA:00:00:00:07', '10.9.0.3');
+  assert.equal(pool.owns('02:aa:00:00:00:07', '10.9.0.3'), true);
+  await pool.close();
+  assert.equal(readFileSync(file, 'utf8'), `lease ${mac(1)} 10.9.0.5 ${far}\nlease 02:aa:00:00:00:07 10.9.0.3 ${readFileSync(file, 'utf8').split(' ').at(-1)}`);
+  rmSync(dir, { recursive: true });
+});
