@@ -38,6 +38,8 @@ export interface PerfdhcpRun {
   clients: number;
   seconds: number;
   seed?: number;
+  /** `-b mac=<base>`: the first client's MAC (clients count up from it); perfdhcp's default base otherwise. */
+  macBase?: string;
   /** `-x t`: per-exchange timestamps; stdout then goes to `outFile` (it outgrows a pipe buffer). */
   timestamps?: boolean;
   outFile?: string;
@@ -136,6 +138,7 @@ export function parsePerfdhcp(offered: number, text: string, timestamps = false)
 export async function runPerfdhcp(r: PerfdhcpRun): Promise<PerfdhcpResult> {
   const args = ['-4', '-r', String(r.rate), '-R', String(r.clients), '-p', String(r.seconds), '-l', r.relayAddr];
   if (r.seed !== undefined) args.push('-s', String(r.seed));
+  if (r.macBase !== undefined) args.push('-b', `mac=${r.macBase}`);
   if (r.timestamps) args.push('-x', 't');
   args.push(r.serverAddr);
   if (r.timestamps && !r.outFile) throw new NetrootError('E_BENCH_PERFDHCP', 'perfdhcp -x t needs an output file');
