@@ -315,9 +315,8 @@ export class HostService {
       });
     // Each host as the plugins left it: reads, made at once (PostgreSQL: on pooled connections).
     const after = await Promise.all(live.map((h) => (taken.has(h.name) ? null : this.afterAdd(h))));
-    live.forEach((h, k) =>
-      out.set(h.name, after[k] ?? new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`)),
-    );
+    for (const [k, h] of live.entries())
+      out.set(h.name, after[k] ?? new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`));
     return hosts.map((h) => out.get(h.name)!);
   }
 
