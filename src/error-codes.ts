@@ -327,6 +327,7 @@ export const ERROR_CODES = {
   E_CONSTRAINT: operator('store', 'rejected by the database (a constraint)'),
   E_STORE_NESTED_TX: failure('store', 'nested store transactions are not supported'),
   E_STORE_IN_TX: failure('store', 'a store call inside transaction() that is not through its tx repositories (it would wait for itself)'),
+  E_STORE_STATEMENTS: failure('store', 'a PostgreSQL read run as one statement (no transaction) issued a second one: a programming error in the store'),
   E_STORE_OPEN: failure('store', 'the database cannot be created or opened'),
   E_STORE_OPTIONS: failure('store', 'invalid store options'),
   E_STORE_UNREACHABLE: failure('store', 'the PostgreSQL server of store.url cannot be reached or refused the login (host:port named, never the password)', 503),

@@ -85,12 +85,14 @@ export class DiscoveryEngine extends HostService {
         let appliance: Appliance | null = null;
         let used: Set<string> | null = null;
         let nextRank: number | null = null;
+        // Which MACs are hosts already: one read for the round (each one found is read for its name).
+        const hosts = new Set(await tx.hosts.knownMacs(todo.map((i) => macs[i]!)));
         for (const i of todo) {
           const mac = macs[i]!;
           const d = ds[i]!;
           let rowWritten = false;
           try {
-            const known = await tx.hosts.byMac(mac);
+            const known = hosts.has(mac) ? await tx.hosts.byMac(mac) : null;
             if (known) throw new UserError('E_MAC_KNOWN', `${mac} is already ${known.name}`, { where: 'mac' });
             appliance ??= await tx.appliances.get(o.appliance);
             if (!appliance) throw new UserError('E_APPLIANCE_NOT_FOUND', `unknown appliance ${JSON.stringify(o.appliance)}`, { where: 'appliance' });
@@ -111,6 +113,7 @@ export class DiscoveryEngine extends HostService {
               interfaces: [{ mac, ip, subnet: this.config.network.privateNetwork, device: d.interfaceName ?? 'eth0' }],
             });
             rowWritten = true;
+            hosts.add(mac);
             await tx.events.append({
               kind: 'host.added',
               host: name,

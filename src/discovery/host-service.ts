@@ -309,19 +309,17 @@ export class HostService {
     const taken = new Set<string>();
     if (mark && live.length)
       await this.store.transaction(async (tx) => {
+        const present = new Set((await tx.hosts.states(live.map((h) => h.name))).map((r) => r.name));
         for (const h of live) {
-          if (!(await tx.hosts.get(h.name))) continue;
+          if (!present.has(h.name)) continue;
           if ((await hostAttributes(tx, h.name))[ADDING_ATTRIBUTE] === mark) await tx.attributes.unset('host', h.name, ADDING_ATTRIBUTE);
           else taken.add(h.name);
         }
       });
-    for (const h of live)
-      out.set(
-        h.name,
-        taken.has(h.name)
-          ? new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`)
-          : await this.afterAdd(h),
-      );
+    // Each host as the plugins left it: reads, made at once (PostgreSQL: on pooled connections).
+    const after = await Promise.all(live.map((h) => (taken.has(h.name) ? null : this.afterAdd(h))));
+    for (const [k, h] of live.entries())
+      out.set(h.name, after[k] ?? new NetrootError('E_ADD_TAKEN_OVER', `${h.name}: another server took over its add (this one was judged dead)`));
     return hosts.map((h) => out.get(h.name)!);
   }
 

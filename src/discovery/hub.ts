@@ -179,14 +179,20 @@ export class DiscoveryHub {
   private async addBatch(batch: ReadonlyArray<{ session: Session; d: Discovery }>): Promise<void> {
     const s = batch[0]?.session;
     if (!s?.open) return;
-    // A machine another server (or the CLI) named meanwhile is not added again; a store error on
-    // one machine's lookup is that machine's, and the others go on.
-    const todo: Discovery[] = [];
-    for (const { d } of batch) {
-      try {
-        if (!(await this.store.hosts.byMac(d.mac))) todo.push(d);
-      } catch (e) {
-        this.logger.error('insert-ethers: adding a machine failed', { mac: d.mac, error: e });
+    // A machine another server (or the CLI) named meanwhile is not added again: one read for the
+    // batch; when that fails, each machine's own lookup, so a store error on one machine's is that
+    // machine's and the others go on.
+    let todo: Discovery[] = [];
+    try {
+      const known = new Set(await this.store.hosts.knownMacs(batch.map((b) => b.d.mac)));
+      todo = batch.map((b) => b.d).filter((d) => !known.has(d.mac));
+    } catch {
+      for (const { d } of batch) {
+        try {
+          if (!(await this.store.hosts.byMac(d.mac))) todo.push(d);
+        } catch (e) {
+          this.logger.error('insert-ethers: adding a machine failed', { mac: d.mac, error: e });
+        }
       }
     }
     if (todo.length === 0) return;
@@ -244,12 +250,12 @@ export class DiscoveryHub {
     return s;
   }
 
+  /** The named machines' current states, one read for all of them (a session names up to thousands). */
   private async refresh(s: Session): Promise<void> {
-    for (const m of s.machines) {
-      if (!m.host) continue;
-      const h = await this.store.hosts.get(m.host);
-      m.state = h ? h.state : 'removed';
-    }
+    const named = s.machines.filter((m) => m.host);
+    if (named.length === 0) return;
+    const states = new Map((await this.store.hosts.states(named.map((m) => m.host!))).map((r) => [r.name, r.state]));
+    for (const m of named) m.state = states.get(m.host!) ?? 'removed';
   }
 
   private view(s: Session): SessionView {

@@ -46,10 +46,16 @@ export function kickstartRoutes(repos: Repos, kickstarts: KickstartService, toke
     // The node itself gets a fresh single-use install token bound to its address.
     // Nothing is written until the kickstart rendered: a broken profile (bad XML, undefined entity)
     // leaves the host's state, its earlier token and the events log as they were.
-    const text = await tokens.issueAfter(host.name, from, (token) => kickstarts.render(host, token));
-    if (host.state === 'discovered') await repos.hosts.update(host.name, { state: 'kickstarted' });
-    await repos.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
-    return text;
+    // The token, the state change and the event are one transaction (one commit).
+    return tokens.issueAfter(
+      host.name,
+      from,
+      (token) => kickstarts.render(host, token),
+      async (tx) => {
+        if (host.state === 'discovered') await tx.hosts.update(host.name, { state: 'kickstarted' });
+        await tx.events.append({ kind: 'host.kickstarted', host: host.name, detail: { from } });
+      },
+    );
   };
 
   r.get('/install/kickstart/:host', async (req, res) => {

@@ -68,12 +68,13 @@ function sink(format: LogFormat, write: ((line: string) => void) | undefined): D
 
 type Pino = PinoLogger<never>;
 
+/** A line below the level costs nothing: its fields are not copied and redacted (a DHCP answer logs one per packet). */
 function wrap(p: Pino): Logger {
   return {
-    debug: (m, f) => p.debug(clean(f), m),
-    info: (m, f) => p.info(clean(f), m),
-    warn: (m, f) => p.warn(clean(f), m),
-    error: (m, f) => p.error(clean(f), m),
+    debug: (m, f) => void (p.isLevelEnabled('debug') && p.debug(clean(f), m)),
+    info: (m, f) => void (p.isLevelEnabled('info') && p.info(clean(f), m)),
+    warn: (m, f) => void (p.isLevelEnabled('warn') && p.warn(clean(f), m)),
+    error: (m, f) => void (p.isLevelEnabled('error') && p.error(clean(f), m)),
     child: (fields) => wrap(p.child(clean(fields))),
   };
 }

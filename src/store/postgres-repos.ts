@@ -2,9 +2,11 @@
 // RETURNING, typed NULL tests), over one connection that is already inside a transaction
 // (postgres.ts opens it: a snapshot for reads, the write lock for writes). A statement that may
 // violate a constraint runs under a savepoint (`Q.safe`): PostgreSQL aborts the whole transaction on
-// an error, and the holder of a duplicate MAC or IP is looked up after it.
+// an error, and the holder of a duplicate MAC or IP is looked up after it — except `hosts.add` (and
+// `addInterface`), the insert-ethers path, which finds a taken key with ON CONFLICT DO NOTHING and
+// reads which one, no statement failing (two round trips fewer per statement).
 import type { PoolClient, QueryResultRow } from 'pg';
-import { UserError } from '../errors.js';
+import { NetrootError, UserError } from '../errors.js';
 import { isConstraintError, mapPgConstraint, violated } from './postgres-errors.js';
 import {
   BMC_SELECT,
@@ -48,6 +50,7 @@ import type {
   Host,
   HostPatch,
   HostRepo,
+  HostState,
   InstallToken,
   NetInterface,
   NewHost,
@@ -61,30 +64,62 @@ import type {
 /** rows.ts HOST_LIST_ORDER in byte order, as SQLite's BINARY collation (the server's locale could order otherwise). */
 const PG_HOST_LIST_ORDER = 'ORDER BY h.basename COLLATE "C", h.rack, h.rank, h.name COLLATE "C"';
 
-/** Queries on one connection inside a transaction. */
+/** HOST_SELECT with the host's interfaces as a JSON array in insertion order (node-postgres parses json). */
+const PG_HOST_WITH_INTERFACES = HOST_SELECT.replace(
+  ' FROM hosts h',
+  `, COALESCE((SELECT json_agg(json_build_object('mac', i.mac, 'ip', i.ip, 'subnet', i.subnet, 'device', i.device) ORDER BY i.id)
+              FROM interfaces i WHERE i.host_id = h.id), '[]'::json) AS interfaces
+  FROM hosts h`,
+);
+
+/**
+ * Queries on one connection, inside a transaction — or, for a read postgres.ts runs as one
+ * statement without BEGIN/COMMIT (`oneStatement`: a statement is its own snapshot), exactly one
+ * query: a second one would see another snapshot, so it fails (E_STORE_STATEMENTS, a programming
+ * error: the method is wrongly listed in postgres.ts ONE_STATEMENT_READS).
+ */
 export class Q {
   private n = 0;
-  constructor(readonly client: PoolClient) {}
+  private queries = 0;
+  /** The last savepoint that succeeded and is not released yet (see savepoint). */
+  private pendingRelease: string | null = null;
+  constructor(
+    readonly client: PoolClient,
+    private readonly oneStatement = false,
+  ) {}
+  private query<T extends QueryResultRow>(sql: string, args: unknown[]) {
+    if (this.oneStatement && this.queries++ > 0)
+      return Promise.reject(new NetrootError('E_STORE_STATEMENTS', 'a read listed as one statement ran a second one (postgres.ts ONE_STATEMENT_READS)'));
+    return this.client.query<T>(sql, args);
+  }
   async all<T extends QueryResultRow>(sql: string, args: unknown[] = []): Promise<T[]> {
-    return (await this.client.query<T>(sql, args)).rows;
+    return (await this.query<T>(sql, args)).rows;
   }
   async get<T extends QueryResultRow>(sql: string, args: unknown[] = []): Promise<T | undefined> {
-    return (await this.client.query<T>(sql, args)).rows[0];
+    return (await this.query<T>(sql, args)).rows[0];
   }
   /** Rows changed. */
   async run(sql: string, args: unknown[] = []): Promise<number> {
-    return (await this.client.query(sql, args)).rowCount ?? 0;
+    return (await this.query(sql, args)).rowCount ?? 0;
   }
-  /** fn under a savepoint: on a throw only fn's statements are undone and the transaction stays usable. */
+  /**
+   * fn under a savepoint: on a throw only fn's statements are undone and the transaction stays
+   * usable. A savepoint that succeeded is released with the next one's SAVEPOINT, in the same round
+   * trip (or by the enclosing RELEASE / COMMIT, which release it too): one round trip per call fewer.
+   */
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${++this.n}`;
-    await this.client.query(`SAVEPOINT ${name}`);
+    const release = this.pendingRelease === null ? '' : `RELEASE SAVEPOINT ${this.pendingRelease}; `;
+    this.pendingRelease = null;
+    await this.client.query(`${release}SAVEPOINT ${name}`);
     try {
       const r = await fn();
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      // A savepoint nested in this one and still pending is released with it.
+      this.pendingRelease = name;
       return r;
     } catch (e) {
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      this.pendingRelease = null;
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
       throw e;
     }
   }
@@ -97,12 +132,10 @@ export class Q {
 export class PgHosts implements HostRepo {
   constructor(private q: Q) {}
 
-  private interfacesOf(id: number): Promise<NetInterface[]> {
-    return this.q.all<NetInterface>('SELECT mac, ip, subnet, device FROM interfaces WHERE host_id = $1 ORDER BY id', [id]);
-  }
+  /** One host with its interfaces (insertion order) in one statement: a single read, one round trip. */
   private async row(where: string, arg: unknown): Promise<Host | null> {
-    const r = await this.q.get<HostRow>(`${HOST_SELECT} WHERE ${where}`, [arg]);
-    return r ? toHost(r, await this.interfacesOf(r.id)) : null;
+    const r = await this.q.get<HostRow & { interfaces: NetInterface[] }>(`${PG_HOST_WITH_INTERFACES} WHERE ${where}`, [arg]);
+    return r ? toHost(r, r.interfaces) : null;
   }
   private async applianceId(name: string): Promise<{ id: number; basename: string }> {
     const a = await this.q.get<{ id: number; basename: string }>('SELECT id, basename FROM appliances WHERE name = $1', [name]);
@@ -124,28 +157,82 @@ export class PgHosts implements HostRepo {
       ...(key === 'interfaces.ip' ? { 'interfaces.ip': DUPLICATE.ip(i.ip, await holder('ip', i.ip)) } : {}),
     });
   }
+  /**
+   * A duplicate MAC or address is found with ON CONFLICT DO NOTHING, not a failed statement: no
+   * savepoint of its own (two round trips fewer), and the holder is looked up at once. The caller's
+   * savepoint (a call inside a transaction) or transaction (a call alone) undoes the rest of the
+   * call when this throws. Another constraint (the host gone: foreign key) still fails the statement.
+   */
   private async insertInterface(hostId: number, i: NetInterface): Promise<void> {
+    let inserted: number;
     try {
-      await this.q.safe('INSERT INTO interfaces (host_id, mac, ip, subnet, device) VALUES ($1, $2, $3, $4, $5)', [hostId, i.mac, i.ip, i.subnet, i.device]);
+      inserted = await this.q.run('INSERT INTO interfaces (host_id, mac, ip, subnet, device) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+        hostId,
+        i.mac,
+        i.ip,
+        i.subnet,
+        i.device,
+      ]);
     } catch (e) {
-      await this.interfaceConflict(e, i);
+      return mapPgConstraint(e, {});
     }
+    if (inserted === 1) return;
+    const holder = async (col: 'mac' | 'ip', v: string | null) =>
+      v === null
+        ? undefined
+        : (await this.q.get<{ name: string }>(`SELECT h.name FROM interfaces i JOIN hosts h ON h.id = i.host_id WHERE i.${col} = $1`, [v]))?.name;
+    const byMac = await holder('mac', i.mac);
+    if (byMac !== undefined) throw new UserError('E_DUPLICATE', DUPLICATE.mac(i.mac, byMac), { where: 'mac' });
+    throw new UserError('E_DUPLICATE', DUPLICATE.ip(i.ip, await holder('ip', i.ip)), { where: 'ip' });
   }
 
+  /**
+   * The host row (its appliance looked up in the same statement) and its interfaces, without a
+   * savepoint per statement: a taken name or rack/rank is found with ON CONFLICT DO NOTHING (then
+   * one read says which), a CHECK still fails the statement (E_CONSTRAINT); the caller's savepoint
+   * or transaction undoes the whole call when it throws (a host without its interfaces is never left).
+   */
   async add(h: NewHost): Promise<Host> {
-    const a = await this.applianceId(h.appliance);
-    let id: number;
+    const v = hostInsertValues(h, { id: 0, basename: '' });
+    let r: { id: number } | undefined;
     try {
-      const [r] = await this.q.safe<{ id: number }>(
-        `INSERT INTO hosts (${HOST_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-        hostInsertValues(h, a),
+      r = await this.q.get<{ id: number }>(
+        `INSERT INTO hosts (${HOST_INSERT_COLUMNS})
+         SELECT $1::text, a.id, a.basename, $3::integer, $4::integer, $5::text, $6::text, $7::text, $8::text, $9::text FROM appliances a WHERE a.name = $2
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [v[0], h.appliance, ...v.slice(3)],
       );
-      id = r!.id;
     } catch (e) {
-      mapPgConstraint(e, { 'hosts.name': DUPLICATE.hostName(h.name), 'hosts.basename': DUPLICATE.rackRank(h.rack, h.rank, a.basename) });
+      // Not a taken name or rack/rank (those do nothing): a CHECK (E_CONSTRAINT), or no constraint at all.
+      return mapPgConstraint(e, {});
     }
-    for (const i of h.interfaces) await this.insertInterface(id, i);
-    return (await this.get(h.name))!;
+    if (!r) {
+      const a = await this.applianceId(h.appliance);
+      if (await this.q.get('SELECT 1 FROM hosts WHERE name = $1', [h.name])) throw new UserError('E_DUPLICATE', DUPLICATE.hostName(h.name), { where: 'name' });
+      throw new UserError('E_DUPLICATE', DUPLICATE.rackRank(h.rack, h.rank, a.basename), { where: 'basename' });
+    }
+    const interfaces: NetInterface[] = [];
+    for (const i of h.interfaces) {
+      await this.insertInterface(r.id, i);
+      interfaces.push({ mac: i.mac, ip: i.ip ?? null, subnet: i.subnet ?? null, device: i.device });
+    }
+    // The host as written (what a read would answer), without reading it back: one round trip fewer.
+    return toHost(
+      {
+        id: r.id,
+        name: h.name,
+        appliance: h.appliance,
+        rack: h.rack,
+        rank: h.rank,
+        os: v[5] as string,
+        arch: v[6] as string,
+        boot_action: v[7] as string,
+        state: v[8] as string,
+        state_detail: null,
+        created_at: v[9] as string,
+      },
+      interfaces,
+    );
   }
   get(name: string): Promise<Host | null> {
     return this.row('h.name = $1', name);
@@ -163,8 +250,12 @@ export class PgHosts implements HostRepo {
     );
     return rows.map((r) => toHost(r, byHost.get(r.id) ?? []));
   }
+  /**
+   * The host's row changed by name in one statement, with no savepoint of its own (a refusal needs
+   * no read after it: the caller's savepoint or transaction undoes the call); the name is looked up
+   * first only for an appliance change (E_HOST_NOT_FOUND before E_APPLIANCE_NOT_FOUND) or no change.
+   */
   async update(name: string, p: HostPatch): Promise<Host> {
-    const id = await this.idOf(name);
     const sets: string[] = [];
     const args: unknown[] = [];
     const set = (col: string, v: unknown) => {
@@ -172,20 +263,25 @@ export class PgHosts implements HostRepo {
       sets.push(`${col} = $${args.length}`);
     };
     if (p.appliance !== undefined) {
+      await this.idOf(name);
       const a = await this.applianceId(p.appliance);
       set('appliance_id', a.id);
       set('basename', a.basename);
     }
     for (const [k, col] of HOST_PATCH_COLUMNS) if (p[k] !== undefined) set(col, p[k]);
-    if (sets.length > 0) {
+    if (sets.length === 0) await this.idOf(name);
+    else {
+      let changed = 0;
       try {
-        await this.q.safe(`UPDATE hosts SET ${sets.join(', ')} WHERE id = $${args.length + 1}`, [...args, id]);
+        changed = await this.q.run(`UPDATE hosts SET ${sets.join(', ')} WHERE name = $${args.length + 1}`, [...args, name]);
       } catch (e) {
         mapPgConstraint(e, { 'hosts.basename': DUPLICATE.rackRankUpdate, CHECK: DUPLICATE.outOfRange });
       }
+      if (changed === 0) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(name)}`, { where: 'host' });
     }
     return (await this.get(name))!;
   }
+
   async remove(name: string): Promise<void> {
     const id = await this.idOf(name);
     await this.q.run('DELETE FROM attributes WHERE scope = $1 AND target = $2', ['host', name]);
@@ -219,6 +315,12 @@ export class PgHosts implements HostRepo {
   }
   async usedIps(): Promise<string[]> {
     return (await this.q.all<{ ip: string }>('SELECT ip FROM interfaces WHERE ip IS NOT NULL')).map((r) => r.ip);
+  }
+  states(names: readonly string[]): Promise<Array<{ name: string; state: HostState }>> {
+    return this.q.all<{ name: string; state: HostState }>('SELECT name, state FROM hosts WHERE name = ANY($1::text[])', [names]);
+  }
+  async knownMacs(macs: readonly string[]): Promise<string[]> {
+    return (await this.q.all<{ mac: string }>('SELECT mac FROM interfaces WHERE mac = ANY($1::text[])', [macs])).map((r) => r.mac);
   }
 }
 
@@ -374,20 +476,21 @@ const PG_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"
 
 export class PgTokens implements TokenRepo {
   constructor(private q: Q) {}
+  /**
+   * One statement (one round trip under the write lock; postgres.ts ONE_STATEMENT): the host's
+   * unused tokens deleted and the new one inserted, stamped by the database's clock. No host: no
+   * row changes and E_HOST_NOT_FOUND (no statement failed, so a transaction around it goes on).
+   */
   async issue(host: string, tokenHash: string, address: string, ttlSeconds: number): Promise<InstallToken> {
-    const id = await hostId(this.q, host);
-    const t = (await this.q.get<{ issuedAt: string; expiresAt: string }>(
-      `SELECT ${PG_NOW} AS "issuedAt", to_char((now() + $1::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "expiresAt"`,
-      [`${ttlSecondsText(ttlSeconds)} seconds`],
-    ))!;
-    await this.q.run('DELETE FROM install_tokens WHERE host_id = $1 AND used_at IS NULL', [id]);
-    await this.q.run('INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
-      tokenHash,
-      id,
-      address,
-      t.issuedAt,
-      t.expiresAt,
-    ]);
+    const t = await this.q.get<{ issuedAt: string; expiresAt: string }>(
+      `WITH h AS (SELECT id FROM hosts WHERE name = $1),
+            revoked AS (DELETE FROM install_tokens WHERE host_id = (SELECT id FROM h) AND used_at IS NULL)
+       INSERT INTO install_tokens (token_hash, host_id, address, issued_at, expires_at)
+       SELECT $2, h.id, $3, ${PG_NOW}, to_char((now() + $4::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM h
+       RETURNING issued_at AS "issuedAt", expires_at AS "expiresAt"`,
+      [host, tokenHash, address, `${ttlSecondsText(ttlSeconds)} seconds`],
+    );
+    if (!t) throw new UserError('E_HOST_NOT_FOUND', `unknown host ${JSON.stringify(host)}`);
     return { host, address, issuedAt: t.issuedAt, expiresAt: t.expiresAt, usedAt: null };
   }
   async find(tokenHash: string): Promise<FoundToken | null> {

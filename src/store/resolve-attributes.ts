@@ -2,7 +2,7 @@
 //   D (shipped defaults) < C (derived from the frontend's configuration) < G (global) < O (os)
 //   < A (appliance) < H (host) < I (intrinsic facts of the host: hostname, rack, rank, ...).
 // Intrinsic facts win: an attribute can never rename a host or move its address.
-import type { Repos, Host, Appliance } from './types.js';
+import type { Repos, Host, Appliance, Attribute } from './types.js';
 import { formatIPv4, netmaskOf, parseCidr } from '../net/address.js';
 
 export type AttributeSource = 'D' | 'C' | 'G' | 'O' | 'A' | 'H' | 'I';
@@ -74,22 +74,27 @@ export async function resolveAttributes(
   facts: FrontendFacts,
   defaults: Readonly<Record<string, string>> = {},
 ): Promise<ResolvedAttribute[]> {
-  const appliance = await repos.appliances.get(host.appliance);
+  // The five reads at once (PostgreSQL: each on its own pooled connection, one round trip apiece;
+  // a transaction's repositories still run them one after another), applied in precedence order.
+  const [appliance, global, os, app, own] = await Promise.all([
+    repos.appliances.get(host.appliance),
+    repos.attributes.list({ scope: 'global', target: '' }),
+    repos.attributes.list({ scope: 'os', target: host.os }),
+    repos.attributes.list({ scope: 'appliance', target: host.appliance }),
+    repos.attributes.list({ scope: 'host', target: host.name }),
+  ]);
   if (!appliance) throw new Error(`host ${host.name} refers to a missing appliance ${host.appliance}`);
   const out = new Map<string, ResolvedAttribute>();
   const put = (src: AttributeSource, values: Record<string, string>) => {
     for (const [name, value] of Object.entries(values)) out.set(name, { name, value, source: src });
   };
-  const level = async (scope: 'global' | 'os' | 'appliance' | 'host', target: string, src: AttributeSource) => {
-    const rows = await repos.attributes.list({ scope, target });
-    put(src, Object.fromEntries(rows.map((r) => [r.name, r.value])));
-  };
+  const level = (rows: readonly Attribute[], src: AttributeSource) => put(src, Object.fromEntries(rows.map((r) => [r.name, r.value])));
   put('D', { ...defaults });
   put('C', configAttributes(facts));
-  await level('global', '', 'G');
-  await level('os', host.os, 'O');
-  await level('appliance', host.appliance, 'A');
-  await level('host', host.name, 'H');
+  level(global, 'G');
+  level(os, 'O');
+  level(app, 'A');
+  level(own, 'H');
   put('I', intrinsicAttributes(host, appliance));
   return [...out.values()].sort((x, y) => byName(x.name, y.name));
 }

@@ -188,6 +188,8 @@ export const HOST_MODES = {
   updateInterface: 'write',
   maxRank: 'read',
   usedIps: 'read',
+  states: 'read',
+  knownMacs: 'read',
 } as const satisfies Modes<HostRepo>;
 export const APPLIANCE_MODES = { add: 'write', get: 'read', list: 'read', update: 'write', remove: 'write' } as const satisfies Modes<ApplianceRepo>;
 export const ATTRIBUTE_MODES = { set: 'write', setMany: 'write', unset: 'write', list: 'read' } as const satisfies Modes<AttributeRepo>;

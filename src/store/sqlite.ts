@@ -61,6 +61,7 @@ import type {
   Host,
   HostPatch,
   HostRepo,
+  HostState,
   InstallToken,
   NetInterface,
   NewHost,
@@ -247,6 +248,18 @@ class SqliteHosts implements Sync<HostRepo> {
   }
   usedIps(): string[] {
     return (this.db.prepare('SELECT ip FROM interfaces WHERE ip IS NOT NULL').all() as Array<{ ip: string }>).map((r) => r.ip);
+  }
+  // Many keys as one JSON array argument (json_each): one statement text whatever their number.
+  states(names: readonly string[]): Array<{ name: string; state: HostState }> {
+    return this.db.prepare('SELECT name, state FROM hosts WHERE name IN (SELECT value FROM json_each(?))').all(JSON.stringify(names)) as Array<{
+      name: string;
+      state: HostState;
+    }>;
+  }
+  knownMacs(macs: readonly string[]): string[] {
+    return (
+      this.db.prepare('SELECT mac FROM interfaces WHERE mac IN (SELECT value FROM json_each(?))').all(JSON.stringify(macs)) as Array<{ mac: string }>
+    ).map((r) => r.mac);
   }
 }
 

@@ -111,6 +111,10 @@ export interface HostRepo {
   maxRank(basename: string, rack: number): Promise<number>;
   /** Every assigned IPv4 address. */
   usedIps(): Promise<string[]>;
+  /** The state of each named host that exists (one read for many: an insert-ethers session's view), in no set order. */
+  states(names: readonly string[]): Promise<Array<{ name: string; state: HostState }>>;
+  /** Which of `macs` are some host's interface (one read for many: the machines a batch must not add), in no set order. */
+  knownMacs(macs: readonly string[]): Promise<string[]>;
 }
 
 export interface ApplianceRepo {

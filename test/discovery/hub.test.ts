@@ -55,11 +55,13 @@ test('a store error while adding one machine is logged, and the next machine is 
   const s = setup();
   try {
     let failNext = true;
-    // The real store, except that one lookup fails as a broken database would.
+    // The real store, except that the batch's lookup fails, and then one machine's, as a broken
+    // database would.
     const flaky: Store = Object.create(s.store) as Store;
     Object.defineProperty(flaky, 'hosts', {
       value: {
         ...s.store.hosts,
+        knownMacs: () => Promise.reject(new Error('disk I/O error')),
         byMac: (m: string) => (failNext ? ((failNext = false), Promise.reject(new Error('disk I/O error'))) : s.store.hosts.byMac(m)),
       },
     });

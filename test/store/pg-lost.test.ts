@@ -43,6 +43,9 @@ test('PostgreSQL stopped while serving: known hosts boot from the read cache, wr
       attrs: await store.attributes.list({ scope: 'host', target: 'compute-0-0' }),
     };
     assert.equal(before.host?.name, 'compute-0-0');
+    // A list longer than 1,000 items is not kept (a copy of a whole large cluster per entry).
+    await store.attributes.setMany(Array.from({ length: 1001 }, (_, i) => ({ scope: 'os' as const, target: 'many', name: `a${i}`, value: '1' })));
+    assert.equal((await store.attributes.list({ scope: 'os', target: 'many' })).length, 1001);
 
     await pgs.halt();
     halted = true;
@@ -68,6 +71,7 @@ test('PostgreSQL stopped while serving: known hosts boot from the read cache, wr
       });
     await assert.rejects(add('compute-0-5', '52:54:00:aa:00:55', '127.0.0.55'), (e: unknown) => lostServer(e), 'a write while the server is gone');
     await assert.rejects(store.attributes.set({ scope: 'global', target: '', name: 'during', value: '1' }), (e: unknown) => lostServer(e));
+    await assert.rejects(store.attributes.list({ scope: 'os', target: 'many' }), (e: unknown) => lostServer(e), 'a list that long was not kept');
     // An unknown machine's DHCP-time lookup is a read never made: it fails, it is not invented.
     await assert.rejects(store.hosts.byMac('52:54:00:aa:00:99'), (e: unknown) => lostServer(e));
 
