@@ -54,7 +54,9 @@ function num(text: string, re: RegExp, field: string): number {
 }
 
 /** One "sent / received: A / B" line: seconds since perfdhcp started, six decimals each. */
-const STAMP = /^sent \/ received: (\d{1,9}\.\d{1,9}) \/ (\d{1,9}\.\d{1,9})$/;
+// perfdhcp prints a time with no fraction at all when it is a whole second (boost's
+// posix_time text drops a zero fraction: `sent / received: 000001.999882 / 000002`, seen in a run).
+const STAMP = /^sent \/ received: (\d{1,9}(?:\.\d{1,9})?) \/ (\d{1,9}(?:\.\d{1,9})?)$/;
 
 /**
  * Every ACKed exchange's [sent, delay]: the REQUEST's send time (s since perfdhcp started) and its

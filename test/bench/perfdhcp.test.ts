@@ -105,6 +105,9 @@ test('perfdhcp -x t: a missing section, a line that is not a stamp pair, or rece
     );
   bad(REPORT, /no REQUEST-ACK timestamps/);
   bad('***Timestamps for packets: REQUEST-ACK***\nsent / received: 1.5 / x\n', /not understood/);
+  // A whole second has no fraction in perfdhcp's text; it is a time, not a malformed line.
+  const [d] = parseAckDelays('***Timestamps for packets: REQUEST-ACK***\nsent / received: 000001.999882 / 000002\n');
+  assert.ok(Math.abs(d! - 0.118) < 1e-9, `delay ${d} ms`);
   bad('***Timestamps for packets: REQUEST-ACK***\nsent / received: 000002.000000 / 000001.000000\n', /received before sent/);
   // a later section ends it
   assert.deepEqual(
