@@ -113,7 +113,7 @@ export class HostService {
   protected readonly ctx: PluginContext;
   private readonly failures = new Map<string, PluginFailureCount>();
   /** setFacts: changes of one host's reported facts per hour (http.factsChangesPerHostPerHour). */
-  private factsLimiter: FactsChangeLimiter | undefined;
+  private readonly factsLimiter: FactsChangeLimiter;
 
   /** Plugin hooks that failed or timed out since start, by plugin and hook (names come from plugin files: bounded). */
   pluginFailures(): PluginFailureCount[] {
@@ -167,6 +167,7 @@ export class HostService {
     serverId?: string,
   ) {
     this.ctx = { store, config, logger, ...(serverId !== undefined ? { serverId } : {}) };
+    this.factsLimiter = new FactsChangeLimiter(config.http.factsChangesPerHostPerHour);
   }
 
   /** `netroot host add` / `POST /api/v1/hosts` with a name. */
@@ -550,7 +551,6 @@ export class HostService {
       const now = await hostAttributes(tx, name);
       const differ = Object.entries(facts).filter(([k, v]) => now[k] !== v);
       if (differ.length === 0) return null;
-      this.factsLimiter ??= new FactsChangeLimiter(this.config.http.factsChangesPerHostPerHour);
       if (!this.factsLimiter.take(name))
         throw new UserError(
           'E_TOO_MANY_FACT_CHANGES',
